@@ -1,0 +1,93 @@
+package dev.coffer.cli;
+
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.util.List;
+
+/**
+ * Entry point of the {@code coffer} command. Sets the exit-code contract (0 success, 1 failure,
+ * 2 usage error) and the one-line error format; subcommands stay free of that plumbing.
+ */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI in-process and returns its exit code; tests call this directly. */
+    public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new CofferCommand());
+        for (Object sub : Subcommands.all()) {
+            cli.addSubcommand(sub);
+        }
+        cli.setExecutionExceptionHandler(Main::onFailure);
+        cli.setParameterExceptionHandler(Main::onUsageError);
+        cli.setExitCodeExceptionMapper(t -> ExitCodes.FAILURE);
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setUsageHelpAutoWidth(true);
+        cli.setUsageHelpWidth(100);
+        return cli;
+    }
+
+    private static int onFailure(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
+        PrintWriter err = cmd.getErr();
+        if (e instanceof UsageException) {
+            err.println("coffer: " + e.getMessage());
+            err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
+            err.flush();
+            return ExitCodes.USAGE;
+        }
+        err.println("coffer: " + oneLine(e));
+        if (isVerbose(parsed)) {
+            e.printStackTrace(err);
+        } else if (!(e instanceof CofferException) && e.getMessage() == null) {
+            err.println("(run again with --verbose for the stack trace)");
+        }
+        err.flush();
+        return e instanceof CofferException ce ? ce.exitCode() : ExitCodes.FAILURE;
+    }
+
+    private static int onUsageError(CommandLine.ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        err.println("coffer: " + e.getMessage());
+        if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) {
+            err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
+        }
+        err.flush();
+        return ExitCodes.USAGE;
+    }
+
+    private static boolean isVerbose(CommandLine.ParseResult parsed) {
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The message of an exception and its causes, joined, on one line. */
+    static String oneLine(Throwable e) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            if (sb.indexOf(m) < 0) {
+                if (!sb.isEmpty()) sb.append(": ");
+                sb.append(m);
+            }
+            if (t.getCause() == t) break;
+        }
+        return sb.toString().replace('\n', ' ');
+    }
+
+    static List<String> commandNames() {
+        return List.copyOf(commandLine().getSubcommands().keySet());
+    }
+}
