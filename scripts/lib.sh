@@ -1,0 +1,68 @@
+# Shared by ./coffer and ./run-tests: find a JDK >= 25, install missing system packages, build.
+# Sourced, not run. Everything it prints goes to stderr so command output stays clean.
+
+COFFER_ROOT=${COFFER_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+COFFER_MIN_JAVA=25
+
+log() { printf 'coffer: %s\n' "$*" >&2; }
+
+java_major() { # prints the feature version of the java binary $1, or nothing
+  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n1
+}
+
+find_jdk() { # sets JAVA_HOME to a JDK >= 25 (JAVA_HOME first, then /usr/lib/jvm/*)
+  local c v
+  for c in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+    [ -n "$c" ] && [ -x "$c/bin/java" ] && [ -x "$c/bin/javac" ] || continue
+    v=$(java_major "$c/bin/java")
+    if [ -n "$v" ] && [ "$v" -ge "$COFFER_MIN_JAVA" ]; then
+      export JAVA_HOME=$c
+      return 0
+    fi
+  done
+  log "no JDK ${COFFER_MIN_JAVA} or newer found (looked at \$JAVA_HOME and /usr/lib/jvm/*)."
+  log "install one, e.g. Eclipse Temurin 25 (package temurin-25-jdk from Adoptium's apt repository),"
+  log "or set JAVA_HOME to a JDK >= ${COFFER_MIN_JAVA}, then run this again."
+  return 1
+}
+
+# ensure_packages PKG...: installs the Debian packages that are missing, saying so first.
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing Debian packages: ${missing[*]}; install them as root: apt-get install --no-install-recommends ${missing[*]}"
+    return 1
+  fi
+  log "installing Debian packages: ${missing[*]} (apt-get, --no-install-recommends)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/coffer-apt.log 2>&1; then
+    apt-get update -q >/tmp/coffer-apt.log 2>&1 || true
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/coffer-apt.log 2>&1 || {
+      log "apt-get failed; see /tmp/coffer-apt.log"; return 1; }
+  fi
+}
+
+# What the demo and the runtime need on the host.
+COFFER_RUNTIME_PACKAGES=(maven crun runc busybox-static e2fsprogs cryptsetup-bin uidmap)
+# What the test suite needs in addition: a real registry and a real PostgreSQL.
+COFFER_TEST_PACKAGES=(docker-registry postgresql apache2-utils)
+
+mvn_cmd() {
+  mvn -B -q -f "$COFFER_ROOT/pom.xml" "$@"
+}
+
+# build_if_stale: (re)builds the CLI and its libraries when any source or pom is newer than the jar.
+build_if_stale() {
+  local jar="$COFFER_ROOT/cli/target/coffer-cli.jar" stamp="$COFFER_ROOT/cli/target/lib/.complete"
+  if [ -f "$jar" ] && [ -f "$stamp" ] && [ -z "$(cd "$COFFER_ROOT" && find . -path ./.git -prune -o \
+        \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -newer "$stamp" -print -quit)" ]; then
+    return 0
+  fi
+  log "building Coffer (Maven, tests skipped; this takes a minute the first time)..."
+  mvn_cmd -DskipTests install >&2 || { log "the build failed (output above); fix it and run again"; return 1; }
+  touch "$stamp"
+}
