@@ -1,0 +1,180 @@
+package dev.coffer.server.http;
+
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.VirtualThreads;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URLDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Jetty 12 (core API, no servlets) serving a {@link Router}. Handlers block, so they run on
+ * virtual threads. Every failure, including Jetty's own (bad HTTP), is answered with the
+ * JSON error shape; bodies above the limit are refused before they are read.
+ */
+public final class HttpApiServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(HttpApiServer.class.getName());
+    // Kept strongly reachable: java.util.logging holds loggers weakly, and the level would be lost.
+    private static final Logger JETTY_LOG = Logger.getLogger("org.eclipse.jetty");
+
+    static {
+        JETTY_LOG.setLevel(Level.WARNING);
+    }
+
+    private final Server server;
+    private final ServerConnector connector;
+
+    public HttpApiServer(String host, int port, int maxBodyBytes, Router router) {
+        QueuedThreadPool threads = new QueuedThreadPool(64, 4);
+        threads.setName("coffer-http");
+        threads.setVirtualThreadsExecutor(VirtualThreads.getNamedVirtualThreadsExecutor("coffer-request"));
+        server = new Server(threads);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setSendServerVersion(false);
+        http.setSendDateHeader(true);
+        http.setRequestHeaderSize(16 * 1024);
+        connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        connector.setHost(host);
+        connector.setPort(port);
+        connector.setIdleTimeout(30_000);
+        server.addConnector(connector);
+        server.setHandler(new ApiHandler(router, maxBodyBytes));
+        server.setErrorHandler(HttpApiServer::jettyError);
+    }
+
+    public void start() throws Exception {
+        server.start();
+    }
+
+    public int port() {
+        return connector.getLocalPort();
+    }
+
+    @Override
+    public void close() throws Exception {
+        server.stop();
+    }
+
+    public void join() throws InterruptedException {
+        server.join();
+    }
+
+    /** Jetty's own errors (malformed HTTP, header too large): same JSON shape as ours. */
+    private static boolean jettyError(Request request, Response response, Callback callback) {
+        Object status = request.getAttribute("org.eclipse.jetty.server.error_status");
+        int code = status instanceof Integer i ? i : response.getStatus();
+        if (code < 400) code = 400;
+        String message = request.getAttribute("org.eclipse.jetty.server.error_message") instanceof String s
+                ? s : "the HTTP request could not be processed";
+        String body = Json.string(Map.of("error", Map.of("code", code >= 500 ? "internal_error" : "malformed_request",
+                "message", "HTTP " + code + ": " + message)));
+        response.setStatus(code);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);
+        return true;
+    }
+
+    private static final class ApiHandler extends Handler.Abstract {
+        private final Router router;
+        private final int maxBodyBytes;
+
+        ApiHandler(Router router, int maxBodyBytes) {
+            super(InvocationType.BLOCKING);
+            this.router = router;
+            this.maxBodyBytes = maxBodyBytes;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            HttpResponse answer;
+            try {
+                answer = dispatch(request);
+            } catch (ApiException e) {
+                answer = HttpResponse.error(e.code(), e.getMessage());
+            } catch (RuntimeException | Error e) {
+                // A bug: log it (messages never carry secrets) and answer without details.
+                LOG.log(Level.SEVERE, "request " + request.getMethod() + " " + request.getHttpURI().getPath() + " failed", e);
+                answer = HttpResponse.error(ErrorCode.INTERNAL_ERROR,
+                        "the server failed to process the request; the server log has details");
+            }
+            response.setStatus(answer.status());
+            if (answer.contentType() != null) {
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, answer.contentType());
+            }
+            response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+            answer.headers().forEach((k, v) -> response.getHeaders().put(k, v));
+            if (request.getMethod().equals("HEAD")) {
+                response.getHeaders().put(HttpHeader.CONTENT_LENGTH, answer.body().length);
+                response.write(true, null, callback);
+            } else {
+                response.write(true, ByteBuffer.wrap(answer.body()), callback);
+            }
+            return true;
+        }
+
+        private HttpResponse dispatch(Request request) {
+            String method = request.getMethod();
+            String path = request.getHttpURI().getDecodedPath();
+            if (path == null) path = "/";
+            Router.Match match = router.match(method, path);
+            byte[] body = readBody(request);
+            Map<String, String> headers = new HashMap<>();
+            for (HttpField f : request.getHeaders()) {
+                headers.putIfAbsent(f.getName().toLowerCase(Locale.ROOT), f.getValue());
+            }
+            Map<String, String> query = new HashMap<>();
+            String rawQuery = request.getHttpURI().getQuery();
+            if (rawQuery != null) {
+                for (String pair : rawQuery.split("&")) {
+                    if (pair.isEmpty()) continue;
+                    int eq = pair.indexOf('=');
+                    try {
+                        String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                        String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                        query.putIfAbsent(k, v);
+                    } catch (IllegalArgumentException e) {
+                        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "query string is not valid URL encoding: " + e.getMessage());
+                    }
+                }
+            }
+            return match.route().handle(new HttpRequest(method, path, match.params(), query, headers, body));
+        }
+
+        private byte[] readBody(Request request) {
+            long declared = request.getLength();
+            if (declared > maxBodyBytes) {
+                throw new ApiException(ErrorCode.BODY_TOO_LARGE, "request body is " + declared
+                        + " bytes; the limit is " + maxBodyBytes + " bytes");
+            }
+            try (InputStream in = Content.Source.asInputStream(request)) {
+                byte[] body = in.readNBytes(maxBodyBytes + 1);
+                if (body.length > maxBodyBytes) {
+                    throw new ApiException(ErrorCode.BODY_TOO_LARGE, "request body exceeds the limit of "
+                            + maxBodyBytes + " bytes");
+                }
+                return body;
+            } catch (IOException e) {
+                throw new ApiException(ErrorCode.MALFORMED_REQUEST, "could not read the request body: " + e.getMessage());
+            }
+        }
+    }
+
+}
