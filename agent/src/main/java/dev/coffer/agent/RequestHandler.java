@@ -1,0 +1,104 @@
+package dev.coffer.agent;
+
+import dev.coffer.agent.container.AgentException;
+import dev.coffer.agent.container.ContainerService;
+import dev.coffer.agent.enforce.Enforcer;
+import dev.coffer.agent.protocol.Protocol;
+import dev.coffer.agent.protocol.ProtocolException;
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.agent.protocol.RequestEnvelope;
+import dev.coffer.agent.protocol.Response;
+import dev.coffer.agent.protocol.Result;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The single seam every host request passes: decode, ask the {@link Enforcer}, then act. No
+ * request reaches the container service without a decision, and a request that cannot be decoded
+ * or is denied changes nothing. Transport-agnostic: it sees frame bodies, not sockets.
+ */
+public final class RequestHandler {
+    public static final String AGENT_VERSION = "0.1.0";
+
+    private final Enforcer enforcer;
+    private final ContainerService service;
+    private final AtomicBoolean shutdown = new AtomicBoolean();
+
+    public RequestHandler(Enforcer enforcer, ContainerService service) {
+        this.enforcer = enforcer;
+        this.service = service;
+    }
+
+    /** Handles one frame body; never throws, every failure becomes an error response. */
+    public Response handle(byte[] frameBody) {
+        RequestEnvelope envelope;
+        try {
+            envelope = Protocol.decodeRequest(frameBody);
+        } catch (ProtocolException e) {
+            return Response.error(e.id(), new Response.Failure(e.code(), e.getMessage()));
+        }
+        return handle(envelope);
+    }
+
+    public Response handle(RequestEnvelope envelope) {
+        long id = envelope.id();
+        Request request = envelope.request();
+        if (request == null) {
+            return Response.error(id, new Response.Failure(Response.Failure.INVALID_REQUEST, "expected a request, found null"));
+        }
+        if (shutdown.get()) {
+            return Response.error(id, new Response.Failure(Response.Failure.CONFLICT,
+                    "expected a running sandbox, found it shut down; start a new one"));
+        }
+        Enforcer.Decision decision;
+        try {
+            decision = enforcer.decide(request);
+        } catch (RuntimeException e) {
+            // an enforcer that fails must fail closed
+            return Response.error(id, new Response.Failure(Response.Failure.DENIED,
+                    "policy evaluation of " + request.enforcementPoint() + " failed (" + e.getMessage() + "); request refused"));
+        }
+        if (decision instanceof Enforcer.Decision.Deny(String reason)) {
+            return Response.error(id, new Response.Failure(Response.Failure.DENIED,
+                    "policy denied " + request.enforcementPoint() + ": " + reason));
+        }
+        try {
+            return Response.ok(id, dispatch(request));
+        } catch (AgentException e) {
+            return Response.error(id, new Response.Failure(e.code(), e.getMessage()));
+        } catch (RuntimeException e) {
+            return Response.error(id, new Response.Failure(Response.Failure.FAILED,
+                    request.enforcementPoint() + " failed: " + e));
+        }
+    }
+
+    private Result dispatch(Request request) {
+        return switch (request) {
+            case Request.Ping p -> new Result.Done();
+            case Request.GetProperties p -> new Result.Properties(AGENT_VERSION, Protocol.VERSION,
+                    ProcessHandle.current().pid(), enforcer.name(), service.runtime().describe(),
+                    service.networkNamespace(), service.statuses());
+            case Request.MountDevice r -> service.mountDevice(r);
+            case Request.UnmountDevice r -> service.unmountDevice(r);
+            case Request.MountOverlay r -> service.mountOverlay(r);
+            case Request.UnmountOverlay r -> service.unmountOverlay(r);
+            case Request.CreateContainer r -> service.createContainer(r);
+            case Request.StartContainer r -> service.startContainer(r);
+            case Request.ExecInContainer r -> service.execInContainer(r);
+            case Request.SignalContainerProcess r -> service.signal(r);
+            case Request.WaitContainer r -> service.waitContainer(r);
+            case Request.ReadLogs r -> service.readLogs(r);
+            case Request.ShutdownContainer r -> service.shutdownContainer(r);
+            case Request.ShutdownSandbox r -> {
+                service.shutdownAll(r.graceMillis());
+                shutdown.set(true);
+                yield new Result.Done();
+            }
+        };
+    }
+
+    /** True once shutdown_sandbox succeeded: the transport stops and the agent exits. */
+    public boolean shutdownRequested() {
+        return shutdown.get();
+    }
+}

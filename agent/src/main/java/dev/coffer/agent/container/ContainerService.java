@@ -1,0 +1,683 @@
+package dev.coffer.agent.container;
+
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.agent.protocol.Result;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
+
+/**
+ * The agent's state and actions: layer mounts, overlays, OCI bundles, containers run by the OCI
+ * runtime, the group's shared network namespace and emptyDir volumes. Every path the host names
+ * must lie inside the agent's state directory; the host never gets to mount its own paths.
+ *
+ * <pre>
+ * ROOT/devices/...        MountDevice targets (read-only layers)
+ * ROOT/containers/ID/     upper, work, bundle/config.json, the overlay target
+ * ROOT/logs/ID.log        stdout+stderr of the container (kept after shutdown)
+ * ROOT/volumes/NAME       emptyDir volumes (sandbox://emptydir/NAME)
+ * ROOT/netns              the group's network namespace (nsfs bind mount)
+ * ROOT/oci-state          the OCI runtime's --root
+ * </pre>
+ */
+public final class ContainerService {
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
+    private static final Pattern VOLUME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+    private static final String EMPTYDIR_PREFIX = "sandbox://emptydir/";
+    private static final int MAX_EXEC_OUTPUT = 1024 * 1024;
+    private static final int MAX_LOG_CHUNK = 1024 * 1024;
+
+    private final Path root;
+    private final String sandboxName;
+    private final OciRuntime runtime;
+    private final Path netns;
+    private final Path hostsFile;
+    private final Map<Path, Path> devices = new LinkedHashMap<>();
+    private final Map<String, Container> containers = new LinkedHashMap<>();
+
+    private static final class Container {
+        final String id;
+        final Path dir;
+        Path overlay;
+        Path bundle;
+        final Path log;
+        String state = "new"; // new -> mounted -> created -> running -> exited
+        Process runtimeProcess;
+        Long pid;
+        final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+        Container(String id, Path dir, Path log) {
+            this.id = id;
+            this.dir = dir;
+            this.log = log;
+        }
+    }
+
+    private ContainerService(Path root, String sandboxName, OciRuntime runtime) {
+        this.root = root;
+        this.sandboxName = sandboxName;
+        this.runtime = runtime;
+        this.netns = root.resolve("netns");
+        this.hostsFile = root.resolve("hosts");
+    }
+
+    /**
+     * Prepares the state directory and creates the group's network namespace with loopback up.
+     */
+    public static ContainerService start(Path root, String sandboxName, OciRuntime runtime) {
+        ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime);
+        try {
+            for (String d : List.of("devices", "containers", "logs", "volumes")) {
+                Files.createDirectories(s.root.resolve(d));
+            }
+            Files.createDirectories(runtime.stateRoot());
+            Files.writeString(s.hostsFile, "127.0.0.1\tlocalhost " + sandboxName + "\n::1\tlocalhost ip6-localhost\n");
+            if (!Mounts.isMountPoint(s.netns)) {
+                Files.deleteIfExists(s.netns);
+                Files.createFile(s.netns);
+                // unshare --net=FILE keeps the namespace alive by bind-mounting it on FILE; the
+                // command it runs inside brings loopback up so containers reach each other on localhost.
+                HostCommand.check(List.of("unshare", "--net=" + s.netns, "ip", "link", "set", "dev", "lo", "up"), 30_000);
+            }
+        } catch (IOException e) {
+            throw AgentException.failed("cannot prepare the agent state directory " + root + ": " + e.getMessage());
+        }
+        return s;
+    }
+
+    public String networkNamespace() {
+        return netns.toString();
+    }
+
+    public OciRuntime runtime() {
+        return runtime;
+    }
+
+    // ---- devices -------------------------------------------------------------------------
+
+    public synchronized Result mountDevice(Request.MountDevice req) {
+        required(req.source(), "source");
+        required(req.target(), "target");
+        required(req.deviceHash(), "deviceHash");
+        Path source = absolute(req.source(), "source");
+        Path target = inside(req.target(), root.resolve("devices"), "target");
+        if (devices.containsKey(target)) {
+            throw AgentException.conflict("expected an unused mount_device target, found " + target
+                    + " already mounted from " + devices.get(target) + "; unmount it first");
+        }
+        if (!Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
+            throw AgentException.invalid("expected the layer source " + source
+                    + " to be an unpacked layer directory, found " + (Files.exists(source) ? "something else" : "nothing"));
+        }
+        try {
+            Files.createDirectories(target);
+        } catch (IOException e) {
+            throw AgentException.failed("cannot create " + target + ": " + e.getMessage());
+        }
+        Mounts.bindReadOnly(source, target);
+        devices.put(target, source);
+        return new Result.Done();
+    }
+
+    public synchronized Result unmountDevice(Request.UnmountDevice req) {
+        required(req.target(), "target");
+        Path target = inside(req.target(), root.resolve("devices"), "target");
+        if (!devices.containsKey(target)) {
+            throw AgentException.notFound("expected a mounted device at " + target + ", found none; mounted: " + devices.keySet());
+        }
+        for (Container c : containers.values()) {
+            if (c.overlay != null && "mounted created running".contains(c.state)) {
+                throw AgentException.conflict("expected no overlay to use " + target + ", found container " + c.id
+                        + " still " + c.state + "; shut it down first");
+            }
+        }
+        Mounts.unmount(target);
+        devices.remove(target);
+        deleteEmptyDir(target);
+        return new Result.Done();
+    }
+
+    // ---- overlays ------------------------------------------------------------------------
+
+    public synchronized Result mountOverlay(Request.MountOverlay req) {
+        String id = containerId(req.containerID());
+        if (req.layerPaths() == null || req.layerPaths().isEmpty()) {
+            throw AgentException.invalid("expected layerPaths with at least one mounted layer, found none");
+        }
+        Path dir = root.resolve("containers").resolve(id);
+        Path target = inside(req.target(), dir, "target");
+        Container existing = containers.get(id);
+        if (existing != null && !existing.state.equals("exited")) {
+            throw AgentException.conflict("expected a new containerID, found " + id + " already " + existing.state);
+        }
+        if (existing != null && existing.overlay != null) {
+            throw AgentException.conflict("expected container " + id + " to be shut down before reuse, its overlay is still mounted");
+        }
+        List<Path> lowerTopFirst = new ArrayList<>();
+        for (String layer : req.layerPaths()) {
+            Path p = inside(layer, root.resolve("devices"), "layerPaths");
+            if (!devices.containsKey(p)) {
+                throw AgentException.invalid("expected every layerPath to be a mount_device target, found " + p
+                        + " which is not mounted");
+            }
+            lowerTopFirst.addFirst(p);
+        }
+        Path upper = dir.resolve("upper");
+        Path work = dir.resolve("work");
+        try {
+            if (Files.exists(dir)) Mounts.deleteTree(dir);
+            Files.createDirectories(upper);
+            Files.createDirectories(work);
+            Files.createDirectories(target);
+        } catch (IOException e) {
+            throw AgentException.failed("cannot create the overlay directories of " + id + ": " + e.getMessage());
+        }
+        Mounts.overlay(lowerTopFirst, upper, work, target);
+        Container c = new Container(id, dir, root.resolve("logs").resolve(id + ".log"));
+        c.overlay = target;
+        c.state = "mounted";
+        containers.put(id, c);
+        return new Result.Done();
+    }
+
+    public synchronized Result unmountOverlay(Request.UnmountOverlay req) {
+        Container c = container(req.containerID());
+        Path target = inside(req.target(), c.dir, "target");
+        if (c.overlay == null || !c.overlay.equals(target)) {
+            throw AgentException.notFound("expected the overlay of " + c.id + " at " + target + ", found "
+                    + (c.overlay == null ? "none mounted" : c.overlay));
+        }
+        if (c.state.equals("running")) {
+            throw AgentException.conflict("expected container " + c.id + " to be stopped before unmounting its overlay, found it running");
+        }
+        Mounts.unmount(c.overlay);
+        c.overlay = null;
+        return new Result.Done();
+    }
+
+    // ---- containers ----------------------------------------------------------------------
+
+    public synchronized Result createContainer(Request.CreateContainer req) {
+        Container c = container(req.containerID());
+        if (!c.state.equals("mounted")) {
+            throw AgentException.conflict("expected container " + c.id + " with a mounted overlay and no bundle, found it "
+                    + c.state);
+        }
+        Path rootfs = inside(req.rootfs(), c.dir, "rootfs");
+        if (!rootfs.equals(c.overlay)) {
+            throw AgentException.invalid("expected rootfs to be the overlay of " + c.id + " (" + c.overlay + "), found " + rootfs);
+        }
+        if (req.argList() == null || req.argList().isEmpty() || req.argList().getFirst().isEmpty()) {
+            throw AgentException.invalid("expected a non-empty argList for " + c.id
+                    + ", found none; set command/args in the spec or an Entrypoint/Cmd in the image");
+        }
+        if (req.envList() != null) {
+            for (String e : req.envList()) {
+                if (e == null || e.indexOf('=') <= 0) {
+                    throw AgentException.invalid("expected envList entries NAME=VALUE, found \"" + e + "\"");
+                }
+            }
+        }
+        if (req.workingDir() != null && !req.workingDir().isEmpty() && !req.workingDir().startsWith("/")) {
+            throw AgentException.invalid("expected an absolute workingDir, found \"" + req.workingDir() + "\"");
+        }
+        if (req.capabilities() != null) {
+            for (String cap : req.capabilities()) {
+                if (cap == null || !cap.matches("CAP_[A-Z_]+")) {
+                    throw AgentException.invalid("expected capabilities named CAP_*, found \"" + cap + "\"");
+                }
+            }
+        }
+        int[] ids = UserLookup.resolve(rootfs, req.user());
+        List<Request.Mount> mounts = resolveMounts(req.mounts() == null ? List.of() : req.mounts());
+        Path bundle = c.dir.resolve("bundle");
+        Map<String, Object> config = BundleConfig.build(req, rootfs.toString(), ids[0], ids[1], List.of(), mounts,
+                netns.toString(), "coffer-" + sandboxName + "-" + c.id);
+        try {
+            Files.createDirectories(bundle);
+            JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build()
+                    .writeValue(bundle.resolve("config.json").toFile(), config);
+        } catch (IOException e) {
+            throw AgentException.failed("cannot write the bundle of " + c.id + ": " + e.getMessage());
+        }
+        c.bundle = bundle;
+        c.state = "created";
+        return status(c);
+    }
+
+    private List<Request.Mount> resolveMounts(List<Request.Mount> requested) {
+        List<Request.Mount> out = new ArrayList<>();
+        boolean hasHosts = false;
+        for (Request.Mount m : requested) {
+            if (m.destination() == null || !m.destination().startsWith("/") || m.destination().contains("/../")
+                    || m.destination().endsWith("/..")) {
+                throw AgentException.invalid("expected an absolute mount destination without '..', found \"" + m.destination() + "\"");
+            }
+            hasHosts |= m.destination().equals("/etc/hosts");
+            List<String> options = m.options() == null ? List.of() : m.options();
+            if ("tmpfs".equals(m.type())) {
+                out.add(new Request.Mount(m.destination(), "tmpfs", "tmpfs", options));
+                continue;
+            }
+            String source = m.source() == null ? "" : m.source();
+            if (!source.startsWith(EMPTYDIR_PREFIX)) {
+                throw AgentException.invalid("expected a mount source sandbox://emptydir/NAME or a tmpfs, found \""
+                        + source + "\"; the host may not mount its own paths into containers");
+            }
+            String name = source.substring(EMPTYDIR_PREFIX.length());
+            if (!VOLUME.matcher(name).matches()) {
+                throw AgentException.invalid("expected an emptyDir name of lowercase letters, digits and '-', found \"" + name + "\"");
+            }
+            Path volume = root.resolve("volumes").resolve(name);
+            try {
+                if (!Files.isDirectory(volume)) {
+                    Files.createDirectories(volume);
+                    // like Kubernetes emptyDir: writable by whichever user the container runs as
+                    Files.setPosixFilePermissions(volume, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+                }
+            } catch (IOException e) {
+                throw AgentException.failed("cannot create the emptyDir volume " + volume + ": " + e.getMessage());
+            }
+            List<String> opts = new ArrayList<>(List.of("rbind"));
+            opts.add(options.contains("ro") ? "ro" : "rw");
+            out.add(new Request.Mount(m.destination(), volume.toString(), "bind", opts));
+        }
+        if (!hasHosts) {
+            out.add(new Request.Mount("/etc/hosts", hostsFile.toString(), "bind", List.of("rbind", "ro")));
+        }
+        return out;
+    }
+
+    public Result startContainer(Request.StartContainer req) {
+        Container c;
+        Process p;
+        Path pidFile;
+        synchronized (this) {
+            c = container(req.containerID());
+            if (!c.state.equals("created")) {
+                throw AgentException.conflict("expected container " + c.id + " to be created and not yet started, found it " + c.state);
+            }
+            pidFile = c.dir.resolve("pid");
+            try {
+                Files.deleteIfExists(pidFile);
+                // runc run stays in the foreground as the agent's child, so its exit status is the
+                // container's; without a terminal it hands its stdio (the log file) to the container.
+                p = new ProcessBuilder(runtime.command("run", "--bundle", c.bundle.toString(), "--pid-file",
+                        pidFile.toString(), c.id))
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(c.log.toFile()))
+                        .redirectErrorStream(true)
+                        .start();
+            } catch (IOException e) {
+                throw AgentException.failed("cannot start " + runtime.name() + " for " + c.id + ": " + e.getMessage());
+            }
+            c.runtimeProcess = p;
+            c.state = "running";
+            Container fc = c;
+            p.onExit().thenAccept(done -> {
+                synchronized (ContainerService.this) {
+                    fc.state = "exited";
+                }
+                fc.exit.complete(done.exitValue());
+            });
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            Long pid = readPid(pidFile);
+            if (pid != null) {
+                synchronized (this) {
+                    c.pid = pid;
+                }
+                return status(c);
+            }
+            if (!p.isAlive()) {
+                String tail = tail(c.log, 400);
+                throw AgentException.failed("expected container " + c.id + " to start, " + runtime.name()
+                        + " exited with code " + p.exitValue() + " before it ran: " + tail);
+            }
+            sleep(20);
+        }
+        throw AgentException.failed("expected container " + c.id + " to start within 30 s, it did not; see " + c.log);
+    }
+
+    public Result execInContainer(Request.ExecInContainer req) {
+        Container c;
+        synchronized (this) {
+            c = container(req.containerID());
+            if (!c.state.equals("running")) {
+                throw AgentException.conflict("expected container " + c.id + " to be running for exec, found it " + c.state);
+            }
+        }
+        if (req.argList() == null || req.argList().isEmpty()) {
+            throw AgentException.invalid("expected a non-empty argList to exec, found none");
+        }
+        List<String> args = new ArrayList<>(List.of("exec"));
+        if (req.workingDir() != null && !req.workingDir().isBlank()) {
+            args.addAll(List.of("--cwd", req.workingDir()));
+        }
+        for (String e : req.envList() == null ? List.<String>of() : req.envList()) {
+            if (e == null || e.indexOf('=') <= 0) {
+                throw AgentException.invalid("expected envList entries NAME=VALUE, found \"" + e + "\"");
+            }
+            args.addAll(List.of("--env", e));
+        }
+        args.add(c.id);
+        args.addAll(req.argList());
+        long timeout = req.timeoutMillis() <= 0 ? 60_000 : Math.min(req.timeoutMillis(), 3_600_000);
+        Process p;
+        try {
+            p = new ProcessBuilder(runtime.command(args.toArray(String[]::new)))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        } catch (IOException e) {
+            throw AgentException.failed("cannot start " + runtime.name() + " exec: " + e.getMessage());
+        }
+        BoundedCapture out = BoundedCapture.of(p.getInputStream());
+        BoundedCapture err = BoundedCapture.of(p.getErrorStream());
+        boolean timedOut = false;
+        try {
+            if (!p.waitFor(timeout, TimeUnit.MILLISECONDS)) {
+                timedOut = true;
+                p.destroy(); // runc forwards SIGTERM to the exec'd process
+                if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+            out.join();
+            err.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.destroyForcibly();
+            throw AgentException.failed("interrupted while running exec in " + c.id);
+        }
+        return new Result.ExecResult(p.exitValue(), out.text(), err.text(), timedOut, out.truncated() || err.truncated());
+    }
+
+    public Result signal(Request.SignalContainerProcess req) {
+        Container c;
+        synchronized (this) {
+            c = container(req.containerID());
+            if (!c.state.equals("running")) {
+                throw AgentException.conflict("expected container " + c.id + " to be running to signal it, found it " + c.state);
+            }
+        }
+        if (req.signal() < 1 || req.signal() > 64) {
+            throw AgentException.invalid("expected a signal number 1..64, found " + req.signal());
+        }
+        HostCommand.Outcome o = HostCommand.run(runtime.command("kill", c.id, Integer.toString(req.signal())), 30_000);
+        if (o.exitCode() != 0 && c.runtimeProcess.isAlive()) {
+            throw AgentException.failed(runtime.name() + " kill " + c.id + " " + req.signal() + " failed: " + o.output());
+        }
+        return new Result.Done();
+    }
+
+    public Result waitContainer(Request.WaitContainer req) {
+        Container c;
+        synchronized (this) {
+            c = container(req.containerID());
+        }
+        if (req.timeoutMillis() > 0 && !c.exit.isDone() && c.runtimeProcess != null) {
+            try {
+                c.exit.get(Math.min(req.timeoutMillis(), 3_600_000), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                // still running: the status says so
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException e) {
+                throw AgentException.failed("waiting for " + c.id + " failed: " + e.getCause());
+            }
+        }
+        return status(c);
+    }
+
+    public Result readLogs(Request.ReadLogs req) {
+        Container c;
+        synchronized (this) {
+            c = container(req.containerID());
+        }
+        if (req.offset() < 0) throw AgentException.invalid("expected a log offset >= 0, found " + req.offset());
+        int max = req.maxBytes() <= 0 ? 64 * 1024 : Math.min(req.maxBytes(), MAX_LOG_CHUNK);
+        boolean exited = c.exit.isDone();
+        if (!Files.exists(c.log)) return new Result.LogChunk(req.offset(), req.offset(), "", exited);
+        try (RandomAccessFile f = new RandomAccessFile(c.log.toFile(), "r")) {
+            long length = f.length();
+            if (req.offset() >= length) return new Result.LogChunk(req.offset(), req.offset(), "", exited);
+            byte[] buf = new byte[(int) Math.min(max, length - req.offset())];
+            f.seek(req.offset());
+            f.readFully(buf);
+            return new Result.LogChunk(req.offset(), req.offset() + buf.length, new String(buf, StandardCharsets.UTF_8), exited);
+        } catch (IOException e) {
+            throw AgentException.failed("cannot read the log of " + c.id + ": " + e.getMessage());
+        }
+    }
+
+    public Result shutdownContainer(Request.ShutdownContainer req) {
+        Container c;
+        synchronized (this) {
+            c = container(req.containerID());
+        }
+        shutdown(c, req.graceMillis());
+        return status(c);
+    }
+
+    /** Stops every container, unmounts everything the agent mounted and removes the network. */
+    public void shutdownAll(long graceMillis) {
+        List<Container> all;
+        synchronized (this) {
+            all = List.copyOf(containers.values());
+        }
+        List<Thread> stoppers = new ArrayList<>();
+        for (Container c : all) {
+            stoppers.add(Thread.ofVirtual().start(() -> shutdown(c, graceMillis)));
+        }
+        for (Thread t : stoppers) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            for (Path target : List.copyOf(devices.keySet())) {
+                Mounts.unmount(target);
+                devices.remove(target);
+            }
+            for (Path leftover : Mounts.mountedUnder(root)) {
+                Mounts.unmount(leftover);
+            }
+            for (String d : List.of("devices", "containers", "volumes")) {
+                Mounts.deleteTree(root.resolve(d));
+            }
+            Mounts.deleteTree(runtime.stateRoot());
+            try {
+                Files.deleteIfExists(netns);
+                Files.deleteIfExists(hostsFile);
+            } catch (IOException e) {
+                throw AgentException.failed("cannot remove " + netns + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private void shutdown(Container c, long graceMillis) {
+        long grace = graceMillis <= 0 ? 10_000 : Math.min(graceMillis, 600_000);
+        Process p = c.runtimeProcess;
+        if (p != null && p.isAlive()) {
+            HostCommand.run(runtime.command("kill", c.id, "TERM"), 30_000);
+            if (!waitExit(c, grace)) {
+                HostCommand.run(runtime.command("kill", "--all", c.id, "KILL"), 30_000);
+                if (!waitExit(c, 10_000)) {
+                    p.destroyForcibly();
+                    waitExit(c, 5_000);
+                }
+            }
+        }
+        synchronized (this) {
+            if (c.runtimeProcess != null || c.bundle != null) {
+                // delete --force is idempotent for our purpose: it removes the runtime's state
+                // and cgroup whether the container is still there or already gone.
+                HostCommand.run(runtime.command("delete", "--force", c.id), 30_000);
+            }
+            if (c.overlay != null) {
+                Mounts.unmount(c.overlay);
+                c.overlay = null;
+            }
+            Mounts.deleteTree(c.dir);
+            if (!c.exit.isDone()) c.state = "exited";
+            c.bundle = null;
+        }
+    }
+
+    private boolean waitExit(Container c, long millis) {
+        try {
+            c.exit.get(millis, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException e) {
+            return true;
+        }
+    }
+
+    public synchronized List<Result.ContainerStatus> statuses() {
+        List<Result.ContainerStatus> out = new ArrayList<>();
+        for (Container c : containers.values()) out.add(status(c));
+        return out;
+    }
+
+    private synchronized Result.ContainerStatus status(Container c) {
+        Integer exitCode = c.exit.isDone() ? c.exit.getNow(null) : null;
+        String state = exitCode != null ? "exited" : c.state;
+        return new Result.ContainerStatus(c.id, state, c.pid, exitCode, c.log.toString());
+    }
+
+    // ---- checks --------------------------------------------------------------------------
+
+    private Container container(String id) {
+        String checked = containerId(id);
+        Container c = containers.get(checked);
+        if (c == null) {
+            throw AgentException.notFound("expected a container " + checked + " (mount_overlay creates it), found none; known: "
+                    + containers.keySet());
+        }
+        return c;
+    }
+
+    private static String containerId(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw AgentException.invalid("expected a containerID of letters, digits, '_', '.', '-' (max 128), found \""
+                    + id + "\"");
+        }
+        return id;
+    }
+
+    private static void required(String value, String field) {
+        if (value == null || value.isBlank()) {
+            throw AgentException.invalid("expected a value for \"" + field + "\", found none");
+        }
+    }
+
+    private static Path absolute(String value, String field) {
+        Path p = Path.of(value);
+        if (!p.isAbsolute() || !p.normalize().equals(p)) {
+            throw AgentException.invalid("expected \"" + field + "\" to be an absolute normalized path, found \"" + value + "\"");
+        }
+        return p;
+    }
+
+    /** A host-named path must be strictly inside {@code base}: refuses '..', relative and outside paths. */
+    private static Path inside(String value, Path base, String field) {
+        required(value, field);
+        Path p = absolute(value, field);
+        if (!p.startsWith(base) || p.equals(base)) {
+            throw AgentException.invalid("expected \"" + field + "\" inside " + base + ", found \"" + value + "\"");
+        }
+        return p;
+    }
+
+    private static void deleteEmptyDir(Path dir) {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // a non-empty directory after unmount means someone wrote there; leave it for inspection
+        }
+    }
+
+    private static Long readPid(Path pidFile) {
+        try {
+            String s = Files.readString(pidFile).strip();
+            return s.isEmpty() ? null : Long.parseLong(s);
+        } catch (IOException | NumberFormatException e) {
+            return null;
+        }
+    }
+
+    static String tail(Path file, int maxChars) {
+        try {
+            String s = Files.readString(file, StandardCharsets.UTF_8).strip();
+            s = s.length() > maxChars ? "..." + s.substring(s.length() - maxChars) : s;
+            return s.isEmpty() ? "(no output)" : s.replace('\n', ' ');
+        } catch (IOException e) {
+            return "(no output)";
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Reads a stream on a virtual thread, keeping at most 1 MiB and discarding the rest. */
+    private record BoundedCapture(Thread thread, ByteArrayOutputStream buffer, boolean[] overflow) {
+        static BoundedCapture of(InputStream in) {
+            ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+            boolean[] overflow = {false};
+            Thread t = Thread.ofVirtual().start(() -> {
+                byte[] chunk = new byte[8192];
+                try (in) {
+                    int n;
+                    while ((n = in.read(chunk)) > 0) {
+                        int keep = Math.min(n, MAX_EXEC_OUTPUT - buffer.size());
+                        if (keep > 0) buffer.write(chunk, 0, keep);
+                        if (keep < n) overflow[0] = true;
+                    }
+                } catch (IOException ignored) {
+                    // the process went away; what was read is the output
+                }
+            });
+            return new BoundedCapture(t, buffer, overflow);
+        }
+
+        void join() throws InterruptedException {
+            thread.join(10_000);
+        }
+
+        String text() {
+            return buffer.toString(StandardCharsets.UTF_8);
+        }
+
+        boolean truncated() {
+            return overflow[0];
+        }
+    }
+}

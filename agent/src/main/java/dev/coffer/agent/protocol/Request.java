@@ -1,0 +1,105 @@
+package dev.coffer.agent.protocol;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
+import java.util.List;
+
+/**
+ * Everything the host may ask of the agent. Each record is one policy enforcement point
+ * (DESIGN.md §4): the names and field names follow Azure's documented enforcement inputs
+ * ({@code mount_device{target, deviceHash}}, {@code mount_overlay{containerID, layerPaths,
+ * target}}, {@code create_container{containerID, argList, envList, workingDir, mounts}}, ...),
+ * so a policy written against those inputs can judge these requests unchanged.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = Request.Ping.class, name = "ping"),
+        @JsonSubTypes.Type(value = Request.GetProperties.class, name = "get_properties"),
+        @JsonSubTypes.Type(value = Request.MountDevice.class, name = "mount_device"),
+        @JsonSubTypes.Type(value = Request.UnmountDevice.class, name = "unmount_device"),
+        @JsonSubTypes.Type(value = Request.MountOverlay.class, name = "mount_overlay"),
+        @JsonSubTypes.Type(value = Request.UnmountOverlay.class, name = "unmount_overlay"),
+        @JsonSubTypes.Type(value = Request.CreateContainer.class, name = "create_container"),
+        @JsonSubTypes.Type(value = Request.StartContainer.class, name = "start_container"),
+        @JsonSubTypes.Type(value = Request.ExecInContainer.class, name = "exec_in_container"),
+        @JsonSubTypes.Type(value = Request.SignalContainerProcess.class, name = "signal_container_process"),
+        @JsonSubTypes.Type(value = Request.WaitContainer.class, name = "wait_container"),
+        @JsonSubTypes.Type(value = Request.ReadLogs.class, name = "read_logs"),
+        @JsonSubTypes.Type(value = Request.ShutdownContainer.class, name = "shutdown_container"),
+        @JsonSubTypes.Type(value = Request.ShutdownSandbox.class, name = "shutdown_sandbox"),
+})
+public sealed interface Request {
+
+    /** The enforcement point name a policy rule is bound to, e.g. {@code mount_device}. */
+    default String enforcementPoint() {
+        return switch (this) {
+            case Ping p -> "ping";
+            case GetProperties p -> "get_properties";
+            case MountDevice m -> "mount_device";
+            case UnmountDevice u -> "unmount_device";
+            case MountOverlay m -> "mount_overlay";
+            case UnmountOverlay u -> "unmount_overlay";
+            case CreateContainer c -> "create_container";
+            case StartContainer s -> "start_container";
+            case ExecInContainer e -> "exec_in_container";
+            case SignalContainerProcess s -> "signal_container_process";
+            case WaitContainer w -> "wait_container";
+            case ReadLogs r -> "read_logs";
+            case ShutdownContainer s -> "shutdown_container";
+            case ShutdownSandbox s -> "shutdown_sandbox";
+        };
+    }
+
+    /** Liveness check; changes nothing. */
+    record Ping() implements Request {}
+
+    /** Agent version, protocol version, OCI runtime in use, enforcer in use, containers. */
+    record GetProperties() implements Request {}
+
+    /**
+     * Makes a layer available read-only at {@code target}. In the process sandbox {@code source} is
+     * an unpacked layer directory; in the microVM it becomes a dm-verity block device whose root
+     * hash is {@code deviceHash}.
+     */
+    record MountDevice(String source, String target, String deviceHash) implements Request {}
+
+    record UnmountDevice(String target) implements Request {}
+
+    /** Overlay of {@code layerPaths} (base first, as mounted by MountDevice) at {@code target}. */
+    record MountOverlay(String containerID, List<String> layerPaths, String target) implements Request {}
+
+    record UnmountOverlay(String containerID, String target) implements Request {}
+
+    /**
+     * Writes the OCI bundle of a container whose root file system is the overlay at {@code rootfs}.
+     * {@code capabilities} null means the default set; {@code user} is "uid[:gid]" or a name
+     * looked up in the image's /etc/passwd.
+     */
+    record CreateContainer(String containerID, String rootfs, List<String> argList, List<String> envList,
+                           String workingDir, String user, List<Mount> mounts, List<String> capabilities,
+                           boolean noNewPrivileges, String hostname) implements Request {}
+
+    record StartContainer(String containerID) implements Request {}
+
+    /** Runs a process in a running container and returns its exit code and bounded output. */
+    record ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir,
+                           long timeoutMillis) implements Request {}
+
+    record SignalContainerProcess(String containerID, int signal) implements Request {}
+
+    /** Waits up to {@code timeoutMillis} (0 = just look) for the container to exit. */
+    record WaitContainer(String containerID, long timeoutMillis) implements Request {}
+
+    /** Up to {@code maxBytes} of the container's combined stdout/stderr log from {@code offset}. */
+    record ReadLogs(String containerID, long offset, int maxBytes) implements Request {}
+
+    /** SIGTERM, then SIGKILL after {@code graceMillis}; deletes the container and its overlay. */
+    record ShutdownContainer(String containerID, long graceMillis) implements Request {}
+
+    /** Shuts every container down, unmounts everything, removes the network, then the agent exits. */
+    record ShutdownSandbox(long graceMillis) implements Request {}
+
+    /** A mount in a container, in OCI runtime-spec terms; sources the agent owns start with sandbox://. */
+    record Mount(String destination, String source, String type, List<String> options) {}
+}

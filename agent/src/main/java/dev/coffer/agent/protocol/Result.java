@@ -1,0 +1,37 @@
+package dev.coffer.agent.protocol;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
+import java.util.List;
+
+/** What a successful request returns. */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = Result.Done.class, name = "done"),
+        @JsonSubTypes.Type(value = Result.Properties.class, name = "properties"),
+        @JsonSubTypes.Type(value = Result.ContainerStatus.class, name = "container_status"),
+        @JsonSubTypes.Type(value = Result.ExecResult.class, name = "exec_result"),
+        @JsonSubTypes.Type(value = Result.LogChunk.class, name = "log_chunk"),
+})
+public sealed interface Result {
+
+    record Done() implements Result {}
+
+    /**
+     * @param enforcer which policy enforcer judges requests ("allow-all" means none)
+     * @param ociRuntime e.g. "runc 1.1.5" and how it is invoked
+     */
+    record Properties(String agentVersion, int protocolVersion, long pid, String enforcer, String ociRuntime,
+                      String networkNamespace, List<ContainerStatus> containers) implements Result {}
+
+    /** state: created | running | exited. exitCode is null until exited (128+n when killed by signal n). */
+    record ContainerStatus(String containerID, String state, Long pid, Integer exitCode, String logPath)
+            implements Result {}
+
+    record ExecResult(int exitCode, String stdout, String stderr, boolean timedOut, boolean truncated)
+            implements Result {}
+
+    /** Log bytes as UTF-8 text (lossy for binary output); {@code nextOffset} is where to continue. */
+    record LogChunk(long offset, long nextOffset, String text, boolean exited) implements Result {}
+}

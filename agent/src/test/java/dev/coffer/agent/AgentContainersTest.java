@@ -1,0 +1,200 @@
+package dev.coffer.agent;
+
+import dev.coffer.agent.container.Mounts;
+import dev.coffer.agent.protocol.AgentClient;
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.agent.protocol.Response;
+import dev.coffer.agent.protocol.Result;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The agent as a separate process running real containers with the host's runc/crun. */
+class AgentContainersTest {
+    @TempDir
+    Path dir;
+    AgentProcess agent;
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        if (agent != null && agent.process.isAlive()) {
+            try (AgentClient c = agent.client()) {
+                c.exchange(new Request.ShutdownSandbox(1000));
+            } catch (Exception ignored) {
+                // the test may have left the agent unreachable; fall through to the hard cleanup
+            }
+            agent.close();
+        }
+        for (Path m : Mounts.mountedUnder(dir)) {
+            Mounts.unmount(m);
+        }
+    }
+
+    private Path layer() throws Exception {
+        return BusyboxRootfs.create(Files.createDirectories(dir.resolve("layers/busybox")));
+    }
+
+    /** mount_overlay + create_container for one container over the busybox layer. */
+    private void prepare(AgentClient c, String id, List<String> args, List<Request.Mount> mounts) throws Exception {
+        Path overlay = agent.state.resolve("containers").resolve(id).resolve("rootfs");
+        c.call(new Request.MountOverlay(id, List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()),
+                Result.Done.class);
+        c.call(new Request.CreateContainer(id, overlay.toString(), args, List.of("PATH=/bin", "GREETING=hi"), "/",
+                null, mounts, null, true, "pod"), Result.ContainerStatus.class);
+    }
+
+    @Test
+    void twoContainersShareLocalhostAndReportExitCodes() throws Exception {
+        Path layer = layer();
+        agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
+        assertTrue(agent.output().contains("READY"), agent.output());
+        try (AgentClient c = agent.client()) {
+            Result.Properties props = c.call(new Request.GetProperties(), Result.Properties.class);
+            assertEquals("allow-all", props.enforcer());
+            assertTrue(props.ociRuntime().startsWith("runc") || props.ociRuntime().startsWith("crun"), props.ociRuntime());
+
+            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:test"),
+                    Result.Done.class);
+            assertTrue(Mounts.isMountPoint(agent.state.resolve("devices/l0")));
+            prepare(c, "server", List.of("httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/www"), List.of());
+            prepare(c, "client", List.of("sh", "-c",
+                    "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /data/page http://127.0.0.1:8080/index.html && break; sleep 0.3; done;"
+                            + " cat /data/page; echo $GREETING; exit 7"),
+                    List.of(new Request.Mount("/data", "sandbox://emptydir/shared", "bind", List.of())));
+
+            Result.ContainerStatus server = c.call(new Request.StartContainer("server"), Result.ContainerStatus.class);
+            assertEquals("running", server.state());
+            assertTrue(server.pid() != null && server.pid() > 1);
+            c.call(new Request.StartContainer("client"), Result.ContainerStatus.class);
+
+            Result.ContainerStatus done = c.call(new Request.WaitContainer("client", 30_000), Result.ContainerStatus.class);
+            assertEquals("exited", done.state());
+            assertEquals(7, done.exitCode());
+            String log = Files.readString(Path.of(done.logPath()));
+            assertTrue(log.contains("hello from the server"), log);
+            assertTrue(log.contains("hi"), log);
+            Result.LogChunk chunk = c.call(new Request.ReadLogs("client", 0, 1 << 16), Result.LogChunk.class);
+            assertEquals(log, chunk.text());
+            assertTrue(chunk.exited());
+
+            // the emptyDir outlives the client and is shared with the host-side state directory
+            assertTrue(Files.readString(agent.state.resolve("volumes/shared/page")).contains("hello"));
+
+            Result.ExecResult exec = c.call(new Request.ExecInContainer("server",
+                    List.of("sh", "-c", "echo out; echo err >&2; hostname; id -u; exit 3"), List.of("X=1"), "/www", 10_000),
+                    Result.ExecResult.class);
+            assertEquals(3, exec.exitCode());
+            assertEquals("out\npod\n0\n", exec.stdout());
+            assertEquals("err\n", exec.stderr());
+
+            Response deniedConflict = c.exchange(new Request.StartContainer("server"));
+            assertEquals(Response.Failure.CONFLICT, deniedConflict.error().code());
+
+            c.call(new Request.SignalContainerProcess("server", 9), Result.Done.class);
+            Result.ContainerStatus killed = c.call(new Request.WaitContainer("server", 30_000), Result.ContainerStatus.class);
+            assertEquals(137, killed.exitCode());
+
+            assertInstanceOf(Result.Done.class, c.exchange(new Request.ShutdownSandbox(2000)).result());
+        }
+        assertEquals(0, agent.waitExit(), agent.output());
+        assertEquals(List.of(), Mounts.mountedUnder(dir), "mounts left behind");
+        assertFalse(Files.exists(agent.state.resolve("containers")), "overlay directories left behind");
+        assertFalse(Files.exists(agent.socket));
+        assertTrue(Files.exists(agent.state.resolve("logs/client.log")), "logs are kept after shutdown");
+        assertEquals(List.of(), processesMentioning(dir.toString()), "processes left behind");
+    }
+
+    @Test
+    void userAndWorkingDirComeFromTheRequest() throws Exception {
+        Path layer = layer();
+        agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
+        try (AgentClient c = agent.client()) {
+            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:x"), Result.Done.class);
+            Path overlay = agent.state.resolve("containers/u/rootfs");
+            c.call(new Request.MountOverlay("u", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
+            c.call(new Request.CreateContainer("u", overlay.toString(), List.of("sh", "-c", "id -u; id -g; pwd; touch /x || echo ro"),
+                    List.of("PATH=/bin"), "/tmp", "nobody", List.of(), List.of("CAP_KILL"), true, null), Result.ContainerStatus.class);
+            c.call(new Request.StartContainer("u"), Result.ContainerStatus.class);
+            Result.ContainerStatus s = c.call(new Request.WaitContainer("u", 30_000), Result.ContainerStatus.class);
+            assertEquals(0, s.exitCode());
+            assertEquals("65534\n65534\n/tmp\nro\n", Files.readString(Path.of(s.logPath())).replaceAll("touch: /x: .*\n", ""));
+            // shutting down one container removes its overlay and upper directory
+            c.call(new Request.ShutdownContainer("u", 1000), Result.ContainerStatus.class);
+            assertFalse(Files.exists(agent.state.resolve("containers/u")));
+            assertFalse(Mounts.isMountPoint(overlay));
+        }
+    }
+
+    @Test
+    void startFailureIsReportedWithTheRuntimeMessage() throws Exception {
+        Path layer = layer();
+        agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
+        try (AgentClient c = agent.client()) {
+            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:x"), Result.Done.class);
+            prepare(c, "bad", List.of("/no/such/binary"), List.of());
+            Response r = c.exchange(new Request.StartContainer("bad"));
+            // runc/crun fail before the process runs; either way the reason names the binary
+            if (!r.ok()) {
+                assertEquals(Response.Failure.FAILED, r.error().code());
+                assertTrue(r.error().reason().contains("/no/such/binary"), r.error().reason());
+            } else {
+                Result.ContainerStatus s = c.call(new Request.WaitContainer("bad", 30_000), Result.ContainerStatus.class);
+                assertTrue(s.exitCode() != 0);
+                assertTrue(Files.readString(Path.of(s.logPath())).contains("/no/such/binary"));
+            }
+        }
+    }
+
+    @Test
+    void hostPathsAndEscapesAreRefusedWithoutStateChange() throws Exception {
+        Path layer = layer();
+        agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
+        try (AgentClient c = agent.client()) {
+            Response outside = c.exchange(new Request.MountDevice(layer.toString(), "/tmp/elsewhere", "sha256:x"));
+            assertEquals(Response.Failure.INVALID_REQUEST, outside.error().code());
+            assertTrue(outside.error().reason().contains("inside"), outside.error().reason());
+            Response dotdot = c.exchange(new Request.MountDevice(layer.toString(),
+                    agent.state.resolve("devices/../../x").toString(), "sha256:x"));
+            assertEquals(Response.Failure.INVALID_REQUEST, dotdot.error().code());
+            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:x"), Result.Done.class);
+            Path overlay = agent.state.resolve("containers/h/rootfs");
+            c.call(new Request.MountOverlay("h", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
+            Response hostMount = c.exchange(new Request.CreateContainer("h", overlay.toString(), List.of("sh"), List.of(), "/",
+                    null, List.of(new Request.Mount("/host", "/etc", "bind", List.of("rbind"))), null, true, null));
+            assertEquals(Response.Failure.INVALID_REQUEST, hostMount.error().code());
+            assertTrue(hostMount.error().reason().contains("may not mount its own paths"), hostMount.error().reason());
+            assertFalse(Files.exists(agent.state.resolve("containers/h/bundle")));
+            Response unknown = c.exchange(new Request.StartContainer("nope"));
+            assertEquals(Response.Failure.NOT_FOUND, unknown.error().code());
+            Response badId = c.exchange(new Request.StartContainer("../x"));
+            assertEquals(Response.Failure.INVALID_REQUEST, badId.error().code());
+            Response notMounted = c.exchange(new Request.MountOverlay("k", List.of(agent.state.resolve("devices/l9").toString()),
+                    agent.state.resolve("containers/k/rootfs").toString()));
+            assertTrue(notMounted.error().reason().contains("not mounted"), notMounted.error().reason());
+        }
+    }
+
+    static List<String> processesMentioning(String text) throws Exception {
+        List<String> found = new java.util.ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmd = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
+                    if (cmd.contains(text) && !cmd.contains("surefire")) found.add(p.getFileName() + ": " + cmd);
+                } catch (java.io.IOException ignored) {
+                    // the process exited while we looked
+                }
+            }
+        }
+        return found;
+    }
+}

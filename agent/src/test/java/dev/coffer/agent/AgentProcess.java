@@ -1,0 +1,70 @@
+package dev.coffer.agent;
+
+import dev.coffer.agent.protocol.AgentClient;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Starts {@link AgentMain} as a separate JVM, the way the process sandbox does. */
+final class AgentProcess implements AutoCloseable {
+    final Process process;
+    final Path socket;
+    final Path state;
+    final Path log;
+
+    private AgentProcess(Process process, Path socket, Path state, Path log) {
+        this.process = process;
+        this.socket = socket;
+        this.state = state;
+        this.log = log;
+    }
+
+    static AgentProcess start(Path dir, String name, String... extra) throws Exception {
+        Path socket = dir.resolve("agent.sock");
+        Path state = dir.resolve("state");
+        Path log = dir.resolve("agent.log");
+        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(),
+                "--socket", socket.toString(), "--state", state.toString(), "--name", name));
+        argv.addAll(List.of(extra));
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        for (int i = 0; i < 600; i++) {
+            if (Files.exists(socket) && Files.readString(log).contains("READY")) {
+                return new AgentProcess(p, socket, state, log);
+            }
+            if (!p.isAlive()) {
+                return new AgentProcess(p, socket, state, log);
+            }
+            Thread.sleep(50);
+        }
+        p.destroyForcibly();
+        throw new IllegalStateException("agent did not become ready: " + Files.readString(log));
+    }
+
+    AgentClient client() throws IOException {
+        return AgentClient.connect(socket);
+    }
+
+    String output() throws IOException {
+        return Files.readString(log);
+    }
+
+    int waitExit() throws InterruptedException {
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("agent did not exit");
+        }
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+        }
+    }
+}
