@@ -1,0 +1,345 @@
+package dev.coffer.runtime.spec;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.coffer.runtime.spec.GroupSpec.ContainerSpec;
+import dev.coffer.runtime.spec.GroupSpec.EnvVar;
+import dev.coffer.runtime.spec.GroupSpec.Port;
+import dev.coffer.runtime.spec.GroupSpec.VolumeMount;
+import dev.coffer.runtime.spec.GroupSpec.VolumeSpec;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads and validates GROUP.yaml. Every error names the file, the line and column, and the field
+ * path (e.g. {@code containers[1].env[0].name}); nothing is half-accepted.
+ *
+ * <pre>
+ * name: web
+ * containers:
+ *   - name: server
+ *     image: demo:latest
+ *     command: [httpd, -f]
+ *     args: [-p, "8080"]
+ *     env: [{name: MODE, value: fast}]
+ *     workingDir: /www
+ *     ports: [{containerPort: 8080, protocol: TCP}]
+ *     volumeMounts: [{name: shared, mountPath: /data, readOnly: false}]
+ * volumes:
+ *   - name: shared
+ *     emptyDir: {}
+ * </pre>
+ */
+public final class GroupSpecParser {
+    /** Longest spec file we read; a group spec is a few KiB, anything huge is a mistake. */
+    static final long MAX_BYTES = 1024 * 1024;
+    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]*");
+    private static final YAMLFactory YAML = new YAMLFactory();
+
+    private final String file;
+
+    private GroupSpecParser(String file) {
+        this.file = file;
+    }
+
+    public static GroupSpec parse(Path path) throws SpecException {
+        String name = path.toString();
+        try {
+            long size = Files.size(path);
+            if (size > MAX_BYTES) {
+                throw new SpecException(name, 1, 1, "", "expected a group spec of at most " + MAX_BYTES + " bytes, found "
+                        + size + " bytes");
+            }
+            return parse(Files.readString(path), name);
+        } catch (NoSuchFileException e) {
+            throw new SpecException(name, 0, 0, "", "expected a group spec file, found no such file");
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new SpecException(name, 1, 1, "", "expected UTF-8 text, found bytes that are not UTF-8");
+        } catch (IOException e) {
+            throw new SpecException(name, 0, 0, "", "cannot read the file (" + e.getMessage() + ")");
+        }
+    }
+
+    public static GroupSpec parse(String yaml, String fileName) throws SpecException {
+        return new GroupSpecParser(fileName).document(yaml);
+    }
+
+    private GroupSpec document(String yaml) throws SpecException {
+        YamlNode root;
+        try (JsonParser p = YAML.createParser(yaml)) {
+            JsonToken first = p.nextToken();
+            if (first == null) {
+                throw new SpecException(file, 1, 1, "", "expected a group spec (name, containers, volumes), found an empty document");
+            }
+            root = YamlNode.read(p, file);
+            if (p.nextToken() != null) {
+                JsonLocation l = p.currentTokenLocation();
+                throw new SpecException(file, l.getLineNr(), l.getColumnNr(), "", "expected one YAML document, found more");
+            }
+        } catch (JsonProcessingException e) {
+            JsonLocation l = e.getLocation();
+            String msg = e.getOriginalMessage() == null ? "malformed YAML" : e.getOriginalMessage().lines().findFirst().orElse("");
+            throw new SpecException(file, l == null ? 0 : l.getLineNr(), l == null ? 0 : l.getColumnNr(), "",
+                    "expected well-formed YAML, found a syntax error: " + msg);
+        } catch (IOException e) {
+            throw new SpecException(file, 0, 0, "", "cannot read YAML (" + e.getMessage() + ")");
+        }
+        YamlNode.Mapping top = mapping(root, "", Set.of("name", "containers", "volumes"));
+        String name = requiredString(top, "name", "");
+        if (!DNS_LABEL.matcher(name).matches()) {
+            throw error(top.entries().get("name").value(), "name",
+                    "expected a group name of lowercase letters, digits and '-' (at most 63, like a DNS label), found \"" + name + "\"");
+        }
+        List<VolumeSpec> volumes = new ArrayList<>();
+        Map<String, YamlNode> volumeNodes = new HashMap<>();
+        YamlNode.Sequence volumeList = optionalSequence(top, "volumes", "");
+        if (volumeList != null) {
+            for (int i = 0; i < volumeList.items().size(); i++) {
+                String path = "volumes[" + i + "]";
+                YamlNode.Mapping v = mapping(volumeList.items().get(i), path, null);
+                String vname = requiredString(v, "name", path);
+                if (!DNS_LABEL.matcher(vname).matches()) {
+                    throw error(v.entries().get("name").value(), path + ".name",
+                            "expected a volume name of lowercase letters, digits and '-', found \"" + vname + "\"");
+                }
+                if (volumeNodes.containsKey(vname)) {
+                    throw error(v, path + ".name", "expected unique volume names, found \"" + vname + "\" twice (first on line "
+                            + volumeNodes.get(vname).line() + ")");
+                }
+                for (Map.Entry<String, YamlNode.Entry> e : v.entries().entrySet()) {
+                    if (!e.getKey().equals("name") && !e.getKey().equals("emptyDir")) {
+                        throw new SpecException(file, e.getValue().line(), e.getValue().column(), path + "." + e.getKey(),
+                                "expected a volume of kind emptyDir (the only kind supported now), found \"" + e.getKey() + "\"");
+                    }
+                }
+                YamlNode.Entry emptyDir = v.entries().get("emptyDir");
+                if (emptyDir == null) {
+                    throw error(v, path, "expected a volume kind (emptyDir: {}), found none");
+                }
+                if (emptyDir.value() instanceof YamlNode.Mapping m) {
+                    mapping(m, path + ".emptyDir", Set.of());
+                } else if (!(emptyDir.value() instanceof YamlNode.Scalar s && s.token() == JsonToken.VALUE_NULL)) {
+                    throw error(emptyDir.value(), path + ".emptyDir", "expected {} , found " + emptyDir.value().kind());
+                }
+                volumeNodes.put(vname, v);
+                volumes.add(new VolumeSpec(vname, VolumeSpec.Kind.EMPTY_DIR));
+            }
+        }
+        YamlNode.Sequence containerList = optionalSequence(top, "containers", "");
+        if (containerList == null || containerList.items().isEmpty()) {
+            throw error(containerList == null ? top : containerList, "containers", "expected at least one container, found none");
+        }
+        List<ContainerSpec> containers = new ArrayList<>();
+        Map<String, Integer> containerLines = new HashMap<>();
+        for (int i = 0; i < containerList.items().size(); i++) {
+            ContainerSpec c = container(containerList.items().get(i), "containers[" + i + "]", volumeNodes.keySet());
+            if (containerLines.containsKey(c.name())) {
+                throw error(containerList.items().get(i), "containers[" + i + "].name", "expected unique container names, found \""
+                        + c.name() + "\" twice (first on line " + containerLines.get(c.name()) + ")");
+            }
+            containerLines.put(c.name(), containerList.items().get(i).line());
+            containers.add(c);
+        }
+        return new GroupSpec(name, containers, volumes);
+    }
+
+    private ContainerSpec container(YamlNode node, String path, Set<String> volumes) throws SpecException {
+        YamlNode.Mapping m = mapping(node, path, Set.of("name", "image", "command", "args", "env", "workingDir", "ports",
+                "volumeMounts"));
+        String name = requiredString(m, "name", path);
+        if (!DNS_LABEL.matcher(name).matches()) {
+            throw error(m.entries().get("name").value(), path + ".name",
+                    "expected a container name of lowercase letters, digits and '-' (at most 63), found \"" + name + "\"");
+        }
+        String image = requiredString(m, "image", path);
+        if (image.isBlank() || image.chars().anyMatch(Character::isWhitespace)) {
+            throw error(m.entries().get("image").value(), path + ".image",
+                    "expected an image reference like demo:latest or sha256:<id>, found \"" + image + "\"");
+        }
+        List<String> command = stringList(m, "command", path);
+        List<String> args = stringList(m, "args", path);
+        List<EnvVar> env = new ArrayList<>();
+        YamlNode.Sequence envList = optionalSequence(m, "env", path);
+        Set<String> envNames = new HashSet<>();
+        if (envList != null) {
+            for (int i = 0; i < envList.items().size(); i++) {
+                String p = path + ".env[" + i + "]";
+                YamlNode.Mapping e = mapping(envList.items().get(i), p, Set.of("name", "value"));
+                String envName = requiredString(e, "name", p);
+                if (!ENV_NAME.matcher(envName).matches()) {
+                    throw error(e.entries().get("name").value(), p + ".name",
+                            "expected an environment variable name (letters, digits, '_', not starting with a digit), found \"" + envName + "\"");
+                }
+                if (!envNames.add(envName)) {
+                    throw error(e, p + ".name", "expected each environment variable once, found \"" + envName + "\" again");
+                }
+                String value = optionalScalar(e, "value", p);
+                env.add(new EnvVar(envName, value == null ? "" : value));
+            }
+        }
+        String workingDir = optionalScalar(m, "workingDir", path);
+        if (workingDir != null && !workingDir.startsWith("/")) {
+            throw error(m.entries().get("workingDir").value(), path + ".workingDir",
+                    "expected an absolute path, found \"" + workingDir + "\"");
+        }
+        List<Port> ports = new ArrayList<>();
+        YamlNode.Sequence portList = optionalSequence(m, "ports", path);
+        if (portList != null) {
+            for (int i = 0; i < portList.items().size(); i++) {
+                ports.add(port(portList.items().get(i), path + ".ports[" + i + "]"));
+            }
+        }
+        List<VolumeMount> mounts = new ArrayList<>();
+        Set<String> mountPaths = new HashSet<>();
+        YamlNode.Sequence mountList = optionalSequence(m, "volumeMounts", path);
+        if (mountList != null) {
+            for (int i = 0; i < mountList.items().size(); i++) {
+                String p = path + ".volumeMounts[" + i + "]";
+                YamlNode.Mapping vm = mapping(mountList.items().get(i), p, Set.of("name", "mountPath", "readOnly"));
+                String vname = requiredString(vm, "name", p);
+                if (!volumes.contains(vname)) {
+                    throw error(vm.entries().get("name").value(), p + ".name", "expected the name of a volume under volumes:, found \""
+                            + vname + "\"; declared: " + (volumes.isEmpty() ? "none" : String.join(", ", volumes)));
+                }
+                String mountPath = requiredString(vm, "mountPath", p);
+                if (!mountPath.startsWith("/") || mountPath.equals("/") || mountPath.contains("/../") || mountPath.endsWith("/..")) {
+                    throw error(vm.entries().get("mountPath").value(), p + ".mountPath",
+                            "expected an absolute path other than / and without '..', found \"" + mountPath + "\"");
+                }
+                if (!mountPaths.add(mountPath)) {
+                    throw error(vm, p + ".mountPath", "expected each mountPath once per container, found \"" + mountPath + "\" again");
+                }
+                mounts.add(new VolumeMount(vname, mountPath, optionalBoolean(vm, "readOnly", p)));
+            }
+        }
+        return new ContainerSpec(name, image, command, args, env, workingDir, ports, mounts);
+    }
+
+    private Port port(YamlNode node, String path) throws SpecException {
+        if (node instanceof YamlNode.Scalar s) {
+            return new Port(portNumber(s, path), "TCP");
+        }
+        YamlNode.Mapping m = mapping(node, path, Set.of("containerPort", "protocol", "name"));
+        YamlNode.Entry portEntry = m.entries().get("containerPort");
+        if (portEntry == null) throw error(m, path + ".containerPort", "expected a port number, found none");
+        int number = portNumber(portEntry.value(), path + ".containerPort");
+        String protocol = optionalScalar(m, "protocol", path);
+        protocol = protocol == null ? "TCP" : protocol.toUpperCase(java.util.Locale.ROOT);
+        if (!protocol.equals("TCP") && !protocol.equals("UDP")) {
+            throw error(m.entries().get("protocol").value(), path + ".protocol", "expected TCP or UDP, found \"" + protocol + "\"");
+        }
+        return new Port(number, protocol);
+    }
+
+    private int portNumber(YamlNode node, String path) throws SpecException {
+        if (node instanceof YamlNode.Scalar s && s.token() == JsonToken.VALUE_NUMBER_INT) {
+            try {
+                int n = Integer.parseInt(s.text());
+                if (n >= 1 && n <= 65535) return n;
+            } catch (NumberFormatException ignored) {
+                // falls through to the error below
+            }
+        }
+        throw error(node, path, "expected a port number 1..65535, found " + node.kind());
+    }
+
+    // ---- typed access with located errors --------------------------------------------------
+
+    private YamlNode.Mapping mapping(YamlNode node, String path, Set<String> allowed) throws SpecException {
+        if (!(node instanceof YamlNode.Mapping m)) {
+            throw error(node, path, "expected a mapping, found " + node.kind());
+        }
+        if (allowed != null) {
+            for (Map.Entry<String, YamlNode.Entry> e : m.entries().entrySet()) {
+                if (!allowed.contains(e.getKey())) {
+                    throw new SpecException(file, e.getValue().line(), e.getValue().column(), join(path, e.getKey()),
+                            "expected one of " + (allowed.isEmpty() ? "no fields" : String.join(", ", allowed.stream().sorted().toList()))
+                                    + ", found unknown field \"" + e.getKey() + "\"");
+                }
+            }
+        }
+        return m;
+    }
+
+    private String requiredString(YamlNode.Mapping m, String key, String path) throws SpecException {
+        YamlNode.Entry e = m.entries().get(key);
+        if (e == null) {
+            throw error(m, join(path, key), "expected a value, found the field missing");
+        }
+        String s = scalarText(e.value(), join(path, key));
+        if (s == null || s.isEmpty()) {
+            throw error(e.value(), join(path, key), "expected a non-empty value, found " + e.value().kind());
+        }
+        return s;
+    }
+
+    private String optionalScalar(YamlNode.Mapping m, String key, String path) throws SpecException {
+        YamlNode.Entry e = m.entries().get(key);
+        return e == null ? null : scalarText(e.value(), join(path, key));
+    }
+
+    /** Text of a string or number scalar (YAML "8080" and 8080 both mean the text 8080); null for null. */
+    private String scalarText(YamlNode node, String path) throws SpecException {
+        if (node instanceof YamlNode.Scalar s) {
+            if (s.token() == JsonToken.VALUE_NULL) return null;
+            return s.text();
+        }
+        throw error(node, path, "expected a single value, found " + node.kind());
+    }
+
+    private boolean optionalBoolean(YamlNode.Mapping m, String key, String path) throws SpecException {
+        YamlNode.Entry e = m.entries().get(key);
+        if (e == null) return false;
+        if (e.value() instanceof YamlNode.Scalar s && (s.token() == JsonToken.VALUE_TRUE || s.token() == JsonToken.VALUE_FALSE)) {
+            return s.token() == JsonToken.VALUE_TRUE;
+        }
+        throw error(e.value(), join(path, key), "expected true or false, found " + e.value().kind());
+    }
+
+    private YamlNode.Sequence optionalSequence(YamlNode.Mapping m, String key, String path) throws SpecException {
+        YamlNode.Entry e = m.entries().get(key);
+        if (e == null) return null;
+        if (e.value() instanceof YamlNode.Scalar s && s.token() == JsonToken.VALUE_NULL) return null;
+        if (!(e.value() instanceof YamlNode.Sequence seq)) {
+            throw error(e.value(), join(path, key), "expected a list, found " + e.value().kind());
+        }
+        return seq;
+    }
+
+    private List<String> stringList(YamlNode.Mapping m, String key, String path) throws SpecException {
+        YamlNode.Sequence seq = optionalSequence(m, key, path);
+        if (seq == null) return List.of();
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < seq.items().size(); i++) {
+            YamlNode item = seq.items().get(i);
+            String s = scalarText(item, join(path, key) + "[" + i + "]");
+            if (s == null) {
+                throw error(item, join(path, key) + "[" + i + "]", "expected a string, found nothing (null)");
+            }
+            out.add(s);
+        }
+        return out;
+    }
+
+    private SpecException error(YamlNode at, String field, String problem) {
+        return new SpecException(file, at.line(), at.column(), field, problem);
+    }
+
+    private static String join(String path, String key) {
+        return path.isEmpty() ? key : path + "." + key;
+    }
+}
