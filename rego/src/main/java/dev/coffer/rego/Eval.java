@@ -1,0 +1,904 @@
+package dev.coffer.rego;
+
+import dev.coffer.rego.Ir.*;
+import dev.coffer.rego.ast.Ast;
+import dev.coffer.rego.builtins.Builtin;
+import dev.coffer.rego.builtins.BuiltinContext;
+import dev.coffer.rego.builtins.BuiltinException;
+import dev.coffer.rego.builtins.Builtins;
+import dev.coffer.rego.value.ArrayValue;
+import dev.coffer.rego.value.BooleanValue;
+import dev.coffer.rego.value.NumberValue;
+import dev.coffer.rego.value.ObjectValue;
+import dev.coffer.rego.value.SetValue;
+import dev.coffer.rego.value.StringValue;
+import dev.coffer.rego.value.Value;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * One evaluation: top-down, depth-first, with backtracking by continuation. Every binding
+ * is undone as soon as its continuation returns, so frames need no trail. A continuation
+ * returns false to stop the search (used by {@code not}, {@code every} and constant rules).
+ * Not thread-safe; a new instance is made for every evaluation.
+ */
+final class Eval implements BuiltinContext {
+    interface K {
+        boolean k();
+    }
+
+    interface VK {
+        boolean k(Value v);
+    }
+
+    private static final Value UNDEF = new StringValue(new String("<undefined>"));
+
+    private final EvalOptions opts;
+    private final Node root;
+    private Value input;
+    private final Value baseData;
+    private Value data;
+    private List<Map.Entry<Value[], Value>> overlays = List.of();
+    private Map<String, Object> mocks = Map.of();
+    private HashMap<RuleSet, Value> ruleCache = new HashMap<>();
+    private HashMap<FnKey, Value> fnCache = new HashMap<>();
+    private final HashSet<RuleSet> inProgress = new HashSet<>();
+    final List<String> prints = new ArrayList<>();
+    private long printBytes;
+    private long steps;
+    private int depth;
+    private final long deadline;
+    private final Instant now;
+    private HashMap<Object, Object> bcache;
+
+    private record FnKey(RuleSet rs, List<Value> args) {
+    }
+
+    Eval(Node root, Value input, Value data, EvalOptions opts) {
+        this.root = root;
+        this.input = input;
+        this.baseData = data;
+        this.data = data;
+        this.opts = opts;
+        this.now = opts.now() != null ? opts.now() : Instant.now();
+        this.deadline = opts.timeout() == null ? Long.MAX_VALUE : System.nanoTime() + opts.timeout().toNanos();
+    }
+
+    @Override
+    public Instant now() {
+        return now;
+    }
+
+    @Override
+    public Map<Object, Object> cache() {
+        if (bcache == null) bcache = new HashMap<>();
+        return bcache;
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    List<Map<String, Value>> query(Compiler.Query q) {
+        Value[] f = new Value[q.slots()];
+        List<Map<String, Value>> rows = new ArrayList<>();
+        HashSet<Map<String, Value>> seen = new HashSet<>();
+        evalBody(q.body(), 0, f, () -> {
+            Map<String, Value> row = new java.util.LinkedHashMap<>();
+            for (Map.Entry<String, Integer> e : q.outputs().entrySet()) {
+                Value v = f[e.getValue()];
+                if (v != null) row.put(e.getKey(), v);
+            }
+            if (seen.add(row)) {
+                rows.add(row);
+                if (rows.size() > opts.maxResults())
+                    throw limit("query produced more than " + opts.maxResults() + " results; narrow the query or raise maxResults");
+            }
+            return true;
+        });
+        return rows;
+    }
+
+    // ------------------------------------------------------------------ limits
+
+    private void step(Ast.Location loc) {
+        if (++steps > opts.maxSteps())
+            throw new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
+                    "evaluation exceeded " + opts.maxSteps() + " steps; the policy loops too long or the limit is too low");
+        if ((steps & 1023) == 0 && System.nanoTime() > deadline)
+            throw new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
+                    "evaluation exceeded its time limit of " + opts.timeout().toMillis() + " ms");
+    }
+
+    private void enter(Ast.Location loc) {
+        if (++depth > opts.maxDepth())
+            throw new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
+                    "evaluation nested deeper than " + opts.maxDepth() + " rule, function or comprehension calls");
+    }
+
+    private static RegoException limit(String msg) {
+        return new RegoException("eval_limit_error", null, msg);
+    }
+
+    // ------------------------------------------------------------------ bodies
+
+    boolean evalBody(Lit[] body, int i, Value[] f, K k) {
+        if (i == body.length) return k.k();
+        return evalLit(body[i], f, () -> evalBody(body, i + 1, f, k));
+    }
+
+    private boolean evalLit(Lit lit, Value[] f, K k) {
+        step(lit.loc());
+        if (lit.withs().length > 0) return evalWith(lit, f, k);
+        return evalExpr(lit.expr(), lit, f, k);
+    }
+
+    private boolean evalExpr(X x, Lit lit, Value[] f, K k) {
+        switch (x) {
+            case XTerm t -> {
+                return evalTerm(t.term(), f, v -> v == BooleanValue.FALSE || v.equals(BooleanValue.FALSE) || k.k());
+            }
+            case XUnify u -> {
+                return unify(u.left(), u.right(), f, k);
+            }
+            case XNot n -> {
+                boolean[] found = {false};
+                evalExpr(n.inner(), lit, f, () -> {
+                    found[0] = true;
+                    return false;
+                });
+                return found[0] || k.k();
+            }
+            case XNop n -> {
+                return k.k();
+            }
+            case XSomeIn s -> {
+                return evalTerm(s.collection(), f, coll -> iterate(coll, (key, val) -> {
+                    if (s.key() == null) return unifyValue(s.value(), val, f, k);
+                    return unifyValue(s.key(), key, f, () -> unifyValue(s.value(), val, f, k));
+                }));
+            }
+            case XEvery e -> {
+                return evalTerm(e.collection(), f, coll -> {
+                    boolean[] all = {true};
+                    iterate(coll, (key, val) -> {
+                        boolean[] ok = {false};
+                        K body = () -> evalBody(e.body(), 0, f, () -> {
+                            ok[0] = true;
+                            return false;
+                        });
+                        if (e.key() == null) unifyValue(e.value(), val, f, body);
+                        else unifyValue(e.key(), key, f, () -> unifyValue(e.value(), val, f, body));
+                        if (!ok[0]) all[0] = false;
+                        return ok[0];
+                    });
+                    return !all[0] || k.k();
+                });
+            }
+            case XCallOut c -> {
+                if (c.call().name().equals("walk")) return walk(c, f, k);
+                return evalCall(c.call(), f, v -> unifyValue(c.out(), v, f, k));
+            }
+        }
+    }
+
+    private interface KV {
+        boolean k(Value key, Value val);
+    }
+
+    private static boolean iterate(Value coll, KV k) {
+        switch (coll) {
+            case ArrayValue a -> {
+                List<Value> items = a.items();
+                for (int i = 0; i < items.size(); i++) if (!k.k(NumberValue.of(i), items.get(i))) return false;
+            }
+            case ObjectValue o -> {
+                for (Map.Entry<Value, Value> e : o.map().entrySet()) if (!k.k(e.getKey(), e.getValue())) return false;
+            }
+            case SetValue s -> {
+                for (Value v : s.items()) if (!k.k(v, v)) return false;
+            }
+            default -> {
+            }
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ with
+
+    private boolean evalWith(Lit lit, Value[] f, K k) {
+        // with-values are evaluated in the outer context, first value only (they must be single-valued)
+        Value savedInput = input, savedData = data;
+        List<Map.Entry<Value[], Value>> savedOverlays = overlays;
+        Map<String, Object> savedMocks = mocks;
+        HashMap<RuleSet, Value> savedRules = ruleCache;
+        HashMap<FnKey, Value> savedFns = fnCache;
+        Value newInput = input;
+        List<Map.Entry<Value[], Value>> newOverlays = new ArrayList<>(overlays);
+        Map<String, Object> newMocks = new HashMap<>(mocks);
+        for (WithT w : lit.withs()) {
+            Object v;
+            if (w.kind() == WithKind.FUNCTION && w.replacement() != null) {
+                v = w.replacement();
+            } else {
+                Value[] got = {null};
+                evalTerm(w.value(), f, x -> {
+                    got[0] = x;
+                    return false;
+                });
+                if (got[0] == null) return true; // undefined replacement: the expression is undefined
+                v = got[0];
+            }
+            switch (w.kind()) {
+                case INPUT -> newInput = w.path().length == 0 ? (Value) v : setPath(newInput, w.path(), 0, (Value) v);
+                case DATA -> newOverlays.add(Map.entry(w.path(), (Value) v));
+                case FUNCTION -> newMocks.put(w.function(), v);
+            }
+        }
+        Value newData = baseData;
+        for (Map.Entry<Value[], Value> o : newOverlays) newData = setPath(newData, o.getKey(), 0, o.getValue());
+        Value nd = newData, ni = newInput;
+        HashMap<RuleSet, Value> withRules = new HashMap<>();
+        HashMap<FnKey, Value> withFns = new HashMap<>();
+        Runnable enterWith = () -> {
+            input = ni;
+            data = nd;
+            overlays = newOverlays;
+            mocks = newMocks;
+            ruleCache = withRules;
+            fnCache = withFns;
+        };
+        Runnable leaveWith = () -> {
+            input = savedInput;
+            data = savedData;
+            overlays = savedOverlays;
+            mocks = savedMocks;
+            ruleCache = savedRules;
+            fnCache = savedFns;
+        };
+        enterWith.run();
+        try {
+            return evalExpr(lit.expr(), lit, f, () -> {
+                leaveWith.run();
+                try {
+                    return k.k();
+                } finally {
+                    enterWith.run();
+                }
+            });
+        } finally {
+            leaveWith.run();
+        }
+    }
+
+    static Value setPath(Value base, Value[] path, int i, Value v) {
+        if (i == path.length) return v;
+        TreeMap<Value, Value> m = new TreeMap<>(Value.ORDER);
+        if (base instanceof ObjectValue o) m.putAll(o.map());
+        m.put(path[i], setPath(m.get(path[i]), path, i + 1, v));
+        return ObjectValue.wrap(m);
+    }
+
+    // ------------------------------------------------------------------ unification
+
+    private boolean unify(T a, T b, Value[] f, K k) {
+        if (a instanceof ArrT aa && b instanceof ArrT bb) {
+            if (aa.items().length != bb.items().length) return true;
+            return unifyPairs(aa.items(), bb.items(), 0, f, k);
+        }
+        if (isPattern(a, f)) {
+            if (isPattern(b, f) && !(b instanceof ArrT) && !(b instanceof ObjT)) {
+                throw new RegoException("rego_unsafe_var_error", null, "var " + varName(a) + " is unsafe");
+            }
+            return evalTerm(b, f, v -> unifyValue(a, v, f, k));
+        }
+        return evalTerm(a, f, v -> unifyValue(b, v, f, k));
+    }
+
+    private static String varName(T t) {
+        return t instanceof Local l ? l.name() : t.toString();
+    }
+
+    private boolean unifyPairs(T[] a, T[] b, int i, Value[] f, K k) {
+        if (i == a.length) return k.k();
+        return unify(a[i], b[i], f, () -> unifyPairs(a, b, i + 1, f, k));
+    }
+
+    private static boolean isPattern(T t, Value[] f) {
+        return switch (t) {
+            case Local l -> f[l.slot()] == null;
+            case ArrT a -> {
+                for (T x : a.items()) if (isPattern(x, f)) yield true;
+                yield false;
+            }
+            case ObjT o -> {
+                for (T x : o.values()) if (isPattern(x, f)) yield true;
+                yield false;
+            }
+            default -> false;
+        };
+    }
+
+    /** Matches a term against a value, binding the term's unbound variables. */
+    boolean unifyValue(T t, Value v, Value[] f, K k) {
+        switch (t) {
+            case Local l -> {
+                Value cur = f[l.slot()];
+                if (cur == null) {
+                    f[l.slot()] = v;
+                    try {
+                        return k.k();
+                    } finally {
+                        f[l.slot()] = null;
+                    }
+                }
+                return !cur.equals(v) || k.k();
+            }
+            case Const c -> {
+                return !c.value().equals(v) || k.k();
+            }
+            case ArrT a -> {
+                if (!(v instanceof ArrayValue av) || av.size() != a.items().length) return true;
+                return unifyArray(a.items(), av, 0, f, k);
+            }
+            case ObjT o -> {
+                if (!(v instanceof ObjectValue ov) || ov.size() != o.keys().length) return true;
+                return unifyObject(o, ov, 0, f, k);
+            }
+            default -> {
+                return evalTerm(t, f, x -> !x.equals(v) || k.k());
+            }
+        }
+    }
+
+    private boolean unifyArray(T[] items, ArrayValue av, int i, Value[] f, K k) {
+        if (i == items.length) return k.k();
+        return unifyValue(items[i], av.get(i), f, () -> unifyArray(items, av, i + 1, f, k));
+    }
+
+    private boolean unifyObject(ObjT o, ObjectValue ov, int i, Value[] f, K k) {
+        if (i == o.keys().length) return k.k();
+        return evalTerm(o.keys()[i], f, key -> {
+            Value v = ov.get(key);
+            if (v == null) return true;
+            return unifyValue(o.values()[i], v, f, () -> unifyObject(o, ov, i + 1, f, k));
+        });
+    }
+
+    // ------------------------------------------------------------------ terms
+
+    boolean evalTerm(T t, Value[] f, VK k) {
+        switch (t) {
+            case Const c -> {
+                return k.k(c.value());
+            }
+            case Local l -> {
+                Value v = f[l.slot()];
+                if (v == null) throw new RegoException("rego_unsafe_var_error", l.loc() == null ? null : l.loc().toString(),
+                        "var " + l.name() + " is unsafe");
+                return k.k(v);
+            }
+            case InputRoot i -> {
+                return input == null || k.k(input);
+            }
+            case DataRoot d -> {
+                Value v = nodeValue(root, data);
+                return v == null || k.k(v);
+            }
+            case RefT r -> {
+                return evalRef(r, f, k);
+            }
+            case ArrT a -> {
+                Value[] out = new Value[a.items().length];
+                return evalAll(a.items(), 0, out, f, () -> k.k(Value.wrapList(new ArrayList<>(Arrays.asList(out)))));
+            }
+            case SetT s -> {
+                Value[] out = new Value[s.items().length];
+                return evalAll(s.items(), 0, out, f, () -> {
+                    TreeSet<Value> set = new TreeSet<>(Value.ORDER);
+                    set.addAll(Arrays.asList(out));
+                    return k.k(SetValue.wrap(set));
+                });
+            }
+            case ObjT o -> {
+                int n = o.keys().length;
+                T[] both = new T[n * 2];
+                System.arraycopy(o.keys(), 0, both, 0, n);
+                System.arraycopy(o.values(), 0, both, n, n);
+                Value[] out = new Value[n * 2];
+                return evalAll(both, 0, out, f, () -> {
+                    TreeMap<Value, Value> m = new TreeMap<>(Value.ORDER);
+                    for (int i = 0; i < n; i++) m.put(out[i], out[n + i]);
+                    return k.k(ObjectValue.wrap(m));
+                });
+            }
+            case ArrComp c -> {
+                enter(null);
+                ArrayList<Value> out = new ArrayList<>();
+                try {
+                    evalBody(c.body(), 0, f, () -> evalTerm(c.head(), f, v -> {
+                        out.add(v);
+                        return true;
+                    }));
+                } finally {
+                    depth--;
+                }
+                return k.k(Value.wrapList(out));
+            }
+            case SetComp c -> {
+                enter(null);
+                TreeSet<Value> out = new TreeSet<>(Value.ORDER);
+                try {
+                    evalBody(c.body(), 0, f, () -> evalTerm(c.head(), f, v -> {
+                        out.add(v);
+                        return true;
+                    }));
+                } finally {
+                    depth--;
+                }
+                return k.k(SetValue.wrap(out));
+            }
+            case ObjComp c -> {
+                enter(null);
+                TreeMap<Value, Value> out = new TreeMap<>(Value.ORDER);
+                try {
+                    evalBody(c.body(), 0, f, () -> evalTerm(c.key(), f, key -> evalTerm(c.value(), f, val -> {
+                        Value prev = out.put(key, val);
+                        if (prev != null && !prev.equals(val))
+                            throw new RegoException("eval_conflict_error", null, "object keys must be unique");
+                        return true;
+                    })));
+                } finally {
+                    depth--;
+                }
+                return k.k(ObjectValue.wrap(out));
+            }
+            case CallT c -> {
+                return evalCall(c, f, k);
+            }
+            case Template tp -> {
+                return evalTemplate(tp, f, k);
+            }
+        }
+    }
+
+    private boolean evalAll(T[] ts, int i, Value[] out, Value[] f, K k) {
+        if (i == ts.length) return k.k();
+        return evalTerm(ts[i], f, v -> {
+            out[i] = v;
+            return evalAll(ts, i + 1, out, f, k);
+        });
+    }
+
+    private boolean evalTemplate(Template tp, Value[] f, VK k) {
+        StringBuilder sb = new StringBuilder();
+        for (Object p : tp.parts()) {
+            if (p instanceof String s) {
+                sb.append(s);
+                continue;
+            }
+            List<Value> vals = new ArrayList<>();
+            evalTerm((T) p, f, v -> {
+                vals.add(v);
+                return true;
+            });
+            if (vals.isEmpty()) sb.append("<undefined>");
+            else if (vals.size() > 1) throw new RegoException("eval_conflict_error", tp.loc().toString(),
+                    "template expression produced multiple outputs");
+            else {
+                Value v = vals.getFirst();
+                sb.append(v instanceof StringValue s ? s.value() : dev.coffer.rego.builtins.Strings.formatValue(v));
+            }
+        }
+        return k.k(Value.of(sb.toString()));
+    }
+
+    // ------------------------------------------------------------------ references
+
+    private boolean evalRef(RefT r, Value[] f, VK k) {
+        T head = r.head();
+        if (head instanceof DataRoot) return evalData(root, data, r.path(), 0, f, k);
+        if (head instanceof InputRoot) return input == null || deref(input, r.path(), 0, f, k);
+        return evalTerm(head, f, v -> deref(v, r.path(), 0, f, k));
+    }
+
+    private boolean deref(Value v, T[] path, int i, Value[] f, VK k) {
+        if (i == path.length) return k.k(v);
+        T p = path[i];
+        if (p instanceof Const c) {
+            Value x = lookup(v, c.value());
+            return x == null || deref(x, path, i + 1, f, k);
+        }
+        if (p instanceof Local l && f[l.slot()] == null) {
+            return iterate(v, (key, val) -> {
+                f[l.slot()] = key;
+                try {
+                    return deref(val, path, i + 1, f, k);
+                } finally {
+                    f[l.slot()] = null;
+                }
+            });
+        }
+        if (isPattern(p, f)) {
+            return iterate(v, (key, val) -> unifyValue(p, key, f, () -> deref(val, path, i + 1, f, k)));
+        }
+        return evalTerm(p, f, key -> {
+            Value x = lookup(v, key);
+            return x == null || deref(x, path, i + 1, f, k);
+        });
+    }
+
+    static Value lookup(Value coll, Value key) {
+        switch (coll) {
+            case ObjectValue o -> {
+                return o.get(key);
+            }
+            case ArrayValue a -> {
+                if (key instanceof NumberValue n) {
+                    Integer idx = n.intValueExact();
+                    if (idx != null && idx >= 0 && idx < a.size()) return a.get(idx);
+                }
+                return null;
+            }
+            case SetValue s -> {
+                return s.contains(key) ? key : null;
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    private boolean evalData(Node node, Value base, T[] path, int i, Value[] f, VK k) {
+        if (node.rules != null) {
+            if (node.rules.kind == Ast.RuleKind.FUNCTION) return true;
+            if (node.children.isEmpty()) {
+                Value v = ruleValueWithOverlays(node);
+                return v == null || deref(v, path, i, f, k);
+            }
+            Value v = nodeValue(node, base);
+            return v == null || deref(v, path, i, f, k);
+        }
+        if (!overlays.isEmpty()) {
+            for (Map.Entry<Value[], Value> o : overlays) {
+                if (o.getKey().length == node.path.size() && Arrays.asList(o.getKey()).equals(node.path)) {
+                    // data replaced by with: plain document from here on
+                    return deref(o.getValue(), path, i, f, k);
+                }
+            }
+        }
+        if (i == path.length) {
+            Value v = nodeValue(node, base);
+            return v == null || k.k(v);
+        }
+        T p = path[i];
+        if (p instanceof Local l && f[l.slot()] == null) {
+            TreeSet<Value> keys = new TreeSet<>(Value.ORDER);
+            keys.addAll(node.children.keySet());
+            if (base instanceof ObjectValue bo) keys.addAll(bo.map().keySet());
+            for (Value key : keys) {
+                f[l.slot()] = key;
+                try {
+                    if (!stepData(node, base, key, path, i, f, k)) return false;
+                } finally {
+                    f[l.slot()] = null;
+                }
+            }
+            return true;
+        }
+        if (isPattern(p, f)) {
+            Value v = nodeValue(node, base);
+            return v == null || deref(v, path, i, f, k);
+        }
+        return evalTerm(p, f, key -> stepData(node, base, key, path, i, f, k));
+    }
+
+    private boolean stepData(Node node, Value base, Value key, T[] path, int i, Value[] f, VK k) {
+        Node child = node.children.get(key);
+        Value childBase = base == null ? null : lookup(base, key);
+        if (child != null) return evalData(child, childBase, path, i + 1, f, k);
+        return childBase == null || deref(childBase, path, i + 1, f, k);
+    }
+
+    private Value ruleValueWithOverlays(Node node) {
+        if (!overlays.isEmpty()) {
+            Value v = null;
+            boolean computed = false;
+            for (Map.Entry<Value[], Value> o : overlays) {
+                Value[] op = o.getKey();
+                if (op.length < node.path.size()) continue;
+                if (!Arrays.asList(op).subList(0, node.path.size()).equals(node.path)) continue;
+                if (op.length == node.path.size()) return o.getValue();
+                if (!computed) {
+                    v = evalRules(node.rules);
+                    computed = true;
+                }
+                v = setPath(v, op, node.path.size(), o.getValue());
+            }
+            if (computed) return v;
+        }
+        return evalRules(node.rules);
+    }
+
+    /** The full document at a node: base data merged with every rule beneath it. */
+    private Value nodeValue(Node node, Value base) {
+        if (!overlays.isEmpty()) {
+            for (Map.Entry<Value[], Value> o : overlays) {
+                if (Arrays.asList(o.getKey()).equals(node.path)) return o.getValue();
+            }
+        }
+        Value rv = null;
+        if (node.rules != null) {
+            if (node.rules.kind == Ast.RuleKind.FUNCTION) return null;
+            rv = ruleValueWithOverlays(node);
+            if (node.children.isEmpty()) return rv;
+        }
+        if (node.children.isEmpty()) return base;
+        TreeMap<Value, Value> m = new TreeMap<>(Value.ORDER);
+        if (base instanceof ObjectValue bo) m.putAll(bo.map());
+        if (rv instanceof ObjectValue ro) {
+            for (Map.Entry<Value, Value> e : ro.map().entrySet()) merge(m, e.getKey(), e.getValue());
+        }
+        for (Map.Entry<Value, Node> c : node.children.entrySet()) {
+            Node cn = c.getValue();
+            if (cn.rules != null && cn.rules.kind == Ast.RuleKind.FUNCTION) continue;
+            Value cv = nodeValue(cn, base == null ? null : lookup(base, c.getKey()));
+            if (cv != null) merge(m, c.getKey(), cv);
+        }
+        return ObjectValue.wrap(m);
+    }
+
+    private static void merge(TreeMap<Value, Value> m, Value key, Value v) {
+        Value prev = m.get(key);
+        if (prev == null) {
+            m.put(key, v);
+        } else if (prev instanceof ObjectValue po && v instanceof ObjectValue vo) {
+            TreeMap<Value, Value> mm = new TreeMap<>(Value.ORDER);
+            mm.putAll(po.map());
+            for (Map.Entry<Value, Value> e : vo.map().entrySet()) merge(mm, e.getKey(), e.getValue());
+            m.put(key, ObjectValue.wrap(mm));
+        } else if (!prev.equals(v)) {
+            throw new RegoException("eval_conflict_error", null, "object keys must be unique");
+        }
+    }
+
+    // ------------------------------------------------------------------ rules
+
+    Value evalRules(RuleSet rs) {
+        Value c = ruleCache.get(rs);
+        if (c != null) return c == UNDEF ? null : c;
+        if (!inProgress.add(rs))
+            throw new RegoException("rego_recursion_error", null, "rule " + rs.path + " is recursive");
+        Ast.Location loc = rs.rules.isEmpty() ? null : rs.rules.getFirst().loc();
+        enter(loc);
+        Value v;
+        try {
+            v = switch (rs.kind) {
+                case COMPLETE -> complete(rs);
+                case PARTIAL_SET -> partialSet(rs);
+                case PARTIAL_OBJECT -> partialObject(rs);
+                case FUNCTION -> null;
+            };
+        } finally {
+            depth--;
+            inProgress.remove(rs);
+        }
+        ruleCache.put(rs, v == null ? UNDEF : v);
+        return v;
+    }
+
+    private Value complete(RuleSet rs) {
+        Value result = null;
+        for (CRule r : rs.rules) {
+            Value v = completeRule(r, null);
+            if (v == null) continue;
+            if (result != null && !result.equals(v))
+                throw new RegoException("eval_conflict_error", r.loc().toString(), "complete rules must not produce multiple outputs");
+            result = v;
+        }
+        if (result == null && rs.defaultRule != null) result = completeRule(rs.defaultRule, null);
+        return result;
+    }
+
+    /** Value of one definition (following its else chain), or null; {@code args} for functions. */
+    private Value completeRule(CRule r, Value[] args) {
+        for (CRule cur = r; cur != null; cur = cur.elseRule()) {
+            Value[] f = new Value[cur.slots()];
+            Value[] out = {null};
+            CRule rule = cur;
+            K body = () -> evalBody(rule.body(), 0, f, () -> evalTerm(rule.value(), f, v -> {
+                if (out[0] != null && !out[0].equals(v)) {
+                    throw new RegoException("eval_conflict_error", rule.loc().toString(), rule.kind() == Ast.RuleKind.FUNCTION
+                            ? "functions must not produce multiple outputs for same inputs"
+                            : "complete rules must not produce multiple outputs");
+                }
+                out[0] = v;
+                return !rule.constantValue();
+            }));
+            if (args != null) bindArgs(rule.args(), args, 0, f, body);
+            else body.k();
+            if (out[0] != null) return out[0];
+        }
+        return null;
+    }
+
+    private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, K k) {
+        if (i == params.length) return k.k();
+        return unifyValue(params[i], args[i], f, () -> bindArgs(params, args, i + 1, f, k));
+    }
+
+    private Value partialSet(RuleSet rs) {
+        TreeSet<Value> out = new TreeSet<>(Value.ORDER);
+        for (CRule r : rs.rules) {
+            Value[] f = new Value[r.slots()];
+            evalBody(r.body(), 0, f, () -> evalTerm(r.key(), f, v -> {
+                out.add(v);
+                return true;
+            }));
+        }
+        return SetValue.wrap(out);
+    }
+
+    private Value partialObject(RuleSet rs) {
+        TreeMap<Value, Object> out = new TreeMap<>(Value.ORDER);
+        for (CRule r : rs.rules) {
+            for (CRule cur = r; cur != null; cur = cur.elseRule()) {
+                Value[] f = new Value[cur.slots()];
+                Value[] keys = new Value[cur.dynPath().length];
+                CRule rule = cur;
+                boolean[] any = {false};
+                evalBody(rule.body(), 0, f, () -> evalAll(rule.dynPath(), 0, keys, f, () -> evalTerm(rule.value(), f, v -> {
+                    insert(out, keys, 0, v, rule);
+                    any[0] = true;
+                    return true;
+                })));
+                if (any[0]) break;
+            }
+        }
+        return freeze(out);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void insert(TreeMap<Value, Object> m, Value[] keys, int i, Value v, CRule r) {
+        Value key = keys[i];
+        if (i == keys.length - 1) {
+            Object prev = m.get(key);
+            if (prev == null) m.put(key, v);
+            else if (!(prev instanceof Value pv && pv.equals(v)))
+                throw new RegoException("eval_conflict_error", r.loc().toString(), "object keys must be unique");
+            return;
+        }
+        Object next = m.get(key);
+        TreeMap<Value, Object> sub;
+        if (next == null) {
+            sub = new TreeMap<>(Value.ORDER);
+            m.put(key, sub);
+        } else if (next instanceof TreeMap<?, ?> tm) {
+            sub = (TreeMap<Value, Object>) tm;
+        } else {
+            throw new RegoException("eval_conflict_error", r.loc().toString(), "object keys must be unique");
+        }
+        insert(sub, keys, i + 1, v, r);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static ObjectValue freeze(TreeMap<Value, Object> m) {
+        TreeMap<Value, Value> out = new TreeMap<>(Value.ORDER);
+        for (Map.Entry<Value, Object> e : m.entrySet()) {
+            out.put(e.getKey(), e.getValue() instanceof TreeMap<?, ?> tm ? freeze((TreeMap<Value, Object>) tm) : (Value) e.getValue());
+        }
+        return ObjectValue.wrap(out);
+    }
+
+    private Value callFunction(RuleSet rs, Value[] args, Ast.Location loc) {
+        FnKey key = new FnKey(rs, List.of(args));
+        Value c = fnCache.get(key);
+        if (c != null) return c == UNDEF ? null : c;
+        enter(loc);
+        Value result = null;
+        try {
+            for (CRule r : rs.rules) {
+                Value v = completeRule(r, args);
+                if (v == null) continue;
+                if (result != null && !result.equals(v))
+                    throw new RegoException("eval_conflict_error", r.loc().toString(), "functions must not produce multiple outputs for same inputs");
+                result = v;
+            }
+            if (result == null && rs.defaultRule != null) result = completeRule(rs.defaultRule, args);
+        } finally {
+            depth--;
+        }
+        fnCache.put(key, result == null ? UNDEF : result);
+        return result;
+    }
+
+    // ------------------------------------------------------------------ calls
+
+    private boolean evalCall(CallT c, Value[] f, VK k) {
+        if (c.name().equals("print")) return print(c, f, k);
+        Value[] args = new Value[c.args().length];
+        return evalAll(c.args(), 0, args, f, () -> {
+            Value v = invoke(c, args.clone());
+            return v == null || k.k(v);
+        });
+    }
+
+    private Value invoke(CallT c, Value[] args) {
+        Object target = c.callee();
+        if (!mocks.isEmpty()) {
+            Object m = mocks.get(c.name());
+            if (m != null) {
+                if (m instanceof Value mv) return mv;
+                target = m;
+            }
+        }
+        return switch ((Callee) target) {
+            case FunctionCallee fc -> {
+                if (fc.rules().arity != args.length)
+                    throw new RegoException("rego_type_error", c.loc().toString(), "function " + fc.rules().path + " takes " + fc.rules().arity + " arguments");
+                yield callFunction(fc.rules(), args, c.loc());
+            }
+            case BuiltinCallee bc -> callBuiltin(bc.builtin(), args, c);
+        };
+    }
+
+    private Value callBuiltin(Builtin b, Value[] args, CallT c) {
+        try {
+            return b.fn().apply(this, args);
+        } catch (BuiltinException e) {
+            if (opts.strictBuiltinErrors() || e.code().equals(BuiltinException.TYPE) && Builtins.typeErrorsAlwaysRaise(b.name())) {
+                throw new RegoException(e.code(), c.loc() == null ? null : c.loc().toString(), e.getMessage());
+            }
+            return null;
+        } catch (RegoException e) {
+            throw e;
+        } catch (ArithmeticException | IllegalArgumentException e) {
+            if (opts.strictBuiltinErrors())
+                throw new RegoException("eval_builtin_error", c.loc() == null ? null : c.loc().toString(), b.name() + ": " + e.getMessage());
+            return null;
+        }
+    }
+
+    private boolean print(CallT c, Value[] f, VK k) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < c.args().length; i++) {
+            if (i > 0) sb.append(' ');
+            List<Value> vals = new ArrayList<>();
+            evalTerm(c.args()[i], f, v -> {
+                vals.add(v);
+                return true;
+            });
+            if (vals.isEmpty()) sb.append("<undefined>");
+            else if (vals.getFirst() instanceof StringValue s) sb.append(s.value());
+            else sb.append(dev.coffer.rego.builtins.Strings.formatValue(vals.getFirst()));
+        }
+        printBytes += sb.length();
+        if (printBytes > opts.maxOutputBytes())
+            throw new RegoException("eval_limit_error", c.loc().toString(), "print output exceeded " + opts.maxOutputBytes() + " bytes");
+        prints.add(sb.toString());
+        return k.k(BooleanValue.TRUE);
+    }
+
+    private boolean walk(XCallOut c, Value[] f, K k) {
+        if (c.call().args().length != 1) throw new RegoException("rego_type_error", c.call().loc().toString(), "walk: arity mismatch");
+        return evalTerm(c.call().args()[0], f, root -> walkValue(root, new ArrayList<>(), v -> unifyValue(c.out(), v, f, k)));
+    }
+
+    private static boolean walkValue(Value v, ArrayList<Value> path, VK k) {
+        if (!k.k(Value.array(Value.array(path), v))) return false;
+        return iterate(v, (key, val) -> {
+            path.add(key);
+            try {
+                return walkValue(val, path, k);
+            } finally {
+                path.removeLast();
+            }
+        });
+    }
+}

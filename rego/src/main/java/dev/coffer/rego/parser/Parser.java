@@ -1,0 +1,744 @@
+package dev.coffer.rego.parser;
+
+import dev.coffer.rego.RegoException;
+import dev.coffer.rego.ast.Ast;
+import dev.coffer.rego.ast.Ast.*;
+import dev.coffer.rego.value.NumberValue;
+import dev.coffer.rego.value.StringValue;
+import dev.coffer.rego.value.Value;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Recursive-descent parser for Rego modules and queries, v0 and v1 syntax. Line ends
+ * separate body expressions, so postfix refs, calls and infix operators only continue on the
+ * same line; {@code with}, {@code else} and {@code if} may start a new line.
+ */
+public final class Parser {
+    /** Deeper nesting than this is refused so hostile policies cannot overflow the stack. */
+    public static final int MAX_NESTING = 2_000;
+
+    private final String file;
+    private final List<Token> toks;
+    private int p;
+    private int depth;
+    private boolean v1;
+    private int noBar;
+
+    private Parser(String file, String src) {
+        this.file = file;
+        this.toks = new Lexer(file, src).tokens();
+    }
+
+    /**
+     * Parses a module. {@code defaultV1} is the syntax when the module does not choose:
+     * a module importing {@code rego.v1} is always v1.
+     */
+    public static Ast.Module parseModule(String file, String src, boolean defaultV1) {
+        Parser ps = new Parser(file, src);
+        ps.v1 = defaultV1;
+        return ps.module();
+    }
+
+    /** Parses a query: expressions separated by ';' or line ends. */
+    public static Body parseQuery(String src) {
+        Parser ps = new Parser("query", src);
+        ps.v1 = true;
+        Token start = ps.peek();
+        List<Literal> lits = new ArrayList<>();
+        while (!ps.peek().is(Token.Kind.EOF)) {
+            lits.add(ps.literal());
+            if (ps.peek().is(Token.Kind.SEMI)) ps.next();
+            else if (!ps.peek().is(Token.Kind.EOF) && !ps.peek().newlineBefore())
+                throw ps.error(ps.peek(), "unexpected " + ps.describe(ps.peek()) + " in query; separate expressions with ';' or a new line");
+        }
+        if (lits.isEmpty()) throw ps.error(start, "empty query; give an expression such as data.policy.allow");
+        return new Body(lits, ps.loc(start));
+    }
+
+    private Ast.Module module() {
+        Token t = peek();
+        if (!t.isIdent("package")) throw error(t, "expected 'package' at the start of the module, found " + describe(t));
+        next();
+        List<String> pkg = new ArrayList<>();
+        Term ref = refTerm();
+        for (Term e : flattenRef(ref)) {
+            if (!(e instanceof Scalar s && s.value() instanceof StringValue sv))
+                throw error(t, "package path must be made of names and strings");
+            pkg.add(sv.value());
+        }
+        if (!pkg.isEmpty() && pkg.getFirst().equals("data")) pkg.removeFirst();
+        List<Import> imports = new ArrayList<>();
+        while (peek().isIdent("import")) {
+            Token it = next();
+            Term r = refTerm();
+            Ref path = r instanceof Ref rr ? rr : new Ref(r, List.of(), r.loc());
+            String alias = null;
+            if (peek().isIdent("as")) {
+                next();
+                alias = expect(Token.Kind.IDENT, "an alias name after 'as'").text();
+            }
+            String root = path.head() instanceof Var v ? v.name() : "";
+            if (root.equals("rego") && path.path().size() == 1 && path.path().getFirst() instanceof Scalar s
+                    && s.value().equals(Value.of("v1"))) {
+                v1 = true;
+            } else if (!root.equals("data") && !root.equals("input") && !root.equals("future") && !root.equals("rego")) {
+                throw error(it, "import path must begin with data, input, future or rego; found " + root);
+            }
+            imports.add(new Import(path, alias, loc(it)));
+        }
+        List<Rule> rules = new ArrayList<>();
+        while (!peek().is(Token.Kind.EOF)) {
+            if (peek().isIdent("import")) throw error(peek(), "imports must come before rules; move this import up");
+            if (peek().isIdent("package")) throw error(peek(), "a module has one package declaration");
+            rules.addAll(rule());
+        }
+        return new Ast.Module(file, pkg, imports, rules, v1);
+    }
+
+    private List<Term> flattenRef(Term ref) {
+        List<Term> out = new ArrayList<>();
+        if (ref instanceof Var v) {
+            out.add(new Scalar(Value.of(v.name()), v.loc()));
+        } else if (ref instanceof Ref r && r.head() instanceof Var v) {
+            out.add(new Scalar(Value.of(v.name()), v.loc()));
+            out.addAll(r.path());
+        } else {
+            throw error(peek(), "expected a name or a reference such as a.b.c");
+        }
+        return out;
+    }
+
+    private List<Rule> rule() {
+        Token start = peek();
+        boolean isDefault = false;
+        if (start.isIdent("default")) {
+            next();
+            isDefault = true;
+        }
+        Token nameTok = peek();
+        if (!nameTok.is(Token.Kind.IDENT)) throw error(nameTok, "expected a rule name, found " + describe(nameTok));
+        Term headRef = refTerm();
+        List<Term> head = flattenRef(headRef);
+        List<Term> args = null;
+        if (peek().is(Token.Kind.LPAREN) && !peek().spaceBefore()) {
+            next();
+            args = new ArrayList<>();
+            if (!peek().is(Token.Kind.RPAREN)) {
+                do {
+                    args.add(term());
+                } while (accept(Token.Kind.COMMA));
+            }
+            expect(Token.Kind.RPAREN, "')' closing the function's arguments");
+        }
+        Term key = null;
+        Term value = null;
+        boolean assign = false;
+        RuleKind kind;
+        if (peek().isIdent("contains")) {
+            next();
+            key = term();
+            kind = RuleKind.PARTIAL_SET;
+        } else {
+            if (peek().is(Token.Kind.ASSIGN) || peek().is(Token.Kind.UNIFY)) {
+                assign = next().is(Token.Kind.ASSIGN);
+                value = term();
+            }
+            if (args != null) {
+                kind = RuleKind.FUNCTION;
+            } else {
+                Term last = head.getLast();
+                boolean dynamic = false;
+                for (int i = 1; i < head.size(); i++) {
+                    if (!(head.get(i) instanceof Scalar)) dynamic = true;
+                }
+                if (head.size() > 1 && value == null && !v1 && !(last instanceof Scalar s && s.value() instanceof StringValue && isDotted(headRef))) {
+                    // v0: p[x] { ... } is a partial set
+                    kind = RuleKind.PARTIAL_SET;
+                    key = last;
+                    head = head.subList(0, head.size() - 1);
+                } else if (dynamic) {
+                    kind = RuleKind.PARTIAL_OBJECT;
+                } else {
+                    kind = RuleKind.COMPLETE;
+                }
+            }
+        }
+        if (isDefault) {
+            if (value == null) throw error(start, "default rules must have a value: default " + ((Scalar) head.getFirst()).value() + " := ...");
+            if (kind == RuleKind.PARTIAL_SET || kind == RuleKind.PARTIAL_OBJECT)
+                throw error(start, "default rules cannot be partial; use a complete rule");
+            return List.of(new Rule(kind, List.copyOf(head), args, null, value, true, assign,
+                    new Body(List.of(trueLiteral(start)), loc(start)), null, loc(start)));
+        }
+        Body body = ruleBody(start);
+        Rule elseRule = elseChain(kind, head, args);
+        List<Rule> out = new ArrayList<>();
+        out.add(new Rule(kind, List.copyOf(head), args, key, value, false, assign, body, elseRule, loc(start)));
+        // v0 allows several bodies after one head: p { a } { b } means p if a, p if b
+        while (!v1 && peek().is(Token.Kind.LBRACE) && peek().newlineBefore() == false && body != null) {
+            Body more = block();
+            out.add(new Rule(kind, List.copyOf(head), args, key, value, false, assign, more, null, loc(start)));
+        }
+        return out;
+    }
+
+    private static boolean isDotted(Term headRef) {
+        return true;
+    }
+
+    private Literal trueLiteral(Token at) {
+        return new Literal(new TermExpr(new Scalar(Value.of(true), loc(at))), List.of(), loc(at));
+    }
+
+    private Body ruleBody(Token start) {
+        if (peek().isIdent("if")) {
+            next();
+            if (peek().is(Token.Kind.LBRACE)) return block();
+            Token t = peek();
+            Literal l = literal();
+            return new Body(List.of(l), loc(t));
+        }
+        if (peek().is(Token.Kind.LBRACE) && !peek().newlineBefore()) {
+            if (v1) throw error(peek(), "`if` keyword is required before rule body");
+            return block();
+        }
+        return new Body(List.of(trueLiteral(start)), loc(start));
+    }
+
+    private Rule elseChain(RuleKind kind, List<Term> head, List<Term> args) {
+        if (!peek().isIdent("else")) return null;
+        Token t = next();
+        if (kind == RuleKind.PARTIAL_SET || kind == RuleKind.PARTIAL_OBJECT)
+            throw error(t, "else keyword cannot be used on multi-value rules");
+        Term value = null;
+        boolean assign = false;
+        if (peek().is(Token.Kind.ASSIGN) || peek().is(Token.Kind.UNIFY)) {
+            assign = next().is(Token.Kind.ASSIGN);
+            value = term();
+        }
+        Body body = ruleBody(t);
+        Rule rest = elseChain(kind, head, args);
+        return new Rule(kind, head, args, null, value, false, assign, body, rest, loc(t));
+    }
+
+    private Body block() {
+        Token open = expect(Token.Kind.LBRACE, "'{'");
+        List<Literal> lits = new ArrayList<>();
+        while (!peek().is(Token.Kind.RBRACE)) {
+            if (peek().is(Token.Kind.EOF)) throw error(open, "unclosed '{'; add '}'");
+            lits.add(literal());
+            if (accept(Token.Kind.SEMI)) continue;
+            if (!peek().is(Token.Kind.RBRACE) && !peek().newlineBefore())
+                throw error(peek(), "unexpected " + describe(peek()) + "; expected a new line, ';' or '}'");
+        }
+        next();
+        if (lits.isEmpty()) throw error(open, "found empty body; a body needs at least one expression");
+        return new Body(lits, loc(open));
+    }
+
+    private Literal literal() {
+        Token start = peek();
+        enter(start);
+        try {
+            Expr e = expr();
+            List<With> withs = new ArrayList<>();
+            while (peek().isIdent("with")) {
+                Token w = next();
+                Term target = refTerm();
+                if (!peek().isIdent("as")) throw error(peek(), "expected 'as' after the 'with' target, found " + describe(peek()));
+                next();
+                Term value = term();
+                withs.add(new With(target, value, loc(w)));
+            }
+            return new Literal(e, withs, loc(start));
+        } finally {
+            depth--;
+        }
+    }
+
+    private Expr expr() {
+        Token t = peek();
+        if (t.isIdent("not") && !isFollowedByCallOrRef()) {
+            next();
+            return new Not(expr());
+        }
+        if (t.isIdent("some") && !isFollowedByCallOrRef()) {
+            next();
+            List<Term> terms = new ArrayList<>();
+            terms.add(noInTerm());
+            while (accept(Token.Kind.COMMA)) terms.add(noInTerm());
+            if (peek().isIdent("in")) {
+                next();
+                if (terms.size() > 2) throw error(t, "some ... in takes at most two variables: some key, value in collection");
+                Term coll = noInTerm();
+                return terms.size() == 2 ? new SomeIn(terms.get(0), terms.get(1), coll) : new SomeIn(null, terms.get(0), coll);
+            }
+            List<Var> vars = new ArrayList<>();
+            for (Term x : terms) {
+                if (!(x instanceof Var v)) throw error(t, "expected variable names after 'some', e.g. some x, y");
+                vars.add(v);
+            }
+            return new SomeDecl(vars);
+        }
+        if (t.isIdent("every") && !isFollowedByCallOrRef()) {
+            next();
+            Term a = noInTerm();
+            Term b = null;
+            if (accept(Token.Kind.COMMA)) b = noInTerm();
+            if (!peek().isIdent("in")) throw error(peek(), "expected 'in' in every: every x in xs { ... }");
+            next();
+            Term coll = noInTerm();
+            Body body = block();
+            return b == null ? new Every(null, a, coll, body) : new Every(a, b, coll, body);
+        }
+        Term left = term();
+        if (peek().is(Token.Kind.COMMA) && noBar == 0 && depth >= 0) {
+            // "k, v in coll" as an expression
+            int save = p;
+            next();
+            Term v = noInTerm();
+            if (peek().isIdent("in")) {
+                Token in = next();
+                Term coll = noInTerm();
+                return new TermExpr(new Call(new Var("internal.member_3", loc(in)), List.of(left, v, coll), loc(in)));
+            }
+            p = save;
+        }
+        if (peek().is(Token.Kind.ASSIGN)) {
+            next();
+            return new Assign(left, term());
+        }
+        if (peek().is(Token.Kind.UNIFY)) {
+            next();
+            return new Unify(left, term());
+        }
+        return new TermExpr(left);
+    }
+
+    private boolean isFollowedByCallOrRef() {
+        Token n = toks.get(p + 1);
+        return (n.is(Token.Kind.LPAREN) || n.is(Token.Kind.DOT) || n.is(Token.Kind.LBRACK)) && !n.spaceBefore()
+                || n.is(Token.Kind.ASSIGN) || n.is(Token.Kind.UNIFY) || n.is(Token.Kind.EQ);
+    }
+
+    // ---- terms, by precedence: in < relation < | < & < + - < * / % < unary < postfix
+
+    private Term term() {
+        Term l = relation();
+        while (peek().isIdent("in")) {
+            Token in = next();
+            Term r = relation();
+            l = new Call(new Var("internal.member_2", loc(in)), List.of(l, r), loc(in));
+        }
+        return l;
+    }
+
+    private Term noInTerm() {
+        return relation();
+    }
+
+    private Term relation() {
+        Term l = bitOr();
+        while (true) {
+            Token t = peek();
+            String op = switch (t.kind()) {
+                case EQ -> "equal";
+                case NEQ -> "neq";
+                case LT -> "lt";
+                case LTE -> "lte";
+                case GT -> "gt";
+                case GTE -> "gte";
+                default -> null;
+            };
+            if (op == null || t.newlineBefore()) return l;
+            next();
+            l = new Call(new Var(op, loc(t)), List.of(l, bitOr()), loc(t));
+        }
+    }
+
+    private Term bitOr() {
+        Term l = bitAnd();
+        while (peek().is(Token.Kind.BAR) && noBar == 0 && !peek().newlineBefore()) {
+            Token t = next();
+            l = new Call(new Var("or", loc(t)), List.of(l, bitAnd()), loc(t));
+        }
+        return l;
+    }
+
+    private Term bitAnd() {
+        Term l = arith();
+        while (peek().is(Token.Kind.AMP) && !peek().newlineBefore()) {
+            Token t = next();
+            l = new Call(new Var("and", loc(t)), List.of(l, arith()), loc(t));
+        }
+        return l;
+    }
+
+    private Term arith() {
+        Term l = factor();
+        while ((peek().is(Token.Kind.PLUS) || peek().is(Token.Kind.MINUS)) && !peek().newlineBefore()) {
+            Token t = next();
+            l = new Call(new Var(t.is(Token.Kind.PLUS) ? "plus" : "minus", loc(t)), List.of(l, factor()), loc(t));
+        }
+        return l;
+    }
+
+    private Term factor() {
+        Term l = unary();
+        while ((peek().is(Token.Kind.STAR) || peek().is(Token.Kind.SLASH) || peek().is(Token.Kind.PERCENT)) && !peek().newlineBefore()) {
+            Token t = next();
+            String op = t.is(Token.Kind.STAR) ? "mul" : t.is(Token.Kind.SLASH) ? "div" : "rem";
+            l = new Call(new Var(op, loc(t)), List.of(l, unary()), loc(t));
+        }
+        return l;
+    }
+
+    private Term unary() {
+        Token t = peek();
+        if (t.is(Token.Kind.MINUS)) {
+            next();
+            Token n = peek();
+            if (n.is(Token.Kind.NUMBER) && !n.spaceBefore()) {
+                next();
+                return postfix(new Scalar(number(n, "-" + n.text()), loc(t)));
+            }
+            Term x = unary();
+            if (x instanceof Scalar s && s.value() instanceof NumberValue nv)
+                return new Scalar(NumberValue.of(nv.value().negate()), loc(t));
+            return new Call(new Var("minus", loc(t)), List.of(new Scalar(Value.of(0), loc(t)), x), loc(t));
+        }
+        return postfix(primary());
+    }
+
+    private Term postfix(Term base) {
+        Term cur = base;
+        List<Term> path = null;
+        while (true) {
+            Token t = peek();
+            if (t.newlineBefore() || t.spaceBefore() && !t.is(Token.Kind.DOT)) {
+                if (!(t.is(Token.Kind.DOT) && !t.newlineBefore())) break;
+            }
+            if (t.is(Token.Kind.DOT)) {
+                next();
+                Token id = peek();
+                if (!id.is(Token.Kind.IDENT)) throw error(id, "expected a name after '.', found " + describe(id));
+                next();
+                if (path == null) path = new ArrayList<>();
+                path.add(new Scalar(Value.of(id.text()), loc(id)));
+            } else if (t.is(Token.Kind.LBRACK)) {
+                next();
+                enter(t);
+                int saveBar = noBar;
+                noBar = 0;
+                Term idx = term();
+                noBar = saveBar;
+                depth--;
+                expect(Token.Kind.RBRACK, "']' closing the reference");
+                if (path == null) path = new ArrayList<>();
+                path.add(idx);
+            } else if (t.is(Token.Kind.LPAREN)) {
+                Term fn = path == null ? cur : new Ref(cur, List.copyOf(path), cur.loc());
+                if (!(fn instanceof Var) && !(fn instanceof Ref r && r.head() instanceof Var)) break;
+                next();
+                enter(t);
+                int saveBar = noBar;
+                noBar = 0;
+                List<Term> args = new ArrayList<>();
+                if (!peek().is(Token.Kind.RPAREN)) {
+                    do {
+                        args.add(term());
+                    } while (accept(Token.Kind.COMMA));
+                }
+                noBar = saveBar;
+                depth--;
+                expect(Token.Kind.RPAREN, "')' closing the call");
+                if (fn instanceof Var v && v.name().equals("set") && args.isEmpty()) {
+                    cur = new SetTerm(List.of(), fn.loc());
+                } else {
+                    cur = new Call(fn, args, fn.loc());
+                }
+                path = null;
+            } else {
+                break;
+            }
+        }
+        if (path != null) cur = new Ref(cur, List.copyOf(path), cur.loc());
+        return cur;
+    }
+
+    private Term refTerm() {
+        Token t = peek();
+        if (!t.is(Token.Kind.IDENT)) throw error(t, "expected a name, found " + describe(t));
+        next();
+        Term cur = new Var(t.text(), loc(t));
+        List<Term> path = new ArrayList<>();
+        while (true) {
+            Token n = peek();
+            if (n.is(Token.Kind.DOT) && !n.newlineBefore()) {
+                next();
+                Token id = expect(Token.Kind.IDENT, "a name after '.'");
+                path.add(new Scalar(Value.of(id.text()), loc(id)));
+            } else if (n.is(Token.Kind.LBRACK) && !n.spaceBefore()) {
+                next();
+                path.add(term());
+                expect(Token.Kind.RBRACK, "']'");
+            } else {
+                break;
+            }
+        }
+        return path.isEmpty() ? cur : new Ref(cur, List.copyOf(path), cur.loc());
+    }
+
+    private Term primary() {
+        Token t = peek();
+        switch (t.kind()) {
+            case NUMBER -> {
+                next();
+                return new Scalar(number(t, t.text()), loc(t));
+            }
+            case STRING, RAW_STRING -> {
+                next();
+                return new Scalar(Value.of(t.text()), loc(t));
+            }
+            case TEMPLATE -> {
+                next();
+                return template(t);
+            }
+            case IDENT -> {
+                next();
+                return switch (t.text()) {
+                    case "true" -> new Scalar(Value.of(true), loc(t));
+                    case "false" -> new Scalar(Value.of(false), loc(t));
+                    case "null" -> new Scalar(Value.nullValue(), loc(t));
+                    default -> {
+                        if (isReserved(t.text()))
+                            throw error(t, "unexpected keyword '" + t.text() + "'; it cannot be used as a value");
+                        yield new Var(t.text(), loc(t));
+                    }
+                };
+            }
+            case LPAREN -> {
+                next();
+                enter(t);
+                int saveBar = noBar;
+                noBar = 0;
+                Term x = term();
+                noBar = saveBar;
+                depth--;
+                expect(Token.Kind.RPAREN, "')'");
+                return x;
+            }
+            case LBRACK -> {
+                return array(t);
+            }
+            case LBRACE -> {
+                return brace(t);
+            }
+            default -> throw error(t, "unexpected " + describe(t) + "; expected a value");
+        }
+    }
+
+    private static boolean isReserved(String w) {
+        return switch (w) {
+            case "package", "import", "default", "else", "as", "with", "some", "every", "not", "if", "in", "contains" -> true;
+            default -> false;
+        };
+    }
+
+    private Term array(Token open) {
+        next();
+        enter(open);
+        try {
+            List<Term> items = new ArrayList<>();
+            if (accept(Token.Kind.RBRACK)) return new ArrayTerm(items, loc(open));
+            noBar++;
+            Term first = term();
+            noBar--;
+            if (peek().is(Token.Kind.BAR)) {
+                next();
+                Body body = comprBody(Token.Kind.RBRACK, open);
+                return new ArrayCompr(first, body, loc(open));
+            }
+            int saveBar = noBar;
+            noBar = 0;
+            items.add(first);
+            while (accept(Token.Kind.COMMA)) {
+                if (peek().is(Token.Kind.RBRACK)) break;
+                items.add(term());
+            }
+            noBar = saveBar;
+            expect(Token.Kind.RBRACK, "']' closing the array");
+            return new ArrayTerm(items, loc(open));
+        } finally {
+            depth--;
+        }
+    }
+
+    private Term brace(Token open) {
+        next();
+        enter(open);
+        try {
+            if (accept(Token.Kind.RBRACE)) return new ObjectTerm(List.of(), loc(open));
+            noBar++;
+            Term first = term();
+            if (accept(Token.Kind.COLON)) {
+                Term v = term();
+                noBar--;
+                if (peek().is(Token.Kind.BAR)) {
+                    next();
+                    Body body = comprBody(Token.Kind.RBRACE, open);
+                    return new ObjectCompr(first, v, body, loc(open));
+                }
+                int saveBar = noBar;
+                noBar = 0;
+                List<KeyValue> entries = new ArrayList<>();
+                entries.add(new KeyValue(first, v));
+                while (accept(Token.Kind.COMMA)) {
+                    if (peek().is(Token.Kind.RBRACE)) break;
+                    Term k = term();
+                    expect(Token.Kind.COLON, "':' between object key and value");
+                    entries.add(new KeyValue(k, term()));
+                }
+                noBar = saveBar;
+                expect(Token.Kind.RBRACE, "'}' closing the object");
+                return new ObjectTerm(entries, loc(open));
+            }
+            noBar--;
+            if (peek().is(Token.Kind.BAR)) {
+                next();
+                Body body = comprBody(Token.Kind.RBRACE, open);
+                return new SetCompr(first, body, loc(open));
+            }
+            int saveBar = noBar;
+            noBar = 0;
+            List<Term> items = new ArrayList<>();
+            items.add(first);
+            while (accept(Token.Kind.COMMA)) {
+                if (peek().is(Token.Kind.RBRACE)) break;
+                items.add(term());
+            }
+            noBar = saveBar;
+            expect(Token.Kind.RBRACE, "'}' closing the set");
+            return new SetTerm(items, loc(open));
+        } finally {
+            depth--;
+        }
+    }
+
+    private Body comprBody(Token.Kind close, Token open) {
+        int saveBar = noBar;
+        noBar = 0;
+        List<Literal> lits = new ArrayList<>();
+        while (!peek().is(close)) {
+            if (peek().is(Token.Kind.EOF)) throw error(open, "unclosed comprehension");
+            lits.add(literal());
+            if (accept(Token.Kind.SEMI)) continue;
+            if (!peek().is(close) && !peek().newlineBefore())
+                throw error(peek(), "unexpected " + describe(peek()) + " in comprehension body");
+        }
+        next();
+        noBar = saveBar;
+        if (lits.isEmpty()) throw error(open, "empty comprehension body");
+        return new Body(lits, loc(open));
+    }
+
+    private Term template(Token t) {
+        String raw = t.text();
+        List<Object> parts = new ArrayList<>();
+        StringBuilder lit = new StringBuilder();
+        int i = 0;
+        while (i < raw.length()) {
+            char c = raw.charAt(i);
+            if (c == '\\' && i + 1 < raw.length() && raw.charAt(i + 1) == '{') {
+                lit.append('{');
+                i += 2;
+            } else if (c == '{') {
+                int d = 1, j = i + 1;
+                boolean inStr = false;
+                while (j < raw.length() && d > 0) {
+                    char x = raw.charAt(j);
+                    if (inStr) {
+                        if (x == '\\') j++;
+                        else if (x == '"') inStr = false;
+                    } else if (x == '"') inStr = true;
+                    else if (x == '{') d++;
+                    else if (x == '}') d--;
+                    j++;
+                }
+                if (d != 0) throw error(t, "unclosed '{' in template string");
+                String inner = raw.substring(i + 1, j - 1);
+                if (!lit.isEmpty()) {
+                    parts.add(lit.toString());
+                    lit.setLength(0);
+                }
+                Parser sub = new Parser(file, inner);
+                sub.v1 = v1;
+                Term x = sub.term();
+                if (!sub.peek().is(Token.Kind.EOF)) throw error(t, "template expression must be a single term: {" + inner + "}");
+                parts.add(x);
+                i = j;
+            } else {
+                lit.append(c);
+                i++;
+            }
+        }
+        if (!lit.isEmpty()) parts.add(lit.toString());
+        return new TemplateString(parts, loc(t));
+    }
+
+    private Value number(Token t, String text) {
+        try {
+            return NumberValue.of(new BigDecimal(text));
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw error(t, "invalid number " + text);
+        }
+    }
+
+    // ---- helpers
+
+    private void enter(Token t) {
+        if (++depth > MAX_NESTING) {
+            depth = Integer.MIN_VALUE / 2; // stop further nesting checks from cascading
+            throw error(t, "nesting deeper than " + MAX_NESTING + " levels; simplify the policy");
+        }
+    }
+
+    private Token peek() {
+        return toks.get(p);
+    }
+
+    private Token next() {
+        Token t = toks.get(p);
+        if (!t.is(Token.Kind.EOF)) p++;
+        return t;
+    }
+
+    private boolean accept(Token.Kind k) {
+        if (peek().is(k)) {
+            next();
+            return true;
+        }
+        return false;
+    }
+
+    private Token expect(Token.Kind k, String what) {
+        Token t = peek();
+        if (!t.is(k)) throw error(t, "expected " + what + ", found " + describe(t));
+        return next();
+    }
+
+    private String describe(Token t) {
+        return t.is(Token.Kind.EOF) ? "end of input" : "'" + t.text() + "'";
+    }
+
+    private Ast.Location loc(Token t) {
+        return new Ast.Location(file, t.line(), t.column());
+    }
+
+    private RegoException error(Token t, String msg) {
+        return new RegoException("rego_parse_error", file + ":" + t.line() + ":" + t.column(), msg);
+    }
+}
