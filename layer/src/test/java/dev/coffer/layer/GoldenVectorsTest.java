@@ -67,6 +67,10 @@ class GoldenVectorsTest {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         sha.update(all, 0, (int) disk.dataSize());
         assertEquals(v.imageSha(), HexFormat.of().formatHex(sha.digest()), id + " image SHA-256");
+
+        Path image = tmp.resolve(id + ".ext4");
+        Files.write(image, java.util.Arrays.copyOf(all, (int) disk.dataSize()));
+        Tools.e2fsck(image);
     }
 
     @Test

@@ -235,7 +235,7 @@ public final class Ext4Writer {
             if (node.xattrBlock == 0) {
                 node.xattrBlock = block();
                 node.blockCount++;
-                write(b, 0, b.length);
+                rawWrite(b, 0, b.length);
             } else {
                 // Reuse the block written earlier: blocks are never freed in this layout.
                 sink.writeBlock(Integer.toUnsignedLong(node.xattrBlock), b);
