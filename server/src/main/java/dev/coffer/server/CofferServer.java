@@ -1,0 +1,211 @@
+package dev.coffer.server;
+
+import com.nimbusds.jose.JWSAlgorithm;
+import dev.coffer.server.http.HttpApiServer;
+import dev.coffer.server.http.HttpResponse;
+import dev.coffer.server.http.Router;
+import dev.coffer.server.store.KeyEncryptionKey;
+import dev.coffer.server.store.VaultStore;
+import dev.coffer.server.token.IssuerKeys;
+import dev.coffer.server.token.SigningKeyRing;
+import dev.coffer.server.token.TokenIssuer;
+import dev.coffer.server.token.TokenVerifier;
+import dev.coffer.server.vault.AdminTokens;
+import dev.coffer.server.vault.KeyVault;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The attestation service and key vault in one process: {@code coffer server}, and the embedded
+ * server of {@code coffer demo} and of tests. {@link #start} binds, opens the store (creating or
+ * migrating its schema), loads or creates the signing keys, KEK and first admin token, and
+ * serves until {@link #close}.
+ *
+ * <pre>{@code
+ * try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+ *     KeyInfo key = server.vault().create("demo-key", KeySpec.oct256(), true, policyJson, false);
+ *     String url = server.url();   // e.g. http://127.0.0.1:41234
+ * }
+ * }</pre>
+ */
+public final class CofferServer implements AutoCloseable {
+    /** Where the first admin token is written (mode 0600) when the store has none. */
+    public static final String ADMIN_TOKEN_FILE = "admin-token";
+    /** Where a running server writes its URL, so {@code coffer key} finds it. */
+    public static final String ENDPOINT_FILE = "endpoint";
+
+    private final ServerConfig config;
+    private final HttpApiServer http;
+    private final VaultStore store;
+    private final SigningKeyRing keyRing;
+    private final TokenIssuer issuer;
+    private final KeyVault vault;
+    private final AdminTokens admins;
+    private final AttestationService attestation;
+    private final String url;
+
+    private CofferServer(ServerConfig config, HttpApiServer http, VaultStore store, SigningKeyRing keyRing, TokenIssuer issuer,
+                         KeyVault vault, AdminTokens admins, AttestationService attestation, String url) {
+        this.config = config;
+        this.http = http;
+        this.store = store;
+        this.keyRing = keyRing;
+        this.issuer = issuer;
+        this.vault = vault;
+        this.admins = admins;
+        this.attestation = attestation;
+        this.url = url;
+    }
+
+    public static CofferServer start(ServerConfig config) {
+        Path state = config.stateDir();
+        try {
+            Files.createDirectories(state);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the server state directory " + state + ": " + e.getMessage(), e);
+        }
+        KeyEncryptionKey kek = loadKek(config);
+        String dbUrl = config.dbUrl() != null ? config.dbUrl() : VaultStore.sqliteUrl(state.resolve("vault.db"));
+        VaultStore store = VaultStore.open(dbUrl, kek);
+        HttpApiServer http = null;
+        try {
+            // Bind first: the issuer name defaults to our URL, which needs the actual port.
+            Router router = new Router();
+            http = new HttpApiServer(config.host(), config.port(), config.maxBodyBytes(), router);
+            http.start();
+            String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+            String url = "http://" + host + ":" + http.port();
+            String issuerName = config.issuer() != null ? config.issuer() : url;
+            SigningKeyRing ring = SigningKeyRing.open(state.resolve("signing-keys.json"), config.tokenLifetime(), config.clock());
+            TokenIssuer issuer = new TokenIssuer(ring, issuerName, config.tokenAlgorithm(), config.tokenLifetime(), config.clock());
+            TokenVerifier verifier = new TokenVerifier(new IssuerKeys(issuerName, ring, config.clock()), config.clock(), Duration.ofSeconds(30));
+            KeyVault vault = new KeyVault(store, verifier, issuer, config.clock(), url);
+            AdminTokens admins = new AdminTokens(store, config.clock());
+            if (admins.isEmpty()) {
+                String token = admins.create("initial admin token");
+                SigningKeyRing.writePrivateFile(state.resolve(ADMIN_TOKEN_FILE), (token + "\n").getBytes(StandardCharsets.US_ASCII));
+            }
+            AttestationService attestation = AttestationService.create(config, store, issuer);
+            CofferServer server = new CofferServer(config, http, store, ring, issuer, vault, admins, attestation, url);
+            server.routes(router);
+            Files.writeString(state.resolve(ENDPOINT_FILE), url + "\n");
+            return server;
+        } catch (Exception e) {
+            try {
+                if (http != null) http.close();
+            } catch (Exception ignored) {
+                // already failing
+            }
+            store.close();
+            if (e instanceof RuntimeException re) throw re;
+            throw new IllegalStateException("cannot start the server on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void routes(Router r) {
+        r.add("GET", "/health", req -> HttpResponse.ok(Map.of("status", "ok", "store", store.dialect().name().toLowerCase(),
+                "issuer", issuer.issuer())));
+        r.add("GET", "/certs", req -> new HttpResponse(200, "application/json",
+                keyRing.publicJwks().toString(true).getBytes(StandardCharsets.UTF_8), Map.of()));
+        r.add("GET", "/.well-known/openid-configuration", req -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("issuer", issuer.issuer());
+            m.put("jwks_uri", url + "/certs");
+            m.put("id_token_signing_alg_values_supported", List.of(JWSAlgorithm.ES256.getName(), JWSAlgorithm.RS256.getName()));
+            m.put("response_types_supported", List.of("token", "none"));
+            m.put("claims_supported", AttestationService.CLAIMS_SUPPORTED);
+            m.put("revocation_endpoint", url + "/revocations");
+            return HttpResponse.ok(m);
+        });
+        r.add("POST", "/admin/signing-keys/rotate", req -> {
+            admins.require(req.header("Authorization"));
+            keyRing.rotate();
+            return HttpResponse.ok(Map.of("active", List.of(keyRing.active(JWSAlgorithm.ES256).kid(), keyRing.active(JWSAlgorithm.RS256).kid())));
+        });
+        new VaultApi(vault, admins).register(r);
+        attestation.register(r, admins);
+    }
+
+    private static KeyEncryptionKey loadKek(ServerConfig config) {
+        try {
+            if (config.kekFile() != null) return KeyEncryptionKey.fromFile(config.kekFile());
+            String env = System.getenv(KeyEncryptionKey.ENV);
+            if (env != null && !env.isBlank()) return KeyEncryptionKey.parse(env, "$" + KeyEncryptionKey.ENV);
+            Path file = config.stateDir().resolve("kek");
+            return Files.exists(file) ? KeyEncryptionKey.fromFile(file) : KeyEncryptionKey.generate(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the key-encryption key: " + e.getMessage(), e);
+        }
+    }
+
+    /** The base URL, e.g. {@code http://127.0.0.1:8400}. */
+    public String url() {
+        return url;
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    public String issuerName() {
+        return issuer.issuer();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** In-process access to the vault (the demo creates keys through it). */
+    public KeyVault vault() {
+        return vault;
+    }
+
+    public TokenIssuer tokenIssuer() {
+        return issuer;
+    }
+
+    public SigningKeyRing signingKeys() {
+        return keyRing;
+    }
+
+    public AttestationService attestation() {
+        return attestation;
+    }
+
+    /** A new admin API token (shown once; only its hash is kept). */
+    public String createAdminToken(String label) {
+        return admins.create(label);
+    }
+
+    public void join() throws InterruptedException {
+        http.join();
+    }
+
+    public void stop() {
+        close();
+    }
+
+    @Override
+    public void close() {
+        try {
+            http.close();
+        } catch (Exception e) {
+            // Stopping anyway; the store must still be closed.
+        } finally {
+            store.close();
+            try {
+                Files.deleteIfExists(config.stateDir().resolve(ENDPOINT_FILE));
+            } catch (IOException ignored) {
+                // stale endpoint file: the CLI reports a connection failure instead
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package dev.coffer.server.store;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * The schema, as an ordered list of migrations. A migration is only ever appended, never
+ * edited once released: a store records the highest version it has applied and runs the
+ * rest, inside the caller's transaction, so a failed upgrade leaves the old schema intact.
+ */
+final class Migrations {
+    private Migrations() {}
+
+    static List<List<String>> all(Dialect d) {
+        return List.of(
+                // 1: keys, admin tokens, audit, reference values
+                List.of(
+                        "CREATE TABLE vault_keys (name VARCHAR(127) NOT NULL, version VARCHAR(32) NOT NULL, seq INTEGER NOT NULL, "
+                                + "spec VARCHAR(16) NOT NULL, created_at BIGINT NOT NULL, exportable INTEGER NOT NULL, "
+                                + "release_policy TEXT, policy_immutable INTEGER NOT NULL, public_jwk TEXT, kek_id VARCHAR(16) NOT NULL, "
+                                + "material " + d.blob + " NOT NULL, PRIMARY KEY (name, version), UNIQUE (name, seq))",
+                        "CREATE TABLE api_tokens (id VARCHAR(32) PRIMARY KEY, label VARCHAR(127) NOT NULL, "
+                                + "token_hash VARCHAR(64) NOT NULL UNIQUE, created_at BIGINT NOT NULL)",
+                        "CREATE TABLE release_audit (id " + d.autoId + ", at BIGINT NOT NULL, key_name VARCHAR(127) NOT NULL, "
+                                + "key_version VARCHAR(32), jti VARCHAR(128), issuer VARCHAR(512), claims_digest VARCHAR(64), "
+                                + "verdict VARCHAR(16) NOT NULL, code VARCHAR(64), reason TEXT NOT NULL)",
+                        "CREATE INDEX release_audit_by_key ON release_audit (key_name, id)",
+                        "CREATE TABLE reference_values (kind VARCHAR(32) NOT NULL, value VARCHAR(256) NOT NULL, note TEXT, "
+                                + "created_at BIGINT NOT NULL, PRIMARY KEY (kind, value))"));
+    }
+
+    static void apply(Connection c, Dialect d) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            if (d == Dialect.POSTGRESQL) {
+                // Two servers starting on one empty database must not both create the schema.
+                s.execute("SELECT pg_advisory_xact_lock(7158339)");
+            }
+            s.execute("CREATE TABLE IF NOT EXISTS coffer_schema (version INTEGER NOT NULL)");
+            int current = 0;
+            try (ResultSet rs = s.executeQuery("SELECT MAX(version) FROM coffer_schema")) {
+                if (rs.next()) current = rs.getInt(1);
+            }
+            List<List<String>> all = all(d);
+            if (current > all.size()) {
+                throw new SQLException("the database schema is version " + current + " but this Coffer knows only up to "
+                        + all.size() + "; upgrade Coffer");
+            }
+            for (int v = current + 1; v <= all.size(); v++) {
+                for (String sql : all.get(v - 1)) s.execute(sql);
+                s.execute("INSERT INTO coffer_schema (version) VALUES (" + v + ")");
+            }
+        }
+    }
+}

@@ -1,0 +1,332 @@
+package dev.coffer.server.store;
+
+import javax.crypto.AEADBadTagException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * The vault's persistent state over JDBC: key versions (material sealed with the
+ * {@link KeyEncryptionKey}), admin API token hashes, the release audit log and reference
+ * values. One code path for SQLite (the default, a file under $COFFER_HOME) and PostgreSQL;
+ * the schema is created and upgraded by {@link Migrations} when the store opens.
+ */
+public final class VaultStore implements AutoCloseable {
+    private final Dialect dialect;
+    private final ConnectionPool pool;
+    private final KeyEncryptionKey kek;
+    private final String description;
+
+    private VaultStore(Dialect dialect, ConnectionPool pool, KeyEncryptionKey kek, String description) {
+        this.dialect = dialect;
+        this.pool = pool;
+        this.kek = kek;
+        this.description = description;
+    }
+
+    public static String sqliteUrl(Path file) {
+        return "jdbc:sqlite:" + file.toAbsolutePath();
+    }
+
+    public static VaultStore open(String jdbcUrl, KeyEncryptionKey kek) {
+        Dialect dialect = Dialect.of(jdbcUrl);
+        try {
+            if (dialect == Dialect.SQLITE) {
+                Path file = Path.of(jdbcUrl.substring("jdbc:sqlite:".length()));
+                if (file.getParent() != null) java.nio.file.Files.createDirectories(file.getParent());
+            }
+            ConnectionPool pool = new ConnectionPool(jdbcUrl, new Properties(), dialect, dialect == Dialect.SQLITE ? 1 : 8);
+            VaultStore store = new VaultStore(dialect, pool, kek, dialect.name().toLowerCase() + " " + Dialect.redact(jdbcUrl));
+            store.inTransaction(c -> {
+                Migrations.apply(c, dialect);
+                return null;
+            });
+            return store;
+        } catch (SQLException | java.io.IOException e) {
+            throw new StoreException("cannot open the key store " + Dialect.redact(jdbcUrl) + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Dialect dialect() {
+        return dialect;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    public KeyEncryptionKey kek() {
+        return kek;
+    }
+
+    // ---- keys -------------------------------------------------------------------------------
+
+    /** Seals {@code material} and inserts a key version; the name+version or name+seq must be new. */
+    public StoredKey insertKey(String name, String version, int seq, String spec, Instant created, boolean exportable,
+                               String releasePolicy, boolean immutable, String publicJwk, byte[] material)
+            throws DuplicateKeyException {
+        byte[] sealed = kek.seal(name, version, material);
+        StoredKey key = new StoredKey(name, version, seq, spec, created, exportable, releasePolicy, immutable,
+                publicJwk, kek.id(), sealed);
+        try {
+            inTransaction(c -> {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO vault_keys (name, version, seq, spec, created_at, "
+                        + "exportable, release_policy, policy_immutable, public_jwk, kek_id, material) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
+                    ps.setString(1, name);
+                    ps.setString(2, version);
+                    ps.setInt(3, seq);
+                    ps.setString(4, spec);
+                    ps.setLong(5, created.toEpochMilli());
+                    ps.setInt(6, exportable ? 1 : 0);
+                    ps.setString(7, releasePolicy);
+                    ps.setInt(8, immutable ? 1 : 0);
+                    ps.setString(9, publicJwk);
+                    ps.setString(10, kek.id());
+                    ps.setBytes(11, sealed);
+                    ps.executeUpdate();
+                }
+                return null;
+            });
+        } catch (StoreException e) {
+            if (e.getCause() instanceof SQLException sql && dialect.isUniqueViolation(sql)) {
+                throw new DuplicateKeyException("key " + name + " version " + seq + " already exists");
+            }
+            throw e;
+        }
+        return key;
+    }
+
+    public Optional<StoredKey> latest(String name) {
+        List<StoredKey> l = query("SELECT * FROM vault_keys WHERE name = ? ORDER BY seq DESC LIMIT 1", name);
+        return l.isEmpty() ? Optional.empty() : Optional.of(l.getFirst());
+    }
+
+    public Optional<StoredKey> version(String name, String version) {
+        List<StoredKey> l = query("SELECT * FROM vault_keys WHERE name = ? AND version = ?", name, version);
+        return l.isEmpty() ? Optional.empty() : Optional.of(l.getFirst());
+    }
+
+    /** Every version of a key, oldest first. */
+    public List<StoredKey> versions(String name) {
+        return query("SELECT * FROM vault_keys WHERE name = ? ORDER BY seq", name);
+    }
+
+    /** The latest version of every key, by name. */
+    public List<StoredKey> listLatest() {
+        return query("SELECT k.* FROM vault_keys k JOIN (SELECT name, MAX(seq) AS seq FROM vault_keys GROUP BY name) m "
+                + "ON k.name = m.name AND k.seq = m.seq ORDER BY k.name");
+    }
+
+    public int deleteKey(String name) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM vault_keys WHERE name = ?")) {
+                ps.setString(1, name);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    /** Sets the policy of one version unless that version's policy is immutable; false if it was. */
+    public boolean updatePolicy(String name, String version, String releasePolicy, boolean immutable) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE vault_keys SET release_policy = ?, policy_immutable = ? "
+                    + "WHERE name = ? AND version = ? AND policy_immutable = 0")) {
+                ps.setString(1, releasePolicy);
+                ps.setInt(2, immutable ? 1 : 0);
+                ps.setString(3, name);
+                ps.setString(4, version);
+                return ps.executeUpdate() == 1;
+            }
+        });
+    }
+
+    /** Opens a key's sealed material; fails clearly when the configured KEK is not the one that sealed it. */
+    public byte[] material(StoredKey key) {
+        if (!key.kekId().equals(kek.id())) {
+            throw new StoreException("key " + key.name() + "/" + key.version() + " was sealed with key-encryption key "
+                    + key.kekId() + " but the server runs with " + kek.id() + "; configure the original KEK", null);
+        }
+        try {
+            return kek.open(key.name(), key.version(), key.sealedMaterial());
+        } catch (AEADBadTagException e) {
+            throw new StoreException("the sealed material of key " + key.name() + "/" + key.version()
+                    + " fails its integrity check: the database row was altered", null);
+        }
+    }
+
+    private List<StoredKey> query(String sql, Object... args) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                for (int i = 0; i < args.length; i++) ps.setObject(i + 1, args[i]);
+                List<StoredKey> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new StoredKey(rs.getString("name"), rs.getString("version"), rs.getInt("seq"),
+                                rs.getString("spec"), Instant.ofEpochMilli(rs.getLong("created_at")), rs.getInt("exportable") != 0,
+                                rs.getString("release_policy"), rs.getInt("policy_immutable") != 0, rs.getString("public_jwk"),
+                                rs.getString("kek_id"), rs.getBytes("material")));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    // ---- admin API tokens -------------------------------------------------------------------
+
+    public void insertApiToken(String id, String label, String tokenHash, Instant created) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO api_tokens (id, label, token_hash, created_at) VALUES (?,?,?,?)")) {
+                ps.setString(1, id);
+                ps.setString(2, label);
+                ps.setString(3, tokenHash);
+                ps.setLong(4, created.toEpochMilli());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    public List<String> apiTokenHashes() {
+        return inTransaction(c -> {
+            List<String> out = new ArrayList<>();
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT token_hash FROM api_tokens")) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+            return out;
+        });
+    }
+
+    // ---- audit --------------------------------------------------------------------------------
+
+    public void appendAudit(AuditEntry e) {
+        inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO release_audit (at, key_name, key_version, jti, issuer, "
+                    + "claims_digest, verdict, code, reason) VALUES (?,?,?,?,?,?,?,?,?)")) {
+                ps.setLong(1, e.at().toEpochMilli());
+                ps.setString(2, e.keyName());
+                ps.setString(3, e.keyVersion());
+                ps.setString(4, e.jti());
+                ps.setString(5, e.issuer());
+                ps.setString(6, e.claimsDigest());
+                ps.setString(7, e.verdict());
+                ps.setString(8, e.code());
+                ps.setString(9, e.reason().length() > 2000 ? e.reason().substring(0, 2000) : e.reason());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    /** The newest {@code limit} entries, optionally for one key, newest first. */
+    public List<AuditEntry> audit(String keyName, int limit) {
+        return inTransaction(c -> {
+            String sql = "SELECT * FROM release_audit " + (keyName == null ? "" : "WHERE key_name = ? ") + "ORDER BY id DESC LIMIT ?";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                int i = 1;
+                if (keyName != null) ps.setString(i++, keyName);
+                ps.setInt(i, limit);
+                List<AuditEntry> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new AuditEntry(rs.getLong("id"), Instant.ofEpochMilli(rs.getLong("at")), rs.getString("key_name"),
+                                rs.getString("key_version"), rs.getString("jti"), rs.getString("issuer"),
+                                rs.getString("claims_digest"), rs.getString("verdict"), rs.getString("code"), rs.getString("reason")));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    // ---- reference values ---------------------------------------------------------------------
+
+    public void addReferenceValue(String kind, String value, String note, Instant at) {
+        inTransaction(c -> {
+            try (PreparedStatement del = c.prepareStatement("DELETE FROM reference_values WHERE kind = ? AND value = ?");
+                 PreparedStatement ps = c.prepareStatement(
+                         "INSERT INTO reference_values (kind, value, note, created_at) VALUES (?,?,?,?)")) {
+                del.setString(1, kind);
+                del.setString(2, value);
+                del.executeUpdate();
+                ps.setString(1, kind);
+                ps.setString(2, value);
+                ps.setString(3, note);
+                ps.setLong(4, at.toEpochMilli());
+                ps.executeUpdate();
+            }
+            return null;
+        });
+    }
+
+    public boolean removeReferenceValue(String kind, String value) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM reference_values WHERE kind = ? AND value = ?")) {
+                ps.setString(1, kind);
+                ps.setString(2, value);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
+    public List<String> referenceValues(String kind) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT value FROM reference_values WHERE kind = ? ORDER BY value")) {
+                ps.setString(1, kind);
+                List<String> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) out.add(rs.getString(1));
+                }
+                return out;
+            }
+        });
+    }
+
+    // ---- plumbing -----------------------------------------------------------------------------
+
+    @FunctionalInterface
+    interface Work<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    <T> T inTransaction(Work<T> work) {
+        Connection c;
+        try {
+            c = pool.borrow();
+        } catch (SQLException e) {
+            throw new StoreException("the key store (" + description + ") is unavailable: " + e.getMessage(), e);
+        }
+        boolean broken = false;
+        try {
+            c.setAutoCommit(false);
+            T result = work.run(c);
+            c.commit();
+            return result;
+        } catch (SQLException e) {
+            try {
+                c.rollback();
+            } catch (SQLException rollbackFailed) {
+                broken = true;
+            }
+            String state = e.getSQLState();
+            if (state != null && state.startsWith("08")) broken = true;
+            throw new StoreException("key store operation failed: " + e.getMessage(), e);
+        } finally {
+            pool.giveBack(c, broken);
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}

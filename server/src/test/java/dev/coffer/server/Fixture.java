@@ -1,0 +1,89 @@
+package dev.coffer.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import dev.coffer.attest.sim.SimLaunch;
+import dev.coffer.attest.sim.SimulatedSecureProcessor;
+import dev.coffer.server.client.MaaRequest;
+import dev.coffer.server.http.Json;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/** Shared helpers: a sim launch producing MAA request bodies, and raw HTTP calls. */
+final class Fixture {
+    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    record Raw(int status, String body) {
+        JsonNode json() {
+            try {
+                return Json.parse(body);
+            } catch (java.io.IOException e) {
+                throw new AssertionError("not JSON: " + body, e);
+            }
+        }
+
+        String code() {
+            return json().path("error").path("code").asText();
+        }
+    }
+
+    static Raw call(String method, String url, String body, String adminToken) throws Exception {
+        return callBytes(method, url, body == null ? null : body.getBytes(StandardCharsets.UTF_8), adminToken);
+    }
+
+    static Raw callBytes(String method, String url, byte[] body, String adminToken) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30));
+        if (adminToken != null) b.header("Authorization", "Bearer " + adminToken);
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return new Raw(r.statusCode(), r.body());
+    }
+
+    /** A guest of the simulated TEE with an ephemeral runtime RSA key bound into REPORT_DATA. */
+    static final class Guest {
+        final SimulatedSecureProcessor sim;
+        final SimLaunch launch;
+        final RSAKey runtimeKey;
+        final byte[] runtimeJson;
+
+        Guest(Path home, byte[] measurement, byte[] hostData, long guestPolicy) throws Exception {
+            sim = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
+            launch = sim.launch(measurement, hostData, guestPolicy);
+            runtimeKey = new RSAKeyGenerator(2048).keyID("TpmEphemeralEncryptionKey").generate();
+            runtimeJson = Json.bytes(Map.of("keys", List.of(runtimeKey.toPublicJWK().toJSONObject())));
+        }
+
+        byte[] report() throws Exception {
+            return launch.report(Arrays.copyOf(MessageDigest.getInstance("SHA-256").digest(runtimeJson), 64));
+        }
+
+        String chainPem() {
+            return sim.vcekPem() + sim.chainPem();
+        }
+
+        Map<String, Object> maaBody() throws Exception {
+            return MaaRequest.body(report(), chainPem(), runtimeJson, "nonce-1");
+        }
+    }
+
+    static byte[] bytes(int len, int fill) {
+        byte[] b = new byte[len];
+        Arrays.fill(b, (byte) fill);
+        return b;
+    }
+
+    static String hex(byte[] b) {
+        return java.util.HexFormat.of().formatHex(b);
+    }
+}
