@@ -19,8 +19,9 @@ final class CpioArchive {
     private static final int S_IFDIR = 0040000;
     private static final int S_IFREG = 0100000;
     private static final int S_IFLNK = 0120000;
+    private static final int S_IFCHR = 0020000;
 
-    sealed interface Entry permits Directory, FileEntry, Symlink {}
+    sealed interface Entry permits Directory, FileEntry, Symlink, CharDevice {}
 
     record Directory(int mode) implements Entry {}
 
@@ -28,6 +29,9 @@ final class CpioArchive {
     record FileEntry(Path source, byte[] content, int mode) implements Entry {}
 
     record Symlink(String target) implements Entry {}
+
+    /** A device node; the kernel needs /dev/console in the initramfs to give init its stdio. */
+    record CharDevice(int major, int minor, int mode) implements Entry {}
 
     private final Map<String, Entry> entries = new TreeMap<>(CpioArchive::compareUtf8);
 
@@ -42,6 +46,10 @@ final class CpioArchive {
 
     CpioArchive symlink(String path, String target) {
         return put(path, new Symlink(target));
+    }
+
+    CpioArchive charDevice(String path, int major, int minor, int mode) {
+        return put(path, new CharDevice(major, minor, mode));
     }
 
     CpioArchive directory(String path) {
@@ -101,30 +109,34 @@ final class CpioArchive {
         for (Map.Entry<String, Entry> e : entries.entrySet()) {
             String name = e.getKey();
             switch (e.getValue()) {
-                case Directory d -> offset[0] = header(out, offset[0], ino++, S_IFDIR | d.mode(), 2, 0, name);
+                case Directory d -> offset[0] = header(out, offset[0], ino++, S_IFDIR | d.mode(), 2, 0, 0, name);
+                case CharDevice c -> offset[0] = header(out, offset[0], ino++, S_IFCHR | c.mode(), 1, 0,
+                        ((long) c.major() << 32) | c.minor(), name);
                 case Symlink s -> {
                     byte[] target = s.target().getBytes(StandardCharsets.UTF_8);
-                    offset[0] = header(out, offset[0], ino++, S_IFLNK | 0777, 1, target.length, name);
+                    offset[0] = header(out, offset[0], ino++, S_IFLNK | 0777, 1, target.length, 0, name);
                     offset[0] = data(out, offset[0], target);
                 }
                 case FileEntry f -> {
                     byte[] content = f.content() != null ? f.content() : Files.readAllBytes(f.source());
-                    offset[0] = header(out, offset[0], ino++, S_IFREG | f.mode(), 1, content.length, name);
+                    offset[0] = header(out, offset[0], ino++, S_IFREG | f.mode(), 1, content.length, 0, name);
                     offset[0] = data(out, offset[0], content);
                 }
             }
         }
-        offset[0] = header(out, offset[0], 0, 0, 1, 0, "TRAILER!!!");
+        offset[0] = header(out, offset[0], 0, 0, 1, 0, 0, "TRAILER!!!");
         // pad to 512 bytes like GNU cpio, so concatenated archives stay aligned
         int pad = (int) ((512 - offset[0] % 512) % 512);
         out.write(new byte[pad]);
     }
 
-    private static long header(OutputStream out, long offset, int ino, int mode, int nlink, long size, String name) throws IOException {
+    /** {@code rdev} packs the device's major number in the high 32 bits, its minor in the low. */
+    private static long header(OutputStream out, long offset, int ino, int mode, int nlink, long size, long rdev, String name)
+            throws IOException {
         if (size > 0xFFFFFFFFL) throw new IllegalArgumentException("initramfs file /" + name + " is larger than newc's 4 GiB limit");
         byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
         StringBuilder h = new StringBuilder(110).append("070701");
-        for (long field : new long[] {ino, mode, 0, 0, nlink, 0, size, 0, 0, 0, 0, nameBytes.length + 1, 0}) {
+        for (long field : new long[] {ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev >>> 32, rdev & 0xFFFFFFFFL, nameBytes.length + 1, 0}) {
             h.append(String.format("%08x", field));
         }
         out.write(h.toString().getBytes(StandardCharsets.US_ASCII));

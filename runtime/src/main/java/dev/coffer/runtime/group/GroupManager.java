@@ -1,0 +1,464 @@
+package dev.coffer.runtime.group;
+
+import dev.coffer.agent.container.Mounts;
+import dev.coffer.agent.protocol.AgentClient;
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.agent.protocol.Result;
+import dev.coffer.oci.store.ImageNotFoundException;
+import dev.coffer.oci.store.ImageStore;
+import dev.coffer.oci.store.LayerBlob;
+import dev.coffer.oci.store.LocalImage;
+import dev.coffer.runtime.layers.LayerCache;
+import dev.coffer.runtime.sandbox.Sandbox;
+import dev.coffer.runtime.sandbox.SandboxBackend;
+import dev.coffer.runtime.sandbox.SandboxBackends;
+import dev.coffer.runtime.spec.GroupSpec;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * Lifecycle of container groups: run, ps, logs, exec, stop, rm. State lives under
+ * {@code $COFFER_HOME/groups/NAME/} (state.json, agent.log, agent.sock, sandbox/ with the
+ * agent's mounts, bundles and container logs) and survives the process that started the group.
+ */
+public final class GroupManager {
+    public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+    private static final Map<String, ReentrantLock> LOCAL_LOCKS = new ConcurrentHashMap<>();
+
+    private final Path home;
+    private final Path groups;
+
+    public GroupManager(Path cofferHome) {
+        this.home = cofferHome.toAbsolutePath();
+        this.groups = home.resolve("groups");
+    }
+
+    /** @param alreadyStopped true when the group was stopped before this call (a no-op) */
+    public record StopOutcome(String name, boolean alreadyStopped, List<ContainerRecord> containers) {}
+
+    public Path groupDir(String name) {
+        return groups.resolve(name);
+    }
+
+    // ---- run -----------------------------------------------------------------------------
+
+    /**
+     * Resolves the images, prepares their layers, starts the sandbox's agent and has it mount,
+     * create and start every container in spec order. On failure everything started is stopped
+     * and the group directory removed, and the error says which step failed and why.
+     */
+    public GroupHandle run(GroupSpec spec, RunOptions options) throws IOException {
+        SandboxBackend backend;
+        try {
+            backend = SandboxBackends.byName(options.isolation());
+        } catch (IllegalArgumentException e) {
+            throw new GroupException(e.getMessage());
+        }
+        try (GroupLock lock = lock(spec.name())) {
+            Path dir = groupDir(spec.name());
+            if (Files.exists(dir.resolve("state.json"))) {
+                GroupStatus existing = status(spec.name());
+                throw new GroupException("expected no group named " + spec.name() + ", found one (" + existing.status()
+                        + ", created " + existing.createdAt() + "); "
+                        + (existing.status().equals(GroupState.STOPPED) ? "remove it with `coffer rm " + spec.name() + "`"
+                        : "stop it with `coffer stop " + spec.name() + "` or choose another name"));
+            }
+            // Resolve everything before touching state, so a bad image reference changes nothing.
+            Map<String, LocalImage> images = new LinkedHashMap<>();
+            Map<String, Path> layerDirs = new LinkedHashMap<>();
+            try (ImageStore store = ImageStore.open(home)) {
+                for (int i = 0; i < spec.containers().size(); i++) {
+                    GroupSpec.ContainerSpec c = spec.containers().get(i);
+                    try {
+                        images.put(c.name(), store.resolve(c.image()));
+                    } catch (ImageNotFoundException e) {
+                        throw new GroupException("containers[" + i + "] (" + c.name() + "): " + e.getMessage(), e);
+                    }
+                }
+                LayerCache cache = new LayerCache(home);
+                for (LocalImage image : images.values()) {
+                    for (LayerBlob layer : image.layers()) {
+                        if (!layerDirs.containsKey(layer.diffId().hex())) {
+                            layerDirs.put(layer.diffId().hex(), cache.ensure(store, layer));
+                        }
+                    }
+                }
+            }
+            if (Files.exists(dir)) {
+                // leftovers of a run that crashed before writing its state: clean them first
+                for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
+                Mounts.deleteTree(dir);
+            }
+            Files.createDirectories(dir);
+            Sandbox sandbox;
+            try {
+                sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
+                        options.policy(), options.agentEnvironment()));
+            } catch (IOException e) {
+                Mounts.deleteTree(dir);
+                throw new GroupException("cannot start the sandbox of group " + spec.name() + ": " + e.getMessage(), e);
+            }
+            try {
+                return start(spec, options, backend, sandbox, images, layerDirs, dir);
+            } catch (IOException | RuntimeException e) {
+                abandon(sandbox, dir);
+                throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,
+                              Map<String, LocalImage> images, Map<String, Path> layerDirs, Path dir) throws IOException {
+        Path agentState = Path.of(sandbox.record().agentStateDir());
+        try (AgentClient agent = sandbox.connect()) {
+            Result.Properties props = agent.call(new Request.GetProperties(), Result.Properties.class);
+            GroupState state = new GroupState(spec.name(), GroupState.STARTING, backend.name(), props.enforcer(),
+                    props.ociRuntime(), options.specFile(), Instant.now().toString(), null, sandbox.record(), List.of());
+            state.write(dir.resolve("state.json"));
+
+            Map<String, Path> deviceTargets = new HashMap<>();
+            for (Map.Entry<String, Path> layer : layerDirs.entrySet()) {
+                // short names keep the overlay's lowerdir option within one page
+                Path target = agentState.resolve("devices").resolve(layer.getKey().substring(0, 16));
+                agent.call(new Request.MountDevice(layer.getValue().toString(), target.toString(), "sha256:" + layer.getKey()),
+                        Result.Done.class);
+                deviceTargets.put(layer.getKey(), target);
+            }
+            List<ContainerRecord> records = new ArrayList<>();
+            for (GroupSpec.ContainerSpec c : spec.containers()) {
+                LocalImage image = images.get(c.name());
+                List<String> layerPaths = image.layers().stream().map(l -> deviceTargets.get(l.diffId().hex()).toString()).toList();
+                Path rootfs = agentState.resolve("containers").resolve(c.name()).resolve("rootfs");
+                agent.call(new Request.MountOverlay(c.name(), layerPaths, rootfs.toString()), Result.Done.class);
+                ContainerPlan plan = ContainerPlan.of(c, image.config());
+                List<Request.Mount> mounts = c.volumeMounts().stream().map(vm -> new Request.Mount(vm.mountPath(),
+                        "sandbox://emptydir/" + vm.name(), "bind", vm.readOnly() ? List.of("ro") : List.<String>of())).toList();
+                if (plan.argList().isEmpty()) {
+                    throw new GroupException("container " + c.name() + ": expected a command, found none in the spec and no"
+                            + " Entrypoint/Cmd in image " + c.image() + "; set command: in the spec");
+                }
+                Result.ContainerStatus created = agent.call(new Request.CreateContainer(c.name(), rootfs.toString(), plan.argList(),
+                        plan.envList(), plan.workingDir(), plan.user(), mounts, null, true, spec.name()),
+                        Result.ContainerStatus.class);
+                records.add(new ContainerRecord(c.name(), c.image(), image.id(), plan.argList(), created.state(), null, null,
+                        created.logPath()));
+            }
+            for (int i = 0; i < records.size(); i++) {
+                ContainerRecord r = records.get(i);
+                try {
+                    Result.ContainerStatus started = agent.call(new Request.StartContainer(r.name()), Result.ContainerStatus.class);
+                    records.set(i, r.with(started.state(), started.pid(), started.exitCode()));
+                } catch (AgentClient.AgentCallException e) {
+                    throw new GroupException("container " + r.name() + " did not start: " + e.failure().reason(), e);
+                }
+            }
+            state = state.withStatus(GroupState.RUNNING, null, records);
+            state.write(dir.resolve("state.json"));
+            return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
+        }
+    }
+
+    /** Best-effort teardown of a group that failed to start; the original error is what matters. */
+    private static void abandon(Sandbox sandbox, Path dir) {
+        try (AgentClient agent = sandbox.connect()) {
+            agent.exchange(new Request.ShutdownSandbox(2000));
+        } catch (IOException | RuntimeException ignored) {
+            // the forced cleanup below handles a dead or stuck agent
+        }
+        try {
+            sandbox.destroy(15_000);
+            Mounts.deleteTree(dir);
+        } catch (RuntimeException ignored) {
+            // reported by `coffer ps` as leftovers; the start failure is the error the user sees
+        }
+    }
+
+    // ---- ps ------------------------------------------------------------------------------
+
+    public List<GroupStatus> list() throws IOException {
+        List<GroupStatus> out = new ArrayList<>();
+        if (!Files.isDirectory(groups)) return out;
+        try (var dirs = Files.list(groups)) {
+            for (Path d : dirs.sorted().toList()) {
+                if (Files.isRegularFile(d.resolve("state.json"))) {
+                    out.add(status(d.getFileName().toString()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The group's state, refreshed from its agent when it runs; notices an agent that died. */
+    public GroupStatus status(String name) throws IOException {
+        GroupState state = readState(name);
+        Sandbox sandbox = attach(state);
+        boolean alive = sandbox != null && sandbox.agentAlive();
+        List<ContainerRecord> containers = state.containers();
+        String status = state.status();
+        String problem = null;
+        if (!status.equals(GroupState.STOPPED)) {
+            if (!alive) {
+                status = "agent-dead";
+                problem = "the agent (pid " + state.sandbox().agentPid() + ") exited without a stop; its containers may be gone;"
+                        + " see " + groupDir(name).resolve("agent.log") + " and run `coffer stop " + name + "` to clean up";
+                containers = containers.stream().map(c -> c.exitCode() == null ? c.with("unknown", c.pid(), null) : c).toList();
+            } else {
+                try (AgentClient agent = sandbox.connect()) {
+                    containers = merge(containers, agent.call(new Request.GetProperties(), Result.Properties.class).containers());
+                } catch (IOException e) {
+                    problem = "the agent is running but does not answer (" + e.getMessage() + ")";
+                }
+            }
+        }
+        return new GroupStatus(state.name(), status, state.isolation(), state.enforcer(), state.ociRuntime(),
+                state.sandbox() == null ? 0 : state.sandbox().agentPid(), alive, state.createdAt(), state.stoppedAt(),
+                containers, problem);
+    }
+
+    private static List<ContainerRecord> merge(List<ContainerRecord> recorded, List<Result.ContainerStatus> live) {
+        Map<String, Result.ContainerStatus> byId = new HashMap<>();
+        for (Result.ContainerStatus s : live) byId.put(s.containerID(), s);
+        List<ContainerRecord> out = new ArrayList<>();
+        for (ContainerRecord r : recorded) {
+            Result.ContainerStatus s = byId.get(r.name());
+            out.add(s == null ? r : r.with(s.state(), s.pid() != null ? s.pid() : r.pid(), s.exitCode()));
+        }
+        return out;
+    }
+
+    // ---- logs, exec, wait ----------------------------------------------------------------
+
+    /** The whole log of one container so far. */
+    public String readLog(String group, String container) throws IOException {
+        ContainerRecord c = container(readState(group), container);
+        Path log = Path.of(c.logPath());
+        return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+    }
+
+    /**
+     * Sends log lines to {@code sink}: of one container, or of all (prefixed "[name] "). With
+     * {@code follow}, keeps reading until the containers have exited or the group stopped, or
+     * the calling thread is interrupted.
+     */
+    public void logs(String group, String container, boolean follow, Consumer<String> sink) throws IOException {
+        GroupState state = readState(group);
+        List<ContainerRecord> selected = container == null ? state.containers() : List.of(container(state, container));
+        new LogFollower(this, group, selected, container == null && selected.size() > 1).run(follow, sink);
+    }
+
+    /** Runs a command in a running container and returns its exit code and output. */
+    public Result.ExecResult exec(String group, String container, List<String> argv, Duration timeout) throws IOException {
+        GroupState state = readState(group);
+        container(state, container);
+        Sandbox sandbox = runningSandbox(state);
+        try (AgentClient agent = sandbox.connect()) {
+            return agent.call(new Request.ExecInContainer(container, argv, List.of(), null, timeout.toMillis()),
+                    Result.ExecResult.class);
+        } catch (AgentClient.AgentCallException e) {
+            throw new GroupException(e.failure().reason(), e);
+        }
+    }
+
+    /** Waits until the container exited or {@code timeout} passed, and returns its record. */
+    public ContainerRecord waitFor(String group, String container, Duration timeout) throws IOException {
+        GroupState state = readState(group);
+        ContainerRecord c = container(state, container);
+        if (state.status().equals(GroupState.STOPPED)) return c;
+        Sandbox sandbox = runningSandbox(state);
+        try (AgentClient agent = sandbox.connect()) {
+            Result.ContainerStatus s = agent.call(new Request.WaitContainer(container, timeout.toMillis()),
+                    Result.ContainerStatus.class);
+            return c.with(s.state(), s.pid() != null ? s.pid() : c.pid(), s.exitCode());
+        } catch (AgentClient.AgentCallException e) {
+            throw new GroupException(e.failure().reason(), e);
+        }
+    }
+
+    // ---- stop, rm ------------------------------------------------------------------------
+
+    /**
+     * Stops every container (SIGTERM, SIGKILL after {@code grace}), has the agent unmount
+     * everything, and then removes by force whatever is left. Afterwards no process, mount or
+     * overlay directory of the group remains; the state and logs do. Stopping a stopped group
+     * is a no-op reported in the outcome.
+     */
+    public StopOutcome stop(String name, Duration grace) throws IOException {
+        try (GroupLock lock = lock(name)) {
+            GroupState state = readState(name);
+            if (state.status().equals(GroupState.STOPPED)) {
+                return new StopOutcome(name, true, state.containers());
+            }
+            Sandbox sandbox = attach(state);
+            List<ContainerRecord> finals = new ArrayList<>(state.containers());
+            if (sandbox != null && sandbox.agentAlive()) {
+                finals = shutdownContainers(sandbox, state.containers(), grace);
+                try (AgentClient agent = sandbox.connect()) {
+                    agent.exchange(new Request.ShutdownSandbox(grace.toMillis()));
+                } catch (IOException e) {
+                    // the forced cleanup below removes what the agent could not
+                }
+            } else {
+                finals = finals.stream().map(c -> c.exitCode() == null ? c.with("unknown", c.pid(), null) : c).toList();
+            }
+            if (sandbox != null) sandbox.destroy(30_000);
+            List<Path> leftovers = Mounts.mountedUnder(groupDir(name));
+            if (!leftovers.isEmpty()) {
+                throw new GroupException("expected no mounts left after stopping " + name + ", found " + leftovers
+                        + "; unmount them with `umount` and run `coffer stop " + name + "` again");
+            }
+            state.withStatus(GroupState.STOPPED, Instant.now().toString(), finals).write(groupDir(name).resolve("state.json"));
+            return new StopOutcome(name, false, finals);
+        }
+    }
+
+    private static List<ContainerRecord> shutdownContainers(Sandbox sandbox, List<ContainerRecord> containers, Duration grace) {
+        List<ContainerRecord> out = new ArrayList<>(containers);
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < containers.size(); i++) {
+            int index = i;
+            ContainerRecord c = containers.get(i);
+            // in parallel, each on its own connection: N containers take one grace period, not N
+            threads.add(Thread.ofVirtual().start(() -> {
+                try (AgentClient agent = sandbox.connect()) {
+                    Result.ContainerStatus s = agent.call(new Request.ShutdownContainer(c.name(), grace.toMillis()),
+                            Result.ContainerStatus.class);
+                    synchronized (out) {
+                        out.set(index, c.with("exited", s.pid() != null ? s.pid() : c.pid(), s.exitCode()));
+                    }
+                } catch (IOException e) {
+                    // shutdown_sandbox and the forced cleanup still run
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return out;
+    }
+
+    /** Removes a stopped group's directory (state and logs); {@code force} stops it first. */
+    public void rm(String name, boolean force) throws IOException {
+        GroupState state = readState(name);
+        if (!state.status().equals(GroupState.STOPPED)) {
+            if (!force) {
+                throw new GroupException("expected group " + name + " to be stopped before removal, found it " + state.status()
+                        + "; run `coffer stop " + name + "` first or `coffer rm --force " + name + "`");
+            }
+            stop(name, DEFAULT_GRACE);
+        }
+        try (GroupLock lock = lock(name)) {
+            Path dir = groupDir(name);
+            if (!Mounts.mountedUnder(dir).isEmpty()) {
+                throw new GroupException("expected nothing mounted under " + dir + ", found " + Mounts.mountedUnder(dir)
+                        + "; run `coffer stop " + name + "` to clean up");
+            }
+            Mounts.deleteTree(dir);
+        }
+        Files.deleteIfExists(groups.resolve("." + name + ".lock"));
+    }
+
+    // ---- helpers -------------------------------------------------------------------------
+
+    GroupState readState(String name) throws IOException {
+        if (name == null || !name.matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")) {
+            throw new GroupException("expected a group name of lowercase letters, digits and '-', found \"" + name + "\"");
+        }
+        Path file = groupDir(name).resolve("state.json");
+        if (!Files.isRegularFile(file)) {
+            throw new GroupException("expected a group named " + name + ", found none under " + groups
+                    + "; `coffer ps` lists the groups there are");
+        }
+        return GroupState.read(file);
+    }
+
+    private static ContainerRecord container(GroupState state, String name) throws GroupException {
+        for (ContainerRecord c : state.containers()) {
+            if (c.name().equals(name)) return c;
+        }
+        throw new GroupException("expected a container named " + name + " in group " + state.name() + ", found none; it has: "
+                + String.join(", ", state.containers().stream().map(ContainerRecord::name).toList()));
+    }
+
+    Sandbox attach(GroupState state) {
+        if (state.sandbox() == null) return null;
+        try {
+            return SandboxBackends.byName(state.sandbox().backend()).attach(state.sandbox());
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private Sandbox runningSandbox(GroupState state) throws GroupException {
+        if (state.status().equals(GroupState.STOPPED)) {
+            throw new GroupException("expected group " + state.name() + " to be running, found it stopped; start it again with"
+                    + " `coffer run`");
+        }
+        Sandbox sandbox = attach(state);
+        if (sandbox == null || !sandbox.agentAlive()) {
+            throw new GroupException("expected the agent of group " + state.name() + " to be running, found it gone; "
+                    + "run `coffer stop " + state.name() + "` to clean up");
+        }
+        return sandbox;
+    }
+
+    private GroupLock lock(String name) throws IOException {
+        Files.createDirectories(groups);
+        ReentrantLock local = LOCAL_LOCKS.computeIfAbsent(name, n -> new ReentrantLock());
+        local.lock();
+        if (local.getHoldCount() > 1) {
+            // already held by this thread; a second channel on the lock file would release the
+            // first lock when closed (POSIX record locks are per process)
+            return new GroupLock(local, null, null);
+        }
+        try {
+            FileChannel ch = FileChannel.open(groups.resolve("." + name + ".lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE);
+            return new GroupLock(local, ch, ch.lock());
+        } catch (IOException | RuntimeException e) {
+            local.unlock();
+            throw e;
+        }
+    }
+
+    /** Serializes run/stop/rm of one group across threads and processes. */
+    private record GroupLock(ReentrantLock local, FileChannel channel, FileLock fileLock) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            try {
+                if (fileLock != null) fileLock.release();
+                if (channel != null) channel.close();
+            } finally {
+                local.unlock();
+            }
+        }
+    }
+
+    static long fileLength(Path p) {
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "r")) {
+            return f.length();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,14 @@
+package dev.coffer.runtime.group;
+
+import java.util.List;
+
+/**
+ * What {@code coffer ps} shows for one group: the recorded state brought up to date by asking
+ * the agent, or marked {@code agent-dead} when the agent is gone without a stop.
+ *
+ * @param status running | stopped | agent-dead | starting
+ * @param problem null, or one line on what is wrong and what to do
+ */
+public record GroupStatus(String name, String status, String isolation, String enforcer, String ociRuntime,
+                          long agentPid, boolean agentAlive, String createdAt, String stoppedAt,
+                          List<ContainerRecord> containers, String problem) {}

@@ -1,0 +1,142 @@
+package dev.coffer.runtime.guest;
+
+import dev.coffer.agent.AgentMain;
+import dev.coffer.agent.protocol.AgentClient;
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.agent.protocol.Result;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The agent's entry point inside the microVM: runs {@link AgentMain} unchanged on a UNIX socket
+ * in this JVM and relays one virtio-serial port to it, byte for byte.
+ *
+ * <p>Why a relay: the agent serves UNIX sockets; the only host channel a microVM has here is a
+ * virtio-serial port (vhost-vsock is unavailable). A port is a single character device, not a
+ * listening socket: the host "connects" when QEMU's socket chardev has a client, and while no
+ * client is attached reads return end-of-file at once. So each stretch of host connection is
+ * one agent connection: opened on the first byte from the host, closed when the host leaves.
+ * The relay adds no parsing, so it cannot widen what the host may ask of the agent.
+ *
+ * <p>{@code GuestAgent --train DIR} is used at guest build time on the host: it drives a real
+ * agent through ping, get_properties and shutdown so the JVM records the classes the agent
+ * needs, for the class-data-sharing archive that halves the agent's start under emulation.
+ */
+public final class GuestAgent {
+    private static final long HOST_ABSENT_POLL_MILLIS = 20;
+
+    private GuestAgent() {}
+
+    public static void main(String[] args) throws Exception {
+        List<String> rest = new ArrayList<>(List.of(args));
+        if (rest.size() == 2 && rest.get(0).equals("--train")) {
+            train(Path.of(rest.get(1)));
+            return;
+        }
+        int at = rest.indexOf("--port");
+        if (at < 0 || at + 1 >= rest.size()) {
+            System.err.println("coffer-guest-agent: expected --port /dev/virtio-ports/NAME followed by the agent's own options");
+            System.exit(2);
+        }
+        Path port = Path.of(rest.get(at + 1));
+        rest.remove(at + 1);
+        rest.remove(at);
+        int stateAt = rest.indexOf("--state");
+        Path state = Path.of(stateAt >= 0 && stateAt + 1 < rest.size() ? rest.get(stateAt + 1) : "/run/coffer");
+        Files.createDirectories(state);
+        Path socket = state.resolve("agent.sock");
+        rest.addAll(List.of("--socket", socket.toString()));
+        Thread agent = Thread.ofPlatform().name("agent").start(() -> AgentMain.main(rest.toArray(String[]::new)));
+        awaitSocket(socket, agent);
+        relay(port, socket);
+    }
+
+    private static void awaitSocket(Path socket, Thread agent) throws InterruptedException {
+        for (int i = 0; i < 3000 && !Files.exists(socket); i++) {
+            if (!agent.isAlive()) return; // AgentMain reported its failure and exits the JVM
+            Thread.sleep(10);
+        }
+        if (!Files.exists(socket)) {
+            System.err.println("coffer-guest-agent: expected the agent socket " + socket + " within 30 s, found none");
+            System.exit(3);
+        }
+    }
+
+    /** Relays the port to fresh agent connections until the JVM exits (the agent ends it). */
+    static void relay(Path port, Path socket) throws IOException, InterruptedException {
+        try (RandomAccessFile device = new RandomAccessFile(port.toFile(), "rw")) {
+            InputStream fromHost = Channels.newInputStream(device.getChannel());
+            OutputStream toHost = Channels.newOutputStream(device.getChannel());
+            byte[] buf = new byte[64 * 1024];
+            SocketChannel session = null;
+            OutputStream toAgent = null;
+            while (true) {
+                int n = fromHost.read(buf);
+                if (n < 0) {
+                    // no host attached: end the current agent connection and wait for the next host
+                    if (session != null) {
+                        session.close();
+                        session = null;
+                    }
+                    Thread.sleep(HOST_ABSENT_POLL_MILLIS);
+                    continue;
+                }
+                if (n == 0) continue;
+                if (session == null || !session.isOpen()) {
+                    session = SocketChannel.open(StandardProtocolFamily.UNIX);
+                    session.connect(UnixDomainSocketAddress.of(socket));
+                    toAgent = Channels.newOutputStream(session);
+                    SocketChannel s = session;
+                    Thread.ofVirtual().name("agent-to-host").start(() -> copy(s, toHost));
+                }
+                try {
+                    toAgent.write(buf, 0, n);
+                } catch (IOException e) {
+                    session.close(); // the agent closed this connection; the host's next bytes open another
+                    session = null;
+                }
+            }
+        }
+    }
+
+    private static void copy(SocketChannel from, OutputStream toHost) {
+        try (InputStream in = Channels.newInputStream(from)) {
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                synchronized (toHost) {
+                    toHost.write(buf, 0, n);
+                }
+            }
+        } catch (IOException e) {
+            // the connection ended from either side; the relay loop opens the next one
+        }
+    }
+
+    private static void train(Path dir) throws Exception {
+        Path state = dir.resolve("state");
+        Path socket = dir.resolve("agent.sock");
+        Files.createDirectories(state);
+        String[] agentArgs = {"--socket", socket.toString(), "--state", state.toString(), "--name", "train",
+                "--policy", "allow-all", "--runtime", "auto"};
+        Thread agent = Thread.ofPlatform().name("agent").start(() -> AgentMain.main(agentArgs));
+        awaitSocket(socket, agent);
+        try (AgentClient client = AgentClient.connect(socket)) {
+            client.call(new Request.Ping(), Result.class);
+            client.call(new Request.GetProperties(), Result.Properties.class);
+            client.call(new Request.ShutdownSandbox(1000), Result.class);
+        }
+        agent.join(30_000); // AgentMain exits the JVM after shutdown_sandbox
+        System.exit(0);
+    }
+}

@@ -1,0 +1,321 @@
+package dev.coffer.runtime.guest;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.coffer.agent.AgentMain;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.spi.ToolProvider;
+import java.util.stream.Stream;
+
+/**
+ * Builds the microVM guest from the host's Debian packages and this Coffer's agent:
+ * <ol>
+ *   <li>kernel: the ELF vmlinux inside /boot/vmlinuz-VERSION (PVH boot, no self-decompression);</li>
+ *   <li>JRE/agent disk: a jlinked runtime, the agent's jars and a class-data-sharing archive of
+ *       the classes the agent loads, as ext4 with a dm-verity tree (see {@link AgentDisk});</li>
+ *   <li>initramfs: busybox, the kernel modules in load order, crun, veritysetup, cryptsetup and
+ *       every shared library they and the JRE need, and our /init (see {@link CpioArchive}).</li>
+ * </ol>
+ * The result is reproducible: the same packages and agent jars give byte-identical files.
+ */
+public final class GuestBuilder {
+    /** Where the agent disk is staged. Fixed because the CDS archive records the path it was dumped from. */
+    static final Path STAGE = Path.of("/tmp/coffer-guest-stage");
+    static final String GUEST_MOUNT = "/opt/coffer";
+
+    /** Modules the guest loads, in this order before dependencies are resolved (crc32c first: see KernelModules). */
+    static final List<String> MODULES = List.of(
+            "crc32c_generic", "libcrc32c", "virtio_mmio", "virtio_blk", "virtio_console", "virtio_net",
+            "dm_mod", "dm_verity", "dm_crypt", "ext4", "erofs", "overlay", "loop",
+            "xts", "aesni_intel", "af_alg", "algif_skcipher", "algif_hash");
+
+    /** Host binaries copied into the initramfs, at the same paths. */
+    static final List<String> BINARIES = List.of("/usr/bin/crun", "/usr/sbin/veritysetup", "/usr/sbin/cryptsetup");
+
+    /** JVM options of the agent in the guest (the CDS archive must be dumped with the same GC). */
+    static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss1m",
+            "-XX:MaxRAMPercentage=40", "-Xshare:auto");
+
+    private final Path guestDir;
+    private final Consumer<String> progress;
+
+    public GuestBuilder(Path guestDir, Consumer<String> progress) {
+        this.guestDir = guestDir;
+        this.progress = progress;
+    }
+
+    /** Installs missing packages (announced through progress), builds, and returns the guest. */
+    public GuestImage build() throws IOException {
+        HostPackages.ensureInstalled(progress);
+        Files.createDirectories(guestDir);
+        Path lockFile = STAGE.resolveSibling(STAGE.getFileName() + ".lock");
+        try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = lockChannel.lock()) {
+            return buildLocked();
+        } finally {
+            deleteTree(STAGE);
+        }
+    }
+
+    private GuestImage buildLocked() throws IOException {
+        String version = kernelVersion();
+        Path moduleDir = Path.of("/lib/modules", version);
+        progress.accept("kernel " + version + ": extracting vmlinux from /boot/vmlinuz-" + version);
+        VmlinuxExtractor.extract(Path.of("/boot/vmlinuz-" + version), guestDir.resolve(GuestImage.KERNEL_FILE));
+
+        deleteTree(STAGE);
+        Files.createDirectories(STAGE.resolve("agent"));
+        Path jre = STAGE.resolve("jre");
+        List<Path> jars = stageAgentJars(STAGE.resolve("agent"));
+        List<String> modules = javaModules(jars);
+        progress.accept("jlink: " + String.join(",", modules));
+        runTool("jlink", "--add-modules", String.join(",", modules), "--strip-debug", "--no-header-files",
+                "--no-man-pages", "--output", jre.toString());
+        progress.accept("class-data-sharing archive for the agent");
+        dumpCdsArchive(jre, jars);
+        List<String> guestClasspath = jars.stream().map(j -> GUEST_MOUNT + "/agent/" + j.getFileName()).toList();
+        Files.writeString(STAGE.resolve("agent/classpath"), String.join(":", guestClasspath) + "\n");
+        List<String> options = new ArrayList<>(JVM_OPTIONS);
+        options.add("-XX:SharedArchiveFile=" + GUEST_MOUNT + "/agent/agent.jsa");
+        Files.writeString(STAGE.resolve("agent/jvm-options"), String.join(" ", options) + "\n");
+
+        progress.accept("agent disk: ext4 + dm-verity");
+        Path disk = guestDir.resolve(GuestImage.AGENT_DISK_FILE);
+        Path diskTmp = guestDir.resolve(GuestImage.AGENT_DISK_FILE + ".tmp");
+        AgentDisk.Result agentDisk = AgentDisk.create(STAGE, diskTmp);
+        Files.move(diskTmp, disk, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+
+        progress.accept("initramfs: busybox, modules, crun, veritysetup, cryptsetup, libraries");
+        CpioArchive initrd = initramfs(moduleDir, jre);
+        Path initrdTmp = guestDir.resolve(GuestImage.INITRD_FILE + ".tmp");
+        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(initrdTmp), 1 << 16)) {
+            initrd.writeTo(out);
+        }
+        Files.move(initrdTmp, guestDir.resolve(GuestImage.INITRD_FILE), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+
+        String cmdline = String.join(" ", "console=ttyS0", "quiet", "reboot=t", "panic=-1",
+                "tsc_early_khz=" + tscKhz(), "8250.nr_uarts=1", "cryptomgr.notests",
+                "coffer.agentdisk=" + agentDisk.rootHash() + "," + agentDisk.dataBlocks());
+        GuestImage image = new GuestImage(guestDir, version, agentDisk.rootHash(), agentDisk.dataBlocks(), cmdline);
+        image.write();
+        return image;
+    }
+
+    /** The newest kernel that has both /boot/vmlinuz-V and /lib/modules/V. */
+    static String kernelVersion() throws IOException {
+        TreeSet<String> versions = new TreeSet<>(GuestBuilder::compareVersions);
+        try (Stream<Path> s = Files.list(Path.of("/boot"))) {
+            s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("vmlinuz-"))
+                    .map(n -> n.substring("vmlinuz-".length()))
+                    .filter(v -> Files.isRegularFile(Path.of("/lib/modules", v, "modules.dep")))
+                    .forEach(versions::add);
+        } catch (java.nio.file.NoSuchFileException e) {
+            // no /boot at all: reported below
+        }
+        if (versions.isEmpty()) {
+            throw new GuestBuildException("expected a kernel /boot/vmlinuz-VERSION with /lib/modules/VERSION, found none; "
+                    + "install one: apt-get install -y --no-install-recommends linux-image-amd64");
+        }
+        return versions.last();
+    }
+
+    static int compareVersions(String a, String b) {
+        String[] x = a.split("[.-]");
+        String[] y = b.split("[.-]");
+        for (int i = 0; i < Math.min(x.length, y.length); i++) {
+            int c = x[i].matches("\\d+") && y[i].matches("\\d+")
+                    ? Long.compare(Long.parseLong(x[i]), Long.parseLong(y[i])) : x[i].compareTo(y[i]);
+            if (c != 0) return c;
+        }
+        return Integer.compare(x.length, y.length);
+    }
+
+    /** The host's TSC frequency: microvm guests hang at random without tsc_early_khz. */
+    static long tscKhz() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+            if (line.startsWith("cpu MHz")) {
+                String mhz = line.substring(line.indexOf(':') + 1).trim();
+                return Math.round(Double.parseDouble(mhz) * 1000);
+            }
+        }
+        throw new GuestBuildException("expected a \"cpu MHz\" line in /proc/cpuinfo to set tsc_early_khz, found none");
+    }
+
+    /**
+     * The agent's jars: this module (the in-guest entry point {@link GuestAgent}), the agent, and
+     * Jackson. Copied under stable names in class path order.
+     */
+    private static List<Path> stageAgentJars(Path dir) throws IOException {
+        LinkedHashSet<Path> sources = new LinkedHashSet<>();
+        for (Class<?> c : List.of(GuestAgent.class, AgentMain.class, ObjectMapper.class, JsonFactory.class, JsonInclude.class)) {
+            var location = c.getProtectionDomain().getCodeSource();
+            if (location == null) throw new GuestBuildException("cannot locate the jar of " + c.getName() + " to put on the agent disk");
+            try {
+                sources.add(Path.of(location.getLocation().toURI()));
+            } catch (java.net.URISyntaxException e) {
+                throw new GuestBuildException("cannot locate the jar of " + c.getName() + ": " + e.getMessage(), e);
+            }
+        }
+        List<Path> jars = new ArrayList<>();
+        int i = 0;
+        for (Path source : sources) {
+            String name = source.getFileName().toString();
+            if (!name.endsWith(".jar")) name = name + ".jar";
+            Path target = dir.resolve(String.format("%02d-%s", i++, name));
+            AgentDisk.stageJar(source, target);
+            jars.add(target);
+        }
+        return jars;
+    }
+
+    /** java.base plus what jdeps finds the jars need, plus the HTTP server for the in-group SKR API. */
+    private static List<String> javaModules(List<Path> jars) {
+        List<String> args = new ArrayList<>(List.of("--print-module-deps", "--ignore-missing-deps", "--multi-release", "25"));
+        jars.forEach(j -> args.add(j.toString()));
+        String out = runTool("jdeps", args.toArray(String[]::new));
+        TreeSet<String> modules = new TreeSet<>(List.of("java.base", "jdk.httpserver"));
+        for (String m : out.strip().split(",")) {
+            if (m.matches("[a-z][a-z0-9.]*")) modules.add(m);
+        }
+        return List.copyOf(modules);
+    }
+
+    /**
+     * Records which classes a real agent session loads (ping, get_properties, shutdown through
+     * {@code GuestAgent --train}), then dumps a static CDS archive of them. The class list is
+     * normalized (sorted, no constant-pool hints) so thread timing cannot change the archive.
+     */
+    private static void dumpCdsArchive(Path jre, List<Path> jars) throws IOException {
+        Path java = jre.resolve("bin/java");
+        String cp = String.join(":", jars.stream().map(Path::toString).toList());
+        Path train = Files.createTempDirectory("coffer-guest-train");
+        try {
+            Path rawList = train.resolve("classes.raw");
+            List<String> cmd = new ArrayList<>(List.of(java.toString(), "-XX:DumpLoadedClassList=" + rawList));
+            cmd.addAll(JVM_OPTIONS.stream().filter(o -> !o.startsWith("-Xshare")).toList());
+            cmd.addAll(List.of("-cp", cp, GuestAgent.class.getName(), "--train", train.resolve("run").toString()));
+            HostCommand.run(cmd, 300);
+            TreeSet<String> classes = new TreeSet<>();
+            TreeSet<String> lambdas = new TreeSet<>();
+            for (String line : Files.readAllLines(rawList)) {
+                if (line.isBlank() || line.startsWith("#") || line.startsWith("@cp ")) continue;
+                if (line.startsWith("@")) lambdas.add(line);
+                else classes.add(line.split(" ")[0]);
+            }
+            Path list = train.resolve("classes.lst");
+            List<String> lines = new ArrayList<>(classes);
+            lines.addAll(lambdas);
+            Files.write(list, lines);
+            List<String> dump = new ArrayList<>(List.of(java.toString(), "-Xshare:dump", "-XX:SharedClassListFile=" + list,
+                    "-XX:SharedArchiveFile=" + STAGE.resolve("agent/agent.jsa")));
+            dump.addAll(JVM_OPTIONS.stream().filter(o -> !o.startsWith("-Xshare")).toList());
+            dump.addAll(List.of("-cp", cp));
+            HostCommand.run(dump, 300);
+        } finally {
+            deleteTree(train);
+        }
+    }
+
+    private CpioArchive initramfs(Path moduleDir, Path jre) throws IOException {
+        CpioArchive cpio = new CpioArchive();
+        for (String dir : List.of("proc", "sys", "dev", "run", "tmp", "etc", "usr/bin", "usr/sbin", "sbin", "lib64", "opt/coffer")) {
+            cpio.directory(dir);
+        }
+        cpio.charDevice("dev/console", 5, 1, 0600);
+        cpio.charDevice("dev/null", 1, 3, 0666);
+        try (InputStream init = GuestBuilder.class.getResourceAsStream("/guest/init")) {
+            if (init == null) throw new GuestBuildException("the guest /init script is missing from the Coffer runtime jar; rebuild Coffer");
+            cpio.file("init", init.readAllBytes(), 0755);
+        }
+        Path busybox = Path.of("/bin/busybox");
+        if (!SharedLibraries.of(List.of(busybox), Set.of()).isEmpty()) {
+            throw new GuestBuildException("expected a static /bin/busybox, found a dynamically linked one; "
+                    + "apt-get install -y --no-install-recommends busybox-static");
+        }
+        cpio.file("bin/busybox", busybox, 0755);
+
+        KernelModules km = KernelModules.load(moduleDir);
+        StringBuilder order = new StringBuilder();
+        for (String rel : km.loadOrder(MODULES)) {
+            String file = rel.substring(rel.lastIndexOf('/') + 1);
+            cpio.file("lib/modules/" + file, moduleDir.resolve(rel), 0644);
+            order.append(file).append('\n');
+        }
+        cpio.file("etc/coffer/modules", order.toString().getBytes(StandardCharsets.UTF_8), 0644);
+        cpio.file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+                .getBytes(StandardCharsets.UTF_8), 0644);
+        cpio.file("etc/group", "root:x:0:\nnogroup:x:65534:\n".getBytes(StandardCharsets.UTF_8), 0644);
+        cpio.symlink("etc/resolv.conf", "/run/resolv.conf");
+
+        List<Path> elf = new ArrayList<>();
+        for (String b : BINARIES) {
+            Path p = Path.of(b);
+            if (!Files.isRegularFile(p)) {
+                throw new GuestBuildException("expected " + b + " on this host for the guest, found none; "
+                        + "apt-get install -y --no-install-recommends crun cryptsetup-bin");
+            }
+            cpio.file(b, p, 0755);
+            elf.add(p);
+        }
+        // the JRE lives on the agent disk but loads its system libraries from the initramfs
+        Set<String> jreOwn = new TreeSet<>();
+        try (Stream<Path> s = Files.walk(jre)) {
+            for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
+                if (SharedLibraries.isElf(p)) {
+                    elf.add(p);
+                    jreOwn.add(p.getFileName().toString());
+                }
+            }
+        }
+        for (String lib : SharedLibraries.of(elf, jreOwn)) {
+            if (lib.startsWith(jre.toString())) continue;
+            cpio.file(lib, Path.of(lib).toRealPath(), 0755);
+        }
+        return cpio;
+    }
+
+    private static String runTool(String name, String... args) {
+        ToolProvider tool = ToolProvider.findFirst(name).orElseThrow(() -> new GuestBuildException(
+                "expected the JDK tool " + name + " in this Java runtime, found none; run Coffer with a full JDK 25"));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int rc = tool.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        if (rc != 0) {
+            throw new GuestBuildException(name + " failed with exit " + rc + ": " + (err + " " + out).strip().replace('\n', ' '));
+        }
+        return out.toString();
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    static Map<String, String> env() {
+        return Map.of();
+    }
+}

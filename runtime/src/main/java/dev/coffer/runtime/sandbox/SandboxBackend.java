@@ -1,0 +1,36 @@
+package dev.coffer.runtime.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A way to run a group's agent in isolation: {@code process} now, {@code microvm} later. A
+ * backend is a plug-in registered in {@link SandboxBackends}; group lifecycle code never
+ * branches on which one it has.
+ */
+public interface SandboxBackend {
+    /** The --isolation value that selects this backend, e.g. "process". */
+    String name();
+
+    /** One line that says plainly what this backend does and does not isolate. */
+    String isolationNotice();
+
+    /**
+     * Starts the agent for one group and returns once it answers on its transport.
+     *
+     * @throws SandboxException with the agent's own last words when it cannot start
+     */
+    Sandbox launch(LaunchRequest request) throws IOException;
+
+    /** Reconnects to a sandbox started earlier (by another CLI invocation) from its record. */
+    Sandbox attach(SandboxRecord record);
+
+    /**
+     * @param groupDir the group's directory under $COFFER_HOME/groups
+     * @param ociRuntime "auto", "runc", "crun" or a path to the binary
+     * @param policy the enforcer the agent must use ("allow-all" until policies exist)
+     * @param environment extra environment for the agent (tests use it to change PATH)
+     */
+    record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment) {}
+}

@@ -1,0 +1,250 @@
+package dev.coffer.runtime.group;
+
+import dev.coffer.agent.container.Mounts;
+import dev.coffer.agent.protocol.Result;
+import dev.coffer.runtime.spec.GroupSpec;
+import dev.coffer.runtime.spec.GroupSpecParser;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Real groups: the agent as a separate JVM, real runc/crun containers from imported OCI images. */
+class GroupManagerTest {
+    static final String POD = """
+            name: %s
+            containers:
+              - name: server
+                image: coffer.test/busybox:1
+                command: [httpd, -f, -p, "127.0.0.1:8080", -h, /www]
+              - name: client
+                image: coffer.test/busybox:1
+                command: [sh, -c]
+                args:
+                  - |
+                    for i in $(seq 1 50); do wget -q -O /shared/page http://127.0.0.1:8080/index.html && break; sleep 0.2; done
+                    cat /shared/page; echo "mode=$MODE cwd=$(pwd)"; exit 3
+                env:
+                  - name: MODE
+                    value: test
+                volumeMounts:
+                  - name: shared
+                    mountPath: /shared
+            volumes:
+              - name: shared
+                emptyDir: {}
+            """;
+
+    @TempDir
+    Path home;
+    @TempDir
+    Path work;
+    GroupManager groups;
+    final List<String> started = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        TestImages.importBusybox(home, work);
+        groups = new GroupManager(home);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (String name : started) {
+            try {
+                groups.stop(name, Duration.ofSeconds(1));
+            } catch (Exception ignored) {
+                // the test may already have removed it
+            }
+        }
+        assertEquals(List.of(), Mounts.mountedUnder(home), "mounts left behind");
+    }
+
+    private GroupHandle run(String name) throws Exception {
+        GroupSpec spec = GroupSpecParser.parse(POD.formatted(name), "pod.yaml");
+        started.add(name);
+        return groups.run(spec, RunOptions.defaults());
+    }
+
+    @Test
+    void twoContainersTalkOverLocalhostThenStopLeavesNothingBehind() throws Exception {
+        GroupHandle g = run("pod");
+        assertTrue(g.isolationNotice().contains("isolates nothing"), g.isolationNotice());
+        assertTrue(g.ociRuntime().startsWith("runc") || g.ociRuntime().startsWith("crun"), g.ociRuntime());
+        assertEquals("allow-all", g.enforcer());
+
+        ContainerRecord client = g.waitFor("client", Duration.ofSeconds(60));
+        assertEquals(3, client.exitCode());
+        String log = g.logs("client");
+        assertTrue(log.contains("hello from the server"), log);
+        // the spec's command ignores the image's Cmd; workingDir comes from the image config
+        assertTrue(log.contains("mode=test cwd=/www"), log);
+
+        Result.ExecResult exec = g.exec("server", List.of("sh", "-c", "cat /www/index.html; hostname; exit 4"), Duration.ofSeconds(20));
+        assertEquals(4, exec.exitCode());
+        assertEquals("hello from the server\npod\n", exec.stdout());
+
+        GroupStatus ps = groups.status("pod");
+        assertEquals("running", ps.status());
+        assertTrue(ps.agentAlive());
+        assertEquals("running", ps.containers().get(0).state());
+        assertEquals(3, ps.containers().get(1).exitCode());
+
+        List<String> lines = new ArrayList<>();
+        groups.logs("pod", null, false, lines::add);
+        assertTrue(lines.contains("[client] hello from the server"), lines.toString());
+
+        Path dir = groups.groupDir("pod");
+        assertFalse(Mounts.mountedUnder(dir).isEmpty());
+        GroupManager.StopOutcome stop = groups.stop("pod", Duration.ofSeconds(2));
+        assertFalse(stop.alreadyStopped());
+        // httpd is PID 1 of its namespace without a SIGTERM handler, so the kernel ignores
+        // SIGTERM and the grace period ends in SIGKILL
+        assertEquals(137, stop.containers().get(0).exitCode());
+        assertEquals(3, stop.containers().get(1).exitCode());
+        assertEquals(List.of(), Mounts.mountedUnder(dir));
+        assertEquals(List.of(), processesUnder(dir));
+        assertFalse(Files.exists(dir.resolve("sandbox/containers")), "overlay directories left behind");
+        assertFalse(Files.exists(dir.resolve("sandbox/volumes")));
+        assertEquals("stopped", groups.status("pod").status());
+        // logs survive the stop
+        assertTrue(groups.readLog("pod", "client").contains("hello from the server"));
+
+        GroupManager.StopOutcome again = groups.stop("pod", Duration.ofSeconds(1));
+        assertTrue(again.alreadyStopped());
+
+        GroupException execStopped = assertThrows(GroupException.class,
+                () -> groups.exec("pod", "server", List.of("true"), Duration.ofSeconds(5)));
+        assertTrue(execStopped.getMessage().contains("found it stopped"), execStopped.getMessage());
+
+        g.rm();
+        assertFalse(Files.exists(dir));
+        GroupException gone = assertThrows(GroupException.class, () -> groups.status("pod"));
+        assertTrue(gone.getMessage().contains("expected a group named pod, found none"), gone.getMessage());
+    }
+
+    @Test
+    void followingLogsEndsWhenTheContainersExit() throws Exception {
+        String spec = """
+                name: follow
+                containers:
+                  - name: counter
+                    image: coffer.test/busybox:1
+                    command: [sh, -c, "for i in 1 2 3; do echo line$i; sleep 0.3; done"]
+                """;
+        started.add("follow");
+        groups.run(GroupSpecParser.parse(spec, "f.yaml"), RunOptions.defaults());
+        List<String> lines = new ArrayList<>();
+        groups.logs("follow", "counter", true, lines::add);
+        assertEquals(List.of("line1", "line2", "line3"), lines);
+        assertEquals(0, groups.waitFor("follow", "counter", Duration.ofSeconds(10)).exitCode());
+    }
+
+    @Test
+    void aDeadAgentIsNoticedAndStopCleansUp() throws Exception {
+        run("crash");
+        GroupStatus before = groups.status("crash");
+        ProcessHandle agent = ProcessHandle.of(before.agentPid()).orElseThrow();
+        agent.destroyForcibly();
+        agent.onExit().get();
+        GroupStatus after = groups.status("crash");
+        assertEquals("agent-dead", after.status());
+        assertNotNull(after.problem());
+        assertTrue(after.problem().contains("coffer stop crash"), after.problem());
+        // the containers outlive their agent; stop must still remove them and every mount
+        GroupManager.StopOutcome stop = groups.stop("crash", Duration.ofSeconds(1));
+        assertFalse(stop.alreadyStopped());
+        Path dir = groups.groupDir("crash");
+        assertEquals(List.of(), Mounts.mountedUnder(dir));
+        assertEquals(List.of(), processesUnder(dir));
+    }
+
+    @Test
+    void unknownImageChangesNothing() throws Exception {
+        String spec = "name: noimg\ncontainers:\n  - name: a\n    image: coffer.test/missing:9\n";
+        GroupException e = assertThrows(GroupException.class,
+                () -> groups.run(GroupSpecParser.parse(spec, "g.yaml"), RunOptions.defaults()));
+        assertTrue(e.getMessage().startsWith("containers[0] (a): "), e.getMessage());
+        assertTrue(e.getMessage().contains("coffer image import"), e.getMessage());
+        assertFalse(Files.exists(groups.groupDir("noimg")));
+    }
+
+    @Test
+    void missingRuntimeBinaryIsAPreciseError() throws Exception {
+        GroupSpec spec = GroupSpecParser.parse(POD.formatted("nort"), "pod.yaml");
+        GroupException explicit = assertThrows(GroupException.class,
+                () -> groups.run(spec, RunOptions.defaults().withOciRuntime("/opt/none/runc")));
+        assertTrue(explicit.getMessage().contains("/opt/none/runc is not an executable file"), explicit.getMessage());
+        assertTrue(explicit.getMessage().contains("install one"), explicit.getMessage());
+        assertFalse(Files.exists(groups.groupDir("nort")));
+
+        Path emptyBin = Files.createDirectories(work.resolve("empty-bin"));
+        GroupException onPath = assertThrows(GroupException.class,
+                () -> groups.run(spec, RunOptions.defaults().withAgentEnvironment(Map.of("PATH", emptyBin.toString()))));
+        assertTrue(onPath.getMessage().contains("runc not found on PATH=" + emptyBin), onPath.getMessage());
+        assertFalse(Files.exists(groups.groupDir("nort")));
+        assertEquals(List.of(), Mounts.mountedUnder(home));
+    }
+
+    @Test
+    void aFailingContainerStartRollsTheGroupBack() throws Exception {
+        String spec = """
+                name: badcmd
+                containers:
+                  - name: ok
+                    image: coffer.test/busybox:1
+                    command: [sleep, "30"]
+                  - name: broken
+                    image: coffer.test/busybox:1
+                    command: [/bin/does-not-exist]
+                """;
+        GroupException e = assertThrows(GroupException.class,
+                () -> groups.run(GroupSpecParser.parse(spec, "g.yaml"), RunOptions.defaults()));
+        assertTrue(e.getMessage().contains("container broken did not start"), e.getMessage());
+        assertTrue(e.getMessage().contains("/bin/does-not-exist"), e.getMessage());
+        assertFalse(Files.exists(groups.groupDir("badcmd")));
+        assertEquals(List.of(), processesUnder(groups.groupDir("badcmd")));
+    }
+
+    @Test
+    void runningTheSameGroupTwiceIsRefused() throws Exception {
+        run("twice");
+        GroupException e = assertThrows(GroupException.class,
+                () -> groups.run(GroupSpecParser.parse(POD.formatted("twice"), "pod.yaml"), RunOptions.defaults()));
+        assertTrue(e.getMessage().contains("expected no group named twice, found one (running"), e.getMessage());
+        GroupException rm = assertThrows(GroupException.class, () -> groups.rm("twice", false));
+        assertTrue(rm.getMessage().contains("coffer stop twice"), rm.getMessage());
+        groups.rm("twice", true);
+        assertFalse(Files.exists(groups.groupDir("twice")));
+    }
+
+    /** Processes whose root or command line lies under {@code dir} (containers, runc, the agent). */
+    static List<String> processesUnder(Path dir) throws Exception {
+        List<String> found = new ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmd = new String(Files.readAllBytes(p.resolve("cmdline"))).replace('\0', ' ');
+                    boolean rooted = Files.readSymbolicLink(p.resolve("root")).startsWith(dir);
+                    if (rooted || cmd.contains(dir + "/")) found.add(p.getFileName() + ": " + cmd);
+                } catch (java.io.IOException ignored) {
+                    // exited while we looked
+                }
+            }
+        }
+        return found;
+    }
+}
