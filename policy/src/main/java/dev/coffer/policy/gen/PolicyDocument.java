@@ -1,0 +1,81 @@
+package dev.coffer.policy.gen;
+
+import java.util.List;
+
+/**
+ * A policy in ACI's data schema, before it is written as Rego text. Field names follow the
+ * Rego document ({@link RegoPolicyWriter} writes them in this order), so a reader of the
+ * generated file and of this record sees the same structure.
+ */
+public record PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode,
+                             List<Container> containers, List<ExternalProcess> externalProcesses,
+                             Flags flags) {
+    public PolicyDocument {
+        containers = List.copyOf(containers);
+        externalProcesses = List.copyOf(externalProcesses);
+    }
+
+    /** The top-level {@code allow_*} flags. */
+    public record Flags(boolean allowPropertiesAccess, boolean allowDumpStacks, boolean allowRuntimeLogging,
+                        boolean allowEnvironmentVariableDropping, boolean allowUnencryptedScratch,
+                        boolean allowCapabilityDropping) {}
+
+    public record Container(String id, String name, List<String> layers, List<String> command,
+                            List<EnvRule> envRules, String workingDir, List<Mount> mounts,
+                            List<ExecProcess> execProcesses, List<Integer> signals, User user,
+                            Capabilities capabilities, String seccompProfileSha256, boolean allowElevated,
+                            boolean allowStdioAccess, boolean noNewPrivileges) {
+        public Container {
+            layers = List.copyOf(layers);
+            command = List.copyOf(command);
+            envRules = List.copyOf(envRules);
+            mounts = List.copyOf(mounts);
+            execProcesses = List.copyOf(execProcesses);
+            signals = List.copyOf(signals);
+        }
+    }
+
+    /** {@code strategy} is "string" (exact "NAME=value") or "re2" (anchored RE2 pattern). */
+    public record EnvRule(String pattern, String strategy, boolean required) {}
+
+    public record Mount(String destination, String source, String type, List<String> options) {
+        public Mount {
+            options = List.copyOf(options);
+        }
+    }
+
+    public record ExecProcess(List<String> command, List<Integer> signals) {
+        public ExecProcess {
+            command = List.copyOf(command);
+            signals = List.copyOf(signals);
+        }
+    }
+
+    /** {@code strategy}: "any", "id", "name" or "re2", as in ACI's {@code user_idname}. */
+    public record IdName(String pattern, String strategy) {}
+
+    public record User(IdName userIdName, List<IdName> groupIdNames, String umask) {
+        public User {
+            groupIdNames = List.copyOf(groupIdNames);
+        }
+    }
+
+    public record Capabilities(List<String> bounding, List<String> effective, List<String> inheritable,
+                               List<String> permitted, List<String> ambient) {
+        public Capabilities {
+            bounding = List.copyOf(bounding);
+            effective = List.copyOf(effective);
+            inheritable = List.copyOf(inheritable);
+            permitted = List.copyOf(permitted);
+            ambient = List.copyOf(ambient);
+        }
+    }
+
+    public record ExternalProcess(List<String> command, List<EnvRule> envRules, String workingDir,
+                                  boolean allowStdioAccess) {
+        public ExternalProcess {
+            command = List.copyOf(command);
+            envRules = List.copyOf(envRules);
+        }
+    }
+}
