@@ -317,7 +317,8 @@ public final class ImageStore implements AutoCloseable {
             ImageReference have = e.reference();
             if (!have.name().equals(ref.name())) continue;
             if (ref.digest() != null) {
-                if (ref.digest().equals(e.manifest())
+                // A digest may name the manifest or the index it was chosen from.
+                if ((ref.digest().equals(e.manifest()) || ref.digest().equals(have.digest()))
                         && (ref.tag() == null || ref.tag().equals(have.tag()))) {
                     return e;
                 }
