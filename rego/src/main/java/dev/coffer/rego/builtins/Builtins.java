@@ -21,15 +21,13 @@ public final class Builtins {
         Types.register(r);
         Collections2.register(r);
         Regex.register(r);
-        // Encoding.register(r);
-        // Numbers.register(r);
-        // Semver.register(r);
-        // Units.register(r);
-        // Times.register(r);
-        // Crypto.register(r);
-        // Glob.register(r);
-        // Net.register(r);
-        // Jwt.register(r);
+        Encoding.register(r);
+        Numbers.register(r);
+        Semver.register(r);
+        Units.register(r);
+        Times.register(r);
+        Crypto.register(r);
+        Glob.register(r);
         ALL = Collections.unmodifiableMap(r.map);
     }
 

@@ -114,7 +114,7 @@ public final class Parser {
     private List<Rule> rule() {
         Token start = peek();
         boolean isDefault = false;
-        if (start.isIdent("default")) {
+        if (start.isIdent("default") && !isFollowedByCallOrRef()) {
             next();
             isDefault = true;
         }
@@ -514,7 +514,7 @@ public final class Parser {
                     case "false" -> new Scalar(Value.of(false), loc(t));
                     case "null" -> new Scalar(Value.nullValue(), loc(t));
                     default -> {
-                        if (isReserved(t.text()))
+                        if (isReserved(t.text()) && !isRefStart())
                             throw error(t, "unexpected keyword '" + t.text() + "'; it cannot be used as a value");
                         yield new Var(t.text(), loc(t));
                     }
@@ -539,6 +539,12 @@ public final class Parser {
             }
             default -> throw error(t, "unexpected " + describe(t) + "; expected a value");
         }
+    }
+
+    /** A keyword directly followed by '.' or '[' is a name in a reference (input.if, as.foo). */
+    private boolean isRefStart() {
+        Token n = peek();
+        return (n.is(Token.Kind.DOT) || n.is(Token.Kind.LBRACK) || n.is(Token.Kind.LPAREN)) && !n.spaceBefore();
     }
 
     private static boolean isReserved(String w) {
