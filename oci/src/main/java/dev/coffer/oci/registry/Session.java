@@ -181,7 +181,7 @@ final class Session {
                 if (attempt >= max) {
                     throw new RegistryException(-1, "cannot reach registry " + registry + " at " + base + " ("
                             + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
-                            + ") after " + max + " attempts; check that it runs and the address is right", e);
+                            + ") after " + max + (max == 1 ? " attempt" : " attempts") + "; check that it runs and the address is right", e);
                 }
                 client.backoff(attempt++);
                 continue;

@@ -80,8 +80,8 @@ public final class ImageStore implements AutoCloseable {
         }
         if (match == null) {
             throw new ImageNotFoundException("no local image '" + refOrIdPrefix + "' (" + entries.size()
-                    + " images in the store); run 'coffer image import FILE' or 'coffer image pull "
-                    + refOrIdPrefix + "' first, 'coffer image ls' lists what is there");
+                    + " images in the store" + suggestion(entries, refOrIdPrefix) + "); run 'coffer image import FILE'"
+                    + " or 'coffer image pull " + refOrIdPrefix + "' first, 'coffer image ls' lists what is there");
         }
         return load(match);
     }
@@ -327,6 +327,22 @@ public final class ImageStore implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** Names whose last path component matches what was typed: "demo" when "coffer.local/demo:1" exists. */
+    private static String suggestion(List<ImageIndexFile.Entry> entries, String text) {
+        String typed = text.contains("@") ? text.substring(0, text.indexOf('@')) : text;
+        int colon = typed.lastIndexOf(':');
+        if (colon > typed.lastIndexOf('/')) typed = typed.substring(0, colon);
+        String last = typed.substring(typed.lastIndexOf('/') + 1);
+        List<String> similar = entries.stream().map(e -> e.reference().toString())
+                .filter(r -> {
+                    String name = r.contains("@") ? r.substring(0, r.indexOf('@')) : r;
+                    int c = name.lastIndexOf(':');
+                    if (c > name.lastIndexOf('/')) name = name.substring(0, c);
+                    return name.substring(name.lastIndexOf('/') + 1).equals(last);
+                }).sorted().limit(3).toList();
+        return similar.isEmpty() ? "" : "; did you mean " + String.join(" or ", similar) + "?";
     }
 
     private static List<ImageIndexFile.Entry> findById(List<ImageIndexFile.Entry> entries, String text) {
