@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -234,6 +233,7 @@ public final class GuestBuilder {
             dump.addAll(List.of("-cp", cp));
             HostCommand.run(dump, 300);
         } finally {
+            unmountUnder(train);
             deleteTree(train);
         }
     }
@@ -315,7 +315,14 @@ public final class GuestBuilder {
         }
     }
 
-    static Map<String, String> env() {
-        return Map.of();
+    /** The training agent leaves its network namespace bind-mounted in its state directory: undo such mounts. */
+    private static void unmountUnder(Path dir) throws IOException {
+        List<String> points = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            if (f.length > 4 && f[4].startsWith(dir + "/")) points.add(f[4]);
+        }
+        points.sort(Comparator.reverseOrder()); // nested mounts first
+        for (String p : points) HostCommand.run(List.of("umount", "-l", p), 30);
     }
 }

@@ -4,7 +4,7 @@ package dev.coffer.runtime.spec;
  * A group spec that cannot be used. The message reads {@code FILE:LINE:COLUMN: FIELD: expected
  * ..., found ...}, so editors and people can jump to the spot.
  */
-public final class SpecException extends Exception {
+public final class SpecException extends java.io.IOException {
     private final String file;
     private final int line;
     private final int column;

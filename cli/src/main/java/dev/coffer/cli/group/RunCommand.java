@@ -1,0 +1,171 @@
+package dev.coffer.cli.group;
+
+import dev.coffer.cli.CofferException;
+import dev.coffer.cli.CommonOptions;
+import dev.coffer.runtime.group.ContainerRecord;
+import dev.coffer.runtime.group.GroupHandle;
+import dev.coffer.runtime.group.GroupManager;
+import dev.coffer.runtime.group.GroupStatus;
+import dev.coffer.runtime.group.RunOptions;
+import dev.coffer.runtime.sandbox.SandboxBackends;
+import dev.coffer.runtime.spec.GroupSpec;
+import dev.coffer.runtime.spec.GroupSpecParser;
+import dev.coffer.runtime.spec.SpecException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+
+/** {@code coffer run GROUP.yaml [-d]}: start a container group in a sandbox. */
+@Command(name = "run",
+        description = {"Start the container group described by GROUP.yaml in a sandbox: the agent starts as",
+                "a separate process, mounts each image's layers, and runs every container with runc or",
+                "crun; the containers share one network namespace (localhost), like a pod.",
+                "Without -d, follows the containers' logs and stops the group on Ctrl-C or when all",
+                "containers have exited; with -d, returns once the group runs."},
+        footer = {"", "Exit codes: 0 started (-d) or all containers exited 0; 1 failure or a container exited non-zero.",
+                "", "Example:", "  coffer run web.yaml -d && coffer ps && coffer logs web server -f",
+                "", "GROUP.yaml:",
+                "  name: web",
+                "  containers:",
+                "    - name: server",
+                "      image: demo:latest",
+                "      command: [httpd, -f, -p, \"8080\"]",
+                "      volumeMounts: [{name: data, mountPath: /data}]",
+                "  volumes:",
+                "    - name: data",
+                "      emptyDir: {}"})
+public final class RunCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "GROUP.yaml", description = "The group spec file.")
+    Path file;
+
+    @Option(names = {"-d", "--detach"}, description = "Return once the group runs; it keeps running after this command exits.")
+    boolean detach;
+
+    @Option(names = "--isolation", paramLabel = "KIND", defaultValue = "process",
+            description = "Sandbox backend: process (default; isolates nothing from the host).")
+    String isolation;
+
+    @Option(names = "--runtime", paramLabel = "RUNTIME", defaultValue = "auto",
+            description = "OCI runtime for the agent: auto (runc, else crun), runc, crun, or a path to the binary.")
+    String runtime;
+
+    @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Without -d: seconds containers get between SIGTERM and SIGKILL when stopping (default: ${DEFAULT-VALUE}).")
+    int graceSeconds;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        GroupSpec group;
+        try {
+            group = GroupSpecParser.parse(file);
+        } catch (SpecException e) {
+            throw new CofferException(e.getMessage());
+        }
+        try {
+            err.println("coffer: " + SandboxBackends.byName(isolation).isolationNotice());
+            err.flush();
+        } catch (IllegalArgumentException e) {
+            throw new dev.coffer.cli.UsageException(e.getMessage());
+        }
+        GroupManager manager = Groups.manager();
+        GroupHandle handle;
+        try {
+            handle = manager.run(group, RunOptions.defaults().withIsolation(isolation).withOciRuntime(runtime)
+                    .withSpecFile(file.toAbsolutePath().toString()));
+        } catch (IOException e) {
+            throw Groups.failure(e);
+        }
+        GroupStatus status = status(manager, group.name());
+        out.println("group " + group.name() + " running: " + status.containers().stream()
+                .map(c -> c.name() + (c.pid() == null ? "" : " (pid " + c.pid() + ")")).collect(Collectors.joining(", "))
+                + "; runtime " + handle.ociRuntime() + "; policy enforcer " + handle.enforcer());
+        out.flush();
+        if (detach) {
+            out.println("follow the logs with `coffer logs " + group.name() + " -f`, stop with `coffer stop " + group.name() + "`");
+            out.flush();
+            return 0;
+        }
+        return followAndStop(manager, group.name(), out, err);
+    }
+
+    private int followAndStop(GroupManager manager, String name, PrintWriter out, PrintWriter err) {
+        Duration grace = Duration.ofSeconds(Math.max(0, graceSeconds));
+        AtomicBoolean stopped = new AtomicBoolean();
+        // Ctrl-C: the JVM runs this hook; stopping in it leaves nothing behind
+        Thread hook = new Thread(() -> {
+            if (stopped.compareAndSet(false, true)) {
+                try {
+                    err.println("coffer: stopping group " + name + " ...");
+                    err.flush();
+                    manager.stop(name, grace);
+                    err.println("coffer: group " + name + " stopped");
+                    err.flush();
+                } catch (IOException | RuntimeException e) {
+                    err.println("coffer: stopping group " + name + " failed: " + e.getMessage());
+                    err.flush();
+                }
+            }
+        }, "coffer-stop-" + name);
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            manager.logs(name, null, true, line -> {
+                out.println(line);
+                out.flush();
+            });
+        } catch (IOException e) {
+            throw Groups.failure(e);
+        }
+        if (!stopped.compareAndSet(false, true)) {
+            return 1; // the hook is stopping the group: we were interrupted
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the JVM is already exiting
+        }
+        List<ContainerRecord> finals;
+        try {
+            finals = manager.stop(name, grace).containers();
+        } catch (IOException e) {
+            throw Groups.failure(e);
+        }
+        String summary = finals.stream().map(c -> c.name() + " exited " + Groups.exit(c)).collect(Collectors.joining(", "));
+        out.println("group " + name + " stopped: " + summary);
+        out.flush();
+        List<ContainerRecord> failed = finals.stream().filter(c -> c.exitCode() == null || c.exitCode() != 0).toList();
+        if (!failed.isEmpty()) {
+            throw new CofferException("expected every container of " + name + " to exit 0, found " + failed.stream()
+                    .map(c -> c.name() + " exited " + Groups.exit(c)).collect(Collectors.joining(", "))
+                    + "; see `coffer logs " + name + "`");
+        }
+        return 0;
+    }
+
+    private static GroupStatus status(GroupManager manager, String name) {
+        try {
+            return manager.status(name);
+        } catch (IOException e) {
+            throw Groups.failure(e);
+        }
+    }
+}
