@@ -21,6 +21,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -51,6 +52,11 @@ public final class AmdCertificate {
     private final String issuerCn;
     private final CertRole role;
     private final String fingerprint;
+    // AMD extension values, decoded once: the verifier reads them on every verification.
+    private final Optional<String> productName;
+    private final Optional<byte[]> hwId;
+    private final Optional<String> cspId;
+    private final java.util.Map<ASN1ObjectIdentifier, Object> spls = new java.util.HashMap<>();
 
     private AmdCertificate(byte[] der) {
         this.der = der;
@@ -66,6 +72,16 @@ public final class AmdCertificate {
         this.issuerCn = cn(cert.getIssuer());
         this.fingerprint = HexFormat.of().formatHex(sha256(der));
         this.role = classify();
+        this.productName = decodeProductName();
+        this.hwId = decodeHwId();
+        this.cspId = decodeCspId();
+        for (ASN1ObjectIdentifier oid : List.of(BL_SPL, TEE_SPL, SNP_SPL, SPL_4, SPL_5, SPL_6, SPL_7, UCODE_SPL, FMC_SPL)) {
+            try {
+                decodeSpl(oid).ifPresent(v -> spls.put(oid, v));
+            } catch (CertificateFormatException e) {
+                spls.put(oid, e);
+            }
+        }
     }
 
     /** Parses one DER certificate (the bytes are copied). */
@@ -109,6 +125,10 @@ public final class AmdCertificate {
 
     /** productName (…1.2), e.g. "Milan-B0" or "Genoa". */
     public Optional<String> productName() {
+        return productName;
+    }
+
+    private Optional<String> decodeProductName() {
         return extension(PRODUCT_NAME).map(v -> {
             ASN1Primitive p = parseOrNull(v);
             if (p instanceof ASN1String s) return s.getString();
@@ -118,6 +138,13 @@ public final class AmdCertificate {
 
     /** An SPL extension (…1.3.x) as an integer. */
     public Optional<Integer> spl(ASN1ObjectIdentifier oid) {
+        Object v = spls.get(oid);
+        if (v == null) return spls.containsKey(oid) ? Optional.empty() : decodeSpl(oid);
+        if (v instanceof CertificateFormatException e) throw new CertificateFormatException(e.getMessage(), e);
+        return Optional.of((Integer) v);
+    }
+
+    private Optional<Integer> decodeSpl(ASN1ObjectIdentifier oid) {
         return extension(oid).map(v -> {
             ASN1Primitive p = parseOrNull(v);
             if (p instanceof ASN1Integer i) return i.intValueExact();
@@ -132,6 +159,10 @@ public final class AmdCertificate {
      * recognised by its exact tag and length rather than by guessing.
      */
     public Optional<byte[]> hwId() {
+        return hwId.map(byte[]::clone);
+    }
+
+    private Optional<byte[]> decodeHwId() {
         return extension(HW_ID).map(v -> {
             if (v.length >= 2 && v[0] == 0x04 && (v[1] & 0xFF) == v.length - 2 && v[1] < 0x80) {
                 return Arrays.copyOfRange(v, 2, v.length);
@@ -142,6 +173,10 @@ public final class AmdCertificate {
 
     /** cspId (…1.5), the cloud provider a VLEK was issued to. */
     public Optional<String> cspId() {
+        return cspId;
+    }
+
+    private Optional<String> decodeCspId() {
         return extension(CSP_ID).map(v -> parseOrNull(v) instanceof ASN1String s ? s.getString()
                 : new String(v, java.nio.charset.StandardCharsets.US_ASCII));
     }

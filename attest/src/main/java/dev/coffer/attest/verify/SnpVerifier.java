@@ -39,6 +39,7 @@ public final class SnpVerifier {
     private final Map<String, AmdCertificate> simRoots = new ConcurrentHashMap<>();
     private final Map<String, Optional<String>> signatureCache = new ConcurrentHashMap<>();
     private final Map<String, ECPublicKeyParameters> keyCache = new ConcurrentHashMap<>();
+    private final Map<String, Chain> chainCache = new ConcurrentHashMap<>();
 
     public SnpVerifier(VerifierPolicy policy) {
         this.policy = policy;
@@ -82,7 +83,7 @@ public final class SnpVerifier {
         }
 
         // Chain: endorsement key -> ASK/ASVK -> ARK, and the ARK must be trusted.
-        Chain chainResult = buildChain(endorsementKey, chain);
+        Chain chainResult = chain(endorsementKey, chain);
         TeeKind tee = chainResult.tee;
         checks.add(chainResult.problem == null
                 ? CheckResult.pass("certificate_chain", chainResult.description)
@@ -113,6 +114,19 @@ public final class SnpVerifier {
             if (k.hwId().map(h -> MessageDigest.isEqual(h, report.chipId())).orElse(false)) return k;
         }
         return keys.getFirst();
+    }
+
+    /** The resolved chain for this endorsement key and these supplied certificates, cached. */
+    private Chain chain(AmdCertificate ek, List<AmdCertificate> supplied) {
+        StringBuilder key = new StringBuilder(64 * (supplied.size() + 1)).append(ek.sha256Fingerprint());
+        for (AmdCertificate c : supplied) key.append(c.sha256Fingerprint());
+        String k = key.toString();
+        Chain cached = chainCache.get(k);
+        if (cached != null) return cached;
+        Chain built = buildChain(ek, supplied);
+        if (chainCache.size() >= CACHE_LIMIT) chainCache.clear();
+        chainCache.put(k, built);
+        return built;
     }
 
     private record Chain(AmdCertificate intermediate, AmdCertificate root, TeeKind tee, Product rootProduct,

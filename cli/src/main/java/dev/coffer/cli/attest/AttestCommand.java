@@ -1,0 +1,27 @@
+package dev.coffer.cli.attest;
+
+import dev.coffer.cli.CommonOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code coffer attest}: verify SEV-SNP evidence, real or simulated. */
+@Command(name = "attest", mixinStandardHelpOptions = true,
+        description = {"Check attestation evidence: parse and verify AMD SEV-SNP reports against AMD's",
+                "pinned roots (or, when asked, the simulated secure processor's), and measure how fast."},
+        subcommands = {AttestVerifyCommand.class, AttestSimReportCommand.class, AttestBenchCommand.class},
+        footer = {"", "Example:", "  coffer attest verify --report report.bin --vcek vcek.der",
+                "  coffer attest verify --report report.bin --trust-sim -o json"})
+public final class AttestCommand implements Runnable {
+    @Mixin
+    CommonOptions common;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

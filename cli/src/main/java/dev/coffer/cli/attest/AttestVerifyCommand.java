@@ -1,0 +1,247 @@
+package dev.coffer.cli.attest;
+
+import dev.coffer.attest.cert.AmdCertificate;
+import dev.coffer.attest.cert.CertificateFormatException;
+import dev.coffer.attest.cert.Certificates;
+import dev.coffer.attest.kds.CollateralUnavailableException;
+import dev.coffer.attest.kds.KdsClient;
+import dev.coffer.attest.sim.SimulatedSecureProcessor;
+import dev.coffer.attest.snp.Product;
+import dev.coffer.attest.snp.SnpReport;
+import dev.coffer.attest.snp.SnpReportFields;
+import dev.coffer.attest.snp.SnpReportFormatException;
+import dev.coffer.attest.snp.TcbVersion;
+import dev.coffer.attest.verify.CheckResult;
+import dev.coffer.attest.verify.SnpVerifier;
+import dev.coffer.attest.verify.Verdict;
+import dev.coffer.attest.verify.VerifierPolicy;
+import dev.coffer.cli.CofferException;
+import dev.coffer.cli.CofferHome;
+import dev.coffer.cli.CommonOptions;
+import dev.coffer.cli.ExitCodes;
+import dev.coffer.cli.Json;
+import dev.coffer.cli.OutputOption;
+import dev.coffer.cli.UsageException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code coffer attest verify}: parse and verify one SEV-SNP report; exit 0 only when valid. */
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = {"Parse an AMD SEV-SNP attestation report, print every field, and verify it: the",
+                "VCEK/VLEK chain to AMD's pinned ARK (RSA-PSS), the report's ECDSA P-384 signature,",
+                "the certificate's TCB and chip id against the report, and the guest policy.",
+                "Without --vcek the VCEK is fetched from AMD's KDS (or its cache under $COFFER_HOME).",
+                "Exit code 0 only when the report is valid; 1 when invalid or collateral is unavailable."},
+        footer = {"", "Examples:",
+                "  coffer attest verify --report report.bin --vcek vcek.der --chain cert_chain.pem",
+                "  coffer attest verify --report report.hex --at 2024-01-01T00:00:00Z --expect-host-data 89d0...c139",
+                "  coffer attest verify --report sim-report.bin --trust-sim -o json"})
+public final class AttestVerifyCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    OutputOption output;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--report", required = true, paramLabel = "FILE",
+            description = "The report: raw binary (1184 bytes) or hex text.")
+    Path report;
+
+    @Option(names = "--vcek", paramLabel = "FILE", description = "The VCEK or VLEK certificate, DER or PEM.")
+    Path vcek;
+
+    @Option(names = "--chain", paramLabel = "FILE",
+            description = "PEM bundle with the ASK/ASVK and ARK in any order (may include the VCEK); the ARK must still match a pinned root.")
+    Path chain;
+
+    @Option(names = "--at", paramLabel = "TIME", description = "Verify as of this ISO-8601 instant (default: now), e.g. 2024-01-01T00:00:00Z.")
+    String at;
+
+    @Option(names = "--expect-host-data", paramLabel = "HEX", description = "Require HOST_DATA to equal these 32 bytes (SHA-256 of the policy).")
+    String expectHostData;
+
+    @Option(names = "--expect-measurement", paramLabel = "HEX", description = "Require MEASUREMENT to equal these 48 bytes.")
+    String expectMeasurement;
+
+    @Option(names = "--trust-sim", description = "Also trust the simulated secure processor under $COFFER_HOME/sim-tee (development only).")
+    boolean trustSim;
+
+    @Option(names = "--allow-debug", description = "Accept guests whose policy allows debugging (development only).")
+    boolean allowDebug;
+
+    @Option(names = "--min-tcb", paramLabel = "SPEC", description = "Minimum REPORTED_TCB, e.g. bl=3,tee=0,snp=8,ucode=115 (Turin: add fmc=N).")
+    String minTcb;
+
+    @Option(names = "--product", paramLabel = "NAME", description = "Milan, Genoa or Turin: which KDS to ask for a version 2 report's VCEK (default: try Milan, then Genoa).")
+    String product;
+
+    @Option(names = "--offline", description = "Never contact the KDS; use only --vcek or the cache.")
+    boolean offline;
+
+    @Option(names = "--kds-url", paramLabel = "URL", defaultValue = "https://kdsintf.amd.com",
+            description = "The KDS to fetch VCEKs from (default: ${DEFAULT-VALUE}).")
+    URI kdsUrl;
+
+    @Option(names = "--kds-cache", paramLabel = "DIR", description = "Where fetched KDS answers are cached (default: $COFFER_HOME/cache/kds).")
+    Path kdsCache;
+
+    @Option(names = "--sim-dir", paramLabel = "DIR", description = "The simulated secure processor trusted by --trust-sim (default: $COFFER_HOME/sim-tee).")
+    Path simDir;
+
+    @Override
+    public Integer call() {
+        VerifierPolicy.Builder policy = VerifierPolicy.builder().allowDebug(allowDebug);
+        if (at != null) {
+            try {
+                policy.clock(Clock.fixed(Instant.parse(at), ZoneOffset.UTC));
+            } catch (DateTimeParseException e) {
+                throw new UsageException("--at expects an ISO-8601 instant like 2024-01-01T00:00:00Z, found '" + at + "'");
+            }
+        }
+        Optional<Product> productHint;
+        try {
+            productHint = product == null ? Optional.empty() : Optional.of(Product.parse(product));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--product: " + e.getMessage());
+        }
+        policy.expectHostData(AttestInputs.hex("--expect-host-data", expectHostData, 32));
+        policy.expectMeasurement(AttestInputs.hex("--expect-measurement", expectMeasurement, 48));
+        if (minTcb != null) {
+            try {
+                policy.minimumTcb(TcbVersion.parseSpec(minTcb, productHint.map(Product::tcbLayout)
+                        .orElse(minTcb.contains("fmc") ? dev.coffer.attest.snp.TcbLayout.TURIN : dev.coffer.attest.snp.TcbLayout.MILAN_GENOA)));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--min-tcb: " + e.getMessage());
+            }
+        }
+
+        SnpReport parsed;
+        try {
+            parsed = SnpReport.decode(AttestInputs.read(report, "report"));
+        } catch (SnpReportFormatException e) {
+            throw new CofferException(report + ": " + e.getMessage());
+        }
+
+        List<AmdCertificate> certs = new ArrayList<>();
+        AmdCertificate endorsementKey = null;
+        try {
+            if (chain != null) certs.addAll(Certificates.parse(AttestInputs.read(chain, "certificate chain")));
+            if (vcek != null) {
+                endorsementKey = Certificates.parseOne(AttestInputs.read(vcek, "VCEK"));
+                if (!endorsementKey.role().isEndorsementKey()) {
+                    throw new CofferException("--vcek " + vcek + " holds " + endorsementKey + ", expected a VCEK or VLEK certificate");
+                }
+            }
+        } catch (CertificateFormatException e) {
+            throw new CofferException((vcek != null && chain == null ? vcek : chain) + ": " + e.getMessage());
+        }
+        if (endorsementKey == null) {
+            endorsementKey = certs.stream().filter(c -> c.role().isEndorsementKey()).findFirst().orElse(null);
+        }
+        if (trustSim) {
+            SimulatedSecureProcessor sim = AttestInputs.loadSim(simDir);
+            policy.trustSimRoot(sim.ark());
+            if (endorsementKey == null && java.util.Arrays.equals(sim.chipId(), parsed.chipId())) {
+                endorsementKey = sim.vcek();
+                certs.addAll(List.of(sim.ask(), sim.ark()));
+            }
+        }
+        if (endorsementKey == null) {
+            KdsClient kds = new KdsClient(kdsUrl, kdsCache != null ? kdsCache : CofferHome.resolve().resolve("cache").resolve("kds"), offline,
+                    Duration.ofSeconds(10), 3, Duration.ofSeconds(5), Clock.systemUTC());
+            try {
+                endorsementKey = kds.vcekFor(parsed, productHint);
+            } catch (CollateralUnavailableException e) {
+                throw new CofferException(e.getMessage() + " (or pass --vcek FILE)");
+            }
+        }
+
+        Verdict verdict = new SnpVerifier(policy.build()).verify(parsed, endorsementKey, certs);
+        PrintWriter out = spec.commandLine().getOut();
+        if (output.json()) {
+            Json.print(out, json(parsed, verdict));
+        } else {
+            printText(out, parsed, verdict);
+        }
+        return verdict.valid() ? ExitCodes.OK : ExitCodes.FAILURE;
+    }
+
+    private Map<String, Object> json(SnpReport parsed, Verdict verdict) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("report", SnpReportFields.of(parsed));
+        Map<String, Object> ek = new LinkedHashMap<>();
+        AmdCertificate c = verdict.endorsementKey();
+        ek.put("role", c.role().name());
+        ek.put("subject_cn", c.subjectCn());
+        ek.put("issuer_cn", c.issuerCn());
+        ek.put("product_name", c.productName().orElse(null));
+        ek.put("not_before", c.notBefore().toString());
+        ek.put("not_after", c.notAfter().toString());
+        ek.put("sha256", c.sha256Fingerprint());
+        m.put("endorsement_key", ek);
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("valid", verdict.valid());
+        v.put("tee", verdict.tee().label());
+        v.put("product", verdict.product().map(Product::toString).orElse(null));
+        List<Map<String, Object>> checks = new ArrayList<>();
+        for (CheckResult r : verdict.checks()) {
+            Map<String, Object> cm = new LinkedHashMap<>();
+            cm.put("name", r.name());
+            cm.put("status", r.status().name().toLowerCase(java.util.Locale.ROOT));
+            cm.put("detail", r.detail());
+            checks.add(cm);
+        }
+        v.put("checks", checks);
+        m.put("verdict", v);
+        return m;
+    }
+
+    private void printText(PrintWriter out, SnpReport parsed, Verdict verdict) {
+        out.println("report " + report + " (version " + parsed.version() + ")");
+        for (var e : SnpReportFields.of(parsed).entrySet()) {
+            out.printf("  %-20s %s%n", e.getKey(), render(e.getValue()));
+        }
+        AmdCertificate c = verdict.endorsementKey();
+        out.println("endorsement key " + c.role() + " " + c.productName().orElse("") + " (issuer " + c.issuerCn() + ", valid "
+                + c.notBefore() + " .. " + c.notAfter() + ", sha256 " + c.sha256Fingerprint() + ")");
+        out.println("checks");
+        for (CheckResult r : verdict.checks()) {
+            out.printf("  %-4s %-22s %s%n", r.status(), r.name(), r.detail());
+        }
+        out.println("verdict: " + verdict.summary());
+        out.flush();
+    }
+
+    private static String render(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            StringBuilder sb = new StringBuilder();
+            for (var e : m.entrySet()) {
+                if (!sb.isEmpty()) sb.append(", ");
+                sb.append(e.getKey()).append('=').append(e.getValue());
+            }
+            return sb.toString();
+        }
+        return String.valueOf(v);
+    }
+}
