@@ -39,6 +39,20 @@ public final class LayerHasher {
         this(Path.of(System.getProperty("java.io.tmpdir")));
     }
 
+    /** The root hash of a layer file (plain, gzip or zstd), without keeping the image. */
+    public LayerHash rootHash(Path layerFile) throws IOException {
+        try (InputStream in = new MappedFileInputStream(layerFile)) {
+            return rootHash(in, false);
+        }
+    }
+
+    /** Writes the disk of a layer file to {@code target}; see {@link #buildDisk(InputStream, Path)}. */
+    public LayerDisk buildDisk(Path layerFile, Path target) throws IOException {
+        try (InputStream in = new MappedFileInputStream(layerFile)) {
+            return buildDisk(in, target, null);
+        }
+    }
+
     /** The root hash of a layer, without keeping the image. Does not compute the diffID. */
     public LayerHash rootHash(InputStream layer) throws IOException {
         return rootHash(layer, false);

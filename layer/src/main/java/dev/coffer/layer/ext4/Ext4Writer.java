@@ -507,6 +507,18 @@ public final class Ext4Writer {
         dataWritten += len;
     }
 
+    /** File data for the regular file created last, read straight from src: n bytes. */
+    public void writeFrom(ImageSink.Source src, long n) throws IOException {
+        if (n == 0) return;
+        if (curInode == null || dataWritten + n > dataMax) {
+            throw new InvalidLayerException("'" + display(curName) + "': more data than its declared size " + dataMax);
+        }
+        if (pos + n > MAX_DISK_SIZE) throw tooBig();
+        sink.writeFrom(src, n);
+        pos += n;
+        dataWritten += n;
+    }
+
     private void rawWrite(byte[] b, int off, int len) throws IOException {
         if (pos + len > MAX_DISK_SIZE) throw tooBig();
         sink.write(b, off, len);

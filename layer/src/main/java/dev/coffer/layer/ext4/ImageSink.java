@@ -12,6 +12,26 @@ public interface ImageSink {
     /** Appends bytes at the current sequential position. */
     void write(byte[] b, int off, int len) throws IOException;
 
+    /** Where file data comes from: reads like {@link java.io.InputStream#read(byte[], int, int)}. */
+    @FunctionalInterface
+    interface Source {
+        int read(byte[] b, int off, int len) throws IOException;
+    }
+
+    /**
+     * Appends exactly n bytes read from src. Sinks that buffer override this to read straight
+     * into their buffer and save a copy of every data byte.
+     */
+    default void writeFrom(Source src, long n) throws IOException {
+        byte[] buf = new byte[(int) Math.min(n, 1 << 16)];
+        while (n > 0) {
+            int r = src.read(buf, 0, (int) Math.min(n, buf.length));
+            if (r < 0) throw new java.io.EOFException(n + " bytes of file data missing");
+            write(buf, 0, r);
+            n -= r;
+        }
+    }
+
     /** Appends n zero bytes. */
     void writeZeros(long n) throws IOException;
 

@@ -24,11 +24,10 @@ public final class TarToExt4 {
     /** Streams the whole tar into the sink and returns the image size in bytes. */
     public static long convert(TarReader tar, ImageSink sink) throws IOException {
         Ext4Writer fs = new Ext4Writer(sink);
-        byte[] buf = new byte[1 << 16];
         TarEntry e;
         while ((e = tar.next()) != null) {
             try {
-                convertEntry(tar, fs, e, buf);
+                convertEntry(tar, fs, e);
             } catch (InvalidLayerException ex) {
                 if (ex.getMessage().startsWith("tar ")) throw ex;
                 throw new InvalidLayerException("tar entry '" + Ext4Writer.display(e.name()) + "' ending at byte "
@@ -38,7 +37,7 @@ public final class TarToExt4 {
         return fs.close();
     }
 
-    private static void convertEntry(TarReader tar, Ext4Writer fs, TarEntry e, byte[] buf) throws IOException {
+    private static void convertEntry(TarReader tar, Ext4Writer fs, TarEntry e) throws IOException {
         String name = e.name();
         fs.makeParents(name);
 
@@ -84,9 +83,7 @@ public final class TarToExt4 {
         long ctime = e.hasChangeTime() ? Ext4Time.encode(e.ctimeSeconds(), e.ctimeNanos()) : 0;
         fs.create(name, new Ext4File(e.linkname(), e.size(), mode, (int) e.uid(), (int) e.gid(),
                 atime, ctime, mtime, mtime, (int) e.devMajor(), (int) e.devMinor(), xattrs));
-        int n;
-        while ((n = tar.read(buf, 0, buf.length)) > 0) {
-            fs.write(buf, 0, n);
-        }
+        long data = tar.remaining();
+        if (data > 0) fs.writeFrom(tar::read, data);
     }
 }

@@ -33,7 +33,7 @@ final class HashPipeline {
         this.image = image;
         int n = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         this.tasks = new ArrayBlockingQueue<>(n + 1);
-        this.free = new ArrayBlockingQueue<>(n + 3);
+        this.free = new ArrayBlockingQueue<>(2 * n + 4); // every buffer that can be in flight
         this.workers = new Thread[n];
         for (int i = 0; i < n; i++) {
             workers[i] = Thread.ofPlatform().daemon().name("coffer-verity-" + i).start(this::work);

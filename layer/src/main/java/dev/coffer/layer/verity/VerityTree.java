@@ -83,6 +83,17 @@ public final class VerityTree implements ImageSink, AutoCloseable {
     }
 
     @Override
+    public void writeFrom(Source src, long n) throws IOException {
+        while (n > 0) {
+            int r = src.read(chunk, chunkFill, (int) Math.min(n, chunk.length - chunkFill));
+            if (r < 0) throw new java.io.EOFException(n + " bytes of file data missing");
+            chunkFill += r;
+            n -= r;
+            if (chunkFill == chunk.length) flushChunk();
+        }
+    }
+
+    @Override
     public void writeZeros(long n) throws IOException {
         while (n > 0) {
             if (chunkFill == 0 && n >= chunk.length) {
