@@ -1,0 +1,210 @@
+package dev.coffer.cli.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.coffer.cli.CofferCommand;
+import dev.coffer.cli.Main;
+import dev.coffer.oci.layout.ImageBuilder;
+import dev.coffer.oci.layout.TarLayer;
+import dev.coffer.oci.store.ImageConfig;
+import dev.coffer.oci.store.ImageStore;
+import dev.coffer.policy.gen.GeneratedPolicy;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+class PolicyCommandTest {
+    record Result(int exit, String out, String err) {}
+
+    @TempDir
+    Path tmp;
+    private String savedUserHome;
+
+    @BeforeEach
+    void isolateHome() {
+        // CofferHome falls back to ~/.local/share/coffer; point ~ at a temp dir so tests own the store
+        assumeTrue(System.getenv("COFFER_HOME") == null, "COFFER_HOME is set; these tests need their own store");
+        savedUserHome = System.getProperty("user.home");
+        System.setProperty("user.home", tmp.resolve("user").toString());
+    }
+
+    @AfterEach
+    void restoreHome() {
+        if (savedUserHome != null) System.setProperty("user.home", savedUserHome);
+    }
+
+    static Result run(String... args) {
+        CommandLine cli = Main.commandLine();
+        if (!cli.getSubcommands().containsKey("policy")) {
+            cli = new CommandLine(new CofferCommand()).addSubcommand(new PolicyCommand());
+            CommandLine reference = Main.commandLine();
+            cli.setExecutionExceptionHandler(reference.getExecutionExceptionHandler());
+            cli.setParameterExceptionHandler(reference.getParameterExceptionHandler());
+            cli.setExitCodeExceptionMapper(reference.getExitCodeExceptionMapper());
+        }
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    Path home() {
+        return tmp.resolve("user").resolve(".local/share/coffer");
+    }
+
+    void importImage() throws Exception {
+        Path layout = new ImageBuilder()
+                .layer(new TarLayer().dir("bin").file("bin/app", "#!/bin/sh\necho hi\n", 0755))
+                .config(ImageConfig.of(List.of("/bin/app")))
+                .writeLayout(tmp.resolve("layout"), "coffer.local/cli-policy:1");
+        try (ImageStore store = ImageStore.open(home())) {
+            store.importArchive(layout);
+        }
+    }
+
+    Path spec(String image) throws Exception {
+        Path spec = tmp.resolve("group.yaml");
+        Files.writeString(spec, "name: g\ncontainers:\n  - name: app\n    image: " + image + "\n");
+        return spec;
+    }
+
+    @Test
+    void genWritesPolicyAndPrintsItsHash() throws Exception {
+        importImage();
+        Path out = tmp.resolve("out/policy.rego");
+        Result r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        String text = Files.readString(out, StandardCharsets.UTF_8);
+        String hash = GeneratedPolicy.sha256Hex(text);
+        assertTrue(r.out().contains("HOST_DATA (sha256 of the policy): " + hash), r.out());
+        Result again = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", tmp.resolve("again.rego").toString());
+        assertEquals(0, again.exit());
+        assertEquals(text, Files.readString(tmp.resolve("again.rego")), "byte-identical on every run");
+        Result hashCmd = run("policy", "hash", out.toString());
+        assertEquals(hash + "\n", hashCmd.out());
+        Result stdout = run("policy", "gen", spec("coffer.local/cli-policy:1").toString());
+        assertEquals(text, stdout.out());
+        assertTrue(stdout.err().contains(hash));
+    }
+
+    @Test
+    void genDebugModeWarns() throws Exception {
+        importImage();
+        Path out = tmp.resolve("debug.rego");
+        Result r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--debug-mode", "-o", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("debuggable"), r.out());
+        assertTrue(Files.readString(out).contains("debug_mode := true"));
+    }
+
+    @Test
+    void genFailsLoudlyAndWritesNothing() throws Exception {
+        importImage();
+        Path out = tmp.resolve("never.rego");
+        Result r = run("policy", "gen", spec("coffer.local/missing:1").toString(), "-o", out.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().startsWith("coffer: policy not generated: "), r.err());
+        assertFalse(Files.exists(out));
+        try (var files = Files.list(tmp)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temp file left");
+        }
+        Result bad = run("policy", "gen", tmp.resolve("nope.yaml").toString(), "-o", out.toString());
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("does not exist"), bad.err());
+        Files.writeString(tmp.resolve("broken.yaml"), "name: g\ncontainers: [\n");
+        Result broken = run("policy", "gen", tmp.resolve("broken.yaml").toString(), "-o", out.toString());
+        assertEquals(1, broken.exit());
+        assertTrue(broken.err().contains("broken.yaml:"), broken.err());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void hashOfMissingFileIsAClearError() {
+        Result r = run("policy", "hash", tmp.resolve("x.rego").toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("does not exist"), r.err());
+    }
+
+    @Test
+    void hashJson() throws Exception {
+        Path p = tmp.resolve("p.rego");
+        Files.writeString(p, "package policy\n");
+        JsonNode n = new ObjectMapper().readTree(run("policy", "hash", p.toString(), "-o", "json").out());
+        assertEquals(GeneratedPolicy.sha256Hex("package policy\n"), n.path("sha256").asText());
+    }
+
+    static final String L = "7".repeat(64);
+
+    Path simulationFiles() throws Exception {
+        importImage();
+        Path policy = tmp.resolve("p.rego");
+        assertEquals(0, run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", policy.toString()).exit());
+        return policy;
+    }
+
+    @Test
+    void simulatePrintsEachDecisionAndState() throws Exception {
+        Path policy = simulationFiles();
+        Path commands = tmp.resolve("commands.json");
+        Files.writeString(commands, """
+                [{"rule": "mount_device", "input": {"target": "/run/coffer/layers/x", "deviceHash": "%s"}},
+                 {"rule": "get_properties"},
+                 {"rule": "set_policy", "input": {"policyText": "package policy"}}]
+                """.formatted(L));
+        Result r = run("policy", "simulate", policy.toString(), commands.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("#1 mount_device DENIED (denied)"), r.out());
+        assertTrue(r.out().contains("deviceHash not found"), r.out());
+        assertTrue(r.out().contains("#2 get_properties ALLOWED (committed)"), r.out());
+        assertTrue(r.out().contains("#3 set_policy DENIED"), r.out());
+        assertTrue(r.out().contains("3 requests: 1 allowed, 2 denied"), r.out());
+
+        JsonNode json = new ObjectMapper().readTree(run("policy", "simulate", policy.toString(), commands.toString(), "-o", "json").out());
+        assertEquals(3, json.size());
+        assertEquals("deviceHash", json.get(0).path("explanation").path("field").asText());
+        assertTrue(json.get(1).path("state").has("devices"));
+    }
+
+    @Test
+    void simulateRejectsMalformedCommands() throws Exception {
+        Path policy = simulationFiles();
+        Path commands = tmp.resolve("bad.json");
+        Files.writeString(commands, "[{\"rule\": \"mount_device\"}]");
+        Result r = run("policy", "simulate", policy.toString(), commands.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("step 1: invalid mount_device input"), r.err());
+        Files.writeString(commands, "[{");
+        assertEquals(1, run("policy", "simulate", policy.toString(), commands.toString()).exit());
+        Path notPolicy = tmp.resolve("np.rego");
+        Files.writeString(notPolicy, "package other\n");
+        Files.writeString(commands, "[]");
+        Result np = run("policy", "simulate", notPolicy.toString(), commands.toString());
+        assertEquals(1, np.exit());
+        assertTrue(np.err().contains("cannot be enforced"), np.err());
+    }
+
+    @Test
+    void benchPrintsFigures() {
+        Result r = run("policy", "bench", "--containers", "3", "--layers", "2", "--env-rules", "4", "--mounts", "1",
+                "--warmup", "0", "--seconds", "0.3");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("decisions/s"), r.out());
+        assertEquals(2, run("policy", "bench", "--containers", "0").exit());
+    }
+}

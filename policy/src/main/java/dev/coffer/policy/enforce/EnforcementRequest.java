@@ -1,0 +1,180 @@
+package dev.coffer.policy.enforce;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+import java.util.List;
+
+/**
+ * A request from the (untrusted) host that the agent must check against the policy before
+ * acting on it: one record per enforcement point, with Azure's input field names so that the
+ * JSON the framework sees is the JSON an ACI policy expects.
+ */
+public sealed interface EnforcementRequest {
+    /** The enforcement point, e.g. "mount_device": the rule evaluated is data.policy.&lt;rule&gt;. */
+    String rule();
+
+    /** Mount a read-only layer disk whose dm-verity root hash is {@code deviceHash} at {@code target}. */
+    record MountDevice(String target, String deviceHash) implements EnforcementRequest {
+        public MountDevice {
+            Fields.require(target, "target");
+            Fields.require(deviceHash, "deviceHash");
+        }
+        public String rule() { return "mount_device"; }
+    }
+
+    record UnmountDevice(String unmountTarget) implements EnforcementRequest {
+        public UnmountDevice {
+            Fields.require(unmountTarget, "unmountTarget");
+        }
+        public String rule() { return "unmount_device"; }
+    }
+
+    /** Mount a container's rootfs at {@code target} from mounted layers, top-most layer first. */
+    record MountOverlay(String containerID, List<String> layerPaths, String target) implements EnforcementRequest {
+        public MountOverlay {
+            Fields.require(containerID, "containerID");
+            Fields.require(target, "target");
+            layerPaths = Fields.list(layerPaths, "layerPaths");
+        }
+        public String rule() { return "mount_overlay"; }
+    }
+
+    record UnmountOverlay(String unmountTarget) implements EnforcementRequest {
+        public UnmountOverlay {
+            Fields.require(unmountTarget, "unmountTarget");
+        }
+        public String rule() { return "unmount_overlay"; }
+    }
+
+    record Mount(String destination, String source, String type, List<String> options) {
+        public Mount {
+            Fields.require(destination, "destination");
+            Fields.require(source, "source");
+            Fields.require(type, "type");
+            options = Fields.list(options, "options");
+        }
+    }
+
+    record IdName(String id, String name) {}
+
+    record Capabilities(List<String> bounding, List<String> effective, List<String> inheritable,
+                        List<String> permitted, List<String> ambient) {
+        public Capabilities {
+            bounding = Fields.list(bounding, "bounding");
+            effective = Fields.list(effective, "effective");
+            inheritable = Fields.list(inheritable, "inheritable");
+            permitted = Fields.list(permitted, "permitted");
+            ambient = Fields.list(ambient, "ambient");
+        }
+    }
+
+    /**
+     * Create (and start) a container on its mounted overlay. {@code seccompProfileSHA256} is ""
+     * for the runtime default; {@code devices} lists device nodes requested (none are allowed).
+     */
+    record CreateContainer(String containerID, List<String> argList, List<String> envList, String workingDir,
+                           List<Mount> mounts, boolean privileged, boolean noNewPrivileges, IdName user,
+                           List<IdName> groups, String umask, Capabilities capabilities,
+                           @JsonProperty("seccompProfileSHA256") String seccompProfileSHA256,
+                           List<String> devices) implements EnforcementRequest {
+        public CreateContainer {
+            Fields.require(containerID, "containerID");
+            Fields.require(workingDir, "workingDir");
+            Fields.require(user, "user");
+            Fields.require(umask, "umask");
+            Fields.require(capabilities, "capabilities");
+            argList = Fields.list(argList, "argList");
+            envList = Fields.list(envList, "envList");
+            mounts = Fields.list(mounts, "mounts");
+            groups = Fields.list(groups, "groups");
+            devices = devices == null ? List.of() : Fields.list(devices, "devices");
+            seccompProfileSHA256 = seccompProfileSHA256 == null ? "" : seccompProfileSHA256;
+        }
+        public String rule() { return "create_container"; }
+    }
+
+    record ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir)
+            implements EnforcementRequest {
+        public ExecInContainer {
+            Fields.require(containerID, "containerID");
+            Fields.require(workingDir, "workingDir");
+            argList = Fields.list(argList, "argList");
+            envList = Fields.list(envList, "envList");
+        }
+        public String rule() { return "exec_in_container"; }
+    }
+
+    /** Run a process in the sandbox itself, outside any container. */
+    record ExecExternal(List<String> argList, List<String> envList, String workingDir) implements EnforcementRequest {
+        public ExecExternal {
+            Fields.require(workingDir, "workingDir");
+            argList = Fields.list(argList, "argList");
+            envList = Fields.list(envList, "envList");
+        }
+        public String rule() { return "exec_external"; }
+    }
+
+    /** {@code argList} names the exec'd process when {@code isInitProcess} is false. */
+    record SignalContainerProcess(String containerID, int signal, @JsonProperty("isInitProcess") boolean isInitProcess,
+                                  List<String> argList) implements EnforcementRequest {
+        public SignalContainerProcess {
+            Fields.require(containerID, "containerID");
+            argList = argList == null ? List.of() : Fields.list(argList, "argList");
+        }
+        public String rule() { return "signal_container_process"; }
+    }
+
+    record ShutdownContainer(String containerID) implements EnforcementRequest {
+        public ShutdownContainer {
+            Fields.require(containerID, "containerID");
+        }
+        public String rule() { return "shutdown_container"; }
+    }
+
+    record GetProperties() implements EnforcementRequest {
+        public String rule() { return "get_properties"; }
+    }
+
+    record DumpStacks() implements EnforcementRequest {
+        public String rule() { return "dump_stacks"; }
+    }
+
+    record RuntimeLogging() implements EnforcementRequest {
+        public String rule() { return "runtime_logging"; }
+    }
+
+    record LoadFragment(String issuer, String feed, String namespace,
+                        @JsonProperty("fragment_loaded") boolean fragmentLoaded) implements EnforcementRequest {
+        public LoadFragment {
+            Fields.require(issuer, "issuer");
+            Fields.require(feed, "feed");
+        }
+        public String rule() { return "load_fragment"; }
+    }
+
+    record ScratchMount(String target, boolean encrypted) implements EnforcementRequest {
+        public ScratchMount {
+            Fields.require(target, "target");
+        }
+        public String rule() { return "scratch_mount"; }
+    }
+
+    record ScratchUnmount(String unmountTarget) implements EnforcementRequest {
+        public ScratchUnmount {
+            Fields.require(unmountTarget, "unmountTarget");
+        }
+        public String rule() { return "scratch_unmount"; }
+    }
+
+    /**
+     * The host asks the agent to replace the policy it launched with. Never allowed: the
+     * policy's hash is the sandbox's attested HOST_DATA, so a different one would run
+     * workloads that attestation does not describe.
+     */
+    record SetPolicy(String policyText) implements EnforcementRequest {
+        public SetPolicy {
+            Fields.require(policyText, "policyText");
+        }
+        public String rule() { return "set_policy"; }
+    }
+}

@@ -1,0 +1,181 @@
+package dev.coffer.policy.enforce;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.coffer.policy.gen.GeneratedPolicy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Enforces a Rego policy in ACI's schema with Coffer's framework.rego. */
+final class RegoPolicyEnforcer implements PolicyEnforcer {
+    static final String FRAMEWORK_RESOURCE = "framework.rego";
+
+    private final RuleEngine engine;
+    private final EnforcerOptions options;
+    private final String policySha256;
+    private final boolean debugMode;
+    private final Explainer explainer;
+    private final DecisionLog log;
+    // allowed decisions awaiting commit/rollback; identity-checked so a decision from another enforcer is refused
+    private final Map<Long, Decision> pending = new HashMap<>();
+    private PolicyState state = PolicyState.initial();
+    private long sequence;
+
+    private RegoPolicyEnforcer(RuleEngine engine, String policyText, EnforcerOptions options) {
+        this.engine = engine;
+        this.options = options;
+        this.policySha256 = GeneratedPolicy.sha256Hex(policyText);
+        ObjectNode noInput = JsonNodeFactory.instance.objectNode();
+        JsonNode containers = engine.evaluate("data.policy.containers", noInput, state);
+        if (containers != null && !containers.isArray()) {
+            throw new PolicyLoadException("policy 'containers' must be an array: found " + containers.getNodeType()
+                    + "; write containers := [ {...}, ... ]", null);
+        }
+        JsonNode debug = engine.evaluate("data.policy.debug_mode", noInput, state);
+        this.debugMode = debug != null && debug.asBoolean(false);
+        this.explainer = new Explainer(containers, engine.evaluate("data.policy.external_processes", noInput, state), options);
+        this.log = new DecisionLog(options.logCapacity(), options.logSink(), Clock.systemUTC());
+    }
+
+    static RegoPolicyEnforcer create(String policyText, EnforcerOptions options) {
+        return new RegoPolicyEnforcer(RegoRuleEngine.compile(frameworkText(), policyText), policyText, options);
+    }
+
+    /** Coffer's framework.rego, as shipped in this module. */
+    public static String frameworkText() {
+        try (InputStream in = RegoPolicyEnforcer.class.getResourceAsStream(FRAMEWORK_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("framework.rego is missing from the coffer-policy jar; rebuild the policy module");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read framework.rego from the coffer-policy jar", e);
+        }
+    }
+
+    @Override
+    public synchronized Decision decide(EnforcementRequest request) {
+        long seq = ++sequence;
+        ObjectNode input = RequestCodec.toInput(request);
+        Decision decision;
+        if (request instanceof EnforcementRequest.SetPolicy set) {
+            String offered = GeneratedPolicy.sha256Hex(set.policyText());
+            decision = denied(seq, request.rule(), input, new Explanation(request.rule(),
+                    List.of("the policy is fixed at launch and cannot be replaced"),
+                    "policy sha256", policySha256 + " (HOST_DATA)", offered, null));
+        } else {
+            decision = evaluate(seq, request.rule(), agentInput(request, input));
+        }
+        log.record(decision);
+        if (decision.allowed()) {
+            pending.put(seq, decision);
+        }
+        return decision;
+    }
+
+    /** Adds the fields only the agent may supply; the host's request records cannot carry them. */
+    private ObjectNode agentInput(EnforcementRequest request, ObjectNode input) {
+        input.put("rule", request.rule());
+        switch (request) {
+            case EnforcementRequest.MountDevice m -> input.put("mountPathRegex", options.layerMountPathRegex());
+            case EnforcementRequest.CreateContainer c -> input.put("sandboxDir", options.sandboxDir());
+            default -> { }
+        }
+        return input;
+    }
+
+    private Decision evaluate(long seq, String rule, ObjectNode input) {
+        JsonNode result;
+        try {
+            result = engine.evaluate("data.policy." + rule, input, state);
+        } catch (RuntimeException e) {
+            // an evaluation error must never turn into an allow
+            return denied(seq, rule, input, new Explanation(rule, List.of("policy evaluation failed: " + e.getMessage()),
+                    null, null, null, null));
+        }
+        if (result == null) {
+            return denied(seq, rule, input, new Explanation(rule,
+                    List.of("the policy does not bind enforcement point " + rule + " (add `" + rule
+                            + " := data.framework." + rule + "`)"), null, null, null, null));
+        }
+        JsonNode allowed = result.get("allowed");
+        if (allowed != null && allowed.isBoolean() && allowed.booleanValue()) {
+            List<MetadataAction> delta = new ArrayList<>();
+            JsonNode metadata = result.get("metadata");
+            if (metadata != null && metadata.isArray()) {
+                for (JsonNode a : metadata) delta.add(MetadataAction.fromJson(a));
+            }
+            return new Decision(seq, rule, true, input, result, delta, null, state.version());
+        }
+        List<String> errors = new ArrayList<>();
+        try {
+            JsonNode reason = engine.evaluate("data.framework.reason", input, state);
+            if (reason != null) reason.path("errors").forEach(e -> errors.add(e.asText()));
+        } catch (RuntimeException e) {
+            errors.add("(reason unavailable: " + e.getMessage() + ")");
+        }
+        return denied(seq, rule, input, explainer.explain(rule, errors, input, state.view()));
+    }
+
+    private Decision denied(long seq, String rule, ObjectNode input, Explanation explanation) {
+        ObjectNode result = JsonNodeFactory.instance.objectNode().put("allowed", false);
+        return new Decision(seq, rule, false, input, result, List.of(), explanation, state.version());
+    }
+
+    @Override
+    public synchronized void commit(Decision decision) {
+        if (!decision.allowed()) {
+            throw new IllegalStateException("decision " + decision.sequence() + " (" + decision.rule()
+                    + ") was denied; there is nothing to commit");
+        }
+        if (pending.get(decision.sequence()) != decision) {
+            throw new IllegalStateException("decision " + decision.sequence() + " (" + decision.rule()
+                    + ") is not pending: it was already committed or rolled back, or made by another enforcer");
+        }
+        if (decision.baseVersion() != state.version()) {
+            pending.remove(decision.sequence());
+            log.outcome(decision.sequence(), "rolled-back");
+            throw new IllegalStateException("decision " + decision.sequence() + " (" + decision.rule()
+                    + ") is stale: the policy state changed since it was made; decide again");
+        }
+        state = state.apply(decision.delta());
+        pending.remove(decision.sequence());
+        log.outcome(decision.sequence(), "committed");
+    }
+
+    @Override
+    public synchronized void rollback(Decision decision) {
+        if (pending.get(decision.sequence()) == decision) {
+            pending.remove(decision.sequence());
+            log.outcome(decision.sequence(), "rolled-back");
+        }
+    }
+
+    @Override
+    public synchronized ObjectNode state() {
+        return state.toJson();
+    }
+
+    @Override
+    public synchronized List<DecisionLogEntry> decisionLog() {
+        return log.snapshot();
+    }
+
+    @Override
+    public String policySha256() {
+        return policySha256;
+    }
+
+    @Override
+    public boolean debuggable() {
+        return debugMode;
+    }
+}

@@ -1,0 +1,77 @@
+package dev.coffer.policy.enforce;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.coffer.rego.CompiledPolicy;
+import dev.coffer.rego.DataStore;
+import dev.coffer.rego.EvalOptions;
+import dev.coffer.rego.EvalResult;
+import dev.coffer.rego.Rego;
+import dev.coffer.rego.RegoException;
+import dev.coffer.rego.RegoModule;
+import dev.coffer.rego.value.Json;
+import dev.coffer.rego.value.Value;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** {@link RuleEngine} on Coffer's Rego engine: framework + policy compiled once, state passed as data.metadata. */
+final class RegoRuleEngine implements RuleEngine {
+    /**
+     * Generous for real policies (a create_container on a 10-container policy takes a few
+     * thousand steps) yet bounded, so a hostile input cannot stall the agent.
+     */
+    static final EvalOptions OPTIONS = EvalOptions.DEFAULT.withMaxSteps(5_000_000).withTimeout(Duration.ofSeconds(5));
+
+    private static final String RESULT = "coffer_rule_value";
+
+    private final CompiledPolicy compiled;
+    // the data store for the last state seen; states are immutable, so a version identifies one
+    private PolicyState cachedState;
+    private DataStore cachedStore;
+
+    private RegoRuleEngine(CompiledPolicy compiled) {
+        this.compiled = compiled;
+    }
+
+    static RegoRuleEngine compile(String frameworkText, String policyText) {
+        CompiledPolicy compiled;
+        try {
+            // modules without `import rego.v1` are v0, like the ACI policies already deployed
+            compiled = Rego.compile(List.of(new RegoModule("framework.rego", frameworkText),
+                    new RegoModule("policy.rego", policyText)), Rego.Options.DEFAULT.withSyntax(Rego.Syntax.V0));
+        } catch (RegoException e) {
+            throw new PolicyLoadException("the policy does not compile: " + e.getMessage(), e);
+        }
+        List<String> packages = compiled.packages();
+        if (packages.size() != 2 || !packages.get(1).equals("policy")) {
+            throw new PolicyLoadException("the policy must be a Rego module with `package policy`: found package "
+                    + (packages.size() > 1 ? packages.get(1) : "?") + "; generate one with `coffer policy gen`", null);
+        }
+        return new RegoRuleEngine(compiled);
+    }
+
+    @Override
+    public synchronized JsonNode evaluate(String ref, ObjectNode input, PolicyState state) {
+        // A query binding a named variable rather than CompiledPolicy.evalRef: evalRef returns
+        // undefined for every ref in the engine version this was written against (reported).
+        EvalResult r = compiled.eval(RESULT + " = " + ref, Json.fromJsonNode(input), store(state), OPTIONS);
+        if (r.rows().isEmpty()) {
+            return null;
+        }
+        if (r.rows().size() > 1) {
+            throw new IllegalStateException(ref + " has " + r.rows().size() + " values; a rule must have one");
+        }
+        Value v = r.rows().getFirst().get(RESULT);
+        return v == null ? null : Json.toJsonNode(v);
+    }
+
+    private DataStore store(PolicyState state) {
+        if (state != cachedState) {
+            cachedStore = new DataStore(Value.object(Map.of(Value.of("metadata"), Json.fromJsonNode(state.view()))));
+            cachedState = state;
+        }
+        return cachedStore;
+    }
+}

@@ -1,0 +1,713 @@
+# Coffer's policy framework: the rules behind every enforcement point.
+#
+# A policy (package policy, ACI's schema) lists what may run; it binds each enforcement point
+# to a rule here (`mount_device := data.framework.mount_device`). The agent evaluates
+# data.policy.<point> with the host's request as input, BEFORE acting on it. Each rule returns
+#   {"allowed": bool, "metadata": [action...], ...}
+# where an action {"name", "action": add|update|remove, "key", "value"} describes how
+# data.metadata changes if the host operation then succeeds. The agent commits the actions
+# only after the operation succeeded, so a failed host operation leaves no trace.
+#
+# State in data.metadata:
+#   devices[target]        = deviceHash   read-only layer disks mounted (dm-verity root hash)
+#   overlayTargets[target] = true         rootfs overlays mounted
+#   matches[containerID]   = [container]  policy containers this container may still become
+#                                         (narrowed at every request: mount_overlay, create, exec, signal)
+#   started[containerID]   = {privileged} containers created; never removed, so an ID is never reused
+#   scratch_mounts[target] = {encrypted}
+#
+# Input fields are Azure's (mount_device{target, deviceHash}, mount_overlay{containerID,
+# layerPaths, target}, create_container{containerID, argList, envList, workingDir, mounts, ...}).
+# Fields the agent itself supplies, never the host: input.rule, input.mountPathRegex,
+# input.sandboxDir.
+
+package framework
+
+import rego.v1
+
+version := "0.1.0"
+
+# ---------------------------------------------------------------------------------------------
+# policy flags, with safe defaults for policies that omit them
+
+default allow_properties_access := false
+
+allow_properties_access := data.policy.allow_properties_access
+
+default allow_dump_stacks := false
+
+allow_dump_stacks := data.policy.allow_dump_stacks
+
+default allow_runtime_logging := false
+
+allow_runtime_logging := data.policy.allow_runtime_logging
+
+default allow_unencrypted_scratch := false
+
+allow_unencrypted_scratch := data.policy.allow_unencrypted_scratch
+
+default policy_containers := []
+
+policy_containers := data.policy.containers
+
+default policy_external_processes := []
+
+policy_external_processes := data.policy.external_processes
+
+default policy_fragments := []
+
+policy_fragments := data.policy.fragments
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+# Patterns match the whole string unless the policy says otherwise with ^/$ of its own.
+anchor_pattern(p) := p if {
+	startswith(p, "^")
+	endswith(p, "$")
+} else := concat("", ["^", p]) if {
+	endswith(p, "$")
+} else := concat("", [p, "$"]) if {
+	startswith(p, "^")
+} else := concat("", ["^", p, "$"])
+
+device_mounted(target) if data.metadata.devices[target]
+
+overlay_mounted(target) if data.metadata.overlayTargets[target]
+
+default container_started := false
+
+container_started if data.metadata.started[input.containerID]
+
+default overlay_exists := false
+
+overlay_exists if data.metadata.matches[input.containerID]
+
+# the containers a given container ID may still be; empty before mount_overlay
+default current_matches := []
+
+current_matches := data.metadata.matches[input.containerID]
+
+# ---------------------------------------------------------------------------------------------
+# mount_device / unmount_device: read-only layer disks, identified by dm-verity root hash
+
+default deviceHash_ok := false
+
+deviceHash_ok if {
+	some container in policy_containers
+	some layer in container.layers
+	input.deviceHash == layer
+}
+
+default mount_target_ok := false
+
+mount_target_ok if regex.match(anchor_pattern(input.mountPathRegex), input.target)
+
+default mount_device := {"allowed": false}
+
+mount_device := {"allowed": true, "metadata": [add_device]} if {
+	not device_mounted(input.target)
+	deviceHash_ok
+	mount_target_ok
+	add_device := {"name": "devices", "action": "add", "key": input.target, "value": input.deviceHash}
+}
+
+default device_in_use := false
+
+# a layer under a mounted overlay must stay: unmounting it would change the container's rootfs
+device_in_use if {
+	some paths in data.metadata.overlayLayers
+	input.unmountTarget in paths
+}
+
+default unmount_device := {"allowed": false}
+
+unmount_device := {"allowed": true, "metadata": [remove_device]} if {
+	data.metadata.devices[input.unmountTarget]
+	not device_in_use
+	remove_device := {"name": "devices", "action": "remove", "key": input.unmountTarget}
+}
+
+# ---------------------------------------------------------------------------------------------
+# mount_overlay / unmount_overlay: a container's rootfs from mounted layers
+
+# input.layerPaths lists the mounted layer disks top-most first (overlayfs lowerdir order);
+# policy layers are base first. Each path must hold a device with exactly the expected hash.
+layerPaths_ok(layers) if {
+	length := count(layers)
+	count(input.layerPaths) == length
+	every i, path in input.layerPaths {
+		layers[(length - i) - 1] == data.metadata.devices[path]
+	}
+}
+
+overlay_candidates := [container |
+	some container in policy_containers
+	layerPaths_ok(container.layers)
+]
+
+default mount_overlay := {"allowed": false}
+
+mount_overlay := {"allowed": true, "metadata": [add_matches, add_overlay_target, add_overlay_layers]} if {
+	not overlay_exists
+	not container_started
+	not overlay_mounted(input.target)
+	count(overlay_candidates) > 0
+	add_matches := {"name": "matches", "action": "add", "key": input.containerID, "value": overlay_candidates}
+	add_overlay_target := {"name": "overlayTargets", "action": "add", "key": input.target, "value": true}
+	add_overlay_layers := {"name": "overlayLayers", "action": "add", "key": input.target, "value": input.layerPaths}
+}
+
+default unmount_overlay := {"allowed": false}
+
+unmount_overlay := {"allowed": true, "metadata": [remove_target, remove_layers]} if {
+	overlay_mounted(input.unmountTarget)
+	remove_target := {"name": "overlayTargets", "action": "remove", "key": input.unmountTarget}
+	remove_layers := {"name": "overlayLayers", "action": "remove", "key": input.unmountTarget}
+}
+
+# ---------------------------------------------------------------------------------------------
+# create_container
+
+command_ok(command) if {
+	count(input.argList) == count(command)
+	every i, arg in input.argList {
+		command[i] == arg
+	}
+}
+
+env_pattern_ok(pattern, "string", value) if pattern == value
+
+env_pattern_ok(pattern, "re2", value) if regex.match(anchor_pattern(pattern), value)
+
+env_rule_ok(rule, env) if env_pattern_ok(rule.pattern, rule.strategy, env)
+
+env_required_rule_ok(rule, env_list) if {
+	object.get(rule, "required", false) == true
+	some env in env_list
+	env_rule_ok(rule, env)
+}
+
+env_required_rule_ok(rule, _) if object.get(rule, "required", false) == false
+
+envList_ok(env_rules, env_list) if {
+	every rule in env_rules {
+		env_required_rule_ok(rule, env_list)
+	}
+	every env in env_list {
+		some rule in env_rules
+		env_rule_ok(rule, env)
+	}
+}
+
+workingDirectory_ok(working_dir) if input.workingDir == working_dir
+
+privileged_ok(_) if not input.privileged
+
+privileged_ok(allow_elevated) if {
+	input.privileged
+	allow_elevated
+}
+
+noNewPrivileges_ok(no_new_privileges) if {
+	no_new_privileges
+	input.noNewPrivileges
+}
+
+noNewPrivileges_ok(no_new_privileges) if not no_new_privileges
+
+idName_ok(_, "any", _) := true
+
+idName_ok(pattern, "id", value) if pattern == value.id
+
+idName_ok(pattern, "name", value) if pattern == value.name
+
+idName_ok(pattern, "re2", value) if regex.match(anchor_pattern(pattern), value.name)
+
+# a policy without a user rule (older ACI policies) accepts any user
+user_ok(user) if user == null
+
+user_ok(user) if {
+	user != null
+	user.umask == input.umask
+	idName_ok(user.user_idname.pattern, user.user_idname.strategy, input.user)
+	every group in input.groups {
+		some group_idname in user.group_idnames
+		idName_ok(group_idname.pattern, group_idname.strategy, group)
+	}
+}
+
+seccomp_ok(seccomp_profile_sha256) if input.seccompProfileSHA256 == seccomp_profile_sha256
+
+# an empty policy hash means "the runtime default", which the agent reports as ""
+seccomp_ok(seccomp_profile_sha256) if {
+	seccomp_profile_sha256 == ""
+	object.get(input, "seccompProfileSHA256", "") == ""
+}
+
+default_unprivileged_capabilities := [
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+]
+
+# policies that leave capabilities null get the default unprivileged sets
+container_capabilities(container) := container.capabilities if container.capabilities != null
+
+container_capabilities(container) := caps if {
+	container.capabilities == null
+	caps := {
+		"bounding": default_unprivileged_capabilities,
+		"effective": default_unprivileged_capabilities,
+		"inheritable": [],
+		"permitted": default_unprivileged_capabilities,
+		"ambient": [],
+	}
+}
+
+# same members, no duplicates, any order
+capsList_ok(allowed, requested) if {
+	count(allowed) == count(requested)
+	{c | some c in allowed} == {c | some c in requested}
+	count({c | some c in requested}) == count(requested)
+}
+
+caps_ok(allowed_caps) if {
+	requested := input.capabilities
+	capsList_ok(allowed_caps.bounding, requested.bounding)
+	capsList_ok(allowed_caps.effective, requested.effective)
+	capsList_ok(allowed_caps.inheritable, requested.inheritable)
+	capsList_ok(allowed_caps.permitted, requested.permitted)
+	capsList_ok(allowed_caps.ambient, requested.ambient)
+}
+
+# mount sources: "sandbox://" is the sandbox directory the agent chose; anything else is exact
+mountSource_ok(constraint, source) if {
+	startswith(constraint, "sandbox://")
+	pattern := replace(constraint, "sandbox://", input.sandboxDir)
+	regex.match(anchor_pattern(pattern), source)
+}
+
+mountSource_ok(constraint, source) if {
+	not startswith(constraint, "sandbox://")
+	constraint == source
+}
+
+mountConstraint_ok(constraint, mount) if {
+	mount.type == constraint.type
+	mount.destination != ""
+	mount.destination == constraint.destination
+	mountSource_ok(constraint.source, mount.source)
+	count(mount.options) == count(constraint.options)
+	every option in mount.options {
+		option in constraint.options
+	}
+	every option in constraint.options {
+		option in mount.options
+	}
+}
+
+# files every container gets from the sandbox (name resolution), read-only
+default_mounts := [
+	{"destination": "/etc/resolv.conf", "source": "sandbox:///etc/resolv.conf", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
+	{"destination": "/etc/hosts", "source": "sandbox:///etc/hosts", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
+	{"destination": "/etc/hostname", "source": "sandbox:///etc/hostname", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
+]
+
+mount_ok(mounts, mount) if {
+	some constraint in mounts
+	mountConstraint_ok(constraint, mount)
+}
+
+mount_ok(_, mount) if {
+	some constraint in default_mounts
+	mountConstraint_ok(constraint, mount)
+}
+
+mountList_ok(mounts) if {
+	every mount in input.mounts {
+		mount_ok(mounts, mount)
+	}
+}
+
+# devices cannot be granted by a policy yet: any requested device node is refused
+devices_ok if count(object.get(input, "devices", [])) == 0
+
+create_candidates := [container |
+	some container in current_matches
+	command_ok(container.command)
+	envList_ok(container.env_rules, input.envList)
+	workingDirectory_ok(container.working_dir)
+	mountList_ok(container.mounts)
+	privileged_ok(container.allow_elevated)
+	noNewPrivileges_ok(container.no_new_privileges)
+	user_ok(object.get(container, "user", null))
+	caps_ok(container_capabilities(container))
+	seccomp_ok(object.get(container, "seccomp_profile_sha256", ""))
+]
+
+default create_container := {"allowed": false}
+
+create_container := {
+	"allowed": true,
+	"metadata": [update_matches, add_started],
+	"env_list": input.envList,
+	"allow_stdio_access": allow_stdio_access,
+} if {
+	not container_started
+	devices_ok
+	count(create_candidates) > 0
+
+	# stdio access cannot narrow further, so all remaining candidates must agree on it
+	allow_stdio_access := create_candidates[0].allow_stdio_access
+	every c in create_candidates {
+		c.allow_stdio_access == allow_stdio_access
+	}
+	update_matches := {"name": "matches", "action": "update", "key": input.containerID, "value": create_candidates}
+	add_started := {"name": "started", "action": "add", "key": input.containerID, "value": {"privileged": input.privileged}}
+}
+
+# ---------------------------------------------------------------------------------------------
+# exec_in_container / exec_external
+
+exec_candidates := [container |
+	some container in current_matches
+	some process in container.exec_processes
+	command_ok(process.command)
+	workingDirectory_ok(container.working_dir)
+	envList_ok(container.env_rules, input.envList)
+]
+
+default exec_in_container := {"allowed": false}
+
+exec_in_container := {"allowed": true, "metadata": [update_matches], "env_list": input.envList} if {
+	container_started
+	overlay_exists
+	count(exec_candidates) > 0
+	update_matches := {"name": "matches", "action": "update", "key": input.containerID, "value": exec_candidates}
+}
+
+external_candidates := [process |
+	some process in policy_external_processes
+	command_ok(process.command)
+	workingDirectory_ok(process.working_dir)
+	envList_ok(process.env_rules, input.envList)
+]
+
+default exec_external := {"allowed": false}
+
+exec_external := {"allowed": true, "env_list": input.envList, "allow_stdio_access": allow_stdio_access} if {
+	count(external_candidates) > 0
+	allow_stdio_access := external_candidates[0].allow_stdio_access
+	every p in external_candidates {
+		p.allow_stdio_access == allow_stdio_access
+	}
+}
+
+# ---------------------------------------------------------------------------------------------
+# signal_container_process / shutdown_container
+
+signal_ok(signals) if {
+	some signal in signals
+	input.signal == signal
+}
+
+signal_candidates := [container |
+	some container in current_matches
+	signal_ok(container.signals)
+] if input.isInitProcess
+
+signal_candidates := [container |
+	some container in current_matches
+	some process in container.exec_processes
+	command_ok(process.command)
+	signal_ok(process.signals)
+] if not input.isInitProcess
+
+default signal_container_process := {"allowed": false}
+
+signal_container_process := {"allowed": true, "metadata": [update_matches]} if {
+	container_started
+	overlay_exists
+	count(signal_candidates) > 0
+	update_matches := {"name": "matches", "action": "update", "key": input.containerID, "value": signal_candidates}
+}
+
+default shutdown_container := {"allowed": false}
+
+# matches go, "started" stays: a container ID is never reused in a sandbox's life
+shutdown_container := {"allowed": true, "metadata": [remove_matches]} if {
+	container_started
+	overlay_exists
+	remove_matches := {"name": "matches", "action": "remove", "key": input.containerID}
+}
+
+# ---------------------------------------------------------------------------------------------
+# host diagnostics
+
+default get_properties := {"allowed": false}
+
+get_properties := {"allowed": true} if allow_properties_access
+
+default dump_stacks := {"allowed": false}
+
+dump_stacks := {"allowed": true} if allow_dump_stacks
+
+default runtime_logging := {"allowed": false}
+
+runtime_logging := {"allowed": true} if allow_runtime_logging
+
+# ---------------------------------------------------------------------------------------------
+# load_fragment: only issuers and feeds the policy names may be offered
+
+fragment_issuer_feed_ok(fragment) if {
+	input.issuer == fragment.issuer
+	input.feed == fragment.feed
+}
+
+default load_fragment := {"allowed": false}
+
+load_fragment := {"allowed": true} if {
+	not input.fragment_loaded
+	some fragment in policy_fragments
+	fragment_issuer_feed_ok(fragment)
+}
+
+# ---------------------------------------------------------------------------------------------
+# scratch_mount / scratch_unmount: writable space, encrypted unless the policy allows otherwise
+
+scratch_mounted(target) if data.metadata.scratch_mounts[target]
+
+scratch_encryption_ok if input.encrypted == true
+
+scratch_encryption_ok if allow_unencrypted_scratch
+
+default scratch_mount := {"allowed": false}
+
+scratch_mount := {"allowed": true, "metadata": [add_scratch]} if {
+	not scratch_mounted(input.target)
+	scratch_encryption_ok
+	add_scratch := {"name": "scratch_mounts", "action": "add", "key": input.target, "value": {"encrypted": input.encrypted == true}}
+}
+
+default scratch_unmount := {"allowed": false}
+
+scratch_unmount := {"allowed": true, "metadata": [remove_scratch]} if {
+	scratch_mounted(input.unmountTarget)
+	remove_scratch := {"name": "scratch_mounts", "action": "remove", "key": input.unmountTarget}
+}
+
+# ---------------------------------------------------------------------------------------------
+# reasons: why a request was refused, one message per failed condition
+
+reason := {"errors": errors}
+
+errors contains "deviceHash not found in any policy container" if {
+	input.rule == "mount_device"
+	not deviceHash_ok
+}
+
+errors contains "a device is already mounted at target" if {
+	input.rule == "mount_device"
+	device_mounted(input.target)
+}
+
+errors contains "mount target does not match the agent's layer mount path" if {
+	input.rule == "mount_device"
+	not mount_target_ok
+}
+
+errors contains "no device mounted at path to unmount" if {
+	input.rule == "unmount_device"
+	not data.metadata.devices[input.unmountTarget]
+}
+
+errors contains "device is a layer of a running container's overlay" if {
+	input.rule == "unmount_device"
+	device_in_use
+}
+
+errors contains "overlay already mounted for this container" if {
+	input.rule == "mount_overlay"
+	overlay_exists
+}
+
+errors contains "overlay target already in use" if {
+	input.rule == "mount_overlay"
+	overlay_mounted(input.target)
+}
+
+errors contains "a layer path has no mounted device" if {
+	input.rule == "mount_overlay"
+	some path in input.layerPaths
+	not data.metadata.devices[path]
+}
+
+errors contains "mounted layers match no policy container" if {
+	input.rule == "mount_overlay"
+	count(overlay_candidates) == 0
+}
+
+errors contains "no overlay at path to unmount" if {
+	input.rule == "unmount_overlay"
+	not overlay_mounted(input.unmountTarget)
+}
+
+errors contains "container already started" if {
+	input.rule in {"create_container", "mount_overlay"}
+	container_started
+}
+
+errors contains "container not started" if {
+	input.rule in {"exec_in_container", "shutdown_container", "signal_container_process"}
+	not container_started
+}
+
+errors contains "container has been shut down" if {
+	input.rule in {"exec_in_container", "shutdown_container", "signal_container_process"}
+	container_started
+	not overlay_exists
+}
+
+errors contains "no overlay mounted for container: mount its layers first" if {
+	input.rule == "create_container"
+	not overlay_exists
+	not container_started
+}
+
+errors contains "device nodes are not allowed" if {
+	input.rule == "create_container"
+	not devices_ok
+}
+
+errors contains "invalid command" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; command_ok(c.command)]) == 0
+}
+
+errors contains "invalid env list" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; envList_ok(c.env_rules, input.envList)]) == 0
+}
+
+errors contains "invalid working directory" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; workingDirectory_ok(c.working_dir)]) == 0
+}
+
+errors contains "invalid mount list" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; mountList_ok(c.mounts)]) == 0
+}
+
+errors contains "privileged escalation not allowed" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; privileged_ok(c.allow_elevated)]) == 0
+}
+
+errors contains "invalid noNewPrivileges" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; noNewPrivileges_ok(c.no_new_privileges)]) == 0
+}
+
+errors contains "invalid user" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; user_ok(object.get(c, "user", null))]) == 0
+}
+
+errors contains "invalid capabilities" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; caps_ok(container_capabilities(c))]) == 0
+}
+
+errors contains "invalid seccomp profile" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	count([c | some c in current_matches; seccomp_ok(object.get(c, "seccomp_profile_sha256", ""))]) == 0
+}
+
+errors contains "invalid command" if {
+	input.rule == "exec_in_container"
+	container_started
+	count([c | some c in current_matches; some p in c.exec_processes; command_ok(p.command)]) == 0
+}
+
+errors contains "invalid env list" if {
+	input.rule == "exec_in_container"
+	container_started
+	count([c | some c in current_matches; envList_ok(c.env_rules, input.envList)]) == 0
+}
+
+errors contains "invalid working directory" if {
+	input.rule == "exec_in_container"
+	container_started
+	count([c | some c in current_matches; workingDirectory_ok(c.working_dir)]) == 0
+}
+
+errors contains "invalid signal" if {
+	input.rule == "signal_container_process"
+	container_started
+	count(signal_candidates) == 0
+}
+
+errors contains "invalid external process" if {
+	input.rule == "exec_external"
+	count(external_candidates) == 0
+}
+
+errors contains "properties access is not allowed by the policy" if {
+	input.rule == "get_properties"
+	not allow_properties_access
+}
+
+errors contains "stack dumps are not allowed by the policy" if {
+	input.rule == "dump_stacks"
+	not allow_dump_stacks
+}
+
+errors contains "runtime logging is not allowed by the policy" if {
+	input.rule == "runtime_logging"
+	not allow_runtime_logging
+}
+
+errors contains "fragment issuer and feed are not listed in the policy" if {
+	input.rule == "load_fragment"
+	count([f | some f in policy_fragments; fragment_issuer_feed_ok(f)]) == 0
+}
+
+errors contains "loading fragment modules is not supported" if {
+	input.rule == "load_fragment"
+	input.fragment_loaded
+}
+
+errors contains "scratch already mounted at target" if {
+	input.rule == "scratch_mount"
+	scratch_mounted(input.target)
+}
+
+errors contains "unencrypted scratch is not allowed by the policy" if {
+	input.rule == "scratch_mount"
+	not scratch_encryption_ok
+}
+
+errors contains "no scratch at path to unmount" if {
+	input.rule == "scratch_unmount"
+	not scratch_mounted(input.unmountTarget)
+}

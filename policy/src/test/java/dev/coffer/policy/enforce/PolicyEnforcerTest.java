@@ -1,0 +1,214 @@
+package dev.coffer.policy.enforce;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.coffer.policy.enforce.EnforcementRequest.ExecInContainer;
+import dev.coffer.policy.enforce.EnforcementRequest.MountDevice;
+import dev.coffer.policy.enforce.EnforcementRequest.MountOverlay;
+import dev.coffer.policy.enforce.EnforcementRequest.ShutdownContainer;
+import dev.coffer.policy.enforce.EnforcementRequest.SignalContainerProcess;
+import dev.coffer.policy.gen.GeneratedPolicy;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.coffer.policy.enforce.Fixtures.BASE;
+import static dev.coffer.policy.enforce.Fixtures.LAYERS;
+import static dev.coffer.policy.enforce.Fixtures.SIDE;
+import static dev.coffer.policy.enforce.Fixtures.WEB;
+import static dev.coffer.policy.enforce.Fixtures.commit;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PolicyEnforcerTest {
+
+    @Test
+    void honestHostSequenceIsAllowedAndTracked() {
+        PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY);
+        assertEquals(GeneratedPolicy.sha256Hex(Fixtures.POLICY), e.policySha256());
+        assertFalse(e.debuggable());
+
+        Decision mount = commit(e, new MountDevice(LAYERS + "base", BASE));
+        assertEquals(List.of(new MetadataAction("devices", "add", LAYERS + "base",
+                com.fasterxml.jackson.databind.node.TextNode.valueOf(BASE))), mount.delta());
+        commit(e, new MountDevice(LAYERS + "web", WEB));
+        commit(e, new MountDevice(LAYERS + "side", SIDE));
+        commit(e, new MountOverlay("c-web", List.of(LAYERS + "web", LAYERS + "base"), "/run/coffer/rootfs/c-web"));
+        commit(e, new MountOverlay("c-side", List.of(LAYERS + "side", LAYERS + "base"), "/run/coffer/rootfs/c-side"));
+        ObjectNode s = e.state();
+        assertEquals(1, s.path("matches").path("c-web").size(), "web's layers narrow to exactly one container");
+        assertEquals("web", s.path("matches").path("c-web").get(0).path("name").asText());
+
+        Decision create = commit(e, Fixtures.webCreate("c-web"));
+        assertTrue(create.allowStdioAccess());
+        assertEquals(Fixtures.webEnv(), create.envList());
+        commit(e, Fixtures.sideCreate("c-side"));
+        assertTrue(e.state().path("started").has("c-web"));
+        assertTrue(e.state().path("started").has("c-side"));
+
+        commit(e, new ExecInContainer("c-web", List.of("/bin/health", "--quick"), Fixtures.webEnv(), "/srv"));
+        commit(e, new SignalContainerProcess("c-web", 15, false, List.of("/bin/health", "--quick")));
+        commit(e, new SignalContainerProcess("c-web", 15, true, List.of()));
+        commit(e, new SignalContainerProcess("c-side", 9, true, List.of()));
+        commit(e, new ShutdownContainer("c-web"));
+        assertFalse(e.state().path("matches").has("c-web"));
+        assertTrue(e.state().path("started").has("c-web"), "a shut-down ID stays used");
+        commit(e, new EnforcementRequest.UnmountOverlay("/run/coffer/rootfs/c-web"));
+        commit(e, new EnforcementRequest.UnmountDevice(LAYERS + "web"));
+        commit(e, new EnforcementRequest.GetProperties());
+        commit(e, new EnforcementRequest.ScratchMount("/run/coffer/scratch", true));
+    }
+
+    @Test
+    void failedHostOperationLeavesNoTrace() {
+        PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY);
+        ObjectNode before = e.state();
+        Decision d = e.decide(new MountDevice(LAYERS + "base", BASE));
+        assertTrue(d.allowed());
+        assertEquals(before, e.state(), "deciding changes nothing");
+        e.rollback(d);
+        assertEquals(before, e.state());
+        // the same request can be made again and commits normally
+        commit(e, new MountDevice(LAYERS + "base", BASE));
+        assertEquals(BASE, e.state().path("devices").path(LAYERS + "base").asText());
+        List<String> outcomes = new ArrayList<>();
+        e.decisionLog().forEach(x -> outcomes.add(x.outcome()));
+        assertEquals(List.of("rolled-back", "committed"), outcomes);
+    }
+
+    @Test
+    void deniedDecisionsCannotBeCommittedAndDecisionsCommitOnce() {
+        PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY);
+        Decision denied = e.decide(new MountDevice(LAYERS + "x", "f".repeat(64)));
+        assertFalse(denied.allowed());
+        assertThrows(IllegalStateException.class, () -> e.commit(denied));
+        Decision ok = e.decide(new MountDevice(LAYERS + "base", BASE));
+        e.commit(ok);
+        var twice = assertThrows(IllegalStateException.class, () -> e.commit(ok));
+        assertTrue(twice.getMessage().contains("not pending"), twice.getMessage());
+    }
+
+    @Test
+    void staleDecisionIsRefusedAtCommit() {
+        PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY);
+        Decision a = e.decide(new MountDevice(LAYERS + "a", BASE));
+        Decision b = e.decide(new MountDevice(LAYERS + "b", WEB));
+        e.commit(a);
+        var ex = assertThrows(IllegalStateException.class, () -> e.commit(b));
+        assertTrue(ex.getMessage().contains("stale"), ex.getMessage());
+        assertFalse(e.state().path("devices").has(LAYERS + "b"));
+    }
+
+    @Test
+    void decisionsFromAnotherEnforcerAreRefused() {
+        PolicyEnforcer e1 = PolicyEnforcer.load(Fixtures.POLICY);
+        PolicyEnforcer e2 = PolicyEnforcer.load(Fixtures.POLICY);
+        Decision d = e1.decide(new MountDevice(LAYERS + "base", BASE));
+        Decision own = e2.decide(new MountDevice(LAYERS + "base", BASE));
+        assertEquals(d.sequence(), own.sequence());
+        assertThrows(IllegalStateException.class, () -> e2.commit(d));
+        e2.rollback(d); // not e2's decision: ignored, e2's own stays pending
+        e2.commit(own);
+        e1.commit(d);
+        assertEquals(e1.state(), e2.state());
+    }
+
+    @Test
+    void denialIsExplainedWithFieldExpectedActualAndClosestContainer() {
+        PolicyEnforcer e = Fixtures.at(Fixtures.Stage.WEB_OVERLAY);
+        Decision d = e.decide(Fixtures.with(Fixtures.webCreate("c-web"),
+                java.util.Map.of("argList", List.of("/docker-entrypoint.sh", "httpd", "-f", "-p", "9999"))));
+        assertFalse(d.allowed());
+        Explanation x = d.explanation();
+        assertEquals("create_container", x.rule());
+        assertTrue(x.errors().contains("invalid command"), x.errors().toString());
+        assertEquals("argList", x.field());
+        assertEquals("[/docker-entrypoint.sh, httpd, -f, -p, 8080]", x.expected());
+        assertEquals("[/docker-entrypoint.sh, httpd, -f, -p, 9999]", x.actual());
+        assertTrue(x.closestContainer().startsWith("\"web\""), x.closestContainer());
+        assertTrue(d.reason().startsWith("create_container denied: invalid command; field argList: expected"), d.reason());
+    }
+
+    @Test
+    void overlayDenialShowsExpectedLayers() {
+        PolicyEnforcer e = Fixtures.at(Fixtures.Stage.WEB_LAYERS);
+        Decision d = e.decide(new MountOverlay("c", List.of(LAYERS + "base", LAYERS + "web"), "/run/coffer/rootfs/c"));
+        assertFalse(d.allowed());
+        assertEquals("[" + BASE + ", " + WEB + "]", d.explanation().expected());
+        assertEquals("[" + WEB + ", " + BASE + "]", d.explanation().actual());
+    }
+
+    @Test
+    void decisionLogRedactsEnvValuesAndReportsOutcomes() {
+        List<DecisionLogEntry> sunk = new ArrayList<>();
+        PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY, EnforcerOptions.defaults().withLogSink(sunk::add));
+        commit(e, new MountDevice(LAYERS + "base", BASE));
+        commit(e, new MountDevice(LAYERS + "web", WEB));
+        commit(e, new MountOverlay("c-web", List.of(LAYERS + "web", LAYERS + "base"), "/run/coffer/rootfs/c-web"));
+        e.decide(Fixtures.with(Fixtures.webCreate("c-web"), java.util.Map.of("envList",
+                List.of("PATH=/usr/bin:/bin", "MODE=prod", "TENANT=contoso", "API_KEY=s3cr3t"))));
+        List<DecisionLogEntry> log = e.decisionLog();
+        assertEquals(4, log.size());
+        DecisionLogEntry last = log.getLast();
+        assertEquals("denied", last.outcome());
+        assertFalse(last.toJson().toString().contains("s3cr3t"), last.toJson().toString());
+        assertTrue(last.toJson().path("input").path("envList").toString().contains("API_KEY=<redacted>"));
+        assertTrue(sunk.size() >= 7, "pending + committed for each allowed, one for the denial");
+    }
+
+    @Test
+    void decisionLogIsBounded() {
+        PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY, new EnforcerOptions(
+                EnforcerOptions.DEFAULT_LAYER_MOUNT_PATH_REGEX, Fixtures.SANDBOX, 3, null));
+        for (int i = 0; i < 10; i++) e.decide(new EnforcementRequest.DumpStacks());
+        assertEquals(3, e.decisionLog().size());
+        assertEquals(10, e.decisionLog().getLast().sequence());
+    }
+
+    @Test
+    void debugModePolicyAllowsShellAndIsDebuggable() {
+        PolicyEnforcer e = PolicyEnforcer.load(Fixtures.policy(true));
+        assertTrue(e.debuggable());
+        commit(e, new EnforcementRequest.DumpStacks());
+        commit(e, new EnforcementRequest.RuntimeLogging());
+        commit(e, new MountDevice(LAYERS + "base", BASE));
+        commit(e, new MountDevice(LAYERS + "web", WEB));
+        commit(e, new MountOverlay("c-web", List.of(LAYERS + "web", LAYERS + "base"), "/run/coffer/rootfs/c-web"));
+        commit(e, Fixtures.webCreate("c-web"));
+        commit(e, new ExecInContainer("c-web", List.of("/bin/sh"), Fixtures.webEnv(), "/srv"));
+        commit(e, new EnforcementRequest.ExecExternal(List.of("/bin/sh"),
+                List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), "/"));
+    }
+
+    @Test
+    void allowAllAllowsEverythingAndIsDebuggable() {
+        PolicyEnforcer e = PolicyEnforcer.allowAll();
+        assertTrue(e.debuggable());
+        assertEquals("", e.policySha256());
+        Decision d = e.decide(new MountDevice("/anywhere", "whatever"));
+        assertTrue(d.allowed());
+        e.commit(d);
+        assertEquals("committed", e.decisionLog().getFirst().outcome());
+    }
+
+    @Test
+    void policiesThatDoNotCompileOrAreNotPoliciesAreRefusedAtLoad() {
+        var e1 = assertThrows(PolicyLoadException.class, () -> PolicyEnforcer.load("package policy\n\nthis is not rego {"));
+        assertTrue(e1.getMessage().contains("policy.rego:"), e1.getMessage());
+        var e2 = assertThrows(PolicyLoadException.class, () -> PolicyEnforcer.load("package other\n\nx := 1\n"));
+        assertTrue(e2.getMessage().contains("package policy"), e2.getMessage());
+        var e3 = assertThrows(PolicyLoadException.class, () -> PolicyEnforcer.load("package policy\n\ncontainers := 5\n"));
+        assertTrue(e3.getMessage().contains("must be an array"), e3.getMessage());
+    }
+
+    @Test
+    void policyWithoutABindingDeniesThatPoint() {
+        PolicyEnforcer e = PolicyEnforcer.load("package policy\n\nimport rego.v1\n\ncontainers := []\n"
+                + "mount_device := data.framework.mount_device\n");
+        Decision d = e.decide(new EnforcementRequest.GetProperties());
+        assertFalse(d.allowed());
+        assertTrue(d.reason().contains("does not bind enforcement point get_properties"), d.reason());
+    }
+}
