@@ -14,7 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Queries are compiled on first use and cached.
  */
 public final class CompiledPolicy {
-    private static final String RESULT_VAR = "__coffer_result__";
+    private static final String RESULT_VAR = "coffer_result__";
     private final Compiler compiler;
     private final Ir.Node root;
     private final ConcurrentHashMap<String, Compiler.Query> queries = new ConcurrentHashMap<>();

@@ -58,7 +58,10 @@ final class Units {
     private static BigDecimal number(String fn, String s) {
         if (s.isEmpty()) throw BuiltinException.builtin(fn, "no amount provided");
         try {
-            return new BigDecimal(s);
+            BigDecimal d = new BigDecimal(s);
+            // refuse numbers whose expansion would take unbounded time and memory
+            if (Math.abs((long) d.precision() - d.scale()) > 1000) throw BuiltinException.builtin(fn, "exponent too large");
+            return d;
         } catch (NumberFormatException e) {
             throw BuiltinException.builtin(fn, "could not parse amount to a number");
         }

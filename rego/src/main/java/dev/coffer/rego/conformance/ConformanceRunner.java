@@ -104,8 +104,11 @@ public final class ConformanceRunner {
 
     private CaseResult runCase(String family, String file, int index, JsonNode c) {
         String note = c.path("note").asText("");
+        long t0 = System.nanoTime();
         try {
             String reason = check(c);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            if (ms > 500 && Boolean.getBoolean("coffer.conformance.slow")) System.err.println("slow case " + file + "#" + index + ": " + ms + " ms");
             return new CaseResult(family, file, index, note, reason == null ? Outcome.PASS : Outcome.FAIL, reason);
         } catch (Skip s) {
             return new CaseResult(family, file, index, note, Outcome.SKIP, s.getMessage());
