@@ -12,6 +12,20 @@ public final class HostData {
         return ofPolicy(policyText.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The agent's startup check: the policy it was handed must be the one the launch was bound
+     * to. Throws with both values when they differ, so the agent can refuse to run.
+     */
+    public static void requireMatches(byte[] reportHostData, byte[] policyBytes) {
+        byte[] expected = ofPolicy(policyBytes);
+        if (!MessageDigest.isEqual(expected, reportHostData)) {
+            java.util.HexFormat hex = java.util.HexFormat.of();
+            throw new IllegalStateException("the policy does not match this sandbox's launch: SHA-256(policy) is "
+                    + hex.formatHex(expected) + " but HOST_DATA is " + hex.formatHex(reportHostData)
+                    + "; the host supplied a different policy than the one the sandbox was launched with");
+        }
+    }
+
     public static byte[] ofPolicy(byte[] policyBytes) {
         try {
             return MessageDigest.getInstance("SHA-256").digest(policyBytes);

@@ -77,6 +77,16 @@ public final class SimLaunch {
         return processor.certificates();
     }
 
+    /** The VCEK as PEM. */
+    public String vcekPem() {
+        return processor.vcekPem();
+    }
+
+    /** ASK then ARK as PEM, like AMD KDS's cert_chain. */
+    public String chainPem() {
+        return processor.chainPem();
+    }
+
     @Override
     public String toString() {
         return "SimLaunch[measurement=" + HexFormat.of().formatHex(measurement) + ", hostData=" + HexFormat.of().formatHex(hostData) + "]";

@@ -156,6 +156,11 @@ public final class SimulatedSecureProcessor {
         return launch(measurement, hostData, 0x30000L);
     }
 
+    /** Starts a launch measured from its artifacts (see {@link dev.coffer.attest.measure.LaunchMeasurement}). */
+    public SimLaunch launch(dev.coffer.attest.measure.LaunchMeasurement artifacts, byte[] hostData) {
+        return launch(artifacts.compute(), hostData);
+    }
+
     public SimLaunch launch(byte[] measurement, byte[] hostData, long guestPolicy) {
         return new SimLaunch(this, measurement, hostData, guestPolicy);
     }

@@ -46,4 +46,12 @@ class LaunchMeasurementTest {
     void hostDataIsSha256OfThePolicyText() {
         assertEquals("89d09cb5c2f579afa733a1f68ae0dd5ff13e59efa75b870c64ca9fd62e9ec139", HexFormat.of().formatHex(HostData.ofPolicy("package policy\n")));
     }
+
+    @Test
+    void requireMatchesRefusesAnotherPolicy() {
+        byte[] hostData = HostData.ofPolicy("package policy\n");
+        HostData.requireMatches(hostData, "package policy\n".getBytes());
+        var e = assertThrows(IllegalStateException.class, () -> HostData.requireMatches(hostData, "package policy\nallow := true\n".getBytes()));
+        assertTrue(e.getMessage().contains("but HOST_DATA is 89d09cb5"), e.getMessage());
+    }
 }

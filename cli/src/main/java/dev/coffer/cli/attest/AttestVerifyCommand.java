@@ -162,9 +162,9 @@ public final class AttestVerifyCommand implements Callable<Integer> {
         if (trustSim) {
             SimulatedSecureProcessor sim = AttestInputs.loadSim(simDir);
             policy.trustSimRoot(sim.ark());
+            certs.addAll(List.of(sim.ask(), sim.ark()));
             if (endorsementKey == null && java.util.Arrays.equals(sim.chipId(), parsed.chipId())) {
                 endorsementKey = sim.vcek();
-                certs.addAll(List.of(sim.ask(), sim.ark()));
             }
         }
         if (endorsementKey == null) {
