@@ -20,6 +20,17 @@ import java.util.List;
         description = "List the images in the local store.",
         footer = {"", "Examples:", "  coffer image ls", "  coffer image ls -o json"})
 final class ListCommand implements Runnable {
+    private static java.util.Map<String, Object> json(ImageStore.Listing l) {
+        if (l.ok()) return ImageViews.summary(l.image());
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("reference", l.reference().toString());
+        m.put("id", l.manifestDigest().shortHex());
+        m.put("manifestDigest", l.manifestDigest().toString());
+        m.put("created", l.created().toString());
+        m.put("problem", l.problem());
+        return m;
+    }
+
     @ParentCommand
     ImageCommand parent;
 
@@ -34,15 +45,15 @@ final class ListCommand implements Runnable {
 
     @Override
     public void run() {
-        List<LocalImage> images;
+        List<ImageStore.Listing> images;
         try (ImageStore store = parent.openStore()) {
-            images = store.list();
+            images = store.listAll();
         } catch (IOException e) {
             throw ImageCommand.failure(e);
         }
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
-            Json.print(out, images.stream().map(ImageViews::summary).toList());
+            Json.print(out, images.stream().map(ListCommand::json).toList());
             return;
         }
         if (images.isEmpty()) {
@@ -50,12 +61,19 @@ final class ListCommand implements Runnable {
             out.flush();
             return;
         }
-        int width = Math.max("REFERENCE".length(), images.stream().mapToInt(i -> i.reference().toString().length()).max().orElse(0));
+        int width = Math.max("REFERENCE".length(),
+                images.stream().mapToInt(i -> i.reference().toString().length()).max().orElse(0));
         String format = "%-" + width + "s  %-12s  %6s  %10s  %s%n";
         out.printf(format, "REFERENCE", "ID", "LAYERS", "SIZE", "CREATED");
-        for (LocalImage img : images) {
-            out.printf(format, img.reference(), img.id(), img.layers().size(), Progress.humanBytes(img.size()),
-                    img.created().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+        for (ImageStore.Listing l : images) {
+            String created = l.created().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+            if (l.ok()) {
+                LocalImage img = l.image();
+                out.printf(format, img.reference(), img.id(), img.layers().size(), Progress.humanBytes(img.size()), created);
+            } else {
+                out.printf(format, l.reference(), l.manifestDigest().shortHex(), "-", "BROKEN", created);
+                out.printf("  ! %s%n", l.problem());
+            }
         }
         out.flush();
     }

@@ -94,6 +94,28 @@ class ImageCommandTest {
     }
 
     @Test
+    void tamperedImageIsShownBrokenRefusedAndRemovable() throws Exception {
+        Path tar = sample().writeLayoutTar(tmp.resolve("img.tar"), "coffer.local/hello:1");
+        assertEquals(0, run("image", "import", tar.toString()).exit());
+        JsonNode detail = Json.MAPPER.readTree(run("image", "inspect", "coffer.local/hello:1", "-o", "json").out());
+        String config = detail.get("configDigest").asText().substring("sha256:".length());
+        Files.writeString(tmp.resolve("home/oci/blobs/sha256/" + config), "{\"tampered\": true}");
+
+        Result ls = run("image", "ls");
+        assertEquals(0, ls.exit(), ls.err());
+        assertTrue(ls.out().contains("BROKEN") && ls.out().contains("tampered"), ls.out());
+        JsonNode json = Json.MAPPER.readTree(run("image", "ls", "-o", "json").out());
+        assertTrue(json.get(0).get("problem").asText().contains("tampered"));
+
+        Result inspect = run("image", "inspect", "coffer.local/hello:1");
+        assertEquals(1, inspect.exit());
+        assertTrue(inspect.err().contains("is tampered") && inspect.err().contains("coffer image rm"), inspect.err());
+
+        assertEquals(0, run("image", "rm", "coffer.local/hello:1").exit());
+        assertEquals("[ ]", run("image", "ls", "-o", "json").out().strip());
+    }
+
+    @Test
     void importsDockerSaveWithName() throws Exception {
         Path tar = sample().writeDockerArchive(tmp.resolve("d.tar"), "hello:2");
         Result r = run("image", "import", tar.toString(), "--name", "coffer.local/renamed:3", "-o", "json");

@@ -240,7 +240,20 @@ final class Session {
             if (service != null) q.append("service=").append(RegistryClient.urlEncode(service)).append('&');
             String scope = challenge.params().getOrDefault("scope", "repository:" + ref.repository() + ":pull");
             q.append("scope=").append(RegistryClient.urlEncode(scope));
-            authorization = "Bearer " + fetchToken(URI.create(q.toString()));
+            URI tokenUri;
+            try {
+                tokenUri = URI.create(q.toString());
+            } catch (IllegalArgumentException e) {
+                throw new RegistryException(401, "registry " + registry + " named an invalid token service '" + realm
+                        + "'; the registry is misconfigured", e);
+            }
+            if (!creds.isAnonymous() && "http".equalsIgnoreCase(tokenUri.getScheme())
+                    && !client.options().insecure() && !RegistryClient.isLocal(tokenUri.getAuthority())) {
+                throw new RegistryException(401, "registry " + registry + " sends credentials to the token service "
+                        + tokenUri.getScheme() + "://" + tokenUri.getAuthority() + " over plain http; refusing to"
+                        + " expose them: use --insecure only if that network is trusted");
+            }
+            authorization = "Bearer " + fetchToken(tokenUri);
             return true;
         }
         return false;

@@ -32,6 +32,7 @@ import java.util.regex.Pattern;
 public final class ImageStore implements AutoCloseable {
     /** Manifests and configs are small; anything bigger is not what it claims to be. */
     static final int MAX_JSON_BLOB = 4 * 1024 * 1024;
+    private static final java.time.Duration STALE_AFTER = java.time.Duration.ofHours(24);
     private static final Pattern ID_PREFIX = Pattern.compile("(?:sha256:)?[0-9a-f]{4,64}");
 
     private final Path ociDir;
@@ -49,7 +50,32 @@ public final class ImageStore implements AutoCloseable {
     public static ImageStore open(Path cofferHome) throws IOException {
         Path dir = cofferHome.resolve("oci");
         Files.createDirectories(dir);
-        return new ImageStore(dir);
+        ImageStore store = new ImageStore(dir);
+        store.removeStaleLeftovers();
+        return store;
+    }
+
+    /**
+     * Temporary blobs and import scratch directories of processes that were killed. Only old
+     * ones: a young one may belong to a transfer running right now in another process.
+     */
+    private void removeStaleLeftovers() {
+        Instant cutoff = Instant.now().minus(STALE_AFTER);
+        try {
+            for (Path p : blobs.temporaryFiles()) {
+                if (Files.getLastModifiedTime(p).toInstant().isBefore(cutoff)) Files.deleteIfExists(p);
+            }
+            Path tmp = ociDir.resolve("tmp");
+            if (Files.isDirectory(tmp)) {
+                try (var dirs = Files.list(tmp)) {
+                    for (Path d : dirs.toList()) {
+                        if (Files.getLastModifiedTime(d).toInstant().isBefore(cutoff)) ArchiveImport.deleteTree(d);
+                    }
+                }
+            }
+        } catch (IOException ignored) {
+            // Cleaning is opportunistic; the store works without it.
+        }
     }
 
     public BlobStore blobs() {
@@ -86,7 +112,32 @@ public final class ImageStore implements AutoCloseable {
         return load(match);
     }
 
-    /** All images, by reference. */
+    /**
+     * One name in the store and what it points at: {@code image} if it loads and verifies,
+     * else {@code problem} says what is wrong (a tampered manifest or config, a missing blob).
+     */
+    public record Listing(ImageReference reference, Digest manifestDigest, Instant created, LocalImage image,
+                          String problem) {
+        public boolean ok() {
+            return image != null;
+        }
+    }
+
+    /** Every name, including images that fail verification (for listing; they cannot be used). */
+    public List<Listing> listAll() throws IOException {
+        List<Listing> out = new ArrayList<>();
+        for (ImageIndexFile.Entry e : index.read()) {
+            try {
+                out.add(new Listing(e.reference(), e.manifest(), e.created(), load(e), null));
+            } catch (OciException broken) {
+                out.add(new Listing(e.reference(), e.manifest(), e.created(), null, broken.getMessage()));
+            }
+        }
+        out.sort(Comparator.comparing(l -> l.reference().toString()));
+        return out;
+    }
+
+    /** All images, by reference; fails if any of them does not verify. */
     public List<LocalImage> list() throws IOException {
         List<LocalImage> out = new ArrayList<>();
         for (ImageIndexFile.Entry e : index.read()) {

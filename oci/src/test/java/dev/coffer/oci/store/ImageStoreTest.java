@@ -280,6 +280,48 @@ class ImageStoreTest {
     }
 
     @Test
+    void concurrentProcessesKeepTheIndexConsistent() throws Exception {
+        Path home = tmp.resolve("home");
+        List<Process> processes = new ArrayList<>();
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (int p = 0; p < 3; p++) {
+            List<String> cmd = new ArrayList<>(List.of(javaBin, "-cp", System.getProperty("java.class.path"),
+                    ImportProcessMain.class.getName(), home.toString()));
+            for (int i = 0; i < 3; i++) {
+                String name = "p" + p + "i" + i;
+                cmd.add(sample(name).writeLayout(tmp.resolve(name), "coffer.local/" + name + ":1").toString());
+            }
+            processes.add(new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(tmp.resolve("proc" + p + ".log").toFile()).start());
+        }
+        for (int p = 0; p < processes.size(); p++) {
+            assertTrue(processes.get(p).waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "process finished");
+            assertEquals(0, processes.get(p).exitValue(), Files.readString(tmp.resolve("proc" + p + ".log")));
+        }
+        try (ImageStore store = ImageStore.open(home)) {
+            assertEquals(9, store.list().size(), "no index update lost");
+            assertTrue(store.blobs().temporaryFiles().isEmpty());
+        }
+    }
+
+    @Test
+    void listAllReportsBrokenImagesInsteadOfFailing() throws IOException {
+        try (ImageStore store = ImageStore.open(tmp.resolve("home"))) {
+            LocalImage good = store.importArchive(sample("good").writeLayout(tmp.resolve("g"), "coffer.local/good:1"));
+            LocalImage bad = store.importArchive(sample("bad").writeLayout(tmp.resolve("b"), "coffer.local/bad:1"));
+            Files.writeString(store.blobPath(bad.configDigest()), "{}");
+            List<ImageStore.Listing> all = store.listAll();
+            assertEquals(2, all.size());
+            ImageStore.Listing b = all.get(0);
+            assertEquals("coffer.local/bad:1", b.reference().toString());
+            assertFalse(b.ok());
+            assertTrue(b.problem().contains("tampered"), b.problem());
+            assertEquals(good, all.get(1).image());
+            assertThrows(BlobTamperedException.class, store::list);
+        }
+    }
+
+    @Test
     void blobStorePutVerifies() throws IOException {
         BlobStore blobs = new BlobStore(tmp.resolve("b"));
         byte[] data = "hello".getBytes(StandardCharsets.UTF_8);
