@@ -160,6 +160,7 @@ final class Eval implements BuiltinContext {
             }
             case XSomeIn s -> {
                 return evalTerm(s.collection(), f, coll -> iterate(coll, (key, val) -> {
+                    step(lit.loc());
                     if (s.key() == null) return unifyValue(s.value(), val, f, k);
                     return unifyValue(s.key(), key, f, () -> unifyValue(s.value(), val, f, k));
                 }));
@@ -517,6 +518,7 @@ final class Eval implements BuiltinContext {
         }
         if (p instanceof Local l && f[l.slot()] == null) {
             return iterate(v, (key, val) -> {
+                step(l.loc());
                 f[l.slot()] = key;
                 try {
                     return deref(val, path, i + 1, f, k);
