@@ -182,22 +182,49 @@ env_pattern_ok(pattern, "re2", value) if regex.match(anchor_pattern(pattern), va
 
 env_rule_ok(rule, env) if env_pattern_ok(rule.pattern, rule.strategy, env)
 
-env_required_rule_ok(rule, env_list) if {
-	object.get(rule, "required", false) == true
-	some env in env_list
-	env_rule_ok(rule, env)
+# Every variable must match a rule, and every required rule must match a variable. Exact rules
+# are looked up in a set, so only variables no exact rule covers are tried against the re2
+# rules: with typical policies (mostly exact rules) this is linear, not rules x variables.
+envList_ok(env_rules, env_list) if {
+	exact := {rule.pattern | some rule in env_rules; rule.strategy == "string"}
+	patterns := [rule.pattern | some rule in env_rules; rule.strategy == "re2"]
+	present := {env | some env in env_list}
+	inexact := [env | some env in env_list; not env in exact]
+	every env in inexact {
+		some pattern in patterns
+		regex.match(anchor_pattern(pattern), env)
+	}
+	every rule in env_rules {
+		env_required_ok(rule, present, inexact, env_list)
+	}
 }
 
-env_required_rule_ok(rule, _) if object.get(rule, "required", false) == false
+env_required_ok(rule, _, _, _) if object.get(rule, "required", false) == false
 
-envList_ok(env_rules, env_list) if {
-	every rule in env_rules {
-		env_required_rule_ok(rule, env_list)
-	}
-	every env in env_list {
-		some rule in env_rules
-		env_rule_ok(rule, env)
-	}
+env_required_ok(rule, present, _, _) if {
+	rule.required == true
+	rule.strategy == "string"
+	rule.pattern in present
+}
+
+# a variable matching a required re2 rule is almost always one no exact rule covers: try those first
+env_required_ok(rule, _, inexact, env_list) if {
+	rule.required == true
+	rule.strategy == "re2"
+	re2_env_present(rule.pattern, inexact, env_list)
+}
+
+re2_env_present(pattern, inexact, _) if re2_env_present_in(pattern, inexact)
+
+re2_env_present(pattern, inexact, env_list) if {
+	not re2_env_present_in(pattern, inexact)
+	some env in env_list
+	regex.match(anchor_pattern(pattern), env)
+}
+
+re2_env_present_in(pattern, envs) if {
+	some env in envs
+	regex.match(anchor_pattern(pattern), env)
 }
 
 workingDirectory_ok(working_dir) if input.workingDir == working_dir
@@ -314,13 +341,16 @@ default_mounts := [
 	{"destination": "/etc/hostname", "source": "sandbox:///etc/hostname", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
 ]
 
+# the destination is compared first: it singles out the one constraint that can match
 mount_ok(mounts, mount) if {
 	some constraint in mounts
+	constraint.destination == mount.destination
 	mountConstraint_ok(constraint, mount)
 }
 
 mount_ok(_, mount) if {
 	some constraint in default_mounts
+	constraint.destination == mount.destination
 	mountConstraint_ok(constraint, mount)
 }
 
