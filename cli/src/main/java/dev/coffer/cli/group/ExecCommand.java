@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code coffer exec GROUP CONTAINER -- CMD...}. */
-@Command(name = "exec",
+@Command(name = "exec", mixinStandardHelpOptions = true,
         description = {"Run a command in a running container of a group and print its output. The agent runs",
                 "it (runc/crun exec) with the container's user and environment; stdin is not attached."},
         footer = {"", "Exit code: the command's own exit code; 1 if it could not be run; 2 on a usage error.",

@@ -12,7 +12,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 
 /** {@code coffer logs GROUP [CONTAINER] [-f]}. */
-@Command(name = "logs",
+@Command(name = "logs", mixinStandardHelpOptions = true,
         description = {"Print the stdout and stderr of a group's containers (all of them, each line prefixed",
                 "with [container], or just one). Logs stay readable after the group is stopped."},
         footer = {"", "Examples:", "  coffer logs web", "  coffer logs web server -f"})

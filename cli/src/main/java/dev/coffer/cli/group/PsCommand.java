@@ -17,7 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** {@code coffer ps [GROUP]}: groups and their containers, refreshed from the agents. */
-@Command(name = "ps",
+@Command(name = "ps", mixinStandardHelpOptions = true,
         description = {"List container groups and their containers: state, exit code, pid. Asks each running",
                 "group's agent for fresh state, and reports groups whose agent died as agent-dead."},
         footer = {"", "Examples:", "  coffer ps", "  coffer ps web -o json"})

@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 
 /** {@code coffer rm GROUP}. */
-@Command(name = "rm",
+@Command(name = "rm", mixinStandardHelpOptions = true,
         description = {"Remove a stopped group: its state, logs and directory under $COFFER_HOME/groups."},
         footer = {"", "Examples:", "  coffer rm web", "  coffer rm --force web    # stop it first if it runs"})
 public final class RmCommand implements Runnable {

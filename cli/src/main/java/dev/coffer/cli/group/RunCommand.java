@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /** {@code coffer run GROUP.yaml [-d]}: start a container group in a sandbox. */
-@Command(name = "run",
+@Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Start the container group described by GROUP.yaml in a sandbox: the agent starts as",
                 "a separate process, mounts each image's layers, and runs every container with runc or",
                 "crun; the containers share one network namespace (localhost), like a pod.",

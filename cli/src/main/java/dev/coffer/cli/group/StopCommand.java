@@ -15,7 +15,7 @@ import java.time.Duration;
 import java.util.stream.Collectors;
 
 /** {@code coffer stop GROUP}. */
-@Command(name = "stop",
+@Command(name = "stop", mixinStandardHelpOptions = true,
         description = {"Stop a group: SIGTERM to every container, SIGKILL after the grace period, then unmount",
                 "and remove every overlay, layer mount, volume and the network namespace. No process or mount",
                 "of the group remains; its state and logs do (remove them with `coffer rm`).",

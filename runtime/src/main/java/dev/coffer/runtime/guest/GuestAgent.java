@@ -41,7 +41,13 @@ public final class GuestAgent {
     public static void main(String[] args) throws Exception {
         List<String> rest = new ArrayList<>(List.of(args));
         if (rest.size() == 2 && rest.get(0).equals("--train")) {
-            train(Path.of(rest.get(1)));
+            try {
+                train(Path.of(rest.get(1)));
+            } catch (Exception e) {
+                // the agent thread would keep the JVM alive: the build waits for this process
+                System.err.println("coffer-guest-agent: training run failed: " + e);
+                System.exit(1);
+            }
             return;
         }
         int at = rest.indexOf("--port");
@@ -94,8 +100,7 @@ public final class GuestAgent {
                 }
                 if (n == 0) continue;
                 if (session == null || !session.isOpen()) {
-                    session = SocketChannel.open(StandardProtocolFamily.UNIX);
-                    session.connect(UnixDomainSocketAddress.of(socket));
+                    session = openSession(socket);
                     toAgent = Channels.newOutputStream(session);
                     SocketChannel s = session;
                     Thread.ofVirtual().name("agent-to-host").start(() -> copy(s, toHost));
@@ -106,6 +111,32 @@ public final class GuestAgent {
                     session.close(); // the agent closed this connection; the host's next bytes open another
                     session = null;
                 }
+            }
+        }
+    }
+
+    /** The socket file appears at bind(2), a moment before listen(2): retry a refused connect briefly. */
+    private static SocketChannel openSession(Path socket) throws IOException, InterruptedException {
+        for (int attempt = 0; ; attempt++) {
+            SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                channel.connect(UnixDomainSocketAddress.of(socket));
+                return channel;
+            } catch (IOException e) {
+                channel.close();
+                if (attempt >= 200) throw e;
+                Thread.sleep(10);
+            }
+        }
+    }
+
+    private static AgentClient connect(Path socket) throws IOException, InterruptedException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return AgentClient.connect(socket);
+            } catch (IOException e) {
+                if (attempt >= 200) throw e;
+                Thread.sleep(10);
             }
         }
     }
@@ -131,7 +162,7 @@ public final class GuestAgent {
                 "--policy", "allow-all", "--runtime", "auto"};
         Thread agent = Thread.ofPlatform().name("agent").start(() -> AgentMain.main(agentArgs));
         awaitSocket(socket, agent);
-        try (AgentClient client = AgentClient.connect(socket)) {
+        try (AgentClient client = connect(socket)) {
             client.call(new Request.Ping(), Result.class);
             client.call(new Request.GetProperties(), Result.Properties.class);
             client.call(new Request.ShutdownSandbox(1000), Result.class);

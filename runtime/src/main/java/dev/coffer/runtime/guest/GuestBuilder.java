@@ -56,6 +56,8 @@ public final class GuestBuilder {
     static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss1m",
             "-XX:MaxRAMPercentage=40", "-Xshare:auto");
 
+    static final Set<String> OPTIONAL_MODULES = Set.of("java.desktop", "java.sql");
+
     private final Path guestDir;
     private final Consumer<String> progress;
 
@@ -189,14 +191,18 @@ public final class GuestBuilder {
         return jars;
     }
 
-    /** java.base plus what jdeps finds the jars need, plus the HTTP server for the in-group SKR API. */
+    /**
+     * java.base plus what jdeps finds the jars need, plus the HTTP server for the in-group SKR API.
+     * Jackson's optional integrations (java.beans, java.sql types) are left out: they would add
+     * tens of megabytes the agent never loads, and the training run proves the rest suffices.
+     */
     private static List<String> javaModules(List<Path> jars) {
         List<String> args = new ArrayList<>(List.of("--print-module-deps", "--ignore-missing-deps", "--multi-release", "25"));
         jars.forEach(j -> args.add(j.toString()));
         String out = runTool("jdeps", args.toArray(String[]::new));
         TreeSet<String> modules = new TreeSet<>(List.of("java.base", "jdk.httpserver"));
         for (String m : out.strip().split(",")) {
-            if (m.matches("[a-z][a-z0-9.]*")) modules.add(m);
+            if (m.matches("[a-z][a-z0-9.]*") && !OPTIONAL_MODULES.contains(m)) modules.add(m);
         }
         return List.copyOf(modules);
     }

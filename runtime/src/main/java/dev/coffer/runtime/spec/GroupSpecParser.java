@@ -65,6 +65,8 @@ public final class GroupSpecParser {
                         + size + " bytes");
             }
             return parse(Files.readString(path), name);
+        } catch (SpecException e) {
+            throw e;
         } catch (NoSuchFileException e) {
             throw new SpecException(name, 0, 0, "", "expected a group spec file, found no such file");
         } catch (java.nio.charset.MalformedInputException e) {
@@ -90,6 +92,8 @@ public final class GroupSpecParser {
                 JsonLocation l = p.currentTokenLocation();
                 throw new SpecException(file, l.getLineNr(), l.getColumnNr(), "", "expected one YAML document, found more");
             }
+        } catch (SpecException e) {
+            throw e;
         } catch (JsonProcessingException e) {
             JsonLocation l = e.getLocation();
             String msg = e.getOriginalMessage() == null ? "malformed YAML" : e.getOriginalMessage().lines().findFirst().orElse("");

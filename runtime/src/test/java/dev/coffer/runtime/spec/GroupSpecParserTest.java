@@ -129,5 +129,9 @@ class GroupSpecParserTest {
         Path good = dir.resolve("g.yaml");
         Files.writeString(good, GOOD);
         assertEquals("web", GroupSpecParser.parse(good).name());
+        Path bad = dir.resolve("bad.yaml");
+        Files.writeString(bad, "name: web\ncontainers:\n  - name: a\n");
+        SpecException located = assertThrows(SpecException.class, () -> GroupSpecParser.parse(bad));
+        assertEquals(bad + ":3:5: containers[0].image: expected a value, found the field missing", located.getMessage());
     }
 }
