@@ -90,6 +90,7 @@ public final class RegistryClient implements AutoCloseable {
     public Digest pull(ImageReference ref, RegistryCredentials creds, BlobStore blobs, ProgressListener progress,
                        Set<Digest> added) throws IOException {
         Session s = new Session(this, ref, creds == null ? RegistryCredentials.anonymous() : creds);
+        if (progress == null) progress = ProgressListener.NONE;
         String phase = "pulling " + ref.familiar();
 
         Fetched top = s.manifest(ref.manifestSelector(), ref.digest());

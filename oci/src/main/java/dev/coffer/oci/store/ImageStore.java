@@ -179,7 +179,7 @@ public final class ImageStore implements AutoCloseable {
     /** Imports every image an archive holds (a docker save may hold several). */
     public List<LocalImage> importAll(Path fileOrDir, ImageReference name, ProgressListener progress)
             throws IOException {
-        return new ArchiveImport(this, ociDir).run(fileOrDir, name, progress);
+        return new ArchiveImport(this, ociDir).run(fileOrDir, name, progress == null ? ProgressListener.NONE : progress);
     }
 
     /** Pulls from an OCI distribution registry, with default client options. */
@@ -201,7 +201,7 @@ public final class ImageStore implements AutoCloseable {
                            RegistryClient client) throws IOException {
         Set<Digest> added = new HashSet<>();
         try {
-            Digest manifest = client.pull(ref, creds, blobs, progress, added);
+            Digest manifest = client.pull(ref, creds, blobs, progress == null ? ProgressListener.NONE : progress, added);
             ImageReference name = ref.tag() != null ? ref.withDigest(null) : ref;
             return register(List.of(name), manifest).getFirst();
         } catch (IOException | RuntimeException e) {

@@ -178,7 +178,7 @@ class ImageStoreTest {
         Path a = sample("same").writeLayout(tmp.resolve("a"), "coffer.local/a:1");
         try (ImageStore store = ImageStore.open(tmp.resolve("home"))) {
             LocalImage one = store.importArchive(a);
-            LocalImage two = store.importArchive(a, ImageReference.parse("coffer.local/b:1"), ProgressListener.NONE);
+            LocalImage two = store.importArchive(a, ImageReference.parse("coffer.local/b:1"), null);
             assertEquals(one.manifestDigest(), two.manifestDigest());
             store.remove("coffer.local/a:1");
             assertTrue(store.blobs().has(one.layers().get(0).digest()), "still used by b");
