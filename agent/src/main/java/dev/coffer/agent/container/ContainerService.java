@@ -95,7 +95,13 @@ public final class ContainerService {
                 Files.createFile(s.netns);
                 // unshare --net=FILE keeps the namespace alive by bind-mounting it on FILE; the
                 // command it runs inside brings loopback up so containers reach each other on localhost.
-                HostCommand.check(List.of("unshare", "--net=" + s.netns, "ip", "link", "set", "dev", "lo", "up"), 30_000);
+                HostCommand.Outcome up = HostCommand.run(List.of("unshare", "--net=" + s.netns, "ip", "link", "set", "dev", "lo", "up"), 30_000);
+                if (up.exitCode() != 0) {
+                    if (Mounts.isMountPoint(s.netns)) Mounts.unmount(s.netns);
+                    throw AgentException.failed("expected to create the group's network namespace with loopback up, found `unshare --net="
+                            + s.netns + " ip link set dev lo up` failing: " + up.output()
+                            + "; install iproute2 and util-linux (apt-get install -y --no-install-recommends iproute2 util-linux)");
+                }
             }
         } catch (IOException e) {
             throw AgentException.failed("cannot prepare the agent state directory " + root + ": " + e.getMessage());
@@ -250,7 +256,8 @@ public final class ContainerService {
         List<Request.Mount> mounts = resolveMounts(req.mounts() == null ? List.of() : req.mounts());
         Path bundle = c.dir.resolve("bundle");
         Map<String, Object> config = BundleConfig.build(req, rootfs.toString(), ids[0], ids[1], List.of(), mounts,
-                netns.toString(), "coffer-" + sandboxName + "-" + c.id);
+                // the agent's pid keeps cgroups of same-named groups (other COFFER_HOMEs) apart
+                netns.toString(), "coffer-" + sandboxName + "-" + ProcessHandle.current().pid() + "-" + c.id);
         try {
             Files.createDirectories(bundle);
             JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build()

@@ -112,6 +112,7 @@ public final class GroupManager {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
                         options.policy(), options.agentEnvironment()));
             } catch (IOException e) {
+                for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);
                 throw new GroupException("cannot start the sandbox of group " + spec.name() + ": " + e.getMessage(), e);
             }
