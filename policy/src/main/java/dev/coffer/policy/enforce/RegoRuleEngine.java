@@ -2,6 +2,7 @@ package dev.coffer.policy.enforce;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.rego.CompiledPolicy;
 import dev.coffer.rego.DataStore;
 import dev.coffer.rego.EvalOptions;
@@ -13,6 +14,7 @@ import dev.coffer.rego.value.Json;
 import dev.coffer.rego.value.Value;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -24,8 +26,6 @@ final class RegoRuleEngine implements RuleEngine {
      */
     static final EvalOptions OPTIONS = EvalOptions.DEFAULT.withMaxSteps(5_000_000).withTimeout(Duration.ofSeconds(5));
 
-    private static final String RESULT = "coffer_rule_value";
-
     private final CompiledPolicy compiled;
     // the data store for the last state seen; states are immutable, so a version identifies one
     private PolicyState cachedState;
@@ -35,7 +35,36 @@ final class RegoRuleEngine implements RuleEngine {
         this.compiled = compiled;
     }
 
+    /**
+     * Recently compiled policies by text hash: compiling takes far longer than a decision, and
+     * a sandbox (or a test suite, or the simulator) loads the same policy again and again.
+     * Compiled policies are immutable, so sharing them is safe; the state is per engine.
+     */
+    private static final int CACHE_SIZE = 4;
+    private static final Map<String, CompiledPolicy> CACHE = new LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, CompiledPolicy> eldest) {
+            return size() > CACHE_SIZE;
+        }
+    };
+
     static RegoRuleEngine compile(String frameworkText, String policyText) {
+        String key = GeneratedPolicy.sha256Hex(frameworkText) + GeneratedPolicy.sha256Hex(policyText);
+        CompiledPolicy cached;
+        synchronized (CACHE) {
+            cached = CACHE.get(key);
+        }
+        if (cached != null) {
+            return new RegoRuleEngine(cached);
+        }
+        RegoRuleEngine engine = compileFresh(frameworkText, policyText);
+        synchronized (CACHE) {
+            CACHE.put(key, engine.compiled);
+        }
+        return engine;
+    }
+
+    private static RegoRuleEngine compileFresh(String frameworkText, String policyText) {
         CompiledPolicy compiled;
         try {
             // modules without `import rego.v1` are v0, like the ACI policies already deployed
@@ -54,17 +83,8 @@ final class RegoRuleEngine implements RuleEngine {
 
     @Override
     public synchronized JsonNode evaluate(String ref, ObjectNode input, PolicyState state) {
-        // A query binding a named variable rather than CompiledPolicy.evalRef: evalRef returns
-        // undefined for every ref in the engine version this was written against (reported).
-        EvalResult r = compiled.eval(RESULT + " = " + ref, Json.fromJsonNode(input), store(state), OPTIONS);
-        if (r.rows().isEmpty()) {
-            return null;
-        }
-        if (r.rows().size() > 1) {
-            throw new IllegalStateException(ref + " has " + r.rows().size() + " values; a rule must have one");
-        }
-        Value v = r.rows().getFirst().get(RESULT);
-        return v == null ? null : Json.toJsonNode(v);
+        EvalResult r = compiled.evalRef(ref, Json.fromJsonNode(input), store(state), OPTIONS);
+        return r.value() == null ? null : Json.toJsonNode(r.value());
     }
 
     private DataStore store(PolicyState state) {
