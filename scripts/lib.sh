@@ -63,6 +63,6 @@ build_if_stale() {
     return 0
   fi
   log "building Coffer (Maven, tests skipped; this takes a minute the first time)..."
-  mvn_cmd -DskipTests install >&2 || { log "the build failed (output above); fix it and run again"; return 1; }
+  mvn_cmd -Dmaven.test.skip=true install >&2 || { log "the build failed (output above); fix it and run again"; return 1; }
   touch "$stamp"
 }

@@ -8,7 +8,8 @@ public final class CofferHome {
     private CofferHome() {}
 
     public static Path resolve() {
-        String env = System.getenv("COFFER_HOME");
+        // The system property lets in-process tests point the CLI at a scratch home.
+        String env = System.getProperty("coffer.home", System.getenv("COFFER_HOME"));
         Path home = env != null && !env.isBlank()
                 ? Path.of(env)
                 : Path.of(System.getProperty("user.home"), ".local", "share", "coffer");

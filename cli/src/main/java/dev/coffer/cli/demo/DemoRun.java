@@ -1,0 +1,185 @@
+package dev.coffer.cli.demo;
+
+import dev.coffer.oci.layout.ImageBuilder;
+import dev.coffer.oci.layout.TarLayer;
+import dev.coffer.oci.reference.ImageReference;
+import dev.coffer.oci.store.ImageConfig;
+import dev.coffer.oci.store.ImageStore;
+import dev.coffer.oci.store.LocalImage;
+import dev.coffer.runtime.group.ContainerRecord;
+import dev.coffer.runtime.group.GroupHandle;
+import dev.coffer.runtime.group.GroupManager;
+import dev.coffer.runtime.group.GroupStatus;
+import dev.coffer.runtime.group.RunOptions;
+import dev.coffer.runtime.spec.GroupSpec;
+import dev.coffer.runtime.spec.GroupSpecParser;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The demo's steps, in order. A step that fails ends the run (later steps depend on it), but
+ * the group is always stopped and removed so a failed demo leaves nothing behind.
+ */
+final class DemoRun {
+    static final String GROUP = "coffer-demo";
+    static final String IMAGE = "localhost/coffer-demo/web:1";
+    static final String PAGE = "hello from inside the coffer\n";
+
+    private final Path home;
+    private final String isolation;
+    private final PrintWriter live;
+    private final List<DemoReport.Step> steps = new ArrayList<>();
+    private final GroupManager groups;
+
+    /** @param live where to print each step as it ends, or null to stay quiet (JSON mode) */
+    DemoRun(Path home, String isolation, PrintWriter live) {
+        this.home = home;
+        this.isolation = isolation;
+        this.live = live;
+        this.groups = new GroupManager(home);
+    }
+
+    @FunctionalInterface
+    interface StepBody {
+        String run() throws Exception;
+    }
+
+    DemoReport execute() {
+        if (live != null) {
+            live.println("Coffer demo: isolation " + isolation + ", TEE none (process sandbox: isolates nothing from the host)");
+            live.flush();
+        }
+        try {
+            boolean ok = step("image-built", this::buildImage)
+                    && step("image-imported", this::importImage)
+                    && step("group-started", this::startGroup)
+                    && step("client-reached-server", this::clientReachedServer);
+        } finally {
+            step("group-stopped", this::stopGroup);
+        }
+        return new DemoReport(isolation, "none", steps);
+    }
+
+    private boolean step(String name, StepBody body) {
+        long start = System.nanoTime();
+        String detail;
+        boolean ok;
+        try {
+            detail = body.run();
+            ok = true;
+        } catch (Exception e) {
+            detail = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            ok = false;
+        }
+        steps.add(new DemoReport.Step(name, ok, detail));
+        if (live != null) {
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            live.printf("  %-4s %-24s %s (%d ms)%n", ok ? "ok" : "FAIL", name, detail, ms);
+            live.flush();
+        }
+        return ok;
+    }
+
+    private Path layout;
+
+    private String buildImage() throws IOException {
+        Path busybox = Path.of("/bin/busybox");
+        if (!Files.isExecutable(busybox)) {
+            throw new IOException("expected the static busybox at /bin/busybox, found none;"
+                    + " install it with: apt-get install --no-install-recommends busybox-static");
+        }
+        TarLayer layer = new TarLayer()
+                .dir("bin", 0755)
+                .file("bin/busybox", busybox, 0755)
+                .dir("www", 0755)
+                .file("www/index.html", PAGE, 0644)
+                .dir("tmp", 01777);
+        for (String applet : List.of("sh", "httpd", "wget", "cat", "echo", "sleep", "seq", "ls", "ps", "id")) {
+            layer.symlink("bin/" + applet, "busybox");
+        }
+        ImageConfig config = new ImageConfig(List.of(), List.of("/bin/sh"), List.of("PATH=/bin"), "/", "",
+                List.of("8080/tcp"), Map.of("org.opencontainers.image.title", "coffer demo"), "linux", "amd64");
+        Path dir = Files.createTempDirectory(home, "demo-image-");
+        layout = new ImageBuilder().layer(layer).config(config).writeLayout(dir.resolve("layout"), "1");
+        return "OCI layout with one layer (busybox " + Files.size(busybox) / 1024 + " KiB + a web page)";
+    }
+
+    private String importImage() throws IOException {
+        try (ImageStore store = ImageStore.open(home)) {
+            LocalImage image = store.importArchive(layout, ImageReference.parse(IMAGE), null);
+            return IMAGE + " " + image.manifestDigest();
+        } finally {
+            deleteTree(layout.getParent());
+        }
+    }
+
+    private GroupHandle handle;
+
+    private String startGroup() throws IOException {
+        cleanupPrevious();
+        String yaml = """
+                name: %s
+                containers:
+                  - name: server
+                    image: %s
+                    command: [httpd, -f, -p, "127.0.0.1:8080", -h, /www]
+                  - name: client
+                    image: %s
+                    command: [sh, -c]
+                    args:
+                      - "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; echo 'server never answered' >&2; exit 1"
+                """.formatted(GROUP, IMAGE, IMAGE);
+        GroupSpec spec = GroupSpecParser.parse(yaml, "demo group");
+        handle = groups.run(spec, RunOptions.defaults().withIsolation(isolation));
+        return "group " + GROUP + " with containers server, client (OCI runtime " + handle.ociRuntime() + ")";
+    }
+
+    private String clientReachedServer() throws IOException {
+        ContainerRecord client = handle.waitFor("client", Duration.ofSeconds(60));
+        String log = handle.logs("client");
+        if (client.exitCode() == null) {
+            throw new IOException("the client container did not finish within 60 s (state " + client.state() + ")");
+        }
+        if (client.exitCode() != 0 || !log.contains(PAGE.strip())) {
+            throw new IOException("expected the client to print the server's page and exit 0; found exit code "
+                    + client.exitCode() + " and output: " + log.strip());
+        }
+        return "client fetched \"" + PAGE.strip() + "\" from the server over localhost, exit code 0";
+    }
+
+    private String stopGroup() throws IOException {
+        if (handle == null) {
+            cleanupPrevious();
+            return "nothing to stop";
+        }
+        // busybox httpd as PID 1 ignores SIGTERM; a short grace keeps the demo quick.
+        GroupManager.StopOutcome outcome = groups.stop(GROUP, Duration.ofSeconds(2));
+        handle.rm();
+        return "stopped and removed " + outcome.containers().size() + " containers; no processes or mounts left";
+    }
+
+    /** A demo interrupted earlier may have left its group; take it down first. */
+    private void cleanupPrevious() throws IOException {
+        for (GroupStatus g : groups.list()) {
+            if (g.name().equals(GROUP)) {
+                groups.rm(GROUP, true);
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (dir == null || !Files.exists(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

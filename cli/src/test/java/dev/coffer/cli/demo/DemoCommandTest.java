@@ -1,0 +1,87 @@
+package dev.coffer.cli.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.coffer.cli.Main;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Runs the real demo (real runc, real containers) in-process, as a user would with -o json. */
+class DemoCommandTest {
+    @TempDir
+    static Path home;
+
+    @BeforeAll
+    static void pointAtScratchHome() {
+        System.setProperty("coffer.home", home.toString());
+    }
+
+    @AfterAll
+    static void restoreHome() {
+        System.clearProperty("coffer.home");
+    }
+
+    private record Run(int exit, String out, String err) {}
+
+    private static Run coffer(String... args) {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int exit = cli.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void demoRunsEveryStepAndReportsJson() throws Exception {
+        Run run = coffer("demo", "-o", "json", "--isolation", "process");
+        JsonNode report = new ObjectMapper().readTree(run.out());
+        assertEquals(0, run.exit(), run.out() + run.err());
+        assertEquals("process", report.get("isolation").asText());
+        assertEquals("none", report.get("tee").asText());
+        List<String> names = new ArrayList<>();
+        for (JsonNode step : report.get("steps")) {
+            names.add(step.get("name").asText());
+            assertTrue(step.get("ok").asBoolean(), step.toString());
+            assertFalse(step.get("detail").asText().isBlank(), step.toString());
+        }
+        assertEquals(List.of("image-built", "image-imported", "group-started", "client-reached-server", "group-stopped"),
+                names);
+        // The demo leaves no group behind: its directory is gone.
+        assertFalse(Files.exists(home.resolve("groups").resolve(DemoRun.GROUP)));
+    }
+
+    @Test
+    void unknownIsolationIsAUsageError() {
+        Run run = coffer("demo", "--isolation", "vm");
+        assertEquals(2, run.exit());
+        assertTrue(run.err().contains("--isolation expects process, microvm or auto; found 'vm'"), run.err());
+    }
+
+    @Test
+    void versionAndHelpWork() {
+        Run version = coffer("--version");
+        assertEquals(0, version.exit());
+        assertTrue(version.out().startsWith("coffer "), version.out());
+        Run help = coffer("demo", "--help");
+        assertEquals(0, help.exit());
+        assertTrue(help.out().contains("Examples:"), help.out());
+        Run unknown = coffer("frobnicate");
+        assertEquals(2, unknown.exit());
+    }
+}
