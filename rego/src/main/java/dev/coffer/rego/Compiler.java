@@ -270,6 +270,11 @@ final class Compiler {
                 yield new XUnify(term(a.left(), s, fr, m), right);
             }
             case Not n -> new XNot(expr(n.expr(), s, fr, m, loc));
+            case Block b -> {
+                Set<String> vars = new HashSet<>();
+                varsOfBody(b.body(), vars);
+                yield new XBlock(body(b.body(), new Scope(s, vars), fr, m));
+            }
             case SomeDecl sd -> {
                 for (Var v : sd.vars()) s.declared.put(v.name(), fr.slots++);
                 yield new XNop();
@@ -638,6 +643,8 @@ final class Compiler {
                 varsOfTerm(a.right(), out);
             }
             case Not n -> varsOfExpr(n.expr(), out);
+            case Block b -> {
+            }
             case SomeDecl sd -> {
             }
             case SomeIn si -> varsOfTerm(si.collection(), out);

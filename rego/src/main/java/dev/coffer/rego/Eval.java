@@ -158,6 +158,9 @@ final class Eval implements BuiltinContext {
             case XNop n -> {
                 return k.k();
             }
+            case XBlock b -> {
+                return evalBody(b.body(), 0, f, k);
+            }
             case XSomeIn s -> {
                 return evalTerm(s.collection(), f, coll -> iterate(coll, (key, val) -> {
                     step(lit.loc());
@@ -167,6 +170,7 @@ final class Eval implements BuiltinContext {
             }
             case XEvery e -> {
                 return evalTerm(e.collection(), f, coll -> {
+                    if (!(coll instanceof ArrayValue) && !(coll instanceof ObjectValue) && !(coll instanceof SetValue)) return true;
                     boolean[] all = {true};
                     iterate(coll, (key, val) -> {
                         boolean[] ok = {false};
@@ -799,9 +803,19 @@ final class Eval implements BuiltinContext {
     }
 
     private Value callFunction(RuleSet rs, Value[] args, Ast.Location loc) {
-        FnKey key = new FnKey(rs, List.of(args));
-        Value c = fnCache.get(key);
-        if (c != null) return c == UNDEF ? null : c;
+        // memoise only calls with scalar arguments: hashing large documents costs more than it saves
+        boolean memo = true;
+        for (Value a : args) {
+            if (a instanceof ArrayValue || a instanceof ObjectValue || a instanceof SetValue) {
+                memo = false;
+                break;
+            }
+        }
+        FnKey key = memo ? new FnKey(rs, List.of(args)) : null;
+        if (memo) {
+            Value c = fnCache.get(key);
+            if (c != null) return c == UNDEF ? null : c;
+        }
         enter(loc);
         Value result = null;
         try {
@@ -816,7 +830,7 @@ final class Eval implements BuiltinContext {
         } finally {
             depth--;
         }
-        fnCache.put(key, result == null ? UNDEF : result);
+        if (memo) fnCache.put(key, result == null ? UNDEF : result);
         return result;
     }
 
@@ -837,10 +851,26 @@ final class Eval implements BuiltinContext {
             Object m = mocks.get(c.name());
             if (m != null) {
                 if (m instanceof Value mv) return mv;
-                target = m;
+                // inside the replacement, the replaced function is the original again
+                Map<String, Object> saved = mocks;
+                Map<String, Object> without = new HashMap<>(mocks);
+                without.remove(c.name());
+                mocks = without;
+                HashMap<FnKey, Value> savedFns = fnCache;
+                fnCache = new HashMap<>();
+                try {
+                    return invokeTarget((Callee) m, c, args);
+                } finally {
+                    mocks = saved;
+                    fnCache = savedFns;
+                }
             }
         }
-        return switch ((Callee) target) {
+        return invokeTarget((Callee) target, c, args);
+    }
+
+    private Value invokeTarget(Callee target, CallT c, Value[] args) {
+        return switch (target) {
             case FunctionCallee fc -> {
                 if (fc.rules().arity != args.length)
                     throw new RegoException("rego_type_error", c.loc().toString(), "function " + fc.rules().path + " takes " + fc.rules().arity + " arguments");

@@ -70,7 +70,7 @@ final class Ir {
     record FunctionCallee(RuleSet rules) implements Callee {
     }
 
-    sealed interface X permits XTerm, XUnify, XNot, XSomeIn, XEvery, XCallOut, XNop {
+    sealed interface X permits XTerm, XUnify, XNot, XSomeIn, XEvery, XCallOut, XNop, XBlock {
     }
 
     record XTerm(T term) implements X {
@@ -90,6 +90,9 @@ final class Ir {
 
     /** A call with an explicit output operand: {@code count(xs, n)}. */
     record XCallOut(CallT call, T out) implements X {
+    }
+
+    record XBlock(Lit[] body) implements X {
     }
 
     record XNop() implements X {

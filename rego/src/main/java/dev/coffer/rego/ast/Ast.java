@@ -68,7 +68,7 @@ public final class Ast {
     public record TemplateString(List<Object> parts, Location loc) implements Term {
     }
 
-    public sealed interface Expr permits TermExpr, Unify, Assign, Not, SomeDecl, SomeIn, Every {
+    public sealed interface Expr permits TermExpr, Unify, Assign, Not, SomeDecl, SomeIn, Every, Block {
     }
 
     public record TermExpr(Term term) implements Expr {
@@ -92,6 +92,10 @@ public final class Ast {
 
     /** {@code every [key,] value in collection { body }}. */
     public record Every(Term key, Term value, Term collection, Body body) implements Expr {
+    }
+
+    /** {@code { a; b }} after {@code not}: a nested body whose variables stay inside it. */
+    public record Block(Body body) implements Expr {
     }
 
     public record With(Term target, Term value, Location loc) {

@@ -34,6 +34,14 @@ final class Collections2 {
             if (s >= e) return ArrayValue.EMPTY;
             return Value.wrapList(new ArrayList<>(arr.items().subList(s, e)));
         });
+        r.add("array.flatten", 1, (c, a) -> {
+            ArrayList<Value> out = new ArrayList<>();
+            for (Value v : Args.arr("array.flatten", a, 0).items()) {
+                if (v instanceof ArrayValue inner) out.addAll(inner.items());
+                else out.add(v);
+            }
+            return Value.wrapList(out);
+        });
         r.add("array.reverse", 1, (c, a) -> {
             ArrayList<Value> out = new ArrayList<>(Args.arr("array.reverse", a, 0).items());
             Collections.reverse(out);

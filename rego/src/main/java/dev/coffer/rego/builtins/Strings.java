@@ -95,6 +95,24 @@ public final class Strings {
             out.add(Value.of(s.substring(i)));
             return Value.wrapList(out);
         });
+        r.add("strings.split_n", 3, (c, a) -> {
+            String s = Args.str("strings.split_n", a, 0), sep = Args.str("strings.split_n", a, 1);
+            int n = Args.smallInt("strings.split_n", a, 2);
+            List<Value> all = new ArrayList<>();
+            if (sep.isEmpty()) {
+                s.codePoints().forEach(cp -> all.add(Value.of(new String(Character.toChars(cp)))));
+            } else {
+                int i = 0, j;
+                while ((j = s.indexOf(sep, i)) >= 0) {
+                    all.add(Value.of(s.substring(i, j)));
+                    i = j + sep.length();
+                }
+                all.add(Value.of(s.substring(i)));
+            }
+            // n > 0: the first n parts; n < 0: the last -n parts; 0: none
+            List<Value> out = n >= 0 ? all.subList(0, Math.min(n, all.size())) : all.subList(Math.max(0, all.size() + n), all.size());
+            return Value.array(out);
+        });
         r.add("substring", 3, (c, a) -> {
             String s = Args.str("substring", a, 0);
             int start = Args.smallInt("substring", a, 1), len = Args.smallInt("substring", a, 2);
@@ -150,6 +168,9 @@ public final class Strings {
             case BooleanValue b -> NumberValue.of(b.value() ? 1 : 0);
             case StringValue s -> {
                 String t = s.value();
+                String bare = t.toLowerCase(java.util.Locale.ROOT).replaceFirst("^[+-]", "");
+                if (bare.equals("nan") || bare.equals("inf") || bare.equals("infinity"))
+                    throw BuiltinException.type("to_number", "operand 1 must be a finite number but got " + t);
                 if (!t.matches("[+-]?(\\d+\\.?\\d*|\\.\\d+)([eE][+-]?\\d+)?"))
                     throw BuiltinException.builtin("to_number", "invalid syntax");
                 yield NumberValue.of(new BigDecimal(t.startsWith("+") ? t.substring(1) : t));
@@ -166,8 +187,10 @@ public final class Strings {
             out.add(s.value());
             return out;
         }
+        if (!(a[i] instanceof ArrayValue) && !(a[i] instanceof SetValue)) throw Args.typeErr(fn, i, "one of {string, set, array}", a[i]);
         for (Value v : Args.collection(fn, a, i)) {
-            if (!(v instanceof StringValue s)) throw Args.typeErr(fn, i, "one of {array, set, string}", a[i]);
+            if (!(v instanceof StringValue s))
+                throw BuiltinException.type(fn, "operand " + (i + 1) + " must be " + (a[i] instanceof SetValue ? "set" : "array") + " of strings but got " + a[i].typeName() + " containing " + v.typeName());
             out.add(s.value());
         }
         return out;

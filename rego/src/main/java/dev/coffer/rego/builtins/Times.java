@@ -37,7 +37,7 @@ final class Times {
         r.add("time.parse_rfc3339_ns", 1, (c, a) -> {
             String s = Args.str("time.parse_rfc3339_ns", a, 0);
             try {
-                return NumberValue.of(nanos(OffsetDateTime.parse(s, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant()));
+                return NumberValue.of(inRange("time.parse_rfc3339_ns", nanos(OffsetDateTime.parse(s, DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant())));
             } catch (DateTimeParseException e) {
                 throw BuiltinException.builtin("time.parse_rfc3339_ns", "parsing time \"" + s + "\" as \"2006-01-02T15:04:05Z07:00\": cannot parse");
             }
@@ -46,7 +46,7 @@ final class Times {
             String layout = Args.str("time.parse_ns", a, 0), s = Args.str("time.parse_ns", a, 1);
             try {
                 DateTimeFormatter f = GoLayout.formatter(layout);
-                return NumberValue.of(nanos(GoLayout.parse(f, s)));
+                return NumberValue.of(inRange("time.parse_ns", nanos(GoLayout.parse(f, s))));
             } catch (DateTimeException | IllegalArgumentException e) {
                 throw BuiltinException.builtin("time.parse_ns", "parsing time \"" + s + "\" as \"" + layout + "\": cannot parse");
             }
@@ -97,6 +97,11 @@ final class Times {
             }
             return Value.of(GoLayout.formatter(layout).format(t));
         });
+    }
+
+    private static BigInteger inRange(String fn, BigInteger ns) {
+        if (ns.bitLength() > 63) throw BuiltinException.builtin(fn, "time outside of valid range");
+        return ns;
     }
 
     static BigInteger nanos(Instant i) {

@@ -42,7 +42,7 @@ final class OpaBuiltins {
             "trim_prefix", "trim_right", "trim_space", "trim_suffix", "type_name", "union", "units.parse",
             "units.parse_bytes", "upper", "urlquery.decode", "urlquery.decode_object", "urlquery.encode",
             "urlquery.encode_object", "uuid.parse", "uuid.rfc4122", "walk", "yaml.is_valid", "yaml.marshal",
-            "yaml.unmarshal", "crypto.sha512", "crypto.sha384", "io.jwt.verify_es256k");
+            "yaml.unmarshal", "crypto.sha512", "crypto.sha384", "uri.parse", "uri.is_valid", "strings.split_n", "array.flatten", "io.jwt.verify_es256k");
 
     static boolean isKnown(String name) {
         return NAMES.contains(name);

@@ -71,12 +71,12 @@ public final class Parser {
         }
         if (!pkg.isEmpty() && pkg.getFirst().equals("data")) pkg.removeFirst();
         List<Import> imports = new ArrayList<>();
-        while (peek().isIdent("import")) {
+        while (kw("import")) {
             Token it = next();
             Term r = refTerm();
             Ref path = r instanceof Ref rr ? rr : new Ref(r, List.of(), r.loc());
             String alias = null;
-            if (peek().isIdent("as")) {
+            if (kw("as")) {
                 next();
                 alias = expect(Token.Kind.IDENT, "an alias name after 'as'").text();
             }
@@ -91,8 +91,8 @@ public final class Parser {
         }
         List<Rule> rules = new ArrayList<>();
         while (!peek().is(Token.Kind.EOF)) {
-            if (peek().isIdent("import")) throw error(peek(), "imports must come before rules; move this import up");
-            if (peek().isIdent("package")) throw error(peek(), "a module has one package declaration");
+            if (kw("import")) throw error(peek(), "imports must come before rules; move this import up");
+            if (kw("package")) throw error(peek(), "a module has one package declaration");
             rules.addAll(rule());
         }
         return new Ast.Module(file, pkg, imports, rules, v1);
@@ -137,7 +137,7 @@ public final class Parser {
         Term value = null;
         boolean assign = false;
         RuleKind kind;
-        if (peek().isIdent("contains")) {
+        if (kw("contains")) {
             next();
             key = term();
             kind = RuleKind.PARTIAL_SET;
@@ -194,7 +194,7 @@ public final class Parser {
     }
 
     private Body ruleBody(Token start) {
-        if (peek().isIdent("if")) {
+        if (kw("if")) {
             next();
             if (peek().is(Token.Kind.LBRACE)) return block();
             Token t = peek();
@@ -209,7 +209,7 @@ public final class Parser {
     }
 
     private Rule elseChain(RuleKind kind, List<Term> head, List<Term> args) {
-        if (!peek().isIdent("else")) return null;
+        if (!kw("else")) return null;
         Token t = next();
         if (kind == RuleKind.PARTIAL_SET || kind == RuleKind.PARTIAL_OBJECT)
             throw error(t, "else keyword cannot be used on multi-value rules");
@@ -245,10 +245,10 @@ public final class Parser {
         try {
             Expr e = expr();
             List<With> withs = new ArrayList<>();
-            while (peek().isIdent("with")) {
+            while (kw("with")) {
                 Token w = next();
                 Term target = refTerm();
-                if (!peek().isIdent("as")) throw error(peek(), "expected 'as' after the 'with' target, found " + describe(peek()));
+                if (!kw("as")) throw error(peek(), "expected 'as' after the 'with' target, found " + describe(peek()));
                 next();
                 Term value = term();
                 withs.add(new With(target, value, loc(w)));
@@ -263,6 +263,7 @@ public final class Parser {
         Token t = peek();
         if (t.isIdent("not") && !isFollowedByCallOrRef()) {
             next();
+            if (peek().is(Token.Kind.LBRACE) && looksLikeBlock()) return new Not(new Block(block()));
             return new Not(expr());
         }
         if (t.isIdent("some") && !isFollowedByCallOrRef()) {
@@ -270,7 +271,7 @@ public final class Parser {
             List<Term> terms = new ArrayList<>();
             terms.add(noInTerm());
             while (accept(Token.Kind.COMMA)) terms.add(noInTerm());
-            if (peek().isIdent("in")) {
+            if (kw("in")) {
                 next();
                 if (terms.size() > 2) throw error(t, "some ... in takes at most two variables: some key, value in collection");
                 Term coll = noInTerm();
@@ -288,7 +289,7 @@ public final class Parser {
             Term a = noInTerm();
             Term b = null;
             if (accept(Token.Kind.COMMA)) b = noInTerm();
-            if (!peek().isIdent("in")) throw error(peek(), "expected 'in' in every: every x in xs { ... }");
+            if (!kw("in")) throw error(peek(), "expected 'in' in every: every x in xs { ... }");
             next();
             Term coll = noInTerm();
             Body body = block();
@@ -300,7 +301,7 @@ public final class Parser {
             int save = p;
             next();
             Term v = noInTerm();
-            if (peek().isIdent("in")) {
+            if (kw("in")) {
                 Token in = next();
                 Term coll = noInTerm();
                 return new TermExpr(new Call(new Var("internal.member_3", loc(in)), List.of(left, v, coll), loc(in)));
@@ -318,6 +319,33 @@ public final class Parser {
         return new TermExpr(left);
     }
 
+    /**
+     * After 'not', '{' opens a body unless it is an object or set literal: a body's first
+     * expression ends at a line break or ';', a literal's at ',' ':' or '}' on the same line.
+     */
+    private boolean looksLikeBlock() {
+        int save = p, saveDepth = depth;
+        try {
+            next();
+            if (peek().is(Token.Kind.RBRACE)) return false;
+            literal();
+            Token t = peek();
+            return t.is(Token.Kind.SEMI) || t.newlineBefore() && !t.is(Token.Kind.COMMA) && !t.is(Token.Kind.COLON);
+        } catch (RegoException e) {
+            return false;
+        } finally {
+            p = save;
+            depth = saveDepth;
+        }
+    }
+
+    /** The keyword {@code word} here, unless it starts a reference such as {@code in.foo} or {@code else[0]}. */
+    private boolean kw(String word) {
+        if (!peek().isIdent(word)) return false;
+        Token n = toks.get(Math.min(p + 1, toks.size() - 1));
+        return !((n.is(Token.Kind.DOT) || n.is(Token.Kind.LBRACK)) && !n.spaceBefore());
+    }
+
     private boolean isFollowedByCallOrRef() {
         Token n = toks.get(p + 1);
         return (n.is(Token.Kind.LPAREN) || n.is(Token.Kind.DOT) || n.is(Token.Kind.LBRACK)) && !n.spaceBefore()
@@ -328,7 +356,7 @@ public final class Parser {
 
     private Term term() {
         Term l = relation();
-        while (peek().isIdent("in")) {
+        while (kw("in") && !peek().newlineBefore()) {
             Token in = next();
             Term r = relation();
             l = new Call(new Var("internal.member_2", loc(in)), List.of(l, r), loc(in));
@@ -509,6 +537,9 @@ public final class Parser {
             }
             case IDENT -> {
                 next();
+                if (isRefStart()) {
+                    return new Var(t.text(), loc(t));
+                }
                 return switch (t.text()) {
                     case "true" -> new Scalar(Value.of(true), loc(t));
                     case "false" -> new Scalar(Value.of(false), loc(t));
