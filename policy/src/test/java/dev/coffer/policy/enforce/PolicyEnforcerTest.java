@@ -156,6 +156,9 @@ class PolicyEnforcerTest {
         assertFalse(last.toJson().toString().contains("s3cr3t"), last.toJson().toString());
         assertTrue(last.toJson().path("input").path("envList").toString().contains("API_KEY=<redacted>"));
         assertTrue(sunk.size() >= 7, "pending + committed for each allowed, one for the denial");
+        assertEquals(last, DecisionLogEntry.fromJson(last.toJson()));
+        assertThrows(IllegalArgumentException.class, () -> DecisionLogEntry.fromJson(
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("rule", "x")));
     }
 
     @Test

@@ -1,0 +1,2 @@
+/** Enforcement benchmark: create_container decisions per second on a generated policy ({@code coffer policy bench}). */
+package dev.coffer.policy.bench;
