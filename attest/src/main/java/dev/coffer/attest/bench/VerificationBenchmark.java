@@ -28,12 +28,18 @@ public final class VerificationBenchmark {
      * @param p99Micros        99th percentile latency
      */
     public record Result(long coldMicros, long verifications, double perSecond, long p50Micros, long p99Micros,
-                         int threads, Duration measured) {
+                         int threads, Duration measured, double cpuMicrosPerVerification) {
+        /** Verifications one fully available core sustains, from CPU time: robust on a shared machine. */
+        public double perCorePerSecond() {
+            return cpuMicrosPerVerification > 0 ? 1e6 / cpuMicrosPerVerification : 0;
+        }
+
         @Override
         public String toString() {
             return String.format("%,.0f verifications/s on %d thread(s) (%,d in %.1f s); latency p50 %d µs, p99 %d µs; "
-                    + "first (uncached chain) %d µs", perSecond, threads, verifications, measured.toMillis() / 1000.0,
-                    p50Micros, p99Micros, coldMicros);
+                    + "CPU %.0f µs per verification (%,.0f/s per free core); first (uncached chain) %d µs",
+                    perSecond, threads, verifications, measured.toMillis() / 1000.0, p50Micros, p99Micros,
+                    cpuMicrosPerVerification, perCorePerSecond(), coldMicros);
         }
     }
 
@@ -52,6 +58,13 @@ public final class VerificationBenchmark {
         long start = System.nanoTime();
         List<long[]> latencies = runFor(verifier, reports, certificates, threads, duration);
         long elapsed = System.nanoTime() - start;
+        // The last element of each worker's array is its CPU time; the rest are latencies.
+        long cpu = 0;
+        for (int i = 0; i < latencies.size(); i++) {
+            long[] a = latencies.get(i);
+            cpu += a[a.length - 1];
+            latencies.set(i, Arrays.copyOf(a, a.length - 1));
+        }
         long total = latencies.stream().mapToLong(a -> a.length).sum();
         long[] all = new long[(int) total];
         int p = 0;
@@ -61,7 +74,8 @@ public final class VerificationBenchmark {
         }
         Arrays.sort(all);
         return new Result(cold, total, total / (elapsed / 1e9), all[all.length / 2] / 1000,
-                all[Math.min(all.length - 1, (int) (all.length * 0.99))] / 1000, threads, Duration.ofNanos(elapsed));
+                all[Math.min(all.length - 1, (int) (all.length * 0.99))] / 1000, threads, Duration.ofNanos(elapsed),
+                total == 0 ? 0 : cpu / 1000.0 / total);
     }
 
     private static List<long[]> runFor(SnpVerifier verifier, List<byte[]> reports, List<AmdCertificate> certs,
@@ -72,6 +86,8 @@ public final class VerificationBenchmark {
             for (int t = 0; t < threads; t++) {
                 int offset = t;
                 futures.add(pool.submit(() -> {
+                    var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+                    long cpu0 = mx.getCurrentThreadCpuTime();
                     long[] lat = new long[1 << 16];
                     int n = 0;
                     for (int i = offset; System.nanoTime() < deadline; i++) {
@@ -80,7 +96,9 @@ public final class VerificationBenchmark {
                         if (n == lat.length) lat = Arrays.copyOf(lat, n * 2);
                         lat[n++] = System.nanoTime() - s;
                     }
-                    return Arrays.copyOf(lat, n);
+                    long[] result = Arrays.copyOf(lat, n + 1);
+                    result[n] = mx.getCurrentThreadCpuTime() - cpu0;
+                    return result;
                 }));
             }
             List<long[]> out = new ArrayList<>();

@@ -54,6 +54,9 @@ public final class AmdCertificate {
     private final String fingerprint;
     // AMD extension values, decoded once: the verifier reads them on every verification.
     private final Optional<String> productName;
+    // BC parses the ASN.1 time text on every getDate(); the verifier checks validity per call.
+    private final Instant notBefore;
+    private final Instant notAfter;
     private final Optional<byte[]> hwId;
     private final Optional<String> cspId;
     private final java.util.Map<ASN1ObjectIdentifier, Object> spls = new java.util.HashMap<>();
@@ -73,6 +76,12 @@ public final class AmdCertificate {
         this.fingerprint = HexFormat.of().formatHex(sha256(der));
         this.role = classify();
         this.productName = decodeProductName();
+        try {
+            this.notBefore = cert.getStartDate().getDate().toInstant();
+            this.notAfter = cert.getEndDate().getDate().toInstant();
+        } catch (RuntimeException e) {
+            throw new CertificateFormatException("certificate " + subjectCn + " has an unreadable validity period (" + e.getMessage() + ")", e);
+        }
         this.hwId = decodeHwId();
         this.cspId = decodeCspId();
         for (ASN1ObjectIdentifier oid : List.of(BL_SPL, TEE_SPL, SNP_SPL, SPL_4, SPL_5, SPL_6, SPL_7, UCODE_SPL, FMC_SPL)) {
@@ -112,15 +121,15 @@ public final class AmdCertificate {
     public X500Name subject() { return cert.getSubject(); }
     public X500Name issuer() { return cert.getIssuer(); }
     public BigInteger serial() { return cert.getSerialNumber().getValue(); }
-    public Instant notBefore() { return cert.getStartDate().getDate().toInstant(); }
-    public Instant notAfter() { return cert.getEndDate().getDate().toInstant(); }
+    public Instant notBefore() { return notBefore; }
+    public Instant notAfter() { return notAfter; }
     public SubjectPublicKeyInfo publicKeyInfo() { return cert.getSubjectPublicKeyInfo(); }
     /** SHA-256 of the DER encoding, lowercase hex. */
     public String sha256Fingerprint() { return fingerprint; }
     public boolean selfIssued() { return cert.getSubject().equals(cert.getIssuer()); }
 
     public boolean validAt(Instant t) {
-        return !t.isBefore(notBefore()) && !t.isAfter(notAfter());
+        return !t.isBefore(notBefore) && !t.isAfter(notAfter);
     }
 
     /** productName (…1.2), e.g. "Milan-B0" or "Genoa". */

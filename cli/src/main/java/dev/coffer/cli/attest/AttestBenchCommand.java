@@ -80,6 +80,8 @@ public final class AttestBenchCommand implements Runnable {
             m.put("seconds", r.measured().toMillis() / 1000.0);
             m.put("p50_micros", r.p50Micros());
             m.put("p99_micros", r.p99Micros());
+            m.put("cpu_micros_per_verification", Math.round(r.cpuMicrosPerVerification()));
+            m.put("per_core_per_second", Math.round(r.perCorePerSecond()));
             m.put("first_uncached_micros", r.coldMicros());
             Json.print(spec.commandLine().getOut(), m);
         } else {
