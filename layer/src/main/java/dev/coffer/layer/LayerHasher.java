@@ -112,6 +112,12 @@ public final class LayerHasher {
         }
     }
 
+    /** The diffID of a layer blob: "sha256:" + hex SHA-256 of its uncompressed tar. */
+    public static String diffId(InputStream layer) throws IOException {
+        Tar tar = Tar.open(layer, true);
+        return tar.finishDiffId();
+    }
+
     /** The tar reader over a sniffed, decompressed layer, optionally digesting it for the diffID. */
     private static final class Tar {
         final TarReader reader;

@@ -1,0 +1,173 @@
+package dev.coffer.cli.layer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.coffer.cli.Json;
+import dev.coffer.cli.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LayerCommandTest {
+    /** Golden vector v2 of shared/testdata/layer-hash/VECTORS.md: hello.txt = "hello\n". */
+    static final String V2_ROOT = "7defd3190a48d2403eb6c439200eb0d6baee0b55866f70c1f3f5dc55b2b7f317";
+
+    @TempDir
+    Path tmp;
+
+    record Result(int exit, String out, String err) {}
+
+    Result run(String... args) {
+        CommandLine cli = Main.commandLine();
+        if (cli.getSubcommands().containsKey("layer")) cli.getCommandSpec().removeSubcommand("layer");
+        cli.addSubcommand(new LayerCommand(() -> tmp.resolve("home")));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    /** hello.txt, mode 0644, mtime 0, as a USTAR tar. */
+    static byte[] v2Tar() {
+        byte[] h = new byte[512];
+        byte[] name = "hello.txt".getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(name, 0, h, 0, name.length);
+        put(h, 100, "0000644");
+        put(h, 108, "0000000");
+        put(h, 116, "0000000");
+        put(h, 124, "00000000006");
+        put(h, 136, "00000000000");
+        h[156] = '0';
+        System.arraycopy("ustar\00000".getBytes(StandardCharsets.US_ASCII), 0, h, 257, 8);
+        put(h, 329, "0000000");
+        put(h, 337, "0000000");
+        Arrays.fill(h, 148, 156, (byte) ' ');
+        long sum = 0;
+        for (byte b : h) sum += b & 0xff;
+        put(h, 148, String.format("%06o", sum));
+        h[155] = ' ';
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(h);
+        byte[] data = new byte[512];
+        System.arraycopy("hello\n".getBytes(StandardCharsets.US_ASCII), 0, data, 0, 6);
+        out.writeBytes(data);
+        out.writeBytes(new byte[1024]);
+        return out.toByteArray();
+    }
+
+    private static void put(byte[] h, int off, String s) {
+        byte[] b = s.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(b, 0, h, off, b.length);
+    }
+
+    @Test
+    void hashPrintsTheRootHash() throws Exception {
+        Path tar = tmp.resolve("v2.tar");
+        Files.write(tar, v2Tar());
+        Result r = run("layer", "hash", tar.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(V2_ROOT, r.out().trim());
+
+        Result json = run("layer", "hash", "--diff-id", "-o", "json", tar.toString());
+        assertEquals(0, json.exit(), json.err());
+        JsonNode n = Json.MAPPER.readTree(json.out());
+        assertEquals(V2_ROOT, n.get("rootHash").asText());
+        assertTrue(n.get("diffId").asText().startsWith("sha256:"));
+        assertEquals(61440, n.get("imageSize").asLong());
+    }
+
+    @Test
+    void buildWritesAVerifiableDiskAndHitsTheCacheTheSecondTime() throws Exception {
+        Path tar = tmp.resolve("v2.tar");
+        Files.write(tar, v2Tar());
+        Path disk = tmp.resolve("out/v2.disk");
+        Result first = run("layer", "build", tar.toString(), "-o", disk.toString(), "--json");
+        assertEquals(0, first.exit(), first.err());
+        JsonNode n = Json.MAPPER.readTree(first.out());
+        assertEquals(V2_ROOT, n.get("rootHash").asText());
+        assertEquals(61440, n.get("dataSize").asLong());
+        assertEquals(61440, n.get("hashOffset").asLong());
+        assertFalse(n.get("cacheHit").asBoolean());
+        assertTrue(Files.isRegularFile(disk));
+
+        Process p = new ProcessBuilder("/usr/sbin/veritysetup", "verify", disk.toString(), disk.toString(), V2_ROOT,
+                "--hash-offset=61440").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+
+        Result second = run("layer", "build", tar.toString());
+        assertEquals(0, second.exit(), second.err());
+        assertTrue(second.out().contains("(cache hit)"), second.out());
+        assertTrue(second.out().contains("--hash-offset=61440"), second.out());
+        try (Stream<Path> cached = Files.list(tmp.resolve("home/layers"))) {
+            assertEquals(1, cached.count());
+        }
+    }
+
+    @Test
+    void truncatedLayerFailsWithOneLineAndWritesNothing() throws Exception {
+        Path tar = tmp.resolve("bad.tar");
+        Files.write(tar, Arrays.copyOf(v2Tar(), 515)); // cut inside hello.txt's data
+        Path disk = tmp.resolve("out2/bad.disk");
+        Result r = run("layer", "build", tar.toString(), "-o", disk.toString(), "--no-cache");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().startsWith("coffer: "), r.err());
+        assertTrue(r.err().contains("truncated"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+        assertFalse(Files.exists(disk));
+        try (Stream<Path> left = Files.list(tmp.resolve("out2"))) {
+            assertEquals(0, left.count(), "no partial file");
+        }
+        Result h = run("layer", "hash", tar.toString());
+        assertEquals(1, h.exit());
+        assertTrue(h.err().contains("truncated"), h.err());
+    }
+
+    @Test
+    void usageErrors() {
+        assertEquals(2, run("layer", "build", "x.tar", "--no-cache").exit());
+        assertEquals(2, run("layer", "build", "x.tar", "--diff-id", "sha256:nothex").exit());
+        assertEquals(2, run("layer", "hash").exit());
+        Result missing = run("layer", "hash", tmp.resolve("missing.tar").toString());
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().contains("no such file"), missing.err());
+        assertEquals(2, run("layer", "bench", "--size-mb", "0").exit());
+    }
+
+    @Test
+    void helpHasExamples() {
+        for (List<String> cmd : List.of(List.of("layer", "--help"), List.of("layer", "hash", "--help"),
+                List.of("layer", "build", "--help"), List.of("layer", "bench", "--help"))) {
+            Result r = run(cmd.toArray(String[]::new));
+            assertEquals(0, r.exit());
+            assertTrue(r.out().contains("Examples:"), String.join(" ", cmd));
+        }
+    }
+
+    @Test
+    void benchPrintsBothFiguresAndTheRatio() {
+        Result r = run("layer", "bench", "--size-mb", "16", "--runs", "1", "--dir", tmp.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("coffer tar -> root hash:"), r.out());
+        assertTrue(r.out().contains("veritysetup format (ext4):"), r.out());
+        assertTrue(r.out().contains("ratio:"), r.out());
+        assertTrue(r.out().contains("root hashes agree"), r.out());
+    }
+}
