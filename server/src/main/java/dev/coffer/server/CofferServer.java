@@ -4,6 +4,7 @@ import com.nimbusds.jose.JWSAlgorithm;
 import dev.coffer.server.http.HttpApiServer;
 import dev.coffer.server.http.HttpResponse;
 import dev.coffer.server.http.Router;
+import dev.coffer.server.store.AuditLog;
 import dev.coffer.server.store.KeyEncryptionKey;
 import dev.coffer.server.store.VaultStore;
 import dev.coffer.server.token.IssuerKeys;
@@ -45,6 +46,7 @@ public final class CofferServer implements AutoCloseable {
     private final ServerConfig config;
     private final HttpApiServer http;
     private final VaultStore store;
+    private final AuditLog auditLog;
     private final SigningKeyRing keyRing;
     private final TokenIssuer issuer;
     private final KeyVault vault;
@@ -52,11 +54,12 @@ public final class CofferServer implements AutoCloseable {
     private final AttestationService attestation;
     private final String url;
 
-    private CofferServer(ServerConfig config, HttpApiServer http, VaultStore store, SigningKeyRing keyRing, TokenIssuer issuer,
-                         KeyVault vault, AdminTokens admins, AttestationService attestation, String url) {
+    private CofferServer(ServerConfig config, HttpApiServer http, VaultStore store, AuditLog auditLog, SigningKeyRing keyRing,
+                         TokenIssuer issuer, KeyVault vault, AdminTokens admins, AttestationService attestation, String url) {
         this.config = config;
         this.http = http;
         this.store = store;
+        this.auditLog = auditLog;
         this.keyRing = keyRing;
         this.issuer = issuer;
         this.vault = vault;
@@ -76,6 +79,7 @@ public final class CofferServer implements AutoCloseable {
         String dbUrl = config.dbUrl() != null ? config.dbUrl() : VaultStore.sqliteUrl(state.resolve("vault.db"));
         VaultStore store = VaultStore.open(dbUrl, kek);
         HttpApiServer http = null;
+        AuditLog auditLog = null;
         try {
             // Bind first: the issuer name defaults to our URL, which needs the actual port.
             Router router = new Router();
@@ -87,14 +91,15 @@ public final class CofferServer implements AutoCloseable {
             SigningKeyRing ring = SigningKeyRing.open(state.resolve("signing-keys.json"), config.tokenLifetime(), config.clock());
             TokenIssuer issuer = new TokenIssuer(ring, issuerName, config.tokenAlgorithm(), config.tokenLifetime(), config.clock());
             TokenVerifier verifier = new TokenVerifier(new IssuerKeys(issuerName, ring, config.clock()), config.clock(), Duration.ofSeconds(30));
-            KeyVault vault = new KeyVault(store, verifier, issuer, config.clock(), url);
+            auditLog = new AuditLog(store);
+            KeyVault vault = new KeyVault(store, auditLog, verifier, issuer, config.clock(), url);
             AdminTokens admins = new AdminTokens(store, config.clock());
             if (admins.isEmpty()) {
                 String token = admins.create("initial admin token");
                 SigningKeyRing.writePrivateFile(state.resolve(ADMIN_TOKEN_FILE), (token + "\n").getBytes(StandardCharsets.US_ASCII));
             }
             AttestationService attestation = AttestationService.create(config, store, issuer);
-            CofferServer server = new CofferServer(config, http, store, ring, issuer, vault, admins, attestation, url);
+            CofferServer server = new CofferServer(config, http, store, auditLog, ring, issuer, vault, admins, attestation, url);
             server.routes(router);
             Files.writeString(state.resolve(ENDPOINT_FILE), url + "\n");
             return server;
@@ -104,6 +109,7 @@ public final class CofferServer implements AutoCloseable {
             } catch (Exception ignored) {
                 // already failing
             }
+            if (auditLog != null) auditLog.close();
             store.close();
             if (e instanceof RuntimeException re) throw re;
             throw new IllegalStateException("cannot start the server on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
@@ -200,6 +206,7 @@ public final class CofferServer implements AutoCloseable {
         } catch (Exception e) {
             // Stopping anyway; the store must still be closed.
         } finally {
+            auditLog.close();
             store.close();
             try {
                 Files.deleteIfExists(config.stateDir().resolve(ENDPOINT_FILE));

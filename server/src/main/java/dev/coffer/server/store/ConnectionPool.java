@@ -12,8 +12,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A fixed set of connections handed out one caller at a time. SQLite gets exactly one: the
- * database allows one writer anyway, and a single connection means no SQLITE_BUSY retries.
+ * A fixed set of connections handed out one caller at a time. For SQLite in WAL mode readers
+ * proceed alongside the one writer; writers queue on the busy timeout (every write
+ * transaction starts with its write, so none has to upgrade a read lock and fail).
  * A connection that failed at the network level is replaced rather than handed out again.
  */
 final class ConnectionPool implements AutoCloseable {

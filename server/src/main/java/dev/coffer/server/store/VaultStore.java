@@ -43,7 +43,7 @@ public final class VaultStore implements AutoCloseable {
                 Path file = Path.of(jdbcUrl.substring("jdbc:sqlite:".length()));
                 if (file.getParent() != null) java.nio.file.Files.createDirectories(file.getParent());
             }
-            ConnectionPool pool = new ConnectionPool(jdbcUrl, new Properties(), dialect, dialect == Dialect.SQLITE ? 1 : 8);
+            ConnectionPool pool = new ConnectionPool(jdbcUrl, new Properties(), dialect, dialect == Dialect.SQLITE ? 4 : 8);
             VaultStore store = new VaultStore(dialect, pool, kek, dialect.name().toLowerCase() + " " + Dialect.redact(jdbcUrl));
             store.inTransaction(c -> {
                 Migrations.apply(c, dialect);
@@ -209,9 +209,15 @@ public final class VaultStore implements AutoCloseable {
     // ---- audit --------------------------------------------------------------------------------
 
     public void appendAudit(AuditEntry e) {
+        appendAudit(List.of(e));
+    }
+
+    /** Appends several entries in one transaction (one sync), in order. */
+    public void appendAudit(List<AuditEntry> entries) {
         inTransaction(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO release_audit (at, key_name, key_version, jti, issuer, "
                     + "claims_digest, verdict, code, reason) VALUES (?,?,?,?,?,?,?,?,?)")) {
+              for (AuditEntry e : entries) {
                 ps.setLong(1, e.at().toEpochMilli());
                 ps.setString(2, e.keyName());
                 ps.setString(3, e.keyVersion());
@@ -221,7 +227,9 @@ public final class VaultStore implements AutoCloseable {
                 ps.setString(7, e.verdict());
                 ps.setString(8, e.code());
                 ps.setString(9, e.reason().length() > 2000 ? e.reason().substring(0, 2000) : e.reason());
-                ps.executeUpdate();
+                ps.addBatch();
+              }
+              ps.executeBatch();
             }
             return null;
         });

@@ -15,6 +15,7 @@ import dev.coffer.server.policy.ReleasePolicy;
 import dev.coffer.server.policy.ReleasePolicyEvaluator;
 import dev.coffer.server.policy.ReleasePolicyParser;
 import dev.coffer.server.store.AuditEntry;
+import dev.coffer.server.store.AuditLog;
 import dev.coffer.server.store.DuplicateKeyException;
 import dev.coffer.server.store.StoreException;
 import dev.coffer.server.store.StoredKey;
@@ -55,14 +56,16 @@ public final class KeyVault {
     private static final int MIN_RUNTIME_KEY_BITS = 2048;
 
     private final VaultStore store;
+    private final AuditLog auditLog;
     private final TokenVerifier verifier;
     private final TokenIssuer signer;
     private final Clock clock;
     private final String baseUrl;
     private final Map<String, ReleasePolicy> parsedPolicies = new ConcurrentHashMap<>();
 
-    public KeyVault(VaultStore store, TokenVerifier verifier, TokenIssuer signer, Clock clock, String baseUrl) {
+    public KeyVault(VaultStore store, AuditLog auditLog, TokenVerifier verifier, TokenIssuer signer, Clock clock, String baseUrl) {
         this.store = store;
+        this.auditLog = auditLog;
         this.verifier = verifier;
         this.signer = signer;
         this.clock = clock;
@@ -211,10 +214,10 @@ public final class KeyVault {
                 Arrays.fill(material, (byte) 0);
             }
             String jws = signer.sign(releasePayload(key, alg, wrapped, policy), JOSEObjectType.JOSE);
-            store.appendAudit(audit(name, key.version(), verified, "released", null, decision.reason()));
+            auditLog.append(audit(name, key.version(), verified, "released", null, decision.reason()));
             return new ReleaseResult(jws, name, key.version());
         } catch (ApiException e) {
-            store.appendAudit(audit(name == null ? "" : safe(name), resolvedVersion != null && VERSION.matcher(resolvedVersion).matches()
+            auditLog.append(audit(name == null ? "" : safe(name), resolvedVersion != null && VERSION.matcher(resolvedVersion).matches()
                     ? resolvedVersion : null, verified, "denied", e.code().code(), e.getMessage()));
             throw e;
         }
@@ -222,7 +225,7 @@ public final class KeyVault {
 
     /** Records a release request refused before the vault could look at it (e.g. a malformed body). */
     public void auditRefusal(String name, String version, ApiException e) {
-        store.appendAudit(audit(name == null ? "" : safe(name), version != null && VERSION.matcher(version).matches() ? version : null,
+        auditLog.append(audit(name == null ? "" : safe(name), version != null && VERSION.matcher(version).matches() ? version : null,
                 null, "denied", e.code().code(), e.getMessage()));
     }
 

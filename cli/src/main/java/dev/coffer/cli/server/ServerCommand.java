@@ -1,0 +1,93 @@
+package dev.coffer.cli.server;
+
+import dev.coffer.cli.CofferException;
+import dev.coffer.cli.CofferHome;
+import dev.coffer.cli.CommonOptions;
+import dev.coffer.cli.UsageException;
+import dev.coffer.server.CofferServer;
+import dev.coffer.server.ServerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+
+/** {@code coffer server}: the attestation service and key vault, in the foreground. */
+@Command(name = "server",
+        description = {"Run the attestation service (POST /attest/SevSnpVm, GET /certs) and the key vault",
+                "(/keys, secure key release) in the foreground until interrupted.",
+                "State lives in $COFFER_HOME/server: signing keys, the key-encryption key, the SQLite",
+                "vault and the first admin token (admin-token, mode 0600)."},
+        subcommands = {ServerBenchCommand.class},
+        footer = {"", "Examples:", "  coffer server", "  coffer server --listen 127.0.0.1:8400 --trust-sim",
+                "  coffer server --db 'jdbc:postgresql://127.0.0.1:5432/coffer?user=coffer' --config server.yaml",
+                "  coffer server bench --mode release --rate 200 --seconds 60"})
+public final class ServerCommand implements Runnable {
+    @Mixin
+    CommonOptions common;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML/JSON settings (listen, db, kekFile, trustSim, allowDebug, "
+            + "measurements, tokenAlgorithm, tokenLifetime, maxBodyBytes, issuer).")
+    Path config;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Listen address (default: 127.0.0.1:8400).")
+    String listen;
+
+    @Option(names = "--db", paramLabel = "JDBC-URL", description = "Key store: jdbc:postgresql://... (default: SQLite in $COFFER_HOME/server/vault.db).")
+    String db;
+
+    @Option(names = "--trust-sim", description = "Accept evidence from this Coffer home's simulated secure processor (development only).")
+    boolean trustSim;
+
+    @Option(names = "--allow-debug", description = "Accept guests whose SNP policy allows debugging (development only).")
+    boolean allowDebug;
+
+    @Override
+    public void run() {
+        Path home = CofferHome.resolve();
+        ServerConfig cfg;
+        try {
+            cfg = config != null ? ServerConfig.load(config, home) : ServerConfig.defaults(home);
+        } catch (IOException e) {
+            throw new CofferException("cannot use the server config " + config + ": " + e.getMessage());
+        }
+        try {
+            if (listen != null) {
+                String[] hp = ServerConfig.parseListen(listen);
+                cfg = cfg.withListen(hp[0], Integer.parseInt(hp[1]));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        if (db != null) cfg = cfg.withDb(db);
+        if (trustSim) cfg = cfg.withTrustSim(true);
+        if (allowDebug) cfg = cfg.withAllowDebug(true);
+        CofferServer server;
+        try {
+            server = CofferServer.start(cfg);
+        } catch (RuntimeException e) {
+            throw new CofferException("the server did not start: " + e.getMessage(), e);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("coffer server listening on " + server.url());
+        out.println("  issuer      " + server.issuerName());
+        out.println("  store       " + (cfg.dbUrl() == null ? "sqlite " + cfg.stateDir().resolve("vault.db") : "postgresql"));
+        out.println("  sim TEE     " + (cfg.trustSim() ? "TRUSTED (development only)" : "refused"));
+        out.println("  admin token " + cfg.stateDir().resolve(CofferServer.ADMIN_TOKEN_FILE) + " (if this server created it)");
+        out.flush();
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "coffer-server-shutdown"));
+        try {
+            server.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.close();
+        }
+    }
+}
