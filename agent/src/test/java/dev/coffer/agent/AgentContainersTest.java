@@ -113,6 +113,35 @@ class AgentContainersTest {
         assertEquals(List.of(), processesMentioning(dir.toString()), "processes left behind");
     }
 
+    /** crun on a hybrid cgroup host runs in a private mount namespace with cgroup2 mounted. */
+    @Test
+    void crunRunsContainersToo() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/crun")), "crun is not installed");
+        Path layer = layer();
+        agent = AgentProcess.start(dir, "crunpod", "--policy", "allow-all", "--runtime", "crun");
+        try (AgentClient c = agent.client()) {
+            Result.Properties props = c.call(new Request.GetProperties(), Result.Properties.class);
+            assertTrue(props.ociRuntime().startsWith("crun "), props.ociRuntime());
+            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:x"), Result.Done.class);
+            prepare(c, "srv", List.of("httpd", "-f", "-p", "127.0.0.1:8081", "-h", "/www"), List.of());
+            prepare(c, "cli", List.of("sh", "-c",
+                    "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8081/ && exit 5; sleep 0.3; done; exit 1"), List.of());
+            c.call(new Request.StartContainer("srv"), Result.ContainerStatus.class);
+            c.call(new Request.StartContainer("cli"), Result.ContainerStatus.class);
+            Result.ContainerStatus done = c.call(new Request.WaitContainer("cli", 30_000), Result.ContainerStatus.class);
+            assertEquals(5, done.exitCode());
+            assertTrue(Files.readString(Path.of(done.logPath())).contains("hello from the server"));
+            Result.ExecResult exec = c.call(new Request.ExecInContainer("srv", List.of("sh", "-c", "echo in-crun; exit 2"),
+                    List.of(), null, 10_000), Result.ExecResult.class);
+            assertEquals(2, exec.exitCode());
+            assertEquals("in-crun\n", exec.stdout());
+            assertInstanceOf(Result.Done.class, c.exchange(new Request.ShutdownSandbox(1000)).result());
+        }
+        assertEquals(0, agent.waitExit(), agent.output());
+        assertEquals(List.of(), Mounts.mountedUnder(dir));
+        assertEquals(List.of(), processesMentioning(dir.toString()));
+    }
+
     @Test
     void userAndWorkingDirComeFromTheRequest() throws Exception {
         Path layer = layer();
