@@ -50,7 +50,8 @@ final class ImageIndexFile {
     <T> T update(Action<T> action) throws IOException {
         JVM_LOCK.lock();
         try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = ch.lock()) {
+             FileLock lock = ch.lock()) {
+            assert lock.isValid();
             List<Entry> entries = readUnlocked();
             List<Entry> before = List.copyOf(entries);
             T result = action.run(entries);
