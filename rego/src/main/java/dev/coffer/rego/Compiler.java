@@ -638,10 +638,7 @@ final class Compiler {
                 varsOfTerm(u.left(), out);
                 varsOfTerm(u.right(), out);
             }
-            case Assign a -> {
-                varsOfTerm(a.left(), out);
-                varsOfTerm(a.right(), out);
-            }
+            case Assign a -> varsOfTerm(a.right(), out); // := declares new locals; they are never outer variables
             case Not n -> varsOfExpr(n.expr(), out);
             case Block b -> {
             }
@@ -681,6 +678,7 @@ final class Compiler {
             Set<String> s = new java.util.LinkedHashSet<>();
             Expr e = l.expr();
             if (e instanceof SomeDecl sd) sd.vars().forEach(v -> s.add(v.name()));
+            if (e instanceof Assign as) varsOfTerm(as.left(), s);
             if (e instanceof SomeIn si) {
                 if (si.key() != null) varsOfTerm(si.key(), s);
                 varsOfTerm(si.value(), s);

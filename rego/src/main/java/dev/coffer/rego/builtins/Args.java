@@ -33,7 +33,7 @@ final class Args {
     static BigInteger integer(String fn, Value[] a, int i) {
         if (a[i] instanceof NumberValue n) {
             if (n.isInteger()) return n.value().toBigIntegerExact();
-            throw BuiltinException.builtin(fn, "operand " + (i + 1) + " must be integer number but got floating-point number");
+            throw BuiltinException.type(fn, "operand " + (i + 1) + " must be integer number but got floating-point number");
         }
         throw typeErr(fn, i, "number", a[i]);
     }

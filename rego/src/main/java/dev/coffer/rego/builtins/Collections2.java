@@ -136,7 +136,7 @@ final class Collections2 {
             case ArrayValue x -> x.items();
             case SetValue x -> x.items();
             case ObjectValue x -> x.map().keySet();
-            default -> throw Args.typeErr(fn, i, "one of {array, object, set}", a[i]);
+            default -> throw Args.typeErr(fn, i, "one of {object, set, array}", a[i]);
         };
     }
 
@@ -180,7 +180,7 @@ final class Collections2 {
         Iterable<Value> items = switch (a[i]) {
             case ArrayValue x -> x.items();
             case SetValue x -> x.items();
-            default -> throw Args.typeErr(fn, i, "one of {array, set}", a[i]);
+            default -> throw Args.typeErr(fn, i, "one of {set, array}", a[i]);
         };
         for (Value p : items) {
             if (p instanceof StringValue s) {

@@ -52,11 +52,13 @@ final class Encoding {
         r.add("hex.encode", 1, (c, a) -> Value.of(HexFormat.of().formatHex(bytes("hex.encode", a, 0))));
         r.add("hex.decode", 1, (c, a) -> {
             String s = Args.str("hex.decode", a, 0);
-            try {
-                return Value.of(utf8(HexFormat.of().parseHex(s)));
-            } catch (IllegalArgumentException e) {
-                throw BuiltinException.builtin("hex.decode", "invalid byte: " + s);
+            for (int i = 0; i < s.length(); i++) {
+                char ch = s.charAt(i);
+                if (Character.digit(ch, 16) < 0)
+                    throw BuiltinException.builtin("hex.decode", String.format("encoding/hex: invalid byte: U+%04X '%c'", (int) ch, ch));
             }
+            if (s.length() % 2 != 0) throw BuiltinException.builtin("hex.decode", "encoding/hex: odd length hex string");
+            return Value.of(utf8(HexFormat.of().parseHex(s)));
         });
         r.add("json.marshal", 1, (c, a) -> Value.of(Json.write(a[0])));
         r.add("json.marshal_with_options", 2, Encoding::marshalWithOptions);
@@ -167,7 +169,7 @@ final class Encoding {
                     if (!(e.getValue() instanceof StringValue s)) throw BuiltinException.type("json.marshal_with_options", "operand 2 must be object[string: union[boolean, string]]");
                     indent = s.value();
                 }
-                default -> throw BuiltinException.builtin("json.marshal_with_options", "object contained unknown key " + e.getKey().toJson());
+                default -> throw BuiltinException.type("json.marshal_with_options", "object contained unknown key " + e.getKey().toJson());
             }
         }
         boolean explicitPretty = opts.get("pretty") != null;

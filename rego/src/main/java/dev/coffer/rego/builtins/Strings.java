@@ -60,8 +60,8 @@ public final class Strings {
             String s = Args.str("strings.replace_n", a, 1);
             List<String[]> pairs = new ArrayList<>();
             for (Map.Entry<Value, Value> e : pats.map().entrySet()) {
-                if (!(e.getKey() instanceof StringValue k)) throw Args.typeErr("strings.replace_n", 0, "object[string: string]", a[0]);
-                if (!(e.getValue() instanceof StringValue v)) throw Args.typeErr("strings.replace_n", 0, "object[string: string]", a[0]);
+                if (!(e.getKey() instanceof StringValue k)) throw BuiltinException.type("strings.replace_n", "operand 1 non-string key found in pattern object");
+                if (!(e.getValue() instanceof StringValue v)) throw BuiltinException.type("strings.replace_n", "operand 1 non-string value found in pattern object");
                 pairs.add(new String[]{k.value(), v.value()});
             }
             // Go's strings.NewReplacer: at each position the first matching old string (in argument order) wins
@@ -228,7 +228,7 @@ public final class Strings {
             String expr = tmpl.substring(open + 2, close).strip();
             if (!expr.startsWith(".")) throw BuiltinException.builtin("strings.render_template", "unsupported template action {{" + expr + "}}");
             Value v = vars.get(expr.substring(1));
-            if (v == null) sb.append("<no value>");
+            if (v == null) sb.append("<undefined>");
             else sb.append(v instanceof StringValue s ? s.value() : formatValue(v));
             i = close + 2;
         }

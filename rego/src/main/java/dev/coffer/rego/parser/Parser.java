@@ -475,10 +475,9 @@ public final class Parser {
                 int saveBar = noBar;
                 noBar = 0;
                 List<Term> args = new ArrayList<>();
-                if (!peek().is(Token.Kind.RPAREN)) {
-                    do {
-                        args.add(term());
-                    } while (accept(Token.Kind.COMMA));
+                while (!peek().is(Token.Kind.RPAREN)) {
+                    args.add(term());
+                    if (!accept(Token.Kind.COMMA)) break;
                 }
                 noBar = saveBar;
                 depth--;
