@@ -1,0 +1,84 @@
+package dev.coffer.cli.rego;
+
+import dev.coffer.cli.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RegoCommandTest {
+    record Run(int exit, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        CommandLine cl = Main.commandLine();
+        if (!cl.getSubcommands().containsKey("rego")) cl.addSubcommand(new RegoCommand());
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void evalPrintsJsonRows(@TempDir Path dir) throws Exception {
+        Path policy = Files.writeString(dir.resolve("p.rego"), "package p\nimport rego.v1\nallow if input.user == \"alice\"\n");
+        Path input = Files.writeString(dir.resolve("in.json"), "{\"user\":\"alice\"}");
+        Run r = run("rego", "eval", "-d", policy.toString(), "-i", input.toString(), "x := data.p.allow");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().replace(" ", "").contains("\"x\":true"), r.out());
+    }
+
+    @Test
+    void checkReportsLocationOfErrors(@TempDir Path dir) throws Exception {
+        Path ok = Files.writeString(dir.resolve("ok.rego"), "package ok\nx := 1\n");
+        assertEquals(0, run("rego", "check", ok.toString()).exit());
+        Path bad = Files.writeString(dir.resolve("bad.rego"), "package bad\nx := [1,\n");
+        Run r = run("rego", "check", bad.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("bad.rego:"), r.err());
+        assertEquals(2, run("rego", "check", dir.resolve("missing.rego").toString()).exit());
+        assertEquals(2, run("rego", "eval", "--syntax", "v9", "-d", ok.toString(), "data.ok.x").exit());
+    }
+
+    @Test
+    void conformanceRunsADirectory(@TempDir Path dir) throws Exception {
+        Path fam = Files.createDirectories(dir.resolve("fam"));
+        Files.writeString(fam.resolve("t.yaml"), """
+                cases:
+                  - note: fam/ok
+                    query: data.t.p = x
+                    modules:
+                      - |
+                        package t
+                        p := 1 + 1
+                    want_result:
+                      - x: 2
+                  - note: fam/wrong
+                    query: data.t.p = x
+                    modules:
+                      - |
+                        package t
+                        p := 3
+                    want_result:
+                      - x: 2
+                """);
+        Run r = run("rego", "conformance", dir.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("1 passed, 1 failed, 0 skipped"), r.out());
+    }
+
+    @Test
+    void benchReportsFigures() {
+        Run r = run("rego", "bench", "--containers", "2", "--iterations", "200", "--warmup", "50");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("data.policy.create_container") && r.out().contains("allowed=true"), r.out());
+    }
+}
