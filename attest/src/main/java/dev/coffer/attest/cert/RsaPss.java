@@ -22,9 +22,19 @@ public final class RsaPss {
 
     /** Empty when {@code issuer}'s key made {@code subject}'s signature; otherwise why not. */
     public static Optional<String> checkSignedBy(AmdCertificate subject, AmdCertificate issuer) {
-        AlgorithmIdentifier alg = subject.asn1().getSignatureAlgorithm();
+        return check(subject.subjectCn(), subject.asn1().getSignatureAlgorithm(), subject.tbsBytes(),
+                subject.asn1().getSignature().getOctets(), issuer);
+    }
+
+    /** The same check for a CRL (AMD's CRLs are signed by the ARK with the same parameters). */
+    public static Optional<String> checkSignedBy(RevocationList crl, AmdCertificate issuer) {
+        return check("CRL of " + crl.issuerCn(), crl.asn1().getSignatureAlgorithm(), crl.tbsBytes(),
+                crl.asn1().getSignature().getOctets(), issuer);
+    }
+
+    private static Optional<String> check(String what, AlgorithmIdentifier alg, byte[] tbs, byte[] sig, AmdCertificate issuer) {
         if (!PKCSObjectIdentifiers.id_RSASSA_PSS.equals(alg.getAlgorithm())) {
-            return Optional.of(subject.subjectCn() + " is signed with " + alg.getAlgorithm()
+            return Optional.of(what + " is signed with " + alg.getAlgorithm()
                     + ", expected RSASSA-PSS (1.2.840.113549.1.1.10)");
         }
         RSASSAPSSparams params = RSASSAPSSparams.getInstance(alg.getParameters());
@@ -33,7 +43,7 @@ public final class RsaPss {
         ASN1ObjectIdentifier mgfHash = AlgorithmIdentifier.getInstance(mgf.getParameters()).getAlgorithm();
         if (!NISTObjectIdentifiers.id_sha384.equals(hash) || !PKCSObjectIdentifiers.id_mgf1.equals(mgf.getAlgorithm())
                 || !NISTObjectIdentifiers.id_sha384.equals(mgfHash)) {
-            return Optional.of(subject.subjectCn() + " uses RSASSA-PSS with hash " + hash + " and MGF " + mgfHash
+            return Optional.of(what + " uses RSASSA-PSS with hash " + hash + " and MGF " + mgfHash
                     + ", expected SHA-384 with MGF1-SHA-384");
         }
         int salt = params.getSaltLength().intValueExact();
@@ -50,10 +60,8 @@ public final class RsaPss {
         }
         PSSSigner signer = new PSSSigner(new RSABlindedEngine(), new SHA384Digest(), new SHA384Digest(), salt);
         signer.init(false, key);
-        byte[] tbs = subject.tbsBytes();
         signer.update(tbs, 0, tbs.length);
-        byte[] sig = subject.asn1().getSignature().getOctets();
         return signer.verifySignature(sig) ? Optional.empty()
-                : Optional.of("signature of " + subject.subjectCn() + " does not verify with the key of " + issuer.subjectCn());
+                : Optional.of("signature of " + what + " does not verify with the key of " + issuer.subjectCn());
     }
 }

@@ -5,6 +5,7 @@ import dev.coffer.attest.cert.AmdRoots;
 import dev.coffer.attest.cert.CertRole;
 import dev.coffer.attest.cert.CertificateFormatException;
 import dev.coffer.attest.cert.EcdsaP384;
+import dev.coffer.attest.cert.RevocationList;
 import dev.coffer.attest.cert.RsaPss;
 import dev.coffer.attest.snp.Product;
 import dev.coffer.attest.snp.SigningKey;
@@ -40,6 +41,7 @@ public final class SnpVerifier {
     private final Map<String, Optional<String>> signatureCache = new ConcurrentHashMap<>();
     private final Map<String, ECPublicKeyParameters> keyCache = new ConcurrentHashMap<>();
     private final Map<String, Chain> chainCache = new ConcurrentHashMap<>();
+    private final Map<RevocationList, Optional<String>> crlSignatures = new ConcurrentHashMap<>();
 
     public SnpVerifier(VerifierPolicy policy) {
         this.policy = policy;
@@ -89,6 +91,7 @@ public final class SnpVerifier {
                 ? CheckResult.pass("certificate_chain", chainResult.description)
                 : CheckResult.fail("certificate_chain", chainResult.problem));
         checks.add(validity(now, endorsementKey, chainResult));
+        checks.add(revocation(now, endorsementKey, chainResult));
 
         // The report signature itself.
         checks.add(reportSignature(report, endorsementKey));
@@ -202,6 +205,30 @@ public final class SnpVerifier {
         return expired.isEmpty()
                 ? CheckResult.pass("certificate_validity", "all certificates valid at " + now)
                 : CheckResult.fail("certificate_validity", "at " + now + ": " + String.join("; ", expired));
+    }
+
+    private CheckResult revocation(Instant now, AmdCertificate ek, Chain chain) {
+        if (chain.root == null) return CheckResult.skip("revocation", "no root established");
+        List<String> problems = new ArrayList<>();
+        boolean any = false;
+        for (RevocationList crl : policy.crls()) {
+            if (!crl.issuer().equals(chain.root.subject())) continue;
+            Optional<String> bad = crlSignatures.computeIfAbsent(crl, c -> RsaPss.checkSignedBy(c, chain.root));
+            if (bad.isPresent()) {
+                problems.add(bad.get());
+                continue;
+            }
+            any = true;
+            for (AmdCertificate c : new AmdCertificate[] {chain.intermediate, ek}) {
+                if (c != null && crl.revokes(c)) problems.add(c.subjectCn() + " (serial 0x" + c.serial().toString(16) + ") is revoked by " + chain.root.subjectCn());
+            }
+        }
+        if (!problems.isEmpty()) return CheckResult.fail("revocation", String.join("; ", problems));
+        if (!any) return CheckResult.skip("revocation", "no CRL configured for " + chain.root.subjectCn());
+        String stale = policy.crls().stream().filter(c -> c.issuer().equals(chain.root.subject()))
+                .flatMap(c -> c.nextUpdate().stream()).filter(next -> next.isBefore(now)).findFirst()
+                .map(next -> " (the CRL was due for renewal at " + next + "; fetch a fresh one)").orElse("");
+        return CheckResult.pass("revocation", "not revoked by the CRL of " + chain.root.subjectCn() + stale);
     }
 
     private CheckResult reportSignature(SnpReport report, AmdCertificate ek) {

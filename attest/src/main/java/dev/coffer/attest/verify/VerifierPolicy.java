@@ -3,6 +3,7 @@ package dev.coffer.attest.verify;
 import dev.coffer.attest.cert.AmdCertificate;
 import dev.coffer.attest.cert.CertRole;
 import dev.coffer.attest.cert.AmdRoots;
+import dev.coffer.attest.cert.RevocationList;
 import dev.coffer.attest.snp.TcbVersion;
 
 import java.time.Clock;
@@ -15,7 +16,8 @@ import java.util.Optional;
 /**
  * What a verifier accepts. AMD's pinned ARKs are always trusted; simulated roots only when
  * listed here (a production configuration lists none, so it refuses sim evidence). Defaults:
- * no debug, SMT allowed, no migration agent, no minimum TCB, no expected values, system clock.
+ * no debug, SMT allowed, no migration agent, no minimum TCB, no expected values, no CRLs,
+ * system clock.
  */
 public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
                              boolean allowDebug,
@@ -24,10 +26,12 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
                              Optional<TcbVersion> minimumTcb,
                              Optional<byte[]> expectedHostData,
                              Optional<byte[]> expectedMeasurement,
+                             List<RevocationList> crls,
                              Clock clock) {
 
     public VerifierPolicy {
         trustedSimRoots = List.copyOf(trustedSimRoots);
+        crls = List.copyOf(crls);
         for (AmdCertificate root : trustedSimRoots) {
             if (AmdRoots.pinnedArk(root).isPresent()) {
                 throw new IllegalArgumentException(root.subjectCn() + " is an AMD root, not a simulated one; AMD roots are always trusted");
@@ -59,6 +63,7 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
         b.minimumTcb = minimumTcb.orElse(null);
         b.hostData = expectedHostData.orElse(null);
         b.measurement = expectedMeasurement.orElse(null);
+        b.crls.addAll(crls);
         b.clock = clock;
         return b;
     }
@@ -79,8 +84,12 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
         private byte[] hostData;
         private byte[] measurement;
         private Clock clock = Clock.systemUTC();
+        private final List<RevocationList> crls = new ArrayList<>();
 
         private Builder() {}
+
+        /** Checks intermediates against this CRL (AMD's, from the KDS); it must be signed by the chain's ARK. */
+        public Builder crl(RevocationList crl) { crls.add(Objects.requireNonNull(crl)); return this; }
 
         /** Trusts a simulated secure processor's ARK: only for development and tests. */
         public Builder trustSimRoot(AmdCertificate ark) { simRoots.add(ark); return this; }
@@ -94,7 +103,7 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
 
         public VerifierPolicy build() {
             return new VerifierPolicy(simRoots, allowDebug, allowSmt, allowMigrationAgent, Optional.ofNullable(minimumTcb),
-                    Optional.ofNullable(hostData), Optional.ofNullable(measurement), clock);
+                    Optional.ofNullable(hostData), Optional.ofNullable(measurement), crls, clock);
         }
     }
 }
