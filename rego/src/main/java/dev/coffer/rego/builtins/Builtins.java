@@ -28,6 +28,7 @@ public final class Builtins {
         Times.register(r);
         Crypto.register(r);
         Glob.register(r);
+        Jwt.register(r);
         ALL = Collections.unmodifiableMap(r.map);
     }
 
