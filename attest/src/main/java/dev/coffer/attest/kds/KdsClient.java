@@ -4,11 +4,10 @@ import dev.coffer.attest.cert.AmdCertificate;
 import dev.coffer.attest.cert.CertRole;
 import dev.coffer.attest.cert.CertificateFormatException;
 import dev.coffer.attest.cert.Certificates;
+import dev.coffer.attest.cert.RevocationList;
 import dev.coffer.attest.snp.Product;
 import dev.coffer.attest.snp.SnpReport;
 import dev.coffer.attest.snp.TcbVersion;
-import org.bouncycastle.asn1.ASN1Primitive;
-import org.bouncycastle.asn1.x509.CertificateList;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -129,26 +128,29 @@ public final class KdsClient {
     }
 
     /**
-     * The product's CRL (DER), signed by its ARK. A cached CRL is used until its nextUpdate;
-     * after that it is refreshed when online, and still used (stale) when offline.
+     * The product's CRL, signed by its ARK (give it to {@code VerifierPolicy.Builder.crl}). A
+     * cached CRL is used until its nextUpdate; after that it is refreshed when online, and still
+     * used (stale, the verifier says so) when offline.
      */
-    public byte[] crl(Product product) {
+    public RevocationList crl(Product product) {
         String path = "/vcek/v1/" + product.kdsName() + "/crl";
         Path cached = cacheFile("vcek/v1/" + product.kdsName() + "/crl.der");
         if (!offline && Files.isRegularFile(cached)) {
             try {
-                CertificateList crl = CertificateList.getInstance(ASN1Primitive.fromByteArray(Files.readAllBytes(cached)));
-                if (crl.getNextUpdate() != null && crl.getNextUpdate().getDate().toInstant().isBefore(clock.instant())) {
-                    Files.deleteIfExists(cached);
-                }
+                RevocationList crl = RevocationList.fromDer(Files.readAllBytes(cached));
+                if (crl.nextUpdate().map(next -> next.isBefore(clock.instant())).orElse(false)) Files.deleteIfExists(cached);
             } catch (IOException | RuntimeException e) {
-                try { Files.deleteIfExists(cached); } catch (IOException ignored) { /* refetch below overwrites it */ }
+                try {
+                    Files.deleteIfExists(cached);
+                } catch (IOException ignored) {
+                    // The refetch below overwrites it.
+                }
             }
         }
-        return fetch(path, cached, "CRL for " + product, body -> {
-            CertificateList.getInstance(ASN1Primitive.fromByteArray(body));
+        return RevocationList.fromDer(fetch(path, cached, "CRL for " + product, body -> {
+            RevocationList.fromDer(body);
             return true;
-        });
+        }));
     }
 
     @FunctionalInterface

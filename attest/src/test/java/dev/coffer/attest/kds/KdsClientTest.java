@@ -47,6 +47,7 @@ class KdsClientTest {
     /** Scripted failures by path, consumed one per request: status code, or -1 to hang. */
     final ConcurrentHashMap<String, java.util.Deque<Integer>> failures = new ConcurrentHashMap<>();
     final CountDownLatch release = new CountDownLatch(1);
+    volatile byte[] crl;
 
     @BeforeEach
     void startKds() throws IOException {
@@ -87,6 +88,7 @@ class KdsClientTest {
             case "/vcek/v1/Milan/cert_chain" -> TestData.read("amd-roots/ask_ark_milan.pem");
             case "/vlek/v1/Genoa/cert_chain" -> TestData.read("amd-roots/ask_ark_genoa_vlek.pem");
             case "/vcek/v1/Genoa/cert_chain" -> "<html>maintenance</html>".getBytes();
+            case "/vcek/v1/Milan/crl" -> crl;
             default -> null;
         };
         if (body == null) {
@@ -192,5 +194,26 @@ class KdsClientTest {
         byte[] tcb = dev.coffer.attest.snp.TcbVersion.of(dev.coffer.attest.snp.TcbLayout.TURIN, 1, 2, 3, 4, 5).bytes();
         var e = assertThrows(CollateralUnavailableException.class, () -> client(false, 1).vcek(Product.TURIN, REPORT.chipId(), tcb));
         assertTrue(e.getMessage().contains("/vcek/v1/Turin/" + CHIP.substring(0, 16) + "?fmcSPL=1&blSPL=2&teeSPL=3&snpSPL=4&ucodeSPL=5"), e.getMessage());
+    }
+
+    @Test
+    void crlsAreCachedUntilTheirNextUpdate() throws Exception {
+        var gen = java.security.KeyPairGenerator.getInstance("RSA");
+        gen.initialize(2048);
+        var key = gen.generateKeyPair();
+        var issuer = new org.bouncycastle.asn1.x500.X500Name("CN=ARK-Milan");
+        var b = new org.bouncycastle.cert.X509v2CRLBuilder(issuer, new java.util.Date());
+        b.setNextUpdate(java.util.Date.from(java.time.Instant.now().plus(Duration.ofDays(1))));
+        b.addCRLEntry(java.math.BigInteger.valueOf(0x10001), new java.util.Date(), org.bouncycastle.asn1.x509.CRLReason.keyCompromise);
+        crl = b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA384withRSAandMGF1")
+                .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider()).build(key.getPrivate())).getEncoded();
+        KdsClient kds = client(false, 1);
+        assertEquals(1, kds.crl(Product.MILAN).size());
+        assertEquals(1, kds.crl(Product.MILAN).size());
+        assertEquals(1, requests.get(), "a fresh cached CRL is not refetched");
+        KdsClient later = new KdsClient(URI.create("http://127.0.0.1:" + server.getAddress().getPort()), cache, false,
+                Duration.ofSeconds(10), 1, Duration.ZERO, Clock.fixed(java.time.Instant.now().plus(Duration.ofDays(2)), ZoneOffset.UTC));
+        later.crl(Product.MILAN);
+        assertEquals(2, requests.get(), "a CRL past its nextUpdate is refetched");
     }
 }

@@ -96,6 +96,9 @@ public final class AttestVerifyCommand implements Callable<Integer> {
     @Option(names = "--product", paramLabel = "NAME", description = "Milan, Genoa or Turin: which KDS to ask for a version 2 report's VCEK (default: try Milan, then Genoa).")
     String product;
 
+    @Option(names = "--crl", paramLabel = "FILE", description = "AMD's CRL for the product (DER, from the KDS /crl): refuse revoked intermediates.")
+    Path crl;
+
     @Option(names = "--offline", description = "Never contact the KDS; use only --vcek or the cache.")
     boolean offline;
 
@@ -133,6 +136,14 @@ public final class AttestVerifyCommand implements Callable<Integer> {
                         .orElse(minTcb.contains("fmc") ? dev.coffer.attest.snp.TcbLayout.TURIN : dev.coffer.attest.snp.TcbLayout.MILAN_GENOA)));
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--min-tcb: " + e.getMessage());
+            }
+        }
+
+        if (crl != null) {
+            try {
+                policy.crl(dev.coffer.attest.cert.RevocationList.fromDer(AttestInputs.read(crl, "CRL")));
+            } catch (CertificateFormatException e) {
+                throw new CofferException(crl + ": " + e.getMessage());
             }
         }
 
