@@ -2,7 +2,8 @@ package dev.coffer.cli.layer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.cli.Json;
-import dev.coffer.cli.Main;
+import dev.coffer.cli.CofferCommand;
+import dev.coffer.cli.CofferException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -31,10 +32,22 @@ class LayerCommandTest {
 
     record Result(int exit, String out, String err) {}
 
+    /**
+     * The coffer command with only 'layer' added, and Main's exit-code contract (1 failure,
+     * 2 usage, one-line "coffer: ..." errors): independent of the other modules' commands.
+     */
     Result run(String... args) {
-        CommandLine cli = Main.commandLine();
-        if (cli.getSubcommands().containsKey("layer")) cli.getCommandSpec().removeSubcommand("layer");
+        CommandLine cli = new CommandLine(new CofferCommand());
         cli.addSubcommand(new LayerCommand(() -> tmp.resolve("home")));
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("coffer: " + e.getMessage());
+            cmd.getErr().flush();
+            return e instanceof CofferException ce ? ce.exitCode() : 1;
+        });
+        cli.setParameterExceptionHandler((e, a) -> {
+            e.getCommandLine().getErr().println("coffer: " + e.getMessage());
+            return 2;
+        });
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cli.setOut(new PrintWriter(out, true));
