@@ -26,6 +26,7 @@ public final class Main {
         for (Object sub : Subcommands.all()) {
             cli.addSubcommand(sub);
         }
+        addHelpOptionEverywhere(cli);
         cli.setExecutionExceptionHandler(Main::onFailure);
         cli.setParameterExceptionHandler(Main::onUsageError);
         cli.setExitCodeExceptionMapper(t -> ExitCodes.FAILURE);
@@ -33,6 +34,18 @@ public final class Main {
         cli.setUsageHelpAutoWidth(true);
         cli.setUsageHelpWidth(100);
         return cli;
+    }
+
+    /** Every command answers --help, whether or not its class asked for the standard help options. */
+    private static void addHelpOptionEverywhere(CommandLine cmd) {
+        CommandLine.Model.CommandSpec spec = cmd.getCommandSpec();
+        if (spec.findOption("--help") == null) {
+            spec.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help").usageHelp(true)
+                    .description("Show this help message and exit.").build());
+        }
+        for (CommandLine sub : cmd.getSubcommands().values()) {
+            addHelpOptionEverywhere(sub);
+        }
     }
 
     private static int onFailure(Exception e, CommandLine cmd, CommandLine.ParseResult parsed) {
