@@ -108,7 +108,7 @@ class GroupCommandsTest {
 
         GroupCli.Outcome table = GroupCli.run(home, work, "ps");
         assertTrue(table.out().startsWith("GROUP"), table.out());
-        assertTrue(table.out().lines().anyMatch(l -> l.matches("web\\s+running\\s+process\\s+client\\s+exited\\s+0\\s+-")), table.out());
+        assertTrue(table.out().lines().anyMatch(l -> l.matches("web\\s+running\\s+process\\s+allow-all\\s+client\\s+exited\\s+0\\s+-")), table.out());
 
         GroupCli.Outcome exec = GroupCli.run(home, work, "exec", "web", "server", "--", "sh", "-c", "hostname; echo oops >&2; exit 5");
         assertEquals(5, exec.exitCode(), exec.err());

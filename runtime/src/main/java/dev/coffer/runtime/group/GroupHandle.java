@@ -30,6 +30,14 @@ public record GroupHandle(GroupManager manager, String name, String isolationNot
         return manager.stop(name, GroupManager.DEFAULT_GRACE);
     }
 
+    /**
+     * Stops with a custom grace period. A container whose PID 1 has no SIGTERM handler (busybox
+     * httpd, sleep) ignores SIGTERM, so it only ends at the SIGKILL after the grace period.
+     */
+    public GroupManager.StopOutcome stop(Duration grace) throws IOException {
+        return manager.stop(name, grace);
+    }
+
     public void rm() throws IOException {
         manager.rm(name, false);
     }
