@@ -5,6 +5,8 @@ import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Result;
 
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -35,6 +37,12 @@ import java.util.List;
  */
 public final class GuestAgent {
     private static final long HOST_ABSENT_POLL_MILLIS = 20;
+
+    /**
+     * The thread copying the agent's replies to the host. The agent exits the JVM right after
+     * answering shutdown_sandbox; a shutdown hook lets this thread deliver that last answer.
+     */
+    private static volatile Thread lastCopier;
 
     private GuestAgent() {}
 
@@ -81,9 +89,20 @@ public final class GuestAgent {
 
     /** Relays the port to fresh agent connections until the JVM exits (the agent ends it). */
     static void relay(Path port, Path socket) throws IOException, InterruptedException {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            Thread copier = lastCopier;
+            if (copier == null) return;
+            try {
+                copier.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "deliver-last-answer"));
         try (RandomAccessFile device = new RandomAccessFile(port.toFile(), "rw")) {
-            InputStream fromHost = Channels.newInputStream(device.getChannel());
-            OutputStream toHost = Channels.newOutputStream(device.getChannel());
+            // streams over the bare descriptor: a FileChannel would serialize a blocked read with
+            // the other direction's writes on its position lock, and deadlock the relay
+            InputStream fromHost = new FileInputStream(device.getFD());
+            OutputStream toHost = new FileOutputStream(device.getFD());
             byte[] buf = new byte[64 * 1024];
             SocketChannel session = null;
             OutputStream toAgent = null;
@@ -103,7 +122,7 @@ public final class GuestAgent {
                     session = openSession(socket);
                     toAgent = Channels.newOutputStream(session);
                     SocketChannel s = session;
-                    Thread.ofVirtual().name("agent-to-host").start(() -> copy(s, toHost));
+                    lastCopier = Thread.ofPlatform().name("agent-to-host").daemon().start(() -> copy(s, toHost));
                 }
                 try {
                     toAgent.write(buf, 0, n);

@@ -93,6 +93,8 @@ public final class GuestBuilder {
         progress.accept("jlink: " + String.join(",", modules));
         runTool("jlink", "--add-modules", String.join(",", modules), "--strip-debug", "--no-header-files",
                 "--no-man-pages", "--output", jre.toString());
+        // the CDS archive records each jar's mtime: fix them now, as the disk will carry them
+        for (Path jar : jars) Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(AgentDisk.EPOCH_SECONDS * 1000));
         progress.accept("class-data-sharing archive for the agent");
         dumpCdsArchive(jre, jars);
         List<String> guestClasspath = jars.stream().map(j -> GUEST_MOUNT + "/agent/" + j.getFileName()).toList();

@@ -50,7 +50,7 @@ public final class BootTest {
             long t0 = vm.startNanos();
             Result.Properties props;
             long answered;
-            try (AgentClient client = AgentClient.connect(vm.agentSocket())) {
+            try (AgentClient client = vm.connectAgent(Duration.ofSeconds(30))) {
                 CompletableFuture<Result.Properties> first = CompletableFuture.supplyAsync(() -> {
                     try {
                         client.call(new Request.Ping(), Result.class);

@@ -1,5 +1,6 @@
 package dev.coffer.runtime.microvm;
 
+import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.runtime.guest.GuestImage;
 
 import java.io.BufferedReader;
@@ -249,6 +250,26 @@ public final class MicroVm implements AutoCloseable {
                     Thread.currentThread().interrupt();
                     throw new IOException("interrupted while waiting for the guest", e);
                 }
+            }
+        }
+    }
+
+    /**
+     * Connects a protocol client to the agent's port. QEMU creates the socket just after the
+     * console's, so a missing or refusing socket is retried while QEMU runs, up to {@code timeout}.
+     * The agent answers once the guest has booted; see {@link BootTest#awaitAnswer}.
+     */
+    public AgentClient connectAgent(Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                return AgentClient.connect(agentSocket());
+            } catch (IOException e) {
+                if (!watchdog.isAlive()) {
+                    throw new IOException("expected QEMU to serve the agent port, found it exited: " + qemuLogTail(), e);
+                }
+                if (System.nanoTime() > deadline) throw e;
+                sleep(10);
             }
         }
     }
