@@ -1,11 +1,14 @@
 package dev.coffer.policy.enforce;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.List;
@@ -32,7 +35,77 @@ public final class RequestCodec {
 
     /** The request as the framework's {@code input} document (Azure's field names). */
     public static ObjectNode toInput(EnforcementRequest request) {
-        return MAPPER.valueToTree(request);
+        // built by hand: this is on every decision's path, and reflection-based binding costs more than the rest
+        ObjectNode n = JsonNodeFactory.instance.objectNode();
+        switch (request) {
+            case EnforcementRequest.MountDevice r -> n.put("target", r.target()).put("deviceHash", r.deviceHash());
+            case EnforcementRequest.UnmountDevice r -> n.put("unmountTarget", r.unmountTarget());
+            case EnforcementRequest.MountOverlay r -> {
+                n.put("containerID", r.containerID());
+                strings(n.putArray("layerPaths"), r.layerPaths());
+                n.put("target", r.target());
+            }
+            case EnforcementRequest.UnmountOverlay r -> n.put("unmountTarget", r.unmountTarget());
+            case EnforcementRequest.CreateContainer r -> {
+                n.put("containerID", r.containerID());
+                strings(n.putArray("argList"), r.argList());
+                strings(n.putArray("envList"), r.envList());
+                n.put("workingDir", r.workingDir());
+                ArrayNode mounts = n.putArray("mounts");
+                for (EnforcementRequest.Mount m : r.mounts()) {
+                    ObjectNode mn = mounts.addObject().put("destination", m.destination()).put("source", m.source())
+                            .put("type", m.type());
+                    strings(mn.putArray("options"), m.options());
+                }
+                n.put("privileged", r.privileged());
+                n.put("noNewPrivileges", r.noNewPrivileges());
+                idName(n.putObject("user"), r.user());
+                ArrayNode groups = n.putArray("groups");
+                for (EnforcementRequest.IdName g : r.groups()) idName(groups.addObject(), g);
+                n.put("umask", r.umask());
+                ObjectNode caps = n.putObject("capabilities");
+                strings(caps.putArray("bounding"), r.capabilities().bounding());
+                strings(caps.putArray("effective"), r.capabilities().effective());
+                strings(caps.putArray("inheritable"), r.capabilities().inheritable());
+                strings(caps.putArray("permitted"), r.capabilities().permitted());
+                strings(caps.putArray("ambient"), r.capabilities().ambient());
+                n.put("seccompProfileSHA256", r.seccompProfileSHA256());
+                strings(n.putArray("devices"), r.devices());
+            }
+            case EnforcementRequest.ExecInContainer r -> {
+                n.put("containerID", r.containerID());
+                strings(n.putArray("argList"), r.argList());
+                strings(n.putArray("envList"), r.envList());
+                n.put("workingDir", r.workingDir());
+            }
+            case EnforcementRequest.ExecExternal r -> {
+                strings(n.putArray("argList"), r.argList());
+                strings(n.putArray("envList"), r.envList());
+                n.put("workingDir", r.workingDir());
+            }
+            case EnforcementRequest.SignalContainerProcess r -> {
+                n.put("containerID", r.containerID()).put("signal", r.signal()).put("isInitProcess", r.isInitProcess());
+                strings(n.putArray("argList"), r.argList());
+            }
+            case EnforcementRequest.ShutdownContainer r -> n.put("containerID", r.containerID());
+            case EnforcementRequest.GetProperties r -> { }
+            case EnforcementRequest.DumpStacks r -> { }
+            case EnforcementRequest.RuntimeLogging r -> { }
+            case EnforcementRequest.LoadFragment r -> n.put("issuer", r.issuer()).put("feed", r.feed())
+                    .put("namespace", r.namespace()).put("fragment_loaded", r.fragmentLoaded());
+            case EnforcementRequest.ScratchMount r -> n.put("target", r.target()).put("encrypted", r.encrypted());
+            case EnforcementRequest.ScratchUnmount r -> n.put("unmountTarget", r.unmountTarget());
+            case EnforcementRequest.SetPolicy r -> n.put("policyText", r.policyText());
+        }
+        return n;
+    }
+
+    private static void strings(ArrayNode array, List<String> values) {
+        for (String v : values) array.add(v);
+    }
+
+    private static void idName(ObjectNode n, EnforcementRequest.IdName idName) {
+        n.put("id", idName.id()).put("name", idName.name());
     }
 
     /** {@code {"rule": ..., "input": {...}}}. */
@@ -86,8 +159,30 @@ public final class RequestCodec {
         } catch (ValueInstantiationException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw new IllegalArgumentException("invalid " + rule + " input: " + cause.getMessage(), e);
+        } catch (JsonMappingException e) {
+            throw new IllegalArgumentException("invalid " + rule + " input: " + describe(e), e);
         } catch (JacksonException e) {
             throw new IllegalArgumentException("invalid " + rule + " input: " + e.getOriginalMessage(), e);
         }
+    }
+
+    /** Names the field and drops Jackson's advice about its own settings, which means nothing to a user. */
+    private static String describe(JsonMappingException e) {
+        StringBuilder field = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) {
+                if (!field.isEmpty()) field.append('.');
+                field.append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                field.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        String detail = e.getOriginalMessage();
+        int cut = detail.indexOf(" (set DeserializationConfig");
+        if (cut >= 0) detail = detail.substring(0, cut);
+        if (detail.startsWith("Cannot map `null` into type")) {
+            return "missing field '" + field + "' (" + detail.substring("Cannot map `null` into type ".length()).replace("`", "") + ")";
+        }
+        return field.isEmpty() ? detail : "field '" + field + "': " + detail;
     }
 }
