@@ -29,6 +29,7 @@ public final class Builtins {
         Crypto.register(r);
         Glob.register(r);
         Jwt.register(r);
+        Net.register(r);
         ALL = Collections.unmodifiableMap(r.map);
     }
 
