@@ -1,0 +1,8 @@
+package dev.coffer.server;
+
+class PostgresDurabilityTest extends DurabilityContract {
+    @Override
+    String dbUrl() throws Exception {
+        return PostgresServer.get().createDatabase();
+    }
+}

@@ -1,0 +1,8 @@
+package dev.coffer.server;
+
+class SqliteDurabilityTest extends DurabilityContract {
+    @Override
+    String dbUrl() {
+        return null;
+    }
+}
