@@ -42,8 +42,10 @@ public final class ContainerService {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
     private static final Pattern VOLUME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
     private static final String EMPTYDIR_PREFIX = "sandbox://emptydir/";
-    private static final int MAX_EXEC_OUTPUT = 1024 * 1024;
-    private static final int MAX_LOG_CHUNK = 1024 * 1024;
+    // JSON escaping can grow output six-fold (a control byte becomes a six-character escape);
+    // these bounds keep every response frame below Frames.MAX_FRAME_BYTES even for binary output.
+    private static final int MAX_EXEC_OUTPUT = 256 * 1024;
+    private static final int MAX_LOG_CHUNK = 512 * 1024;
 
     private final Path root;
     private final String sandboxName;
@@ -654,7 +656,7 @@ public final class ContainerService {
         }
     }
 
-    /** Reads a stream on a virtual thread, keeping at most 1 MiB and discarding the rest. */
+    /** Reads a stream on a virtual thread, keeping at most MAX_EXEC_OUTPUT bytes and discarding the rest. */
     private record BoundedCapture(Thread thread, ByteArrayOutputStream buffer, boolean[] overflow) {
         static BoundedCapture of(InputStream in) {
             ByteArrayOutputStream buffer = new ByteArrayOutputStream();

@@ -69,7 +69,13 @@ public final class UnixSocketServer implements AutoCloseable {
                 }
                 if (body == null) return;
                 Response response = handler.handle(body);
-                Frames.write(out, Protocol.encode(response));
+                byte[] encoded = Protocol.encode(response);
+                if (encoded.length > Frames.MAX_FRAME_BYTES) {
+                    encoded = Protocol.encode(Response.error(response.id(), new Response.Failure(Response.Failure.FAILED,
+                            "expected a response within " + Frames.MAX_FRAME_BYTES + " bytes, found " + encoded.length
+                                    + "; ask for less (smaller maxBytes)")));
+                }
+                Frames.write(out, encoded);
                 if (handler.shutdownRequested()) {
                     close();
                     return;

@@ -51,7 +51,7 @@ public final class ExecCommand implements Callable<Integer> {
         spec.commandLine().getOut().print(r.stdout());
         spec.commandLine().getOut().flush();
         spec.commandLine().getErr().print(r.stderr());
-        if (r.truncated()) spec.commandLine().getErr().println("coffer: output truncated to 1 MiB per stream");
+        if (r.truncated()) spec.commandLine().getErr().println("coffer: output truncated to 256 KiB per stream");
         if (r.timedOut()) spec.commandLine().getErr().println("coffer: the command ran longer than " + timeoutSeconds + " s and was stopped");
         spec.commandLine().getErr().flush();
         return r.exitCode();

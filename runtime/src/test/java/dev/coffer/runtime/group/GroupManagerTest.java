@@ -183,6 +183,25 @@ class GroupManagerTest {
     }
 
     @Test
+    void aTamperedLayerBlobIsRefusedAndNotCached() throws Exception {
+        try (dev.coffer.oci.store.ImageStore store = dev.coffer.oci.store.ImageStore.open(home)) {
+            dev.coffer.oci.store.LayerBlob base = store.resolve(TestImages.BUSYBOX).layers().getFirst();
+            Path blob = store.blobPath(base.digest());
+            byte[] bytes = Files.readAllBytes(blob);
+            bytes[bytes.length / 2] ^= 0x01;
+            Files.write(blob, bytes);
+        }
+        GroupSpec spec = GroupSpecParser.parse(POD.formatted("tampered"), "pod.yaml");
+        java.io.IOException e = assertThrows(java.io.IOException.class, () -> groups.run(spec, RunOptions.defaults()));
+        assertTrue(e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("tamper")
+                || e.getMessage().contains("digest"), e.getMessage());
+        assertFalse(Files.exists(groups.groupDir("tampered")));
+        try (var cached = Files.list(home.resolve("layers"))) {
+            assertEquals(List.of(), cached.toList(), "nothing from a tampered blob may enter the layer cache");
+        }
+    }
+
+    @Test
     void missingRuntimeBinaryIsAPreciseError() throws Exception {
         GroupSpec spec = GroupSpecParser.parse(POD.formatted("nort"), "pod.yaml");
         GroupException explicit = assertThrows(GroupException.class,
