@@ -173,10 +173,8 @@ public final class AmdCertificate {
 
     private Optional<byte[]> decodeHwId() {
         return extension(HW_ID).map(v -> {
-            if (v.length >= 2 && v[0] == 0x04 && (v[1] & 0xFF) == v.length - 2 && v[1] < 0x80) {
-                return Arrays.copyOfRange(v, 2, v.length);
-            }
-            return v;
+            boolean wrapped = (v.length == 66 && v[0] == 0x04 && v[1] == 64) || (v.length == 10 && v[0] == 0x04 && v[1] == 8);
+            return wrapped ? Arrays.copyOfRange(v, 2, v.length) : v;
         });
     }
 
