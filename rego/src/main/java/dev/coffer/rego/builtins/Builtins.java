@@ -30,6 +30,7 @@ public final class Builtins {
         Glob.register(r);
         Jwt.register(r);
         Net.register(r);
+        Graphs.register(r);
         ALL = Collections.unmodifiableMap(r.map);
     }
 
