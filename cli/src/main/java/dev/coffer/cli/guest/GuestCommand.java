@@ -1,0 +1,231 @@
+package dev.coffer.cli.guest;
+
+import dev.coffer.attest.measure.LaunchMeasurement;
+import dev.coffer.cli.CofferException;
+import dev.coffer.cli.CofferHome;
+import dev.coffer.cli.CommonOptions;
+import dev.coffer.cli.Json;
+import dev.coffer.cli.OutputOption;
+import dev.coffer.cli.UsageException;
+import dev.coffer.runtime.guest.GuestBuildException;
+import dev.coffer.runtime.guest.GuestBuilder;
+import dev.coffer.runtime.guest.GuestImage;
+import dev.coffer.runtime.microvm.Accelerator;
+import dev.coffer.runtime.microvm.BootTest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** {@code coffer guest}: build, measure and boot-test the microVM guest. */
+@Command(name = "guest", mixinStandardHelpOptions = true,
+        description = {"The microVM guest: Debian's kernel, an initramfs Coffer assembles (busybox, kernel modules,",
+                "crun, veritysetup) and a jlinked JRE with the agent on a dm-verity-protected disk.",
+                "Artifacts live in $COFFER_HOME/guest; builds are reproducible, so the measurement is too."},
+        subcommands = {GuestCommand.Build.class, GuestCommand.Measure.class, GuestCommand.BootTestCommand.class},
+        footer = {"", "Examples:",
+                "  coffer guest build",
+                "  coffer guest measure -o json",
+                "  coffer guest boot-test --accel tcg"})
+public final class GuestCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    private final Supplier<Path> home;
+
+    public GuestCommand() {
+        this(CofferHome::resolve);
+    }
+
+    /** With another Coffer home (tests). */
+    public GuestCommand(Supplier<Path> home) {
+        this.home = home;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    Path guestDir() {
+        return home.get().resolve("guest");
+    }
+
+    GuestImage loadGuest() {
+        try {
+            return GuestImage.load(guestDir());
+        } catch (GuestBuildException e) {
+            throw new CofferException(e.getMessage(), e);
+        }
+    }
+
+    @Command(name = "build", mixinStandardHelpOptions = true,
+            description = {"Build the guest from this host's Debian packages (installing missing ones with apt-get,",
+                    "announced first) and print its launch measurement."},
+            footer = {"", "Examples:", "  coffer guest build", "  COFFER_HOME=/srv/coffer coffer guest build -o json"})
+    static final class Build implements Runnable {
+        @Spec
+        CommandSpec spec;
+        @picocli.CommandLine.ParentCommand
+        GuestCommand parent;
+        @Mixin
+        CommonOptions common;
+        @Mixin
+        OutputOption output;
+
+        @Override
+        public void run() {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            long t0 = System.nanoTime();
+            GuestImage guest;
+            try {
+                guest = new GuestBuilder(parent.guestDir(), step -> {
+                    err.printf("[%5.1fs] %s%n", (System.nanoTime() - t0) / 1e9, step);
+                    err.flush();
+                }).build();
+            } catch (GuestBuildException e) {
+                throw new CofferException(e.getMessage(), e);
+            } catch (IOException e) {
+                throw new CofferException("I/O error while building the guest in " + parent.guestDir() + ": " + e.getMessage()
+                        + "; check disk space and permissions", e);
+            }
+            printMeasured(out, output, guest, measure(guest));
+        }
+    }
+
+    @Command(name = "measure", mixinStandardHelpOptions = true,
+            description = {"Print the launch measurement of the built guest: SHA-384 over kernel, initramfs,",
+                    "kernel command line and the agent disk's dm-verity root hash."},
+            footer = {"", "Examples:", "  coffer guest measure", "  coffer guest measure -o json"})
+    static final class Measure implements Runnable {
+        @Spec
+        CommandSpec spec;
+        @picocli.CommandLine.ParentCommand
+        GuestCommand parent;
+        @Mixin
+        CommonOptions common;
+        @Mixin
+        OutputOption output;
+
+        @Override
+        public void run() {
+            GuestImage guest = parent.loadGuest();
+            printMeasured(spec.commandLine().getOut(), output, guest, measure(guest));
+        }
+    }
+
+    @Command(name = "boot-test", mixinStandardHelpOptions = true,
+            description = {"Boot the built guest until the agent answers a ping over virtio-serial, beside a bare",
+                    "boot of the same kernel and initramfs to init, and print the time split."},
+            footer = {"", "Examples:", "  coffer guest boot-test", "  coffer guest boot-test --accel tcg --timeout 300 -o json"})
+    static final class BootTestCommand implements Runnable {
+        @Spec
+        CommandSpec spec;
+        @picocli.CommandLine.ParentCommand
+        GuestCommand parent;
+        @Mixin
+        CommonOptions common;
+        @Mixin
+        OutputOption output;
+
+        @Option(names = "--accel", paramLabel = "auto|kvm|tcg", defaultValue = "${env:COFFER_ACCEL:-auto}",
+                description = "QEMU accelerator (default: $COFFER_ACCEL, else auto: kvm only with hardware KVM).")
+        String accel;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "240",
+                description = "Give up on each boot after this many seconds (default: ${DEFAULT-VALUE}).")
+        int timeoutSeconds;
+
+        @Override
+        public void run() {
+            if (timeoutSeconds < 1) throw new UsageException("expected --timeout of at least 1 second, found " + timeoutSeconds);
+            Accelerator.Choice choice;
+            try {
+                choice = Accelerator.choose(accel);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+            GuestImage guest = parent.loadGuest();
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("accelerator: " + choice.accelerator().qemuName() + " (" + choice.reason() + ")");
+            err.flush();
+            BootTest.Timings t;
+            try {
+                t = BootTest.run(guest, choice.accelerator(), parent.home.get().resolve("run"), Duration.ofSeconds(timeoutSeconds));
+            } catch (IOException e) {
+                throw new CofferException("boot test failed: " + e.getMessage(), e);
+            }
+            if (output.json()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("accelerator", choice.accelerator().qemuName());
+                m.put("bareBootToInitMs", t.bareToInitMs());
+                m.put("bootToInitMs", t.toInitMs());
+                m.put("rootSwitchedMs", t.toRootSwitchedMs());
+                m.put("modulesLoadedMs", t.toModulesLoadedMs());
+                m.put("agentStartingMs", t.toAgentStartingMs());
+                m.put("agentAnsweredMs", t.toAgentAnsweredMs());
+                m.put("cofferOverheadMs", t.cofferOverheadMs());
+                Json.print(out, m);
+                return;
+            }
+            out.printf("bare boot to init:              %6d ms%n", t.bareToInitMs());
+            out.printf("coffer guest, boot to init:     %6d ms%n", t.toInitMs());
+            out.printf("  root switched to tmpfs:       %6d ms (+%d)%n", t.toRootSwitchedMs(), t.toRootSwitchedMs() - t.toInitMs());
+            out.printf("  modules loaded, port found:   %6d ms (+%d)%n", t.toModulesLoadedMs(), t.toModulesLoadedMs() - t.toRootSwitchedMs());
+            out.printf("  agent disk verified, mounted: %6d ms (+%d)%n", t.toAgentStartingMs(), t.toAgentStartingMs() - t.toModulesLoadedMs());
+            out.printf("  agent answered ping:          %6d ms (+%d, JVM start)%n", t.toAgentAnsweredMs(), t.toAgentAnsweredMs() - t.toAgentStartingMs());
+            out.printf("coffer adds over the bare boot: %6d ms%n", t.cofferOverheadMs());
+            out.flush();
+        }
+    }
+
+    static LaunchMeasurement measure(GuestImage guest) {
+        try {
+            return guest.measurement();
+        } catch (IOException e) {
+            throw new CofferException("cannot read the guest artifacts in " + guest.dir() + ": " + e.getMessage()
+                    + "; run `coffer guest build` again", e);
+        }
+    }
+
+    static void printMeasured(PrintWriter out, OutputOption output, GuestImage guest, LaunchMeasurement m) {
+        String measurement = HexFormat.of().formatHex(m.compute());
+        if (output.json()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("measurement", measurement);
+            j.put("kernelVersion", guest.kernelVersion());
+            j.put("cmdline", guest.cmdline());
+            j.put("agentRootHash", guest.agentRootHash());
+            List<Map<String, Object>> artifacts = new java.util.ArrayList<>();
+            for (LaunchMeasurement.Artifact a : m.artifacts()) {
+                Map<String, Object> am = new LinkedHashMap<>();
+                am.put("name", a.name());
+                am.put("length", a.length());
+                am.put("sha384", a.sha384Hex());
+                artifacts.add(am);
+            }
+            j.put("artifacts", artifacts);
+            j.put("dir", guest.dir().toString());
+            Json.print(out, j);
+            return;
+        }
+        out.println(measurement);
+        out.flush();
+    }
+}

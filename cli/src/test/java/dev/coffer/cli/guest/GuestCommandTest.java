@@ -1,0 +1,135 @@
+package dev.coffer.cli.guest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.coffer.attest.measure.LaunchMeasurement;
+import dev.coffer.cli.CofferCommand;
+import dev.coffer.cli.CofferException;
+import dev.coffer.cli.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GuestCommandTest {
+    static final String ROOT = "ab".repeat(32);
+
+    @TempDir
+    Path home;
+
+    record Result(int exit, String out, String err) {}
+
+    Result run(String... args) {
+        CommandLine cli = new CommandLine(new CofferCommand()).addSubcommand(new GuestCommand(() -> home));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof CofferException ce) {
+                cmd.getErr().println("coffer: " + ce.getMessage());
+                return ce.exitCode();
+            }
+            throw e;
+        });
+        int exit = cli.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    /** A guest directory with small stand-in artifacts: measure reads files, it does not boot them. */
+    void writeGuest(byte[] kernel) throws Exception {
+        Path dir = Files.createDirectories(home.resolve("guest"));
+        Files.write(dir.resolve("vmlinux"), kernel);
+        Files.write(dir.resolve("initrd.cpio"), "initrd".getBytes(StandardCharsets.UTF_8));
+        Files.write(dir.resolve("agent.img"), new byte[3 * 4096]);
+        Files.writeString(dir.resolve("guest.json"), """
+                {"format":1,"kernelVersion":"6.1.0-test","kernel":"vmlinux","initrd":"initrd.cpio","agentDisk":"agent.img",
+                 "agentRootHash":"%s","agentDataBlocks":2,"cmdline":"console=ttyS0 coffer.agentdisk=%s,2"}
+                """.formatted(ROOT, ROOT));
+    }
+
+    String expected(byte[] kernel) {
+        return HexFormat.of().formatHex(new LaunchMeasurement()
+                .add(LaunchMeasurement.KERNEL, kernel)
+                .add(LaunchMeasurement.INITRD, "initrd".getBytes(StandardCharsets.UTF_8))
+                .addText(LaunchMeasurement.CMDLINE, "console=ttyS0 coffer.agentdisk=" + ROOT + ",2")
+                .add("agent-disk-verity-root", HexFormat.of().parseHex(ROOT))
+                .compute());
+    }
+
+    @Test
+    void measurePrintsTheMeasurementOverKernelInitrdCmdlineAndRootHash() throws Exception {
+        writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
+        Result r = run("guest", "measure");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(expected("kernel".getBytes(StandardCharsets.UTF_8)), r.out().strip());
+    }
+
+    @Test
+    void aChangedKernelChangesTheMeasurement() throws Exception {
+        writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
+        String before = run("guest", "measure").out().strip();
+        writeGuest("kernel2".getBytes(StandardCharsets.UTF_8));
+        String after = run("guest", "measure").out().strip();
+        assertTrue(!before.equals(after), "a different kernel must give a different measurement");
+        assertEquals(expected("kernel2".getBytes(StandardCharsets.UTF_8)), after);
+    }
+
+    @Test
+    void measureJsonListsTheArtifacts() throws Exception {
+        writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
+        Result r = run("guest", "measure", "-o", "json");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode j = Json.MAPPER.readTree(r.out());
+        assertEquals(expected("kernel".getBytes(StandardCharsets.UTF_8)), j.get("measurement").asText());
+        assertEquals(4, j.get("artifacts").size());
+        assertEquals(ROOT, j.get("agentRootHash").asText());
+    }
+
+    @Test
+    void measureWithoutABuiltGuestSaysToBuildOne() {
+        Result r = run("guest", "measure");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("run `coffer guest build`"), r.err());
+    }
+
+    @Test
+    void aTruncatedAgentDiskIsRefused() throws Exception {
+        writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
+        Files.write(home.resolve("guest/agent.img"), new byte[4096]);
+        Result r = run("guest", "measure");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("data blocks plus its hash tree"), r.err());
+    }
+
+    @Test
+    void aTamperedManifestRootHashIsRefused() throws Exception {
+        writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
+        Path m = home.resolve("guest/guest.json");
+        Files.writeString(m, Files.readString(m).replaceFirst("\"agentRootHash\":\"ab", "\"agentRootHash\":\"zz"));
+        Result r = run("guest", "measure");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("64-hex-digit"), r.err());
+    }
+
+    @Test
+    void bootTestRejectsBadOptions() {
+        assertEquals(2, run("guest", "boot-test", "--accel", "hvf").exit());
+        assertEquals(2, run("guest", "boot-test", "--timeout", "0").exit());
+    }
+
+    @Test
+    void helpHasExamples() {
+        Result r = run("guest", "--help");
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("coffer guest build"));
+    }
+}
