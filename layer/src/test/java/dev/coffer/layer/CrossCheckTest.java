@@ -146,6 +146,32 @@ class CrossCheckTest {
         }
     }
 
+    /**
+     * An opaque marker on a directory whose xattrs live in a block rewrites that block after it
+     * was hashed (the data in between is larger than the hashing buffer) or while it is still
+     * buffered: both paths must leave the tree equal to veritysetup's over the final image.
+     */
+    @Test
+    void rewrittenXattrBlockIsRehashed() throws Exception {
+        for (int filler : new int[] {3 << 20, 10_000}) {
+            byte[] data = new byte[filler];
+            new Random(7).nextBytes(data);
+            byte[] tar = new TarBuilder()
+                    .entry("d", '5', 0755, T, 0, 0, "", new byte[0], Map.of("SCHILY.xattr.user.big", "b".repeat(500)))
+                    .file("d/data", 0644, T, data)
+                    .file("d/.wh..wh..opq", 0644, T, "")
+                    .build();
+            Path diskFile = tmp.resolve("x" + filler + ".disk");
+            LayerDisk disk = new LayerHasher(tmp).buildDisk(new ByteArrayInputStream(tar), diskFile);
+            Path image = extractImage(disk);
+            Tools.e2fsck(image);
+            String ea = Tools.debugfs(image, "ea_list /d");
+            assertTrue(ea.contains("user.big") && ea.contains("trusted.overlay.opaque"), ea);
+            assertEquals(Tools.veritysetupFormat(image, tmp.resolve("x" + filler + ".hash")), disk.rootHash());
+            assertEquals(disk.rootHash(), new LayerHasher(tmp).rootHash(new ByteArrayInputStream(tar)).rootHash());
+        }
+    }
+
     @Test
     void veritysetupRejectsATamperedDisk() throws Exception {
         Path diskFile = tmp.resolve("t.disk");

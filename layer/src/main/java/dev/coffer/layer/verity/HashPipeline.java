@@ -18,6 +18,7 @@ final class HashPipeline {
     private record Task(long startBlock, byte[] data, int blocks) {}
 
     private static final Task STOP = new Task(-1, null, 0);
+    private static final byte[] SALT = new byte[32];
 
     private final FileChannel level0;
     private final FileChannel image;
@@ -45,11 +46,11 @@ final class HashPipeline {
         synchronized (lock) {
             pending++;
         }
-        try {
-            tasks.put(new Task(startBlock, data, blocks));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while hashing the layer", e);
+        Task task = new Task(startBlock, data, blocks);
+        if (!tasks.offer(task)) {
+            // Workers are behind: hash this chunk here rather than wait, so the producer's
+            // share of the CPU is never spent idle.
+            process(task, callerDigest);
         }
     }
 
@@ -99,38 +100,42 @@ final class HashPipeline {
         if (t != null) throw new IllegalStateException("hashing the layer failed", t);
     }
 
+    private final MessageDigest callerDigest = VerityTree.sha256();
+
     private void work() {
         MessageDigest md = VerityTree.sha256();
-        byte[] salt = new byte[32];
         try {
             while (true) {
                 Task t = tasks.take();
                 if (t == STOP) return;
-                try {
-                    byte[] out = new byte[t.blocks() * 32];
-                    for (int i = 0; i < t.blocks(); i++) {
-                        md.update(salt);
-                        md.update(t.data(), i * VerityTree.BLOCK, VerityTree.BLOCK);
-                        md.digest(out, i * 32, 32);
-                    }
-                    ByteBuffer hashes = ByteBuffer.wrap(out);
-                    VerityTree.writeFully(level0, hashes, t.startBlock() * 32);
-                    if (image != null) {
-                        VerityTree.writeFully(image, ByteBuffer.wrap(t.data(), 0, t.blocks() * VerityTree.BLOCK),
-                                t.startBlock() * VerityTree.BLOCK);
-                    }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                } finally {
-                    free.offer(t.data());
-                    synchronized (lock) {
-                        pending--;
-                        lock.notifyAll();
-                    }
-                }
+                process(t, md);
             }
         } catch (InterruptedException e) {
             // shut down
+        }
+    }
+
+    private void process(Task t, MessageDigest md) {
+        try {
+            byte[] out = new byte[t.blocks() * 32];
+            for (int i = 0; i < t.blocks(); i++) {
+                md.update(SALT);
+                md.update(t.data(), i * VerityTree.BLOCK, VerityTree.BLOCK);
+                md.digest(out, i * 32, 32);
+            }
+            VerityTree.writeFully(level0, ByteBuffer.wrap(out), t.startBlock() * 32);
+            if (image != null) {
+                VerityTree.writeFully(image, ByteBuffer.wrap(t.data(), 0, t.blocks() * VerityTree.BLOCK),
+                        t.startBlock() * VerityTree.BLOCK);
+            }
+        } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+        } finally {
+            free.offer(t.data());
+            synchronized (lock) {
+                pending--;
+                lock.notifyAll();
+            }
         }
     }
 }

@@ -45,8 +45,8 @@ public final class VerityTree implements ImageSink, AutoCloseable {
     private int chunkFill;
     private long chunkStartBlock;
     private long imageEnd;
-    private final List<long[]> patches = new ArrayList<>();
-    private final List<byte[]> patchHashes = new ArrayList<>();
+    private final List<Patch> patches = new ArrayList<>();
+    private long firstStreamedBlock;
     private boolean finished;
 
     /**
@@ -61,12 +61,16 @@ public final class VerityTree implements ImageSink, AutoCloseable {
         this.pipeline = new HashPipeline(level0, image);
     }
 
+    /** A block of the initial gap; applied in order of arrival after the stream ends. */
+    private record Patch(long index, byte[] block) {}
+
     @Override
     public void skipTo(long position) throws IOException {
         if (position % BLOCK != 0 || chunkFill != 0 || position < chunkStartBlock * BLOCK) {
             throw new IllegalStateException("skipTo must move forward to a block boundary before any write");
         }
         chunkStartBlock = position / BLOCK;
+        firstStreamedBlock = chunkStartBlock;
         imageEnd = Math.max(imageEnd, position);
     }
 
@@ -116,10 +120,22 @@ public final class VerityTree implements ImageSink, AutoCloseable {
     @Override
     public void writeBlock(long index, byte[] block) throws IOException {
         if (block.length != BLOCK) throw new IllegalArgumentException("not a whole block");
-        // Patched blocks (superblock, group descriptors, a rewritten xattr block) are applied
-        // after the stream is done, so they win over whatever streamed past earlier.
-        patches.add(new long[] {index});
-        patchHashes.add(block.clone());
+        long buffered = chunkFill / BLOCK;
+        if (index >= chunkStartBlock && index < chunkStartBlock + buffered) {
+            // Still in the buffer: not hashed yet, so just replace the bytes.
+            System.arraycopy(block, 0, chunk, (int) (index - chunkStartBlock) * BLOCK, BLOCK);
+        } else if (index < firstStreamedBlock) {
+            // The gap skipped at the start (superblock, group descriptors): a handful of
+            // blocks, applied once the stream is done.
+            patches.add(new Patch(index, block.clone()));
+        } else if (index < chunkStartBlock) {
+            // Already hashed (a rewritten xattr block, rare): wait for the workers, then redo it.
+            pipeline.drain();
+            if (image != null) writeFully(image, ByteBuffer.wrap(block), index * BLOCK);
+            writeFully(level0, ByteBuffer.wrap(hashBlock(sha256(), block, 0)), index * HASH);
+        } else {
+            throw new IllegalStateException("block " + index + " has not been written yet");
+        }
     }
 
     private void flushChunk() throws IOException {
@@ -145,13 +161,11 @@ public final class VerityTree implements ImageSink, AutoCloseable {
         long dataBlocks = imageEnd / BLOCK;
         MessageDigest md = sha256();
         ByteBuffer one = ByteBuffer.allocate(HASH);
-        for (int i = 0; i < patches.size(); i++) {
-            long index = patches.get(i)[0];
-            byte[] block = patchHashes.get(i);
-            if (image != null) writeFully(image, ByteBuffer.wrap(block), index * BLOCK);
+        for (Patch p : patches) {
+            if (image != null) writeFully(image, ByteBuffer.wrap(p.block()), p.index() * BLOCK);
             one.clear();
-            one.put(hashBlock(md, block, 0)).flip();
-            writeFully(level0, one, index * HASH);
+            one.put(hashBlock(md, p.block(), 0)).flip();
+            writeFully(level0, one, p.index() * HASH);
         }
         if (image != null && image.size() < imageEnd) {
             // Trailing zero blocks were skipped, not written: give the file its full length.
