@@ -109,18 +109,26 @@ public final class MicroVm implements AutoCloseable {
     }
 
     /** The QEMU command line for {@code config} (exposed for tests and for `--verbose`). */
-    public static List<String> qemuCommand(Config c) {
+    public static List<String> qemuCommand(Config c, boolean detached) {
         Path run = c.runDir();
         List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64",
                 // no option ROMs, no auto-added virtio_mmio.device= parameters: the command line stays the measured one
                 "-M", "microvm,x-option-roms=off,auto-kernel-cmdline=off",
                 "-accel", c.accelerator().qemuName(), "-cpu", c.accelerator().cpu(),
                 "-m", c.memoryMib() + "M", "-smp", "1",
-                "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+                "-nodefaults", "-no-user-config", "-no-reboot",
                 "-kernel", c.guest().kernel().toString(), "-initrd", c.guest().initrd().toString(),
-                "-append", c.cmdline(),
-                "-chardev", "socket,id=console,path=" + run.resolve("console.sock") + ",server=on,wait=on",
-                "-serial", "chardev:console",
+                "-append", c.cmdline()));
+        if (detached) {
+            // outlives this JVM: console to a file, QEMU daemonizes itself once its devices are up
+            cmd.addAll(List.of("-display", "none", "-daemonize",
+                    "-chardev", "file,id=console,path=" + run.resolve("console.log"), "-serial", "chardev:console"));
+        } else {
+            cmd.addAll(List.of("-nographic",
+                    "-chardev", "socket,id=console,path=" + run.resolve("console.sock") + ",server=on,wait=on",
+                    "-serial", "chardev:console"));
+        }
+        cmd.addAll(List.of(
                 "-device", "virtio-serial-device",
                 "-chardev", "socket,id=agent,path=" + run.resolve("agent.sock") + ",server=on,wait=off",
                 "-device", "virtserialport,chardev=agent,name=" + GuestImage.AGENT_PORT_NAME,
@@ -156,7 +164,7 @@ public final class MicroVm implements AutoCloseable {
                 // fd 3 is this JVM's pipe: when it closes (the JVM exited, however it exited) QEMU is killed
                 "exec 3<&0; \"$@\" </dev/null & q=$!; { read -r _ <&3; kill -9 $q 2>/dev/null; } & w=$!; "
                         + "wait $q; s=$?; kill $w 2>/dev/null; exit $s", "coffer-vm-watchdog"));
-        shell.addAll(qemuCommand(config));
+        shell.addAll(qemuCommand(config, false));
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(shell)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(config.runDir().resolve("qemu.log").toFile()))
@@ -169,6 +177,71 @@ public final class MicroVm implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             vm.close();
             throw e;
+        }
+    }
+
+    /**
+     * Launches QEMU as a daemon that outlives this JVM (a group started by one `coffer run` is
+     * used by later commands) and returns its pid once QEMU has daemonized. The console goes to
+     * {@code console.log} in the run directory. The caller owns the VM: kill it with
+     * {@link #kill(long, String, Duration)}.
+     */
+    public static long startDetached(Config config, Duration timeout) throws IOException {
+        Files.createDirectories(config.runDir());
+        Path pidFile = config.runDir().resolve("qemu.pid");
+        Files.deleteIfExists(pidFile);
+        Path log = config.runDir().resolve("qemu.log");
+        Process p = new ProcessBuilder(qemuCommand(config, true))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectErrorStream(true)
+                .start();
+        try {
+            // with -daemonize the foreground process exits once the VM's devices are set up
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                throw new IOException("expected QEMU to daemonize within " + timeout.toSeconds() + " s, it did not: "
+                        + tail(log));
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting QEMU", e);
+        }
+        if (p.exitValue() != 0 || !Files.exists(pidFile)) {
+            throw new IOException("expected QEMU to start, it exited with status " + p.exitValue() + ": " + tail(log));
+        }
+        return Long.parseLong(Files.readString(pidFile).strip());
+    }
+
+    /** SIGTERM, then SIGKILL after {@code grace}, the QEMU with this pid and start time (not a reused pid). */
+    public static void kill(long pid, String startedAt, Duration grace) {
+        java.util.Optional<ProcessHandle> h = process(pid, startedAt);
+        if (h.isEmpty()) return;
+        h.get().destroy();
+        try {
+            h.get().onExit().get(grace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception notYet) {
+            h.get().destroyForcibly();
+            try {
+                h.get().onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // SIGKILL not yet delivered after 10 s: the process is in uninterruptible sleep
+            }
+        }
+    }
+
+    /** The live process with this pid, if its start time matches (pids are reused). */
+    public static java.util.Optional<ProcessHandle> process(long pid, String startedAt) {
+        return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .filter(h -> startedAt == null || h.info().startInstant().map(i -> i.toString().equals(startedAt)).orElse(true))
+                .filter(h -> h.info().command().map(c -> c.contains("qemu")).orElse(true));
+    }
+
+    static String tail(Path log) {
+        try {
+            return Files.exists(log) ? Files.readString(log).strip().replace('\n', ' ') : "(no QEMU output)";
+        } catch (IOException e) {
+            return "(QEMU log unreadable)";
         }
     }
 

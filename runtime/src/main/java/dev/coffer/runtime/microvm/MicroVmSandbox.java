@@ -1,0 +1,90 @@
+package dev.coffer.runtime.microvm;
+
+import dev.coffer.agent.protocol.AgentClient;
+import dev.coffer.runtime.sandbox.Sandbox;
+import dev.coffer.runtime.sandbox.SandboxException;
+import dev.coffer.runtime.sandbox.SandboxRecord;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/** A group's microVM; see {@link MicroVmSandboxBackend}. The record's pid is QEMU's. */
+final class MicroVmSandbox implements Sandbox {
+    private final SandboxRecord record;
+    private final Path runDir;
+
+    MicroVmSandbox(SandboxRecord record, Path runDir) {
+        this.record = record;
+        this.runDir = runDir;
+    }
+
+    Path runDir() {
+        return runDir;
+    }
+
+    @Override
+    public SandboxRecord record() {
+        return record;
+    }
+
+    /**
+     * A connection over the VM's virtio-serial port. QEMU serves one connection at a time:
+     * a second one waits, connected, until the first is closed.
+     */
+    @Override
+    public AgentClient connect() throws IOException {
+        if (!agentAlive()) {
+            throw new SandboxException("expected the group's microVM (QEMU pid " + record.agentPid() + ") to be running, found it gone; "
+                    + "see the guest console " + runDir.resolve("console.log"));
+        }
+        return AgentClient.connect(Path.of(record.socket()));
+    }
+
+    @Override
+    public boolean agentAlive() {
+        return MicroVm.process(record.agentPid(), record.agentStartedAt()).isPresent();
+    }
+
+    /** Container logs stay inside the VM (read them with read_logs); the guest console is kept here. */
+    @Override
+    public Path logDir() {
+        return runDir.resolve("logs");
+    }
+
+    String consoleTail() {
+        Path log = runDir.resolve("console.log");
+        try {
+            if (!Files.exists(log)) return "(no guest console output)";
+            List<String> lines = Files.readAllLines(log);
+            return String.join(" | ", lines.subList(Math.max(0, lines.size() - 6), lines.size()));
+        } catch (IOException e) {
+            return "(guest console unreadable: " + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * Waits for QEMU to exit (the agent powers the guest off after shutdown_sandbox), then kills
+     * it, and removes its socket and pid file. The console log stays for `coffer logs --guest`.
+     */
+    @Override
+    public void destroy(long millis) {
+        var qemu = MicroVm.process(record.agentPid(), record.agentStartedAt());
+        if (qemu.isPresent()) {
+            try {
+                qemu.get().onExit().get(Math.max(0, millis), java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (Exception notYet) {
+                MicroVm.kill(record.agentPid(), record.agentStartedAt(), Duration.ofSeconds(5));
+            }
+        }
+        for (String f : List.of("agent.sock", "qemu.pid")) {
+            try {
+                Files.deleteIfExists(runDir.resolve(f));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot remove " + runDir.resolve(f), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package dev.coffer.runtime.microvm;
+
+import dev.coffer.agent.protocol.AgentClient;
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.agent.protocol.Result;
+import dev.coffer.runtime.guest.GuestBuildException;
+import dev.coffer.runtime.guest.GuestImage;
+import dev.coffer.runtime.sandbox.Sandbox;
+import dev.coffer.runtime.sandbox.SandboxBackend;
+import dev.coffer.runtime.sandbox.SandboxException;
+import dev.coffer.runtime.sandbox.SandboxRecord;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * {@code --isolation microvm}: one QEMU microVM per group, booted from the guest that
+ * {@code coffer guest build} made, the same agent inside, driven over a virtio-serial port.
+ * Layer disks are attached read-only as virtio-blk devices named by serial; networking is QEMU
+ * user mode with {@code restrict=on}, so the group reaches nothing but what is forwarded to it.
+ */
+public final class MicroVmSandboxBackend implements SandboxBackend {
+    public static final String NAME = "microvm";
+    /** The agent's state directory inside the guest (GuestAgent's --state). */
+    public static final String GUEST_STATE_DIR = "/run/coffer";
+    private static final Duration DAEMONIZE_TIMEOUT = Duration.ofSeconds(60);
+
+    private final Path guestDir;
+    private final Duration readyTimeout;
+
+    /** Uses the guest in $COFFER_HOME/guest, found from the group directory ($COFFER_HOME/groups/NAME). */
+    public MicroVmSandboxBackend() {
+        this(null, Duration.ofSeconds(300));
+    }
+
+    /**
+     * @param guestDir     the built guest, or null for the one beside the group directories
+     * @param readyTimeout how long the VM may take to answer its first ping (TCG on a busy host is slow)
+     */
+    public MicroVmSandboxBackend(Path guestDir, Duration readyTimeout) {
+        this.guestDir = guestDir;
+        this.readyTimeout = readyTimeout;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String isolationNotice() {
+        return "microvm: the group runs in its own virtual machine (QEMU " + Accelerator.choose(System.getenv("COFFER_ACCEL"))
+                .accelerator().qemuName() + "), layers verified by dm-verity inside it; without SEV-SNP hardware the host can"
+                + " still read its memory";
+    }
+
+    @Override
+    public Sandbox launch(LaunchRequest request) throws IOException {
+        return launch(request, List.of(), List.of());
+    }
+
+    /**
+     * Boots the group's VM with {@code layerDisks} attached read-only (by serial) and
+     * {@code forwards} reachable on the host's 127.0.0.1, and returns once the agent answers.
+     * On any failure QEMU is killed and the error carries the guest console's last lines.
+     */
+    public Sandbox launch(LaunchRequest request, List<MicroVm.Disk> layerDisks, List<MicroVm.PortForward> forwards)
+            throws IOException {
+        Path groupDir = request.groupDir().toAbsolutePath();
+        Path guestHome = guestDir != null ? guestDir : groupDir.getParent().getParent().resolve("guest");
+        GuestImage guest;
+        try {
+            guest = GuestImage.load(guestHome);
+        } catch (GuestBuildException e) {
+            throw new SandboxException(e.getMessage(), e);
+        }
+        String accelSetting = request.environment().getOrDefault("COFFER_ACCEL", System.getenv("COFFER_ACCEL"));
+        Accelerator.Choice accel;
+        try {
+            accel = Accelerator.choose(accelSetting);
+        } catch (IllegalArgumentException e) {
+            throw new SandboxException(e.getMessage() + "; set COFFER_ACCEL to auto, kvm or tcg");
+        }
+        Path runDir = groupDir.resolve("vm");
+        MicroVm.Config config = MicroVm.Config.forAgent(guest, runDir, accel.accelerator()).withDisks(layerDisks)
+                .withNetwork(forwards);
+        long pid;
+        try {
+            pid = MicroVm.startDetached(config, DAEMONIZE_TIMEOUT);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new SandboxException("cannot start the group's microVM: " + e.getMessage(), e);
+        }
+        String startedAt = ProcessHandle.of(pid).flatMap(h -> h.info().startInstant()).map(Instant::toString).orElse(null);
+        SandboxRecord record = new SandboxRecord(NAME, pid, startedAt, runDir.resolve("agent.sock").toString(), GUEST_STATE_DIR);
+        MicroVmSandbox sandbox = new MicroVmSandbox(record, runDir);
+        try {
+            awaitAgent(sandbox);
+            return sandbox;
+        } catch (IOException | RuntimeException e) {
+            sandbox.destroy(0);
+            throw e;
+        }
+    }
+
+    private void awaitAgent(MicroVmSandbox sandbox) throws IOException {
+        long deadline = System.nanoTime() + readyTimeout.toNanos();
+        AgentClient client = null;
+        while (client == null) {
+            try {
+                client = AgentClient.connect(Path.of(sandbox.record().socket()));
+            } catch (IOException e) {
+                if (!sandbox.agentAlive()) throw stopped(sandbox);
+                if (System.nanoTime() > deadline) throw new SandboxException("expected the microVM's agent port, found none: " + e.getMessage());
+                sleep(20);
+            }
+        }
+        try (AgentClient c = client) {
+            CompletableFuture<Result> ping = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return c.call(new Request.Ping(), Result.class);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, r -> Thread.ofVirtual().start(r));
+            while (true) {
+                try {
+                    ping.get(100, TimeUnit.MILLISECONDS);
+                    return;
+                } catch (TimeoutException e) {
+                    if (!sandbox.agentAlive()) throw stopped(sandbox);
+                    if (consoleSays(sandbox, "COFFER-INIT failed")) {
+                        throw new SandboxException("the microVM's init failed: " + sandbox.consoleTail());
+                    }
+                    if (System.nanoTime() > deadline) {
+                        throw new SandboxException("expected the microVM's agent to answer within " + readyTimeout.toSeconds()
+                                + " s, found no answer: " + sandbox.consoleTail());
+                    }
+                } catch (ExecutionException e) {
+                    throw new SandboxException("the microVM's agent did not answer (" + e.getCause().getMessage() + "): "
+                            + sandbox.consoleTail(), e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SandboxException("interrupted while waiting for the microVM's agent");
+                }
+            }
+        }
+    }
+
+    private static SandboxException stopped(MicroVmSandbox sandbox) {
+        return new SandboxException("expected the microVM to boot, found QEMU exited: " + sandbox.consoleTail()
+                + " " + MicroVm.tail(sandbox.runDir().resolve("qemu.log")));
+    }
+
+    private static boolean consoleSays(MicroVmSandbox sandbox, String text) {
+        try {
+            Path log = sandbox.runDir().resolve("console.log");
+            return Files.exists(log) && Files.readString(log).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public Sandbox attach(SandboxRecord record) {
+        return new MicroVmSandbox(record, Path.of(record.socket()).getParent());
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
