@@ -71,6 +71,11 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
             decision = denied(seq, request.rule(), input, new Explanation(request.rule(),
                     List.of("the policy is fixed at launch and cannot be replaced"),
                     "policy sha256", policySha256 + " (HOST_DATA)", offered, null));
+        } else if (!(request instanceof EnforcementRequest.SetPolicy) && RequestLimits.violation(input) instanceof String tooBig) {
+            decision = denied(seq, request.rule(), input, new Explanation(request.rule(),
+                    List.of("request exceeds the enforcer's size limits"), tooBig.substring(0, tooBig.indexOf(':')),
+                    "at most " + RequestLimits.MAX_LIST + " entries per list and " + RequestLimits.MAX_STRING
+                            + " characters per string", tooBig.substring(tooBig.indexOf(':') + 2), null));
         } else {
             decision = evaluate(seq, request.rule(), agentInput(request, input));
         }

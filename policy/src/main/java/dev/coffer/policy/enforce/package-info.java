@@ -21,7 +21,9 @@
  *       capabilities, seccomp hash ("" for none) of the OCI config the agent will run; start
  *       the process with {@link dev.coffer.policy.enforce.Decision#envList()};</li>
  *   <li>{@code ExecInContainer}, {@code SignalContainerProcess}, {@code ShutdownContainer}, and
- *       {@code UnmountOverlay}/{@code UnmountDevice} on teardown.</li>
+ *       {@code UnmountOverlay}/{@code UnmountDevice} on teardown. An exec'd process runs with the
+ *       container's user, capabilities and noNewPrivileges (the request cannot change them, so
+ *       the agent must not take them from the host).</li>
  * </ol>
  * A container ID is never reusable in a sandbox's life. {@code SetPolicy} (replacing the policy
  * after launch) is always denied. {@link dev.coffer.policy.enforce.PolicyEnforcer#allowAll()} is

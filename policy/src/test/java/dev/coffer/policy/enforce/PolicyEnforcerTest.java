@@ -214,4 +214,21 @@ class PolicyEnforcerTest {
         assertFalse(d.allowed());
         assertTrue(d.reason().contains("does not bind enforcement point get_properties"), d.reason());
     }
+
+    @Test
+    void oversizedRequestIsDeniedNotFatal() {
+        PolicyEnforcer e = Fixtures.at(Fixtures.Stage.WEB_OVERLAY);
+        ObjectNode before = e.state();
+        List<String> env = new ArrayList<>(Fixtures.webEnv());
+        for (int i = 0; i < 20_000; i++) env.add("JUNK_" + i + "=" + "x".repeat(32));
+        Decision d = e.decide(Fixtures.with(Fixtures.webCreate("c-web"), java.util.Map.of("envList", env)));
+        assertFalse(d.allowed());
+        assertTrue(d.reason().startsWith("create_container denied: request exceeds the enforcer's size limits; field envList"), d.reason());
+        assertEquals(before, e.state());
+        List<String> longValue = new ArrayList<>(Fixtures.webEnv());
+        longValue.add("HUGE=" + "y".repeat(100_000));
+        Decision d2 = e.decide(Fixtures.with(Fixtures.webCreate("c-web"), java.util.Map.of("envList", longValue)));
+        assertTrue(d2.reason().contains("field envList[3]"), d2.reason());
+        commit(e, Fixtures.webCreate("c-web"));
+    }
 }
