@@ -378,7 +378,72 @@ final class Eval implements BuiltinContext {
 
     // ------------------------------------------------------------------ terms
 
+    /** Marks a term that needs the general (enumerating) evaluator. */
+    private static final Value NOT_SIMPLE = new StringValue(new String("<not simple>"));
+
+    /**
+     * Fast path for single-valued terms (constants, bound variables, refs with ground paths,
+     * calls on such terms): returns the value, null for undefined, or NOT_SIMPLE. Saves the
+     * continuation machinery on the hot path of typical policies.
+     */
+    private Value simple(T t, Value[] f) {
+        switch (t) {
+            case Const c -> {
+                return c.value();
+            }
+            case Local l -> {
+                Value v = f[l.slot()];
+                return v == null ? NOT_SIMPLE : v;
+            }
+            case InputRoot i -> {
+                return input;
+            }
+            case RefT r -> {
+                T[] path = r.path();
+                for (T p : path) {
+                    if (!(p instanceof Const) && !(p instanceof Local l && f[l.slot()] != null)) return NOT_SIMPLE;
+                }
+                if (r.head() instanceof DataRoot) {
+                    Value[] got = {null};
+                    evalData(root, data, path, 0, f, v -> {
+                        got[0] = v;
+                        return false;
+                    });
+                    return got[0];
+                }
+                Value cur = simple(r.head(), f);
+                if (cur == NOT_SIMPLE || cur == null) return cur;
+                for (T p : path) {
+                    Value key = p instanceof Const c ? c.value() : f[((Local) p).slot()];
+                    cur = lookup(cur, key);
+                    if (cur == null) return null;
+                }
+                return cur;
+            }
+            case CallT c -> {
+                if (c.name().equals("print")) return NOT_SIMPLE;
+                T[] ts = c.args();
+                Value[] args = new Value[ts.length];
+                boolean undefined = false;
+                for (int i = 0; i < ts.length; i++) {
+                    Value v = simple(ts[i], f);
+                    if (v == NOT_SIMPLE) return NOT_SIMPLE;
+                    if (v == null) undefined = true;
+                    args[i] = v;
+                }
+                return undefined ? null : invoke(c, args);
+            }
+            default -> {
+                return NOT_SIMPLE;
+            }
+        }
+    }
+
     boolean evalTerm(T t, Value[] f, VK k) {
+        if (t instanceof RefT || t instanceof CallT) {
+            Value v = simple(t, f);
+            if (v != NOT_SIMPLE) return v == null || k.k(v);
+        }
         switch (t) {
             case Const c -> {
                 return k.k(c.value());
