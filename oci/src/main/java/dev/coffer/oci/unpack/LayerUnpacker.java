@@ -70,7 +70,7 @@ public final class LayerUnpacker {
                 }
                 Path victim = parent.resolve(hidden);
                 removeExisting(victim);
-                mknod(victim, "c", 0, 0);
+                mknod(victim, "c", 0, 0, 0);
             } else if (e.isDirectory()) {
                 if (Files.isDirectory(target, NOFOLLOW)) {
                     // an earlier entry made it (or it came implicitly): only metadata changes
@@ -97,16 +97,19 @@ public final class LayerUnpacker {
                 }
                 removeExisting(target);
                 Files.createLink(target, linked);
-            } else if (e.isFile()) {
+            } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
+                removeExisting(target);
+                // The mode goes in with mknod: setting it later would open the node, and opening a
+                // fifo blocks (a device open can even act on hardware).
+                mknod(target, e.isFIFO() ? "p" : e.isCharacterDevice() ? "c" : "b", e.getDevMajor(), e.getDevMinor(),
+                        e.getMode() & 0777);
+                chown(target, e.getLongUserId(), e.getLongGroupId());
+            } else if (e.isFile()) { // checked last: commons-compress calls anything not a directory a file
                 removeExisting(target);
                 try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
                         StandardOpenOption.WRITE)) {
                     tin.transferTo(out);
                 }
-                finish(target, e);
-            } else if (e.isCharacterDevice() || e.isBlockDevice() || e.isFIFO()) {
-                removeExisting(target);
-                mknod(target, e.isFIFO() ? "p" : e.isCharacterDevice() ? "c" : "b", e.getDevMajor(), e.getDevMinor());
                 finish(target, e);
             } else {
                 throw new UnsafeLayerException("layer entry '" + e.getName() + "' has tar type '" + (char) typeOf(e)
@@ -215,8 +218,8 @@ public final class LayerUnpacker {
                 "mark " + dir + " opaque", "attr");
     }
 
-    private static void mknod(Path p, String type, int major, int minor) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("mknod", "-m", "000", p.toString(), type));
+    private static void mknod(Path p, String type, int major, int minor, int mode) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("mknod", "-m", Integer.toOctalString(mode), p.toString(), type));
         if (!type.equals("p")) {
             cmd.add(Integer.toString(major));
             cmd.add(Integer.toString(minor));

@@ -322,6 +322,38 @@ class ImageStoreTest {
     }
 
     @Test
+    void gzippedDockerArchiveImports() throws IOException {
+        Path docker = sample("gz").writeDockerArchive(tmp.resolve("d.tar"), "coffer.local/gz:1");
+        Path gz = tmp.resolve("d.tar.gz");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            Files.copy(docker, out);
+        }
+        try (ImageStore store = ImageStore.open(tmp.resolve("home"))) {
+            assertEquals("coffer.local/gz:1", store.importArchive(gz).reference().toString());
+        }
+    }
+
+    @Test
+    void hostileArchiveEntriesAreRefused() throws IOException {
+        for (String evil : List.of("../escape", "/abs/escape", "blobs/../../escape")) {
+            Path tar = tmp.resolve("evil.tar");
+            try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(Files.newOutputStream(tar))) {
+                TarArchiveEntry e = new TarArchiveEntry(evil, true);
+                e.setSize(4);
+                out.putArchiveEntry(e);
+                out.write("evil".getBytes(StandardCharsets.UTF_8));
+                out.closeArchiveEntry();
+            }
+            try (ImageStore store = ImageStore.open(tmp.resolve("home"))) {
+                OciException e = assertThrows(OciException.class, () -> store.importArchive(tar));
+                assertTrue(e.getMessage().contains("refusing"), e.getMessage());
+            }
+            assertFalse(Files.exists(tmp.resolve("escape")));
+            assertFalse(Files.exists(tmp.resolve("home/escape")));
+        }
+    }
+
+    @Test
     void blobStorePutVerifies() throws IOException {
         BlobStore blobs = new BlobStore(tmp.resolve("b"));
         byte[] data = "hello".getBytes(StandardCharsets.UTF_8);

@@ -6,6 +6,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
@@ -20,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+// Unpacking touches device nodes and fifos: a regression there blocks in open(2), so bound it.
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class LayerUnpackerTest {
     private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
 
@@ -130,6 +133,24 @@ class LayerUnpackerTest {
         LayerUnpacker.unpack(new ByteArrayInputStream(rawTar(new Entry(over, null), file("victim", "inside"))), root4);
         assertEquals("inside", Files.readString(root4.resolve("victim")));
         assertFalse(Files.exists(outside.resolve("target")));
+    }
+
+    @Test
+    void deviceNodesAndFifos() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mknod needs root");
+        TarArchiveEntry dev = new TarArchiveEntry("null", TarConstants.LF_CHR);
+        dev.setDevMajor(1);
+        dev.setDevMinor(3);
+        dev.setMode(0666);
+        TarArchiveEntry fifo = new TarArchiveEntry("pipe", TarConstants.LF_FIFO);
+        fifo.setMode(0600);
+        Path root = tmp.resolve("dev");
+        LayerUnpacker.unpack(new ByteArrayInputStream(rawTar(new Entry(dev, null), new Entry(fifo, null))), root);
+        int mode = (int) Files.getAttribute(root.resolve("null"), "unix:mode", NOFOLLOW);
+        assertEquals(0020000, mode & 0170000);
+        assertEquals(0666, mode & 07777);
+        assertEquals((1L << 8) | 3, (long) Files.getAttribute(root.resolve("null"), "unix:rdev", NOFOLLOW));
+        assertEquals(0010000, (int) Files.getAttribute(root.resolve("pipe"), "unix:mode", NOFOLLOW) & 0170000);
     }
 
     @Test
