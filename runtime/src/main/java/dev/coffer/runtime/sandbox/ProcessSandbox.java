@@ -59,8 +59,11 @@ final class ProcessSandbox implements Sandbox {
             }
         }
         // Whatever the agent could not clean up (it crashed, was killed, or lost a container):
-        // processes whose root or command line lies in this group, then mounts, then directories.
-        killProcessesOf(groupDir);
+        // processes in the group's network namespace or started from its directory, then
+        // cgroups, mounts and directories.
+        String netns = networkNamespaceId(Path.of(record.agentStateDir()).resolve("netns"));
+        killProcessesOf(groupDir, netns);
+        removeCgroups("coffer-" + groupDir.getFileName() + "-" + record.agentPid() + "-");
         for (Path mount : Mounts.mountedUnder(groupDir)) {
             Mounts.unmount(mount);
         }
@@ -77,11 +80,53 @@ final class ProcessSandbox implements Sandbox {
         }
     }
 
-    /** Kills (SIGKILL) every process running in a root file system or from a bundle under {@code dir}. */
-    static int killProcessesOf(Path dir) {
+    /**
+     * Removes the (now empty) cgroups runc created for the agent's containers. runc removes them
+     * itself when a container ends normally; a container killed behind its back leaves them.
+     */
+    static void removeCgroups(String prefix) {
+        Path root = Path.of("/sys/fs/cgroup");
+        if (!Files.isDirectory(root)) return;
+        List<Path> hierarchies = new java.util.ArrayList<>(List.of(root));
+        try (var controllers = Files.list(root)) {
+            controllers.filter(Files::isDirectory).forEach(hierarchies::add);
+        } catch (IOException e) {
+            return;
+        }
+        for (Path hierarchy : hierarchies) {
+            try (var groups = Files.list(hierarchy)) {
+                for (Path g : groups.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) {
+                    try {
+                        Files.delete(g); // rmdir: succeeds only once no process is left in it
+                    } catch (IOException stillBusy) {
+                        // a process survived SIGKILL (uninterruptible sleep); nothing more to do here
+                    }
+                }
+            } catch (IOException | UnsupportedOperationException ignored) {
+                // not a directory we may list
+            }
+        }
+    }
+
+    /** "net:[INODE]" of the namespace bind-mounted at {@code file}, or null when none is. */
+    static String networkNamespaceId(Path file) {
+        if (!Mounts.isMountPoint(file)) return null;
+        try {
+            return "net:[" + Files.getAttribute(file, "unix:ino") + "]";
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Kills (SIGKILL) every process in the network namespace {@code netns} (every container of
+     * the group joined it) or whose command line names a path under {@code dir} (runc, the agent).
+     * A container's /proc/PID/root cannot be used: it reads "/" inside its own mount namespace.
+     */
+    static int killProcessesOf(Path dir, String netns) {
         int killed = 0;
         for (int round = 0; round < 5; round++) {
-            List<ProcessHandle> found = processesOf(dir);
+            List<ProcessHandle> found = processesOf(dir, netns);
             if (found.isEmpty()) break;
             for (ProcessHandle h : found) {
                 if (h.destroyForcibly()) killed++;
@@ -91,15 +136,16 @@ final class ProcessSandbox implements Sandbox {
         return killed;
     }
 
-    static List<ProcessHandle> processesOf(Path dir) {
+    static List<ProcessHandle> processesOf(Path dir, String netns) {
         String prefix = dir.toString();
         return ProcessHandle.allProcesses().filter(h -> h.pid() != ProcessHandle.current().pid()).filter(h -> {
             Path proc = Path.of("/proc", Long.toString(h.pid()));
-            try {
-                Path root = Files.readSymbolicLink(proc.resolve("root"));
-                if (root.startsWith(dir)) return true;
-            } catch (IOException | UnsupportedOperationException ignored) {
-                // exited or not readable
+            if (netns != null) {
+                try {
+                    if (Files.readSymbolicLink(proc.resolve("ns/net")).toString().equals(netns)) return true;
+                } catch (IOException | UnsupportedOperationException ignored) {
+                    // exited or not readable
+                }
             }
             try {
                 String cmd = new String(Files.readAllBytes(proc.resolve("cmdline"))).replace('\0', ' ');
