@@ -363,10 +363,10 @@ mountList_ok(mounts) if {
 # devices cannot be granted by a policy yet: any requested device node is refused
 devices_ok if count(object.get(input, "devices", [])) == 0
 
-create_candidates := [container |
+# every check but the environment, which may drop variables (below)
+create_base_candidates := [container |
 	some container in current_matches
 	command_ok(container.command)
-	envList_ok(container.env_rules, input.envList)
 	workingDirectory_ok(container.working_dir)
 	mountList_ok(container.mounts)
 	privileged_ok(container.allow_elevated)
@@ -376,12 +376,38 @@ create_candidates := [container |
 	seccomp_ok(object.get(container, "seccomp_profile_sha256", ""))
 ]
 
+# With allow_environment_variable_dropping (ACI's flag), variables no remaining candidate allows
+# are dropped instead of refusing the request; the agent starts the process with env_list.
+default allow_environment_variable_dropping := false
+
+allow_environment_variable_dropping := data.policy.allow_environment_variable_dropping
+
+env_allowed_by_any(containers, env) if {
+	some container in containers
+	some rule in container.env_rules
+	env_rule_ok(rule, env)
+}
+
+allowed_env_list(_) := input.envList if not allow_environment_variable_dropping
+
+allowed_env_list(containers) := [env |
+	some env in input.envList
+	env_allowed_by_any(containers, env)
+] if allow_environment_variable_dropping
+
+create_env_list := allowed_env_list(create_base_candidates)
+
+create_candidates := [container |
+	some container in create_base_candidates
+	envList_ok(container.env_rules, create_env_list)
+]
+
 default create_container := {"allowed": false}
 
 create_container := {
 	"allowed": true,
 	"metadata": [update_matches, add_started],
-	"env_list": input.envList,
+	"env_list": create_env_list,
 	"allow_stdio_access": allow_stdio_access,
 } if {
 	not container_started
@@ -400,17 +426,27 @@ create_container := {
 # ---------------------------------------------------------------------------------------------
 # exec_in_container / exec_external
 
-exec_candidates := [container |
-	some container in current_matches
+exec_command_ok(container) if {
 	some process in container.exec_processes
 	command_ok(process.command)
+}
+
+exec_base_candidates := [container |
+	some container in current_matches
+	exec_command_ok(container)
 	workingDirectory_ok(container.working_dir)
-	envList_ok(container.env_rules, input.envList)
+]
+
+exec_env_list := allowed_env_list(exec_base_candidates)
+
+exec_candidates := [container |
+	some container in exec_base_candidates
+	envList_ok(container.env_rules, exec_env_list)
 ]
 
 default exec_in_container := {"allowed": false}
 
-exec_in_container := {"allowed": true, "metadata": [update_matches], "env_list": input.envList} if {
+exec_in_container := {"allowed": true, "metadata": [update_matches], "env_list": exec_env_list} if {
 	container_started
 	overlay_exists
 	count(exec_candidates) > 0
@@ -621,7 +657,7 @@ errors contains "invalid env list" if {
 	input.rule == "create_container"
 	overlay_exists
 	not container_started
-	count([c | some c in current_matches; envList_ok(c.env_rules, input.envList)]) == 0
+	count([c | some c in current_matches; envList_ok(c.env_rules, allowed_env_list(current_matches))]) == 0
 }
 
 errors contains "invalid working directory" if {
@@ -676,13 +712,13 @@ errors contains "invalid seccomp profile" if {
 errors contains "invalid command" if {
 	input.rule == "exec_in_container"
 	container_started
-	count([c | some c in current_matches; some p in c.exec_processes; command_ok(p.command)]) == 0
+	count([c | some c in current_matches; exec_command_ok(c)]) == 0
 }
 
 errors contains "invalid env list" if {
 	input.rule == "exec_in_container"
 	container_started
-	count([c | some c in current_matches; envList_ok(c.env_rules, input.envList)]) == 0
+	count([c | some c in current_matches; envList_ok(c.env_rules, allowed_env_list(current_matches))]) == 0
 }
 
 errors contains "invalid working directory" if {

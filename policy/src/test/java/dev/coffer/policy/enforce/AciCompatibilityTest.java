@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static dev.coffer.policy.enforce.Fixtures.commit;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,16 +59,36 @@ class AciCompatibilityTest {
     }
 
     @Test
+    void environmentVariableDroppingRemovesWhatNoRuleAllows() throws IOException {
+        PolicyEnforcer e = PolicyEnforcer.load(policy());
+        commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "a", L1));
+        commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "b", L2));
+        commit(e, new EnforcementRequest.MountOverlay("hello-1", List.of(Fixtures.LAYERS + "b", Fixtures.LAYERS + "a"),
+                "/run/coffer/rootfs/hello-1"));
+        // the policy sets allow_environment_variable_dropping: LD_PRELOAD is dropped, not passed on
+        Decision d = commit(e, create(List.of("TERM=xterm", "LD_PRELOAD=/tmp/evil.so", "HOSTNAME=h1")));
+        assertEquals(List.of("TERM=xterm", "HOSTNAME=h1"), d.envList());
+    }
+
+    @Test
     void aciPolicyStillRefusesHostileRequests() throws IOException {
         PolicyEnforcer e = PolicyEnforcer.load(policy());
         commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "a", L1));
         commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "b", L2));
         commit(e, new EnforcementRequest.MountOverlay("hello-1", List.of(Fixtures.LAYERS + "b", Fixtures.LAYERS + "a"),
                 "/run/coffer/rootfs/hello-1"));
-        Decision d = e.decide(create(List.of("TERM=xterm", "LD_PRELOAD=/tmp/evil.so")));
+        CreateContainer shell = new CreateContainer("hello-1", List.of("/bin/sh"), List.of("TERM=xterm"), "/", List.of(),
+                false, false, new IdName("0", "root"), List.of(new IdName("0", "root")), "0022",
+                new Capabilities(CAPS, CAPS, List.of(), CAPS, List.of()), "", List.of());
+        Decision d = e.decide(shell);
         assertFalse(d.allowed());
-        assertTrue(d.reason().contains("invalid env list"), d.reason());
+        assertTrue(d.reason().contains("invalid command"), d.reason());
         assertTrue(d.reason().contains("\"hello\""), d.reason());
+        Decision priv = e.decide(new CreateContainer("hello-1", create(List.of()).argList(), List.of(), "/", List.of(), true,
+                false, new IdName("0", "root"), List.of(), "0022", new Capabilities(CAPS, CAPS, List.of(), CAPS, List.of()), "",
+                List.of()));
+        assertFalse(priv.allowed());
+        assertTrue(priv.reason().contains("privileged"), priv.reason());
         assertFalse(e.decide(new EnforcementRequest.DumpStacks()).allowed());
         assertFalse(e.decide(new EnforcementRequest.LoadFragment("did:web:evil", "contoso.azurecr.io/infra", "x", false)).allowed());
     }
