@@ -23,7 +23,8 @@ import java.util.HexFormat;
  *
  * <p>The tar streams through the ext4 writer into the verity tree: file data is hashed (and,
  * for a disk, written) as it is read, and only metadata stays in memory, so a layer of any size
- * needs a few MiB of heap plus about 200 bytes per file. Hashes equal those of Azure's
+ * needs a few MiB of heap plus roughly 250 bytes per file (a 2.3 GB layer of 524,288 files hashes
+ * in a 256 MB heap). Hashes equal those of Azure's
  * {@code dmverity-vhd} / {@code tar2ext4} for the same tar.
  */
 public final class LayerHasher {
