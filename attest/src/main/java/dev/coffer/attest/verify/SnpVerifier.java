@@ -327,6 +327,7 @@ public final class SnpVerifier {
                 .orElse(CheckResult.skip("minimum_tcb", "no minimum TCB configured")));
         checks.add(expect("host_data", report.hostData(), policy.expectedHostData()));
         checks.add(expect("measurement", report.measurement(), policy.expectedMeasurement()));
+        checks.add(expect("report_data", report.reportData(), policy.expectedReportData()));
     }
 
     private static CheckResult expect(String name, byte[] actual, Optional<byte[]> expected) {

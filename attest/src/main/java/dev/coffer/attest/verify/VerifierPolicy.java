@@ -26,6 +26,7 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
                              Optional<TcbVersion> minimumTcb,
                              Optional<byte[]> expectedHostData,
                              Optional<byte[]> expectedMeasurement,
+                             Optional<byte[]> expectedReportData,
                              List<RevocationList> crls,
                              Clock clock) {
 
@@ -43,6 +44,7 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
         Objects.requireNonNull(minimumTcb);
         expectedHostData.ifPresent(h -> requireLength(h, 32, "expected HOST_DATA"));
         expectedMeasurement.ifPresent(m -> requireLength(m, 48, "expected MEASUREMENT"));
+        expectedReportData.ifPresent(d -> requireLength(d, 64, "expected REPORT_DATA"));
         Objects.requireNonNull(clock);
     }
 
@@ -63,6 +65,7 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
         b.minimumTcb = minimumTcb.orElse(null);
         b.hostData = expectedHostData.orElse(null);
         b.measurement = expectedMeasurement.orElse(null);
+        b.reportData = expectedReportData.orElse(null);
         b.crls.addAll(crls);
         b.clock = clock;
         return b;
@@ -83,6 +86,7 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
         private TcbVersion minimumTcb;
         private byte[] hostData;
         private byte[] measurement;
+        private byte[] reportData;
         private Clock clock = Clock.systemUTC();
         private final List<RevocationList> crls = new ArrayList<>();
 
@@ -99,11 +103,13 @@ public record VerifierPolicy(List<AmdCertificate> trustedSimRoots,
         public Builder minimumTcb(TcbVersion v) { minimumTcb = v; return this; }
         public Builder expectHostData(byte[] v) { hostData = v == null ? null : v.clone(); return this; }
         public Builder expectMeasurement(byte[] v) { measurement = v == null ? null : v.clone(); return this; }
+        /** Requires REPORT_DATA to equal these 64 bytes: the caller's nonce (zero-padded) or a key digest. */
+        public Builder expectReportData(byte[] v) { reportData = v == null ? null : v.clone(); return this; }
         public Builder clock(Clock v) { clock = Objects.requireNonNull(v); return this; }
 
         public VerifierPolicy build() {
             return new VerifierPolicy(simRoots, allowDebug, allowSmt, allowMigrationAgent, Optional.ofNullable(minimumTcb),
-                    Optional.ofNullable(hostData), Optional.ofNullable(measurement), crls, clock);
+                    Optional.ofNullable(hostData), Optional.ofNullable(measurement), Optional.ofNullable(reportData), crls, clock);
         }
     }
 }

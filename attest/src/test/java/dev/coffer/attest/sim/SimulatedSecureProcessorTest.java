@@ -70,12 +70,15 @@ class SimulatedSecureProcessorTest {
         assertEquals(Product.MILAN, report.cpuProduct().orElseThrow());
 
         SnpVerifier verifier = new SnpVerifier(VerifierPolicy.builder().trustSimRoot(sp.ark())
-                .expectHostData(HOST_DATA).expectMeasurement(MEASUREMENT).build());
+                .expectHostData(HOST_DATA).expectMeasurement(MEASUREMENT).expectReportData(nonce(7)).build());
         Verdict v = verifier.verify(report, launch.certificates());
         assertTrue(v.valid(), v.summary());
         assertEquals(TeeKind.SIM, v.tee());
         assertEquals(Product.MILAN, v.product().orElseThrow());
         assertEquals(CheckResult.Status.PASS, v.check("host_data").orElseThrow().status());
+        assertEquals(CheckResult.Status.PASS, v.check("report_data").orElseThrow().status());
+        Verdict stale = new SnpVerifier(verifier.policy().toBuilder().expectReportData(nonce(8)).build()).verify(report, launch.certificates());
+        assertEquals(List.of("report_data"), stale.failures().stream().map(CheckResult::name).toList());
     }
 
     @Test

@@ -39,6 +39,16 @@ final class AttestInputs {
         return HexFormat.of().parseHex(v);
     }
 
+    /** Up to {@code bytes} bytes of hex, zero-padded on the right (nonces are often shorter than the field). */
+    static byte[] paddedHex(String option, String value, int bytes) {
+        String v = value.strip();
+        if (v.startsWith("0x")) v = v.substring(2);
+        if (v.isEmpty() || v.length() > 2 * bytes || v.length() % 2 != 0 || !v.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+            throw new UsageException(option + " expects an even number of hex digits, at most " + 2 * bytes + ", found '" + value + "'");
+        }
+        return java.util.Arrays.copyOf(HexFormat.of().parseHex(v), bytes);
+    }
+
     static Path simDirectory(Path override) {
         return override != null ? override : CofferHome.resolve().resolve("sim-tee");
     }

@@ -63,11 +63,7 @@ public final class AttestSimReportCommand implements Runnable {
         byte[] m = measurement == null ? new byte[48] : AttestInputs.hex("--measurement", measurement, 48);
         byte[] h = policy != null ? HostData.ofPolicy(AttestInputs.read(policy, "policy"))
                 : hostData == null ? new byte[32] : AttestInputs.hex("--host-data", hostData, 32);
-        String rd = reportData.strip();
-        if (rd.length() > 128 || rd.length() % 2 != 0 || !rd.chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
-            throw new dev.coffer.cli.UsageException("--report-data expects at most 128 hex digits (64 bytes), an even number, found '" + reportData + "'");
-        }
-        byte[] data = java.util.Arrays.copyOf(HexFormat.of().parseHex(rd), 64);
+        byte[] data = reportData.isBlank() ? new byte[64] : AttestInputs.paddedHex("--report-data", reportData, 64);
         SimulatedSecureProcessor sp;
         try {
             sp = SimulatedSecureProcessor.openOrCreate(AttestInputs.simDirectory(simDir));

@@ -84,6 +84,10 @@ public final class AttestVerifyCommand implements Callable<Integer> {
     @Option(names = "--expect-measurement", paramLabel = "HEX", description = "Require MEASUREMENT to equal these 48 bytes.")
     String expectMeasurement;
 
+    @Option(names = "--expect-report-data", paramLabel = "HEX",
+            description = "Require REPORT_DATA to start with these bytes (a nonce, up to 64 bytes; the rest must be zero).")
+    String expectReportData;
+
     @Option(names = "--trust-sim", description = "Also trust the simulated secure processor under $COFFER_HOME/sim-tee (development only).")
     boolean trustSim;
 
@@ -130,6 +134,7 @@ public final class AttestVerifyCommand implements Callable<Integer> {
         }
         policy.expectHostData(AttestInputs.hex("--expect-host-data", expectHostData, 32));
         policy.expectMeasurement(AttestInputs.hex("--expect-measurement", expectMeasurement, 48));
+        if (expectReportData != null) policy.expectReportData(AttestInputs.paddedHex("--expect-report-data", expectReportData, 64));
         if (minTcb != null) {
             try {
                 policy.minimumTcb(TcbVersion.parseSpec(minTcb, productHint.map(Product::tcbLayout)

@@ -204,6 +204,12 @@ class AttestCommandTest {
         assertTrue(trusted.out().contains("verdict: valid (tee=sim, product=milan)"), trusted.out());
         assertTrue(trusted.out().contains("cafe000000"), trusted.out());
 
+        Result nonce = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(), "--expect-report-data", "cafe");
+        assertEquals(0, nonce.exit(), nonce.out() + nonce.err());
+        Result wrongNonce = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(), "--expect-report-data", "beef");
+        assertEquals(1, wrongNonce.exit());
+        assertTrue(wrongNonce.out().contains("FAIL report_data"), wrongNonce.out());
+
         Result refused = run("attest", "verify", "--report", report, "--vcek", out.resolve("vcek.pem").toString(),
                 "--chain", out.resolve("cert_chain.pem").toString());
         assertEquals(1, refused.exit());
