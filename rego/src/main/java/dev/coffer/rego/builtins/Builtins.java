@@ -11,27 +11,43 @@ import java.util.TreeSet;
  * here. A new built-in is one table entry and one method.
  */
 public final class Builtins {
-    private static final Map<String, Builtin> ALL;
+    /**
+     * Families that confidential-container policies use are registered on first use; the rest
+     * (time, crypto, JWT, net, ...) only when a name is not found among them, which keeps the
+     * first compile after boot fast (each built-in is a lambda the JVM must link).
+     */
+    private static final class Core {
+        static final Map<String, Builtin> MAP;
 
-    static {
-        Registry r = new Registry();
-        Operators.register(r);
-        Aggregates.register(r);
-        Strings.register(r);
-        Types.register(r);
-        Collections2.register(r);
-        Regex.register(r);
-        Encoding.register(r);
-        Numbers.register(r);
-        Semver.register(r);
-        Units.register(r);
-        Times.register(r);
-        Crypto.register(r);
-        Glob.register(r);
-        Jwt.register(r);
-        Net.register(r);
-        Graphs.register(r);
-        ALL = Collections.unmodifiableMap(r.map);
+        static {
+            Registry r = new Registry();
+            Operators.register(r);
+            Aggregates.register(r);
+            Strings.register(r);
+            Types.register(r);
+            Collections2.register(r);
+            Regex.register(r);
+            Semver.register(r);
+            Encoding.register(r);
+            Numbers.register(r);
+            MAP = Collections.unmodifiableMap(r.map);
+        }
+    }
+
+    private static final class Rest {
+        static final Map<String, Builtin> MAP;
+
+        static {
+            Registry r = new Registry();
+            Units.register(r);
+            Times.register(r);
+            Crypto.register(r);
+            Glob.register(r);
+            Jwt.register(r);
+            Net.register(r);
+            Graphs.register(r);
+            MAP = Collections.unmodifiableMap(r.map);
+        }
     }
 
     private Builtins() {
@@ -39,12 +55,15 @@ public final class Builtins {
 
     /** The built-in with this name, or null. */
     public static Builtin get(String name) {
-        return ALL.get(name);
+        Builtin b = Core.MAP.get(name);
+        return b != null ? b : Rest.MAP.get(name);
     }
 
     /** All registered built-in names, sorted. */
     public static Set<String> names() {
-        return Collections.unmodifiableSet(new TreeSet<>(ALL.keySet()));
+        TreeSet<String> all = new TreeSet<>(Core.MAP.keySet());
+        all.addAll(Rest.MAP.keySet());
+        return Collections.unmodifiableSet(all);
     }
 
     /** Type errors that OPA raises even when built-in errors are not strict. */

@@ -30,10 +30,13 @@ final class Encoding {
     private Encoding() {
     }
 
-    private static final ObjectMapper YAML = YAMLMapper.builder(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER))
+    /** Built on first YAML use only: creating the YAML mapper is slow and most policies never need it. */
+    private static final class Yaml {
+        static final ObjectMapper YAML = YAMLMapper.builder(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER))
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
             .build();
+    }
 
     static void register(Builtins.Registry r) {
         r.add("base64.encode", 1, (c, a) -> Value.of(Base64.getEncoder().encodeToString(bytes("base64.encode", a, 0))));
@@ -80,14 +83,14 @@ final class Encoding {
         });
         r.add("yaml.marshal", 1, (c, a) -> {
             try {
-                return Value.of(YAML.writeValueAsString(Json.toJsonNode(a[0])));
+                return Value.of(Yaml.YAML.writeValueAsString(Json.toJsonNode(a[0])));
             } catch (JsonProcessingException e) {
                 throw BuiltinException.builtin("yaml.marshal", e.getOriginalMessage());
             }
         });
         r.add("yaml.unmarshal", 1, (c, a) -> {
             try {
-                JsonNode n = YAML.readTree(Args.str("yaml.unmarshal", a, 0));
+                JsonNode n = Yaml.YAML.readTree(Args.str("yaml.unmarshal", a, 0));
                 return Json.fromJsonNode(n);
             } catch (JsonProcessingException e) {
                 throw BuiltinException.builtin("yaml.unmarshal", e.getOriginalMessage());
@@ -96,7 +99,7 @@ final class Encoding {
         r.add("yaml.is_valid", 1, (c, a) -> {
             if (!(a[0] instanceof StringValue s)) return Value.of(false);
             try {
-                YAML.readTree(s.value());
+                Yaml.YAML.readTree(s.value());
                 return Value.of(true);
             } catch (JsonProcessingException e) {
                 return Value.of(false);
