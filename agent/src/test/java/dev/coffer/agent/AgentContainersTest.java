@@ -57,6 +57,7 @@ class AgentContainersTest {
         Path layer = layer();
         agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
         assertTrue(agent.output().contains("READY"), agent.output());
+        long serverPid;
         try (AgentClient c = agent.client()) {
             Result.Properties props = c.call(new Request.GetProperties(), Result.Properties.class);
             assertEquals("allow-all", props.enforcer());
@@ -74,6 +75,7 @@ class AgentContainersTest {
             Result.ContainerStatus server = c.call(new Request.StartContainer("server"), Result.ContainerStatus.class);
             assertEquals("running", server.state());
             assertTrue(server.pid() != null && server.pid() > 1);
+            serverPid = server.pid();
             c.call(new Request.StartContainer("client"), Result.ContainerStatus.class);
 
             Result.ContainerStatus done = c.call(new Request.WaitContainer("client", 30_000), Result.ContainerStatus.class);
@@ -99,6 +101,9 @@ class AgentContainersTest {
             Response deniedConflict = c.exchange(new Request.StartContainer("server"));
             assertEquals(Response.Failure.CONFLICT, deniedConflict.error().code());
 
+            // a second httpd started by exec outlives nothing: shutdown kills the whole container
+            c.call(new Request.ExecInContainer("server", List.of("sh", "-c", "httpd -p 127.0.0.1:8090 -h /www"), List.of(), null,
+                    10_000), Result.ExecResult.class);
             c.call(new Request.SignalContainerProcess("server", 9), Result.Done.class);
             Result.ContainerStatus killed = c.call(new Request.WaitContainer("server", 30_000), Result.ContainerStatus.class);
             assertEquals(137, killed.exitCode());
@@ -106,6 +111,7 @@ class AgentContainersTest {
             assertInstanceOf(Result.Done.class, c.exchange(new Request.ShutdownSandbox(2000)).result());
         }
         assertEquals(0, agent.waitExit(), agent.output());
+        assertTrue(gone(serverPid), "the server container survived the shutdown");
         assertEquals(List.of(), Mounts.mountedUnder(dir), "mounts left behind");
         assertFalse(Files.exists(agent.state.resolve("containers")), "overlay directories left behind");
         assertFalse(Files.exists(agent.socket));
@@ -209,6 +215,17 @@ class AgentContainersTest {
             Response notMounted = c.exchange(new Request.MountOverlay("k", List.of(agent.state.resolve("devices/l9").toString()),
                     agent.state.resolve("containers/k/rootfs").toString()));
             assertTrue(notMounted.error().reason().contains("not mounted"), notMounted.error().reason());
+        }
+    }
+
+    static boolean gone(long pid) throws Exception {
+        var handle = ProcessHandle.of(pid);
+        if (handle.isEmpty()) return true;
+        try {
+            handle.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
         }
     }
 
