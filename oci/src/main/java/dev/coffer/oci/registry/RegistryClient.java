@@ -172,8 +172,13 @@ public final class RegistryClient implements AutoCloseable {
 
     /** Sleeps before retry number {@code attempt} (1-based): initial, 2x, 4x, ... capped. */
     void backoff(int attempt) throws IOException {
+        backoff(attempt, 0);
+    }
+
+    /** As {@link #backoff(int)}, but at least {@code atLeastMillis} (a server's Retry-After), still capped. */
+    void backoff(int attempt, long atLeastMillis) throws IOException {
         long millis = options.initialBackoff().toMillis() << Math.min(attempt - 1, 16);
-        millis = Math.min(millis, MAX_BACKOFF.toMillis());
+        millis = Math.min(Math.max(millis, atLeastMillis), MAX_BACKOFF.toMillis());
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
@@ -219,6 +224,15 @@ public final class RegistryClient implements AutoCloseable {
             // registries and proxies sometimes answer with HTML; the status says enough
         }
         return "";
+    }
+
+    /** Retry-After in seconds (the HTTP-date form is rare for registries and treated as absent). */
+    static long retryAfterMillis(HttpResponse<?> r) {
+        try {
+            return header(r, "Retry-After").map(v -> Long.parseLong(v.strip()) * 1000).orElse(0L);
+        } catch (NumberFormatException dateForm) {
+            return 0;
+        }
     }
 
     static Optional<String> header(HttpResponse<?> r, String name) {

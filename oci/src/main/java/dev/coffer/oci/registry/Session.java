@@ -212,7 +212,7 @@ final class Session {
                     return r;
                 }
                 discard(r);
-                client.backoff(attempt++);
+                client.backoff(attempt++, RegistryClient.retryAfterMillis(r));
                 continue;
             }
             return r;
