@@ -14,7 +14,7 @@ import dev.coffer.attest.verify.VerifierPolicy;
 import dev.coffer.server.appraisal.AppraisalDecision;
 import dev.coffer.server.appraisal.AppraisalInput;
 import dev.coffer.server.appraisal.AppraisalPolicy;
-import dev.coffer.server.appraisal.DefaultAppraisalPolicy;
+import dev.coffer.server.appraisal.RegoAppraisalPolicy;
 import dev.coffer.server.http.ApiException;
 import dev.coffer.server.http.ErrorCode;
 import dev.coffer.server.http.HttpRequest;
@@ -88,7 +88,18 @@ public final class AttestationService {
         if (config.trustSim()) {
             policy.trustSimRoot(SimulatedSecureProcessor.openOrCreate(config.home().resolve("sim-tee")).ark());
         }
-        return new AttestationService(new SnpVerifier(policy.build()), new DefaultAppraisalPolicy(), issuer, store, config);
+        return new AttestationService(new SnpVerifier(policy.build()), appraisalPolicy(config), issuer, store, config);
+    }
+
+    /** The operator's Rego module when configured, else the built-in default Rego policy. */
+    static AppraisalPolicy appraisalPolicy(ServerConfig config) {
+        if (config.appraisalPolicy() == null) return RegoAppraisalPolicy.defaultPolicy();
+        try {
+            return RegoAppraisalPolicy.compile(config.appraisalPolicy().getFileName().toString(),
+                    java.nio.file.Files.readString(config.appraisalPolicy()));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the appraisal policy " + config.appraisalPolicy() + ": " + e.getMessage(), e);
+        }
     }
 
     void register(Router r, AdminTokens admins) {

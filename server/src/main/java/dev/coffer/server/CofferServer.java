@@ -118,7 +118,7 @@ public final class CofferServer implements AutoCloseable {
 
     private void routes(Router r) {
         r.add("GET", "/health", req -> HttpResponse.ok(Map.of("status", "ok", "store", store.dialect().name().toLowerCase(),
-                "issuer", issuer.issuer())));
+                "issuer", issuer.issuer(), "appraisal", attestation.appraisalPolicy().describe())));
         r.add("GET", "/certs", req -> new HttpResponse(200, "application/json",
                 keyRing.publicJwks().toString(true).getBytes(StandardCharsets.UTF_8), Map.of()));
         r.add("GET", "/.well-known/openid-configuration", req -> {

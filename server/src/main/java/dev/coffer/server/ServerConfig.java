@@ -33,10 +33,11 @@ import java.util.Set;
  * @param tokenLifetime validity of issued tokens
  * @param maxBodyBytes  request body limit
  * @param clock         time source (tests pin it)
+ * @param appraisalPolicy a Rego module ({@code package appraisal}, set rule {@code deny}); null means the built-in default
  */
 public record ServerConfig(Path home, String host, int port, String issuer, String dbUrl, Path kekFile, boolean trustSim,
                            boolean allowDebug, List<String> measurements, JWSAlgorithm tokenAlgorithm, Duration tokenLifetime,
-                           int maxBodyBytes, Clock clock) {
+                           int maxBodyBytes, Clock clock, Path appraisalPolicy) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8400;
 
@@ -58,7 +59,7 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
     /** The embedded defaults for a Coffer home. */
     public static ServerConfig defaults(Path home) {
         return new ServerConfig(home, DEFAULT_HOST, DEFAULT_PORT, null, null, null, false, false, List.of(),
-                JWSAlgorithm.ES256, Duration.ofHours(1), 256 * 1024, Clock.systemUTC());
+                JWSAlgorithm.ES256, Duration.ofHours(1), 256 * 1024, Clock.systemUTC(), null);
     }
 
     public Path stateDir() {
@@ -67,56 +68,61 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
 
     public ServerConfig withPort(int p) {
         return new ServerConfig(home, host, p, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
     }
 
     public ServerConfig withListen(String h, int p) {
         return new ServerConfig(home, h, p, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
     }
 
     public ServerConfig withDb(String url) {
         return new ServerConfig(home, host, port, issuer, url, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
     }
 
     public ServerConfig withTrustSim(boolean v) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, v, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
     }
 
     public ServerConfig withAllowDebug(boolean v) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, v, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
     }
 
     public ServerConfig withClock(Clock c) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, c);
+                tokenLifetime, maxBodyBytes, c, appraisalPolicy);
     }
 
     public ServerConfig withToken(JWSAlgorithm alg, Duration lifetime) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, alg,
-                lifetime, maxBodyBytes, clock);
+                lifetime, maxBodyBytes, clock, appraisalPolicy);
     }
 
     public ServerConfig withMeasurements(List<String> m) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, m, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
     }
 
     public ServerConfig withKekFile(Path f) {
         return new ServerConfig(home, host, port, issuer, dbUrl, f, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+    }
+
+    public ServerConfig withAppraisalPolicy(Path file) {
+        return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
+                tokenLifetime, maxBodyBytes, clock, file);
     }
 
     public ServerConfig withIssuer(String i) {
         return new ServerConfig(home, host, port, i, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
     }
 
     private static final Set<String> FILE_KEYS = Set.of("listen", "issuer", "db", "kekFile", "trustSim", "allowDebug",
-            "measurements", "tokenAlgorithm", "tokenLifetime", "maxBodyBytes");
+            "measurements", "tokenAlgorithm", "tokenLifetime", "maxBodyBytes", "appraisalPolicy");
 
     /**
      * Reads a YAML (or JSON) config file over the defaults. Keys: {@code listen: 127.0.0.1:8400},
@@ -141,6 +147,7 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
             if (root.has("issuer")) c = c.withIssuer(root.get("issuer").asText());
             if (root.has("db")) c = c.withDb(root.get("db").asText());
             if (root.has("kekFile")) c = c.withKekFile(file.toAbsolutePath().getParent().resolve(root.get("kekFile").asText()));
+            if (root.has("appraisalPolicy")) c = c.withAppraisalPolicy(file.toAbsolutePath().getParent().resolve(root.get("appraisalPolicy").asText()));
             if (root.has("trustSim")) c = c.withTrustSim(bool(root, "trustSim", file));
             if (root.has("allowDebug")) c = c.withAllowDebug(bool(root, "allowDebug", file));
             if (root.has("measurements")) {
@@ -156,7 +163,7 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
                 int max = root.get("maxBodyBytes").asInt();
                 if (max < 4096 || max > 64 * 1024 * 1024) throw new IOException("maxBodyBytes must be 4096..67108864, found " + max);
                 c = new ServerConfig(c.home, c.host, c.port, c.issuer, c.dbUrl, c.kekFile, c.trustSim, c.allowDebug,
-                        c.measurements, c.tokenAlgorithm, c.tokenLifetime, max, c.clock);
+                        c.measurements, c.tokenAlgorithm, c.tokenLifetime, max, c.clock, c.appraisalPolicy);
             }
         } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
             throw new IOException(file + ": " + e.getMessage());

@@ -1,0 +1,96 @@
+package dev.coffer.server.appraisal;
+
+import dev.coffer.rego.CompiledPolicy;
+import dev.coffer.rego.EvalOptions;
+import dev.coffer.rego.EvalResult;
+import dev.coffer.rego.Rego;
+import dev.coffer.rego.RegoException;
+import dev.coffer.rego.RegoModule;
+import dev.coffer.rego.value.Json;
+import dev.coffer.rego.value.SetValue;
+import dev.coffer.rego.value.Value;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An appraisal policy written in Rego: package {@code appraisal}, a set rule {@code deny} of
+ * {@code {rule, reason}} objects; evidence is accepted when the set is empty. The default
+ * ({@code default-appraisal.rego}) encodes the rules of {@link DefaultAppraisalPolicy}; an
+ * operator can supply their own module.
+ */
+public final class RegoAppraisalPolicy implements AppraisalPolicy {
+    private static final EvalOptions OPTIONS = EvalOptions.DEFAULT.withTimeout(Duration.ofSeconds(2));
+    private final CompiledPolicy compiled;
+    private final String name;
+
+    private RegoAppraisalPolicy(CompiledPolicy compiled, String name) {
+        this.compiled = compiled;
+        this.name = name;
+    }
+
+    /** Compiles a policy; a syntax or compile error is an {@link IllegalArgumentException} naming the location. */
+    public static RegoAppraisalPolicy compile(String name, String source) {
+        try {
+            CompiledPolicy p = Rego.compile(List.of(new RegoModule(name, source)));
+            if (!p.packages().contains("appraisal")) {
+                throw new IllegalArgumentException("appraisal policy " + name + " must be 'package appraisal', found " + p.packages());
+            }
+            return new RegoAppraisalPolicy(p, name);
+        } catch (RegoException e) {
+            throw new IllegalArgumentException("appraisal policy " + name + " does not compile: " + e.getMessage(), e);
+        }
+    }
+
+    public static RegoAppraisalPolicy defaultPolicy() {
+        try (InputStream in = RegoAppraisalPolicy.class.getResourceAsStream("default-appraisal.rego")) {
+            if (in == null) throw new IllegalStateException("default-appraisal.rego is missing from the server jar");
+            return compile("default-appraisal.rego", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read default-appraisal.rego", e);
+        }
+    }
+
+    @Override
+    public AppraisalDecision appraise(AppraisalInput in) {
+        Map<String, Object> input = new LinkedHashMap<>();
+        input.put("tee", in.tee());
+        input.put("debuggable", in.debuggable());
+        input.put("measurement", in.measurementHex());
+        input.put("host_data", in.hostDataHex());
+        input.put("allow_debug", in.allowDebug());
+        input.put("reference_measurements", in.referenceMeasurements());
+        Value inputValue = Json.fromJsonNode(dev.coffer.server.http.Json.MAPPER.valueToTree(input));
+        EvalResult r;
+        try {
+            r = compiled.evalRef("data.appraisal.deny", inputValue, null, OPTIONS);
+        } catch (RegoException e) {
+            // A broken policy denies: failing open would issue tokens nobody appraised.
+            return AppraisalDecision.deny("policy_error", "the appraisal policy failed: " + e.getMessage());
+        }
+        if (r.value() == null) return AppraisalDecision.accept();
+        if (!(r.value() instanceof SetValue set)) {
+            return AppraisalDecision.deny("policy_error", "data.appraisal.deny must be a set, found " + r.value().typeName());
+        }
+        if (set.size() == 0) return AppraisalDecision.accept();
+        List<String> rules = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        for (Value v : set.items()) {
+            var node = Json.toJsonNode(v);
+            rules.add(node.path("rule").asText("unnamed"));
+            reasons.add(node.path("reason").asText(node.toString()));
+        }
+        return AppraisalDecision.deny(String.join(",", rules), String.join("; ", reasons));
+    }
+
+    @Override
+    public String describe() {
+        return "rego: " + name;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.coffer.server;
+
+import dev.coffer.server.appraisal.AppraisalDecision;
+import dev.coffer.server.appraisal.AppraisalInput;
+import dev.coffer.server.appraisal.DefaultAppraisalPolicy;
+import dev.coffer.server.appraisal.RegoAppraisalPolicy;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class AppraisalPolicyTest {
+    static final String M = "11".repeat(48);
+
+    @Test
+    void defaultRegoPolicyAgreesWithTheJavaRules() {
+        RegoAppraisalPolicy rego = RegoAppraisalPolicy.defaultPolicy();
+        DefaultAppraisalPolicy java = new DefaultAppraisalPolicy();
+        for (boolean debuggable : new boolean[] {false, true}) {
+            for (boolean allowDebug : new boolean[] {false, true}) {
+                for (List<String> refs : List.of(List.<String>of(), List.of(M), List.of("22".repeat(48)))) {
+                    AppraisalInput in = new AppraisalInput("sim", debuggable, M, "33".repeat(32), allowDebug, refs);
+                    AppraisalDecision r = rego.appraise(in);
+                    AppraisalDecision j = java.appraise(in);
+                    assertEquals(j.accepted(), r.accepted(), in.toString());
+                    if (!j.accepted()) assertTrue(r.rule().contains(j.rule()), r + " vs " + j);
+                }
+            }
+        }
+    }
+
+    @Test
+    void operatorPoliciesAreCompiledAndBrokenOnesFailClosed() {
+        RegoAppraisalPolicy onlySnp = RegoAppraisalPolicy.compile("only-snp.rego", """
+                package appraisal
+                deny contains {"rule": "real_hardware", "reason": "simulated evidence is not accepted here"} if input.tee != "snp"
+                """);
+        AppraisalDecision d = onlySnp.appraise(new AppraisalInput("sim", false, M, "33".repeat(32), false, List.of()));
+        assertFalse(d.accepted());
+        assertEquals("real_hardware", d.rule());
+        assertTrue(onlySnp.appraise(new AppraisalInput("snp", false, M, "33".repeat(32), false, List.of())).accepted());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> RegoAppraisalPolicy.compile("broken.rego", "package appraisal\ndeny contains x if {"));
+        assertTrue(bad.getMessage().contains("broken.rego"), bad.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> RegoAppraisalPolicy.compile("wrong.rego", "package other\nx := 1"));
+        RegoAppraisalPolicy notASet = RegoAppraisalPolicy.compile("notaset.rego", "package appraisal\ndeny := 5");
+        assertFalse(notASet.appraise(new AppraisalInput("snp", false, M, "33".repeat(32), false, List.of())).accepted());
+    }
+}
