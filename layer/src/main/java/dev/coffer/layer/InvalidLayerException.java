@@ -7,7 +7,7 @@ import java.io.IOException;
  * cannot hold, an unsupported compression. The message names the entry and says what was
  * expected; nothing was written when it is thrown.
  */
-public final class InvalidLayerException extends IOException {
+public class InvalidLayerException extends IOException {
     public InvalidLayerException(String message) {
         super(message);
     }

@@ -2,6 +2,7 @@ package dev.coffer.layer.ext4;
 
 import dev.coffer.layer.InvalidLayerException;
 import dev.coffer.layer.tar.TarEntry;
+import dev.coffer.layer.tar.TarFormatException;
 import dev.coffer.layer.tar.TarReader;
 
 import java.io.IOException;
@@ -28,8 +29,9 @@ public final class TarToExt4 {
         while ((e = tar.next()) != null) {
             try {
                 convertEntry(tar, fs, e);
+            } catch (TarFormatException ex) {
+                throw ex; // already names the entry and the byte offset
             } catch (InvalidLayerException ex) {
-                if (ex.getMessage().startsWith("tar ")) throw ex;
                 throw new InvalidLayerException("tar entry '" + Ext4Writer.display(e.name()) + "' ending at byte "
                         + tar.offset() + ": " + ex.getMessage(), ex);
             }

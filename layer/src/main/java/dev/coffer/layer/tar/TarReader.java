@@ -91,7 +91,7 @@ public final class TarReader {
                     }
                     if (h.typeflag == 'S' || pax.containsKey("GNU.sparse.major")
                             || pax.containsKey("GNU.sparse.map") || pax.containsKey("GNU.sparse.size")) {
-                        throw new InvalidLayerException("tar entry '" + h.name + "' at byte " + headerOffset
+                        throw new TarFormatException("tar entry '" + h.name + "' at byte " + headerOffset
                                 + " is a GNU sparse file, which layer disks do not support; "
                                 + "rebuild the layer without --sparse");
                     }
@@ -113,7 +113,7 @@ public final class TarReader {
         int want = (int) Math.min(len, remaining);
         int n = in.read(b, off, want);
         if (n < 0) {
-            throw new InvalidLayerException("tar is truncated: entry '" + currentName + "' ends at byte "
+            throw new TarFormatException("tar is truncated: entry '" + currentName + "' ends at byte "
                     + offset + " with " + remaining + " bytes of data missing; the layer file is incomplete");
         }
         offset += n;
@@ -128,7 +128,7 @@ public final class TarReader {
 
     private long dataLength(char type, long size, long headerOffset, String name) throws InvalidLayerException {
         if (size < 0) {
-            throw new InvalidLayerException("tar header of '" + name + "' at byte " + headerOffset
+            throw new TarFormatException("tar header of '" + name + "' at byte " + headerOffset
                     + " has a negative size " + size + "; the archive is corrupt");
         }
         return switch (type) {
@@ -145,7 +145,7 @@ public final class TarReader {
             if (scratch == null) scratch = new byte[8192];
             int n = in.read(scratch, 0, (int) Math.min(scratch.length, remaining));
             if (n < 0) {
-                throw new InvalidLayerException("tar is truncated: entry '" + currentName + "' ends at byte "
+                throw new TarFormatException("tar is truncated: entry '" + currentName + "' ends at byte "
                         + offset + " with " + remaining + " bytes of data missing; the layer file is incomplete");
             }
             offset += n;
@@ -182,12 +182,12 @@ public final class TarReader {
             if (n == 0) return null;
             if (n < BLOCK) throw truncatedHeader(at + BLOCK);
             if (allZero(block)) return null;
-            throw new InvalidLayerException("tar header at byte " + (at + BLOCK)
+            throw new TarFormatException("tar header at byte " + (at + BLOCK)
                     + " follows a zero block, expected a second zero block (end of archive); the archive is corrupt");
         }
         Format format = format(block);
         if (format == Format.UNKNOWN) {
-            throw new InvalidLayerException("tar header at byte " + at
+            throw new TarFormatException("tar header at byte " + at
                     + " has a bad checksum or is not a tar header; expected a tar (plain, gzip or zstd) layer");
         }
         Header h = new Header();
@@ -234,26 +234,26 @@ public final class TarReader {
             if (!prefix.isEmpty()) h.name = prefix + "/" + h.name;
         }
         if (p.error) {
-            throw new InvalidLayerException("tar header of '" + h.name + "' at byte " + at
+            throw new TarFormatException("tar header of '" + h.name + "' at byte " + at
                     + " has a numeric field that is neither octal nor base-256; the archive is corrupt");
         }
         return h;
     }
 
-    private InvalidLayerException truncatedHeader(long at) {
-        return new InvalidLayerException("tar is truncated: the header at byte " + at
+    private TarFormatException truncatedHeader(long at) {
+        return new TarFormatException("tar is truncated: the header at byte " + at
                 + " is cut short; the layer file is incomplete");
     }
 
     private byte[] readSpecial(String name) throws IOException {
         if (remaining > MAX_SPECIAL_FILE) {
-            throw new InvalidLayerException("tar metadata record '" + name + "' at byte " + offset + " is "
+            throw new TarFormatException("tar metadata record '" + name + "' at byte " + offset + " is "
                     + remaining + " bytes, more than the 1 MiB limit; the archive is corrupt or hostile");
         }
         byte[] data = new byte[(int) remaining];
         int got = readUpTo(data, data.length);
         if (got < data.length) {
-            throw new InvalidLayerException("tar is truncated inside metadata record '" + name
+            throw new TarFormatException("tar is truncated inside metadata record '" + name
                     + "' at byte " + offset + "; the layer file is incomplete");
         }
         remaining = 0;
@@ -296,8 +296,8 @@ public final class TarReader {
         return records;
     }
 
-    private static InvalidLayerException badPax(String name, long at, String what) {
-        return new InvalidLayerException("PAX header '" + name + "' at byte " + at + " has " + what
+    private static TarFormatException badPax(String name, long at, String what) {
+        return new TarFormatException("PAX header '" + name + "' at byte " + at + " has " + what
                 + "; the archive is corrupt");
     }
 
@@ -332,7 +332,7 @@ public final class TarReader {
                     default -> { }
                 }
             } catch (NumberFormatException ex) {
-                throw new InvalidLayerException("PAX record " + e.getKey() + "=" + v + " for '" + h.name
+                throw new TarFormatException("PAX record " + e.getKey() + "=" + v + " for '" + h.name
                         + "' at byte " + at + " is not a valid number; the archive is corrupt");
             }
         }
