@@ -41,6 +41,7 @@ public final class RegistryClient implements AutoCloseable {
      * @param insecure       use plain http for every registry (127.0.0.1/localhost always use it)
      * @param maxAttempts    tries per request before giving up on transient failures
      * @param initialBackoff wait after the first failure; doubles on each further one
+     * @param requestTimeout longest wait for response headers, and for each piece of a body
      */
     public record Options(boolean insecure, int maxAttempts, Duration initialBackoff, Duration connectTimeout,
                           Duration requestTimeout) {
@@ -58,6 +59,10 @@ public final class RegistryClient implements AutoCloseable {
 
         public Options withRetries(int attempts, Duration backoff) {
             return new Options(insecure, attempts, backoff, connectTimeout, requestTimeout);
+        }
+
+        public Options withRequestTimeout(Duration timeout) {
+            return new Options(insecure, maxAttempts, initialBackoff, connectTimeout, timeout);
         }
     }
 

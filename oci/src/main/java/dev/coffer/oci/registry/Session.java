@@ -173,7 +173,7 @@ final class Session {
             if (authorization != null && sameHost) b.header("Authorization", authorization);
             HttpResponse<InputStream> r;
             try {
-                r = client.http().send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+                r = client.http().send(b.build(), TimedBody.handler(client.options().requestTimeout(), what));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted while talking to registry " + registry);
@@ -266,7 +266,8 @@ final class Session {
             if (!creds.isAnonymous()) b.header("Authorization", creds.basicHeader());
             HttpResponse<InputStream> r;
             try {
-                r = client.http().send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+                r = client.http().send(b.build(), TimedBody.handler(client.options().requestTimeout(),
+                        "the token of " + registry));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted while asking for a registry token");

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * produce on demand: server errors, cut-off bodies, corrupted content.
  */
 final class FaultProxy implements AutoCloseable {
-    sealed interface Fault permits Pass, Status, Truncate, Corrupt {}
+    sealed interface Fault permits Pass, Status, Truncate, Corrupt, Stall {}
 
     record Pass() implements Fault {}
 
@@ -33,6 +33,9 @@ final class FaultProxy implements AutoCloseable {
 
     /** Forward, but send only the first {@code keep} bytes of the body and drop the connection. */
     record Truncate(int keep) implements Fault {}
+
+    /** Forward, send the first {@code keep} bytes, then go silent for {@code millis} and drop the connection. */
+    record Stall(int keep, long millis) implements Fault {}
 
     /** Forward with the body's bytes altered (same length). */
     record Corrupt() implements Fault {}
@@ -108,6 +111,12 @@ final class FaultProxy implements AutoCloseable {
             }
             ex.sendResponseHeaders(r.statusCode(), body.length == 0 ? -1 : body.length);
             OutputStream out = ex.getResponseBody();
+            if (fault instanceof Stall st && body.length > st.keep()) {
+                out.write(body, 0, st.keep());
+                out.flush();
+                Thread.sleep(st.millis());
+                return;
+            }
             if (fault instanceof Truncate t && body.length > t.keep()) {
                 out.write(body, 0, t.keep());
                 out.flush();

@@ -224,6 +224,19 @@ class RegistryPullTest {
     }
 
     @Test
+    void stalledTransferIsAbandonedAndResumed() throws Exception {
+        RegistryClient.Options impatient = FAST.withRequestTimeout(Duration.ofSeconds(3));
+        try (FaultProxy proxy = new FaultProxy(registry); ImageStore store = store(); RegistryClient client = new RegistryClient(impatient)) {
+            proxy.rule = (m, p, n) -> n == 0 && p.endsWith(layerPath(app, 1)) ? new FaultProxy.Stall(50_000, 30_000) : new FaultProxy.Pass();
+            LocalImage img = store.pull(viaProxy(proxy, "team/app:1"), null, ProgressListener.NONE, client);
+            assertEquals(app.manifestDigest(), img.manifestDigest());
+            List<FaultProxy.Seen> layerRequests = proxy.seen.stream().filter(s -> s.path().endsWith(layerPath(app, 1))).toList();
+            assertEquals(2, layerRequests.size());
+            assertEquals("bytes=50000-", layerRequests.get(1).range());
+        }
+    }
+
+    @Test
     void blobTruncatedOnEveryAttemptFails() throws Exception {
         try (FaultProxy proxy = new FaultProxy(registry); ImageStore store = store(); RegistryClient client = new RegistryClient(FAST)) {
             // Each answer stops 1000 bytes further: progress, but never the whole blob.
