@@ -270,6 +270,7 @@ final class Compiler {
                 yield new XUnify(term(a.left(), s, fr, m), right);
             }
             case Not n -> new XNot(expr(n.expr(), s, fr, m, loc));
+            case Logic lg -> new XLogic(lg.and(), expr(lg.left(), s, fr, m, loc), expr(lg.right(), s, fr, m, loc));
             case Block b -> {
                 Set<String> vars = new HashSet<>();
                 varsOfBody(b.body(), vars);
@@ -641,6 +642,10 @@ final class Compiler {
             case Assign a -> varsOfTerm(a.right(), out); // := declares new locals; they are never outer variables
             case Not n -> varsOfExpr(n.expr(), out);
             case Block b -> {
+            }
+            case Logic lg -> {
+                varsOfExpr(lg.left(), out);
+                varsOfExpr(lg.right(), out);
             }
             case SomeDecl sd -> {
             }

@@ -161,6 +161,21 @@ final class Eval implements BuiltinContext {
             case XBlock b -> {
                 return evalBody(b.body(), 0, f, k);
             }
+            case XLogic lg -> {
+                // a logic expression is a test: it succeeds at most once, like 'not'
+                boolean[] ok = {false};
+                K found = () -> {
+                    ok[0] = true;
+                    return false;
+                };
+                if (lg.and()) {
+                    evalExpr(lg.left(), lit, f, () -> evalExpr(lg.right(), lit, f, found));
+                } else {
+                    evalExpr(lg.left(), lit, f, found);
+                    if (!ok[0]) evalExpr(lg.right(), lit, f, found);
+                }
+                return !ok[0] || k.k();
+            }
             case XSomeIn s -> {
                 return evalTerm(s.collection(), f, coll -> iterate(coll, (key, val) -> {
                     step(lit.loc());

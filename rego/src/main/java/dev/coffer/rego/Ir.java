@@ -70,7 +70,7 @@ final class Ir {
     record FunctionCallee(RuleSet rules) implements Callee {
     }
 
-    sealed interface X permits XTerm, XUnify, XNot, XSomeIn, XEvery, XCallOut, XNop, XBlock {
+    sealed interface X permits XTerm, XUnify, XNot, XSomeIn, XEvery, XCallOut, XNop, XBlock, XLogic {
     }
 
     record XTerm(T term) implements X {
@@ -93,6 +93,9 @@ final class Ir {
     }
 
     record XBlock(Lit[] body) implements X {
+    }
+
+    record XLogic(boolean and, X left, X right) implements X {
     }
 
     record XNop() implements X {

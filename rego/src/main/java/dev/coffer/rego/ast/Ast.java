@@ -68,7 +68,7 @@ public final class Ast {
     public record TemplateString(List<Object> parts, Location loc) implements Term {
     }
 
-    public sealed interface Expr permits TermExpr, Unify, Assign, Not, SomeDecl, SomeIn, Every, Block {
+    public sealed interface Expr permits TermExpr, Unify, Assign, Not, SomeDecl, SomeIn, Every, Block, Logic {
     }
 
     public record TermExpr(Term term) implements Expr {
@@ -96,6 +96,10 @@ public final class Ast {
 
     /** {@code { a; b }} after {@code not}: a nested body whose variables stay inside it. */
     public record Block(Body body) implements Expr {
+    }
+
+    /** {@code a and b} / {@code a or b} (future.keywords.and / .or): conjunction and short-circuit disjunction. */
+    public record Logic(boolean and, Expr left, Expr right) implements Expr {
     }
 
     public record With(Term target, Term value, Location loc) {

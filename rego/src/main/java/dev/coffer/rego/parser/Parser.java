@@ -25,6 +25,8 @@ public final class Parser {
     private int p;
     private int depth;
     private boolean v1;
+    /** {@code and}/{@code or} are operators only in modules that import future.keywords.and / .or. */
+    private boolean logicAnd, logicOr;
     private int noBar;
 
     private Parser(String file, String src) {
@@ -86,6 +88,16 @@ public final class Parser {
                 v1 = true;
             } else if (!root.equals("data") && !root.equals("input") && !root.equals("future") && !root.equals("rego")) {
                 throw error(it, "import path must begin with data, input, future or rego; found " + root);
+            }
+            if (root.equals("future") && path.path().size() >= 1) {
+                String all = path.path().stream().map(x -> x instanceof Scalar sc ? sc.value().toString() : "").reduce("", (x, y) -> x + y);
+                if (path.path().size() == 1) {
+                    logicAnd = logicOr = false;
+                } else if (all.contains("\"and\"")) {
+                    logicAnd = true;
+                } else if (all.contains("\"or\"")) {
+                    logicOr = true;
+                }
             }
             imports.add(new Import(path, alias, loc(it)));
         }
@@ -260,6 +272,69 @@ public final class Parser {
     }
 
     private Expr expr() {
+        if (!logicAnd && !logicOr) return exprCore();
+        Expr left = andExpr();
+        while (logicOr && peek().isIdent("or") && !peek().newlineBefore()) {
+            next();
+            left = new Logic(false, left, andExpr());
+        }
+        return left;
+    }
+
+    private Expr andExpr() {
+        Expr left = operand();
+        while (logicAnd && peek().isIdent("and") && !peek().newlineBefore()) {
+            next();
+            left = new Logic(true, left, operand());
+        }
+        return left;
+    }
+
+    private Expr operand() {
+        Token t = peek();
+        if (t.isIdent("not") && !isFollowedByCallOrRef()) {
+            next();
+            return new Not(operand());
+        }
+        if (t.is(Token.Kind.LBRACE) && !isObjectStart()) return new Block(block());
+        if (t.is(Token.Kind.LPAREN)) {
+            int save = p, saveDepth = depth;
+            try {
+                next();
+                Expr inner = expr();
+                if (inner instanceof Logic && peek().is(Token.Kind.RPAREN)) {
+                    next();
+                    return inner;
+                }
+            } catch (RegoException e) {
+                // not a parenthesised logic expression: parse it as a term below
+            }
+            p = save;
+            depth = saveDepth;
+        }
+        return exprCore();
+    }
+
+    /** '{' followed by a key and ':' is an object literal, not a body. */
+    private boolean isObjectStart() {
+        int save = p, saveDepth = depth, saveBar = noBar;
+        try {
+            next();
+            if (peek().is(Token.Kind.RBRACE)) return true;
+            noBar++;
+            term();
+            noBar--;
+            return peek().is(Token.Kind.COLON);
+        } catch (RegoException e) {
+            return false;
+        } finally {
+            p = save;
+            depth = saveDepth;
+            noBar = saveBar;
+        }
+    }
+
+    private Expr exprCore() {
         Token t = peek();
         if (t.isIdent("not") && !isFollowedByCallOrRef()) {
             next();
