@@ -49,4 +49,24 @@ public record Decision(long sequence, String rule, boolean allowed, ObjectNode i
         }
         return env;
     }
+
+    /**
+     * The capabilities the container must run with (create_container): what was requested, or
+     * with ACI's allow_capability_dropping the policy's grant, the rest dropped. Null when the
+     * decision carries none.
+     */
+    public EnforcementRequest.Capabilities capabilities() {
+        JsonNode v = result == null ? null : result.get("caps_list");
+        if (v == null || !v.isObject()) {
+            return null;
+        }
+        return new EnforcementRequest.Capabilities(strings(v.get("bounding")), strings(v.get("effective")),
+                strings(v.get("inheritable")), strings(v.get("permitted")), strings(v.get("ambient")));
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        if (array != null) array.forEach(e -> out.add(e.asText()));
+        return out;
+    }
 }

@@ -300,6 +300,7 @@ capsList_ok(allowed, requested) if {
 }
 
 caps_ok(allowed_caps) if {
+	not allow_capability_dropping
 	requested := input.capabilities
 	capsList_ok(allowed_caps.bounding, requested.bounding)
 	capsList_ok(allowed_caps.effective, requested.effective)
@@ -307,6 +308,25 @@ caps_ok(allowed_caps) if {
 	capsList_ok(allowed_caps.permitted, requested.permitted)
 	capsList_ok(allowed_caps.ambient, requested.ambient)
 }
+
+# With allow_capability_dropping (ACI's flag), capabilities the policy does not grant are dropped
+# (the agent runs with caps_list); every granted one must still be requested.
+default allow_capability_dropping := false
+
+allow_capability_dropping := data.policy.allow_capability_dropping
+
+caps_ok(allowed_caps) if {
+	allow_capability_dropping
+	every set in ["bounding", "effective", "inheritable", "permitted", "ambient"] {
+		every cap in allowed_caps[set] {
+			cap in input.capabilities[set]
+		}
+	}
+}
+
+caps_list(_) := input.capabilities if not allow_capability_dropping
+
+caps_list(containers) := container_capabilities(containers[0]) if allow_capability_dropping
 
 # mount sources: "sandbox://" is the sandbox directory the agent chose; anything else is exact
 mountSource_ok(constraint, source) if {
@@ -408,16 +428,18 @@ create_container := {
 	"allowed": true,
 	"metadata": [update_matches, add_started],
 	"env_list": create_env_list,
+	"caps_list": caps_list(create_candidates),
 	"allow_stdio_access": allow_stdio_access,
 } if {
 	not container_started
 	devices_ok
 	count(create_candidates) > 0
 
-	# stdio access cannot narrow further, so all remaining candidates must agree on it
+	# stdio access and dropped capabilities cannot narrow further, so all remaining candidates must agree
 	allow_stdio_access := create_candidates[0].allow_stdio_access
 	every c in create_candidates {
 		c.allow_stdio_access == allow_stdio_access
+		caps_list([c]) == caps_list(create_candidates)
 	}
 	update_matches := {"name": "matches", "action": "update", "key": input.containerID, "value": create_candidates}
 	add_started := {"name": "started", "action": "add", "key": input.containerID, "value": {"privileged": input.privileged}}

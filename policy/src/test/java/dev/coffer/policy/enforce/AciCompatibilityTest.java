@@ -71,6 +71,26 @@ class AciCompatibilityTest {
     }
 
     @Test
+    void capabilityDroppingRemovesUngrantedCapabilitiesButNeedsAllGranted() throws IOException {
+        PolicyEnforcer e = PolicyEnforcer.load(policy());
+        commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "a", L1));
+        commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "b", L2));
+        commit(e, new EnforcementRequest.MountOverlay("hello-1", List.of(Fixtures.LAYERS + "b", Fixtures.LAYERS + "a"),
+                "/run/coffer/rootfs/hello-1"));
+        List<String> more = new java.util.ArrayList<>(CAPS);
+        more.add("CAP_SYS_ADMIN");
+        CreateContainer base = create(List.of("TERM=xterm"));
+        CreateContainer missing = Fixtures.with(base, java.util.Map.of("capabilities",
+                new Capabilities(CAPS.subList(1, CAPS.size()), CAPS, List.of(), CAPS, List.of())));
+        Decision denied = e.decide(missing);
+        assertFalse(denied.allowed());
+        assertTrue(denied.reason().contains("invalid capabilities"), denied.reason());
+        Decision d = commit(e, Fixtures.with(base, java.util.Map.of("capabilities",
+                new Capabilities(more, more, List.of(), more, List.of("CAP_SYS_ADMIN")))));
+        assertEquals(new Capabilities(CAPS, CAPS, List.of(), CAPS, List.of()), d.capabilities(), "CAP_SYS_ADMIN dropped");
+    }
+
+    @Test
     void aciPolicyStillRefusesHostileRequests() throws IOException {
         PolicyEnforcer e = PolicyEnforcer.load(policy());
         commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "a", L1));

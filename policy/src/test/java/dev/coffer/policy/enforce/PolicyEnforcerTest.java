@@ -44,6 +44,7 @@ class PolicyEnforcerTest {
         Decision create = commit(e, Fixtures.webCreate("c-web"));
         assertTrue(create.allowStdioAccess());
         assertEquals(Fixtures.webEnv(), create.envList());
+        assertEquals(Fixtures.defaultCaps(), create.capabilities());
         commit(e, Fixtures.sideCreate("c-side"));
         assertTrue(e.state().path("started").has("c-web"));
         assertTrue(e.state().path("started").has("c-side"));
