@@ -113,6 +113,39 @@ public final class LayerHasher {
         }
     }
 
+    /**
+     * Checks a whole layer disk in user space, for hosts without dm-verity: re-hashes every data
+     * block and requires the root hash to be {@code expectedRootHash}, the value the policy pins.
+     * Slower than dm-verity's lazy checks (it reads the whole image up front) but as strict.
+     */
+    public LayerDisk verifyDisk(Path disk, String expectedRootHash) throws IOException {
+        LayerDisk layout = LayerDiskCache.describe(disk, null);
+        if (!layout.rootHash().equals(expectedRootHash)) {
+            throw new InvalidLayerException("layer disk " + disk + " carries root hash " + layout.rootHash()
+                    + " but " + expectedRootHash + " is expected; the disk is not the pinned layer");
+        }
+        try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ);
+             VerityTree tree = new VerityTree(null, scratchDir)) {
+            tree.skipTo(0);
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 20);
+            long pos = 0;
+            while (pos < layout.dataSize()) {
+                buf.clear();
+                buf.limit((int) Math.min(buf.capacity(), layout.dataSize() - pos));
+                int n = ch.read(buf, pos);
+                if (n < 0) throw new InvalidLayerException("layer disk " + disk + " ends inside its data; it is damaged");
+                tree.write(buf.array(), 0, n);
+                pos += n;
+            }
+            String actual = tree.finish().rootHashHex();
+            if (!actual.equals(expectedRootHash)) {
+                throw new InvalidLayerException("layer disk " + disk + " data hashes to " + actual + " but "
+                        + expectedRootHash + " is expected; the disk was altered");
+            }
+        }
+        return layout;
+    }
+
     /** The diffID of a layer blob: "sha256:" + hex SHA-256 of its uncompressed tar. */
     public static String diffId(InputStream layer) throws IOException {
         Tar tar = Tar.open(layer, true);

@@ -3,7 +3,7 @@
  * followed by a dm-verity hash tree, and its root hash is what policies pin.
  *
  * <p>Entry points: {@link dev.coffer.layer.LayerHasher} ({@code rootHash}, {@code buildDisk},
- * {@code diffId}) and {@link dev.coffer.layer.LayerDiskCache} ({@code getOrBuild},
+ * {@code verifyDisk}, {@code diffId}) and {@link dev.coffer.layer.LayerDiskCache} ({@code getOrBuild},
  * {@code lookup}, {@code build}). Disk layout ({@link dev.coffer.layer.LayerDisk}):
  * <pre>
  *   [0, dataSize)                  ext4 image (Azure's compact layout, 4 KiB blocks)

@@ -185,6 +185,24 @@ class CrossCheckTest {
     }
 
     @Test
+    void userSpaceVerificationAcceptsTheDiskAndCatchesTampering() throws Exception {
+        Path diskFile = tmp.resolve("u.disk");
+        LayerDisk disk = new LayerHasher(tmp).buildDisk(new ByteArrayInputStream(richTar()), diskFile);
+        assertEquals(disk.dataSize(), new LayerHasher(tmp).verifyDisk(diskFile, disk.rootHash()).dataSize());
+
+        InvalidLayerException wrongPin = org.junit.jupiter.api.Assertions.assertThrows(InvalidLayerException.class,
+                () -> new LayerHasher(tmp).verifyDisk(diskFile, "0".repeat(64)));
+        assertTrue(wrongPin.getMessage().contains("not the pinned layer"), wrongPin.getMessage());
+
+        try (FileChannel ch = FileChannel.open(diskFile, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[] {0x55}), 12 * 4096 + 7);
+        }
+        InvalidLayerException altered = org.junit.jupiter.api.Assertions.assertThrows(InvalidLayerException.class,
+                () -> new LayerHasher(tmp).verifyDisk(diskFile, disk.rootHash()));
+        assertTrue(altered.getMessage().contains("altered"), altered.getMessage());
+    }
+
+    @Test
     void compressedInputsGiveTheSameHash() throws Exception {
         byte[] tar = richTar();
         String plain = new LayerHasher(tmp).rootHash(new ByteArrayInputStream(tar)).rootHash();
