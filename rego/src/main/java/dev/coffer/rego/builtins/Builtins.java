@@ -46,6 +46,8 @@ public final class Builtins {
             Jwt.register(r);
             Net.register(r);
             Graphs.register(r);
+            Uuids.register(r);
+            Uris.register(r);
             MAP = Collections.unmodifiableMap(r.map);
         }
     }

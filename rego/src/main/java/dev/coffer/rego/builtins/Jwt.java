@@ -98,6 +98,7 @@ final class Jwt {
 
     static Token parse(String fn, String jwt) {
         String[] parts = jwt.split("\\.", -1);
+        if (parts.length == 1) throw BuiltinException.builtin(fn, "encoded JWT had no period separators");
         if (parts.length != 3) throw BuiltinException.builtin(fn, "encoded JWT must have 3 sections, found " + parts.length);
         Value header, payload;
         byte[] hb = section(fn, "header", parts[0]);

@@ -41,13 +41,13 @@ final class Numbers {
         r.add("bits.negate", 1, (c, a) -> NumberValue.of(Args.integer("bits.negate", a, 0).not()));
         r.add("bits.lsh", 2, (c, a) -> {
             BigInteger s = Args.integer("bits.lsh", a, 1);
-            if (s.signum() < 0) throw BuiltinException.type("bits.lsh", "operand 2 must be unsigned integer number but got negative integer");
+            if (s.signum() < 0) throw BuiltinException.type("bits.lsh", "operand 2 must be an unsigned integer number but got a negative integer");
             if (s.bitLength() > 20) throw BuiltinException.builtin("bits.lsh", "shift count too large");
             return NumberValue.of(Args.integer("bits.lsh", a, 0).shiftLeft(s.intValue()));
         });
         r.add("bits.rsh", 2, (c, a) -> {
             BigInteger s = Args.integer("bits.rsh", a, 1);
-            if (s.signum() < 0) throw BuiltinException.type("bits.rsh", "operand 2 must be unsigned integer number but got negative integer");
+            if (s.signum() < 0) throw BuiltinException.type("bits.rsh", "operand 2 must be an unsigned integer number but got a negative integer");
             if (s.bitLength() > 31) return NumberValue.of(Args.integer("bits.rsh", a, 0).signum() < 0 ? -1 : 0);
             return NumberValue.of(Args.integer("bits.rsh", a, 0).shiftRight(s.intValue()));
         });

@@ -159,7 +159,7 @@ public final class Strings {
             BigDecimal n = Args.num("format_int", a, 0);
             int base = Args.smallInt("format_int", a, 1);
             if (base != 2 && base != 8 && base != 10 && base != 16)
-                throw BuiltinException.builtin("format_int", "operand 2 must be one of {2, 8, 10, 16}");
+                throw BuiltinException.type("format_int", "operand 2 must be one of {2, 8, 10, 16}");
             return Value.of(n.setScale(0, RoundingMode.DOWN).toBigInteger().toString(base));
         });
         r.add("to_number", 1, (c, a) -> switch (a[0]) {

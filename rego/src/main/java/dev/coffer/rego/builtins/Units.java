@@ -50,20 +50,21 @@ final class Units {
         if (s.contains(" ")) throw BuiltinException.builtin(fn, "spaces not allowed in resource strings");
         int i = 0;
         while (i < s.length() && (Character.isDigit(s.charAt(i)) || s.charAt(i) == '.' || (i == 0 && (s.charAt(i) == '-' || s.charAt(i) == '+'))
-                || ((s.charAt(i) == 'e' || s.charAt(i) == 'E') && i + 1 < s.length() && (Character.isDigit(s.charAt(i + 1)) || s.charAt(i + 1) == '-' || s.charAt(i + 1) == '+') && i > 0 && Character.isDigit(s.charAt(i - 1)))))
+                || ((s.charAt(i) == '-' || s.charAt(i) == '+') && i > 0 && (s.charAt(i - 1) == 'e' || s.charAt(i - 1) == 'E')) || ((s.charAt(i) == 'e' || s.charAt(i) == 'E') && i + 1 < s.length() && (Character.isDigit(s.charAt(i + 1)) || s.charAt(i + 1) == '-' || s.charAt(i + 1) == '+') && i > 0 && Character.isDigit(s.charAt(i - 1)))))
             i++;
         return new String[]{s.substring(0, i), s.substring(i)};
     }
 
     private static BigDecimal number(String fn, String s) {
-        if (s.isEmpty()) throw BuiltinException.builtin(fn, "no amount provided");
+        boolean bytes = fn.equals("units.parse_bytes");
+        if (s.isEmpty()) throw BuiltinException.builtin(fn, bytes ? "no byte amount provided" : "no amount provided");
         try {
             BigDecimal d = new BigDecimal(s);
             // refuse numbers whose expansion would take unbounded time and memory
             if (Math.abs((long) d.precision() - d.scale()) > 1000) throw BuiltinException.builtin(fn, "exponent too large");
             return d;
         } catch (NumberFormatException e) {
-            throw BuiltinException.builtin(fn, "could not parse amount to a number");
+            throw BuiltinException.builtin(fn, bytes ? "could not parse byte amount to a number" : "could not parse amount to a number");
         }
     }
 }
