@@ -15,7 +15,7 @@ import java.io.PrintWriter;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 
-@Command(name = "audit", description = {"Show the key release audit log, newest first: every release decision with its",
+@Command(name = "audit", mixinStandardHelpOptions = true, description = {"Show the key release audit log, newest first: every release decision with its",
         "time, key, version, token jti, claims digest, verdict and reason."},
         footer = {"", "Example:", "  coffer key audit --key app-key --limit 20"})
 public final class KeyAuditCommand implements Runnable {

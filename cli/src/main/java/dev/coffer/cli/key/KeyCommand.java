@@ -7,7 +7,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code coffer key}: administer the key vault of a running {@code coffer server}. */
-@Command(name = "key",
+@Command(name = "key", mixinStandardHelpOptions = true,
         description = {"Create, import, inspect, rotate and delete vault keys, set their release policies",
                 "(Azure Key Vault grammar) and read the release audit log. Talks to 'coffer server'."},
         subcommands = {KeyCreateCommand.class, KeyImportCommand.class, KeyListCommand.class, KeyShowCommand.class,

@@ -15,7 +15,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-@Command(name = "create", description = {"Generate a key in the vault. With --policy it is exportable: released only to",
+@Command(name = "create", mixinStandardHelpOptions = true, description = {"Generate a key in the vault. With --policy it is exportable: released only to",
         "callers whose attestation token satisfies the policy."},
         footer = {"", "Examples:", "  coffer key create app-key --type oct-256 --policy release-policy.json",
                 "  coffer key create signer --type EC-P-256"})

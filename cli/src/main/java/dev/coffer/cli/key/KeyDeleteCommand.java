@@ -7,7 +7,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "delete", description = "Delete a key and all its versions. There is no undo.",
+@Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a key and all its versions. There is no undo.",
         footer = {"", "Example:", "  coffer key delete old-key"})
 public final class KeyDeleteCommand implements Runnable {
     @Mixin CommonOptions common;

@@ -15,7 +15,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-@Command(name = "import", description = "Import a private JWK (oct 256-bit, RSA 2048/3072, EC P-256/P-384) into the vault.",
+@Command(name = "import", mixinStandardHelpOptions = true, description = "Import a private JWK (oct 256-bit, RSA 2048/3072, EC P-256/P-384) into the vault.",
         footer = {"", "Example:", "  coffer key import disk-key --jwk key.jwk.json --policy release-policy.json"})
 public final class KeyImportCommand implements Runnable {
     @Mixin CommonOptions common;

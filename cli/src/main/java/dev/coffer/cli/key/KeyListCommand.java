@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 
-@Command(name = "list", description = "List the vault's keys (latest version of each).",
+@Command(name = "list", mixinStandardHelpOptions = true, description = "List the vault's keys (latest version of each).",
         footer = {"", "Example:", "  coffer key list -o json"})
 public final class KeyListCommand implements Runnable {
     @Mixin CommonOptions common;

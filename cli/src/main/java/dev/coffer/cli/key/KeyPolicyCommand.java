@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-@Command(name = "policy", description = {"Print a key's release policy, or replace it with the one in FILE",
+@Command(name = "policy", mixinStandardHelpOptions = true, description = {"Print a key's release policy, or replace it with the one in FILE",
         "(validated by the server; refused when the policy is immutable)."},
         footer = {"", "Examples:", "  coffer key policy app-key", "  coffer key policy app-key new-policy.json --immutable"})
 public final class KeyPolicyCommand implements Runnable {

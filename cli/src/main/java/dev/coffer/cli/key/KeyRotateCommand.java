@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
 
 import java.util.Map;
 
-@Command(name = "rotate", description = "Make a new version of a key with fresh material; policy and exportability carry over.",
+@Command(name = "rotate", mixinStandardHelpOptions = true, description = "Make a new version of a key with fresh material; policy and exportability carry over.",
         footer = {"", "Example:", "  coffer key rotate app-key"})
 public final class KeyRotateCommand implements Runnable {
     @Mixin CommonOptions common;

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "show", description = "Show a key: type, versions, release policy and public part (never the private material).",
+@Command(name = "show", mixinStandardHelpOptions = true, description = "Show a key: type, versions, release policy and public part (never the private material).",
         footer = {"", "Example:", "  coffer key show app-key"})
 public final class KeyShowCommand implements Runnable {
     @Mixin CommonOptions common;

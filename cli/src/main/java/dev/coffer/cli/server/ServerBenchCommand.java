@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code coffer server bench}: loopback load against a running server, from this separate process. */
-@Command(name = "bench",
+@Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Drive a running 'coffer server --trust-sim' over loopback HTTP from this process:",
                 "attestations (verify + token) or key releases, at a fixed rate or as fast as possible.",
                 "Uses this Coffer home's simulated secure processor for evidence; prints throughput, p50/p99, errors."},

@@ -17,7 +17,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 
 /** {@code coffer server}: the attestation service and key vault, in the foreground. */
-@Command(name = "server",
+@Command(name = "server", mixinStandardHelpOptions = true,
         description = {"Run the attestation service (POST /attest/SevSnpVm, GET /certs) and the key vault",
                 "(/keys, secure key release) in the foreground until interrupted.",
                 "State lives in $COFFER_HOME/server: signing keys, the key-encryption key, the SQLite",

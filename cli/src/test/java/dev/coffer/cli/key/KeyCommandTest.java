@@ -1,0 +1,128 @@
+package dev.coffer.cli.key;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.coffer.cli.CofferCommand;
+import dev.coffer.cli.Json;
+import dev.coffer.cli.Main;
+import dev.coffer.server.CofferServer;
+import dev.coffer.server.ServerConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code coffer key ...} against an embedded server, with explicit --server and --token. */
+class KeyCommandTest {
+    @TempDir
+    static Path home;
+    static CofferServer server;
+    static String token;
+
+    record Run(int exit, String out, String err) {}
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = CofferServer.start(ServerConfig.defaults(home).withPort(0));
+        token = Files.readString(home.resolve("server/admin-token")).strip();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static Run run(String... args) {
+        CommandLine cli = Main.commandLine();
+        if (!cli.getSubcommands().containsKey("key")) cli.addSubcommand(new KeyCommand());
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        List<String> all = new ArrayList<>(List.of(args));
+        if (all.size() > 1 && !all.contains("--help")) {
+            all.addAll(List.of("--server", server.url()));
+            if (!all.contains("--token")) all.addAll(List.of("--token", token));
+        }
+        int exit = cli.execute(all.toArray(String[]::new));
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void lifeCycleThroughTheCli() throws Exception {
+        Path policy = home.resolve("policy.json");
+        Files.writeString(policy, """
+                {"version":"1.0.0","anyOf":[{"authority":"%s","allOf":[
+                  {"claim":"x-ms-sevsnpvm-hostdata","equals":"%s"}]}]}""".formatted(server.issuerName(), "ab".repeat(32)));
+        Run created = run("key", "create", "cli-key", "--type", "oct-256", "--policy", policy.toString());
+        assertEquals(0, created.exit(), created.err());
+        assertTrue(created.out().contains("cli-key"), created.out());
+
+        Run ec = run("key", "create", "cli-ec", "--type", "EC-P-384", "-o", "json");
+        assertEquals(0, ec.exit(), ec.err());
+        assertEquals("P-384", Json.MAPPER.readTree(ec.out()).path("public_jwk").path("crv").asText());
+
+        Run list = run("key", "list", "-o", "json");
+        assertEquals(0, list.exit(), list.err());
+        JsonNode keys = Json.MAPPER.readTree(list.out());
+        assertEquals(2, keys.size());
+
+        Run rotated = run("key", "rotate", "cli-key");
+        assertEquals(0, rotated.exit(), rotated.err());
+        Run show = run("key", "show", "cli-key");
+        assertTrue(show.out().contains("versions    2"), show.out());
+
+        Run printed = run("key", "policy", "cli-key");
+        assertEquals("1.0.0", Json.MAPPER.readTree(printed.out()).path("version").asText());
+        Files.writeString(policy, Files.readString(policy).replace("ab", "cd"));
+        Run set = run("key", "policy", "cli-key", policy.toString(), "--immutable");
+        assertEquals(0, set.exit(), set.err());
+        Run again = run("key", "policy", "cli-key", policy.toString());
+        assertEquals(1, again.exit());
+        assertTrue(again.err().contains("[policy_immutable]"), again.err());
+
+        Run audit = run("key", "audit", "--key", "cli-key");
+        assertEquals(0, audit.exit(), audit.err());
+        assertTrue(audit.out().contains("no release decisions recorded"), audit.out());
+
+        Run deleted = run("key", "delete", "cli-ec");
+        assertEquals(0, deleted.exit(), deleted.err());
+        assertTrue(deleted.out().contains("deleted cli-ec"));
+    }
+
+    @Test
+    void errorsAreOneLineWithTheStableCodeAndExitCodes() throws Exception {
+        Run missing = run("key", "show", "does-not-exist");
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().startsWith("coffer: ") && missing.err().contains("[key_not_found]"), missing.err());
+        Run badType = run("key", "create", "x", "--type", "AES-128");
+        assertEquals(2, badType.exit(), badType.err());
+        Path bad = home.resolve("bad-policy.json");
+        Files.writeString(bad, "{\"version\":\"1.0.0\",\"anyOf\":[{\"allOf\":[]}]}");
+        Run badPolicy = run("key", "create", "y", "--policy", bad.toString());
+        assertEquals(1, badPolicy.exit());
+        assertTrue(badPolicy.err().contains("policy.anyOf[0]: missing 'authority'") && badPolicy.err().contains("[policy_invalid]"),
+                badPolicy.err());
+        Run wrongToken = run("key", "list", "--token", "coffer_admin_nope");
+        assertEquals(1, wrongToken.exit());
+        assertTrue(wrongToken.err().contains("[unauthenticated]"), wrongToken.err());
+    }
+
+    @Test
+    void helpHasAnExample() {
+        CommandLine cli = new CommandLine(new CofferCommand()).addSubcommand(new KeyCommand());
+        StringWriter out = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        assertEquals(0, cli.execute("key", "create", "--help"));
+        assertTrue(out.toString().contains("coffer key create app-key"), out.toString());
+    }
+}
