@@ -280,6 +280,7 @@ public final class ImageStore implements AutoCloseable {
         return index.update(entries -> {
             Instant now = Instant.now();
             List<LocalImage> out = new ArrayList<>();
+            Set<Digest> replacedBlobs = new HashSet<>();
             for (ImageReference name : names) {
                 LocalImage img = load(new ImageIndexFile.Entry(name, manifest, now));
                 for (LayerBlob l : img.layers()) {
@@ -288,10 +289,22 @@ public final class ImageStore implements AutoCloseable {
                                 + " while it was being added (removed concurrently?); run the command again");
                     }
                 }
+                for (ImageIndexFile.Entry old : entries) {
+                    if (old.reference().equals(name) && !old.manifest().equals(manifest)) {
+                        replacedBlobs.add(old.manifest());
+                        try {
+                            replacedBlobs.addAll(blobsOf(load(old)));
+                        } catch (OciException unreadable) {
+                            // its other blobs cannot be named; they stay
+                        }
+                    }
+                }
                 entries.removeIf(e -> e.reference().equals(name));
                 entries.add(new ImageIndexFile.Entry(name, manifest, now));
                 out.add(img);
             }
+            // A re-pulled tag that moved leaves the old image's blobs unused: drop them.
+            deleteUnreferenced(entries, replacedBlobs);
             return out;
         });
     }

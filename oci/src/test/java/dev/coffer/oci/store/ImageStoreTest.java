@@ -322,6 +322,23 @@ class ImageStoreTest {
     }
 
     @Test
+    void replacingANameDropsTheOldImagesBlobs() throws IOException {
+        try (ImageStore store = ImageStore.open(tmp.resolve("home"))) {
+            LocalImage v1 = store.importArchive(sample("v1").writeLayout(tmp.resolve("v1"), "coffer.local/app:latest"));
+            LocalImage v2 = store.importArchive(sample("v2").writeLayout(tmp.resolve("v2"), "coffer.local/app:latest"));
+            assertNotEquals(v1.manifestDigest(), v2.manifestDigest());
+            assertEquals(List.of(v2), store.list());
+            assertFalse(store.blobs().has(v1.manifestDigest()));
+            assertFalse(store.blobs().has(v1.configDigest()));
+            // Layer 0 differs (the marker is in bin/hello); both images' blobs are otherwise distinct too.
+            assertFalse(store.blobs().has(v1.layers().get(0).digest()));
+            java.util.Set<Digest> expected = new java.util.HashSet<>(List.of(v2.manifestDigest(), v2.configDigest(),
+                    v2.layers().get(0).digest(), v2.layers().get(1).digest()));
+            assertEquals(expected, new java.util.HashSet<>(store.blobs().all()));
+        }
+    }
+
+    @Test
     void gzippedDockerArchiveImports() throws IOException {
         Path docker = sample("gz").writeDockerArchive(tmp.resolve("d.tar"), "coffer.local/gz:1");
         Path gz = tmp.resolve("d.tar.gz");
