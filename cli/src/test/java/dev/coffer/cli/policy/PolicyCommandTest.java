@@ -135,6 +135,23 @@ class PolicyCommandTest {
     }
 
     @Test
+    void genRefusesATamperedLayerAndWritesNothing() throws Exception {
+        importImage();
+        try (ImageStore store = ImageStore.open(home())) {
+            Path blob = store.blobPath(store.resolve("coffer.local/cli-policy:1").layers().getFirst().digest());
+            byte[] bytes = Files.readAllBytes(blob);
+            bytes[bytes.length - 9] ^= 0x01;
+            blob.toFile().setWritable(true);
+            Files.write(blob, bytes);
+        }
+        Path out = tmp.resolve("tampered.rego");
+        Result r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", out.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("layer 1/1"), r.err());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
     void hashOfMissingFileIsAClearError() {
         Result r = run("policy", "hash", tmp.resolve("x.rego").toString());
         assertEquals(1, r.exit());

@@ -19,7 +19,10 @@
  *   <li>{@code CreateContainer(...)} with the exact argv, env, working dir, mounts (sources under
  *       {@link dev.coffer.policy.enforce.EnforcerOptions#sandboxDir()}), user/groups/umask,
  *       capabilities, seccomp hash ("" for none) of the OCI config the agent will run; start
- *       the process with {@link dev.coffer.policy.enforce.Decision#envList()};</li>
+ *       the process with {@link dev.coffer.policy.enforce.Decision#envList()} and
+ *       {@link dev.coffer.policy.enforce.Decision#capabilities()} (which differ from the request
+ *       only when an ACI policy allows dropping), and connect stdio only if
+ *       {@link dev.coffer.policy.enforce.Decision#allowStdioAccess()};</li>
  *   <li>{@code ExecInContainer}, {@code SignalContainerProcess}, {@code ShutdownContainer}, and
  *       {@code UnmountOverlay}/{@code UnmountDevice} on teardown. An exec'd process runs with the
  *       container's user, capabilities and noNewPrivileges (the request cannot change them, so

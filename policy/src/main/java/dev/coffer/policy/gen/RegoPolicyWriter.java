@@ -219,7 +219,7 @@ public final class RegoPolicyWriter {
                 case '\f' -> sb.append("\\f");
                 default -> {
                     if (ch < 0x20 || ch > 0x7e) {
-                        sb.append(String.format("\\u%04x", (int) ch));
+                        sb.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) ch));
                     } else {
                         sb.append(ch);
                     }
