@@ -88,11 +88,21 @@ public final class RunCommand implements Callable<Integer> {
             throw new dev.coffer.cli.UsageException(e.getMessage());
         }
         GroupManager manager = Groups.manager();
+        Duration grace = Duration.ofSeconds(Math.max(0, graceSeconds));
+        AtomicBoolean stopped = new AtomicBoolean();
+        // Ctrl-C (SIGINT/SIGTERM): the JVM runs this hook. It takes the group lock, so a Ctrl-C
+        // during startup waits for run() to finish and then stops what it started.
+        Thread hook = new Thread(() -> {
+            if (stopped.compareAndSet(false, true)) stopOnSignal(manager, group.name(), grace, err);
+        }, "coffer-stop-" + group.name());
+        Runtime.getRuntime().addShutdownHook(hook);
         GroupHandle handle;
         try {
             handle = manager.run(group, RunOptions.defaults().withIsolation(isolation).withOciRuntime(runtime)
                     .withSpecFile(file.toAbsolutePath().toString()));
         } catch (IOException e) {
+            stopped.set(true);
+            removeHook(hook);
             throw Groups.failure(e);
         }
         GroupStatus status = status(manager, group.name());
@@ -101,32 +111,37 @@ public final class RunCommand implements Callable<Integer> {
                 + "; runtime " + handle.ociRuntime() + "; policy enforcer " + handle.enforcer());
         out.flush();
         if (detach) {
+            if (stopped.compareAndSet(false, true)) removeHook(hook);
             out.println("follow the logs with `coffer logs " + group.name() + " -f`, stop with `coffer stop " + group.name() + "`");
             out.flush();
             return 0;
         }
-        return followAndStop(manager, group.name(), out, err);
+        return followAndStop(manager, group.name(), grace, stopped, hook, out);
     }
 
-    private int followAndStop(GroupManager manager, String name, PrintWriter out, PrintWriter err) {
-        Duration grace = Duration.ofSeconds(Math.max(0, graceSeconds));
-        AtomicBoolean stopped = new AtomicBoolean();
-        // Ctrl-C: the JVM runs this hook; stopping in it leaves nothing behind
-        Thread hook = new Thread(() -> {
-            if (stopped.compareAndSet(false, true)) {
-                try {
-                    err.println("coffer: stopping group " + name + " ...");
-                    err.flush();
-                    manager.stop(name, grace);
-                    err.println("coffer: group " + name + " stopped");
-                    err.flush();
-                } catch (IOException | RuntimeException e) {
-                    err.println("coffer: stopping group " + name + " failed: " + e.getMessage());
-                    err.flush();
-                }
-            }
-        }, "coffer-stop-" + name);
-        Runtime.getRuntime().addShutdownHook(hook);
+    private static void stopOnSignal(GroupManager manager, String name, Duration grace, PrintWriter err) {
+        try {
+            err.println("coffer: stopping group " + name + " ...");
+            err.flush();
+            GroupManager.StopOutcome outcome = manager.stop(name, grace);
+            err.println("coffer: group " + name + " stopped" + (outcome.alreadyStopped() ? " already" : ""));
+        } catch (IOException | RuntimeException e) {
+            // the group may not exist yet (interrupted before it started) or be gone already
+            err.println("coffer: stopping group " + name + ": " + e.getMessage());
+        }
+        err.flush();
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the JVM is already exiting; the hook runs (and finds nothing to do)
+        }
+    }
+
+    private int followAndStop(GroupManager manager, String name, Duration grace, AtomicBoolean stopped, Thread hook,
+                              PrintWriter out) {
         try {
             manager.logs(name, null, true, line -> {
                 out.println(line);
@@ -138,11 +153,7 @@ public final class RunCommand implements Callable<Integer> {
         if (!stopped.compareAndSet(false, true)) {
             return 1; // the hook is stopping the group: we were interrupted
         }
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-            // the JVM is already exiting
-        }
+        removeHook(hook);
         List<ContainerRecord> finals;
         try {
             finals = manager.stop(name, grace).containers();
