@@ -9,6 +9,7 @@ import dev.coffer.oci.reference.ImageReference;
 import dev.coffer.oci.store.ImageStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
@@ -17,7 +18,7 @@ import java.nio.file.Path;
 import java.util.function.Supplier;
 
 /** {@code coffer image}: the local image store (import, pull, ls, inspect, rm). */
-@Command(name = "image", mixinStandardHelpOptions = true,
+@Command(name = "image",
         description = {"Manage OCI images in the local store ($COFFER_HOME/oci): import archives, pull from",
                 "registries, list, inspect and remove. Every blob is verified against its digest when",
                 "stored and again when used."},
@@ -33,6 +34,9 @@ public final class ImageCommand implements Runnable {
 
     @Mixin
     CommonOptions common;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     private final Supplier<Path> home;
 

@@ -20,7 +20,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 
-@Command(name = "import", mixinStandardHelpOptions = true,
+@Command(name = "import",
         description = {"Import an OCI image layout (directory or tar) or a 'docker save' archive.",
                 "A multi-platform index imports its linux/amd64 image. Every blob is checked against",
                 "its digest; if anything is wrong nothing is imported."},
@@ -36,6 +36,9 @@ final class ImportCommand implements Runnable {
 
     @Mixin
     CommonOptions common;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     @Mixin
     OutputOption output;

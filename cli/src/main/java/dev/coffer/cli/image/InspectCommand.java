@@ -9,6 +9,7 @@ import dev.coffer.oci.store.LayerBlob;
 import dev.coffer.oci.store.LocalImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 
-@Command(name = "inspect", mixinStandardHelpOptions = true,
+@Command(name = "inspect",
         description = "Show an image's digests, layers and run configuration.",
         footer = {"", "Examples:", "  coffer image inspect busybox:1.36", "  coffer image inspect 3f2a9c1b -o json"})
 final class InspectCommand implements Runnable {
@@ -29,6 +30,9 @@ final class InspectCommand implements Runnable {
 
     @Mixin
     CommonOptions common;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     @Mixin
     OutputOption output;

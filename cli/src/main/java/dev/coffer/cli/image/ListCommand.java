@@ -8,6 +8,7 @@ import dev.coffer.oci.store.ImageStore;
 import dev.coffer.oci.store.LocalImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +17,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
 
-@Command(name = "ls", mixinStandardHelpOptions = true, aliases = "list",
+@Command(name = "ls", aliases = "list",
         description = "List the images in the local store.",
         footer = {"", "Examples:", "  coffer image ls", "  coffer image ls -o json"})
 final class ListCommand implements Runnable {
@@ -39,6 +40,9 @@ final class ListCommand implements Runnable {
 
     @Mixin
     CommonOptions common;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     @Mixin
     OutputOption output;

@@ -24,7 +24,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
 
-@Command(name = "pull", mixinStandardHelpOptions = true,
+@Command(name = "pull",
         description = {"Pull an image from an OCI distribution registry (Docker Hub, GHCR, a private one).",
                 "An index resolves to linux/amd64. Transient failures are retried with backoff and",
                 "interrupted downloads resume; on failure nothing is left in the store.",
@@ -45,6 +45,9 @@ final class PullCommand implements Runnable {
 
     @Mixin
     CommonOptions common;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     @Mixin
     OutputOption output;

@@ -5,6 +5,7 @@ import dev.coffer.oci.store.ImageStore;
 import dev.coffer.oci.store.LocalImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -14,9 +15,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
 
-@Command(name = "rm", mixinStandardHelpOptions = true, aliases = "remove",
-        description = {"Remove images from the local store. A reference removes that name; an id removes",
-                "every name of the image. Blobs no remaining image uses are deleted."},
+@Command(name = "rm", aliases = "remove",
+        description = {"Remove images from the local store.",
+                "A reference removes that name; an id removes every name of the image.",
+                "Blobs that no remaining image uses are deleted."},
         footer = {"", "Examples:", "  coffer image rm busybox:1.36", "  coffer image rm 3f2a9c1b"})
 final class RemoveCommand implements Runnable {
     @ParentCommand
@@ -27,6 +29,9 @@ final class RemoveCommand implements Runnable {
 
     @Mixin
     CommonOptions common;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     @Parameters(arity = "1..*", paramLabel = "REF|ID", description = "Image references or id prefixes.")
     List<String> images;
