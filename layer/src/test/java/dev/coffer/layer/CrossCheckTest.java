@@ -202,6 +202,24 @@ class CrossCheckTest {
         assertTrue(altered.getMessage().contains("altered"), altered.getMessage());
     }
 
+    /** Azure's converter (through Go's tar reader) turns a global PAX header into an empty file. */
+    @Test
+    void globalPaxHeaderBecomesAnEmptyFileAndHardLinksMayTargetSymlinks() throws Exception {
+        byte[] rec = "14 comment=xy\n".getBytes(StandardCharsets.US_ASCII);
+        byte[] g = TarBuilder.header("pax_global_header", 'g', 0644, 0, 0, 0, "", rec.length);
+        TarBuilder.checksum(g);
+        byte[] tar = new TarBuilder().raw(g).raw(java.util.Arrays.copyOf(rec, 512))
+                .symlink("s", "target", T)
+                .hardlink("s2", "s", T)
+                .build();
+        LayerDisk disk = new LayerHasher(tmp).buildDisk(new ByteArrayInputStream(tar), tmp.resolve("g.disk"));
+        Path image = extractImage(disk);
+        Tools.e2fsck(image);
+        String stat = Tools.debugfs(image, "stat /pax_global_header");
+        assertTrue(stat.contains("Type: regular") && stat.contains("Size: 0"), stat);
+        assertEquals(inode(Tools.debugfs(image, "stat /s")), inode(Tools.debugfs(image, "stat /s2")));
+    }
+
     @Test
     void compressedInputsGiveTheSameHash() throws Exception {
         byte[] tar = richTar();
