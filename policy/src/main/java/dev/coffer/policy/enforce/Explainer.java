@@ -40,9 +40,10 @@ final class Explainer {
             case "exec_in_container" -> exec(errors, input, metadata);
             case "signal_container_process" -> signal(errors, input, metadata);
             case "exec_external" -> external(errors, input);
-            case "unmount_device" -> new Explanation(rule, errors, "unmountTarget",
-                    "one of the mounted devices " + keys(metadata.path("devices")),
-                    text(input.get("unmountTarget")), null);
+            case "unmount_device" -> unmountDevice(errors, input, metadata);
+            case "shutdown_container" -> new Explanation(rule, errors, "containerID", "a running container",
+                    text(input.get("containerID")) + (metadata.path("started").has(text(input.get("containerID")))
+                            ? " (already shut down)" : " (never created)"), null);
             case "get_properties" -> flag(rule, errors, "allow_properties_access");
             case "dump_stacks" -> flag(rule, errors, "allow_dump_stacks");
             case "runtime_logging" -> flag(rule, errors, "allow_runtime_logging");
@@ -74,10 +75,30 @@ final class Explainer {
                 "a path matching " + options.layerMountPathRegex(), target, null);
     }
 
+    private Explanation unmountDevice(List<String> errors, ObjectNode input, ObjectNode metadata) {
+        String target = text(input.get("unmountTarget"));
+        if (!metadata.path("devices").has(target)) {
+            return new Explanation("unmount_device", errors, "unmountTarget",
+                    "one of the mounted devices " + keys(metadata.path("devices")), target, null);
+        }
+        List<String> overlays = new ArrayList<>();
+        metadata.path("overlayLayers").fields().forEachRemaining(e -> {
+            for (JsonNode p : e.getValue()) {
+                if (p.asText().equals(target)) overlays.add(e.getKey());
+            }
+        });
+        return new Explanation("unmount_device", errors, "unmountTarget", "a device no mounted overlay uses",
+                target + " (a layer of overlay " + String.join(", ", overlays) + ")", null);
+    }
+
     private Explanation mountOverlay(List<String> errors, ObjectNode input, ObjectNode metadata) {
         String id = text(input.get("containerID"));
         if (metadata.path("started").has(id) || metadata.path("matches").has(id)) {
             return new Explanation("mount_overlay", errors, "containerID", "a container ID not used before", id, null);
+        }
+        String target = text(input.get("target"));
+        if (metadata.path("overlayTargets").has(target)) {
+            return new Explanation("mount_overlay", errors, "target", "a target no overlay is mounted at", target, null);
         }
         // the layers the host's paths actually hold, base first as in the policy
         List<String> actual = new ArrayList<>();
@@ -87,7 +108,7 @@ final class Explainer {
             actual.add(dev == null ? "<nothing mounted at " + paths.get(i).asText() + ">" : dev.asText());
         }
         JsonNode best = null;
-        int bestScore = -1;
+        int bestScore = Integer.MIN_VALUE;
         for (JsonNode c : containers) {
             List<String> layers = strings(c.path("layers"));
             int common = 0;

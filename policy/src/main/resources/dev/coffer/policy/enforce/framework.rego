@@ -734,24 +734,28 @@ errors contains "invalid seccomp profile" if {
 errors contains "invalid command" if {
 	input.rule == "exec_in_container"
 	container_started
+	overlay_exists
 	count([c | some c in current_matches; exec_command_ok(c)]) == 0
 }
 
 errors contains "invalid env list" if {
 	input.rule == "exec_in_container"
 	container_started
+	overlay_exists
 	count([c | some c in current_matches; envList_ok(c.env_rules, allowed_env_list(current_matches))]) == 0
 }
 
 errors contains "invalid working directory" if {
 	input.rule == "exec_in_container"
 	container_started
+	overlay_exists
 	count([c | some c in current_matches; workingDirectory_ok(c.working_dir)]) == 0
 }
 
 errors contains "invalid signal" if {
 	input.rule == "signal_container_process"
 	container_started
+	overlay_exists
 	count(signal_candidates) == 0
 }
 

@@ -232,4 +232,28 @@ class PolicyEnforcerTest {
         assertTrue(d2.reason().contains("field envList[3]"), d2.reason());
         commit(e, Fixtures.webCreate("c-web"));
     }
+
+    @Test
+    void explanationsNameTheFieldAtFault() {
+        PolicyEnforcer overlay = Fixtures.at(Fixtures.Stage.WEB_OVERLAY);
+        Explanation inUse = overlay.decide(new EnforcementRequest.UnmountDevice(LAYERS + "web")).explanation();
+        assertEquals("a device no mounted overlay uses", inUse.expected());
+        assertEquals(LAYERS + "web (a layer of overlay /run/coffer/rootfs/c-web)", inUse.actual());
+        Explanation reused = overlay.decide(new MountOverlay("c-two", List.of(LAYERS + "web", LAYERS + "base"),
+                "/run/coffer/rootfs/c-web")).explanation();
+        assertEquals("target", reused.field());
+
+        PolicyEnforcer layers = Fixtures.at(Fixtures.Stage.WEB_LAYERS);
+        Explanation missingBase = layers.decide(new MountOverlay("c", List.of(LAYERS + "web"), "/run/coffer/rootfs/c")).explanation();
+        assertEquals("[" + BASE + ", " + WEB + "]", missingBase.expected());
+        assertEquals("[" + WEB + "]", missingBase.actual());
+        assertTrue(missingBase.closestContainer().startsWith("\"web\""), missingBase.closestContainer());
+
+        PolicyEnforcer down = Fixtures.at(Fixtures.Stage.WEB_SHUTDOWN);
+        Decision exec = down.decide(new ExecInContainer("c-web", List.of("/bin/health", "--quick"), Fixtures.webEnv(), "/srv"));
+        assertEquals(List.of("container has been shut down"), exec.explanation().errors());
+        Decision signal = down.decide(new SignalContainerProcess("c-web", 15, true, List.of()));
+        assertEquals(List.of("container has been shut down"), signal.explanation().errors());
+        assertEquals("c-web (already shut down)", down.decide(new ShutdownContainer("c-web")).explanation().actual());
+    }
 }
