@@ -22,6 +22,7 @@ public final class Builtins {
         static {
             Registry r = new Registry();
             Operators.register(r);
+            JsonPatch.register(r);
             Aggregates.register(r);
             Strings.register(r);
             Types.register(r);
