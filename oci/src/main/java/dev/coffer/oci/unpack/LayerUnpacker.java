@@ -35,6 +35,7 @@ import java.util.stream.Stream;
 public final class LayerUnpacker {
     private static final String WHITEOUT = ".wh.";
     private static final String OPAQUE = ".wh..wh..opq";
+    private static final String XATTR_PAX = "SCHILY.xattr.";
     private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
     private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
 
@@ -80,6 +81,7 @@ public final class LayerUnpacker {
                 }
                 dirs.add(new DirMeta(target, e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(),
                         FileTime.fromMillis(e.getModTime().getTime())));
+                applyXattrs(target, e);
             } else if (e.isSymbolicLink()) {
                 removeExisting(target);
                 Files.createSymbolicLink(target, Path.of(e.getLinkName()));
@@ -111,6 +113,7 @@ public final class LayerUnpacker {
                     tin.transferTo(out);
                 }
                 finish(target, e);
+                applyXattrs(target, e);
             } else {
                 throw new UnsafeLayerException("layer entry '" + e.getName() + "' has tar type '" + (char) typeOf(e)
                         + "', which a container layer cannot hold; expected files, directories, links or devices");
@@ -125,6 +128,34 @@ public final class LayerUnpacker {
                     .setTimes(d.mtime(), null, null);
         }
         tar.transferTo(OutputStream.nullOutputStream());
+    }
+
+    /**
+     * Extended attributes from PAX {@code SCHILY.xattr.*} records. Only {@code user.*} and
+     * {@code security.capability} (file capabilities, e.g. of ping) are applied: {@code trusted.*}
+     * would let an image forge overlayfs metadata (redirects, opaque markers) and
+     * {@code security.selinux} labels belong to the host's policy.
+     */
+    private static void applyXattrs(Path target, TarArchiveEntry e) throws IOException {
+        for (var h : e.getExtraPaxHeaders().entrySet()) {
+            if (!h.getKey().startsWith(XATTR_PAX)) continue;
+            String name = h.getKey().substring(XATTR_PAX.length());
+            if (name.startsWith("trusted.")) {
+                throw new UnsafeLayerException("layer entry '" + e.getName() + "' sets the extended attribute " + name
+                        + "; refusing the layer: trusted.* attributes could forge overlayfs metadata");
+            }
+            if (!name.startsWith("user.") && !name.equals("security.capability")) {
+                continue;
+            }
+            String value = h.getValue();
+            if (value.indexOf('\uFFFD') >= 0) {
+                throw new OciException("layer entry '" + e.getName() + "' has a binary " + name + " value that the tar"
+                        + " reader could not decode; expected a UTF-8-safe value: rebuild the image without it");
+            }
+            byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+            run(List.of("setfattr", "-h", "-n", name, "-v", "0x" + java.util.HexFormat.of().formatHex(bytes),
+                    target.toString()), "set " + name + " on " + target, "attr");
+        }
     }
 
     private static byte typeOf(TarArchiveEntry e) {

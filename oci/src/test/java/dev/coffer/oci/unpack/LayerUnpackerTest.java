@@ -154,6 +154,26 @@ class LayerUnpackerTest {
     }
 
     @Test
+    void extendedAttributes() throws Exception {
+        Entry tagged = file("tagged", "x");
+        tagged.header().addPaxHeader("SCHILY.xattr.user.origin", "coffer-test");
+        tagged.header().addPaxHeader("SCHILY.xattr.security.selinux", "system_u:object_r:bin_t:s0");
+        Path root = tmp.resolve("x");
+        LayerUnpacker.unpack(new ByteArrayInputStream(rawTar(tagged)), root);
+        var view = Files.getFileAttributeView(root.resolve("tagged"), java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(64);
+        view.read("origin", buf);
+        assertEquals("coffer-test", new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
+        assertFalse(view.list().contains("selinux"));
+
+        Entry forged = file("forged", "x");
+        forged.header().addPaxHeader("SCHILY.xattr.trusted.overlay.redirect", "/etc");
+        UnsafeLayerException e = assertThrows(UnsafeLayerException.class,
+                () -> LayerUnpacker.unpack(new ByteArrayInputStream(rawTar(forged)), tmp.resolve("y")));
+        assertTrue(e.getMessage().contains("trusted.overlay.redirect"), e.getMessage());
+    }
+
+    @Test
     void truncatedTarFails() {
         byte[] tar = new TarLayer().file("big", new byte[5000], 0644).toTar();
         byte[] cut = java.util.Arrays.copyOf(tar, 2000);
