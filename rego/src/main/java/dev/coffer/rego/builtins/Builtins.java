@@ -49,6 +49,7 @@ public final class Builtins {
             Graphs.register(r);
             Uuids.register(r);
             Uris.register(r);
+            X509.register(r);
             MAP = Collections.unmodifiableMap(r.map);
         }
     }
