@@ -24,6 +24,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 import java.util.spi.ToolProvider;
 import java.util.stream.Stream;
 
@@ -210,39 +212,45 @@ public final class GuestBuilder {
     }
 
     /**
-     * Records which classes a real agent session loads (ping, get_properties, shutdown through
-     * {@code GuestAgent --train}), then dumps a static CDS archive of them. The class list is
-     * normalized (sorted, no constant-pool hints) so thread timing cannot change the archive.
+     * Dumps a static CDS archive of the classes the agent needs: the JDK's own default list, the
+     * extra JDK classes a real agent session loads (a resource recorded with {@code GuestAgent
+     * --train}), and every class in the agent's jars. All three are build inputs, never a run
+     * recorded during the build: a training run's list varies with thread timing, and so would
+     * the archive, the disk's root hash and the launch measurement.
      */
     private static void dumpCdsArchive(Path jre, List<Path> jars) throws IOException {
-        Path java = jre.resolve("bin/java");
+        Path javaBin = jre.resolve("bin/java");
         String cp = String.join(":", jars.stream().map(Path::toString).toList());
-        Path train = Files.createTempDirectory("coffer-guest-train");
-        try {
-            Path rawList = train.resolve("classes.raw");
-            List<String> cmd = new ArrayList<>(List.of(java.toString(), "-XX:DumpLoadedClassList=" + rawList));
-            cmd.addAll(JVM_OPTIONS.stream().filter(o -> !o.startsWith("-Xshare")).toList());
-            cmd.addAll(List.of("-cp", cp, GuestAgent.class.getName(), "--train", train.resolve("run").toString()));
-            HostCommand.run(cmd, 300);
-            TreeSet<String> classes = new TreeSet<>();
-            TreeSet<String> lambdas = new TreeSet<>();
-            for (String line : Files.readAllLines(rawList)) {
-                if (line.isBlank() || line.startsWith("#") || line.startsWith("@cp ")) continue;
-                if (line.startsWith("@")) lambdas.add(line);
-                else classes.add(line.split(" ")[0]);
+        TreeSet<String> classes = new TreeSet<>();
+        Path jdkList = jre.resolve("lib/classlist");
+        if (Files.isRegularFile(jdkList)) {
+            for (String line : Files.readAllLines(jdkList)) {
+                if (!line.isBlank() && !line.startsWith("#") && !line.startsWith("@")) classes.add(line.split(" ")[0]);
             }
-            Path list = train.resolve("classes.lst");
-            List<String> lines = new ArrayList<>(classes);
-            lines.addAll(lambdas);
-            Files.write(list, lines);
-            List<String> dump = new ArrayList<>(List.of(java.toString(), "-Xshare:dump", "-XX:SharedClassListFile=" + list,
+        }
+        try (InputStream extra = GuestBuilder.class.getResourceAsStream("/guest/agent-jdk.classlist")) {
+            if (extra == null) throw new GuestBuildException("the agent's class list is missing from the Coffer runtime jar; rebuild Coffer");
+            for (String line : new String(extra.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (!line.isBlank() && !line.startsWith("#")) classes.add(line.strip());
+            }
+        }
+        for (Path jar : jars) {
+            try (JarFile jf = new JarFile(jar.toFile())) {
+                jf.stream().map(JarEntry::getName)
+                        .filter(n -> n.endsWith(".class") && !n.startsWith("META-INF/") && !n.endsWith("module-info.class"))
+                        .forEach(n -> classes.add(n.substring(0, n.length() - ".class".length())));
+            }
+        }
+        Path list = Files.createTempFile("coffer-agent", ".classlist");
+        try {
+            Files.write(list, classes);
+            List<String> dump = new ArrayList<>(List.of(javaBin.toString(), "-Xshare:dump", "-XX:SharedClassListFile=" + list,
                     "-XX:SharedArchiveFile=" + STAGE.resolve("agent/agent.jsa")));
             dump.addAll(JVM_OPTIONS.stream().filter(o -> !o.startsWith("-Xshare")).toList());
             dump.addAll(List.of("-cp", cp));
-            HostCommand.run(dump, 300);
+            HostCommand.run(dump, 600);
         } finally {
-            unmountUnder(train);
-            deleteTree(train);
+            Files.deleteIfExists(list);
         }
     }
 
@@ -321,16 +329,5 @@ public final class GuestBuilder {
         try (Stream<Path> s = Files.walk(root)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }
-    }
-
-    /** The training agent leaves its network namespace bind-mounted in its state directory: undo such mounts. */
-    private static void unmountUnder(Path dir) throws IOException {
-        List<String> points = new ArrayList<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            if (f.length > 4 && f[4].startsWith(dir + "/")) points.add(f[4]);
-        }
-        points.sort(Comparator.reverseOrder()); // nested mounts first
-        for (String p : points) HostCommand.run(List.of("umount", "-l", p), 30);
     }
 }
