@@ -121,7 +121,7 @@ final class X509 {
     private static String pemText(String fn, String s) {
         if (s.contains("-----BEGIN")) return s;
         try {
-            String d = new String(Base64.getMimeDecoder().decode(s.strip()), StandardCharsets.ISO_8859_1);
+            String d = new String(strictB64(s), StandardCharsets.ISO_8859_1);
             if (d.contains("-----BEGIN")) return d;
             throw BuiltinException.builtin(fn, "PEM data not found");
         } catch (IllegalArgumentException e) {
@@ -134,7 +134,7 @@ final class X509 {
         if (!s.contains("-----BEGIN")) {
             byte[] raw;
             try {
-                raw = Base64.getMimeDecoder().decode(s.strip());
+                raw = strictB64(s);
             } catch (IllegalArgumentException e) {
                 throw BuiltinException.builtin(fn, "illegal base64 data");
             }
@@ -153,7 +153,7 @@ final class X509 {
             data = s.getBytes(StandardCharsets.ISO_8859_1);
         } else {
             try {
-                data = Base64.getMimeDecoder().decode(s.strip());
+                data = strictB64(s);
             } catch (IllegalArgumentException e) {
                 throw BuiltinException.builtin(fn, "illegal base64 data");
             }
@@ -244,6 +244,13 @@ final class X509 {
             throw BuiltinException.builtin(fn, "failed to parse private key: " + e.getMessage());
         }
         return out;
+    }
+
+    /** Standard base64 as Go decodes it: padding required, line breaks ignored. */
+    private static byte[] strictB64(String s) {
+        String t = s.replaceAll("[\\r\\n]", "").strip();
+        if (t.length() % 4 != 0) throw new IllegalArgumentException("illegal base64 data at input byte " + t.length());
+        return Base64.getDecoder().decode(t);
     }
 
     private static String b64(java.math.BigInteger n) {
