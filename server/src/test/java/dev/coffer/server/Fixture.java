@@ -22,7 +22,7 @@ import java.util.Map;
 
 /** Shared helpers: a sim launch producing MAA request bodies, and raw HTTP calls. */
 final class Fixture {
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1).build();
 
     record Raw(int status, String body) {
         JsonNode json() {
