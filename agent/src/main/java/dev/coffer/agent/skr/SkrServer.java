@@ -94,6 +94,8 @@ public final class SkrServer implements AutoCloseable {
                 answer = route(ex);
             } catch (SkrException e) {
                 status = e.status();
+                // An unread body stays on the connection: make the client open a new one.
+                if (status == 413) ex.getResponseHeaders().set("Connection", "close");
                 answer = new LinkedHashMap<>();
                 answer.put("error", e.getMessage());
                 answer.put("code", e.code());

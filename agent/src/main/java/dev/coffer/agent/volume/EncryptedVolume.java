@@ -1,0 +1,366 @@
+package dev.coffer.agent.volume;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * LUKS2 volumes holding ext4, keyed by a vault key: {@code aes-xts-plain64} with a 512-bit
+ * volume key, 4 KiB encryption sectors, and PBKDF2-SHA256 at the minimum 1,000 iterations for
+ * the keyslot. The PBKDF is deliberately light: the passphrase is a random 256-bit vault key,
+ * not something a person chose, so stretching adds no strength and would only cost small
+ * guests memory (argon2id) or time.
+ *
+ * <p>All work is done by {@code cryptsetup}, {@code losetup}, {@code mkfs.ext4} and
+ * {@code mount}; the key reaches cryptsetup on stdin ({@code --key-file=-}), never in an
+ * argument or a message. Images are plain files that stock {@code cryptsetup open} opens.
+ */
+public final class EncryptedVolume {
+    public static final String CIPHER = "aes-xts-plain64";
+    public static final int VOLUME_KEY_BITS = 512;
+    public static final int SECTOR_SIZE = 4096;
+    public static final int PBKDF2_ITERATIONS = 1000;
+    /** The LUKS2 header with its default keyslot area takes 16 MiB; ext4 wants a few MiB more. */
+    public static final long MIN_SIZE = 32L << 20;
+    private static final long MAX_SIZE = 1L << 44;
+    private static final Pattern MAPPER_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
+    private static final Path DM_CONTROL = Path.of("/dev/mapper/control");
+    private static final int MIN_KEY_BYTES = 16;
+    private static final int MAX_KEY_BYTES = 512;
+
+    private EncryptedVolume() {}
+
+    /** What {@code cryptsetup luksDump} says about a volume. */
+    public record Info(int version, String cipher, int sectorSize, String pbkdf, long dataOffset) {}
+
+    /** An open, mounted volume; {@link #close()} unmounts it and removes the mapping and loop device. */
+    public record Opened(Path file, String loopDevice, String mapperName, Path mountPoint, boolean readOnly) implements AutoCloseable {
+        public String mapperDevice() {
+            return "/dev/mapper/" + mapperName;
+        }
+
+        @Override
+        public void close() {
+            EncryptedVolume.close(this);
+        }
+    }
+
+    /**
+     * Makes a new volume file of {@code size} bytes (rounded up to whole MiB) holding an empty
+     * ext4 file system. The file must not exist; on failure it is removed again. Where
+     * dm-crypt is available the file system is made through a dm-crypt mapping; elsewhere it
+     * is made in a scratch file and encrypted in user space with the same volume key
+     * cryptsetup stores, so the result is identical in format.
+     */
+    public static void create(Path file, long size, byte[] key) {
+        checkKeyShape(key);
+        if (size < MIN_SIZE || size > MAX_SIZE) {
+            throw new VolumeException(VolumeException.Reason.INVALID, "volume size must be between " + (MIN_SIZE >> 20) + " MiB and 16 TiB, found "
+                    + size + " bytes; e.g. --size 64M");
+        }
+        long rounded = (size + (1 << 20) - 1) & ~((1L << 20) - 1);
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new VolumeException(VolumeException.Reason.INVALID, "directory " + parent + " does not exist; create it first");
+        }
+        try {
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (FileAlreadyExistsException e) {
+            throw new VolumeException(VolumeException.Reason.INVALID, file + " already exists; choose a new file name (volumes are never overwritten)");
+        } catch (IOException e) {
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot create " + file + ": " + e.getMessage());
+        }
+        boolean done = false;
+        byte[] volumeKey = new byte[VOLUME_KEY_BITS / 8];
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(rounded);
+            ch.write(ByteBuffer.wrap(new byte[1]), rounded - 1);
+            ch.force(true);
+        } catch (IOException e) {
+            cleanup(file);
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot size " + file + " to " + rounded + " bytes: " + e.getMessage());
+        }
+        try {
+            new SecureRandom().nextBytes(volumeKey);
+            format(file, key, volumeKey);
+            if (unavailableReason() == null) {
+                mkfsThroughDmCrypt(file, key);
+            } else {
+                mkfsInUserSpace(file, volumeKey);
+            }
+            checkKey(file, key);
+            done = true;
+        } finally {
+            Arrays.fill(volumeKey, (byte) 0);
+            if (!done) cleanup(file);
+        }
+    }
+
+    /** luksFormat with a volume key we chose, passed through a private FIFO (never a file on disk). */
+    private static void format(Path file, byte[] key, byte[] volumeKey) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("coffer-luks-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Path fifo = dir.resolve("volume-key");
+            Tool.require(List.of("mkfifo", "-m", "600", fifo.toString()), null, 10, "creating a FIFO for the volume key");
+            // Opened read-write, a FIFO does not block and holds the key in the kernel pipe buffer
+            // until cryptsetup, which reads exactly key-size bytes, takes it.
+            try (SeekableByteChannel pipe = Files.newByteChannel(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                pipe.write(ByteBuffer.wrap(volumeKey));
+                Tool.Result r = Tool.run(List.of("cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2",
+                        "--cipher", CIPHER, "--key-size", String.valueOf(VOLUME_KEY_BITS), "--sector-size", String.valueOf(SECTOR_SIZE),
+                        "--hash", "sha256", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", String.valueOf(PBKDF2_ITERATIONS),
+                        "--volume-key-file", fifo.toString(), "--key-file=-", file.toString()), key, 120);
+                if (!r.ok()) {
+                    throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup luksFormat of " + file + " failed (exit " + r.exit() + "): " + r.detail());
+                }
+            }
+        } catch (IOException e) {
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot pass the volume key to cryptsetup: " + e.getMessage());
+        } finally {
+            if (dir != null) {
+                try {
+                    Files.deleteIfExists(dir.resolve("volume-key"));
+                    Files.deleteIfExists(dir);
+                } catch (IOException ignored) {
+                    // an empty FIFO in a private temp directory holds nothing
+                }
+            }
+        }
+    }
+
+    private static void mkfsThroughDmCrypt(Path file, byte[] key) {
+        String name = "coffer-mkfs-" + HexFormat.of().formatHex(randomBytes(6));
+        String loop = attachLoop(file, false);
+        try {
+            openMapping(file, loop, key, name, false);
+            try {
+                Tool.require(List.of("mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "coffer", "/dev/mapper/" + name), null, 300,
+                        "making ext4 in " + file);
+            } finally {
+                Tool.run(List.of("cryptsetup", "close", name), null, 60);
+            }
+        } finally {
+            Tool.run(List.of("losetup", "-d", loop), null, 30);
+        }
+    }
+
+    /** Where dm-crypt is missing: mkfs.ext4 in a scratch file (an empty file system holds no secret), then XTS in Java. */
+    private static void mkfsInUserSpace(Path file, byte[] volumeKey) {
+        Info info = inspect(file);
+        long dataSize;
+        Path plain = null;
+        try {
+            dataSize = (Files.size(file) - info.dataOffset()) / SECTOR_SIZE * SECTOR_SIZE;
+            plain = Files.createTempFile(file.toAbsolutePath().getParent(), ".coffer-plain-", ".ext4");
+            try (FileChannel ch = FileChannel.open(plain, StandardOpenOption.WRITE)) {
+                ch.truncate(0);
+                ch.write(ByteBuffer.wrap(new byte[1]), dataSize - 1);
+            }
+            Tool.require(List.of("mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "coffer", plain.toString()), null, 300, "making ext4 for " + file);
+            Xts xts = new Xts(volumeKey, true);
+            byte[] buf = new byte[1 << 20];
+            try (FileChannel in = FileChannel.open(plain, StandardOpenOption.READ);
+                 FileChannel out = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                for (long pos = 0; pos < dataSize; pos += buf.length) {
+                    int n = (int) Math.min(buf.length, dataSize - pos);
+                    ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
+                    while (bb.hasRemaining()) {
+                        if (in.read(bb, pos + bb.position()) < 0) throw new IOException("scratch image ended early at " + (pos + bb.position()));
+                    }
+                    for (int s = 0; s < n; s += SECTOR_SIZE) {
+                        // plain64 counts 512-byte sectors from the start of the data segment, whatever the encryption sector size.
+                        xts.unit(buf, s, SECTOR_SIZE, (pos + s) / 512);
+                    }
+                    ByteBuffer w = ByteBuffer.wrap(buf, 0, n);
+                    while (w.hasRemaining()) out.write(w, info.dataOffset() + pos + w.position());
+                }
+                out.force(true);
+            }
+        } catch (IOException e) {
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot write the encrypted file system of " + file + ": " + e.getMessage());
+        } finally {
+            if (plain != null) cleanup(plain);
+        }
+    }
+
+    /**
+     * Opens {@code file} with {@code key} as {@code /dev/mapper/<mapperName>} over a loop
+     * device and mounts its ext4 at {@code mountPoint} (created if missing; nosuid, nodev).
+     */
+    public static Opened open(Path file, byte[] key, String mapperName, Path mountPoint, boolean readOnly) {
+        checkKeyShape(key);
+        if (mapperName == null || !MAPPER_NAME.matcher(mapperName).matches()) {
+            throw new VolumeException(VolumeException.Reason.INVALID, "mapper name '" + mapperName
+                    + "' must be 1-64 letters, digits, '_', '.', '-' and not start with '.' or '-'");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new VolumeException(VolumeException.Reason.INVALID, file + " is not a volume file; create one with 'coffer volume create'");
+        }
+        checkKey(file, key);
+        String reason = unavailableReason();
+        if (reason != null) throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "cannot open " + file + ": " + reason);
+        try {
+            Files.createDirectories(mountPoint);
+        } catch (IOException e) {
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot create mount point " + mountPoint + ": " + e.getMessage());
+        }
+        String loop = attachLoop(file, readOnly);
+        boolean mapped = false;
+        try {
+            openMapping(file, loop, key, mapperName, readOnly);
+            mapped = true;
+            List<String> mount = new ArrayList<>(List.of("mount", "-t", "ext4", "-o", readOnly ? "ro,nosuid,nodev,noload" : "nosuid,nodev",
+                    "/dev/mapper/" + mapperName, mountPoint.toString()));
+            Tool.require(mount, null, 60, "mounting " + file + " at " + mountPoint);
+            return new Opened(file, loop, mapperName, mountPoint, readOnly);
+        } catch (RuntimeException e) {
+            if (mapped) Tool.run(List.of("cryptsetup", "close", mapperName), null, 60);
+            Tool.run(List.of("losetup", "-d", loop), null, 30);
+            throw e;
+        }
+    }
+
+    /** Unmounts, closes the mapping and detaches the loop device; each step is tried even if an earlier one failed. */
+    public static void close(Opened v) {
+        List<String> failures = new ArrayList<>();
+        Tool.Result u = Tool.run(List.of("umount", v.mountPoint().toString()), null, 60);
+        if (!u.ok()) failures.add("umount " + v.mountPoint() + ": " + u.detail());
+        Tool.Result c = Tool.run(List.of("cryptsetup", "close", v.mapperName()), null, 60);
+        if (!c.ok()) failures.add("cryptsetup close " + v.mapperName() + ": " + c.detail());
+        Tool.Result l = Tool.run(List.of("losetup", "-d", v.loopDevice()), null, 30);
+        if (!l.ok()) failures.add("losetup -d " + v.loopDevice() + ": " + l.detail());
+        if (!failures.isEmpty()) {
+            throw new VolumeException(VolumeException.Reason.FAILED, "closing " + v.file() + " left state behind: " + String.join("; ", failures)
+                    + "; stop processes using " + v.mountPoint() + " and retry");
+        }
+    }
+
+    /** Fails with {@link VolumeException.Reason#WRONG_KEY} unless {@code key} opens a keyslot of {@code file}; needs no dm-crypt. */
+    public static void checkKey(Path file, byte[] key) {
+        checkKeyShape(key);
+        Tool.Result r = Tool.run(List.of("cryptsetup", "open", "--test-passphrase", "--type", "luks2", "--key-file=-", file.toString()), key, 120);
+        if (r.ok()) return;
+        if (r.exit() == 2) {
+            throw new VolumeException(VolumeException.Reason.WRONG_KEY, "the key does not open " + file
+                    + ": no LUKS2 keyslot accepts it; release the vault key the volume was created with");
+        }
+        if (r.exit() == 1 || r.detail().contains("not a valid LUKS")) {
+            throw new VolumeException(VolumeException.Reason.INVALID, file + " is not a LUKS2 volume (" + r.detail() + "); create one with 'coffer volume create'");
+        }
+        throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup could not check the key of " + file + " (exit " + r.exit() + "): " + r.detail());
+    }
+
+    /** The header facts of a volume, from {@code cryptsetup luksDump}. */
+    public static Info inspect(Path file) {
+        Tool.Result r = Tool.run(List.of("cryptsetup", "luksDump", file.toString()), null, 60);
+        if (!r.ok()) throw new VolumeException(VolumeException.Reason.INVALID, file + " is not a LUKS volume: " + r.detail());
+        String dump = r.out();
+        String segment = dump.contains("Data segments:") ? dump.substring(dump.indexOf("Data segments:")) : "";
+        String keyslots = dump.contains("Keyslots:") ? dump.substring(dump.indexOf("Keyslots:")) : "";
+        return new Info((int) number(dump, "Version:\\s*(\\d+)", file), text(segment, "cipher:\\s*(\\S+)", file),
+                (int) number(segment, "sector:\\s*(\\d+)", file), text(keyslots, "PBKDF:\\s*(\\S+)", file),
+                number(segment, "offset:\\s*(\\d+)", file));
+    }
+
+    /** Null when dm-crypt and loop devices can be used here; else why not, in one line. */
+    public static String unavailableReason() {
+        // libdevmapper creates /dev/mapper/control on demand, so the node proves nothing: ask the kernel.
+        String misc;
+        try {
+            misc = Files.readString(Path.of("/proc/misc"));
+        } catch (IOException e) {
+            misc = "";
+        }
+        if (!misc.matches("(?s).*\\bdevice-mapper\\b.*")) {
+            return "dm-crypt is unavailable: the kernel has no device-mapper (no 'device-mapper' in /proc/misc); use a host with "
+                    + "dm_mod and dm_crypt loaded (modprobe dm_crypt) or the microvm sandbox";
+        }
+        if (!Files.exists(DM_CONTROL)) {
+            return "dm-crypt is unavailable: " + DM_CONTROL + " does not exist (this container cannot reach the device-mapper); "
+                    + "give it /dev/mapper/control or use the microvm sandbox";
+        }
+        Tool.Result targets = Tool.run(List.of("dmsetup", "targets"), null, 30);
+        if (targets.ok() && !targets.out().matches("(?s).*\\bcrypt\\b.*")) {
+            return "dm-crypt is unavailable: device-mapper has no crypt target (dmsetup targets); load it with modprobe dm_crypt";
+        }
+        if (!Files.exists(Path.of("/dev/loop-control"))) {
+            return "loop devices are unavailable: /dev/loop-control does not exist; load the loop module (modprobe loop)";
+        }
+        Tool.Result r = Tool.run(List.of("losetup", "-f"), null, 30);
+        if (!r.ok()) return "no free loop device: losetup -f failed: " + r.detail();
+        return null;
+    }
+
+    private static String attachLoop(Path file, boolean readOnly) {
+        List<String> cmd = new ArrayList<>(List.of("losetup", "--find", "--show"));
+        if (readOnly) cmd.add("--read-only");
+        cmd.add(file.toString());
+        Tool.Result r = Tool.run(cmd, null, 60);
+        if (!r.ok() || !r.out().strip().startsWith("/dev/loop")) {
+            throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "cannot attach " + file + " to a loop device: " + r.detail());
+        }
+        return r.out().strip();
+    }
+
+    private static void openMapping(Path file, String loop, byte[] key, String name, boolean readOnly) {
+        List<String> cmd = new ArrayList<>(List.of("cryptsetup", "open", "--type", "luks2", "--key-file=-"));
+        if (readOnly) cmd.add("--readonly");
+        cmd.add(loop);
+        cmd.add(name);
+        Tool.Result r = Tool.run(cmd, key, 120);
+        if (r.ok()) return;
+        if (r.exit() == 2) {
+            throw new VolumeException(VolumeException.Reason.WRONG_KEY, "the key does not open " + file + ": no LUKS2 keyslot accepts it");
+        }
+        if (r.exit() == 5) {
+            throw new VolumeException(VolumeException.Reason.INVALID, "mapping " + name + " is already in use: " + r.detail()
+                    + "; close it (cryptsetup close " + name + ") or choose another name");
+        }
+        throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup open of " + file + " failed (exit " + r.exit() + "): " + r.detail());
+    }
+
+    private static void checkKeyShape(byte[] key) {
+        if (key == null || key.length < MIN_KEY_BYTES || key.length > MAX_KEY_BYTES) {
+            throw new VolumeException(VolumeException.Reason.INVALID, "a volume key must be " + MIN_KEY_BYTES + " to " + MAX_KEY_BYTES
+                    + " bytes (vault oct keys are 32), found " + (key == null ? "none" : key.length + " bytes"));
+        }
+    }
+
+    private static long number(String text, String regex, Path file) {
+        return Long.parseLong(text(text, regex, file));
+    }
+
+    private static String text(String text, String regex, Path file) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        if (!m.find()) throw new VolumeException(VolumeException.Reason.INVALID, "cryptsetup luksDump of " + file + " has no " + regex.split(":")[0]);
+        return m.group(1);
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        new SecureRandom().nextBytes(b);
+        return b;
+    }
+
+    private static void cleanup(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // best effort; the caller's error says what failed
+        }
+    }
+}
