@@ -9,7 +9,9 @@ import java.util.function.Consumer;
  *                            mounting a verified layer over, say, the agent's own binaries
  * @param sandboxDir          the directory that {@code sandbox://} mount sources in the policy refer to
  * @param logCapacity         decision log entries kept in memory (oldest dropped first)
- * @param logSink             receives every log entry as it is written or updated (e.g. to persist it); may be null
+ * @param logSink             receives every log entry as it is written or updated (e.g. to append it to a
+ *                            JSON-lines file for {@code coffer logs --policy}); called under the enforcer's
+ *                            lock, so keep it fast; may be null
  */
 public record EnforcerOptions(String layerMountPathRegex, String sandboxDir, int logCapacity,
                               Consumer<DecisionLogEntry> logSink) {

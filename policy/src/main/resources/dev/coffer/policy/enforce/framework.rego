@@ -292,8 +292,15 @@ container_capabilities(container) := caps if {
 	}
 }
 
-# same members, no duplicates, any order
+# same members, no duplicates, any order; the same list in the same order (what an honest agent
+# sends) is decided by one comparison
 capsList_ok(allowed, requested) if {
+	allowed == requested
+	count({c | some c in requested}) == count(requested)
+}
+
+capsList_ok(allowed, requested) if {
+	allowed != requested
 	count(allowed) == count(requested)
 	{c | some c in allowed} == {c | some c in requested}
 	count({c | some c in requested}) == count(requested)
@@ -345,12 +352,19 @@ mountConstraint_ok(constraint, mount) if {
 	mount.destination != ""
 	mount.destination == constraint.destination
 	mountSource_ok(constraint.source, mount.source)
-	count(mount.options) == count(constraint.options)
-	every option in mount.options {
-		option in constraint.options
+	mount_options_ok(constraint.options, mount.options)
+}
+
+mount_options_ok(allowed, requested) if allowed == requested
+
+mount_options_ok(allowed, requested) if {
+	allowed != requested
+	count(requested) == count(allowed)
+	every option in requested {
+		option in allowed
 	}
-	every option in constraint.options {
-		option in mount.options
+	every option in allowed {
+		option in requested
 	}
 }
 
