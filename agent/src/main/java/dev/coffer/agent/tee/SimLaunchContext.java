@@ -1,0 +1,192 @@
+package dev.coffer.agent.tee;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.coffer.agent.skr.SimEvidenceSource;
+import dev.coffer.attest.cert.AmdCertificate;
+import dev.coffer.attest.sim.SimLaunch;
+import dev.coffer.attest.sim.SimulatedSecureProcessor;
+import dev.coffer.attest.snp.SnpReport;
+import dev.coffer.attest.snp.SnpReportFormatException;
+import dev.coffer.attest.verify.SnpVerifier;
+import dev.coffer.attest.verify.Verdict;
+import dev.coffer.attest.verify.VerifierPolicy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The launch-context file that gives one sandbox — and only it — access to the simulated secure
+ * processor: which simulated chip ({@code $COFFER_HOME/sim-tee}), the launch's MEASUREMENT and
+ * HOST_DATA, the guest policy and the group it was made for, sealed by the chip.
+ *
+ * <p>The seal is a report signed by the chip's VCEK whose REPORT_DATA is SHA-512 of the other
+ * fields, and whose MEASUREMENT and HOST_DATA are the launch's. Editing any field (to bind the
+ * sandbox to another policy, say) breaks the seal and the agent refuses the file: a context can
+ * only come from whoever holds the chip's key, as a real launch can only come from the secure
+ * processor. The file is mode 0600 in the group's state directory; a looser mode is refused,
+ * because reading it is enough to obtain reports for the launch.
+ *
+ * <pre>{"format": "coffer-sim-launch-context/v1", "group": "web", "simTee": "/root/.coffer/sim-tee",
+ *  "measurement": "96 hex", "hostData": "64 hex", "guestPolicy": "0x30000", "seal": "2368 hex"}</pre>
+ */
+public final class SimLaunchContext {
+    public static final String FORMAT = "coffer-sim-launch-context/v1";
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+    private static final HexFormat HEX = HexFormat.of();
+    private static final long MAX_FILE_BYTES = 64 * 1024;
+
+    /** The file's fields; {@code seal} is the hex of a report over the others. */
+    record FileContent(String format, String group, String simTee, String measurement, String hostData,
+                       String guestPolicy, String seal) {}
+
+    private SimLaunchContext() {}
+
+    /**
+     * Starts a launch on {@code processor} for {@code group} and writes its sealed context to
+     * {@code file} (mode 0600, written to a sibling and renamed so no reader sees half a file).
+     *
+     * @return the launch, for the host's own record of MEASUREMENT and HOST_DATA
+     */
+    public static SimLaunch create(SimulatedSecureProcessor processor, String group, byte[] measurement, byte[] hostData,
+                                   Path file) throws IOException {
+        SimLaunch launch = processor.launch(measurement, hostData);
+        String simTee = processor.directory().toAbsolutePath().normalize().toString();
+        String measurementHex = HEX.formatHex(measurement);
+        String hostDataHex = HEX.formatHex(hostData);
+        String guestPolicy = "0x" + Long.toHexString(launch.guestPolicy());
+        byte[] seal = launch.report(sealData(group, simTee, measurementHex, hostDataHex, guestPolicy));
+        FileContent content = new FileContent(FORMAT, group, simTee, measurementHex, hostDataHex, guestPolicy, HEX.formatHex(seal));
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.write(tmp, JSON.writeValueAsBytes(content), StandardOpenOption.TRUNCATE_EXISTING);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        return launch;
+    }
+
+    /**
+     * Opens the context in {@code file} for the sandbox of {@code group}: checks its mode, its
+     * fields and its seal, then returns the evidence source that signs reports for the launch.
+     *
+     * @throws TeeException naming what is wrong with the file and what to do
+     */
+    public static SimEvidenceSource open(Path file, String group) {
+        FileContent c = read(file);
+        if (!FORMAT.equals(c.format())) {
+            throw refused(file, "expected format " + FORMAT + ", found " + c.format());
+        }
+        if (!group.equals(c.group())) {
+            throw refused(file, "it was made for group \"" + c.group() + "\", not for this sandbox's group \"" + group + "\"");
+        }
+        byte[] measurement = hex(file, "measurement", c.measurement(), 48);
+        byte[] hostData = hex(file, "hostData", c.hostData(), 32);
+        long guestPolicy;
+        try {
+            if (c.guestPolicy() == null || !c.guestPolicy().startsWith("0x")) throw new NumberFormatException();
+            guestPolicy = Long.parseUnsignedLong(c.guestPolicy().substring(2), 16);
+        } catch (NumberFormatException e) {
+            throw refused(file, "expected guestPolicy as 0x-prefixed hex, found " + c.guestPolicy());
+        }
+        if (c.simTee() == null || !Path.of(c.simTee()).isAbsolute()) {
+            throw refused(file, "expected simTee as an absolute directory, found " + c.simTee());
+        }
+        SimulatedSecureProcessor processor;
+        try {
+            processor = SimulatedSecureProcessor.load(Path.of(c.simTee()));
+        } catch (RuntimeException e) {
+            throw new TeeException("cannot open the simulated secure processor named by the launch context " + file
+                    + " (" + e.getMessage() + ")", e);
+        }
+        SnpReport seal;
+        try {
+            seal = SnpReport.parse(hex(file, "seal", c.seal(), -1));
+        } catch (SnpReportFormatException e) {
+            throw refused(file, "its seal is not an SNP report (" + e.getMessage() + ")");
+        }
+        AmdCertificate ark = processor.ark();
+        // Guest policy bits are whatever the launch chose; the seal check is about who signed what.
+        Verdict verdict = new SnpVerifier(VerifierPolicy.builder().trustSimRoot(ark).allowDebug(true).allowSmt(true)
+                .allowMigrationAgent(true)
+                .expectMeasurement(measurement).expectHostData(hostData)
+                .expectReportData(sealData(c.group(), c.simTee(), c.measurement(), c.hostData(), c.guestPolicy()))
+                .build()).verify(seal, processor.certificates());
+        if (!verdict.valid() || seal.policy().raw() != guestPolicy) {
+            throw refused(file, "its seal does not match its contents or this simulated chip ("
+                    + (verdict.valid() ? "guest policy differs" : verdict.summary()) + "); it was altered after the launch");
+        }
+        SimLaunch launch = processor.launch(measurement, hostData, guestPolicy);
+        return new SimEvidenceSource(launch);
+    }
+
+    private static FileContent read(Path file) {
+        try {
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+                throw new TeeException("expected the launch context " + file + " to be a regular file, found "
+                        + (Files.exists(file, LinkOption.NOFOLLOW_LINKS) ? "something else (a link or directory)" : "nothing")
+                        + "; start the group again so the runtime writes a new one");
+            }
+            Set<PosixFilePermission> mode = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+            Set<PosixFilePermission> loose = Set.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
+                    PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
+                    PosixFilePermission.OTHERS_EXECUTE);
+            if (mode.stream().anyMatch(loose::contains)) {
+                throw refused(file, "its mode is " + PosixFilePermissions.toString(mode)
+                        + " but must be rw------- (0600): whoever reads it can obtain reports for this launch");
+            }
+            if (Files.size(file) > MAX_FILE_BYTES) {
+                throw refused(file, "it is " + Files.size(file) + " bytes, more than a launch context's " + MAX_FILE_BYTES);
+            }
+            return JSON.readValue(Files.readAllBytes(file), FileContent.class);
+        } catch (JacksonException e) {
+            throw refused(file, "it is not launch-context JSON (" + e.getOriginalMessage() + ")");
+        } catch (IOException e) {
+            throw new TeeException("cannot read the launch context " + file + " (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static byte[] hex(Path file, String field, String value, int length) {
+        if (value == null || value.length() % 2 != 0 || !value.matches("[0-9a-f]*")
+                || (length >= 0 && value.length() != 2 * length)) {
+            throw refused(file, "expected " + field + " as " + (length >= 0 ? 2 * length + " " : "") + "lowercase hex digits, found "
+                    + (value == null ? "none" : value.length() > 100 ? value.length() + " characters" : "\"" + value + "\""));
+        }
+        return HEX.parseHex(value);
+    }
+
+    /** REPORT_DATA of the seal: SHA-512 over every other field, each on its own line. */
+    static byte[] sealData(String group, String simTee, String measurementHex, String hostDataHex, String guestPolicy) {
+        String text = FORMAT + "\n" + group + "\n" + simTee + "\n" + measurementHex.toLowerCase(Locale.ROOT) + "\n"
+                + hostDataHex.toLowerCase(Locale.ROOT) + "\n" + guestPolicy + "\n";
+        try {
+            return MessageDigest.getInstance("SHA-512").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-512", e);
+        }
+    }
+
+    private static TeeException refused(Path file, String why) {
+        return new TeeException("refusing the launch context " + file + ": " + why
+                + "; start the group again so the runtime writes a new one");
+    }
+}

@@ -1,0 +1,95 @@
+package dev.coffer.agent.tee;
+
+import dev.coffer.agent.skr.EvidenceSource;
+import dev.coffer.attest.measure.HostData;
+import dev.coffer.attest.snp.SnpReport;
+import dev.coffer.attest.snp.SnpReportFormatException;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * The agent's {@code --tee none|sim|snp} choice, and the startup check that binds the policy to
+ * the launch.
+ */
+public final class TeeSources {
+    public static final String NONE = "none";
+    public static final String SIM = "sim";
+    public static final String SNP = "snp";
+
+    /** REPORT_DATA of the startup self-check report: a tag no host request can produce (see {@link HostChallenge}). */
+    static final byte[] STARTUP_REPORT_DATA = Arrays.copyOf("coffer-agent-startup/v1".getBytes(StandardCharsets.US_ASCII), 64);
+
+    private TeeSources() {}
+
+    /**
+     * The evidence source for {@code --tee}: empty for none; sim needs the launch-context file
+     * the runtime wrote for {@code group}; snp looks for the guest interface under "/".
+     *
+     * @throws IllegalArgumentException for an unknown name or a missing/extra launch context
+     * @throws TeeException when the TEE is not there or the context is not trustworthy
+     */
+    public static Optional<EvidenceSource> open(String tee, Path launchContext, String group) {
+        return switch (tee == null ? NONE : tee) {
+            case NONE -> {
+                if (launchContext != null) {
+                    throw new IllegalArgumentException("expected --launch-context only with --tee sim, found it with --tee none");
+                }
+                yield Optional.empty();
+            }
+            case SIM -> {
+                if (launchContext == null) {
+                    throw new IllegalArgumentException("expected --launch-context FILE with --tee sim (the runtime writes it in"
+                            + " the group's state directory), found none");
+                }
+                yield Optional.of(SimLaunchContext.open(launchContext, group));
+            }
+            case SNP -> {
+                if (launchContext != null) {
+                    throw new IllegalArgumentException("expected no --launch-context with --tee snp (the hardware holds the"
+                            + " launch), found one");
+                }
+                yield Optional.of(SnpEvidenceSource.detect(Path.of("/")));
+            }
+            default -> throw new IllegalArgumentException("expected --tee none|sim|snp, found \"" + tee + "\"");
+        };
+    }
+
+    /**
+     * HOST_DATA as the TEE reports it for this launch, read from a fresh report: the value the
+     * agent's policy must hash to. Nothing the host says on the command line is taken for it.
+     */
+    public static byte[] launchHostData(EvidenceSource tee) {
+        byte[] raw = tee.evidence(STARTUP_REPORT_DATA).report();
+        try {
+            SnpReport report = SnpReport.parse(raw);
+            if (!Arrays.equals(report.reportData(), STARTUP_REPORT_DATA)) {
+                throw new TeeException("the " + tee.tee() + " TEE returned a report for other REPORT_DATA than the agent asked"
+                        + " for; it cannot be used to bind the policy");
+            }
+            return report.hostData();
+        } catch (SnpReportFormatException e) {
+            throw new TeeException("the " + tee.tee() + " TEE returned no valid SNP report (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * The startup check: SHA-256(policy) must equal the launch's HOST_DATA. For allow-all (no
+     * policy file) HOST_DATA must be all zeros, which is what the runtime binds such a launch to,
+     * so a launch bound to a real policy can never be run without one.
+     *
+     * @param policyBytes the policy text, or null for allow-all
+     * @throws IllegalStateException naming both values when they differ
+     */
+    public static void requirePolicyBound(EvidenceSource tee, byte[] policyBytes) {
+        byte[] hostData = launchHostData(tee);
+        if (policyBytes != null) {
+            HostData.requireMatches(hostData, policyBytes);
+        } else if (!Arrays.equals(hostData, new byte[32])) {
+            throw new IllegalStateException("expected HOST_DATA of zeros for --policy allow-all, found "
+                    + java.util.HexFormat.of().formatHex(hostData) + "; this launch is bound to a policy, so it must run that policy");
+        }
+    }
+}
