@@ -256,4 +256,22 @@ class PolicyEnforcerTest {
         assertEquals(List.of("container has been shut down"), signal.explanation().errors());
         assertEquals("c-web (already shut down)", down.decide(new ShutdownContainer("c-web")).explanation().actual());
     }
+
+    @Test
+    void capabilitiesAndMountOptionsMatchAsSetsInAnyOrder() {
+        PolicyEnforcer e = Fixtures.at(Fixtures.Stage.WEB_OVERLAY);
+        List<String> reversed = new ArrayList<>(dev.coffer.policy.gen.DefaultCapabilities.UNPRIVILEGED);
+        java.util.Collections.reverse(reversed);
+        List<EnforcementRequest.Mount> mounts = List.of(
+                new EnforcementRequest.Mount("/cache", Fixtures.SANDBOX + "/volumes/cache", "bind", List.of("rw", "rshared", "rbind")));
+        Decision d = e.decide(Fixtures.with(Fixtures.webCreate("c-web"), java.util.Map.of(
+                "capabilities", new EnforcementRequest.Capabilities(reversed, reversed, List.of(), reversed, List.of()),
+                "mounts", mounts)));
+        assertTrue(d.allowed(), d.reason());
+        List<String> duplicated = new ArrayList<>(reversed);
+        duplicated.set(0, duplicated.get(1));
+        Decision dup = e.decide(Fixtures.with(Fixtures.webCreate("c-web"), java.util.Map.of(
+                "capabilities", new EnforcementRequest.Capabilities(duplicated, reversed, List.of(), reversed, List.of()))));
+        assertFalse(dup.allowed());
+    }
 }
