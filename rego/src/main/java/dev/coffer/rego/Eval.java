@@ -129,8 +129,30 @@ final class Eval implements BuiltinContext {
     // ------------------------------------------------------------------ bodies
 
     boolean evalBody(Lit[] body, int i, Value[] f, K k) {
+        return evalBody(body, i, f, k, 0);
+    }
+
+    /**
+     * Evaluates literals in order; when a literal needs a variable that a later literal binds
+     * (OPA reorders bodies for safety at compile time), it is moved behind the remaining ones
+     * and evaluation retries. {@code moved} counts consecutive moves so a truly unsafe variable
+     * still ends in an error.
+     */
+    private boolean evalBody(Lit[] body, int i, Value[] f, K k, int moved) {
         if (i == body.length) return k.k();
-        return evalLit(body[i], f, () -> evalBody(body, i + 1, f, k));
+        boolean[] entered = {false};
+        try {
+            return evalLit(body[i], f, () -> {
+                entered[0] = true;
+                return evalBody(body, i + 1, f, k, 0);
+            });
+        } catch (RegoException e) {
+            if (entered[0] || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+            Lit[] reordered = body.clone();
+            System.arraycopy(body, i + 1, reordered, i, body.length - i - 1);
+            reordered[body.length - 1] = body[i];
+            return evalBody(reordered, i, f, k, moved + 1);
+        }
     }
 
     private boolean evalLit(Lit lit, Value[] f, K k) {
@@ -311,6 +333,21 @@ final class Eval implements BuiltinContext {
         if (a instanceof ArrT aa && b instanceof ArrT bb) {
             if (aa.items().length != bb.items().length) return true;
             return unifyPairs(aa.items(), bb.items(), 0, f, k);
+        }
+        if (a instanceof ObjT oa && b instanceof ObjT ob && isPattern(a, f) && isPattern(b, f)) {
+            // two object patterns: pair values by (constant) key
+            if (oa.keys().length != ob.keys().length) return true;
+            T[] left = new T[oa.keys().length], right = new T[oa.keys().length];
+            for (int i = 0; i < oa.keys().length; i++) {
+                if (!(oa.keys()[i] instanceof Const ka)) throw new RegoException("rego_unsafe_var_error", null, "object pattern keys must be constants");
+                left[i] = oa.values()[i];
+                right[i] = null;
+                for (int j = 0; j < ob.keys().length; j++) {
+                    if (ob.keys()[j] instanceof Const kb && kb.value().equals(ka.value())) right[i] = ob.values()[j];
+                }
+                if (right[i] == null) return true;
+            }
+            return unifyPairs(left, right, 0, f, k);
         }
         if (isPattern(a, f)) {
             if (isPattern(b, f) && !(b instanceof ArrT) && !(b instanceof ObjT)) {
