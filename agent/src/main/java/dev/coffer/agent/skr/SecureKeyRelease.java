@@ -185,11 +185,14 @@ public final class SecureKeyRelease {
                     var k = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(material));
                     int size = (((ECPrivateKey) k).getParams().getCurve().getField().getFieldSize() + 7) / 8;
                     jwk.put("kty", "EC");
-                    jwk.put("crv", size == 32 ? "P-256" : size == 48 ? "P-384" : "P-521");
-                    // The public point comes with the release (the vault's public JWK); d is what was wrapped.
-                    jwk.put("x", released.path("x").asText(""));
-                    jwk.put("y", released.path("y").asText(""));
-                    jwk.put("d", uint(((ECPrivateKey) k).getS(), size));
+                    String crv = size == 32 ? "P-256" : size == 48 ? "P-384" : "P-521";
+                    BigInteger d = ((ECPrivateKey) k).getS();
+                    // PKCS#8 need not carry the public point, so derive it from d rather than trust the payload's copy.
+                    var point = org.bouncycastle.asn1.nist.NISTNamedCurves.getByName(crv).getG().multiply(d).normalize();
+                    jwk.put("crv", crv);
+                    jwk.put("x", uint(point.getAffineXCoord().toBigInteger(), size));
+                    jwk.put("y", uint(point.getAffineYCoord().toBigInteger(), size));
+                    jwk.put("d", uint(d, size));
                 }
                 default -> throw CompactJws.invalid("the released key has type '" + safe(kty) + "'; expected oct, RSA or EC (-HSM)");
             }

@@ -184,6 +184,10 @@ class SkrReleaseTest {
         assertEquals("EC", ec.path("kty").asText());
         assertEquals("P-384", ec.path("crv").asText());
         assertEquals(48, Base64.getUrlDecoder().decode(ec.path("d").asText()).length);
+        JsonNode ecVault = JSON.valueToTree(server.vault().get("ec-key", null).toJson()).path("public_jwk");
+        if (ecVault.isTextual()) ecVault = JSON.readTree(ecVault.asText());
+        assertEquals(ecVault.path("x").asText(), ec.path("x").asText(), "public point derived from d matches the vault's");
+        assertEquals(ecVault.path("y").asText(), ec.path("y").asText());
         ECPublicKey ecPub = (ECPublicKey) CompactJws.publicKey(ec);
         var ecPriv = KeyFactory.getInstance("EC").generatePrivate(new ECPrivateKeySpec(u(ec, "d"), ecPub.getParams()));
         Signature es = Signature.getInstance("SHA384withECDSA");
