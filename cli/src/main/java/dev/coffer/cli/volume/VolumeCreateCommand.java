@@ -1,0 +1,191 @@
+package dev.coffer.cli.volume;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.coffer.agent.volume.EncryptedVolume;
+import dev.coffer.agent.volume.VolumeException;
+import dev.coffer.cli.CofferException;
+import dev.coffer.cli.CofferHome;
+import dev.coffer.cli.CommonOptions;
+import dev.coffer.cli.Json;
+import dev.coffer.cli.OutputOption;
+import dev.coffer.cli.UsageException;
+import dev.coffer.cli.server.ServerEndpoint;
+import dev.coffer.server.client.ApiClientException;
+import dev.coffer.server.client.CofferClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+@Command(name = "create", mixinStandardHelpOptions = true,
+        description = {"Create a LUKS2 volume file holding an empty ext4 file system, keyed by a fresh random 256-bit key",
+                "that is imported into the vault as an exportable oct key under a release policy. The key is never printed."},
+        footer = {"", "Example:", "  coffer volume create data.img --size 64M --key data-key --policy release-policy.json",
+                "", "The policy names the attestation service as authority and the group's HOST_DATA, e.g.",
+                "  {\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"http://127.0.0.1:8400\",\"allOf\":[",
+                "    {\"claim\":\"x-ms-sevsnpvm-hostdata\",\"equals\":\"<sha256 of the group policy>\"}]}]}"})
+public final class VolumeCreateCommand implements Runnable {
+    private static final Pattern SIZE = Pattern.compile("(\\d+)([KMGT]?)(i?B)?", Pattern.CASE_INSENSITIVE);
+
+    @Mixin CommonOptions common;
+    @Mixin OutputOption output;
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The volume file to create (must not exist).")
+    Path file;
+
+    @Option(names = "--size", paramLabel = "SIZE", required = true, description = "Size of the file, e.g. 64M, 1G (binary units; minimum 32M).")
+    String size;
+
+    @Option(names = "--key", paramLabel = "NAME", required = true, description = "Name of the new vault key (letters, digits, dashes).")
+    String keyName;
+
+    @Option(names = "--policy", paramLabel = "FILE", required = true,
+            description = "Release policy (JSON, Azure Key Vault grammar): the only way a group can get the key.")
+    Path policy;
+
+    @Option(names = "--immutable", description = "The release policy can never be changed.")
+    boolean immutable;
+
+    @Option(names = "--server", paramLabel = "URL", description = "Key vault URL (default: the running 'coffer server' of this Coffer home).")
+    String server;
+
+    @Option(names = "--token", paramLabel = "TOKEN", description = "Admin token (default: $COFFER_ADMIN_TOKEN or $COFFER_HOME/server/admin-token).")
+    String token;
+
+    @Override
+    public void run() {
+        long bytes = parseSize(size);
+        if (!keyName.matches("[A-Za-z0-9-]{1,127}")) {
+            throw new UsageException("--key '" + keyName + "' must be 1-127 letters, digits or dashes");
+        }
+        JsonNode policyJson = readPolicy(policy);
+        if (Files.exists(file)) throw new CofferException(file + " already exists; choose a new file name (volumes are never overwritten)");
+        Path home = server != null && token != null ? null : CofferHome.resolve();
+        CofferClient client = new CofferClient(server != null ? server : ServerEndpoint.url(home),
+                token != null ? token : ServerEndpoint.adminToken(home));
+        // Refuse before the (slow) volume work when the vault is unreachable or the name is taken.
+        try {
+            client.get("/keys/" + keyName);
+            throw new CofferException("vault key '" + keyName + "' already exists at " + client.baseUrl()
+                    + "; choose another --key (a volume gets a key of its own)");
+        } catch (ApiClientException e) {
+            if (!"key_not_found".equals(e.code())) throw new CofferException(e.getMessage() + " [" + e.code() + "]");
+        }
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        JsonNode created;
+        try {
+            try {
+                EncryptedVolume.create(file, bytes, key);
+            } catch (VolumeException e) {
+                throw new CofferException(e.getMessage());
+            }
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("key", Map.of("kty", "oct", "k", Base64.getUrlEncoder().withoutPadding().encodeToString(key)));
+            body.put("exportable", true);
+            body.put("release_policy", policyJson);
+            body.put("immutable", immutable);
+            try {
+                created = client.put("/keys/" + keyName, body);
+            } catch (ApiClientException e) {
+                // A volume whose key the vault did not take can never be opened: do not leave it behind.
+                deleteQuietly(file);
+                throw new CofferException("the vault refused key '" + keyName + "', so " + file + " was removed again: " + e.getMessage()
+                        + " [" + e.code() + "]");
+            }
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+        EncryptedVolume.Info info = EncryptedVolume.inspect(file);
+        PrintWriter out = spec.commandLine().getOut();
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("file", file.toAbsolutePath().toString());
+        result.put("size", fileSize(file));
+        result.put("format", "LUKS" + info.version());
+        result.put("cipher", info.cipher());
+        result.put("sector_size", info.sectorSize());
+        result.put("pbkdf", info.pbkdf());
+        result.put("filesystem", "ext4");
+        result.put("key", keyName);
+        result.put("key_version", created.path("version").asText());
+        result.put("vault", client.baseUrl());
+        if (output.json()) {
+            Json.print(out, result);
+        } else {
+            out.println("created " + result.get("file") + " (" + (fileSize(file) >> 20) + " MiB, LUKS" + info.version() + " " + info.cipher()
+                    + ", " + info.sectorSize() + "-byte sectors, " + info.pbkdf() + ", ext4)");
+            out.println("key     vault key '" + keyName + "' version " + result.get("key_version") + " at " + client.baseUrl()
+                    + ", released only under its policy");
+            out.flush();
+        }
+    }
+
+    static long parseSize(String text) {
+        Matcher m = SIZE.matcher(text.strip());
+        if (!m.matches()) throw new UsageException("--size '" + text + "' is not a size; use e.g. 64M, 512M or 1G");
+        long n;
+        try {
+            n = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            throw new UsageException("--size '" + text + "' is too large");
+        }
+        int shift = switch (m.group(2).toUpperCase()) {
+            case "K" -> 10;
+            case "M" -> 20;
+            case "G" -> 30;
+            case "T" -> 40;
+            default -> 0;
+        };
+        if (n > (Long.MAX_VALUE >> shift)) throw new UsageException("--size '" + text + "' is too large");
+        long bytes = n << shift;
+        if (bytes < EncryptedVolume.MIN_SIZE) {
+            throw new UsageException("--size " + text + " is below the minimum of " + (EncryptedVolume.MIN_SIZE >> 20)
+                    + "M (the LUKS2 header alone takes 16M)");
+        }
+        return bytes;
+    }
+
+    private static JsonNode readPolicy(Path p) {
+        try {
+            JsonNode n = Json.MAPPER.readTree(Files.readAllBytes(p));
+            if (n == null || !n.isObject()) throw new UsageException("release policy file " + p + " must hold a JSON object");
+            return n;
+        } catch (NoSuchFileException e) {
+            throw new UsageException("release policy file " + p + " does not exist");
+        } catch (IOException e) {
+            throw new UsageException("release policy file " + p + " is not valid JSON: " + e.getMessage().split("\n")[0]);
+        }
+    }
+
+    private static long fileSize(Path f) {
+        try {
+            return Files.size(f);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static void deleteQuietly(Path f) {
+        try {
+            Files.deleteIfExists(f);
+        } catch (IOException ignored) {
+            // the error already names the file
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.coffer.cli.volume;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.coffer.agent.skr.SecureKeyRelease;
+import dev.coffer.agent.skr.SimEvidenceSource;
+import dev.coffer.agent.volume.EncryptedVolume;
+import dev.coffer.agent.volume.VolumeException;
+import dev.coffer.attest.measure.HostData;
+import dev.coffer.attest.sim.SimulatedSecureProcessor;
+import dev.coffer.cli.Json;
+import dev.coffer.cli.Main;
+import dev.coffer.server.CofferServer;
+import dev.coffer.server.ServerConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code coffer volume create} against an embedded trust-sim server; the key it imports is released to a matching group and opens the volume. */
+class VolumeCommandTest {
+    static final String GROUP_POLICY = "package policy\napi_version := \"0.10.0\"\n";
+
+    @TempDir
+    static Path home;
+    static CofferServer server;
+    static String token;
+    static Path policy;
+
+    record Run(int exit, String out, String err) {}
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        token = Files.readString(home.resolve("server/admin-token")).strip();
+        policy = home.resolve("release-policy.json");
+        Files.writeString(policy, """
+                {"version":"1.0.0","anyOf":[{"authority":"%s","allOf":[
+                  {"claim":"x-ms-sevsnpvm-hostdata","equals":"%s"}]}]}""".formatted(server.issuerName(),
+                HexFormat.of().formatHex(HostData.ofPolicy(GROUP_POLICY))));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static Run run(String... args) {
+        CommandLine cli = Main.commandLine();
+        if (!cli.getSubcommands().containsKey("volume")) cli.addSubcommand(new VolumeCommand());
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        List<String> all = new ArrayList<>(List.of(args));
+        if (!all.contains("--help")) all.addAll(List.of("--server", server.url(), "--token", token));
+        return new Run(cli.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    }
+
+    @Test
+    void createsAVolumeWhoseKeyOnlyAMatchingGroupReleases() throws Exception {
+        Path vol = home.resolve("data.img");
+        Run r = run("volume", "create", vol.toString(), "--size", "40M", "--key", "data-key", "--policy", policy.toString(), "-o", "json");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode out = Json.MAPPER.readTree(r.out());
+        assertEquals("LUKS2", out.path("format").asText());
+        assertEquals("aes-xts-plain64", out.path("cipher").asText());
+        assertEquals(4096, out.path("sector_size").asInt());
+        assertEquals(40L << 20, out.path("size").asLong());
+        assertEquals("data-key", out.path("key").asText());
+        assertFalse(r.out().contains("\"k\""), "key material is never printed");
+
+        JsonNode stored = Json.MAPPER.valueToTree(server.vault().get("data-key", null).toJson());
+        assertTrue(stored.path("exportable").asBoolean());
+        assertEquals("oct-256", stored.path("type").asText());
+
+        var sp = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
+        var jwk = new SecureKeyRelease(new SimEvidenceSource(sp.launch(new byte[48], HostData.ofPolicy(GROUP_POLICY))))
+                .releaseKey(server.url(), server.url(), "data-key");
+        byte[] released = Base64.getUrlDecoder().decode(jwk.path("k").asText());
+        EncryptedVolume.checkKey(vol, released);
+        assertEquals(VolumeException.Reason.WRONG_KEY, assertThrows(VolumeException.class,
+                () -> EncryptedVolume.checkKey(vol, new byte[32])).reason());
+    }
+
+    @Test
+    void textOutputNamesFileAndKey() throws Exception {
+        Path vol = home.resolve("text.img");
+        Run r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "text-key", "--policy", policy.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("created " + vol.toAbsolutePath()), r.out());
+        assertTrue(r.out().contains("vault key 'text-key'"), r.out());
+    }
+
+    @Test
+    void refusalsLeaveNothingBehind() throws Exception {
+        Path existing = home.resolve("existing.img");
+        Files.writeString(existing, "keep");
+        Run exists = run("volume", "create", existing.toString(), "--size", "64M", "--key", "k-exists", "--policy", policy.toString());
+        assertEquals(1, exists.exit());
+        assertTrue(exists.err().contains("already exists"), exists.err());
+        assertEquals("keep", Files.readString(existing));
+
+        Path a = home.resolve("a.img");
+        assertEquals(0, run("volume", "create", a.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString()).exit());
+        Path b = home.resolve("b.img");
+        Run taken = run("volume", "create", b.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString());
+        assertEquals(1, taken.exit());
+        assertTrue(taken.err().contains("already exists"), taken.err());
+        assertFalse(Files.exists(b));
+
+        Path badPolicy = home.resolve("bad-policy.json");
+        Files.writeString(badPolicy, "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"x\",\"allOf\":[{\"claim\":\"c\",\"approximately\":1}]}]}");
+        Path c = home.resolve("c.img");
+        Run refused = run("volume", "create", c.toString(), "--size", "32M", "--key", "bad-policy-key", "--policy", badPolicy.toString());
+        assertEquals(1, refused.exit(), refused.err());
+        assertTrue(refused.err().contains("policy_invalid"), refused.err());
+        assertFalse(Files.exists(c), "the volume is removed when the vault refuses its key");
+
+        Run size = run("volume", "create", home.resolve("d.img").toString(), "--size", "lots", "--key", "d", "--policy", policy.toString());
+        assertEquals(2, size.exit());
+        assertTrue(size.err().contains("not a size"), size.err());
+        Run small = run("volume", "create", home.resolve("e.img").toString(), "--size", "8M", "--key", "e", "--policy", policy.toString());
+        assertEquals(2, small.exit());
+        assertTrue(small.err().contains("minimum"), small.err());
+        Run noPolicy = run("volume", "create", home.resolve("f.img").toString(), "--size", "32M", "--key", "f");
+        assertEquals(2, noPolicy.exit());
+        Run missingPolicy = run("volume", "create", home.resolve("g.img").toString(), "--size", "32M", "--key", "g", "--policy",
+                home.resolve("nope.json").toString());
+        assertEquals(2, missingPolicy.exit());
+        assertTrue(missingPolicy.err().contains("does not exist"), missingPolicy.err());
+    }
+
+    @Test
+    void helpShowsAnExample() {
+        Run r = run("volume", "create", "--help");
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("coffer volume create data.img --size 64M --key data-key"), r.out());
+    }
+}
