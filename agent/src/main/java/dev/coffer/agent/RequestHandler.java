@@ -13,9 +13,10 @@ import dev.coffer.agent.protocol.Result;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The single seam every host request passes: decode, ask the {@link Enforcer}, then act. No
- * request reaches the container service without a decision, and a request that cannot be decoded
- * or is denied changes nothing. Transport-agnostic: it sees frame bodies, not sockets.
+ * The single seam every host request passes: decode, ask the {@link Enforcer}, then act; commit
+ * the decision's policy state once the action succeeded, roll it back when it failed. No request
+ * reaches the container service without a decision, and a request that cannot be decoded or is
+ * denied changes nothing. Transport-agnostic: it sees frame bodies, not sockets.
  */
 public final class RequestHandler {
     public static final String AGENT_VERSION = "0.1.0";
@@ -50,26 +51,32 @@ public final class RequestHandler {
             return Response.error(id, new Response.Failure(Response.Failure.CONFLICT,
                     "expected a running sandbox, found it shut down; start a new one"));
         }
-        Enforcer.Decision decision;
+        Enforcer.Verdict verdict;
         try {
-            decision = enforcer.decide(request);
+            verdict = enforcer.decide(request, service);
+        } catch (AgentException e) {
+            return Response.error(id, new Response.Failure(e.code(), e.getMessage()));
         } catch (RuntimeException e) {
             // an enforcer that fails must fail closed
             return Response.error(id, new Response.Failure(Response.Failure.DENIED,
                     "policy evaluation of " + request.enforcementPoint() + " failed (" + e.getMessage() + "); request refused"));
         }
-        if (decision instanceof Enforcer.Decision.Deny(String reason)) {
-            return Response.error(id, new Response.Failure(Response.Failure.DENIED,
-                    "policy denied " + request.enforcementPoint() + ": " + reason));
+        if (!verdict.allowed()) {
+            return Response.error(id, new Response.Failure(Response.Failure.DENIED, verdict.denial()));
         }
+        Result result;
         try {
-            return Response.ok(id, dispatch(request));
+            result = dispatch(verdict.request());
         } catch (AgentException e) {
+            enforcer.rollback(verdict);
             return Response.error(id, new Response.Failure(e.code(), e.getMessage()));
         } catch (RuntimeException e) {
+            enforcer.rollback(verdict);
             return Response.error(id, new Response.Failure(Response.Failure.FAILED,
                     request.enforcementPoint() + " failed: " + e));
         }
+        enforcer.commit(verdict);
+        return Response.ok(id, result);
     }
 
     private Result dispatch(Request request) {
@@ -77,7 +84,8 @@ public final class RequestHandler {
             case Request.Ping p -> new Result.Done();
             case Request.GetProperties p -> new Result.Properties(AGENT_VERSION, Protocol.VERSION,
                     ProcessHandle.current().pid(), enforcer.name(), service.runtime().describe(),
-                    service.networkNamespace(), service.statuses());
+                    service.networkNamespace(), service.statuses(), enforcer.policySha256(), enforcer.debuggable(),
+                    service.layerVerification());
             case Request.MountDevice r -> service.mountDevice(r);
             case Request.UnmountDevice r -> service.unmountDevice(r);
             case Request.MountOverlay r -> service.mountOverlay(r);

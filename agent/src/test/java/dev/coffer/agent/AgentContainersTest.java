@@ -5,6 +5,7 @@ import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Response;
 import dev.coffer.agent.protocol.Result;
+import dev.coffer.layer.LayerDisk;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,8 +40,8 @@ class AgentContainersTest {
         }
     }
 
-    private Path layer() throws Exception {
-        return BusyboxRootfs.create(Files.createDirectories(dir.resolve("layers/busybox")));
+    private LayerDisk layer() throws Exception {
+        return BusyboxRootfs.disk(dir.resolve("layers"));
     }
 
     /** mount_overlay + create_container for one container over the busybox layer. */
@@ -54,7 +55,7 @@ class AgentContainersTest {
 
     @Test
     void twoContainersShareLocalhostAndReportExitCodes() throws Exception {
-        Path layer = layer();
+        LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
         assertTrue(agent.output().contains("READY"), agent.output());
         long serverPid;
@@ -63,14 +64,14 @@ class AgentContainersTest {
             assertEquals("allow-all", props.enforcer());
             assertTrue(props.ociRuntime().startsWith("runc") || props.ociRuntime().startsWith("crun"), props.ociRuntime());
 
-            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:test"),
+            c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()),
                     Result.Done.class);
             assertTrue(Mounts.isMountPoint(agent.state.resolve("devices/l0")));
             prepare(c, "server", List.of("httpd", "-f", "-p", "127.0.0.1:8080", "-h", "/www"), List.of());
             prepare(c, "client", List.of("sh", "-c",
                     "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /data/page http://127.0.0.1:8080/index.html && break; sleep 0.3; done;"
                             + " cat /data/page; echo $GREETING; exit 7"),
-                    List.of(new Request.Mount("/data", "sandbox://emptydir/shared", "bind", List.of())));
+                    List.of(new Request.Mount("/data", "sandbox:///volumes/shared", "bind", List.of())));
 
             Result.ContainerStatus server = c.call(new Request.StartContainer("server"), Result.ContainerStatus.class);
             assertEquals("running", server.state());
@@ -123,12 +124,12 @@ class AgentContainersTest {
     @Test
     void crunRunsContainersToo() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/crun")), "crun is not installed");
-        Path layer = layer();
+        LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "crunpod", "--policy", "allow-all", "--runtime", "crun");
         try (AgentClient c = agent.client()) {
             Result.Properties props = c.call(new Request.GetProperties(), Result.Properties.class);
             assertTrue(props.ociRuntime().startsWith("crun "), props.ociRuntime());
-            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:x"), Result.Done.class);
+            c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()), Result.Done.class);
             prepare(c, "srv", List.of("httpd", "-f", "-p", "127.0.0.1:8081", "-h", "/www"), List.of());
             prepare(c, "cli", List.of("sh", "-c",
                     "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8081/ && exit 5; sleep 0.3; done; exit 1"), List.of());
@@ -150,10 +151,10 @@ class AgentContainersTest {
 
     @Test
     void userAndWorkingDirComeFromTheRequest() throws Exception {
-        Path layer = layer();
+        LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
         try (AgentClient c = agent.client()) {
-            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:x"), Result.Done.class);
+            c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()), Result.Done.class);
             Path overlay = agent.state.resolve("containers/u/rootfs");
             c.call(new Request.MountOverlay("u", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
             c.call(new Request.CreateContainer("u", overlay.toString(), List.of("sh", "-c", "id -u; id -g; pwd; touch /x || echo ro"),
@@ -171,10 +172,10 @@ class AgentContainersTest {
 
     @Test
     void startFailureIsReportedWithTheRuntimeMessage() throws Exception {
-        Path layer = layer();
+        LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
         try (AgentClient c = agent.client()) {
-            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:x"), Result.Done.class);
+            c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()), Result.Done.class);
             prepare(c, "bad", List.of("/no/such/binary"), List.of());
             Response r = c.exchange(new Request.StartContainer("bad"));
             // runc/crun fail before the process runs; either way the reason names the binary
@@ -191,16 +192,16 @@ class AgentContainersTest {
 
     @Test
     void hostPathsAndEscapesAreRefusedWithoutStateChange() throws Exception {
-        Path layer = layer();
+        LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
         try (AgentClient c = agent.client()) {
-            Response outside = c.exchange(new Request.MountDevice(layer.toString(), "/tmp/elsewhere", "sha256:x"));
+            Response outside = c.exchange(new Request.MountDevice(layer.file().toString(), "/tmp/elsewhere", layer.rootHash()));
             assertEquals(Response.Failure.INVALID_REQUEST, outside.error().code());
             assertTrue(outside.error().reason().contains("inside"), outside.error().reason());
-            Response dotdot = c.exchange(new Request.MountDevice(layer.toString(),
+            Response dotdot = c.exchange(new Request.MountDevice(layer.file().toString(),
                     agent.state.resolve("devices/../../x").toString(), "sha256:x"));
             assertEquals(Response.Failure.INVALID_REQUEST, dotdot.error().code());
-            c.call(new Request.MountDevice(layer.toString(), agent.state.resolve("devices/l0").toString(), "sha256:x"), Result.Done.class);
+            c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()), Result.Done.class);
             Path overlay = agent.state.resolve("containers/h/rootfs");
             c.call(new Request.MountOverlay("h", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
             Response hostMount = c.exchange(new Request.CreateContainer("h", overlay.toString(), List.of("sh"), List.of(), "/",

@@ -1,5 +1,8 @@
 package dev.coffer.agent;
 
+import dev.coffer.layer.LayerDisk;
+import dev.coffer.layer.LayerHasher;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +20,20 @@ final class BusyboxRootfs {
             if (Files.isExecutable(Path.of(p))) return Path.of(p);
         }
         throw new IllegalStateException("expected busybox-static at /bin/busybox, found none; apt-get install -y busybox-static");
+    }
+
+    /**
+     * The busybox root file system as a layer disk (ext4 + dm-verity), built by the layer module
+     * from a tar of the tree: what the host runtime sends in mount_device.
+     */
+    static LayerDisk disk(Path workDir) throws IOException, InterruptedException {
+        Path tree = create(Files.createDirectories(workDir.resolve("busybox")));
+        Path tar = workDir.resolve("busybox.tar");
+        Process p = new ProcessBuilder("tar", "--format=pax", "--numeric-owner", "-C", tree.toString(), "-cf", tar.toString(), ".")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) throw new IOException("tar failed: " + out);
+        return new LayerHasher(workDir).buildDisk(tar, workDir.resolve("busybox.disk"));
     }
 
     static Path create(Path dir) throws IOException {

@@ -15,6 +15,11 @@ public final class AgentException extends RuntimeException {
         return code;
     }
 
+    /** For callers outside this package (the enforcer) that find a request malformed. */
+    public static AgentException invalidRequest(String message) {
+        return invalid(message);
+    }
+
     static AgentException invalid(String message) {
         return new AgentException(Response.Failure.INVALID_REQUEST, message);
     }

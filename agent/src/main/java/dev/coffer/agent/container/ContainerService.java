@@ -30,10 +30,10 @@ import java.util.regex.Pattern;
  * must lie inside the agent's state directory; the host never gets to mount its own paths.
  *
  * <pre>
- * ROOT/devices/...        MountDevice targets (read-only layers)
+ * ROOT/devices/...        MountDevice targets (read-only layer disks, verified)
  * ROOT/containers/ID/     upper, work, bundle/config.json, the overlay target
  * ROOT/logs/ID.log        stdout+stderr of the container (kept after shutdown)
- * ROOT/volumes/NAME       emptyDir volumes (sandbox://emptydir/NAME)
+ * ROOT/volumes/NAME       emptyDir volumes (sandbox:///volumes/NAME)
  * ROOT/netns              the group's network namespace (nsfs bind mount)
  * ROOT/oci-state          the OCI runtime's --root
  * </pre>
@@ -41,7 +41,8 @@ import java.util.regex.Pattern;
 public final class ContainerService {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,127}");
     private static final Pattern VOLUME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
-    private static final String EMPTYDIR_PREFIX = "sandbox://emptydir/";
+    /** A group volume, as the generated policy names it: the sandbox directory's volumes/NAME. */
+    private static final String VOLUME_PREFIX = "sandbox:///volumes/";
     // JSON escaping can grow output six-fold (a control byte becomes a six-character escape);
     // these bounds keep every response frame below Frames.MAX_FRAME_BYTES even for binary output.
     private static final int MAX_EXEC_OUTPUT = 256 * 1024;
@@ -52,7 +53,7 @@ public final class ContainerService {
     private final OciRuntime runtime;
     private final Path netns;
     private final Path hostsFile;
-    private final Map<Path, Path> devices = new LinkedHashMap<>();
+    private final Map<Path, LayerDevice> devices = new LinkedHashMap<>();
     private final Map<String, Container> containers = new LinkedHashMap<>();
 
     private static final class Container {
@@ -64,6 +65,8 @@ public final class ContainerService {
         String state = "new"; // new -> mounted -> created -> running -> exited
         Process runtimeProcess;
         Long pid;
+        List<String> envList = List.of();
+        String workingDir = "/";
         final CompletableFuture<Integer> exit = new CompletableFuture<>();
 
         Container(String id, Path dir, Path log) {
@@ -121,27 +124,44 @@ public final class ContainerService {
 
     // ---- devices -------------------------------------------------------------------------
 
+    /**
+     * Makes a layer disk available read-only at {@code target}, but only the disk whose dm-verity
+     * root hash is {@code deviceHash} (the hash the policy pinned). With device-mapper the disk is
+     * opened by {@code veritysetup} and every read is checked by the kernel; without it (this
+     * process sandbox on most hosts) the whole disk is re-hashed first and then loop-mounted
+     * read-only, limited to the verified ext4 bytes.
+     */
     public synchronized Result mountDevice(Request.MountDevice req) {
         required(req.source(), "source");
         required(req.target(), "target");
         required(req.deviceHash(), "deviceHash");
         Path source = absolute(req.source(), "source");
         Path target = inside(req.target(), root.resolve("devices"), "target");
+        if (!req.deviceHash().matches("[0-9a-f]{64}")) {
+            throw AgentException.invalid("expected deviceHash as 64 lowercase hex digits (the dm-verity root hash), found \""
+                    + req.deviceHash() + "\"");
+        }
         if (devices.containsKey(target)) {
             throw AgentException.conflict("expected an unused mount_device target, found " + target
-                    + " already mounted from " + devices.get(target) + "; unmount it first");
+                    + " already mounted from " + devices.get(target).source() + "; unmount it first");
         }
-        if (!Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
             throw AgentException.invalid("expected the layer source " + source
-                    + " to be an unpacked layer directory, found " + (Files.exists(source) ? "something else" : "nothing"));
+                    + " to be a layer disk file (ext4 + dm-verity tree), found " + (Files.exists(source) ? "something else" : "nothing"));
         }
         try {
             Files.createDirectories(target);
         } catch (IOException e) {
             throw AgentException.failed("cannot create " + target + ": " + e.getMessage());
         }
-        Mounts.bindReadOnly(source, target);
-        devices.put(target, source);
+        LayerDevice device;
+        try {
+            device = LayerDevices.open(source, target, req.deviceHash(), root.resolve("devices"));
+        } catch (AgentException e) {
+            deleteEmptyDir(target);
+            throw e;
+        }
+        devices.put(target, device);
         return new Result.Done();
     }
 
@@ -157,8 +177,7 @@ public final class ContainerService {
                         + " still " + c.state + "; shut it down first");
             }
         }
-        Mounts.unmount(target);
-        devices.remove(target);
+        LayerDevices.close(devices.remove(target));
         deleteEmptyDir(target);
         return new Result.Done();
     }
@@ -268,6 +287,8 @@ public final class ContainerService {
             throw AgentException.failed("cannot write the bundle of " + c.id + ": " + e.getMessage());
         }
         c.bundle = bundle;
+        c.envList = req.envList() == null ? List.of() : List.copyOf(req.envList());
+        c.workingDir = req.workingDir() == null || req.workingDir().isBlank() ? "/" : req.workingDir();
         c.state = "created";
         return status(c);
     }
@@ -286,15 +307,7 @@ public final class ContainerService {
                 out.add(new Request.Mount(m.destination(), "tmpfs", "tmpfs", options));
                 continue;
             }
-            String source = m.source() == null ? "" : m.source();
-            if (!source.startsWith(EMPTYDIR_PREFIX)) {
-                throw AgentException.invalid("expected a mount source sandbox://emptydir/NAME or a tmpfs, found \""
-                        + source + "\"; the host may not mount its own paths into containers");
-            }
-            String name = source.substring(EMPTYDIR_PREFIX.length());
-            if (!VOLUME.matcher(name).matches()) {
-                throw AgentException.invalid("expected an emptyDir name of lowercase letters, digits and '-', found \"" + name + "\"");
-            }
+            String name = volumeName(m);
             Path volume = root.resolve("volumes").resolve(name);
             try {
                 if (!Files.isDirectory(volume)) {
@@ -313,6 +326,66 @@ public final class ContainerService {
             out.add(new Request.Mount("/etc/hosts", hostsFile.toString(), "bind", List.of("rbind", "ro")));
         }
         return out;
+    }
+
+    private static String volumeName(Request.Mount m) {
+        String source = m.source() == null ? "" : m.source();
+        if (!source.startsWith(VOLUME_PREFIX)) {
+            throw AgentException.invalid("expected a mount source sandbox:///volumes/NAME or a tmpfs, found \""
+                    + source + "\"; the host may not mount its own paths into containers");
+        }
+        String name = source.substring(VOLUME_PREFIX.length());
+        if (!VOLUME.matcher(name).matches()) {
+            throw AgentException.invalid("expected a volume name of lowercase letters, digits and '-', found \"" + name + "\"");
+        }
+        return name;
+    }
+
+    // ---- facts the policy input needs (read-only: nothing here changes state) --------------
+
+    /** The container's own environment and working directory, which exec inherits. */
+    public record ProcessDefaults(List<String> envList, String workingDir) {}
+
+    /** The numeric ids an image user resolves to, with the names the request used (or ""). */
+    public record ResolvedUser(int uid, int gid, String userName, String groupName) {}
+
+    public synchronized ProcessDefaults processDefaults(String containerID) {
+        Container c = container(containerID);
+        return new ProcessDefaults(c.envList, c.workingDir);
+    }
+
+    /** Resolves {@code user} in the container's mounted overlay, as create_container will. */
+    public synchronized ResolvedUser resolveUserForPolicy(String containerID, String user) {
+        Container c = container(containerID);
+        if (c.overlay == null) {
+            throw AgentException.conflict("expected container " + c.id + " to have its overlay mounted, found none;"
+                    + " send mount_overlay first");
+        }
+        int[] ids = UserLookup.resolve(c.overlay, user);
+        String userPart = user == null ? "" : user.split(":", -1)[0];
+        String groupPart = user != null && user.contains(":") ? user.substring(user.indexOf(':') + 1) : "";
+        return new ResolvedUser(ids[0], ids[1], userPart.matches("[0-9]*") ? "" : userPart,
+                groupPart.matches("[0-9]*") ? "" : groupPart);
+    }
+
+    /** The host path a requested mount's source resolves to: what the policy's sandbox:// rule is matched against. */
+    public String mountSourceForPolicy(Request.Mount m) {
+        if ("tmpfs".equals(m.type())) return "tmpfs";
+        return root.resolve("volumes").resolve(volumeName(m)).toString();
+    }
+
+    /** The capabilities a container gets when the request names none. */
+    public static List<String> defaultCapabilities() {
+        return BundleConfig.DEFAULT_CAPABILITIES;
+    }
+
+    /** How layer disks are checked on this host: "dm-verity" or "verified-in-full+loop". */
+    public String layerVerification() {
+        return LayerDevices.method();
+    }
+
+    public Path stateDir() {
+        return root;
     }
 
     public Result startContainer(Request.StartContainer req) {
@@ -503,8 +576,7 @@ public final class ContainerService {
         }
         synchronized (this) {
             for (Path target : List.copyOf(devices.keySet())) {
-                Mounts.unmount(target);
-                devices.remove(target);
+                LayerDevices.close(devices.remove(target));
             }
             for (Path leftover : Mounts.mountedUnder(root)) {
                 Mounts.unmount(leftover);

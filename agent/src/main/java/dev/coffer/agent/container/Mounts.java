@@ -32,10 +32,6 @@ public final class Mounts {
         return mountedUnder(path).contains(path);
     }
 
-    static void bindReadOnly(Path source, Path target) {
-        HostCommand.check(List.of("mount", "-o", "bind,ro", source.toString(), target.toString()), 30_000);
-    }
-
     static void overlay(List<Path> lowerTopFirst, Path upper, Path work, Path target) {
         StringBuilder lower = new StringBuilder();
         for (Path p : lowerTopFirst) {

@@ -1,23 +1,165 @@
 package dev.coffer.agent.enforce;
 
+import dev.coffer.agent.container.AgentException;
+import dev.coffer.agent.container.ContainerService;
 import dev.coffer.agent.protocol.Request;
+import dev.coffer.policy.enforce.Decision;
+import dev.coffer.policy.enforce.DecisionLogEntry;
+import dev.coffer.policy.enforce.EnforcementRequest;
+import dev.coffer.policy.enforce.PolicyEnforcer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Judges every host request before the agent acts on it (DESIGN.md §1: each request is a policy
- * enforcement point). The Rego policy enforcer of a later issue implements this; until then the
- * only implementation is {@link AllowAllEnforcer}, which the agent uses only when explicitly told to.
+ * The agent's side of policy enforcement (DESIGN.md §1, §4): turns each host {@link Request} into
+ * the {@link EnforcementRequest} the policy judges — with the facts only the agent knows (the
+ * user the image resolves to, where a sandbox volume really lives, the container's own env and
+ * working directory for exec) — and hands out {@link Verdict}s that the request handler commits
+ * once the host operation succeeded or rolls back when it failed.
+ *
+ * <p>Requests that are not enforcement points in ACI's schema (ping, start_container,
+ * wait_container, shutdown_sandbox) are not judged: start only runs what create_container
+ * allowed, and the others reveal or change nothing a policy pins. read_logs is the container's
+ * stdio, so it is allowed only where create_container's decision said {@code allow_stdio_access}.
  */
-public interface Enforcer {
-    /** Short name reported in the agent's properties and the group state, e.g. "allow-all". */
-    String name();
+public final class Enforcer {
+    public static final String ALLOW_ALL = "allow-all";
 
-    Decision decide(Request request);
+    private final PolicyEnforcer policy;
+    private final Map<String, Boolean> stdioAccess = new ConcurrentHashMap<>();
 
-    /** The outcome of judging one request. */
-    sealed interface Decision {
-        record Allow() implements Decision {}
+    public Enforcer(PolicyEnforcer policy) {
+        this.policy = policy;
+    }
 
-        /** @param reason which rule refused the request and why, in one line */
-        record Deny(String reason) implements Decision {}
+    /** "allow-all" or "policy sha256:HEX": what the agent reports and the group state records. */
+    public String name() {
+        return policy.policySha256().isEmpty() ? ALLOW_ALL : "policy sha256:" + policy.policySha256();
+    }
+
+    public String policySha256() {
+        return policy.policySha256();
+    }
+
+    public boolean debuggable() {
+        return policy.debuggable();
+    }
+
+    public List<DecisionLogEntry> decisionLog() {
+        return policy.decisionLog();
+    }
+
+    /**
+     * The outcome for one request. {@code decision} is null for requests that are not
+     * enforcement points; {@code request} is what the agent must act on (for create and exec, the
+     * environment the policy allowed, which may have dropped variables).
+     */
+    public record Verdict(Request request, Decision decision, String denial) {
+        public boolean allowed() {
+            return denial == null;
+        }
+    }
+
+    /**
+     * Judges {@code request} against the committed policy state. Changes nothing: an allowed
+     * verdict must be passed to {@link #commit} or {@link #rollback}.
+     *
+     * @throws AgentException (invalid) when the request cannot even be stated as policy input
+     */
+    public Verdict decide(Request request, ContainerService sandbox) {
+        if (request instanceof Request.ReadLogs r) {
+            Boolean allowed = stdioAccess.get(r.containerID() == null ? "" : r.containerID());
+            if (Boolean.FALSE.equals(allowed)) {
+                return new Verdict(request, null, "read_logs denied: the policy does not allow stdio access for container "
+                        + r.containerID() + " (allow_stdio_access is false)");
+            }
+            return new Verdict(request, null, null);
+        }
+        EnforcementRequest input;
+        try {
+            input = toPolicyInput(request, sandbox);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw AgentException.invalidRequest("expected a complete " + request.enforcementPoint() + " request, found "
+                    + e.getMessage());
+        }
+        if (input == null) {
+            return new Verdict(request, null, null);
+        }
+        Decision d = policy.decide(input);
+        if (!d.allowed()) {
+            return new Verdict(request, d, d.reason());
+        }
+        return new Verdict(withAllowedEnv(request, d), d, null);
+    }
+
+    /** The host operation of an allowed verdict succeeded: the policy state moves on. */
+    public void commit(Verdict v) {
+        if (v.decision() == null) return;
+        policy.commit(v.decision());
+        if (v.request() instanceof Request.CreateContainer c) {
+            stdioAccess.put(c.containerID(), v.decision().allowStdioAccess());
+        }
+    }
+
+    /** The host operation failed: the policy state stays as if the request was never made. */
+    public void rollback(Verdict v) {
+        if (v.decision() != null) policy.rollback(v.decision());
+    }
+
+    private static Request withAllowedEnv(Request request, Decision d) {
+        return switch (request) {
+            case Request.CreateContainer c -> new Request.CreateContainer(c.containerID(), c.rootfs(), c.argList(),
+                    d.envList(), c.workingDir(), c.user(), c.mounts(), c.capabilities(), c.noNewPrivileges(), c.hostname());
+            case Request.ExecInContainer e when e.envList() != null && !e.envList().isEmpty() ->
+                    new Request.ExecInContainer(e.containerID(), e.argList(), d.envList(), e.workingDir(), e.timeoutMillis());
+            default -> request;
+        };
+    }
+
+    /** Azure's input for the request, or null when the request is not an enforcement point. */
+    static EnforcementRequest toPolicyInput(Request request, ContainerService sandbox) {
+        return switch (request) {
+            case Request.Ping p -> null;
+            case Request.StartContainer s -> null;
+            case Request.WaitContainer w -> null;
+            case Request.ReadLogs r -> null;
+            case Request.ShutdownSandbox s -> null;
+            case Request.GetProperties p -> new EnforcementRequest.GetProperties();
+            case Request.MountDevice m -> new EnforcementRequest.MountDevice(m.target(), m.deviceHash());
+            case Request.UnmountDevice u -> new EnforcementRequest.UnmountDevice(u.target());
+            // our protocol lists layers base first; Azure's input is overlayfs lowerdir order, top-most first
+            case Request.MountOverlay m -> new EnforcementRequest.MountOverlay(m.containerID(),
+                    m.layerPaths() == null ? null : m.layerPaths().reversed(), m.target());
+            case Request.UnmountOverlay u -> new EnforcementRequest.UnmountOverlay(u.target());
+            case Request.CreateContainer c -> createInput(c, sandbox);
+            case Request.ExecInContainer e -> {
+                ContainerService.ProcessDefaults defaults = sandbox.processDefaults(e.containerID());
+                List<String> env = e.envList() == null || e.envList().isEmpty() ? defaults.envList() : e.envList();
+                String cwd = e.workingDir() == null || e.workingDir().isBlank() ? defaults.workingDir() : e.workingDir();
+                yield new EnforcementRequest.ExecInContainer(e.containerID(), e.argList(), env, cwd);
+            }
+            case Request.SignalContainerProcess s ->
+                    new EnforcementRequest.SignalContainerProcess(s.containerID(), s.signal(), true, List.of());
+            case Request.ShutdownContainer s -> new EnforcementRequest.ShutdownContainer(s.containerID());
+        };
+    }
+
+    private static EnforcementRequest createInput(Request.CreateContainer c, ContainerService sandbox) {
+        ContainerService.ResolvedUser user = sandbox.resolveUserForPolicy(c.containerID(), c.user());
+        List<EnforcementRequest.Mount> mounts = new ArrayList<>();
+        for (Request.Mount m : c.mounts() == null ? List.<Request.Mount>of() : c.mounts()) {
+            mounts.add(new EnforcementRequest.Mount(m.destination(), sandbox.mountSourceForPolicy(m),
+                    m.type() == null ? "bind" : m.type(), m.options() == null ? List.of() : m.options()));
+        }
+        List<String> caps = c.capabilities() == null ? ContainerService.defaultCapabilities() : c.capabilities();
+        String cwd = c.workingDir() == null || c.workingDir().isBlank() ? "/" : c.workingDir();
+        return new EnforcementRequest.CreateContainer(c.containerID(), c.argList(), c.envList() == null ? List.of() : c.envList(),
+                cwd, mounts, false, c.noNewPrivileges(),
+                new EnforcementRequest.IdName(Integer.toString(user.uid()), user.userName()),
+                List.of(new EnforcementRequest.IdName(Integer.toString(user.gid()), user.groupName())),
+                "0022", new EnforcementRequest.Capabilities(caps, caps, List.of(), caps, List.of()), "", List.of());
     }
 }

@@ -58,9 +58,9 @@ public sealed interface Request {
     record GetProperties() implements Request {}
 
     /**
-     * Makes a layer available read-only at {@code target}. In the process sandbox {@code source} is
-     * an unpacked layer directory; in the microVM it becomes a dm-verity block device whose root
-     * hash is {@code deviceHash}.
+     * Makes a layer disk (ext4 + dm-verity tree, see dev.coffer.layer.LayerDisk) available read-only
+     * at {@code target}, provided its dm-verity root hash is {@code deviceHash} (64 hex digits, the
+     * value the policy pins). {@code source} is the disk file.
      */
     record MountDevice(String source, String target, String deviceHash) implements Request {}
 
@@ -100,6 +100,9 @@ public sealed interface Request {
     /** Shuts every container down, unmounts everything, removes the network, then the agent exits. */
     record ShutdownSandbox(long graceMillis) implements Request {}
 
-    /** A mount in a container, in OCI runtime-spec terms; sources the agent owns start with sandbox://. */
+    /**
+     * A mount in a container, in OCI runtime-spec terms: a group volume is
+     * {@code sandbox:///volumes/NAME} (bind), the form the generated policy pins.
+     */
     record Mount(String destination, String source, String type, List<String> options) {}
 }

@@ -21,9 +21,13 @@ public sealed interface Result {
     /**
      * @param enforcer which policy enforcer judges requests ("allow-all" means none)
      * @param ociRuntime e.g. "runc 1.1.5" and how it is invoked
+     * @param policySha256 SHA-256 of the policy text the agent enforces (its HOST_DATA), "" for allow-all
+     * @param debuggable true for allow-all and debug-mode policies: not to be trusted with secrets
+     * @param layerVerification how layer disks are checked: "dm-verity" or "verified-in-full+loop"
      */
     record Properties(String agentVersion, int protocolVersion, long pid, String enforcer, String ociRuntime,
-                      String networkNamespace, List<ContainerStatus> containers) implements Result {}
+                      String networkNamespace, List<ContainerStatus> containers, String policySha256,
+                      boolean debuggable, String layerVerification) implements Result {}
 
     /** state: created | running | exited. exitCode is null until exited (128+n when killed by signal n). */
     record ContainerStatus(String containerID, String state, Long pid, Integer exitCode, String logPath)

@@ -1,6 +1,10 @@
 package dev.coffer.runtime.group;
 
 import dev.coffer.agent.container.Mounts;
+import dev.coffer.layer.LayerDisk;
+import dev.coffer.layer.LayerDiskCache;
+import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.runtime.policy.GroupPolicies;
 import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Result;
@@ -8,7 +12,6 @@ import dev.coffer.oci.store.ImageNotFoundException;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.oci.store.LayerBlob;
 import dev.coffer.oci.store.LocalImage;
-import dev.coffer.runtime.layers.LayerCache;
 import dev.coffer.runtime.sandbox.Sandbox;
 import dev.coffer.runtime.sandbox.SandboxBackend;
 import dev.coffer.runtime.sandbox.SandboxBackends;
@@ -35,8 +38,10 @@ import java.util.function.Consumer;
 
 /**
  * Lifecycle of container groups: run, ps, logs, exec, stop, rm. State lives under
- * {@code $COFFER_HOME/groups/NAME/} (state.json, agent.log, agent.sock, sandbox/ with the
- * agent's mounts, bundles and container logs) and survives the process that started the group.
+ * {@code $COFFER_HOME/groups/NAME/} (state.json, policy.rego, agent.log, agent.sock, sandbox/
+ * with the agent's mounts, bundles, container logs and policy decision log) and survives the
+ * process that started the group. Layer disks (ext4 + dm-verity) are cached by diffID under
+ * {@code $COFFER_HOME/layers}.
  */
 public final class GroupManager {
     public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
@@ -82,7 +87,7 @@ public final class GroupManager {
             }
             // Resolve everything before touching state, so a bad image reference changes nothing.
             Map<String, LocalImage> images = new LinkedHashMap<>();
-            Map<String, Path> layerDirs = new LinkedHashMap<>();
+            Map<String, LayerDisk> disks = new LinkedHashMap<>();
             try (ImageStore store = ImageStore.open(home)) {
                 for (int i = 0; i < spec.containers().size(); i++) {
                     GroupSpec.ContainerSpec c = spec.containers().get(i);
@@ -92,32 +97,45 @@ public final class GroupManager {
                         throw new GroupException("containers[" + i + "] (" + c.name() + "): " + e.getMessage(), e);
                     }
                 }
-                LayerCache cache = new LayerCache(home);
+                LayerDiskCache cache = new LayerDiskCache(home.resolve("layers"));
                 for (LocalImage image : images.values()) {
                     for (LayerBlob layer : image.layers()) {
-                        if (!layerDirs.containsKey(layer.diffId().hex())) {
-                            layerDirs.put(layer.diffId().hex(), cache.ensure(store, layer));
+                        if (!disks.containsKey(layer.diffId().hex())) {
+                            try {
+                                disks.put(layer.diffId().hex(), cache.getOrBuild("sha256:" + layer.diffId().hex(),
+                                        () -> store.openLayer(layer)));
+                            } catch (IOException e) {
+                                throw new GroupException("layer " + layer.diffId() + " cannot be turned into a layer disk: "
+                                        + e.getMessage() + "; remove the image and import or pull it again", e);
+                            }
                         }
                     }
                 }
             }
+            String policyText = policyText(spec, options, images, disks);
             if (Files.exists(dir)) {
                 // leftovers of a run that crashed before writing its state: clean them first
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);
             }
             Files.createDirectories(dir);
+            String agentPolicy = RunOptions.ALLOW_ALL;
+            if (policyText != null) {
+                Path policyFile = dir.resolve("policy.rego");
+                Files.writeString(policyFile, policyText, StandardCharsets.UTF_8);
+                agentPolicy = policyFile.toString();
+            }
             Sandbox sandbox;
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
-                        options.policy(), options.agentEnvironment()));
+                        agentPolicy, options.agentEnvironment()));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);
                 throw new GroupException("cannot start the sandbox of group " + spec.name() + ": " + e.getMessage(), e);
             }
             try {
-                return start(spec, options, backend, sandbox, images, layerDirs, dir);
+                return start(spec, options, backend, sandbox, images, disks, dir);
             } catch (IOException | RuntimeException e) {
                 abandon(sandbox, dir);
                 throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
@@ -126,20 +144,21 @@ public final class GroupManager {
     }
 
     private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,
-                              Map<String, LocalImage> images, Map<String, Path> layerDirs, Path dir) throws IOException {
+                              Map<String, LocalImage> images, Map<String, LayerDisk> disks, Path dir) throws IOException {
         Path agentState = Path.of(sandbox.record().agentStateDir());
         try (AgentClient agent = sandbox.connect()) {
             Result.Properties props = agent.call(new Request.GetProperties(), Result.Properties.class);
             GroupState state = new GroupState(spec.name(), GroupState.STARTING, backend.name(), props.enforcer(),
-                    props.ociRuntime(), options.specFile(), Instant.now().toString(), null, sandbox.record(), List.of());
+                    props.ociRuntime(), options.specFile(), Instant.now().toString(), null, sandbox.record(), List.of(),
+                    props.policySha256(), props.debuggable(), props.layerVerification());
             state.write(dir.resolve("state.json"));
 
             Map<String, Path> deviceTargets = new HashMap<>();
-            for (Map.Entry<String, Path> layer : layerDirs.entrySet()) {
+            for (Map.Entry<String, LayerDisk> layer : disks.entrySet()) {
                 // short names keep the overlay's lowerdir option within one page
                 Path target = agentState.resolve("devices").resolve(layer.getKey().substring(0, 16));
-                agent.call(new Request.MountDevice(layer.getValue().toString(), target.toString(), "sha256:" + layer.getKey()),
-                        Result.Done.class);
+                agent.call(new Request.MountDevice(layer.getValue().file().toString(), target.toString(),
+                        layer.getValue().rootHash()), Result.Done.class);
                 deviceTargets.put(layer.getKey(), target);
             }
             List<ContainerRecord> records = new ArrayList<>();
@@ -149,8 +168,10 @@ public final class GroupManager {
                 Path rootfs = agentState.resolve("containers").resolve(c.name()).resolve("rootfs");
                 agent.call(new Request.MountOverlay(c.name(), layerPaths, rootfs.toString()), Result.Done.class);
                 ContainerPlan plan = ContainerPlan.of(c, image.config());
+                // the form the generated policy pins (PolicyGenerator.VOLUME_SOURCE_PREFIX, its options)
                 List<Request.Mount> mounts = c.volumeMounts().stream().map(vm -> new Request.Mount(vm.mountPath(),
-                        "sandbox://emptydir/" + vm.name(), "bind", vm.readOnly() ? List.of("ro") : List.<String>of())).toList();
+                        "sandbox:///volumes/" + vm.name(), "bind", List.of("rbind", "rshared", vm.readOnly() ? "ro" : "rw")))
+                        .toList();
                 if (plan.argList().isEmpty()) {
                     throw new GroupException("container " + c.name() + ": expected a command, found none in the spec and no"
                             + " Entrypoint/Cmd in image " + c.image() + "; set command: in the spec");
@@ -174,6 +195,56 @@ public final class GroupManager {
             state.write(dir.resolve("state.json"));
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
+    }
+
+    /** The policy text the agent gets, or null for allow-all; generated before any state is touched. */
+    private static String policyText(GroupSpec spec, RunOptions options, Map<String, LocalImage> images,
+                                     Map<String, LayerDisk> disks) throws IOException {
+        return switch (options.policy()) {
+            case RunOptions.ALLOW_ALL -> null;
+            case RunOptions.GENERATE -> {
+                try {
+                    yield GroupPolicies.generate(spec, images, disks, false).text();
+                } catch (IllegalArgumentException e) {
+                    throw new GroupException("cannot generate the policy of group " + spec.name() + ": " + e.getMessage(), e);
+                }
+            }
+            default -> {
+                Path file = Path.of(options.policy());
+                if (!Files.isRegularFile(file)) {
+                    throw new GroupException("expected a policy file at " + file + " (from `coffer policy gen`), found "
+                            + (Files.exists(file) ? "something else" : "nothing"));
+                }
+                yield Files.readString(file, StandardCharsets.UTF_8);
+            }
+        };
+    }
+
+    /**
+     * The group's policy decision log, oldest first: the agent appends each decision and again
+     * when its outcome (committed, rolled-back) is known; the last line of each sequence wins.
+     */
+    public List<dev.coffer.policy.enforce.DecisionLogEntry> policyLog(String name) throws IOException {
+        GroupState state = readState(name);
+        if (state.sandbox() == null) return List.of();
+        Path file = Path.of(state.sandbox().agentStateDir()).resolve(dev.coffer.agent.AgentMain.DECISION_LOG);
+        if (!Files.isRegularFile(file)) return List.of();
+        Map<Long, dev.coffer.policy.enforce.DecisionLogEntry> bySequence = new LinkedHashMap<>();
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        int lineNo = 0;
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            lineNo++;
+            if (line.isBlank()) continue;
+            try {
+                var entry = dev.coffer.policy.enforce.DecisionLogEntry.fromJson(mapper.readTree(line));
+                bySequence.put(entry.sequence(), entry);
+            } catch (com.fasterxml.jackson.core.JacksonException | IllegalArgumentException e) {
+                throw new GroupException("expected a decision log entry on line " + lineNo + " of " + file + ", found: "
+                        + e.getMessage() + "; the file was damaged, remove the line to read the rest");
+            }
+        }
+        return bySequence.values().stream()
+                .sorted(java.util.Comparator.comparingLong(dev.coffer.policy.enforce.DecisionLogEntry::sequence)).toList();
     }
 
     /** Best-effort teardown of a group that failed to start; the original error is what matters. */
@@ -230,7 +301,8 @@ public final class GroupManager {
         }
         return new GroupStatus(state.name(), status, state.isolation(), state.enforcer(), state.ociRuntime(),
                 state.sandbox() == null ? 0 : state.sandbox().agentPid(), alive, state.createdAt(), state.stoppedAt(),
-                containers, problem);
+                containers, problem, state.policySha256() == null ? "" : state.policySha256(), state.debuggable(),
+                state.layerVerification());
     }
 
     private static List<ContainerRecord> merge(List<ContainerRecord> recorded, List<Result.ContainerStatus> live) {

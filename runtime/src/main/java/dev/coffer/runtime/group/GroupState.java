@@ -19,10 +19,14 @@ import java.util.List;
  * @param status starting | running | stopped
  * @param enforcer the agent's policy enforcer; "allow-all" means requests are not checked
  * @param ociRuntime which OCI runtime the agent chose and how it invokes it
+ * @param policySha256 SHA-256 of the enforced policy text (the HOST_DATA the sandbox was launched with), "" for allow-all
+ * @param debuggable true for allow-all and debug-mode policies
+ * @param layerVerification how the agent checks layer disks: "dm-verity" or "verified-in-full+loop"
  */
 public record GroupState(String name, String status, String isolation, String enforcer, String ociRuntime,
                          String specFile, String createdAt, String stoppedAt, SandboxRecord sandbox,
-                         List<ContainerRecord> containers) {
+                         List<ContainerRecord> containers, String policySha256, boolean debuggable,
+                         String layerVerification) {
     static final String STARTING = "starting";
     static final String RUNNING = "running";
     static final String STOPPED = "stopped";
@@ -38,7 +42,7 @@ public record GroupState(String name, String status, String isolation, String en
 
     GroupState withStatus(String newStatus, String newStoppedAt, List<ContainerRecord> newContainers) {
         return new GroupState(name, newStatus, isolation, enforcer, ociRuntime, specFile, createdAt, newStoppedAt, sandbox,
-                newContainers);
+                newContainers, policySha256, debuggable, layerVerification);
     }
 
     static GroupState read(Path file) throws IOException {

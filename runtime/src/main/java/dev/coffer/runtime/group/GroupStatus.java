@@ -8,7 +8,11 @@ import java.util.List;
  *
  * @param status running | stopped | agent-dead | starting
  * @param problem null, or one line on what is wrong and what to do
+ * @param policySha256 SHA-256 of the enforced policy (the sandbox's HOST_DATA), "" for allow-all
+ * @param debuggable true for allow-all and debug-mode policies: not to be trusted with secrets
+ * @param layerVerification how layer disks are checked: "dm-verity" or "verified-in-full+loop"
  */
 public record GroupStatus(String name, String status, String isolation, String enforcer, String ociRuntime,
                           long agentPid, boolean agentAlive, String createdAt, String stoppedAt,
-                          List<ContainerRecord> containers, String problem) {}
+                          List<ContainerRecord> containers, String problem, String policySha256, boolean debuggable,
+                          String layerVerification) {}

@@ -28,7 +28,8 @@ public final class ProcessSandboxBackend implements SandboxBackend {
     @Override
     public String isolationNotice() {
         return "warning: the process sandbox isolates nothing from the host: containers run as host processes"
-                + " under runc/crun, with no TEE, no attestation and no policy enforcement (use --isolation microvm for isolation)";
+                + " under runc/crun, with no TEE and no attestation; the agent enforces the policy, but the host could"
+                + " bypass it (use --isolation microvm for isolation)";
     }
 
     @Override
@@ -49,6 +50,12 @@ public final class ProcessSandboxBackend implements SandboxBackend {
                 "-cp", AgentClasspath.current(), AgentMain.class.getName(),
                 "--socket", socket.toString(), "--state", state.toString(), "--name", request.groupName(),
                 "--policy", request.policy(), "--runtime", request.ociRuntime()));
+        if (!request.policy().equals("allow-all")) {
+            // What a launcher does: bind the launch to SHA-256(policy) as HOST_DATA. The agent checks
+            // the policy it reads against this value and refuses to start on a mismatch.
+            argv.addAll(List.of("--host-data", java.util.HexFormat.of().formatHex(
+                    dev.coffer.attest.measure.HostData.ofPolicy(Files.readAllBytes(Path.of(request.policy()))))));
+        }
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))

@@ -29,7 +29,7 @@ public interface SandboxBackend {
     /**
      * @param groupDir the group's directory under $COFFER_HOME/groups
      * @param ociRuntime "auto", "runc", "crun" or a path to the binary
-     * @param policy the enforcer the agent must use ("allow-all" until policies exist)
+     * @param policy "allow-all", or the path of the policy file the agent enforces (the launch binds its SHA-256)
      * @param environment extra environment for the agent (tests use it to change PATH)
      */
     record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment) {}
