@@ -1,6 +1,8 @@
 package dev.coffer.cli.group;
 
 import dev.coffer.cli.CommonOptions;
+import dev.coffer.cli.Json;
+import dev.coffer.cli.OutputOption;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,7 +17,7 @@ import java.io.PrintWriter;
 @Command(name = "logs", mixinStandardHelpOptions = true,
         description = {"Print the stdout and stderr of a group's containers (all of them, each line prefixed",
                 "with [container], or just one). Logs stay readable after the group is stopped."},
-        footer = {"", "Examples:", "  coffer logs web", "  coffer logs web server -f"})
+        footer = {"", "Examples:", "  coffer logs web", "  coffer logs web server -f", "  coffer logs --policy web -o json"})
 public final class LogsCommand implements Runnable {
     @Mixin
     CommonOptions common;
@@ -29,12 +31,36 @@ public final class LogsCommand implements Runnable {
     @Parameters(index = "1", arity = "0..1", paramLabel = "CONTAINER", description = "Only this container.")
     String container;
 
+    @Mixin
+    OutputOption output;
+
+    @Option(names = "--policy", description = {"Print the group's policy decision log instead: every host request the",
+            "agent judged, allowed or denied with the reason, and whether it was committed or rolled back."})
+    boolean policy;
+
     @Option(names = {"-f", "--follow"}, description = "Keep printing new output until the containers exit or the group stops.")
     boolean follow;
 
     @Override
     public void run() {
         PrintWriter out = spec.commandLine().getOut();
+        if (policy) {
+            try {
+                var entries = Groups.manager().policyLog(group);
+                if (output.json()) {
+                    Json.print(out, entries.stream().map(e -> e.toJson()).toList());
+                } else {
+                    for (var e : entries) {
+                        out.printf("%5d %s %-26s %-8s %-11s %s%n", e.sequence(), e.time(), e.rule(),
+                                e.allowed() ? "allowed" : "DENIED", e.outcome(), e.allowed() ? "" : e.reason());
+                    }
+                }
+            } catch (IOException e) {
+                throw Groups.failure(e);
+            }
+            out.flush();
+            return;
+        }
         try {
             Groups.manager().logs(group, container, follow, line -> {
                 out.println(line);

@@ -67,6 +67,11 @@ public final class RunCommand implements Callable<Integer> {
             description = "OCI runtime for the agent: auto (runc, else crun), runc, crun, or a path to the binary.")
     String runtime;
 
+    @Option(names = "--policy", paramLabel = "FILE", defaultValue = RunOptions.GENERATE,
+            description = {"The policy the agent enforces: generated from the spec and its images (default), a file",
+                    "from `coffer policy gen`, or allow-all (development: nothing enforced, the group is debuggable)."})
+    String policy;
+
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
             description = "Without -d: seconds containers get between SIGTERM and SIGKILL when stopping (default: ${DEFAULT-VALUE}).")
     int graceSeconds;
@@ -99,6 +104,8 @@ public final class RunCommand implements Callable<Integer> {
         GroupHandle handle;
         try {
             handle = manager.run(group, RunOptions.defaults().withIsolation(isolation).withOciRuntime(runtime)
+                    .withPolicy(policy.equals(RunOptions.GENERATE) || policy.equals(RunOptions.ALLOW_ALL) ? policy
+                            : Path.of(policy).toAbsolutePath().toString())
                     .withSpecFile(file.toAbsolutePath().toString()));
         } catch (IOException e) {
             stopped.set(true);
