@@ -94,9 +94,11 @@ class GroupManagerTest {
         // the spec's command ignores the image's Cmd; workingDir comes from the image config
         assertTrue(log.contains("mode=test cwd=/www"), log);
 
-        Result.ExecResult exec = g.exec("server", List.of("sh", "-c", "cat /www/index.html; hostname; exit 4"), Duration.ofSeconds(20));
-        assertEquals(4, exec.exitCode());
-        assertEquals("hello from the server\npod\n", exec.stdout());
+        // the spec lists no exec processes, so the generated policy allows none: denied, explained
+        GroupException denied = assertThrows(GroupException.class, () -> g.exec("server",
+                List.of("sh", "-c", "cat /www/index.html; hostname; exit 4"), Duration.ofSeconds(20)));
+        assertTrue(denied.getMessage().contains("exec_in_container denied")
+                && denied.getMessage().contains("closest policy container: \"server\""), denied.getMessage());
 
         GroupStatus ps = groups.status("pod");
         assertEquals("running", ps.status());
