@@ -80,7 +80,7 @@ public final class AgentMain {
         Enforcer enforcer;
         try {
             enforcer = new Enforcer(loadPolicy(policy, hostData, state));
-        } catch (IllegalArgumentException | IllegalStateException | IOException | UncheckedIOException e) {
+        } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.
             System.err.println("coffer-agent: " + e.getMessage());
             System.exit(2);
@@ -101,6 +101,11 @@ public final class AgentMain {
             System.exit(0);
         } catch (AgentException | IOException e) {
             System.err.println("coffer-agent: " + e.getMessage());
+            System.exit(3);
+        } catch (RuntimeException e) {
+            // a bug, not an environment problem: the trace is what a maintainer needs
+            System.err.println("coffer-agent: unexpected failure: " + e);
+            e.printStackTrace();
             System.exit(3);
         }
     }

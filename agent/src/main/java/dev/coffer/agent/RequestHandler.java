@@ -75,7 +75,12 @@ public final class RequestHandler {
             return Response.error(id, new Response.Failure(Response.Failure.FAILED,
                     request.enforcementPoint() + " failed: " + e));
         }
-        enforcer.commit(verdict);
+        try {
+            enforcer.commit(verdict);
+        } catch (IllegalStateException e) {
+            // the operation happened but conflicts with a concurrent one the policy state already records
+            return Response.error(id, new Response.Failure(Response.Failure.CONFLICT, e.getMessage()));
+        }
         return Response.ok(id, result);
     }
 

@@ -145,14 +145,25 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
             throw new IllegalStateException("decision " + decision.sequence() + " (" + decision.rule()
                     + ") is not pending: it was already committed or rolled back, or made by another enforcer");
         }
+        pending.remove(decision.sequence());
         if (decision.baseVersion() != state.version()) {
-            pending.remove(decision.sequence());
-            log.outcome(decision.sequence(), "rolled-back");
-            throw new IllegalStateException("decision " + decision.sequence() + " (" + decision.rule()
-                    + ") is stale: the policy state changed since it was made; decide again");
+            // Another request committed while this one's host operation ran (the agent acts on
+            // requests in parallel: two containers stop within one grace period). The operation
+            // has happened, so the state must record it: judge the same input against the state
+            // as it is now, as if the requests had arrived one after the other, and apply that
+            // judgement's change. If the newer state forbids it the two requests conflicted.
+            Decision rebased = evaluate(decision.sequence(), decision.rule(), decision.input());
+            if (!rebased.allowed()) {
+                log.outcome(decision.sequence(), "rolled-back");
+                throw new IllegalStateException("decision " + decision.sequence() + " (" + decision.rule()
+                        + ") conflicts with a request committed after it was made: against the current state it is denied ("
+                        + rebased.reason() + ")");
+            }
+            state = state.apply(rebased.delta());
+            log.outcome(decision.sequence(), "committed (re-judged against newer state)");
+            return;
         }
         state = state.apply(decision.delta());
-        pending.remove(decision.sequence());
         log.outcome(decision.sequence(), "committed");
     }
 

@@ -92,14 +92,29 @@ class PolicyEnforcerTest {
     }
 
     @Test
-    void staleDecisionIsRefusedAtCommit() {
+    void decisionOvertakenByAnotherCommitIsRejudgedAgainstTheNewerState() {
         PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY);
         Decision a = e.decide(new MountDevice(LAYERS + "a", BASE));
         Decision b = e.decide(new MountDevice(LAYERS + "b", WEB));
         e.commit(a);
+        e.commit(b); // both mounts happened; the state must record both
+        assertEquals(BASE, e.state().path("devices").path(LAYERS + "a").asText());
+        assertEquals(WEB, e.state().path("devices").path(LAYERS + "b").asText());
+        assertTrue(e.decisionLog().getLast().outcome().contains("re-judged"), e.decisionLog().getLast().toString());
+    }
+
+    @Test
+    void conflictingDecisionsCommitOnlyOnce() {
+        PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY);
+        // two mounts at one target, decided before either committed: the second conflicts
+        Decision a = e.decide(new MountDevice(LAYERS + "a", BASE));
+        Decision b = e.decide(new MountDevice(LAYERS + "a", WEB));
+        e.commit(a);
         var ex = assertThrows(IllegalStateException.class, () -> e.commit(b));
-        assertTrue(ex.getMessage().contains("stale"), ex.getMessage());
-        assertFalse(e.state().path("devices").has(LAYERS + "b"));
+        assertTrue(ex.getMessage().contains("conflicts"), ex.getMessage());
+        assertEquals(BASE, e.state().path("devices").path(LAYERS + "a").asText());
+        var again = assertThrows(IllegalStateException.class, () -> e.commit(b));
+        assertTrue(again.getMessage().contains("not pending"), again.getMessage());
     }
 
     @Test

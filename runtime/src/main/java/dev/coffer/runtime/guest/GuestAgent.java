@@ -78,7 +78,14 @@ public final class GuestAgent {
 
     private static void awaitSocket(Path socket, Thread agent) throws InterruptedException {
         for (int i = 0; i < 3000 && !Files.exists(socket); i++) {
-            if (!agent.isAlive()) return; // AgentMain reported its failure and exits the JVM
+            if (!agent.isAlive()) {
+                // AgentMain exits the JVM itself on every failure it knows; a thread that ended
+                // without doing so died of something unexpected (its trace is on stderr above)
+                agent.join(1000);
+                System.err.println("coffer-guest-agent: expected the agent to serve " + socket
+                        + ", found its thread ended before binding it; see the trace above");
+                System.exit(3);
+            }
             Thread.sleep(10);
         }
         if (!Files.exists(socket)) {
