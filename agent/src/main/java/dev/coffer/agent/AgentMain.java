@@ -4,6 +4,10 @@ import dev.coffer.agent.container.AgentException;
 import dev.coffer.agent.container.ContainerService;
 import dev.coffer.agent.container.OciRuntime;
 import dev.coffer.agent.enforce.Enforcer;
+import dev.coffer.agent.skr.EvidenceSource;
+import dev.coffer.agent.skr.SecureKeyRelease;
+import dev.coffer.agent.skr.SkrServer;
+import dev.coffer.agent.tee.TeeSources;
 import dev.coffer.agent.transport.UnixSocketServer;
 import dev.coffer.attest.measure.HostData;
 import dev.coffer.policy.enforce.DecisionLogEntry;
@@ -13,6 +17,7 @@ import dev.coffer.policy.enforce.PolicyLoadException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,13 +29,21 @@ import java.util.function.Consumer;
 
 /**
  * The agent process: {@code AgentMain --socket PATH --state DIR --name GROUP
- * --policy FILE --host-data HEX | --policy allow-all [--runtime auto|runc|crun|PATH]}. The same
- * program runs inside the microVM with a virtio-serial port instead of the socket.
+ * --policy FILE|allow-all [--runtime auto|runc|crun|PATH] [--tee none|sim|snp]
+ * [--launch-context FILE] [--host-data HEX] [--skr-port PORT]}. The same program runs inside the
+ * microVM with a virtio-serial port instead of the socket.
  *
  * <p>The agent refuses to start without a policy, and refuses a policy whose SHA-256 is not the
- * HOST_DATA the sandbox was launched with ({@code --host-data}, set by the launcher for now; a
- * report source feeds the same check later). {@code allow-all} is the explicit development
- * choice: it enforces nothing and the agent reports itself debuggable.
+ * HOST_DATA the sandbox was launched with. With a TEE ({@code --tee sim} with the sealed launch
+ * context the runtime wrote, or {@code --tee snp}) HOST_DATA is read from a fresh report at
+ * startup and nothing the host says on the command line replaces it; without one
+ * ({@code --tee none}) the launcher's {@code --host-data} is all there is. {@code allow-all} is the
+ * explicit development choice: it enforces nothing, the agent reports itself debuggable, and a
+ * TEE launch must then carry HOST_DATA of zeros.
+ *
+ * <p>With a TEE the agent also answers {@code get_report} and, with {@code --skr-port}, serves the
+ * SKR API on 127.0.0.1:PORT inside the group's network namespace (only the group's containers
+ * reach it).
  *
  * <p>The decision log is appended to {@code STATE/policy-decisions.jsonl}, one JSON entry per
  * line (an entry appears again when its outcome changes; the last line of a sequence wins).
@@ -49,6 +62,9 @@ public final class AgentMain {
         String policy = null;
         String hostData = null;
         String runtime = "auto";
+        String tee = TeeSources.NONE;
+        Path launchContext = null;
+        Integer skrPort = null;
         List<String> rest = new ArrayList<>(List.of(args));
         try {
             while (!rest.isEmpty()) {
@@ -62,8 +78,11 @@ public final class AgentMain {
                     case "--policy" -> policy = value;
                     case "--host-data" -> hostData = value;
                     case "--runtime" -> runtime = value;
-                    default -> throw new IllegalArgumentException(
-                            "expected one of --socket --state --name --policy --host-data --runtime, found " + flag);
+                    case "--tee" -> tee = value;
+                    case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
+                    case "--skr-port" -> skrPort = port(value);
+                    default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
+                            + " --host-data --runtime --tee --launch-context --skr-port, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -78,7 +97,14 @@ public final class AgentMain {
             return;
         }
         Enforcer enforcer;
+        EvidenceSource evidence;
         try {
+            evidence = TeeSources.open(tee, launchContext, name).orElse(null);
+            if (evidence == null && skrPort != null) {
+                throw new IllegalArgumentException("expected --skr-port only with a TEE (keys are released on evidence),"
+                        + " found it with --tee none");
+            }
+            if (evidence != null) hostData = boundHostData(evidence, policy, hostData);
             enforcer = new Enforcer(loadPolicy(policy, hostData, state));
         } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.
@@ -89,13 +115,23 @@ public final class AgentMain {
         try {
             OciRuntime oci = OciRuntime.detect(runtime, state.resolve("oci-state"));
             ContainerService service = ContainerService.start(state, name, oci);
-            RequestHandler handler = new RequestHandler(enforcer, service);
+            SkrServer skr = null;
+            if (skrPort != null) {
+                // bound inside the group's network namespace: its containers reach it on their
+                // loopback, nothing outside the group does
+                skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort), new SecureKeyRelease(evidence),
+                        Path.of(service.networkNamespace()));
+            }
+            RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);
             try (UnixSocketServer server = UnixSocketServer.bind(socket, handler)) {
                 System.out.println("READY " + ProcessHandle.current().pid() + " " + oci.describe()
                         + " enforcer=" + enforcer.name() + (enforcer.debuggable() ? " debuggable" : "")
-                        + " layers=" + service.layerVerification());
+                        + " layers=" + service.layerVerification() + " tee=" + tee
+                        + (skrPort != null ? " skr=127.0.0.1:" + skrPort + "@group-netns" : ""));
                 System.out.flush();
                 server.serve();
+            } finally {
+                if (skr != null) skr.close();
             }
             System.out.println("coffer-agent: sandbox shut down");
             System.exit(0);
@@ -108,6 +144,40 @@ public final class AgentMain {
             e.printStackTrace();
             System.exit(3);
         }
+    }
+
+    private static int port(String value) {
+        try {
+            int p = Integer.parseInt(value);
+            if (p >= 1 && p <= 65535) return p;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("expected --skr-port 1..65535, found \"" + value + "\"");
+    }
+
+    /**
+     * The startup check with a TEE: a fresh report's HOST_DATA must be SHA-256 of the policy file
+     * (zeros for allow-all). Returns HOST_DATA in hex for {@link #loadPolicy}, or null for
+     * allow-all. A {@code --host-data} from the host, if given, must agree with the report.
+     */
+    static String boundHostData(EvidenceSource evidence, String policy, String hostDataFlag) throws IOException {
+        if (policy == null) return hostDataFlag; // loadPolicy explains the missing --policy
+        byte[] policyBytes = null;
+        if (!policy.equals(Enforcer.ALLOW_ALL)) {
+            try {
+                policyBytes = Files.readAllBytes(Path.of(policy));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("expected a readable policy file at " + policy + ", found: " + e.getMessage());
+            }
+        }
+        TeeSources.requirePolicyBound(evidence, policyBytes);
+        String reported = HexFormat.of().formatHex(TeeSources.launchHostData(evidence));
+        if (hostDataFlag != null && !hostDataFlag.equalsIgnoreCase(reported)) {
+            throw new IllegalStateException("expected --host-data to equal the launch's HOST_DATA " + reported + " from the "
+                    + evidence.tee() + " TEE, found " + hostDataFlag + "; the host's word does not override the TEE's");
+        }
+        return policyBytes == null ? null : reported;
     }
 
     /** The decision log's file in the agent's state directory. */

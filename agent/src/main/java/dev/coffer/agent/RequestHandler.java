@@ -10,6 +10,11 @@ import dev.coffer.agent.protocol.RequestEnvelope;
 import dev.coffer.agent.protocol.Response;
 import dev.coffer.agent.protocol.Result;
 
+import dev.coffer.agent.skr.Evidence;
+import dev.coffer.agent.skr.EvidenceSource;
+import dev.coffer.agent.tee.HostChallenge;
+
+import java.util.HexFormat;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -23,11 +28,24 @@ public final class RequestHandler {
 
     private final Enforcer enforcer;
     private final ContainerService service;
+    private final EvidenceSource tee;
+    private final Integer skrPort;
     private final AtomicBoolean shutdown = new AtomicBoolean();
 
+    /** A sandbox without a TEE: get_report is refused. */
     public RequestHandler(Enforcer enforcer, ContainerService service) {
+        this(enforcer, service, null, null);
+    }
+
+    /**
+     * @param tee the sandbox's evidence source, or null without a TEE
+     * @param skrPort the port of the SKR API the agent serves in the group, or null
+     */
+    public RequestHandler(Enforcer enforcer, ContainerService service, EvidenceSource tee, Integer skrPort) {
         this.enforcer = enforcer;
         this.service = service;
+        this.tee = tee;
+        this.skrPort = skrPort;
     }
 
     /** Handles one frame body; never throws, every failure becomes an error response. */
@@ -90,7 +108,7 @@ public final class RequestHandler {
             case Request.GetProperties p -> new Result.Properties(AGENT_VERSION, Protocol.VERSION,
                     ProcessHandle.current().pid(), enforcer.name(), service.runtime().describe(),
                     service.networkNamespace(), service.statuses(), enforcer.policySha256(), enforcer.debuggable(),
-                    service.layerVerification());
+                    service.layerVerification(), tee == null ? "none" : tee.tee(), skrPort);
             case Request.MountDevice r -> service.mountDevice(r);
             case Request.UnmountDevice r -> service.unmountDevice(r);
             case Request.MountOverlay r -> service.mountOverlay(r);
@@ -102,12 +120,40 @@ public final class RequestHandler {
             case Request.WaitContainer r -> service.waitContainer(r);
             case Request.ReadLogs r -> service.readLogs(r);
             case Request.ShutdownContainer r -> service.shutdownContainer(r);
+            case Request.GetReport r -> report(r);
             case Request.ShutdownSandbox r -> {
                 service.shutdownAll(r.graceMillis());
                 shutdown.set(true);
                 yield new Result.Done();
             }
         };
+    }
+
+    private Result.Report report(Request.GetReport r) {
+        if (tee == null) {
+            throw new AgentException(Response.Failure.FAILED, "expected a sandbox with a TEE for get_report, found one launched with --tee none;"
+                    + " run the group with --tee sim to attest it");
+        }
+        byte[] nonce;
+        try {
+            if (r.nonceHex() == null || r.nonceHex().isEmpty()) throw new IllegalArgumentException("none");
+            nonce = HexFormat.of().parseHex(r.nonceHex());
+        } catch (IllegalArgumentException e) {
+            throw AgentException.invalidRequest("expected nonceHex of 2..64 hex digits, found "
+                    + (r.nonceHex() == null || r.nonceHex().isEmpty() ? "none" : "\"" + abbreviate(r.nonceHex()) + "\""));
+        }
+        byte[] reportData;
+        try {
+            reportData = HostChallenge.reportData(nonce);
+        } catch (IllegalArgumentException e) {
+            throw AgentException.invalidRequest(e.getMessage());
+        }
+        Evidence evidence = tee.evidence(reportData);
+        return new Result.Report(tee.tee(), HexFormat.of().formatHex(evidence.report()), evidence.certChainPem());
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 80) + "...";
     }
 
     /** True once shutdown_sandbox succeeded: the transport stops and the agent exits. */

@@ -21,8 +21,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * once the host operation succeeded or rolls back when it failed.
  *
  * <p>Requests that are not enforcement points in ACI's schema (ping, start_container,
- * wait_container, shutdown_sandbox) are not judged: start only runs what create_container
- * allowed, and the others reveal or change nothing a policy pins. read_logs is the container's
+ * wait_container, shutdown_sandbox, get_report) are not judged: start only runs what create_container
+ * allowed, and the others reveal or change nothing a policy pins. get_report in particular is not
+ * gated like get_properties: the report carries only what any verifier is meant to see
+ * (MEASUREMENT, HOST_DATA, the chip's TCB) plus the caller's nonce behind a fixed tag, so it can
+ * neither leak a secret nor bind a key; and a policy that refused it would only stop the group
+ * from proving what it is, which a host could achieve anyway by not forwarding the request. read_logs is the container's
  * stdio, so it is allowed only where create_container's decision said {@code allow_stdio_access}.
  */
 public final class Enforcer {
@@ -127,6 +131,7 @@ public final class Enforcer {
             case Request.WaitContainer w -> null;
             case Request.ReadLogs r -> null;
             case Request.ShutdownSandbox s -> null;
+            case Request.GetReport g -> null;
             case Request.GetProperties p -> new EnforcementRequest.GetProperties();
             case Request.MountDevice m -> new EnforcementRequest.MountDevice(m.target(), m.deviceHash());
             case Request.UnmountDevice u -> new EnforcementRequest.UnmountDevice(u.target());

@@ -28,6 +28,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Request.ReadLogs.class, name = "read_logs"),
         @JsonSubTypes.Type(value = Request.ShutdownContainer.class, name = "shutdown_container"),
         @JsonSubTypes.Type(value = Request.ShutdownSandbox.class, name = "shutdown_sandbox"),
+        @JsonSubTypes.Type(value = Request.GetReport.class, name = "get_report"),
 })
 public sealed interface Request {
 
@@ -48,6 +49,7 @@ public sealed interface Request {
             case ReadLogs r -> "read_logs";
             case ShutdownContainer s -> "shutdown_container";
             case ShutdownSandbox s -> "shutdown_sandbox";
+            case GetReport g -> "get_report";
         };
     }
 
@@ -99,6 +101,14 @@ public sealed interface Request {
 
     /** Shuts every container down, unmounts everything, removes the network, then the agent exits. */
     record ShutdownSandbox(long graceMillis) implements Request {}
+
+    /**
+     * A fresh attestation report from the sandbox's TEE for a caller's challenge:
+     * {@code nonceHex} is 1..32 bytes in hex; the report's REPORT_DATA is
+     * {@code HostChallenge.reportData(nonce)} (a fixed tag, then the nonce), so a host-requested
+     * report can prove freshness but never bind a key.
+     */
+    record GetReport(String nonceHex) implements Request {}
 
     /**
      * A mount in a container, in OCI runtime-spec terms: a group volume is

@@ -13,6 +13,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Result.ContainerStatus.class, name = "container_status"),
         @JsonSubTypes.Type(value = Result.ExecResult.class, name = "exec_result"),
         @JsonSubTypes.Type(value = Result.LogChunk.class, name = "log_chunk"),
+        @JsonSubTypes.Type(value = Result.Report.class, name = "report"),
 })
 public sealed interface Result {
 
@@ -24,10 +25,12 @@ public sealed interface Result {
      * @param policySha256 SHA-256 of the policy text the agent enforces (its HOST_DATA), "" for allow-all
      * @param debuggable true for allow-all and debug-mode policies: not to be trusted with secrets
      * @param layerVerification how layer disks are checked: "dm-verity" or "verified-in-full+loop"
+     * @param tee the sandbox's TEE: "none", "sim" or "snp"
+     * @param skrPort the group-local port of the SKR API, null when the agent serves none
      */
     record Properties(String agentVersion, int protocolVersion, long pid, String enforcer, String ociRuntime,
                       String networkNamespace, List<ContainerStatus> containers, String policySha256,
-                      boolean debuggable, String layerVerification) implements Result {}
+                      boolean debuggable, String layerVerification, String tee, Integer skrPort) implements Result {}
 
     /** state: created | running | exited. exitCode is null until exited (128+n when killed by signal n). */
     record ContainerStatus(String containerID, String state, Long pid, Integer exitCode, String logPath)
@@ -35,6 +38,15 @@ public sealed interface Result {
 
     record ExecResult(int exitCode, String stdout, String stderr, boolean timedOut, boolean truncated)
             implements Result {}
+
+    /**
+     * An attestation report for a {@code get_report} challenge.
+     *
+     * @param tee "sim" or "snp"
+     * @param reportHex the raw report (1184 bytes for SEV-SNP) in hex
+     * @param certChainPem VCEK first, then ASK and ARK when the TEE supplies them ("" when it does not)
+     */
+    record Report(String tee, String reportHex, String certChainPem) implements Result {}
 
     /** Log bytes as UTF-8 text (lossy for binary output); {@code nextOffset} is where to continue. */
     record LogChunk(long offset, long nextOffset, String text, boolean exited) implements Result {}

@@ -55,13 +55,31 @@ public final class SkrServer implements AutoCloseable {
 
     /** Starts serving on {@code address} (port 0 picks a free one). */
     public static SkrServer start(InetSocketAddress address, SecureKeyRelease skr) throws IOException {
-        HttpServer http;
+        return serve(bind(address), skr);
+    }
+
+    /**
+     * Starts serving on {@code address} inside the network namespace at {@code networkNamespace}
+     * (the group's): only the listening socket is created there, so the group's containers reach
+     * the API on their loopback, the host does not, and the agent's own calls to the attestation
+     * service and key vault still leave from the host's network. The accepting thread is started
+     * from the caller's namespace, so no thread of the agent lives in the group's.
+     */
+    public static SkrServer start(InetSocketAddress address, SecureKeyRelease skr, java.nio.file.Path networkNamespace)
+            throws IOException {
+        return serve(dev.coffer.agent.netns.NetworkNamespaces.call(networkNamespace, () -> bind(address)), skr);
+    }
+
+    private static HttpServer bind(InetSocketAddress address) throws IOException {
         try {
-            http = HttpServer.create(address, 64);
+            return HttpServer.create(address, 64);
         } catch (IOException e) {
             throw new IOException("cannot serve the SKR API on " + address.getHostString() + ":" + address.getPort() + ": " + e.getMessage()
                     + "; choose another port in the group spec or free this one", e);
         }
+    }
+
+    private static SkrServer serve(HttpServer http, SecureKeyRelease skr) {
         ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
         SkrServer server = new SkrServer(http, executor, skr);
         http.createContext("/", server::handle);

@@ -53,10 +53,10 @@ public final class PsCommand implements Runnable {
             return;
         }
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"GROUP", "STATUS", "ISOLATION", "POLICY", "CONTAINER", "STATE", "EXIT", "PID"});
+        rows.add(new String[] {"GROUP", "STATUS", "ISOLATION", "TEE", "POLICY", "CONTAINER", "STATE", "EXIT", "PID"});
         for (GroupStatus g : groups) {
             for (ContainerRecord c : g.containers()) {
-                rows.add(new String[] {g.name(), g.status(), g.isolation(), g.enforcer(), c.name(), c.state(), Groups.exit(c),
+                rows.add(new String[] {g.name(), g.status(), g.isolation(), g.tee(), g.enforcer(), c.name(), c.state(), Groups.exit(c),
                         c.pid() == null || !"running".equals(c.state()) ? "-" : c.pid().toString()});
             }
         }

@@ -36,6 +36,7 @@ import java.util.stream.Collectors;
                 "containers have exited; with -d, returns once the group runs."},
         footer = {"", "Exit codes: 0 started (-d) or all containers exited 0; 1 failure or a container exited non-zero.",
                 "", "Example:", "  coffer run web.yaml -d && coffer ps && coffer logs web server -f",
+                "  coffer run web.yaml -d --tee sim && coffer attest group web",
                 "", "GROUP.yaml:",
                 "  name: web",
                 "  containers:",
@@ -72,6 +73,12 @@ public final class RunCommand implements Callable<Integer> {
                     "from `coffer policy gen`, or allow-all (development: nothing enforced, the group is debuggable)."})
     String policy;
 
+    @Option(names = "--tee", paramLabel = "TEE", defaultValue = RunOptions.TEE_SIM,
+            description = {"Who measures the launch: sim (default: the simulated secure processor of this",
+                    "$COFFER_HOME fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so `coffer attest group` and",
+                    "key release work; simulated, not a hardware TEE) or none (no attestation, no SKR API)."})
+    String tee;
+
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
             description = "Without -d: seconds containers get between SIGTERM and SIGKILL when stopping (default: ${DEFAULT-VALUE}).")
     int graceSeconds;
@@ -92,6 +99,7 @@ public final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new dev.coffer.cli.UsageException(e.getMessage());
         }
+        String teeValue = teeChoice();
         GroupManager manager = Groups.manager();
         Duration grace = Duration.ofSeconds(Math.max(0, graceSeconds));
         AtomicBoolean stopped = new AtomicBoolean();
@@ -106,7 +114,7 @@ public final class RunCommand implements Callable<Integer> {
             handle = manager.run(group, RunOptions.defaults().withIsolation(isolation).withOciRuntime(runtime)
                     .withPolicy(policy.equals(RunOptions.GENERATE) || policy.equals(RunOptions.ALLOW_ALL) ? policy
                             : Path.of(policy).toAbsolutePath().toString())
-                    .withSpecFile(file.toAbsolutePath().toString()));
+                    .withSpecFile(file.toAbsolutePath().toString()).withTee(teeValue));
         } catch (IOException e) {
             stopped.set(true);
             removeHook(hook);
@@ -116,6 +124,11 @@ public final class RunCommand implements Callable<Integer> {
         out.println("group " + group.name() + " running: " + status.containers().stream()
                 .map(c -> c.name() + (c.pid() == null ? "" : " (pid " + c.pid() + ")")).collect(Collectors.joining(", "))
                 + "; runtime " + handle.ociRuntime() + "; policy enforcer " + handle.enforcer());
+        if (!status.tee().equals(RunOptions.TEE_NONE)) {
+            out.println("tee: " + status.tee() + (status.tee().equals(RunOptions.TEE_SIM) ? " (simulated, not a hardware TEE)" : "")
+                    + "; measurement " + status.measurement() + "; host data " + status.hostData()
+                    + (status.skrPort() == null ? "; no SKR API" : "; SKR API on 127.0.0.1:" + status.skrPort() + " inside the group"));
+        }
         out.flush();
         if (detach) {
             if (stopped.compareAndSet(false, true)) removeHook(hook);
@@ -124,6 +137,14 @@ public final class RunCommand implements Callable<Integer> {
             return 0;
         }
         return followAndStop(manager, group.name(), grace, stopped, hook, out);
+    }
+
+    private String teeChoice() {
+        if (!tee.equals(RunOptions.TEE_NONE) && !tee.equals(RunOptions.TEE_SIM)) {
+            throw new dev.coffer.cli.UsageException("expected --tee none|sim, found \"" + tee + "\""
+                    + (tee.equals("snp") ? " (a real SEV-SNP launch needs the microVM backend on an SNP host)" : ""));
+        }
+        return tee;
     }
 
     private static void stopOnSignal(GroupManager manager, String name, Duration grace, PrintWriter err) {

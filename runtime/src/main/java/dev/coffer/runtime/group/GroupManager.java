@@ -45,6 +45,8 @@ import java.util.function.Consumer;
  */
 public final class GroupManager {
     public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+    /** The simulated secure processor of a Coffer home: {@code $COFFER_HOME/sim-tee}. */
+    public static final String SIM_TEE_DIR = "sim-tee";
     private static final Map<String, ReentrantLock> LOCAL_LOCKS = new ConcurrentHashMap<>();
 
     private final Path home;
@@ -112,6 +114,7 @@ public final class GroupManager {
                     }
                 }
             }
+            Integer skrPort = skrPort(spec, options);
             String policyText = policyText(spec, options, images, disks);
             if (Files.exists(dir)) {
                 // leftovers of a run that crashed before writing its state: clean them first
@@ -128,7 +131,7 @@ public final class GroupManager {
             Sandbox sandbox;
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
-                        agentPolicy, options.agentEnvironment()));
+                        agentPolicy, options.agentEnvironment(), options.tee(), home.resolve(SIM_TEE_DIR), skrPort));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);
@@ -150,7 +153,8 @@ public final class GroupManager {
             Result.Properties props = agent.call(new Request.GetProperties(), Result.Properties.class);
             GroupState state = new GroupState(spec.name(), GroupState.STARTING, backend.name(), props.enforcer(),
                     props.ociRuntime(), options.specFile(), Instant.now().toString(), null, sandbox.record(), List.of(),
-                    props.policySha256(), props.debuggable(), props.layerVerification());
+                    props.policySha256(), props.debuggable(), props.layerVerification(), sandbox.record().tee(),
+                    sandbox.record().measurement(), sandbox.record().hostData(), props.skrPort());
             state.write(dir.resolve("state.json"));
 
             Map<String, Path> deviceTargets = new HashMap<>();
@@ -195,6 +199,24 @@ public final class GroupManager {
             state.write(dir.resolve("state.json"));
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
+    }
+
+    /**
+     * The SKR API's port for this run, or null for none: groups with a TEE serve it unless the
+     * spec disables it; a spec that asks for it explicitly without a TEE is refused, since the
+     * API can release nothing without evidence.
+     */
+    private static Integer skrPort(GroupSpec spec, RunOptions options) throws GroupException {
+        GroupSpec.Skr skr = spec.skr();
+        if (options.tee().equals(RunOptions.TEE_NONE)) {
+            if (skr.declared() && skr.enabled()) {
+                throw new GroupException("expected --tee sim for group " + spec.name() + ", whose spec enables the SKR API (skr:"
+                        + " port " + skr.port() + "), found --tee none; keys are released only to attested groups,"
+                        + " so run it with --tee sim or set skr: {enabled: false}");
+            }
+            return null;
+        }
+        return skr.enabled() ? skr.port() : null;
     }
 
     /** The policy text the agent gets, or null for allow-all; generated before any state is touched. */
@@ -302,7 +324,7 @@ public final class GroupManager {
         return new GroupStatus(state.name(), status, state.isolation(), state.enforcer(), state.ociRuntime(),
                 state.sandbox() == null ? 0 : state.sandbox().agentPid(), alive, state.createdAt(), state.stoppedAt(),
                 containers, problem, state.policySha256() == null ? "" : state.policySha256(), state.debuggable(),
-                state.layerVerification());
+                state.layerVerification(), state.tee(), state.measurement(), state.hostData(), state.skrPort());
     }
 
     private static List<ContainerRecord> merge(List<ContainerRecord> recorded, List<Result.ContainerStatus> live) {
@@ -347,6 +369,25 @@ public final class GroupManager {
         } catch (AgentClient.AgentCallException e) {
             throw new GroupException(e.failure().reason(), e);
         }
+    }
+
+    /**
+     * A fresh attestation report from the group's TEE for {@code nonce} (1..32 bytes), through
+     * its agent; see {@code dev.coffer.runtime.attest.GroupAttestation} for checking it.
+     */
+    public Result.Report report(String group, byte[] nonce) throws IOException {
+        GroupState state = readState(group);
+        Sandbox sandbox = runningSandbox(state);
+        try (AgentClient agent = sandbox.connect()) {
+            return agent.call(new Request.GetReport(java.util.HexFormat.of().formatHex(nonce)), Result.Report.class);
+        } catch (AgentClient.AgentCallException e) {
+            throw new GroupException("the agent of group " + group + " gave no report: " + e.failure().reason(), e);
+        }
+    }
+
+    /** This home's simulated secure processor, whose launches {@code --tee sim} makes. */
+    public Path simTeeDirectory() {
+        return home.resolve(SIM_TEE_DIR);
     }
 
     /** Waits until the container exited or {@code timeout} passed, and returns its record. */

@@ -22,11 +22,15 @@ import java.util.List;
  * @param policySha256 SHA-256 of the enforced policy text (the HOST_DATA the sandbox was launched with), "" for allow-all
  * @param debuggable true for allow-all and debug-mode policies
  * @param layerVerification how the agent checks layer disks: "dm-verity" or "verified-in-full+loop"
+ * @param tee "none" or "sim": who measured the launch
+ * @param measurement the launch MEASUREMENT the TEE fixed (96 hex digits), "" without a TEE
+ * @param hostData the launch HOST_DATA the TEE fixed (64 hex digits), "" without a TEE
+ * @param skrPort the group-local port of the agent's SKR API, null when it serves none
  */
 public record GroupState(String name, String status, String isolation, String enforcer, String ociRuntime,
                          String specFile, String createdAt, String stoppedAt, SandboxRecord sandbox,
                          List<ContainerRecord> containers, String policySha256, boolean debuggable,
-                         String layerVerification) {
+                         String layerVerification, String tee, String measurement, String hostData, Integer skrPort) {
     static final String STARTING = "starting";
     static final String RUNNING = "running";
     static final String STOPPED = "stopped";
@@ -38,11 +42,14 @@ public record GroupState(String name, String status, String isolation, String en
 
     public GroupState {
         containers = containers == null ? List.of() : List.copyOf(containers);
+        tee = tee == null ? "none" : tee;
+        measurement = measurement == null ? "" : measurement;
+        hostData = hostData == null ? "" : hostData;
     }
 
     GroupState withStatus(String newStatus, String newStoppedAt, List<ContainerRecord> newContainers) {
         return new GroupState(name, newStatus, isolation, enforcer, ociRuntime, specFile, createdAt, newStoppedAt, sandbox,
-                newContainers, policySha256, debuggable, layerVerification);
+                newContainers, policySha256, debuggable, layerVerification, tee, measurement, hostData, skrPort);
     }
 
     static GroupState read(Path file) throws IOException {

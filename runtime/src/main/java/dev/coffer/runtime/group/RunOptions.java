@@ -9,37 +9,51 @@ import java.util.Map;
  *               (development: nothing enforced), or the path of a policy file from {@code coffer policy gen}
  * @param agentEnvironment extra environment for the agent process (e.g. PATH)
  * @param specFile where the spec came from, recorded in the state (may be null)
+ * @param tee {@link #TEE_NONE} or {@link #TEE_SIM} (the simulated secure processor of this Coffer home)
  */
 public record RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
-                         String specFile) {
+                         String specFile, String tee) {
     public static final String GENERATE = "generate";
     public static final String ALLOW_ALL = "allow-all";
+    public static final String TEE_NONE = "none";
+    public static final String TEE_SIM = "sim";
 
     public RunOptions {
         agentEnvironment = agentEnvironment == null ? Map.of() : Map.copyOf(agentEnvironment);
+        tee = tee == null ? TEE_NONE : tee;
     }
 
+    /**
+     * Process sandbox, generated policy, no TEE. The library default stays without a TEE so a
+     * caller that does not ask for attestation pays nothing for it; {@code coffer run} and the
+     * demo ask for {@code sim}.
+     */
     public static RunOptions defaults() {
-        return new RunOptions("process", "auto", GENERATE, Map.of(), null);
+        return new RunOptions("process", "auto", GENERATE, Map.of(), null, TEE_NONE);
     }
 
     public RunOptions withIsolation(String value) {
-        return new RunOptions(value, ociRuntime, policy, agentEnvironment, specFile);
+        return new RunOptions(value, ociRuntime, policy, agentEnvironment, specFile, tee);
     }
 
     public RunOptions withOciRuntime(String value) {
-        return new RunOptions(isolation, value, policy, agentEnvironment, specFile);
+        return new RunOptions(isolation, value, policy, agentEnvironment, specFile, tee);
     }
 
     public RunOptions withAgentEnvironment(Map<String, String> value) {
-        return new RunOptions(isolation, ociRuntime, policy, value, specFile);
+        return new RunOptions(isolation, ociRuntime, policy, value, specFile, tee);
     }
 
     public RunOptions withPolicy(String value) {
-        return new RunOptions(isolation, ociRuntime, value, agentEnvironment, specFile);
+        return new RunOptions(isolation, ociRuntime, value, agentEnvironment, specFile, tee);
     }
 
     public RunOptions withSpecFile(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, value);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, value, tee);
+    }
+
+    /** @param value {@link #TEE_NONE} or {@link #TEE_SIM} */
+    public RunOptions withTee(String value) {
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, value);
     }
 }

@@ -28,8 +28,9 @@ public final class ProcessSandboxBackend implements SandboxBackend {
     @Override
     public String isolationNotice() {
         return "warning: the process sandbox isolates nothing from the host: containers run as host processes"
-                + " under runc/crun, with no TEE and no attestation; the agent enforces the policy, but the host could"
-                + " bypass it (use --isolation microvm for isolation)";
+                + " under runc/crun, with no hardware TEE (--tee sim only simulates one: its reports prove nothing"
+                + " about this host); the agent enforces the policy, but the host could bypass it (use --isolation"
+                + " microvm for isolation)";
     }
 
     @Override
@@ -45,16 +46,53 @@ public final class ProcessSandboxBackend implements SandboxBackend {
         // terminal reaches only the CLI (which then stops the group in order) and the group
         // outlives the CLI when detached.
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) argv.add("/usr/bin/setsid");
-        argv.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx128m",
-                "-cp", AgentClasspath.current(), AgentMain.class.getName(),
+        String classpath = AgentClasspath.current();
+        // JVM options and main class, then the agent flags that decide behaviour: with a TEE these
+        // are measured (see SimTeeLaunch), so they are kept apart from the per-group locations.
+        List<String> jvm = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx128m",
+                "--enable-native-access=ALL-UNNAMED");
+        List<String> behaviour = new ArrayList<>(List.of("--runtime", request.ociRuntime(), "--tee", request.tee()));
+        if (request.skrPort() != null) behaviour.addAll(List.of("--skr-port", Integer.toString(request.skrPort())));
+        argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        argv.addAll(jvm);
+        argv.addAll(List.of("-cp", classpath, AgentMain.class.getName(),
                 "--socket", socket.toString(), "--state", state.toString(), "--name", request.groupName(),
-                "--policy", request.policy(), "--runtime", request.ociRuntime()));
-        if (!request.policy().equals("allow-all")) {
-            // What a launcher does: bind the launch to SHA-256(policy) as HOST_DATA. The agent checks
-            // the policy it reads against this value and refuses to start on a mismatch.
-            argv.addAll(List.of("--host-data", java.util.HexFormat.of().formatHex(
-                    dev.coffer.attest.measure.HostData.ofPolicy(Files.readAllBytes(Path.of(request.policy()))))));
+                "--policy", request.policy()));
+        argv.addAll(behaviour);
+        Path policyFile = request.policy().equals("allow-all") ? null : Path.of(request.policy());
+        String tee = request.tee();
+        String measurement = "";
+        String hostData = "";
+        switch (tee) {
+            case "none" -> {
+                if (request.skrPort() != null) {
+                    throw new SandboxException("expected no SKR API without a TEE (it releases keys only on attestation"
+                            + " evidence), found skr port " + request.skrPort() + "; run with --tee sim or disable skr in the spec");
+                }
+                if (policyFile != null) {
+                    // Without a TEE the launcher's word is all there is: bind the launch to
+                    // SHA-256(policy) on the command line; the agent refuses a policy that differs.
+                    argv.addAll(List.of("--host-data", java.util.HexFormat.of().formatHex(
+                            dev.coffer.attest.measure.HostData.ofPolicy(Files.readAllBytes(policyFile)))));
+                }
+            }
+            case "sim" -> {
+                if (request.simTeeDir() == null) {
+                    throw new SandboxException("expected the simulated secure processor's directory for --tee sim, found none");
+                }
+                List<String> measured = new ArrayList<>();
+                measured.add("java " + Runtime.version().feature());
+                measured.addAll(jvm);
+                measured.add(AgentMain.class.getName());
+                measured.addAll(behaviour);
+                SimTeeLaunch.Fixed fixed = SimTeeLaunch.create(request.simTeeDir(), request.groupName(), groupDir, classpath,
+                        measured, policyFile);
+                measurement = fixed.measurementHex();
+                hostData = fixed.hostDataHex();
+                argv.addAll(List.of("--launch-context", fixed.contextFile().toString()));
+            }
+            default -> throw new SandboxException("expected --tee none|sim for the process sandbox, found \"" + tee + "\""
+                    + ("snp".equals(tee) ? " (a real SEV-SNP launch needs --isolation microvm on an SNP host)" : ""));
         }
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
@@ -71,7 +109,7 @@ public final class ProcessSandboxBackend implements SandboxBackend {
             if (Files.exists(socket) && readyLine(log)) {
                 Instant started = process.toHandle().info().startInstant().orElse(Instant.EPOCH);
                 return new ProcessSandbox(new SandboxRecord(NAME, process.pid(), started.toString(), socket.toString(),
-                        state.toString()), groupDir);
+                        state.toString(), tee, measurement, hostData), groupDir);
             }
             sleep(25);
         }

@@ -31,6 +31,15 @@ public interface SandboxBackend {
      * @param ociRuntime "auto", "runc", "crun" or a path to the binary
      * @param policy "allow-all", or the path of the policy file the agent enforces (the launch binds its SHA-256)
      * @param environment extra environment for the agent (tests use it to change PATH)
+     * @param tee "none" or "sim": whether the launch is measured by the simulated secure processor
+     * @param simTeeDir the simulated chip's directory ({@code $COFFER_HOME/sim-tee}); used with tee "sim"
+     * @param skrPort where the agent serves the SKR API inside the group (127.0.0.1:PORT), or null for no SKR API
      */
-    record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment) {}
+    record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
+                         String tee, Path simTeeDir, Integer skrPort) {
+        /** A launch without a TEE (and so without an SKR API). */
+        public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment) {
+            this(groupName, groupDir, ociRuntime, policy, environment, "none", null, null);
+        }
+    }
 }

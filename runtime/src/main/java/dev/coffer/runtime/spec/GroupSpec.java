@@ -6,10 +6,28 @@ import java.util.List;
  * A container group as written in GROUP.yaml: containers that share one network namespace and
  * their volumes. Immutable and validated; build one with {@link GroupSpecParser}.
  */
-public record GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes) {
+public record GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes, Skr skr) {
     public GroupSpec {
         containers = List.copyOf(containers);
         volumes = List.copyOf(volumes);
+        skr = skr == null ? Skr.DEFAULT : skr;
+    }
+
+    /** A group with the default SKR API settings. */
+    public GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes) {
+        this(name, containers, volumes, Skr.DEFAULT);
+    }
+
+    /**
+     * The SKR API the agent serves to the group's containers on 127.0.0.1:{@code port} of the
+     * group's network ({@code skr: {port: 8080}} / {@code skr: {enabled: false}}); only groups
+     * with a TEE have one.
+     *
+     * @param declared true when the spec has an {@code skr} section (an explicit request)
+     */
+    public record Skr(boolean enabled, int port, boolean declared) {
+        public static final int DEFAULT_PORT = 8080;
+        public static final Skr DEFAULT = new Skr(true, DEFAULT_PORT, false);
     }
 
     /**

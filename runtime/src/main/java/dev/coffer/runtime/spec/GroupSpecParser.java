@@ -41,6 +41,7 @@ import java.util.regex.Pattern;
  * volumes:
  *   - name: shared
  *     emptyDir: {}
+ * skr: {port: 8080}          # the SKR API inside the group (with a TEE); {enabled: false} turns it off
  * </pre>
  */
 public final class GroupSpecParser {
@@ -102,7 +103,7 @@ public final class GroupSpecParser {
         } catch (IOException e) {
             throw new SpecException(file, 0, 0, "", "cannot read YAML (" + e.getMessage() + ")");
         }
-        YamlNode.Mapping top = mapping(root, "", Set.of("name", "containers", "volumes"));
+        YamlNode.Mapping top = mapping(root, "", Set.of("name", "containers", "volumes", "skr"));
         String name = requiredString(top, "name", "");
         if (!DNS_LABEL.matcher(name).matches()) {
             throw error(top.entries().get("name").value(), "name",
@@ -158,7 +159,31 @@ public final class GroupSpecParser {
             containerLines.put(c.name(), containerList.items().get(i).line());
             containers.add(c);
         }
-        return new GroupSpec(name, containers, volumes);
+        GroupSpec.Skr skr = skr(top);
+        if (skr.enabled()) {
+            for (int i = 0; i < containers.size(); i++) {
+                List<Port> ports = containers.get(i).ports();
+                for (int j = 0; j < ports.size(); j++) {
+                    if (ports.get(j).containerPort() == skr.port() && ports.get(j).protocol().equals("TCP")) {
+                        YamlNode portNode = ((YamlNode.Mapping) containerList.items().get(i)).entries().get("ports").value();
+                        throw error(((YamlNode.Sequence) portNode).items().get(j), "containers[" + i + "].ports[" + j + "].containerPort",
+                                "expected a port other than " + skr.port() + ", which the group's SKR API uses, found it;"
+                                        + " move the container or set skr: {port: N}");
+                    }
+                }
+            }
+        }
+        return new GroupSpec(name, containers, volumes, skr);
+    }
+
+    private GroupSpec.Skr skr(YamlNode.Mapping top) throws SpecException {
+        YamlNode.Entry e = top.entries().get("skr");
+        if (e == null) return GroupSpec.Skr.DEFAULT;
+        YamlNode.Mapping m = mapping(e.value(), "skr", Set.of("port", "enabled"));
+        boolean enabled = !m.entries().containsKey("enabled") || optionalBoolean(m, "enabled", "skr");
+        int port = m.entries().containsKey("port") ? portNumber(m.entries().get("port").value(), "skr.port")
+                : GroupSpec.Skr.DEFAULT_PORT;
+        return new GroupSpec.Skr(enabled, port, true);
     }
 
     private ContainerSpec container(YamlNode node, String path, Set<String> volumes) throws SpecException {

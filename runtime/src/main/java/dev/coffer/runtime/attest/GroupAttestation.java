@@ -1,0 +1,130 @@
+package dev.coffer.runtime.attest;
+
+import dev.coffer.agent.protocol.Result;
+import dev.coffer.agent.tee.HostChallenge;
+import dev.coffer.attest.cert.AmdCertificate;
+import dev.coffer.attest.cert.Certificates;
+import dev.coffer.attest.sim.SimulatedSecureProcessor;
+import dev.coffer.attest.snp.SnpReport;
+import dev.coffer.attest.verify.CheckResult;
+import dev.coffer.attest.verify.SnpVerifier;
+import dev.coffer.attest.verify.Verdict;
+import dev.coffer.attest.verify.VerifierPolicy;
+import dev.coffer.runtime.group.GroupException;
+import dev.coffer.runtime.group.GroupManager;
+import dev.coffer.runtime.group.GroupStatus;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * {@code coffer attest group NAME}: challenges a running group for a fresh report and checks it
+ * as a remote verifier would — signature and certificate chain (trusting only this Coffer home's
+ * simulated secure processor, never any other sim root), REPORT_DATA binding the caller's nonce
+ * ({@link HostChallenge}), and MEASUREMENT and HOST_DATA equal to what {@code coffer run}
+ * recorded when it launched the group.
+ */
+public final class GroupAttestation {
+    /** Check names, in the order they are reported. */
+    public static final String NONCE = "report-data-binds-nonce";
+    public static final String HOST_DATA = "host-data-matches-run";
+    public static final String MEASUREMENT = "measurement-matches-run";
+
+    private static final HexFormat HEX = HexFormat.of();
+
+    private GroupAttestation() {}
+
+    /**
+     * What the attestation found.
+     *
+     * @param tee "sim" (the only TEE the process sandbox has)
+     * @param teeNotice one line saying what the TEE is, e.g. that sim is not hardware
+     * @param valid true only when every check passed
+     * @param checks the verifier's checks, then {@link #NONCE}, {@link #HOST_DATA}, {@link #MEASUREMENT}
+     * @param reason "" when valid, else the failed checks on one line
+     */
+    public record Outcome(String group, String tee, String teeNotice, boolean valid, String nonce, String measurement,
+                          String hostData, String reportData, String chipId, String reportedTcb, String product,
+                          List<CheckResult> checks, String reason) {}
+
+    /** Attests {@code group} with 32 fresh random bytes as the nonce. */
+    public static Outcome attest(GroupManager groups, String group) throws IOException {
+        byte[] nonce = new byte[32];
+        new SecureRandom().nextBytes(nonce);
+        return attest(groups, group, nonce);
+    }
+
+    /**
+     * Attests {@code group} with {@code nonce} (1..32 bytes).
+     *
+     * @throws GroupException when the group does not run, has no TEE, or its agent gives no report
+     */
+    public static Outcome attest(GroupManager groups, String group, byte[] nonce) throws IOException {
+        GroupStatus recorded = groups.status(group);
+        if (recorded.tee().equals("none")) {
+            throw new GroupException("expected group " + group + " to run with a TEE, found --tee none; nothing measured its"
+                    + " launch, so there is nothing to attest: run it again with `coffer run --tee sim`");
+        }
+        Path simTee = groups.simTeeDirectory();
+        if (!Files.isRegularFile(simTee.resolve("ark.pem"))) {
+            throw new GroupException("expected this Coffer home's simulated secure processor in " + simTee + ", found none;"
+                    + " the group was launched from another home, whose sim root is not trusted here");
+        }
+        AmdCertificate trustedRoot = SimulatedSecureProcessor.load(simTee).ark();
+        Result.Report answer = groups.report(group, nonce);
+
+        List<CheckResult> checks = new ArrayList<>();
+        SnpReport report;
+        try {
+            report = SnpReport.parse(HEX.parseHex(answer.reportHex()));
+        } catch (IllegalArgumentException e) {
+            throw new GroupException("expected an SNP report from the agent of " + group + ", found bytes that are not one ("
+                    + e.getMessage() + ")");
+        }
+        List<AmdCertificate> certificates;
+        try {
+            certificates = Certificates.parsePem(answer.certChainPem());
+        } catch (RuntimeException e) {
+            throw new GroupException("expected the agent of " + group + " to send a PEM certificate chain with its report,"
+                    + " found one that does not parse (" + e.getMessage() + ")");
+        }
+        Verdict verdict = new SnpVerifier(VerifierPolicy.builder().trustSimRoot(trustedRoot).build()).verify(report, certificates);
+        checks.addAll(verdict.checks());
+        byte[] expectedReportData = HostChallenge.reportData(nonce);
+        checks.add(compare(NONCE, expectedReportData, report.reportData(), "REPORT_DATA",
+                "the tag " + HEX.formatHex(HostChallenge.TAG) + " and this attestation's nonce", "the report is not an answer to this challenge (replayed or made for someone else)"));
+        checks.add(compare(HOST_DATA, hexOrEmpty(recorded.hostData()), report.hostData(), "HOST_DATA",
+                "the value `coffer run` recorded (SHA-256 of the group's policy)", "the group runs under another policy than the one it was launched with"));
+        checks.add(compare(MEASUREMENT, hexOrEmpty(recorded.measurement()), report.measurement(), "MEASUREMENT",
+                "the value `coffer run` recorded", "another agent or other launch parameters than the ones launched"));
+        boolean valid = verdict.valid() && checks.stream().noneMatch(CheckResult::failed);
+        StringBuilder reason = new StringBuilder();
+        for (CheckResult c : checks) {
+            if (c.failed()) reason.append(reason.isEmpty() ? "" : "; ").append(c.name()).append(": ").append(c.detail());
+        }
+        String tee = verdict.tee().label().equals("sim") ? "sim" : answer.tee();
+        String notice = "sim".equals(tee) ? "sim (simulated, not a hardware TEE)" : tee;
+        return new Outcome(group, tee, notice, valid, HEX.formatHex(nonce), HEX.formatHex(report.measurement()),
+                HEX.formatHex(report.hostData()), HEX.formatHex(report.reportData()), HEX.formatHex(report.chipId()),
+                report.reportedTcb().toString(), verdict.product().map(Object::toString).orElse(""), checks, reason.toString());
+    }
+
+    private static byte[] hexOrEmpty(String hex) {
+        return hex == null || hex.isEmpty() ? new byte[0] : HEX.parseHex(hex);
+    }
+
+    private static CheckResult compare(String name, byte[] expected, byte[] found, String field, String expectedWhat, String meaning) {
+        if (MessageDigest.isEqual(expected, found)) {
+            return new CheckResult(name, CheckResult.Status.PASS, field + " = " + HEX.formatHex(found));
+        }
+        return new CheckResult(name, CheckResult.Status.FAIL, "expected " + field + " to be " + expectedWhat + " ("
+                + (expected.length == 0 ? "nothing recorded" : HEX.formatHex(expected)) + "), found " + HEX.formatHex(found)
+                + "; " + meaning);
+    }
+}

@@ -1,0 +1,109 @@
+package dev.coffer.runtime.sandbox;
+
+import dev.coffer.agent.tee.SimLaunchContext;
+import dev.coffer.attest.measure.HostData;
+import dev.coffer.attest.measure.LaunchMeasurement;
+import dev.coffer.attest.sim.SimLaunch;
+import dev.coffer.attest.sim.SimulatedSecureProcessor;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The host side of a launch on the simulated secure processor, as a launcher does it for a real
+ * SNP guest: measure what is started, bind the policy as HOST_DATA, and hand the sandbox its
+ * sealed launch context (and nothing else) so only it can obtain reports.
+ *
+ * <p>MEASUREMENT = {@link LaunchMeasurement} over two artifacts:
+ * <ul>
+ * <li>{@code agent}: the agent's code — one line {@code "<sha384 hex> <name>\n"} per class path
+ *     entry in class path order; a jar is named by its file name and hashed whole, a class
+ *     directory contributes one line per file (path relative to the directory, sorted). File
+ *     names, not absolute paths, so the same build measures the same wherever it is installed.</li>
+ * <li>{@code launch-parameters}: the Java feature version, the JVM options, the main class and
+ *     the agent flags that decide its behaviour ({@code --runtime}, {@code --tee},
+ *     {@code --skr-port}), one per line. Locations (socket, state directory, policy and
+ *     launch-context paths) and the group name are left out: the policy's content is HOST_DATA,
+ *     the context names its group, and leaving them out lets one reference MEASUREMENT cover
+ *     every group run by the same agent build.</li>
+ * </ul>
+ */
+final class SimTeeLaunch {
+    static final String CONTEXT_FILE = "launch-context.json";
+
+    private SimTeeLaunch() {}
+
+    /** What the launch fixed, in hex, and where its context file is. */
+    record Fixed(String measurementHex, String hostDataHex, Path contextFile) {}
+
+    /**
+     * Measures the launch, creates it on the chip in {@code simTeeDir} (created on first use) and
+     * writes the sealed context into {@code groupDir}.
+     *
+     * @param policyFile the policy the agent gets, or null for allow-all (HOST_DATA of zeros)
+     */
+    static Fixed create(Path simTeeDir, String groupName, Path groupDir, String classpath, List<String> measuredParameters,
+                        Path policyFile) throws IOException {
+        LaunchMeasurement artifacts = new LaunchMeasurement()
+                .addText(LaunchMeasurement.AGENT, agentCodeManifest(classpath))
+                .addText(LaunchMeasurement.LAUNCH_PARAMETERS, String.join("\n", measuredParameters) + "\n");
+        byte[] hostData = policyFile == null ? new byte[32] : HostData.ofPolicy(Files.readAllBytes(policyFile));
+        SimulatedSecureProcessor chip;
+        try {
+            chip = SimulatedSecureProcessor.openOrCreate(simTeeDir);
+        } catch (RuntimeException e) {
+            throw new SandboxException("cannot open the simulated secure processor in " + simTeeDir + ": " + e.getMessage(), e);
+        }
+        Path context = groupDir.resolve(CONTEXT_FILE);
+        SimLaunch launch = SimLaunchContext.create(chip, groupName, artifacts.compute(), hostData, context);
+        HexFormat hex = HexFormat.of();
+        return new Fixed(hex.formatHex(launch.measurement()), hex.formatHex(launch.hostData()), context);
+    }
+
+    /** The {@code agent} artifact's text: one line per class path file (see the class comment). */
+    static String agentCodeManifest(String classpath) throws IOException {
+        StringBuilder out = new StringBuilder();
+        for (String entry : classpath.split(File.pathSeparator)) {
+            if (entry.isBlank()) continue;
+            Path p = Path.of(entry);
+            if (Files.isRegularFile(p)) {
+                out.append(sha384(p)).append(' ').append(p.getFileName()).append('\n');
+            } else if (Files.isDirectory(p)) {
+                List<Path> files;
+                try (Stream<Path> walk = Files.walk(p)) {
+                    files = walk.filter(Files::isRegularFile).sorted().toList();
+                }
+                for (Path f : files) {
+                    out.append(sha384(f)).append(' ').append(p.relativize(f).toString().replace(File.separatorChar, '/')).append('\n');
+                }
+            } else {
+                // The JVM ignores a missing entry too; measuring "nothing" for it keeps the record honest.
+                out.append("missing ").append(p.getFileName()).append('\n');
+            }
+        }
+        if (out.isEmpty()) throw new SandboxException("expected the agent's class path to name its code, found it empty");
+        return out.toString();
+    }
+
+    private static String sha384(Path file) throws IOException {
+        MessageDigest d;
+        try {
+            d = MessageDigest.getInstance("SHA-384");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-384", e);
+        }
+        byte[] buf = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int r; (r = in.read(buf)) > 0; ) d.update(buf, 0, r);
+        }
+        return HexFormat.of().formatHex(d.digest());
+    }
+}
