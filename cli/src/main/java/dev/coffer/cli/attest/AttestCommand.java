@@ -9,10 +9,12 @@ import picocli.CommandLine.Spec;
 /** {@code coffer attest}: verify SEV-SNP evidence, real or simulated. */
 @Command(name = "attest", mixinStandardHelpOptions = true,
         description = {"Check attestation evidence: parse and verify AMD SEV-SNP reports against AMD's",
-                "pinned roots (or, when asked, the simulated secure processor's), and measure how fast."},
-        subcommands = {AttestVerifyCommand.class, AttestSimReportCommand.class, AttestBenchCommand.class},
+                "pinned roots (or, when asked, the simulated secure processor's), challenge a running",
+                "group for a fresh report (`attest group`), and measure how fast."},
+        subcommands = {AttestVerifyCommand.class, AttestGroupCommand.class, AttestSimReportCommand.class, AttestBenchCommand.class},
         footer = {"", "Example:", "  coffer attest verify --report report.bin --vcek vcek.der",
-                "  coffer attest verify --report report.bin --trust-sim -o json"})
+                "  coffer attest verify --report report.bin --trust-sim -o json",
+                "  coffer attest group web"})
 public final class AttestCommand implements Runnable {
     @Mixin
     CommonOptions common;

@@ -204,7 +204,9 @@ public final class GroupManager {
     /**
      * The SKR API's port for this run, or null for none: groups with a TEE serve it unless the
      * spec disables it; a spec that asks for it explicitly without a TEE is refused, since the
-     * API can release nothing without evidence.
+     * API can release nothing without evidence. Without an {@code skr} section a group whose
+     * container declares the default port keeps that port and has no SKR API ({@code coffer run}
+     * and {@code coffer ps -o json} show it); an explicit section that collides is a spec error.
      */
     private static Integer skrPort(GroupSpec spec, RunOptions options) throws GroupException {
         GroupSpec.Skr skr = spec.skr();
@@ -216,7 +218,13 @@ public final class GroupManager {
             }
             return null;
         }
-        return skr.enabled() ? skr.port() : null;
+        if (!skr.enabled()) return null;
+        if (!skr.declared()) {
+            boolean taken = spec.containers().stream().flatMap(c -> c.ports().stream())
+                    .anyMatch(p -> p.containerPort() == skr.port() && p.protocol().equals("TCP"));
+            if (taken) return null;
+        }
+        return skr.port();
     }
 
     /** The policy text the agent gets, or null for allow-all; generated before any state is touched. */

@@ -160,7 +160,9 @@ public final class GroupSpecParser {
             containers.add(c);
         }
         GroupSpec.Skr skr = skr(top);
-        if (skr.enabled()) {
+        // Only an explicit skr section is checked here: the default applies only to groups run
+        // with a TEE, and the runtime leaves it out when a container already declares its port.
+        if (skr.declared() && skr.enabled()) {
             for (int i = 0; i < containers.size(); i++) {
                 List<Port> ports = containers.get(i).ports();
                 for (int j = 0; j < ports.size(); j++) {
