@@ -7,7 +7,8 @@ import dev.coffer.runtime.group.GroupHandle;
 import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
-import dev.coffer.runtime.sandbox.SandboxBackends;
+import dev.coffer.runtime.group.Isolation;
+import dev.coffer.runtime.group.SandboxBackends;
 import dev.coffer.runtime.spec.GroupSpec;
 import dev.coffer.runtime.spec.GroupSpecParser;
 import dev.coffer.runtime.spec.SpecException;
@@ -59,8 +60,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = {"-d", "--detach"}, description = "Return once the group runs; it keeps running after this command exits.")
     boolean detach;
 
-    @Option(names = "--isolation", paramLabel = "KIND", defaultValue = "process",
-            description = "Sandbox backend: process (default; isolates nothing from the host).")
+    @Option(names = "--isolation", paramLabel = "KIND", defaultValue = "auto",
+            description = {"Sandbox: process (isolates nothing from the host), microvm (one QEMU VM per group; needs",
+                    "`coffer guest build`), or auto (default: microvm with a built guest and hardware KVM, else process)."})
     String isolation;
 
     @Option(names = "--runtime", paramLabel = "RUNTIME", defaultValue = "auto",
@@ -86,11 +88,15 @@ public final class RunCommand implements Callable<Integer> {
         } catch (SpecException e) {
             throw new CofferException(e.getMessage());
         }
+        String backend;
         try {
-            err.println("coffer: " + SandboxBackends.byName(isolation).isolationNotice());
+            Isolation.Choice choice = Isolation.choose(isolation, dev.coffer.cli.CofferHome.resolve());
+            backend = choice.backend();
+            if (!choice.reason().equals("requested")) err.println("coffer: isolation " + backend + " (" + choice.reason() + ")");
+            err.println("coffer: " + SandboxBackends.byName(backend).isolationNotice());
             err.flush();
         } catch (IllegalArgumentException e) {
-            throw new dev.coffer.cli.UsageException(e.getMessage());
+            throw new dev.coffer.cli.UsageException(e.getMessage() + "; or auto");
         }
         GroupManager manager = Groups.manager();
         Duration grace = Duration.ofSeconds(Math.max(0, graceSeconds));
@@ -103,7 +109,7 @@ public final class RunCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         GroupHandle handle;
         try {
-            handle = manager.run(group, RunOptions.defaults().withIsolation(isolation).withOciRuntime(runtime)
+            handle = manager.run(group, RunOptions.defaults().withIsolation(backend).withOciRuntime(runtime)
                     .withPolicy(policy.equals(RunOptions.GENERATE) || policy.equals(RunOptions.ALLOW_ALL) ? policy
                             : Path.of(policy).toAbsolutePath().toString())
                     .withSpecFile(file.toAbsolutePath().toString()));

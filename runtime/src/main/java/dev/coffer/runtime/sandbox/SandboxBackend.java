@@ -1,12 +1,15 @@
 package dev.coffer.runtime.sandbox;
 
+import dev.coffer.layer.LayerDisk;
+
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
- * A way to run a group's agent in isolation: {@code process} now, {@code microvm} later. A
- * backend is a plug-in registered in {@link SandboxBackends}; group lifecycle code never
+ * A way to run a group's agent in isolation: {@code process} or {@code microvm}. A
+ * backend is a plug-in registered in {@code group.SandboxBackends}; group lifecycle code never
  * branches on which one it has.
  */
 public interface SandboxBackend {
@@ -31,6 +34,17 @@ public interface SandboxBackend {
      * @param ociRuntime "auto", "runc", "crun" or a path to the binary
      * @param policy "allow-all", or the path of the policy file the agent enforces (the launch binds its SHA-256)
      * @param environment extra environment for the agent (tests use it to change PATH)
+     * @param layerDisks the group's layer disks, which the backend makes readable to the agent
+     *                   (as files, or as block devices of the VM); see {@link Sandbox#layerSource}
      */
-    record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment) {}
+    record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
+                         List<LayerDisk> layerDisks) {
+        public LaunchRequest {
+            layerDisks = List.copyOf(layerDisks);
+        }
+
+        public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment) {
+            this(groupName, groupDir, ociRuntime, policy, environment, List.of());
+        }
+    }
 }
