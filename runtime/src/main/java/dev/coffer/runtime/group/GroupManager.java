@@ -372,6 +372,16 @@ public final class GroupManager {
         }
     }
 
+    /**
+     * The sandbox's own log: for a microVM its serial console (kernel, init and the agent's
+     * output), for the process sandbox the agent's output. Kept after the group stops.
+     */
+    public Path sandboxLog(String name) throws IOException {
+        GroupState state = readState(name);
+        return "microvm".equals(state.isolation()) ? groupDir(name).resolve("vm/console.log")
+                : groupDir(name).resolve("agent.log");
+    }
+
     /** Runs a command in a running container and returns its exit code and output. */
     public Result.ExecResult exec(String group, String container, List<String> argv, Duration timeout) throws IOException {
         GroupState state = readState(group);
