@@ -52,7 +52,7 @@ COFFER_RUNTIME_PACKAGES=(maven crun runc busybox-static e2fsprogs cryptsetup-bin
 COFFER_TEST_PACKAGES=(docker-registry postgresql apache2-utils)
 
 mvn_cmd() {
-  mvn -B -q -f "$COFFER_ROOT/pom.xml" "$@"
+  mvn -B -q -Dstyle.color=never -f "$COFFER_ROOT/pom.xml" "$@"
 }
 
 # build_if_stale: (re)builds the CLI and its libraries when any source or pom is newer than the jar.

@@ -21,6 +21,8 @@ final class Subcommands {
                 new dev.coffer.cli.rego.RegoCommand(),
                 new dev.coffer.cli.attest.AttestCommand(),
                 new dev.coffer.cli.server.ServerCommand(),
-                new dev.coffer.cli.key.KeyCommand());
+                new dev.coffer.cli.key.KeyCommand(),
+                new dev.coffer.cli.volume.VolumeCommand(),
+                new dev.coffer.cli.guest.GuestCommand());
     }
 }

@@ -145,10 +145,7 @@ public final class ContainerService {
             throw AgentException.conflict("expected an unused mount_device target, found " + target
                     + " already mounted from " + devices.get(target).source() + "; unmount it first");
         }
-        if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) {
-            throw AgentException.invalid("expected the layer source " + source
-                    + " to be a layer disk file (ext4 + dm-verity tree), found " + (Files.exists(source) ? "something else" : "nothing"));
-        }
+        source = layerSource(source);
         try {
             Files.createDirectories(target);
         } catch (IOException e) {
@@ -163,6 +160,33 @@ public final class ContainerService {
         }
         devices.put(target, device);
         return new Result.Done();
+    }
+
+    /**
+     * A layer disk is a file (the process sandbox) or a block device (a disk the host attached to
+     * the microVM, named by serial under /dev/disk/by-id). Either way its content is checked
+     * against the root hash before use, so the name only says where to read.
+     */
+    private static Path layerSource(Path source) {
+        if (Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)) return source;
+        Path real;
+        try {
+            real = source.toRealPath();
+        } catch (IOException e) {
+            throw AgentException.invalid("expected the layer source " + source
+                    + " to be a layer disk file or block device (ext4 + dm-verity tree), found nothing");
+        }
+        int mode;
+        try {
+            mode = (Integer) Files.getAttribute(real, "unix:mode");
+        } catch (IOException | UnsupportedOperationException e) {
+            mode = 0;
+        }
+        if (!real.startsWith("/dev/") || (mode & 0170000) != 0060000) {
+            throw AgentException.invalid("expected the layer source " + source
+                    + " to be a layer disk file or a block device under /dev, found " + real + " (something else)");
+        }
+        return real;
     }
 
     public synchronized Result unmountDevice(Request.UnmountDevice req) {

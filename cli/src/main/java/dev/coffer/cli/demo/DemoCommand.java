@@ -5,6 +5,7 @@ import dev.coffer.cli.CofferHome;
 import dev.coffer.cli.CommonOptions;
 import dev.coffer.cli.Json;
 import dev.coffer.cli.OutputOption;
+import dev.coffer.runtime.group.Isolation;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,13 +35,14 @@ public final class DemoCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--isolation", paramLabel = "KIND", defaultValue = "auto",
-            description = "Sandbox: process, microvm, or auto (microvm when it can run here, else process; default).")
+            description = {"Sandbox: process, microvm (builds the guest first if needed), or auto (default: microvm",
+                    "with a built guest and hardware KVM, else process)."})
     String isolation;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        String chosen = chooseIsolation(isolation);
+        String chosen = chooseIsolation(isolation, out, output.json());
         DemoRun run = new DemoRun(CofferHome.resolve(), chosen, output.json() ? null : out);
         DemoReport report = run.execute();
         if (output.json()) {
@@ -53,15 +55,16 @@ public final class DemoCommand implements Callable<Integer> {
         return report.ok() ? 0 : 1;
     }
 
-    static String chooseIsolation(String requested) {
-        return switch (requested) {
-            case "process" -> "process";
-            case "auto" -> "process";
-            case "microvm" -> throw new CofferException(
-                    "--isolation microvm is not available in this build: expected a guest image and the microvm backend,"
-                            + " found neither; use --isolation process (or auto)");
-            default -> throw new dev.coffer.cli.UsageException(
-                    "--isolation expects process, microvm or auto; found '" + requested + "'");
-        };
+    static String chooseIsolation(String requested, PrintWriter out, boolean quiet) {
+        Isolation.Choice choice;
+        try {
+            choice = Isolation.choose(requested, CofferHome.resolve());
+        } catch (IllegalArgumentException e) {
+            throw new dev.coffer.cli.UsageException("--isolation expects process, microvm or auto; found '" + requested + "'");
+        }
+        if (!quiet && !choice.reason().equals("requested")) {
+            out.println("isolation " + choice.backend() + " (" + choice.reason() + ")");
+        }
+        return choice.backend();
     }
 }

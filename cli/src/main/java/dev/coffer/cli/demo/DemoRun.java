@@ -6,7 +6,15 @@ import dev.coffer.oci.reference.ImageReference;
 import dev.coffer.oci.store.ImageConfig;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.oci.store.LocalImage;
+import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.policy.gen.PolicyGenerator;
+import dev.coffer.policy.gen.StoreImageSource;
+import dev.coffer.policy.model.GroupSpecReader;
 import dev.coffer.runtime.group.ContainerRecord;
+import dev.coffer.runtime.guest.GuestBuildException;
+import dev.coffer.runtime.guest.GuestBuilder;
+import dev.coffer.runtime.guest.GuestImage;
+import dev.coffer.runtime.group.GroupException;
 import dev.coffer.runtime.group.GroupHandle;
 import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
@@ -20,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -53,14 +62,19 @@ final class DemoRun {
 
     DemoReport execute() {
         if (live != null) {
-            live.println("Coffer demo: isolation " + isolation + ", TEE none (process sandbox: isolates nothing from the host)");
+            live.println("Coffer demo: isolation " + isolation + ", TEE none" + (isolation.equals("process")
+                    ? " (process sandbox: isolates nothing from the host)" : " (microVM without SEV-SNP: the host can read its memory)"));
             live.flush();
         }
         try {
-            boolean ok = step("image-built", this::buildImage)
+            boolean ok = (!isolation.equals("microvm") || step("guest-ready", this::guestReady))
+                    && step("image-built", this::buildImage)
                     && step("image-imported", this::importImage)
+                    && step("policy-generated", this::generatePolicy)
                     && step("group-started", this::startGroup)
-                    && step("client-reached-server", this::clientReachedServer);
+                    && step("policy-enforced", this::policyEnforced)
+                    && step("client-reached-server", this::clientReachedServer)
+                    && step("hostile-request-denied", this::hostileRequestDenied);
         } finally {
             step("group-stopped", this::stopGroup);
         }
@@ -85,6 +99,23 @@ final class DemoRun {
             live.flush();
         }
         return ok;
+    }
+
+    /** The microVM's guest: built once per Coffer home (packages installed and announced), then reused. */
+    private String guestReady() throws IOException {
+        Path dir = home.resolve("guest");
+        try {
+            GuestImage guest = GuestImage.load(dir);
+            return "guest in " + dir + " (measurement " + HexFormat.of().formatHex(guest.measurement().compute()).substring(0, 16) + "…)";
+        } catch (GuestBuildException e) {
+            // not built yet (or unusable): build it
+        }
+        if (live != null) {
+            live.println("  ..   guest-ready              building the guest (once; about a minute)");
+            live.flush();
+        }
+        GuestImage guest = new GuestBuilder(dir, step -> { }).build();
+        return "guest built in " + dir + " (measurement " + HexFormat.of().formatHex(guest.measurement().compute()).substring(0, 16) + "…)";
     }
 
     private Path layout;
@@ -121,10 +152,11 @@ final class DemoRun {
     }
 
     private GroupHandle handle;
+    private GeneratedPolicy policy;
+    private Path policyFile;
 
-    private String startGroup() throws IOException {
-        cleanupPrevious();
-        String yaml = """
+    private String specYaml() {
+        return """
                 name: %s
                 containers:
                   - name: server
@@ -136,9 +168,66 @@ final class DemoRun {
                     args:
                       - "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; echo 'server never answered' >&2; exit 1"
                 """.formatted(GROUP, IMAGE, IMAGE);
-        GroupSpec spec = GroupSpecParser.parse(yaml, "demo group");
-        handle = groups.run(spec, RunOptions.defaults().withIsolation(isolation));
+    }
+
+    /** What `coffer policy gen` does: pin every layer's dm-verity root, argv, env and mounts of each container. */
+    private String generatePolicy() throws IOException {
+        try (ImageStore store = ImageStore.open(home)) {
+            policy = new PolicyGenerator(new StoreImageSource(store)).generate(
+                    GroupSpecReader.parse(specYaml(), "demo group"), false);
+        }
+        policyFile = home.resolve("demo-policy.rego");
+        Files.write(policyFile, policy.bytes());
+        return "policy for containers server, client (layers pinned by dm-verity root hash, argv and env exact);"
+                + " HOST_DATA sha256:" + policy.sha256();
+    }
+
+    private String startGroup() throws IOException {
+        cleanupPrevious();
+        GroupSpec spec = GroupSpecParser.parse(specYaml(), "demo group");
+        handle = groups.run(spec, RunOptions.defaults().withIsolation(isolation).withPolicy(policyFile.toString()));
         return "group " + GROUP + " with containers server, client (OCI runtime " + handle.ociRuntime() + ")";
+    }
+
+    /** The agent reports which policy it enforces; it must be the generated one, and it has judged every request so far. */
+    private String policyEnforced() throws IOException {
+        String expected = "policy sha256:" + policy.sha256();
+        if (!expected.equals(handle.enforcer())) {
+            throw new IOException("expected the agent to enforce " + expected + ", found it reporting " + handle.enforcer());
+        }
+        var log = groups.policyLog(GROUP);
+        if (log.isEmpty()) {
+            // a microVM keeps its decision log inside the guest
+            return "the agent reports enforcing the generated policy (HOST_DATA sha256:" + policy.sha256().substring(0, 16) + "…)";
+        }
+        long allowed = log.stream().filter(e -> e.allowed()).count();
+        var rules = log.stream().map(e -> e.rule()).distinct().toList();
+        return "the agent enforces the generated policy; " + allowed + " of " + log.size() + " host requests allowed so far ("
+                + String.join(", ", rules) + ")";
+    }
+
+    /**
+     * A host acting against the group: it asks the agent to run a shell in the server
+     * container, which the policy does not list. The agent must refuse and say why.
+     */
+    private String hostileRequestDenied() throws IOException {
+        try {
+            handle.exec("server", List.of("sh", "-c", "cat /www/index.html"), Duration.ofSeconds(20));
+        } catch (GroupException e) {
+            String reason = e.getMessage();
+            if (!reason.contains("denied")) throw e;
+            int at = reason.indexOf("exec_in_container");
+            String shown = at >= 0 ? reason.substring(at) : reason;
+            return "host asked to exec `sh -c 'cat /www/index.html'` in server: " + firstLine(shown);
+        }
+        throw new IOException("expected the policy to refuse an exec the group spec does not list, found it allowed;"
+                + " the agent is not enforcing the policy");
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        String line = nl < 0 ? s : s.substring(0, nl);
+        return line.length() > 240 ? line.substring(0, 240) + "…" : line;
     }
 
     private String clientReachedServer() throws IOException {

@@ -17,7 +17,8 @@ import java.io.PrintWriter;
 @Command(name = "logs", mixinStandardHelpOptions = true,
         description = {"Print the stdout and stderr of a group's containers (all of them, each line prefixed",
                 "with [container], or just one). Logs stay readable after the group is stopped."},
-        footer = {"", "Examples:", "  coffer logs web", "  coffer logs web server -f", "  coffer logs --policy web -o json"})
+        footer = {"", "Examples:", "  coffer logs web", "  coffer logs web server -f", "  coffer logs --policy web -o json",
+                "  coffer logs --guest web"})
 public final class LogsCommand implements Runnable {
     @Mixin
     CommonOptions common;
@@ -38,12 +39,34 @@ public final class LogsCommand implements Runnable {
             "agent judged, allowed or denied with the reason, and whether it was committed or rolled back."})
     boolean policy;
 
+    @Option(names = "--guest", description = {"Print the sandbox's own log instead: a microVM's console (kernel, init,",
+            "agent), or the process sandbox's agent output. Useful when a group does not start."})
+    boolean guest;
+
     @Option(names = {"-f", "--follow"}, description = "Keep printing new output until the containers exit or the group stops.")
     boolean follow;
 
     @Override
     public void run() {
         PrintWriter out = spec.commandLine().getOut();
+        if (guest && policy) {
+            throw new dev.coffer.cli.UsageException("expected one of --guest and --policy, found both; run them one at a time");
+        }
+        if (guest) {
+            try {
+                java.nio.file.Path log = Groups.manager().sandboxLog(group);
+                if (!java.nio.file.Files.exists(log)) {
+                    throw new dev.coffer.cli.CofferException("expected the sandbox log " + log + ", found none; the sandbox"
+                            + " of " + group + " never started");
+                }
+                // a console can carry bytes that are not UTF-8: replace them rather than fail
+                out.print(new String(java.nio.file.Files.readAllBytes(log), java.nio.charset.StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw Groups.failure(e);
+            }
+            out.flush();
+            return;
+        }
         if (policy) {
             try {
                 var entries = Groups.manager().policyLog(group);

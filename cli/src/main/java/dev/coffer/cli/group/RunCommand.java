@@ -7,7 +7,8 @@ import dev.coffer.runtime.group.GroupHandle;
 import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
-import dev.coffer.runtime.sandbox.SandboxBackends;
+import dev.coffer.runtime.group.Isolation;
+import dev.coffer.runtime.group.SandboxBackends;
 import dev.coffer.runtime.spec.GroupSpec;
 import dev.coffer.runtime.spec.GroupSpecParser;
 import dev.coffer.runtime.spec.SpecException;
@@ -60,8 +61,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = {"-d", "--detach"}, description = "Return once the group runs; it keeps running after this command exits.")
     boolean detach;
 
-    @Option(names = "--isolation", paramLabel = "KIND", defaultValue = "process",
-            description = "Sandbox backend: process (default; isolates nothing from the host).")
+    @Option(names = "--isolation", paramLabel = "KIND", defaultValue = "auto",
+            description = {"Sandbox: process (isolates nothing from the host), microvm (one QEMU VM per group; needs",
+                    "`coffer guest build`), or auto (default: microvm with a built guest and hardware KVM, else process)."})
     String isolation;
 
     @Option(names = "--runtime", paramLabel = "RUNTIME", defaultValue = "auto",
@@ -73,10 +75,11 @@ public final class RunCommand implements Callable<Integer> {
                     "from `coffer policy gen`, or allow-all (development: nothing enforced, the group is debuggable)."})
     String policy;
 
-    @Option(names = "--tee", paramLabel = "TEE", defaultValue = RunOptions.TEE_SIM,
-            description = {"Who measures the launch: sim (default: the simulated secure processor of this",
-                    "$COFFER_HOME fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so `coffer attest group` and",
-                    "key release work; simulated, not a hardware TEE) or none (no attestation, no SKR API)."})
+    @Option(names = "--tee", paramLabel = "TEE", defaultValue = "auto",
+            description = {"Who measures the launch: sim (the simulated secure processor of this $COFFER_HOME",
+                    "fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so `coffer attest group` and key release",
+                    "work; simulated, not a hardware TEE; process isolation only), none (no attestation, no",
+                    "SKR API), or auto (default: sim with process isolation, none with microvm)."})
     String tee;
 
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
@@ -93,13 +96,17 @@ public final class RunCommand implements Callable<Integer> {
         } catch (SpecException e) {
             throw new CofferException(e.getMessage());
         }
+        String backend;
         try {
-            err.println("coffer: " + SandboxBackends.byName(isolation).isolationNotice());
+            Isolation.Choice choice = Isolation.choose(isolation, dev.coffer.cli.CofferHome.resolve());
+            backend = choice.backend();
+            if (!choice.reason().equals("requested")) err.println("coffer: isolation " + backend + " (" + choice.reason() + ")");
+            err.println("coffer: " + SandboxBackends.byName(backend).isolationNotice());
             err.flush();
         } catch (IllegalArgumentException e) {
-            throw new dev.coffer.cli.UsageException(e.getMessage());
+            throw new dev.coffer.cli.UsageException(e.getMessage() + "; or auto");
         }
-        String teeValue = teeChoice();
+        String teeValue = teeChoice(backend);
         GroupManager manager = Groups.manager();
         Duration grace = Duration.ofSeconds(Math.max(0, graceSeconds));
         AtomicBoolean stopped = new AtomicBoolean();
@@ -111,7 +118,7 @@ public final class RunCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         GroupHandle handle;
         try {
-            handle = manager.run(group, RunOptions.defaults().withIsolation(isolation).withOciRuntime(runtime)
+            handle = manager.run(group, RunOptions.defaults().withIsolation(backend).withOciRuntime(runtime)
                     .withPolicy(policy.equals(RunOptions.GENERATE) || policy.equals(RunOptions.ALLOW_ALL) ? policy
                             : Path.of(policy).toAbsolutePath().toString())
                     .withSpecFile(file.toAbsolutePath().toString()).withTee(teeValue));
@@ -139,9 +146,12 @@ public final class RunCommand implements Callable<Integer> {
         return followAndStop(manager, group.name(), grace, stopped, hook, out);
     }
 
-    private String teeChoice() {
+    private String teeChoice(String backend) {
+        if (tee.equals("auto")) {
+            return backend.equals(dev.coffer.runtime.sandbox.ProcessSandboxBackend.NAME) ? RunOptions.TEE_SIM : RunOptions.TEE_NONE;
+        }
         if (!tee.equals(RunOptions.TEE_NONE) && !tee.equals(RunOptions.TEE_SIM)) {
-            throw new dev.coffer.cli.UsageException("expected --tee none|sim, found \"" + tee + "\""
+            throw new dev.coffer.cli.UsageException("expected --tee none|sim|auto, found \"" + tee + "\""
                     + (tee.equals("snp") ? " (a real SEV-SNP launch needs the microVM backend on an SNP host)" : ""));
         }
         return tee;

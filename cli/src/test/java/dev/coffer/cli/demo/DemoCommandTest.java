@@ -60,9 +60,30 @@ class DemoCommandTest {
             assertTrue(step.get("ok").asBoolean(), step.toString());
             assertFalse(step.get("detail").asText().isBlank(), step.toString());
         }
-        assertEquals(List.of("image-built", "image-imported", "group-started", "client-reached-server", "group-stopped"),
-                names);
+        assertEquals(List.of("image-built", "image-imported", "policy-generated", "group-started", "policy-enforced",
+                "client-reached-server", "hostile-request-denied", "group-stopped"), names);
+        String hostile = report.get("steps").get(6).get("detail").asText();
+        assertTrue(hostile.contains("exec_in_container denied"), hostile);
+        String enforced = report.get("steps").get(4).get("detail").asText();
+        assertTrue(enforced.contains("enforces the generated policy"), enforced);
         // The demo leaves no group behind: its directory is gone.
+        assertFalse(Files.exists(home.resolve("groups").resolve(DemoRun.GROUP)));
+    }
+
+    @Test
+    void demoRunsEveryStepInAMicroVm() throws Exception {
+        Run run = coffer("demo", "-o", "json", "--isolation", "microvm");
+        assertEquals(0, run.exit(), run.out() + run.err());
+        JsonNode report = new ObjectMapper().readTree(run.out());
+        assertEquals("microvm", report.get("isolation").asText());
+        List<String> names = new ArrayList<>();
+        for (JsonNode step : report.get("steps")) {
+            names.add(step.get("name").asText());
+            assertTrue(step.get("ok").asBoolean(), step.toString());
+        }
+        assertEquals(List.of("guest-ready", "image-built", "image-imported", "policy-generated", "group-started",
+                "policy-enforced", "client-reached-server", "hostile-request-denied", "group-stopped"), names);
+        assertTrue(report.get("steps").get(7).get("detail").asText().contains("exec_in_container denied"));
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoRun.GROUP)));
     }
 

@@ -133,6 +133,9 @@ class GroupCommandsTest {
 
         GroupCli.Outcome logsAfter = GroupCli.run(home, work, "logs", "web");
         assertTrue(logsAfter.out().contains("[client] hello over localhost"), logsAfter.out());
+        GroupCli.Outcome sandboxLog = GroupCli.run(home, work, "logs", "--guest", "web");
+        assertEquals(0, sandboxLog.exitCode(), sandboxLog.err());
+        assertTrue(sandboxLog.out().contains("READY") && sandboxLog.out().contains("enforcer=allow-all"), sandboxLog.out());
 
         GroupCli.Outcome rm = GroupCli.run(home, work, "rm", "web");
         assertEquals(0, rm.exitCode(), rm.err());

@@ -12,9 +12,9 @@ import dev.coffer.oci.store.ImageNotFoundException;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.oci.store.LayerBlob;
 import dev.coffer.oci.store.LocalImage;
+import dev.coffer.runtime.sandbox.ProcessSandboxBackend;
 import dev.coffer.runtime.sandbox.Sandbox;
 import dev.coffer.runtime.sandbox.SandboxBackend;
-import dev.coffer.runtime.sandbox.SandboxBackends;
 import dev.coffer.runtime.spec.GroupSpec;
 
 import java.io.IOException;
@@ -131,7 +131,8 @@ public final class GroupManager {
             Sandbox sandbox;
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
-                        agentPolicy, options.agentEnvironment(), options.tee(), home.resolve(SIM_TEE_DIR), skrPort));
+                        agentPolicy, options.agentEnvironment(), List.copyOf(disks.values()), options.tee(),
+                        home.resolve(SIM_TEE_DIR), skrPort));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);
@@ -161,7 +162,7 @@ public final class GroupManager {
             for (Map.Entry<String, LayerDisk> layer : disks.entrySet()) {
                 // short names keep the overlay's lowerdir option within one page
                 Path target = agentState.resolve("devices").resolve(layer.getKey().substring(0, 16));
-                agent.call(new Request.MountDevice(layer.getValue().file().toString(), target.toString(),
+                agent.call(new Request.MountDevice(sandbox.layerSource(layer.getValue()), target.toString(),
                         layer.getValue().rootHash()), Result.Done.class);
                 deviceTargets.put(layer.getKey(), target);
             }
@@ -183,8 +184,11 @@ public final class GroupManager {
                 Result.ContainerStatus created = agent.call(new Request.CreateContainer(c.name(), rootfs.toString(), plan.argList(),
                         plan.envList(), plan.workingDir(), plan.user(), mounts, null, true, spec.name()),
                         Result.ContainerStatus.class);
+                // where the host reads the log: the agent's own file, or the copy pulled from the guest
+                String logPath = sandbox.logsOnHost() ? created.logPath()
+                        : sandbox.logDir().resolve(c.name() + ".log").toString();
                 records.add(new ContainerRecord(c.name(), c.image(), image.id(), plan.argList(), created.state(), null, null,
-                        created.logPath()));
+                        logPath));
             }
             for (int i = 0; i < records.size(); i++) {
                 ContainerRecord r = records.get(i);
@@ -210,6 +214,10 @@ public final class GroupManager {
      */
     private static Integer skrPort(GroupSpec spec, RunOptions options) throws GroupException {
         GroupSpec.Skr skr = spec.skr();
+        if (!options.tee().equals(RunOptions.TEE_NONE) && !options.isolation().equals(ProcessSandboxBackend.NAME)) {
+            throw new GroupException("expected --tee none with --isolation " + options.isolation() + ", found --tee "
+                    + options.tee() + "; the simulated secure processor is wired to the process sandbox only so far");
+        }
         if (options.tee().equals(RunOptions.TEE_NONE)) {
             if (skr.declared() && skr.enabled()) {
                 throw new GroupException("expected --tee sim for group " + spec.name() + ", whose spec enables the SKR API (skr:"
@@ -350,7 +358,9 @@ public final class GroupManager {
 
     /** The whole log of one container so far. */
     public String readLog(String group, String container) throws IOException {
-        ContainerRecord c = container(readState(group), container);
+        GroupState state = readState(group);
+        ContainerRecord c = container(state, container);
+        pullLogs(state);
         Path log = Path.of(c.logPath());
         return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
     }
@@ -364,6 +374,48 @@ public final class GroupManager {
         GroupState state = readState(group);
         List<ContainerRecord> selected = container == null ? state.containers() : List.of(container(state, container));
         new LogFollower(this, group, selected, container == null && selected.size() > 1).run(follow, sink);
+    }
+
+    /**
+     * Brings the host's copies of the container logs up to date when the logs live inside the
+     * sandbox (a microVM): appends what the agent has beyond the offset pulled so far (kept in
+     * NAME.log.offset, since the agent counts bytes of its own file). A no-op for the process
+     * sandbox, and for a stopped group or one whose agent is gone (the copies stay as they are).
+     */
+    void pullLogs(GroupState state) throws IOException {
+        if (!state.status().equals(GroupState.RUNNING) && !state.status().equals(GroupState.STARTING)) return;
+        Sandbox sandbox = attach(state);
+        if (sandbox == null || sandbox.logsOnHost() || !sandbox.agentAlive()) return;
+        Files.createDirectories(sandbox.logDir());
+        try (AgentClient agent = sandbox.connect()) {
+            for (ContainerRecord c : state.containers()) {
+                Path copy = Path.of(c.logPath());
+                Path offsetFile = copy.resolveSibling(copy.getFileName() + ".offset");
+                long offset = Files.exists(offsetFile) ? Long.parseLong(Files.readString(offsetFile).strip()) : 0;
+                try {
+                    for (int round = 0; round < 64; round++) { // at most 64 MiB per call
+                        Result.LogChunk chunk = agent.call(new Request.ReadLogs(c.name(), offset, 1 << 20), Result.LogChunk.class);
+                        if (chunk.nextOffset() <= offset) break;
+                        Files.writeString(copy, chunk.text(), StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+                                java.nio.file.StandardOpenOption.APPEND);
+                        offset = chunk.nextOffset();
+                        Files.writeString(offsetFile, Long.toString(offset));
+                    }
+                } catch (AgentClient.AgentCallException e) {
+                    // a policy without stdio access for this container: its log stays unread, as the policy says
+                }
+            }
+        }
+    }
+
+    /**
+     * The sandbox's own log: for a microVM its serial console (kernel, init and the agent's
+     * output), for the process sandbox the agent's output. Kept after the group stops.
+     */
+    public Path sandboxLog(String name) throws IOException {
+        GroupState state = readState(name);
+        return "microvm".equals(state.isolation()) ? groupDir(name).resolve("vm/console.log")
+                : groupDir(name).resolve("agent.log");
     }
 
     /** Runs a command in a running container and returns its exit code and output. */
@@ -431,6 +483,7 @@ public final class GroupManager {
             List<ContainerRecord> finals = new ArrayList<>(state.containers());
             if (sandbox != null && sandbox.agentAlive()) {
                 finals = shutdownContainers(sandbox, state.containers(), grace);
+                pullLogs(state); // the last output, before the sandbox and its logs are gone
                 try (AgentClient agent = sandbox.connect()) {
                     agent.exchange(new Request.ShutdownSandbox(grace.toMillis()));
                 } catch (IOException e) {

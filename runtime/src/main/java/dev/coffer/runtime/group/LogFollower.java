@@ -40,6 +40,7 @@ final class LogFollower {
             // decide whether this is the last round before reading, so output written just
             // before the containers exited is still delivered
             boolean last = !follow || allExited() || Thread.currentThread().isInterrupted();
+            manager.pullLogs(manager.readState(group));
             for (int i = 0; i < n; i++) {
                 offsets[i] = drain(containers.get(i), offsets[i], partial[i], sink);
             }

@@ -69,11 +69,44 @@ public final class GuestAgent {
         int stateAt = rest.indexOf("--state");
         Path state = Path.of(stateAt >= 0 && stateAt + 1 < rest.size() ? rest.get(stateAt + 1) : "/run/coffer");
         Files.createDirectories(state);
+        int launchAt = rest.indexOf("--launch");
+        if (launchAt >= 0) {
+            if (launchAt + 1 >= rest.size()) {
+                System.err.println("coffer-guest-agent: expected a device after --launch, found none");
+                System.exit(2);
+            }
+            Path device = Path.of(rest.get(launchAt + 1));
+            rest.remove(launchAt + 1);
+            rest.remove(launchAt);
+            rest.addAll(launchArguments(device, state));
+        }
         Path socket = state.resolve("agent.sock");
         rest.addAll(List.of("--socket", socket.toString()));
         Thread agent = Thread.ofPlatform().name("agent").start(() -> AgentMain.main(rest.toArray(String[]::new)));
         awaitSocket(socket, agent);
         relay(port, socket);
+    }
+
+    /** The agent's --name/--policy/--host-data/--runtime for the launch the host attached; exits on a bad disk. */
+    private static List<String> launchArguments(Path device, Path state) throws IOException {
+        LaunchDisk.Content launch;
+        try {
+            launch = LaunchDisk.read(device);
+        } catch (IOException e) {
+            System.err.println("coffer-guest-agent: expected the launch disk " + device + " (serial " + LaunchDisk.SERIAL
+                    + "), found: " + e.getMessage());
+            System.exit(2);
+            throw e;
+        }
+        List<String> args = new ArrayList<>(List.of("--name", launch.group(), "--runtime", launch.ociRuntime()));
+        if (launch.policy() == null) {
+            args.addAll(List.of("--policy", "allow-all"));
+        } else {
+            Path policy = state.resolve("policy.rego");
+            Files.writeString(policy, launch.policy(), java.nio.charset.StandardCharsets.UTF_8);
+            args.addAll(List.of("--policy", policy.toString(), "--host-data", launch.hostData()));
+        }
+        return args;
     }
 
     private static void awaitSocket(Path socket, Thread agent) throws InterruptedException {

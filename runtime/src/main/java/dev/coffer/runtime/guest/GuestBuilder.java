@@ -93,8 +93,14 @@ public final class GuestBuilder {
         List<Path> jars = stageAgentJars(STAGE.resolve("agent"));
         List<String> modules = javaModules(jars);
         progress.accept("jlink: " + String.join(",", modules));
-        runTool("jlink", "--add-modules", String.join(",", modules), "--strip-debug", "--no-header-files",
-                "--no-man-pages", "--output", jre.toString());
+        // In a JVM of its own: a second in-process jlink in the same JVM writes a different
+        // lib/modules (state left behind by the first run), which would break reproducibility.
+        Path jlink = Path.of(System.getProperty("java.home"), "bin", "jlink");
+        if (!Files.isExecutable(jlink)) {
+            throw new GuestBuildException("expected the JDK tool " + jlink + ", found none; run Coffer with a full JDK 25");
+        }
+        HostCommand.run(List.of(jlink.toString(), "--add-modules", String.join(",", modules), "--strip-debug",
+                "--no-header-files", "--no-man-pages", "--output", jre.toString()), 600);
         // the CDS archive records each jar's mtime: fix them now, as the disk will carry them
         for (Path jar : jars) Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(AgentDisk.EPOCH_SECONDS * 1000));
         progress.accept("class-data-sharing archive for the agent");
@@ -169,12 +175,28 @@ public final class GuestBuilder {
     }
 
     /**
+     * One class from each jar the in-guest agent loads: the entry point, the agent, the policy
+     * enforcer and its Rego engine (re2j, YAML and crypto built-ins), layer verification,
+     * attestation evidence, and Jackson. A jar missing here fails at the guest's first request
+     * (MicroVmSandboxTest boots the guest and would show it), so keep it in step with the agent's
+     * pom when a dependency is added.
+     */
+    private static final List<Class<?>> AGENT_JAR_CLASSES = List.of(
+            GuestAgent.class, AgentMain.class,
+            dev.coffer.policy.enforce.PolicyEnforcer.class, dev.coffer.rego.Rego.class, com.google.re2j.Pattern.class,
+            com.fasterxml.jackson.dataformat.yaml.YAMLFactory.class, org.yaml.snakeyaml.Yaml.class,
+            dev.coffer.layer.ext4.Ext4Writer.class, dev.coffer.attest.snp.SnpReport.class,
+            org.bouncycastle.jce.provider.BouncyCastleProvider.class, org.bouncycastle.cert.X509CertificateHolder.class,
+            org.bouncycastle.asn1.cmc.CMCStatus.class,
+            ObjectMapper.class, JsonFactory.class, JsonInclude.class);
+
+    /**
      * The agent's jars: this module (the in-guest entry point {@link GuestAgent}), the agent, and
      * Jackson. Copied under stable names in class path order.
      */
     private static List<Path> stageAgentJars(Path dir) throws IOException {
         LinkedHashSet<Path> sources = new LinkedHashSet<>();
-        for (Class<?> c : List.of(GuestAgent.class, AgentMain.class, ObjectMapper.class, JsonFactory.class, JsonInclude.class)) {
+        for (Class<?> c : AGENT_JAR_CLASSES) {
             var location = c.getProtectionDomain().getCodeSource();
             if (location == null) throw new GuestBuildException("cannot locate the jar of " + c.getName() + " to put on the agent disk");
             try {
@@ -236,8 +258,10 @@ public final class GuestBuilder {
         }
         for (Path jar : jars) {
             try (JarFile jf = new JarFile(jar.toFile())) {
+                // Bouncy Castle's thousands of classes would triple the archive for the few the agent touches
                 jf.stream().map(JarEntry::getName)
-                        .filter(n -> n.endsWith(".class") && !n.startsWith("META-INF/") && !n.endsWith("module-info.class"))
+                        .filter(n -> n.endsWith(".class") && !n.startsWith("META-INF/") && !n.endsWith("module-info.class")
+                                && !n.startsWith("org/bouncycastle/"))
                         .forEach(n -> classes.add(n.substring(0, n.length() - ".class".length())));
             }
         }

@@ -1,5 +1,7 @@
 package dev.coffer.runtime.microvm;
 
+import dev.coffer.layer.LayerDisk;
+
 import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.runtime.sandbox.Sandbox;
 import dev.coffer.runtime.sandbox.SandboxException;
@@ -9,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /** A group's microVM; see {@link MicroVmSandboxBackend}. The record's pid is QEMU's. */
@@ -50,6 +53,16 @@ final class MicroVmSandbox implements Sandbox {
 
     /** Container logs stay inside the VM (read them with read_logs); the guest console is kept here. */
     @Override
+    public boolean logsOnHost() {
+        return false;
+    }
+
+    @Override
+    public String layerSource(LayerDisk disk) {
+        return "/dev/disk/by-id/virtio-" + MicroVmSandboxBackend.layerSerial(disk);
+    }
+
+    @Override
     public Path logDir() {
         return runDir.resolve("logs");
     }
@@ -59,7 +72,20 @@ final class MicroVmSandbox implements Sandbox {
         try {
             if (!Files.exists(log)) return "(no guest console output)";
             List<String> lines = Files.readAllLines(log);
-            return String.join(" | ", lines.subList(Math.max(0, lines.size() - 6), lines.size()));
+            int from = Math.max(0, lines.size() - 6);
+            // a Java failure's first lines say what broke; the last lines only that the agent exited
+            for (int i = 0; i < lines.size(); i++) {
+                if (lines.get(i).startsWith("Exception in thread") || lines.get(i).startsWith("coffer-agent:")) {
+                    from = Math.min(from, i);
+                    break;
+                }
+            }
+            List<String> shown = new ArrayList<>(lines.subList(from, Math.min(lines.size(), from + 12)));
+            if (from + 12 < lines.size()) {
+                shown.add("...");
+                shown.addAll(lines.subList(Math.max(from + 12, lines.size() - 3), lines.size()));
+            }
+            return String.join(" | ", shown);
         } catch (IOException e) {
             return "(guest console unreadable: " + e.getMessage() + ")";
         }

@@ -5,6 +5,8 @@ import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.runtime.guest.GuestBuildException;
 import dev.coffer.runtime.guest.GuestImage;
+import dev.coffer.runtime.guest.LaunchDisk;
+import dev.coffer.layer.LayerDisk;
 import dev.coffer.runtime.sandbox.Sandbox;
 import dev.coffer.runtime.sandbox.SandboxBackend;
 import dev.coffer.runtime.sandbox.SandboxException;
@@ -64,7 +66,35 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
 
     @Override
     public Sandbox launch(LaunchRequest request) throws IOException {
-        return launch(request, List.of(), List.of());
+        java.util.LinkedHashMap<String, MicroVm.Disk> disks = new java.util.LinkedHashMap<>();
+        for (LayerDisk d : request.layerDisks()) {
+            disks.putIfAbsent(layerSerial(d), new MicroVm.Disk(d.file(), layerSerial(d), true));
+        }
+        return launch(request, List.copyOf(disks.values()), List.of());
+    }
+
+    /**
+     * The serial a layer disk is attached under: its root hash's first 16 hex digits (virtio-blk
+     * keeps 20 bytes). Two disks with the same prefix hold the same verified content.
+     */
+    static String layerSerial(LayerDisk disk) {
+        return "l" + disk.rootHash().substring(0, 16);
+    }
+
+    /** The launch disk: group, policy and HOST_DATA for this one launch (see {@link LaunchDisk}). */
+    private static MicroVm.Disk launchDisk(LaunchRequest request, Path runDir) throws IOException {
+        String policy = null;
+        String hostData = null;
+        if (!request.policy().equals("allow-all")) {
+            byte[] text = Files.readAllBytes(Path.of(request.policy()));
+            policy = new String(text, java.nio.charset.StandardCharsets.UTF_8);
+            hostData = java.util.HexFormat.of().formatHex(dev.coffer.attest.measure.HostData.ofPolicy(text));
+        }
+        Files.createDirectories(runDir);
+        Path file = runDir.resolve("launch.img");
+        LaunchDisk.write(file, LaunchDisk.Content.of(request.groupName(), policy, hostData,
+                "auto".equals(request.ociRuntime()) ? "crun" : request.ociRuntime()));
+        return new MicroVm.Disk(file, LaunchDisk.SERIAL, true);
     }
 
     /**
@@ -90,7 +120,9 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
             throw new SandboxException(e.getMessage() + "; set COFFER_ACCEL to auto, kvm or tcg");
         }
         Path runDir = groupDir.resolve("vm");
-        MicroVm.Config config = MicroVm.Config.forAgent(guest, runDir, accel.accelerator()).withDisks(layerDisks)
+        List<MicroVm.Disk> disks = new java.util.ArrayList<>(layerDisks);
+        disks.add(launchDisk(request, runDir));
+        MicroVm.Config config = MicroVm.Config.forAgent(guest, runDir, accel.accelerator()).withDisks(disks)
                 .withNetwork(forwards);
         long pid;
         try {

@@ -1,5 +1,7 @@
 package dev.coffer.runtime.sandbox;
 
+import dev.coffer.layer.LayerDisk;
+
 import dev.coffer.agent.container.Mounts;
 import dev.coffer.agent.protocol.AgentClient;
 
@@ -36,6 +38,16 @@ final class ProcessSandbox implements Sandbox {
     @Override
     public boolean agentAlive() {
         return ProcessSandboxBackend.agentProcess(record).isPresent();
+    }
+
+    @Override
+    public boolean logsOnHost() {
+        return true;
+    }
+
+    @Override
+    public String layerSource(LayerDisk disk) {
+        return disk.file().toString();
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.coffer.runtime.sandbox;
 
+import dev.coffer.layer.LayerDisk;
+
 import dev.coffer.agent.protocol.AgentClient;
 
 import java.io.IOException;
@@ -14,6 +16,20 @@ public interface Sandbox {
 
     /** True while the agent process is alive. */
     boolean agentAlive();
+
+    /**
+     * The name under which the agent reads {@code disk}, one of the launch's layer disks: its
+     * file in the process sandbox, the block device the VM sees in a microVM. The agent checks
+     * the content against the root hash either way; this only says where to read.
+     */
+    String layerSource(LayerDisk disk);
+
+    /**
+     * True when the agent writes container logs where this host can read them (the process
+     * sandbox); false when they live inside the sandbox (a microVM) and the host keeps copies
+     * under {@link #logDir()} that it pulls from the agent.
+     */
+    boolean logsOnHost();
 
     /** Where the agent keeps container logs (readable even after the agent is gone). */
     Path logDir();

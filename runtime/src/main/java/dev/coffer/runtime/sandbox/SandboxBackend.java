@@ -1,12 +1,15 @@
 package dev.coffer.runtime.sandbox;
 
+import dev.coffer.layer.LayerDisk;
+
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
- * A way to run a group's agent in isolation: {@code process} now, {@code microvm} later. A
- * backend is a plug-in registered in {@link SandboxBackends}; group lifecycle code never
+ * A way to run a group's agent in isolation: {@code process} or {@code microvm}. A
+ * backend is a plug-in registered in {@code group.SandboxBackends}; group lifecycle code never
  * branches on which one it has.
  */
 public interface SandboxBackend {
@@ -31,15 +34,27 @@ public interface SandboxBackend {
      * @param ociRuntime "auto", "runc", "crun" or a path to the binary
      * @param policy "allow-all", or the path of the policy file the agent enforces (the launch binds its SHA-256)
      * @param environment extra environment for the agent (tests use it to change PATH)
+     * @param layerDisks the group's layer disks, which the backend makes readable to the agent
+     *                   (as files, or as block devices of the VM); see {@link Sandbox#layerSource}
      * @param tee "none" or "sim": whether the launch is measured by the simulated secure processor
      * @param simTeeDir the simulated chip's directory ({@code $COFFER_HOME/sim-tee}); used with tee "sim"
      * @param skrPort where the agent serves the SKR API inside the group (127.0.0.1:PORT), or null for no SKR API
      */
     record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
-                         String tee, Path simTeeDir, Integer skrPort) {
+                         List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort) {
+        public LaunchRequest {
+            layerDisks = List.copyOf(layerDisks);
+            tee = tee == null ? "none" : tee;
+        }
+
         /** A launch without a TEE (and so without an SKR API). */
+        public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
+                             List<LayerDisk> layerDisks) {
+            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, "none", null, null);
+        }
+
         public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment) {
-            this(groupName, groupDir, ociRuntime, policy, environment, "none", null, null);
+            this(groupName, groupDir, ociRuntime, policy, environment, List.of());
         }
     }
 }

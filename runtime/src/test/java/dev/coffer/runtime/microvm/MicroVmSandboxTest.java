@@ -53,9 +53,22 @@ class MicroVmSandboxTest {
                 Map.of("COFFER_ACCEL", "tcg"));
     }
 
+    /** A layer holding the host's static busybox and a file, as a layer disk (ext4 + dm-verity). */
     static LayerDisk layerDisk(Path dir) throws Exception {
         ByteArrayOutputStream tar = new ByteArrayOutputStream();
         try (TarArchiveOutputStream out = new TarArchiveOutputStream(tar)) {
+            out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+            TarArchiveEntry bin = new TarArchiveEntry("bin/");
+            bin.setMode(040755);
+            out.putArchiveEntry(bin);
+            out.closeArchiveEntry();
+            byte[] busybox = Files.readAllBytes(Path.of("/bin/busybox"));
+            TarArchiveEntry bb = new TarArchiveEntry("bin/busybox");
+            bb.setMode(0100755);
+            bb.setSize(busybox.length);
+            out.putArchiveEntry(bb);
+            out.write(busybox);
+            out.closeArchiveEntry();
             byte[] content = "layer content\n".getBytes(StandardCharsets.UTF_8);
             TarArchiveEntry e = new TarArchiveEntry("hello.txt");
             e.setSize(content.length);
@@ -79,14 +92,18 @@ class MicroVmSandboxTest {
             try (AgentClient c = sandbox.connect()) {
                 Result.Properties props = c.call(new Request.GetProperties(), Result.Properties.class);
                 assertTrue(props.ociRuntime().startsWith("crun"), props.ociRuntime());
-                // The agent mounts unpacked directories only (it cannot yet open a layer disk with
-                // dm-verity); the guest's own root, which holds the static busybox, is the lower layer.
+                assertEquals("dm-verity", props.layerVerification(), "the guest kernel has device-mapper");
+                // the layer disk arrives as a block device named by its serial, opened with dm-verity
                 String state = MicroVmSandboxBackend.GUEST_STATE_DIR;
-                c.call(new Request.MountDevice("/", state + "/devices/l0", "sha256:guest-root"), Result.Done.class);
+                var wrongHash = assertThrows(AgentClient.AgentCallException.class, () -> c.call(new Request.MountDevice(
+                        "/dev/disk/by-id/virtio-coffer-l0", state + "/devices/l0", "0".repeat(64)), Result.Done.class));
+                assertTrue(wrongHash.getMessage().contains("root hash"), wrongHash.getMessage());
+                c.call(new Request.MountDevice("/dev/disk/by-id/virtio-coffer-l0", state + "/devices/l0", layer.rootHash()),
+                        Result.Done.class);
                 String rootfs = state + "/containers/c1/rootfs";
                 c.call(new Request.MountOverlay("c1", List.of(state + "/devices/l0"), rootfs), Result.Done.class);
                 c.call(new Request.CreateContainer("c1", rootfs, List.of("/bin/busybox", "sh", "-c",
-                                "echo hello from the microvm; for s in /sys/block/vd*/serial; do cat $s; echo; done"),
+                                "echo hello from the microvm; cat /hello.txt; for s in /sys/block/vd*/serial; do cat $s; echo; done"),
                         List.of("PATH=/bin"), "/", null, List.of(), null, true, "g1"), Result.ContainerStatus.class);
                 c.call(new Request.StartContainer("c1"), Result.ContainerStatus.class);
                 Result.ContainerStatus done = c.call(new Request.WaitContainer("c1", 120_000), Result.ContainerStatus.class);
@@ -94,6 +111,7 @@ class MicroVmSandboxTest {
                 assertEquals(0, done.exitCode());
                 Result.LogChunk log = c.call(new Request.ReadLogs("c1", 0, 65536), Result.LogChunk.class);
                 assertTrue(log.text().contains("hello from the microvm"), log.text());
+                assertTrue(log.text().contains("layer content"), "the rootfs is the verified layer: " + log.text());
                 // both disks arrived, named by serial: the agent disk and the layer disk
                 assertTrue(log.text().contains(GuestImage.AGENT_DISK_SERIAL), log.text());
                 assertTrue(log.text().contains("coffer-l0"), log.text());

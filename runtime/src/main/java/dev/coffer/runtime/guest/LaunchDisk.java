@@ -1,0 +1,101 @@
+package dev.coffer.runtime.guest;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * What one launch of the guest is for — the group, the policy the agent must enforce and the
+ * HOST_DATA it is bound to, the OCI runtime — handed to the guest as a small read-only disk
+ * (serial {@value #SERIAL}). The guest image and its measured command line stay the same for
+ * every group; only this disk differs, as ACI passes the policy beside a fixed utility VM.
+ *
+ * <p>Nothing on it is trusted for being there: the agent still checks SHA-256(policy) against
+ * HOST_DATA, and with a TEE the HOST_DATA comes from the secure processor, not from this disk.
+ *
+ * <p>Format: a JSON object (UTF-8), zero-padded to a multiple of 4 KiB.
+ */
+public final class LaunchDisk {
+    public static final String SERIAL = "coffer-launch";
+    public static final String FORMAT = "coffer-launch/v1";
+    /** Policies are tens of KiB; the bound keeps a hostile disk from exhausting guest memory. */
+    static final int MAX_BYTES = 4 << 20;
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
+
+    /**
+     * @param policy   the Rego policy text, or null for the development mode allow-all
+     * @param hostData 64 hex digits, SHA-256 of the policy; null with allow-all
+     */
+    public record Content(String format, String group, String policy, String hostData, String ociRuntime) {
+        public Content {
+            if (!FORMAT.equals(format)) {
+                throw new IllegalArgumentException("expected a launch disk of format " + FORMAT + ", found " + format);
+            }
+            if (group == null || !group.matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")) {
+                throw new IllegalArgumentException("expected the launch disk's group to be a group name, found " + group);
+            }
+            if ((policy == null) != (hostData == null)) {
+                throw new IllegalArgumentException("expected the launch disk to carry a policy and its HOST_DATA together, found only one");
+            }
+            if (ociRuntime == null || ociRuntime.isBlank()) ociRuntime = "auto";
+        }
+
+        public static Content of(String group, String policy, String hostData, String ociRuntime) {
+            return new Content(FORMAT, group, policy, hostData, ociRuntime);
+        }
+    }
+
+    private LaunchDisk() {}
+
+    /** Writes the disk image for {@code content} to {@code file}. */
+    public static void write(Path file, Content content) throws IOException {
+        byte[] json = JSON.writeValueAsBytes(content);
+        if (json.length > MAX_BYTES) {
+            throw new IOException("expected a launch description under " + MAX_BYTES + " bytes, found " + json.length
+                    + "; the policy is too large");
+        }
+        byte[] image = new byte[(json.length + 4095) / 4096 * 4096];
+        System.arraycopy(json, 0, image, 0, json.length);
+        Files.write(file, image);
+    }
+
+    /** Reads the launch description from the disk (or its image file), up to the first zero byte. */
+    public static Content read(Path device) throws IOException {
+        ByteArrayOutputStream json = new ByteArrayOutputStream();
+        try (InputStream in = Files.newInputStream(device)) {
+            byte[] buf = new byte[4096];
+            outer:
+            while (true) {
+                int n = in.read(buf);
+                if (n < 0) break;
+                for (int i = 0; i < n; i++) {
+                    if (buf[i] == 0) {
+                        json.write(buf, 0, i);
+                        break outer;
+                    }
+                }
+                json.write(buf, 0, n);
+                if (json.size() > MAX_BYTES) {
+                    throw new IOException("expected a launch description under " + MAX_BYTES + " bytes on " + device + ", found more");
+                }
+            }
+        }
+        try {
+            return JSON.readValue(json.toString(StandardCharsets.UTF_8), Content.class);
+        } catch (JacksonException e) {
+            throw new IOException("expected a " + FORMAT + " JSON description on " + device + ", found: " + e.getOriginalMessage());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage());
+        }
+    }
+}

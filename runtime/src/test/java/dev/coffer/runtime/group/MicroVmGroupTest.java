@@ -1,0 +1,79 @@
+package dev.coffer.runtime.group;
+
+import dev.coffer.runtime.guest.GuestBuilder;
+import dev.coffer.runtime.spec.GroupSpec;
+import dev.coffer.runtime.spec.GroupSpecParser;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A whole group in a microVM through the same lifecycle as the process sandbox: the generated
+ * policy travels on the launch disk, layer disks are attached by serial and opened with
+ * dm-verity in the guest, crun runs the containers, the policy refuses what the spec does not
+ * list, and stop leaves no QEMU behind. Under TCG here (PVM /dev/kvm cannot boot a stock kernel).
+ */
+class MicroVmGroupTest {
+    @TempDir
+    Path home;
+    @TempDir
+    Path work;
+
+    @Test
+    void aGroupRunsInItsMicroVmUnderItsGeneratedPolicyAndStopLeavesNoVm() throws Exception {
+        new GuestBuilder(home.resolve("guest"), step -> { }).build();
+        TestImages.importBusybox(home, work);
+        GroupManager groups = new GroupManager(home);
+        GroupSpec spec = GroupSpecParser.parse("""
+                name: vmpod
+                containers:
+                  - name: server
+                    image: coffer.test/busybox:1
+                    command: [httpd, -f, -p, "127.0.0.1:8080", -h, /www]
+                  - name: client
+                    image: coffer.test/busybox:1
+                    command: [sh, -c]
+                    args:
+                      - "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8080/index.html && exit 0; sleep 0.2; done; exit 1"
+                """, "vmpod.yaml");
+        GroupHandle g = groups.run(spec, RunOptions.defaults().withIsolation("microvm")
+                .withAgentEnvironment(Map.of("COFFER_ACCEL", "tcg")));
+        long qemuPid = groups.status("vmpod").agentPid();
+        try {
+            assertTrue(g.isolationNotice().startsWith("microvm"), g.isolationNotice());
+            assertTrue(g.ociRuntime().startsWith("crun"), g.ociRuntime());
+            assertTrue(g.enforcer().startsWith("policy sha256:"), "the launch disk carried the generated policy: " + g.enforcer());
+            assertEquals(Files.readString(groups.groupDir("vmpod").resolve("policy.rego")).length() > 0, true);
+
+            var client = g.waitFor("client", Duration.ofSeconds(180));
+            assertEquals(0, client.exitCode(), g.logs("client"));
+            assertTrue(g.logs("client").contains("hello"), g.logs("client"));
+
+            GroupException denied = assertThrows(GroupException.class,
+                    () -> g.exec("server", List.of("sh", "-c", "id"), Duration.ofSeconds(60)));
+            assertTrue(denied.getMessage().contains("exec_in_container denied"), denied.getMessage());
+
+            GroupStatus ps = groups.status("vmpod");
+            assertEquals("running", ps.status());
+            assertEquals("microvm", ps.isolation());
+            assertTrue(ps.agentAlive());
+        } finally {
+            groups.stop("vmpod", Duration.ofSeconds(2));
+        }
+        assertEquals("stopped", groups.status("vmpod").status());
+        assertFalse(ProcessHandle.of(qemuPid).map(ProcessHandle::isAlive).orElse(false), "QEMU survived stop");
+        assertFalse(Files.exists(groups.groupDir("vmpod").resolve("vm/agent.sock")), "socket left behind");
+        // the decision log lives in the guest; the host keeps the container logs it read
+        assertTrue(groups.readLog("vmpod", "client").contains("hello"));
+    }
+}
