@@ -46,6 +46,7 @@ final class DemoRun {
     private final PrintWriter live;
     private final List<DemoReport.Step> steps = new ArrayList<>();
     private final GroupManager groups;
+    private final DemoTrust trust;
 
     /** @param live where to print each step as it ends, or null to stay quiet (JSON mode) */
     DemoRun(Path home, String isolation, PrintWriter live) {
@@ -53,6 +54,7 @@ final class DemoRun {
         this.isolation = isolation;
         this.live = live;
         this.groups = new GroupManager(home);
+        this.trust = new DemoTrust(home, isolation, groups);
     }
 
     @FunctionalInterface
@@ -62,10 +64,12 @@ final class DemoRun {
 
     DemoReport execute() {
         if (live != null) {
-            live.println("Coffer demo: isolation " + isolation + ", TEE none" + (isolation.equals("process")
-                    ? " (process sandbox: isolates nothing from the host)" : " (microVM without SEV-SNP: the host can read its memory)"));
+            live.println("Coffer demo: isolation " + isolation + ", TEE " + trust.tee() + (isolation.equals("process")
+                    ? " (process sandbox: isolates nothing from the host; the TEE is simulated, not hardware)"
+                    : " (microVM without SEV-SNP: the host can read its memory)"));
             live.flush();
         }
+        trust.startVault();
         try {
             boolean ok = (!isolation.equals("microvm") || step("guest-ready", this::guestReady))
                     && step("image-built", this::buildImage)
@@ -74,11 +78,15 @@ final class DemoRun {
                     && step("group-started", this::startGroup)
                     && step("policy-enforced", this::policyEnforced)
                     && step("client-reached-server", this::clientReachedServer)
-                    && step("hostile-request-denied", this::hostileRequestDenied);
+                    && step("hostile-request-denied", this::hostileRequestDenied)
+                    && (!trust.enabled() || step("attested", () -> trust.attested(GROUP))
+                        && step("key-released", () -> trust.keyReleased(GROUP))
+                        && step("key-refused-modified-policy", () -> trust.keyRefusedModifiedPolicy(IMAGE)));
         } finally {
             step("group-stopped", this::stopGroup);
+            trust.close();
         }
-        return new DemoReport(isolation, "none", steps);
+        return new DemoReport(isolation, trust.tee(), steps);
     }
 
     private boolean step(String name, StepBody body) {
@@ -132,7 +140,8 @@ final class DemoRun {
                 .dir("www", 0755)
                 .file("www/index.html", PAGE, 0644)
                 .dir("tmp", 01777);
-        for (String applet : List.of("sh", "httpd", "wget", "cat", "echo", "sleep", "seq", "ls", "ps", "id")) {
+        for (String applet : java.util.stream.Stream.concat(java.util.stream.Stream.of("sh", "httpd", "wget", "cat", "echo", "sleep", "seq", "ls", "ps", "id"),
+                DemoTrust.APPLETS.stream()).toList()) {
             layer.symlink("bin/" + applet, "busybox");
         }
         ImageConfig config = new ImageConfig(List.of(), List.of("/bin/sh"), List.of("PATH=/bin"), "/", "",
@@ -167,7 +176,7 @@ final class DemoRun {
                     command: [sh, -c]
                     args:
                       - "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; echo 'server never answered' >&2; exit 1"
-                """.formatted(GROUP, IMAGE, IMAGE);
+                """.formatted(GROUP, IMAGE, IMAGE) + trust.specAddition(IMAGE);
     }
 
     /** What `coffer policy gen` does: pin every layer's dm-verity root, argv, env and mounts of each container. */
@@ -185,7 +194,8 @@ final class DemoRun {
     private String startGroup() throws IOException {
         cleanupPrevious();
         GroupSpec spec = GroupSpecParser.parse(specYaml(), "demo group");
-        handle = groups.run(spec, RunOptions.defaults().withIsolation(isolation).withPolicy(policyFile.toString()));
+        handle = groups.run(spec, RunOptions.defaults().withIsolation(isolation).withPolicy(policyFile.toString())
+                .withTee(trust.tee()));
         return "group " + GROUP + " with containers server, client (OCI runtime " + handle.ociRuntime() + ")";
     }
 

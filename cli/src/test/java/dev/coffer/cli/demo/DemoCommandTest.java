@@ -53,7 +53,7 @@ class DemoCommandTest {
         JsonNode report = new ObjectMapper().readTree(run.out());
         assertEquals(0, run.exit(), run.out() + run.err());
         assertEquals("process", report.get("isolation").asText());
-        assertEquals("none", report.get("tee").asText());
+        assertEquals("sim", report.get("tee").asText());
         List<String> names = new ArrayList<>();
         for (JsonNode step : report.get("steps")) {
             names.add(step.get("name").asText());
@@ -61,13 +61,19 @@ class DemoCommandTest {
             assertFalse(step.get("detail").asText().isBlank(), step.toString());
         }
         assertEquals(List.of("image-built", "image-imported", "policy-generated", "group-started", "policy-enforced",
-                "client-reached-server", "hostile-request-denied", "group-stopped"), names);
+                "client-reached-server", "hostile-request-denied", "attested", "key-released", "key-refused-modified-policy",
+                "group-stopped"), names);
         String hostile = report.get("steps").get(6).get("detail").asText();
         assertTrue(hostile.contains("exec_in_container denied"), hostile);
         String enforced = report.get("steps").get(4).get("detail").asText();
         assertTrue(enforced.contains("enforces the generated policy"), enforced);
+        String attested = report.get("steps").get(7).get("detail").asText();
+        assertTrue(attested.contains("x-coffer-tee=sim") && attested.contains("measurement ") && attested.contains("host data "), attested);
+        assertTrue(report.get("steps").get(8).get("detail").asText().contains("= the vault key's"), report.get("steps").get(8).toString());
+        assertTrue(report.get("steps").get(9).get("detail").asText().contains("x-ms-sevsnpvm-hostdata"), report.get("steps").get(9).toString());
         // The demo leaves no group behind: its directory is gone.
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoRun.GROUP)));
+        assertFalse(Files.exists(home.resolve("groups").resolve(DemoTrust.MODIFIED_GROUP)));
     }
 
     @Test

@@ -206,11 +206,11 @@ public final class GroupManager {
     }
 
     /**
-     * The SKR API's port for this run, or null for none: groups with a TEE serve it unless the
-     * spec disables it; a spec that asks for it explicitly without a TEE is refused, since the
-     * API can release nothing without evidence. Without an {@code skr} section a group whose
-     * container declares the default port keeps that port and has no SKR API ({@code coffer run}
-     * and {@code coffer ps -o json} show it); an explicit section that collides is a spec error.
+     * The SKR API's port for this run, or null for none. The API is opt-in: served only to groups
+     * with a TEE whose spec has an {@code skr} section ({@code skr: {}} means port 8080), because
+     * it takes a port in the group's network that the containers might want themselves (web
+     * servers on 8080 are common). A spec that enables it without a TEE is refused, since the API
+     * can release nothing without evidence.
      */
     private static Integer skrPort(GroupSpec spec, RunOptions options) throws GroupException {
         GroupSpec.Skr skr = spec.skr();
@@ -218,19 +218,11 @@ public final class GroupManager {
             throw new GroupException("expected --tee none with --isolation " + options.isolation() + ", found --tee "
                     + options.tee() + "; the simulated secure processor is wired to the process sandbox only so far");
         }
+        if (!skr.declared() || !skr.enabled()) return null;
         if (options.tee().equals(RunOptions.TEE_NONE)) {
-            if (skr.declared() && skr.enabled()) {
-                throw new GroupException("expected --tee sim for group " + spec.name() + ", whose spec enables the SKR API (skr:"
-                        + " port " + skr.port() + "), found --tee none; keys are released only to attested groups,"
-                        + " so run it with --tee sim or set skr: {enabled: false}");
-            }
-            return null;
-        }
-        if (!skr.enabled()) return null;
-        if (!skr.declared()) {
-            boolean taken = spec.containers().stream().flatMap(c -> c.ports().stream())
-                    .anyMatch(p -> p.containerPort() == skr.port() && p.protocol().equals("TCP"));
-            if (taken) return null;
+            throw new GroupException("expected --tee sim for group " + spec.name() + ", whose spec enables the SKR API (skr:"
+                    + " port " + skr.port() + "), found --tee none; keys are released only to attested groups,"
+                    + " so run it with --tee sim or set skr: {enabled: false}");
         }
         return skr.port();
     }

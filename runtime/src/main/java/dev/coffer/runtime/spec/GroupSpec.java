@@ -20,8 +20,8 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
 
     /**
      * The SKR API the agent serves to the group's containers on 127.0.0.1:{@code port} of the
-     * group's network ({@code skr: {port: 8080}} / {@code skr: {enabled: false}}); only groups
-     * with a TEE have one.
+     * group's network ({@code skr: {}} for 8080, {@code skr: {port: 9000}}, {@code skr: {enabled:
+     * false}}). Opt-in: only a spec with an {@code skr} section, run with a TEE, gets one.
      *
      * @param declared true when the spec has an {@code skr} section (an explicit request)
      */

@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * volumes:
  *   - name: shared
  *     emptyDir: {}
- * skr: {port: 8080}          # the SKR API inside the group (with a TEE); {enabled: false} turns it off
+ * skr: {port: 8080}          # opt-in: the SKR API inside the group (needs a TEE); {} means port 8080
  * </pre>
  */
 public final class GroupSpecParser {
@@ -160,8 +160,7 @@ public final class GroupSpecParser {
             containers.add(c);
         }
         GroupSpec.Skr skr = skr(top);
-        // Only an explicit skr section is checked here: the default applies only to groups run
-        // with a TEE, and the runtime leaves it out when a container already declares its port.
+        // The SKR API exists only when the spec asks for it (an skr section), so only then can it collide.
         if (skr.declared() && skr.enabled()) {
             for (int i = 0; i < containers.size(); i++) {
                 List<Port> ports = containers.get(i).ports();

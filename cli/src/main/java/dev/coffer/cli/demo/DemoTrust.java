@@ -1,0 +1,243 @@
+package dev.coffer.cli.demo;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.ECDSAVerifier;
+import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import dev.coffer.agent.protocol.Result;
+import dev.coffer.runtime.attest.GroupAttestation;
+import dev.coffer.runtime.group.ContainerRecord;
+import dev.coffer.runtime.group.GroupManager;
+import dev.coffer.runtime.group.GroupStatus;
+import dev.coffer.runtime.group.RunOptions;
+import dev.coffer.runtime.sandbox.ProcessSandboxBackend;
+import dev.coffer.runtime.spec.GroupSpecParser;
+import dev.coffer.server.CofferServer;
+import dev.coffer.server.ServerConfig;
+import dev.coffer.server.policy.ReleasePolicies;
+import dev.coffer.server.store.AuditEntry;
+
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The demo's trust steps (issues 5 and 6): the demo group runs on the simulated secure
+ * processor; an embedded attestation service + key vault ({@link CofferServer}, trusting this
+ * home's simulated chip) attests it ({@code attested}), releases a vault key to one of its
+ * containers through the agent's SKR API ({@code key-released}), and refuses the key to a second
+ * launch whose policy differs ({@code key-refused-modified-policy}).
+ *
+ * <p>The vault is started before the group's policy is generated, because its URL is part of
+ * the group spec (the key holder's environment, which the policy pins). Only with process
+ * isolation: the simulated TEE is wired to the process sandbox only.
+ */
+final class DemoTrust implements AutoCloseable {
+    static final String KEY = "coffer-demo-key";
+    static final String KEY_HOLDER = "keyholder";
+    static final String MODIFIED_GROUP = "coffer-demo-modified";
+    /** httpd holds the group's 127.0.0.1:8080, so the SKR API takes the next port. */
+    static final int SKR_PORT = 8081;
+    /** What the key holder's shell script needs beyond the demo image's applets. */
+    static final List<String> APPLETS = List.of("sed", "tr", "base64", "sha256sum", "cut");
+    private static final HexFormat HEX = HexFormat.of();
+
+    private final java.nio.file.Path home;
+    private final GroupManager groups;
+    private final boolean enabled;
+    private CofferServer server;
+    private String vaultProblem;
+    private byte[] keyMaterial;
+
+    DemoTrust(java.nio.file.Path home, String isolation, GroupManager groups) {
+        this.home = home;
+        this.groups = groups;
+        this.enabled = ProcessSandboxBackend.NAME.equals(isolation);
+    }
+
+    /** True when the demo runs with the simulated TEE and these steps apply. */
+    boolean enabled() {
+        return enabled;
+    }
+
+    /** "sim" or "none", for the demo's header and JSON report. */
+    String tee() {
+        return enabled ? RunOptions.TEE_SIM : RunOptions.TEE_NONE;
+    }
+
+    /**
+     * Starts the embedded attestation service + key vault on a free loopback port. Never throws:
+     * a failure is kept and reported by the first trust step, so the demo's steps stay in order.
+     */
+    void startVault() {
+        if (!enabled || server != null) return;
+        try {
+            server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        } catch (RuntimeException e) {
+            vaultProblem = "cannot start the embedded attestation service and key vault: " + e.getMessage();
+        }
+    }
+
+    /** The group spec's additions: the key holder container and the SKR API's port (empty without the TEE). */
+    String specAddition(String image) {
+        if (!enabled) return "";
+        String url = server == null ? "http://127.0.0.1:1" : server.url();
+        return keyHolderYaml(image, url, 120) + "skr: {port: " + SKR_PORT + "}\n";
+    }
+
+    /**
+     * A container that asks the agent's SKR API for the vault key and prints its SHA-256
+     * fingerprint (the shape of examples/skr). It retries while the key does not exist yet: the
+     * demo creates it only once the group's HOST_DATA is known.
+     */
+    static String keyHolderYaml(String image, String url, int tries) {
+        return """
+                  - name: %s
+                    image: %s
+                    command: [sh, -c]
+                    args:
+                      - |
+                        for i in $(seq 1 %d); do
+                          if wget -q -O /tmp/key.json --header 'Content-Type: application/json' --post-data '{"maa_endpoint":"%s","akv_endpoint":"%s","kid":"%s"}' http://127.0.0.1:%d/key/release 2>/dev/null; then
+                            k=$(sed -e 's/.*\\\\"k\\\\":\\\\"\\([^\\\\]*\\)\\\\".*/\\1/' /tmp/key.json | tr '_-' '/+')
+                            while [ $(( ${#k} %% 4 )) -ne 0 ]; do k="$k="; done
+                            echo "released key sha256: $(echo "$k" | base64 -d | sha256sum | cut -d' ' -f1)"
+                            exit 0
+                          fi
+                          sleep 0.5
+                        done
+                        echo "no key released after %d tries" >&2; exit 1
+                """.formatted(KEY_HOLDER, image, tries, url, url, KEY, SKR_PORT, tries);
+    }
+
+    private CofferServer server() throws IOException {
+        if (server == null) throw new IOException(vaultProblem != null ? vaultProblem : "the key vault was not started");
+        return server;
+    }
+
+    /**
+     * {@code attested}: a fresh report of the demo group through its agent (nonce-bound, checked
+     * against what `coffer run` recorded), then through the embedded attestation service, whose
+     * signed token is verified against its JWKS; the detail shows the token's claims.
+     */
+    String attested(String group) throws Exception {
+        CofferServer s = server();
+        GroupAttestation.Outcome local = GroupAttestation.attest(groups, group);
+        if (!local.valid()) throw new IOException("the group's report does not verify: " + local.reason());
+        byte[] nonce = HEX.parseHex(local.nonce());
+        Result.Report report = groups.report(group, nonce);
+        String token = s.attestation().attest(HEX.parseHex(report.reportHex()), report.certChainPem(), null, null, local.nonce());
+        JWTClaimsSet claims = verified(s, token);
+        String measurement = claims.getStringClaim("x-ms-sevsnpvm-launchmeasurement");
+        String hostData = claims.getStringClaim("x-ms-sevsnpvm-hostdata");
+        GroupStatus recorded = groups.status(group);
+        if (!recorded.measurement().equals(measurement) || !recorded.hostData().equals(hostData)) {
+            throw new IOException("expected the token to carry the launch's MEASUREMENT " + recorded.measurement() + " and HOST_DATA "
+                    + recorded.hostData() + ", found " + measurement + " and " + hostData);
+        }
+        return "token from " + s.issuerName() + " (signature checked against its JWKS): x-coffer-tee="
+                + claims.getStringClaim("x-coffer-tee") + " (simulated, not a hardware TEE), measurement " + measurement
+                + ", host data " + hostData + ", debuggable " + claims.getClaim("x-ms-sevsnpvm-is-debuggable");
+    }
+
+    private static JWTClaimsSet verified(CofferServer s, String token) throws Exception {
+        SignedJWT jwt = SignedJWT.parse(token);
+        JWK key = s.signingKeys().publicJwks().getKeyByKeyId(jwt.getHeader().getKeyID());
+        if (key == null) throw new IOException("the token's key " + jwt.getHeader().getKeyID() + " is not in the service's JWKS");
+        JWSVerifier verifier = key instanceof ECKey ec ? new ECDSAVerifier(ec) : new RSASSAVerifier((RSAKey) key);
+        if (!jwt.verify(verifier)) throw new IOException("the attestation token's signature does not verify");
+        return jwt.getJWTClaimsSet();
+    }
+
+    /**
+     * {@code key-released}: the vault gets a fresh 256-bit key whose release policy requires the
+     * demo group's HOST_DATA; the key holder container releases it through the SKR API and prints
+     * its fingerprint, which must be the vault key's.
+     */
+    String keyReleased(String group) throws Exception {
+        CofferServer s = server();
+        String hostData = groups.status(group).hostData();
+        keyMaterial = new byte[32];
+        new SecureRandom().nextBytes(keyMaterial);
+        ObjectNode jwk = JsonNodeFactory.instance.objectNode().put("kty", "oct")
+                .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(keyMaterial));
+        s.vault().importKey(KEY, jwk, true, ReleasePolicies.requireHostData(s.issuerName(), hostData), false);
+        String fingerprint = HEX.formatHex(sha256(keyMaterial));
+        ContainerRecord holder = groups.waitFor(group, KEY_HOLDER, Duration.ofSeconds(60));
+        String log = groups.readLog(group, KEY_HOLDER);
+        if (holder.exitCode() == null || holder.exitCode() != 0 || !log.contains("released key sha256: " + fingerprint)) {
+            throw new IOException("expected container " + KEY_HOLDER + " to print the vault key's fingerprint " + fingerprint
+                    + ", found exit " + holder.exitCode() + " and output: " + log.strip());
+        }
+        return "container " + KEY_HOLDER + " released " + KEY + " through the SKR API on 127.0.0.1:" + SKR_PORT
+                + " inside the group; sha256 " + fingerprint + " = the vault key's (release policy: x-ms-sevsnpvm-hostdata = "
+                + hostData.substring(0, 16) + "…)";
+    }
+
+    /**
+     * {@code key-refused-modified-policy}: a second launch of the key holder alone (so another
+     * policy, so another HOST_DATA) asks for the same key; the vault refuses, and its audit names
+     * the claim that failed.
+     */
+    String keyRefusedModifiedPolicy(String image) throws Exception {
+        CofferServer s = server();
+        for (GroupStatus g : groups.list()) {
+            if (g.name().equals(MODIFIED_GROUP)) groups.rm(MODIFIED_GROUP, true);
+        }
+        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1)
+                + "skr: {port: " + SKR_PORT + "}\n";
+        try {
+            groups.run(GroupSpecParser.parse(yaml, "modified demo group"), RunOptions.defaults().withTee(RunOptions.TEE_SIM));
+            GroupStatus modified = groups.status(MODIFIED_GROUP);
+            ContainerRecord holder = groups.waitFor(MODIFIED_GROUP, KEY_HOLDER, Duration.ofSeconds(30));
+            String log = groups.readLog(MODIFIED_GROUP, KEY_HOLDER);
+            if (holder.exitCode() == null || holder.exitCode() == 0 || log.contains("released key")) {
+                throw new IOException("expected the modified launch to be refused the key, found exit " + holder.exitCode()
+                        + " and output: " + log.strip());
+            }
+            List<AuditEntry> audit = s.vault().audit(KEY, 10);
+            AuditEntry refusal = audit.stream().filter(a -> a.reason() != null && a.reason().contains("x-ms-sevsnpvm-hostdata"))
+                    .findFirst().orElseThrow(() -> new IOException("expected the vault's audit to record a refusal naming"
+                            + " x-ms-sevsnpvm-hostdata, found " + audit));
+            return "launch " + MODIFIED_GROUP + " (host data " + modified.hostData().substring(0, 16) + "…, same measurement) got no key: "
+                    + refusal.code() + ": " + firstLine(refusal.reason());
+        } finally {
+            try {
+                groups.rm(MODIFIED_GROUP, true);
+            } catch (IOException ignored) {
+                // not started; the refusal (or the start failure) is what the step reports
+            }
+        }
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        String line = nl < 0 ? s : s.substring(0, nl);
+        return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+    }
+
+    private static byte[] sha256(byte[] b) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(b);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-256", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (server != null) server.close();
+        if (keyMaterial != null) java.util.Arrays.fill(keyMaterial, (byte) 0);
+    }
+}
