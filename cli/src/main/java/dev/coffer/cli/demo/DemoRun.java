@@ -103,7 +103,7 @@ final class DemoRun {
         steps.add(new DemoReport.Step(name, ok, detail));
         if (live != null) {
             long ms = (System.nanoTime() - start) / 1_000_000;
-            live.printf("  %-4s %-24s %s (%d ms)%n", ok ? "ok" : "FAIL", name, detail, ms);
+            live.printf("  %-4s %-27s %s (%d ms)%n", ok ? "ok" : "FAIL", name, detail, ms);
             live.flush();
         }
         return ok;
