@@ -21,8 +21,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * host's namespace.
  *
  * <p>Why a platform thread: a virtual thread would switch its carrier, which then runs other
- * virtual threads in the wrong namespace. Why the code must not start threads: a new thread
- * inherits the namespace of the thread that creates it.
+ * virtual threads in the wrong namespace. A thread the action starts inherits the namespace, so
+ * actions start none that connect anywhere (the JDK's HttpServer starts only its idle-connection
+ * timer there, which closes connections and opens none).
  */
 public final class NetworkNamespaces {
     /** CLONE_NEWNET from linux/sched.h: setns must join a network namespace and nothing else. */

@@ -62,8 +62,9 @@ public final class SkrServer implements AutoCloseable {
      * Starts serving on {@code address} inside the network namespace at {@code networkNamespace}
      * (the group's): only the listening socket is created there, so the group's containers reach
      * the API on their loopback, the host does not, and the agent's own calls to the attestation
-     * service and key vault still leave from the host's network. The accepting thread is started
-     * from the caller's namespace, so no thread of the agent lives in the group's.
+     * service and key vault still leave from the host's network. The accepting thread and the
+     * request executor are started from the caller's namespace; the only thread in the group's is
+     * the server's idle-connection timer, which closes connections and opens none.
      */
     public static SkrServer start(InetSocketAddress address, SecureKeyRelease skr, java.nio.file.Path networkNamespace)
             throws IOException {
