@@ -10,7 +10,7 @@ import dev.coffer.layer.LayerHasher;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.policy.gen.PolicyGenerator;
 import dev.coffer.policy.gen.ResolvedImage;
-import dev.coffer.policy.model.GroupSpecReader;
+import dev.coffer.policy.model.GroupPolicyInput;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -65,7 +65,7 @@ class HostileHostAgentTest {
     private static GeneratedPolicy policyFor(LayerDisk layer) throws Exception {
         PolicyGenerator generator = new PolicyGenerator(ref -> new ResolvedImage(ref, List.of(layer.rootHash()), List.of(),
                 List.of("sh"), List.of("PATH=/bin"), "/", ""));
-        return generator.generate(GroupSpecReader.parse(SPEC, "pod.yaml"), false);
+        return generator.generate(GroupPolicyInput.parse(SPEC, "pod.yaml"), false);
     }
 
     /** A layer the policy does not know: same shape, different content. */

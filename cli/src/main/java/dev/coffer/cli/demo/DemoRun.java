@@ -9,7 +9,7 @@ import dev.coffer.oci.store.LocalImage;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.policy.gen.PolicyGenerator;
 import dev.coffer.policy.gen.StoreImageSource;
-import dev.coffer.policy.model.GroupSpecReader;
+import dev.coffer.policy.model.GroupPolicyInput;
 import dev.coffer.runtime.group.ContainerRecord;
 import dev.coffer.runtime.guest.GuestBuildException;
 import dev.coffer.runtime.guest.GuestBuilder;
@@ -19,8 +19,8 @@ import dev.coffer.runtime.group.GroupHandle;
 import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
-import dev.coffer.runtime.spec.GroupSpec;
-import dev.coffer.runtime.spec.GroupSpecParser;
+import dev.coffer.policy.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpecParser;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -183,7 +183,7 @@ final class DemoRun {
     private String generatePolicy() throws IOException {
         try (ImageStore store = ImageStore.open(home)) {
             policy = new PolicyGenerator(new StoreImageSource(store)).generate(
-                    GroupSpecReader.parse(specYaml(), "demo group"), false);
+                    GroupPolicyInput.parse(specYaml(), "demo group"), false);
         }
         policyFile = home.resolve("demo-policy.rego");
         Files.write(policyFile, policy.bytes());

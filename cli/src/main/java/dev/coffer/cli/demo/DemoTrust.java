@@ -17,7 +17,7 @@ import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
 import dev.coffer.runtime.sandbox.ProcessSandboxBackend;
-import dev.coffer.runtime.spec.GroupSpecParser;
+import dev.coffer.policy.spec.GroupSpecParser;
 import dev.coffer.server.CofferServer;
 import dev.coffer.server.ServerConfig;
 import dev.coffer.server.policy.ReleasePolicies;

@@ -9,9 +9,9 @@ import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
 import dev.coffer.runtime.group.Isolation;
 import dev.coffer.runtime.group.SandboxBackends;
-import dev.coffer.runtime.spec.GroupSpec;
-import dev.coffer.runtime.spec.GroupSpecParser;
-import dev.coffer.runtime.spec.SpecException;
+import dev.coffer.policy.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpecParser;
+import dev.coffer.policy.spec.SpecException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -104,7 +104,7 @@ public final class RunCommand implements Callable<Integer> {
             err.println("coffer: " + SandboxBackends.byName(backend).isolationNotice());
             err.flush();
         } catch (IllegalArgumentException e) {
-            throw new dev.coffer.cli.UsageException(e.getMessage() + "; or auto");
+            throw new dev.coffer.cli.UsageException(e.getMessage());
         }
         String teeValue = teeChoice(backend);
         GroupManager manager = Groups.manager();

@@ -8,7 +8,8 @@ import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.policy.gen.PolicyGenerator;
 import dev.coffer.policy.gen.StoreImageSource;
 import dev.coffer.policy.model.GroupPolicyInput;
-import dev.coffer.policy.model.GroupSpecReader;
+import dev.coffer.policy.spec.GroupSpecParser;
+import dev.coffer.policy.spec.SpecException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,7 +21,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
@@ -55,13 +55,11 @@ public final class PolicyGenCommand implements Runnable {
     public void run() {
         GroupPolicyInput group;
         try {
-            group = GroupSpecReader.read(groupFile);
-        } catch (NoSuchFileException e) {
-            throw new CofferException("group spec " + groupFile + " does not exist; pass the YAML file `coffer run` takes");
-        } catch (IOException e) {
-            throw new CofferException("cannot read group spec " + groupFile + ": " + e.getMessage());
-        } catch (IllegalArgumentException e) {
+            group = GroupPolicyInput.of(GroupSpecParser.parse(groupFile));
+        } catch (SpecException e) {
             throw new CofferException(e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new CofferException(groupFile + ": " + e.getMessage());
         }
         GeneratedPolicy policy;
         Path home = CofferHome.resolve();

@@ -11,7 +11,7 @@ import dev.coffer.oci.store.ImageConfig;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.RunOptions;
-import dev.coffer.runtime.spec.GroupSpecParser;
+import dev.coffer.policy.spec.GroupSpecParser;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

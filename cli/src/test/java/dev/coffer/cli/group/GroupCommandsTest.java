@@ -33,6 +33,8 @@ class GroupCommandsTest {
               - name: server
                 image: coffer.test/busybox:1
                 command: [httpd, -f, -p, "127.0.0.1:8080", -h, /www]
+                execProcesses:
+                  - command: [sh, -c, "hostname; echo oops >&2; exit 5"]
               - name: client
                 image: coffer.test/busybox:1
                 command:
@@ -102,18 +104,23 @@ class GroupCommandsTest {
         assertEquals(0, ps.exitCode(), ps.err());
         JsonNode groups = new ObjectMapper().readTree(ps.out());
         assertEquals("running", groups.get(0).get("status").asText());
-        assertEquals("allow-all", groups.get(0).get("enforcer").asText());
+        // the policy is generated from the spec by default; its execProcesses allow the exec below
+        assertTrue(groups.get(0).get("enforcer").asText().matches("policy sha256:[0-9a-f]{64}"), ps.out());
         assertEquals("running", groups.get(0).get("containers").get(0).get("state").asText());
         assertEquals(0, groups.get(0).get("containers").get(1).get("exitCode").asInt());
 
         GroupCli.Outcome table = GroupCli.run(home, work, "ps");
         assertTrue(table.out().startsWith("GROUP"), table.out());
-        assertTrue(table.out().lines().anyMatch(l -> l.matches("web\\s+running\\s+process\\s+allow-all\\s+client\\s+exited\\s+0\\s+-")), table.out());
+        assertTrue(table.out().lines().anyMatch(l -> l.matches("web\\s+running\\s+process\\s+policy sha256:[0-9a-f]{64}\\s+client\\s+exited\\s+0\\s+-")), table.out());
 
         GroupCli.Outcome exec = GroupCli.run(home, work, "exec", "web", "server", "--", "sh", "-c", "hostname; echo oops >&2; exit 5");
         assertEquals(5, exec.exitCode(), exec.err());
         assertEquals("web\n", exec.out());
         assertEquals("oops\n", exec.err());
+
+        GroupCli.Outcome unlisted = GroupCli.run(home, work, "exec", "web", "server", "--", "sh", "-c", "hostname");
+        assertEquals(1, unlisted.exitCode(), unlisted.err());
+        assertTrue(unlisted.err().contains("exec_in_container denied"), unlisted.err());
 
         GroupCli.Outcome execUsage = GroupCli.run(home, work, "exec", "web", "server");
         assertEquals(2, execUsage.exitCode(), execUsage.err());
@@ -135,7 +142,7 @@ class GroupCommandsTest {
         assertTrue(logsAfter.out().contains("[client] hello over localhost"), logsAfter.out());
         GroupCli.Outcome sandboxLog = GroupCli.run(home, work, "logs", "--guest", "web");
         assertEquals(0, sandboxLog.exitCode(), sandboxLog.err());
-        assertTrue(sandboxLog.out().contains("READY") && sandboxLog.out().contains("enforcer=allow-all"), sandboxLog.out());
+        assertTrue(sandboxLog.out().contains("READY") && sandboxLog.out().contains("enforcer=policy sha256:"), sandboxLog.out());
 
         GroupCli.Outcome rm = GroupCli.run(home, work, "rm", "web");
         assertEquals(0, rm.exitCode(), rm.err());
@@ -212,7 +219,7 @@ class GroupCommandsTest {
 
         GroupCli.Outcome badIsolation = GroupCli.run(home, work, "run", spec("iso", 0).toString(), "--isolation", "vm");
         assertEquals(2, badIsolation.exitCode());
-        assertTrue(badIsolation.err().contains("expected --isolation process, found \"vm\""), badIsolation.err());
+        assertTrue(badIsolation.err().contains("expected --isolation auto, process or microvm, found \"vm\""), badIsolation.err());
 
         GroupCli.Outcome stopMissing = GroupCli.run(home, work, "stop", "nosuch");
         assertEquals(1, stopMissing.exitCode());

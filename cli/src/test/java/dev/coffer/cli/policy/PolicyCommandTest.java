@@ -126,7 +126,7 @@ class PolicyCommandTest {
         }
         Result bad = run("policy", "gen", tmp.resolve("nope.yaml").toString(), "-o", out.toString());
         assertEquals(1, bad.exit());
-        assertTrue(bad.err().contains("does not exist"), bad.err());
+        assertTrue(bad.err().contains("nope.yaml") && bad.err().contains("found no such file"), bad.err());
         Files.writeString(tmp.resolve("broken.yaml"), "name: g\ncontainers: [\n");
         Result broken = run("policy", "gen", tmp.resolve("broken.yaml").toString(), "-o", out.toString());
         assertEquals(1, broken.exit());

@@ -2,6 +2,7 @@ package dev.coffer.policy.gen;
 
 import dev.coffer.policy.model.ContainerPolicyInput;
 import dev.coffer.policy.model.EnvVarInput;
+import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.model.ExecProcessInput;
 import dev.coffer.policy.model.GroupPolicyInput;
 import dev.coffer.policy.model.MountInput;
@@ -115,7 +116,8 @@ public final class PolicyGenerator {
     }
 
     /**
-     * The image's env, with spec entries replacing same-named ones in place and new ones appended:
+     * The image's env (with the default PATH if it has none), with spec entries replacing
+     * same-named ones in place and new ones appended:
      * the exact list the runtime launches the container with. Every rule is required, so a host
      * that drops a variable (say, one that turns on TLS verification) is refused.
      */
@@ -127,6 +129,8 @@ public final class PolicyGenerator {
             String value = eq < 0 ? "" : kv.substring(eq + 1);
             rules.put(name, new PolicyDocument.EnvRule(name + "=" + value, "string", true));
         }
+        // the runtime gives a container without PATH the conventional one (GroupSpec.DEFAULT_PATH)
+        rules.putIfAbsent("PATH", new PolicyDocument.EnvRule("PATH=" + GroupSpec.DEFAULT_PATH, "string", true));
         for (EnvVarInput e : c.env()) {
             PolicyDocument.EnvRule rule = e.variable()
                     ? new PolicyDocument.EnvRule(quoteMeta(e.name()) + "=" + e.value(), "re2", true)

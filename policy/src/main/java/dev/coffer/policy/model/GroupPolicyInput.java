@@ -1,11 +1,19 @@
 package dev.coffer.policy.model;
 
+import dev.coffer.policy.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpecParser;
+import dev.coffer.policy.spec.SpecException;
+
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
-/** A container group as the policy generator sees it: its containers and the names of its volumes. */
+/**
+ * A container group as the policy generator sees it: its containers and the names of its
+ * volumes. Made from the group spec with {@link #of}, the same spec the runtime runs.
+ */
 public record GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes) {
     public GroupPolicyInput {
         Objects.requireNonNull(name, "name");
@@ -27,5 +35,29 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
                 }
             }
         }
+    }
+
+    /** The generator's view of {@code spec}: what the spec overrides, and nothing the runtime adds on its own. */
+    public static GroupPolicyInput of(GroupSpec spec) {
+        List<ContainerPolicyInput> containers = new ArrayList<>();
+        for (GroupSpec.ContainerSpec c : spec.containers()) {
+            List<EnvVarInput> env = c.env().stream().map(e -> new EnvVarInput(e.name(), e.value(), e.variable())).toList();
+            List<MountInput> mounts = c.volumeMounts().stream()
+                    .map(m -> new MountInput(m.name(), m.mountPath(), m.readOnly())).toList();
+            List<ExecProcessInput> execs = c.execProcesses().stream()
+                    .map(x -> new ExecProcessInput(x.command(), x.signals())).toList();
+            GroupSpec.Security sec = c.security();
+            containers.add(new ContainerPolicyInput(c.name(), c.image(),
+                    c.command().isEmpty() ? null : c.command(),
+                    c.args().isEmpty() ? null : c.args(),
+                    env, c.workingDir(), c.user(), mounts, execs, c.signals(),
+                    new SecurityInput(sec.privileged(), sec.allowStdioAccess(), sec.noNewPrivileges(), sec.seccompProfileSha256())));
+        }
+        return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList());
+    }
+
+    /** Parses spec text (see {@link GroupSpecParser}); {@code source} names it in error messages. */
+    public static GroupPolicyInput parse(String yaml, String source) throws SpecException {
+        return of(GroupSpecParser.parse(yaml, source));
     }
 }

@@ -1,10 +1,8 @@
 /**
  * What the policy generator needs to know about a container group
- * ({@link dev.coffer.policy.model.GroupPolicyInput}, {@link dev.coffer.policy.model.ContainerPolicyInput}),
- * independent of the runtime that launches it. {@link dev.coffer.policy.model.GroupSpecReader} reads the
- * group spec YAML (the file {@code coffer run} takes; same field names) into it. Policy-only fields
- * the spec may carry: {@code env[].variable: true} (the value is an RE2 pattern), {@code execProcesses},
- * {@code signals}, {@code user}, {@code securityContext{privileged, allowStdioAccess, noNewPrivileges,
- * seccompProfileSha256}}.
+ * ({@link dev.coffer.policy.model.GroupPolicyInput}, {@link dev.coffer.policy.model.ContainerPolicyInput}):
+ * the generator's normalized view of the group spec ({@link dev.coffer.policy.spec.GroupSpec}),
+ * made with {@link dev.coffer.policy.model.GroupPolicyInput#of}. The runtime runs the same spec,
+ * so there is one reading of every field.
  */
 package dev.coffer.policy.model;

@@ -8,7 +8,7 @@ import dev.coffer.policy.gen.DefaultCapabilities;
 import dev.coffer.policy.gen.ImageSource;
 import dev.coffer.policy.gen.PolicyGenerator;
 import dev.coffer.policy.gen.ResolvedImage;
-import dev.coffer.policy.model.GroupSpecReader;
+import dev.coffer.policy.model.GroupPolicyInput;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -47,8 +47,8 @@ final class Fixtures {
               - name: side
                 image: registry.example/side:2
             volumes:
-              - name: cache
-              - name: conf
+              - {name: cache, emptyDir: {}}
+              - {name: conf, emptyDir: {}}
             """;
 
     static final ImageSource IMAGES = ref -> switch (ref) {
@@ -61,7 +61,7 @@ final class Fixtures {
 
     static String policy(boolean debug) {
         try {
-            return new PolicyGenerator(IMAGES).generate(GroupSpecReader.parse(SPEC, "shop.yaml"), debug).text();
+            return new PolicyGenerator(IMAGES).generate(GroupPolicyInput.parse(SPEC, "shop.yaml"), debug).text();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

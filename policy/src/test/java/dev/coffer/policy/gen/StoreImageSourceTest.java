@@ -6,7 +6,7 @@ import dev.coffer.oci.layout.TarLayer;
 import dev.coffer.oci.store.ImageConfig;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.oci.store.LocalImage;
-import dev.coffer.policy.model.GroupSpecReader;
+import dev.coffer.policy.model.GroupPolicyInput;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +40,7 @@ class StoreImageSourceTest {
     void generatesPolicyWithRealLayerRootHashesBaseFirst(@TempDir Path tmp) throws IOException {
         try (ImageStore store = ImageStore.open(tmp.resolve("home"))) {
             importTestImage(store, tmp);
-            GeneratedPolicy policy = new PolicyGenerator(new StoreImageSource(store)).generate(GroupSpecReader.parse("""
+            GeneratedPolicy policy = new PolicyGenerator(new StoreImageSource(store)).generate(GroupPolicyInput.parse("""
                     name: g
                     containers:
                       - name: app
@@ -48,7 +48,7 @@ class StoreImageSourceTest {
                     """, "g.yaml"), false);
             String baseHash = new LayerHasher().rootHash(new ByteArrayInputStream(BASE.toTar())).rootHash();
             String topHash = new LayerHasher().rootHash(new ByteArrayInputStream(TOP.toTar())).rootHash();
-            PolicyDocument doc = new PolicyGenerator(new StoreImageSource(store)).document(GroupSpecReader.parse("""
+            PolicyDocument doc = new PolicyGenerator(new StoreImageSource(store)).document(GroupPolicyInput.parse("""
                     name: g
                     containers:
                       - name: app
@@ -62,7 +62,7 @@ class StoreImageSourceTest {
                     new PolicyDocument.EnvRule("LANG=C.UTF-8", "string", true)), c.envRules());
             assertTrue(policy.text().contains("\"" + baseHash + "\""));
             // a second run over the same store gives the same bytes
-            GeneratedPolicy again = new PolicyGenerator(new StoreImageSource(store)).generate(GroupSpecReader.parse("""
+            GeneratedPolicy again = new PolicyGenerator(new StoreImageSource(store)).generate(GroupPolicyInput.parse("""
                     name: g
                     containers:
                       - name: app

@@ -1,7 +1,7 @@
 package dev.coffer.runtime.group;
 
 import dev.coffer.oci.store.ImageConfig;
-import dev.coffer.runtime.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpec;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,11 +11,11 @@ import java.util.Map;
 /**
  * The process of one container: the image config overlaid with the spec, with Kubernetes'
  * rules: {@code command} replaces the Entrypoint (and drops the image's Cmd), {@code args}
- * replaces the Cmd; spec env overrides image env by name.
+ * replaces the Cmd; spec env overrides image env by name; the spec's workingDir and user replace
+ * the image's. The policy generator applies the same rules (PolicyGenerator), so what this
+ * plans is what the policy pins.
  */
 record ContainerPlan(List<String> argList, List<String> envList, String workingDir, String user) {
-    static final String DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
     static ContainerPlan of(GroupSpec.ContainerSpec spec, ImageConfig image) {
         List<String> argv = new ArrayList<>();
         if (!spec.command().isEmpty()) {
@@ -30,12 +30,12 @@ record ContainerPlan(List<String> argList, List<String> envList, String workingD
             int eq = kv.indexOf('=');
             if (eq > 0) env.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
-        env.putIfAbsent("PATH", DEFAULT_PATH.substring("PATH=".length()));
+        env.putIfAbsent("PATH", GroupSpec.DEFAULT_PATH);
         for (GroupSpec.EnvVar e : spec.env()) env.put(e.name(), e.value());
         List<String> envList = new ArrayList<>();
         env.forEach((k, v) -> envList.add(k + "=" + v));
         String cwd = spec.workingDir() != null ? spec.workingDir()
                 : image.workingDir().isEmpty() ? "/" : image.workingDir();
-        return new ContainerPlan(List.copyOf(argv), List.copyOf(envList), cwd, image.user());
+        return new ContainerPlan(List.copyOf(argv), List.copyOf(envList), cwd, spec.user() != null ? spec.user() : image.user());
     }
 }

@@ -15,7 +15,7 @@ import dev.coffer.oci.store.LocalImage;
 import dev.coffer.runtime.sandbox.ProcessSandboxBackend;
 import dev.coffer.runtime.sandbox.Sandbox;
 import dev.coffer.runtime.sandbox.SandboxBackend;
-import dev.coffer.runtime.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpec;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;

@@ -24,7 +24,10 @@ public final class Isolation {
     /** @throws IllegalArgumentException for a name that is neither auto nor a registered backend */
     public static Choice choose(String requested, Path cofferHome) {
         if (!AUTO.equals(requested)) {
-            SandboxBackends.byName(requested); // validates the name
+            if (!SandboxBackends.names().contains(requested)) {
+                throw new IllegalArgumentException("expected --isolation " + AUTO + ", " + String.join(" or ", SandboxBackends.names())
+                        + ", found \"" + requested + "\"");
+            }
             return new Choice(requested, "requested");
         }
         Path guest = cofferHome.resolve("guest");

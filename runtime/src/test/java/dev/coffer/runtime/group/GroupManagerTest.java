@@ -2,8 +2,8 @@ package dev.coffer.runtime.group;
 
 import dev.coffer.agent.container.Mounts;
 import dev.coffer.agent.protocol.Result;
-import dev.coffer.runtime.spec.GroupSpec;
-import dev.coffer.runtime.spec.GroupSpecParser;
+import dev.coffer.policy.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpecParser;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

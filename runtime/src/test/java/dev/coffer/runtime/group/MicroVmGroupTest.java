@@ -1,8 +1,8 @@
 package dev.coffer.runtime.group;
 
 import dev.coffer.runtime.guest.GuestBuilder;
-import dev.coffer.runtime.spec.GroupSpec;
-import dev.coffer.runtime.spec.GroupSpecParser;
+import dev.coffer.policy.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpecParser;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -10,7 +10,7 @@ import dev.coffer.oci.layout.TarLayer;
 import dev.coffer.oci.store.ImageConfig;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.runtime.attest.GroupAttestation;
-import dev.coffer.runtime.spec.GroupSpecParser;
+import dev.coffer.policy.spec.GroupSpecParser;
 import dev.coffer.server.CofferServer;
 import dev.coffer.server.ServerConfig;
 import dev.coffer.server.policy.ReleasePolicies;

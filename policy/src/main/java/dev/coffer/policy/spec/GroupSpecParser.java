@@ -1,15 +1,17 @@
-package dev.coffer.runtime.spec;
+package dev.coffer.policy.spec;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.coffer.runtime.spec.GroupSpec.ContainerSpec;
-import dev.coffer.runtime.spec.GroupSpec.EnvVar;
-import dev.coffer.runtime.spec.GroupSpec.Port;
-import dev.coffer.runtime.spec.GroupSpec.VolumeMount;
-import dev.coffer.runtime.spec.GroupSpec.VolumeSpec;
+import dev.coffer.policy.spec.GroupSpec.ContainerSpec;
+import dev.coffer.policy.spec.GroupSpec.EnvVar;
+import dev.coffer.policy.spec.GroupSpec.ExecProcess;
+import dev.coffer.policy.spec.GroupSpec.Security;
+import dev.coffer.policy.spec.GroupSpec.Port;
+import dev.coffer.policy.spec.GroupSpec.VolumeMount;
+import dev.coffer.policy.spec.GroupSpec.VolumeSpec;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -188,8 +190,8 @@ public final class GroupSpecParser {
     }
 
     private ContainerSpec container(YamlNode node, String path, Set<String> volumes) throws SpecException {
-        YamlNode.Mapping m = mapping(node, path, Set.of("name", "image", "command", "args", "env", "workingDir", "ports",
-                "volumeMounts"));
+        YamlNode.Mapping m = mapping(node, path, Set.of("name", "image", "command", "args", "env", "workingDir", "user",
+                "ports", "volumeMounts", "execProcesses", "signals", "securityContext"));
         String name = requiredString(m, "name", path);
         if (!DNS_LABEL.matcher(name).matches()) {
             throw error(m.entries().get("name").value(), path + ".name",
@@ -208,7 +210,7 @@ public final class GroupSpecParser {
         if (envList != null) {
             for (int i = 0; i < envList.items().size(); i++) {
                 String p = path + ".env[" + i + "]";
-                YamlNode.Mapping e = mapping(envList.items().get(i), p, Set.of("name", "value"));
+                YamlNode.Mapping e = mapping(envList.items().get(i), p, Set.of("name", "value", "variable"));
                 String envName = requiredString(e, "name", p);
                 if (!ENV_NAME.matcher(envName).matches()) {
                     throw error(e.entries().get("name").value(), p + ".name",
@@ -218,13 +220,28 @@ public final class GroupSpecParser {
                     throw error(e, p + ".name", "expected each environment variable once, found \"" + envName + "\" again");
                 }
                 String value = optionalScalar(e, "value", p);
-                env.add(new EnvVar(envName, value == null ? "" : value));
+                boolean variable = optionalBoolean(e, "variable", p);
+                if (variable) {
+                    // a per-deployment value: the policy pins an RE2 pattern instead of the text
+                    try {
+                        com.google.re2j.Pattern.compile(value == null ? "" : value);
+                    } catch (com.google.re2j.PatternSyntaxException ex) {
+                        throw error(e.entries().get("value") == null ? e : e.entries().get("value").value(), p + ".value",
+                                "expected an RE2 pattern (variable: true), found \"" + value + "\": " + ex.getDescription());
+                    }
+                }
+                env.add(new EnvVar(envName, value == null ? "" : value, variable));
             }
         }
         String workingDir = optionalScalar(m, "workingDir", path);
         if (workingDir != null && !workingDir.startsWith("/")) {
             throw error(m.entries().get("workingDir").value(), path + ".workingDir",
                     "expected an absolute path, found \"" + workingDir + "\"");
+        }
+        String user = optionalScalar(m, "user", path);
+        if (user != null && (user.isBlank() || user.chars().anyMatch(Character::isWhitespace))) {
+            throw error(m.entries().get("user").value(), path + ".user",
+                    "expected a user name or uid[:gid] like 1000:1000, found \"" + user + "\"");
         }
         List<Port> ports = new ArrayList<>();
         YamlNode.Sequence portList = optionalSequence(m, "ports", path);
@@ -256,7 +273,65 @@ public final class GroupSpecParser {
                 mounts.add(new VolumeMount(vname, mountPath, optionalBoolean(vm, "readOnly", p)));
             }
         }
-        return new ContainerSpec(name, image, command, args, env, workingDir, ports, mounts);
+        List<ExecProcess> execs = new ArrayList<>();
+        YamlNode.Sequence execList = optionalSequence(m, "execProcesses", path);
+        if (execList != null) {
+            for (int i = 0; i < execList.items().size(); i++) {
+                String p = path + ".execProcesses[" + i + "]";
+                YamlNode.Mapping x = mapping(execList.items().get(i), p, Set.of("command", "signals"));
+                List<String> argv = stringList(x, "command", p);
+                if (argv.isEmpty()) {
+                    throw error(x, p + ".command", "expected the argv the host may exec, e.g. [\"/bin/ls\", \"/data\"], found none");
+                }
+                execs.add(new ExecProcess(argv, signalList(x, "signals", p)));
+            }
+        }
+        List<Integer> signals = signalList(m, "signals", path);
+        Security security = security(m, path);
+        return new ContainerSpec(name, image, command, args, env, workingDir, user, ports, mounts, execs, signals, security);
+    }
+
+    private Security security(YamlNode.Mapping container, String path) throws SpecException {
+        YamlNode.Entry entry = container.entries().get("securityContext");
+        if (entry == null) return Security.DEFAULT;
+        String p = path + ".securityContext";
+        YamlNode.Mapping m = mapping(entry.value(), p, Set.of("privileged", "allowStdioAccess", "noNewPrivileges",
+                "seccompProfileSha256"));
+        boolean privileged = optionalBoolean(m, "privileged", p);
+        if (privileged) {
+            throw error(m.entries().get("privileged").value(), p + ".privileged",
+                    "expected false, found true: Coffer's sandboxes never run privileged containers (a privileged"
+                            + " container controls its sandbox, and so anything the policy was meant to pin)");
+        }
+        boolean stdio = !m.entries().containsKey("allowStdioAccess") || optionalBoolean(m, "allowStdioAccess", p);
+        String seccomp = optionalScalar(m, "seccompProfileSha256", p);
+        if (seccomp != null && !seccomp.matches("[0-9a-f]{64}")) {
+            throw error(m.entries().get("seccompProfileSha256").value(), p + ".seccompProfileSha256",
+                    "expected 64 lowercase hex digits (sha256sum of the profile JSON), found \"" + seccomp + "\"");
+        }
+        return new Security(false, stdio, optionalBoolean(m, "noNewPrivileges", p), seccomp == null ? "" : seccomp);
+    }
+
+    private List<Integer> signalList(YamlNode.Mapping m, String key, String path) throws SpecException {
+        YamlNode.Sequence seq = optionalSequence(m, key, path);
+        if (seq == null) return List.of();
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < seq.items().size(); i++) {
+            YamlNode item = seq.items().get(i);
+            if (item instanceof YamlNode.Scalar sc && sc.token() == JsonToken.VALUE_NUMBER_INT) {
+                try {
+                    int n = Integer.parseInt(sc.text());
+                    if (n >= 1 && n <= 64) {
+                        out.add(n);
+                        continue;
+                    }
+                } catch (NumberFormatException ignored) {
+                    // falls through to the error below
+                }
+            }
+            throw error(item, join(path, key) + "[" + i + "]", "expected a signal number 1..64, found " + item.kind());
+        }
+        return out;
     }
 
     private Port port(YamlNode node, String path) throws SpecException {

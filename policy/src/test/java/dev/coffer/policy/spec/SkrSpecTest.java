@@ -1,4 +1,4 @@
-package dev.coffer.runtime.spec;
+package dev.coffer.policy.spec;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package dev.coffer.runtime.spec;
+package dev.coffer.policy.spec;
 
 /**
  * A group spec that cannot be used. The message reads {@code FILE:LINE:COLUMN: FIELD: expected

@@ -1,4 +1,4 @@
-package dev.coffer.runtime.spec;
+package dev.coffer.policy.spec;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;

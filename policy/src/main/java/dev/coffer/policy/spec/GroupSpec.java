@@ -1,0 +1,94 @@
+package dev.coffer.policy.spec;
+
+import java.util.List;
+
+/**
+ * A container group as written in GROUP.yaml: containers that share one network namespace and
+ * their volumes. The one model of the spec: the policy generator and the runtime both read it,
+ * so the policy pins exactly what the runtime will ask for. Immutable and validated; build one
+ * with {@link GroupSpecParser}.
+ */
+public record GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes, Skr skr) {
+    /** What the runtime puts in a container's env when neither the image nor the spec sets PATH. */
+    public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    public GroupSpec {
+        containers = List.copyOf(containers);
+        volumes = List.copyOf(volumes);
+        skr = skr == null ? Skr.DEFAULT : skr;
+    }
+
+    /** A group without an {@code skr} section. */
+    public GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes) {
+        this(name, containers, volumes, Skr.DEFAULT);
+    }
+
+    /**
+     * The SKR API the agent serves to the group's containers on 127.0.0.1:{@code port} of the
+     * group's network ({@code skr: {}} for 8080, {@code skr: {port: 9000}}, {@code skr: {enabled:
+     * false}}). Opt-in: only a spec with an {@code skr} section, run with a TEE, gets one. It is a
+     * launch parameter (measured), not something the policy pins.
+     *
+     * @param declared true when the spec has an {@code skr} section (an explicit request)
+     */
+    public record Skr(boolean enabled, int port, boolean declared) {
+        public static final int DEFAULT_PORT = 8080;
+        public static final Skr DEFAULT = new Skr(true, DEFAULT_PORT, false);
+    }
+
+    /**
+     * @param command       replaces the image's Entrypoint when set (empty list = not set)
+     * @param args          replaces the image's Cmd when set
+     * @param workingDir    replaces the image's WorkingDir when set (null = not set)
+     * @param user          replaces the image's User when set (null = not set)
+     * @param execProcesses the commands the host may later exec in the container (none by default)
+     * @param signals       the signals the host may send the container's main process
+     */
+    public record ContainerSpec(String name, String image, List<String> command, List<String> args, List<EnvVar> env,
+                                String workingDir, String user, List<Port> ports, List<VolumeMount> volumeMounts,
+                                List<ExecProcess> execProcesses, List<Integer> signals, Security security) {
+        public ContainerSpec {
+            command = List.copyOf(command);
+            args = List.copyOf(args);
+            env = List.copyOf(env);
+            ports = List.copyOf(ports);
+            volumeMounts = List.copyOf(volumeMounts);
+            execProcesses = List.copyOf(execProcesses);
+            signals = List.copyOf(signals);
+            security = security == null ? Security.DEFAULT : security;
+        }
+    }
+
+    /** @param variable the value is an RE2 pattern the real value must match (a per-deployment value) */
+    public record EnvVar(String name, String value, boolean variable) {
+        public EnvVar(String name, String value) {
+            this(name, value, false);
+        }
+    }
+
+    public record Port(int containerPort, String protocol) {}
+
+    public record VolumeMount(String name, String mountPath, boolean readOnly) {}
+
+    /** A command the host may exec inside the running container, and the signals it may send to it. */
+    public record ExecProcess(List<String> command, List<Integer> signals) {
+        public ExecProcess {
+            command = List.copyOf(command);
+            signals = List.copyOf(signals);
+        }
+    }
+
+    /**
+     * The container's security context. {@code seccompProfileSha256} is SHA-256 of the seccomp
+     * profile JSON, or empty for none.
+     */
+    public record Security(boolean privileged, boolean allowStdioAccess, boolean noNewPrivileges,
+                           String seccompProfileSha256) {
+        public static final Security DEFAULT = new Security(false, true, false, "");
+    }
+
+    /** A volume; {@code emptyDir} is the only kind now (a directory that lives as long as the group). */
+    public record VolumeSpec(String name, Kind kind) {
+        public enum Kind { EMPTY_DIR }
+    }
+}
