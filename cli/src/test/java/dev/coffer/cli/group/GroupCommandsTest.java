@@ -111,7 +111,7 @@ class GroupCommandsTest {
 
         GroupCli.Outcome table = GroupCli.run(home, work, "ps");
         assertTrue(table.out().startsWith("GROUP"), table.out());
-        assertTrue(table.out().lines().anyMatch(l -> l.matches("web\\s+running\\s+process\\s+policy sha256:[0-9a-f]{64}\\s+client\\s+exited\\s+0\\s+-")), table.out());
+        assertTrue(table.out().lines().anyMatch(l -> l.matches("web\\s+running\\s+process\\s+sim\\s+policy sha256:[0-9a-f]{64}\\s+client\\s+exited\\s+0\\s+-")), table.out());
 
         GroupCli.Outcome exec = GroupCli.run(home, work, "exec", "web", "server", "--", "sh", "-c", "hostname; echo oops >&2; exit 5");
         assertEquals(5, exec.exitCode(), exec.err());
