@@ -87,6 +87,9 @@ final class ProcessSandbox implements Sandbox {
             Files.deleteIfExists(state.resolve("netns"));
             Files.deleteIfExists(state.resolve("hosts"));
             Files.deleteIfExists(Path.of(record.socket()));
+            // the launch context is the capability to obtain reports for this launch: a stopped
+            // group has no use for it, and a later run makes a new launch
+            Files.deleteIfExists(groupDir.resolve(SimTeeLaunch.CONTEXT_FILE));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot clean up " + state, e);
         }

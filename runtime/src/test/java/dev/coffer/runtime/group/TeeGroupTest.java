@@ -139,6 +139,9 @@ class TeeGroupTest {
         assertEquals(HEX.formatHex(HostData.ofPolicy(policy)), ps.hostData());
         assertEquals(ps.hostData(), ps.policySha256());
 
+        Path context = groups.groupDir("measured").resolve("launch-context.json");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(context)));
+
         GroupAttestation.Outcome ok = GroupAttestation.attest(groups, "measured");
         assertTrue(ok.valid(), ok.reason());
         assertEquals("sim (simulated, not a hardware TEE)", ok.teeNotice());
@@ -159,6 +162,11 @@ class TeeGroupTest {
         GroupAttestation.Outcome bad = GroupAttestation.attest(groups, "measured");
         assertFalse(bad.valid());
         assertTrue(bad.reason().startsWith(GroupAttestation.HOST_DATA + ": expected HOST_DATA"), bad.reason());
+
+        // a stopped group keeps its record but not the capability to obtain reports
+        groups.stop("measured", Duration.ofSeconds(1));
+        assertFalse(Files.exists(context));
+        assertThrows(GroupException.class, () -> GroupAttestation.attest(groups, "measured"));
     }
 
     @Test
