@@ -76,10 +76,11 @@ public final class RunCommand implements Callable<Integer> {
     String policy;
 
     @Option(names = "--tee", paramLabel = "TEE", defaultValue = "auto",
-            description = {"Who measures the launch: sim (the simulated secure processor of this $COFFER_HOME",
-                    "fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so `coffer attest group` and key release",
-                    "work; simulated, not a hardware TEE; process isolation only), none (no attestation, no",
-                    "SKR API), or auto (default: sim with process isolation, none with microvm)."})
+            description = {"Who measures the launch. sim: this $COFFER_HOME's simulated",
+                    "secure processor fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so",
+                    "`coffer attest group` and key release work (simulated, not hardware;",
+                    "process isolation only). none: no attestation, no SKR API.",
+                    "auto (default): sim with process isolation, none with microvm."})
     String tee;
 
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
