@@ -9,6 +9,7 @@ import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
 import dev.coffer.runtime.group.Isolation;
 import dev.coffer.runtime.group.SandboxBackends;
+import dev.coffer.runtime.group.StartupTimes;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
 import dev.coffer.policy.spec.SpecException;
@@ -123,6 +124,13 @@ public final class RunCommand implements Callable<Integer> {
                 .map(c -> c.name() + (c.pid() == null ? "" : " (pid " + c.pid() + ")")).collect(Collectors.joining(", "))
                 + "; runtime " + handle.ociRuntime() + "; policy enforcer " + handle.enforcer());
         out.flush();
+        try {
+            StartupTimes times = manager.startupTimes(group.name());
+            if (times != null) err.println("coffer: " + times.summary());
+        } catch (IOException e) {
+            // the timing is informative only
+        }
+        err.flush();
         if (detach) {
             if (stopped.compareAndSet(false, true)) removeHook(hook);
             out.println("follow the logs with `coffer logs " + group.name() + " -f`, stop with `coffer stop " + group.name() + "`");

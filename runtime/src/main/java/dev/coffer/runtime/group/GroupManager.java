@@ -84,6 +84,7 @@ public final class GroupManager {
                         + (existing.status().equals(GroupState.STOPPED) ? "remove it with `coffer rm " + spec.name() + "`"
                         : "stop it with `coffer stop " + spec.name() + "` or choose another name"));
             }
+            long t0 = System.nanoTime();
             // Resolve everything before touching state, so a bad image reference changes nothing.
             Map<String, LocalImage> images = new LinkedHashMap<>();
             Map<String, LayerDisk> disks = new LinkedHashMap<>();
@@ -124,6 +125,7 @@ public final class GroupManager {
                 Files.writeString(policyFile, policyText, StandardCharsets.UTF_8);
                 agentPolicy = policyFile.toString();
             }
+            long prepared = System.nanoTime();
             Sandbox sandbox;
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
@@ -133,8 +135,10 @@ public final class GroupManager {
                 Mounts.deleteTree(dir);
                 throw new GroupException("cannot start the sandbox of group " + spec.name() + ": " + e.getMessage(), e);
             }
+            long launched = System.nanoTime();
             try {
-                return start(spec, options, backend, sandbox, images, disks, dir);
+                return start(spec, options, backend, sandbox, images, disks, dir,
+                        new long[] {ms(prepared - t0), ms(launched - prepared)});
             } catch (IOException | RuntimeException e) {
                 abandon(sandbox, dir);
                 throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
@@ -143,7 +147,8 @@ public final class GroupManager {
     }
 
     private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,
-                              Map<String, LocalImage> images, Map<String, LayerDisk> disks, Path dir) throws IOException {
+                              Map<String, LocalImage> images, Map<String, LayerDisk> disks, Path dir,
+                              long[] prepareAndSandboxMs) throws IOException {
         Path agentState = Path.of(sandbox.record().agentStateDir());
         try (AgentClient agent = sandbox.connect()) {
             Result.Properties props = agent.call(new Request.GetProperties(), Result.Properties.class);
@@ -152,6 +157,7 @@ public final class GroupManager {
                     props.policySha256(), props.debuggable(), props.layerVerification());
             state.write(dir.resolve("state.json"));
 
+            long t = System.nanoTime();
             Map<String, Path> deviceTargets = new HashMap<>();
             for (Map.Entry<String, LayerDisk> layer : disks.entrySet()) {
                 // short names keep the overlay's lowerdir option within one page
@@ -160,6 +166,7 @@ public final class GroupManager {
                         layer.getValue().rootHash()), Result.Done.class);
                 deviceTargets.put(layer.getKey(), target);
             }
+            long mounted = System.nanoTime();
             List<ContainerRecord> records = new ArrayList<>();
             for (GroupSpec.ContainerSpec c : spec.containers()) {
                 LocalImage image = images.get(c.name());
@@ -184,6 +191,7 @@ public final class GroupManager {
                 records.add(new ContainerRecord(c.name(), c.image(), image.id(), plan.argList(), created.state(), null, null,
                         logPath));
             }
+            long created = System.nanoTime();
             for (int i = 0; i < records.size(); i++) {
                 ContainerRecord r = records.get(i);
                 try {
@@ -193,10 +201,22 @@ public final class GroupManager {
                     throw new GroupException("container " + r.name() + " did not start: " + e.failure().reason(), e);
                 }
             }
+            long started = System.nanoTime();
             state = state.withStatus(GroupState.RUNNING, null, records);
             state.write(dir.resolve("state.json"));
+            new StartupTimes(backend.name(), prepareAndSandboxMs[0], prepareAndSandboxMs[1], ms(mounted - t),
+                    ms(created - mounted), ms(started - created)).write(dir);
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
+    }
+
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
+    }
+
+    /** Where the time of the group's `coffer run` went, or null for a group started before this was recorded. */
+    public StartupTimes startupTimes(String name) throws IOException {
+        return StartupTimes.read(groupDir(name));
     }
 
     /** The policy text the agent gets, or null for allow-all; generated before any state is touched. */
