@@ -133,6 +133,11 @@ public final class RunCommand implements Callable<Integer> {
         err.flush();
         if (detach) {
             if (stopped.compareAndSet(false, true)) removeHook(hook);
+            try {
+                manager.detach(group.name());
+            } catch (IOException e) {
+                throw Groups.failure(e);
+            }
             out.println("follow the logs with `coffer logs " + group.name() + " -f`, stop with `coffer stop " + group.name() + "`");
             out.flush();
             return 0;

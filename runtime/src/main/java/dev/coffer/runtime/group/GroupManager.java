@@ -119,6 +119,7 @@ public final class GroupManager {
                 Mounts.deleteTree(dir);
             }
             Files.createDirectories(dir);
+            GroupOwner.of(ProcessHandle.current()).write(dir);
             String agentPolicy = RunOptions.ALLOW_ALL;
             if (policyText != null) {
                 Path policyFile = dir.resolve("policy.rego");
@@ -285,6 +286,41 @@ public final class GroupManager {
     }
 
     // ---- ps ------------------------------------------------------------------------------
+
+    /** A group {@link #reap} stopped, and why. */
+    public record Reaped(String name, String reason) {}
+
+    /**
+     * Stops the groups nobody will stop: those whose sandbox died (kill -9 of the agent or QEMU),
+     * and those started in the foreground whose `coffer run` is gone (killed with -9, so its
+     * Ctrl-C handler never ran). What is left of them — processes, mounts, sockets, disks — is
+     * removed as `coffer stop` would. Groups started with -d are left alone.
+     */
+    public List<Reaped> reap() throws IOException {
+        List<Reaped> out = new ArrayList<>();
+        for (GroupStatus g : list()) {
+            if (g.status().equals(GroupState.STOPPED)) continue;
+            String reason = null;
+            if (!g.agentAlive()) {
+                reason = "its sandbox (pid " + g.agentPid() + ") died without a stop";
+            } else {
+                GroupOwner owner = GroupOwner.read(groupDir(g.name()));
+                if (owner != null && !owner.alive()) {
+                    reason = "the foreground `coffer run` that owned it (pid " + owner.pid() + ") is gone";
+                }
+            }
+            if (reason != null) {
+                stop(g.name(), Duration.ofSeconds(2));
+                out.add(new Reaped(g.name(), reason));
+            }
+        }
+        return out;
+    }
+
+    /** The group outlives the process that ran it (`coffer run -d`): nobody reaps it for that. */
+    public void detach(String name) throws IOException {
+        GroupOwner.clear(groupDir(name));
+    }
 
     public List<GroupStatus> list() throws IOException {
         List<GroupStatus> out = new ArrayList<>();
@@ -464,6 +500,7 @@ public final class GroupManager {
                         + "; unmount them with `umount` and run `coffer stop " + name + "` again");
             }
             state.withStatus(GroupState.STOPPED, Instant.now().toString(), finals).write(groupDir(name).resolve("state.json"));
+            GroupOwner.clear(groupDir(name));
             return new StopOutcome(name, false, finals);
         }
     }
