@@ -19,6 +19,7 @@ import dev.coffer.runtime.group.GroupHandle;
 import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
+import dev.coffer.runtime.group.StartupTimes;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
 
@@ -196,7 +197,9 @@ final class DemoRun {
         GroupSpec spec = GroupSpecParser.parse(specYaml(), "demo group");
         handle = groups.run(spec, RunOptions.defaults().withIsolation(isolation).withPolicy(policyFile.toString())
                 .withTee(trust.tee()));
-        return "group " + GROUP + " with containers server, client (OCI runtime " + handle.ociRuntime() + ")";
+        StartupTimes times = groups.startupTimes(GROUP);
+        return "group " + GROUP + " with containers server, client (OCI runtime " + handle.ociRuntime() + ")"
+                + (times == null ? "" : "; " + times.summary());
     }
 
     /** The agent reports which policy it enforces; it must be the generated one, and it has judged every request so far. */

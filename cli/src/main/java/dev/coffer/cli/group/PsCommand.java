@@ -4,6 +4,7 @@ import dev.coffer.cli.CommonOptions;
 import dev.coffer.cli.Json;
 import dev.coffer.cli.OutputOption;
 import dev.coffer.runtime.group.ContainerRecord;
+import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,7 +20,8 @@ import java.util.List;
 /** {@code coffer ps [GROUP]}: groups and their containers, refreshed from the agents. */
 @Command(name = "ps", mixinStandardHelpOptions = true,
         description = {"List container groups and their containers: state, exit code, pid. Asks each running",
-                "group's agent for fresh state, and reports groups whose agent died as agent-dead."},
+                "group's agent for fresh state. Groups nobody will stop any more (their sandbox died, or the",
+                "foreground `coffer run` that owned them was killed) are stopped and cleaned up first, and said so."},
         footer = {"", "Examples:", "  coffer ps", "  coffer ps web -o json"})
 public final class PsCommand implements Runnable {
     @Mixin
@@ -37,7 +39,13 @@ public final class PsCommand implements Runnable {
     @Override
     public void run() {
         List<GroupStatus> groups;
+        PrintWriter err = spec.commandLine().getErr();
         try {
+            // groups nobody will stop (dead sandbox, killed foreground CLI) are cleaned up and reported
+            for (GroupManager.Reaped r : Groups.manager().reap()) {
+                err.println("coffer: stopped group " + r.name() + " and removed what it left: " + r.reason());
+            }
+            err.flush();
             groups = group == null ? Groups.manager().list() : List.of(Groups.manager().status(group));
         } catch (IOException e) {
             throw Groups.failure(e);

@@ -9,6 +9,7 @@ import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
 import dev.coffer.runtime.group.Isolation;
 import dev.coffer.runtime.group.SandboxBackends;
+import dev.coffer.runtime.group.StartupTimes;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
 import dev.coffer.policy.spec.SpecException;
@@ -138,8 +139,20 @@ public final class RunCommand implements Callable<Integer> {
                     + (status.skrPort() == null ? "; no SKR API" : "; SKR API on 127.0.0.1:" + status.skrPort() + " inside the group"));
         }
         out.flush();
+        try {
+            StartupTimes times = manager.startupTimes(group.name());
+            if (times != null) err.println("coffer: " + times.summary());
+        } catch (IOException e) {
+            // the timing is informative only
+        }
+        err.flush();
         if (detach) {
             if (stopped.compareAndSet(false, true)) removeHook(hook);
+            try {
+                manager.detach(group.name());
+            } catch (IOException e) {
+                throw Groups.failure(e);
+            }
             out.println("follow the logs with `coffer logs " + group.name() + " -f`, stop with `coffer stop " + group.name() + "`");
             out.flush();
             return 0;

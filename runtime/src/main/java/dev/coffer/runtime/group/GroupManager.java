@@ -87,6 +87,7 @@ public final class GroupManager {
                         + (existing.status().equals(GroupState.STOPPED) ? "remove it with `coffer rm " + spec.name() + "`"
                         : "stop it with `coffer stop " + spec.name() + "` or choose another name"));
             }
+            long t0 = System.nanoTime();
             // Resolve everything before touching state, so a bad image reference changes nothing.
             Map<String, LocalImage> images = new LinkedHashMap<>();
             Map<String, LayerDisk> disks = new LinkedHashMap<>();
@@ -122,12 +123,14 @@ public final class GroupManager {
                 Mounts.deleteTree(dir);
             }
             Files.createDirectories(dir);
+            GroupOwner.of(ProcessHandle.current()).write(dir);
             String agentPolicy = RunOptions.ALLOW_ALL;
             if (policyText != null) {
                 Path policyFile = dir.resolve("policy.rego");
                 Files.writeString(policyFile, policyText, StandardCharsets.UTF_8);
                 agentPolicy = policyFile.toString();
             }
+            long prepared = System.nanoTime();
             Sandbox sandbox;
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
@@ -138,8 +141,10 @@ public final class GroupManager {
                 Mounts.deleteTree(dir);
                 throw new GroupException("cannot start the sandbox of group " + spec.name() + ": " + e.getMessage(), e);
             }
+            long launched = System.nanoTime();
             try {
-                return start(spec, options, backend, sandbox, images, disks, dir);
+                return start(spec, options, backend, sandbox, images, disks, dir,
+                        new long[] {ms(prepared - t0), ms(launched - prepared)});
             } catch (IOException | RuntimeException e) {
                 abandon(sandbox, dir);
                 throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
@@ -148,7 +153,8 @@ public final class GroupManager {
     }
 
     private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,
-                              Map<String, LocalImage> images, Map<String, LayerDisk> disks, Path dir) throws IOException {
+                              Map<String, LocalImage> images, Map<String, LayerDisk> disks, Path dir,
+                              long[] prepareAndSandboxMs) throws IOException {
         Path agentState = Path.of(sandbox.record().agentStateDir());
         try (AgentClient agent = sandbox.connect()) {
             Result.Properties props = agent.call(new Request.GetProperties(), Result.Properties.class);
@@ -158,6 +164,7 @@ public final class GroupManager {
                     sandbox.record().measurement(), sandbox.record().hostData(), props.skrPort());
             state.write(dir.resolve("state.json"));
 
+            long t = System.nanoTime();
             Map<String, Path> deviceTargets = new HashMap<>();
             for (Map.Entry<String, LayerDisk> layer : disks.entrySet()) {
                 // short names keep the overlay's lowerdir option within one page
@@ -166,6 +173,7 @@ public final class GroupManager {
                         layer.getValue().rootHash()), Result.Done.class);
                 deviceTargets.put(layer.getKey(), target);
             }
+            long mounted = System.nanoTime();
             List<ContainerRecord> records = new ArrayList<>();
             for (GroupSpec.ContainerSpec c : spec.containers()) {
                 LocalImage image = images.get(c.name());
@@ -190,6 +198,7 @@ public final class GroupManager {
                 records.add(new ContainerRecord(c.name(), c.image(), image.id(), plan.argList(), created.state(), null, null,
                         logPath));
             }
+            long created = System.nanoTime();
             for (int i = 0; i < records.size(); i++) {
                 ContainerRecord r = records.get(i);
                 try {
@@ -199,8 +208,11 @@ public final class GroupManager {
                     throw new GroupException("container " + r.name() + " did not start: " + e.failure().reason(), e);
                 }
             }
+            long started = System.nanoTime();
             state = state.withStatus(GroupState.RUNNING, null, records);
             state.write(dir.resolve("state.json"));
+            new StartupTimes(backend.name(), prepareAndSandboxMs[0], prepareAndSandboxMs[1], ms(mounted - t),
+                    ms(created - mounted), ms(started - created)).write(dir);
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
     }
@@ -225,6 +237,15 @@ public final class GroupManager {
                     + " so run it with --tee sim or set skr: {enabled: false}");
         }
         return skr.port();
+    }
+
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
+    }
+
+    /** Where the time of the group's `coffer run` went, or null for a group started before this was recorded. */
+    public StartupTimes startupTimes(String name) throws IOException {
+        return StartupTimes.read(groupDir(name));
     }
 
     /** The policy text the agent gets, or null for allow-all; generated before any state is touched. */
@@ -293,6 +314,41 @@ public final class GroupManager {
     }
 
     // ---- ps ------------------------------------------------------------------------------
+
+    /** A group {@link #reap} stopped, and why. */
+    public record Reaped(String name, String reason) {}
+
+    /**
+     * Stops the groups nobody will stop: those whose sandbox died (kill -9 of the agent or QEMU),
+     * and those started in the foreground whose `coffer run` is gone (killed with -9, so its
+     * Ctrl-C handler never ran). What is left of them — processes, mounts, sockets, disks — is
+     * removed as `coffer stop` would. Groups started with -d are left alone.
+     */
+    public List<Reaped> reap() throws IOException {
+        List<Reaped> out = new ArrayList<>();
+        for (GroupStatus g : list()) {
+            if (g.status().equals(GroupState.STOPPED)) continue;
+            String reason = null;
+            if (!g.agentAlive()) {
+                reason = "its sandbox (pid " + g.agentPid() + ") died without a stop";
+            } else {
+                GroupOwner owner = GroupOwner.read(groupDir(g.name()));
+                if (owner != null && !owner.alive()) {
+                    reason = "the foreground `coffer run` that owned it (pid " + owner.pid() + ") is gone";
+                }
+            }
+            if (reason != null) {
+                stop(g.name(), Duration.ofSeconds(2));
+                out.add(new Reaped(g.name(), reason));
+            }
+        }
+        return out;
+    }
+
+    /** The group outlives the process that ran it (`coffer run -d`): nobody reaps it for that. */
+    public void detach(String name) throws IOException {
+        GroupOwner.clear(groupDir(name));
+    }
 
     public List<GroupStatus> list() throws IOException {
         List<GroupStatus> out = new ArrayList<>();
@@ -491,6 +547,7 @@ public final class GroupManager {
                         + "; unmount them with `umount` and run `coffer stop " + name + "` again");
             }
             state.withStatus(GroupState.STOPPED, Instant.now().toString(), finals).write(groupDir(name).resolve("state.json"));
+            GroupOwner.clear(groupDir(name));
             return new StopOutcome(name, false, finals);
         }
     }

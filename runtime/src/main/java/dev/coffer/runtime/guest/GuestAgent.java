@@ -48,6 +48,7 @@ public final class GuestAgent {
 
     public static void main(String[] args) throws Exception {
         List<String> rest = new ArrayList<>(List.of(args));
+        if (!rest.contains("--train")) mark("agent-jvm-started");
         if (rest.size() == 2 && rest.get(0).equals("--train")) {
             try {
                 train(Path.of(rest.get(1)));
@@ -84,7 +85,20 @@ public final class GuestAgent {
         rest.addAll(List.of("--socket", socket.toString()));
         Thread agent = Thread.ofPlatform().name("agent").start(() -> AgentMain.main(rest.toArray(String[]::new)));
         awaitSocket(socket, agent);
+        mark("agent-listening");
         relay(port, socket);
+    }
+
+    /** A progress line on the console, timed by the guest's uptime like init's own (the host reads them). */
+    private static void mark(String name) {
+        String uptime;
+        try {
+            uptime = Files.readString(Path.of("/proc/uptime")).split(" ")[0];
+        } catch (IOException | RuntimeException e) {
+            uptime = "?";
+        }
+        System.out.println("COFFER-INIT " + name + " uptime=" + uptime);
+        System.out.flush();
     }
 
     /** The agent's --name/--policy/--host-data/--runtime for the launch the host attached; exits on a bad disk. */

@@ -1,5 +1,7 @@
 package dev.coffer.runtime.microvm;
 
+import dev.coffer.runtime.guest.LaunchDisk;
+
 import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Result;
@@ -23,7 +25,8 @@ import java.util.concurrent.TimeoutException;
 public final class BootTest {
     /** Times in milliseconds from QEMU's launch. */
     public record Timings(Accelerator accelerator, long bareToInitMs, long toInitMs, long toRootSwitchedMs,
-                          long toModulesLoadedMs, long toAgentStartingMs, long toAgentAnsweredMs, String properties) {
+                          long toModulesLoadedMs, long toAgentStartingMs, long toJvmStartedMs, long toAgentListeningMs,
+                          long toAgentAnsweredMs, String properties) {
         /** Time Coffer adds on top of a bare boot to init. */
         public long cofferOverheadMs() {
             return toAgentAnsweredMs - bareToInitMs;
@@ -46,7 +49,12 @@ public final class BootTest {
             deleteTree(bareDir);
         }
         Path dir = Files.createTempDirectory(runRoot, "vm");
-        try (MicroVm vm = MicroVm.start(MicroVm.Config.forAgent(guest, dir, accelerator), timeout)) {
+        // the agent reads what to run from the launch disk: here a development launch that runs nothing
+        Path launch = dir.resolve("launch.img");
+        LaunchDisk.write(launch, LaunchDisk.Content.of("boot-test", null, null, "crun"));
+        MicroVm.Config config = MicroVm.Config.forAgent(guest, dir, accelerator)
+                .withDisks(List.of(new MicroVm.Disk(launch, LaunchDisk.SERIAL, true)));
+        try (MicroVm vm = MicroVm.start(config, timeout)) {
             long t0 = vm.startNanos();
             Result.Properties props;
             long answered;
@@ -69,7 +77,8 @@ public final class BootTest {
             vm.awaitExit(Duration.ofSeconds(30));
             return new Timings(accelerator, bareToInit, ms(vm.markNanos("started") - t0),
                     ms(vm.markNanos("switched-root") - t0), ms(vm.markNanos("modules-loaded") - t0),
-                    ms(vm.markNanos("agent-starting") - t0), ms(answered - t0), props.toString());
+                    ms(vm.markNanos("agent-starting") - t0), ms(vm.markNanos("agent-jvm-started") - t0),
+                    ms(vm.markNanos("agent-listening") - t0), ms(answered - t0), props.toString());
         } finally {
             deleteTree(dir);
         }

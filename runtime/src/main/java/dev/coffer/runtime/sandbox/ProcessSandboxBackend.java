@@ -49,8 +49,9 @@ public final class ProcessSandboxBackend implements SandboxBackend {
         String classpath = AgentClasspath.current();
         // JVM options and main class, then the agent flags that decide behaviour: with a TEE these
         // are measured (see SimTeeLaunch), so they are kept apart from the per-group locations.
-        List<String> jvm = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx128m",
-                "--enable-native-access=ALL-UNNAMED");
+        // Full tiered compilation: the agent hashes whole layer disks where there is no
+        // dm-verity, and C1 alone has no SHA-256 intrinsic.
+        List<String> jvm = List.of("-XX:+UseSerialGC", "-Xmx128m", "--enable-native-access=ALL-UNNAMED");
         List<String> behaviour = new ArrayList<>(List.of("--runtime", request.ociRuntime(), "--tee", request.tee()));
         if (request.skrPort() != null) behaviour.addAll(List.of("--skr-port", Integer.toString(request.skrPort())));
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());

@@ -160,6 +160,36 @@ class GroupManagerTest {
     }
 
     @Test
+    void groupsNobodyWillStopAreReaped() throws Exception {
+        run("orphan");
+        run("crashed");
+        run("kept");
+        // "orphan" was started by a foreground CLI that was killed with -9: its owner is gone
+        Process cli = new ProcessBuilder("true").start();
+        cli.waitFor();
+        GroupOwner.of(cli.toHandle()).write(groups.groupDir("orphan"));
+        // "crashed" lost its sandbox
+        ProcessHandle agent = ProcessHandle.of(groups.status("crashed").agentPid()).orElseThrow();
+        agent.destroyForcibly();
+        agent.onExit().get();
+        // "kept" was detached (coffer run -d): nobody owns it, and it keeps running
+        groups.detach("kept");
+
+        List<GroupManager.Reaped> reaped = groups.reap();
+        assertEquals(List.of("crashed", "orphan"), reaped.stream().map(GroupManager.Reaped::name).sorted().toList());
+        assertTrue(reaped.stream().anyMatch(r -> r.reason().contains("foreground `coffer run`")), reaped.toString());
+        assertTrue(reaped.stream().anyMatch(r -> r.reason().contains("died without a stop")), reaped.toString());
+        for (String name : List.of("orphan", "crashed")) {
+            assertEquals("stopped", groups.status(name).status());
+            assertEquals(List.of(), Mounts.mountedUnder(groups.groupDir(name)), name);
+            assertEquals(List.of(), processesUnder(groups.groupDir(name)), name);
+        }
+        assertEquals("running", groups.status("kept").status());
+        // this test's JVM owns nothing now, and a second pass finds nothing to do
+        assertEquals(List.of(), groups.reap());
+    }
+
+    @Test
     void aDeadAgentIsNoticedAndStopCleansUp() throws Exception {
         run("crash");
         GroupStatus before = groups.status("crash");

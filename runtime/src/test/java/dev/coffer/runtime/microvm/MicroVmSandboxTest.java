@@ -153,6 +153,18 @@ class MicroVmSandboxTest {
     }
 
     @Test
+    void bootTestSplitsTheStartBesideABareBoot() throws Exception {
+        BootTest.Timings t = BootTest.run(guest, Accelerator.TCG, tmp.resolve("boot"), Duration.ofSeconds(600));
+        // measured, not asserted against a budget: the order of the marks is what must hold
+        assertTrue(t.bareToInitMs() > 0, t.toString());
+        assertTrue(t.toInitMs() <= t.toRootSwitchedMs() && t.toRootSwitchedMs() <= t.toModulesLoadedMs()
+                && t.toModulesLoadedMs() <= t.toAgentStartingMs() && t.toAgentStartingMs() <= t.toJvmStartedMs()
+                && t.toJvmStartedMs() <= t.toAgentListeningMs() && t.toAgentListeningMs() <= t.toAgentAnsweredMs(), t.toString());
+        assertTrue(t.properties().contains("allow-all"), "the boot-test launch runs nothing and enforces nothing: " + t.properties());
+        System.out.println("microvm boot (tcg): " + t);
+    }
+
+    @Test
     void aMissingGuestSaysToBuildOne() {
         Path groupDir = tmp.resolve("groups/g3");
         MicroVmSandboxBackend backend = new MicroVmSandboxBackend(tmp.resolve("none"), Duration.ofSeconds(10));

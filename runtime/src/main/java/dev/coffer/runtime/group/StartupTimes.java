@@ -1,0 +1,41 @@
+package dev.coffer.runtime.group;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * Where the time of one `coffer run` went, measured on the host: resolving images, layer disks
+ * and the policy; launching the sandbox until its agent answered (for a microVM: QEMU, the
+ * guest's boot, the agent JVM and its policy load); mounting the layers; creating and starting
+ * the containers. Kept as startup.json in the group's directory.
+ */
+public record StartupTimes(String isolation, long prepareMs, long sandboxMs, long layersMs, long createMs, long startMs) {
+    static final String FILE = "startup.json";
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    public long totalMs() {
+        return prepareMs + sandboxMs + layersMs + createMs + startMs;
+    }
+
+    /** One line for people, e.g. "started in 22.1 s: prepare 0.2 s, sandbox 19.5 s, ...". */
+    public String summary() {
+        return String.format(Locale.ROOT, "started in %.1f s: prepare %.1f s, sandbox %.1f s (%s), layers %.1f s,"
+                        + " create %.1f s, start %.1f s", totalMs() / 1e3, prepareMs / 1e3, sandboxMs / 1e3,
+                isolation.equals("microvm") ? "VM boot + agent + policy load" : "agent + policy load", layersMs / 1e3,
+                createMs / 1e3, startMs / 1e3);
+    }
+
+    void write(Path groupDir) throws IOException {
+        Files.write(groupDir.resolve(FILE), JSON.writeValueAsBytes(this));
+    }
+
+    static StartupTimes read(Path groupDir) throws IOException {
+        Path f = groupDir.resolve(FILE);
+        return Files.exists(f) ? JSON.readValue(f.toFile(), StartupTimes.class) : null;
+    }
+}
