@@ -172,6 +172,9 @@ final class DemoTrust implements AutoCloseable {
         new SecureRandom().nextBytes(keyMaterial);
         ObjectNode jwk = JsonNodeFactory.instance.objectNode().put("kty", "oct")
                 .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(keyMaterial));
+        // The vault lives in $COFFER_HOME and outlives a demo run; the key of an earlier run is
+        // bound to that run's HOST_DATA (its policy pinned another vault URL), so it is replaced.
+        if (s.vault().list().stream().anyMatch(k -> k.name().equals(KEY))) s.vault().delete(KEY);
         s.vault().importKey(KEY, jwk, true, ReleasePolicies.requireHostData(s.issuerName(), hostData), false);
         String fingerprint = HEX.formatHex(sha256(keyMaterial));
         ContainerRecord holder = groups.waitFor(group, KEY_HOLDER, Duration.ofSeconds(60));
