@@ -63,6 +63,14 @@ build_if_stale() {
     return 0
   fi
   log "building Coffer (Maven, tests skipped; this takes a minute the first time)..."
-  mvn_cmd -Dmaven.test.skip=true install >&2 || { log "the build failed (output above); fix it and run again"; return 1; }
+  # quiet on success (Maven writes stray terminal codes even with -q); the whole output on failure
+  local build_log
+  build_log=$(mktemp /tmp/coffer-build.XXXXXX.log)
+  if ! mvn_cmd -Dmaven.test.skip=true install >"$build_log" 2>&1; then
+    cat "$build_log" >&2
+    log "the build failed (output above, kept in $build_log); fix it and run again"
+    return 1
+  fi
+  rm -f "$build_log"
   touch "$stamp"
 }

@@ -127,16 +127,14 @@ public final class LayerHasher {
         try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ);
              VerityTree tree = new VerityTree(null, scratchDir)) {
             tree.skipTo(0);
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 20);
-            long pos = 0;
-            while (pos < layout.dataSize()) {
-                buf.clear();
-                buf.limit((int) Math.min(buf.capacity(), layout.dataSize() - pos));
-                int n = ch.read(buf, pos);
+            // Reads land straight in the tree's hashing buffers: no staging copy of the image.
+            long[] pos = {0};
+            tree.writeFrom((b, off, len) -> {
+                int n = ch.read(java.nio.ByteBuffer.wrap(b, off, len), pos[0]);
                 if (n < 0) throw new InvalidLayerException("layer disk " + disk + " ends inside its data; it is damaged");
-                tree.write(buf.array(), 0, n);
-                pos += n;
-            }
+                pos[0] += n;
+                return n;
+            }, layout.dataSize());
             String actual = tree.finish().rootHashHex();
             if (!actual.equals(expectedRootHash)) {
                 throw new InvalidLayerException("layer disk " + disk + " data hashes to " + actual + " but "

@@ -18,6 +18,7 @@ final class MappedFileInputStream extends InputStream {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment segment;
     private long pos;
+    private long mark;
 
     MappedFileInputStream(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -44,6 +45,32 @@ final class MappedFileInputStream extends InputStream {
         MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, pos, b, off, n);
         pos += n;
         return n;
+    }
+
+    @Override
+    public long skip(long n) {
+        long k = Math.max(0, Math.min(n, segment.byteSize() - pos));
+        pos += k;
+        return k;
+    }
+
+    /**
+     * Mark and reset are free on a mapping, which lets the compression sniffer read the magic
+     * bytes without a BufferedInputStream in front: that buffer would copy every byte twice.
+     */
+    @Override
+    public boolean markSupported() {
+        return true;
+    }
+
+    @Override
+    public void mark(int readLimit) {
+        mark = pos;
+    }
+
+    @Override
+    public void reset() {
+        pos = mark;
     }
 
     @Override

@@ -15,5 +15,10 @@
  * <p>Packages: {@code tar} reads tars as Go's archive/tar does, {@code ext4} lays out the image
  * as Azure's compactext4 does, {@code verity} hashes it while it is written, {@code bench}
  * measures it against veritysetup.
+ *
+ * <p>Speed: hashing (SHA-256 of every 4 KiB block) is most of the work, and it runs at SHA-NI
+ * speed only through HotSpot's C2 intrinsic. A JVM started with {@code -XX:TieredStopAtLevel=1}
+ * (C1 only) or {@code -Xint} hashes in plain Java, about ten times slower;
+ * {@link dev.coffer.layer.bench.LayerBenchmark#jitWarning()} says so.
  */
 package dev.coffer.layer;

@@ -242,6 +242,43 @@ class CrossCheckTest {
         }
     }
 
+    /**
+     * Layer files are read through a memory mapping that also serves the compression sniffer's
+     * mark/reset; streams that cannot mark get a buffer instead. Every way in gives one hash.
+     */
+    @Test
+    void layerFilesHashLikeStreamsWhateverTheirCompression() throws Exception {
+        byte[] tar = richTar();
+        String plain = new LayerHasher(tmp).rootHash(new ByteArrayInputStream(tar)).rootHash();
+        ByteArrayOutputStream gz = new ByteArrayOutputStream();
+        try (var out = new java.util.zip.GZIPOutputStream(gz)) {
+            out.write(tar);
+        }
+        ByteArrayOutputStream zs = new ByteArrayOutputStream();
+        try (var out = new io.airlift.compress.zstd.ZstdOutputStream(zs)) {
+            out.write(tar);
+        }
+        String diffId = "sha256:" + java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(tar));
+        int i = 0;
+        for (byte[] blob : List.of(tar, gz.toByteArray(), zs.toByteArray())) {
+            Path file = tmp.resolve("layer" + i++);
+            Files.write(file, blob);
+            assertEquals(plain, new LayerHasher(tmp).rootHash(file).rootHash(), file.toString());
+            LayerDisk disk = new LayerHasher(tmp).buildDisk(file, tmp.resolve(file.getFileName() + ".disk"));
+            assertEquals(plain, disk.rootHash());
+            assertEquals(diffId, disk.diffId());
+            try (InputStream noMark = new java.io.FilterInputStream(new ByteArrayInputStream(blob)) {
+                @Override
+                public boolean markSupported() {
+                    return false;
+                }
+            }) {
+                assertEquals(plain, new LayerHasher(tmp).rootHash(noMark).rootHash());
+            }
+        }
+    }
+
     static String inode(String stat) {
         return stat.substring(stat.indexOf("Inode:"), stat.indexOf("Type:")).trim();
     }

@@ -85,6 +85,7 @@ final class BenchCommand implements Runnable {
             m.put("cpuRatio", r.cpuRatio());
             m.put("rootHash", r.ourRootHash());
             m.put("hashesAgree", r.hashesAgree());
+            m.put("jitWarning", r.jitWarning());
             Json.print(out, m);
         } else {
             out.printf("layer: %.1f MiB tar, %d files -> %.1f MiB ext4 image (best of %d runs)%n",
@@ -94,6 +95,7 @@ final class BenchCommand implements Runnable {
             out.printf("veritysetup format (ext4): %8.1f MB/s  (%.2f s wall, %.2f s CPU)%n",
                     r.veritysetupMBps(), r.veritysetupSeconds(), r.veritysetupCpuSeconds());
             out.printf("ratio: %.2fx by wall clock, %.2fx by CPU time (goal >= 0.80x)%n", r.ratio(), r.cpuRatio());
+            if (!r.jitWarning().isEmpty()) out.println("warning: " + r.jitWarning());
             out.println("root hashes " + (r.hashesAgree() ? "agree: " : "DIFFER: ") + r.ourRootHash()
                     + (r.hashesAgree() ? "" : " vs " + r.veritysetupRootHash()));
         }

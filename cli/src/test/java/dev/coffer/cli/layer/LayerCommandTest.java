@@ -183,4 +183,13 @@ class LayerCommandTest {
         assertTrue(r.out().contains("ratio:"), r.out());
         assertTrue(r.out().contains("root hashes agree"), r.out());
     }
+
+    /** The JSON report says whether this JVM could use the SHA-256 intrinsic, so slow figures explain themselves. */
+    @Test
+    void benchJsonCarriesTheJitWarningOfThisJvm() {
+        Result r = run("layer", "bench", "--size-mb", "4", "--runs", "1", "--dir", tmp.toString(), "-o", "json");
+        assertEquals(0, r.exit(), r.err());
+        String expected = dev.coffer.layer.bench.LayerBenchmark.jitWarning();
+        assertTrue(r.out().contains("\"jitWarning\"") && r.out().contains(expected), r.out());
+    }
 }

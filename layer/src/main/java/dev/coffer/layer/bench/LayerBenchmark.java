@@ -4,10 +4,13 @@ import dev.coffer.layer.LayerDisk;
 import dev.coffer.layer.LayerHash;
 import dev.coffer.layer.LayerHasher;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,7 +36,7 @@ public final class LayerBenchmark {
     public record Report(long tarBytes, long imageBytes, long files, int runs,
                          double oursSeconds, double oursCpuSeconds,
                          double veritysetupSeconds, double veritysetupCpuSeconds,
-                         String ourRootHash, String veritysetupRootHash) {
+                         String ourRootHash, String veritysetupRootHash, String jitWarning) {
         public double oursMBps() {
             return imageBytes / 1e6 / oursSeconds;
         }
@@ -115,13 +118,43 @@ public final class LayerBenchmark {
                 }
             }
             return new Report(layer.tarBytes(), warm.imageSize(), layer.files(), runs, ours, oursCpu,
-                    verity, verityCpu, warm.rootHash(), theirs);
+                    verity, verityCpu, warm.rootHash(), theirs, jitWarning());
         } finally {
             Files.deleteIfExists(tar);
             Files.deleteIfExists(disk);
             Files.deleteIfExists(image);
             Files.deleteIfExists(hashDev);
         }
+    }
+
+    /**
+     * Why this JVM cannot hash at full speed, or "" if it can. SHA-256 runs on the CPU's SHA
+     * extensions only through HotSpot's C2 intrinsic; a JVM limited to C1
+     * ({@code -XX:TieredStopAtLevel=1}, a common start-up tweak) or to the interpreter hashes
+     * in plain Java, about ten times slower, and every layer figure then measures that flag.
+     */
+    public static String jitWarning() {
+        String vmInfo = System.getProperty("java.vm.info", "");
+        if (vmInfo.contains("interpreted mode")) {
+            return "this JVM runs interpreted (-Xint): SHA-256 runs without its C2 intrinsic, about 10x slower";
+        }
+        try {
+            HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+            if (vm == null) return "";
+            boolean tiered = Boolean.parseBoolean(vm.getVMOption("TieredCompilation").getValue());
+            int stopAt = Integer.parseInt(vm.getVMOption("TieredStopAtLevel").getValue());
+            if (tiered && stopAt < 4) {
+                return "this JVM runs with -XX:TieredStopAtLevel=" + stopAt + " (no C2 compiler), so SHA-256 runs"
+                        + " without its SHA-NI/AVX2 intrinsic, about 10x slower; run the JVM without that flag";
+            }
+            if (!Boolean.parseBoolean(vm.getVMOption("UseSHA256Intrinsics").getValue())) {
+                return "SHA-256 intrinsics are off (CPU without SHA-NI/AVX2, or -XX:-UseSHA256Intrinsics);"
+                        + " hashing runs in plain Java";
+            }
+        } catch (IllegalArgumentException e) {
+            // Not HotSpot, or a build without these flags: nothing we can say.
+        }
+        return "";
     }
 
     /** A generated layer: how many files, how many tar bytes. */

@@ -19,7 +19,9 @@ public final class LayerInput {
 
     private LayerInput() {}
 
-    public static Compression sniff(BufferedInputStream in) throws IOException {
+    /** The compression of a stream positioned at its start; the stream must support mark/reset. */
+    public static Compression sniff(InputStream in) throws IOException {
+        if (!in.markSupported()) throw new IllegalArgumentException("sniff needs a stream that supports mark/reset");
         in.mark(8);
         byte[] magic = in.readNBytes(6);
         in.reset();
@@ -37,7 +39,9 @@ public final class LayerInput {
 
     /** The uncompressed tar stream of a layer blob. */
     public static InputStream open(InputStream raw) throws IOException {
-        BufferedInputStream in = raw instanceof BufferedInputStream b ? b : new BufferedInputStream(raw, 1 << 16);
+        // A stream that can mark already buffers (or maps) its bytes; wrapping it again would add
+        // a copy of every byte of the layer.
+        InputStream in = raw.markSupported() ? raw : new BufferedInputStream(raw, 1 << 16);
         return switch (sniff(in)) {
             case NONE -> in;
             case GZIP -> new Decompressing(new GzipCompressorInputStream(in, true), "gzip");

@@ -144,7 +144,7 @@ public final class GroupManager {
             long launched = System.nanoTime();
             try {
                 return start(spec, options, backend, sandbox, images, disks, dir,
-                        new long[] {ms(prepared - t0), ms(launched - prepared)});
+                        ms(prepared - t0), ms(launched - prepared));
             } catch (IOException | RuntimeException e) {
                 abandon(sandbox, dir);
                 throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
@@ -154,7 +154,7 @@ public final class GroupManager {
 
     private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,
                               Map<String, LocalImage> images, Map<String, LayerDisk> disks, Path dir,
-                              long[] prepareAndSandboxMs) throws IOException {
+                              long prepareMs, long sandboxMs) throws IOException {
         Path agentState = Path.of(sandbox.record().agentStateDir());
         try (AgentClient agent = sandbox.connect()) {
             Result.Properties props = agent.call(new Request.GetProperties(), Result.Properties.class);
@@ -211,7 +211,7 @@ public final class GroupManager {
             long started = System.nanoTime();
             state = state.withStatus(GroupState.RUNNING, null, records);
             state.write(dir.resolve("state.json"));
-            new StartupTimes(backend.name(), prepareAndSandboxMs[0], prepareAndSandboxMs[1], ms(mounted - t),
+            new StartupTimes(backend.name(), prepareMs, sandboxMs, ms(mounted - t),
                     ms(created - mounted), ms(started - created)).write(dir);
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
