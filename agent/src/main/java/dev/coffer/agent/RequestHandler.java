@@ -119,6 +119,8 @@ public final class RequestHandler {
             case Request.SignalContainerProcess r -> service.signal(r);
             case Request.WaitContainer r -> service.waitContainer(r);
             case Request.ReadLogs r -> service.readLogs(r);
+            case Request.ReadDecisionLog r -> service.readFileChunk(service.stateDir().resolve(AgentMain.DECISION_LOG),
+                    r.offset(), r.maxBytes());
             case Request.ShutdownContainer r -> service.shutdownContainer(r);
             case Request.GetReport r -> report(r);
             case Request.ShutdownSandbox r -> {

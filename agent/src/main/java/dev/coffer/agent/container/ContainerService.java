@@ -556,19 +556,26 @@ public final class ContainerService {
         synchronized (this) {
             c = container(req.containerID());
         }
-        if (req.offset() < 0) throw AgentException.invalid("expected a log offset >= 0, found " + req.offset());
-        int max = req.maxBytes() <= 0 ? 64 * 1024 : Math.min(req.maxBytes(), MAX_LOG_CHUNK);
+        // exited is read first: when it says so, every byte the container wrote is in the file already
         boolean exited = c.exit.isDone();
-        if (!Files.exists(c.log)) return new Result.LogChunk(req.offset(), req.offset(), "", exited);
-        try (RandomAccessFile f = new RandomAccessFile(c.log.toFile(), "r")) {
+        Result.LogChunk chunk = (Result.LogChunk) readFileChunk(c.log, req.offset(), req.maxBytes());
+        return new Result.LogChunk(chunk.offset(), chunk.nextOffset(), chunk.text(), exited);
+    }
+
+    /** Up to {@code maxBytes} of {@code file} from {@code offset} (empty past the end or when the file is absent). */
+    public Result readFileChunk(Path file, long offset, int maxBytes) {
+        if (offset < 0) throw AgentException.invalid("expected a log offset >= 0, found " + offset);
+        int max = maxBytes <= 0 ? 64 * 1024 : Math.min(maxBytes, MAX_LOG_CHUNK);
+        if (!Files.exists(file)) return new Result.LogChunk(offset, offset, "", false);
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
             long length = f.length();
-            if (req.offset() >= length) return new Result.LogChunk(req.offset(), req.offset(), "", exited);
-            byte[] buf = new byte[(int) Math.min(max, length - req.offset())];
-            f.seek(req.offset());
+            if (offset >= length) return new Result.LogChunk(offset, offset, "", false);
+            byte[] buf = new byte[(int) Math.min(max, length - offset)];
+            f.seek(offset);
             f.readFully(buf);
-            return new Result.LogChunk(req.offset(), req.offset() + buf.length, new String(buf, StandardCharsets.UTF_8), exited);
+            return new Result.LogChunk(offset, offset + buf.length, new String(buf, StandardCharsets.UTF_8), false);
         } catch (IOException e) {
-            throw AgentException.failed("cannot read the log of " + c.id + ": " + e.getMessage());
+            throw AgentException.failed("cannot read " + file.getFileName() + ": " + e.getMessage());
         }
     }
 

@@ -132,6 +132,8 @@ public final class Enforcer {
             case Request.ReadLogs r -> null;
             case Request.ShutdownSandbox s -> null;
             case Request.GetReport g -> null;
+            // the host's own requests and the reasons they were refused, against a policy it supplied
+            case Request.ReadDecisionLog r -> null;
             case Request.GetProperties p -> new EnforcementRequest.GetProperties();
             case Request.MountDevice m -> new EnforcementRequest.MountDevice(m.target(), m.deviceHash());
             case Request.UnmountDevice u -> new EnforcementRequest.UnmountDevice(u.target());

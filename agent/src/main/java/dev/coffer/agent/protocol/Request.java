@@ -29,6 +29,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Request.ShutdownContainer.class, name = "shutdown_container"),
         @JsonSubTypes.Type(value = Request.ShutdownSandbox.class, name = "shutdown_sandbox"),
         @JsonSubTypes.Type(value = Request.GetReport.class, name = "get_report"),
+        @JsonSubTypes.Type(value = Request.ReadDecisionLog.class, name = "read_decision_log"),
 })
 public sealed interface Request {
 
@@ -50,6 +51,7 @@ public sealed interface Request {
             case ShutdownContainer s -> "shutdown_container";
             case ShutdownSandbox s -> "shutdown_sandbox";
             case GetReport g -> "get_report";
+            case ReadDecisionLog r -> "read_decision_log";
         };
     }
 
@@ -109,6 +111,12 @@ public sealed interface Request {
      * report can prove freshness but never bind a key.
      */
     record GetReport(String nonceHex) implements Request {}
+
+    /**
+     * A chunk of the agent's policy decision log (JSON lines) from byte {@code offset}: how the
+     * host reads it when the agent runs where the host cannot open its files (a microVM).
+     */
+    record ReadDecisionLog(long offset, int maxBytes) implements Request {}
 
     /**
      * A mount in a container, in OCI runtime-spec terms: a group volume is

@@ -278,7 +278,11 @@ public final class GroupManager {
     public List<dev.coffer.policy.enforce.DecisionLogEntry> policyLog(String name) throws IOException {
         GroupState state = readState(name);
         if (state.sandbox() == null) return List.of();
-        Path file = Path.of(state.sandbox().agentStateDir()).resolve(dev.coffer.agent.AgentMain.DECISION_LOG);
+        pullLogs(state);
+        Sandbox sandbox = attach(state);
+        Path file = sandbox != null && !sandbox.logsOnHost()
+                ? sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG)
+                : Path.of(state.sandbox().agentStateDir()).resolve(dev.coffer.agent.AgentMain.DECISION_LOG);
         if (!Files.isRegularFile(file)) return List.of();
         Map<Long, dev.coffer.policy.enforce.DecisionLogEntry> bySequence = new LinkedHashMap<>();
         com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -425,8 +429,8 @@ public final class GroupManager {
     }
 
     /**
-     * Brings the host's copies of the container logs up to date when the logs live inside the
-     * sandbox (a microVM): appends what the agent has beyond the offset pulled so far (kept in
+     * Brings the host's copies of the container logs and the policy decision log up to date when
+     * they live inside the sandbox (a microVM): appends what the agent has beyond the offset pulled so far (kept in
      * NAME.log.offset, since the agent counts bytes of its own file). A no-op for the process
      * sandbox, and for a stopped group or one whose agent is gone (the copies stay as they are).
      */
@@ -436,23 +440,29 @@ public final class GroupManager {
         if (sandbox == null || sandbox.logsOnHost() || !sandbox.agentAlive()) return;
         Files.createDirectories(sandbox.logDir());
         try (AgentClient agent = sandbox.connect()) {
+            pull(agent, sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG),
+                    offset -> new Request.ReadDecisionLog(offset, 1 << 20));
             for (ContainerRecord c : state.containers()) {
-                Path copy = Path.of(c.logPath());
-                Path offsetFile = copy.resolveSibling(copy.getFileName() + ".offset");
-                long offset = Files.exists(offsetFile) ? Long.parseLong(Files.readString(offsetFile).strip()) : 0;
                 try {
-                    for (int round = 0; round < 64; round++) { // at most 64 MiB per call
-                        Result.LogChunk chunk = agent.call(new Request.ReadLogs(c.name(), offset, 1 << 20), Result.LogChunk.class);
-                        if (chunk.nextOffset() <= offset) break;
-                        Files.writeString(copy, chunk.text(), StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
-                                java.nio.file.StandardOpenOption.APPEND);
-                        offset = chunk.nextOffset();
-                        Files.writeString(offsetFile, Long.toString(offset));
-                    }
+                    pull(agent, Path.of(c.logPath()), off -> new Request.ReadLogs(c.name(), off, 1 << 20));
                 } catch (AgentClient.AgentCallException e) {
                     // a policy without stdio access for this container: its log stays unread, as the policy says
                 }
             }
+        }
+    }
+
+    /** Appends to {@code copy} what the agent's file has beyond the offset pulled so far (kept beside it). */
+    private static void pull(AgentClient agent, Path copy, java.util.function.LongFunction<Request> read) throws IOException {
+        Path offsetFile = copy.resolveSibling(copy.getFileName() + ".offset");
+        long offset = Files.exists(offsetFile) ? Long.parseLong(Files.readString(offsetFile).strip()) : 0;
+        for (int round = 0; round < 64; round++) { // at most 64 MiB per call
+            Result.LogChunk chunk = agent.call(read.apply(offset), Result.LogChunk.class);
+            if (chunk.nextOffset() <= offset) break;
+            Files.writeString(copy, chunk.text(), StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND);
+            offset = chunk.nextOffset();
+            Files.writeString(offsetFile, Long.toString(offset));
         }
     }
 

@@ -63,6 +63,12 @@ class MicroVmGroupTest {
                     () -> g.exec("server", List.of("sh", "-c", "id"), Duration.ofSeconds(60)));
             assertTrue(denied.getMessage().contains("exec_in_container denied"), denied.getMessage());
 
+            // the decision log lives in the guest; the host reads it through the agent
+            var decisions = groups.policyLog("vmpod");
+            assertTrue(decisions.stream().anyMatch(d -> d.rule().equals("mount_device") && d.allowed()), decisions.toString());
+            assertTrue(decisions.stream().anyMatch(d -> d.rule().equals("exec_in_container") && !d.allowed()
+                    && d.reason().contains("exec")), decisions.toString());
+
             GroupStatus ps = groups.status("vmpod");
             assertEquals("running", ps.status());
             assertEquals("microvm", ps.isolation());
@@ -73,7 +79,8 @@ class MicroVmGroupTest {
         assertEquals("stopped", groups.status("vmpod").status());
         assertFalse(ProcessHandle.of(qemuPid).map(ProcessHandle::isAlive).orElse(false), "QEMU survived stop");
         assertFalse(Files.exists(groups.groupDir("vmpod").resolve("vm/agent.sock")), "socket left behind");
-        // the decision log lives in the guest; the host keeps the container logs it read
+        // the host keeps what it read from the guest: container logs and decisions
         assertTrue(groups.readLog("vmpod", "client").contains("hello"));
+        assertFalse(groups.policyLog("vmpod").isEmpty());
     }
 }
