@@ -40,8 +40,9 @@ import java.util.List;
  * launch whose policy differs ({@code key-refused-modified-policy}).
  *
  * <p>The vault is started before the group's policy is generated, because its URL is part of
- * the group spec (the key holder's environment, which the policy pins). Only with process
- * isolation: the simulated TEE is wired to the process sandbox only.
+ * the group spec (the key holder's environment, which the policy pins). Attestation runs with
+ * either sandbox; the key steps only with process isolation, because the SKR API's calls to the
+ * vault cannot leave a microVM yet.
  */
 final class DemoTrust implements AutoCloseable {
     static final String KEY = "coffer-demo-key";
@@ -55,7 +56,7 @@ final class DemoTrust implements AutoCloseable {
 
     private final java.nio.file.Path home;
     private final GroupManager groups;
-    private final boolean enabled;
+    private final boolean keysEnabled;
     private CofferServer server;
     private String vaultProblem;
     private byte[] keyMaterial;
@@ -63,17 +64,17 @@ final class DemoTrust implements AutoCloseable {
     DemoTrust(java.nio.file.Path home, String isolation, GroupManager groups) {
         this.home = home;
         this.groups = groups;
-        this.enabled = ProcessSandboxBackend.NAME.equals(isolation);
+        this.keysEnabled = ProcessSandboxBackend.NAME.equals(isolation);
     }
 
-    /** True when the demo runs with the simulated TEE and these steps apply. */
-    boolean enabled() {
-        return enabled;
+    /** True when the key steps apply: the group can reach the vault through its SKR API. */
+    boolean keysEnabled() {
+        return keysEnabled;
     }
 
-    /** "sim" or "none", for the demo's header and JSON report. */
+    /** The demo always launches on this home's simulated secure processor. */
     String tee() {
-        return enabled ? RunOptions.TEE_SIM : RunOptions.TEE_NONE;
+        return RunOptions.TEE_SIM;
     }
 
     /**
@@ -81,7 +82,7 @@ final class DemoTrust implements AutoCloseable {
      * a failure is kept and reported by the first trust step, so the demo's steps stay in order.
      */
     void startVault() {
-        if (!enabled || server != null) return;
+        if (server != null) return;
         try {
             server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         } catch (RuntimeException e) {
@@ -91,7 +92,7 @@ final class DemoTrust implements AutoCloseable {
 
     /** The group spec's additions: the key holder container and the SKR API's port (empty without the TEE). */
     String specAddition(String image) {
-        if (!enabled) return "";
+        if (!keysEnabled) return "";
         String url = server == null ? "http://127.0.0.1:1" : server.url();
         return keyHolderYaml(image, url, 120) + "skr: {port: " + SKR_PORT + "}\n";
     }

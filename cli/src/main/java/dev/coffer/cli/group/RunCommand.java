@@ -79,9 +79,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--tee", paramLabel = "TEE", defaultValue = "auto",
             description = {"Who measures the launch. sim: this $COFFER_HOME's simulated",
                     "secure processor fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so",
-                    "`coffer attest group` and key release work (simulated, not hardware;",
-                    "process isolation only). none: no attestation, no SKR API.",
-                    "auto (default): sim with process isolation, none with microvm."})
+                    "`coffer attest group` and key release work (simulated, not hardware). For a",
+                    "microVM MEASUREMENT covers kernel, initramfs, command line and agent disk.",
+                    "none: no attestation, no SKR API. auto (default): sim."})
     String tee;
 
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
@@ -162,7 +162,7 @@ public final class RunCommand implements Callable<Integer> {
 
     private String teeChoice(String backend) {
         if (tee.equals("auto")) {
-            return backend.equals(dev.coffer.runtime.sandbox.ProcessSandboxBackend.NAME) ? RunOptions.TEE_SIM : RunOptions.TEE_NONE;
+            return RunOptions.TEE_SIM;
         }
         if (!tee.equals(RunOptions.TEE_NONE) && !tee.equals(RunOptions.TEE_SIM)) {
             throw new dev.coffer.cli.UsageException("expected --tee none|sim|auto, found \"" + tee + "\""

@@ -88,7 +88,10 @@ class DemoCommandTest {
             assertTrue(step.get("ok").asBoolean(), step.toString());
         }
         assertEquals(List.of("guest-ready", "image-built", "image-imported", "policy-generated", "group-started",
-                "policy-enforced", "client-reached-server", "hostile-request-denied", "group-stopped"), names);
+                "policy-enforced", "client-reached-server", "hostile-request-denied", "attested", "group-stopped"), names);
+        assertEquals("sim", report.get("tee").asText());
+        // the token carries the VM's measurement: kernel, initramfs, command line, agent disk
+        assertTrue(report.get("steps").get(8).get("detail").asText().contains("x-coffer-tee=sim"), report.toString());
         assertTrue(report.get("steps").get(7).get("detail").asText().contains("exec_in_container denied"));
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoRun.GROUP)));
     }

@@ -226,11 +226,12 @@ public final class GroupManager {
      */
     private static Integer skrPort(GroupSpec spec, RunOptions options) throws GroupException {
         GroupSpec.Skr skr = spec.skr();
-        if (!options.tee().equals(RunOptions.TEE_NONE) && !options.isolation().equals(ProcessSandboxBackend.NAME)) {
-            throw new GroupException("expected --tee none with --isolation " + options.isolation() + ", found --tee "
-                    + options.tee() + "; the simulated secure processor is wired to the process sandbox only so far");
-        }
         if (!skr.declared() || !skr.enabled()) return null;
+        if (!options.isolation().equals(ProcessSandboxBackend.NAME)) {
+            throw new GroupException("expected a group without the SKR API (skr:) with --isolation " + options.isolation()
+                    + ", found skr port " + skr.port() + "; the API's calls to the attestation service and key vault cannot"
+                    + " leave the microVM yet (its network is restricted to forwarded ports); use --isolation process");
+        }
         if (options.tee().equals(RunOptions.TEE_NONE)) {
             throw new GroupException("expected --tee sim for group " + spec.name() + ", whose spec enables the SKR API (skr:"
                     + " port " + skr.port() + "), found --tee none; keys are released only to attested groups,"

@@ -113,6 +113,10 @@ public final class GuestAgent {
             throw e;
         }
         List<String> args = new ArrayList<>(List.of("--name", launch.group(), "--runtime", launch.ociRuntime()));
+        if (launch.tee().equals("sim")) {
+            args.addAll(simLaunch(launch, state));
+            if (launch.skrPort() != null) args.addAll(List.of("--skr-port", Integer.toString(launch.skrPort())));
+        }
         if (launch.policy() == null) {
             args.addAll(List.of("--policy", "allow-all"));
         } else {
@@ -123,8 +127,37 @@ public final class GuestAgent {
         return args;
     }
 
+    /**
+     * Puts the simulated chip where the sealed context says it lives and the context beside the
+     * agent's state, both readable by root only, and returns the agent's TEE flags. The agent
+     * then checks the seal and the policy against HOST_DATA as in the process sandbox.
+     */
+    private static List<String> simLaunch(LaunchDisk.Content launch, Path state) throws IOException {
+        var context = new com.fasterxml.jackson.databind.ObjectMapper().readTree(launch.launchContext());
+        String chipDir = context.path("simTee").asText("");
+        if (!chipDir.startsWith("/")) {
+            throw new IOException("expected the launch context to name the simulated chip's directory, found \"" + chipDir + "\"");
+        }
+        java.nio.file.attribute.FileAttribute<?> ownerOnly = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path chip = Files.createDirectories(Path.of(chipDir));
+        for (var file : launch.simTee().entrySet()) {
+            if (!file.getKey().matches("[A-Za-z0-9._-]+")) {
+                throw new IOException("expected plain file names for the simulated chip, found \"" + file.getKey() + "\"");
+            }
+            Path target = chip.resolve(file.getKey());
+            Files.deleteIfExists(target);
+            Files.write(Files.createFile(target, ownerOnly), java.util.Base64.getDecoder().decode(file.getValue()));
+        }
+        Path contextFile = state.resolve("launch-context.json");
+        Files.deleteIfExists(contextFile);
+        Files.writeString(Files.createFile(contextFile, ownerOnly), launch.launchContext());
+        return List.of("--tee", "sim", "--launch-context", contextFile.toString());
+    }
+
     private static void awaitSocket(Path socket, Thread agent) throws InterruptedException {
-        for (int i = 0; i < 3000 && !Files.exists(socket); i++) {
+        // bounded but generous: under emulation a sim-TEE agent checks the chip and signs before binding
+        for (int i = 0; i < 30_000 && !Files.exists(socket); i++) {
             if (!agent.isAlive()) {
                 // AgentMain exits the JVM itself on every failure it knows; a thread that ended
                 // without doing so died of something unexpected (its trace is on stderr above)
@@ -136,7 +169,7 @@ public final class GuestAgent {
             Thread.sleep(10);
         }
         if (!Files.exists(socket)) {
-            System.err.println("coffer-guest-agent: expected the agent socket " + socket + " within 30 s, found none");
+            System.err.println("coffer-guest-agent: expected the agent socket " + socket + " within 300 s, found none");
             System.exit(3);
         }
     }

@@ -33,10 +33,18 @@ public final class LaunchDisk {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
 
     /**
-     * @param policy   the Rego policy text, or null for the development mode allow-all
-     * @param hostData 64 hex digits, SHA-256 of the policy; null with allow-all
+     * @param policy        the Rego policy text, or null for the development mode allow-all
+     * @param hostData      64 hex digits, SHA-256 of the policy; null with allow-all
+     * @param tee           "none" or "sim"
+     * @param launchContext with tee sim: the sealed launch-context file (SimLaunchContext) the runtime made
+     * @param simTee        with tee sim: the simulated chip's files by name (base64), which the guest
+     *                      puts where the context says the chip lives; a simulation has no hardware
+     *                      to keep its key, so the guest gets the key the way the process sandbox's
+     *                      agent reads it from the host
+     * @param skrPort       the SKR API's port inside the group, or null for none
      */
-    public record Content(String format, String group, String policy, String hostData, String ociRuntime) {
+    public record Content(String format, String group, String policy, String hostData, String ociRuntime, String tee,
+                          String launchContext, java.util.Map<String, String> simTee, Integer skrPort) {
         public Content {
             if (!FORMAT.equals(format)) {
                 throw new IllegalArgumentException("expected a launch disk of format " + FORMAT + ", found " + format);
@@ -48,10 +56,23 @@ public final class LaunchDisk {
                 throw new IllegalArgumentException("expected the launch disk to carry a policy and its HOST_DATA together, found only one");
             }
             if (ociRuntime == null || ociRuntime.isBlank()) ociRuntime = "auto";
+            tee = tee == null ? "none" : tee;
+            simTee = simTee == null ? java.util.Map.of() : java.util.Map.copyOf(simTee);
+            if (!tee.equals("none") && !tee.equals("sim")) {
+                throw new IllegalArgumentException("expected the launch disk's tee to be none or sim, found " + tee);
+            }
+            if (tee.equals("sim") && (launchContext == null || simTee.isEmpty())) {
+                throw new IllegalArgumentException("expected a launch context and the simulated chip with tee sim, found them missing");
+            }
         }
 
         public static Content of(String group, String policy, String hostData, String ociRuntime) {
-            return new Content(FORMAT, group, policy, hostData, ociRuntime);
+            return new Content(FORMAT, group, policy, hostData, ociRuntime, "none", null, null, null);
+        }
+
+        /** The same launch on the simulated secure processor. */
+        public Content withSim(String launchContextText, java.util.Map<String, String> chipFiles, Integer skr) {
+            return new Content(format, group, policy, hostData, ociRuntime, "sim", launchContextText, chipFiles, skr);
         }
     }
 

@@ -105,7 +105,8 @@ final class MicroVmSandbox implements Sandbox {
                 MicroVm.kill(record.agentPid(), record.agentStartedAt(), Duration.ofSeconds(5));
             }
         }
-        for (String f : List.of("agent.sock", "qemu.pid")) {
+        // the launch disk and context carry the simulated chip's key with --tee sim: gone with the VM
+        for (String f : List.of("agent.sock", "qemu.pid", "launch.img", "launch-context.json")) {
             try {
                 Files.deleteIfExists(runDir.resolve(f));
             } catch (IOException e) {

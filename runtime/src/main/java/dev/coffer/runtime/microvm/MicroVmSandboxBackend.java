@@ -81,20 +81,69 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         return "l" + disk.rootHash().substring(0, 16);
     }
 
-    /** The launch disk: group, policy and HOST_DATA for this one launch (see {@link LaunchDisk}). */
-    private static MicroVm.Disk launchDisk(LaunchRequest request, Path runDir) throws IOException {
+    /** What one launch fixed: the disk that tells the guest, and the TEE's MEASUREMENT and HOST_DATA (hex, "" without). */
+    private record Launch(MicroVm.Disk disk, String tee, String measurementHex, String hostDataHex) {}
+
+    /**
+     * The launch disk: group, policy and HOST_DATA for this one launch (see {@link LaunchDisk}).
+     * With {@code --tee sim} the launch is also created on this home's simulated secure
+     * processor, with MEASUREMENT over what the VM boots — kernel, initramfs, command line and
+     * the agent disk's root hash ({@link GuestImage#measurement}) — so a changed guest measures
+     * differently; the sealed context and the chip travel on the same disk.
+     */
+    private static Launch launchDisk(LaunchRequest request, GuestImage guest, Path runDir) throws IOException {
         String policy = null;
-        String hostData = null;
+        byte[] hostData = null;
         if (!request.policy().equals("allow-all")) {
             byte[] text = Files.readAllBytes(Path.of(request.policy()));
             policy = new String(text, java.nio.charset.StandardCharsets.UTF_8);
-            hostData = java.util.HexFormat.of().formatHex(dev.coffer.attest.measure.HostData.ofPolicy(text));
+            hostData = dev.coffer.attest.measure.HostData.ofPolicy(text);
         }
+        java.util.HexFormat hex = java.util.HexFormat.of();
         Files.createDirectories(runDir);
+        LaunchDisk.Content content = LaunchDisk.Content.of(request.groupName(), policy,
+                hostData == null ? null : hex.formatHex(hostData), "auto".equals(request.ociRuntime()) ? "crun" : request.ociRuntime());
+        String measurement = "";
+        switch (request.tee()) {
+            case "none" -> {
+                if (request.skrPort() != null) {
+                    throw new SandboxException("expected --tee sim for a group with the SKR API (skr port " + request.skrPort()
+                            + "), found --tee none; keys are released only to attested groups");
+                }
+            }
+            case "sim" -> {
+                if (request.simTeeDir() == null) {
+                    throw new SandboxException("expected the simulated secure processor's directory for --tee sim, found none");
+                }
+                dev.coffer.attest.sim.SimulatedSecureProcessor chip;
+                try {
+                    chip = dev.coffer.attest.sim.SimulatedSecureProcessor.openOrCreate(request.simTeeDir());
+                } catch (RuntimeException e) {
+                    throw new SandboxException("cannot open the simulated secure processor in " + request.simTeeDir() + ": "
+                            + e.getMessage(), e);
+                }
+                Path context = runDir.resolve("launch-context.json");
+                var launch = dev.coffer.agent.tee.SimLaunchContext.create(chip, request.groupName(), guest.measurement().compute(),
+                        hostData == null ? new byte[32] : hostData, context);
+                java.util.Map<String, String> chipFiles = new java.util.TreeMap<>();
+                try (var files = Files.list(chip.directory())) {
+                    for (Path f : files.filter(Files::isRegularFile).toList()) {
+                        chipFiles.put(f.getFileName().toString(), java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(f)));
+                    }
+                }
+                content = content.withSim(Files.readString(context), chipFiles, request.skrPort());
+                measurement = hex.formatHex(launch.measurement());
+                hostData = launch.hostData();
+            }
+            default -> throw new SandboxException("expected --tee none|sim for the microVM, found \"" + request.tee() + "\""
+                    + ("snp".equals(request.tee()) ? " (a real SEV-SNP launch needs an SNP host and QEMU's sev-snp-guest object)" : ""));
+        }
         Path file = runDir.resolve("launch.img");
-        LaunchDisk.write(file, LaunchDisk.Content.of(request.groupName(), policy, hostData,
-                "auto".equals(request.ociRuntime()) ? "crun" : request.ociRuntime()));
-        return new MicroVm.Disk(file, LaunchDisk.SERIAL, true);
+        LaunchDisk.write(file, content);
+        // the image holds the chip's key with tee sim: readable by root only, like the context file
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return new Launch(new MicroVm.Disk(file, LaunchDisk.SERIAL, true), request.tee(), measurement,
+                request.tee().equals("none") || hostData == null ? "" : hex.formatHex(hostData));
     }
 
     /**
@@ -121,7 +170,8 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         }
         Path runDir = groupDir.resolve("vm");
         List<MicroVm.Disk> disks = new java.util.ArrayList<>(layerDisks);
-        disks.add(launchDisk(request, runDir));
+        Launch launch = launchDisk(request, guest, runDir);
+        disks.add(launch.disk());
         MicroVm.Config config = MicroVm.Config.forAgent(guest, runDir, accel.accelerator()).withDisks(disks)
                 .withNetwork(forwards);
         long pid;
@@ -131,7 +181,8 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
             throw new SandboxException("cannot start the group's microVM: " + e.getMessage(), e);
         }
         String startedAt = ProcessHandle.of(pid).flatMap(h -> h.info().startInstant()).map(Instant::toString).orElse(null);
-        SandboxRecord record = new SandboxRecord(NAME, pid, startedAt, runDir.resolve("agent.sock").toString(), GUEST_STATE_DIR);
+        SandboxRecord record = new SandboxRecord(NAME, pid, startedAt, runDir.resolve("agent.sock").toString(), GUEST_STATE_DIR,
+                launch.tee(), launch.measurementHex(), launch.hostDataHex());
         MicroVmSandbox sandbox = new MicroVmSandbox(record, runDir);
         try {
             awaitAgent(sandbox);

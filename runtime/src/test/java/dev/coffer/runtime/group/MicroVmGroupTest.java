@@ -1,6 +1,8 @@
 package dev.coffer.runtime.group;
 
+import dev.coffer.runtime.attest.GroupAttestation;
 import dev.coffer.runtime.guest.GuestBuilder;
+import dev.coffer.runtime.guest.GuestImage;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
 import org.junit.jupiter.api.Test;
@@ -31,7 +33,7 @@ class MicroVmGroupTest {
 
     @Test
     void aGroupRunsInItsMicroVmUnderItsGeneratedPolicyAndStopLeavesNoVm() throws Exception {
-        new GuestBuilder(home.resolve("guest"), step -> { }).build();
+        GuestImage guest = new GuestBuilder(home.resolve("guest"), step -> { }).build();
         TestImages.importBusybox(home, work);
         GroupManager groups = new GroupManager(home);
         GroupSpec spec = GroupSpecParser.parse("""
@@ -46,7 +48,7 @@ class MicroVmGroupTest {
                     args:
                       - "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8080/index.html && exit 0; sleep 0.2; done; exit 1"
                 """, "vmpod.yaml");
-        GroupHandle g = groups.run(spec, RunOptions.defaults().withIsolation("microvm")
+        GroupHandle g = groups.run(spec, RunOptions.defaults().withIsolation("microvm").withTee(RunOptions.TEE_SIM)
                 .withAgentEnvironment(Map.of("COFFER_ACCEL", "tcg")));
         long qemuPid = groups.status("vmpod").agentPid();
         try {
@@ -69,6 +71,15 @@ class MicroVmGroupTest {
             assertTrue(decisions.stream().anyMatch(d -> d.rule().equals("exec_in_container") && !d.allowed()
                     && d.reason().contains("exec")), decisions.toString());
 
+            // launched on the simulated secure processor: MEASUREMENT is the guest's (kernel, initramfs,
+            // command line, agent disk), HOST_DATA the policy's; a fresh report through the agent verifies
+            GroupStatus recorded = groups.status("vmpod");
+            assertEquals("sim", recorded.tee());
+            assertEquals(java.util.HexFormat.of().formatHex(guest.measurement().compute()), recorded.measurement());
+            assertEquals(g.enforcer().substring("policy sha256:".length()), recorded.hostData());
+            GroupAttestation.Outcome attested = GroupAttestation.attest(groups, "vmpod");
+            assertTrue(attested.valid(), attested.toString());
+
             GroupStatus ps = groups.status("vmpod");
             assertEquals("running", ps.status());
             assertEquals("microvm", ps.isolation());
@@ -79,6 +90,7 @@ class MicroVmGroupTest {
         assertEquals("stopped", groups.status("vmpod").status());
         assertFalse(ProcessHandle.of(qemuPid).map(ProcessHandle::isAlive).orElse(false), "QEMU survived stop");
         assertFalse(Files.exists(groups.groupDir("vmpod").resolve("vm/agent.sock")), "socket left behind");
+        assertFalse(Files.exists(groups.groupDir("vmpod").resolve("vm/launch.img")), "the launch disk holds the sim chip's key");
         // the host keeps what it read from the guest: container logs and decisions
         assertTrue(groups.readLog("vmpod", "client").contains("hello"));
         assertFalse(groups.policyLog("vmpod").isEmpty());
