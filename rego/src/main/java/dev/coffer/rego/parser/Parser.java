@@ -370,19 +370,8 @@ public final class Parser {
             Body body = block();
             return b == null ? new Every(null, a, coll, body) : new Every(a, b, coll, body);
         }
-        Term left = term();
-        if (peek().is(Token.Kind.COMMA) && noBar == 0 && depth >= 0) {
-            // "k, v in coll" as an expression
-            int save = p;
-            next();
-            Term v = noInTerm();
-            if (kw("in")) {
-                Token in = next();
-                Term coll = noInTerm();
-                return new TermExpr(new Call(new Var("internal.member_3", loc(in)), List.of(left, v, coll), loc(in)));
-            }
-            p = save;
-        }
+        // "k, v in coll" is an expression of its own at the top of a literal
+        Term left = noBar == 0 && depth >= 0 ? termIn(true) : term();
         if (peek().is(Token.Kind.ASSIGN)) {
             next();
             return new Assign(left, term());
@@ -430,13 +419,46 @@ public final class Parser {
     // ---- terms, by precedence: in < relation < | < & < + - < * / % < unary < postfix
 
     private Term term() {
+        return termIn(false);
+    }
+
+    /**
+     * {@code a in b} chains left to right; with {@code keyVal} (top of a literal, inside
+     * parentheses) {@code k, v in coll} is also tried, as OPA's parser does: when no 'in'
+     * follows the second operand, the comma belongs to the enclosing construct.
+     */
+    private Term termIn(boolean keyVal) {
         Term l = relation();
-        while (kw("in") && !peek().newlineBefore()) {
-            Token in = next();
-            Term r = relation();
-            l = new Call(new Var("internal.member_2", loc(in)), List.of(l, r), loc(in));
+        while (true) {
+            if (keyVal && peek().is(Token.Kind.COMMA)) {
+                int save = p, saveDepth = depth;
+                Term call = null;
+                try {
+                    next();
+                    Term mhs = relation();
+                    if (kw("in") && !peek().newlineBefore()) {
+                        Token in = next();
+                        Term rhs = relation();
+                        call = new Call(new Var("internal.member_3", loc(in)), List.of(l, mhs, rhs), loc(in));
+                    }
+                } catch (RegoException e) {
+                    // not "k, v in coll": the comma belongs to the enclosing construct
+                }
+                if (call != null) {
+                    l = call;
+                    continue;
+                }
+                p = save;
+                depth = saveDepth;
+            }
+            if (kw("in") && !peek().newlineBefore()) {
+                Token in = next();
+                Term r = relation();
+                l = new Call(new Var("internal.member_2", loc(in)), List.of(l, r), loc(in));
+                continue;
+            }
+            return l;
         }
-        return l;
     }
 
     private Term noInTerm() {
@@ -630,7 +652,7 @@ public final class Parser {
                 enter(t);
                 int saveBar = noBar;
                 noBar = 0;
-                Term x = term();
+                Term x = termIn(true);
                 noBar = saveBar;
                 depth--;
                 expect(Token.Kind.RPAREN, "')'");
