@@ -124,13 +124,15 @@ final class Compiler {
                 ground++;
             } else break;
         }
-        if (ground < r.head().size() && r.kind() != RuleKind.PARTIAL_OBJECT)
+        if (ground < r.head().size() && r.kind() != RuleKind.PARTIAL_OBJECT && r.kind() != RuleKind.PARTIAL_SET)
             throw new RegoException("rego_parse_error", r.loc().toString(), "rule head ref must be ground except for the last term of a partial rule");
         Node node = nodeAt(path);
         String name = "data." + joinPath(path);
         if (node.rules == null) node.rules = new RuleSet(name, List.copyOf(path));
         RuleSet rs = node.rules;
         RuleKind kind = r.kind();
+        // "p[q].r contains s" builds an object at p whose leaves are sets
+        if (kind == RuleKind.PARTIAL_SET && ground < r.head().size()) kind = RuleKind.PARTIAL_OBJECT;
         if (rs.kind == null) rs.kind = kind;
         else if (rs.kind != kind) {
             throw new RegoException("rego_type_error", r.loc().toString(), "conflicting rules " + name + " found");
@@ -142,6 +144,11 @@ final class Compiler {
         }
         rs.sources.add(r);
         rs.sourceModules.add(m);
+    }
+
+    private static boolean isGround(List<Term> head) {
+        for (Term t : head) if (!(t instanceof Scalar)) return false;
+        return true;
     }
 
     static String joinPath(List<Value> path) {
@@ -205,7 +212,8 @@ final class Compiler {
         Lit[] body = body(r.body(), s, fr, m);
         T key = r.key() == null ? null : term(r.key(), s, fr, m);
         T[] dyn = null;
-        if (r.kind() == RuleKind.PARTIAL_OBJECT) {
+        if (r.kind() == RuleKind.PARTIAL_OBJECT || r.kind() == RuleKind.PARTIAL_SET && !(r.head().getLast() instanceof Scalar)
+                || r.kind() == RuleKind.PARTIAL_SET && !isGround(r.head())) {
             int first = 0;
             while (first < r.head().size() && r.head().get(first) instanceof Scalar) first++;
             dyn = new T[r.head().size() - first];

@@ -724,9 +724,34 @@ final class Eval implements BuiltinContext {
 
     private boolean stepData(Node node, Value base, Value key, T[] path, int i, Value[] f, VK k) {
         Node child = node.children.get(key);
-        Value childBase = base == null ? null : lookup(base, key);
+        Value childBase = base == null ? null : lookupBase(base, key);
         if (child != null) return evalData(child, childBase, path, i + 1, f, k);
-        return childBase == null || deref(childBase, path, i + 1, f, k);
+        return childBase == null || derefBase(childBase, path, i + 1, f, k);
+    }
+
+    /**
+     * Like {@link #deref} inside base documents, whose object keys are always strings (they
+     * come from JSON): a number used as a key finds the key spelled the same, as in OPA's
+     * storage lookups ({@code data.nested[2]} reads {@code {"nested": {"2": ...}}}).
+     */
+    private boolean derefBase(Value v, T[] path, int i, Value[] f, VK k) {
+        if (i == path.length) return k.k(v);
+        T p = path[i];
+        if (p instanceof Const c) {
+            Value x = lookupBase(v, c.value());
+            return x == null || derefBase(x, path, i + 1, f, k);
+        }
+        if (p instanceof Local l && f[l.slot()] == null || isPattern(p, f)) return deref(v, path, i, f, k);
+        return evalTerm(p, f, key -> {
+            Value x = lookupBase(v, key);
+            return x == null || derefBase(x, path, i + 1, f, k);
+        });
+    }
+
+    private static Value lookupBase(Value coll, Value key) {
+        Value x = lookup(coll, key);
+        if (x == null && key instanceof NumberValue && coll instanceof ObjectValue o) x = o.get(Value.of(key.toJson()));
+        return x;
     }
 
     private Value ruleValueWithOverlays(Node node) {
@@ -762,9 +787,9 @@ final class Eval implements BuiltinContext {
             rv = ruleValueWithOverlays(node);
             if (node.children.isEmpty()) return rv;
         }
-        if (node.children.isEmpty()) return base;
+        // a package without rules (and nothing below) is an empty object, as in OPA
+        if (node.children.isEmpty()) return base == null && node.rules == null ? ObjectValue.EMPTY : base;
         TreeMap<Value, Value> m = new TreeMap<>(Value.ORDER);
-        if (base instanceof ObjectValue bo) m.putAll(bo.map());
         if (rv instanceof ObjectValue ro) {
             for (Map.Entry<Value, Value> e : ro.map().entrySet()) merge(m, e.getKey(), e.getValue());
         }
@@ -774,7 +799,23 @@ final class Eval implements BuiltinContext {
             Value cv = nodeValue(cn, base == null ? null : lookup(base, c.getKey()));
             if (cv != null) merge(m, c.getKey(), cv);
         }
+        if (base instanceof ObjectValue bo) {
+            for (Map.Entry<Value, Value> e : bo.map().entrySet()) mergeBase(m, e.getKey(), e.getValue());
+        }
         return ObjectValue.wrap(m);
+    }
+
+    /** Base data merged under virtual documents: objects merge, otherwise the base value wins (OPA does the same). */
+    private static void mergeBase(TreeMap<Value, Value> m, Value key, Value base) {
+        Value prev = m.get(key);
+        if (prev instanceof ObjectValue po && base instanceof ObjectValue bo) {
+            TreeMap<Value, Value> mm = new TreeMap<>(Value.ORDER);
+            mm.putAll(po.map());
+            for (Map.Entry<Value, Value> e : bo.map().entrySet()) mergeBase(mm, e.getKey(), e.getValue());
+            m.put(key, ObjectValue.wrap(mm));
+        } else {
+            m.put(key, base);
+        }
     }
 
     private static void merge(TreeMap<Value, Value> m, Value key, Value v) {
@@ -786,6 +827,12 @@ final class Eval implements BuiltinContext {
             mm.putAll(po.map());
             for (Map.Entry<Value, Value> e : vo.map().entrySet()) merge(mm, e.getKey(), e.getValue());
             m.put(key, ObjectValue.wrap(mm));
+        } else if (prev instanceof SetValue ps && v instanceof SetValue vs) {
+            // partial set rules contributing to the same set from different heads ("p[q].r contains" and "p.b.r contains")
+            TreeSet<Value> u = new TreeSet<>(Value.ORDER);
+            u.addAll(ps.items());
+            u.addAll(vs.items());
+            m.put(key, SetValue.wrap(u));
         } else if (!prev.equals(v)) {
             throw new RegoException("eval_conflict_error", null, "object keys must be unique");
         }
@@ -876,11 +923,20 @@ final class Eval implements BuiltinContext {
                 Value[] keys = new Value[cur.dynPath().length];
                 CRule rule = cur;
                 boolean[] any = {false};
-                evalBody(rule.body(), 0, f, () -> evalAll(rule.dynPath(), 0, keys, f, () -> evalTerm(rule.value(), f, v -> {
-                    insert(out, keys, 0, v, rule);
-                    any[0] = true;
-                    return true;
-                })));
+                if (rule.kind() == Ast.RuleKind.PARTIAL_SET) {
+                    // "p[q].r contains s": s joins the set at p[q].r
+                    evalBody(rule.body(), 0, f, () -> evalAll(rule.dynPath(), 0, keys, f, () -> evalTerm(rule.key(), f, v -> {
+                        insertElement(out, keys, 0, v, rule);
+                        any[0] = true;
+                        return true;
+                    })));
+                } else {
+                    evalBody(rule.body(), 0, f, () -> evalAll(rule.dynPath(), 0, keys, f, () -> evalTerm(rule.value(), f, v -> {
+                        insert(out, keys, 0, v, rule);
+                        any[0] = true;
+                        return true;
+                    })));
+                }
                 if (any[0]) break;
             }
         }
@@ -911,10 +967,40 @@ final class Eval implements BuiltinContext {
     }
 
     @SuppressWarnings("unchecked")
+    private static void insertElement(TreeMap<Value, Object> m, Value[] keys, int i, Value elem, CRule r) {
+        Value key = keys[i];
+        Object next = m.get(key);
+        if (i == keys.length - 1) {
+            if (next == null) {
+                TreeSet<Value> set = new TreeSet<>(Value.ORDER);
+                set.add(elem);
+                m.put(key, set);
+            } else if (next instanceof TreeSet<?> ts) {
+                ((TreeSet<Value>) ts).add(elem);
+            } else {
+                throw new RegoException("eval_conflict_error", r.loc().toString(), "object keys must be unique");
+            }
+            return;
+        }
+        TreeMap<Value, Object> sub;
+        if (next == null) {
+            sub = new TreeMap<>(Value.ORDER);
+            m.put(key, sub);
+        } else if (next instanceof TreeMap<?, ?> tm) {
+            sub = (TreeMap<Value, Object>) tm;
+        } else {
+            throw new RegoException("eval_conflict_error", r.loc().toString(), "object keys must be unique");
+        }
+        insertElement(sub, keys, i + 1, elem, r);
+    }
+
+    @SuppressWarnings("unchecked")
     private static ObjectValue freeze(TreeMap<Value, Object> m) {
         TreeMap<Value, Value> out = new TreeMap<>(Value.ORDER);
         for (Map.Entry<Value, Object> e : m.entrySet()) {
-            out.put(e.getKey(), e.getValue() instanceof TreeMap<?, ?> tm ? freeze((TreeMap<Value, Object>) tm) : (Value) e.getValue());
+            Object v = e.getValue();
+            out.put(e.getKey(), v instanceof TreeMap<?, ?> tm ? freeze((TreeMap<Value, Object>) tm)
+                    : v instanceof TreeSet<?> ts ? SetValue.wrap((TreeSet<Value>) ts) : (Value) v);
         }
         return ObjectValue.wrap(out);
     }
