@@ -164,7 +164,8 @@ final class Compiler {
         return sb.toString();
     }
 
-    private final Map<Ast.Module, ModCtx> modCtxCache = new HashMap<>();
+    /** By identity: hashing a module record would hash its whole syntax tree on every lookup. */
+    private final Map<Ast.Module, ModCtx> modCtxCache = new java.util.IdentityHashMap<>();
 
     private ModCtx modCtx(Ast.Module m) {
         return modCtxCache.computeIfAbsent(m, mm -> {
