@@ -146,6 +146,12 @@ final class Compiler {
         rs.sourceModules.add(m);
     }
 
+    /** A call of the walk built-in (not of a rule of the package that happens to be named walk). */
+    private static boolean isWalk(Term t, ModCtx m) {
+        return t instanceof Call c && c.function() instanceof Var v && v.name().equals("walk") && c.args().size() == 1
+                && !m.ruleNames().contains("walk");
+    }
+
     private static boolean isGround(List<Term> head) {
         for (Term t : head) if (!(t instanceof Scalar)) return false;
         return true;
@@ -272,8 +278,18 @@ final class Compiler {
                 }
                 yield new XTerm(term(te.term(), s, fr, m));
             }
-            case Unify u -> new XUnify(term(u.left(), s, fr, m), term(u.right(), s, fr, m));
+            case Unify u -> {
+                // walk is relational: "[p, v] = walk(x)" enumerates, like "walk(x, [p, v])"
+                if (isWalk(u.right(), m)) yield new XCallOut(call((Call) u.right(), s, fr, m), term(u.left(), s, fr, m));
+                if (isWalk(u.left(), m)) yield new XCallOut(call((Call) u.left(), s, fr, m), term(u.right(), s, fr, m));
+                yield new XUnify(term(u.left(), s, fr, m), term(u.right(), s, fr, m));
+            }
             case Assign a -> {
+                if (isWalk(a.right(), m)) {
+                    CallT call = call((Call) a.right(), s, fr, m);
+                    declarePattern(a.left(), s, fr, true);
+                    yield new XCallOut(call, term(a.left(), s, fr, m));
+                }
                 T right = term(a.right(), s, fr, m);
                 declarePattern(a.left(), s, fr, true);
                 yield new XUnify(term(a.left(), s, fr, m), right);

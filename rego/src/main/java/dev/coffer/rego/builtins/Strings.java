@@ -283,6 +283,8 @@ public final class Strings {
         }
     }
 
+    private static final java.math.BigDecimal MAX_DOUBLE = new java.math.BigDecimal(Double.MAX_VALUE);
+
     /** A subset of Go's fmt: flags, width, precision and the verbs s v d f e g x X o b q t T %. */
     static String sprintf(String fmt, List<Value> args) {
         StringBuilder sb = new StringBuilder();
@@ -362,6 +364,9 @@ public final class Strings {
         switch (verb) {
             case 'v', 's' -> {
                 String s = arg instanceof StringValue sv ? sv.value() : formatValue(arg);
+                // Go prints a number beyond float64's range as its literal text (2e308), not as 309 digits
+                if (arg instanceof NumberValue n && n.value().abs().compareTo(MAX_DOUBLE) > 0 && n.value().scale() < 0)
+                    s = n.value().unscaledValue() + "e" + (-n.value().scale());
                 if (verb == 's' && prec >= 0 && s.length() > prec) s = s.substring(0, prec);
                 return s;
             }
