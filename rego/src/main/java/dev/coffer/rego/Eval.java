@@ -1042,9 +1042,31 @@ final class Eval implements BuiltinContext {
     private boolean evalCall(CallT c, Value[] f, VK k) {
         if (c.name().equals("print")) return print(c, f, k);
         Value[] args = new Value[c.args().length];
-        return evalAll(c.args(), 0, args, f, () -> {
+        T[] ts = c.args();
+        for (int i = 0; i < ts.length; i++) {
+            if (ts[i] instanceof Local l && f[l.slot()] == null && ts.length > 1) {
+                // "foo == input.foos[foo]": the other operands bind foo, so evaluate them first
+                int[] order = new int[ts.length];
+                int n = 0;
+                for (int j = 0; j < ts.length; j++) if (!(ts[j] instanceof Local lj && f[lj.slot()] == null)) order[n++] = j;
+                for (int j = 0; j < ts.length; j++) if (ts[j] instanceof Local lj && f[lj.slot()] == null) order[n++] = j;
+                return evalInOrder(ts, order, 0, args, f, () -> {
+                    Value v = invoke(c, args.clone());
+                    return v == null || k.k(v);
+                });
+            }
+        }
+        return evalAll(ts, 0, args, f, () -> {
             Value v = invoke(c, args.clone());
             return v == null || k.k(v);
+        });
+    }
+
+    private boolean evalInOrder(T[] ts, int[] order, int i, Value[] out, Value[] f, K k) {
+        if (i == order.length) return k.k();
+        return evalTerm(ts[order[i]], f, v -> {
+            out[order[i]] = v;
+            return evalInOrder(ts, order, i + 1, out, f, k);
         });
     }
 

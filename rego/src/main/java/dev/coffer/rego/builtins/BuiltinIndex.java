@@ -22,7 +22,7 @@ final class BuiltinIndex {
             Types: is_array is_boolean is_null is_number is_object is_set is_string type_name
             Collections2: array.concat array.flatten array.reverse array.slice intersection json.filter json.remove
                 object.filter object.get object.keys object.remove object.subset object.union object.union_n union
-            Regex: re_match regex.find_all_string_submatch_n regex.find_n regex.is_valid regex.match regex.replace
+            Regex: re_match regex.find_all_string_submatch_n regex.find_n regex.globs_match regex.is_valid regex.match regex.replace
                 regex.split regex.template_match
             Semver: semver.compare semver.is_valid
             Encoding: base64.decode base64.encode base64.is_valid base64url.decode base64url.encode
