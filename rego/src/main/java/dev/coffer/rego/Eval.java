@@ -170,6 +170,11 @@ final class Eval implements BuiltinContext {
                 return unify(u.left(), u.right(), f, k);
             }
             case XNot n -> {
+                // a negated unification cannot bind: its variables must be bound by other literals
+                if (n.inner() instanceof XUnify u) {
+                    requireBoundInNegation(u.left(), f, lit);
+                    requireBoundInNegation(u.right(), f, lit);
+                }
                 boolean[] found = {false};
                 evalExpr(n.inner(), lit, f, () -> {
                     found[0] = true;
@@ -356,6 +361,11 @@ final class Eval implements BuiltinContext {
             return evalTerm(b, f, v -> unifyValue(a, v, f, k));
         }
         return evalTerm(a, f, v -> unifyValue(b, v, f, k));
+    }
+
+    private static void requireBoundInNegation(T t, Value[] f, Lit lit) {
+        if (t instanceof Local l && f[l.slot()] == null && !l.name().startsWith("_") && !l.name().startsWith("$"))
+            throw new RegoException("rego_unsafe_var_error", lit.loc() == null ? null : lit.loc().toString(), "var " + l.name() + " is unsafe");
     }
 
     private static String varName(T t) {

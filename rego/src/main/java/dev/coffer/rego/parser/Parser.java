@@ -256,19 +256,23 @@ public final class Parser {
         enter(start);
         try {
             Expr e = expr();
-            List<With> withs = new ArrayList<>();
-            while (kw("with")) {
-                Token w = next();
-                Term target = refTerm();
-                if (!kw("as")) throw error(peek(), "expected 'as' after the 'with' target, found " + describe(peek()));
-                next();
-                Term value = term();
-                withs.add(new With(target, value, loc(w)));
-            }
-            return new Literal(e, withs, loc(start));
+            return new Literal(e, withs(), loc(start));
         } finally {
             depth--;
         }
+    }
+
+    private List<With> withs() {
+        List<With> withs = new ArrayList<>();
+        while (kw("with")) {
+            Token w = next();
+            Term target = refTerm();
+            if (!kw("as")) throw error(peek(), "expected 'as' after the 'with' target, found " + describe(peek()));
+            next();
+            Term value = term();
+            withs.add(new With(target, value, loc(w)));
+        }
+        return withs;
     }
 
     private Expr expr() {
@@ -302,9 +306,12 @@ public final class Parser {
             try {
                 next();
                 Expr inner = expr();
-                if (inner instanceof Logic && peek().is(Token.Kind.RPAREN)) {
+                // "(a with x as y) and b": the modifiers apply to the parenthesised group only
+                List<With> withs = withs();
+                if ((inner instanceof Logic || !withs.isEmpty()) && peek().is(Token.Kind.RPAREN)) {
                     next();
-                    return inner;
+                    if (withs.isEmpty()) return inner;
+                    return new Block(new Body(List.of(new Literal(inner, withs, loc(t))), loc(t)));
                 }
             } catch (RegoException e) {
                 // not a parenthesised logic expression: parse it as a term below
