@@ -1086,11 +1086,9 @@ final class Eval implements BuiltinContext {
             Object m = mocks.get(c.name());
             if (m != null) {
                 if (m instanceof Value mv) return mv;
-                // inside the replacement, the replaced function is the original again
+                // inside the replacement no replacement applies (a mock never calls another mock, as in OPA)
                 Map<String, Object> saved = mocks;
-                Map<String, Object> without = new HashMap<>(mocks);
-                without.remove(c.name());
-                mocks = without;
+                mocks = Map.of();
                 HashMap<FnKey, Value> savedFns = fnCache;
                 fnCache = new HashMap<>();
                 try {

@@ -208,7 +208,8 @@ public final class Parser {
     private Body ruleBody(Token start) {
         if (kw("if")) {
             next();
-            if (peek().is(Token.Kind.LBRACE)) return block();
+            // "if {k: v | ...}" is a one-expression body holding an object, not a block
+            if (peek().is(Token.Kind.LBRACE) && !(isObjectStart() && !isEmptyBraces())) return block();
             Token t = peek();
             Literal l = literal();
             return new Body(List.of(l), loc(t));
@@ -320,6 +321,10 @@ public final class Parser {
             depth = saveDepth;
         }
         return exprCore();
+    }
+
+    private boolean isEmptyBraces() {
+        return toks.get(Math.min(p + 1, toks.size() - 1)).is(Token.Kind.RBRACE);
     }
 
     /** '{' followed by a key and ':' is an object literal, not a body. */
