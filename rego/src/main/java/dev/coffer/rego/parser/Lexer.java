@@ -227,6 +227,13 @@ final class Lexer {
                 escape(sb, l, cl);
                 continue;
             }
+            if (c == '\\' && depth == 0 && pos + 1 < src.length() && src.charAt(pos + 1) == '{') {
+                // raw template: "\{" is a literal brace, kept escaped for the parser
+                sb.append("\\{");
+                advance();
+                advance();
+                continue;
+            }
             if (c == '{') depth++;
             if (c == '}' && depth > 0) depth--;
             if (depth > 0 && c == '"') {
