@@ -803,16 +803,48 @@ final class Eval implements BuiltinContext {
         if (rv instanceof ObjectValue ro) {
             for (Map.Entry<Value, Value> e : ro.map().entrySet()) merge(m, e.getKey(), e.getValue());
         }
+        // the values of a partial object rule are opaque below its head: "p[q].r := {...}" and
+        // "p.q.r.s.u := 42" conflict, while "p[q].r := 0" and "p.a.r := 0" agree
+        int leafDepth = rv instanceof ObjectValue ? ruleLeafDepth(node.rules) : Integer.MAX_VALUE;
         for (Map.Entry<Value, Node> c : node.children.entrySet()) {
             Node cn = c.getValue();
             if (cn.rules != null && cn.rules.kind == Ast.RuleKind.FUNCTION) continue;
             Value cv = nodeValue(cn, base == null ? null : lookup(base, c.getKey()));
-            if (cv != null) merge(m, c.getKey(), cv);
+            if (cv == null) continue;
+            if (leafDepth == Integer.MAX_VALUE) merge(m, c.getKey(), cv);
+            else mergeBelowRule(m, c.getKey(), cv, leafDepth - 1);
         }
         if (base instanceof ObjectValue bo) {
             for (Map.Entry<Value, Value> e : bo.map().entrySet()) mergeBase(m, e.getKey(), e.getValue());
         }
         return ObjectValue.wrap(m);
+    }
+
+    private static int ruleLeafDepth(RuleSet rs) {
+        int d = Integer.MAX_VALUE;
+        if (rs == null || rs.kind != Ast.RuleKind.PARTIAL_OBJECT) return d;
+        for (CRule r : rs.rules) if (r.dynPath() != null) d = Math.min(d, r.dynPath().length);
+        return d;
+    }
+
+    /** Merges another rule's value into a partial object's value, {@code levels} object levels above its opaque leaves. */
+    private static void mergeBelowRule(TreeMap<Value, Value> m, Value key, Value v, int levels) {
+        Value prev = m.get(key);
+        if (prev == null) {
+            m.put(key, v);
+        } else if (levels > 0 && prev instanceof ObjectValue po && v instanceof ObjectValue vo) {
+            TreeMap<Value, Value> mm = new TreeMap<>(Value.ORDER);
+            mm.putAll(po.map());
+            for (Map.Entry<Value, Value> e : vo.map().entrySet()) mergeBelowRule(mm, e.getKey(), e.getValue(), levels - 1);
+            m.put(key, ObjectValue.wrap(mm));
+        } else if (levels <= 0 && prev instanceof SetValue ps && v instanceof SetValue vs) {
+            TreeSet<Value> u = new TreeSet<>(Value.ORDER);
+            u.addAll(ps.items());
+            u.addAll(vs.items());
+            m.put(key, SetValue.wrap(u));
+        } else if (!prev.equals(v)) {
+            throw new RegoException("eval_conflict_error", null, "object keys must be unique");
+        }
     }
 
     /** Base data merged under virtual documents: objects merge, otherwise the base value wins (OPA does the same). */
