@@ -49,6 +49,7 @@ final class BuiltinIndex {
             X509: crypto.parse_private_keys crypto.x509.parse_and_verify_certificates
                 crypto.x509.parse_certificate_request crypto.x509.parse_certificates crypto.x509.parse_keypair
                 crypto.x509.parse_rsa_private_key
+            AwsSigning: providers.aws.sign_req
             """;
 
     static final Map<String, String> FAMILY_OF = parse(TABLE);
