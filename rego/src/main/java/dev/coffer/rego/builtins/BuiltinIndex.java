@@ -50,6 +50,7 @@ final class BuiltinIndex {
                 crypto.x509.parse_certificate_request crypto.x509.parse_certificates crypto.x509.parse_keypair
                 crypto.x509.parse_rsa_private_key
             AwsSigning: providers.aws.sign_req
+            JsonSchema: json.match_schema json.verify_schema
             """;
 
     static final Map<String, String> FAMILY_OF = parse(TABLE);

@@ -16,7 +16,7 @@ public final class Builtins {
     /** Every family, in lookup order. */
     static final List<String> FAMILIES = List.of("Operators", "JsonPatch", "Aggregates", "Strings", "Types", "Collections2",
             "Regex", "Semver", "Encoding", "Numbers", "Units", "Times", "Crypto", "Glob", "Jwt", "Net", "Graphs", "Uuids",
-            "Uris", "X509", "AwsSigning");
+            "Uris", "X509", "AwsSigning", "JsonSchema");
 
     /**
      * Families are registered on first use of one of their names: each built-in is a lambda the
@@ -68,6 +68,7 @@ public final class Builtins {
             case "Uris" -> Uris.register(r);
             case "X509" -> X509.register(r);
             case "AwsSigning" -> AwsSigning.register(r);
+            case "JsonSchema" -> JsonSchema.register(r);
             default -> throw new IllegalArgumentException("unknown built-in family " + family + "; expected one of " + FAMILIES);
         }
         m = Collections.unmodifiableMap(r.map);
