@@ -485,7 +485,14 @@ final class Compiler {
                 Object[] parts = new Object[ts.parts().size()];
                 for (int i = 0; i < parts.length; i++) {
                     Object p = ts.parts().get(i);
-                    parts[i] = p instanceof Term pt ? term(pt, s, fr, m) : p;
+                    if (p instanceof TemplateWith tw) {
+                        // "{a with input as x}": [v | v = a with input as x], one value expected at evaluation
+                        Var v = new Var("__template_value_" + i, tw.loc());
+                        Body b = new Body(List.of(new Literal(new Unify(v, tw.term()), tw.withs(), tw.loc())), tw.loc());
+                        parts[i] = new TemplateCollect(term(new ArrayCompr(v, b, tw.loc()), s, fr, m));
+                    } else {
+                        parts[i] = p instanceof Term pt ? term(pt, s, fr, m) : p;
+                    }
                 }
                 yield new Template(parts, ts.loc());
             }
@@ -697,6 +704,7 @@ final class Compiler {
             case Call c -> c.args().forEach(x -> varsOfTerm(x, out));
             case TemplateString ts -> ts.parts().forEach(p -> {
                 if (p instanceof Term pt) varsOfTerm(pt, out);
+                if (p instanceof TemplateWith tw) varsOfTerm(tw.term(), out);
             });
             default -> {
             }

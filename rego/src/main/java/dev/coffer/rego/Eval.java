@@ -616,10 +616,17 @@ final class Eval implements BuiltinContext {
                 continue;
             }
             List<Value> vals = new ArrayList<>();
-            evalTerm((T) p, f, v -> {
-                vals.add(v);
-                return true;
-            });
+            if (p instanceof TemplateCollect tc) {
+                evalTerm(tc.comprehension(), f, v -> {
+                    vals.addAll(((ArrayValue) v).items());
+                    return true;
+                });
+            } else {
+                evalTerm((T) p, f, v -> {
+                    vals.add(v);
+                    return true;
+                });
+            }
             if (vals.isEmpty()) sb.append("<undefined>");
             else if (vals.size() > 1) throw new RegoException("eval_conflict_error", tp.loc().toString(),
                     "template expression produced multiple outputs");

@@ -68,6 +68,10 @@ public final class Ast {
     public record TemplateString(List<Object> parts, Location loc) implements Term {
     }
 
+    /** A template part with modifiers, {@code {a with input as x}}: the term evaluated under them. */
+    public record TemplateWith(Term term, List<With> withs, Location loc) {
+    }
+
     public sealed interface Expr permits TermExpr, Unify, Assign, Not, SomeDecl, SomeIn, Every, Block, Logic {
     }
 

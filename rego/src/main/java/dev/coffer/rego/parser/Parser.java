@@ -822,8 +822,9 @@ public final class Parser {
                 Parser sub = new Parser(file, inner);
                 sub.v1 = v1;
                 Term x = sub.term();
+                List<With> ws = sub.withs();
                 if (!sub.peek().is(Token.Kind.EOF)) throw error(t, "template expression must be a single term: {" + inner + "}");
-                parts.add(x);
+                parts.add(ws.isEmpty() ? x : new Ast.TemplateWith(x, ws, loc(t)));
                 i = j;
             } else {
                 lit.append(c);
