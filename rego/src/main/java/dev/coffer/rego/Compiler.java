@@ -152,6 +152,28 @@ final class Compiler {
                 && !m.ruleNames().contains("walk");
     }
 
+    /**
+     * A function argument written as a template string, {@code f($"{x} y")}, can use variables
+     * the body binds: it becomes a plain argument compared with the template after the body.
+     */
+    private static Rule templateArgsLast(Rule r) {
+        if (r.args() == null || r.args().stream().noneMatch(a -> a instanceof TemplateString)) return r;
+        List<Term> args = new ArrayList<>();
+        List<Literal> lits = new ArrayList<>(r.body().literals());
+        for (int i = 0; i < r.args().size(); i++) {
+            Term a = r.args().get(i);
+            if (a instanceof TemplateString ts) {
+                Var v = new Var("__template_arg_" + i, ts.loc());
+                args.add(v);
+                lits.add(new Literal(new Unify(v, ts), List.of(), ts.loc()));
+            } else {
+                args.add(a);
+            }
+        }
+        return new Rule(r.kind(), r.head(), args, r.key(), r.value(), r.isDefault(), r.assign(), new Body(lits, r.body().loc()),
+                r.elseRule(), r.loc());
+    }
+
     private static boolean isGround(List<Term> head) {
         for (Term t : head) if (!(t instanceof Scalar)) return false;
         return true;
@@ -204,6 +226,7 @@ final class Compiler {
     }
 
     private CRule compileRule(Rule r, ModCtx m) {
+        r = templateArgsLast(r);
         Frame fr = new Frame();
         Set<String> vars = new HashSet<>();
         varsOfBody(r.body(), vars);
