@@ -214,25 +214,7 @@ public final class Strings {
     }
 
     private static String renderTemplate(String tmpl, ObjectValue vars) {
-        StringBuilder sb = new StringBuilder();
-        int i = 0;
-        while (i < tmpl.length()) {
-            int open = tmpl.indexOf("{{", i);
-            if (open < 0) {
-                sb.append(tmpl, i, tmpl.length());
-                break;
-            }
-            sb.append(tmpl, i, open);
-            int close = tmpl.indexOf("}}", open);
-            if (close < 0) throw BuiltinException.builtin("strings.render_template", "unclosed action");
-            String expr = tmpl.substring(open + 2, close).strip();
-            if (!expr.startsWith(".")) throw BuiltinException.builtin("strings.render_template", "unsupported template action {{" + expr + "}}");
-            Value v = vars.get(expr.substring(1));
-            if (v == null) sb.append("<undefined>");
-            else sb.append(v instanceof StringValue s ? s.value() : formatValue(v));
-            i = close + 2;
-        }
-        return sb.toString();
+        return GoTemplate.render(tmpl, vars);
     }
 
     /** Formats a value the way OPA prints terms: strings quoted, sets as {a, b}. */
