@@ -42,7 +42,7 @@ final class BuiltinIndex {
                 io.jwt.verify_hs512 io.jwt.verify_ps256 io.jwt.verify_ps384 io.jwt.verify_ps512 io.jwt.verify_rs256
                 io.jwt.verify_rs384 io.jwt.verify_rs512
             Net: net.cidr_contains net.cidr_contains_matches net.cidr_expand net.cidr_intersects net.cidr_is_valid
-                net.cidr_merge net.cidr_overlap
+                net.cidr_merge net.cidr_overlap net.lookup_ip_addr
             Graphs: graph.reachable graph.reachable_paths
             Uuids: uuid.parse uuid.rfc4122
             Uris: uri.is_valid uri.parse
