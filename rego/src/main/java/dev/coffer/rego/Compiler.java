@@ -6,6 +6,7 @@ import dev.coffer.rego.ast.Ast.*;
 import dev.coffer.rego.builtins.Builtin;
 import dev.coffer.rego.builtins.Builtins;
 import dev.coffer.rego.value.ArrayValue;
+import dev.coffer.rego.value.ObjectValue;
 import dev.coffer.rego.value.StringValue;
 import dev.coffer.rego.value.Value;
 
@@ -59,7 +60,15 @@ final class Compiler {
 
     // ------------------------------------------------------------------ modules
 
+    /** The rule definition being compiled, for rego.metadata.rule() and rego.metadata.chain(). */
+    private record Metadata(RuleSet rules, Rule rule, Ast.Module module) {
+    }
+
+    private Metadata metadata;
+    private List<Ast.Module> allModules = List.of();
+
     void compile(List<Ast.Module> modules) {
+        allModules = modules;
         for (Ast.Module m : modules) {
             rulesByPackage.computeIfAbsent(String.join(".", m.pkg()), k -> new HashSet<>());
             for (Rule r : m.rules()) rulesByPackage.get(String.join(".", m.pkg())).add(r.name());
@@ -75,7 +84,9 @@ final class Compiler {
             for (int i = 0; i < rs.sources.size(); i++) {
                 Rule r = rs.sources.get(i);
                 Ast.Module m = rs.sourceModules.get(i);
+                metadata = new Metadata(rs, r, m);
                 CRule cr = compileRule(r, modCtx(m));
+                metadata = null;
                 if (r.isDefault()) {
                     if (rs.defaultRule != null)
                         throw new RegoException("rego_type_error", r.loc().toString(), "multiple default rules " + rs.path + " found");
@@ -172,6 +183,51 @@ final class Compiler {
         }
         return new Rule(r.kind(), r.head(), args, r.key(), r.value(), r.isDefault(), r.assign(), new Body(lits, r.body().loc()),
                 r.elseRule(), r.loc());
+    }
+
+    private Value metadataRule() {
+        if (metadata == null) return ObjectValue.EMPTY;
+        ObjectValue a = metadata.module().ruleAnnotations().get(metadata.rule());
+        return a != null && Value.of("rule").equals(a.get(Value.of("scope"))) ? a : ObjectValue.EMPTY;
+    }
+
+    /** [rule entry, document-scope entry, package entry, subpackages entries of enclosing packages], as OPA orders them. */
+    private Value metadataChain() {
+        if (metadata == null) return Value.array();
+        List<Value> out = new ArrayList<>();
+        Value rulePath = Value.array(metadata.rules().pathKeys);
+        Value own = metadataRule();
+        out.add(chainEntry(rulePath, own == ObjectValue.EMPTY ? null : (ObjectValue) own));
+        for (int i = 0; i < metadata.rules().sources.size(); i++) {
+            ObjectValue a = metadata.rules().sourceModules.get(i).ruleAnnotations().get(metadata.rules().sources.get(i));
+            if (a != null && Value.of("document").equals(a.get(Value.of("scope")))) {
+                out.add(chainEntry(rulePath, a));
+                break;
+            }
+        }
+        List<String> pkg = metadata.module().pkg();
+        for (int len = pkg.size(); len >= 1; len--) {
+            List<String> p = pkg.subList(0, len);
+            for (Ast.Module mod : allModules) {
+                ObjectValue a = mod.packageAnnotations();
+                if (a == null || !mod.pkg().equals(p)) continue;
+                Value scope = a.get(Value.of("scope"));
+                if (len == pkg.size() && Value.of("package").equals(scope) || Value.of("subpackages").equals(scope)) {
+                    List<Value> keys = new ArrayList<>();
+                    for (String x : p) keys.add(Value.of(x));
+                    out.add(chainEntry(Value.array(keys), a));
+                    break;
+                }
+            }
+        }
+        return Value.array(out);
+    }
+
+    private static Value chainEntry(Value path, ObjectValue annotations) {
+        TreeMap<Value, Value> m = new TreeMap<>(Value.ORDER);
+        m.put(Value.of("path"), path);
+        if (annotations != null) m.put(Value.of("annotations"), annotations);
+        return dev.coffer.rego.value.ObjectValue.wrap(m);
     }
 
     private static boolean isGround(List<Term> head) {
@@ -503,7 +559,16 @@ final class Compiler {
                 Lit[] body = body(c.body(), inner, fr, m);
                 yield new ObjComp(term(c.key(), inner, fr, m), term(c.value(), inner, fr, m), body);
             }
-            case Call c -> call(c, s, fr, m);
+            case Call c -> {
+                // annotations are known at compile time: the calls become constants
+                if (c.args().isEmpty() && c.function() instanceof Ref fr0 && fr0.head() instanceof Var rv && rv.name().equals("rego")
+                        && fr0.path().size() == 2 && fr0.path().get(0) instanceof Scalar s0 && s0.value().equals(Value.of("metadata"))
+                        && fr0.path().get(1) instanceof Scalar s1 && s1.value() instanceof StringValue which
+                        && (which.value().equals("rule") || which.value().equals("chain"))) {
+                    yield new Const(which.value().equals("rule") ? metadataRule() : metadataChain());
+                }
+                yield call(c, s, fr, m);
+            }
             case TemplateString ts -> {
                 Object[] parts = new Object[ts.parts().size()];
                 for (int i = 0; i < parts.length; i++) {

@@ -259,4 +259,31 @@ class RegoEngineTest {
         assertTrue(e.located().startsWith("p.rego:4:1: rego_parse_error: "), e.located());
         assertEquals("p.rego:4:1", e.location());
     }
+    @Test
+    void metadataAnnotationsAreConstantsOfTheRule() {
+        CompiledPolicy p = compile("""
+                # METADATA
+                # description: tests
+                package t
+                import rego.v1
+
+                # METADATA
+                # title: the rule
+                # authors:
+                # - Ann Author <ann@example.com>
+                r := rego.metadata.rule()
+
+                c := rego.metadata.chain()
+
+                unannotated := rego.metadata.rule()
+                """);
+        assertEquals(Json.parse("{\"title\":\"the rule\",\"scope\":\"rule\",\"authors\":[{\"name\":\"Ann Author\",\"email\":\"ann@example.com\"}]}"),
+                Json.parse(ref(p, "data.t.r", null).toJson()));
+        assertEquals(Json.parse("[{\"path\":[\"t\",\"c\"]},{\"path\":[\"t\"],\"annotations\":{\"description\":\"tests\",\"scope\":\"package\"}}]"),
+                Json.parse(ref(p, "data.t.c", null).toJson()));
+        assertEquals(ObjectValue.EMPTY, ref(p, "data.t.unannotated", null));
+        RegoException e = assertThrows(RegoException.class, () -> compile("package t\n# METADATA\n# title: [unclosed\nx := 1\n"));
+        assertEquals("rego_parse_error", e.code());
+        assertTrue(e.getMessage().contains("METADATA"), e.getMessage());
+    }
 }

@@ -29,9 +29,13 @@ public final class Parser {
     private boolean logicAnd, logicOr;
     private int noBar;
 
+    private final List<Lexer.Comment> comments;
+
     private Parser(String file, String src) {
         this.file = file;
-        this.toks = new Lexer(file, src).tokens();
+        Lexer lx = new Lexer(file, src);
+        this.toks = lx.tokens();
+        this.comments = lx.comments;
     }
 
     /**
@@ -102,12 +106,17 @@ public final class Parser {
             imports.add(new Import(path, alias, loc(it)));
         }
         List<Rule> rules = new ArrayList<>();
+        List<Integer> ruleLines = new ArrayList<>();
         while (!peek().is(Token.Kind.EOF)) {
             if (kw("import")) throw error(peek(), "imports must come before rules; move this import up");
             if (kw("package")) throw error(peek(), "a module has one package declaration");
-            rules.addAll(rule());
+            int line = peek().line();
+            List<Rule> defs = rule();
+            for (int i = 0; i < defs.size(); i++) ruleLines.add(line);
+            rules.addAll(defs);
         }
-        return new Ast.Module(file, pkg, imports, rules, v1);
+        Annotations.Attached a = Annotations.attach(file, comments, t.line(), rules, ruleLines);
+        return new Ast.Module(file, pkg, imports, rules, v1, a.packageAnnotations(), a.ruleAnnotations());
     }
 
     private List<Term> flattenRef(Term ref) {
