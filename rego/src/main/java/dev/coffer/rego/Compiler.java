@@ -6,6 +6,7 @@ import dev.coffer.rego.ast.Ast.*;
 import dev.coffer.rego.builtins.Builtin;
 import dev.coffer.rego.builtins.Builtins;
 import dev.coffer.rego.value.ArrayValue;
+import dev.coffer.rego.value.ObjectValue;
 import dev.coffer.rego.value.StringValue;
 import dev.coffer.rego.value.Value;
 
@@ -59,7 +60,15 @@ final class Compiler {
 
     // ------------------------------------------------------------------ modules
 
+    /** The rule definition being compiled, for rego.metadata.rule() and rego.metadata.chain(). */
+    private record Metadata(RuleSet rules, Rule rule, Ast.Module module) {
+    }
+
+    private Metadata metadata;
+    private List<Ast.Module> allModules = List.of();
+
     void compile(List<Ast.Module> modules) {
+        allModules = modules;
         for (Ast.Module m : modules) {
             rulesByPackage.computeIfAbsent(String.join(".", m.pkg()), k -> new HashSet<>());
             for (Rule r : m.rules()) rulesByPackage.get(String.join(".", m.pkg())).add(r.name());
@@ -75,7 +84,9 @@ final class Compiler {
             for (int i = 0; i < rs.sources.size(); i++) {
                 Rule r = rs.sources.get(i);
                 Ast.Module m = rs.sourceModules.get(i);
+                metadata = new Metadata(rs, r, m);
                 CRule cr = compileRule(r, modCtx(m));
+                metadata = null;
                 if (r.isDefault()) {
                     if (rs.defaultRule != null)
                         throw new RegoException("rego_type_error", r.loc().toString(), "multiple default rules " + rs.path + " found");
@@ -124,13 +135,15 @@ final class Compiler {
                 ground++;
             } else break;
         }
-        if (ground < r.head().size() && r.kind() != RuleKind.PARTIAL_OBJECT)
+        if (ground < r.head().size() && r.kind() != RuleKind.PARTIAL_OBJECT && r.kind() != RuleKind.PARTIAL_SET)
             throw new RegoException("rego_parse_error", r.loc().toString(), "rule head ref must be ground except for the last term of a partial rule");
         Node node = nodeAt(path);
         String name = "data." + joinPath(path);
         if (node.rules == null) node.rules = new RuleSet(name, List.copyOf(path));
         RuleSet rs = node.rules;
         RuleKind kind = r.kind();
+        // "p[q].r contains s" builds an object at p whose leaves are sets
+        if (kind == RuleKind.PARTIAL_SET && ground < r.head().size()) kind = RuleKind.PARTIAL_OBJECT;
         if (rs.kind == null) rs.kind = kind;
         else if (rs.kind != kind) {
             throw new RegoException("rego_type_error", r.loc().toString(), "conflicting rules " + name + " found");
@@ -142,6 +155,84 @@ final class Compiler {
         }
         rs.sources.add(r);
         rs.sourceModules.add(m);
+    }
+
+    /** A call of the walk built-in (not of a rule of the package that happens to be named walk). */
+    private static boolean isWalk(Term t, ModCtx m) {
+        return t instanceof Call c && c.function() instanceof Var v && v.name().equals("walk") && c.args().size() == 1
+                && !m.ruleNames().contains("walk");
+    }
+
+    /**
+     * A function argument written as a template string, {@code f($"{x} y")}, can use variables
+     * the body binds: it becomes a plain argument compared with the template after the body.
+     */
+    private static Rule templateArgsLast(Rule r) {
+        if (r.args() == null || r.args().stream().noneMatch(a -> a instanceof TemplateString)) return r;
+        List<Term> args = new ArrayList<>();
+        List<Literal> lits = new ArrayList<>(r.body().literals());
+        for (int i = 0; i < r.args().size(); i++) {
+            Term a = r.args().get(i);
+            if (a instanceof TemplateString ts) {
+                Var v = new Var("__template_arg_" + i, ts.loc());
+                args.add(v);
+                lits.add(new Literal(new Unify(v, ts), List.of(), ts.loc()));
+            } else {
+                args.add(a);
+            }
+        }
+        return new Rule(r.kind(), r.head(), args, r.key(), r.value(), r.isDefault(), r.assign(), new Body(lits, r.body().loc()),
+                r.elseRule(), r.loc());
+    }
+
+    private Value metadataRule() {
+        if (metadata == null) return ObjectValue.EMPTY;
+        ObjectValue a = metadata.module().ruleAnnotations().get(metadata.rule());
+        return a != null && Value.of("rule").equals(a.get(Value.of("scope"))) ? a : ObjectValue.EMPTY;
+    }
+
+    /** [rule entry, document-scope entry, package entry, subpackages entries of enclosing packages], as OPA orders them. */
+    private Value metadataChain() {
+        if (metadata == null) return Value.array();
+        List<Value> out = new ArrayList<>();
+        Value rulePath = Value.array(metadata.rules().pathKeys);
+        Value own = metadataRule();
+        out.add(chainEntry(rulePath, own == ObjectValue.EMPTY ? null : (ObjectValue) own));
+        for (int i = 0; i < metadata.rules().sources.size(); i++) {
+            ObjectValue a = metadata.rules().sourceModules.get(i).ruleAnnotations().get(metadata.rules().sources.get(i));
+            if (a != null && Value.of("document").equals(a.get(Value.of("scope")))) {
+                out.add(chainEntry(rulePath, a));
+                break;
+            }
+        }
+        List<String> pkg = metadata.module().pkg();
+        for (int len = pkg.size(); len >= 1; len--) {
+            List<String> p = pkg.subList(0, len);
+            for (Ast.Module mod : allModules) {
+                ObjectValue a = mod.packageAnnotations();
+                if (a == null || !mod.pkg().equals(p)) continue;
+                Value scope = a.get(Value.of("scope"));
+                if (len == pkg.size() && Value.of("package").equals(scope) || Value.of("subpackages").equals(scope)) {
+                    List<Value> keys = new ArrayList<>();
+                    for (String x : p) keys.add(Value.of(x));
+                    out.add(chainEntry(Value.array(keys), a));
+                    break;
+                }
+            }
+        }
+        return Value.array(out);
+    }
+
+    private static Value chainEntry(Value path, ObjectValue annotations) {
+        TreeMap<Value, Value> m = new TreeMap<>(Value.ORDER);
+        m.put(Value.of("path"), path);
+        if (annotations != null) m.put(Value.of("annotations"), annotations);
+        return dev.coffer.rego.value.ObjectValue.wrap(m);
+    }
+
+    private static boolean isGround(List<Term> head) {
+        for (Term t : head) if (!(t instanceof Scalar)) return false;
+        return true;
     }
 
     static String joinPath(List<Value> path) {
@@ -157,7 +248,8 @@ final class Compiler {
         return sb.toString();
     }
 
-    private final Map<Ast.Module, ModCtx> modCtxCache = new HashMap<>();
+    /** By identity: hashing a module record would hash its whole syntax tree on every lookup. */
+    private final Map<Ast.Module, ModCtx> modCtxCache = new java.util.IdentityHashMap<>();
 
     private ModCtx modCtx(Ast.Module m) {
         return modCtxCache.computeIfAbsent(m, mm -> {
@@ -190,6 +282,7 @@ final class Compiler {
     }
 
     private CRule compileRule(Rule r, ModCtx m) {
+        r = templateArgsLast(r);
         Frame fr = new Frame();
         Set<String> vars = new HashSet<>();
         varsOfBody(r.body(), vars);
@@ -205,7 +298,8 @@ final class Compiler {
         Lit[] body = body(r.body(), s, fr, m);
         T key = r.key() == null ? null : term(r.key(), s, fr, m);
         T[] dyn = null;
-        if (r.kind() == RuleKind.PARTIAL_OBJECT) {
+        if (r.kind() == RuleKind.PARTIAL_OBJECT || r.kind() == RuleKind.PARTIAL_SET && !(r.head().getLast() instanceof Scalar)
+                || r.kind() == RuleKind.PARTIAL_SET && !isGround(r.head())) {
             int first = 0;
             while (first < r.head().size() && r.head().get(first) instanceof Scalar) first++;
             dyn = new T[r.head().size() - first];
@@ -263,8 +357,18 @@ final class Compiler {
                 }
                 yield new XTerm(term(te.term(), s, fr, m));
             }
-            case Unify u -> new XUnify(term(u.left(), s, fr, m), term(u.right(), s, fr, m));
+            case Unify u -> {
+                // walk is relational: "[p, v] = walk(x)" enumerates, like "walk(x, [p, v])"
+                if (isWalk(u.right(), m)) yield new XCallOut(call((Call) u.right(), s, fr, m), term(u.left(), s, fr, m));
+                if (isWalk(u.left(), m)) yield new XCallOut(call((Call) u.left(), s, fr, m), term(u.right(), s, fr, m));
+                yield new XUnify(term(u.left(), s, fr, m), term(u.right(), s, fr, m));
+            }
             case Assign a -> {
+                if (isWalk(a.right(), m)) {
+                    CallT call = call((Call) a.right(), s, fr, m);
+                    declarePattern(a.left(), s, fr, true);
+                    yield new XCallOut(call, term(a.left(), s, fr, m));
+                }
                 T right = term(a.right(), s, fr, m);
                 declarePattern(a.left(), s, fr, true);
                 yield new XUnify(term(a.left(), s, fr, m), right);
@@ -455,12 +559,28 @@ final class Compiler {
                 Lit[] body = body(c.body(), inner, fr, m);
                 yield new ObjComp(term(c.key(), inner, fr, m), term(c.value(), inner, fr, m), body);
             }
-            case Call c -> call(c, s, fr, m);
+            case Call c -> {
+                // annotations are known at compile time: the calls become constants
+                if (c.args().isEmpty() && c.function() instanceof Ref fr0 && fr0.head() instanceof Var rv && rv.name().equals("rego")
+                        && fr0.path().size() == 2 && fr0.path().get(0) instanceof Scalar s0 && s0.value().equals(Value.of("metadata"))
+                        && fr0.path().get(1) instanceof Scalar s1 && s1.value() instanceof StringValue which
+                        && (which.value().equals("rule") || which.value().equals("chain"))) {
+                    yield new Const(which.value().equals("rule") ? metadataRule() : metadataChain());
+                }
+                yield call(c, s, fr, m);
+            }
             case TemplateString ts -> {
                 Object[] parts = new Object[ts.parts().size()];
                 for (int i = 0; i < parts.length; i++) {
                     Object p = ts.parts().get(i);
-                    parts[i] = p instanceof Term pt ? term(pt, s, fr, m) : p;
+                    if (p instanceof TemplateWith tw) {
+                        // "{a with input as x}": [v | v = a with input as x], one value expected at evaluation
+                        Var v = new Var("__template_value_" + i, tw.loc());
+                        Body b = new Body(List.of(new Literal(new Unify(v, tw.term()), tw.withs(), tw.loc())), tw.loc());
+                        parts[i] = new TemplateCollect(term(new ArrayCompr(v, b, tw.loc()), s, fr, m));
+                    } else {
+                        parts[i] = p instanceof Term pt ? term(pt, s, fr, m) : p;
+                    }
                 }
                 yield new Template(parts, ts.loc());
             }
@@ -672,6 +792,7 @@ final class Compiler {
             case Call c -> c.args().forEach(x -> varsOfTerm(x, out));
             case TemplateString ts -> ts.parts().forEach(p -> {
                 if (p instanceof Term pt) varsOfTerm(pt, out);
+                if (p instanceof TemplateWith tw) varsOfTerm(tw.term(), out);
             });
             default -> {
             }

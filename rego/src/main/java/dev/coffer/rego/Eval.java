@@ -170,6 +170,11 @@ final class Eval implements BuiltinContext {
                 return unify(u.left(), u.right(), f, k);
             }
             case XNot n -> {
+                // a negated unification cannot bind: its variables must be bound by other literals
+                if (n.inner() instanceof XUnify u) {
+                    requireBoundInNegation(u.left(), f, lit);
+                    requireBoundInNegation(u.right(), f, lit);
+                }
                 boolean[] found = {false};
                 evalExpr(n.inner(), lit, f, () -> {
                     found[0] = true;
@@ -356,6 +361,11 @@ final class Eval implements BuiltinContext {
             return evalTerm(b, f, v -> unifyValue(a, v, f, k));
         }
         return evalTerm(a, f, v -> unifyValue(b, v, f, k));
+    }
+
+    private static void requireBoundInNegation(T t, Value[] f, Lit lit) {
+        if (t instanceof Local l && f[l.slot()] == null && !l.name().startsWith("_") && !l.name().startsWith("$"))
+            throw new RegoException("rego_unsafe_var_error", lit.loc() == null ? null : lit.loc().toString(), "var " + l.name() + " is unsafe");
     }
 
     private static String varName(T t) {
@@ -606,10 +616,17 @@ final class Eval implements BuiltinContext {
                 continue;
             }
             List<Value> vals = new ArrayList<>();
-            evalTerm((T) p, f, v -> {
-                vals.add(v);
-                return true;
-            });
+            if (p instanceof TemplateCollect tc) {
+                evalTerm(tc.comprehension(), f, v -> {
+                    vals.addAll(((ArrayValue) v).items());
+                    return true;
+                });
+            } else {
+                evalTerm((T) p, f, v -> {
+                    vals.add(v);
+                    return true;
+                });
+            }
             if (vals.isEmpty()) sb.append("<undefined>");
             else if (vals.size() > 1) throw new RegoException("eval_conflict_error", tp.loc().toString(),
                     "template expression produced multiple outputs");
@@ -724,9 +741,34 @@ final class Eval implements BuiltinContext {
 
     private boolean stepData(Node node, Value base, Value key, T[] path, int i, Value[] f, VK k) {
         Node child = node.children.get(key);
-        Value childBase = base == null ? null : lookup(base, key);
+        Value childBase = base == null ? null : lookupBase(base, key);
         if (child != null) return evalData(child, childBase, path, i + 1, f, k);
-        return childBase == null || deref(childBase, path, i + 1, f, k);
+        return childBase == null || derefBase(childBase, path, i + 1, f, k);
+    }
+
+    /**
+     * Like {@link #deref} inside base documents, whose object keys are always strings (they
+     * come from JSON): a number used as a key finds the key spelled the same, as in OPA's
+     * storage lookups ({@code data.nested[2]} reads {@code {"nested": {"2": ...}}}).
+     */
+    private boolean derefBase(Value v, T[] path, int i, Value[] f, VK k) {
+        if (i == path.length) return k.k(v);
+        T p = path[i];
+        if (p instanceof Const c) {
+            Value x = lookupBase(v, c.value());
+            return x == null || derefBase(x, path, i + 1, f, k);
+        }
+        if (p instanceof Local l && f[l.slot()] == null || isPattern(p, f)) return deref(v, path, i, f, k);
+        return evalTerm(p, f, key -> {
+            Value x = lookupBase(v, key);
+            return x == null || derefBase(x, path, i + 1, f, k);
+        });
+    }
+
+    private static Value lookupBase(Value coll, Value key) {
+        Value x = lookup(coll, key);
+        if (x == null && key instanceof NumberValue && coll instanceof ObjectValue o) x = o.get(Value.of(key.toJson()));
+        return x;
     }
 
     private Value ruleValueWithOverlays(Node node) {
@@ -762,19 +804,67 @@ final class Eval implements BuiltinContext {
             rv = ruleValueWithOverlays(node);
             if (node.children.isEmpty()) return rv;
         }
-        if (node.children.isEmpty()) return base;
+        // a package without rules (and nothing below) is an empty object, as in OPA
+        if (node.children.isEmpty()) return base == null && node.rules == null ? ObjectValue.EMPTY : base;
         TreeMap<Value, Value> m = new TreeMap<>(Value.ORDER);
-        if (base instanceof ObjectValue bo) m.putAll(bo.map());
         if (rv instanceof ObjectValue ro) {
             for (Map.Entry<Value, Value> e : ro.map().entrySet()) merge(m, e.getKey(), e.getValue());
         }
+        // the values of a partial object rule are opaque below its head: "p[q].r := {...}" and
+        // "p.q.r.s.u := 42" conflict, while "p[q].r := 0" and "p.a.r := 0" agree
+        int leafDepth = rv instanceof ObjectValue ? ruleLeafDepth(node.rules) : Integer.MAX_VALUE;
         for (Map.Entry<Value, Node> c : node.children.entrySet()) {
             Node cn = c.getValue();
             if (cn.rules != null && cn.rules.kind == Ast.RuleKind.FUNCTION) continue;
             Value cv = nodeValue(cn, base == null ? null : lookup(base, c.getKey()));
-            if (cv != null) merge(m, c.getKey(), cv);
+            if (cv == null) continue;
+            if (leafDepth == Integer.MAX_VALUE) merge(m, c.getKey(), cv);
+            else mergeBelowRule(m, c.getKey(), cv, leafDepth - 1);
+        }
+        if (base instanceof ObjectValue bo) {
+            for (Map.Entry<Value, Value> e : bo.map().entrySet()) mergeBase(m, e.getKey(), e.getValue());
         }
         return ObjectValue.wrap(m);
+    }
+
+    private static int ruleLeafDepth(RuleSet rs) {
+        int d = Integer.MAX_VALUE;
+        if (rs == null || rs.kind != Ast.RuleKind.PARTIAL_OBJECT) return d;
+        for (CRule r : rs.rules) if (r.dynPath() != null) d = Math.min(d, r.dynPath().length);
+        return d;
+    }
+
+    /** Merges another rule's value into a partial object's value, {@code levels} object levels above its opaque leaves. */
+    private static void mergeBelowRule(TreeMap<Value, Value> m, Value key, Value v, int levels) {
+        Value prev = m.get(key);
+        if (prev == null) {
+            m.put(key, v);
+        } else if (levels > 0 && prev instanceof ObjectValue po && v instanceof ObjectValue vo) {
+            TreeMap<Value, Value> mm = new TreeMap<>(Value.ORDER);
+            mm.putAll(po.map());
+            for (Map.Entry<Value, Value> e : vo.map().entrySet()) mergeBelowRule(mm, e.getKey(), e.getValue(), levels - 1);
+            m.put(key, ObjectValue.wrap(mm));
+        } else if (levels <= 0 && prev instanceof SetValue ps && v instanceof SetValue vs) {
+            TreeSet<Value> u = new TreeSet<>(Value.ORDER);
+            u.addAll(ps.items());
+            u.addAll(vs.items());
+            m.put(key, SetValue.wrap(u));
+        } else if (!prev.equals(v)) {
+            throw new RegoException("eval_conflict_error", null, "object keys must be unique");
+        }
+    }
+
+    /** Base data merged under virtual documents: objects merge, otherwise the base value wins (OPA does the same). */
+    private static void mergeBase(TreeMap<Value, Value> m, Value key, Value base) {
+        Value prev = m.get(key);
+        if (prev instanceof ObjectValue po && base instanceof ObjectValue bo) {
+            TreeMap<Value, Value> mm = new TreeMap<>(Value.ORDER);
+            mm.putAll(po.map());
+            for (Map.Entry<Value, Value> e : bo.map().entrySet()) mergeBase(mm, e.getKey(), e.getValue());
+            m.put(key, ObjectValue.wrap(mm));
+        } else {
+            m.put(key, base);
+        }
     }
 
     private static void merge(TreeMap<Value, Value> m, Value key, Value v) {
@@ -786,6 +876,12 @@ final class Eval implements BuiltinContext {
             mm.putAll(po.map());
             for (Map.Entry<Value, Value> e : vo.map().entrySet()) merge(mm, e.getKey(), e.getValue());
             m.put(key, ObjectValue.wrap(mm));
+        } else if (prev instanceof SetValue ps && v instanceof SetValue vs) {
+            // partial set rules contributing to the same set from different heads ("p[q].r contains" and "p.b.r contains")
+            TreeSet<Value> u = new TreeSet<>(Value.ORDER);
+            u.addAll(ps.items());
+            u.addAll(vs.items());
+            m.put(key, SetValue.wrap(u));
         } else if (!prev.equals(v)) {
             throw new RegoException("eval_conflict_error", null, "object keys must be unique");
         }
@@ -876,11 +972,20 @@ final class Eval implements BuiltinContext {
                 Value[] keys = new Value[cur.dynPath().length];
                 CRule rule = cur;
                 boolean[] any = {false};
-                evalBody(rule.body(), 0, f, () -> evalAll(rule.dynPath(), 0, keys, f, () -> evalTerm(rule.value(), f, v -> {
-                    insert(out, keys, 0, v, rule);
-                    any[0] = true;
-                    return true;
-                })));
+                if (rule.kind() == Ast.RuleKind.PARTIAL_SET) {
+                    // "p[q].r contains s": s joins the set at p[q].r
+                    evalBody(rule.body(), 0, f, () -> evalAll(rule.dynPath(), 0, keys, f, () -> evalTerm(rule.key(), f, v -> {
+                        insertElement(out, keys, 0, v, rule);
+                        any[0] = true;
+                        return true;
+                    })));
+                } else {
+                    evalBody(rule.body(), 0, f, () -> evalAll(rule.dynPath(), 0, keys, f, () -> evalTerm(rule.value(), f, v -> {
+                        insert(out, keys, 0, v, rule);
+                        any[0] = true;
+                        return true;
+                    })));
+                }
                 if (any[0]) break;
             }
         }
@@ -911,10 +1016,40 @@ final class Eval implements BuiltinContext {
     }
 
     @SuppressWarnings("unchecked")
+    private static void insertElement(TreeMap<Value, Object> m, Value[] keys, int i, Value elem, CRule r) {
+        Value key = keys[i];
+        Object next = m.get(key);
+        if (i == keys.length - 1) {
+            if (next == null) {
+                TreeSet<Value> set = new TreeSet<>(Value.ORDER);
+                set.add(elem);
+                m.put(key, set);
+            } else if (next instanceof TreeSet<?> ts) {
+                ((TreeSet<Value>) ts).add(elem);
+            } else {
+                throw new RegoException("eval_conflict_error", r.loc().toString(), "object keys must be unique");
+            }
+            return;
+        }
+        TreeMap<Value, Object> sub;
+        if (next == null) {
+            sub = new TreeMap<>(Value.ORDER);
+            m.put(key, sub);
+        } else if (next instanceof TreeMap<?, ?> tm) {
+            sub = (TreeMap<Value, Object>) tm;
+        } else {
+            throw new RegoException("eval_conflict_error", r.loc().toString(), "object keys must be unique");
+        }
+        insertElement(sub, keys, i + 1, elem, r);
+    }
+
+    @SuppressWarnings("unchecked")
     private static ObjectValue freeze(TreeMap<Value, Object> m) {
         TreeMap<Value, Value> out = new TreeMap<>(Value.ORDER);
         for (Map.Entry<Value, Object> e : m.entrySet()) {
-            out.put(e.getKey(), e.getValue() instanceof TreeMap<?, ?> tm ? freeze((TreeMap<Value, Object>) tm) : (Value) e.getValue());
+            Object v = e.getValue();
+            out.put(e.getKey(), v instanceof TreeMap<?, ?> tm ? freeze((TreeMap<Value, Object>) tm)
+                    : v instanceof TreeSet<?> ts ? SetValue.wrap((TreeSet<Value>) ts) : (Value) v);
         }
         return ObjectValue.wrap(out);
     }
@@ -956,9 +1091,31 @@ final class Eval implements BuiltinContext {
     private boolean evalCall(CallT c, Value[] f, VK k) {
         if (c.name().equals("print")) return print(c, f, k);
         Value[] args = new Value[c.args().length];
-        return evalAll(c.args(), 0, args, f, () -> {
+        T[] ts = c.args();
+        for (int i = 0; i < ts.length; i++) {
+            if (ts[i] instanceof Local l && f[l.slot()] == null && ts.length > 1) {
+                // "foo == input.foos[foo]": the other operands bind foo, so evaluate them first
+                int[] order = new int[ts.length];
+                int n = 0;
+                for (int j = 0; j < ts.length; j++) if (!(ts[j] instanceof Local lj && f[lj.slot()] == null)) order[n++] = j;
+                for (int j = 0; j < ts.length; j++) if (ts[j] instanceof Local lj && f[lj.slot()] == null) order[n++] = j;
+                return evalInOrder(ts, order, 0, args, f, () -> {
+                    Value v = invoke(c, args.clone());
+                    return v == null || k.k(v);
+                });
+            }
+        }
+        return evalAll(ts, 0, args, f, () -> {
             Value v = invoke(c, args.clone());
             return v == null || k.k(v);
+        });
+    }
+
+    private boolean evalInOrder(T[] ts, int[] order, int i, Value[] out, Value[] f, K k) {
+        if (i == order.length) return k.k();
+        return evalTerm(ts[order[i]], f, v -> {
+            out[order[i]] = v;
+            return evalInOrder(ts, order, i + 1, out, f, k);
         });
     }
 
@@ -968,11 +1125,9 @@ final class Eval implements BuiltinContext {
             Object m = mocks.get(c.name());
             if (m != null) {
                 if (m instanceof Value mv) return mv;
-                // inside the replacement, the replaced function is the original again
+                // inside the replacement no replacement applies (a mock never calls another mock, as in OPA)
                 Map<String, Object> saved = mocks;
-                Map<String, Object> without = new HashMap<>(mocks);
-                without.remove(c.name());
-                mocks = without;
+                mocks = Map.of();
                 HashMap<FnKey, Value> savedFns = fnCache;
                 fnCache = new HashMap<>();
                 try {

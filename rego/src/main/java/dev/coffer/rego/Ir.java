@@ -58,6 +58,10 @@ final class Ir {
     record CallT(String name, Callee callee, T[] args, Ast.Location loc) implements T {
     }
 
+    /** A template part evaluated under {@code with}: an array comprehension collecting its values. */
+    record TemplateCollect(T comprehension) {
+    }
+
     record Template(Object[] parts, Ast.Location loc) implements T {
     }
 

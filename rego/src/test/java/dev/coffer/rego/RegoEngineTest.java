@@ -178,4 +178,112 @@ class RegoEngineTest {
         assertThrows(IllegalArgumentException.class, () -> Json.parse("{\"a\": "));
         assertThrows(IllegalArgumentException.class, () -> Value.fromJava(new Object()));
     }
+    @Test
+    void containsRulesWithVariablesInMultiSegmentHeads() {
+        CompiledPolicy p = compile("""
+                package t
+                import rego.v1
+                p[q].r contains s if {
+                    x := ["a", "b"]
+                    q := x[_]
+                    s := x[_]
+                    q != s
+                }
+                p.b.r contains "extra"
+                """);
+        assertEquals(Json.parse("{\"a\":{\"r\":[\"b\"]},\"b\":{\"r\":[\"a\",\"extra\"]}}"), Json.parse(ref(p, "data.t.p", null).toJson()));
+        assertEquals(Value.of("extra"), ref(p, "data.t.p.b.r.extra", null));
+        assertNull(ref(p, "data.t.p.a.r.extra", null));
+    }
+
+    @Test
+    void dataTreeEmptyPackagesBaseWinsAndNumberKeys() {
+        CompiledPolicy p = Rego.compile(List.of(new RegoModule("a.rego", "package a.b\n"),
+                new RegoModule("c.rego", "package c\nimport rego.v1\nk := \"virtual\"\nn := data.nums[2]\nab := data.a.b\n")));
+        DataStore data = new DataStore(Json.parse("{\"c\":{\"k\":\"base\"},\"nums\":{\"2\":\"two\"}}"));
+        assertEquals(ObjectValue.EMPTY, p.evalRef("data.c.ab", null, data, EvalOptions.DEFAULT).value());
+        assertEquals(Value.of("two"), p.evalRef("data.c.n", null, data, EvalOptions.DEFAULT).value());
+        // a base document and a rule at the same key: the base value wins when they cannot merge
+        Value c = p.eval("x := data.c", null, data, EvalOptions.DEFAULT).rows().getFirst().get("x");
+        assertEquals(Value.of("base"), ((ObjectValue) c).get(Value.of("k")));
+        // a number key finds nothing in a rule's (virtual) object
+        CompiledPolicy q = compile("package t\nimport rego.v1\nobj := {\"2\": 1}\nv := obj[2]\n");
+        assertNull(ref(q, "data.t.v", null));
+    }
+
+    @Test
+    void membershipChainsAndNestsInParentheses() {
+        CompiledPolicy p = compile("""
+                package t
+                import rego.v1
+                a if 1, 2 in [2] in [false, true]
+                b := [(1, 1 in [2])]
+                c := (1, "foo" in 1)
+                """);
+        assertEquals(Value.of(true), ref(p, "data.t.a", null));
+        assertEquals(Json.parse("[false]"), ref(p, "data.t.b", null));
+        assertEquals(Value.of(false), ref(p, "data.t.c", null));
+        RegoException e = assertThrows(RegoException.class, () -> compile("package t\nimport rego.v1\nd := (1, 2 in)\n"));
+        assertEquals("rego_parse_error", e.code());
+    }
+
+    @Test
+    void walkAssignmentNegationOrderAndGroupedWith() {
+        CompiledPolicy p = compile("""
+                package t
+                import rego.v1
+                import future.keywords.and
+                x := {"a": [1]}
+                paths := [path | [path, _] := walk(x)]
+                p := a if {
+                    not a = f(1)
+                    a = f(2)
+                }
+                f(v) := v
+                g if {
+                    (input.x < 2 with input.x as 1) and input.x == 5
+                }
+                unsafe if not b = 1
+                """);
+        assertEquals(Json.parse("[[],[\"a\"],[\"a\",0]]"), ref(p, "data.t.paths", null));
+        assertEquals(Value.of(2), ref(p, "data.t.p", null));
+        assertEquals(Value.of(true), ref(p, "data.t.g", "{\"x\":5}"));
+        RegoException e = assertThrows(RegoException.class, () -> ref(p, "data.t.unsafe", null));
+        assertEquals("rego_unsafe_var_error", e.code());
+    }
+
+    @Test
+    void errorMessagesReadLikeOpaAndLocatedAddsTheColumn() {
+        RegoException e = assertThrows(RegoException.class, () -> compile("package t\nimport rego.v1\nx := \n"));
+        assertTrue(e.getMessage().startsWith("p.rego:4: rego_parse_error: "), e.getMessage());
+        assertTrue(e.located().startsWith("p.rego:4:1: rego_parse_error: "), e.located());
+        assertEquals("p.rego:4:1", e.location());
+    }
+    @Test
+    void metadataAnnotationsAreConstantsOfTheRule() {
+        CompiledPolicy p = compile("""
+                # METADATA
+                # description: tests
+                package t
+                import rego.v1
+
+                # METADATA
+                # title: the rule
+                # authors:
+                # - Ann Author <ann@example.com>
+                r := rego.metadata.rule()
+
+                c := rego.metadata.chain()
+
+                unannotated := rego.metadata.rule()
+                """);
+        assertEquals(Json.parse("{\"title\":\"the rule\",\"scope\":\"rule\",\"authors\":[{\"name\":\"Ann Author\",\"email\":\"ann@example.com\"}]}"),
+                Json.parse(ref(p, "data.t.r", null).toJson()));
+        assertEquals(Json.parse("[{\"path\":[\"t\",\"c\"]},{\"path\":[\"t\"],\"annotations\":{\"description\":\"tests\",\"scope\":\"package\"}}]"),
+                Json.parse(ref(p, "data.t.c", null).toJson()));
+        assertEquals(ObjectValue.EMPTY, ref(p, "data.t.unannotated", null));
+        RegoException e = assertThrows(RegoException.class, () -> compile("package t\n# METADATA\n# title: [unclosed\nx := 1\n"));
+        assertEquals("rego_parse_error", e.code());
+        assertTrue(e.getMessage().contains("METADATA"), e.getMessage());
+    }
 }

@@ -40,8 +40,7 @@ public final class RegoBenchCommand implements Runnable {
             Json.print(out, r);
             return;
         }
-        out.printf("policy: %d containers, %d bytes; parse+compile first %.1f ms (%.1f ms CPU), warm %.2f ms%n", containers, r.policyBytes(),
-                r.firstCompileMillis(), r.firstCompileCpuMillis(), r.warmCompileMillis());
+        out.println(containers + " containers; " + AciBenchmark.describeCompile(r));
         for (AciBenchmark.Figures f : r.decisions())
             out.printf("%-30s p50 %8.1f us  p99 %8.1f us  mean %8.1f us  %8d B/op  allowed=%s%n", f.decision(), f.p50Micros(),
                     f.p99Micros(), f.meanMicros(), f.allocatedBytesPerOp(), f.allowed());

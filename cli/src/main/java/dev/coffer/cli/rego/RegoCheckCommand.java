@@ -33,7 +33,7 @@ public final class RegoCheckCommand implements Runnable {
             var p = Rego.compile(loaded.modules(), Rego.Options.DEFAULT.withSyntax(RegoEvalCommand.syntax(syntax)));
             spec.commandLine().getOut().println("ok: " + loaded.modules().size() + " module(s), packages " + p.packages());
         } catch (RegoException e) {
-            throw new CofferException(e.getMessage());
+            throw new CofferException(e.located());
         }
     }
 }

@@ -70,7 +70,7 @@ public final class RegoEvalCommand implements Runnable {
             }
             dev.coffer.cli.Json.print(out, Map.of("result", rows));
         } catch (RegoException e) {
-            throw new CofferException(e.getMessage());
+            throw new CofferException(e.located());
         }
     }
 

@@ -68,6 +68,10 @@ public final class Ast {
     public record TemplateString(List<Object> parts, Location loc) implements Term {
     }
 
+    /** A template part with modifiers, {@code {a with input as x}}: the term evaluated under them. */
+    public record TemplateWith(Term term, List<With> withs, Location loc) {
+    }
+
     public sealed interface Expr permits TermExpr, Unify, Assign, Not, SomeDecl, SomeIn, Every, Block, Logic {
     }
 
@@ -128,6 +132,12 @@ public final class Ast {
     public record Import(Ref path, String alias, Location loc) {
     }
 
-    public record Module(String file, List<String> pkg, List<Import> imports, List<Rule> rules, boolean v1) {
+    /**
+     * @param packageAnnotations the package's METADATA block (scope added), or null
+     * @param ruleAnnotations    METADATA blocks of rules, by rule identity (scope added)
+     */
+    public record Module(String file, List<String> pkg, List<Import> imports, List<Rule> rules, boolean v1,
+                         dev.coffer.rego.value.ObjectValue packageAnnotations,
+                         java.util.Map<Rule, dev.coffer.rego.value.ObjectValue> ruleAnnotations) {
     }
 }

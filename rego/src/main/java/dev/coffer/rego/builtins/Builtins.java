@@ -2,72 +2,78 @@ package dev.coffer.rego.builtins;
 
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The registration table of built-ins: one class per family, each adding its functions
  * here. A new built-in is one table entry and one method.
  */
 public final class Builtins {
+    /** Every family, in lookup order. */
+    static final List<String> FAMILIES = List.of("Operators", "JsonPatch", "Aggregates", "Strings", "Types", "Collections2",
+            "Regex", "Semver", "Encoding", "Numbers", "Units", "Times", "Crypto", "Glob", "Jwt", "Net", "Graphs", "Uuids",
+            "Uris", "X509", "AwsSigning", "JsonSchema");
+
     /**
-     * Families that confidential-container policies use are registered on first use; the rest
-     * (time, crypto, JWT, net, ...) only when a name is not found among them, which keeps the
-     * first compile after boot fast (each built-in is a lambda the JVM must link).
+     * Families are registered on first use of one of their names: each built-in is a lambda the
+     * JVM must link, and linking all of them costs ~200 ms in a fresh JVM, while a policy uses
+     * a handful ({@link BuiltinIndex} says which family holds which name; a test keeps it exact).
      */
-    private static final class Core {
-        static final Map<String, Builtin> MAP;
-
-        static {
-            Registry r = new Registry();
-            Operators.register(r);
-            JsonPatch.register(r);
-            Aggregates.register(r);
-            Strings.register(r);
-            Types.register(r);
-            Collections2.register(r);
-            Regex.register(r);
-            Semver.register(r);
-            Encoding.register(r);
-            Numbers.register(r);
-            MAP = Collections.unmodifiableMap(r.map);
-        }
-    }
-
-    private static final class Rest {
-        static final Map<String, Builtin> MAP;
-
-        static {
-            Registry r = new Registry();
-            Units.register(r);
-            Times.register(r);
-            Crypto.register(r);
-            Glob.register(r);
-            Jwt.register(r);
-            Net.register(r);
-            Graphs.register(r);
-            Uuids.register(r);
-            Uris.register(r);
-            X509.register(r);
-            MAP = Collections.unmodifiableMap(r.map);
-        }
-    }
+    private static final ConcurrentHashMap<String, Map<String, Builtin>> LOADED = new ConcurrentHashMap<>();
 
     private Builtins() {
     }
 
     /** The built-in with this name, or null. */
     public static Builtin get(String name) {
-        Builtin b = Core.MAP.get(name);
-        return b != null ? b : Rest.MAP.get(name);
+        String family = BuiltinIndex.FAMILY_OF.get(name);
+        return family == null ? null : family(family).get(name);
     }
 
     /** All registered built-in names, sorted. */
     public static Set<String> names() {
-        TreeSet<String> all = new TreeSet<>(Core.MAP.keySet());
-        all.addAll(Rest.MAP.keySet());
+        TreeSet<String> all = new TreeSet<>();
+        for (String f : FAMILIES) all.addAll(family(f).keySet());
         return Collections.unmodifiableSet(all);
+    }
+
+    /** The built-ins one family registers, by name. */
+    static Map<String, Builtin> family(String family) {
+        Map<String, Builtin> m = LOADED.get(family);
+        if (m != null) return m;
+        Registry r = new Registry();
+        switch (family) {
+            case "Operators" -> Operators.register(r);
+            case "JsonPatch" -> JsonPatch.register(r);
+            case "Aggregates" -> Aggregates.register(r);
+            case "Strings" -> Strings.register(r);
+            case "Types" -> Types.register(r);
+            case "Collections2" -> Collections2.register(r);
+            case "Regex" -> Regex.register(r);
+            case "Semver" -> Semver.register(r);
+            case "Encoding" -> Encoding.register(r);
+            case "Numbers" -> Numbers.register(r);
+            case "Units" -> Units.register(r);
+            case "Times" -> Times.register(r);
+            case "Crypto" -> Crypto.register(r);
+            case "Glob" -> Glob.register(r);
+            case "Jwt" -> Jwt.register(r);
+            case "Net" -> Net.register(r);
+            case "Graphs" -> Graphs.register(r);
+            case "Uuids" -> Uuids.register(r);
+            case "Uris" -> Uris.register(r);
+            case "X509" -> X509.register(r);
+            case "AwsSigning" -> AwsSigning.register(r);
+            case "JsonSchema" -> JsonSchema.register(r);
+            default -> throw new IllegalArgumentException("unknown built-in family " + family + "; expected one of " + FAMILIES);
+        }
+        m = Collections.unmodifiableMap(r.map);
+        Map<String, Builtin> prev = LOADED.putIfAbsent(family, m);
+        return prev != null ? prev : m;
     }
 
     /** Type errors that OPA raises even when built-in errors are not strict. */

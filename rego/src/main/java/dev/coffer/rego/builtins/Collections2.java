@@ -155,9 +155,8 @@ final class Collections2 {
             for (Map.Entry<Value, Value> e : bo.map().entrySet()) {
                 Value v = so.get(e.getKey());
                 if (v == null) return false;
-                if (v instanceof ObjectValue && e.getValue() instanceof ObjectValue) {
-                    if (!subset(v, e.getValue())) return false;
-                } else if (!v.equals(e.getValue())) return false;
+                // nested collections compare as subsets too (sets within sets, arrays within arrays)
+                if (!subset(v, e.getValue())) return false;
             }
             return true;
         }

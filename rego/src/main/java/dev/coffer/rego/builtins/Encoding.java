@@ -93,7 +93,7 @@ final class Encoding {
                 JsonNode n = Yaml.YAML.readTree(Args.str("yaml.unmarshal", a, 0));
                 return Json.fromJsonNode(n);
             } catch (JsonProcessingException e) {
-                throw BuiltinException.builtin("yaml.unmarshal", e.getOriginalMessage());
+                throw BuiltinException.builtin("yaml.unmarshal", yamlError(e));
             }
         });
         r.add("yaml.is_valid", 1, (c, a) -> {
@@ -239,5 +239,19 @@ final class Encoding {
     /** Go's url.QueryEscape: space as '+', unreserved characters kept. */
     static String queryEscape(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("*", "%2A").replace("%7E", "~");
+    }
+
+    /** Go's yaml wording ("yaml: line 1: did not find expected ',' or ']'") for a SnakeYAML error. */
+    static String yamlError(JsonProcessingException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblemMark() != null && m.getProblem() != null) {
+                String what = m.getProblem();
+                int cut = what.indexOf(", but ");
+                if (cut > 0) what = what.substring(0, cut);
+                if (what.startsWith("expected ")) what = "did not find " + what;
+                return "yaml: line " + (m.getProblemMark().getLine() + 1) + ": " + what;
+            }
+        }
+        return e.getOriginalMessage();
     }
 }

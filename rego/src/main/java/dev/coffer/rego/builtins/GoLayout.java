@@ -46,12 +46,14 @@ final class GoLayout {
             }
         }
         StringBuilder pat = new StringBuilder();
+        boolean hasHour = false;
         int i = 0;
         outer:
         while (i < layout.length()) {
             for (String[] t : TOKENS) {
                 if (layout.startsWith(t[0], i)) {
                     pat.append(t[1]);
+                    if (t[1].equals("HH") || t[1].equals("hh") || t[1].equals("h")) hasHour = true;
                     i += t[0].length();
                     continue outer;
                 }
@@ -60,8 +62,10 @@ final class GoLayout {
             if (Character.isLetter(ch) || ch == '\'') pat.append('\'').append(ch == '\'' ? "''" : ch).append('\'');
             else pat.append(ch);
         }
-        return new DateTimeFormatterBuilder().parseCaseInsensitive().appendPattern(pat.toString())
-                .parseDefaulting(ChronoField.HOUR_OF_DAY, 0).toFormatter(Locale.ENGLISH).withZone(ZoneOffset.UTC);
+        DateTimeFormatterBuilder b = new DateTimeFormatterBuilder().parseCaseInsensitive().appendPattern(pat.toString());
+        // a missing hour means midnight; with a 12-hour clock the hour comes from hh + AM/PM instead
+        if (!hasHour) b.parseDefaulting(ChronoField.HOUR_OF_DAY, 0);
+        return b.toFormatter(Locale.ENGLISH).withZone(ZoneOffset.UTC);
     }
 
     static Instant parse(DateTimeFormatter f, String s) {

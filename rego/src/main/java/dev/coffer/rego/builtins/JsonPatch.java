@@ -141,7 +141,16 @@ final class JsonPatch {
                 return Value.wrapList(items);
             }
             case SetValue s -> {
-                if (!last) return null;
+                if (!last) {
+                    // descend into a member: the member is replaced by its patched copy
+                    if (!s.contains(key)) return null;
+                    Value nc = add(key, path, i + 1, v);
+                    if (nc == null) return null;
+                    TreeSet<Value> out = new TreeSet<>(s.items());
+                    out.remove(key);
+                    out.add(nc);
+                    return SetValue.wrap(out);
+                }
                 // a set member's path segment is the member itself
                 boolean matches = v instanceof StringValue vs ? vs.equals(key) : key.equals(v) || key instanceof StringValue ks && ks.value().equals(v.toJson());
                 if (!matches) return null;

@@ -96,7 +96,19 @@ final class Jwt {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
 
+    /** The innermost token: a header with {@code "cty": "JWT"} means the payload is itself a token. */
     static Token parse(String fn, String jwt) {
+        Token t = parseLayer(fn, jwt);
+        while (isNested(t)) t = parseLayer(fn, ((StringValue) t.payload()).value());
+        return t;
+    }
+
+    static boolean isNested(Token t) {
+        return t.header().get("cty") instanceof StringValue cs && cs.value().equalsIgnoreCase("JWT") && t.payload() instanceof StringValue;
+    }
+
+    /** One layer; for a nested token the payload is the inner token's text. */
+    static Token parseLayer(String fn, String jwt) {
         String[] parts = jwt.split("\\.", -1);
         if (parts.length == 1) throw BuiltinException.builtin(fn, "encoded JWT had no period separators");
         if (parts.length != 3) throw BuiltinException.builtin(fn, "encoded JWT must have 3 sections, found " + parts.length);
@@ -111,25 +123,34 @@ final class Jwt {
         }
         if (!(header instanceof ObjectValue h)) throw BuiltinException.builtin(fn, "JWT header is not an object");
         if (h.get("enc") != null) throw BuiltinException.builtin(fn, "JWT is a JWE object, which is not supported");
+        if (h.get("cty") instanceof StringValue cs && cs.value().equalsIgnoreCase("JWT")) {
+            // the inner token is the payload, either as is or as a JSON string
+            String inner = new String(pb, StandardCharsets.UTF_8).strip();
+            if (inner.startsWith("\"")) {
+                try {
+                    if (Json.parse(inner) instanceof StringValue sv) inner = sv.value();
+                } catch (IllegalArgumentException e) {
+                    // not a JSON string: keep the text
+                }
+            }
+            return new Token(parts[0], parts[1], sb, h, Value.of(inner));
+        }
         try {
             payload = Json.parse(new String(pb, StandardCharsets.UTF_8));
         } catch (IllegalArgumentException e) {
             throw BuiltinException.builtin(fn, "JWT payload had invalid JSON: " + e.getMessage());
         }
-        Value cty = h.get("cty");
-        if (cty instanceof StringValue cs && cs.value().equalsIgnoreCase("JWT")) {
-            // nested JWT: the payload is itself a token
-            if (payload instanceof StringValue inner) return parse(fn, inner.value());
-        }
         return new Token(parts[0], parts[1], sb, h, payload);
     }
 
+    /** Sections are base64url (RFC 7515), padding optional; '+' and '/' are rejected like Go's decoder does. */
     private static byte[] section(String fn, String what, String s) {
         try {
-            return Base64.getUrlDecoder().decode(s.replace('+', '-').replace('/', '_').replace("=", ""));
+            String unpadded = s.endsWith("==") ? s.substring(0, s.length() - 2) : s.endsWith("=") ? s.substring(0, s.length() - 1) : s;
+            return Base64.getUrlDecoder().decode(unpadded);
         } catch (IllegalArgumentException e) {
             int bad = 0;
-            while (bad < s.length() && (Character.isLetterOrDigit(s.charAt(bad)) || "-_+/=".indexOf(s.charAt(bad)) >= 0)) bad++;
+            while (bad < s.length() && (s.charAt(bad) < 128 && Character.isLetterOrDigit(s.charAt(bad)) || "-_".indexOf(s.charAt(bad)) >= 0)) bad++;
             throw BuiltinException.builtin(fn, "JWT " + what + " had invalid encoding: illegal base64 data at input byte " + bad);
         }
     }
@@ -177,15 +198,30 @@ final class Jwt {
         return false;
     }
 
+    private static final java.util.regex.Pattern PEM = java.util.regex.Pattern.compile(
+            "-----BEGIN ([A-Z0-9 ]+)-----\\r?\\n(.*?)-----END \\1-----", java.util.regex.Pattern.DOTALL);
+
+    /** Keys from a PEM certificate or public key, or from a JWK or JWK set, with OPA's error texts. */
     static List<PublicKey> publicKeys(String fn, String text) {
         List<PublicKey> out = new ArrayList<>();
-        String s = text.strip();
-        try {
-            if (s.startsWith("-----BEGIN CERTIFICATE")) {
-                CertificateFactory cf = CertificateFactory.getInstance("X.509");
-                for (var cert : cf.generateCertificates(new ByteArrayInputStream(s.getBytes(StandardCharsets.US_ASCII)))) out.add(cert.getPublicKey());
-            } else if (s.startsWith("-----BEGIN PUBLIC KEY")) {
-                byte[] der = Base64.getMimeDecoder().decode(s.replaceAll("-----[A-Z ]+-----", ""));
+        java.util.regex.Matcher pem = PEM.matcher(text);
+        if (pem.find() && text.substring(0, pem.start()).isBlank()) {
+            if (!text.substring(pem.end()).isBlank()) throw BuiltinException.builtin(fn, "extra data after a PEM certificate block");
+            String type = pem.group(1);
+            byte[] der;
+            try {
+                der = Base64.getMimeDecoder().decode(pem.group(2));
+            } catch (IllegalArgumentException e) {
+                throw BuiltinException.builtin(fn, "failed to parse a PEM certificate: " + e.getMessage());
+            }
+            if (type.equals("CERTIFICATE")) {
+                try {
+                    CertificateFactory cf = CertificateFactory.getInstance("X.509");
+                    out.add(cf.generateCertificate(new ByteArrayInputStream(der)).getPublicKey());
+                } catch (GeneralSecurityException | IllegalArgumentException e) {
+                    throw BuiltinException.builtin(fn, "failed to parse a PEM certificate: " + e.getMessage());
+                }
+            } else if (type.equals("PUBLIC KEY")) {
                 for (String kt : List.of("RSA", "EC", "Ed25519")) {
                     try {
                         out.add(KeyFactory.getInstance(kt).generatePublic(new X509EncodedKeySpec(der)));
@@ -194,20 +230,25 @@ final class Jwt {
                         // not this key type
                     }
                 }
-            } else if (s.startsWith("{")) {
-                Value v = Json.parse(s);
-                if (v instanceof ObjectValue o && o.get("keys") instanceof ArrayValue ks) {
-                    for (Value k : ks.items()) if (k instanceof ObjectValue ko) out.add(jwkPublic(ko));
-                } else if (v instanceof ObjectValue o) {
-                    out.add(jwkPublic(o));
-                }
+                if (out.isEmpty()) throw BuiltinException.builtin(fn, "failed to parse a PEM public key");
             } else {
-                throw BuiltinException.builtin(fn, "failed to parse a JWK key (set)");
+                throw BuiltinException.builtin(fn, "failed to extract a Key from the PEM certificate");
+            }
+            return out;
+        }
+        try {
+            Value v = Json.parse(text.strip());
+            if (v instanceof ObjectValue o && o.get("keys") instanceof ArrayValue ks) {
+                for (Value k : ks.items()) if (k instanceof ObjectValue ko) out.add(jwkPublic(ko));
+            } else if (v instanceof ObjectValue o) {
+                out.add(jwkPublic(o));
+            } else {
+                throw new IllegalArgumentException("not a JSON object");
             }
         } catch (GeneralSecurityException | IllegalArgumentException e) {
-            throw BuiltinException.builtin(fn, "failed to parse key: " + e.getMessage());
+            throw BuiltinException.builtin(fn, "failed to parse a JWK key (set): " + e.getMessage());
         }
-        if (out.isEmpty()) throw BuiltinException.builtin(fn, "no usable key found");
+        if (out.isEmpty()) throw BuiltinException.builtin(fn, "failed to parse a JWK key (set): no usable key found");
         return out;
     }
 
@@ -264,11 +305,15 @@ final class Jwt {
     }
 
     static String sign(String fn, String headerJson, String payloadJson, ObjectValue jwk) {
+        if (headerJson.isBlank()) throw BuiltinException.builtin(fn, "missing or invalid 'alg' header: cannot parse JSON: cannot parse empty string");
         Value header;
         try {
             header = Json.parse(headerJson);
         } catch (IllegalArgumentException e) {
-            throw BuiltinException.builtin(fn, "missing or invalid 'alg' header: cannot parse JSON" + (headerJson.isEmpty() ? ": cannot parse empty string" : ""));
+            // OPA reports broken JSON objects as such, and anything else as a header without "alg"
+            if (headerJson.strip().startsWith("{"))
+                throw BuiltinException.builtin(fn, "missing or invalid 'alg' header: cannot parse JSON: " + e.getMessage());
+            header = null;
         }
         if (!(header instanceof ObjectValue h) || !(h.get("alg") instanceof StringValue algV))
             throw BuiltinException.builtin(fn, "missing or invalid 'alg' header: jwsbb: header \"alg\" not found");
@@ -276,11 +321,13 @@ final class Jwt {
         if (!alg.matches("HS(256|384|512)|RS(256|384|512)|PS(256|384|512)|ES(256|384|512)|EdDSA|none"))
             throw BuiltinException.builtin(fn, "unknown JWS algorithm: " + alg);
         if (h.get("typ") instanceof StringValue typ && typ.value().equals("JWT")) {
+            Value pv;
             try {
-                Json.parse(payloadJson);
+                pv = payloadJson.isBlank() ? null : Json.parse(payloadJson);
             } catch (IllegalArgumentException e) {
-                throw BuiltinException.builtin(fn, "type is JWT but payload is not JSON");
+                pv = null;
             }
+            if (pv == null) throw BuiltinException.builtin(fn, "type is JWT but payload is not JSON");
         }
         String input = b64(headerJson.getBytes(StandardCharsets.UTF_8)) + "." + b64(payloadJson.getBytes(StandardCharsets.UTF_8));
         byte[] sig;
@@ -327,24 +374,30 @@ final class Jwt {
         if (cert == null && secret == null) throw BuiltinException.builtin(fn, "no key or secret provided");
         if (cert != null && secret != null) throw BuiltinException.builtin(fn, "both key and secret provided");
         Token t;
-        try {
-            t = parse(fn, jwt);
-        } catch (BuiltinException e) {
-            return fail;
+        String layer = jwt;
+        while (true) {
+            // every layer of a nested token must carry a valid signature
+            try {
+                t = parseLayer(fn, layer);
+            } catch (BuiltinException e) {
+                return fail;
+            }
+            if (!(t.header().get("alg") instanceof StringValue ha)) return fail;
+            // critical header extensions we do not understand make the token invalid (RFC 7515 4.1.11)
+            if (t.header().get("crit") != null) return fail;
+            String halg = ha.value();
+            if (alg != null && !alg.equals(halg)) return fail;
+            boolean ok;
+            if (secret != null) {
+                ok = halg.startsWith("HS") && verifyHmac(halg, t, secret.getBytes(StandardCharsets.UTF_8));
+            } else {
+                if (halg.startsWith("HS")) return fail;
+                ok = verifyWithKeys(fn, halg, t, publicKeys(fn, cert));
+            }
+            if (!ok) return fail;
+            if (!isNested(t)) break;
+            layer = ((StringValue) t.payload()).value();
         }
-        if (!(t.header().get("alg") instanceof StringValue ha)) return fail;
-        // critical header extensions we do not understand make the token invalid (RFC 7515 4.1.11)
-        if (t.header().get("crit") != null) return fail;
-        String halg = ha.value();
-        if (alg != null && !alg.equals(halg)) return fail;
-        boolean ok;
-        if (secret != null) {
-            ok = halg.startsWith("HS") && verifyHmac(halg, t, secret.getBytes(StandardCharsets.UTF_8));
-        } else {
-            if (halg.startsWith("HS")) return fail;
-            ok = verifyWithKeys(fn, halg, t, publicKeys(fn, cert));
-        }
-        if (!ok) return fail;
         if (!(t.payload() instanceof ObjectValue p)) return fail;
         BigDecimal now = time != null ? time : new BigDecimal(Times.nanos(c.now()));
         BigDecimal nowSec = now.divide(BigDecimal.valueOf(1_000_000_000L));

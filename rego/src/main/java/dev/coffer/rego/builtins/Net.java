@@ -44,6 +44,17 @@ final class Net {
     }
 
     static void register(Builtins.Registry r) {
+        // DNS answers change over time: never cached across evaluations
+        r.addNondeterministic("net.lookup_ip_addr", 1, (c, a) -> {
+            String name = Args.str("net.lookup_ip_addr", a, 0);
+            TreeSet<Value> out = new TreeSet<>(Value.ORDER);
+            try {
+                for (java.net.InetAddress addr : java.net.InetAddress.getAllByName(name)) out.add(Value.of(ipText(addr)));
+            } catch (java.net.UnknownHostException e) {
+                throw BuiltinException.builtin("net.lookup_ip_addr", "lookup " + name + ": no such host");
+            }
+            return SetValue.wrap(out);
+        });
         r.add("net.cidr_contains", 2, (c, a) -> {
             Cidr net = cidr("net.cidr_contains", Args.str("net.cidr_contains", a, 0));
             Cidr other = cidrOrIp("net.cidr_contains", Args.str("net.cidr_contains", a, 1));
@@ -281,5 +292,38 @@ final class Net {
             }
         }
         return out;
+    }
+
+    /** An address as Go prints it: dotted IPv4, or IPv6 in RFC 5952 form (longest zero run as "::"). */
+    static String ipText(java.net.InetAddress addr) {
+        byte[] b = addr.getAddress();
+        if (b.length == 4) return addr.getHostAddress();
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) g[i] = (b[2 * i] & 0xff) << 8 | b[2 * i + 1] & 0xff;
+        int bestStart = -1, bestLen = 1;
+        for (int i = 0; i < 8; ) {
+            if (g[i] != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && g[j] == 0) j++;
+            if (j - i > bestLen) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                sb.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (!sb.isEmpty() && sb.charAt(sb.length() - 1) != ':') sb.append(':');
+            sb.append(Integer.toHexString(g[i]));
+        }
+        return sb.toString();
     }
 }

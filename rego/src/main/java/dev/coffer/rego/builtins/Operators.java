@@ -39,6 +39,8 @@ final class Operators {
         r.add("print", -1, (c, a) -> BooleanValue.TRUE);
         r.add("internal.print", 1, (c, a) -> BooleanValue.TRUE);
         r.add("walk", 1, (c, a) -> null);
+        // an embedded engine has no OPA runtime (config, environment, version) to report: empty, as OPA without one
+        r.add("opa.runtime", 0, (c, a) -> dev.coffer.rego.value.ObjectValue.EMPTY);
         r.add("assign", 2, (c, a) -> Value.of(a[0].equals(a[1])));
         r.add("eq", 2, (c, a) -> Value.of(a[0].equals(a[1])));
     }

@@ -31,6 +31,8 @@ final class Regex {
     }
 
     static void register(Builtins.Registry r) {
+        r.add("regex.globs_match", 2, (c, a) -> Value.of(GlobIntersection.intersect("regex.globs_match",
+                Args.str("regex.globs_match", a, 0), Args.str("regex.globs_match", a, 1))));
         r.add("regex.match", 2, (c, a) -> Value.of(compile("regex.match", Args.str("regex.match", a, 0)).matcher(Args.str("regex.match", a, 1)).find()));
         r.add("re_match", 2, (c, a) -> Value.of(compile("re_match", Args.str("re_match", a, 0)).matcher(Args.str("re_match", a, 1)).find()));
         r.add("regex.is_valid", 1, (c, a) -> {

@@ -214,25 +214,7 @@ public final class Strings {
     }
 
     private static String renderTemplate(String tmpl, ObjectValue vars) {
-        StringBuilder sb = new StringBuilder();
-        int i = 0;
-        while (i < tmpl.length()) {
-            int open = tmpl.indexOf("{{", i);
-            if (open < 0) {
-                sb.append(tmpl, i, tmpl.length());
-                break;
-            }
-            sb.append(tmpl, i, open);
-            int close = tmpl.indexOf("}}", open);
-            if (close < 0) throw BuiltinException.builtin("strings.render_template", "unclosed action");
-            String expr = tmpl.substring(open + 2, close).strip();
-            if (!expr.startsWith(".")) throw BuiltinException.builtin("strings.render_template", "unsupported template action {{" + expr + "}}");
-            Value v = vars.get(expr.substring(1));
-            if (v == null) sb.append("<undefined>");
-            else sb.append(v instanceof StringValue s ? s.value() : formatValue(v));
-            i = close + 2;
-        }
-        return sb.toString();
+        return GoTemplate.render(tmpl, vars);
     }
 
     /** Formats a value the way OPA prints terms: strings quoted, sets as {a, b}. */
@@ -282,6 +264,8 @@ public final class Strings {
             default -> sb.append(v);
         }
     }
+
+    private static final java.math.BigDecimal MAX_DOUBLE = new java.math.BigDecimal(Double.MAX_VALUE);
 
     /** A subset of Go's fmt: flags, width, precision and the verbs s v d f e g x X o b q t T %. */
     static String sprintf(String fmt, List<Value> args) {
@@ -362,6 +346,9 @@ public final class Strings {
         switch (verb) {
             case 'v', 's' -> {
                 String s = arg instanceof StringValue sv ? sv.value() : formatValue(arg);
+                // Go prints a number beyond float64's range as its literal text (2e308), not as 309 digits
+                if (arg instanceof NumberValue n && n.value().abs().compareTo(MAX_DOUBLE) > 0 && n.value().scale() < 0)
+                    s = n.value().unscaledValue() + "e" + (-n.value().scale());
                 if (verb == 's' && prec >= 0 && s.length() > prec) s = s.substring(0, prec);
                 return s;
             }

@@ -95,7 +95,8 @@ final class Times {
             if (layout == null) {
                 return Value.of(DateTimeFormatter.ISO_OFFSET_DATE_TIME.format(t).replace("+00:00", "Z"));
             }
-            return Value.of(GoLayout.formatter(layout).format(t));
+            // the layout formatter defaults to UTC for parsing; format in the requested zone
+            return Value.of(GoLayout.formatter(layout).withZone(t.getZone()).format(t));
         });
     }
 

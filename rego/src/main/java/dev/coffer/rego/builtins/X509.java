@@ -52,14 +52,16 @@ final class X509 {
             if (certs.size() < 2) return invalid;
             try {
                 CertificateFactory cf = CertificateFactory.getInstance("X.509");
-                PKIXParameters params = new PKIXParameters(Set.of(new TrustAnchor(certs.getLast(), null)));
+                // as in OPA: the first certificate is the root, the last the leaf, the others intermediates
+                PKIXParameters params = new PKIXParameters(Set.of(new TrustAnchor(certs.getFirst(), null)));
                 params.setRevocationEnabled(false);
-                CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(certs.subList(0, certs.size() - 1)), params);
+                CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(certs.subList(1, certs.size()).reversed()), params);
             } catch (GeneralSecurityException e) {
                 return invalid;
             }
+            // the verified chain, leaf first
             List<Value> out = new ArrayList<>();
-            for (X509Certificate x : certs) out.add(certValue(x));
+            for (X509Certificate x : certs.reversed()) out.add(certValue(x));
             return Value.array(Value.of(true), Value.array(out));
         });
         r.add("crypto.x509.parse_certificate_request", 1, (c, a) -> {

@@ -12,6 +12,11 @@ final class Lexer {
     private int pos;
     private int line = 1;
     private int col = 1;
+    /** Comments in source order, text after '#': METADATA blocks are annotations. */
+    final List<Comment> comments = new ArrayList<>();
+
+    record Comment(int line, String text) {
+    }
 
     Lexer(String file, String src) {
         this.file = file;
@@ -34,7 +39,9 @@ final class Lexer {
                     space = true;
                     advance();
                 } else if (c == '#') {
+                    int start = pos, commentLine = line;
                     while (pos < src.length() && src.charAt(pos) != '\n') advance();
+                    comments.add(new Comment(commentLine, src.substring(start + 1, pos)));
                 } else {
                     break;
                 }
@@ -225,6 +232,13 @@ final class Lexer {
             }
             if (q == '"' && c == '\\' && depth == 0) {
                 escape(sb, l, cl);
+                continue;
+            }
+            if (c == '\\' && depth == 0 && pos + 1 < src.length() && src.charAt(pos + 1) == '{') {
+                // raw template: "\{" is a literal brace, kept escaped for the parser
+                sb.append("\\{");
+                advance();
+                advance();
                 continue;
             }
             if (c == '{') depth++;

@@ -29,9 +29,13 @@ public final class Parser {
     private boolean logicAnd, logicOr;
     private int noBar;
 
+    private final List<Lexer.Comment> comments;
+
     private Parser(String file, String src) {
         this.file = file;
-        this.toks = new Lexer(file, src).tokens();
+        Lexer lx = new Lexer(file, src);
+        this.toks = lx.tokens();
+        this.comments = lx.comments;
     }
 
     /**
@@ -102,12 +106,22 @@ public final class Parser {
             imports.add(new Import(path, alias, loc(it)));
         }
         List<Rule> rules = new ArrayList<>();
+        List<Integer> ruleLines = new ArrayList<>();
         while (!peek().is(Token.Kind.EOF)) {
             if (kw("import")) throw error(peek(), "imports must come before rules; move this import up");
             if (kw("package")) throw error(peek(), "a module has one package declaration");
-            rules.addAll(rule());
+            int line = peek().line();
+            List<Rule> defs = rule();
+            for (int i = 0; i < defs.size(); i++) ruleLines.add(line);
+            rules.addAll(defs);
         }
-        return new Ast.Module(file, pkg, imports, rules, v1);
+        // touch the annotation (YAML) code only when there are annotations: loading it opens
+        // Jackson's jars, ~100 ms in a fresh JVM
+        boolean annotated = false;
+        for (Lexer.Comment c : comments) annotated |= c.text().strip().equals("METADATA");
+        if (!annotated) return new Ast.Module(file, pkg, imports, rules, v1, null, java.util.Map.of());
+        Annotations.Attached a = Annotations.attach(file, comments, t.line(), rules, ruleLines);
+        return new Ast.Module(file, pkg, imports, rules, v1, a.packageAnnotations(), a.ruleAnnotations());
     }
 
     private List<Term> flattenRef(Term ref) {
@@ -208,7 +222,8 @@ public final class Parser {
     private Body ruleBody(Token start) {
         if (kw("if")) {
             next();
-            if (peek().is(Token.Kind.LBRACE)) return block();
+            // "if {k: v | ...}" is a one-expression body holding an object, not a block
+            if (peek().is(Token.Kind.LBRACE) && !(isObjectStart() && !isEmptyBraces())) return block();
             Token t = peek();
             Literal l = literal();
             return new Body(List.of(l), loc(t));
@@ -256,19 +271,23 @@ public final class Parser {
         enter(start);
         try {
             Expr e = expr();
-            List<With> withs = new ArrayList<>();
-            while (kw("with")) {
-                Token w = next();
-                Term target = refTerm();
-                if (!kw("as")) throw error(peek(), "expected 'as' after the 'with' target, found " + describe(peek()));
-                next();
-                Term value = term();
-                withs.add(new With(target, value, loc(w)));
-            }
-            return new Literal(e, withs, loc(start));
+            return new Literal(e, withs(), loc(start));
         } finally {
             depth--;
         }
+    }
+
+    private List<With> withs() {
+        List<With> withs = new ArrayList<>();
+        while (kw("with")) {
+            Token w = next();
+            Term target = refTerm();
+            if (!kw("as")) throw error(peek(), "expected 'as' after the 'with' target, found " + describe(peek()));
+            next();
+            Term value = term();
+            withs.add(new With(target, value, loc(w)));
+        }
+        return withs;
     }
 
     private Expr expr() {
@@ -302,9 +321,12 @@ public final class Parser {
             try {
                 next();
                 Expr inner = expr();
-                if (inner instanceof Logic && peek().is(Token.Kind.RPAREN)) {
+                // "(a with x as y) and b": the modifiers apply to the parenthesised group only
+                List<With> withs = withs();
+                if ((inner instanceof Logic || !withs.isEmpty()) && peek().is(Token.Kind.RPAREN)) {
                     next();
-                    return inner;
+                    if (withs.isEmpty()) return inner;
+                    return new Block(new Body(List.of(new Literal(inner, withs, loc(t))), loc(t)));
                 }
             } catch (RegoException e) {
                 // not a parenthesised logic expression: parse it as a term below
@@ -313,6 +335,10 @@ public final class Parser {
             depth = saveDepth;
         }
         return exprCore();
+    }
+
+    private boolean isEmptyBraces() {
+        return toks.get(Math.min(p + 1, toks.size() - 1)).is(Token.Kind.RBRACE);
     }
 
     /** '{' followed by a key and ':' is an object literal, not a body. */
@@ -370,19 +396,8 @@ public final class Parser {
             Body body = block();
             return b == null ? new Every(null, a, coll, body) : new Every(a, b, coll, body);
         }
-        Term left = term();
-        if (peek().is(Token.Kind.COMMA) && noBar == 0 && depth >= 0) {
-            // "k, v in coll" as an expression
-            int save = p;
-            next();
-            Term v = noInTerm();
-            if (kw("in")) {
-                Token in = next();
-                Term coll = noInTerm();
-                return new TermExpr(new Call(new Var("internal.member_3", loc(in)), List.of(left, v, coll), loc(in)));
-            }
-            p = save;
-        }
+        // "k, v in coll" is an expression of its own at the top of a literal
+        Term left = noBar == 0 && depth >= 0 ? termIn(true) : term();
         if (peek().is(Token.Kind.ASSIGN)) {
             next();
             return new Assign(left, term());
@@ -430,13 +445,46 @@ public final class Parser {
     // ---- terms, by precedence: in < relation < | < & < + - < * / % < unary < postfix
 
     private Term term() {
+        return termIn(false);
+    }
+
+    /**
+     * {@code a in b} chains left to right; with {@code keyVal} (top of a literal, inside
+     * parentheses) {@code k, v in coll} is also tried, as OPA's parser does: when no 'in'
+     * follows the second operand, the comma belongs to the enclosing construct.
+     */
+    private Term termIn(boolean keyVal) {
         Term l = relation();
-        while (kw("in") && !peek().newlineBefore()) {
-            Token in = next();
-            Term r = relation();
-            l = new Call(new Var("internal.member_2", loc(in)), List.of(l, r), loc(in));
+        while (true) {
+            if (keyVal && peek().is(Token.Kind.COMMA)) {
+                int save = p, saveDepth = depth;
+                Term call = null;
+                try {
+                    next();
+                    Term mhs = relation();
+                    if (kw("in") && !peek().newlineBefore()) {
+                        Token in = next();
+                        Term rhs = relation();
+                        call = new Call(new Var("internal.member_3", loc(in)), List.of(l, mhs, rhs), loc(in));
+                    }
+                } catch (RegoException e) {
+                    // not "k, v in coll": the comma belongs to the enclosing construct
+                }
+                if (call != null) {
+                    l = call;
+                    continue;
+                }
+                p = save;
+                depth = saveDepth;
+            }
+            if (kw("in") && !peek().newlineBefore()) {
+                Token in = next();
+                Term r = relation();
+                l = new Call(new Var("internal.member_2", loc(in)), List.of(l, r), loc(in));
+                continue;
+            }
+            return l;
         }
-        return l;
     }
 
     private Term noInTerm() {
@@ -630,7 +678,7 @@ public final class Parser {
                 enter(t);
                 int saveBar = noBar;
                 noBar = 0;
-                Term x = term();
+                Term x = termIn(true);
                 noBar = saveBar;
                 depth--;
                 expect(Token.Kind.RPAREN, "')'");
@@ -788,8 +836,9 @@ public final class Parser {
                 Parser sub = new Parser(file, inner);
                 sub.v1 = v1;
                 Term x = sub.term();
+                List<With> ws = sub.withs();
                 if (!sub.peek().is(Token.Kind.EOF)) throw error(t, "template expression must be a single term: {" + inner + "}");
-                parts.add(x);
+                parts.add(ws.isEmpty() ? x : new Ast.TemplateWith(x, ws, loc(t)));
                 i = j;
             } else {
                 lit.append(c);

@@ -54,4 +54,16 @@ public record NumberValue(BigDecimal value) implements Value {
     public String toString() {
         return Json.numberText(value);
     }
+
+    // written out: a record's generated equals/hashCode links through invokedynamic on first
+    // use, which costs milliseconds in a fresh JVM for each value class
+    @Override
+    public boolean equals(Object other) {
+        return other == this || other instanceof NumberValue o && o.value.equals(value);
+    }
+
+    @Override
+    public int hashCode() {
+        return value.hashCode();
+    }
 }

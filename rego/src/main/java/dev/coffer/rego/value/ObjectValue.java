@@ -34,4 +34,16 @@ public record ObjectValue(NavigableMap<Value, Value> map) implements Value {
     public String toString() {
         return Json.write(this);
     }
+
+    // written out: a record's generated equals/hashCode links through invokedynamic on first
+    // use, which costs milliseconds in a fresh JVM for each value class
+    @Override
+    public boolean equals(Object other) {
+        return other == this || other instanceof ObjectValue o && o.map.equals(map);
+    }
+
+    @Override
+    public int hashCode() {
+        return map.hashCode();
+    }
 }

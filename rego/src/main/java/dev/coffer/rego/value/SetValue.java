@@ -30,4 +30,16 @@ public record SetValue(NavigableSet<Value> items) implements Value {
     public String toString() {
         return Json.write(this);
     }
+
+    // written out: a record's generated equals/hashCode links through invokedynamic on first
+    // use, which costs milliseconds in a fresh JVM for each value class
+    @Override
+    public boolean equals(Object other) {
+        return other == this || other instanceof SetValue o && o.items.equals(items);
+    }
+
+    @Override
+    public int hashCode() {
+        return items.hashCode();
+    }
 }
