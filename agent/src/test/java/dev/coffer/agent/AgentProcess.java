@@ -28,7 +28,7 @@ final class AgentProcess implements AutoCloseable {
         Path state = dir.resolve("state");
         Path log = dir.resolve("agent.log");
         List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(),
                 "--socket", socket.toString(), "--state", state.toString(), "--name", name));
         argv.addAll(List.of(extra));
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();

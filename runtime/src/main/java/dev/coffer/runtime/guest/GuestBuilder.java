@@ -55,8 +55,9 @@ public final class GuestBuilder {
     static final List<String> BINARIES = List.of("/usr/bin/crun", "/usr/sbin/veritysetup", "/usr/sbin/cryptsetup");
 
     /** JVM options of the agent in the guest (the CDS archive must be dumped with the same GC). */
+    // native access: the agent enters the group's network namespace with setns(2) through FFM
     static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss1m",
-            "-XX:MaxRAMPercentage=40", "-Xshare:auto");
+            "-XX:MaxRAMPercentage=40", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED");
 
     static final Set<String> OPTIONAL_MODULES = Set.of("java.desktop", "java.sql");
 
