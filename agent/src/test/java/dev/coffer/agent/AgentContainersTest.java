@@ -27,17 +27,7 @@ class AgentContainersTest {
 
     @AfterEach
     void cleanUp() throws Exception {
-        if (agent != null && agent.process.isAlive()) {
-            try (AgentClient c = agent.client()) {
-                c.exchange(new Request.ShutdownSandbox(1000));
-            } catch (Exception ignored) {
-                // the test may have left the agent unreachable; fall through to the hard cleanup
-            }
-            agent.close();
-        }
-        for (Path m : Mounts.mountedUnder(dir)) {
-            Mounts.unmount(m);
-        }
+        AgentProcess.cleanUp(agent, dir);
     }
 
     private LayerDisk layer() throws Exception {

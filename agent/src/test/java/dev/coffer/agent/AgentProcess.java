@@ -61,6 +61,24 @@ final class AgentProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /**
+     * After a test: asks a live agent to shut its sandbox down, then removes by force what is
+     * left under {@code dir} (the test may have left the agent unreachable).
+     */
+    static void cleanUp(AgentProcess agent, Path dir) throws IOException {
+        if (agent != null && agent.process.isAlive()) {
+            try (AgentClient c = agent.client()) {
+                c.exchange(new dev.coffer.agent.protocol.Request.ShutdownSandbox(1000));
+            } catch (Exception ignored) {
+                // fall through to the hard cleanup
+            }
+            agent.close();
+        }
+        for (Path m : dev.coffer.agent.container.Mounts.mountedUnder(dir)) {
+            dev.coffer.agent.container.Mounts.unmount(m);
+        }
+    }
+
     @Override
     public void close() {
         if (process.isAlive()) {

@@ -51,15 +51,7 @@ class HostileHostAgentTest {
 
     @AfterEach
     void cleanUp() throws Exception {
-        if (agent != null && agent.process.isAlive()) {
-            try (AgentClient c = agent.client()) {
-                c.exchange(new Request.ShutdownSandbox(1000));
-            } catch (Exception ignored) {
-                // fall through to the hard cleanup
-            }
-            agent.close();
-        }
-        for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
+        AgentProcess.cleanUp(agent, dir);
     }
 
     private static GeneratedPolicy policyFor(LayerDisk layer) throws Exception {

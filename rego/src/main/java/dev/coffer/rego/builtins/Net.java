@@ -297,33 +297,6 @@ final class Net {
     /** An address as Go prints it: dotted IPv4, or IPv6 in RFC 5952 form (longest zero run as "::"). */
     static String ipText(java.net.InetAddress addr) {
         byte[] b = addr.getAddress();
-        if (b.length == 4) return addr.getHostAddress();
-        int[] g = new int[8];
-        for (int i = 0; i < 8; i++) g[i] = (b[2 * i] & 0xff) << 8 | b[2 * i + 1] & 0xff;
-        int bestStart = -1, bestLen = 1;
-        for (int i = 0; i < 8; ) {
-            if (g[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && g[j] == 0) j++;
-            if (j - i > bestLen) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j;
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                sb.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (!sb.isEmpty() && sb.charAt(sb.length() - 1) != ':') sb.append(':');
-            sb.append(Integer.toHexString(g[i]));
-        }
-        return sb.toString();
+        return format(new BigInteger(1, b), b.length * 8);
     }
 }
