@@ -41,12 +41,15 @@ public final class PsCommand implements Runnable {
         List<GroupStatus> groups;
         PrintWriter err = spec.commandLine().getErr();
         try {
+            GroupManager manager = Groups.manager();
+            groups = group == null ? manager.list() : List.of(manager.status(group));
             // groups nobody will stop (dead sandbox, killed foreground CLI) are cleaned up and reported
-            for (GroupManager.Reaped r : Groups.manager().reap()) {
+            List<GroupManager.Reaped> reaped = manager.reap(groups);
+            for (GroupManager.Reaped r : reaped) {
                 err.println("coffer: stopped group " + r.name() + " and removed what it left: " + r.reason());
             }
             err.flush();
-            groups = group == null ? Groups.manager().list() : List.of(Groups.manager().status(group));
+            if (!reaped.isEmpty()) groups = group == null ? manager.list() : List.of(manager.status(group));
         } catch (IOException e) {
             throw Groups.failure(e);
         }

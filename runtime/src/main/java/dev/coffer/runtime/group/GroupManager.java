@@ -327,11 +327,12 @@ public final class GroupManager {
      * Stops the groups nobody will stop: those whose sandbox died (kill -9 of the agent or QEMU),
      * and those started in the foreground whose `coffer run` is gone (killed with -9, so its
      * Ctrl-C handler never ran). What is left of them — processes, mounts, sockets, disks — is
-     * removed as `coffer stop` would. Groups started with -d are left alone.
+     * removed as `coffer stop` would. Groups started with -d are left alone. {@code groups} is a
+     * fresh {@link #list()} (the caller usually has one already, and each status asks its agent).
      */
-    public List<Reaped> reap() throws IOException {
+    public List<Reaped> reap(List<GroupStatus> groups) throws IOException {
         List<Reaped> out = new ArrayList<>();
-        for (GroupStatus g : list()) {
+        for (GroupStatus g : groups) {
             if (g.status().equals(GroupState.STOPPED)) continue;
             String reason = null;
             if (!g.agentAlive()) {

@@ -51,7 +51,7 @@ final class MicroVmSandbox implements Sandbox {
         return MicroVm.process(record.agentPid(), record.agentStartedAt()).isPresent();
     }
 
-    /** Container logs stay inside the VM (read them with read_logs); the guest console is kept here. */
+    /** Container and decision logs live inside the VM; the host keeps copies it pulls with read_logs/read_decision_log. */
     @Override
     public boolean logsOnHost() {
         return false;

@@ -175,7 +175,7 @@ class GroupManagerTest {
         // "kept" was detached (coffer run -d): nobody owns it, and it keeps running
         groups.detach("kept");
 
-        List<GroupManager.Reaped> reaped = groups.reap();
+        List<GroupManager.Reaped> reaped = groups.reap(groups.list());
         assertEquals(List.of("crashed", "orphan"), reaped.stream().map(GroupManager.Reaped::name).sorted().toList());
         assertTrue(reaped.stream().anyMatch(r -> r.reason().contains("foreground `coffer run`")), reaped.toString());
         assertTrue(reaped.stream().anyMatch(r -> r.reason().contains("died without a stop")), reaped.toString());
@@ -186,7 +186,7 @@ class GroupManagerTest {
         }
         assertEquals("running", groups.status("kept").status());
         // this test's JVM owns nothing now, and a second pass finds nothing to do
-        assertEquals(List.of(), groups.reap());
+        assertEquals(List.of(), groups.reap(groups.list()));
     }
 
     @Test
