@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 
@@ -130,11 +131,32 @@ class AttestAndReleaseTest {
 
     @Test
     void oversizedBodiesAreRefusedBeforeParsing() throws Exception {
-        byte[] big = new byte[server.config().maxBodyBytes() + 1];
-        java.util.Arrays.fill(big, (byte) 'a');
-        Fixture.Raw r = Fixture.callBytes("POST", server.url() + "/attest/SevSnpVm", big, null);
-        assertEquals(413, r.status());
-        assertEquals("body_too_large", r.code());
+        int limit = server.config().maxBodyBytes();
+        // Declared too large: the server answers from the headers alone, so the client never has to
+        // send the body. (Sending it anyway races the server's close of a connection whose body it
+        // will not read: the peer's reset can discard the answer before the client reads it.)
+        Fixture.Raw declared = Fixture.rawExchange(server.url(), "POST /attest/SevSnpVm HTTP/1.1\r\nHost: x\r\n"
+                + "Content-Type: application/json\r\nContent-Length: " + (limit + 1) + "\r\n\r\n", new byte[0]);
+        assertEquals(413, declared.status(), declared.body());
+        assertEquals("body_too_large", declared.code());
+        assertTrue(declared.body().contains(String.valueOf(limit)), declared.body());
+
+        // Undeclared length (chunked): the server reads one byte past the limit and stops there.
+        byte[] chunk = new byte[limit + 1];
+        java.util.Arrays.fill(chunk, (byte) 'a');
+        byte[] framed = (Integer.toHexString(chunk.length) + "\r\n" + new String(chunk, StandardCharsets.US_ASCII) + "\r\n0\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        Fixture.Raw chunked = Fixture.rawExchange(server.url(), "POST /attest/SevSnpVm HTTP/1.1\r\nHost: x\r\n"
+                + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", framed);
+        assertEquals(413, chunked.status(), chunked.body());
+        assertEquals("body_too_large", chunked.code());
+
+        // A client that asks before sending (Expect: 100-continue) gets the refusal and sends nothing.
+        byte[] big = new byte[limit + 1];
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url() + "/attest/SevSnpVm"))
+                .expectContinue(true).POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(big)).build();
+        java.net.http.HttpResponse<String> r = Fixture.HTTP.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(413, r.statusCode(), r.body());
     }
 
     @Test

@@ -50,6 +50,36 @@ final class Fixture {
         return new Raw(r.statusCode(), r.body());
     }
 
+    /**
+     * One HTTP/1.1 exchange over a plain socket: writes {@code head} and {@code body}, then reads the
+     * answer until the server closes or the declared length arrives. For requests a well-behaved
+     * client library would not send.
+     */
+    static Raw rawExchange(String baseUrl, String head, byte[] body) throws Exception {
+        URI u = URI.create(baseUrl);
+        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().write(body);
+            s.getOutputStream().flush();
+            java.io.InputStream in = s.getInputStream();
+            java.io.ByteArrayOutputStream headBytes = new java.io.ByteArrayOutputStream();
+            while (!headBytes.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+                int b = in.read();
+                if (b < 0) throw new AssertionError("connection closed before the response head ended: " + headBytes);
+                headBytes.write(b);
+            }
+            String[] lines = headBytes.toString(StandardCharsets.ISO_8859_1).split("\r\n");
+            int status = Integer.parseInt(lines[0].split(" ")[1]);
+            int length = -1;
+            for (String line : lines) {
+                if (line.regionMatches(true, 0, "content-length:", 0, 15)) length = Integer.parseInt(line.substring(15).trim());
+            }
+            if (length < 0) throw new AssertionError("response without Content-Length: " + lines[0]);
+            return new Raw(status, new String(in.readNBytes(length), StandardCharsets.UTF_8));
+        }
+    }
+
     /** A guest of the simulated TEE with an ephemeral runtime RSA key bound into REPORT_DATA. */
     static final class Guest {
         final SimulatedSecureProcessor sim;
