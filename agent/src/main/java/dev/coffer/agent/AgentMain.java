@@ -30,7 +30,7 @@ import java.util.function.Consumer;
 /**
  * The agent process: {@code AgentMain --socket PATH --state DIR --name GROUP
  * --policy FILE|allow-all [--runtime auto|runc|crun|PATH] [--tee none|sim|snp]
- * [--launch-context FILE] [--host-data HEX] [--skr-port PORT]}. The same program runs inside the
+ * [--launch-context FILE] [--host-data HEX] [--skr-port PORT] [--skr-endpoint URL]...}. The same program runs inside the
  * microVM with a virtio-serial port instead of the socket.
  *
  * <p>The agent refuses to start without a policy, and refuses a policy whose SHA-256 is not the
@@ -43,7 +43,8 @@ import java.util.function.Consumer;
  *
  * <p>With a TEE the agent also answers {@code get_report} and, with {@code --skr-port}, serves the
  * SKR API on 127.0.0.1:PORT inside the group's network namespace (only the group's containers
- * reach it).
+ * reach it). Each {@code --skr-endpoint} names an attestation service or key vault the API may
+ * call; with none given it may call any.
  *
  * <p>The decision log is appended to {@code STATE/policy-decisions.jsonl}, one JSON entry per
  * line (an entry appears again when its outcome changes; the last line of a sequence wins).
@@ -65,6 +66,7 @@ public final class AgentMain {
         String tee = TeeSources.NONE;
         Path launchContext = null;
         Integer skrPort = null;
+        List<String> skrEndpoints = new ArrayList<>();
         List<String> rest = new ArrayList<>(List.of(args));
         try {
             while (!rest.isEmpty()) {
@@ -81,8 +83,9 @@ public final class AgentMain {
                     case "--tee" -> tee = value;
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
                     case "--skr-port" -> skrPort = port(value);
+                    case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --skr-port, found " + flag);
+                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -119,7 +122,8 @@ public final class AgentMain {
             if (skrPort != null) {
                 // bound inside the group's network namespace: its containers reach it on their
                 // loopback, nothing outside the group does
-                skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort), new SecureKeyRelease(evidence),
+                skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort),
+                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints),
                         Path.of(service.networkNamespace()));
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);

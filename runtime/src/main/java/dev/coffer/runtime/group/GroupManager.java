@@ -135,7 +135,7 @@ public final class GroupManager {
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
                         agentPolicy, options.agentEnvironment(), List.copyOf(disks.values()), options.tee(),
-                        home.resolve(SIM_TEE_DIR), skrPort));
+                        home.resolve(SIM_TEE_DIR), skrPort, spec.skr().endpoints(), tcpPorts(spec)));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);
@@ -227,10 +227,10 @@ public final class GroupManager {
     private static Integer skrPort(GroupSpec spec, RunOptions options) throws GroupException {
         GroupSpec.Skr skr = spec.skr();
         if (!skr.declared() || !skr.enabled()) return null;
-        if (!options.isolation().equals(ProcessSandboxBackend.NAME)) {
-            throw new GroupException("expected a group without the SKR API (skr:) with --isolation " + options.isolation()
-                    + ", found skr port " + skr.port() + "; the API's calls to the attestation service and key vault cannot"
-                    + " leave the microVM yet (its network is restricted to forwarded ports); use --isolation process");
+        if (!options.isolation().equals(ProcessSandboxBackend.NAME) && skr.endpoints().isEmpty()) {
+            throw new GroupException("expected skr.endpoints in the spec of group " + spec.name() + " with --isolation "
+                    + options.isolation() + ", found none; a microVM's network reaches only the attestation services and key"
+                    + " vaults listed there, e.g. skr: {port: " + skr.port() + ", endpoints: [http://127.0.0.1:8400]}");
         }
         if (options.tee().equals(RunOptions.TEE_NONE)) {
             throw new GroupException("expected --tee sim for group " + spec.name() + ", whose spec enables the SKR API (skr:"
@@ -238,6 +238,12 @@ public final class GroupManager {
                     + " so run it with --tee sim or set skr: {enabled: false}");
         }
         return skr.port();
+    }
+
+    /** The containers' declared TCP ports, each once. */
+    private static List<Integer> tcpPorts(GroupSpec spec) {
+        return spec.containers().stream().flatMap(c -> c.ports().stream())
+                .filter(p -> p.protocol().equals("TCP")).map(GroupSpec.Port::containerPort).distinct().toList();
     }
 
     private static long ms(long nanos) {

@@ -40,7 +40,7 @@ public final class BootTest {
         long bareToInit;
         Path bareDir = Files.createTempDirectory(runRoot, "bare");
         try {
-            MicroVm.Config bare = new MicroVm.Config(guest, bareDir, guest.bareCmdline(), 256, accelerator, List.of(), false, List.of());
+            MicroVm.Config bare = new MicroVm.Config(guest, bareDir, guest.bareCmdline(), 256, accelerator, List.of(), false, List.of(), List.of());
             try (MicroVm vm = MicroVm.start(bare, timeout)) {
                 bareToInit = ms(vm.awaitMark("started", timeout) - vm.startNanos());
                 vm.awaitExit(Duration.ofSeconds(30));
