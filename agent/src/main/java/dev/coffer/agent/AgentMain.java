@@ -101,6 +101,7 @@ public final class AgentMain {
         }
         Enforcer enforcer;
         EvidenceSource evidence;
+        StartupClock clock = new StartupClock();
         try {
             evidence = TeeSources.open(tee, launchContext, name).orElse(null);
             if (evidence == null && skrPort != null) {
@@ -108,7 +109,9 @@ public final class AgentMain {
                         + " found it with --tee none");
             }
             if (evidence != null) hostData = boundHostData(evidence, policy, hostData);
+            clock.mark("tee");
             enforcer = new Enforcer(loadPolicy(policy, hostData, state));
+            clock.mark("policy");
         } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.
             System.err.println("coffer-agent: " + e.getMessage());
@@ -117,7 +120,9 @@ public final class AgentMain {
         }
         try {
             OciRuntime oci = OciRuntime.detect(runtime, state.resolve("oci-state"));
+            clock.mark("oci-runtime");
             ContainerService service = ContainerService.start(state, name, oci);
+            clock.mark("netns");
             SkrServer skr = null;
             if (skrPort != null) {
                 // bound inside the group's network namespace: its containers reach it on their
@@ -127,11 +132,14 @@ public final class AgentMain {
                         Path.of(service.networkNamespace()));
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);
+            clock.mark("skr");
             try (UnixSocketServer server = UnixSocketServer.bind(socket, handler)) {
                 System.out.println("READY " + ProcessHandle.current().pid() + " " + oci.describe()
                         + " enforcer=" + enforcer.name() + (enforcer.debuggable() ? " debuggable" : "")
                         + " layers=" + service.layerVerification() + " tee=" + tee
                         + (skrPort != null ? " skr=127.0.0.1:" + skrPort + "@group-netns" : ""));
+                // where the agent's own start went, for `coffer guest boot-test` and slow hosts
+                System.out.println("coffer-agent: startup " + clock);
                 System.out.flush();
                 server.serve();
             } finally {
@@ -165,6 +173,23 @@ public final class AgentMain {
      * (zeros for allow-all). Returns HOST_DATA in hex for {@link #loadPolicy}, or null for
      * allow-all. A {@code --host-data} from the host, if given, must agree with the report.
      */
+    /** Milliseconds per startup phase, in order. */
+    private static final class StartupClock {
+        private final StringBuilder phases = new StringBuilder();
+        private long last = System.nanoTime();
+
+        void mark(String phase) {
+            long now = System.nanoTime();
+            phases.append(phases.isEmpty() ? "" : " ").append(phase).append('=').append((now - last) / 1_000_000).append("ms");
+            last = now;
+        }
+
+        @Override
+        public String toString() {
+            return phases.toString();
+        }
+    }
+
     static String boundHostData(EvidenceSource evidence, String policy, String hostDataFlag) throws IOException {
         if (policy == null) return hostDataFlag; // loadPolicy explains the missing --policy
         byte[] policyBytes = null;
