@@ -212,7 +212,7 @@ public final class GroupManager {
             state = state.withStatus(GroupState.RUNNING, null, records);
             state.write(dir.resolve("state.json"));
             new StartupTimes(backend.name(), prepareMs, sandboxMs, ms(mounted - t),
-                    ms(created - mounted), ms(started - created)).write(dir);
+                    ms(created - mounted), ms(started - created), sandbox.bootMarks(), sandbox.bootNotes()).write(dir);
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
     }
