@@ -7,6 +7,7 @@ import dev.coffer.agent.enforce.Enforcer;
 import dev.coffer.agent.skr.EvidenceSource;
 import dev.coffer.agent.skr.SecureKeyRelease;
 import dev.coffer.agent.skr.SkrServer;
+import dev.coffer.agent.netns.PortForwards;
 import dev.coffer.agent.tee.TeeSources;
 import dev.coffer.agent.transport.UnixSocketServer;
 import dev.coffer.attest.measure.HostData;
@@ -30,7 +31,8 @@ import java.util.function.Consumer;
 /**
  * The agent process: {@code AgentMain --socket PATH --state DIR --name GROUP
  * --policy FILE|allow-all [--runtime auto|runc|crun|PATH] [--tee none|sim|snp]
- * [--launch-context FILE] [--host-data HEX] [--skr-port PORT] [--skr-endpoint URL]...}. The same program runs inside the
+ * [--launch-context FILE] [--host-data HEX] [--skr-port PORT] [--skr-endpoint URL]...
+ * [--forward-address IPV4] [--forward-port PORT]...}. The same program runs inside the
  * microVM with a virtio-serial port instead of the socket.
  *
  * <p>The agent refuses to start without a policy, and refuses a policy whose SHA-256 is not the
@@ -44,7 +46,8 @@ import java.util.function.Consumer;
  * <p>With a TEE the agent also answers {@code get_report} and, with {@code --skr-port}, serves the
  * SKR API on 127.0.0.1:PORT inside the group's network namespace (only the group's containers
  * reach it). Each {@code --skr-endpoint} names an attestation service or key vault the API may
- * call; with none given it may call any.
+ * call; with none given it may call any. Each {@code --forward-port} makes the group's 127.0.0.1:PORT
+ * reachable on {@code --forward-address} (default 127.0.0.1) in the agent's own network namespace.
  *
  * <p>The decision log is appended to {@code STATE/policy-decisions.jsonl}, one JSON entry per
  * line (an entry appears again when its outcome changes; the last line of a sequence wins).
@@ -67,6 +70,8 @@ public final class AgentMain {
         Path launchContext = null;
         Integer skrPort = null;
         List<String> skrEndpoints = new ArrayList<>();
+        List<Integer> forwardPorts = new ArrayList<>();
+        String forwardAddress = "127.0.0.1";
         List<String> rest = new ArrayList<>(List.of(args));
         try {
             while (!rest.isEmpty()) {
@@ -84,8 +89,11 @@ public final class AgentMain {
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
                     case "--skr-port" -> skrPort = port(value);
                     case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
+                    case "--forward-port" -> forwardPorts.add(port(value));
+                    case "--forward-address" -> forwardAddress = ipv4(value);
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint, found " + flag);
+                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint --forward-port"
+                            + " --forward-address, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -133,7 +141,9 @@ public final class AgentMain {
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);
             clock.mark("skr");
-            try (UnixSocketServer server = UnixSocketServer.bind(socket, handler)) {
+            PortForwards forwards = PortForwards.start(java.net.InetAddress.getByName(forwardAddress), forwardPorts,
+                    Path.of(service.networkNamespace()), skrPort);
+            try (forwards; UnixSocketServer server = UnixSocketServer.bind(socket, handler)) {
                 System.out.println("READY " + ProcessHandle.current().pid() + " " + oci.describe()
                         + " enforcer=" + enforcer.name() + (enforcer.debuggable() ? " debuggable" : "")
                         + " layers=" + service.layerVerification() + " tee=" + tee
@@ -173,6 +183,13 @@ public final class AgentMain {
      * (zeros for allow-all). Returns HOST_DATA in hex for {@link #loadPolicy}, or null for
      * allow-all. A {@code --host-data} from the host, if given, must agree with the report.
      */
+    private static String ipv4(String value) {
+        if (!value.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            throw new IllegalArgumentException("expected --forward-address to be an IPv4 address like 127.0.0.1, found \"" + value + "\"");
+        }
+        return value;
+    }
+
     /** Milliseconds per startup phase, in order. */
     private static final class StartupClock {
         private final StringBuilder phases = new StringBuilder();

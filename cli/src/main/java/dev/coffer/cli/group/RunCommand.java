@@ -140,11 +140,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         List<String> ports = group.containers().stream().flatMap(c -> c.ports().stream()
                 .filter(p -> p.protocol().equals("TCP")).map(p -> "127.0.0.1:" + p.containerPort() + " -> " + c.name())).toList();
-        if (!ports.isEmpty()) {
-            out.println(status.isolation().equals("microvm") ? "ports: " + String.join(", ", ports)
-                    : "ports: not forwarded with process isolation (the group's network namespace has only loopback);"
-                    + " use --isolation microvm to reach " + String.join(", ", ports));
-        }
+        if (!ports.isEmpty()) out.println("ports: " + String.join(", ", ports));
         if (!group.skr().endpoints().isEmpty()) out.println("skr endpoints: " + String.join(", ", group.skr().endpoints()));
         out.flush();
         try {

@@ -90,7 +90,7 @@ public final class GuestAgent {
         if (launch != null) {
             try {
                 // lives as long as the VM: the relays stop when the agent ends and init powers off
-                GuestNetwork.start(launch.network(), state.resolve("netns"), launch.skrPort());
+                GuestNetwork.start(launch.network());
             } catch (IOException e) {
                 System.err.println("coffer-guest-agent: cannot set up the group's network: " + e.getMessage());
                 System.exit(3);
@@ -133,6 +133,10 @@ public final class GuestAgent {
                 args.addAll(List.of("--skr-port", Integer.toString(launch.skrPort())));
                 for (String origin : launch.network().origins()) args.addAll(List.of("--skr-endpoint", origin));
             }
+        }
+        if (!launch.network().ports().isEmpty()) {
+            args.addAll(List.of("--forward-address", GuestNetwork.GUEST_ADDRESS));
+            for (int port : launch.network().ports()) args.addAll(List.of("--forward-port", Integer.toString(port)));
         }
         if (launch.policy() == null) {
             args.addAll(List.of("--policy", "allow-all"));

@@ -1,6 +1,6 @@
 package dev.coffer.runtime.guest;
 
-import dev.coffer.agent.netns.NetworkNamespaces;
+import dev.coffer.agent.netns.TcpRelay;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -28,9 +28,9 @@ import java.util.regex.Pattern;
  * still checks the name the spec gave, and the agent's code is the same as in the process
  * sandbox.</li>
  * <li>Inbound, to the containers' declared TCP ports: QEMU forwards the host's
- * 127.0.0.1:PORT to the guest's 10.0.2.15:PORT, where a relay passes each connection into the
- * group's network namespace (127.0.0.1:PORT there). The SKR API's port is never relayed: only
- * the group may ask it for keys.</li>
+ * 127.0.0.1:PORT to the guest's 10.0.2.15:PORT, where the agent's port relay
+ * ({@code --forward-port}, as in the process sandbox) passes each connection into the group's
+ * network namespace. The SKR API's port is never relayed: only the group may ask it for keys.</li>
  * </ul>
  *
  * <p>The plan travels on the launch disk, so the guest checks its shape and trusts nothing else
@@ -123,11 +123,11 @@ public final class GuestNetwork {
     }
 
     /**
-     * Starts the guest's side of {@code plan}: outbound relays now; inbound relays into the group's
-     * network namespace {@code groupNetns} (an nsfs file the agent created). Never relays
-     * {@code skrPort}.
+     * Starts the guest's side of {@code plan}'s outbound endpoints: their names and addresses made
+     * local, and a relay from each to its forwarded address. (The inbound ports are the agent's
+     * {@code --forward-port}s, relayed from {@link #GUEST_ADDRESS}.)
      */
-    public static AutoCloseable start(Plan plan, Path groupNetns, Integer skrPort) throws IOException {
+    public static AutoCloseable start(Plan plan) throws IOException {
         List<TcpRelay> relays = new ArrayList<>();
         try {
             StringBuilder hosts = new StringBuilder("127.0.0.1 localhost\n");
@@ -138,28 +138,18 @@ public final class GuestNetwork {
                 InetSocketAddress target = new InetSocketAddress(InetAddress.getByName(via[0]), Integer.parseInt(via[1]));
                 relays.add(TcpRelay.start("endpoint " + e.origin(), new InetSocketAddress(listen, e.port()), () -> {
                     SocketChannel c = SocketChannel.open();
-                    c.connect(target);
+                    try {
+                        c.connect(target);
+                    } catch (IOException ex) {
+                        c.close();
+                        throw ex;
+                    }
                     return c;
                 }));
             }
             Files.writeString(Path.of("/etc/hosts"), hosts.toString(), StandardCharsets.US_ASCII);
             // glibc would ask DNS first, and the restricted network has none: the hosts file alone answers
             Files.writeString(Path.of("/etc/nsswitch.conf"), "hosts: files\n", StandardCharsets.US_ASCII);
-            InetAddress guest = InetAddress.getByName(GUEST_ADDRESS);
-            for (int port : plan.ports()) {
-                if (skrPort != null && port == skrPort) {
-                    System.err.println("coffer-guest-agent: not forwarding port " + port + ": it is the group's SKR API, which only the"
-                            + " group's containers may reach");
-                    continue;
-                }
-                InetSocketAddress inside = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-                relays.add(TcpRelay.start("port " + port, new InetSocketAddress(guest, port), () -> {
-                    // a socket keeps the namespace it was created in: create it there, connect from here
-                    SocketChannel c = NetworkNamespaces.call(groupNetns, SocketChannel::open);
-                    c.connect(inside);
-                    return c;
-                }));
-            }
         } catch (IOException | RuntimeException e) {
             relays.forEach(TcpRelay::close);
             throw e;

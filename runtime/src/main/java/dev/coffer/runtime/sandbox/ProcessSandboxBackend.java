@@ -57,6 +57,8 @@ public final class ProcessSandboxBackend implements SandboxBackend {
             behaviour.addAll(List.of("--skr-port", Integer.toString(request.skrPort())));
             for (String e : request.endpoints()) behaviour.addAll(List.of("--skr-endpoint", e));
         }
+        // declared ports on the host's 127.0.0.1, as a microVM's are
+        for (int p : request.ports()) behaviour.addAll(List.of("--forward-port", Integer.toString(p)));
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         argv.addAll(jvm);
         argv.addAll(List.of("-cp", classpath, AgentMain.class.getName(),

@@ -42,7 +42,8 @@ public interface SandboxBackend {
      * @param endpoints the attestation services and key vaults the group may call, as origins
      *                  {@code scheme://host:port} (the spec's {@code skr.endpoints}): the agent's allow-list,
      *                  and in a microVM the only destinations its network reaches
-     * @param ports the containers' declared TCP ports, which a microVM forwards from the host's 127.0.0.1
+     * @param ports the containers' declared TCP ports, reachable on the host's 127.0.0.1 (the agent relays
+     *              them into the group's network namespace; a microVM's through QEMU's forwarding)
      */
     record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
                          List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,

@@ -1,4 +1,4 @@
-package dev.coffer.runtime.guest;
+package dev.coffer.agent.netns;
 
 import org.junit.jupiter.api.Test;
 

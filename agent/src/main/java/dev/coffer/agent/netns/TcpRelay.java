@@ -1,4 +1,4 @@
-package dev.coffer.runtime.guest;
+package dev.coffer.agent.netns;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -14,12 +14,12 @@ import java.util.concurrent.Semaphore;
  * (further ones wait in the backlog). Each direction ends with a half-close, so request/response
  * protocols that shut down their sending side (HTTP/1.0 clients, {@code nc -N}) still work.
  */
-final class TcpRelay implements AutoCloseable {
+public final class TcpRelay implements AutoCloseable {
     static final int MAX_CONNECTIONS = 128;
 
     /** Opens the far side for one accepted connection. */
     @FunctionalInterface
-    interface Target {
+    public interface Target {
         SocketChannel open() throws IOException;
     }
 
@@ -36,21 +36,23 @@ final class TcpRelay implements AutoCloseable {
         this.acceptor = Thread.ofVirtual().name("relay-" + name).unstarted(this::acceptLoop);
     }
 
-    static TcpRelay start(String name, InetSocketAddress listen, Target target) throws IOException {
+    public static TcpRelay start(String name, InetSocketAddress listen, Target target) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             server.bind(listen, 64);
         } catch (IOException e) {
             server.close();
-            throw new IOException("cannot listen on " + listen + " for the " + name + " relay: " + e.getMessage(), e);
+            throw new IOException("cannot listen on " + listen.getAddress().getHostAddress() + ":" + listen.getPort() + " for the "
+                    + name + " relay: " + e.getMessage() + (e instanceof java.net.BindException
+                    ? "; something else on this host uses that port" : ""), e);
         }
         TcpRelay relay = new TcpRelay(name, server, target);
         relay.acceptor.start();
         return relay;
     }
 
-    InetSocketAddress address() throws IOException {
+    public InetSocketAddress address() throws IOException {
         return (InetSocketAddress) server.getLocalAddress();
     }
 
@@ -62,7 +64,7 @@ final class TcpRelay implements AutoCloseable {
                 client = server.accept();
             } catch (IOException | InterruptedException e) {
                 slots.release();
-                if (server.isOpen()) System.err.println("coffer-guest-agent: " + name + " relay stopped accepting: " + e.getMessage());
+                if (server.isOpen()) System.err.println("coffer-agent: " + name + " relay stopped accepting: " + e.getMessage());
                 return;
             }
             Thread.ofVirtual().name("relay-" + name + "-conn").start(() -> {
@@ -72,7 +74,7 @@ final class TcpRelay implements AutoCloseable {
                     back.join();
                 } catch (IOException e) {
                     // the far side refused or vanished: closing the client tells it so
-                    System.err.println("coffer-guest-agent: " + name + " relay: " + e.getMessage());
+                    System.err.println("coffer-agent: " + name + " relay: " + e.getMessage());
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
@@ -107,7 +109,7 @@ final class TcpRelay implements AutoCloseable {
         try {
             server.close();
         } catch (IOException e) {
-            System.err.println("coffer-guest-agent: closing the " + name + " relay: " + e.getMessage());
+            System.err.println("coffer-agent: closing the " + name + " relay: " + e.getMessage());
         }
         acceptor.interrupt();
     }
