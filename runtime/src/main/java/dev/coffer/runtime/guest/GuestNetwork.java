@@ -159,6 +159,7 @@ public final class GuestNetwork {
 
     /** The guest address the agent will connect to for endpoint host {@code host}, made local here. */
     private static InetAddress listenAddress(String host, int index, StringBuilder hosts) throws IOException {
+        if (host.equals("localhost")) return InetAddress.getByName("127.0.0.1"); // already in the hosts file
         if (IPV4.matcher(host).matches()) {
             InetAddress a = InetAddress.getByName(host);
             if (!a.isLoopbackAddress()) addToLoopback(host);
