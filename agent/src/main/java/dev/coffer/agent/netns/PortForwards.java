@@ -40,17 +40,9 @@ public final class PortForwards implements AutoCloseable {
                             + " group's containers may reach; found it among the ports to forward");
                 }
                 InetSocketAddress inside = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-                relays.add(TcpRelay.start("port " + port, new InetSocketAddress(address, port), () -> {
-                    // a socket keeps the namespace it was created in: create it there, connect from here
-                    SocketChannel c = NetworkNamespaces.call(groupNetns, SocketChannel::open);
-                    try {
-                        c.connect(inside);
-                    } catch (IOException e) {
-                        c.close();
-                        throw e;
-                    }
-                    return c;
-                }));
+                // a socket keeps the namespace it was created in: create it there, connect from here
+                relays.add(TcpRelay.start("port " + port, new InetSocketAddress(address, port),
+                        () -> TcpRelay.connected(NetworkNamespaces.call(groupNetns, SocketChannel::open), inside)));
             }
         } catch (IOException | RuntimeException e) {
             relays.forEach(TcpRelay::close);

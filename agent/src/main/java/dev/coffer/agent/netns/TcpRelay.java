@@ -52,6 +52,17 @@ public final class TcpRelay implements AutoCloseable {
         return relay;
     }
 
+    /** {@code fresh} connected to {@code to}; closed again if the connection fails, so no descriptor leaks. */
+    public static SocketChannel connected(SocketChannel fresh, InetSocketAddress to) throws IOException {
+        try {
+            fresh.connect(to);
+            return fresh;
+        } catch (IOException | RuntimeException e) {
+            fresh.close();
+            throw e;
+        }
+    }
+
     public InetSocketAddress address() throws IOException {
         return (InetSocketAddress) server.getLocalAddress();
     }

@@ -136,16 +136,8 @@ public final class GuestNetwork {
                 InetAddress listen = listenAddress(e.host(), i, hosts);
                 String[] via = e.via().split(":");
                 InetSocketAddress target = new InetSocketAddress(InetAddress.getByName(via[0]), Integer.parseInt(via[1]));
-                relays.add(TcpRelay.start("endpoint " + e.origin(), new InetSocketAddress(listen, e.port()), () -> {
-                    SocketChannel c = SocketChannel.open();
-                    try {
-                        c.connect(target);
-                    } catch (IOException ex) {
-                        c.close();
-                        throw ex;
-                    }
-                    return c;
-                }));
+                relays.add(TcpRelay.start("endpoint " + e.origin(), new InetSocketAddress(listen, e.port()),
+                        () -> TcpRelay.connected(SocketChannel.open(), target)));
             }
             Files.writeString(Path.of("/etc/hosts"), hosts.toString(), StandardCharsets.US_ASCII);
             // glibc would ask DNS first, and the restricted network has none: the hosts file alone answers

@@ -148,14 +148,15 @@ class GroupManagerTest {
         try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = free.getLocalPort();
         }
-        GroupSpec spec = GroupSpecParser.parse("""
-                name: web
+        String web = """
+                name: %s
                 containers:
                   - name: server
                     image: coffer.test/busybox:1
                     command: [httpd, -f, -p, "127.0.0.1:%d", -h, /www]
                     ports: [{containerPort: %d}]
-                """.formatted(port, port), "web.yaml");
+                """;
+        GroupSpec spec = GroupSpecParser.parse(web.formatted("web", port, port), "web.yaml");
         started.add("web");
         groups.run(spec, RunOptions.defaults());
         var http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
@@ -175,14 +176,7 @@ class GroupManagerTest {
         assertTrue(page.body().contains("hello from the server"), page.body());
 
         // the same port twice on this host: the second group's agent cannot listen, and says so
-        GroupException taken = assertThrows(GroupException.class, () -> groups.run(GroupSpecParser.parse("""
-                name: web2
-                containers:
-                  - name: server
-                    image: coffer.test/busybox:1
-                    command: [httpd, -f, -p, "127.0.0.1:%d", -h, /www]
-                    ports: [{containerPort: %d}]
-                """.formatted(port, port), "web2.yaml"), RunOptions.defaults()));
+        GroupException taken = assertThrows(GroupException.class, () -> groups.run(GroupSpecParser.parse(web.formatted("web2", port, port), "web2.yaml"), RunOptions.defaults()));
         assertTrue(taken.getMessage().contains("cannot listen on 127.0.0.1:" + port), taken.getMessage());
 
         groups.stop("web", Duration.ofSeconds(2));
