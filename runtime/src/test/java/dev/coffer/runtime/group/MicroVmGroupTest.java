@@ -94,6 +94,20 @@ class MicroVmGroupTest {
             GroupAttestation.Outcome attested = GroupAttestation.attest(groups, "vmpod");
             assertTrue(attested.valid(), attested.toString());
 
+            // hostile bytes through the virtio-serial relay get the agent's own error answers, and
+            // change nothing: the relay adds no parsing of its own
+            try (var ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                ch.connect(java.net.UnixDomainSocketAddress.of(groups.groupDir("vmpod").resolve("vm/agent.sock")));
+                var out = java.nio.channels.Channels.newOutputStream(ch);
+                var in = java.nio.channels.Channels.newInputStream(ch);
+                dev.coffer.agent.protocol.Frames.write(out, "\u0000\u0001garbage".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                var r = dev.coffer.agent.protocol.Protocol.decodeResponse(dev.coffer.agent.protocol.Frames.read(in));
+                assertEquals(dev.coffer.agent.protocol.Response.Failure.BAD_JSON, r.error().code());
+                dev.coffer.agent.protocol.Frames.write(out, "{\"version\":99,\"id\":5,\"request\":{\"type\":\"ping\"}}".getBytes());
+                r = dev.coffer.agent.protocol.Protocol.decodeResponse(dev.coffer.agent.protocol.Frames.read(in));
+                assertEquals(dev.coffer.agent.protocol.Response.Failure.UNSUPPORTED_VERSION, r.error().code());
+            }
+
             GroupStatus ps = groups.status("vmpod");
             assertEquals("running", ps.status());
             assertEquals("microvm", ps.isolation());
