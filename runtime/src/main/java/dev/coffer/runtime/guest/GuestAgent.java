@@ -82,6 +82,7 @@ public final class GuestAgent {
             rest.remove(launchAt);
             launch = readLaunch(device);
             rest.addAll(launchArguments(launch, state));
+            mark("launch-read");
         }
         Path socket = state.resolve("agent.sock");
         rest.addAll(List.of("--socket", socket.toString()));
