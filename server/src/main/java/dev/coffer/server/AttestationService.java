@@ -3,7 +3,6 @@ package dev.coffer.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.attest.cert.AmdCertificate;
-import dev.coffer.attest.cert.Certificates;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;
 import dev.coffer.attest.snp.SnpReport;
 import dev.coffer.attest.verify.CheckResult;
@@ -69,6 +68,7 @@ public final class AttestationService {
     private final VaultStore store;
     private final ServerConfig config;
     private final String policyHash;
+    private final CertificateBundleCache bundles = new CertificateBundleCache(CertificateBundleCache.DEFAULT_CAPACITY);
     private volatile List<String> referenceMeasurements;
     private volatile long referencesLoadedNanos;
 
@@ -160,7 +160,7 @@ public final class AttestationService {
         String reportField = Json.requiredText(body, "report", "attest");
         ObjectNode inner;
         try {
-            JsonNode n = Json.parse(new String(b64url(reportField, "report"), StandardCharsets.UTF_8));
+            JsonNode n = Json.MAPPER.readTree(b64url(reportField, "report"));
             if (!(n instanceof ObjectNode o)) throw new IOException("not a JSON object");
             inner = o;
         } catch (IOException e) {
@@ -168,9 +168,9 @@ public final class AttestationService {
                     + "{\"SnpReport\": ..., \"VcekCertChain\": ...} (" + e.getMessage() + ")");
         }
         byte[] reportBytes = b64url(Json.requiredText(inner, "SnpReport", "attest report"), "report.SnpReport");
-        String chainText = inner.hasNonNull("VcekCertChain")
-                ? new String(b64url(Json.requiredText(inner, "VcekCertChain", "attest report"), "report.VcekCertChain"), StandardCharsets.UTF_8)
-                : "";
+        byte[] chain = inner.hasNonNull("VcekCertChain")
+                ? b64url(Json.requiredText(inner, "VcekCertChain", "attest report"), "report.VcekCertChain")
+                : new byte[0];
         byte[] runtimeData = null;
         String dataType = null;
         JsonNode rd = body.get("runtimeData");
@@ -192,7 +192,7 @@ public final class AttestationService {
         if (nonce != null && nonce.length() > MAX_NONCE) {
             throw new ApiException(ErrorCode.MALFORMED_REQUEST, "attest: nonce is longer than " + MAX_NONCE + " characters");
         }
-        return attest(reportBytes, chainText, runtimeData, dataType, nonce);
+        return attest(reportBytes, chain, runtimeData, dataType, nonce);
     }
 
     /**
@@ -201,6 +201,10 @@ public final class AttestationService {
      * not checked and the token has no {@code x-ms-runtime}).
      */
     public String attest(byte[] reportBytes, String chainPem, byte[] runtimeData, String dataType, String nonce) {
+        return attest(reportBytes, chainPem.getBytes(StandardCharsets.UTF_8), runtimeData, dataType, nonce);
+    }
+
+    private String attest(byte[] reportBytes, byte[] chainPem, byte[] runtimeData, String dataType, String nonce) {
         SnpReport report;
         try {
             report = SnpReport.parse(reportBytes);
@@ -209,7 +213,7 @@ public final class AttestationService {
         }
         List<AmdCertificate> certs;
         try {
-            certs = chainPem.isBlank() ? List.of() : Certificates.parsePem(chainPem);
+            certs = isBlank(chainPem) ? List.of() : bundles.parse(chainPem);
         } catch (IllegalArgumentException e) {
             throw new ApiException(ErrorCode.MALFORMED_REQUEST, "attest: VcekCertChain is not a PEM certificate bundle: " + e.getMessage());
         }
@@ -288,7 +292,24 @@ public final class AttestationService {
         return c;
     }
 
+    private static boolean isBlank(byte[] text) {
+        for (byte b : text) {
+            if (!Character.isWhitespace(b & 0xff)) return false;
+        }
+        return true;
+    }
+
+    /**
+     * base64url, leniently: standard-alphabet characters, padding and surrounding whitespace are
+     * accepted as clients send them. Clean base64url (the usual case) is decoded as is, by the
+     * JDK's vectorised decoder; only text it refuses pays for normalising copies and a retry.
+     */
     private static byte[] b64url(String text, String field) {
+        try {
+            return Base64.getUrlDecoder().decode(text);
+        } catch (IllegalArgumentException notPlain) {
+            // fall through: standard alphabet, whitespace or stray padding
+        }
         try {
             return Base64.getUrlDecoder().decode(text.strip().replace('+', '-').replace('/', '_').replace("=", ""));
         } catch (IllegalArgumentException e) {

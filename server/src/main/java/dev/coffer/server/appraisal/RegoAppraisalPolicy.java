@@ -6,8 +6,12 @@ import dev.coffer.rego.EvalResult;
 import dev.coffer.rego.Rego;
 import dev.coffer.rego.RegoException;
 import dev.coffer.rego.RegoModule;
+import dev.coffer.rego.value.ArrayValue;
+import dev.coffer.rego.value.BooleanValue;
 import dev.coffer.rego.value.Json;
+import dev.coffer.rego.value.ObjectValue;
 import dev.coffer.rego.value.SetValue;
+import dev.coffer.rego.value.StringValue;
 import dev.coffer.rego.value.Value;
 
 import java.io.IOException;
@@ -15,9 +19,8 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * An appraisal policy written in Rego: package {@code appraisal}, a set rule {@code deny} of
@@ -59,14 +62,17 @@ public final class RegoAppraisalPolicy implements AppraisalPolicy {
 
     @Override
     public AppraisalDecision appraise(AppraisalInput in) {
-        Map<String, Object> input = new LinkedHashMap<>();
-        input.put("tee", in.tee());
-        input.put("debuggable", in.debuggable());
-        input.put("measurement", in.measurementHex());
-        input.put("host_data", in.hostDataHex());
-        input.put("allow_debug", in.allowDebug());
-        input.put("reference_measurements", in.referenceMeasurements());
-        Value inputValue = Json.fromJsonNode(dev.coffer.server.http.Json.MAPPER.valueToTree(input));
+        // Built as Rego values directly: going through a Jackson tree cost as much as the evaluation.
+        TreeMap<Value, Value> input = new TreeMap<>(Value.ORDER);
+        input.put(new StringValue("tee"), new StringValue(in.tee()));
+        input.put(new StringValue("debuggable"), in.debuggable() ? BooleanValue.TRUE : BooleanValue.FALSE);
+        input.put(new StringValue("measurement"), new StringValue(in.measurementHex()));
+        input.put(new StringValue("host_data"), new StringValue(in.hostDataHex()));
+        input.put(new StringValue("allow_debug"), in.allowDebug() ? BooleanValue.TRUE : BooleanValue.FALSE);
+        List<Value> references = new ArrayList<>(in.referenceMeasurements().size());
+        for (String m : in.referenceMeasurements()) references.add(new StringValue(m));
+        input.put(new StringValue("reference_measurements"), new ArrayValue(List.copyOf(references)));
+        Value inputValue = ObjectValue.wrap(input);
         EvalResult r;
         try {
             r = compiled.evalRef("data.appraisal.deny", inputValue, null, OPTIONS);

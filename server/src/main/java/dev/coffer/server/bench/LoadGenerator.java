@@ -9,31 +9,32 @@ import dev.coffer.server.client.CofferClient;
 import dev.coffer.server.client.MaaRequest;
 import dev.coffer.server.http.Json;
 
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Loopback load against a running server, meant to run in a process of its own. Evidence comes
- * from the simulated secure processor of the same Coffer home (the server must trust it). With a
- * rate it is open-loop: request i is due at {@code start + i/rate} and its latency counts from
- * then, so a stalled server shows up in p99 instead of silently lowering the load.
+ * from the simulated secure processor of the same Coffer home (the server must trust it); a pool
+ * of {@value #POOL} distinct guests' requests is prepared before the timed phase. With a rate it
+ * is open-loop: request i is due at {@code start + i/rate} and its latency counts from then, so
+ * a stalled server shows up in p99 instead of silently lowering the load. The HTTP client is a
+ * minimal keep-alive HTTP/1.1 one ({@link HttpConnection}) so that this process, which shares the
+ * machine with the server, spends little CPU per request; it reports what it spent.
  */
 public final class LoadGenerator {
     public enum Mode { attest, release }
@@ -42,10 +43,11 @@ public final class LoadGenerator {
                          int seconds) {}
 
     public record Result(String mode, long requests, long errors, double seconds, double perSecond, double p50Millis,
-                         double p99Millis, double maxMillis, String firstError) {
+                         double p99Millis, double maxMillis, double clientCpuMicrosPerRequest, String firstError) {
         public String summary() {
-            return String.format("%s: %d requests in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms, errors %d",
-                    mode, requests, seconds, perSecond, p50Millis, p99Millis, maxMillis, errors);
+            return String.format("%s: %d requests in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms, errors %d"
+                    + " (load generator CPU %.0f µs/request)",
+                    mode, requests, seconds, perSecond, p50Millis, p99Millis, maxMillis, errors, clientCpuMicrosPerRequest);
         }
     }
 
@@ -67,74 +69,137 @@ public final class LoadGenerator {
         System.exit(0);
     }
 
+    /** Distinct guests (each its own runtime RSA key and report) cycled through by the requests. */
+    static final int POOL = 16;
+
     public static Result run(Config config) throws InterruptedException {
         CofferClient client = new CofferClient(config.url, config.adminToken);
         String issuer = client.get("/.well-known/openid-configuration").path("issuer").asText();
         SimulatedSecureProcessor sim = SimulatedSecureProcessor.openOrCreate(config.home.resolve("sim-tee"));
         byte[] hostData = sha256(("bench-" + UUID.randomUUID()).getBytes());
         SimLaunch launch = sim.launch(Arrays.copyOf(sha256("bench-measurement".getBytes()), 48), hostData);
-        RSAKey runtime;
-        try {
-            runtime = new RSAKeyGenerator(2048).keyID("TpmEphemeralEncryptionKey").generate();
-        } catch (JOSEException e) {
-            throw new IllegalStateException(e);
+        String chain = sim.vcekPem() + sim.chainPem();
+        // Evidence is made before the timed phase: RSA key generation and report signing are the
+        // guest's cost, and doing them per request would measure this process instead of the server.
+        List<byte[]> attestBodies = new ArrayList<>(POOL);
+        for (int i = 0; i < POOL; i++) {
+            RSAKey runtime;
+            try {
+                runtime = new RSAKeyGenerator(2048).keyID("TpmEphemeralEncryptionKey").generate();
+            } catch (JOSEException e) {
+                throw new IllegalStateException(e);
+            }
+            byte[] runtimeJson = Json.bytes(Map.of("keys", List.of(runtime.toPublicJWK().toJSONObject())));
+            byte[] report = launch.report(Arrays.copyOf(sha256(runtimeJson), 64));
+            attestBodies.add(Json.bytes(MaaRequest.body(report, chain, runtimeJson, "bench-" + i)));
         }
-        byte[] runtimeJson = Json.bytes(Map.of("keys", List.of(runtime.toPublicJWK().toJSONObject())));
-        byte[] report = launch.report(Arrays.copyOf(sha256(runtimeJson), 64));
-        byte[] attestBody = Json.bytes(MaaRequest.body(report, sim.vcekPem() + sim.chainPem(), runtimeJson, null));
         String path;
-        byte[] body;
+        List<byte[]> bodies;
         if (config.mode == Mode.attest) {
             path = "/attest/SevSnpVm";
-            body = attestBody;
+            bodies = attestBodies;
         } else {
-            String token = client.attest(MaaRequest.body(report, sim.vcekPem() + sim.chainPem(), runtimeJson, null));
             String name = "bench-" + UUID.randomUUID().toString().substring(0, 8);
             client.post("/keys/" + name + "/create", Map.of("kty", "oct", "exportable", true, "release_policy",
                     Map.of("version", "1.0.0", "anyOf", List.of(Map.of("authority", issuer, "allOf", List.of(
                             Map.of("claim", "x-ms-sevsnpvm-hostdata", "equals", HexFormat.of().formatHex(hostData))))))));
             path = "/keys/" + name + "/release";
-            body = Json.bytes(Map.of("target", token));
-        }
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .executor(Executors.newVirtualThreadPerTaskExecutor()).connectTimeout(Duration.ofSeconds(5)).build();
-        HttpRequest request = HttpRequest.newBuilder(URI.create(config.url + path)).timeout(Duration.ofSeconds(30))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
-        if (config.warmupSeconds > 0) phase(http, request, config, config.warmupSeconds, null);
-        Recorder rec = new Recorder(Math.max(1024, (config.rate > 0 ? config.rate : 5000) * config.seconds * 2));
-        long t0 = System.nanoTime();
-        phase(http, request, config, config.seconds, rec);
-        double elapsed = (System.nanoTime() - t0) / 1e9;
-        return rec.result(config.mode.name(), elapsed);
-    }
-
-    private static void phase(HttpClient http, HttpRequest request, Config config, int seconds, Recorder rec) throws InterruptedException {
-        Semaphore inFlight = new Semaphore(config.concurrency);
-        long start = System.nanoTime();
-        long end = start + TimeUnit.SECONDS.toNanos(seconds);
-        try (ExecutorService exec = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (long i = 0; ; i++) {
-                long due = config.rate > 0 ? start + (long) (i * 1e9 / config.rate) : System.nanoTime();
-                if (due >= end) break;
-                long wait = due - System.nanoTime();
-                if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
-                inFlight.acquire();
-                long scheduled = config.rate > 0 ? due : System.nanoTime();
-                exec.submit(() -> {
-                    try {
-                        HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-                        if (rec != null) {
-                            if (r.statusCode() == 200) rec.ok(System.nanoTime() - scheduled);
-                            else rec.error("HTTP " + r.statusCode() + ": " + new String(r.body(), 0, Math.min(300, r.body().length)));
-                        }
-                    } catch (Exception e) {
-                        if (rec != null) rec.error(e.toString());
-                    } finally {
-                        inFlight.release();
-                    }
-                });
+            bodies = new ArrayList<>(POOL);
+            for (byte[] attestBody : attestBodies) {
+                String token = client.post("/attest/SevSnpVm", parse(attestBody)).path("token").asText();
+                bodies.add(Json.bytes(Map.of("target", token)));
             }
         }
+        URI uri = URI.create(config.url);
+        List<byte[]> requests = new ArrayList<>(bodies.size());
+        for (byte[] body : bodies) requests.add(HttpConnection.request(uri, path, body));
+        if (config.warmupSeconds > 0) phase(uri, requests, config, config.warmupSeconds, null);
+        Recorder rec = new Recorder(Math.max(1024, (config.rate > 0 ? config.rate : 5000) * config.seconds * 2));
+        long cpu0 = processCpuNanos();
+        long t0 = System.nanoTime();
+        phase(uri, requests, config, config.seconds, rec);
+        double elapsed = (System.nanoTime() - t0) / 1e9;
+        long cpu = processCpuNanos() - cpu0;
+        return rec.result(config.mode.name(), elapsed, cpu);
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode parse(byte[] json) {
+        try {
+            return Json.MAPPER.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** CPU time of this whole process (all threads), or -1 where the platform does not say. */
+    private static long processCpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : -1;
+    }
+
+    /**
+     * One timed phase over {@code concurrency} keep-alive connections, each driven by its own
+     * thread. Without a rate every connection sends its next request as soon as the previous
+     * answer arrives (closed loop). With a rate a pacer hands out due times and latency counts
+     * from the due time, so queueing behind busy connections is measured, not hidden.
+     */
+    private static void phase(URI uri, List<byte[]> requests, Config config, int seconds, Recorder rec) throws InterruptedException {
+        long start = System.nanoTime();
+        long end = start + TimeUnit.SECONDS.toNanos(seconds);
+        BlockingQueue<Long> due = config.rate > 0 ? new LinkedBlockingQueue<>() : null;
+        AtomicLong next = new AtomicLong();
+        List<Thread> workers = new ArrayList<>(config.concurrency);
+        for (int w = 0; w < config.concurrency; w++) {
+            workers.add(Thread.ofPlatform().name("bench-" + w).daemon().start(() -> {
+                HttpConnection conn = null;
+                try {
+                    while (true) {
+                        long scheduled;
+                        if (due != null) {
+                            Long d = due.poll(Math.max(1, end - System.nanoTime()) + 50_000_000L, TimeUnit.NANOSECONDS);
+                            if (d == null || d < 0) return;
+                            scheduled = d;
+                        } else {
+                            scheduled = System.nanoTime();
+                            if (scheduled >= end) return;
+                        }
+                        byte[] request = requests.get((int) (next.getAndIncrement() % requests.size()));
+                        try {
+                            if (conn == null) conn = HttpConnection.open(uri);
+                            HttpConnection.Response r = conn.exchange(request);
+                            if (r.close()) {
+                                conn.close();
+                                conn = null;
+                            }
+                            if (rec != null) {
+                                if (r.status() == 200) rec.ok(System.nanoTime() - scheduled);
+                                else rec.error("HTTP " + r.status() + ": " + new String(r.body(), 0, Math.min(300, r.body().length),
+                                        java.nio.charset.StandardCharsets.UTF_8));
+                            }
+                        } catch (IOException e) {
+                            if (rec != null) rec.error(e.toString());
+                            if (conn != null) conn.close();
+                            conn = null;
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    if (conn != null) conn.close();
+                }
+            }));
+        }
+        if (due != null) {
+            for (long i = 0; ; i++) {
+                long d = start + (long) (i * 1e9 / config.rate);
+                if (d >= end) break;
+                long wait = d - System.nanoTime();
+                if (wait > 0) TimeUnit.NANOSECONDS.sleep(wait);
+                due.add(d);
+            }
+            for (int w = 0; w < config.concurrency; w++) due.add(-1L);
+        }
+        for (Thread t : workers) t.join();
     }
 
     private static final class Recorder {
@@ -158,7 +223,7 @@ public final class LoadGenerator {
             firstError.compareAndSet(null, what);
         }
 
-        Result result(String mode, double seconds) {
+        Result result(String mode, double seconds, long cpuNanos) {
             long n = count.get();
             long okCount = Math.min(n - errors.get(), latencies.length);
             long[] sorted = Arrays.copyOf(latencies, (int) Math.max(0, Math.min(okCount, latencies.length)));
@@ -166,7 +231,8 @@ public final class LoadGenerator {
             double p50 = sorted.length == 0 ? 0 : sorted[(int) (sorted.length * 0.50)] / 1e6;
             double p99 = sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) (sorted.length * 0.99))] / 1e6;
             double max = sorted.length == 0 ? 0 : sorted[sorted.length - 1] / 1e6;
-            return new Result(mode, n, errors.get(), seconds, n / seconds, p50, p99, max, firstError.get());
+            double cpuPerRequest = cpuNanos < 0 || n == 0 ? -1 : cpuNanos / 1e3 / n;
+            return new Result(mode, n, errors.get(), seconds, n / seconds, p50, p99, max, cpuPerRequest, firstError.get());
         }
     }
 
