@@ -101,6 +101,7 @@ public final class CofferServer implements AutoCloseable {
             AttestationService attestation = AttestationService.create(config, store, issuer);
             CofferServer server = new CofferServer(config, http, store, auditLog, ring, issuer, vault, admins, attestation, url);
             server.routes(router);
+            router.open();
             Files.writeString(state.resolve(ENDPOINT_FILE), url + "\n");
             return server;
         } catch (Exception e) {

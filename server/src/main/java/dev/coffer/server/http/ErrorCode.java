@@ -12,6 +12,7 @@ public enum ErrorCode {
     UNSUPPORTED_MEDIA_TYPE("unsupported_media_type", 415),
     NOT_FOUND("not_found", 404),
     METHOD_NOT_ALLOWED("method_not_allowed", 405),
+    STARTING("starting", 503),
     // admin authentication
     UNAUTHENTICATED("unauthenticated", 401),
     // attestation

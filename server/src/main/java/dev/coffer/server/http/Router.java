@@ -16,13 +16,26 @@ public final class Router {
     public record Match(Route route, Map<String, String> params) {}
 
     private final List<Entry> entries = new ArrayList<>();
+    /**
+     * The server listens before its routes exist (its issuer name needs the bound port). Until
+     * {@link #open()} every request is told to retry, rather than that the API does not exist;
+     * the volatile write also publishes the route list to the request threads.
+     */
+    private volatile boolean open;
 
     public Router add(String method, String template, Route route) {
+        if (open) throw new IllegalStateException("routes are added before the router opens");
         entries.add(new Entry(method, split(template), route));
         return this;
     }
 
+    /** Starts answering with the routes added so far. */
+    public void open() {
+        open = true;
+    }
+
     public Match match(String method, String path) {
+        if (!open) throw new ApiException(ErrorCode.STARTING, "the server is starting; retry in a moment");
         String[] segments = split(path);
         boolean pathKnown = false;
         for (Entry e : entries) {
