@@ -77,7 +77,12 @@ public final class EncryptedVolumes {
                     + (Files.exists(device) ? "something else" : "nothing") + "; check the volume's source", false);
         }
         // before the key is asked for: a sandbox that cannot open the volume must not fetch its key
-        String missing = EncryptedVolume.unavailableReason(!blockDevice);
+        String missing;
+        try {
+            missing = EncryptedVolume.unavailableReason(!blockDevice);
+        } catch (VolumeException e) {
+            missing = e.getMessage();
+        }
         if (missing != null) {
             throw new OpenFailure("cannot open encrypted volume " + name + " in this sandbox: " + missing
                     + "; run the group with --isolation microvm, whose guest kernel has dm-crypt", false);

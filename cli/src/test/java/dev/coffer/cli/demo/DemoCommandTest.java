@@ -62,7 +62,14 @@ class DemoCommandTest {
         }
         assertEquals(List.of("image-built", "image-imported", "policy-generated", "group-started", "policy-enforced",
                 "client-reached-server", "hostile-request-denied", "attested", "key-released", "key-refused-modified-policy",
-                "group-stopped"), names);
+                "encrypted-volume-mounted", "group-stopped"), names);
+        String volume = report.get("steps").get(10).get("detail").asText();
+        if (dev.coffer.agent.volume.EncryptedVolume.unavailableReason() != null) {
+            // this host has no dm-crypt: the step is skipped, saying why and where it runs
+            assertTrue(volume.startsWith("skipped: dm-crypt is unavailable") && volume.contains("--isolation microvm"), volume);
+        } else {
+            assertTrue(volume.contains("wrote and read /data/secret.txt") && volume.contains("only ciphertext"), volume);
+        }
         String hostile = report.get("steps").get(6).get("detail").asText();
         assertTrue(hostile.contains("exec_in_container denied"), hostile);
         String enforced = report.get("steps").get(4).get("detail").asText();
@@ -88,7 +95,8 @@ class DemoCommandTest {
             assertTrue(step.get("ok").asBoolean(), step.toString());
         }
         assertEquals(List.of("guest-ready", "image-built", "image-imported", "policy-generated", "group-started",
-                "policy-enforced", "client-reached-server", "hostile-request-denied", "attested", "group-stopped"), names);
+                "policy-enforced", "client-reached-server", "hostile-request-denied", "attested", "encrypted-volume-mounted",
+                "group-stopped"), names);
         assertEquals("sim", report.get("tee").asText());
         // the token carries the VM's measurement: kernel, initramfs, command line, agent disk
         assertTrue(report.get("steps").get(8).get("detail").asText().contains("x-coffer-tee=sim"), report.toString());

@@ -39,10 +39,18 @@ public interface SandboxBackend {
      * @param tee "none" or "sim": whether the launch is measured by the simulated secure processor
      * @param simTeeDir the simulated chip's directory ({@code $COFFER_HOME/sim-tee}); used with tee "sim"
      * @param skrPort where the agent serves the SKR API inside the group (127.0.0.1:PORT), or null for no SKR API
+     * @param volumeDisks the images of the group's encrypted volumes, which the backend makes readable (and,
+     *                    unless read-only, writable) to the agent; see {@link Sandbox#volumeSource}
      */
     record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
-                         List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort) {
+                         List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<VolumeDisk> volumeDisks) {
+        public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
+                             List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort) {
+            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, tee, simTeeDir, skrPort, List.of());
+        }
+
         public LaunchRequest {
+            volumeDisks = volumeDisks == null ? List.of() : List.copyOf(volumeDisks);
             layerDisks = List.copyOf(layerDisks);
             tee = tee == null ? "none" : tee;
         }
@@ -57,4 +65,11 @@ public interface SandboxBackend {
             this(groupName, groupDir, ociRuntime, policy, environment, List.of());
         }
     }
+
+    /**
+     * The LUKS2 image of encrypted volume {@code name} (the spec's file, or the host's cached copy
+     * of its URL). Its content is ciphertext the agent opens only with the key the vault releases
+     * to the attested group, so the host may hold it; {@code readOnly} attaches it so.
+     */
+    record VolumeDisk(String name, Path file, boolean readOnly) {}
 }
