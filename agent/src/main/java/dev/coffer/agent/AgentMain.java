@@ -7,6 +7,7 @@ import dev.coffer.agent.enforce.Enforcer;
 import dev.coffer.agent.skr.EvidenceSource;
 import dev.coffer.agent.skr.SecureKeyRelease;
 import dev.coffer.agent.skr.SkrServer;
+import dev.coffer.agent.netns.PortForwards;
 import dev.coffer.agent.tee.TeeSources;
 import dev.coffer.agent.transport.UnixSocketServer;
 import dev.coffer.attest.measure.HostData;
@@ -30,7 +31,8 @@ import java.util.function.Consumer;
 /**
  * The agent process: {@code AgentMain --socket PATH --state DIR --name GROUP
  * --policy FILE|allow-all [--runtime auto|runc|crun|PATH] [--tee none|sim|snp]
- * [--launch-context FILE] [--host-data HEX] [--skr-port PORT]}. The same program runs inside the
+ * [--launch-context FILE] [--host-data HEX] [--skr-port PORT] [--skr-endpoint URL]...
+ * [--forward-address IPV4] [--forward-port PORT]...}. The same program runs inside the
  * microVM with a virtio-serial port instead of the socket.
  *
  * <p>The agent refuses to start without a policy, and refuses a policy whose SHA-256 is not the
@@ -43,7 +45,9 @@ import java.util.function.Consumer;
  *
  * <p>With a TEE the agent also answers {@code get_report} and, with {@code --skr-port}, serves the
  * SKR API on 127.0.0.1:PORT inside the group's network namespace (only the group's containers
- * reach it).
+ * reach it). Each {@code --skr-endpoint} names an attestation service or key vault the API may
+ * call; with none given it may call any. Each {@code --forward-port} makes the group's 127.0.0.1:PORT
+ * reachable on {@code --forward-address} (default 127.0.0.1) in the agent's own network namespace.
  *
  * <p>The decision log is appended to {@code STATE/policy-decisions.jsonl}, one JSON entry per
  * line (an entry appears again when its outcome changes; the last line of a sequence wins).
@@ -65,6 +69,9 @@ public final class AgentMain {
         String tee = TeeSources.NONE;
         Path launchContext = null;
         Integer skrPort = null;
+        List<String> skrEndpoints = new ArrayList<>();
+        List<Integer> forwardPorts = new ArrayList<>();
+        String forwardAddress = "127.0.0.1";
         List<String> rest = new ArrayList<>(List.of(args));
         try {
             while (!rest.isEmpty()) {
@@ -81,8 +88,12 @@ public final class AgentMain {
                     case "--tee" -> tee = value;
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
                     case "--skr-port" -> skrPort = port(value);
+                    case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
+                    case "--forward-port" -> forwardPorts.add(port(value));
+                    case "--forward-address" -> forwardAddress = ipv4(value);
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --skr-port, found " + flag);
+                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint --forward-port"
+                            + " --forward-address, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -98,6 +109,7 @@ public final class AgentMain {
         }
         Enforcer enforcer;
         EvidenceSource evidence;
+        StartupClock clock = new StartupClock();
         try {
             evidence = TeeSources.open(tee, launchContext, name).orElse(null);
             if (evidence == null && skrPort != null) {
@@ -105,7 +117,9 @@ public final class AgentMain {
                         + " found it with --tee none");
             }
             if (evidence != null) hostData = boundHostData(evidence, policy, hostData);
+            clock.mark("tee");
             enforcer = new Enforcer(loadPolicy(policy, hostData, state));
+            clock.mark("policy");
         } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.
             System.err.println("coffer-agent: " + e.getMessage());
@@ -114,20 +128,28 @@ public final class AgentMain {
         }
         try {
             OciRuntime oci = OciRuntime.detect(runtime, state.resolve("oci-state"));
+            clock.mark("oci-runtime");
             ContainerService service = ContainerService.start(state, name, oci);
+            clock.mark("netns");
             SkrServer skr = null;
             if (skrPort != null) {
                 // bound inside the group's network namespace: its containers reach it on their
                 // loopback, nothing outside the group does
-                skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort), new SecureKeyRelease(evidence),
+                skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort),
+                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints),
                         Path.of(service.networkNamespace()));
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);
-            try (UnixSocketServer server = UnixSocketServer.bind(socket, handler)) {
+            clock.mark("skr");
+            PortForwards forwards = PortForwards.start(java.net.InetAddress.getByName(forwardAddress), forwardPorts,
+                    Path.of(service.networkNamespace()), skrPort);
+            try (forwards; UnixSocketServer server = UnixSocketServer.bind(socket, handler)) {
                 System.out.println("READY " + ProcessHandle.current().pid() + " " + oci.describe()
                         + " enforcer=" + enforcer.name() + (enforcer.debuggable() ? " debuggable" : "")
                         + " layers=" + service.layerVerification() + " tee=" + tee
                         + (skrPort != null ? " skr=127.0.0.1:" + skrPort + "@group-netns" : ""));
+                // where the agent's own start went, for `coffer guest boot-test` and slow hosts
+                System.out.println("coffer-agent: startup " + clock);
                 System.out.flush();
                 server.serve();
             } finally {
@@ -161,6 +183,30 @@ public final class AgentMain {
      * (zeros for allow-all). Returns HOST_DATA in hex for {@link #loadPolicy}, or null for
      * allow-all. A {@code --host-data} from the host, if given, must agree with the report.
      */
+    private static String ipv4(String value) {
+        if (!value.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            throw new IllegalArgumentException("expected --forward-address to be an IPv4 address like 127.0.0.1, found \"" + value + "\"");
+        }
+        return value;
+    }
+
+    /** Milliseconds per startup phase, in order. */
+    private static final class StartupClock {
+        private final StringBuilder phases = new StringBuilder();
+        private long last = System.nanoTime();
+
+        void mark(String phase) {
+            long now = System.nanoTime();
+            phases.append(phases.isEmpty() ? "" : " ").append(phase).append('=').append((now - last) / 1_000_000).append("ms");
+            last = now;
+        }
+
+        @Override
+        public String toString() {
+            return phases.toString();
+        }
+    }
+
     static String boundHostData(EvidenceSource evidence, String policy, String hostDataFlag) throws IOException {
         if (policy == null) return hostDataFlag; // loadPolicy explains the missing --policy
         byte[] policyBytes = null;

@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -49,6 +50,8 @@ public final class SecureKeyRelease {
     private final String enc;
     private final Clock clock;
     private final Map<String, CachedJwks> jwksCache = new LinkedHashMap<>();
+    /** Origins ({@code scheme://host:port}) the caller may name; empty allows any. */
+    private final List<String> allowedEndpoints;
 
     private record CachedJwks(JsonNode jwks, long fetchedMillis) {}
 
@@ -59,6 +62,15 @@ public final class SecureKeyRelease {
 
     /** @param enc {@code CKM_RSA_AES_KEY_WRAP} or {@code RSA_AES_KEY_WRAP_256}, asked of the vault */
     public SecureKeyRelease(EvidenceSource tee, String enc, Duration timeout) {
+        this(tee, enc, timeout, List.of());
+    }
+
+    /**
+     * @param allowedEndpoints the only attestation services and key vaults a caller may name, as
+     *                         origins {@code scheme://host:port}; empty allows any. A container
+     *                         otherwise could make the agent fetch whatever URL it likes.
+     */
+    public SecureKeyRelease(EvidenceSource tee, String enc, Duration timeout, List<String> allowedEndpoints) {
         if (!enc.equals("CKM_RSA_AES_KEY_WRAP") && !enc.equals("RSA_AES_KEY_WRAP_256")) {
             throw new IllegalArgumentException("key wrapping must be CKM_RSA_AES_KEY_WRAP or RSA_AES_KEY_WRAP_256, found '" + enc + "'");
         }
@@ -66,6 +78,32 @@ public final class SecureKeyRelease {
         this.enc = enc;
         this.upstream = new Upstream(timeout);
         this.clock = Clock.systemUTC();
+        this.allowedEndpoints = allowedEndpoints.stream().map(e -> Upstream.origin(Upstream.baseUrl(e, "allowed endpoint"))).toList();
+    }
+
+    /**
+     * {@code endpoint} (a URL or bare host) as the origin {@code scheme://host:port} the allow-list
+     * compares.
+     *
+     * @throws IllegalArgumentException when it is not an http(s) URL
+     */
+    public static String endpointOrigin(String endpoint) {
+        try {
+            return Upstream.origin(Upstream.baseUrl(endpoint, "endpoint"));
+        } catch (SkrException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
+    /** {@code endpoint} as a base URL, refused unless it is one of the allowed endpoints. */
+    private String endpoint(String endpoint, String field) {
+        String base = Upstream.baseUrl(endpoint, field);
+        if (!allowedEndpoints.isEmpty() && !allowedEndpoints.contains(Upstream.origin(base))) {
+            throw new SkrException(403, "endpoint_not_allowed", "'" + field + "' " + Upstream.origin(base)
+                    + " is not an endpoint this group may call; expected one of " + String.join(", ", allowedEndpoints)
+                    + " (the spec's skr.endpoints)");
+        }
+        return base;
     }
 
     public String tee() {
@@ -92,7 +130,7 @@ public final class SecureKeyRelease {
      * token's {@code x-ms-runtime} claim), anything else as {@code Binary}.
      */
     public String maaToken(String maaEndpoint, byte[] runtimeData) {
-        String base = Upstream.baseUrl(maaEndpoint, "maa_endpoint");
+        String base = endpoint(maaEndpoint, "maa_endpoint");
         Evidence ev = rawEvidence(runtimeData);
         String inner = "{\"SnpReport\":\"" + B64URL.encodeToString(ev.report()) + "\",\"VcekCertChain\":\""
                 + B64URL.encodeToString(ev.certChainPem().getBytes(StandardCharsets.UTF_8)) + "\"}";
@@ -113,8 +151,8 @@ public final class SecureKeyRelease {
      * JWK ({@code oct}: {@code k}; {@code RSA}: n, e, d, p, q, dp, dq, qi; {@code EC}: crv, x, y, d).
      */
     public ObjectNode releaseKey(String maaEndpoint, String akvEndpoint, String kid) {
-        String vault = Upstream.baseUrl(akvEndpoint, "akv_endpoint");
-        Upstream.baseUrl(maaEndpoint, "maa_endpoint");
+        String vault = endpoint(akvEndpoint, "akv_endpoint");
+        endpoint(maaEndpoint, "maa_endpoint");
         if (kid == null || !KEY_ID.matcher(kid).matches()) {
             throw new SkrException(400, "malformed_request", "'kid' must be a key name or name/version (letters, digits, dashes), found '"
                     + safe(kid) + "'");

@@ -175,6 +175,19 @@ public final class SkrServer implements AutoCloseable {
         };
     }
 
+    /**
+     * A body over the limit is still read, up to this much, before the refusal: a server that
+     * answers and closes while the client is still sending resets the connection, and the client
+     * may lose the answer. Beyond this a client is wasting our time and gets the reset.
+     */
+    static final long DISCARD_LIMIT = 1 << 20;
+
+    private static void discard(InputStream in, long atMost) throws IOException {
+        long left = atMost;
+        byte[] sink = new byte[8192];
+        for (int r; left > 0 && (r = in.read(sink, 0, (int) Math.min(sink.length, left))) > 0; ) left -= r;
+    }
+
     private static ObjectNode body(HttpExchange ex, String path) throws IOException {
         String length = ex.getRequestHeaders().getFirst("Content-Length");
         if (length != null) {
@@ -185,15 +198,17 @@ public final class SkrServer implements AutoCloseable {
                 throw new SkrException(400, "malformed_request", "Content-Length '" + SecureKeyRelease.safe(length) + "' is not a number");
             }
             if (n > MAX_BODY_BYTES) {
+                if (n <= DISCARD_LIMIT) discard(ex.getRequestBody(), n);
                 throw new SkrException(413, "body_too_large", path + ": body is " + n + " bytes; the limit is " + MAX_BODY_BYTES);
             }
         }
         byte[] bytes;
         try (InputStream in = ex.getRequestBody()) {
             bytes = in.readNBytes(MAX_BODY_BYTES + 1);
-        }
-        if (bytes.length > MAX_BODY_BYTES) {
-            throw new SkrException(413, "body_too_large", path + ": body is over the limit of " + MAX_BODY_BYTES + " bytes");
+            if (bytes.length > MAX_BODY_BYTES) {
+                discard(in, DISCARD_LIMIT);
+                throw new SkrException(413, "body_too_large", path + ": body is over the limit of " + MAX_BODY_BYTES + " bytes");
+            }
         }
         JsonNode n;
         try {

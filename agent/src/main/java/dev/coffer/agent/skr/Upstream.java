@@ -57,6 +57,13 @@ final class Upstream {
         return e.endsWith("/") ? e.substring(0, e.length() - 1) : e;
     }
 
+    /** {@code scheme://host:port} of a base URL from {@link #baseUrl}, port made explicit, host lower-cased. */
+    static String origin(String base) {
+        URI uri = URI.create(base);
+        int port = uri.getPort() > 0 ? uri.getPort() : uri.getScheme().equals("https") ? 443 : 80;
+        return uri.getScheme() + "://" + uri.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
+    }
+
     JsonNode get(String url, String what) {
         return send(HttpRequest.newBuilder(URI.create(url)).GET(), url, what);
     }

@@ -264,6 +264,28 @@ class SkrReleaseTest {
     }
 
     @Test
+    void endpointsOutsideTheAllowListAreRefusedBeforeAnyCall() throws Exception {
+        SecureKeyRelease allowed = new SecureKeyRelease(new SimEvidenceSource(launch), "CKM_RSA_AES_KEY_WRAP",
+                java.time.Duration.ofSeconds(10), List.of(SecureKeyRelease.endpointOrigin(server.url())));
+        // the allowed origin, written with a trailing slash, still matches
+        ObjectNode jwk = allowed.releaseKey(server.url() + "/", server.url(), "disk-key");
+        assertArrayEquals(DISK_KEY, Base64.getUrlDecoder().decode(jwk.path("k").asText()));
+        int auditBefore = server.vault().audit("disk-key", 1000).size();
+        String other = "http://127.0.0.2:" + java.net.URI.create(server.url()).getPort();
+        for (String[] pair : List.of(new String[] {other, server.url()}, new String[] {server.url(), other},
+                new String[] {"https://" + java.net.URI.create(server.url()).getAuthority(), server.url()})) {
+            SkrException e = assertThrows(SkrException.class, () -> allowed.releaseKey(pair[0], pair[1], "disk-key"));
+            assertEquals(403, e.status());
+            assertEquals("endpoint_not_allowed", e.code());
+            assertTrue(e.getMessage().contains("expected one of " + SecureKeyRelease.endpointOrigin(server.url())), e.getMessage());
+        }
+        assertThrows(SkrException.class, () -> allowed.maaToken(other, "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        // refused before the vault was asked: no new audit entry
+        assertEquals(auditBefore, server.vault().audit("disk-key", 1000).size());
+        assertThrows(IllegalArgumentException.class, () -> SecureKeyRelease.endpointOrigin("ftp://x"));
+    }
+
+    @Test
     void unreachableServiceIsABadGatewayNamingTheUrl() throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {

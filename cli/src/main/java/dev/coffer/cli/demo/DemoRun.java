@@ -81,8 +81,8 @@ final class DemoRun {
                     && step("client-reached-server", this::clientReachedServer)
                     && step("hostile-request-denied", this::hostileRequestDenied)
                     && step("attested", () -> trust.attested(GROUP))
-                    && (!trust.keysEnabled() || step("key-released", () -> trust.keyReleased(GROUP))
-                        && step("key-refused-modified-policy", () -> trust.keyRefusedModifiedPolicy(IMAGE)))
+                    && step("key-released", () -> trust.keyReleased(GROUP))
+                    && step("key-refused-modified-policy", () -> trust.keyRefusedModifiedPolicy(IMAGE))
                     && step("encrypted-volume-mounted", () -> trust.encryptedVolumeMounted(IMAGE, isolation));
         } finally {
             step("group-stopped", this::stopGroup);

@@ -41,8 +41,10 @@ import java.util.List;
  *
  * <p>The vault is started before the group's policy is generated, because its URL is part of
  * the group spec (the key holder's environment, which the policy pins). Attestation runs with
- * either sandbox; the key steps only with process isolation, because the SKR API's calls to the
- * vault cannot leave a microVM yet.
+ * either sandbox, and so do the key steps: the spec lists the vault in {@code skr.endpoints}, which
+ * is the agent's allow-list and, in a microVM, the one destination the VM's network reaches.
+ * Under emulation a microVM's agent is slow (RSA key generation, report signing), so its waits
+ * are longer.
  */
 final class DemoTrust implements AutoCloseable {
     static final String KEY = "coffer-demo-key";
@@ -56,7 +58,9 @@ final class DemoTrust implements AutoCloseable {
 
     private final java.nio.file.Path home;
     private final GroupManager groups;
-    private final boolean keysEnabled;
+    private final String isolation;
+    /** How long a key holder may take: a microVM under emulation is an order of magnitude slower. */
+    private final Duration keyWait;
     private CofferServer server;
     private String vaultProblem;
     private byte[] keyMaterial;
@@ -64,12 +68,8 @@ final class DemoTrust implements AutoCloseable {
     DemoTrust(java.nio.file.Path home, String isolation, GroupManager groups) {
         this.home = home;
         this.groups = groups;
-        this.keysEnabled = ProcessSandboxBackend.NAME.equals(isolation);
-    }
-
-    /** True when the key steps apply: the group can reach the vault through its SKR API. */
-    boolean keysEnabled() {
-        return keysEnabled;
+        this.isolation = isolation;
+        this.keyWait = Duration.ofSeconds(ProcessSandboxBackend.NAME.equals(isolation) ? 60 : 300);
     }
 
     /** The demo always launches on this home's simulated secure processor. */
@@ -90,11 +90,14 @@ final class DemoTrust implements AutoCloseable {
         }
     }
 
-    /** The group spec's additions: the key holder container and the SKR API's port (empty without the TEE). */
+    /** The group spec's additions: the key holder container and the SKR API with the vault as its endpoint. */
     String specAddition(String image) {
-        if (!keysEnabled) return "";
         String url = server == null ? "http://127.0.0.1:1" : server.url();
-        return keyHolderYaml(image, url, 120) + "skr: {port: " + SKR_PORT + "}\n";
+        return keyHolderYaml(image, url, 600) + skrSection(url);
+    }
+
+    private static String skrSection(String vaultUrl) {
+        return "skr: {port: " + SKR_PORT + ", endpoints: [" + vaultUrl + "]}\n";
     }
 
     /**
@@ -178,7 +181,7 @@ final class DemoTrust implements AutoCloseable {
         if (s.vault().list().stream().anyMatch(k -> k.name().equals(KEY))) s.vault().delete(KEY);
         s.vault().importKey(KEY, jwk, true, ReleasePolicies.requireHostData(s.issuerName(), hostData), false);
         String fingerprint = HEX.formatHex(sha256(keyMaterial));
-        ContainerRecord holder = groups.waitFor(group, KEY_HOLDER, Duration.ofSeconds(60));
+        ContainerRecord holder = groups.waitFor(group, KEY_HOLDER, keyWait);
         String log = groups.readLog(group, KEY_HOLDER);
         if (holder.exitCode() == null || holder.exitCode() != 0 || !log.contains("released key sha256: " + fingerprint)) {
             throw new IOException("expected container " + KEY_HOLDER + " to print the vault key's fingerprint " + fingerprint
@@ -199,12 +202,12 @@ final class DemoTrust implements AutoCloseable {
         for (GroupStatus g : groups.list()) {
             if (g.name().equals(MODIFIED_GROUP)) groups.rm(MODIFIED_GROUP, true);
         }
-        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1)
-                + "skr: {port: " + SKR_PORT + "}\n";
+        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1) + skrSection(s.url());
         try {
-            groups.run(GroupSpecParser.parse(yaml, "modified demo group"), RunOptions.defaults().withTee(RunOptions.TEE_SIM));
+            groups.run(GroupSpecParser.parse(yaml, "modified demo group"),
+                    RunOptions.defaults().withIsolation(isolation).withTee(RunOptions.TEE_SIM));
             GroupStatus modified = groups.status(MODIFIED_GROUP);
-            ContainerRecord holder = groups.waitFor(MODIFIED_GROUP, KEY_HOLDER, Duration.ofSeconds(30));
+            ContainerRecord holder = groups.waitFor(MODIFIED_GROUP, KEY_HOLDER, keyWait);
             String log = groups.readLog(MODIFIED_GROUP, KEY_HOLDER);
             if (holder.exitCode() == null || holder.exitCode() == 0 || log.contains("released key")) {
                 throw new IOException("expected the modified launch to be refused the key, found exit " + holder.exitCode()
@@ -237,11 +240,6 @@ final class DemoTrust implements AutoCloseable {
      * dm-crypt on the host: without it the step is skipped (not failed) with the reason.
      */
     String encryptedVolumeMounted(String image, String isolation) throws Exception {
-        if (!keysEnabled && !ProcessSandboxBackend.NAME.equals(isolation)) {
-            // the same fact that gates the key steps: the agent's calls to the vault cannot leave a microVM yet
-            return "skipped: the microVM's agent cannot reach the attestation service and key vault yet (no guest networking),"
-                    + " so it cannot be released the volume's key";
-        }
         if (ProcessSandboxBackend.NAME.equals(isolation)) {
             String missing = dev.coffer.agent.volume.EncryptedVolume.unavailableReason();
             if (missing != null) {

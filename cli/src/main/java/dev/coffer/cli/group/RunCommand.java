@@ -138,6 +138,10 @@ public final class RunCommand implements Callable<Integer> {
                     + "; measurement " + status.measurement() + "; host data " + status.hostData()
                     + (status.skrPort() == null ? "; no SKR API" : "; SKR API on 127.0.0.1:" + status.skrPort() + " inside the group"));
         }
+        List<String> ports = group.containers().stream().flatMap(c -> c.ports().stream()
+                .filter(p -> p.protocol().equals("TCP")).map(p -> "127.0.0.1:" + p.containerPort() + " -> " + c.name())).toList();
+        if (!ports.isEmpty()) out.println("ports: " + String.join(", ", ports));
+        if (!group.skr().endpoints().isEmpty()) out.println("skr endpoints: " + String.join(", ", group.skr().endpoints()));
         out.flush();
         try {
             StartupTimes times = manager.startupTimes(group.name());

@@ -181,6 +181,7 @@ public final class GuestCommand implements Runnable {
                 m.put("agentStartingMs", t.toAgentStartingMs());
                 m.put("agentJvmStartedMs", t.toJvmStartedMs());
                 m.put("agentListeningMs", t.toAgentListeningMs());
+                m.put("agentPhases", t.agentPhases());
                 m.put("agentAnsweredMs", t.toAgentAnsweredMs());
                 m.put("cofferOverheadMs", t.cofferOverheadMs());
                 Json.print(out, m);
@@ -192,8 +193,9 @@ public final class GuestCommand implements Runnable {
             out.printf("  modules loaded, port found:   %6d ms (+%d)%n", t.toModulesLoadedMs(), t.toModulesLoadedMs() - t.toRootSwitchedMs());
             out.printf("  agent disk verified, mounted: %6d ms (+%d)%n", t.toAgentStartingMs(), t.toAgentStartingMs() - t.toModulesLoadedMs());
             out.printf("  agent JVM started:            %6d ms (+%d)%n", t.toJvmStartedMs(), t.toJvmStartedMs() - t.toAgentStartingMs());
-            out.printf("  agent listening:              %6d ms (+%d, agent init: runtime probe, netns, policy)%n",
-                    t.toAgentListeningMs(), t.toAgentListeningMs() - t.toJvmStartedMs());
+            out.printf("  agent listening:              %6d ms (+%d, agent init: %s)%n",
+                    t.toAgentListeningMs(), t.toAgentListeningMs() - t.toJvmStartedMs(),
+                    t.agentPhases().isEmpty() ? "runtime probe, netns, policy" : t.agentPhases());
             out.printf("  agent answered ping:          %6d ms (+%d)%n", t.toAgentAnsweredMs(), t.toAgentAnsweredMs() - t.toAgentListeningMs());
             out.printf("coffer adds over the bare boot: %6d ms%n", t.cofferOverheadMs());
             out.flush();

@@ -95,9 +95,16 @@ class DemoCommandTest {
             assertTrue(step.get("ok").asBoolean(), step.toString());
         }
         assertEquals(List.of("guest-ready", "image-built", "image-imported", "policy-generated", "group-started",
-                "policy-enforced", "client-reached-server", "hostile-request-denied", "attested", "encrypted-volume-mounted",
-                "group-stopped"), names);
+                "policy-enforced", "client-reached-server", "hostile-request-denied", "attested", "key-released",
+                "key-refused-modified-policy", "encrypted-volume-mounted", "group-stopped"), names);
+        String volume = report.get("steps").get(11).get("detail").asText();
+        assertTrue(volume.contains("wrote and read /data/secret.txt") && volume.contains("only ciphertext"), volume);
+        assertFalse(Files.exists(home.resolve("groups").resolve(DemoTrust.VOLUME_GROUP)));
         assertEquals("sim", report.get("tee").asText());
+        // the key left the vault for the VM through its restricted network, and only for the right policy
+        assertTrue(report.get("steps").get(9).get("detail").asText().contains("= the vault key's"), report.toString());
+        assertTrue(report.get("steps").get(10).get("detail").asText().contains("x-ms-sevsnpvm-hostdata"), report.toString());
+        assertFalse(Files.exists(home.resolve("groups").resolve(DemoTrust.MODIFIED_GROUP)));
         // the token carries the VM's measurement: kernel, initramfs, command line, agent disk
         assertTrue(report.get("steps").get(8).get("detail").asText().contains("x-coffer-tee=sim"), report.toString());
         assertTrue(report.get("steps").get(7).get("detail").asText().contains("exec_in_container denied"));

@@ -29,11 +29,26 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
      * false}}). Opt-in: only a spec with an {@code skr} section, run with a TEE, gets one. It is a
      * launch parameter (measured), not something the policy pins.
      *
-     * @param declared true when the spec has an {@code skr} section (an explicit request)
+     * <p>{@code endpoints} lists the attestation services and key vaults the API may call on the
+     * containers' behalf ({@code skr: {endpoints: [https://vault.example:8400]}}). The agent refuses
+     * any other, so a container cannot make the agent fetch arbitrary URLs; and a microVM's
+     * restricted network reaches exactly these. Empty means any endpoint in the process sandbox
+     * and none from a microVM.
+     *
+     * @param declared  true when the spec has an {@code skr} section (an explicit request)
+     * @param endpoints base URLs {@code scheme://host:port}, port always explicit, no path
      */
-    public record Skr(boolean enabled, int port, boolean declared) {
+    public record Skr(boolean enabled, int port, boolean declared, List<String> endpoints) {
         public static final int DEFAULT_PORT = 8080;
-        public static final Skr DEFAULT = new Skr(true, DEFAULT_PORT, false);
+        public static final Skr DEFAULT = new Skr(true, DEFAULT_PORT, false, List.of());
+
+        public Skr {
+            endpoints = List.copyOf(endpoints);
+        }
+
+        public Skr(boolean enabled, int port, boolean declared) {
+            this(enabled, port, declared, List.of());
+        }
     }
 
     /**

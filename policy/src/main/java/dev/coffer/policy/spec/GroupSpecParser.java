@@ -43,7 +43,9 @@ import java.util.regex.Pattern;
  * volumes:
  *   - name: shared
  *     emptyDir: {}
- * skr: {port: 8080}          # opt-in: the SKR API inside the group (needs a TEE); {} means port 8080
+ * skr:                       # opt-in: the SKR API inside the group (needs a TEE); {} means port 8080
+ *   port: 8080
+ *   endpoints: [http://127.0.0.1:8400]   # the attestation services / key vaults it may call
  * </pre>
  */
 public final class GroupSpecParser {
@@ -247,11 +249,48 @@ public final class GroupSpecParser {
     private GroupSpec.Skr skr(YamlNode.Mapping top) throws SpecException {
         YamlNode.Entry e = top.entries().get("skr");
         if (e == null) return GroupSpec.Skr.DEFAULT;
-        YamlNode.Mapping m = mapping(e.value(), "skr", Set.of("port", "enabled"));
+        YamlNode.Mapping m = mapping(e.value(), "skr", Set.of("port", "enabled", "endpoints"));
         boolean enabled = !m.entries().containsKey("enabled") || optionalBoolean(m, "enabled", "skr");
         int port = m.entries().containsKey("port") ? portNumber(m.entries().get("port").value(), "skr.port")
                 : GroupSpec.Skr.DEFAULT_PORT;
-        return new GroupSpec.Skr(enabled, port, true);
+        List<String> endpoints = new ArrayList<>();
+        YamlNode.Sequence list = optionalSequence(m, "endpoints", "skr");
+        if (list != null) {
+            for (int i = 0; i < list.items().size(); i++) {
+                YamlNode item = list.items().get(i);
+                String url = endpointUrl(item, scalarText(item, "skr.endpoints[" + i + "]"), "skr.endpoints[" + i + "]");
+                if (!endpoints.contains(url)) endpoints.add(url);
+            }
+            if (endpoints.size() > MAX_ENDPOINTS) {
+                throw error(list, "skr.endpoints", "expected at most " + MAX_ENDPOINTS + " endpoints, found " + endpoints.size());
+            }
+        }
+        return new GroupSpec.Skr(enabled, port, true, endpoints);
+    }
+
+    /** A guest network reaches each endpoint through its own forwarded address; keep the list short. */
+    private static final int MAX_ENDPOINTS = 16;
+
+    /**
+     * An endpoint as its base URL with an explicit port: {@code https://vault.example} becomes
+     * {@code https://vault.example:443}, so the runtime and the agent compare and forward one form.
+     */
+    private String endpointUrl(YamlNode at, String text, String path) throws SpecException {
+        java.net.URI uri;
+        try {
+            uri = new java.net.URI(text.strip());
+        } catch (java.net.URISyntaxException ex) {
+            throw error(at, path, "expected an http(s) URL like https://vault.example:8400, found \"" + text + "\" (" + ex.getReason() + ")");
+        }
+        String scheme = uri.getScheme();
+        if (!"http".equals(scheme) && !"https".equals(scheme) || uri.getHost() == null || uri.getRawUserInfo() != null
+                || uri.getRawQuery() != null || uri.getRawFragment() != null
+                || (uri.getRawPath() != null && !uri.getRawPath().isEmpty() && !uri.getRawPath().equals("/"))) {
+            throw error(at, path, "expected an http(s) URL scheme://host[:port] without path, user, query or fragment"
+                    + " (e.g. https://vault.example:8400), found \"" + text + "\"");
+        }
+        int port = uri.getPort() > 0 ? uri.getPort() : scheme.equals("https") ? 443 : 80;
+        return scheme + "://" + uri.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
     }
 
     private ContainerSpec container(YamlNode node, String path, Set<String> volumes, Set<String> readOnlyVolumes)

@@ -34,6 +34,19 @@ class SkrSpecTest {
     }
 
     @Test
+    void endpointsAreNormalisedToBaseUrlsWithPorts() throws Exception {
+        GroupSpec.Skr skr = GroupSpecParser.parse(BASE + "skr:\n  port: 9090\n  endpoints: [http://127.0.0.1:8400, https://Vault.Example,"
+                + " http://127.0.0.1:8400/]\n", "g.yaml").skr();
+        assertEquals(java.util.List.of("http://127.0.0.1:8400", "https://vault.example:443"), skr.endpoints());
+        assertEquals(java.util.List.of(), GroupSpecParser.parse(BASE + "skr: {port: 9090}\n", "g.yaml").skr().endpoints());
+        for (String bad : java.util.List.of("ftp://x:21", "http://127.0.0.1:8400/path", "http://u@h:1", "127.0.0.1:8400", "http://h:1?q")) {
+            SpecException e = assertThrows(SpecException.class,
+                    () -> GroupSpecParser.parse(BASE + "skr: {port: 9090, endpoints: [\"" + bad + "\"]}\n", "g.yaml"), bad);
+            assertTrue(e.getMessage().contains("skr.endpoints[0]: expected an http(s) URL"), e.getMessage());
+        }
+    }
+
+    @Test
     void errorsNameFileLineAndField() {
         SpecException clash = assertThrows(SpecException.class, () -> GroupSpecParser.parse(BASE + "skr: {port: 8080}\n", "g.yaml"));
         assertEquals("g.yaml:5:13: containers[0].ports[0].containerPort: expected a port other than 8080, which the group's SKR API"
@@ -41,7 +54,7 @@ class SkrSpecTest {
         SpecException range = assertThrows(SpecException.class, () -> GroupSpecParser.parse(BASE + "skr: {port: 70000}\n", "g.yaml"));
         assertTrue(range.getMessage().startsWith("g.yaml:6:13: skr.port: expected a port number 1..65535"), range.getMessage());
         SpecException unknown = assertThrows(SpecException.class, () -> GroupSpecParser.parse(BASE + "skr: {host: x}\n", "g.yaml"));
-        assertTrue(unknown.getMessage().startsWith("g.yaml:6:7: skr.host: expected one of enabled, port, found unknown field"),
+        assertTrue(unknown.getMessage().startsWith("g.yaml:6:7: skr.host: expected one of enabled, endpoints, port, found unknown field"),
                 unknown.getMessage());
         SpecException notBool = assertThrows(SpecException.class, () -> GroupSpecParser.parse(BASE + "skr: {enabled: maybe}\n", "g.yaml"));
         assertTrue(notBool.getMessage().contains("skr.enabled: expected true or false"), notBool.getMessage());

@@ -139,7 +139,7 @@ public final class GroupManager {
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
                         agentPolicy, options.agentEnvironment(), List.copyOf(disks.values()), options.tee(),
-                        home.resolve(SIM_TEE_DIR), skrPort, volumeDisks));
+                        home.resolve(SIM_TEE_DIR), skrPort, endpoints(spec, encrypted), tcpPorts(spec), volumeDisks));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);
@@ -228,7 +228,7 @@ public final class GroupManager {
             state = state.withStatus(GroupState.RUNNING, null, records);
             state.write(dir.resolve("state.json"));
             new StartupTimes(backend.name(), prepareMs, sandboxMs, ms(mounted - t),
-                    ms(created - mounted), ms(started - created)).write(dir);
+                    ms(created - mounted), ms(started - created), sandbox.bootMarks(), sandbox.bootNotes()).write(dir);
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
     }
@@ -243,10 +243,10 @@ public final class GroupManager {
     private static Integer skrPort(GroupSpec spec, RunOptions options) throws GroupException {
         GroupSpec.Skr skr = spec.skr();
         if (!skr.declared() || !skr.enabled()) return null;
-        if (!options.isolation().equals(ProcessSandboxBackend.NAME)) {
-            throw new GroupException("expected a group without the SKR API (skr:) with --isolation " + options.isolation()
-                    + ", found skr port " + skr.port() + "; the API's calls to the attestation service and key vault cannot"
-                    + " leave the microVM yet (its network is restricted to forwarded ports); use --isolation process");
+        if (!options.isolation().equals(ProcessSandboxBackend.NAME) && skr.endpoints().isEmpty()) {
+            throw new GroupException("expected skr.endpoints in the spec of group " + spec.name() + " with --isolation "
+                    + options.isolation() + ", found none; a microVM's network reaches only the attestation services and key"
+                    + " vaults listed there, e.g. skr: {port: " + skr.port() + ", endpoints: [http://127.0.0.1:8400]}");
         }
         if (options.tee().equals(RunOptions.TEE_NONE)) {
             throw new GroupException("expected --tee sim for group " + spec.name() + ", whose spec enables the SKR API (skr:"
@@ -282,6 +282,32 @@ public final class GroupManager {
             out.add(new EncryptedMount(v.name(), e.source(), e.key(), authority, vault, e.readOnly()));
         }
         return out;
+    }
+
+    /**
+     * The origins the group may reach: the spec's {@code skr.endpoints} and each encrypted volume's
+     * attestation service and vault (in a microVM, the only destinations its network has).
+     */
+    private static List<String> endpoints(GroupSpec spec, List<EncryptedMount> encrypted) {
+        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>(spec.skr().endpoints());
+        for (EncryptedMount v : encrypted) {
+            out.add(origin(v.authority()));
+            out.add(origin(v.vault()));
+        }
+        return List.copyOf(out);
+    }
+
+    /** {@code scheme://host:port} of an http(s) URL, with the scheme's default port made explicit. */
+    private static String origin(String url) {
+        java.net.URI u = java.net.URI.create(url);
+        int port = u.getPort() >= 0 ? u.getPort() : u.getScheme().equals("https") ? 443 : 80;
+        return u.getScheme() + "://" + u.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
+    }
+
+    /** The containers' declared TCP ports, each once. */
+    private static List<Integer> tcpPorts(GroupSpec spec) {
+        return spec.containers().stream().flatMap(c -> c.ports().stream())
+                .filter(p -> p.protocol().equals("TCP")).map(GroupSpec.Port::containerPort).distinct().toList();
     }
 
     private static long ms(long nanos) {

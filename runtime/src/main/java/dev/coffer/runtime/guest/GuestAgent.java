@@ -71,6 +71,7 @@ public final class GuestAgent {
         Path state = Path.of(stateAt >= 0 && stateAt + 1 < rest.size() ? rest.get(stateAt + 1) : "/run/coffer");
         Files.createDirectories(state);
         int launchAt = rest.indexOf("--launch");
+        LaunchDisk.Content launch = null;
         if (launchAt >= 0) {
             if (launchAt + 1 >= rest.size()) {
                 System.err.println("coffer-guest-agent: expected a device after --launch, found none");
@@ -79,12 +80,23 @@ public final class GuestAgent {
             Path device = Path.of(rest.get(launchAt + 1));
             rest.remove(launchAt + 1);
             rest.remove(launchAt);
-            rest.addAll(launchArguments(device, state));
+            launch = readLaunch(device);
+            rest.addAll(launchArguments(launch, state));
+            mark("launch-read");
         }
         Path socket = state.resolve("agent.sock");
         rest.addAll(List.of("--socket", socket.toString()));
         Thread agent = Thread.ofPlatform().name("agent").start(() -> AgentMain.main(rest.toArray(String[]::new)));
         awaitSocket(socket, agent);
+        if (launch != null) {
+            try {
+                // lives as long as the VM: the relays stop when the agent ends and init powers off
+                GuestNetwork.start(launch.network());
+            } catch (IOException e) {
+                System.err.println("coffer-guest-agent: cannot set up the group's network: " + e.getMessage());
+                System.exit(3);
+            }
+        }
         mark("agent-listening");
         relay(port, socket);
     }
@@ -101,21 +113,31 @@ public final class GuestAgent {
         System.out.flush();
     }
 
-    /** The agent's --name/--policy/--host-data/--runtime for the launch the host attached; exits on a bad disk. */
-    private static List<String> launchArguments(Path device, Path state) throws IOException {
-        LaunchDisk.Content launch;
+    /** The launch the host attached; exits on a bad disk. */
+    private static LaunchDisk.Content readLaunch(Path device) throws IOException {
         try {
-            launch = LaunchDisk.read(device);
+            return LaunchDisk.read(device);
         } catch (IOException e) {
             System.err.println("coffer-guest-agent: expected the launch disk " + device + " (serial " + LaunchDisk.SERIAL
                     + "), found: " + e.getMessage());
             System.exit(2);
             throw e;
         }
+    }
+
+    /** The agent's --name/--policy/--host-data/--runtime/--skr-* for {@code launch}. */
+    private static List<String> launchArguments(LaunchDisk.Content launch, Path state) throws IOException {
         List<String> args = new ArrayList<>(List.of("--name", launch.group(), "--runtime", launch.ociRuntime()));
         if (launch.tee().equals("sim")) {
             args.addAll(simLaunch(launch, state));
-            if (launch.skrPort() != null) args.addAll(List.of("--skr-port", Integer.toString(launch.skrPort())));
+            if (launch.skrPort() != null) {
+                args.addAll(List.of("--skr-port", Integer.toString(launch.skrPort())));
+                for (String origin : launch.network().origins()) args.addAll(List.of("--skr-endpoint", origin));
+            }
+        }
+        if (!launch.network().ports().isEmpty()) {
+            args.addAll(List.of("--forward-address", GuestNetwork.GUEST_ADDRESS));
+            for (int port : launch.network().ports()) args.addAll(List.of("--forward-port", Integer.toString(port)));
         }
         if (launch.policy() == null) {
             args.addAll(List.of("--policy", "allow-all"));

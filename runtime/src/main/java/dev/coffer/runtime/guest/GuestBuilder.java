@@ -55,9 +55,14 @@ public final class GuestBuilder {
     static final List<String> BINARIES = List.of("/usr/bin/crun", "/usr/sbin/veritysetup", "/usr/sbin/cryptsetup");
 
     /** JVM options of the agent in the guest (the CDS archive must be dumped with the same GC). */
-    // native access: the agent enters the group's network namespace with setns(2) through FFM
+    // native access: the agent enters the group's network namespace with setns(2) through FFM.
+    // ArchiveRelocationMode=0 maps the CDS archive at its dump-time address: the default (1)
+    // relocates it, which rewrites pointers across all of its ~30 MB, so every page is read through
+    // dm-verity and copied, seconds under emulation. The agent is the guest's only Java process, so
+    // the address randomisation given up here protects little.
     static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss1m",
-            "-XX:MaxRAMPercentage=40", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED");
+            "-XX:MaxRAMPercentage=40", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED",
+            "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0");
 
     static final Set<String> OPTIONAL_MODULES = Set.of("java.desktop", "java.sql");
 

@@ -42,9 +42,11 @@ public final class LaunchDisk {
      *                      to keep its key, so the guest gets the key the way the process sandbox's
      *                      agent reads it from the host
      * @param skrPort       the SKR API's port inside the group, or null for none
+     * @param network       the endpoints the guest may reach and the ports forwarded into the group
      */
     public record Content(String format, String group, String policy, String hostData, String ociRuntime, String tee,
-                          String launchContext, java.util.Map<String, String> simTee, Integer skrPort) {
+                          String launchContext, java.util.Map<String, String> simTee, Integer skrPort,
+                          GuestNetwork.Plan network) {
         public Content {
             if (!FORMAT.equals(format)) {
                 throw new IllegalArgumentException("expected a launch disk of format " + FORMAT + ", found " + format);
@@ -56,6 +58,7 @@ public final class LaunchDisk {
                 throw new IllegalArgumentException("expected the launch disk to carry a policy and its HOST_DATA together, found only one");
             }
             if (ociRuntime == null || ociRuntime.isBlank()) ociRuntime = "auto";
+            network = network == null ? GuestNetwork.Plan.NONE : network;
             tee = tee == null ? "none" : tee;
             simTee = simTee == null ? java.util.Map.of() : java.util.Map.copyOf(simTee);
             if (!tee.equals("none") && !tee.equals("sim")) {
@@ -67,12 +70,17 @@ public final class LaunchDisk {
         }
 
         public static Content of(String group, String policy, String hostData, String ociRuntime) {
-            return new Content(FORMAT, group, policy, hostData, ociRuntime, "none", null, null, null);
+            return new Content(FORMAT, group, policy, hostData, ociRuntime, "none", null, null, null, null);
         }
 
         /** The same launch on the simulated secure processor. */
         public Content withSim(String launchContextText, java.util.Map<String, String> chipFiles, Integer skr) {
-            return new Content(format, group, policy, hostData, ociRuntime, "sim", launchContextText, chipFiles, skr);
+            return new Content(format, group, policy, hostData, ociRuntime, "sim", launchContextText, chipFiles, skr, network);
+        }
+
+        /** The same launch with {@code plan} for the guest's network. */
+        public Content withNetwork(GuestNetwork.Plan plan) {
+            return new Content(format, group, policy, hostData, ociRuntime, tee, launchContext, simTee, skrPort, plan);
         }
     }
 

@@ -26,7 +26,7 @@ public final class BootTest {
     /** Times in milliseconds from QEMU's launch. */
     public record Timings(Accelerator accelerator, long bareToInitMs, long toInitMs, long toRootSwitchedMs,
                           long toModulesLoadedMs, long toAgentStartingMs, long toJvmStartedMs, long toAgentListeningMs,
-                          long toAgentAnsweredMs, String properties) {
+                          long toAgentAnsweredMs, String properties, String agentPhases) {
         /** Time Coffer adds on top of a bare boot to init. */
         public long cofferOverheadMs() {
             return toAgentAnsweredMs - bareToInitMs;
@@ -40,7 +40,7 @@ public final class BootTest {
         long bareToInit;
         Path bareDir = Files.createTempDirectory(runRoot, "bare");
         try {
-            MicroVm.Config bare = new MicroVm.Config(guest, bareDir, guest.bareCmdline(), 256, accelerator, List.of(), false, List.of());
+            MicroVm.Config bare = new MicroVm.Config(guest, bareDir, guest.bareCmdline(), 256, accelerator, List.of(), false, List.of(), List.of());
             try (MicroVm vm = MicroVm.start(bare, timeout)) {
                 bareToInit = ms(vm.awaitMark("started", timeout) - vm.startNanos());
                 vm.awaitExit(Duration.ofSeconds(30));
@@ -78,10 +78,20 @@ public final class BootTest {
             return new Timings(accelerator, bareToInit, ms(vm.markNanos("started") - t0),
                     ms(vm.markNanos("switched-root") - t0), ms(vm.markNanos("modules-loaded") - t0),
                     ms(vm.markNanos("agent-starting") - t0), ms(vm.markNanos("agent-jvm-started") - t0),
-                    ms(vm.markNanos("agent-listening") - t0), ms(answered - t0), props.toString());
+                    ms(vm.markNanos("agent-listening") - t0), ms(answered - t0), props.toString(), agentPhases(vm));
         } finally {
             deleteTree(dir);
         }
+    }
+
+    /** The agent's own account of its start ("tee=..ms policy=..ms ..."), from the console; empty if absent. */
+    private static String agentPhases(MicroVm vm) throws IOException {
+        if (!Files.exists(vm.consoleLog())) return "";
+        for (String line : Files.readAllLines(vm.consoleLog(), java.nio.charset.StandardCharsets.ISO_8859_1)) {
+            int at = line.indexOf("coffer-agent: startup ");
+            if (at >= 0) return line.substring(at + "coffer-agent: startup ".length()).strip();
+        }
+        return "";
     }
 
     /** Waits for the agent's answer; meanwhile fails fast if the guest's init reports a failure or the VM stops. */

@@ -2,6 +2,7 @@ package dev.coffer.runtime.microvm;
 
 import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.runtime.guest.GuestImage;
+import dev.coffer.runtime.guest.GuestNetwork;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -54,30 +55,33 @@ public final class MicroVm implements AutoCloseable {
     }
 
     /**
-     * @param network  user-mode networking (restrict=on: no route out, only {@code forwards} in)
+     * @param network  user-mode networking (restrict=on: nothing in or out but {@code forwards} and {@code outbound})
+     * @param outbound endpoints the guest may connect to, each through its forwarded guest address
+     *                 (see {@link GuestNetwork}); QEMU runs {@code socat} per connection to reach it
      */
     public record Config(GuestImage guest, Path runDir, String cmdline, int memoryMib, Accelerator accelerator,
-                         List<Disk> disks, boolean network, List<PortForward> forwards) {
+                         List<Disk> disks, boolean network, List<PortForward> forwards, List<GuestNetwork.Endpoint> outbound) {
         public Config {
             disks = List.copyOf(disks);
             forwards = List.copyOf(forwards);
+            outbound = List.copyOf(outbound);
             if (memoryMib < 128) throw new IllegalArgumentException("expected at least 128 MiB of guest memory, found " + memoryMib);
         }
 
         /** The agent VM of {@code guest}: its measured command line, the agent disk, 256 MiB. */
         public static Config forAgent(GuestImage guest, Path runDir, Accelerator accelerator) {
             return new Config(guest, runDir, guest.cmdline(), 256, accelerator,
-                    List.of(new Disk(guest.agentDisk(), GuestImage.AGENT_DISK_SERIAL, true)), false, List.of());
+                    List.of(new Disk(guest.agentDisk(), GuestImage.AGENT_DISK_SERIAL, true)), false, List.of(), List.of());
         }
 
         public Config withDisks(List<Disk> more) {
             List<Disk> all = new ArrayList<>(disks);
             all.addAll(more);
-            return new Config(guest, runDir, cmdline, memoryMib, accelerator, all, network, forwards);
+            return new Config(guest, runDir, cmdline, memoryMib, accelerator, all, network, forwards, outbound);
         }
 
-        public Config withNetwork(List<PortForward> forwards) {
-            return new Config(guest, runDir, cmdline, memoryMib, accelerator, disks, true, forwards);
+        public Config withNetwork(List<PortForward> forwards, List<GuestNetwork.Endpoint> outbound) {
+            return new Config(guest, runDir, cmdline, memoryMib, accelerator, disks, true, forwards, outbound);
         }
     }
 
@@ -144,6 +148,11 @@ public final class MicroVm implements AutoCloseable {
             StringBuilder netdev = new StringBuilder("user,id=net0,restrict=on");
             for (PortForward f : c.forwards()) {
                 netdev.append(",hostfwd=tcp:127.0.0.1:").append(f.hostPort()).append("-:").append(f.guestPort());
+            }
+            for (GuestNetwork.Endpoint e : c.outbound()) {
+                // slirp runs the command per guest connection, its socket on stdin/stdout (no shell:
+                // the words are split on spaces, and the endpoint's shape admits no space or comma)
+                netdev.append(",guestfwd=tcp:").append(e.via()).append("-cmd:socat STDIO TCP:").append(e.host()).append(':').append(e.port());
             }
             cmd.addAll(List.of("-netdev", netdev.toString(), "-device", "virtio-net-device,netdev=net0"));
         }

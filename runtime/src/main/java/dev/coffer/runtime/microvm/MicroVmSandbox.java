@@ -72,6 +72,42 @@ final class MicroVmSandbox implements Sandbox {
         return runDir.resolve("logs");
     }
 
+    @Override
+    public java.util.Map<String, Long> bootMarks() {
+        java.util.Map<String, Long> marks = new java.util.LinkedHashMap<>();
+        for (String line : consoleLines()) {
+            int at = line.indexOf("COFFER-INIT ");
+            if (at < 0) continue;
+            String[] words = line.substring(at + "COFFER-INIT ".length()).split(" ");
+            if (words.length == 2 && words[1].startsWith("uptime=")) {
+                try {
+                    marks.putIfAbsent(words[0], Math.round(Double.parseDouble(words[1].substring("uptime=".length())) * 1000));
+                } catch (NumberFormatException e) {
+                    // a garbled console line: the mark is informative only
+                }
+            }
+        }
+        return marks;
+    }
+
+    @Override
+    public String bootNotes() {
+        for (String line : consoleLines()) {
+            int at = line.indexOf("coffer-agent: startup ");
+            if (at >= 0) return line.substring(at + "coffer-agent: startup ".length()).strip();
+        }
+        return "";
+    }
+
+    private java.util.List<String> consoleLines() {
+        try {
+            Path log = runDir.resolve("console.log");
+            return Files.exists(log) ? Files.readAllLines(log, java.nio.charset.StandardCharsets.ISO_8859_1) : java.util.List.of();
+        } catch (IOException e) {
+            return java.util.List.of();
+        }
+    }
+
     String consoleTail() {
         Path log = runDir.resolve("console.log");
         try {

@@ -5,6 +5,7 @@ import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.runtime.guest.GuestBuildException;
 import dev.coffer.runtime.guest.GuestImage;
+import dev.coffer.runtime.guest.GuestNetwork;
 import dev.coffer.runtime.guest.LaunchDisk;
 import dev.coffer.layer.LayerDisk;
 import dev.coffer.runtime.sandbox.Sandbox;
@@ -74,7 +75,30 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         for (VolumeDisk v : request.volumeDisks()) {
             disks.put(volumeSerial(v), new MicroVm.Disk(v.file().toAbsolutePath(), volumeSerial(v), v.readOnly()));
         }
-        return launch(request, List.copyOf(disks.values()), List.of());
+        List<MicroVm.PortForward> forwards = request.ports().stream().map(p -> new MicroVm.PortForward(p, p)).toList();
+        return launch(request, List.copyOf(disks.values()), forwards);
+    }
+
+    /** The guest's network for {@code request}: its endpoints reachable, its ports forwarded in. */
+    private static GuestNetwork.Plan networkPlan(LaunchRequest request, List<MicroVm.PortForward> forwards) throws SandboxException {
+        GuestNetwork.Plan plan;
+        try {
+            plan = GuestNetwork.Plan.of(request.endpoints(), forwards.stream().map(MicroVm.PortForward::guestPort).distinct().toList());
+        } catch (IllegalArgumentException e) {
+            throw new SandboxException("cannot plan the microVM's network for group " + request.groupName() + ": " + e.getMessage());
+        }
+        if (!plan.endpoints().isEmpty() && !onPath("socat")) {
+            throw new SandboxException("expected socat on this host to carry the microVM's connections to " + String.join(", ",
+                    plan.origins()) + ", found none; install it: apt-get install socat");
+        }
+        return plan;
+    }
+
+    private static boolean onPath(String command) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, command))) return true;
+        }
+        return false;
     }
 
     /**
@@ -106,7 +130,8 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
      * the agent disk's root hash ({@link GuestImage#measurement}) — so a changed guest measures
      * differently; the sealed context and the chip travel on the same disk.
      */
-    private static Launch launchDisk(LaunchRequest request, GuestImage guest, Path runDir) throws IOException {
+    private static Launch launchDisk(LaunchRequest request, GuestImage guest, Path runDir, GuestNetwork.Plan network)
+            throws IOException {
         String policy = null;
         byte[] hostData = null;
         if (!request.policy().equals("allow-all")) {
@@ -154,7 +179,7 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
                     + ("snp".equals(request.tee()) ? " (a real SEV-SNP launch needs an SNP host and QEMU's sev-snp-guest object)" : ""));
         }
         Path file = runDir.resolve("launch.img");
-        LaunchDisk.write(file, content);
+        LaunchDisk.write(file, content.withNetwork(network));
         // the image holds the chip's key with tee sim: readable by root only, like the context file
         Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         return new Launch(new MicroVm.Disk(file, LaunchDisk.SERIAL, true), request.tee(), measurement,
@@ -185,10 +210,11 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         }
         Path runDir = groupDir.resolve("vm");
         List<MicroVm.Disk> disks = new java.util.ArrayList<>(layerDisks);
-        Launch launch = launchDisk(request, guest, runDir);
+        GuestNetwork.Plan network = networkPlan(request, forwards);
+        Launch launch = launchDisk(request, guest, runDir, network);
         disks.add(launch.disk());
         MicroVm.Config config = MicroVm.Config.forAgent(guest, runDir, accel.accelerator()).withDisks(disks)
-                .withNetwork(forwards);
+                .withNetwork(forwards, network.endpoints());
         long pid;
         try {
             pid = MicroVm.startDetached(config, DAEMONIZE_TIMEOUT);

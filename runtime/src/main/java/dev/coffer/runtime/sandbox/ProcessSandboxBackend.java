@@ -53,7 +53,12 @@ public final class ProcessSandboxBackend implements SandboxBackend {
         // dm-verity, and C1 alone has no SHA-256 intrinsic.
         List<String> jvm = List.of("-XX:+UseSerialGC", "-Xmx128m", "--enable-native-access=ALL-UNNAMED");
         List<String> behaviour = new ArrayList<>(List.of("--runtime", request.ociRuntime(), "--tee", request.tee()));
-        if (request.skrPort() != null) behaviour.addAll(List.of("--skr-port", Integer.toString(request.skrPort())));
+        if (request.skrPort() != null) {
+            behaviour.addAll(List.of("--skr-port", Integer.toString(request.skrPort())));
+            for (String e : request.endpoints()) behaviour.addAll(List.of("--skr-endpoint", e));
+        }
+        // declared ports on the host's 127.0.0.1, as a microVM's are
+        for (int p : request.ports()) behaviour.addAll(List.of("--forward-port", Integer.toString(p)));
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         argv.addAll(jvm);
         argv.addAll(List.of("-cp", classpath, AgentMain.class.getName(),

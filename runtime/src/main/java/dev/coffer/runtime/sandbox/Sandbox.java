@@ -47,4 +47,18 @@ public interface Sandbox {
      * whatever is left (processes, containers, mounts, overlay directories) by force. Idempotent.
      */
     void destroy(long millis);
+
+    /**
+     * How the sandbox's own start went, from inside: for a microVM the guest's progress marks
+     * (name → guest uptime in ms: started, agent-starting, agent-jvm-started, agent-listening).
+     * Empty where there is nothing to split (the process sandbox's agent is timed from the host).
+     */
+    default java.util.Map<String, Long> bootMarks() {
+        return java.util.Map.of();
+    }
+
+    /** The agent's account of its start ("tee=..ms policy=..ms ..."), or empty. */
+    default String bootNotes() {
+        return "";
+    }
 }

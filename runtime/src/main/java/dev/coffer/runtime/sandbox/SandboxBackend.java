@@ -39,26 +39,37 @@ public interface SandboxBackend {
      * @param tee "none" or "sim": whether the launch is measured by the simulated secure processor
      * @param simTeeDir the simulated chip's directory ({@code $COFFER_HOME/sim-tee}); used with tee "sim"
      * @param skrPort where the agent serves the SKR API inside the group (127.0.0.1:PORT), or null for no SKR API
+     * @param endpoints the attestation services and key vaults the group may call, as origins
+     *                  {@code scheme://host:port} (the spec's {@code skr.endpoints}): the agent's allow-list,
+     *                  and in a microVM the only destinations its network reaches
+     * @param ports the containers' declared TCP ports, reachable on the host's 127.0.0.1 (the agent relays
+     *              them into the group's network namespace; a microVM's through QEMU's forwarding)
      * @param volumeDisks the images of the group's encrypted volumes, which the backend makes readable (and,
      *                    unless read-only, writable) to the agent; see {@link Sandbox#volumeSource}
      */
     record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
-                         List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<VolumeDisk> volumeDisks) {
+                         List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
+                         List<Integer> ports, List<VolumeDisk> volumeDisks) {
+        /** A launch without encrypted volumes. */
         public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
-                             List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort) {
-            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, tee, simTeeDir, skrPort, List.of());
+                             List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
+                             List<Integer> ports) {
+            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, tee, simTeeDir, skrPort, endpoints, ports,
+                    List.of());
         }
 
         public LaunchRequest {
             volumeDisks = volumeDisks == null ? List.of() : List.copyOf(volumeDisks);
             layerDisks = List.copyOf(layerDisks);
             tee = tee == null ? "none" : tee;
+            endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
+            ports = ports == null ? List.of() : List.copyOf(ports);
         }
 
         /** A launch without a TEE (and so without an SKR API). */
         public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
                              List<LayerDisk> layerDisks) {
-            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, "none", null, null);
+            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, "none", null, null, List.of(), List.of());
         }
 
         public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment) {

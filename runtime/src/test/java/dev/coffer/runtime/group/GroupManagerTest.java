@@ -143,6 +143,47 @@ class GroupManagerTest {
     }
 
     @Test
+    void declaredPortsAreReachableOnTheHostsLoopbackUntilStop() throws Exception {
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        String web = """
+                name: %s
+                containers:
+                  - name: server
+                    image: coffer.test/busybox:1
+                    command: [httpd, -f, -p, "127.0.0.1:%d", -h, /www]
+                    ports: [{containerPort: %d}]
+                """;
+        GroupSpec spec = GroupSpecParser.parse(web.formatted("web", port, port), "web.yaml");
+        started.add("web");
+        groups.run(spec, RunOptions.defaults());
+        var http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/index.html"))
+                .timeout(Duration.ofSeconds(20)).build();
+        java.net.http.HttpResponse<String> page = null;
+        // httpd binds a moment after its container starts
+        for (int i = 0; i < 100 && page == null; i++) {
+            try {
+                page = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+            } catch (java.io.IOException e) {
+                Thread.sleep(100);
+            }
+        }
+        assertNotNull(page, "no answer on 127.0.0.1:" + port);
+        assertEquals(200, page.statusCode());
+        assertTrue(page.body().contains("hello from the server"), page.body());
+
+        // the same port twice on this host: the second group's agent cannot listen, and says so
+        GroupException taken = assertThrows(GroupException.class, () -> groups.run(GroupSpecParser.parse(web.formatted("web2", port, port), "web2.yaml"), RunOptions.defaults()));
+        assertTrue(taken.getMessage().contains("cannot listen on 127.0.0.1:" + port), taken.getMessage());
+
+        groups.stop("web", Duration.ofSeconds(2));
+        assertThrows(java.net.ConnectException.class, () -> new java.net.Socket("127.0.0.1", port).close());
+    }
+
+    @Test
     void followingLogsEndsWhenTheContainersExit() throws Exception {
         String spec = """
                 name: follow

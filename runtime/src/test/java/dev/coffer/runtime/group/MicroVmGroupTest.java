@@ -36,18 +36,24 @@ class MicroVmGroupTest {
         GuestImage guest = new GuestBuilder(home.resolve("guest"), step -> { }).build();
         TestImages.importBusybox(home, work);
         GroupManager groups = new GroupManager(home);
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        // the server listens on the group's loopback only; its declared port is forwarded from the host's
         GroupSpec spec = GroupSpecParser.parse("""
                 name: vmpod
                 containers:
                   - name: server
                     image: coffer.test/busybox:1
-                    command: [httpd, -f, -p, "127.0.0.1:8080", -h, /www]
+                    command: [httpd, -f, -p, "127.0.0.1:%d", -h, /www]
+                    ports: [{containerPort: %d}]
                   - name: client
                     image: coffer.test/busybox:1
                     command: [sh, -c]
                     args:
-                      - "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8080/index.html && exit 0; sleep 0.2; done; exit 1"
-                """, "vmpod.yaml");
+                      - "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:%d/index.html && exit 0; sleep 0.2; done; exit 1"
+                """.formatted(port, port, port), "vmpod.yaml");
         GroupHandle g = groups.run(spec, RunOptions.defaults().withIsolation("microvm").withTee(RunOptions.TEE_SIM)
                 .withAgentEnvironment(Map.of("COFFER_ACCEL", "tcg")));
         long qemuPid = groups.status("vmpod").agentPid();
@@ -60,6 +66,14 @@ class MicroVmGroupTest {
             var client = g.waitFor("client", Duration.ofSeconds(180));
             assertEquals(0, client.exitCode(), g.logs("client"));
             assertTrue(g.logs("client").contains("hello"), g.logs("client"));
+
+            // the declared port, from the host: QEMU forwards 127.0.0.1:port to the guest, whose agent
+            // relays into the group's network namespace
+            var http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(20)).build();
+            var page = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/index.html"))
+                    .timeout(Duration.ofSeconds(60)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, page.statusCode());
+            assertTrue(page.body().contains("hello"), page.body());
 
             GroupException denied = assertThrows(GroupException.class,
                     () -> g.exec("server", List.of("sh", "-c", "id"), Duration.ofSeconds(60)));
@@ -79,6 +93,20 @@ class MicroVmGroupTest {
             assertEquals(g.enforcer().substring("policy sha256:".length()), recorded.hostData());
             GroupAttestation.Outcome attested = GroupAttestation.attest(groups, "vmpod");
             assertTrue(attested.valid(), attested.toString());
+
+            // hostile bytes through the virtio-serial relay get the agent's own error answers, and
+            // change nothing: the relay adds no parsing of its own
+            try (var ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                ch.connect(java.net.UnixDomainSocketAddress.of(groups.groupDir("vmpod").resolve("vm/agent.sock")));
+                var out = java.nio.channels.Channels.newOutputStream(ch);
+                var in = java.nio.channels.Channels.newInputStream(ch);
+                dev.coffer.agent.protocol.Frames.write(out, "\u0000\u0001garbage".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                var r = dev.coffer.agent.protocol.Protocol.decodeResponse(dev.coffer.agent.protocol.Frames.read(in));
+                assertEquals(dev.coffer.agent.protocol.Response.Failure.BAD_JSON, r.error().code());
+                dev.coffer.agent.protocol.Frames.write(out, "{\"version\":99,\"id\":5,\"request\":{\"type\":\"ping\"}}".getBytes());
+                r = dev.coffer.agent.protocol.Protocol.decodeResponse(dev.coffer.agent.protocol.Frames.read(in));
+                assertEquals(dev.coffer.agent.protocol.Response.Failure.UNSUPPORTED_VERSION, r.error().code());
+            }
 
             GroupStatus ps = groups.status("vmpod");
             assertEquals("running", ps.status());

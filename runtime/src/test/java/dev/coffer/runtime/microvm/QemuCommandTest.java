@@ -1,6 +1,7 @@
 package dev.coffer.runtime.microvm;
 
 import dev.coffer.runtime.guest.GuestImage;
+import dev.coffer.runtime.guest.GuestNetwork;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -19,7 +20,8 @@ class QemuCommandTest {
     void theCommandLineIsExactlyTheMeasuredOneAndDevicesAreNamed() {
         MicroVm.Config c = MicroVm.Config.forAgent(GUEST, Path.of("/run/g1"), Accelerator.TCG)
                 .withDisks(List.of(new MicroVm.Disk(Path.of("/l/0.disk"), "coffer-l0", true)))
-                .withNetwork(List.of(new MicroVm.PortForward(18080, 80)));
+                .withNetwork(List.of(new MicroVm.PortForward(18080, 80)),
+                        GuestNetwork.Plan.of(List.of("http://127.0.0.1:8400", "https://vault.example:443"), List.of()).endpoints());
         List<String> cmd = MicroVm.qemuCommand(c, true);
         String joined = String.join(" ", cmd);
         assertEquals(GUEST.cmdline(), cmd.get(cmd.indexOf("-append") + 1));
@@ -28,7 +30,9 @@ class QemuCommandTest {
         assertTrue(joined.contains("-m 256M"), joined);
         assertTrue(joined.contains("serial=coffer-agent") && joined.contains("serial=coffer-l0"), joined);
         assertTrue(joined.contains("file=/l/0.disk,format=raw,if=none,read-only=on"), joined);
-        assertTrue(joined.contains("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:18080-:80"), joined);
+        assertTrue(joined.contains("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:18080-:80"
+                + ",guestfwd=tcp:10.0.2.100:8400-cmd:socat STDIO TCP:127.0.0.1:8400"
+                + ",guestfwd=tcp:10.0.2.101:443-cmd:socat STDIO TCP:vault.example:443 "), joined);
         assertTrue(joined.contains("name=" + GuestImage.AGENT_PORT_NAME), joined);
         assertTrue(joined.contains("-daemonize") && !joined.contains("-nographic"), joined);
         assertFalse(String.join(" ", MicroVm.qemuCommand(c, false)).contains("-daemonize"));
@@ -41,6 +45,21 @@ class QemuCommandTest {
         assertThrows(IllegalArgumentException.class, () -> new MicroVm.PortForward(0, 80));
         assertThrows(IllegalArgumentException.class, () -> new MicroVm.PortForward(80, 70000));
         assertThrows(IllegalArgumentException.class, () -> new MicroVm.Config(GUEST, Path.of("/r"), "x", 64, Accelerator.TCG,
-                List.of(), false, List.of()));
+                List.of(), false, List.of(), List.of()));
+    }
+
+    @Test
+    void theNetworkPlanAdmitsOnlyForwardableEndpointsAndSanePorts() {
+        GuestNetwork.Plan plan = GuestNetwork.Plan.of(List.of("http://127.0.0.1:8400", "https://vault.example:443"), List.of(80, 8443));
+        assertEquals(List.of("http://127.0.0.1:8400", "https://vault.example:443"), plan.origins());
+        assertEquals("10.0.2.101:443", plan.endpoints().get(1).via());
+        // shapes that would let a hostile launch disk smuggle QEMU options or reach outside the plan
+        for (String origin : List.of("http://[::1]:80", "http://a,b:80", "http://a b:80", "ftp://h:21", "http://h")) {
+            assertThrows(IllegalArgumentException.class, () -> GuestNetwork.Plan.of(List.of(origin), List.of()), origin);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new GuestNetwork.Endpoint("http://h:80", "10.0.2.15:80"));
+        assertThrows(IllegalArgumentException.class, () -> new GuestNetwork.Endpoint("http://h:80", "10.0.2.100:81"));
+        assertThrows(IllegalArgumentException.class, () -> new GuestNetwork.Plan(List.of(), List.of(80, 80)));
+        assertThrows(IllegalArgumentException.class, () -> new GuestNetwork.Plan(List.of(), List.of(0)));
     }
 }
