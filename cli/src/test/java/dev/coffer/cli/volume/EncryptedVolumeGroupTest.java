@@ -125,13 +125,15 @@ class EncryptedVolumeGroupTest {
         volumeFor(p.sha256(), dir);
         Path policyFile = dir.resolve("policy.rego");
         Files.write(policyFile, p.bytes());
+        // the audit outlives a key of the same name (other tests use it too): count what this run adds
+        int audited = server.vault().audit(KEY, 1000).size();
         GroupException e = assertThrows(GroupException.class,
                 () -> groups.run(GroupSpecParser.parse(yaml, "t"), options("process", policyFile)));
         assertTrue(e.getMessage().contains("encrypted volume data was not opened"), e.getMessage());
         assertTrue(e.getMessage().contains("dm-crypt is unavailable"), e.getMessage());
         assertTrue(e.getMessage().contains("--isolation microvm"), e.getMessage());
         assertFalse(Files.exists(groups.groupDir("vol-process")), "a refused group leaves no state");
-        assertEquals(0, server.vault().audit(KEY, 10).size(), "the key must not be asked for");
+        assertEquals(audited, server.vault().audit(KEY, 1000).size(), "the key must not be asked for");
     }
 
     @Test
