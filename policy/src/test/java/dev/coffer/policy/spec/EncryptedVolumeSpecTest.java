@@ -139,4 +139,13 @@ class EncryptedVolumeSpecTest {
                 """, MOUNT);
         assertTrue(notMapping.getMessage().contains("expected a mapping"), notMapping.getMessage());
     }
+
+    @Test
+    void theExampleGroupParses() throws Exception {
+        GroupSpec g = GroupSpecParser.parse(java.nio.file.Path.of("..", "examples", "encrypted-volume", "group.yaml"));
+        GroupSpec.Encrypted e = g.volumes().getFirst().encrypted();
+        assertEquals("counter-key", e.key());
+        assertEquals("http://127.0.0.1:8400", e.vault());
+        assertFalse(e.readOnly());
+    }
 }
