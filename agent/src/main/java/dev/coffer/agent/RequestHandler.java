@@ -123,6 +123,7 @@ public final class RequestHandler {
                     r.offset(), r.maxBytes());
             case Request.ShutdownContainer r -> service.shutdownContainer(r);
             case Request.GetReport r -> report(r);
+            case Request.MountEncryptedVolume r -> service.mountEncryptedVolume(r, tee);
             case Request.ShutdownSandbox r -> {
                 service.shutdownAll(r.graceMillis());
                 shutdown.set(true);

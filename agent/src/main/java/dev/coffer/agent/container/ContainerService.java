@@ -3,6 +3,7 @@ package dev.coffer.agent.container;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.coffer.agent.protocol.Request;
+import dev.coffer.agent.protocol.Response;
 import dev.coffer.agent.protocol.Result;
 
 import java.io.ByteArrayOutputStream;
@@ -43,6 +44,8 @@ public final class ContainerService {
     private static final Pattern VOLUME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
     /** A group volume, as the generated policy names it: the sandbox directory's volumes/NAME. */
     private static final String VOLUME_PREFIX = "sandbox:///volumes/";
+    /** An encrypted volume opened by mount_encrypted_volume: the sandbox directory's encrypted/NAME. */
+    private static final String ENCRYPTED_PREFIX = "sandbox:///encrypted/";
     // JSON escaping can grow output six-fold (a control byte becomes a six-character escape);
     // these bounds keep every response frame below Frames.MAX_FRAME_BYTES even for binary output.
     private static final int MAX_EXEC_OUTPUT = 256 * 1024;
@@ -55,6 +58,7 @@ public final class ContainerService {
     private final Path hostsFile;
     private final Map<Path, LayerDevice> devices = new LinkedHashMap<>();
     private final Map<String, Container> containers = new LinkedHashMap<>();
+    private final dev.coffer.agent.volume.EncryptedVolumes encrypted;
 
     private static final class Container {
         final String id;
@@ -82,6 +86,7 @@ public final class ContainerService {
         this.runtime = runtime;
         this.netns = root.resolve("netns");
         this.hostsFile = root.resolve("hosts");
+        this.encrypted = new dev.coffer.agent.volume.EncryptedVolumes(root.resolve("encrypted"));
     }
 
     /**
@@ -120,6 +125,25 @@ public final class ContainerService {
 
     public OciRuntime runtime() {
         return runtime;
+    }
+
+    // ---- encrypted volumes ---------------------------------------------------------------
+
+    /**
+     * Opens an encrypted volume the policy allowed (see {@link Request.MountEncryptedVolume});
+     * {@code tee} supplies the evidence its key is released against.
+     */
+    public synchronized Result.Done mountEncryptedVolume(Request.MountEncryptedVolume r, dev.coffer.agent.skr.EvidenceSource tee) {
+        if (r.name() == null || !VOLUME.matcher(r.name()).matches()) {
+            throw AgentException.invalid("expected an encrypted volume name of lowercase letters, digits and '-', found \""
+                    + r.name() + "\"");
+        }
+        try {
+            encrypted.open(r, tee);
+        } catch (dev.coffer.agent.volume.EncryptedVolumes.OpenFailure e) {
+            throw new AgentException(e.conflict() ? Response.Failure.CONFLICT : Response.Failure.FAILED, e.getMessage());
+        }
+        return new Result.Done();
     }
 
     // ---- devices -------------------------------------------------------------------------
@@ -331,6 +355,17 @@ public final class ContainerService {
                 out.add(new Request.Mount(m.destination(), "tmpfs", "tmpfs", options));
                 continue;
             }
+            if (m.source() != null && m.source().startsWith(ENCRYPTED_PREFIX)) {
+                String name = encryptedName(m);
+                Path opened = encrypted.mountPoint(name);
+                if (opened == null) {
+                    throw AgentException.conflict("expected encrypted volume " + name + " to be open for the mount at "
+                            + m.destination() + ", found it closed; send mount_encrypted_volume first");
+                }
+                out.add(new Request.Mount(m.destination(), opened.toString(), "bind",
+                        List.of("rbind", options.contains("ro") ? "ro" : "rw")));
+                continue;
+            }
             String name = volumeName(m);
             Path volume = root.resolve("volumes").resolve(name);
             try {
@@ -350,6 +385,14 @@ public final class ContainerService {
             out.add(new Request.Mount("/etc/hosts", hostsFile.toString(), "bind", List.of("rbind", "ro")));
         }
         return out;
+    }
+
+    private static String encryptedName(Request.Mount m) {
+        String name = m.source().substring(ENCRYPTED_PREFIX.length());
+        if (!VOLUME.matcher(name).matches()) {
+            throw AgentException.invalid("expected an encrypted volume name of lowercase letters, digits and '-', found \"" + name + "\"");
+        }
+        return name;
     }
 
     private static String volumeName(Request.Mount m) {
@@ -395,6 +438,9 @@ public final class ContainerService {
     /** The host path a requested mount's source resolves to: what the policy's sandbox:// rule is matched against. */
     public String mountSourceForPolicy(Request.Mount m) {
         if ("tmpfs".equals(m.type())) return "tmpfs";
+        if (m.source() != null && m.source().startsWith(ENCRYPTED_PREFIX)) {
+            return root.resolve("encrypted").resolve(encryptedName(m)).toString();
+        }
         return root.resolve("volumes").resolve(volumeName(m)).toString();
     }
 
@@ -606,13 +652,20 @@ public final class ContainerService {
             }
         }
         synchronized (this) {
+            // containers are gone, so nothing holds the volumes: unmount and close the dm-crypt mappings
+            String volumeFailure = null;
+            try {
+                encrypted.closeAll();
+            } catch (dev.coffer.agent.volume.VolumeException e) {
+                volumeFailure = e.getMessage();
+            }
             for (Path target : List.copyOf(devices.keySet())) {
                 LayerDevices.close(devices.remove(target));
             }
             for (Path leftover : Mounts.mountedUnder(root)) {
                 Mounts.unmount(leftover);
             }
-            for (String d : List.of("devices", "containers", "volumes")) {
+            for (String d : List.of("devices", "containers", "volumes", "encrypted")) {
                 Mounts.deleteTree(root.resolve(d));
             }
             Mounts.deleteTree(runtime.stateRoot());
@@ -622,6 +675,7 @@ public final class ContainerService {
             } catch (IOException e) {
                 throw AgentException.failed("cannot remove " + netns + ": " + e.getMessage());
             }
+            if (volumeFailure != null) throw AgentException.failed(volumeFailure);
         }
     }
 

@@ -151,6 +151,9 @@ public final class Enforcer {
             case Request.SignalContainerProcess s ->
                     new EnforcementRequest.SignalContainerProcess(s.containerID(), s.signal(), true, List.of());
             case Request.ShutdownContainer s -> new EnforcementRequest.ShutdownContainer(s.containerID());
+            // the device is where the agent reads the ciphertext, not something the policy pins (see the request)
+            case Request.MountEncryptedVolume m -> new EnforcementRequest.MountEncryptedVolume(m.name(), m.source(), m.key(),
+                    m.authority(), m.vault(), m.readOnly());
         };
     }
 

@@ -30,6 +30,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Request.ShutdownSandbox.class, name = "shutdown_sandbox"),
         @JsonSubTypes.Type(value = Request.GetReport.class, name = "get_report"),
         @JsonSubTypes.Type(value = Request.ReadDecisionLog.class, name = "read_decision_log"),
+        @JsonSubTypes.Type(value = Request.MountEncryptedVolume.class, name = "mount_encrypted_volume"),
 })
 public sealed interface Request {
 
@@ -52,6 +53,7 @@ public sealed interface Request {
             case ShutdownSandbox s -> "shutdown_sandbox";
             case GetReport g -> "get_report";
             case ReadDecisionLog r -> "read_decision_log";
+            case MountEncryptedVolume m -> "mount_encrypted_volume";
         };
     }
 
@@ -119,8 +121,21 @@ public sealed interface Request {
     record ReadDecisionLog(long offset, int maxBytes) implements Request {}
 
     /**
+     * Opens the group's encrypted volume {@code name}: the agent releases vault key {@code key}
+     * through its TEE's attestation ({@code authority} = attestation service, {@code vault} = key
+     * vault, the SKR flow), opens the LUKS2 image with dm-crypt and mounts it where container
+     * mounts {@code sandbox:///encrypted/NAME} find it. {@code source} is the image as the spec
+     * names it (what the policy pins); {@code device} is where the agent reads it (a file in the
+     * process sandbox, a block device by serial in a microVM), which like a layer's source needs
+     * no pinning: the ciphertext is useless without the key, and only the pinned key opens it.
+     */
+    record MountEncryptedVolume(String name, String source, String key, String authority, String vault,
+                                boolean readOnly, String device) implements Request {}
+
+    /**
      * A mount in a container, in OCI runtime-spec terms: a group volume is
-     * {@code sandbox:///volumes/NAME} (bind), the form the generated policy pins.
+     * {@code sandbox:///volumes/NAME} (bind), an opened encrypted volume
+     * {@code sandbox:///encrypted/NAME}: the forms the generated policy pins.
      */
     record Mount(String destination, String source, String type, List<String> options) {}
 }

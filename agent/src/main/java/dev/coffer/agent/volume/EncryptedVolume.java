@@ -207,21 +207,24 @@ public final class EncryptedVolume {
             throw new VolumeException(VolumeException.Reason.INVALID, "mapper name '" + mapperName
                     + "' must be 1-64 letters, digits, '_', '.', '-' and not start with '.' or '-'");
         }
-        if (!Files.isRegularFile(file)) {
-            throw new VolumeException(VolumeException.Reason.INVALID, file + " is not a volume file; create one with 'coffer volume create'");
+        boolean blockDevice = isBlockDevice(file);
+        if (!blockDevice && !Files.isRegularFile(file)) {
+            throw new VolumeException(VolumeException.Reason.INVALID, file + " is neither a volume file nor a block device;"
+                    + " create one with 'coffer volume create'");
         }
         checkKey(file, key);
-        String reason = unavailableReason();
+        String reason = unavailableReason(!blockDevice);
         if (reason != null) throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "cannot open " + file + ": " + reason);
         try {
             Files.createDirectories(mountPoint);
         } catch (IOException e) {
             throw new VolumeException(VolumeException.Reason.FAILED, "cannot create mount point " + mountPoint + ": " + e.getMessage());
         }
-        String loop = attachLoop(file, readOnly);
+        // a block device (a microVM's virtio disk) is opened directly; a file needs a loop device first
+        String loop = blockDevice ? null : attachLoop(file, readOnly);
         boolean mapped = false;
         try {
-            openMapping(file, loop, key, mapperName, readOnly);
+            openMapping(file, blockDevice ? file.toString() : loop, key, mapperName, readOnly);
             mapped = true;
             List<String> mount = new ArrayList<>(List.of("mount", "-t", "ext4", "-o", readOnly ? "ro,nosuid,nodev,noload" : "nosuid,nodev",
                     "/dev/mapper/" + mapperName, mountPoint.toString()));
@@ -229,7 +232,7 @@ public final class EncryptedVolume {
             return new Opened(file, loop, mapperName, mountPoint, readOnly);
         } catch (RuntimeException e) {
             if (mapped) Tool.run(List.of("cryptsetup", "close", mapperName), null, 60);
-            Tool.run(List.of("losetup", "-d", loop), null, 30);
+            if (loop != null) Tool.run(List.of("losetup", "-d", loop), null, 30);
             throw e;
         }
     }
@@ -241,8 +244,10 @@ public final class EncryptedVolume {
         if (!u.ok()) failures.add("umount " + v.mountPoint() + ": " + u.detail());
         Tool.Result c = Tool.run(List.of("cryptsetup", "close", v.mapperName()), null, 60);
         if (!c.ok()) failures.add("cryptsetup close " + v.mapperName() + ": " + c.detail());
-        Tool.Result l = Tool.run(List.of("losetup", "-d", v.loopDevice()), null, 30);
-        if (!l.ok()) failures.add("losetup -d " + v.loopDevice() + ": " + l.detail());
+        if (v.loopDevice() != null) {
+            Tool.Result l = Tool.run(List.of("losetup", "-d", v.loopDevice()), null, 30);
+            if (!l.ok()) failures.add("losetup -d " + v.loopDevice() + ": " + l.detail());
+        }
         if (!failures.isEmpty()) {
             throw new VolumeException(VolumeException.Reason.FAILED, "closing " + v.file() + " left state behind: " + String.join("; ", failures)
                     + "; stop processes using " + v.mountPoint() + " and retry");
@@ -278,6 +283,21 @@ public final class EncryptedVolume {
 
     /** Null when dm-crypt and loop devices can be used here; else why not, in one line. */
     public static String unavailableReason() {
+        return unavailableReason(true);
+    }
+
+    /** True for a block device node (S_IFBLK), such as a microVM's /dev/vdb; false for anything else or nothing. */
+    public static boolean isBlockDevice(Path path) {
+        try {
+            int mode = (Integer) Files.getAttribute(path, "unix:mode");
+            return (mode & 0170000) == 0060000;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** Null when dm-crypt (and, with {@code needLoop}, loop devices for image files) can be used here; else why not. */
+    public static String unavailableReason(boolean needLoop) {
         // libdevmapper creates /dev/mapper/control on demand, so the node proves nothing: ask the kernel.
         String misc;
         try {
@@ -293,10 +313,14 @@ public final class EncryptedVolume {
             return "dm-crypt is unavailable: " + DM_CONTROL + " does not exist (this container cannot reach the device-mapper); "
                     + "give it /dev/mapper/control or use the microvm sandbox";
         }
-        Tool.Result targets = Tool.run(List.of("dmsetup", "targets"), null, 30);
-        if (targets.ok() && !targets.out().matches("(?s).*\\bcrypt\\b.*")) {
+        // dmsetup is optional (cryptsetup talks to device-mapper itself; a minimal guest has none):
+        // without it, whether the crypt target loads shows when the volume is opened
+        Tool.Result targets = Files.isExecutable(Path.of("/usr/sbin/dmsetup")) || Files.isExecutable(Path.of("/sbin/dmsetup"))
+                ? Tool.run(List.of("dmsetup", "targets"), null, 30) : null;
+        if (targets != null && targets.ok() && !targets.out().matches("(?s).*\\bcrypt\\b.*")) {
             return "dm-crypt is unavailable: device-mapper has no crypt target (dmsetup targets); load it with modprobe dm_crypt";
         }
+        if (!needLoop) return null;
         if (!Files.exists(Path.of("/dev/loop-control"))) {
             return "loop devices are unavailable: /dev/loop-control does not exist; load the loop module (modprobe loop)";
         }

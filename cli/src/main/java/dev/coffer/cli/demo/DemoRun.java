@@ -82,7 +82,8 @@ final class DemoRun {
                     && step("hostile-request-denied", this::hostileRequestDenied)
                     && step("attested", () -> trust.attested(GROUP))
                     && step("key-released", () -> trust.keyReleased(GROUP))
-                    && step("key-refused-modified-policy", () -> trust.keyRefusedModifiedPolicy(IMAGE));
+                    && step("key-refused-modified-policy", () -> trust.keyRefusedModifiedPolicy(IMAGE))
+                    && step("encrypted-volume-mounted", () -> trust.encryptedVolumeMounted(IMAGE, isolation));
         } finally {
             step("group-stopped", this::stopGroup);
             trust.close();

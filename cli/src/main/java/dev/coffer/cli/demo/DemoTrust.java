@@ -228,6 +228,98 @@ final class DemoTrust implements AutoCloseable {
         }
     }
 
+    static final String VOLUME_GROUP = "coffer-demo-volume";
+    static final String VOLUME_KEY = "coffer-demo-volume-key";
+    static final String VOLUME_SECRET = "coffer-demo-secret";
+
+    /**
+     * {@code encrypted-volume-mounted}: a fresh LUKS2 volume keyed by a new vault key whose release
+     * policy requires the HOST_DATA of a small group that mounts it; the group's agent releases the
+     * key with its evidence, opens the volume with dm-crypt and its container writes and reads a
+     * file there; the image on the host then holds only ciphertext. The process sandbox needs
+     * dm-crypt on the host: without it the step is skipped (not failed) with the reason.
+     */
+    String encryptedVolumeMounted(String image, String isolation) throws Exception {
+        if (ProcessSandboxBackend.NAME.equals(isolation)) {
+            String missing = dev.coffer.agent.volume.EncryptedVolume.unavailableReason();
+            if (missing != null) {
+                return "skipped: " + missing + " (run `coffer demo --isolation microvm` to see this step)";
+            }
+        }
+        CofferServer s = server();
+        for (GroupStatus g : groups.list()) {
+            if (g.name().equals(VOLUME_GROUP)) groups.rm(VOLUME_GROUP, true);
+        }
+        java.nio.file.Path dir = home.resolve("demo-volume");
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Path volume = dir.resolve("data.img");
+        java.nio.file.Files.deleteIfExists(volume);
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        try {
+            dev.coffer.agent.volume.EncryptedVolume.create(volume, dev.coffer.agent.volume.EncryptedVolume.MIN_SIZE, key);
+            String yaml = """
+                    name: %s
+                    containers:
+                      - name: writer
+                        image: %s
+                        command: [sh, -c]
+                        args: ["echo %s > /data/secret.txt && cat /data/secret.txt"]
+                        volumeMounts: [{name: data, mountPath: /data}]
+                    volumes:
+                      - name: data
+                        encrypted: {source: "%s", key: %s, authority: "%s", vault: "%s"}
+                    """.formatted(VOLUME_GROUP, image, VOLUME_SECRET, volume, VOLUME_KEY, s.url(), s.url());
+            dev.coffer.policy.gen.GeneratedPolicy policy;
+            try (dev.coffer.oci.store.ImageStore store = dev.coffer.oci.store.ImageStore.open(home)) {
+                policy = new dev.coffer.policy.gen.PolicyGenerator(new dev.coffer.policy.gen.StoreImageSource(store))
+                        .generate(dev.coffer.policy.model.GroupPolicyInput.parse(yaml, "demo volume group"), false);
+            }
+            java.nio.file.Path policyFile = dir.resolve("policy.rego");
+            java.nio.file.Files.write(policyFile, policy.bytes());
+            if (s.vault().list().stream().anyMatch(k -> k.name().equals(VOLUME_KEY))) s.vault().delete(VOLUME_KEY);
+            ObjectNode jwk = JsonNodeFactory.instance.objectNode().put("kty", "oct")
+                    .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(key));
+            s.vault().importKey(VOLUME_KEY, jwk, true, ReleasePolicies.requireHostData(s.issuerName(), policy.sha256()), false);
+            try {
+                groups.run(GroupSpecParser.parse(yaml, "demo volume group"), RunOptions.defaults().withIsolation(isolation)
+                        .withPolicy(policyFile.toString()).withTee(RunOptions.TEE_SIM));
+                ContainerRecord writer = groups.waitFor(VOLUME_GROUP, "writer", Duration.ofSeconds(60));
+                String log = groups.readLog(VOLUME_GROUP, "writer");
+                if (writer.exitCode() == null || writer.exitCode() != 0 || !log.contains(VOLUME_SECRET)) {
+                    throw new IOException("expected container writer to write and read " + VOLUME_SECRET + " on the volume, found exit "
+                            + writer.exitCode() + " and output: " + log.strip());
+                }
+            } finally {
+                try {
+                    groups.rm(VOLUME_GROUP, true);
+                } catch (IOException ignored) {
+                    // not started: the run's error is what the step reports
+                }
+            }
+            byte[] image0 = java.nio.file.Files.readAllBytes(volume);
+            if (indexOf(image0, VOLUME_SECRET.getBytes(java.nio.charset.StandardCharsets.US_ASCII)) >= 0) {
+                throw new IOException("expected only ciphertext in " + volume + ", found the secret in plain text");
+            }
+            return "group " + VOLUME_GROUP + " released " + VOLUME_KEY + " (release policy: its HOST_DATA "
+                    + policy.sha256().substring(0, 16) + "…), opened " + volume.getFileName() + " (LUKS2, dm-crypt) and its container"
+                    + " wrote and read /data/secret.txt; the image on the host holds only ciphertext";
+        } finally {
+            java.util.Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) continue outer;
+            }
+            return i;
+        }
+        return -1;
+    }
+
     private static String firstLine(String s) {
         int nl = s.indexOf('\n');
         String line = nl < 0 ? s : s.substring(0, nl);

@@ -62,7 +62,14 @@ class DemoCommandTest {
         }
         assertEquals(List.of("image-built", "image-imported", "policy-generated", "group-started", "policy-enforced",
                 "client-reached-server", "hostile-request-denied", "attested", "key-released", "key-refused-modified-policy",
-                "group-stopped"), names);
+                "encrypted-volume-mounted", "group-stopped"), names);
+        String volume = report.get("steps").get(10).get("detail").asText();
+        if (dev.coffer.agent.volume.EncryptedVolume.unavailableReason() != null) {
+            // this host has no dm-crypt: the step is skipped, saying why and where it runs
+            assertTrue(volume.startsWith("skipped: dm-crypt is unavailable") && volume.contains("--isolation microvm"), volume);
+        } else {
+            assertTrue(volume.contains("wrote and read /data/secret.txt") && volume.contains("only ciphertext"), volume);
+        }
         String hostile = report.get("steps").get(6).get("detail").asText();
         assertTrue(hostile.contains("exec_in_container denied"), hostile);
         String enforced = report.get("steps").get(4).get("detail").asText();
@@ -89,7 +96,10 @@ class DemoCommandTest {
         }
         assertEquals(List.of("guest-ready", "image-built", "image-imported", "policy-generated", "group-started",
                 "policy-enforced", "client-reached-server", "hostile-request-denied", "attested", "key-released",
-                "key-refused-modified-policy", "group-stopped"), names);
+                "key-refused-modified-policy", "encrypted-volume-mounted", "group-stopped"), names);
+        String volume = report.get("steps").get(11).get("detail").asText();
+        assertTrue(volume.contains("wrote and read /data/secret.txt") && volume.contains("only ciphertext"), volume);
+        assertFalse(Files.exists(home.resolve("groups").resolve(DemoTrust.VOLUME_GROUP)));
         assertEquals("sim", report.get("tee").asText());
         // the key left the vault for the VM through its restricted network, and only for the right policy
         assertTrue(report.get("steps").get(9).get("detail").asText().contains("= the vault key's"), report.toString());

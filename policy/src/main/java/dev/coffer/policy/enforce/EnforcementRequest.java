@@ -167,6 +167,24 @@ public sealed interface EnforcementRequest {
     }
 
     /**
+     * Open the encrypted volume {@code name} (a LUKS2 image at {@code source}) with vault key
+     * {@code key}, released after attestation by {@code authority} (the attestation service) and
+     * {@code vault} (the key vault), read-only or not. Allowed only for a volume the policy lists
+     * with exactly these values; the agent chooses where it is mounted.
+     */
+    record MountEncryptedVolume(String name, String source, String key, String authority, String vault,
+                                @JsonProperty("readOnly") boolean readOnly) implements EnforcementRequest {
+        public MountEncryptedVolume {
+            Fields.require(name, "name");
+            Fields.require(source, "source");
+            Fields.require(key, "key");
+            Fields.require(authority, "authority");
+            Fields.require(vault, "vault");
+        }
+        public String rule() { return "mount_encrypted_volume"; }
+    }
+
+    /**
      * The host asks the agent to replace the policy it launched with. Never allowed: the
      * policy's hash is the sandbox's attested HOST_DATA, so a different one would run
      * workloads that attestation does not describe.

@@ -29,7 +29,7 @@ public final class RequestCodec {
             "mount_device", "unmount_device", "mount_overlay", "unmount_overlay", "create_container",
             "exec_in_container", "exec_external", "signal_container_process", "shutdown_container",
             "get_properties", "dump_stacks", "runtime_logging", "load_fragment", "scratch_mount",
-            "scratch_unmount", "set_policy");
+            "scratch_unmount", "set_policy", "mount_encrypted_volume");
 
     private RequestCodec() {}
 
@@ -96,6 +96,8 @@ public final class RequestCodec {
             case EnforcementRequest.ScratchMount r -> n.put("target", r.target()).put("encrypted", r.encrypted());
             case EnforcementRequest.ScratchUnmount r -> n.put("unmountTarget", r.unmountTarget());
             case EnforcementRequest.SetPolicy r -> n.put("policyText", r.policyText());
+            case EnforcementRequest.MountEncryptedVolume r -> n.put("name", r.name()).put("source", r.source())
+                    .put("key", r.key()).put("authority", r.authority()).put("vault", r.vault()).put("readOnly", r.readOnly());
         }
         return n;
     }
@@ -149,6 +151,7 @@ public final class RequestCodec {
             case "scratch_mount" -> EnforcementRequest.ScratchMount.class;
             case "scratch_unmount" -> EnforcementRequest.ScratchUnmount.class;
             case "set_policy" -> EnforcementRequest.SetPolicy.class;
+            case "mount_encrypted_volume" -> EnforcementRequest.MountEncryptedVolume.class;
             default -> throw new IllegalArgumentException("unknown enforcement point '" + rule + "'; expected one of " + RULES);
         };
         if (input == null || !input.isObject()) {

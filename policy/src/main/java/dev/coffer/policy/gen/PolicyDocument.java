@@ -9,8 +9,15 @@ import java.util.List;
  */
 public record PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode,
                              List<Container> containers, List<ExternalProcess> externalProcesses,
-                             Flags flags) {
+                             Flags flags, List<EncryptedVolume> encryptedVolumes) {
+    /** A policy without encrypted volumes. */
+    public PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode, List<Container> containers,
+                          List<ExternalProcess> externalProcesses, Flags flags) {
+        this(apiVersion, frameworkVersion, debugMode, containers, externalProcesses, flags, List.of());
+    }
+
     public PolicyDocument {
+        encryptedVolumes = encryptedVolumes == null ? List.of() : List.copyOf(encryptedVolumes);
         containers = List.copyOf(containers);
         externalProcesses = List.copyOf(externalProcesses);
     }
@@ -78,4 +85,10 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
             envRules = List.copyOf(envRules);
         }
     }
+
+    /**
+     * {@code encrypted_volumes[]}: a volume the host may ask the agent to open with
+     * {@code mount_encrypted_volume}. Empty endpoints mean "the runtime's default".
+     */
+    public record EncryptedVolume(String name, String source, String key, String authority, String vault, boolean readOnly) {}
 }

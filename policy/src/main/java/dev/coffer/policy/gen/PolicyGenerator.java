@@ -1,6 +1,7 @@
 package dev.coffer.policy.gen;
 
 import dev.coffer.policy.model.ContainerPolicyInput;
+import dev.coffer.policy.model.EncryptedVolumeInput;
 import dev.coffer.policy.model.EnvVarInput;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.model.ExecProcessInput;
@@ -30,6 +31,8 @@ public final class PolicyGenerator {
     public static final String SANDBOX_PREFIX = "sandbox://";
     /** Where a group volume NAME lives inside the sandbox: {@code sandbox:///volumes/NAME}. */
     public static final String VOLUME_SOURCE_PREFIX = SANDBOX_PREFIX + "/volumes/";
+    /** Where an opened encrypted volume NAME is mounted inside the sandbox: {@code sandbox:///encrypted/NAME}. */
+    public static final String ENCRYPTED_SOURCE_PREFIX = SANDBOX_PREFIX + "/encrypted/";
     /** Signals the host may send a container's init process when the spec lists none: stop and kill. */
     public static final List<Integer> DEFAULT_SIGNALS = List.of(9, 15);
     public static final String DEFAULT_UMASK = "0022";
@@ -58,7 +61,7 @@ public final class PolicyGenerator {
                 image = images.resolve(c.image());
                 resolved.put(c.image(), image);
             }
-            containers.add(container(c, image, debugMode));
+            containers.add(container(c, image, debugMode, encryptedNames(group)));
         }
         List<PolicyDocument.ExternalProcess> external = debugMode
                 ? List.of(new PolicyDocument.ExternalProcess(List.of("/bin/sh"),
@@ -66,10 +69,25 @@ public final class PolicyGenerator {
                         "/", true))
                 : List.of();
         PolicyDocument.Flags flags = new PolicyDocument.Flags(true, debugMode, debugMode, false, false, false);
-        return new PolicyDocument(API_VERSION, FRAMEWORK_VERSION, debugMode, containers, external, flags);
+        List<PolicyDocument.EncryptedVolume> encrypted = group.encryptedVolumes().stream()
+                .map(v -> new PolicyDocument.EncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(), v.readOnly()))
+                .toList();
+        return new PolicyDocument(API_VERSION, FRAMEWORK_VERSION, debugMode, containers, external, flags, encrypted);
+    }
+
+    private static java.util.Set<String> encryptedNames(GroupPolicyInput group) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (EncryptedVolumeInput v : group.encryptedVolumes()) names.add(v.name());
+        return names;
     }
 
     static PolicyDocument.Container container(ContainerPolicyInput c, ResolvedImage image, boolean debugMode) {
+        return container(c, image, debugMode, java.util.Set.of());
+    }
+
+    /** {@code encrypted}: the volumes that are encrypted, whose mounts come from where mount_encrypted_volume opened them. */
+    static PolicyDocument.Container container(ContainerPolicyInput c, ResolvedImage image, boolean debugMode,
+                                              java.util.Set<String> encrypted) {
         List<String> command = argv(c, image);
         if (command.isEmpty()) {
             throw new IllegalArgumentException("container '" + c.name() + "' has no command: image " + image.reference()
@@ -80,7 +98,8 @@ public final class PolicyGenerator {
                 : image.workingDir().isEmpty() ? "/" : image.workingDir();
         List<PolicyDocument.Mount> mounts = new ArrayList<>();
         for (MountInput m : c.volumeMounts()) {
-            mounts.add(new PolicyDocument.Mount(m.mountPath(), VOLUME_SOURCE_PREFIX + quoteMeta(m.volume()), "bind",
+            String prefix = encrypted.contains(m.volume()) ? ENCRYPTED_SOURCE_PREFIX : VOLUME_SOURCE_PREFIX;
+            mounts.add(new PolicyDocument.Mount(m.mountPath(), prefix + quoteMeta(m.volume()), "bind",
                     List.of("rbind", "rshared", m.readOnly() ? "ro" : "rw")));
         }
         List<PolicyDocument.ExecProcess> execs = new ArrayList<>();

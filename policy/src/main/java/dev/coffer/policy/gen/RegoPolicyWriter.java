@@ -16,6 +16,12 @@ public final class RegoPolicyWriter {
             "get_properties", "dump_stacks", "runtime_logging", "load_fragment", "scratch_mount",
             "scratch_unmount");
 
+    /**
+     * Bound only by policies that declare encrypted volumes: a policy without the binding refuses
+     * every mount_encrypted_volume, which is what a group without such volumes should do.
+     */
+    public static final String ENCRYPTED_VOLUME_POINT = "mount_encrypted_volume";
+
     private final StringBuilder out = new StringBuilder(16 * 1024);
 
     private RegoPolicyWriter() {}
@@ -53,6 +59,24 @@ public final class RegoPolicyWriter {
         }
         out.append(doc.externalProcesses().isEmpty() ? "]\n\n" : "\n]\n\n");
 
+        // written only when there are some, so policies of groups without them keep their bytes (and HOST_DATA)
+        if (!doc.encryptedVolumes().isEmpty()) {
+            out.append("encrypted_volumes := [");
+            for (int i = 0; i < doc.encryptedVolumes().size(); i++) {
+                PolicyDocument.EncryptedVolume v = doc.encryptedVolumes().get(i);
+                out.append(i == 0 ? "\n" : ",\n");
+                indent(1).append("{\n");
+                field(2, "name").append(str(v.name())).append(",\n");
+                field(2, "source").append(str(v.source())).append(",\n");
+                field(2, "key").append(str(v.key())).append(",\n");
+                field(2, "authority").append(str(v.authority())).append(",\n");
+                field(2, "vault").append(str(v.vault())).append(",\n");
+                field(2, "read_only").append(v.readOnly()).append('\n');
+                indent(1).append('}');
+            }
+            out.append("\n]\n\n");
+        }
+
         PolicyDocument.Flags f = doc.flags();
         out.append("allow_properties_access := ").append(f.allowPropertiesAccess()).append('\n');
         out.append("allow_dump_stacks := ").append(f.allowDumpStacks()).append('\n');
@@ -63,6 +87,9 @@ public final class RegoPolicyWriter {
 
         for (String point : ENFORCEMENT_POINTS) {
             out.append(point).append(" := data.framework.").append(point).append('\n');
+        }
+        if (!doc.encryptedVolumes().isEmpty()) {
+            out.append(ENCRYPTED_VOLUME_POINT).append(" := data.framework.").append(ENCRYPTED_VOLUME_POINT).append('\n');
         }
         out.append("reason := data.framework.reason\n");
     }

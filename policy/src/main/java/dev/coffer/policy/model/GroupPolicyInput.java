@@ -14,8 +14,15 @@ import java.util.Set;
  * A container group as the policy generator sees it: its containers and the names of its
  * volumes. Made from the group spec with {@link #of}, the same spec the runtime runs.
  */
-public record GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes) {
+public record GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
+                               List<EncryptedVolumeInput> encryptedVolumes) {
+    /** A group without encrypted volumes. */
+    public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes) {
+        this(name, containers, volumes, List.of());
+    }
+
     public GroupPolicyInput {
+        encryptedVolumes = encryptedVolumes == null ? List.of() : List.copyOf(encryptedVolumes);
         Objects.requireNonNull(name, "name");
         containers = List.copyOf(containers);
         volumes = volumes == null ? List.of() : List.copyOf(volumes);
@@ -23,6 +30,12 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
             throw new IllegalArgumentException("group '" + name + "' has no containers; add at least one entry under containers:");
         }
         Set<String> seen = new HashSet<>();
+        for (EncryptedVolumeInput v : encryptedVolumes) {
+            if (!volumes.contains(v.name())) {
+                throw new IllegalArgumentException("encrypted volume '" + v.name() + "' is not among the group's volumes "
+                        + volumes + "; list it under volumes:");
+            }
+        }
         for (ContainerPolicyInput c : containers) {
             if (!seen.add(c.name())) {
                 throw new IllegalArgumentException("group '" + name + "' has two containers named '" + c.name()
@@ -53,7 +66,12 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
                     env, c.workingDir(), c.user(), mounts, execs, c.signals(),
                     new SecurityInput(sec.privileged(), sec.allowStdioAccess(), sec.noNewPrivileges(), sec.seccompProfileSha256())));
         }
-        return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList());
+        List<EncryptedVolumeInput> encrypted = spec.volumes().stream().filter(v -> v.encrypted() != null)
+                .map(v -> new EncryptedVolumeInput(v.name(), v.encrypted().source(), v.encrypted().key(),
+                        v.encrypted().authority(), v.encrypted().vault(), v.encrypted().readOnly()))
+                .toList();
+        return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList(),
+                encrypted);
     }
 
     /** Parses spec text (see {@link GroupSpecParser}); {@code source} names it in error messages. */

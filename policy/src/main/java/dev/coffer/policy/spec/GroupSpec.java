@@ -102,8 +102,41 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
         public static final Security DEFAULT = new Security(false, true, false, "");
     }
 
-    /** A volume; {@code emptyDir} is the only kind now (a directory that lives as long as the group). */
-    public record VolumeSpec(String name, Kind kind) {
-        public enum Kind { EMPTY_DIR }
+    /**
+     * A volume: {@code emptyDir} (a directory that lives as long as the group) or {@code encrypted}
+     * (a LUKS2 image opened inside the sandbox with a key the vault releases only to the attested
+     * group). {@code encrypted} is null for an emptyDir.
+     */
+    public record VolumeSpec(String name, Kind kind, Encrypted encrypted) {
+        public enum Kind { EMPTY_DIR, ENCRYPTED }
+
+        public VolumeSpec {
+            if ((kind == Kind.ENCRYPTED) != (encrypted != null)) {
+                throw new IllegalArgumentException("volume '" + name + "': an encrypted volume needs its encrypted settings, "
+                        + "an emptyDir none");
+            }
+        }
+
+        /** An emptyDir. */
+        public VolumeSpec(String name, Kind kind) {
+            this(name, kind, null);
+        }
+    }
+
+    /**
+     * An encrypted volume, named like the fields of Azure's encrypted-filesystem sidecar
+     * ({@code azure_url}, {@code key.kid}, {@code key.authority.endpoint}, {@code key.akv.endpoint},
+     * {@code read_write}).
+     *
+     * @param source    the LUKS2 image: a file path (relative to the spec's directory) or an http(s) URL
+     * @param key       the vault key name (kid) the volume was created with
+     * @param authority the attestation service (MAA) endpoint, or "" for the runtime's default
+     * @param vault     the key vault (AKV) endpoint, or "" for the runtime's default
+     * @param readOnly  the image is opened read-only (always true for URLs)
+     */
+    public record Encrypted(String source, String key, String authority, String vault, boolean readOnly) {
+        public boolean remote() {
+            return source.startsWith("http://") || source.startsWith("https://");
+        }
     }
 }

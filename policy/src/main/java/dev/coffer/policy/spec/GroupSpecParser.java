@@ -53,6 +53,7 @@ public final class GroupSpecParser {
     static final long MAX_BYTES = 1024 * 1024;
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.-]*");
+    private static final Pattern KEY_NAME = Pattern.compile("[A-Za-z0-9-]{1,127}");
     private static final YAMLFactory YAML = new YAMLFactory();
 
     private final String file;
@@ -129,33 +130,22 @@ public final class GroupSpecParser {
                     throw error(v, path + ".name", "expected unique volume names, found \"" + vname + "\" twice (first on line "
                             + volumeNodes.get(vname).line() + ")");
                 }
-                for (Map.Entry<String, YamlNode.Entry> e : v.entries().entrySet()) {
-                    if (!e.getKey().equals("name") && !e.getKey().equals("emptyDir")) {
-                        throw new SpecException(file, e.getValue().line(), e.getValue().column(), path + "." + e.getKey(),
-                                "expected a volume of kind emptyDir (the only kind supported now), found \"" + e.getKey() + "\"");
-                    }
-                }
-                YamlNode.Entry emptyDir = v.entries().get("emptyDir");
-                if (emptyDir == null) {
-                    throw error(v, path, "expected a volume kind (emptyDir: {}), found none");
-                }
-                if (emptyDir.value() instanceof YamlNode.Mapping m) {
-                    mapping(m, path + ".emptyDir", Set.of());
-                } else if (!(emptyDir.value() instanceof YamlNode.Scalar s && s.token() == JsonToken.VALUE_NULL)) {
-                    throw error(emptyDir.value(), path + ".emptyDir", "expected {} , found " + emptyDir.value().kind());
-                }
                 volumeNodes.put(vname, v);
-                volumes.add(new VolumeSpec(vname, VolumeSpec.Kind.EMPTY_DIR));
+                volumes.add(volume(v, vname, path));
             }
         }
         YamlNode.Sequence containerList = optionalSequence(top, "containers", "");
         if (containerList == null || containerList.items().isEmpty()) {
             throw error(containerList == null ? top : containerList, "containers", "expected at least one container, found none");
         }
+        Set<String> readOnlyVolumes = new HashSet<>();
+        for (VolumeSpec v : volumes) {
+            if (v.encrypted() != null && v.encrypted().readOnly()) readOnlyVolumes.add(v.name());
+        }
         List<ContainerSpec> containers = new ArrayList<>();
         Map<String, Integer> containerLines = new HashMap<>();
         for (int i = 0; i < containerList.items().size(); i++) {
-            ContainerSpec c = container(containerList.items().get(i), "containers[" + i + "]", volumeNodes.keySet());
+            ContainerSpec c = container(containerList.items().get(i), "containers[" + i + "]", volumeNodes.keySet(), readOnlyVolumes);
             if (containerLines.containsKey(c.name())) {
                 throw error(containerList.items().get(i), "containers[" + i + "].name", "expected unique container names, found \""
                         + c.name() + "\" twice (first on line " + containerLines.get(c.name()) + ")");
@@ -179,6 +169,81 @@ public final class GroupSpecParser {
             }
         }
         return new GroupSpec(name, containers, volumes, skr);
+    }
+
+    private VolumeSpec volume(YamlNode.Mapping v, String vname, String path) throws SpecException {
+        for (Map.Entry<String, YamlNode.Entry> e : v.entries().entrySet()) {
+            if (!e.getKey().equals("name") && !e.getKey().equals("emptyDir") && !e.getKey().equals("encrypted")) {
+                throw new SpecException(file, e.getValue().line(), e.getValue().column(), path + "." + e.getKey(),
+                        "expected a volume kind, emptyDir or encrypted, found \"" + e.getKey() + "\"");
+            }
+        }
+        YamlNode.Entry emptyDir = v.entries().get("emptyDir");
+        YamlNode.Entry encrypted = v.entries().get("encrypted");
+        if (emptyDir != null && encrypted != null) {
+            throw new SpecException(file, encrypted.line(), encrypted.column(), path + ".encrypted",
+                    "expected one volume kind, found both emptyDir and encrypted; split them into two volumes");
+        }
+        if (encrypted != null) {
+            return new VolumeSpec(vname, VolumeSpec.Kind.ENCRYPTED, encrypted(encrypted.value(), path + ".encrypted"));
+        }
+        if (emptyDir == null) {
+            throw error(v, path, "expected a volume kind (emptyDir: {} or encrypted: {source, key}), found none");
+        }
+        if (emptyDir.value() instanceof YamlNode.Mapping m) {
+            mapping(m, path + ".emptyDir", Set.of());
+        } else if (!(emptyDir.value() instanceof YamlNode.Scalar s && s.token() == JsonToken.VALUE_NULL)) {
+            throw error(emptyDir.value(), path + ".emptyDir", "expected {} , found " + emptyDir.value().kind());
+        }
+        return new VolumeSpec(vname, VolumeSpec.Kind.EMPTY_DIR);
+    }
+
+    /** {@code encrypted: {source, key, authority, vault, readOnly}}; see {@link GroupSpec.Encrypted}. */
+    private GroupSpec.Encrypted encrypted(YamlNode node, String path) throws SpecException {
+        YamlNode.Mapping m = mapping(node, path, Set.of("source", "key", "authority", "vault", "readOnly"));
+        String source = requiredString(m, "source", path);
+        boolean remote = source.startsWith("http://") || source.startsWith("https://");
+        if (remote) {
+            checkUrl(m.entries().get("source").value(), path + ".source", source);
+        } else if (source.contains("://") || source.chars().anyMatch(ch -> ch < 0x20) || source.endsWith("/")) {
+            throw error(m.entries().get("source").value(), path + ".source",
+                    "expected a volume file path (relative to the spec) or an http(s) URL, found \"" + source + "\"");
+        }
+        String key = requiredString(m, "key", path);
+        if (!KEY_NAME.matcher(key).matches()) {
+            throw error(m.entries().get("key").value(), path + ".key",
+                    "expected a vault key name of 1-127 letters, digits or dashes (as given to coffer volume create --key), found \""
+                            + key + "\"");
+        }
+        String authority = optionalScalar(m, "authority", path);
+        if (authority != null) checkUrl(m.entries().get("authority").value(), path + ".authority", authority);
+        String vault = optionalScalar(m, "vault", path);
+        if (vault != null) checkUrl(m.entries().get("vault").value(), path + ".vault", vault);
+        boolean readOnly;
+        if (m.entries().containsKey("readOnly")) {
+            readOnly = optionalBoolean(m, "readOnly", path);
+            if (remote && !readOnly) {
+                throw error(m.entries().get("readOnly").value(), path + ".readOnly",
+                        "expected readOnly: true for a volume fetched from a URL (it cannot be written back), found false;"
+                                + " copy the image to a file to write it");
+            }
+        } else {
+            readOnly = remote;
+        }
+        return new GroupSpec.Encrypted(source, key, authority == null ? "" : authority, vault == null ? "" : vault, readOnly);
+    }
+
+    private void checkUrl(YamlNode at, String field, String url) throws SpecException {
+        java.net.URI uri;
+        try {
+            uri = new java.net.URI(url);
+        } catch (java.net.URISyntaxException e) {
+            throw error(at, field, "expected an http(s) URL, found \"" + url + "\" (" + e.getReason() + ")");
+        }
+        if (uri.getScheme() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
+                || uri.getHost() == null || uri.getRawUserInfo() != null || uri.getRawFragment() != null) {
+            throw error(at, field, "expected an http(s) URL with a host and no user info or fragment, found \"" + url + "\"");
+        }
     }
 
     private GroupSpec.Skr skr(YamlNode.Mapping top) throws SpecException {
@@ -228,7 +293,8 @@ public final class GroupSpecParser {
         return scheme + "://" + uri.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
     }
 
-    private ContainerSpec container(YamlNode node, String path, Set<String> volumes) throws SpecException {
+    private ContainerSpec container(YamlNode node, String path, Set<String> volumes, Set<String> readOnlyVolumes)
+            throws SpecException {
         YamlNode.Mapping m = mapping(node, path, Set.of("name", "image", "command", "args", "env", "workingDir", "user",
                 "ports", "volumeMounts", "execProcesses", "signals", "securityContext"));
         String name = requiredString(m, "name", path);
@@ -309,7 +375,13 @@ public final class GroupSpecParser {
                 if (!mountPaths.add(mountPath)) {
                     throw error(vm, p + ".mountPath", "expected each mountPath once per container, found \"" + mountPath + "\" again");
                 }
-                mounts.add(new VolumeMount(vname, mountPath, optionalBoolean(vm, "readOnly", p)));
+                boolean mountReadOnly = optionalBoolean(vm, "readOnly", p);
+                if (readOnlyVolumes.contains(vname) && !mountReadOnly) {
+                    throw error(vm, p + ".readOnly", "expected readOnly: true for a mount of volume \"" + vname
+                            + "\", which is opened read-only, found " + (vm.entries().containsKey("readOnly") ? "false" : "none")
+                            + "; add readOnly: true");
+                }
+                mounts.add(new VolumeMount(vname, mountPath, mountReadOnly));
             }
         }
         List<ExecProcess> execs = new ArrayList<>();

@@ -15,6 +15,7 @@
 #                                         (narrowed at every request: mount_overlay, create, exec, signal)
 #   started[containerID]   = {privileged} containers created; never removed, so an ID is never reused
 #   scratch_mounts[target] = {encrypted}
+#   encrypted_volumes[name] = {key, readOnly}  encrypted volumes opened (mount_encrypted_volume)
 #
 # Input fields are Azure's (mount_device{target, deviceHash}, mount_overlay{containerID,
 # layerPaths, target}, create_container{containerID, argList, envList, workingDir, mounts, ...}).
@@ -53,6 +54,10 @@ policy_containers := data.policy.containers
 default policy_external_processes := []
 
 policy_external_processes := data.policy.external_processes
+
+default policy_encrypted_volumes := []
+
+policy_encrypted_volumes := data.policy.encrypted_volumes
 
 default policy_fragments := []
 
@@ -397,6 +402,25 @@ mountList_ok(mounts) if {
 # devices cannot be granted by a policy yet: any requested device node is refused
 devices_ok if count(object.get(input, "devices", [])) == 0
 
+# A mount from the sandbox's encrypted/ directory needs its volume opened by mount_encrypted_volume
+# first: otherwise the container would write to a plain directory the host can read.
+encrypted_prefix := concat("", [input.sandboxDir, "/encrypted/"])
+
+default encrypted_mounts_ok := false
+
+encrypted_mounts_ok if {
+	every mount in input.mounts {
+		encrypted_mount_opened(mount)
+	}
+}
+
+encrypted_mount_opened(mount) if not startswith(mount.source, encrypted_prefix)
+
+encrypted_mount_opened(mount) if {
+	startswith(mount.source, encrypted_prefix)
+	data.metadata.encrypted_volumes[substring(mount.source, count(encrypted_prefix), -1)]
+}
+
 # every check but the environment, which may drop variables (below)
 create_base_candidates := [container |
 	some container in current_matches
@@ -408,6 +432,7 @@ create_base_candidates := [container |
 	user_ok(object.get(container, "user", null))
 	caps_ok(container_capabilities(container))
 	seccomp_ok(object.get(container, "seccomp_profile_sha256", ""))
+	encrypted_mounts_ok
 ]
 
 # With allow_environment_variable_dropping (ACI's flag), variables no remaining candidate allows
@@ -597,6 +622,42 @@ default scratch_unmount := {"allowed": false}
 scratch_unmount := {"allowed": true, "metadata": [remove_scratch]} if {
 	scratch_mounted(input.unmountTarget)
 	remove_scratch := {"name": "scratch_mounts", "action": "remove", "key": input.unmountTarget}
+}
+
+# ---------------------------------------------------------------------------------------------
+# mount_encrypted_volume: open a LUKS2 volume the policy lists, with its key from its vault
+
+encrypted_volume_opened(name) if data.metadata.encrypted_volumes[name]
+
+# "" in the policy: the endpoint the runtime is configured with (the spec named none)
+endpoint_ok(pinned, _) if pinned == ""
+
+endpoint_ok(pinned, requested) if {
+	pinned != ""
+	pinned == requested
+}
+
+encrypted_volume_ok(v) if {
+	v.name == input.name
+	v.source == input.source
+	v.key == input.key
+	endpoint_ok(v.authority, input.authority)
+	endpoint_ok(v.vault, input.vault)
+	v.read_only == input.readOnly
+}
+
+encrypted_volume_named(name) if {
+	some v in policy_encrypted_volumes
+	v.name == name
+}
+
+default mount_encrypted_volume := {"allowed": false}
+
+mount_encrypted_volume := {"allowed": true, "metadata": [add_volume]} if {
+	not encrypted_volume_opened(input.name)
+	some v in policy_encrypted_volumes
+	encrypted_volume_ok(v)
+	add_volume := {"name": "encrypted_volumes", "action": "add", "key": input.name, "value": {"key": input.key, "readOnly": input.readOnly}}
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -816,4 +877,27 @@ errors contains "unencrypted scratch is not allowed by the policy" if {
 errors contains "no scratch at path to unmount" if {
 	input.rule == "scratch_unmount"
 	not scratch_mounted(input.unmountTarget)
+}
+
+errors contains "encrypted volume is not listed in the policy" if {
+	input.rule == "mount_encrypted_volume"
+	not encrypted_volume_named(input.name)
+}
+
+errors contains "encrypted volume source, key, endpoints or read-only setting differ from the policy" if {
+	input.rule == "mount_encrypted_volume"
+	encrypted_volume_named(input.name)
+	count([v | some v in policy_encrypted_volumes; encrypted_volume_ok(v)]) == 0
+}
+
+errors contains "encrypted volume is already open" if {
+	input.rule == "mount_encrypted_volume"
+	encrypted_volume_opened(input.name)
+}
+
+errors contains "a mount uses an encrypted volume that is not open: send mount_encrypted_volume first" if {
+	input.rule == "create_container"
+	overlay_exists
+	not container_started
+	not encrypted_mounts_ok
 }

@@ -116,6 +116,10 @@ public final class GroupManager {
                 }
             }
             Integer skrPort = skrPort(spec, options);
+            List<EncryptedMount> encrypted = encryptedMounts(spec, options);
+            Path specDir = options.specFile() == null ? Path.of("").toAbsolutePath()
+                    : Path.of(options.specFile()).toAbsolutePath().getParent();
+            List<SandboxBackend.VolumeDisk> volumeDisks = VolumeSources.resolve(spec, specDir, home);
             String policyText = policyText(spec, options, images, disks);
             if (Files.exists(dir)) {
                 // leftovers of a run that crashed before writing its state: clean them first
@@ -135,7 +139,7 @@ public final class GroupManager {
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
                         agentPolicy, options.agentEnvironment(), List.copyOf(disks.values()), options.tee(),
-                        home.resolve(SIM_TEE_DIR), skrPort, spec.skr().endpoints(), tcpPorts(spec)));
+                        home.resolve(SIM_TEE_DIR), skrPort, endpoints(spec, encrypted), tcpPorts(spec), volumeDisks));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);
@@ -144,7 +148,7 @@ public final class GroupManager {
             long launched = System.nanoTime();
             try {
                 return start(spec, options, backend, sandbox, images, disks, dir,
-                        ms(prepared - t0), ms(launched - prepared));
+                        ms(prepared - t0), ms(launched - prepared), encrypted, volumeDisks);
             } catch (IOException | RuntimeException e) {
                 abandon(sandbox, dir);
                 throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
@@ -154,7 +158,8 @@ public final class GroupManager {
 
     private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,
                               Map<String, LocalImage> images, Map<String, LayerDisk> disks, Path dir,
-                              long prepareMs, long sandboxMs) throws IOException {
+                              long prepareMs, long sandboxMs, List<EncryptedMount> encrypted,
+                              List<SandboxBackend.VolumeDisk> volumeDisks) throws IOException {
         Path agentState = Path.of(sandbox.record().agentStateDir());
         try (AgentClient agent = sandbox.connect()) {
             Result.Properties props = agent.call(new Request.GetProperties(), Result.Properties.class);
@@ -173,6 +178,16 @@ public final class GroupManager {
                         layer.getValue().rootHash()), Result.Done.class);
                 deviceTargets.put(layer.getKey(), target);
             }
+            // encrypted volumes before any container: the agent releases each key with this sandbox's evidence
+            for (int i = 0; i < encrypted.size(); i++) {
+                EncryptedMount v = encrypted.get(i);
+                try {
+                    agent.call(new Request.MountEncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(),
+                            v.readOnly(), sandbox.volumeSource(volumeDisks.get(i))), Result.Done.class);
+                } catch (AgentClient.AgentCallException e) {
+                    throw new GroupException("encrypted volume " + v.name() + " was not opened: " + e.failure().reason(), e);
+                }
+            }
             long mounted = System.nanoTime();
             List<ContainerRecord> records = new ArrayList<>();
             for (GroupSpec.ContainerSpec c : spec.containers()) {
@@ -183,7 +198,8 @@ public final class GroupManager {
                 ContainerPlan plan = ContainerPlan.of(c, image.config());
                 // the form the generated policy pins (PolicyGenerator.VOLUME_SOURCE_PREFIX, its options)
                 List<Request.Mount> mounts = c.volumeMounts().stream().map(vm -> new Request.Mount(vm.mountPath(),
-                        "sandbox:///volumes/" + vm.name(), "bind", List.of("rbind", "rshared", vm.readOnly() ? "ro" : "rw")))
+                        (encrypted.stream().anyMatch(v -> v.name().equals(vm.name())) ? "sandbox:///encrypted/" : "sandbox:///volumes/")
+                                + vm.name(), "bind", List.of("rbind", "rshared", vm.readOnly() ? "ro" : "rw")))
                         .toList();
                 if (plan.argList().isEmpty()) {
                     throw new GroupException("container " + c.name() + ": expected a command, found none in the spec and no"
@@ -238,6 +254,54 @@ public final class GroupManager {
                     + " so run it with --tee sim or set skr: {enabled: false}");
         }
         return skr.port();
+    }
+
+    /** An encrypted volume as the agent is asked to open it: the spec's values, endpoints defaulted to {@code --vault}. */
+    private record EncryptedMount(String name, String source, String key, String authority, String vault, boolean readOnly) {}
+
+    /**
+     * The spec's encrypted volumes with their endpoints, checked before anything starts: a volume
+     * needs an attestation service and a vault (from the spec, or the runtime's {@code --vault})
+     * and a TEE to be released a key against.
+     */
+    private static List<EncryptedMount> encryptedMounts(GroupSpec spec, RunOptions options) throws GroupException {
+        List<EncryptedMount> out = new ArrayList<>();
+        for (GroupSpec.VolumeSpec v : spec.volumes()) {
+            GroupSpec.Encrypted e = v.encrypted();
+            if (e == null) continue;
+            String authority = e.authority().isEmpty() ? options.vault() : e.authority();
+            String vault = e.vault().isEmpty() ? options.vault() : e.vault();
+            if (authority.isEmpty() || vault.isEmpty()) {
+                throw new GroupException("encrypted volume " + v.name() + ": expected an attestation service and key vault URL,"
+                        + " found none in the spec (authority:, vault:) and no --vault; add them to the spec or run with --vault URL");
+            }
+            if (options.tee().equals(RunOptions.TEE_NONE)) {
+                throw new GroupException("encrypted volume " + v.name() + ": expected --tee sim, found --tee none; its key is"
+                        + " released only to an attested group, so run the group with --tee sim");
+            }
+            out.add(new EncryptedMount(v.name(), e.source(), e.key(), authority, vault, e.readOnly()));
+        }
+        return out;
+    }
+
+    /**
+     * The origins the group may reach: the spec's {@code skr.endpoints} and each encrypted volume's
+     * attestation service and vault (in a microVM, the only destinations its network has).
+     */
+    private static List<String> endpoints(GroupSpec spec, List<EncryptedMount> encrypted) {
+        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>(spec.skr().endpoints());
+        for (EncryptedMount v : encrypted) {
+            out.add(origin(v.authority()));
+            out.add(origin(v.vault()));
+        }
+        return List.copyOf(out);
+    }
+
+    /** {@code scheme://host:port} of an http(s) URL, with the scheme's default port made explicit. */
+    private static String origin(String url) {
+        java.net.URI u = java.net.URI.create(url);
+        int port = u.getPort() >= 0 ? u.getPort() : u.getScheme().equals("https") ? 443 : 80;
+        return u.getScheme() + "://" + u.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
     }
 
     /** The containers' declared TCP ports, each once. */

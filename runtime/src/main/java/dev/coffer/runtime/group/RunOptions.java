@@ -10,9 +10,16 @@ import java.util.Map;
  * @param agentEnvironment extra environment for the agent process (e.g. PATH)
  * @param specFile where the spec came from, recorded in the state (may be null)
  * @param tee {@link #TEE_NONE} or {@link #TEE_SIM} (the simulated secure processor of this Coffer home)
+ * @param vault the attestation service and key vault URL ({@code coffer server}) that encrypted volumes whose
+ *              spec names no {@code authority}/{@code vault} use; "" for none
  */
 public record RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
-                         String specFile, String tee) {
+                         String specFile, String tee, String vault) {
+    public RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
+                      String specFile, String tee) {
+        this(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, "");
+    }
+
     public static final String GENERATE = "generate";
     public static final String ALLOW_ALL = "allow-all";
     public static final String TEE_NONE = "none";
@@ -21,6 +28,7 @@ public record RunOptions(String isolation, String ociRuntime, String policy, Map
     public RunOptions {
         agentEnvironment = agentEnvironment == null ? Map.of() : Map.copyOf(agentEnvironment);
         tee = tee == null ? TEE_NONE : tee;
+        vault = vault == null ? "" : vault;
     }
 
     /**
@@ -33,27 +41,32 @@ public record RunOptions(String isolation, String ociRuntime, String policy, Map
     }
 
     public RunOptions withIsolation(String value) {
-        return new RunOptions(value, ociRuntime, policy, agentEnvironment, specFile, tee);
+        return new RunOptions(value, ociRuntime, policy, agentEnvironment, specFile, tee, vault);
     }
 
     public RunOptions withOciRuntime(String value) {
-        return new RunOptions(isolation, value, policy, agentEnvironment, specFile, tee);
+        return new RunOptions(isolation, value, policy, agentEnvironment, specFile, tee, vault);
     }
 
     public RunOptions withAgentEnvironment(Map<String, String> value) {
-        return new RunOptions(isolation, ociRuntime, policy, value, specFile, tee);
+        return new RunOptions(isolation, ociRuntime, policy, value, specFile, tee, vault);
     }
 
     public RunOptions withPolicy(String value) {
-        return new RunOptions(isolation, ociRuntime, value, agentEnvironment, specFile, tee);
+        return new RunOptions(isolation, ociRuntime, value, agentEnvironment, specFile, tee, vault);
     }
 
     public RunOptions withSpecFile(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, value, tee);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, value, tee, vault);
     }
 
     /** @param value {@link #TEE_NONE} or {@link #TEE_SIM} */
     public RunOptions withTee(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, value);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, value, vault);
+    }
+
+    /** @param value the default attestation service + key vault URL for encrypted volumes, "" for none */
+    public RunOptions withVault(String value) {
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, value);
     }
 }

@@ -63,6 +63,11 @@ final class MicroVmSandbox implements Sandbox {
     }
 
     @Override
+    public String volumeSource(dev.coffer.runtime.sandbox.SandboxBackend.VolumeDisk disk) {
+        return "/dev/disk/by-id/virtio-" + MicroVmSandboxBackend.volumeSerial(disk);
+    }
+
+    @Override
     public Path logDir() {
         return runDir.resolve("logs");
     }

@@ -25,6 +25,14 @@ public interface Sandbox {
     String layerSource(LayerDisk disk);
 
     /**
+     * The name under which the agent reads encrypted volume image {@code disk}: its file in the
+     * process sandbox, the block device the VM sees in a microVM.
+     */
+    default String volumeSource(SandboxBackend.VolumeDisk disk) {
+        return disk.file().toString();
+    }
+
+    /**
      * True when the agent writes container logs where this host can read them (the process
      * sandbox); false when they live inside the sandbox (a microVM) and the host keeps copies
      * under {@link #logDir()} that it pulls from the agent.

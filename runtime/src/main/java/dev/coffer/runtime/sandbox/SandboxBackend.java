@@ -44,11 +44,22 @@ public interface SandboxBackend {
      *                  and in a microVM the only destinations its network reaches
      * @param ports the containers' declared TCP ports, reachable on the host's 127.0.0.1 (the agent relays
      *              them into the group's network namespace; a microVM's through QEMU's forwarding)
+     * @param volumeDisks the images of the group's encrypted volumes, which the backend makes readable (and,
+     *                    unless read-only, writable) to the agent; see {@link Sandbox#volumeSource}
      */
     record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
                          List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
-                         List<Integer> ports) {
+                         List<Integer> ports, List<VolumeDisk> volumeDisks) {
+        /** A launch without encrypted volumes. */
+        public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
+                             List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
+                             List<Integer> ports) {
+            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, tee, simTeeDir, skrPort, endpoints, ports,
+                    List.of());
+        }
+
         public LaunchRequest {
+            volumeDisks = volumeDisks == null ? List.of() : List.copyOf(volumeDisks);
             layerDisks = List.copyOf(layerDisks);
             tee = tee == null ? "none" : tee;
             endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
@@ -65,4 +76,11 @@ public interface SandboxBackend {
             this(groupName, groupDir, ociRuntime, policy, environment, List.of());
         }
     }
+
+    /**
+     * The LUKS2 image of encrypted volume {@code name} (the spec's file, or the host's cached copy
+     * of its URL). Its content is ciphertext the agent opens only with the key the vault releases
+     * to the attested group, so the host may hold it; {@code readOnly} attaches it so.
+     */
+    record VolumeDisk(String name, Path file, boolean readOnly) {}
 }

@@ -1,0 +1,151 @@
+package dev.coffer.agent.volume;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.agent.skr.EvidenceSource;
+import dev.coffer.agent.skr.SecureKeyRelease;
+import dev.coffer.agent.skr.SkrException;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The group's open encrypted volumes. Opening one is the whole chain inside the sandbox: check
+ * that dm-crypt is usable here (before anything leaves the sandbox), release the vault key
+ * through the SKR flow with this sandbox's TEE evidence (HOST_DATA = the policy's hash, so a
+ * group with another policy is refused), open the LUKS2 image with it and mount the ext4 under
+ * {@code root/NAME}. The key lives in this JVM only for the open and is then zeroed; it never
+ * reaches a log, a message or the host.
+ */
+public final class EncryptedVolumes {
+    private final Path root;
+    private final Map<String, EncryptedVolume.Opened> open = new LinkedHashMap<>();
+
+    /** {@code root}: where volumes are mounted, one directory per name ({@code sandbox:///encrypted/NAME}). */
+    public EncryptedVolumes(Path root) {
+        this.root = root;
+    }
+
+    /** Why the open failed, in one line; {@code conflict} when the volume is already open. */
+    public static final class OpenFailure extends RuntimeException {
+        private final boolean conflict;
+
+        OpenFailure(String message, boolean conflict) {
+            super(message);
+            this.conflict = conflict;
+        }
+
+        public boolean conflict() {
+            return conflict;
+        }
+    }
+
+    /** Where volume {@code name} is mounted, or null when it is not open. */
+    public synchronized Path mountPoint(String name) {
+        EncryptedVolume.Opened v = open.get(name);
+        return v == null ? null : v.mountPoint();
+    }
+
+    public synchronized List<String> names() {
+        return List.copyOf(open.keySet());
+    }
+
+    /** Opens volume {@code r.name()}; on failure nothing is left open or mounted. */
+    public synchronized void open(Request.MountEncryptedVolume r, EvidenceSource tee) {
+        String name = r.name();
+        if (open.containsKey(name)) {
+            throw new OpenFailure("expected encrypted volume " + name + " to be closed, found it open at " + open.get(name).mountPoint()
+                    + "; each volume is opened once per group", true);
+        }
+        if (r.device() == null || r.device().isBlank()) {
+            throw new OpenFailure("expected the device of encrypted volume " + name + " (its image file or block device), found none", false);
+        }
+        Path device = Path.of(r.device());
+        boolean blockDevice = EncryptedVolume.isBlockDevice(device);
+        if (!blockDevice && !Files.isRegularFile(device)) {
+            throw new OpenFailure("expected encrypted volume " + name + " at " + device + " (an image file or a block device), found "
+                    + (Files.exists(device) ? "something else" : "nothing") + "; check the volume's source", false);
+        }
+        // before the key is asked for: a sandbox that cannot open the volume must not fetch its key
+        String missing;
+        try {
+            missing = EncryptedVolume.unavailableReason(!blockDevice);
+        } catch (VolumeException e) {
+            missing = e.getMessage();
+        }
+        if (missing != null) {
+            throw new OpenFailure("cannot open encrypted volume " + name + " in this sandbox: " + missing
+                    + "; run the group with --isolation microvm, whose guest kernel has dm-crypt", false);
+        }
+        if (tee == null) {
+            throw new OpenFailure("expected a sandbox with a TEE to release the key of encrypted volume " + name
+                    + ", found one launched with --tee none; run the group with --tee sim (or on SEV-SNP)", false);
+        }
+        byte[] key = releasedKey(r, tee);
+        try {
+            EncryptedVolume.Opened v = EncryptedVolume.open(device, key, mapperName(name), root.resolve(name), r.readOnly());
+            open.put(name, v);
+        } catch (VolumeException e) {
+            throw new OpenFailure("cannot open encrypted volume " + name + ": " + e.getMessage(), false);
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    private static byte[] releasedKey(Request.MountEncryptedVolume r, EvidenceSource tee) {
+        ObjectNode jwk;
+        try {
+            jwk = new SecureKeyRelease(tee).releaseKey(r.authority(), r.vault(), r.key());
+        } catch (SkrException e) {
+            // the SKR messages say which endpoint refused and why; they never carry key material
+            throw new OpenFailure("key release for encrypted volume " + r.name() + " (key '" + r.key() + "') failed ["
+                    + e.code() + "]: " + e.getMessage(), false);
+        }
+        if (!"oct".equals(jwk.path("kty").asText())) {
+            throw new OpenFailure("expected vault key '" + r.key() + "' of encrypted volume " + r.name() + " to be an oct key"
+                    + " (coffer volume create makes one), found kty '" + jwk.path("kty").asText() + "'", false);
+        }
+        try {
+            return Base64.getUrlDecoder().decode(jwk.path("k").asText(""));
+        } catch (IllegalArgumentException e) {
+            throw new OpenFailure("the released key '" + r.key() + "' is not base64url", false);
+        } finally {
+            jwk.removeAll();
+        }
+    }
+
+    /** Unmounts and closes every open volume; every one is tried, failures are reported together. */
+    public synchronized void closeAll() {
+        List<String> failures = new ArrayList<>();
+        for (String name : List.copyOf(open.keySet())) {
+            try {
+                open.remove(name).close();
+            } catch (VolumeException e) {
+                failures.add(e.getMessage());
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw new VolumeException(VolumeException.Reason.FAILED, String.join("; ", failures));
+        }
+    }
+
+    /** Short and unique per sandbox directory and volume: device-mapper names are global to the kernel. */
+    private String mapperName(String name) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest((root + "/" + name).getBytes(StandardCharsets.UTF_8));
+            return "coffer-" + HexFormat.of().formatHex(d, 0, 6) + "-" + (name.length() > 40 ? name.substring(0, 40) : name);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+}

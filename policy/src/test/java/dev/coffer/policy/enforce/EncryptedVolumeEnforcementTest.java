@@ -1,0 +1,160 @@
+package dev.coffer.policy.enforce;
+
+import dev.coffer.policy.enforce.EnforcementRequest.CreateContainer;
+import dev.coffer.policy.enforce.EnforcementRequest.IdName;
+import dev.coffer.policy.enforce.EnforcementRequest.Mount;
+import dev.coffer.policy.enforce.EnforcementRequest.MountEncryptedVolume;
+import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.policy.gen.PolicyGenerator;
+import dev.coffer.policy.gen.ResolvedImage;
+import dev.coffer.policy.model.GroupPolicyInput;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The policy pins encrypted volumes, and a hostile host cannot open other ones or skip opening them. */
+class EncryptedVolumeEnforcementTest {
+    static final String LAYER = "4".repeat(64);
+    static final String VAULT = "http://127.0.0.1:8443";
+    static final String SANDBOX = EnforcerOptions.DEFAULT_SANDBOX_DIR;
+
+    static String spec(String source, String key, String mountPath, boolean readOnly) {
+        return """
+                name: keeper
+                containers:
+                  - name: app
+                    image: app:1
+                    volumeMounts:
+                      - {name: secrets, mountPath: %s, readOnly: %s}
+                      - {name: scratch, mountPath: /tmp/scratch}
+                volumes:
+                  - name: secrets
+                    encrypted: {source: %s, key: %s, authority: "%s", vault: "%s", readOnly: %s}
+                  - {name: scratch, emptyDir: {}}
+                """.formatted(mountPath, readOnly, source, key, VAULT, VAULT, readOnly);
+    }
+
+    static GeneratedPolicy generate(String spec) throws Exception {
+        return new PolicyGenerator(ref -> new ResolvedImage(ref, List.of(LAYER), List.of("/bin/app"), List.of(),
+                List.of("PATH=/bin"), "/", "0")).generate(GroupPolicyInput.parse(spec, "keeper.yaml"), false);
+    }
+
+    static final String HONEST_SPEC = spec("secrets.img", "secrets-key", "/secrets", false);
+
+    static MountEncryptedVolume honest() {
+        return new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, false);
+    }
+
+    static CreateContainer create(String secretsDestination) {
+        List<Mount> mounts = List.of(
+                new Mount(secretsDestination, SANDBOX + "/encrypted/secrets", "bind", List.of("rbind", "rshared", "rw")),
+                new Mount("/tmp/scratch", SANDBOX + "/volumes/scratch", "bind", List.of("rbind", "rshared", "rw")));
+        List<String> caps = dev.coffer.policy.gen.DefaultCapabilities.UNPRIVILEGED;
+        return new CreateContainer("app", List.of("/bin/app"), List.of("PATH=/bin"), "/", mounts, false, false,
+                new IdName("0", "root"), List.of(new IdName("0", "root")), "0022",
+                new EnforcementRequest.Capabilities(caps, caps, List.of(), caps, List.of()), "", List.of());
+    }
+
+    static PolicyEnforcer withOverlay(String policy) {
+        PolicyEnforcer e = PolicyEnforcer.load(policy);
+        e.commit(e.decide(new EnforcementRequest.MountDevice("/run/coffer/layers/l", LAYER)));
+        e.commit(e.decide(new EnforcementRequest.MountOverlay("app", List.of("/run/coffer/layers/l"), "/run/coffer/rootfs/app")));
+        return e;
+    }
+
+    @Test
+    void thePolicyPinsEveryPropertyOfTheVolume() throws Exception {
+        GeneratedPolicy base = generate(HONEST_SPEC);
+        assertTrue(base.text().contains("encrypted_volumes := ["), base.text());
+        assertTrue(base.text().contains("mount_encrypted_volume := data.framework.mount_encrypted_volume"));
+        assertTrue(base.text().contains("\"source\": \"sandbox:///encrypted/secrets\""), base.text());
+        for (String changed : List.of(spec("other.img", "secrets-key", "/secrets", false),
+                spec("secrets.img", "other-key", "/secrets", false),
+                spec("secrets.img", "secrets-key", "/elsewhere", false),
+                spec("secrets.img", "secrets-key", "/secrets", true),
+                HONEST_SPEC.replace("authority: \"" + VAULT, "authority: \"http://127.0.0.1:9999"))) {
+            assertNotEquals(base.sha256(), generate(changed).sha256(), changed);
+        }
+    }
+
+    @Test
+    void policiesWithoutEncryptedVolumesDoNotMentionThem() throws Exception {
+        String text = new PolicyGenerator(ref -> new ResolvedImage(ref, List.of(LAYER), List.of("/bin/app"), List.of(),
+                List.of("PATH=/bin"), "/", "0")).generate(GroupPolicyInput.parse("""
+                name: plain
+                containers: [{name: app, image: app:1}]
+                """, "p.yaml"), false).text();
+        assertFalse(text.contains("encrypted_volume"), text);
+        Decision d = PolicyEnforcer.load(text).decide(honest());
+        assertFalse(d.allowed());
+        assertTrue(d.reason().contains("mount_encrypted_volume"), d.reason());
+    }
+
+    @Test
+    void honestHostOpensTheVolumeOnceThenMountsIt() throws Exception {
+        PolicyEnforcer e = withOverlay(generate(HONEST_SPEC).text());
+        Decision open = e.decide(honest());
+        assertTrue(open.allowed(), open.reason());
+        e.commit(open);
+        assertTrue(e.state().path("encrypted_volumes").has("secrets"));
+        Decision again = e.decide(honest());
+        assertFalse(again.allowed());
+        assertTrue(again.reason().contains("already open"), again.reason());
+        Decision created = e.decide(create("/secrets"));
+        assertTrue(created.allowed(), created.reason());
+    }
+
+    @Test
+    void hostileRequestsAreDeniedAndChangeNothing() throws Exception {
+        PolicyEnforcer e = withOverlay(generate(HONEST_SPEC).text());
+        List<MountEncryptedVolume> hostile = List.of(
+                new MountEncryptedVolume("undeclared", "secrets.img", "secrets-key", VAULT, VAULT, false),
+                new MountEncryptedVolume("secrets", "secrets.img", "another-key", VAULT, VAULT, false),
+                new MountEncryptedVolume("secrets", "/host/other.img", "secrets-key", VAULT, VAULT, false),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "http://evil.example", VAULT, false),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, "http://evil.example", false),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, true));
+        long version = e.state().toString().hashCode();
+        for (MountEncryptedVolume h : hostile) {
+            Decision d = e.decide(h);
+            assertFalse(d.allowed(), h.toString());
+            assertTrue(d.reason().contains(h.name().equals("undeclared") ? "not listed in the policy" : "differ from the policy"),
+                    d.reason());
+        }
+        assertEquals(version, e.state().toString().hashCode());
+        assertEquals(0, e.state().path("encrypted_volumes").size());
+    }
+
+    @Test
+    void containersCannotMountTheVolumeBeforeItIsOpenOrElsewhere() throws Exception {
+        PolicyEnforcer e = withOverlay(generate(HONEST_SPEC).text());
+        Decision early = e.decide(create("/secrets"));
+        assertFalse(early.allowed());
+        assertTrue(early.reason().contains("encrypted volume that is not open"), early.reason());
+        e.commit(e.decide(honest()));
+        Decision elsewhere = e.decide(create("/other"));
+        assertFalse(elsewhere.allowed());
+        assertTrue(elsewhere.reason().contains("mount"), elsewhere.reason());
+    }
+
+    @Test
+    void runtimeDefaultEndpointsAcceptTheRuntimesChoice() throws Exception {
+        String spec = HONEST_SPEC.replace(", authority: \"" + VAULT + "\", vault: \"" + VAULT + "\"", "");
+        assertTrue(!spec.contains("authority"), spec);
+        PolicyEnforcer e = withOverlay(generate(spec).text());
+        Decision d = e.decide(new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "http://127.0.0.1:1234",
+                "http://127.0.0.1:1234", false));
+        assertTrue(d.allowed(), d.reason());
+    }
+
+    @Test
+    void theRequestRoundTripsThroughTheCodec() {
+        EnforcementRequest r = RequestCodec.fromJson(RequestCodec.toJson(honest()));
+        assertEquals(honest(), r);
+    }
+}
