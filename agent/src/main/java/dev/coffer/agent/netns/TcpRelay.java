@@ -123,5 +123,12 @@ public final class TcpRelay implements AutoCloseable {
             System.err.println("coffer-agent: closing the " + name + " relay: " + e.getMessage());
         }
         acceptor.interrupt();
+        // A channel closed while a thread waits in accept() releases its socket only when that
+        // thread leaves: wait for it, so the port is free once close() returns.
+        try {
+            acceptor.join(java.time.Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -84,6 +84,12 @@ public final class RunCommand implements Callable<Integer> {
                     "none: no attestation, no SKR API. auto (default): sim."})
     String tee;
 
+    @Option(names = "--vault", paramLabel = "URL",
+            description = {"Attestation service and key vault for encrypted volumes whose spec names none",
+                    "(authority:, vault:), e.g. http://127.0.0.1:8400 from `coffer server`. Prefer naming them",
+                    "in the spec: the policy then pins them."})
+    String vault;
+
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
             description = "Without -d: seconds containers get between SIGTERM and SIGKILL when stopping (default: ${DEFAULT-VALUE}).")
     int graceSeconds;
@@ -123,7 +129,8 @@ public final class RunCommand implements Callable<Integer> {
             handle = manager.run(group, RunOptions.defaults().withIsolation(backend).withOciRuntime(runtime)
                     .withPolicy(policy.equals(RunOptions.GENERATE) || policy.equals(RunOptions.ALLOW_ALL) ? policy
                             : Path.of(policy).toAbsolutePath().toString())
-                    .withSpecFile(file.toAbsolutePath().toString()).withTee(teeValue));
+                    .withSpecFile(file.toAbsolutePath().toString()).withTee(teeValue)
+                    .withVault(vault == null ? "" : vault));
         } catch (IOException e) {
             stopped.set(true);
             removeHook(hook);
