@@ -200,13 +200,7 @@ public final class ContainerService {
             throw AgentException.invalid("expected the layer source " + source
                     + " to be a layer disk file or block device (ext4 + dm-verity tree), found nothing");
         }
-        int mode;
-        try {
-            mode = (Integer) Files.getAttribute(real, "unix:mode");
-        } catch (IOException | UnsupportedOperationException e) {
-            mode = 0;
-        }
-        if (!real.startsWith("/dev/") || (mode & 0170000) != 0060000) {
+        if (!real.startsWith("/dev/") || !dev.coffer.agent.volume.EncryptedVolume.isBlockDevice(real)) {
             throw AgentException.invalid("expected the layer source " + source
                     + " to be a layer disk file or a block device under /dev, found " + real + " (something else)");
         }

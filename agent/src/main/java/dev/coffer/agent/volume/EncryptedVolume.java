@@ -286,7 +286,11 @@ public final class EncryptedVolume {
         return unavailableReason(true);
     }
 
-    /** True for a block device node (S_IFBLK), such as a microVM's /dev/vdb; false for anything else or nothing. */
+    /**
+     * True for a block device node (S_IFBLK), such as a microVM's /dev/vdb; false for anything else
+     * or nothing. A mode that cannot be read counts as "not a block device": callers refuse then.
+     * (Also how the agent checks a layer source.)
+     */
     public static boolean isBlockDevice(Path path) {
         try {
             int mode = (Integer) Files.getAttribute(path, "unix:mode");

@@ -291,18 +291,13 @@ public final class GroupManager {
     private static List<String> endpoints(GroupSpec spec, List<EncryptedMount> encrypted) {
         java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>(spec.skr().endpoints());
         for (EncryptedMount v : encrypted) {
-            out.add(origin(v.authority()));
-            out.add(origin(v.vault()));
+            // the agent's allow-list form, so both sides compare the same strings
+            out.add(dev.coffer.agent.skr.SecureKeyRelease.endpointOrigin(v.authority()));
+            out.add(dev.coffer.agent.skr.SecureKeyRelease.endpointOrigin(v.vault()));
         }
         return List.copyOf(out);
     }
 
-    /** {@code scheme://host:port} of an http(s) URL, with the scheme's default port made explicit. */
-    private static String origin(String url) {
-        java.net.URI u = java.net.URI.create(url);
-        int port = u.getPort() >= 0 ? u.getPort() : u.getScheme().equals("https") ? 443 : 80;
-        return u.getScheme() + "://" + u.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
-    }
 
     /** The containers' declared TCP ports, each once. */
     private static List<Integer> tcpPorts(GroupSpec spec) {
