@@ -217,8 +217,8 @@ public final class AgentMain {
                 throw new IllegalArgumentException("expected a readable policy file at " + policy + ", found: " + e.getMessage());
             }
         }
-        TeeSources.requirePolicyBound(evidence, policyBytes);
-        String reported = HexFormat.of().formatHex(TeeSources.launchHostData(evidence));
+        // one report: each costs a signature, which is most of a simulated TEE's start under emulation
+        String reported = HexFormat.of().formatHex(TeeSources.requirePolicyBound(evidence, policyBytes));
         if (hostDataFlag != null && !hostDataFlag.equalsIgnoreCase(reported)) {
             throw new IllegalStateException("expected --host-data to equal the launch's HOST_DATA " + reported + " from the "
                     + evidence.tee() + " TEE, found " + hostDataFlag + "; the host's word does not override the TEE's");

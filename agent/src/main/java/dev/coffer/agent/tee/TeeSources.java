@@ -81,9 +81,10 @@ public final class TeeSources {
      * so a launch bound to a real policy can never be run without one.
      *
      * @param policyBytes the policy text, or null for allow-all
+     * @return HOST_DATA as the fresh report gave it
      * @throws IllegalStateException naming both values when they differ
      */
-    public static void requirePolicyBound(EvidenceSource tee, byte[] policyBytes) {
+    public static byte[] requirePolicyBound(EvidenceSource tee, byte[] policyBytes) {
         byte[] hostData = launchHostData(tee);
         if (policyBytes != null) {
             HostData.requireMatches(hostData, policyBytes);
@@ -91,5 +92,6 @@ public final class TeeSources {
             throw new IllegalStateException("expected HOST_DATA of zeros for --policy allow-all, found "
                     + java.util.HexFormat.of().formatHex(hostData) + "; this launch is bound to a policy, so it must run that policy");
         }
+        return hostData;
     }
 }

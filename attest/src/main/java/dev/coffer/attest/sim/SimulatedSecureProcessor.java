@@ -17,7 +17,11 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
+import org.bouncycastle.math.ec.FixedPointCombMultiplier;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -32,14 +36,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.interfaces.ECPrivateKey;
 import java.security.spec.ECGenParameterSpec;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -119,22 +120,39 @@ public final class SimulatedSecureProcessor {
         return load(dir);
     }
 
-    /** Loads an existing simulated chip and checks that its files are consistent. */
+    /** Loads an existing simulated chip and checks that its files are consistent: chain and key. */
     public static SimulatedSecureProcessor load(Path dir) {
+        SimulatedSecureProcessor chip = loadForSigning(dir);
+        String problem = RsaPss.checkSignedBy(chip.vcek, chip.ask).or(() -> RsaPss.checkSignedBy(chip.ask, chip.ark))
+                .or(() -> RsaPss.checkSignedBy(chip.ark, chip.ark)).orElse(null);
+        if (problem != null) {
+            throw new IllegalStateException("simulated secure processor state in " + dir + " is inconsistent (" + problem
+                    + "); delete the directory to create a new chip");
+        }
+        return chip;
+    }
+
+    /**
+     * Loads an existing simulated chip to sign reports with, checking the certificates' roles and
+     * that the VCEK key belongs to the VCEK certificate, but not the ARK → ASK → VCEK signatures.
+     * Why: this is the agent's start, and the chain is checked anyway by every verifier of the
+     * reports, against the ARK it trusts; three RSA-4096 verifications here took seconds of the
+     * agent's start under emulation and would only turn a damaged chip's error into an earlier one.
+     */
+    public static SimulatedSecureProcessor loadForSigning(Path dir) {
         try {
             AmdCertificate ark = Certificates.parseOne(Files.readAllBytes(dir.resolve(ARK_FILE)));
             AmdCertificate ask = Certificates.parseOne(Files.readAllBytes(dir.resolve(ASK_FILE)));
             AmdCertificate vcek = Certificates.parseOne(Files.readAllBytes(dir.resolve(VCEK_FILE)));
-            String problem = RsaPss.checkSignedBy(vcek, ask).or(() -> RsaPss.checkSignedBy(ask, ark))
-                    .or(() -> RsaPss.checkSignedBy(ark, ark)).orElse(null);
-            if (problem != null || ark.role() != CertRole.ARK || ask.role() != CertRole.ASK || vcek.role() != CertRole.VCEK) {
-                throw new IllegalStateException("simulated secure processor state in " + dir + " is inconsistent ("
-                        + (problem != null ? problem : "unexpected certificate roles") + "); delete the directory to create a new chip");
+            if (ark.role() != CertRole.ARK || ask.role() != CertRole.ASK || vcek.role() != CertRole.VCEK) {
+                throw new IllegalStateException("simulated secure processor state in " + dir + " is inconsistent (expected"
+                        + " ARK, ASK and VCEK certificates, found " + ark.role() + ", " + ask.role() + " and " + vcek.role()
+                        + "); delete the directory to create a new chip");
             }
             ECPrivateKeyParameters key = readKey(dir.resolve(VCEK_KEY_FILE));
-            byte[] probe = "coffer-sim-key-check".getBytes(StandardCharsets.US_ASCII);
-            byte[][] rs = EcdsaP384.sign(key, probe);
-            if (!EcdsaP384.verify(EcdsaP384.publicKey(vcek), probe, 0, probe.length, rs[0], rs[1])) {
+            // the public point of the key file must be the certificate's: one fixed-base multiplication
+            var derived = new FixedPointCombMultiplier().multiply(EcdsaP384.DOMAIN.getG(), key.getD()).normalize();
+            if (!derived.equals(EcdsaP384.publicKey(vcek).getQ().normalize())) {
                 throw new IllegalStateException("the VCEK private key in " + dir.resolve(VCEK_KEY_FILE)
                         + " does not match " + VCEK_FILE + "; delete " + dir + " to create a new chip");
             }
@@ -280,9 +298,16 @@ public final class SimulatedSecureProcessor {
         String pem = Files.readString(file, StandardCharsets.US_ASCII);
         String body = pem.replace("-----BEGIN PRIVATE KEY-----", "").replace("-----END PRIVATE KEY-----", "").replaceAll("\\s+", "");
         try {
-            PrivateKey k = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(body)));
-            return new ECPrivateKeyParameters(((ECPrivateKey) k).getS(), EcdsaP384.DOMAIN);
-        } catch (GeneralSecurityException | IllegalArgumentException | ClassCastException e) {
+            // PKCS#8 parsed with Bouncy Castle's ASN.1, which the agent has loaded anyway, rather
+            // than the JDK's EC KeyFactory and its provider
+            PrivateKeyInfo info = PrivateKeyInfo.getInstance(Base64.getDecoder().decode(body));
+            if (!X9ObjectIdentifiers.id_ecPublicKey.equals(info.getPrivateKeyAlgorithm().getAlgorithm())
+                    || !SECObjectIdentifiers.secp384r1.equals(info.getPrivateKeyAlgorithm().getParameters())) {
+                throw new IllegalArgumentException("expected an EC P-384 key, found " + info.getPrivateKeyAlgorithm().getAlgorithm());
+            }
+            BigInteger d = org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(info.parsePrivateKey()).getKey();
+            return new ECPrivateKeyParameters(d, EcdsaP384.DOMAIN);
+        } catch (IOException | IllegalArgumentException | IllegalStateException | ClassCastException e) {
             throw new IllegalStateException("cannot read the simulated VCEK key " + file + " (" + e.getMessage()
                     + "); delete " + file.getParent() + " to create a new chip", e);
         }

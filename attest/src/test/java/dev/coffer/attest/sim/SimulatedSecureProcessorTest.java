@@ -173,9 +173,31 @@ class SimulatedSecureProcessorTest {
                 + "\n-----END PRIVATE KEY-----\n");
         var e = assertThrows(IllegalStateException.class, () -> SimulatedSecureProcessor.load(dir));
         assertTrue(e.getMessage().contains("does not match") && e.getMessage().contains("delete"), e.getMessage());
+        var signing = assertThrows(IllegalStateException.class, () -> SimulatedSecureProcessor.loadForSigning(dir));
+        assertTrue(signing.getMessage().contains("does not match") && signing.getMessage().contains("delete"), signing.getMessage());
         Files.delete(dir.resolve("ask.pem"));
         var missing = assertThrows(java.io.UncheckedIOException.class, () -> SimulatedSecureProcessor.load(dir));
         assertTrue(missing.getMessage().contains("delete the directory"), missing.getMessage());
+    }
+
+    @Test
+    void aBrokenChainLoadsForSigningButItsReportsDoNotVerify(@TempDir Path tmp) throws Exception {
+        // the agent's loadForSigning leaves the chain to the verifiers: they must catch it
+        Path dir = Files.createDirectory(tmp.resolve("sim-tee"));
+        try (var files = Files.list(sp.directory())) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        SimulatedSecureProcessor other = SimulatedSecureProcessor.openOrCreate(tmp.resolve("other"));
+        Files.copy(other.directory().resolve("ask.pem"), dir.resolve("ask.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        var e = assertThrows(IllegalStateException.class, () -> SimulatedSecureProcessor.load(dir));
+        assertTrue(e.getMessage().contains("inconsistent") && e.getMessage().contains("delete the directory"), e.getMessage());
+
+        SimulatedSecureProcessor broken = SimulatedSecureProcessor.loadForSigning(dir);
+        SimLaunch launch = broken.launch(MEASUREMENT, HOST_DATA);
+        Verdict v = new SnpVerifier(VerifierPolicy.builder().trustSimRoot(sp.ark()).build())
+                .verify(SnpReport.parse(launch.report(nonce(3))), launch.certificates());
+        assertFalse(v.valid());
+        assertEquals(CheckResult.Status.FAIL, v.check("certificate_chain").orElseThrow().status());
     }
 
     @Test
