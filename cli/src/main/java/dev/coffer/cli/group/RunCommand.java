@@ -9,6 +9,7 @@ import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
 import dev.coffer.runtime.group.Isolation;
 import dev.coffer.runtime.group.SandboxBackends;
+import dev.coffer.runtime.group.StartupReport;
 import dev.coffer.runtime.group.StartupTimes;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
@@ -39,6 +40,7 @@ import java.util.stream.Collectors;
         footer = {"", "Exit codes: 0 started (-d) or all containers exited 0; 1 failure or a container exited non-zero.",
                 "", "Example:", "  coffer run web.yaml -d && coffer ps && coffer logs web server -f",
                 "  coffer run web.yaml -d --tee sim && coffer attest group web",
+                "  coffer run web.yaml --isolation microvm --startup-report",
                 "", "GROUP.yaml:",
                 "  name: web",
                 "  containers:",
@@ -63,8 +65,8 @@ public final class RunCommand implements Callable<Integer> {
     boolean detach;
 
     @Option(names = "--isolation", paramLabel = "KIND", defaultValue = "auto",
-            description = {"Sandbox: process (isolates nothing from the host), microvm (one QEMU VM per group; needs",
-                    "`coffer guest build`), or auto (default: microvm with a built guest and hardware KVM, else process)."})
+            description = "Sandbox: process (isolates nothing from the host), microvm (one QEMU VM per group; needs"
+                    + " `coffer guest build`), or auto (default: microvm with a built guest and hardware KVM, else process).")
     String isolation;
 
     @Option(names = "--runtime", paramLabel = "RUNTIME", defaultValue = "auto",
@@ -72,23 +74,31 @@ public final class RunCommand implements Callable<Integer> {
     String runtime;
 
     @Option(names = "--policy", paramLabel = "FILE", defaultValue = RunOptions.GENERATE,
-            description = {"The policy the agent enforces: generated from the spec and its images (default), a file",
-                    "from `coffer policy gen`, or allow-all (development: nothing enforced, the group is debuggable)."})
+            description = "The policy the agent enforces: generated from the spec and its images (default), a file"
+                    + " from `coffer policy gen`, or allow-all (development: nothing enforced, the group is debuggable).")
     String policy;
 
     @Option(names = "--tee", paramLabel = "TEE", defaultValue = "auto",
-            description = {"Who measures the launch. sim: this $COFFER_HOME's simulated",
-                    "secure processor fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so",
-                    "`coffer attest group` and key release work (simulated, not hardware). For a",
-                    "microVM MEASUREMENT covers kernel, initramfs, command line and agent disk.",
-                    "none: no attestation, no SKR API. auto (default): sim."})
+            description = "Who measures the launch. sim: this $COFFER_HOME's simulated"
+                    + " secure processor fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so"
+                    + " `coffer attest group` and key release work (simulated, not hardware). For a"
+                    + " microVM MEASUREMENT covers kernel, initramfs, command line and agent disk."
+                    + " none: no attestation, no SKR API. auto (default): sim.")
     String tee;
 
     @Option(names = "--vault", paramLabel = "URL",
-            description = {"Attestation service and key vault for encrypted volumes whose spec names none",
-                    "(authority:, vault:), e.g. http://127.0.0.1:8400 from `coffer server`. Prefer naming them",
-                    "in the spec: the policy then pins them."})
+            description = "Attestation service and key vault for encrypted volumes whose spec names none"
+                    + " (authority:, vault:), e.g. http://127.0.0.1:8400 from `coffer server`. Prefer naming them"
+                    + " in the spec: the policy then pins them.")
     String vault;
+
+    @Option(names = "--startup-report",
+            description = "Report where the start went, from this command to the first container output: CLI, prepare,"
+                    + " VM boot, agent start, policy load, layer mount, container create and start. With microvm it first"
+                    + " boots this guest's kernel and initramfs bare (to init, nothing of Coffer's) and reports that"
+                    + " beside it, so what is above it is Coffer's own. Printed on stderr once the first output arrives"
+                    + " (at once with -d); kept as startup-report.json in the group's directory for scripts.")
+    boolean startupReport;
 
     @Option(names = "--grace", paramLabel = "SECONDS", defaultValue = "10",
             description = "Without -d: seconds containers get between SIGTERM and SIGKILL when stopping (default: ${DEFAULT-VALUE}).")
@@ -124,6 +134,13 @@ public final class RunCommand implements Callable<Integer> {
             if (stopped.compareAndSet(false, true)) stopOnSignal(manager, group.name(), grace, err);
         }, "coffer-stop-" + group.name());
         Runtime.getRuntime().addShutdownHook(hook);
+        long bareWallNanos = 0;
+        Long bareBootMs = null;
+        if (startupReport && backend.equals("microvm")) {
+            long t = System.nanoTime();
+            bareBootMs = bareBoot(err);
+            bareWallNanos = System.nanoTime() - t;
+        }
         GroupHandle handle;
         try {
             handle = manager.run(group, RunOptions.defaults().withIsolation(backend).withOciRuntime(runtime)
@@ -136,6 +153,7 @@ public final class RunCommand implements Callable<Integer> {
             removeHook(hook);
             throw Groups.failure(e);
         }
+        long running = System.nanoTime();
         GroupStatus status = status(manager, group.name());
         out.println("group " + group.name() + " running: " + status.containers().stream()
                 .map(c -> c.name() + (c.pid() == null ? "" : " (pid " + c.pid() + ")")).collect(Collectors.joining(", "))
@@ -150,14 +168,20 @@ public final class RunCommand implements Callable<Integer> {
         if (!ports.isEmpty()) out.println("ports: " + String.join(", ", ports));
         if (!group.skr().endpoints().isEmpty()) out.println("skr endpoints: " + String.join(", ", group.skr().endpoints()));
         out.flush();
+        StartupTimes times = null;
         try {
-            StartupTimes times = manager.startupTimes(group.name());
+            times = manager.startupTimes(group.name());
             if (times != null) err.println("coffer: " + times.summary());
         } catch (IOException e) {
             // the timing is informative only
         }
         err.flush();
+        // what the CLI itself took up to the group running: its JVM's start, the spec, state and locks
+        long cliMs = ms(running - bareWallNanos) - processStartNanos() / 1_000_000 - (times == null ? 0 : times.totalMs());
+        StartupReportSink report = !startupReport || times == null ? null
+                : new StartupReportSink(manager, group.name(), times, Math.max(0, cliMs), bareBootMs, running, err);
         if (detach) {
+            if (report != null) report.print(null);
             if (stopped.compareAndSet(false, true)) removeHook(hook);
             try {
                 manager.detach(group.name());
@@ -168,7 +192,70 @@ public final class RunCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        return followAndStop(manager, group.name(), grace, stopped, hook, out);
+        return followAndStop(manager, group.name(), grace, stopped, hook, out, report);
+    }
+
+    /** Boots the guest bare for the startup report's baseline; refuses to go on without it. */
+    private static Long bareBoot(PrintWriter err) {
+        err.println("coffer: startup report: booting this guest's kernel and initramfs bare, to init, for the baseline ...");
+        err.flush();
+        java.nio.file.Path home = dev.coffer.cli.CofferHome.resolve();
+        try {
+            dev.coffer.runtime.guest.GuestImage guest = dev.coffer.runtime.guest.GuestImage.load(home.resolve("guest"));
+            dev.coffer.runtime.microvm.Accelerator accel = dev.coffer.runtime.microvm.Accelerator.choose(System.getenv("COFFER_ACCEL")).accelerator();
+            return dev.coffer.runtime.microvm.BootTest.bareBootToInitMs(guest, accel, home.resolve("run"), Duration.ofSeconds(240));
+        } catch (IOException | RuntimeException e) {
+            throw new CofferException("expected a bare boot of the guest for --startup-report, found it failing: " + e.getMessage()
+                    + "; try `coffer guest boot-test`, or run without --startup-report", e);
+        }
+    }
+
+    /** This process's start on the System.nanoTime() clock, so the CLI's own JVM start is counted. */
+    private static long processStartNanos() {
+        java.time.Instant started = ProcessHandle.current().info().startInstant().orElse(java.time.Instant.now());
+        long agoNanos = Duration.between(started, java.time.Instant.now()).toNanos();
+        return System.nanoTime() - Math.max(0, agoNanos);
+    }
+
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
+    }
+
+    /** Prints the startup report and keeps it as JSON, once: at the first container output, or at once with -d. */
+    private static final class StartupReportSink {
+        private final GroupManager manager;
+        private final String group;
+        private final StartupTimes times;
+        private final long cliMs;
+        private final Long bareBootMs;
+        private final long runningNanos;
+        private final PrintWriter err;
+        private boolean done;
+
+        StartupReportSink(GroupManager manager, String group, StartupTimes times, long cliMs, Long bareBootMs, long runningNanos,
+                          PrintWriter err) {
+            this.manager = manager;
+            this.group = group;
+            this.times = times;
+            this.cliMs = cliMs;
+            this.bareBootMs = bareBootMs;
+            this.runningNanos = runningNanos;
+            this.err = err;
+        }
+
+        /** @param firstOutputNanos when the first container output arrived, or null when not followed */
+        synchronized void print(Long firstOutputNanos) {
+            if (done) return;
+            done = true;
+            StartupReport r = new StartupReport(times, cliMs, bareBootMs, firstOutputNanos == null ? null : ms(firstOutputNanos - runningNanos));
+            err.print("coffer: " + r.render(group));
+            try {
+                err.println("coffer: startup report kept in " + manager.writeStartupReport(group, r));
+            } catch (IOException e) {
+                err.println("coffer: cannot keep the startup report: " + e.getMessage());
+            }
+            err.flush();
+        }
     }
 
     private String teeChoice(String backend) {
@@ -204,11 +291,13 @@ public final class RunCommand implements Callable<Integer> {
     }
 
     private int followAndStop(GroupManager manager, String name, Duration grace, AtomicBoolean stopped, Thread hook,
-                              PrintWriter out) {
+                              PrintWriter out, StartupReportSink report) {
         try {
             manager.logs(name, null, true, line -> {
+                long at = System.nanoTime();
                 out.println(line);
                 out.flush();
+                if (report != null) report.print(at);
             });
         } catch (IOException e) {
             throw Groups.failure(e);
@@ -217,6 +306,7 @@ public final class RunCommand implements Callable<Integer> {
             return 1; // the hook is stopping the group: we were interrupted
         }
         removeHook(hook);
+        if (report != null) report.print(null); // no output at all: report up to the group running
         List<ContainerRecord> finals;
         try {
             finals = manager.stop(name, grace).containers();

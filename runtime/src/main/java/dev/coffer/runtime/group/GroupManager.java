@@ -314,6 +314,14 @@ public final class GroupManager {
         return StartupTimes.read(groupDir(name));
     }
 
+    /** Keeps a startup report beside the group's state, as startup-report.json, for scripts. */
+    public Path writeStartupReport(String name, StartupReport report) throws IOException {
+        Path file = groupDir(name).resolve("startup-report.json");
+        Files.write(file, new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+                .writeValueAsBytes(report.toJson(name)));
+        return file;
+    }
+
     /** The policy text the agent gets, or null for allow-all; generated before any state is touched. */
     private static String policyText(GroupSpec spec, RunOptions options, Map<String, LocalImage> images,
                                      Map<String, LayerDisk> disks) throws IOException {

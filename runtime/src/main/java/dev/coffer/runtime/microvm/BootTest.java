@@ -36,18 +36,7 @@ public final class BootTest {
     private BootTest() {}
 
     public static Timings run(GuestImage guest, Accelerator accelerator, Path runRoot, Duration timeout) throws IOException {
-        Files.createDirectories(runRoot);
-        long bareToInit;
-        Path bareDir = Files.createTempDirectory(runRoot, "bare");
-        try {
-            MicroVm.Config bare = new MicroVm.Config(guest, bareDir, guest.bareCmdline(), 256, accelerator, List.of(), false, List.of(), List.of());
-            try (MicroVm vm = MicroVm.start(bare, timeout)) {
-                bareToInit = ms(vm.awaitMark("started", timeout) - vm.startNanos());
-                vm.awaitExit(Duration.ofSeconds(30));
-            }
-        } finally {
-            deleteTree(bareDir);
-        }
+        long bareToInit = bareBootToInitMs(guest, accelerator, runRoot, timeout);
         Path dir = Files.createTempDirectory(runRoot, "vm");
         // the agent reads what to run from the launch disk: here a development launch that runs nothing
         Path launch = dir.resolve("launch.img");
@@ -81,6 +70,26 @@ public final class BootTest {
                     ms(vm.markNanos("agent-listening") - t0), ms(answered - t0), props.toString(), agentPhases(vm));
         } finally {
             deleteTree(dir);
+        }
+    }
+
+    /**
+     * Boots {@code guest}'s kernel and initramfs with nothing of Coffer's (init powers off at
+     * once) and returns the milliseconds from QEMU's launch to init: the floor any microVM pays
+     * on this host, the baseline Coffer's start is compared with.
+     */
+    public static long bareBootToInitMs(GuestImage guest, Accelerator accelerator, Path runRoot, Duration timeout) throws IOException {
+        Files.createDirectories(runRoot);
+        Path bareDir = Files.createTempDirectory(runRoot, "bare");
+        try {
+            MicroVm.Config bare = new MicroVm.Config(guest, bareDir, guest.bareCmdline(), 256, accelerator, List.of(), false, List.of(), List.of());
+            try (MicroVm vm = MicroVm.start(bare, timeout)) {
+                long ms = ms(vm.awaitMark("started", timeout) - vm.startNanos());
+                vm.awaitExit(Duration.ofSeconds(30));
+                return ms;
+            }
+        } finally {
+            deleteTree(bareDir);
         }
     }
 
