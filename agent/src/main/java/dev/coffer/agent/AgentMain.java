@@ -8,6 +8,7 @@ import dev.coffer.agent.skr.EvidenceSource;
 import dev.coffer.agent.skr.SecureKeyRelease;
 import dev.coffer.agent.skr.SkrServer;
 import dev.coffer.agent.netns.PortForwards;
+import dev.coffer.agent.protocol.Protocol;
 import dev.coffer.agent.tee.TeeSources;
 import dev.coffer.agent.transport.UnixSocketServer;
 import dev.coffer.attest.measure.HostData;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -110,6 +112,18 @@ public final class AgentMain {
         Enforcer enforcer;
         EvidenceSource evidence;
         StartupClock clock = new StartupClock();
+        // Work that does not depend on the TEE's word runs beside its check, each on a thread of
+        // its own: compiling the policy, probing the OCI runtime (a process spawn) and building the
+        // protocol's JSON codecs. Nothing of it is used before the check passes: the compiled policy
+        // is bound to HOST_DATA below, and a failed check exits before any container exists.
+        Path stateDir = state;
+        String runtimeChoice = runtime;
+        String policyFile = policy;
+        Thread.ofPlatform().daemon().name("protocol-warm-up").start(Protocol::warmUp);
+        CompletableFuture<PolicyEnforcer> compiled = policy == null || policy.equals(Enforcer.ALLOW_ALL) ? null
+                : background("policy-compile", () -> compilePolicy(Path.of(policyFile), stateDir));
+        CompletableFuture<OciRuntime> ociProbe = background("oci-runtime-probe",
+                () -> OciRuntime.detect(runtimeChoice, stateDir.resolve("oci-state")));
         try {
             evidence = TeeSources.open(tee, launchContext, name).orElse(null);
             if (evidence == null && skrPort != null) {
@@ -118,7 +132,7 @@ public final class AgentMain {
             }
             if (evidence != null) hostData = boundHostData(evidence, policy, hostData);
             clock.mark("tee");
-            enforcer = new Enforcer(loadPolicy(policy, hostData, state));
+            enforcer = new Enforcer(loadPolicy(policy, hostData, state, compiled));
             clock.mark("policy");
         } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.
@@ -127,7 +141,7 @@ public final class AgentMain {
             return;
         }
         try {
-            OciRuntime oci = OciRuntime.detect(runtime, state.resolve("oci-state"));
+            OciRuntime oci = joined(ociProbe);
             clock.mark("oci-runtime");
             ContainerService service = ContainerService.start(state, name, oci);
             clock.mark("netns");
@@ -233,7 +247,8 @@ public final class AgentMain {
      * The enforcer for {@code --policy}: allow-all, or the Rego policy in FILE, which must hash to
      * {@code --host-data}. Decisions are appended to the state directory's decision log.
      */
-    static PolicyEnforcer loadPolicy(String policy, String hostData, Path state) throws IOException {
+    static PolicyEnforcer loadPolicy(String policy, String hostData, Path state, CompletableFuture<PolicyEnforcer> compiled)
+            throws IOException {
         if (policy == null) {
             throw new IllegalArgumentException("expected --policy FILE (the Rego policy the sandbox was launched with) or"
                     + " --policy allow-all, found no --policy; the agent does not run containers without a policy");
@@ -250,14 +265,26 @@ public final class AgentMain {
             throw new IllegalArgumentException("expected --host-data with 64 hex digits (the SHA-256 of the policy the sandbox"
                     + " was launched with), found " + (hostData == null ? "none" : "\"" + hostData + "\""));
         }
-        byte[] text;
-        try {
-            text = Files.readAllBytes(Path.of(policy));
-        } catch (IOException e) {
-            throw new IllegalArgumentException("expected a readable policy file at " + policy + ", found: " + e.getMessage());
-        }
+        byte[] text = readPolicy(Path.of(policy));
         // The one place the launch measurement and the policy meet; a report source feeds it later.
         HostData.requireMatches(HexFormat.of().parseHex(hostData.toLowerCase(java.util.Locale.ROOT)), text);
+        // compiled from the file beside the TEE's check: it must be these very bytes, or it is compiled again
+        PolicyEnforcer enforcer = compiled == null ? null : joinedPolicy(compiled);
+        return enforcer != null && enforcer.policySha256().equals(HexFormat.of().formatHex(HostData.ofPolicy(text)))
+                ? enforcer : compile(text, policy, state);
+    }
+
+    /** Compiles the policy file; refusals come back as the same IllegalArgumentException loadPolicy throws. */
+    private static PolicyEnforcer compilePolicy(Path policy, Path state) {
+        try {
+            return compile(readPolicy(policy), policy.toString(), state);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static PolicyEnforcer compile(byte[] text, String policy, Path state) throws IOException {
+        Files.createDirectories(state);
         Path devices = state.toAbsolutePath().resolve("devices");
         EnforcerOptions options = EnforcerOptions.defaults()
                 .withLayerMountPathRegex(re2Quote(devices.toString()) + "/[0-9a-zA-Z_.-]+")
@@ -268,6 +295,48 @@ public final class AgentMain {
         } catch (PolicyLoadException e) {
             throw new IllegalArgumentException("expected a Rego policy in ACI's schema in " + policy + ", found one that does"
                     + " not load: " + e.getMessage() + "; generate one with `coffer policy gen`");
+        }
+    }
+
+    private static byte[] readPolicy(Path policy) {
+        try {
+            return Files.readAllBytes(policy);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("expected a readable policy file at " + policy + ", found: " + e.getMessage());
+        }
+    }
+
+    /** The background compile's result; its refusal is rethrown as is, anything else means compile again. */
+    private static PolicyEnforcer joinedPolicy(CompletableFuture<PolicyEnforcer> compiled) {
+        try {
+            return compiled.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof IllegalArgumentException refusal) throw refusal;
+            return null;
+        }
+    }
+
+    /** Runs {@code work} on a platform thread of its own. */
+    private static <T> CompletableFuture<T> background(String name, java.util.function.Supplier<T> work) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name(name).start(() -> {
+            try {
+                result.complete(work.get());
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        return result;
+    }
+
+    /** A background result, with its own exception (AgentException, ...) rethrown as the caller would have seen it. */
+    private static <T> T joined(CompletableFuture<T> future) {
+        try {
+            return future.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw e;
         }
     }
 

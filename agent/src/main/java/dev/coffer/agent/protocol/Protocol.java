@@ -21,6 +21,26 @@ public final class Protocol {
 
     private Protocol() {}
 
+    /**
+     * Builds and caches the codecs of every request and result type now, so the first frames are
+     * decoded rather than introspected: the agent calls this on a thread of its own while its TEE
+     * check runs (seconds of reflection under emulation otherwise spent on the host's first
+     * requests). Safe to call any time; the mapper's caches are thread-safe.
+     */
+    public static void warmUp() {
+        MAPPER.readerFor(RequestEnvelope.class);
+        MAPPER.writerFor(Response.class);
+        for (Class<?> type : Request.class.getPermittedSubclasses()) MAPPER.readerFor(type);
+        for (Class<?> type : Result.class.getPermittedSubclasses()) MAPPER.writerFor(type);
+        try {
+            // the tree path decodeRequest takes, end to end, with a request every agent answers
+            decodeRequest(encode(new RequestEnvelope(VERSION, 1, new Request.Ping())));
+            encode(new Response(VERSION, 1, new Result.Done(), null));
+        } catch (ProtocolException e) {
+            throw new IllegalStateException("the agent cannot decode its own ping: " + e.getMessage(), e);
+        }
+    }
+
     public static byte[] encode(RequestEnvelope envelope) {
         return bytes(envelope);
     }
