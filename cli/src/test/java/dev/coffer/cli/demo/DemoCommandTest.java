@@ -97,6 +97,10 @@ class DemoCommandTest {
         assertEquals(List.of("guest-ready", "image-built", "image-imported", "policy-generated", "group-started",
                 "policy-enforced", "client-reached-server", "hostile-request-denied", "attested", "key-released",
                 "key-refused-modified-policy", "encrypted-volume-mounted", "group-stopped"), names);
+        // startup beside a bare boot of the same guest in the same run
+        assertTrue(report.get("steps").get(0).get("detail").asText().contains("bare boot to init"), report.toString());
+        String started = report.get("steps").get(4).get("detail").asText();
+        assertTrue(started.contains("over the bare boot") && started.contains("kernel to init"), started);
         String volume = report.get("steps").get(11).get("detail").asText();
         assertTrue(volume.contains("wrote and read /data/secret.txt") && volume.contains("only ciphertext"), volume);
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoTrust.VOLUME_GROUP)));

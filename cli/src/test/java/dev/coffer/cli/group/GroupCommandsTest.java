@@ -171,6 +171,33 @@ class GroupCommandsTest {
     }
 
     @Test
+    void startupReportSplitsTheRunUpToTheFirstOutput() throws Exception {
+        Path spec = work.resolve("rep.yaml");
+        Files.writeString(spec, """
+                name: rep
+                containers:
+                  - name: once
+                    image: coffer.test/busybox:1
+                    command: [sh, -c, "echo first"]
+                """);
+        GroupCli.Outcome r = GroupCli.run(home, work, "run", spec.toString(), "--isolation", "process", "--startup-report");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("startup of group rep (process), from `coffer run` to the first container output:"), r.err());
+        for (String phase : List.of("prepare (images, layer disks, policy)", "sandbox (agent start, policy load)", "layer mount",
+                "container create", "container start", "until the first container output",
+                "no bare boot to compare with: the process sandbox boots no VM")) {
+            assertTrue(r.err().contains(phase), phase + " in " + r.err());
+        }
+        JsonNode json = new ObjectMapper().readTree(home.resolve("groups/rep/startup-report.json").toFile());
+        assertTrue(json.get("toFirstOutput").asBoolean(), json.toString());
+        assertTrue(json.get("bareBootToInitMs").isNull(), json.toString());
+        long sum = 0;
+        for (JsonNode p : json.get("phases")) if (p.get("depth").asInt() == 1) sum += p.get("ms").asLong();
+        assertEquals(json.get("totalMs").asLong(), sum, json.toString());
+        assertTrue(r.out().contains("first\n"), r.out());
+    }
+
+    @Test
     void ctrlCStopsAForegroundGroup() throws Exception {
         Path spec = work.resolve("sig.yaml");
         Files.writeString(spec, """
