@@ -119,7 +119,9 @@ public final class AgentMain {
         Path stateDir = state;
         String runtimeChoice = runtime;
         String policyFile = policy;
-        Thread.ofPlatform().daemon().name("protocol-warm-up").start(Protocol::warmUp);
+        if (Runtime.getRuntime().availableProcessors() > 1) {
+            Thread.ofPlatform().daemon().name("protocol-warm-up").start(Protocol::warmUp);
+        }
         CompletableFuture<PolicyEnforcer> compiled = policy == null || policy.equals(Enforcer.ALLOW_ALL) ? null
                 : background("policy-compile", () -> compilePolicy(Path.of(policyFile), stateDir));
         CompletableFuture<OciRuntime> ociProbe = background("oci-runtime-probe",

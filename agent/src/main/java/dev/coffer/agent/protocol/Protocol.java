@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import java.util.List;
+
 /** Encoding of requests and responses as JSON frame bodies, and the version check. */
 public final class Protocol {
     /** Bumped on any incompatible change; the agent refuses other versions with a precise error. */
@@ -22,16 +24,19 @@ public final class Protocol {
     private Protocol() {}
 
     /**
-     * Builds and caches the codecs of every request and result type now, so the first frames are
-     * decoded rather than introspected: the agent calls this on a thread of its own while its TEE
-     * check runs (seconds of reflection under emulation otherwise spent on the host's first
-     * requests). Safe to call any time; the mapper's caches are thread-safe.
+     * Builds and caches the codecs of the requests and results of a group's start now, so those
+     * first frames are decoded rather than introspected: the agent calls this on a thread of its
+     * own while its TEE check runs, where it has a spare CPU (with one, the work would only
+     * compete with the check). Safe to call any time; the mapper's caches are thread-safe.
      */
     public static void warmUp() {
         MAPPER.readerFor(RequestEnvelope.class);
         MAPPER.writerFor(Response.class);
-        for (Class<?> type : Request.class.getPermittedSubclasses()) MAPPER.readerFor(type);
-        for (Class<?> type : Result.class.getPermittedSubclasses()) MAPPER.writerFor(type);
+        for (Class<?> type : List.of(Request.GetProperties.class, Request.MountDevice.class, Request.MountOverlay.class,
+                Request.CreateContainer.class, Request.StartContainer.class)) {
+            MAPPER.readerFor(type);
+        }
+        for (Class<?> type : List.of(Result.Properties.class, Result.ContainerStatus.class)) MAPPER.writerFor(type);
         try {
             // the tree path decodeRequest takes, end to end, with a request every agent answers
             decodeRequest(encode(new RequestEnvelope(VERSION, 1, new Request.Ping())));

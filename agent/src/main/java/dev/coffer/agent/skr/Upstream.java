@@ -23,13 +23,31 @@ final class Upstream {
     /** Tokens and release JWSs are a few KiB; anything near this is not an answer we asked for. */
     private static final int MAX_RESPONSE = 1024 * 1024;
 
-    private final HttpClient http;
     private final Duration timeout;
+    /**
+     * Built at the first call, not with the agent: a client initialises the JDK's default TLS
+     * context (its provider, the trust store's ~140 certificates), which took 12 s of a microVM
+     * agent's start under emulation, for a call that may come much later or never.
+     */
+    private volatile HttpClient http;
 
     Upstream(Duration timeout) {
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+    }
+
+    private HttpClient http() {
+        HttpClient client = http;
+        if (client == null) {
+            synchronized (this) {
+                client = http;
+                if (client == null) {
+                    client = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1)
+                            .followRedirects(HttpClient.Redirect.NEVER).build();
+                    http = client;
+                }
+            }
+        }
+        return client;
     }
 
     /**
@@ -83,7 +101,7 @@ final class Upstream {
         HttpResponse<InputStream> r;
         byte[] body;
         try {
-            r = http.send(b.timeout(timeout).header("Accept", "application/json").build(), HttpResponse.BodyHandlers.ofInputStream());
+            r = http().send(b.timeout(timeout).header("Accept", "application/json").build(), HttpResponse.BodyHandlers.ofInputStream());
             try (InputStream in = r.body()) {
                 body = in.readNBytes(MAX_RESPONSE + 1);
             }
