@@ -91,10 +91,25 @@ public final class SimulatedSecureProcessor {
     /**
      * Loads the simulated chip from {@code dir}, creating it on first use. Creation happens in a
      * temporary sibling directory that is renamed into place, so a crash or a concurrent first
-     * use never leaves half a chain behind.
+     * use never leaves half a chain behind. Checks chain and key, like {@link #load}.
      */
     public static SimulatedSecureProcessor openOrCreate(Path dir) {
-        if (Files.isRegularFile(dir.resolve(ARK_FILE))) return load(dir);
+        ensureCreated(dir);
+        return load(dir);
+    }
+
+    /**
+     * The same chip for signing a launch's reports: created on first use, then checked like
+     * {@link #loadForSigning} (key, not chain), which spares each launch three RSA-4096
+     * verifications; the reports' verifiers check the chain.
+     */
+    public static SimulatedSecureProcessor openOrCreateForSigning(Path dir) {
+        ensureCreated(dir);
+        return loadForSigning(dir);
+    }
+
+    private static void ensureCreated(Path dir) {
+        if (Files.isRegularFile(dir.resolve(ARK_FILE))) return;
         try {
             Path parent = dir.toAbsolutePath().getParent();
             Files.createDirectories(parent);
@@ -117,7 +132,6 @@ public final class SimulatedSecureProcessor {
             throw new UncheckedIOException("cannot create the simulated secure processor under " + dir + " (" + e.getMessage()
                     + "); check that the directory is writable", e);
         }
-        return load(dir);
     }
 
     /** Loads an existing simulated chip and checks that its files are consistent: chain and key. */

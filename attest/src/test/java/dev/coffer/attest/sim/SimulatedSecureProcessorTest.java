@@ -201,6 +201,18 @@ class SimulatedSecureProcessorTest {
     }
 
     @Test
+    void theSigningOpenCreatesOnFirstUseAndThenReopensTheSameChip(@TempDir Path tmp) {
+        SimulatedSecureProcessor created = SimulatedSecureProcessor.openOrCreateForSigning(tmp.resolve("sim-tee"));
+        SimulatedSecureProcessor again = SimulatedSecureProcessor.openOrCreateForSigning(tmp.resolve("sim-tee"));
+        assertArrayEquals(created.chipId(), again.chipId());
+        // what it signs verifies under the full check's root
+        SimLaunch launch = again.launch(MEASUREMENT, HOST_DATA);
+        Verdict v = new SnpVerifier(VerifierPolicy.builder().trustSimRoot(SimulatedSecureProcessor.load(tmp.resolve("sim-tee")).ark())
+                .build()).verify(SnpReport.parse(launch.report(nonce(4))), launch.certificates());
+        assertTrue(v.valid(), v.summary());
+    }
+
+    @Test
     void launchInputsAreChecked() {
         assertThrows(IllegalArgumentException.class, () -> sp.launch(new byte[32], HOST_DATA));
         assertThrows(IllegalArgumentException.class, () -> sp.launch(MEASUREMENT, new byte[48]));

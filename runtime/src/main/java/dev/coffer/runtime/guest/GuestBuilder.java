@@ -242,18 +242,15 @@ public final class GuestBuilder {
     /**
      * Dumps a static CDS archive of the classes the agent needs: the JDK's own default list, the
      * extra JDK and Bouncy Castle classes a real agent session loads (a resource recorded with
-     * -XX:DumpLoadedClassList), and every class in the agent's other jars; then the lambda proxies
-     * and method-handle forms of both lists, so linking them at start is a lookup, not class
-     * spinning. All are build inputs, never a run recorded during the build: a training run's list
-     * varies with thread timing, and so would the archive, the disk's root hash and the launch
-     * measurement.
+     * -XX:DumpLoadedClassList), and every class in the agent's other jars. All are build inputs,
+     * never a run recorded during the build: a training run's list varies with thread timing, and
+     * so would the archive, the disk's root hash and the launch measurement. Class names only: the
+     * lists' "@lambda-proxy" and "@lambda-form-invoker" lines made two dumps of the same inputs differ.
      */
     private static void dumpCdsArchive(Path jre, List<Path> jars) throws IOException {
         Path javaBin = jre.resolve("bin/java");
         String cp = String.join(":", jars.stream().map(Path::toString).toList());
         TreeSet<String> classes = new TreeSet<>();
-        // "@lambda-proxy" / "@lambda-form-invoker" lines, after every class (they name loaded classes)
-        java.util.LinkedHashSet<String> linkage = new java.util.LinkedHashSet<>();
         Path jdkList = jre.resolve("lib/classlist");
         List<String> lines = new ArrayList<>(Files.isRegularFile(jdkList) ? Files.readAllLines(jdkList) : List.of());
         try (InputStream extra = GuestBuilder.class.getResourceAsStream("/guest/agent.classlist")) {
@@ -261,9 +258,7 @@ public final class GuestBuilder {
             lines.addAll(List.of(new String(extra.readAllBytes(), StandardCharsets.UTF_8).split("\n")));
         }
         for (String line : lines) {
-            if (line.isBlank() || line.startsWith("#")) continue;
-            if (line.startsWith("@lambda-proxy ") || line.startsWith("@lambda-form-invoker ")) linkage.add(line.strip());
-            else if (!line.startsWith("@")) classes.add(line.strip().split(" ")[0]);
+            if (!line.isBlank() && !line.startsWith("#") && !line.startsWith("@")) classes.add(line.strip().split(" ")[0]);
         }
         for (Path jar : jars) {
             try (JarFile jf = new JarFile(jar.toFile())) {
@@ -276,9 +271,7 @@ public final class GuestBuilder {
         }
         Path list = Files.createTempFile("coffer-agent", ".classlist");
         try {
-            List<String> all = new ArrayList<>(classes);
-            all.addAll(linkage);
-            Files.write(list, all);
+            Files.write(list, classes);
             List<String> dump = new ArrayList<>(List.of(javaBin.toString(), "-Xshare:dump", "-XX:SharedClassListFile=" + list,
                     "-XX:SharedArchiveFile=" + STAGE.resolve("agent/agent.jsa")));
             dump.addAll(JVM_OPTIONS.stream().filter(o -> !o.startsWith("-Xshare")).toList());

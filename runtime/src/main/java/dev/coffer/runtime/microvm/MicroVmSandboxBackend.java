@@ -157,7 +157,7 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
                 }
                 dev.coffer.attest.sim.SimulatedSecureProcessor chip;
                 try {
-                    chip = dev.coffer.attest.sim.SimulatedSecureProcessor.openOrCreate(request.simTeeDir());
+                    chip = dev.coffer.attest.sim.SimulatedSecureProcessor.openOrCreateForSigning(request.simTeeDir());
                 } catch (RuntimeException e) {
                     throw new SandboxException("cannot open the simulated secure processor in " + request.simTeeDir() + ": "
                             + e.getMessage(), e);

@@ -58,7 +58,7 @@ final class SimTeeLaunch {
         byte[] hostData = policyFile == null ? new byte[32] : HostData.ofPolicy(Files.readAllBytes(policyFile));
         SimulatedSecureProcessor chip;
         try {
-            chip = SimulatedSecureProcessor.openOrCreate(simTeeDir);
+            chip = SimulatedSecureProcessor.openOrCreateForSigning(simTeeDir);
         } catch (RuntimeException e) {
             throw new SandboxException("cannot open the simulated secure processor in " + simTeeDir + ": " + e.getMessage(), e);
         }
