@@ -118,8 +118,10 @@ final class DemoRun {
         String what = "guest in ";
         try {
             guest = GuestImage.load(dir);
+            guest.requireCurrentAgent();
         } catch (GuestBuildException e) {
-            // not built yet (or unusable): build it
+            // not built yet, unusable, or built by another Coffer: build it
+            guest = null;
         }
         if (guest == null) {
             if (live != null) {

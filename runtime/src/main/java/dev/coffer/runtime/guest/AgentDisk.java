@@ -158,6 +158,28 @@ final class AgentDisk {
         }
     }
 
+    /** Adds the .class entries under {@code prefix} of a jar or class directory to {@code into}, by name. */
+    static void collectClasses(Path source, String prefix, Map<String, byte[]> into) throws IOException {
+        if (Files.isRegularFile(source)) {
+            try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(source.toFile())) {
+                for (var e : zip.stream().toList()) {
+                    if (!e.isDirectory() && e.getName().startsWith(prefix) && e.getName().endsWith(".class")) {
+                        try (InputStream in = zip.getInputStream(e)) {
+                            into.put(e.getName(), in.readAllBytes());
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        try (Stream<Path> s = Files.walk(source)) {
+            for (Path f : s.filter(Files::isRegularFile).toList()) {
+                String name = source.relativize(f).toString().replace('\\', '/');
+                if (name.startsWith(prefix) && name.endsWith(".class")) into.put(name, Files.readAllBytes(f));
+            }
+        }
+    }
+
     /** A manifest's main section: everything before the first empty line. */
     static byte[] mainSection(byte[] manifest) {
         String text = new String(manifest, java.nio.charset.StandardCharsets.UTF_8).replace("\r\n", "\n");

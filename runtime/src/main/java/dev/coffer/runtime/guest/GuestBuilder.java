@@ -135,7 +135,8 @@ public final class GuestBuilder {
         String cmdline = String.join(" ", "console=ttyS0", "quiet", "reboot=t", "panic=-1",
                 "tsc_early_khz=" + tscKhz(), "8250.nr_uarts=1", "cryptomgr.notests",
                 "coffer.agentdisk=" + agentDisk.rootHash() + "," + agentDisk.dataBlocks());
-        GuestImage image = new GuestImage(guestDir, version, agentDisk.rootHash(), agentDisk.dataBlocks(), cmdline);
+        GuestImage image = new GuestImage(guestDir, version, agentDisk.rootHash(), agentDisk.dataBlocks(), cmdline,
+                agentCodeDigest());
         image.write();
         return image;
     }
@@ -200,7 +201,8 @@ public final class GuestBuilder {
      * The agent's jars: this module (the in-guest entry point {@link GuestAgent}), the agent, and
      * Jackson. Copied under stable names in class path order.
      */
-    private static List<Path> stageAgentJars(Path dir) throws IOException {
+    /** The jars (or class directories) the agent disk is made from, in classpath order. */
+    private static LinkedHashSet<Path> agentSources() {
         LinkedHashSet<Path> sources = new LinkedHashSet<>();
         for (Class<?> c : AGENT_JAR_CLASSES) {
             var location = c.getProtectionDomain().getCodeSource();
@@ -211,6 +213,39 @@ public final class GuestBuilder {
                 throw new GuestBuildException("cannot locate the jar of " + c.getName() + ": " + e.getMessage(), e);
             }
         }
+        return sources;
+    }
+
+    private static volatile String agentCode;
+
+    /**
+     * SHA-256 over this Coffer's own agent classes (names and bytes of every dev/coffer class in
+     * the agent's jars or class directories, sorted by name): what a guest built by this Coffer
+     * carries, so a guest built by another one is noticed before it runs an agent that may not
+     * speak this host's protocol. Third-party jars follow Coffer's own version, so they are left out.
+     */
+    public static String agentCodeDigest() {
+        String digest = agentCode;
+        if (digest != null) return digest;
+        try {
+            java.util.TreeMap<String, byte[]> classes = new java.util.TreeMap<>();
+            for (Path source : agentSources()) AgentDisk.collectClasses(source, "dev/coffer/", classes);
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            for (var e : classes.entrySet()) {
+                sha.update(e.getKey().getBytes(StandardCharsets.UTF_8));
+                sha.update((byte) 0);
+                sha.update(e.getValue());
+            }
+            digest = java.util.HexFormat.of().formatHex(sha.digest());
+        } catch (IOException | java.security.NoSuchAlgorithmException e) {
+            throw new GuestBuildException("cannot read this Coffer's agent classes (" + e.getMessage() + ")", e);
+        }
+        agentCode = digest;
+        return digest;
+    }
+
+    private static List<Path> stageAgentJars(Path dir) throws IOException {
+        LinkedHashSet<Path> sources = agentSources();
         List<Path> jars = new ArrayList<>();
         int i = 0;
         for (Path source : sources) {

@@ -23,8 +23,10 @@ import java.util.regex.Pattern;
  * @param agentRootHash  dm-verity root hash of the agent disk (lowercase hex, SHA-256)
  * @param agentDataBlocks 4 KiB data blocks of the agent disk; the hash tree follows them
  * @param cmdline        the measured kernel command line
+ * @param agentCode      {@link GuestBuilder#agentCodeDigest()} of the Coffer that built it ("" when unknown: an older build)
  */
-public record GuestImage(Path dir, String kernelVersion, String agentRootHash, long agentDataBlocks, String cmdline) {
+public record GuestImage(Path dir, String kernelVersion, String agentRootHash, long agentDataBlocks, String cmdline,
+                         String agentCode) {
     public static final String MANIFEST = "guest.json";
     public static final String KERNEL_FILE = "vmlinux";
     public static final String INITRD_FILE = "initrd.cpio";
@@ -40,6 +42,7 @@ public record GuestImage(Path dir, String kernelVersion, String agentRootHash, l
     private static final ObjectMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
 
     public GuestImage {
+        agentCode = agentCode == null ? "" : agentCode;
         if (!ROOT_HASH.matcher(agentRootHash).matches()) {
             throw new GuestBuildException("expected a 64-hex-digit agent disk root hash, found \"" + agentRootHash + "\"");
         }
@@ -55,6 +58,18 @@ public record GuestImage(Path dir, String kernelVersion, String agentRootHash, l
 
     public Path agentDisk() {
         return dir.resolve(AGENT_DISK_FILE);
+    }
+
+    /**
+     * Refuses a guest whose agent is not this Coffer's: one built by an older or newer Coffer
+     * would run agent code that may not speak this host's protocol or enforce as this one does.
+     */
+    public void requireCurrentAgent() {
+        if (!agentCode.equals(GuestBuilder.agentCodeDigest())) {
+            throw new GuestBuildException("expected the guest in " + dir + " to carry this Coffer's agent, found one built "
+                    + (agentCode.isEmpty() ? "by an older Coffer" : "from other agent code (another Coffer build)")
+                    + "; rebuild it with `coffer guest build`");
+        }
     }
 
     /** The command line of a bare boot of the same kernel and initramfs: init reports and powers off. */
@@ -81,6 +96,7 @@ public record GuestImage(Path dir, String kernelVersion, String agentRootHash, l
         n.put("agentRootHash", agentRootHash);
         n.put("agentDataBlocks", agentDataBlocks);
         n.put("cmdline", cmdline);
+        n.put("agentCode", agentCode);
         Path tmp = dir.resolve(MANIFEST + ".tmp");
         Files.write(tmp, JSON.writeValueAsBytes(n));
         Files.move(tmp, dir.resolve(MANIFEST), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
@@ -100,7 +116,7 @@ public record GuestImage(Path dir, String kernelVersion, String agentRootHash, l
                         + n.path("format") + "; run `coffer guest build` again");
             }
             GuestImage g = new GuestImage(dir, n.path("kernelVersion").asText(), n.path("agentRootHash").asText(),
-                    n.path("agentDataBlocks").asLong(), n.path("cmdline").asText());
+                    n.path("agentDataBlocks").asLong(), n.path("cmdline").asText(), n.path("agentCode").asText(""));
             for (Path p : new Path[] {g.kernel(), g.initrd(), g.agentDisk()}) {
                 if (!Files.isRegularFile(p)) {
                     throw new GuestBuildException("expected " + p + " of the built guest, found it missing; run `coffer guest build` again");

@@ -198,6 +198,7 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         GuestImage guest;
         try {
             guest = GuestImage.load(guestHome);
+            guest.requireCurrentAgent();
         } catch (GuestBuildException e) {
             throw new SandboxException(e.getMessage(), e);
         }

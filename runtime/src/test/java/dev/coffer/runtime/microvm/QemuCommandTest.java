@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class QemuCommandTest {
     static final GuestImage GUEST = new GuestImage(Path.of("/g"), "6.1.0-test", "ab".repeat(32), 10,
-            "console=ttyS0 reboot=t tsc_early_khz=1000 coffer.agentdisk=" + "ab".repeat(32) + ",10");
+            "console=ttyS0 reboot=t tsc_early_khz=1000 coffer.agentdisk=" + "ab".repeat(32) + ",10", "");
 
     @Test
     void theCommandLineIsExactlyTheMeasuredOneAndDevicesAreNamed() {
