@@ -106,7 +106,7 @@ final class AgentDisk {
     /** Copies a jar as is, or packs a class directory (a module built but not yet jarred) deterministically. */
     static void stageJar(Path source, Path target) throws IOException {
         if (Files.isRegularFile(source)) {
-            if (!unsigned(source, target)) Files.copy(source, target);
+            Files.copy(source, target);
             return;
         }
         List<Path> files;
@@ -123,38 +123,6 @@ final class AgentDisk {
                 Files.copy(f, jar);
                 jar.closeEntry();
             }
-        }
-    }
-
-    /**
-     * Copies a signed jar without its signature files and returns true; returns false for an
-     * unsigned one. Why: the JVM verifies a signed jar when it first loads a class from it
-     * (digesting the manifest's entries, checking the signer's certificate chain: most of the
-     * agent's start under emulation) and CDS never archives its classes. The signature adds
-     * nothing here: Maven checked the jar when it was fetched, and on the guest it lies on the
-     * dm-verity disk the launch measurement covers. Entries keep their order, names and bytes;
-     * times are fixed, so the copy is reproducible.
-     */
-    static boolean unsigned(Path source, Path target) throws IOException {
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(source.toFile())) {
-            List<? extends java.util.zip.ZipEntry> entries = zip.stream().toList();
-            if (entries.stream().noneMatch(e -> isSignatureFile(e.getName()))) return false;
-            try (OutputStream out = Files.newOutputStream(target);
-                 java.util.zip.ZipOutputStream copy = new java.util.zip.ZipOutputStream(new java.io.BufferedOutputStream(out, 1 << 16))) {
-                for (java.util.zip.ZipEntry e : entries) {
-                    if (isSignatureFile(e.getName())) continue;
-                    java.util.zip.ZipEntry c = new java.util.zip.ZipEntry(e.getName());
-                    c.setTimeLocal(LocalDateTime.of(1980, 1, 1, 0, 0));
-                    copy.putNextEntry(c);
-                    try (InputStream in = zip.getInputStream(e)) {
-                        byte[] bytes = in.readAllBytes();
-                        // the per-entry sections only carry the signature's digests: keep the main section
-                        copy.write(e.getName().equalsIgnoreCase(JarFile.MANIFEST_NAME) ? mainSection(bytes) : bytes);
-                    }
-                    copy.closeEntry();
-                }
-            }
-            return true;
         }
     }
 
@@ -178,20 +146,5 @@ final class AgentDisk {
                 if (name.startsWith(prefix) && name.endsWith(".class")) into.put(name, Files.readAllBytes(f));
             }
         }
-    }
-
-    /** A manifest's main section: everything before the first empty line. */
-    static byte[] mainSection(byte[] manifest) {
-        String text = new String(manifest, java.nio.charset.StandardCharsets.UTF_8).replace("\r\n", "\n");
-        int end = text.indexOf("\n\n");
-        return ((end < 0 ? text : text.substring(0, end + 1)) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    /** The files that make a jar signed (JarFile verifies only when one is present). */
-    static boolean isSignatureFile(String name) {
-        String upper = name.toUpperCase(java.util.Locale.ROOT);
-        if (!upper.startsWith("META-INF/") || upper.indexOf('/', "META-INF/".length()) >= 0) return false;
-        return upper.endsWith(".SF") || upper.endsWith(".RSA") || upper.endsWith(".DSA") || upper.endsWith(".EC")
-                || upper.startsWith("META-INF/SIG-");
     }
 }

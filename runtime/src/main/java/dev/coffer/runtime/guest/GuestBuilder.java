@@ -276,13 +276,10 @@ public final class GuestBuilder {
 
     /**
      * Dumps a static CDS archive of the classes the agent needs: the JDK's own default list, the
-     * extra JDK classes a real agent session loads (a resource recorded with
-     * -XX:DumpLoadedClassList), and every class in the agent's jars but Bouncy Castle's. All are
-     * build inputs, never a run recorded during the build: a training run's list varies with
-     * thread timing, and so would the archive, the disk's root hash and the launch measurement.
-     * Class names only, and the short JDK list: with the lists' "@lambda-proxy" and
-     * "@lambda-form-invoker" lines, and with Bouncy Castle's and ~1,900 more JDK classes, two dumps
-     * of the same inputs sometimes differed.
+     * extra JDK classes a real agent session loads (a resource recorded with {@code GuestAgent
+     * --train}), and every class in the agent's jars. All three are build inputs, never a run
+     * recorded during the build: a training run's list varies with thread timing, and so would
+     * the archive, the disk's root hash and the launch measurement.
      */
     private static void dumpCdsArchive(Path jre, List<Path> jars) throws IOException {
         Path javaBin = jre.resolve("bin/java");
