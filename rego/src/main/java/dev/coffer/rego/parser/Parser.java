@@ -180,8 +180,12 @@ public final class Parser {
                 for (int i = 1; i < head.size(); i++) {
                     if (!(head.get(i) instanceof Scalar)) dynamic = true;
                 }
-                if (head.size() > 1 && value == null && !v1 && !(last instanceof Scalar s && s.value() instanceof StringValue && isDotted(headRef))) {
-                    // v0: p[x] { ... } is a partial set
+                // OPA's rule (its parser, both syntaxes): a two-term head without a value and
+                // without `if` is a multi-value rule, whatever the key's form: v0's p[x] { },
+                // p["a"] { } and p.a { } all define the set p. With `if` (or a longer head) a
+                // head without a value is a single-value rule whose value is true.
+                boolean hasIf = kw("if");
+                if (head.size() == 2 && value == null && !hasIf && !v1) {
                     kind = RuleKind.PARTIAL_SET;
                     key = last;
                     head = head.subList(0, head.size() - 1);
@@ -209,10 +213,6 @@ public final class Parser {
             out.add(new Rule(kind, List.copyOf(head), args, key, value, false, assign, more, null, loc(start)));
         }
         return out;
-    }
-
-    private static boolean isDotted(Term headRef) {
-        return true;
     }
 
     private Literal trueLiteral(Token at) {
