@@ -85,6 +85,10 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
             throw new EndorsementFormatException("the endorsement is " + cose.length + " bytes; at most " + MAX_DOCUMENT_BYTES
                     + " are accepted for a COSE_Sign1 guest endorsement");
         }
+        if ((cose[0] & 0xff) != 0xd2) {
+            throw new EndorsementFormatException("the endorsement starts with byte 0x" + HexFormat.of().toHexDigits(cose[0])
+                    + "; expected a COSE_Sign1 document, which starts with CBOR tag 18 (0xd2)");
+        }
         Cbor.Item top = Cbor.decode(cose, "the endorsement");
         if (!(top instanceof Cbor.Tagged(long tag, Cbor.Item content)) || tag != TAG_COSE_SIGN1) {
             throw new EndorsementFormatException("the endorsement starts with a " + top.kind()
