@@ -131,6 +131,11 @@ public final class EndorsementVerifier {
         if (!leaf.getPublicKey().getAlgorithm().equals(alg.keyAlgorithm())) {
             return fail(SIGNATURE, "alg " + alg + " needs an " + alg.keyAlgorithm() + " key, but the leaf's key is " + leaf.getPublicKey().getAlgorithm());
         }
+        if (alg.isEcdsa() && leaf.getPublicKey() instanceof java.security.interfaces.ECPublicKey ec
+                && ec.getParams().getCurve().getField().getFieldSize() != alg.ecdsaSignatureLength() * 4) {
+            return fail(SIGNATURE, "alg " + alg + " needs a key on its own curve, but the leaf's key is on a "
+                    + ec.getParams().getCurve().getField().getFieldSize() + "-bit curve");
+        }
         if (alg.isEcdsa() && e.signature().length != alg.ecdsaSignatureLength()) {
             return fail(SIGNATURE, "an " + alg + " signature is " + alg.ecdsaSignatureLength() + " bytes (r||s), found " + e.signature().length);
         }
