@@ -72,6 +72,31 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
 
     public GuestEndorsement {
         chain = List.copyOf(chain);
+        // Byte arrays are copied in and out: an endorsement once parsed cannot be changed under its verifier.
+        raw = raw.clone();
+        protectedHeader = protectedHeader.clone();
+        payload = payload.clone();
+        signature = signature.clone();
+    }
+
+    @Override
+    public byte[] raw() {
+        return raw.clone();
+    }
+
+    @Override
+    public byte[] protectedHeader() {
+        return protectedHeader.clone();
+    }
+
+    @Override
+    public byte[] payload() {
+        return payload.clone();
+    }
+
+    @Override
+    public byte[] signature() {
+        return signature.clone();
     }
 
     /** The leaf (signing) certificate. */
@@ -169,7 +194,7 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
             measurement = measurement(json.get(CLAIM_MEASUREMENT));
             svn = guestSvn(json.get(CLAIM_GUEST_SVN));
         }
-        return new GuestEndorsement(algorithm, contentType, chain, issuer, feed, measurement, svn, cose.clone(), protectedBytes, payload, signature);
+        return new GuestEndorsement(algorithm, contentType, chain, issuer, feed, measurement, svn, cose, protectedBytes, payload, signature);
     }
 
     /**
