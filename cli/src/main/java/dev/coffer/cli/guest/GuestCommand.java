@@ -113,14 +113,7 @@ public final class GuestCommand implements Runnable {
                 throw new CofferException("I/O error while building the guest in " + parent.guestDir() + ": " + e.getMessage()
                         + "; check disk space and permissions", e);
             }
-            List<GuestEndorsements.Entry> endorsed;
-            try {
-                endorsed = List.of(GuestEndorsements.endorseMicroVm(parent.home(), guest), GuestEndorsements.endorseProcessSandbox(parent.home()));
-            } catch (IOException | RuntimeException e) {
-                throw new CofferException("the guest was built in " + parent.guestDir() + " but could not be endorsed: " + e.getMessage()
-                        + "; run `coffer guest endorse --microvm` and `coffer guest endorse --process` once the cause is fixed", e);
-            }
-            printMeasured(out, output, guest, measure(guest), endorsed);
+            printMeasured(out, output, guest, measure(guest), endorseBuilt(parent.home(), guest));
         }
     }
 
@@ -215,6 +208,16 @@ public final class GuestCommand implements Runnable {
             out.printf("  agent answered ping:          %6d ms (+%d)%n", t.toAgentAnsweredMs(), t.toAgentAnsweredMs() - t.toAgentListeningMs());
             out.printf("coffer adds over the bare boot: %6d ms%n", t.cofferOverheadMs());
             out.flush();
+        }
+    }
+
+    /** What `coffer guest build` does once the guest is built: endorse it and the process sandbox with the home key. */
+    static List<GuestEndorsements.Entry> endorseBuilt(Path home, GuestImage guest) {
+        try {
+            return List.of(GuestEndorsements.endorseMicroVm(home, guest), GuestEndorsements.endorseProcessSandbox(home));
+        } catch (IOException | RuntimeException e) {
+            throw new CofferException("the guest was built in " + guest.dir() + " but could not be endorsed: " + e.getMessage()
+                    + "; run `coffer guest endorse --microvm` and `coffer guest endorse --process` once the cause is fixed", e);
         }
     }
 

@@ -93,6 +93,14 @@ class AttestVerifyEndorsementTest {
     }
 
     @Test
+    void benchMeasuresEndorsementAppraisal() throws Exception {
+        Result r = run("attest", "bench", "--endorsements", "--seconds", "1", "-o", "json");
+        assertEquals(0, r.exit(), r.out() + r.err());
+        assertTrue(json(r).get("appraisals").asLong() > 0, r.out());
+        assertTrue(json(r).get("cpu_micros_per_appraisal").asLong() > 0, r.out());
+    }
+
+    @Test
     void expiredEndorserRefusedAtALaterTime() throws Exception {
         TestEndorser shortLived = TestEndorser.make("coffer-guest", java.time.Instant.parse("2025-01-01T00:00:00Z"), java.time.Instant.parse("2025-06-01T00:00:00Z"));
         Result r = verifyOak(write("expired.cose", shortLived.sign(OAK_MEASUREMENT, 1)), "--trust-endorser", shortLived.trust(), "-o", "json");

@@ -12,6 +12,7 @@ import dev.coffer.cli.CofferException;
 import dev.coffer.cli.UsageException;
 import dev.coffer.cli.attest.TestEndorser;
 import dev.coffer.runtime.guest.GuestEndorsements;
+import dev.coffer.runtime.guest.GuestImage;
 import dev.coffer.runtime.sandbox.ProcessSandboxBackend;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,6 +111,25 @@ class GuestEndorseCommandTest {
         Result text = run("guest", "endorsements");
         assertTrue(text.out().contains("microvm " + guestMeasurement + " svn 1"), text.out());
         assertTrue(text.out().contains("(home key)"), text.out());
+    }
+
+    @Test
+    void buildEndorsesTheGuestAndTheProcessSandboxAndPrintsTheIssuer() throws Exception {
+        writeGuest();
+        GuestImage guest = GuestImage.load(home.resolve("guest"));
+        List<GuestEndorsements.Entry> endorsed = GuestCommand.endorseBuilt(home, guest);
+        assertEquals(List.of("microvm", "process"), endorsed.stream().map(GuestEndorsements.Entry::kind).toList());
+        StringWriter text = new StringWriter();
+        dev.coffer.cli.OutputOption plain = new dev.coffer.cli.OutputOption();
+        GuestCommand.printMeasured(new PrintWriter(text, true), plain, guest, guest.measurement(), endorsed);
+        String did = GuestEndorsements.homeKey(home).did();
+        assertTrue(text.toString().contains("endorsed by " + did + " (feed coffer-guest)"), text.toString());
+        assertTrue(text.toString().contains("  microvm " + HexFormat.of().formatHex(guest.measurement().compute())), text.toString());
+        for (GuestEndorsements.Entry e : endorsed) {
+            EndorsementVerdict v = EndorsementVerifier.verify(GuestEndorsement.parse(Files.readAllBytes(e.file())), e.endorsement().launchMeasurement(),
+                    Instant.now(), List.of(GuestEndorsements.homeEndorser(home)));
+            assertTrue(v.endorsed(), v.summary());
+        }
     }
 
     @Test
