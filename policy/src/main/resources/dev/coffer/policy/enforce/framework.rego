@@ -384,15 +384,10 @@ mount_options_ok(allowed, requested) if {
 	}
 }
 
-# files every container gets from the sandbox (name resolution), read-only
-default_mounts := [
-	{"destination": "/etc/resolv.conf", "source": "sandbox:///etc/resolv.conf", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
-	{"destination": "/etc/hosts", "source": "sandbox:///etc/hosts", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
-	{"destination": "/etc/hostname", "source": "sandbox:///etc/hostname", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
-]
-
 # The mounts every CRI container gets, as Azure's guest allows them whatever the policy says
-# (hcsshim's defaultMounts): a policy written by `az confcom` relies on them.
+# (hcsshim's defaultMounts): a policy written by `az confcom` relies on them. No other mount is
+# implicit (Azure's framework admits none): the agent adds the container's /etc/hosts itself,
+# after the decision, and a host asking for any other file must find it in the policy.
 cri_default_mounts := [
 	{"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
 	{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
@@ -413,12 +408,6 @@ cri_privileged_mounts := [
 # the destination is compared first: it singles out the constraints that can match
 mount_ok(mounts, _, mount) if {
 	some constraint in mounts
-	constraint.destination == mount.destination
-	mountConstraint_ok(constraint, mount)
-}
-
-mount_ok(_, _, mount) if {
-	some constraint in default_mounts
 	constraint.destination == mount.destination
 	mountConstraint_ok(constraint, mount)
 }

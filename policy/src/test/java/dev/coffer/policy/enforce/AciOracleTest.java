@@ -468,6 +468,61 @@ class AciOracleTest {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // where Coffer is stricter on purpose (README, "Compatibility with ACI"): Microsoft allows, Coffer denies
+
+    static final String LAYER_TARGET_OUTSIDE = "mount_device at a target outside the layer mount path";
+    static final String UNMOUNT_LAYER_IN_USE = "unmount_device of a layer under a mounted overlay";
+    static final String OVERLAY_TARGET_REUSED = "mount_overlay at a target another container's overlay uses";
+    static final String SANDBOX_PATTERN_UNANCHORED = "sandbox:// mount source matched inside a longer path";
+    static final String SHUTDOWN_TWICE = "shutdown_container of a container already shut down";
+    static final String HUGEPAGES_SOURCE = "hugepages:// mount source";
+
+    @Test
+    void whereCofferIsStricterOnPurposeMicrosoftAllowsAndCofferDenies() {
+        String policy = withExecAndSignals(MicrosoftFramework.read(SAMPLES.resolve("multi_containers/policy.rego")));
+        JsonNode containers = new MicrosoftFramework(policy).containers();
+        JsonNode c = firstWithCommand(containers);
+        Set<String> stricter = Set.of(LAYER_TARGET_OUTSIDE, UNMOUNT_LAYER_IN_USE, OVERLAY_TARGET_REUSED, SANDBOX_PATTERN_UNANCHORED,
+                SHUTDOWN_TWICE, HUGEPAGES_SOURCE);
+        Pair p = new Pair(policy);
+        String layer = c.get("layers").get(0).asText();
+        assertFalse(p.step(LAYER_TARGET_OUTSIDE, new EnforcementRequest.MountDevice("/usr/bin", layer), stricter));
+        assertTrue(mountLayers(p, "c0", c));
+        assertFalse(p.step(UNMOUNT_LAYER_IN_USE, new EnforcementRequest.UnmountDevice("/run/coffer/layers/c0-0"), stricter));
+        List<String> paths = new ArrayList<>();
+        for (int i = c.get("layers").size() - 1; i >= 0; i--) paths.add("/run/coffer/layers/c0-" + i);
+        assertFalse(p.step(OVERLAY_TARGET_REUSED, new EnforcementRequest.MountOverlay("other", paths, "/run/coffer/rootfs/c0"), stricter));
+        EnforcementRequest.CreateContainer g = honestCreate("c0", c);
+        List<EnforcementRequest.Mount> shifted = new ArrayList<>();
+        for (EnforcementRequest.Mount m : g.mounts()) {
+            shifted.add(m.source().startsWith(SANDBOX) ? new EnforcementRequest.Mount(m.destination(), "/host" + m.source(), m.type(), m.options()) : m);
+        }
+        assertTrue(g.mounts().stream().anyMatch(m -> m.source().startsWith(SANDBOX)), "the container has a sandbox mount");
+        assertFalse(p.step(SANDBOX_PATTERN_UNANCHORED, with(g, m -> m.put("mounts", shifted)), stricter));
+        assertTrue(p.step("create", g));
+        assertTrue(p.step("shutdown", new EnforcementRequest.ShutdownContainer("c0")));
+        assertFalse(p.step(SHUTDOWN_TWICE, new EnforcementRequest.ShutdownContainer("c0"), stricter));
+
+        // a policy mount from hugepages://: Azure's guest maps it to its hugepages directory; Coffer has none
+        String huge = policy.replaceFirst("\"source\":\"sandbox:///tmp/atlas/[a-zA-Z]+/\\.\\+\"", "\"source\":\"hugepages://.+\"");
+        assertTrue(!huge.equals(policy), "a sandbox mount was rewritten");
+        JsonNode hc = firstWithCommand(new MicrosoftFramework(huge).containers());
+        Pair h = new Pair(huge);
+        assertTrue(mountLayers(h, "c0", hc));
+        List<EnforcementRequest.Mount> hm = new ArrayList<>();
+        for (JsonNode m : hc.get("mounts")) {
+            String src = m.get("source").asText();
+            String concrete = src.startsWith("hugepages://") ? SANDBOX + "/hugepages/page-1" : SANDBOX + src.substring("sandbox://".length()).replace(".+", "v");
+            hm.add(new EnforcementRequest.Mount(m.get("destination").asText(), concrete, m.get("type").asText(), strings(m.get("options"))));
+        }
+        assertFalse(h.step(HUGEPAGES_SOURCE, with(honestCreate("c0", hc), m -> m.put("mounts", hm)), stricter));
+
+        assertEquals(List.of(LAYER_TARGET_OUTSIDE, UNMOUNT_LAYER_IN_USE, OVERLAY_TARGET_REUSED, SANDBOX_PATTERN_UNANCHORED, SHUTDOWN_TWICE),
+                p.differences, "each documented difference is one where Microsoft allows");
+        assertEquals(List.of(HUGEPAGES_SOURCE), h.differences);
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // environment variable dropping, as Azure does it
 
     @Test
