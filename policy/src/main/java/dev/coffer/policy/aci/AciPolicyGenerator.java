@@ -93,9 +93,21 @@ public final class AciPolicyGenerator {
         }
     }
 
-    /** acipolicygen's switches that change the policy. */
-    public record Options(boolean debugMode, boolean disableStdio, boolean excludeDefaultFragment) {
-        public static final Options DEFAULT = new Options(false, false, false);
+    /**
+     * acipolicygen's switches that change the policy: {@code --debug-mode}, {@code --disable-stdio},
+     * {@code --exclude-default-fragments}, {@code --infrastructure-svn} (the infrastructure
+     * fragment's minimum SVN, a decimal number).
+     */
+    public record Options(boolean debugMode, boolean disableStdio, boolean excludeDefaultFragment, String infrastructureSvn) {
+        public static final String DEFAULT_INFRASTRUCTURE_SVN = "1";
+        public static final Options DEFAULT = new Options(false, false, false, DEFAULT_INFRASTRUCTURE_SVN);
+
+        public Options {
+            infrastructureSvn = infrastructureSvn == null ? DEFAULT_INFRASTRUCTURE_SVN : infrastructureSvn;
+            if (!infrastructureSvn.matches("[0-9]{1,9}")) {
+                throw new IllegalArgumentException("the infrastructure SVN must be a decimal number: found '" + infrastructureSvn + "'");
+            }
+        }
     }
 
     private final ImageSource images;
@@ -120,7 +132,7 @@ public final class AciPolicyGenerator {
             out.append("fragments := [\n  {\n    \"feed\": \"").append(INFRA_FRAGMENT_FEED).append("\",\n")
                     .append("    \"includes\": [\n      \"containers\",\n      \"fragments\"\n    ],\n")
                     .append("    \"issuer\": \"").append(INFRA_FRAGMENT_ISSUER).append("\",\n")
-                    .append("    \"minimum_svn\": \"1\"\n  }\n]\n\n");
+                    .append("    \"minimum_svn\": \"").append(options.infrastructureSvn()).append("\"\n  }\n]\n\n");
         }
         out.append("containers := ").append(json(containers)).append("\n\n");
         boolean debug = options.debugMode();

@@ -92,9 +92,10 @@ class AciPolicyGeneratorTest {
 
     static {
         VARIANTS.put("policy.rego", AciPolicyGenerator.Options.DEFAULT);
-        VARIANTS.put("policy_debug.rego", new AciPolicyGenerator.Options(true, false, false));
-        VARIANTS.put("policy_disable_stdio.rego", new AciPolicyGenerator.Options(false, true, false));
-        VARIANTS.put("policy_exclude_default_fragment.rego", new AciPolicyGenerator.Options(false, false, true));
+        VARIANTS.put("policy_debug.rego", new AciPolicyGenerator.Options(true, false, false, null));
+        VARIANTS.put("policy_disable_stdio.rego", new AciPolicyGenerator.Options(false, true, false, null));
+        VARIANTS.put("policy_exclude_default_fragment.rego", new AciPolicyGenerator.Options(false, false, true, null));
+        VARIANTS.put("policy_infrastructure_svn.rego", new AciPolicyGenerator.Options(false, false, false, "99"));
     }
 
     static final Pattern CONTAINERS = Pattern.compile("^containers := (\\[.*])$", Pattern.MULTILINE);
