@@ -592,6 +592,47 @@ class AciOracleTest {
         return keys.contains("containerID") && keys.contains("argList") ? "exec_in_container" : "?";
     }
 
+    /** A trace as Azure's guest records it (its paths, its field sets) replays through `coffer policy simulate`. */
+    @Test
+    void azuresRecordedRequestsReplayInTheSimulator() throws IOException {
+        String policy = withExecAndSignals(MicrosoftFramework.read(SAMPLES.resolve("command/policy.rego")));
+        JsonNode c = firstWithCommand(new MicrosoftFramework(policy).containers());
+        String sandbox = "/run/gcs/c/4f1a/sandboxMounts";
+        String layer = c.get("layers").get(0).asText();
+        String trace = """
+                [
+                 {"rule": "mount_device", "input": {"name": "mount_device", "target": "/run/layers/p0-0", "deviceHash": "%s"}},
+                 {"rule": "mount_overlay", "input": {"name": "mount_overlay", "containerID": "4f1a", "layerPaths": ["/run/layers/p0-0"],
+                   "target": "/run/gcs/c/4f1a/rootfs"}},
+                 {"rule": "create_container", "input": {"name": "create_container", "containerID": "4f1a", "argList": %s,
+                   "envList": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "HOSTNAME=sandbox-1",
+                               "UNLISTED=dropped"],
+                   "workingDir": "/", "sandboxDir": "%s", "hugePagesDir": "/run/gcs/c/4f1a/hugepages",
+                   "mounts": [{"destination": "/etc/resolv.conf", "source": "%s/tmp/atlas/resolvconf/4f1a", "type": "bind",
+                               "options": ["rbind", "rshared", "rw"]},
+                              {"destination": "/dev/shm", "source": "shm", "type": "tmpfs",
+                               "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}],
+                   "privileged": false, "noNewPrivileges": false, "user": {"id": "0", "name": "root"}, "groups": [{"id": "0", "name": "root"}],
+                   "umask": "0022", "capabilities": %s, "seccompProfileSHA256": ""}},
+                 {"rule": "exec_in_container", "input": {"containerID": "4f1a", "argList": ["/bin/health", "--quick"],
+                   "envList": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "workingDir": "/",
+                   "noNewPrivileges": false, "user": {"id": "0", "name": "root"}, "groups": [{"id": "0", "name": "root"}],
+                   "umask": "0022", "capabilities": %s}},
+                 {"rule": "exec_in_container", "input": {"containerID": "4f1a", "argList": ["/bin/health", "--quick"],
+                   "envList": [], "workingDir": "/", "noNewPrivileges": false, "user": {"id": "0", "name": "root"},
+                   "groups": [{"id": "0", "name": "root"}], "umask": "0077", "capabilities": %s}}
+                ]
+                """.formatted(layer, c.get("command"), sandbox, sandbox, c.get("capabilities"), c.get("capabilities"), c.get("capabilities"));
+        List<dev.coffer.policy.simulate.SimulationStep> steps = dev.coffer.policy.simulate.PolicySimulator.run(policy,
+                RequestCodec.MAPPER.readTree(trace), EnforcerOptions.defaults().withSandboxDir(sandbox)
+                        .withLayerMountPathRegex("/run/layers/p[0-9]+-[0-9]+"));
+        List<String> outcomes = steps.stream().map(dev.coffer.policy.simulate.SimulationStep::outcome).toList();
+        assertEquals(List.of("committed", "committed", "committed", "committed", "denied"), outcomes,
+                steps.getLast().decision().reason());
+        assertFalse(steps.get(2).decision().envList().contains("UNLISTED=dropped"), "the unlisted variable is dropped");
+        assertTrue(steps.getLast().decision().reason().contains("invalid user"), steps.getLast().decision().reason());
+    }
+
     @Test
     void aRecordedInputNamingAnotherPointIsRefused() {
         ObjectNode input = RequestCodec.toInput(new EnforcementRequest.ShutdownContainer("c0"));
