@@ -522,6 +522,57 @@ class AciOracleTest {
         assertEquals(List.of(HUGEPAGES_SOURCE), h.differences);
     }
 
+    static final String USER_RE2_UNANCHORED = "re2 user name matched inside a longer name";
+    static final String NULL_CAPS_ELEVATED = "privileged capabilities for an elevated container whose policy names none";
+
+    @Test
+    void userPatternsMatchWholeNamesUnlikeMicrosofts() {
+        String policy = withCommands(MicrosoftFramework.read(SAMPLES.resolve("minimal/policy.rego")))
+                .replace("\"user_idname\":{\"pattern\":\"\",\"strategy\":\"any\"}", "\"user_idname\":{\"pattern\":\"app\",\"strategy\":\"re2\"}");
+        JsonNode c = firstWithCommand(new MicrosoftFramework(policy).containers());
+        Set<String> stricter = Set.of(USER_RE2_UNANCHORED);
+        Pair p = new Pair(policy);
+        assertTrue(mountLayers(p, "c0", c));
+        EnforcementRequest.CreateContainer g = with(honestCreate("c0", c), m -> m.put("user", new EnforcementRequest.IdName("1000", "myapp-admin")));
+        assertFalse(p.step(USER_RE2_UNANCHORED, g, stricter));
+        assertEquals(List.of(USER_RE2_UNANCHORED), p.differences);
+        assertTrue(p.step("user named exactly", with(g, m -> m.put("user", new EnforcementRequest.IdName("1000", "app")))));
+    }
+
+    @Test
+    void anElevatedContainerWithoutCapabilitiesInItsPolicyGetsOnlyTheUnprivilegedSet() {
+        // framework 0.2.1 predates capabilities in the policy: Microsoft's framework then grants an elevated container all of them
+        String policy = withCommands(MicrosoftFramework.read(SAMPLES.resolve("minimal/policy.rego")))
+                .replace("framework_version := \"0.2.3\"", "framework_version := \"0.2.1\"")
+                .replaceAll("\"capabilities\":\\{[^}]*}", "\"capabilities\":null")
+                .replace("\"allow_elevated\":false", "\"allow_elevated\":true");
+        JsonNode c = firstWithCommand(new MicrosoftFramework(policy).containers());
+        List<String> all = strings(data().get("defaultPrivilegedCapabilities"));
+        EnforcementRequest.CreateContainer privileged = with(honestCreate("c0", ((ObjectNode) c.deepCopy())
+                .set("capabilities", RequestCodec.MAPPER.valueToTree(Map.of("bounding", List.of(), "effective", List.of(),
+                        "inheritable", List.of(), "permitted", List.of(), "ambient", List.of())))), m -> {
+            m.put("privileged", true);
+            m.put("capabilities", new EnforcementRequest.Capabilities(all, all, all, all, List.of()));
+        });
+        Pair p = new Pair(policy);
+        assertTrue(mountLayers(p, "c0", c));
+        // Coffer honours allow_capability_dropping whatever the framework version (Azure from 0.2.2 on):
+        // the request is allowed by both, and Coffer's decision keeps only the unprivileged set
+        Decision d = p.coffer.decide(privileged);
+        assertTrue(d.allowed(), d.reason());
+        List<String> unprivileged = strings(data().get("defaultUnprivilegedCapabilities"));
+        assertEquals(Set.copyOf(unprivileged), Set.copyOf(d.capabilities().bounding()));
+        assertEquals(List.of(), d.capabilities().inheritable());
+        p.coffer.rollback(d);
+        assertTrue(p.step(NULL_CAPS_ELEVATED, privileged));
+        // without the flag, as Microsoft's framework reads a 0.2.1 policy, Coffer refuses what Microsoft allows
+        String noDropping = policy.replace("allow_capability_dropping := true", "allow_capability_dropping := false");
+        Pair q = new Pair(noDropping);
+        assertTrue(mountLayers(q, "c0", c));
+        assertFalse(q.step(NULL_CAPS_ELEVATED, privileged, Set.of(NULL_CAPS_ELEVATED)));
+        assertEquals(List.of(NULL_CAPS_ELEVATED), q.differences);
+    }
+
     // ---------------------------------------------------------------------------------------------
     // environment variable dropping, as Azure does it
 
