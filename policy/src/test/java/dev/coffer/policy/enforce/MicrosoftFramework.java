@@ -32,17 +32,24 @@ final class MicrosoftFramework {
     private final ObjectNode preloaded;
     private PolicyState state = PolicyState.initial();
 
+    /** Compiled once per policy text: the tests replay many request sequences against each. */
+    private static final Map<String, CompiledPolicy> COMPILED = new java.util.concurrent.ConcurrentHashMap<>();
+
     MicrosoftFramework(String policyText) {
-        compiled = Rego.compile(List.of(
-                new RegoModule("framework.rego", read(HCSSHIM.resolve("framework.rego")).replace("@@FRAMEWORK_VERSION@@", FRAMEWORK_VERSION)),
-                new RegoModule("api.rego", read(HCSSHIM.resolve("api.rego")).replace("@@API_VERSION@@", API_VERSION)),
-                new RegoModule("policy.rego", policyText)), Rego.Options.DEFAULT.withSyntax(Rego.Syntax.V0));
+        compiled = COMPILED.computeIfAbsent(policyText, MicrosoftFramework::compile);
         try {
             preloaded = (ObjectNode) RequestCodec.MAPPER.readTree(read(HCSSHIM.resolve("data.json")));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         preloaded.remove("metadata");
+    }
+
+    private static CompiledPolicy compile(String policyText) {
+        return Rego.compile(List.of(
+                new RegoModule("framework.rego", read(HCSSHIM.resolve("framework.rego")).replace("@@FRAMEWORK_VERSION@@", FRAMEWORK_VERSION)),
+                new RegoModule("api.rego", read(HCSSHIM.resolve("api.rego")).replace("@@API_VERSION@@", API_VERSION)),
+                new RegoModule("policy.rego", policyText)), Rego.Options.DEFAULT.withSyntax(Rego.Syntax.V0));
     }
 
     static String read(Path p) {
