@@ -291,6 +291,16 @@ class AciOracleTest {
             for (int k = 0; k < n; k++) {
                 p.step("shutdown_container c" + k, new EnforcementRequest.ShutdownContainer("c" + k));
             }
+            // and the host takes the group down: overlays, then their layers
+            int k = 0;
+            for (JsonNode c : containers) {
+                String id = "c" + k++;
+                assertTrue(p.step("unmount_overlay " + id, new EnforcementRequest.UnmountOverlay("/run/coffer/rootfs/" + id)));
+                for (int i = 0; i < c.get("layers").size(); i++) {
+                    assertTrue(p.step("unmount_device " + id + "-" + i, new EnforcementRequest.UnmountDevice("/run/coffer/layers/" + id + "-" + i)));
+                }
+            }
+            assertFalse(p.step("unmount_overlay twice", new EnforcementRequest.UnmountOverlay("/run/coffer/rootfs/c0")));
             assertEquals(List.of(), p.differences);
         }));
     }
@@ -571,6 +581,36 @@ class AciOracleTest {
         assertTrue(mountLayers(q, "c0", c));
         assertFalse(q.step(NULL_CAPS_ELEVATED, privileged, Set.of(NULL_CAPS_ELEVATED)));
         assertEquals(List.of(NULL_CAPS_ELEVATED), q.differences);
+    }
+
+    /** Processes run in the sandbox outside any container, as a policy lists them; dropping applies to them too. */
+    @Test
+    void execExternalGetsMicrosoftsVerdicts() {
+        String policy = MicrosoftFramework.read(SAMPLES.resolve("minimal/policy.rego")).replace("allow_properties_access := true", """
+                external_processes := [
+                  {"command": ["/bin/ls", "-l"], "env_rules": [{"pattern": "PATH=/usr/bin:/bin", "strategy": "string", "required": true},
+                    {"pattern": "LANG=.+", "strategy": "re2", "required": false}], "working_dir": "/", "allow_stdio_access": true}
+                ]
+
+                allow_properties_access := true""");
+        for (String flagged : List.of(policy, policy.replace("allow_environment_variable_dropping := true", "allow_environment_variable_dropping := false"))) {
+            Map<String, EnforcementRequest.ExecExternal> cases = new LinkedHashMap<>();
+            cases.put("as listed", new EnforcementRequest.ExecExternal(List.of("/bin/ls", "-l"), List.of("PATH=/usr/bin:/bin", "LANG=C"), "/"));
+            cases.put("an unlisted variable", new EnforcementRequest.ExecExternal(List.of("/bin/ls", "-l"), List.of("PATH=/usr/bin:/bin", "EVIL=1"), "/"));
+            cases.put("the required variable missing", new EnforcementRequest.ExecExternal(List.of("/bin/ls", "-l"), List.of("LANG=C"), "/"));
+            cases.put("no variables", new EnforcementRequest.ExecExternal(List.of("/bin/ls", "-l"), List.of(), "/"));
+            cases.put("another command", new EnforcementRequest.ExecExternal(List.of("/bin/sh"), List.of("PATH=/usr/bin:/bin"), "/"));
+            cases.put("another working directory", new EnforcementRequest.ExecExternal(List.of("/bin/ls", "-l"), List.of("PATH=/usr/bin:/bin"), "/tmp"));
+            int allowed = 0;
+            for (Map.Entry<String, EnforcementRequest.ExecExternal> e : cases.entrySet()) {
+                Pair p = new Pair(flagged);
+                if (p.step("exec_external " + e.getKey(), e.getValue())) allowed++;
+            }
+            assertEquals(flagged == policy ? 2 : 1, allowed, "with dropping the unlisted variable is dropped; without, refused");
+        }
+        Decision d = PolicyEnforcer.load(policy).decide(new EnforcementRequest.ExecExternal(List.of("/bin/ls", "-l"),
+                List.of("PATH=/usr/bin:/bin", "EVIL=1"), "/"));
+        assertEquals(List.of("PATH=/usr/bin:/bin"), d.envList());
     }
 
     // ---------------------------------------------------------------------------------------------
