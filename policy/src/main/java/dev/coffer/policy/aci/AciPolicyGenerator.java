@@ -30,6 +30,15 @@ import java.util.TreeSet;
  * add/drop), user, exec probes and stdio, then ACI's pause container and the default
  * infrastructure fragment. Enforced by Coffer's framework or by Azure's, it has the verdicts
  * acipolicygen's policy has.
+ *
+ * <p>On every confcom sample (and each of its switches) the output is acipolicygen's byte for
+ * byte once layer hashes are those of the same-named images in the store. Mappings the samples
+ * do not exercise, written from acipolicygen's documentation and internal config and not
+ * compared with its output: exec probes become exec processes without signals; a
+ * {@code secureValue} or a parameter without a value becomes the pattern {@code NAME=.*};
+ * {@code privileged} gets hcsshim's default privileged set in bounding, effective, permitted
+ * and inheritable; {@code allowPrivilegeEscalation: false} sets {@code no_new_privileges};
+ * {@code seccompProfile} (base64) is pinned by the SHA-256 of its decoded bytes.
  */
 public final class AciPolicyGenerator {
     static final String API_VERSION = "0.10.0";
