@@ -725,6 +725,24 @@ class AciOracleTest {
     }
 
     @Test
+    void fieldsAzureDoesNotSendAreStillRefusedByName() {
+        ObjectNode create = RequestCodec.toInput(new EnforcementRequest.CreateContainer("c0", List.of("/pause"), List.of(), "/",
+                List.of(), false, false, ROOT, List.of(ROOT), "0022", Fixtures.defaultCaps(), "", List.of()));
+        create.put("sandboxdir", "/");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> RequestCodec.fromJson("create_container", create));
+        assertTrue(e.getMessage().contains("sandboxdir"), e.getMessage());
+        ObjectNode exec = RequestCodec.toInput(new EnforcementRequest.ExecInContainer("c0", List.of("/bin/sh"), List.of(), "/"));
+        exec.put("hugePagesDir", "/x");
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> RequestCodec.fromJson("exec_in_container", exec));
+        assertTrue(e.getMessage().contains("hugePagesDir"), e.getMessage());
+        ObjectNode badUser = RequestCodec.toInput(new EnforcementRequest.ExecInContainer("c0", List.of("/bin/sh"), List.of(), "/"));
+        badUser.put("user", "root");
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> RequestCodec.fromJson("exec_in_container", badUser));
+        assertTrue(e.getMessage().contains("user"), e.getMessage());
+    }
+
+    @Test
     void aRecordedInputNamingAnotherPointIsRefused() {
         ObjectNode input = RequestCodec.toInput(new EnforcementRequest.ShutdownContainer("c0"));
         input.put("name", "create_container");
