@@ -486,6 +486,7 @@ class AciOracleTest {
     static final String SANDBOX_PATTERN_UNANCHORED = "sandbox:// mount source matched inside a longer path";
     static final String SHUTDOWN_TWICE = "shutdown_container of a container already shut down";
     static final String HUGEPAGES_SOURCE = "hugepages:// mount source";
+    static final String CONTAINER_ID_REUSED = "mount_overlay for the ID of a container already shut down";
 
     @Test
     void whereCofferIsStricterOnPurposeMicrosoftAllowsAndCofferDenies() {
@@ -493,7 +494,7 @@ class AciOracleTest {
         JsonNode containers = new MicrosoftFramework(policy).containers();
         JsonNode c = firstWithCommand(containers);
         Set<String> stricter = Set.of(LAYER_TARGET_OUTSIDE, UNMOUNT_LAYER_IN_USE, OVERLAY_TARGET_REUSED, SANDBOX_PATTERN_UNANCHORED,
-                SHUTDOWN_TWICE, HUGEPAGES_SOURCE);
+                SHUTDOWN_TWICE, CONTAINER_ID_REUSED, HUGEPAGES_SOURCE);
         Pair p = new Pair(policy);
         String layer = c.get("layers").get(0).asText();
         assertFalse(p.step(LAYER_TARGET_OUTSIDE, new EnforcementRequest.MountDevice("/usr/bin", layer), stricter));
@@ -512,6 +513,7 @@ class AciOracleTest {
         assertTrue(p.step("create", g));
         assertTrue(p.step("shutdown", new EnforcementRequest.ShutdownContainer("c0")));
         assertFalse(p.step(SHUTDOWN_TWICE, new EnforcementRequest.ShutdownContainer("c0"), stricter));
+        assertFalse(p.step(CONTAINER_ID_REUSED, new EnforcementRequest.MountOverlay("c0", paths, "/run/coffer/rootfs/c0-again"), stricter));
 
         // a policy mount from hugepages://: Azure's guest maps it to its hugepages directory; Coffer has none
         String huge = policy.replaceFirst("\"source\":\"sandbox:///tmp/atlas/[a-zA-Z]+/\\.\\+\"", "\"source\":\"hugepages://.+\"");
@@ -527,7 +529,8 @@ class AciOracleTest {
         }
         assertFalse(h.step(HUGEPAGES_SOURCE, with(honestCreate("c0", hc), m -> m.put("mounts", hm)), stricter));
 
-        assertEquals(List.of(LAYER_TARGET_OUTSIDE, UNMOUNT_LAYER_IN_USE, OVERLAY_TARGET_REUSED, SANDBOX_PATTERN_UNANCHORED, SHUTDOWN_TWICE),
+        assertEquals(List.of(LAYER_TARGET_OUTSIDE, UNMOUNT_LAYER_IN_USE, OVERLAY_TARGET_REUSED, SANDBOX_PATTERN_UNANCHORED, SHUTDOWN_TWICE,
+                        CONTAINER_ID_REUSED),
                 p.differences, "each documented difference is one where Microsoft allows");
         assertEquals(List.of(HUGEPAGES_SOURCE), h.differences);
     }
