@@ -616,6 +616,47 @@ class AciOracleTest {
         assertEquals(List.of("PATH=/usr/bin:/bin"), d.envList());
     }
 
+    /**
+     * A policy `coffer policy gen` writes for an ARM template with the mappings the samples do
+     * not exercise (secure values, a secret volume, user and group, escalation off, added and
+     * dropped capabilities, privilege, an exec probe) gets Microsoft's verdicts too.
+     */
+    @Test
+    void aPolicyGeneratedFromAnArmTemplateGetsMicrosoftsVerdicts() throws IOException {
+        String template = """
+                {"resources": [{"type": "Microsoft.ContainerInstance/containerGroups", "name": "g", "properties": {
+                  "volumes": [{"name": "scratch", "emptyDir": {}}, {"name": "creds", "secret": {"k": "dg=="}}],
+                  "containers": [{"name": "app", "properties": {"image": "contoso.azurecr.io/app:1", "command": ["/app", "--serve"],
+                    "environmentVariables": [{"name": "MODE", "value": "prod"}, {"name": "TOKEN", "secureValue": "s3cret"}],
+                    "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}, {"name": "creds", "mountPath": "/creds", "readOnly": true}],
+                    "securityContext": {"privileged": %s, "allowPrivilegeEscalation": false, "runAsUser": 1000, "runAsGroup": 2000,
+                                        "capabilities": {"add": ["CAP_NET_ADMIN"], "drop": ["CAP_KILL"]}},
+                    "livenessProbe": {"exec": {"command": ["/app", "--health"]}}}}]}}]}
+                """;
+        dev.coffer.policy.gen.ImageSource images = ref -> new dev.coffer.policy.gen.ResolvedImage(ref, List.of("9".repeat(64)),
+                List.of(), List.of(), List.of("PATH=/usr/bin:/bin"), "/srv", "");
+        for (String privileged : List.of("false", "true")) {
+            dev.coffer.policy.aci.AciGroup group = dev.coffer.policy.aci.ArmTemplate.parse(template.formatted(privileged), null, "t.json").getFirst();
+            String policy = new dev.coffer.policy.aci.AciPolicyGenerator(images).generate(group, dev.coffer.policy.aci.AciPolicyGenerator.Options.DEFAULT).text();
+            JsonNode c = new MicrosoftFramework(policy).containers().get(0);
+            assertEquals("1000", c.path("user").path("user_idname").path("pattern").asText());
+            Pair p = new Pair(policy);
+            assertTrue(mountLayers(p, "c0", c));
+            EnforcementRequest.CreateContainer create = with(honestCreate("c0", c), m -> {
+                m.put("privileged", Boolean.parseBoolean(privileged));
+                m.put("envList", List.of("PATH=/usr/bin:/bin", "MODE=prod", "TOKEN=anything", "TERM=xterm"));
+            });
+            assertTrue(p.step("create, privileged " + privileged, create), p.lastReason);
+            assertTrue(p.step("exec probe", honestExec("c0", c, c.get("exec_processes").get(0))), p.lastReason);
+            assertFalse(p.step("exec something else", honestExec("c0", c, RequestCodec.MAPPER.readTree("{\"command\": [\"/bin/sh\"]}"))));
+            for (Map.Entry<String, EnforcementRequest.CreateContainer> e : createTampers(create).entrySet()) {
+                Pair q = new Pair(policy);
+                assertTrue(mountLayers(q, "c0", c));
+                q.step("generated, privileged " + privileged + ": " + e.getKey(), e.getValue());
+            }
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------
     // environment variable dropping, as Azure does it
 
