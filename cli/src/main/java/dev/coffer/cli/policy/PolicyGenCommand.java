@@ -3,7 +3,12 @@ package dev.coffer.cli.policy;
 import dev.coffer.cli.CofferException;
 import dev.coffer.cli.CofferHome;
 import dev.coffer.cli.CommonOptions;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.oci.store.ImageStore;
+import dev.coffer.policy.aci.AciGroup;
+import dev.coffer.policy.aci.AciPolicyGenerator;
+import dev.coffer.policy.aci.ArmTemplate;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.policy.gen.PolicyGenerator;
 import dev.coffer.policy.gen.StoreImageSource;
@@ -23,16 +28,21 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
 
-/** {@code coffer policy gen GROUP.yaml [-o policy.rego] [--debug-mode]}. */
+/** {@code coffer policy gen GROUP.yaml|TEMPLATE.json [-o policy.rego] [--debug-mode]}. */
 @Command(name = "gen",
         description = {"Generate the Rego policy (ACI schema) for a group spec: resolves each image in the",
                 "local store, hashes every layer (dm-verity root hash), and pins argv, env, working",
                 "directory, mounts, user, capabilities and what may be exec'd. Prints the policy's",
                 "SHA-256, the HOST_DATA the sandbox must be launched with. Nothing is written if any",
-                "image or layer cannot be processed."},
+                "image or layer cannot be processed. Given an ACI ARM template (the",
+                "Microsoft.ContainerInstance/containerGroups resources) instead, writes the policy",
+                "`az confcom acipolicygen -a` writes for it, layers hashed from the local store."},
         footer = {"", "Examples:", "  coffer policy gen group.yaml -o policy.rego",
-                "  coffer policy gen group.yaml --debug-mode -o debug.rego   # allows /bin/sh exec; never for production"})
+                "  coffer policy gen group.yaml --debug-mode -o debug.rego   # allows /bin/sh exec; never for production",
+                "  coffer policy gen template.json -p parameters.json -o policy.rego   # an ACI ARM template"})
 public final class PolicyGenCommand implements Runnable {
     @Mixin
     CommonOptions common;
@@ -40,7 +50,8 @@ public final class PolicyGenCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "GROUP.yaml", description = "The group spec (the file `coffer run` takes).")
+    @Parameters(index = "0", paramLabel = "GROUP.yaml|TEMPLATE.json",
+            description = "The group spec (the file `coffer run` takes), or an ACI ARM template.")
     Path groupFile;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
@@ -51,8 +62,36 @@ public final class PolicyGenCommand implements Runnable {
             description = "Allow exec of /bin/sh in every container, stack dumps and runtime logging. The policy says so in a comment and in debug_mode := true.")
     boolean debugMode;
 
+    @Option(names = {"-p", "--parameters"}, paramLabel = "PARAMETERS.json",
+            description = "ARM template only: the deployment parameters file whose values override the template's defaults (as `az confcom acipolicygen -p`).")
+    Path parametersFile;
+
+    @Option(names = "--group", paramLabel = "NAME",
+            description = "ARM template only: the container group to write the policy for, when the template has several.")
+    String groupName;
+
+    @Option(names = "--disable-stdio", description = "ARM template only: allow_stdio_access false for every container (as acipolicygen).")
+    boolean disableStdio;
+
+    @Option(names = "--exclude-default-fragments", description = "ARM template only: list no infrastructure fragment (as acipolicygen).")
+    boolean excludeDefaultFragments;
+
+    @Option(names = "--infrastructure-svn", paramLabel = "N",
+            description = "ARM template only: the infrastructure fragment's minimum SVN (default: 1).")
+    String infrastructureSvn;
+
     @Override
     public void run() {
+        String text = readIfPossible(groupFile);
+        if (text != null && isArmTemplate(text)) {
+            runArm(text);
+            return;
+        }
+        List<String> armOnly = armOnlyOptionsGiven();
+        if (!armOnly.isEmpty()) {
+            throw new CofferException(String.join(", ", armOnly) + " applies to ARM templates only; " + groupFile
+                    + " is a group spec (an ARM template is a JSON object with a \"resources\" array)");
+        }
         GroupPolicyInput group;
         try {
             group = GroupPolicyInput.of(GroupSpecParser.parse(groupFile));
@@ -70,6 +109,79 @@ public final class PolicyGenCommand implements Runnable {
         } catch (IllegalArgumentException e) {
             throw new CofferException("policy not generated: " + e.getMessage(), e);
         }
+        emit(policy, "group '" + group.name() + "'", group.containers().size());
+    }
+
+    /** The file's text, or null when it cannot be read (the group spec parser then says why). */
+    private static String readIfPossible(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String readInput(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new CofferException("cannot read " + file + ": " + e.getMessage() + "; give the group spec or ARM template to generate for");
+        }
+    }
+
+    /** An ARM template is a JSON object with a "resources" array; anything else is taken for a group spec. */
+    static boolean isArmTemplate(String text) {
+        String t = text.stripLeading();
+        if (!t.startsWith("{")) return false;
+        try {
+            JsonNode n = new ObjectMapper().readTree(t);
+            return n != null && n.isObject() && n.path("resources").isArray();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private List<String> armOnlyOptionsGiven() {
+        List<String> given = new ArrayList<>();
+        if (parametersFile != null) given.add("--parameters");
+        if (groupName != null) given.add("--group");
+        if (disableStdio) given.add("--disable-stdio");
+        if (excludeDefaultFragments) given.add("--exclude-default-fragments");
+        if (infrastructureSvn != null) given.add("--infrastructure-svn");
+        return given;
+    }
+
+    /** The policy `az confcom acipolicygen -a` writes for the template's container group, layers hashed from the store. */
+    private void runArm(String templateText) {
+        AciGroup group;
+        AciPolicyGenerator.Options options;
+        try {
+            List<AciGroup> groups = ArmTemplate.parse(templateText, parametersFile == null ? null : readInput(parametersFile),
+                    groupFile.toString());
+            List<String> names = groups.stream().map(AciGroup::name).toList();
+            if (groupName != null) {
+                group = groups.stream().filter(g -> g.name().equals(groupName)).findFirst().orElseThrow(() -> new CofferException(
+                        groupFile + ": no container group named '" + groupName + "'; the template has " + names));
+            } else if (groups.size() > 1) {
+                throw new CofferException(groupFile + ": the template has " + groups.size() + " container groups " + names
+                        + "; choose one with --group NAME");
+            } else {
+                group = groups.getFirst();
+            }
+            options = new AciPolicyGenerator.Options(debugMode, disableStdio, excludeDefaultFragments, infrastructureSvn);
+        } catch (IllegalArgumentException e) {
+            throw new CofferException(e.getMessage());
+        }
+        GeneratedPolicy policy;
+        try (ImageStore store = ImageStore.open(CofferHome.resolve())) {
+            policy = new AciPolicyGenerator(new StoreImageSource(store)).generate(group, options);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new CofferException("policy not generated: " + e.getMessage(), e);
+        }
+        emit(policy, "ACI container group '" + group.name() + "'", group.containers().size());
+    }
+
+    private void emit(GeneratedPolicy policy, String what, int containers) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (outputFile == null) {
@@ -81,8 +193,7 @@ public final class PolicyGenCommand implements Runnable {
             return;
         }
         write(outputFile, policy.bytes());
-        out.println("policy for group '" + group.name() + "' (" + group.containers().size() + " container"
-                + (group.containers().size() == 1 ? "" : "s") + ") written to " + outputFile);
+        out.println("policy for " + what + " (" + containers + " container" + (containers == 1 ? "" : "s") + ") written to " + outputFile);
         out.println("HOST_DATA (sha256 of the policy): " + policy.sha256());
         if (debugMode) out.println("warning: debug-mode policy: the sandbox will be debuggable; do not release secrets to it");
         out.flush();

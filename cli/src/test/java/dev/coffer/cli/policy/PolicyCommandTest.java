@@ -103,6 +103,47 @@ class PolicyCommandTest {
         assertTrue(stdout.err().contains(hash));
     }
 
+    static final String ARM = """
+            {"parameters": {"image": {"type": "string", "defaultValue": "coffer.local/cli-policy:1"}},
+             "resources": [{"type": "Microsoft.ContainerInstance/containerGroups", "name": "aci-group",
+               "properties": {"containers": [{"name": "app", "properties": {"image": "[parameters('image')]",
+                 "environmentVariables": [{"name": "MODE", "value": "prod"}]}}]}}]}
+            """;
+
+    @Test
+    void genWritesAcipolicygensPolicyForAnArmTemplate() throws Exception {
+        importImage();
+        Path template = tmp.resolve("template.json");
+        Files.writeString(template, ARM);
+        Path out = tmp.resolve("aci.rego");
+        Result r = run("policy", "gen", template.toString(), "-o", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("policy for ACI container group 'aci-group' (1 container) written to"), r.out());
+        String policy = Files.readString(out);
+        assertTrue(policy.contains("framework_version := \"0.2.3\""), policy);
+        assertTrue(policy.contains("{\"pattern\":\"MODE=prod\",\"required\":false,\"strategy\":\"string\"}"), policy);
+        assertTrue(policy.contains("\"command\":[\"/bin/app\"]"), policy);
+        assertTrue(r.out().contains("HOST_DATA (sha256 of the policy): " + GeneratedPolicy.sha256Hex(policy)), r.out());
+
+        Path params = tmp.resolve("params.json");
+        Files.writeString(params, "{\"parameters\": {\"image\": {\"value\": \"coffer.local/missing:9\"}}}");
+        Result missing = run("policy", "gen", template.toString(), "-p", params.toString(), "-o", tmp.resolve("never.rego").toString());
+        assertEquals(1, missing.exit());
+        assertTrue(missing.err().startsWith("coffer: policy not generated: ") && missing.err().contains("coffer.local/missing:9"), missing.err());
+        assertFalse(Files.exists(tmp.resolve("never.rego")));
+
+        Files.writeString(template, ARM.replace("[parameters('image')]", "[parameters('imag')]"));
+        Result bad = run("policy", "gen", template.toString(), "-o", tmp.resolve("never.rego").toString());
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("resources[0].properties.containers[0].properties.image")
+                && bad.err().contains("no parameter 'imag'"), bad.err());
+        assertFalse(Files.exists(tmp.resolve("never.rego")));
+
+        Result armOnly = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--disable-stdio");
+        assertEquals(1, armOnly.exit());
+        assertTrue(armOnly.err().contains("--disable-stdio applies to ARM templates only"), armOnly.err());
+    }
+
     @Test
     void genDebugModeWarns() throws Exception {
         importImage();

@@ -1,5 +1,6 @@
 package dev.coffer.policy.enforce;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 import java.util.List;
@@ -93,13 +94,28 @@ public sealed interface EnforcementRequest {
         public String rule() { return "create_container"; }
     }
 
-    record ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir)
+    /**
+     * Run a process in a started container. {@code noNewPrivileges}, {@code user}, {@code groups},
+     * {@code umask} and {@code capabilities} are Azure's fields for the process's own settings:
+     * null when absent (Coffer's agent runs an exec with the settings its container was created
+     * with and sends none of them), checked against the policy when present.
+     */
+    record ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir,
+                           @JsonProperty("noNewPrivileges") Boolean noNewPrivileges, IdName user, List<IdName> groups,
+                           String umask, Capabilities capabilities)
             implements EnforcementRequest {
+        @JsonCreator
         public ExecInContainer {
             Fields.require(containerID, "containerID");
             Fields.require(workingDir, "workingDir");
             argList = Fields.list(argList, "argList");
             envList = Fields.list(envList, "envList");
+            groups = groups == null ? null : Fields.list(groups, "groups");
+        }
+
+        /** An exec that inherits its container's settings. */
+        public ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir) {
+            this(containerID, argList, envList, workingDir, null, null, null, null, null);
         }
         public String rule() { return "exec_in_container"; }
     }

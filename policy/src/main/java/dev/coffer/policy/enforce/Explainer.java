@@ -24,10 +24,25 @@ final class Explainer {
     private final EnforcerOptions options;
 
     Explainer(JsonNode containers, JsonNode externalProcesses, EnforcerOptions options) {
+        this(containers, externalProcesses, options, null, null);
+    }
+
+    /**
+     * {@code criDefaultMounts}/{@code criPrivilegedMounts}: the framework's mounts every
+     * container (every elevated container) gets whatever its policy says, as the framework
+     * declares them ({@code data.framework.cri_default_mounts}, {@code cri_privileged_mounts}).
+     */
+    Explainer(JsonNode containers, JsonNode externalProcesses, EnforcerOptions options, JsonNode criDefaultMounts,
+              JsonNode criPrivilegedMounts) {
         this.containers = containers == null ? F.arrayNode() : containers;
         this.externalProcesses = externalProcesses == null ? F.arrayNode() : externalProcesses;
         this.options = options;
+        this.criDefaultMounts = criDefaultMounts == null ? F.arrayNode() : criDefaultMounts;
+        this.criPrivilegedMounts = criPrivilegedMounts == null ? F.arrayNode() : criPrivilegedMounts;
     }
+
+    private final JsonNode criDefaultMounts;
+    private final JsonNode criPrivilegedMounts;
 
     /** A field mismatch against one container. */
     record Mismatch(String field, String expected, String actual) {}
@@ -244,11 +259,11 @@ final class Explainer {
             m.add(new Mismatch("workingDir", quote(c.path("working_dir").asText()), quote(text(input.get("workingDir")))));
         }
         for (JsonNode mount : input.path("mounts")) {
-            if (!mountAllowed(c.path("mounts"), mount)) {
+            if (!mountAllowed(c.path("mounts"), c.path("allow_elevated").asBoolean(false), mount)) {
                 List<String> allowed = new ArrayList<>();
                 c.path("mounts").forEach(a -> allowed.add(a.path("destination").asText() + " <- " + a.path("source").asText()
                         + " " + strings(a.path("options"))));
-                m.add(new Mismatch("mounts", allowed.isEmpty() ? "no mounts besides the sandbox defaults" : "one of " + allowed,
+                m.add(new Mismatch("mounts", allowed.isEmpty() ? "no mounts besides the CRI defaults" : "one of " + allowed,
                         mount.path("destination").asText() + " <- " + mount.path("source").asText() + " "
                                 + strings(mount.path("options"))));
                 break;
@@ -310,15 +325,17 @@ final class Explainer {
         };
     }
 
-    private boolean mountAllowed(JsonNode allowed, JsonNode mount) {
+    private boolean mountAllowed(JsonNode allowed, boolean allowElevated, JsonNode mount) {
         for (JsonNode a : allowed) {
             if (mountMatches(a, mount)) return true;
         }
-        for (String d : List.of("/etc/resolv.conf", "/etc/hosts", "/etc/hostname")) {
-            ObjectNode def = F.objectNode().put("destination", d).put("source", "sandbox://" + d).put("type", "bind");
-            ArrayNode opts = def.putArray("options");
-            opts.add("rbind").add("rprivate").add("ro");
-            if (mountMatches(def, mount)) return true;
+        for (JsonNode d : criDefaultMounts) {
+            if (mountMatches(d, mount)) return true;
+        }
+        if (allowElevated) {
+            for (JsonNode d : criPrivilegedMounts) {
+                if (mountMatches(d, mount)) return true;
+            }
         }
         return false;
     }

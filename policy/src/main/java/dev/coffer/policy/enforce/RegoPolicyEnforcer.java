@@ -41,7 +41,9 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
         }
         JsonNode debug = engine.evaluate("data.policy.debug_mode", noInput, state);
         this.debugMode = debug != null && debug.asBoolean(false);
-        this.explainer = new Explainer(containers, engine.evaluate("data.policy.external_processes", noInput, state), options);
+        this.explainer = new Explainer(containers, engine.evaluate("data.policy.external_processes", noInput, state), options,
+                engine.evaluate("data.framework.cri_default_mounts", noInput, state),
+                engine.evaluate("data.framework.cri_privileged_mounts", noInput, state));
         this.log = new DecisionLog(options.logCapacity(), options.logSink(), Clock.systemUTC());
     }
 

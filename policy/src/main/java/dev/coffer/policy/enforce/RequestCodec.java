@@ -31,6 +31,9 @@ public final class RequestCodec {
             "get_properties", "dump_stacks", "runtime_logging", "load_fragment", "scratch_mount",
             "scratch_unmount", "set_policy", "mount_encrypted_volume");
 
+    /** create_container fields the guest supplies, never the host: accepted in recorded inputs, never used. */
+    static final List<String> AGENT_SUPPLIED_CREATE_FIELDS = List.of("sandboxDir", "hugePagesDir");
+
     private RequestCodec() {}
 
     /** The request as the framework's {@code input} document (Azure's field names). */
@@ -63,12 +66,7 @@ public final class RequestCodec {
                 ArrayNode groups = n.putArray("groups");
                 for (EnforcementRequest.IdName g : r.groups()) idName(groups.addObject(), g);
                 n.put("umask", r.umask());
-                ObjectNode caps = n.putObject("capabilities");
-                strings(caps.putArray("bounding"), r.capabilities().bounding());
-                strings(caps.putArray("effective"), r.capabilities().effective());
-                strings(caps.putArray("inheritable"), r.capabilities().inheritable());
-                strings(caps.putArray("permitted"), r.capabilities().permitted());
-                strings(caps.putArray("ambient"), r.capabilities().ambient());
+                capabilities(n.putObject("capabilities"), r.capabilities());
                 n.put("seccompProfileSHA256", r.seccompProfileSHA256());
                 strings(n.putArray("devices"), r.devices());
             }
@@ -77,6 +75,15 @@ public final class RequestCodec {
                 strings(n.putArray("argList"), r.argList());
                 strings(n.putArray("envList"), r.envList());
                 n.put("workingDir", r.workingDir());
+                // the process's own settings only when the request carries them (absent: inherited)
+                if (r.noNewPrivileges() != null) n.put("noNewPrivileges", r.noNewPrivileges());
+                if (r.user() != null) idName(n.putObject("user"), r.user());
+                if (r.groups() != null) {
+                    ArrayNode groups = n.putArray("groups");
+                    for (EnforcementRequest.IdName g : r.groups()) idName(groups.addObject(), g);
+                }
+                if (r.umask() != null) n.put("umask", r.umask());
+                if (r.capabilities() != null) capabilities(n.putObject("capabilities"), r.capabilities());
             }
             case EnforcementRequest.ExecExternal r -> {
                 strings(n.putArray("argList"), r.argList());
@@ -104,6 +111,14 @@ public final class RequestCodec {
 
     private static void strings(ArrayNode array, List<String> values) {
         for (String v : values) array.add(v);
+    }
+
+    private static void capabilities(ObjectNode caps, EnforcementRequest.Capabilities c) {
+        strings(caps.putArray("bounding"), c.bounding());
+        strings(caps.putArray("effective"), c.effective());
+        strings(caps.putArray("inheritable"), c.inheritable());
+        strings(caps.putArray("permitted"), c.permitted());
+        strings(caps.putArray("ambient"), c.ambient());
     }
 
     private static void idName(ObjectNode n, EnforcementRequest.IdName idName) {
@@ -157,8 +172,22 @@ public final class RequestCodec {
         if (input == null || !input.isObject()) {
             throw new IllegalArgumentException(rule + " input must be an object");
         }
+        ObjectNode fields = ((ObjectNode) input).deepCopy();
+        // Azure's recorded inputs name their point (unless the point has a field of that name);
+        // a different name is a request for another point
+        boolean hasNameField = java.util.Arrays.stream(type.getRecordComponents()).anyMatch(c -> c.getName().equals("name"));
+        JsonNode name = hasNameField ? null : fields.remove("name");
+        if (name != null && !name.asText().equals(rule)) {
+            throw new IllegalArgumentException("invalid " + rule + " input: field 'name' is \"" + name.asText()
+                    + "\", expected \"" + rule + "\" (or no 'name')");
+        }
+        if (type == EnforcementRequest.CreateContainer.class) {
+            // Azure's guest fills these in itself, as Coffer's agent does: a recorded value is
+            // accepted and replaced by the enforcer's own (simulate: --sandbox-dir)
+            fields.remove(AGENT_SUPPLIED_CREATE_FIELDS);
+        }
         try {
-            return MAPPER.treeToValue(input, type);
+            return MAPPER.treeToValue(fields, type);
         } catch (ValueInstantiationException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw new IllegalArgumentException("invalid " + rule + " input: " + cause.getMessage(), e);

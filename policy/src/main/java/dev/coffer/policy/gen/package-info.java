@@ -10,8 +10,9 @@
  *   <li>Capabilities: {@link dev.coffer.policy.gen.DefaultCapabilities#UNPRIVILEGED} (bounding,
  *       effective, permitted; none inheritable or ambient) unless the container is privileged.</li>
  *   <li>Volume {@code NAME} is bind-mounted from {@code <sandboxDir>/volumes/NAME} with options
- *       {@code rbind, rshared, rw|ro}; {@code /etc/resolv.conf}, {@code /etc/hosts},
- *       {@code /etc/hostname} may come from {@code <sandboxDir>/etc/...} with {@code rbind, rprivate, ro}.</li>
+ *       {@code rbind, rshared, rw|ro}; the CRI mounts every container gets ({@code /proc},
+ *       {@code /dev}, {@code /dev/shm}, ..., hcsshim's defaultMounts) need no entry; no other mount
+ *       is implicit.</li>
  *   <li>Env: the image's env with the spec's entries replacing same-named ones in place, then new
  *       ones appended; every rule is required.</li>
  *   <li>User: the spec's or image's user; empty means uid 0; umask {@code 0022}.</li>

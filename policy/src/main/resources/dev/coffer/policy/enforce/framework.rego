@@ -191,6 +191,7 @@ env_rule_ok(rule, env) if env_pattern_ok(rule.pattern, rule.strategy, env)
 # are looked up in a set, so only variables no exact rule covers are tried against the re2
 # rules: with typical policies (mostly exact rules) this is linear, not rules x variables.
 envList_ok(env_rules, env_list) if {
+	env_present_if_ruled(env_rules, env_list)
 	exact := {rule.pattern | some rule in env_rules; rule.strategy == "string"}
 	patterns := [rule.pattern | some rule in env_rules; rule.strategy == "re2"]
 	present := {env | some env in env_list}
@@ -203,6 +204,12 @@ envList_ok(env_rules, env_list) if {
 		env_required_ok(rule, present, inexact, env_list)
 	}
 }
+
+# Azure's framework asks every rule, required or not, for some variable in the list, so a
+# container with env rules is refused an empty environment (after dropping, too)
+env_present_if_ruled(env_rules, _) if count(env_rules) == 0
+
+env_present_if_ruled(_, env_list) if count(env_list) > 0
 
 env_required_ok(rule, _, _, _) if object.get(rule, "required", false) == false
 
@@ -256,8 +263,12 @@ idName_ok(pattern, "name", value) if pattern == value.name
 
 idName_ok(pattern, "re2", value) if regex.match(anchor_pattern(pattern), value.name)
 
-# a policy without a user rule (older ACI policies) accepts any user
-user_ok(user) if user == null
+# a policy without a user rule (older ACI policies) gets Azure's default rule: any user and
+# group, umask 0022
+user_ok(user) if {
+	user == null
+	input.umask == "0022"
+}
 
 user_ok(user) if {
 	user != null
@@ -373,29 +384,50 @@ mount_options_ok(allowed, requested) if {
 	}
 }
 
-# files every container gets from the sandbox (name resolution), read-only
-default_mounts := [
-	{"destination": "/etc/resolv.conf", "source": "sandbox:///etc/resolv.conf", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
-	{"destination": "/etc/hosts", "source": "sandbox:///etc/hosts", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
-	{"destination": "/etc/hostname", "source": "sandbox:///etc/hostname", "type": "bind", "options": ["rbind", "rprivate", "ro"]},
+# The mounts every CRI container gets, as Azure's guest allows them whatever the policy says
+# (hcsshim's defaultMounts): a policy written by `az confcom` relies on them. No other mount is
+# implicit (Azure's framework admits none): the agent adds the container's /etc/hosts itself,
+# after the decision, and a host asking for any other file must find it in the policy.
+cri_default_mounts := [
+	{"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+	{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+	{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+	{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+	{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+	{"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+	{"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+	{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
 ]
 
-# the destination is compared first: it singles out the one constraint that can match
-mount_ok(mounts, mount) if {
+# ...and, for a container the policy lets run elevated, their writable variants (hcsshim's privilegedMounts)
+cri_privileged_mounts := [
+	{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "rw"]},
+	{"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "rw"]},
+]
+
+# the destination is compared first: it singles out the constraints that can match
+mount_ok(mounts, _, mount) if {
 	some constraint in mounts
 	constraint.destination == mount.destination
 	mountConstraint_ok(constraint, mount)
 }
 
-mount_ok(_, mount) if {
-	some constraint in default_mounts
+mount_ok(_, _, mount) if {
+	some constraint in cri_default_mounts
 	constraint.destination == mount.destination
 	mountConstraint_ok(constraint, mount)
 }
 
-mountList_ok(mounts) if {
+mount_ok(_, allow_elevated, mount) if {
+	allow_elevated == true
+	some constraint in cri_privileged_mounts
+	constraint.destination == mount.destination
+	mountConstraint_ok(constraint, mount)
+}
+
+mountList_ok(mounts, allow_elevated) if {
 	every mount in input.mounts {
-		mount_ok(mounts, mount)
+		mount_ok(mounts, allow_elevated, mount)
 	}
 }
 
@@ -421,44 +453,52 @@ encrypted_mount_opened(mount) if {
 	data.metadata.encrypted_volumes[substring(mount.source, count(encrypted_prefix), -1)]
 }
 
-# every check but the environment, which may drop variables (below)
+# every check but the environment, which may drop variables, and the capabilities (below)
 create_base_candidates := [container |
 	some container in current_matches
 	command_ok(container.command)
 	workingDirectory_ok(container.working_dir)
-	mountList_ok(container.mounts)
+	mountList_ok(container.mounts, container.allow_elevated)
 	privileged_ok(container.allow_elevated)
 	noNewPrivileges_ok(container.no_new_privileges)
 	user_ok(object.get(container, "user", null))
-	caps_ok(container_capabilities(container))
 	seccomp_ok(object.get(container, "seccomp_profile_sha256", ""))
 	encrypted_mounts_ok
 ]
 
-# With allow_environment_variable_dropping (ACI's flag), variables no remaining candidate allows
-# are dropped instead of refusing the request; the agent starts the process with env_list.
+# With allow_environment_variable_dropping (ACI's flag), variables are dropped instead of
+# refusing the request; the agent starts the process with env_list. As in Azure's framework
+# (valid_envs_for_all), each remaining candidate keeps the variables its own rules allow, the
+# candidate that keeps the most decides, and candidates that keep as many must keep the same
+# ones: otherwise the request is ambiguous and refused.
 default allow_environment_variable_dropping := false
 
 allow_environment_variable_dropping := data.policy.allow_environment_variable_dropping
 
-env_allowed_by_any(containers, env) if {
-	some container in containers
+env_allowed_by(container, env) if {
 	some rule in container.env_rules
 	env_rule_ok(rule, env)
 }
 
 allowed_env_list(_) := input.envList if not allow_environment_variable_dropping
 
-allowed_env_list(containers) := [env |
-	some env in input.envList
-	env_allowed_by_any(containers, env)
-] if allow_environment_variable_dropping
+allowed_env_list(containers) := [env | some env in input.envList; env in chosen] if {
+	allow_environment_variable_dropping
+	kept := [{env | some env in input.envList; env_allowed_by(c, env)} | some c in containers]
+	largest := max([count(k) | some k in kept])
+	equally_large := {k | some k in kept; count(k) == largest}
+	count(equally_large) == 1
+	some chosen in equally_large
+}
 
 create_env_list := allowed_env_list(create_base_candidates)
 
+# capabilities come after the environment, as in Azure's framework, so a candidate refused for
+# its capabilities still takes part in choosing which variables are dropped
 create_candidates := [container |
 	some container in create_base_candidates
 	envList_ok(container.env_rules, create_env_list)
+	caps_ok(container_capabilities(container))
 ]
 
 default create_container := {"allowed": false}
@@ -492,10 +532,36 @@ exec_command_ok(container) if {
 	command_ok(process.command)
 }
 
+# Azure's exec input carries the process's noNewPrivileges, user, groups, umask and capabilities,
+# checked as at create. Coffer's agent runs an exec with the settings its container was created
+# with (checked then) and sends none of them: each is checked when present.
+exec_noNewPrivileges_ok(_) if object.get(input, "noNewPrivileges", null) == null
+
+exec_noNewPrivileges_ok(container) if {
+	object.get(input, "noNewPrivileges", null) != null
+	noNewPrivileges_ok(container.no_new_privileges)
+}
+
+exec_user_ok(_) if object.get(input, "user", null) == null
+
+exec_user_ok(container) if {
+	object.get(input, "user", null) != null
+	user_ok(object.get(container, "user", null))
+}
+
+exec_caps_ok(_) if object.get(input, "capabilities", null) == null
+
+exec_caps_ok(container) if {
+	object.get(input, "capabilities", null) != null
+	caps_ok(container_capabilities(container))
+}
+
 exec_base_candidates := [container |
 	some container in current_matches
 	exec_command_ok(container)
 	workingDirectory_ok(container.working_dir)
+	exec_noNewPrivileges_ok(container)
+	exec_user_ok(container)
 ]
 
 exec_env_list := allowed_env_list(exec_base_candidates)
@@ -503,6 +569,7 @@ exec_env_list := allowed_env_list(exec_base_candidates)
 exec_candidates := [container |
 	some container in exec_base_candidates
 	envList_ok(container.env_rules, exec_env_list)
+	exec_caps_ok(container)
 ]
 
 default exec_in_container := {"allowed": false}
@@ -514,16 +581,22 @@ exec_in_container := {"allowed": true, "metadata": [update_matches], "env_list":
 	update_matches := {"name": "matches", "action": "update", "key": input.containerID, "value": exec_candidates}
 }
 
-external_candidates := [process |
+external_base_candidates := [process |
 	some process in policy_external_processes
 	command_ok(process.command)
 	workingDirectory_ok(process.working_dir)
-	envList_ok(process.env_rules, input.envList)
+]
+
+external_env_list := allowed_env_list(external_base_candidates)
+
+external_candidates := [process |
+	some process in external_base_candidates
+	envList_ok(process.env_rules, external_env_list)
 ]
 
 default exec_external := {"allowed": false}
 
-exec_external := {"allowed": true, "env_list": input.envList, "allow_stdio_access": allow_stdio_access} if {
+exec_external := {"allowed": true, "env_list": external_env_list, "allow_stdio_access": allow_stdio_access} if {
 	count(external_candidates) > 0
 	allow_stdio_access := external_candidates[0].allow_stdio_access
 	every p in external_candidates {
@@ -768,7 +841,7 @@ errors contains "invalid mount list" if {
 	input.rule == "create_container"
 	overlay_exists
 	not container_started
-	count([c | some c in current_matches; mountList_ok(c.mounts)]) == 0
+	count([c | some c in current_matches; mountList_ok(c.mounts, c.allow_elevated)]) == 0
 }
 
 errors contains "privileged escalation not allowed" if {
@@ -825,6 +898,27 @@ errors contains "invalid working directory" if {
 	container_started
 	overlay_exists
 	count([c | some c in current_matches; workingDirectory_ok(c.working_dir)]) == 0
+}
+
+errors contains "invalid noNewPrivileges" if {
+	input.rule == "exec_in_container"
+	container_started
+	overlay_exists
+	count([c | some c in current_matches; exec_noNewPrivileges_ok(c)]) == 0
+}
+
+errors contains "invalid user" if {
+	input.rule == "exec_in_container"
+	container_started
+	overlay_exists
+	count([c | some c in current_matches; exec_user_ok(c)]) == 0
+}
+
+errors contains "invalid capabilities" if {
+	input.rule == "exec_in_container"
+	container_started
+	overlay_exists
+	count([c | some c in current_matches; exec_caps_ok(c)]) == 0
 }
 
 errors contains "invalid signal" if {

@@ -81,7 +81,7 @@ final class Fixtures {
     static List<Mount> webMounts() {
         return List.of(new Mount("/cache", SANDBOX + "/volumes/cache", "bind", List.of("rbind", "rshared", "rw")),
                 new Mount("/etc/app", SANDBOX + "/volumes/conf", "bind", List.of("rbind", "rshared", "ro")),
-                new Mount("/etc/resolv.conf", SANDBOX + "/etc/resolv.conf", "bind", List.of("rbind", "rprivate", "ro")));
+                new Mount("/dev/shm", "shm", "tmpfs", List.of("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")));
     }
 
     static CreateContainer webCreate(String id) {
