@@ -130,37 +130,37 @@ public final class UnixSocketServer implements AutoCloseable {
 
     private void serveFrames(InputStream in, OutputStream out, int[] held) throws IOException {
         while (true) {
-                byte[] body;
-                try {
-                    body = Frames.read(in, length -> {
-                        if (!reserve(length)) return false;
-                        held[0] = length;
-                        return true;
-                    });
-                } catch (FrameException e) {
-                    Frames.write(out, Protocol.encode(Response.error(0,
-                            new Response.Failure(Response.Failure.BAD_FRAME, e.getMessage()))));
-                    return; // the stream is out of sync; the peer must reconnect
-                }
-                if (body == null) return;
-                Response response;
-                try {
-                    response = handler.handle(body);
-                } finally {
-                    inFlight.addAndGet(-held[0]); // the request's bytes are no longer held once decided
-                    held[0] = 0;
-                }
-                byte[] encoded = Protocol.encode(response);
-                if (encoded.length > Frames.MAX_FRAME_BYTES) {
-                    encoded = Protocol.encode(Response.error(response.id(), new Response.Failure(Response.Failure.FAILED,
-                            "expected a response within " + Frames.MAX_FRAME_BYTES + " bytes, found " + encoded.length
-                                    + "; ask for less (smaller maxBytes)")));
-                }
-                Frames.write(out, encoded);
-                if (handler.shutdownRequested()) {
-                    close();
-                    return;
-                }
+            byte[] body;
+            try {
+                body = Frames.read(in, length -> {
+                    if (!reserve(length)) return false;
+                    held[0] = length;
+                    return true;
+                });
+            } catch (FrameException e) {
+                Frames.write(out, Protocol.encode(Response.error(0,
+                        new Response.Failure(Response.Failure.BAD_FRAME, e.getMessage()))));
+                return; // the stream is out of sync; the peer must reconnect
+            }
+            if (body == null) return;
+            Response response;
+            try {
+                response = handler.handle(body);
+            } finally {
+                inFlight.addAndGet(-held[0]); // the request's bytes are no longer held once decided
+                held[0] = 0;
+            }
+            byte[] encoded = Protocol.encode(response);
+            if (encoded.length > Frames.MAX_FRAME_BYTES) {
+                encoded = Protocol.encode(Response.error(response.id(), new Response.Failure(Response.Failure.FAILED,
+                        "expected a response within " + Frames.MAX_FRAME_BYTES + " bytes, found " + encoded.length
+                                + "; ask for less (smaller maxBytes)")));
+            }
+            Frames.write(out, encoded);
+            if (handler.shutdownRequested()) {
+                close();
+                return;
+            }
         }
     }
 

@@ -46,7 +46,7 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
             this.launch = dev.coffer.policy.model.LaunchSettings.fromPolicyValue(
                     engine.evaluate("data.policy." + dev.coffer.policy.model.LaunchSettings.POLICY_FIELD, noInput, state));
         } catch (IllegalArgumentException e) {
-            throw new PolicyLoadException(e.getMessage() + "; regenerate the policy with `coffer policy gen`", e);
+            throw new PolicyLoadException(e.getMessage(), e);
         }
         this.explainer = new Explainer(containers, engine.evaluate("data.policy.external_processes", noInput, state), options);
         this.log = new DecisionLog(options.logCapacity(), options.logSink(), Clock.systemUTC());

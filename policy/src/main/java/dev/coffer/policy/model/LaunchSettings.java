@@ -85,11 +85,11 @@ public record LaunchSettings(List<Integer> forwardedPorts, Integer skrPort, List
         }
         List<Integer> ports = new ArrayList<>();
         for (JsonNode p : array(value, "forwarded_ports")) {
-            if (!p.isInt()) throw new IllegalArgumentException("expected launch.forwarded_ports of integers, found " + p);
+            if (!integral(p)) throw new IllegalArgumentException("expected launch.forwarded_ports of integers, found " + p);
             ports.add(p.asInt());
         }
         JsonNode skr = value.get("skr_port");
-        if (skr != null && !skr.isNull() && !skr.isInt()) {
+        if (skr != null && !skr.isNull() && !integral(skr)) {
             throw new IllegalArgumentException("expected launch.skr_port as an integer, found " + skr);
         }
         List<String> endpoints = new ArrayList<>();
@@ -98,6 +98,12 @@ public record LaunchSettings(List<Integer> forwardedPorts, Integer skrPort, List
             endpoints.add(e.asText());
         }
         return new LaunchSettings(ports, skr == null || skr.isNull() ? null : skr.asInt(), endpoints);
+    }
+
+    /** A whole number in int range, however the evaluator represents it (Rego numbers may come back as decimals). */
+    private static boolean integral(JsonNode n) {
+        if (!n.isNumber() || !n.canConvertToInt()) return false;
+        return n.isIntegralNumber() || n.decimalValue().stripTrailingZeros().scale() <= 0;
     }
 
     private static Iterable<JsonNode> array(JsonNode object, String field) {
