@@ -35,7 +35,11 @@ public final class AgentClient implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
     private final AgentDeadlines deadlines;
-    private long nextId = 1;
+    // random per connection: an answer left over from another connection (a microVM's serial
+    // channel can deliver one late) then carries an id this client never sent, and is skipped
+    private long nextId = 1 + new java.security.SecureRandom().nextLong(1L << 40);
+    /** Answers to other ids skipped per call before the stream is taken for out of sync. */
+    private static final int MAX_STALE_ANSWERS = 16;
 
     private AgentClient(SocketChannel channel, AgentDeadlines deadlines) {
         this.channel = channel;
@@ -82,10 +86,10 @@ public final class AgentClient implements AutoCloseable {
                 // already closed
             }
         }, deadline.toMillis(), TimeUnit.MILLISECONDS);
-        byte[] body;
+        Response response;
         try {
             Frames.write(out, Protocol.encode(new RequestEnvelope(Protocol.VERSION, id, request)));
-            body = Frames.read(in);
+            response = readAnswer(request, id);
         } catch (IOException e) {
             if (expired.get()) throw new AgentDeadlineException(request.enforcementPoint(), deadline);
             throw e;
@@ -93,20 +97,29 @@ public final class AgentClient implements AutoCloseable {
             timer.cancel(false);
         }
         if (expired.get()) throw new AgentDeadlineException(request.enforcementPoint(), deadline);
-        if (body == null) {
-            throw new IOException("expected a response from the agent to " + request.enforcementPoint()
-                    + ", found the connection closed; the agent may have exited (see its log)");
-        }
-        Response response;
-        try {
-            response = Protocol.decodeResponse(body);
-        } catch (ProtocolException e) {
-            throw new IOException(e.getMessage(), e);
-        }
-        if (response.id() != id && response.id() != 0) {
-            throw new IOException("expected the agent's response to request " + id + ", found one for " + response.id());
-        }
         return response;
+    }
+
+    /** The answer to request {@code id}: answers to ids this client did not send are stale and skipped. */
+    private Response readAnswer(Request request, long id) throws IOException {
+        for (int stale = 0; ; stale++) {
+            byte[] body = Frames.read(in);
+            if (body == null) {
+                throw new IOException("expected a response from the agent to " + request.enforcementPoint()
+                        + ", found the connection closed; the agent may have exited (see its log)");
+            }
+            Response response;
+            try {
+                response = Protocol.decodeResponse(body);
+            } catch (ProtocolException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            if (response.id() == id || response.id() == 0) return response;
+            if (stale >= MAX_STALE_ANSWERS) {
+                throw new IOException("expected the agent's response to request " + id + ", found " + (stale + 1)
+                        + " answers to other requests (the last for " + response.id() + "); reconnect");
+            }
+        }
     }
 
     /**

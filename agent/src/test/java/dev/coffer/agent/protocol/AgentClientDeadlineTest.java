@@ -59,6 +59,32 @@ class AgentClientDeadlineTest {
     }
 
     @Test
+    void anAnswerLeftOverFromAnotherConnectionIsNotTakenForThisOnesAnswer(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("late.sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(socket));
+            Thread agent = Thread.ofVirtual().start(() -> {
+                try (SocketChannel c = server.accept()) {
+                    var in = java.nio.channels.Channels.newInputStream(c);
+                    var out = java.nio.channels.Channels.newOutputStream(c);
+                    RequestEnvelope request = Protocol.decodeRequest(Frames.read(in));
+                    // what an earlier connection's request got, delivered late on this channel
+                    Frames.write(out, Protocol.encode(Response.error(request.id() - 1,
+                            new Response.Failure(Response.Failure.DENIED, "an answer meant for another connection"))));
+                    Frames.write(out, Protocol.encode(new Response(Protocol.VERSION, request.id(), new Result.Done(), null)));
+                } catch (Exception ignored) {
+                    // the assertion below reports it
+                }
+            });
+            try (AgentClient client = AgentClient.connect(socket, SHORT)) {
+                Response r = client.exchange(new Request.Ping());
+                assertTrue(r.ok() && r.result() instanceof Result.Done, String.valueOf(r));
+            }
+            agent.join(5000);
+        }
+    }
+
+    @Test
     void deadlinesFollowTheRequestKindAndAreBounded() {
         AgentDeadlines d = AgentDeadlines.DEFAULT;
         assertEquals(d.query(), d.forRequest(new Request.Ping()));
