@@ -62,6 +62,13 @@ public final class TeeSources {
                     throw new IllegalArgumentException("expected --launch-context FILE with --tee sim (the runtime writes it in"
                             + " the group's state directory), found none");
                 }
+                // a simulated chip the host holds must not stand in for real hardware: its HOST_DATA is the host's word
+                Optional<String> hardware = hardwareSecureProcessor(root);
+                if (hardware.isPresent()) {
+                    throw new TeeException("expected tee snp on a machine whose secure processor is real hardware (found "
+                            + hardware.get() + "), found tee sim; the simulated chip is the host's, so it cannot bind this"
+                            + " launch: launch it with --tee snp");
+                }
                 yield Optional.of(SimLaunchContext.open(launchContext, group, simChipDirectory));
             }
             case SNP -> {
@@ -81,13 +88,24 @@ public final class TeeSources {
      * a simulated chip installed in the guest's fixed directory.
      */
     public static Optional<String> secureProcessor(Path root) {
-        for (String p : java.util.List.of(SnpEvidenceSource.CONFIGFS_TSM, SnpEvidenceSource.SEV_GUEST, "dev/tdx_guest",
-                SimTeeFiles.GUEST_DIRECTORY.toString().substring(1) + "/"
-                        + dev.coffer.attest.sim.SimulatedSecureProcessor.VCEK_CERTIFICATE_FILE)) {
-            Path candidate = root.resolve(p);
-            if (java.nio.file.Files.exists(candidate, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return Optional.of("/" + p);
+        Optional<String> hardware = hardwareSecureProcessor(root);
+        if (hardware.isPresent()) return hardware;
+        return present(root, SimTeeFiles.GUEST_DIRECTORY.toString().substring(1) + "/"
+                + dev.coffer.attest.sim.SimulatedSecureProcessor.VCEK_CERTIFICATE_FILE);
+    }
+
+    /** A real secure processor's guest interface under {@code root}: configfs-tsm, /dev/sev-guest or /dev/tdx_guest. */
+    public static Optional<String> hardwareSecureProcessor(Path root) {
+        for (String p : java.util.List.of(SnpEvidenceSource.CONFIGFS_TSM, SnpEvidenceSource.SEV_GUEST, "dev/tdx_guest")) {
+            Optional<String> found = present(root, p);
+            if (found.isPresent()) return found;
         }
         return Optional.empty();
+    }
+
+    private static Optional<String> present(Path root, String relative) {
+        return java.nio.file.Files.exists(root.resolve(relative), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                ? Optional.of("/" + relative) : Optional.empty();
     }
 
     /**

@@ -62,6 +62,15 @@ class LaunchTeeInputsTest {
     }
 
     @Test
+    void teeSimIsRefusedWhereRealHardwareIsPresent(@TempDir Path root) throws Exception {
+        Files.createDirectories(root.resolve("dev"));
+        Files.createFile(root.resolve("dev/sev-guest"));
+        TeeException e = assertThrows(TeeException.class,
+                () -> TeeSources.open("sim", home.resolve("launch-context.json"), "web", root, null));
+        assertTrue(e.getMessage().contains("found tee sim") && e.getMessage().contains("/dev/sev-guest"), e.getMessage());
+    }
+
+    @Test
     void theChipGoesToTheFixedDirectoryUnderItsFixedNamesAfterTheSealCheck(@TempDir Path dir) throws Exception {
         Path chipDir = dir.resolve("coffer-sim-tee");
         Path contextFile = dir.resolve("launch-context.json");
