@@ -1,6 +1,7 @@
 package dev.coffer.agent;
 
 import dev.coffer.agent.container.AgentException;
+import dev.coffer.agent.container.AttachedDisks;
 import dev.coffer.agent.container.ContainerService;
 import dev.coffer.agent.container.OciRuntime;
 import dev.coffer.agent.enforce.Enforcer;
@@ -74,6 +75,8 @@ public final class AgentMain {
         List<String> skrEndpoints = new ArrayList<>();
         List<Integer> forwardPorts = new ArrayList<>();
         String forwardAddress = "127.0.0.1";
+        Path simTeeDir = null;
+        List<String> layerDisks = new ArrayList<>();
         List<String> rest = new ArrayList<>(List.of(args));
         try {
             while (!rest.isEmpty()) {
@@ -89,13 +92,15 @@ public final class AgentMain {
                     case "--runtime" -> runtime = value;
                     case "--tee" -> tee = value;
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
-                    case "--skr-port" -> skrPort = port(value);
+                    case "--skr-port" -> skrPort = port(flag, value);
                     case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
-                    case "--forward-port" -> forwardPorts.add(port(value));
+                    case "--forward-port" -> forwardPorts.add(port(flag, value));
                     case "--forward-address" -> forwardAddress = ipv4(value);
+                    case "--sim-tee" -> simTeeDir = Path.of(value).toAbsolutePath();
+                    case "--layer-disk" -> layerDisks.add(value);
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint --forward-port"
-                            + " --forward-address, found " + flag);
+                            + " --host-data --runtime --tee --launch-context --sim-tee --skr-port --skr-endpoint --forward-port"
+                            + " --forward-address --layer-disk, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -111,6 +116,8 @@ public final class AgentMain {
         }
         Enforcer enforcer;
         EvidenceSource evidence;
+        LaunchInputs.Checked launch;
+        AttachedDisks attached;
         StartupClock clock = new StartupClock();
         // Work that does not depend on the TEE's word runs beside its check, each on a thread of
         // its own: compiling the policy, probing the OCI runtime (a process spawn) and building the
@@ -127,14 +134,18 @@ public final class AgentMain {
         CompletableFuture<OciRuntime> ociProbe = background("oci-runtime-probe",
                 () -> OciRuntime.detect(runtimeChoice, stateDir.resolve("oci-state")));
         try {
-            evidence = TeeSources.open(tee, launchContext, name).orElse(null);
+            evidence = TeeSources.open(tee, launchContext, name, Path.of("/"), simTeeDir).orElse(null);
             if (evidence == null && skrPort != null) {
                 throw new IllegalArgumentException("expected --skr-port only with a TEE (keys are released on evidence),"
                         + " found it with --tee none");
             }
             if (evidence != null) hostData = boundHostData(evidence, policy, hostData);
             clock.mark("tee");
-            enforcer = new Enforcer(loadPolicy(policy, hostData, state, compiled));
+            PolicyEnforcer loaded = loadPolicy(policy, hostData, state, compiled);
+            // the launch arguments beyond containers, against what the policy pins: refused before anything is set up
+            launch = LaunchInputs.check(loaded.launchSettings(), forwardPorts, skrPort, skrEndpoints);
+            attached = AttachedDisks.of(layerDisks, loaded.launchSettings().isEmpty());
+            enforcer = new Enforcer(loaded);
             clock.mark("policy");
         } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.
@@ -145,25 +156,25 @@ public final class AgentMain {
         try {
             OciRuntime oci = joined(ociProbe);
             clock.mark("oci-runtime");
-            ContainerService service = ContainerService.start(state, name, oci);
+            ContainerService service = ContainerService.start(state, name, oci, attached);
             clock.mark("netns");
             SkrServer skr = null;
-            if (skrPort != null) {
+            if (launch.skrPort() != null) {
                 // bound inside the group's network namespace: its containers reach it on their
                 // loopback, nothing outside the group does
-                skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort),
-                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints),
+                skr = SkrServer.start(new InetSocketAddress("127.0.0.1", launch.skrPort()),
+                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), launch.skrEndpoints()),
                         Path.of(service.networkNamespace()));
             }
-            RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);
+            RequestHandler handler = new RequestHandler(enforcer, service, evidence, launch.skrPort());
             clock.mark("skr");
-            PortForwards forwards = PortForwards.start(java.net.InetAddress.getByName(forwardAddress), forwardPorts,
-                    Path.of(service.networkNamespace()), skrPort);
+            PortForwards forwards = PortForwards.start(java.net.InetAddress.getByName(forwardAddress), launch.forwardPorts(),
+                    Path.of(service.networkNamespace()), launch.skrPort());
             try (forwards; UnixSocketServer server = UnixSocketServer.bind(socket, handler)) {
                 System.out.println("READY " + ProcessHandle.current().pid() + " " + oci.describe()
                         + " enforcer=" + enforcer.name() + (enforcer.debuggable() ? " debuggable" : "")
                         + " layers=" + service.layerVerification() + " tee=" + tee
-                        + (skrPort != null ? " skr=127.0.0.1:" + skrPort + "@group-netns" : ""));
+                        + (launch.skrPort() != null ? " skr=127.0.0.1:" + launch.skrPort() + "@group-netns" : ""));
                 // where the agent's own start went, for `coffer guest boot-test` and slow hosts
                 System.out.println("coffer-agent: startup " + clock);
                 System.out.flush();
@@ -184,14 +195,14 @@ public final class AgentMain {
         }
     }
 
-    private static int port(String value) {
+    private static int port(String flag, String value) {
         try {
             int p = Integer.parseInt(value);
             if (p >= 1 && p <= 65535) return p;
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new IllegalArgumentException("expected --skr-port 1..65535, found \"" + value + "\"");
+        throw new IllegalArgumentException("expected " + flag + " 1..65535, found \"" + value + "\"");
     }
 
     /**

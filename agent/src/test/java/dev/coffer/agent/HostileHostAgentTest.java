@@ -98,7 +98,10 @@ class HostileHostAgentTest {
         GeneratedPolicy policy = policyFor(layer);
         Path policyFile = dir.resolve("policy.rego");
         Files.write(policyFile, policy.bytes());
-        agent = AgentProcess.start(dir, "pod", "--policy", policyFile.toString(), "--host-data", policy.sha256());
+        // the disks the runtime prepared: the layer, and (changed later by the host) tampered.disk
+        agent = AgentProcess.start(dir, "pod", "--policy", policyFile.toString(), "--host-data", policy.sha256(),
+                "--layer-disk", layer.file().toAbsolutePath().toString(), "--layer-disk", dir.resolve("tampered.disk").toString(),
+                "--layer-disk", dir.resolve("stranger.disk").toString());
         assertTrue(agent.output().contains("enforcer=policy sha256:" + policy.sha256()), agent.output());
         String l0 = agent.state.resolve("devices/l0").toString();
         Path rootfs = agent.state.resolve("containers/web/rootfs");

@@ -59,6 +59,8 @@ public final class ContainerService {
     private final Map<Path, LayerDevice> devices = new LinkedHashMap<>();
     private final Map<String, Container> containers = new LinkedHashMap<>();
     private final dev.coffer.agent.volume.EncryptedVolumes encrypted;
+    /** Where mount_device may read layers: the disks the sandbox was launched with. */
+    private AttachedDisks attached = new AttachedDisks.Unrestricted();
 
     private static final class Container {
         final String id;
@@ -93,7 +95,13 @@ public final class ContainerService {
      * Prepares the state directory and creates the group's network namespace with loopback up.
      */
     public static ContainerService start(Path root, String sandboxName, OciRuntime runtime) {
+        return start(root, sandboxName, runtime, new AttachedDisks.Unrestricted());
+    }
+
+    /** As {@link #start(Path, String, OciRuntime)}, with mount_device sources limited to {@code attached}. */
+    public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, AttachedDisks attached) {
         ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime);
+        s.attached = attached;
         try {
             for (String d : List.of("devices", "containers", "logs", "volumes")) {
                 Files.createDirectories(s.root.resolve(d));
@@ -160,6 +168,7 @@ public final class ContainerService {
         required(req.target(), "target");
         required(req.deviceHash(), "deviceHash");
         Path source = absolute(req.source(), "source");
+        attached.check(req.source(), req.deviceHash());
         Path target = inside(req.target(), root.resolve("devices"), "target");
         if (!req.deviceHash().matches("[0-9a-f]{64}")) {
             throw AgentException.invalid("expected deviceHash as 64 lowercase hex digits (the dm-verity root hash), found \""

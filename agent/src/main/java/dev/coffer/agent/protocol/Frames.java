@@ -23,6 +23,16 @@ public final class Frames {
      * @throws FrameException on a length outside 1..MAX_FRAME_BYTES or a stream that ends inside a frame
      */
     public static byte[] read(InputStream in) throws IOException {
+        return read(in, length -> true);
+    }
+
+    /**
+     * As {@link #read(InputStream)}, asking {@code reserve} for the body's bytes before they are
+     * allocated: a reader that bounds its memory across connections says no, and the frame is refused.
+     *
+     * @throws FrameException also when {@code reserve} refuses the length
+     */
+    public static byte[] read(InputStream in, java.util.function.IntPredicate reserve) throws IOException {
         byte[] header = new byte[4];
         int got = in.readNBytes(header, 0, 4);
         if (got == 0) {
@@ -36,6 +46,10 @@ public final class Frames {
         if (length <= 0 || length > MAX_FRAME_BYTES) {
             throw new FrameException("expected a frame length of 1.." + MAX_FRAME_BYTES + " bytes, found "
                     + Integer.toUnsignedString(length) + "; the peer must split or shrink its request");
+        }
+        if (!reserve.test(length)) {
+            throw new FrameException("expected a frame the agent has memory for now, found one of " + length
+                    + " bytes while other connections' requests hold its budget; retry when they are answered");
         }
         byte[] body = new byte[length];
         try {

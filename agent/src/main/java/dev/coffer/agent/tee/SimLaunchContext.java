@@ -86,11 +86,71 @@ public final class SimLaunchContext {
     /**
      * Opens the context in {@code file} for the sandbox of {@code group}: checks its mode, its
      * fields and its seal, then returns the evidence source that signs reports for the launch.
+     * The chip is loaded from the directory the context names (the process sandbox's host home).
      *
      * @throws TeeException naming what is wrong with the file and what to do
      */
     public static SimEvidenceSource open(Path file, String group) {
+        return open(file, group, null);
+    }
+
+    /**
+     * As {@link #open(Path, String)}, with the chip loaded from {@code chipDirectory} when it is
+     * not null: a microVM's agent keeps the chip in its own fixed directory and never uses the
+     * host's path that the context carries (that path is only part of the sealed text).
+     */
+    public static SimEvidenceSource open(Path file, String group, Path chipDirectory) {
         FileContent c = read(file);
+        Sealed sealed = fields(file.toString(), c, group);
+        if (chipDirectory == null && (c.simTee() == null || !Path.of(c.simTee()).isAbsolute())) {
+            throw refused(file.toString(), "expected simTee as an absolute directory, found " + c.simTee());
+        }
+        Path chip = chipDirectory != null ? chipDirectory : Path.of(c.simTee());
+        SimulatedSecureProcessor processor;
+        try {
+            processor = SimulatedSecureProcessor.loadForSigning(chip);
+        } catch (RuntimeException e) {
+            throw new TeeException("cannot open the simulated secure processor for the launch context " + file
+                    + " in " + chip + " (" + e.getMessage() + ")", e);
+        }
+        requireSealedBy(file.toString(), c, sealed, processor.vcek());
+        SimLaunch launch = processor.launch(sealed.measurement(), sealed.hostData(), sealed.guestPolicy());
+        return new SimEvidenceSource(launch);
+    }
+
+    /**
+     * Checks a context's text (as a launch disk carries it) and its seal against the chip's VCEK
+     * certificate ({@code vcekPem}), in memory, before anything of the chip is written anywhere:
+     * a context made for another group, altered, or sealed by another chip is refused.
+     *
+     * @throws TeeException naming what is wrong
+     */
+    public static void checkSealed(String contextText, String group, byte[] vcekPem) {
+        String what = "carried by the launch disk";
+        if (contextText == null || contextText.length() > MAX_FILE_BYTES) {
+            throw refused(what, "expected a launch context of at most " + MAX_FILE_BYTES + " bytes, found "
+                    + (contextText == null ? "none" : contextText.length() + " characters"));
+        }
+        FileContent c;
+        try {
+            c = JSON.readValue(contextText, FileContent.class);
+        } catch (JacksonException e) {
+            throw refused(what, "it is not launch-context JSON (" + e.getOriginalMessage() + ")");
+        }
+        Sealed sealed = fields(what, c, group);
+        dev.coffer.attest.cert.AmdCertificate vcek;
+        try {
+            vcek = dev.coffer.attest.cert.Certificates.parseOne(vcekPem);
+        } catch (RuntimeException e) {
+            throw refused(what, "the simulated chip's VCEK certificate does not parse (" + e.getMessage() + ")");
+        }
+        requireSealedBy(what, c, sealed, vcek);
+    }
+
+    /** The decoded fields of a context. */
+    private record Sealed(byte[] measurement, byte[] hostData, long guestPolicy, SnpReport seal) {}
+
+    private static Sealed fields(String file, FileContent c, String group) {
         if (!FORMAT.equals(c.format())) {
             throw refused(file, "expected format " + FORMAT + ", found " + c.format());
         }
@@ -106,15 +166,8 @@ public final class SimLaunchContext {
         } catch (NumberFormatException e) {
             throw refused(file, "expected guestPolicy as 0x-prefixed hex, found " + c.guestPolicy());
         }
-        if (c.simTee() == null || !Path.of(c.simTee()).isAbsolute()) {
-            throw refused(file, "expected simTee as an absolute directory, found " + c.simTee());
-        }
-        SimulatedSecureProcessor processor;
-        try {
-            processor = SimulatedSecureProcessor.loadForSigning(Path.of(c.simTee()));
-        } catch (RuntimeException e) {
-            throw new TeeException("cannot open the simulated secure processor named by the launch context " + file
-                    + " (" + e.getMessage() + ")", e);
+        if (c.simTee() == null) {
+            throw refused(file, "expected simTee (the sealed name of the chip's directory), found none");
         }
         SnpReport seal;
         try {
@@ -122,21 +175,24 @@ public final class SimLaunchContext {
         } catch (SnpReportFormatException e) {
             throw refused(file, "its seal is not an SNP report (" + e.getMessage() + ")");
         }
+        return new Sealed(measurement, hostData, guestPolicy, seal);
+    }
+
+    private static void requireSealedBy(String file, FileContent c, Sealed s, dev.coffer.attest.cert.AmdCertificate vcek) {
+        SnpReport seal = s.seal();
         // The seal is this chip's report over the other fields: its VCEK signed it, and it carries
         // them. Whether the chip's chain leads to a trusted root is for the reports' verifiers.
-        String mismatch = !EcdsaP384.verify(EcdsaP384.publicKey(processor.vcek()), seal.raw(), 0, SnpReport.SIGNED_LENGTH,
+        String mismatch = !EcdsaP384.verify(EcdsaP384.publicKey(vcek), seal.raw(), 0, SnpReport.SIGNED_LENGTH,
                 seal.signatureR(), seal.signatureS()) ? "its signature is not this simulated chip's"
                 : !Arrays.equals(seal.reportData(), sealData(c.group(), c.simTee(), c.measurement(), c.hostData(), c.guestPolicy()))
                 ? "it was made over other contents"
-                : !Arrays.equals(seal.measurement(), measurement) ? "MEASUREMENT differs"
-                : !Arrays.equals(seal.hostData(), hostData) ? "HOST_DATA differs"
-                : seal.policy().raw() != guestPolicy ? "guest policy differs" : null;
+                : !Arrays.equals(seal.measurement(), s.measurement()) ? "MEASUREMENT differs"
+                : !Arrays.equals(seal.hostData(), s.hostData()) ? "HOST_DATA differs"
+                : seal.policy().raw() != s.guestPolicy() ? "guest policy differs" : null;
         if (mismatch != null) {
             throw refused(file, "its seal does not match its contents or this simulated chip (" + mismatch
                     + "); it was altered after the launch");
         }
-        SimLaunch launch = processor.launch(measurement, hostData, guestPolicy);
-        return new SimEvidenceSource(launch);
     }
 
     private static FileContent read(Path file) {
@@ -151,21 +207,21 @@ public final class SimLaunchContext {
                     PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
                     PosixFilePermission.OTHERS_EXECUTE);
             if (mode.stream().anyMatch(loose::contains)) {
-                throw refused(file, "its mode is " + PosixFilePermissions.toString(mode)
+                throw refused(file.toString(), "its mode is " + PosixFilePermissions.toString(mode)
                         + " but must be rw------- (0600): whoever reads it can obtain reports for this launch");
             }
             if (Files.size(file) > MAX_FILE_BYTES) {
-                throw refused(file, "it is " + Files.size(file) + " bytes, more than a launch context's " + MAX_FILE_BYTES);
+                throw refused(file.toString(), "it is " + Files.size(file) + " bytes, more than a launch context's " + MAX_FILE_BYTES);
             }
             return JSON.readValue(Files.readAllBytes(file), FileContent.class);
         } catch (JacksonException e) {
-            throw refused(file, "it is not launch-context JSON (" + e.getOriginalMessage() + ")");
+            throw refused(file.toString(), "it is not launch-context JSON (" + e.getOriginalMessage() + ")");
         } catch (IOException e) {
             throw new TeeException("cannot read the launch context " + file + " (" + e.getMessage() + ")", e);
         }
     }
 
-    private static byte[] hex(Path file, String field, String value, int length) {
+    private static byte[] hex(String file, String field, String value, int length) {
         if (value == null || value.length() % 2 != 0 || !value.matches("[0-9a-f]*")
                 || (length >= 0 && value.length() != 2 * length)) {
             throw refused(file, "expected " + field + " as " + (length >= 0 ? 2 * length + " " : "") + "lowercase hex digits, found "
@@ -185,7 +241,7 @@ public final class SimLaunchContext {
         }
     }
 
-    private static TeeException refused(Path file, String why) {
+    private static TeeException refused(String file, String why) {
         return new TeeException("refusing the launch context " + file + ": " + why
                 + "; start the group again so the runtime writes a new one");
     }

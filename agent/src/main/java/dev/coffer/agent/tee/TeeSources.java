@@ -32,10 +32,28 @@ public final class TeeSources {
      * @throws TeeException when the TEE is not there or the context is not trustworthy
      */
     public static Optional<EvidenceSource> open(String tee, Path launchContext, String group) {
+        return open(tee, launchContext, group, Path.of("/"), null);
+    }
+
+    /**
+     * As {@link #open(String, Path, String)}, probing under {@code root} for a secure processor
+     * and, with {@code simChipDirectory}, loading the simulated chip from there rather than from the
+     * directory the launch context names (a microVM's fixed {@link SimTeeFiles#GUEST_DIRECTORY}).
+     *
+     * @throws TeeException for {@code none} where a secure processor is present: a launch with one
+     *                      binds its policy through HOST_DATA, and the host may not switch that off
+     */
+    public static Optional<EvidenceSource> open(String tee, Path launchContext, String group, Path root, Path simChipDirectory) {
         return switch (tee == null ? NONE : tee) {
             case NONE -> {
                 if (launchContext != null) {
                     throw new IllegalArgumentException("expected --launch-context only with --tee sim, found it with --tee none");
+                }
+                Optional<String> present = secureProcessor(root);
+                if (present.isPresent()) {
+                    throw new TeeException("expected tee sim or snp on a machine whose secure processor is present (found "
+                            + present.get() + "), found tee none; a launch with a secure processor binds its policy through"
+                            + " HOST_DATA, which the host may not switch off: launch it with its TEE");
                 }
                 yield Optional.empty();
             }
@@ -44,7 +62,14 @@ public final class TeeSources {
                     throw new IllegalArgumentException("expected --launch-context FILE with --tee sim (the runtime writes it in"
                             + " the group's state directory), found none");
                 }
-                yield Optional.of(SimLaunchContext.open(launchContext, group));
+                // a simulated chip the host holds must not stand in for real hardware: its HOST_DATA is the host's word
+                Optional<String> hardware = hardwareSecureProcessor(root);
+                if (hardware.isPresent()) {
+                    throw new TeeException("expected tee snp on a machine whose secure processor is real hardware (found "
+                            + hardware.get() + "), found tee sim; the simulated chip is the host's, so it cannot bind this"
+                            + " launch: launch it with --tee snp");
+                }
+                yield Optional.of(SimLaunchContext.open(launchContext, group, simChipDirectory));
             }
             case SNP -> {
                 if (launchContext != null) {
@@ -55,6 +80,32 @@ public final class TeeSources {
             }
             default -> throw new IllegalArgumentException("expected --tee none|sim|snp, found \"" + tee + "\"");
         };
+    }
+
+    /**
+     * The secure processor this machine has, by what names it under {@code root}: the kernel's
+     * configfs-tsm report interface (SEV-SNP and TDX guests), the SEV-SNP or TDX guest device, or
+     * a simulated chip installed in the guest's fixed directory.
+     */
+    public static Optional<String> secureProcessor(Path root) {
+        Optional<String> hardware = hardwareSecureProcessor(root);
+        if (hardware.isPresent()) return hardware;
+        return present(root, SimTeeFiles.GUEST_DIRECTORY.toString().substring(1) + "/"
+                + dev.coffer.attest.sim.SimulatedSecureProcessor.VCEK_CERTIFICATE_FILE);
+    }
+
+    /** A real secure processor's guest interface under {@code root}: configfs-tsm, /dev/sev-guest or /dev/tdx_guest. */
+    public static Optional<String> hardwareSecureProcessor(Path root) {
+        for (String p : java.util.List.of(SnpEvidenceSource.CONFIGFS_TSM, SnpEvidenceSource.SEV_GUEST, "dev/tdx_guest")) {
+            Optional<String> found = present(root, p);
+            if (found.isPresent()) return found;
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<String> present(Path root, String relative) {
+        return java.nio.file.Files.exists(root.resolve(relative), java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                ? Optional.of("/" + relative) : Optional.empty();
     }
 
     /**

@@ -69,6 +69,10 @@ public final class SimulatedSecureProcessor {
 
     static final String ARK_FILE = "ark.pem", ASK_FILE = "ask.pem", VCEK_FILE = "vcek.pem",
             CHAIN_FILE = "cert_chain.pem", VCEK_KEY_FILE = "vcek-key.pem";
+    /** The chip's VCEK certificate's file name (PEM). */
+    public static final String VCEK_CERTIFICATE_FILE = VCEK_FILE;
+    /** Every file a chip is made of, by name: what a guest that signs for the chip must be handed. */
+    public static final java.util.List<String> FILES = java.util.List.of(ARK_FILE, ASK_FILE, VCEK_FILE, CHAIN_FILE, VCEK_KEY_FILE);
     private static final String ORG = "Coffer Simulated Secure Processor (not AMD hardware)";
 
     private final Path dir;

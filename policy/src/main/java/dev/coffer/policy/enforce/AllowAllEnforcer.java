@@ -56,6 +56,11 @@ final class AllowAllEnforcer implements PolicyEnforcer {
     }
 
     @Override
+    public java.util.Optional<dev.coffer.policy.model.LaunchSettings> launchSettings() {
+        return java.util.Optional.empty();
+    }
+
+    @Override
     public boolean debuggable() {
         return true;
     }

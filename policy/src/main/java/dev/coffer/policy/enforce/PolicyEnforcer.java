@@ -59,6 +59,12 @@ public sealed interface PolicyEnforcer permits RegoPolicyEnforcer, AllowAllEnfor
     /** SHA-256 of the exact policy text (the HOST_DATA the sandbox was launched with), or "" for allow-all. */
     String policySha256();
 
+    /**
+     * The launch settings the policy pins (its {@code launch} object; none when it has none), or
+     * empty for allow-all, the development mode in which the host's launch arguments stand.
+     */
+    java.util.Optional<dev.coffer.policy.model.LaunchSettings> launchSettings();
+
     /** True for allow-all and for policies generated with {@code --debug-mode}: such a sandbox must not be trusted with secrets. */
     boolean debuggable();
 }

@@ -23,6 +23,7 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     private final String policySha256;
     private final boolean debugMode;
     private final Explainer explainer;
+    private final dev.coffer.policy.model.LaunchSettings launch;
     private final DecisionLog log;
     // allowed decisions awaiting commit/rollback; identity-checked so a decision from another enforcer is refused
     private final Map<Long, Decision> pending = new HashMap<>();
@@ -41,6 +42,12 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
         }
         JsonNode debug = engine.evaluate("data.policy.debug_mode", noInput, state);
         this.debugMode = debug != null && debug.asBoolean(false);
+        try {
+            this.launch = dev.coffer.policy.model.LaunchSettings.fromPolicyValue(
+                    engine.evaluate("data.policy." + dev.coffer.policy.model.LaunchSettings.POLICY_FIELD, noInput, state));
+        } catch (IllegalArgumentException e) {
+            throw new PolicyLoadException(e.getMessage(), e);
+        }
         this.explainer = new Explainer(containers, engine.evaluate("data.policy.external_processes", noInput, state), options,
                 engine.evaluate("data.framework.cri_default_mounts", noInput, state),
                 engine.evaluate("data.framework.cri_privileged_mounts", noInput, state));
@@ -190,6 +197,11 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     @Override
     public String policySha256() {
         return policySha256;
+    }
+
+    @Override
+    public java.util.Optional<dev.coffer.policy.model.LaunchSettings> launchSettings() {
+        return java.util.Optional.of(launch);
     }
 
     @Override

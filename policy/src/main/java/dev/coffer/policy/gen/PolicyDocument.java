@@ -9,7 +9,14 @@ import java.util.List;
  */
 public record PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode,
                              List<Container> containers, List<ExternalProcess> externalProcesses,
-                             Flags flags, List<EncryptedVolume> encryptedVolumes) {
+                             Flags flags, List<EncryptedVolume> encryptedVolumes,
+                             dev.coffer.policy.model.LaunchSettings launch) {
+    /** A policy that pins no launch settings (no forwarded port, no SKR API). */
+    public PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode, List<Container> containers,
+                          List<ExternalProcess> externalProcesses, Flags flags, List<EncryptedVolume> encryptedVolumes) {
+        this(apiVersion, frameworkVersion, debugMode, containers, externalProcesses, flags, encryptedVolumes, null);
+    }
+
     /** A policy without encrypted volumes. */
     public PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode, List<Container> containers,
                           List<ExternalProcess> externalProcesses, Flags flags) {
@@ -17,6 +24,7 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
     }
 
     public PolicyDocument {
+        launch = launch == null ? dev.coffer.policy.model.LaunchSettings.NONE : launch;
         encryptedVolumes = encryptedVolumes == null ? List.of() : List.copyOf(encryptedVolumes);
         containers = List.copyOf(containers);
         externalProcesses = List.copyOf(externalProcesses);

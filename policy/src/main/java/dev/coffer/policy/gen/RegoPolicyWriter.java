@@ -77,6 +77,16 @@ public final class RegoPolicyWriter {
             out.append("\n]\n\n");
         }
 
+        // written only when the group declares some, so other policies keep their bytes (and HOST_DATA)
+        if (!doc.launch().isNone()) {
+            dev.coffer.policy.model.LaunchSettings l = doc.launch();
+            out.append(dev.coffer.policy.model.LaunchSettings.POLICY_FIELD).append(" := {\n");
+            field(1, "forwarded_ports").append(ints(l.forwardedPorts())).append(",\n");
+            field(1, "skr_port").append(l.skrPort() == null ? "null" : l.skrPort().toString()).append(",\n");
+            field(1, "skr_endpoints").append(strings(l.skrEndpoints(), -1)).append('\n');
+            out.append("}\n\n");
+        }
+
         PolicyDocument.Flags f = doc.flags();
         out.append("allow_properties_access := ").append(f.allowPropertiesAccess()).append('\n');
         out.append("allow_dump_stacks := ").append(f.allowDumpStacks()).append('\n');

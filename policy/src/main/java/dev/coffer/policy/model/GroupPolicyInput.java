@@ -15,13 +15,20 @@ import java.util.Set;
  * volumes. Made from the group spec with {@link #of}, the same spec the runtime runs.
  */
 public record GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
-                               List<EncryptedVolumeInput> encryptedVolumes) {
+                               List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch) {
     /** A group without encrypted volumes. */
     public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes) {
         this(name, containers, volumes, List.of());
     }
 
+    /** A group that declares no ports and no SKR API. */
+    public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
+                            List<EncryptedVolumeInput> encryptedVolumes) {
+        this(name, containers, volumes, encryptedVolumes, LaunchSettings.NONE);
+    }
+
     public GroupPolicyInput {
+        launch = launch == null ? LaunchSettings.NONE : launch;
         encryptedVolumes = encryptedVolumes == null ? List.of() : List.copyOf(encryptedVolumes);
         Objects.requireNonNull(name, "name");
         containers = List.copyOf(containers);
@@ -71,7 +78,18 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
                         v.encrypted().authority(), v.encrypted().vault(), v.encrypted().readOnly()))
                 .toList();
         return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList(),
-                encrypted);
+                encrypted, launchSettings(spec));
+    }
+
+    /**
+     * What the spec asks the agent to set up at launch, for the policy to pin: the containers'
+     * declared TCP ports (each once) and, with an {@code skr} section, the SKR API's port and endpoints.
+     */
+    public static LaunchSettings launchSettings(GroupSpec spec) {
+        List<Integer> ports = spec.containers().stream().flatMap(c -> c.ports().stream())
+                .filter(p -> p.protocol().equals("TCP")).map(GroupSpec.Port::containerPort).distinct().toList();
+        boolean skr = spec.skr().declared() && spec.skr().enabled();
+        return new LaunchSettings(ports, skr ? spec.skr().port() : null, skr ? spec.skr().endpoints() : List.of());
     }
 
     /** Parses spec text (see {@link GroupSpecParser}); {@code source} names it in error messages. */

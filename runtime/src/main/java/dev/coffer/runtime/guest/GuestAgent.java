@@ -1,6 +1,9 @@
 package dev.coffer.runtime.guest;
 
 import dev.coffer.agent.AgentMain;
+import dev.coffer.agent.container.AttachedDisks;
+import dev.coffer.agent.tee.SimTeeFiles;
+import dev.coffer.agent.tee.TeeException;
 import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Result;
@@ -81,7 +84,12 @@ public final class GuestAgent {
             rest.remove(launchAt + 1);
             rest.remove(launchAt);
             launch = readLaunch(device);
-            rest.addAll(launchArguments(launch, state));
+            try {
+                rest.addAll(launchArguments(launch, state, SimTeeFiles.GUEST_DIRECTORY));
+            } catch (TeeException e) {
+                System.err.println("coffer-guest-agent: refusing the launch disk " + device + ": " + e.getMessage());
+                System.exit(2);
+            }
             mark("launch-read");
         }
         Path socket = state.resolve("agent.sock");
@@ -125,11 +133,15 @@ public final class GuestAgent {
         }
     }
 
-    /** The agent's --name/--policy/--host-data/--runtime/--skr-* for {@code launch}. */
-    private static List<String> launchArguments(LaunchDisk.Content launch, Path state) throws IOException {
-        List<String> args = new ArrayList<>(List.of("--name", launch.group(), "--runtime", launch.ociRuntime()));
+    /**
+     * The agent's flags (name, policy, HOST_DATA, runtime, TEE, SKR, forwarded ports, layer disks) for
+     * {@code launch}, the simulated chip (if any) installed in {@code chipDirectory}.
+     */
+    static List<String> launchArguments(LaunchDisk.Content launch, Path state, Path chipDirectory) throws IOException {
+        List<String> args = new ArrayList<>(List.of("--name", launch.group(), "--runtime", launch.ociRuntime(),
+                "--layer-disk", AttachedDisks.VIRTIO));
         if (launch.tee().equals("sim")) {
-            args.addAll(simLaunch(launch, state));
+            args.addAll(simLaunch(launch, state, chipDirectory));
             if (launch.skrPort() != null) {
                 args.addAll(List.of("--skr-port", Integer.toString(launch.skrPort())));
                 for (String origin : launch.network().origins()) args.addAll(List.of("--skr-endpoint", origin));
@@ -150,31 +162,16 @@ public final class GuestAgent {
     }
 
     /**
-     * Puts the simulated chip where the sealed context says it lives and the context beside the
-     * agent's state, both readable by root only, and returns the agent's TEE flags. The agent
-     * then checks the seal and the policy against HOST_DATA as in the process sandbox.
+     * Checks the sealed context against the simulated chip the disk carries (in memory), then puts
+     * the chip in the guest's fixed directory and the context beside the agent's state, both
+     * readable by root only, and returns the agent's TEE flags. No name or path from the disk
+     * decides where anything is written (see {@link SimTeeFiles}); the agent then checks the seal
+     * and the policy against HOST_DATA as in the process sandbox.
      */
-    private static List<String> simLaunch(LaunchDisk.Content launch, Path state) throws IOException {
-        var context = new com.fasterxml.jackson.databind.ObjectMapper().readTree(launch.launchContext());
-        String chipDir = context.path("simTee").asText("");
-        if (!chipDir.startsWith("/")) {
-            throw new IOException("expected the launch context to name the simulated chip's directory, found \"" + chipDir + "\"");
-        }
-        java.nio.file.attribute.FileAttribute<?> ownerOnly = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        Path chip = Files.createDirectories(Path.of(chipDir));
-        for (var file : launch.simTee().entrySet()) {
-            if (!file.getKey().matches("[A-Za-z0-9._-]+")) {
-                throw new IOException("expected plain file names for the simulated chip, found \"" + file.getKey() + "\"");
-            }
-            Path target = chip.resolve(file.getKey());
-            Files.deleteIfExists(target);
-            Files.write(Files.createFile(target, ownerOnly), java.util.Base64.getDecoder().decode(file.getValue()));
-        }
+    static List<String> simLaunch(LaunchDisk.Content launch, Path state, Path chipDirectory) throws IOException {
         Path contextFile = state.resolve("launch-context.json");
-        Files.deleteIfExists(contextFile);
-        Files.writeString(Files.createFile(contextFile, ownerOnly), launch.launchContext());
-        return List.of("--tee", "sim", "--launch-context", contextFile.toString());
+        SimTeeFiles.install(launch.simTee(), launch.launchContext(), launch.group(), chipDirectory, contextFile);
+        return List.of("--tee", "sim", "--launch-context", contextFile.toString(), "--sim-tee", chipDirectory.toString());
     }
 
     private static void awaitSocket(Path socket, Thread agent) throws InterruptedException {

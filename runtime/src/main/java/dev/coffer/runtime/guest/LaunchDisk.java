@@ -21,13 +21,28 @@ import java.nio.file.Path;
  * <p>Nothing on it is trusted for being there: the agent still checks SHA-256(policy) against
  * HOST_DATA, and with a TEE the HOST_DATA comes from the secure processor, not from this disk.
  *
- * <p>Format: a JSON object (UTF-8), zero-padded to a multiple of 4 KiB.
+ * <p>Format: a JSON object (UTF-8), zero-padded to a multiple of 4 KiB. Its fields and who
+ * vouches for each:
+ * <ul>
+ * <li>{@code group}: checked against the sealed launch context with a TEE;</li>
+ * <li>{@code policy}, {@code hostData}: SHA-256(policy) must be HOST_DATA, which a TEE reports;</li>
+ * <li>{@code ociRuntime}: a name ({@value #OCI_RUNTIMES}), resolved on the guest's own PATH, never a path;</li>
+ * <li>{@code tee}: {@code none} is refused by the agent where a secure processor is present, and by
+ *     this reader when the disk also carries the simulated chip;</li>
+ * <li>{@code launchContext}, {@code simTee}: the sealed context and the chip's files by their fixed
+ *     names, checked against each other before the guest writes them to its fixed directory;</li>
+ * <li>{@code skrPort}, {@code network.ports}: must be what the policy's {@code launch} lists;</li>
+ * <li>{@code network.endpoints}: where the guest's restricted network may connect (the host's own
+ *     network anyway); the SKR API calls only the policy's {@code launch.skr_endpoints}.</li>
+ * </ul>
  */
 public final class LaunchDisk {
     public static final String SERIAL = "coffer-launch";
     public static final String FORMAT = "coffer-launch/v1";
     /** Policies are tens of KiB; the bound keeps a hostile disk from exhausting guest memory. */
     static final int MAX_BYTES = 4 << 20;
+    /** The OCI runtimes a launch may name; the guest finds the binary itself. */
+    static final String OCI_RUNTIMES = "auto|crun|runc";
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
@@ -58,11 +73,20 @@ public final class LaunchDisk {
                 throw new IllegalArgumentException("expected the launch disk to carry a policy and its HOST_DATA together, found only one");
             }
             if (ociRuntime == null || ociRuntime.isBlank()) ociRuntime = "auto";
+            if (!ociRuntime.matches(OCI_RUNTIMES)) {
+                throw new IllegalArgumentException("expected the launch disk's ociRuntime to be one of " + OCI_RUNTIMES
+                        + " (the guest's own binary), found \"" + ociRuntime + "\"; a path from the host is never run");
+            }
             network = network == null ? GuestNetwork.Plan.NONE : network;
             tee = tee == null ? "none" : tee;
             simTee = simTee == null ? java.util.Map.of() : java.util.Map.copyOf(simTee);
             if (!tee.equals("none") && !tee.equals("sim")) {
                 throw new IllegalArgumentException("expected the launch disk's tee to be none or sim, found " + tee);
+            }
+            if (tee.equals("none") && (launchContext != null || !simTee.isEmpty())) {
+                throw new IllegalArgumentException("expected the launch disk's tee to be sim when it carries the simulated"
+                        + " chip (launchContext, simTee), found tee none; a launch with a secure processor binds its policy"
+                        + " through HOST_DATA, which the host may not switch off");
             }
             if (tee.equals("sim") && (launchContext == null || simTee.isEmpty())) {
                 throw new IllegalArgumentException("expected a launch context and the simulated chip with tee sim, found them missing");

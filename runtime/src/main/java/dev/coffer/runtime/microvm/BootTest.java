@@ -50,7 +50,7 @@ public final class BootTest {
             try (AgentClient client = vm.connectAgent(Duration.ofSeconds(30))) {
                 CompletableFuture<Result.Properties> first = CompletableFuture.supplyAsync(() -> {
                     try {
-                        client.call(new Request.Ping(), Result.class);
+                        client.call(new Request.Ping(), Result.class, timeout); // answered once the guest has booted
                         return client.call(new Request.GetProperties(), Result.Properties.class);
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);

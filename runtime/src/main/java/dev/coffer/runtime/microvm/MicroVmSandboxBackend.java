@@ -141,8 +141,14 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         }
         java.util.HexFormat hex = java.util.HexFormat.of();
         Files.createDirectories(runDir);
-        LaunchDisk.Content content = LaunchDisk.Content.of(request.groupName(), policy,
-                hostData == null ? null : hex.formatHex(hostData), "auto".equals(request.ociRuntime()) ? "crun" : request.ociRuntime());
+        LaunchDisk.Content content;
+        try {
+            content = LaunchDisk.Content.of(request.groupName(), policy,
+                    hostData == null ? null : hex.formatHex(hostData), "auto".equals(request.ociRuntime()) ? "crun" : request.ociRuntime());
+        } catch (IllegalArgumentException e) {
+            throw new SandboxException("cannot describe the launch of group " + request.groupName() + " to its microVM: "
+                    + e.getMessage() + "; the guest runs its own crun (--runtime auto or crun)");
+        }
         String measurement = "";
         switch (request.tee()) {
             case "none" -> {
@@ -166,10 +172,9 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
                 var launch = dev.coffer.agent.tee.SimLaunchContext.create(chip, request.groupName(), guest.measurement().compute(),
                         hostData == null ? new byte[32] : hostData, context);
                 java.util.Map<String, String> chipFiles = new java.util.TreeMap<>();
-                try (var files = Files.list(chip.directory())) {
-                    for (Path f : files.filter(Files::isRegularFile).toList()) {
-                        chipFiles.put(f.getFileName().toString(), java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(f)));
-                    }
+                // the chip's files by their fixed names and nothing else: the guest refuses any other name
+                for (String name : dev.coffer.attest.sim.SimulatedSecureProcessor.FILES) {
+                    chipFiles.put(name, java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(chip.directory().resolve(name))));
                 }
                 content = content.withSim(Files.readString(context), chipFiles, request.skrPort());
                 measurement = hex.formatHex(launch.measurement());
@@ -250,7 +255,8 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         try (AgentClient c = client) {
             CompletableFuture<Result> ping = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return c.call(new Request.Ping(), Result.class);
+                    // the first answer comes once the guest has booted: as long as the boot may take
+                    return c.call(new Request.Ping(), Result.class, readyTimeout);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }

@@ -47,7 +47,7 @@ final class ProcessSandbox implements Sandbox {
 
     @Override
     public String layerSource(LayerDisk disk) {
-        return disk.file().toString();
+        return disk.file().toAbsolutePath().toString();
     }
 
     @Override

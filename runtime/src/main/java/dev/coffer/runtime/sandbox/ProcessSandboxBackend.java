@@ -96,6 +96,8 @@ public final class ProcessSandboxBackend implements SandboxBackend {
                 "--socket", socket.toString(), "--state", state.toString(), "--name", request.groupName(),
                 "--policy", request.policy()));
         argv.addAll(behaviour);
+        // the only sources mount_device may name: the layer disk files prepared for this group
+        for (var disk : request.layerDisks()) argv.addAll(List.of("--layer-disk", disk.file().toAbsolutePath().toString()));
         Path policyFile = request.policy().equals("allow-all") ? null : Path.of(request.policy());
         String tee = request.tee();
         String measurement = "";

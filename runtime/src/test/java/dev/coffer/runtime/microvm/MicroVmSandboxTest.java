@@ -84,7 +84,8 @@ class MicroVmSandboxTest {
         Path groupDir = Files.createDirectories(tmp.resolve("groups/g1"));
         LayerDisk layer = layerDisk(tmp.resolve("layers"));
         MicroVmSandboxBackend backend = new MicroVmSandboxBackend(guest.dir(), Duration.ofSeconds(600));
-        Sandbox sandbox = backend.launch(request(groupDir), List.of(new MicroVm.Disk(layer.file(), "coffer-l0", true)), List.of());
+        String serial = MicroVmSandboxBackend.layerSerial(layer);
+        Sandbox sandbox = backend.launch(request(groupDir), List.of(new MicroVm.Disk(layer.file(), serial, true)), List.of());
         long qemuPid = sandbox.record().agentPid();
         try {
             assertTrue(sandbox.agentAlive());
@@ -96,9 +97,16 @@ class MicroVmSandboxTest {
                 // the layer disk arrives as a block device named by its serial, opened with dm-verity
                 String state = MicroVmSandboxBackend.GUEST_STATE_DIR;
                 var wrongHash = assertThrows(AgentClient.AgentCallException.class, () -> c.call(new Request.MountDevice(
-                        "/dev/disk/by-id/virtio-coffer-l0", state + "/devices/l0", "0".repeat(64)), Result.Done.class));
+                        "/dev/disk/by-id/virtio-" + serial, state + "/devices/l0", "0".repeat(64)), Result.Done.class));
                 assertTrue(wrongHash.getMessage().contains("root hash"), wrongHash.getMessage());
-                c.call(new Request.MountDevice("/dev/disk/by-id/virtio-coffer-l0", state + "/devices/l0", layer.rootHash()),
+                // a disk that is not an attached layer (the agent's own disk, the launch disk) is no mount_device source
+                for (String other : List.of("/dev/vda", "/dev/disk/by-id/virtio-" + GuestImage.AGENT_DISK_SERIAL,
+                        "/dev/disk/by-id/virtio-coffer-launch")) {
+                    var notLayer = assertThrows(AgentClient.AgentCallException.class, () -> c.call(new Request.MountDevice(
+                            other, state + "/devices/l0", layer.rootHash()), Result.Done.class));
+                    assertTrue(notLayer.getMessage().contains("one of the microVM's layer disks"), notLayer.getMessage());
+                }
+                c.call(new Request.MountDevice("/dev/disk/by-id/virtio-" + serial, state + "/devices/l0", layer.rootHash()),
                         Result.Done.class);
                 String rootfs = state + "/containers/c1/rootfs";
                 c.call(new Request.MountOverlay("c1", List.of(state + "/devices/l0"), rootfs), Result.Done.class);
@@ -114,7 +122,7 @@ class MicroVmSandboxTest {
                 assertTrue(log.text().contains("layer content"), "the rootfs is the verified layer: " + log.text());
                 // both disks arrived, named by serial: the agent disk and the layer disk
                 assertTrue(log.text().contains(GuestImage.AGENT_DISK_SERIAL), log.text());
-                assertTrue(log.text().contains("coffer-l0"), log.text());
+                assertTrue(log.text().contains(serial), log.text());
                 c.call(new Request.ShutdownSandbox(5000), Result.Done.class);
             }
             sandbox.destroy(60_000);
