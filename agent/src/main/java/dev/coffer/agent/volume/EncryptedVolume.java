@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
 
 /**
  * LUKS2 volumes holding ext4, keyed by a vault key: {@code aes-xts-plain64} with a 512-bit
- * volume key, 4 KiB encryption sectors, and PBKDF2-SHA256 at the minimum 1,000 iterations for
- * the keyslot. The PBKDF is deliberately light: the passphrase is a random 256-bit vault key,
+ * volume key, 4 KiB encryption sectors, authenticated by dm-integrity with HMAC-SHA256 tags
+ * ({@link VolumeIntegrity}; plain XTS only when asked for), and PBKDF2-SHA256 at the minimum
+ * 1,000 iterations for the keyslot. Opening checks the header first ({@link Luks2Header}). The PBKDF is deliberately light: the passphrase is a random 256-bit vault key,
  * not something a person chose, so stretching adds no strength and would only cost small
  * guests memory (argon2id) or time.
  *
@@ -240,7 +241,7 @@ public final class EncryptedVolume {
         header.requireCofferShape(integrity, pinnedDigest);
         Path headerCopy = privateCopy(header);
         try {
-            checkKey(headerCopy, key);
+            checkKey(headerCopy, key, file);
             String reason = unavailableReason(!blockDevice);
             if (reason != null) throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "cannot open " + file + ": " + reason);
             try {
@@ -307,17 +308,22 @@ public final class EncryptedVolume {
 
     /** Fails with {@link VolumeException.Reason#WRONG_KEY} unless {@code key} opens a keyslot of {@code file}; needs no dm-crypt. */
     public static void checkKey(Path file, byte[] key) {
+        checkKey(file, key, file);
+    }
+
+    /** {@link #checkKey(Path, byte[])} on {@code header} (a file or a detached header copy), naming {@code shown} in errors. */
+    private static void checkKey(Path header, byte[] key, Path shown) {
         checkKeyShape(key);
-        Tool.Result r = Tool.run(List.of("cryptsetup", "open", "--test-passphrase", "--type", "luks2", "--key-file=-", file.toString()), key, 120);
+        Tool.Result r = Tool.run(List.of("cryptsetup", "open", "--test-passphrase", "--type", "luks2", "--key-file=-", header.toString()), key, 120);
         if (r.ok()) return;
         if (r.exit() == 2) {
-            throw new VolumeException(VolumeException.Reason.WRONG_KEY, "the key does not open " + file
+            throw new VolumeException(VolumeException.Reason.WRONG_KEY, "the key does not open " + shown
                     + ": no LUKS2 keyslot accepts it; release the vault key the volume was created with");
         }
         if (r.exit() == 1 || r.detail().contains("not a valid LUKS")) {
-            throw new VolumeException(VolumeException.Reason.INVALID, file + " is not a LUKS2 volume (" + r.detail() + "); create one with 'coffer volume create'");
+            throw new VolumeException(VolumeException.Reason.INVALID, shown + " is not a LUKS2 volume (" + r.detail() + "); create one with 'coffer volume create'");
         }
-        throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup could not check the key of " + file + " (exit " + r.exit() + "): " + r.detail());
+        throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup could not check the key of " + shown + " (exit " + r.exit() + "): " + r.detail());
     }
 
     /** The header facts of a volume, from {@code cryptsetup luksDump}. */

@@ -53,13 +53,13 @@ public final class Luks2Header {
     static final long KEYSLOTS_SIZE = 16744448L;
     /** Where the encrypted data starts: the header copies and keyslot area take 16 MiB. */
     public static final long DATA_OFFSET = KEYSLOTS_OFFSET + KEYSLOTS_SIZE;
-    static final String CIPHER = "aes-xts-plain64";
+    static final String CIPHER = EncryptedVolume.CIPHER;
     static final int AF_STRIPES = 4000;
     static final int MIN_ITERATIONS = 1000;
 
     private static final byte[] MAGIC_PRIMARY = {'L', 'U', 'K', 'S', (byte) 0xba, (byte) 0xbe};
     private static final byte[] MAGIC_SECONDARY = {'S', 'K', 'U', 'L', (byte) 0xba, (byte) 0xbe};
-    private static final int OFF_VERSION = 6, OFF_HDR_SIZE = 8, OFF_SEQID = 16, OFF_LABEL = 24, OFF_CSUM_ALG = 72, OFF_SALT = 104,
+    private static final int OFF_VERSION = 6, OFF_HDR_SIZE = 8, OFF_SEQID = 16, OFF_LABEL = 24, OFF_CSUM_ALG = 72,
             OFF_UUID = 168, OFF_SUBSYSTEM = 208, OFF_HDR_OFFSET = 256, OFF_PADDING = 264, OFF_CSUM = 448, OFF_PADDING4096 = 512,
             OFF_JSON = 4096;
     private static final int CSUM_LEN = 64, SHA256_LEN = 32;
@@ -118,10 +118,13 @@ public final class Luks2Header {
         long seqid2 = ByteBuffer.wrap(secondary).getLong(OFF_SEQID);
         String uuid = cString(source, primary, OFF_UUID, 40, "uuid");
         // cryptsetup "repairs" a copy that differs from the other by writing to the disk; two copies that disagree are refused instead
-        if (seqid != seqid2 || !uuid.equals(cString(source, secondary, OFF_UUID, 40, "uuid")) || !json.equals(json2)
-                || !Arrays.equals(primary, OFF_SALT, OFF_SALT + 64, secondary, OFF_SALT, OFF_SALT + 64)) {
-            throw invalid(source, "expected the primary and secondary header copies to agree (seqid, uuid, salt and metadata),"
-                    + " found them different (seqid " + seqid + " and " + seqid2 + "); the header was tampered with or damaged");
+        // (each copy has a salt of its own: the spec makes them differ)
+        String uuid2 = cString(source, secondary, OFF_UUID, 40, "uuid");
+        if (seqid != seqid2 || !uuid.equals(uuid2) || !json.equals(json2)) {
+            String differs = seqid != seqid2 ? "seqid " + seqid + " and " + seqid2 : !uuid.equals(uuid2) ? "uuid " + uuid + " and " + uuid2
+                    : "their JSON metadata";
+            throw invalid(source, "expected the primary and secondary header copies to agree (seqid, uuid and metadata),"
+                    + " found different " + differs + "; the header was tampered with or damaged");
         }
         if (!UUID.matcher(uuid).matches()) throw invalid(source, "expected a lowercase UUID in the header, found \"" + uuid + "\"");
         JsonNode node;
