@@ -107,6 +107,8 @@ public final class EncryptedVolume {
         try {
             new SecureRandom().nextBytes(volumeKey);
             format(file, key, volumeKey, integrity);
+            // what cryptsetup wrote must be what every open will demand; a different cryptsetup shows here, not at first open
+            Luks2Header.read(file).requireCofferShape(integrity, null);
             if (unavailableReason() == null) {
                 mkfsThroughDmCrypt(file, key);
             } else {
@@ -239,7 +241,7 @@ public final class EncryptedVolume {
         }
         Luks2Header header = Luks2Header.read(file);
         header.requireCofferShape(integrity, pinnedDigest);
-        Path headerCopy = privateCopy(header);
+        Path headerCopy = privateCopy(header, file);
         try {
             checkKey(headerCopy, key, file);
             String reason = unavailableReason(!blockDevice);
@@ -271,16 +273,30 @@ public final class EncryptedVolume {
     }
 
     /**
-     * The checked header bytes and the keyslot area behind them, in a private file for cryptsetup's
-     * {@code --header}: what it reads is then what was checked, whatever the host does to its disk.
+     * The checked header bytes and keyslot 0's area behind them, in a private file for cryptsetup's
+     * {@code --header}: the metadata it reads is then what was checked, whatever the host does to
+     * its disk. The file is sparse (the rest of the 16 MiB keyslot area is holes), so a small
+     * guest spends a few hundred KiB of memory on it. (The keyslot area itself needs no check: a
+     * changed one only fails to unlock, since the pinned metadata holds the volume key's digest.)
      */
-    private static Path privateCopy(Luks2Header header) {
+    private static Path privateCopy(Luks2Header header, Path device) {
         Path copy = null;
         try {
             copy = Files.createTempFile("coffer-luks2-", ".hdr", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            long[] area = header.keyslotArea();
+            ByteBuffer slot = ByteBuffer.allocate((int) area[1]);
+            try (FileChannel in = FileChannel.open(device, StandardOpenOption.READ)) {
+                while (slot.hasRemaining()) {
+                    if (in.read(slot, area[0] + slot.position()) < 0) throw new IOException("the keyslot area ends early at " + (area[0] + slot.position()));
+                }
+            }
+            slot.flip();
             try (FileChannel out = FileChannel.open(copy, StandardOpenOption.WRITE)) {
                 ByteBuffer b = ByteBuffer.wrap(header.bytes());
-                while (b.hasRemaining()) out.write(b);
+                while (b.hasRemaining()) out.write(b, b.position());
+                while (slot.hasRemaining()) out.write(slot, area[0] + slot.position());
+                // the header device's size as cryptsetup expects it: both headers and the whole keyslot area
+                out.write(ByteBuffer.wrap(new byte[1]), Luks2Header.DATA_OFFSET - 1);
             }
             return copy;
         } catch (IOException e) {

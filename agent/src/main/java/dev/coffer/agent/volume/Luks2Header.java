@@ -85,16 +85,17 @@ public final class Luks2Header {
     }
 
     /**
-     * Reads both header copies and the keyslot area of {@code device} (an image file or a block
-     * device: the first {@value #DATA_OFFSET} bytes) and checks the copies' binary form.
+     * Reads both header copies of {@code device} (an image file or a block device: its first
+     * {@value #KEYSLOTS_OFFSET} bytes) and checks their binary form. Only 32 KiB are held: the
+     * agent runs in a small guest.
      */
     public static Luks2Header read(Path device) {
-        byte[] b = new byte[(int) DATA_OFFSET];
+        byte[] b = new byte[(int) KEYSLOTS_OFFSET];
         try (FileChannel ch = FileChannel.open(device, StandardOpenOption.READ)) {
             ByteBuffer buf = ByteBuffer.wrap(b);
             while (buf.hasRemaining()) {
                 if (ch.read(buf, buf.position()) < 0) {
-                    throw invalid(device.toString(), "expected at least " + b.length + " bytes of LUKS2 headers and keyslots, found " + buf.position()
+                    throw invalid(device.toString(), "expected at least " + b.length + " bytes of LUKS2 headers, found " + buf.position()
                             + "; this is not a volume made by coffer volume create");
                 }
             }
@@ -104,10 +105,7 @@ public final class Luks2Header {
         return parse(device.toString(), b);
     }
 
-    /**
-     * Checks the binary form of both copies in {@code b} (at least {@value #KEYSLOTS_OFFSET} bytes;
-     * anything after them is kept as the keyslot area) and parses the metadata.
-     */
+    /** Checks the binary form of both copies in {@code b} (the first {@value #KEYSLOTS_OFFSET} bytes) and parses the metadata. */
     static Luks2Header parse(String source, byte[] b) {
         if (b.length < KEYSLOTS_OFFSET) throw invalid(source, "expected " + KEYSLOTS_OFFSET + " header bytes, found " + b.length);
         byte[] primary = Arrays.copyOfRange(b, 0, HEADER_SIZE);
@@ -135,7 +133,7 @@ public final class Luks2Header {
                     + e.getOriginalMessage());
         }
         if (!(node instanceof ObjectNode metadata)) throw invalid(source, "expected a JSON object as metadata, found " + node.getNodeType());
-        return new Luks2Header(source, b, uuid, seqid, metadata, HexFormat.of().formatHex(sha256(primary)));
+        return new Luks2Header(source, Arrays.copyOf(b, (int) KEYSLOTS_OFFSET), uuid, seqid, metadata, HexFormat.of().formatHex(sha256(primary)));
     }
 
     /** The binary checks of one copy; returns its JSON text. */
@@ -274,9 +272,18 @@ public final class Luks2Header {
         return seqid;
     }
 
-    /** Both header copies and the keyslot area as read and checked (a copy). */
+    /** Both header copies as read and checked (a copy). */
     byte[] bytes() {
         return bytes.clone();
+    }
+
+    /**
+     * Where keyslot 0's area lies: {offset, size} in bytes. Only for a header that passed
+     * {@link #requireCofferShape} (which bounds both within the keyslot area).
+     */
+    long[] keyslotArea() {
+        JsonNode area = metadata.path("keyslots").path("0").path("area");
+        return new long[] {Long.parseLong(area.path("offset").asText()), Long.parseLong(area.path("size").asText())};
     }
 
     /** The integrity the metadata declares, whatever else it holds; for messages and {@code volume create}'s output. */

@@ -208,7 +208,7 @@ public class Luks2HeaderTest {
 
         Path tiny = dir.resolve("tiny.img");
         Files.write(tiny, new byte[4096]);
-        assertUnchangedAndRefused(tiny, VolumeIntegrity.NONE, null, "expected at least 16777216 bytes");
+        assertUnchangedAndRefused(tiny, VolumeIntegrity.NONE, null, "expected at least 32768 bytes of LUKS2 headers, found 4096");
     }
 
     /**
