@@ -7,6 +7,8 @@ import dev.coffer.agent.protocol.Response;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.agent.tee.SimLaunchContext;
 import dev.coffer.agent.volume.EncryptedVolume;
+import dev.coffer.agent.volume.Luks2Header;
+import dev.coffer.agent.volume.VolumeIntegrity;
 import dev.coffer.attest.measure.HostData;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;
 import dev.coffer.policy.gen.PolicyGenerator;
@@ -25,6 +27,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -70,7 +73,7 @@ class EncryptedVolumeRequestTest {
         return "http://127.0.0.1:" + endpoints.getAddress().getPort();
     }
 
-    AgentClient start(String endpoint) throws Exception {
+    AgentClient start(String endpoint, String headerDigest, String integrity) throws Exception {
         String spec = """
                 name: keeper
                 containers:
@@ -79,8 +82,8 @@ class EncryptedVolumeRequestTest {
                     volumeMounts: [{name: secrets, mountPath: /secrets}]
                 volumes:
                   - name: secrets
-                    encrypted: {source: secrets.img, key: secrets-key, authority: "%s", vault: "%s"}
-                """.formatted(endpoint, endpoint);
+                    encrypted: {source: secrets.img, key: secrets-key, authority: "%s", vault: "%s", headerDigest: %s, integrity: %s}
+                """.formatted(endpoint, endpoint, headerDigest, integrity);
         String policy = new PolicyGenerator(ref -> new ResolvedImage(ref, List.of(LAYER), List.of("/bin/app"), List.of(),
                 List.of("PATH=/bin"), "/", "0")).generate(GroupPolicyInput.parse(spec, "keeper.yaml"), false).text();
         Path policyFile = dir.resolve("policy.rego");
@@ -97,8 +100,14 @@ class EncryptedVolumeRequestTest {
         Path file = dir.resolve("secrets.img");
         byte[] key = new byte[32];
         java.util.Arrays.fill(key, (byte) 7);
-        EncryptedVolume.create(file, 32L << 20, key);
+        // plain XTS: what this host (no device-mapper) can make; the policies below pin integrity: none for it
+        EncryptedVolume.create(file, 32L << 20, key, VolumeIntegrity.NONE);
         return file;
+    }
+
+    static Request.MountEncryptedVolume request(String name, String source, String key, String authority, String vault,
+                                                boolean readOnly, String digest, String integrity, Path image) {
+        return new Request.MountEncryptedVolume(name, source, key, authority, vault, readOnly, digest, integrity, image.toString());
     }
 
     @Test
@@ -106,9 +115,10 @@ class EncryptedVolumeRequestTest {
         Assumptions.assumeTrue(EncryptedVolume.unavailableReason() != null, "this host has dm-crypt; the microVM tests cover it");
         String endpoint = countingEndpoint();
         Path image = volume();
-        try (AgentClient client = start(endpoint)) {
-            Request.MountEncryptedVolume honest = new Request.MountEncryptedVolume("secrets", "secrets.img", "secrets-key",
-                    endpoint, endpoint, false, image.toString());
+        String digest = Luks2Header.read(image).digest();
+        try (AgentClient client = start(endpoint, digest, "none")) {
+            Request.MountEncryptedVolume honest = request("secrets", "secrets.img", "secrets-key", endpoint, endpoint, false,
+                    digest, "none", image);
             Response r = client.exchange(honest);
             assertFalse(r.ok());
             assertEquals(Response.Failure.FAILED, r.error().code(), r.error().reason());
@@ -128,14 +138,17 @@ class EncryptedVolumeRequestTest {
     void hostileHostRequestsAreDenied() throws Exception {
         String endpoint = countingEndpoint();
         Path image = volume();
-        try (AgentClient client = start(endpoint)) {
+        String digest = Luks2Header.read(image).digest();
+        try (AgentClient client = start(endpoint, digest, "none")) {
             List<Request.MountEncryptedVolume> hostile = List.of(
-                    new Request.MountEncryptedVolume("other", "secrets.img", "secrets-key", endpoint, endpoint, false, image.toString()),
-                    new Request.MountEncryptedVolume("secrets", "secrets.img", "other-key", endpoint, endpoint, false, image.toString()),
-                    new Request.MountEncryptedVolume("secrets", "/etc/shadow", "secrets-key", endpoint, endpoint, false, image.toString()),
-                    new Request.MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "http://127.0.0.1:1", endpoint, false,
-                            image.toString()),
-                    new Request.MountEncryptedVolume("secrets", "secrets.img", "secrets-key", endpoint, endpoint, true, image.toString()));
+                    request("other", "secrets.img", "secrets-key", endpoint, endpoint, false, digest, "none", image),
+                    request("secrets", "secrets.img", "other-key", endpoint, endpoint, false, digest, "none", image),
+                    request("secrets", "/etc/shadow", "secrets-key", endpoint, endpoint, false, digest, "none", image),
+                    request("secrets", "secrets.img", "secrets-key", "http://127.0.0.1:1", endpoint, false, digest, "none", image),
+                    request("secrets", "secrets.img", "secrets-key", endpoint, endpoint, true, digest, "none", image),
+                    request("secrets", "secrets.img", "secrets-key", endpoint, endpoint, false, "0".repeat(64), "none", image),
+                    request("secrets", "secrets.img", "secrets-key", endpoint, endpoint, false, digest, "hmac-sha256", image),
+                    request("secrets", "secrets.img", "secrets-key", "", "", false, digest, "none", image));
             for (Request.MountEncryptedVolume h : hostile) {
                 Response r = client.exchange(h);
                 assertFalse(r.ok(), h.toString());
@@ -143,6 +156,34 @@ class EncryptedVolumeRequestTest {
                 assertTrue(r.error().reason().contains("mount_encrypted_volume"), r.error().reason());
             }
             assertEquals(0, endpointCalls.get());
+        }
+    }
+
+    /**
+     * The host swaps in the null-cipher edit of the genuine header (CVE-2025-59054) behind an honest
+     * request: the agent refuses it by its own reading of the header, before it asks for the key or
+     * maps anything, and says what it expected and found.
+     */
+    @Test
+    void aNullCipherHeaderIsRefusedBeforeTheKeyIsAskedFor() throws Exception {
+        String endpoint = countingEndpoint();
+        Path image = volume();
+        String digest = Luks2Header.read(image).digest();
+        dev.coffer.agent.volume.Luks2HeaderTest.editJson(image, j -> j.replace("\"encryption\":\"aes-xts-plain64\",\"sector_size\"",
+                "\"encryption\":\"cipher_null-ecb\",\"sector_size\""), true, true);
+        byte[] before = Files.readAllBytes(image);
+        try (AgentClient client = start(endpoint, digest, "none")) {
+            Response r = client.exchange(request("secrets", "secrets.img", "secrets-key", endpoint, endpoint, false, digest, "none", image));
+            assertFalse(r.ok());
+            assertEquals(Response.Failure.FAILED, r.error().code(), r.error().reason());
+            assertTrue(r.error().reason().contains("refused encrypted volume secrets: LUKS2 header of " + image), r.error().reason());
+            assertTrue(r.error().reason().contains("expected the header the policy pins (sha256 " + digest + ")"), r.error().reason());
+            assertEquals(0, endpointCalls.get(), "no key is asked for a header that is not the pinned one");
+            assertArrayEquals(before, Files.readAllBytes(image));
+            try (var paths = Files.walk(dir)) {
+                assertTrue(paths.noneMatch(p -> p.endsWith(Path.of("encrypted", "secrets"))), "no mount point prepared");
+            }
+            client.call(new Request.Ping(), Result.Done.class);
         }
     }
 }

@@ -153,7 +153,7 @@ public final class Enforcer {
             case Request.ShutdownContainer s -> new EnforcementRequest.ShutdownContainer(s.containerID());
             // the device is where the agent reads the ciphertext, not something the policy pins (see the request)
             case Request.MountEncryptedVolume m -> new EnforcementRequest.MountEncryptedVolume(m.name(), m.source(), m.key(),
-                    m.authority(), m.vault(), m.readOnly());
+                    m.authority(), m.vault(), m.readOnly(), m.headerDigest(), m.integrity());
         };
     }
 

@@ -125,12 +125,14 @@ public sealed interface Request {
      * through its TEE's attestation ({@code authority} = attestation service, {@code vault} = key
      * vault, the SKR flow), opens the LUKS2 image with dm-crypt and mounts it where container
      * mounts {@code sandbox:///encrypted/NAME} find it. {@code source} is the image as the spec
-     * names it (what the policy pins); {@code device} is where the agent reads it (a file in the
-     * process sandbox, a block device by serial in a microVM), which like a layer's source needs
-     * no pinning: the ciphertext is useless without the key, and only the pinned key opens it.
+     * names it (what the policy pins), as are {@code headerDigest} (SHA-256 of its LUKS2 header)
+     * and {@code integrity} ({@code hmac-sha256} or {@code none}). {@code device} is where the agent
+     * reads it: a file in the process sandbox; in a microVM only the virtio disk whose serial the
+     * agent derives from the volume's name. Whatever it holds, the agent refuses any header but
+     * the pinned one before the key is used.
      */
     record MountEncryptedVolume(String name, String source, String key, String authority, String vault,
-                                boolean readOnly, String device) implements Request {}
+                                boolean readOnly, String headerDigest, String integrity, String device) implements Request {}
 
     /**
      * A mount in a container, in OCI runtime-spec terms: a group volume is

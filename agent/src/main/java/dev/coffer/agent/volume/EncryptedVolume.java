@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
 
 /**
  * LUKS2 volumes holding ext4, keyed by a vault key: {@code aes-xts-plain64} with a 512-bit
- * volume key, 4 KiB encryption sectors, and PBKDF2-SHA256 at the minimum 1,000 iterations for
- * the keyslot. The PBKDF is deliberately light: the passphrase is a random 256-bit vault key,
+ * volume key, 4 KiB encryption sectors, authenticated by dm-integrity with HMAC-SHA256 tags
+ * ({@link VolumeIntegrity}; plain XTS only when asked for), and PBKDF2-SHA256 at the minimum
+ * 1,000 iterations for the keyslot. Opening checks the header first ({@link Luks2Header}). The PBKDF is deliberately light: the passphrase is a random 256-bit vault key,
  * not something a person chose, so stretching adds no strength and would only cost small
  * guests memory (argon2id) or time.
  *
@@ -65,8 +66,18 @@ public final class EncryptedVolume {
      * is made in a scratch file and encrypted in user space with the same volume key
      * cryptsetup stores, so the result is identical in format.
      */
-    public static void create(Path file, long size, byte[] key) {
+    public static void create(Path file, long size, byte[] key, VolumeIntegrity integrity) {
         checkKeyShape(key);
+        if (integrity != VolumeIntegrity.NONE) {
+            // dm-integrity's superblock and tags are written by the kernel: no user-space path as for plain XTS
+            String missing = unavailableReason();
+            if (missing != null) {
+                throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "creating an authenticated volume (integrity "
+                        + integrity.id() + ") needs device-mapper with dm-integrity here, and " + missing.replaceFirst("^dm-crypt is unavailable: ", "")
+                        + "; create it on a host with dm_integrity and dm_crypt, or ask for a plain XTS volume (integrity none), which the policy"
+                        + " must then allow explicitly");
+            }
+        }
         if (size < MIN_SIZE || size > MAX_SIZE) {
             throw new VolumeException(VolumeException.Reason.INVALID, "volume size must be between " + (MIN_SIZE >> 20) + " MiB and 16 TiB, found "
                     + size + " bytes; e.g. --size 64M");
@@ -84,7 +95,7 @@ public final class EncryptedVolume {
             throw new VolumeException(VolumeException.Reason.FAILED, "cannot create " + file + ": " + e.getMessage());
         }
         boolean done = false;
-        byte[] volumeKey = new byte[VOLUME_KEY_BITS / 8];
+        byte[] volumeKey = new byte[integrity.volumeKeyBytes()];
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.truncate(rounded);
             ch.write(ByteBuffer.wrap(new byte[1]), rounded - 1);
@@ -95,7 +106,9 @@ public final class EncryptedVolume {
         }
         try {
             new SecureRandom().nextBytes(volumeKey);
-            format(file, key, volumeKey);
+            format(file, key, volumeKey, integrity);
+            // what cryptsetup wrote must be what every open will demand; a different cryptsetup shows here, not at first open
+            Luks2Header.read(file).requireCofferShape(integrity, null);
             if (unavailableReason() == null) {
                 mkfsThroughDmCrypt(file, key);
             } else {
@@ -110,7 +123,7 @@ public final class EncryptedVolume {
     }
 
     /** luksFormat with a volume key we chose, passed through a private FIFO (never a file on disk). */
-    private static void format(Path file, byte[] key, byte[] volumeKey) {
+    private static void format(Path file, byte[] key, byte[] volumeKey, VolumeIntegrity integrity) {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("coffer-luks-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -120,10 +133,15 @@ public final class EncryptedVolume {
             // until cryptsetup, which reads exactly key-size bytes, takes it.
             try (SeekableByteChannel pipe = Files.newByteChannel(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 pipe.write(ByteBuffer.wrap(volumeKey));
-                Tool.Result r = Tool.run(List.of("cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2",
+                List<String> cmd = new ArrayList<>(List.of("cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2",
                         "--cipher", CIPHER, "--key-size", String.valueOf(VOLUME_KEY_BITS), "--sector-size", String.valueOf(SECTOR_SIZE),
                         "--hash", "sha256", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", String.valueOf(PBKDF2_ITERATIONS),
-                        "--volume-key-file", fifo.toString(), "--key-file=-", file.toString()), key, 120);
+                        "--volume-key-file", fifo.toString(), "--key-file=-"));
+                // cryptsetup appends the integrity key to --key-size's XTS key; the FIFO holds both.
+                // Wiping (the default) gives every sector a valid tag, so reads of unwritten sectors succeed.
+                if (integrity != VolumeIntegrity.NONE) cmd.addAll(List.of("--integrity", integrity.id()));
+                cmd.add(file.toString());
+                Tool.Result r = Tool.run(cmd, key, 600);
                 if (!r.ok()) {
                     throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup luksFormat of " + file + " failed (exit " + r.exit() + "): " + r.detail());
                 }
@@ -146,7 +164,7 @@ public final class EncryptedVolume {
         String name = "coffer-mkfs-" + HexFormat.of().formatHex(randomBytes(6));
         String loop = attachLoop(file, false);
         try {
-            openMapping(file, loop, key, name, false);
+            openMapping(file, loop, key, name, false, null);
             try {
                 Tool.require(List.of("mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "coffer", "/dev/mapper/" + name), null, 300,
                         "making ext4 in " + file);
@@ -199,9 +217,18 @@ public final class EncryptedVolume {
 
     /**
      * Opens {@code file} with {@code key} as {@code /dev/mapper/<mapperName>} over a loop
-     * device and mounts its ext4 at {@code mountPoint} (created if missing; nosuid, nodev).
+     * device (or directly, for a block device) and mounts its ext4 at {@code mountPoint}
+     * (created if missing; nosuid, nodev).
+     *
+     * <p>Before the key is used, the header is read and must be exactly the shape
+     * {@code coffer volume create} makes with {@code integrity} and, when {@code pinnedDigest} is
+     * not null, the header the policy pins ({@link Luks2Header}). cryptsetup then reads that very
+     * copy (a detached header in private memory), not the host's disk again, and after the open
+     * the kernel's active mapping must show the expected cipher, integrity, sector size and data
+     * offset; otherwise it is closed again before anything is mounted.
      */
-    public static Opened open(Path file, byte[] key, String mapperName, Path mountPoint, boolean readOnly) {
+    public static Opened open(Path file, byte[] key, String mapperName, Path mountPoint, boolean readOnly,
+                              VolumeIntegrity integrity, String pinnedDigest) {
         checkKeyShape(key);
         if (mapperName == null || !MAPPER_NAME.matcher(mapperName).matches()) {
             throw new VolumeException(VolumeException.Reason.INVALID, "mapper name '" + mapperName
@@ -212,28 +239,69 @@ public final class EncryptedVolume {
             throw new VolumeException(VolumeException.Reason.INVALID, file + " is neither a volume file nor a block device;"
                     + " create one with 'coffer volume create'");
         }
-        checkKey(file, key);
-        String reason = unavailableReason(!blockDevice);
-        if (reason != null) throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "cannot open " + file + ": " + reason);
+        Luks2Header header = Luks2Header.read(file);
+        header.requireCofferShape(integrity, pinnedDigest);
+        Path headerCopy = privateCopy(header, file);
         try {
-            Files.createDirectories(mountPoint);
-        } catch (IOException e) {
-            throw new VolumeException(VolumeException.Reason.FAILED, "cannot create mount point " + mountPoint + ": " + e.getMessage());
+            checkKey(headerCopy, key, file);
+            String reason = unavailableReason(!blockDevice);
+            if (reason != null) throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "cannot open " + file + ": " + reason);
+            try {
+                Files.createDirectories(mountPoint);
+            } catch (IOException e) {
+                throw new VolumeException(VolumeException.Reason.FAILED, "cannot create mount point " + mountPoint + ": " + e.getMessage());
+            }
+            // a block device (a microVM's virtio disk) is opened directly; a file needs a loop device first
+            String loop = blockDevice ? null : attachLoop(file, readOnly);
+            boolean mapped = false;
+            try {
+                openMapping(file, blockDevice ? file.toString() : loop, key, mapperName, readOnly, headerCopy);
+                mapped = true;
+                ActiveMapping.require(mapperName, integrity);
+                List<String> mount = new ArrayList<>(List.of("mount", "-t", "ext4", "-o", readOnly ? "ro,nosuid,nodev,noload" : "nosuid,nodev",
+                        "/dev/mapper/" + mapperName, mountPoint.toString()));
+                Tool.require(mount, null, 60, "mounting " + file + " at " + mountPoint);
+                return new Opened(file, loop, mapperName, mountPoint, readOnly);
+            } catch (RuntimeException e) {
+                if (mapped) Tool.run(List.of("cryptsetup", "close", mapperName), null, 60);
+                if (loop != null) Tool.run(List.of("losetup", "-d", loop), null, 30);
+                throw e;
+            }
+        } finally {
+            cleanup(headerCopy);
         }
-        // a block device (a microVM's virtio disk) is opened directly; a file needs a loop device first
-        String loop = blockDevice ? null : attachLoop(file, readOnly);
-        boolean mapped = false;
+    }
+
+    /**
+     * The checked header bytes and keyslot 0's area behind them, in a private file for cryptsetup's
+     * {@code --header}: the metadata it reads is then what was checked, whatever the host does to
+     * its disk. The file is sparse (the rest of the 16 MiB keyslot area is holes), so a small
+     * guest spends a few hundred KiB of memory on it. (The keyslot area itself needs no check: a
+     * changed one only fails to unlock, since the pinned metadata holds the volume key's digest.)
+     */
+    private static Path privateCopy(Luks2Header header, Path device) {
+        Path copy = null;
         try {
-            openMapping(file, blockDevice ? file.toString() : loop, key, mapperName, readOnly);
-            mapped = true;
-            List<String> mount = new ArrayList<>(List.of("mount", "-t", "ext4", "-o", readOnly ? "ro,nosuid,nodev,noload" : "nosuid,nodev",
-                    "/dev/mapper/" + mapperName, mountPoint.toString()));
-            Tool.require(mount, null, 60, "mounting " + file + " at " + mountPoint);
-            return new Opened(file, loop, mapperName, mountPoint, readOnly);
-        } catch (RuntimeException e) {
-            if (mapped) Tool.run(List.of("cryptsetup", "close", mapperName), null, 60);
-            if (loop != null) Tool.run(List.of("losetup", "-d", loop), null, 30);
-            throw e;
+            copy = Files.createTempFile("coffer-luks2-", ".hdr", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            long[] area = header.keyslotArea();
+            ByteBuffer slot = ByteBuffer.allocate((int) area[1]);
+            try (FileChannel in = FileChannel.open(device, StandardOpenOption.READ)) {
+                while (slot.hasRemaining()) {
+                    if (in.read(slot, area[0] + slot.position()) < 0) throw new IOException("the keyslot area ends early at " + (area[0] + slot.position()));
+                }
+            }
+            slot.flip();
+            try (FileChannel out = FileChannel.open(copy, StandardOpenOption.WRITE)) {
+                ByteBuffer b = ByteBuffer.wrap(header.bytes());
+                while (b.hasRemaining()) out.write(b, b.position());
+                while (slot.hasRemaining()) out.write(slot, area[0] + slot.position());
+                // the header device's size as cryptsetup expects it: both headers and the whole keyslot area
+                out.write(ByteBuffer.wrap(new byte[1]), Luks2Header.DATA_OFFSET - 1);
+            }
+            return copy;
+        } catch (IOException e) {
+            if (copy != null) cleanup(copy);
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot keep a private copy of the checked LUKS2 header: " + e.getMessage());
         }
     }
 
@@ -256,17 +324,22 @@ public final class EncryptedVolume {
 
     /** Fails with {@link VolumeException.Reason#WRONG_KEY} unless {@code key} opens a keyslot of {@code file}; needs no dm-crypt. */
     public static void checkKey(Path file, byte[] key) {
+        checkKey(file, key, file);
+    }
+
+    /** {@link #checkKey(Path, byte[])} on {@code header} (a file or a detached header copy), naming {@code shown} in errors. */
+    private static void checkKey(Path header, byte[] key, Path shown) {
         checkKeyShape(key);
-        Tool.Result r = Tool.run(List.of("cryptsetup", "open", "--test-passphrase", "--type", "luks2", "--key-file=-", file.toString()), key, 120);
+        Tool.Result r = Tool.run(List.of("cryptsetup", "open", "--test-passphrase", "--type", "luks2", "--key-file=-", header.toString()), key, 120);
         if (r.ok()) return;
         if (r.exit() == 2) {
-            throw new VolumeException(VolumeException.Reason.WRONG_KEY, "the key does not open " + file
+            throw new VolumeException(VolumeException.Reason.WRONG_KEY, "the key does not open " + shown
                     + ": no LUKS2 keyslot accepts it; release the vault key the volume was created with");
         }
         if (r.exit() == 1 || r.detail().contains("not a valid LUKS")) {
-            throw new VolumeException(VolumeException.Reason.INVALID, file + " is not a LUKS2 volume (" + r.detail() + "); create one with 'coffer volume create'");
+            throw new VolumeException(VolumeException.Reason.INVALID, shown + " is not a LUKS2 volume (" + r.detail() + "); create one with 'coffer volume create'");
         }
-        throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup could not check the key of " + file + " (exit " + r.exit() + "): " + r.detail());
+        throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup could not check the key of " + shown + " (exit " + r.exit() + "): " + r.detail());
     }
 
     /** The header facts of a volume, from {@code cryptsetup luksDump}. */
@@ -344,8 +417,9 @@ public final class EncryptedVolume {
         return r.out().strip();
     }
 
-    private static void openMapping(Path file, String loop, byte[] key, String name, boolean readOnly) {
+    private static void openMapping(Path file, String loop, byte[] key, String name, boolean readOnly, Path header) {
         List<String> cmd = new ArrayList<>(List.of("cryptsetup", "open", "--type", "luks2", "--key-file=-"));
+        if (header != null) cmd.addAll(List.of("--header", header.toString()));
         if (readOnly) cmd.add("--readonly");
         cmd.add(loop);
         cmd.add(name);

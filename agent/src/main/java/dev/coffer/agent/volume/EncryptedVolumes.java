@@ -76,6 +76,27 @@ public final class EncryptedVolumes {
             throw new OpenFailure("expected encrypted volume " + name + " at " + device + " (an image file or a block device), found "
                     + (Files.exists(device) ? "something else" : "nothing") + "; check the volume's source", false);
         }
+        // a block device only as the disk the sandbox attached for this volume, never another one the host names
+        if (blockDevice && !r.device().equals(diskPath(name))) {
+            throw new OpenFailure("expected encrypted volume " + name + " on the disk attached for it (" + diskPath(name)
+                    + "), found a request for " + r.device() + "; the host may not choose another disk", false);
+        }
+        VolumeIntegrity integrity;
+        try {
+            integrity = VolumeIntegrity.of(r.integrity());
+        } catch (VolumeException e) {
+            throw new OpenFailure("encrypted volume " + name + ": " + e.getMessage(), false);
+        }
+        if (r.headerDigest() == null || !r.headerDigest().matches("[0-9a-f]{64}")) {
+            throw new OpenFailure("expected the pinned LUKS2 header digest of encrypted volume " + name + " (64 lowercase hex"
+                    + " digits), found " + (r.headerDigest() == null ? "none" : "\"" + r.headerDigest() + "\""), false);
+        }
+        // before the key is asked for: a header that is not exactly the pinned one never gets a key
+        try {
+            Luks2Header.read(device).requireCofferShape(integrity, r.headerDigest());
+        } catch (VolumeException e) {
+            throw new OpenFailure("refused encrypted volume " + name + ": " + e.getMessage(), false);
+        }
         // before the key is asked for: a sandbox that cannot open the volume must not fetch its key
         String missing;
         try {
@@ -93,7 +114,8 @@ public final class EncryptedVolumes {
         }
         byte[] key = releasedKey(r, tee);
         try {
-            EncryptedVolume.Opened v = EncryptedVolume.open(device, key, mapperName(name), root.resolve(name), r.readOnly());
+            EncryptedVolume.Opened v = EncryptedVolume.open(device, key, mapperName(name), root.resolve(name), r.readOnly(),
+                    integrity, r.headerDigest());
             open.put(name, v);
         } catch (VolumeException e) {
             throw new OpenFailure("cannot open encrypted volume " + name + ": " + e.getMessage(), false);
@@ -137,6 +159,25 @@ public final class EncryptedVolumes {
         if (!failures.isEmpty()) {
             throw new VolumeException(VolumeException.Reason.FAILED, String.join("; ", failures));
         }
+    }
+
+    /**
+     * The virtio serial a microVM attaches encrypted volume {@code name}'s image under: "v" and 16
+     * hex digits of SHA-256 of the name (virtio-blk keeps 20 bytes). Declared here, used by the
+     * runtime to attach the disk and by the agent to accept only that disk.
+     */
+    public static String diskSerial(String name) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(name.getBytes(StandardCharsets.UTF_8));
+            return "v" + HexFormat.of().formatHex(d, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /** Where the guest's udev-less /dev/disk/by-id names the disk of volume {@code name}. */
+    public static String diskPath(String name) {
+        return "/dev/disk/by-id/virtio-" + diskSerial(name);
     }
 
     /** Short and unique per sandbox directory and volume: device-mapper names are global to the kernel. */

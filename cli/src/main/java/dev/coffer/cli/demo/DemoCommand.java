@@ -48,8 +48,10 @@ public final class DemoCommand implements Callable<Integer> {
         if (output.json()) {
             Json.print(out, Map.of("isolation", report.isolation(), "tee", report.tee(), "steps", report.steps()));
         } else {
-            out.println(report.ok() ? "demo finished: every step succeeded."
-                    : "demo FAILED: see the step marked FAIL above (run again with --verbose for details).");
+            out.println(!report.ok() ? "demo FAILED: see the step marked FAIL above (run again with --verbose for details)."
+                    : report.skippedSteps().isEmpty() ? "demo finished: every step succeeded."
+                    : "demo finished: every step that ran succeeded; not run here: " + String.join(", ", report.skippedSteps())
+                            + " (marked skip above, with the reason).");
             out.flush();
         }
         return report.ok() ? 0 : 1;

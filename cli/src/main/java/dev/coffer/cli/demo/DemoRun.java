@@ -95,20 +95,25 @@ final class DemoRun {
         long start = System.nanoTime();
         String detail;
         boolean ok;
+        boolean skipped = false;
         try {
             detail = body.run();
             ok = true;
+        } catch (DemoReport.Skipped e) {
+            detail = "skipped: " + e.getMessage();
+            ok = false;
+            skipped = true;
         } catch (Exception e) {
             detail = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             ok = false;
         }
-        steps.add(new DemoReport.Step(name, ok, detail));
+        steps.add(new DemoReport.Step(name, ok, skipped, detail));
         if (live != null) {
             long ms = (System.nanoTime() - start) / 1_000_000;
-            live.printf("  %-4s %-27s %s (%d ms)%n", ok ? "ok" : "FAIL", name, detail, ms);
+            live.printf("  %-4s %-27s %s (%d ms)%n", ok ? "ok" : skipped ? "skip" : "FAIL", name, detail, ms);
             live.flush();
         }
-        return ok;
+        return ok || skipped;
     }
 
     /** The microVM's guest: built once per Coffer home (packages installed and announced), then reused. */

@@ -236,15 +236,17 @@ final class DemoTrust implements AutoCloseable {
      * {@code encrypted-volume-mounted}: a fresh LUKS2 volume keyed by a new vault key whose release
      * policy requires the HOST_DATA of a small group that mounts it; the group's agent releases the
      * key with its evidence, opens the volume with dm-crypt and its container writes and reads a
-     * file there; the image on the host then holds only ciphertext. The process sandbox needs
-     * dm-crypt on the host: without it the step is skipped (not failed) with the reason.
+     * file there; the image on the host then holds only ciphertext. The volume is authenticated
+     * (dm-integrity, HMAC-SHA256) and the policy pins its header digest, which the step shows.
+     * Creating it needs device-mapper on the host, and the process sandbox needs it to open it:
+     * without it the step is skipped (reported as such, never as succeeded) with the reason.
      */
     String encryptedVolumeMounted(String image, String isolation) throws Exception {
-        if (ProcessSandboxBackend.NAME.equals(isolation)) {
-            String missing = dev.coffer.agent.volume.EncryptedVolume.unavailableReason();
-            if (missing != null) {
-                return "skipped: " + missing + " (run `coffer demo --isolation microvm` to see this step)";
-            }
+        String missing = dev.coffer.agent.volume.EncryptedVolume.unavailableReason();
+        if (missing != null) {
+            throw new DemoReport.Skipped(missing + (ProcessSandboxBackend.NAME.equals(isolation)
+                    ? " (run `coffer demo --isolation microvm` on a host with device-mapper to see this step)"
+                    : "; this host cannot create the authenticated (dm-integrity) volume the step opens in the microVM"));
         }
         CofferServer s = server();
         for (GroupStatus g : groups.list()) {
@@ -257,7 +259,9 @@ final class DemoTrust implements AutoCloseable {
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         try {
-            dev.coffer.agent.volume.EncryptedVolume.create(volume, dev.coffer.agent.volume.EncryptedVolume.MIN_SIZE, key);
+            dev.coffer.agent.volume.EncryptedVolume.create(volume, dev.coffer.agent.volume.EncryptedVolume.MIN_SIZE, key,
+                    dev.coffer.agent.volume.VolumeIntegrity.HMAC_SHA256);
+            String headerDigest = dev.coffer.agent.volume.Luks2Header.read(volume).digest();
             String yaml = """
                     name: %s
                     containers:
@@ -268,8 +272,8 @@ final class DemoTrust implements AutoCloseable {
                         volumeMounts: [{name: data, mountPath: /data}]
                     volumes:
                       - name: data
-                        encrypted: {source: "%s", key: %s, authority: "%s", vault: "%s"}
-                    """.formatted(VOLUME_GROUP, image, VOLUME_SECRET, volume, VOLUME_KEY, s.url(), s.url());
+                        encrypted: {source: "%s", key: %s, authority: "%s", vault: "%s", headerDigest: %s, integrity: hmac-sha256}
+                    """.formatted(VOLUME_GROUP, image, VOLUME_SECRET, volume, VOLUME_KEY, s.url(), s.url(), headerDigest);
             dev.coffer.policy.gen.GeneratedPolicy policy;
             try (dev.coffer.oci.store.ImageStore store = dev.coffer.oci.store.ImageStore.open(home)) {
                 policy = new dev.coffer.policy.gen.PolicyGenerator(new dev.coffer.policy.gen.StoreImageSource(store))
@@ -302,7 +306,8 @@ final class DemoTrust implements AutoCloseable {
                 throw new IOException("expected only ciphertext in " + volume + ", found the secret in plain text");
             }
             return "group " + VOLUME_GROUP + " released " + VOLUME_KEY + " (release policy: its HOST_DATA "
-                    + policy.sha256().substring(0, 16) + "…), opened " + volume.getFileName() + " (LUKS2, dm-crypt) and its container"
+                    + policy.sha256().substring(0, 16) + "…), checked the LUKS2 header its policy pins (sha256 " + headerDigest
+                    + ") and opened " + volume.getFileName() + " (LUKS2, aes-xts-plain64 + dm-integrity hmac-sha256) and its container"
                     + " wrote and read /data/secret.txt; the image on the host holds only ciphertext";
         } finally {
             java.util.Arrays.fill(key, (byte) 0);

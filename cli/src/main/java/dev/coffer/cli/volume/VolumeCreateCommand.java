@@ -2,7 +2,9 @@ package dev.coffer.cli.volume;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.agent.volume.EncryptedVolume;
+import dev.coffer.agent.volume.Luks2Header;
 import dev.coffer.agent.volume.VolumeException;
+import dev.coffer.agent.volume.VolumeIntegrity;
 import dev.coffer.cli.CofferException;
 import dev.coffer.cli.CofferHome;
 import dev.coffer.cli.CommonOptions;
@@ -34,7 +36,10 @@ import java.util.regex.Pattern;
 
 @Command(name = "create", mixinStandardHelpOptions = true,
         description = {"Create a LUKS2 volume file holding an empty ext4 file system, keyed by a fresh random 256-bit key",
-                "that is imported into the vault as an exportable oct key under a release policy. The key is never printed."},
+                "that is imported into the vault as an exportable oct key under a release policy. The key is never printed.",
+                "Volumes are authenticated (dm-integrity, HMAC-SHA256: a sector the host flips fails to read), which needs",
+                "device-mapper here; --integrity none makes a plain XTS volume instead. Prints the header digest that the",
+                "group spec pins (encrypted.headerDigest)."},
         footer = {"", "Example:", "  coffer volume create data.img --size 64M --key data-key --policy release-policy.json",
                 "", "The policy names the attestation service as authority and the group's HOST_DATA, e.g.",
                 "  {\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"http://127.0.0.1:8400\",\"allOf\":[",
@@ -59,6 +64,10 @@ public final class VolumeCreateCommand implements Runnable {
             description = "Release policy (JSON, Azure Key Vault grammar): the only way a group can get the key.")
     Path policy;
 
+    @Option(names = "--integrity", paramLabel = "MODE", defaultValue = "hmac-sha256",
+            description = "hmac-sha256 (default: authenticated sectors) or none (plain XTS; the spec must then say integrity: none).")
+    String integrity;
+
     @Option(names = "--immutable", description = "The release policy can never be changed.")
     boolean immutable;
 
@@ -71,6 +80,12 @@ public final class VolumeCreateCommand implements Runnable {
     @Override
     public void run() {
         long bytes = parseSize(size);
+        VolumeIntegrity mode;
+        try {
+            mode = VolumeIntegrity.of(integrity);
+        } catch (VolumeException e) {
+            throw new UsageException("--integrity: " + e.getMessage());
+        }
         if (!keyName.matches("[A-Za-z0-9-]{1,127}")) {
             throw new UsageException("--key '" + keyName + "' must be 1-127 letters, digits or dashes");
         }
@@ -92,7 +107,7 @@ public final class VolumeCreateCommand implements Runnable {
         JsonNode created;
         try {
             try {
-                EncryptedVolume.create(file, bytes, key);
+                EncryptedVolume.create(file, bytes, key, mode);
             } catch (VolumeException e) {
                 throw new CofferException(e.getMessage());
             }
@@ -113,6 +128,9 @@ public final class VolumeCreateCommand implements Runnable {
             Arrays.fill(key, (byte) 0);
         }
         EncryptedVolume.Info info = EncryptedVolume.inspect(file);
+        // the digest printed is of a header that passes the agent's own check
+        Luks2Header header = Luks2Header.read(file);
+        header.requireCofferShape(mode, null);
         PrintWriter out = spec.commandLine().getOut();
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("file", file.toAbsolutePath().toString());
@@ -121,6 +139,8 @@ public final class VolumeCreateCommand implements Runnable {
         result.put("cipher", info.cipher());
         result.put("sector_size", info.sectorSize());
         result.put("pbkdf", info.pbkdf());
+        result.put("integrity", mode.id());
+        result.put("header_digest", header.digest());
         result.put("filesystem", "ext4");
         result.put("key", keyName);
         result.put("key_version", created.path("version").asText());
@@ -129,7 +149,10 @@ public final class VolumeCreateCommand implements Runnable {
             Json.print(out, result);
         } else {
             out.println("created " + result.get("file") + " (" + (fileSize(file) >> 20) + " MiB, LUKS" + info.version() + " " + info.cipher()
-                    + ", " + info.sectorSize() + "-byte sectors, " + info.pbkdf() + ", ext4)");
+                    + (mode == VolumeIntegrity.NONE ? " without integrity" : " with " + mode.id() + " integrity") + ", "
+                    + info.sectorSize() + "-byte sectors, " + info.pbkdf() + ", ext4)");
+            out.println("header  header_digest " + header.digest() + " (put it in the spec: encrypted.headerDigest"
+                    + (mode == VolumeIntegrity.NONE ? ", with integrity: none" : "") + ")");
             out.println("key     vault key '" + keyName + "' version " + result.get("key_version") + " at " + client.baseUrl()
                     + ", released only under its policy");
             out.flush();

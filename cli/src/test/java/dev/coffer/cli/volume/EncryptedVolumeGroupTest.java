@@ -3,6 +3,8 @@ package dev.coffer.cli.volume;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.agent.volume.EncryptedVolume;
+import dev.coffer.agent.volume.Luks2Header;
+import dev.coffer.agent.volume.VolumeIntegrity;
 import dev.coffer.oci.layout.ImageBuilder;
 import dev.coffer.oci.layout.TarLayer;
 import dev.coffer.oci.reference.ImageReference;
@@ -76,7 +78,13 @@ class EncryptedVolumeGroupTest {
         if (server != null) server.close();
     }
 
-    static String spec(String name, String script, Path volume) {
+    /**
+     * Authenticated where this host can make it (device-mapper with dm-integrity), else plain XTS,
+     * which the spec then allows explicitly.
+     */
+    static final VolumeIntegrity INTEGRITY = EncryptedVolume.unavailableReason() == null ? VolumeIntegrity.HMAC_SHA256 : VolumeIntegrity.NONE;
+
+    static String spec(String name, String script, Path volume, String headerDigest) {
         return """
                 name: %s
                 containers:
@@ -86,8 +94,8 @@ class EncryptedVolumeGroupTest {
                     volumeMounts: [{name: data, mountPath: /data}]
                 volumes:
                   - name: data
-                    encrypted: {source: "%s", key: %s, authority: "%s", vault: "%s"}
-                """.formatted(name, IMAGE, script, volume, KEY, server.url(), server.url());
+                    encrypted: {source: "%s", key: %s, authority: "%s", vault: "%s", headerDigest: %s, integrity: %s}
+                """.formatted(name, IMAGE, script, volume, KEY, server.url(), server.url(), headerDigest, INTEGRITY.id());
     }
 
     static GeneratedPolicy policy(String yaml) throws Exception {
@@ -96,18 +104,21 @@ class EncryptedVolumeGroupTest {
         }
     }
 
-    /** A fresh vault key released only to {@code hostDataHex}, and a volume keyed by it. */
-    static Path volumeFor(String hostDataHex, Path dir) throws Exception {
+    /** A volume keyed by a fresh key (its header digest goes into the spec, so the policy; the key into the vault after). */
+    static byte[] createVolume(Path volume) {
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
-        Path volume = dir.resolve("data.img");
-        EncryptedVolume.create(volume, EncryptedVolume.MIN_SIZE, key);
+        EncryptedVolume.create(volume, EncryptedVolume.MIN_SIZE, key, INTEGRITY);
+        return key;
+    }
+
+    /** The volume's key imported into the vault, released only to {@code hostDataHex}. */
+    static void importKey(byte[] key, String hostDataHex) throws Exception {
         ObjectNode jwk = JsonNodeFactory.instance.objectNode().put("kty", "oct")
                 .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(key));
         if (server.vault().list().stream().anyMatch(k -> k.name().equals(KEY))) server.vault().delete(KEY);
         server.vault().importKey(KEY, jwk, true, ReleasePolicies.requireHostData(server.issuerName(), hostDataHex), false);
         java.util.Arrays.fill(key, (byte) 0);
-        return volume;
     }
 
     static RunOptions options(String isolation, Path policyFile) {
@@ -120,9 +131,10 @@ class EncryptedVolumeGroupTest {
         Assumptions.assumeTrue(EncryptedVolume.unavailableReason() != null, "this host has dm-crypt");
         // the source path is fixed before the policy (the policy pins it), the key after (it is bound to the policy)
         Path volumePath = dir.resolve("data.img");
-        String yaml = spec("vol-process", "cat /data/x", volumePath);
+        byte[] key = createVolume(volumePath);
+        String yaml = spec("vol-process", "cat /data/x", volumePath, Luks2Header.read(volumePath).digest());
         GeneratedPolicy p = policy(yaml);
-        volumeFor(p.sha256(), dir);
+        importKey(key, p.sha256());
         Path policyFile = dir.resolve("policy.rego");
         Files.write(policyFile, p.bytes());
         // the audit outlives a key of the same name (other tests use it too): count what this run adds
@@ -140,16 +152,18 @@ class EncryptedVolumeGroupTest {
     void volumeWithoutEndpointsOrTeeIsRefusedBeforeLaunch(@TempDir Path dir) throws Exception {
         Path volume = dir.resolve("data.img");
         Files.write(volume, new byte[16]);
-        String noEndpoints = spec("vol-noendpoints", "true", volume)
+        String digest = "0".repeat(64);
+        // endpoints are never the runtime's choice: the spec itself is refused, naming the field to add
+        String noEndpoints = spec("vol-noendpoints", "true", volume, digest)
                 .replaceAll(", authority: \"[^\"]*\", vault: \"[^\"]*\"", "");
-        GroupException e = assertThrows(GroupException.class,
-                () -> groups.run(GroupSpecParser.parse(noEndpoints, "t"), RunOptions.defaults().withTee(RunOptions.TEE_SIM)));
-        assertTrue(e.getMessage().contains("run with --vault URL"), e.getMessage());
+        dev.coffer.policy.spec.SpecException e = assertThrows(dev.coffer.policy.spec.SpecException.class,
+                () -> GroupSpecParser.parse(noEndpoints, "t"));
+        assertTrue(e.getMessage().contains("volumes[0].encrypted.authority"), e.getMessage());
         GroupException noTee = assertThrows(GroupException.class,
-                () -> groups.run(GroupSpecParser.parse(spec("vol-notee", "true", volume), "t"), RunOptions.defaults()));
+                () -> groups.run(GroupSpecParser.parse(spec("vol-notee", "true", volume, digest), "t"), RunOptions.defaults()));
         assertTrue(noTee.getMessage().contains("expected --tee sim"), noTee.getMessage());
         GroupException missing = assertThrows(GroupException.class, () -> groups.run(GroupSpecParser.parse(
-                spec("vol-missing", "true", dir.resolve("absent.img")), "t"), RunOptions.defaults().withTee(RunOptions.TEE_SIM)));
+                spec("vol-missing", "true", dir.resolve("absent.img"), digest), "t"), RunOptions.defaults().withTee(RunOptions.TEE_SIM)));
         assertTrue(missing.getMessage().contains("expected its image at") && missing.getMessage().contains("coffer volume create"),
                 missing.getMessage());
         for (String g : List.of("vol-noendpoints", "vol-notee", "vol-missing")) assertFalse(Files.exists(groups.groupDir(g)));
@@ -166,9 +180,10 @@ class EncryptedVolumeGroupTest {
         new GuestBuilder(home.resolve("guest"), step -> { }).build();
         Path volumePath = dir.resolve("data.img");
         String script = "if [ -f /data/note ]; then echo found: $(cat /data/note); else echo written > /data/note; echo wrote; fi";
-        String yaml = spec("vol-vm", script, volumePath);
+        byte[] key = createVolume(volumePath);
+        String yaml = spec("vol-vm", script, volumePath, Luks2Header.read(volumePath).digest());
         GeneratedPolicy p = policy(yaml);
-        volumeFor(p.sha256(), dir);
+        importKey(key, p.sha256());
         Path policyFile = dir.resolve("policy.rego");
         Files.write(policyFile, p.bytes());
 

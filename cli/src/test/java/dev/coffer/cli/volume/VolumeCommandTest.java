@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.agent.skr.SecureKeyRelease;
 import dev.coffer.agent.skr.SimEvidenceSource;
 import dev.coffer.agent.volume.EncryptedVolume;
+import dev.coffer.agent.volume.Luks2Header;
+import dev.coffer.agent.volume.VolumeIntegrity;
 import dev.coffer.agent.volume.VolumeException;
 import dev.coffer.attest.measure.HostData;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;
@@ -68,10 +70,29 @@ class VolumeCommandTest {
         return new Run(cli.execute(all.toArray(String[]::new)), out.toString(), err.toString());
     }
 
+    /** Authenticated (the default) where this host has device-mapper to make it; plain XTS, asked for explicitly, elsewhere. */
+    static final String MODE = EncryptedVolume.unavailableReason() == null ? "hmac-sha256" : "none";
+
+    @Test
+    void withoutDeviceMapperTheDefaultAuthenticatedVolumeIsRefusedAndNothingIsLeft() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(EncryptedVolume.unavailableReason() != null, "this host can make authenticated volumes");
+        Path vol = home.resolve("auth.img");
+        Run r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "auth-key", "--policy", policy.toString());
+        assertEquals(1, r.exit(), r.out());
+        assertTrue(r.err().contains("authenticated volume (integrity hmac-sha256) needs device-mapper"), r.err());
+        assertTrue(r.err().contains("integrity none"), r.err());
+        assertFalse(Files.exists(vol));
+        assertTrue(server.vault().list().stream().noneMatch(k -> k.name().equals("auth-key")), "no key left in the vault");
+        Run bad = run("volume", "create", vol.toString(), "--size", "32M", "--key", "auth-key", "--policy", policy.toString(),
+                "--integrity", "crc32c");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("\"hmac-sha256\" or \"none\", found \"crc32c\""), bad.err());
+    }
+
     @Test
     void createsAVolumeWhoseKeyOnlyAMatchingGroupReleases() throws Exception {
         Path vol = home.resolve("data.img");
-        Run r = run("volume", "create", vol.toString(), "--size", "40M", "--key", "data-key", "--policy", policy.toString(), "-o", "json");
+        Run r = run("volume", "create", vol.toString(), "--size", "40M", "--key", "data-key", "--policy", policy.toString(), "--integrity", MODE, "-o", "json");
         assertEquals(0, r.exit(), r.err());
         JsonNode out = Json.MAPPER.readTree(r.out());
         assertEquals("LUKS2", out.path("format").asText());
@@ -79,6 +100,11 @@ class VolumeCommandTest {
         assertEquals(4096, out.path("sector_size").asInt());
         assertEquals(40L << 20, out.path("size").asLong());
         assertEquals("data-key", out.path("key").asText());
+        assertEquals(MODE, out.path("integrity").asText());
+        // the digest printed is the one the agent computes and checks
+        Luks2Header header = Luks2Header.read(vol);
+        assertEquals(header.digest(), out.path("header_digest").asText());
+        header.requireCofferShape(VolumeIntegrity.of(MODE), out.path("header_digest").asText());
         assertFalse(r.out().contains("\"k\""), "key material is never printed");
 
         JsonNode stored = Json.MAPPER.valueToTree(server.vault().get("data-key", null).toJson());
@@ -97,25 +123,26 @@ class VolumeCommandTest {
     @Test
     void textOutputNamesFileAndKey() throws Exception {
         Path vol = home.resolve("text.img");
-        Run r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "text-key", "--policy", policy.toString());
+        Run r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "text-key", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("created " + vol.toAbsolutePath()), r.out());
         assertTrue(r.out().contains("vault key 'text-key'"), r.out());
+        assertTrue(r.out().contains("header_digest " + Luks2Header.read(vol).digest() + " (put it in the spec: encrypted.headerDigest"), r.out());
     }
 
     @Test
     void refusalsLeaveNothingBehind() throws Exception {
         Path existing = home.resolve("existing.img");
         Files.writeString(existing, "keep");
-        Run exists = run("volume", "create", existing.toString(), "--size", "64M", "--key", "k-exists", "--policy", policy.toString());
+        Run exists = run("volume", "create", existing.toString(), "--size", "64M", "--key", "k-exists", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(1, exists.exit());
         assertTrue(exists.err().contains("already exists"), exists.err());
         assertEquals("keep", Files.readString(existing));
 
         Path a = home.resolve("a.img");
-        assertEquals(0, run("volume", "create", a.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString()).exit());
+        assertEquals(0, run("volume", "create", a.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString(), "--integrity", MODE).exit());
         Path b = home.resolve("b.img");
-        Run taken = run("volume", "create", b.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString());
+        Run taken = run("volume", "create", b.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(1, taken.exit());
         assertTrue(taken.err().contains("already exists"), taken.err());
         assertFalse(Files.exists(b));
@@ -123,15 +150,15 @@ class VolumeCommandTest {
         Path badPolicy = home.resolve("bad-policy.json");
         Files.writeString(badPolicy, "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"x\",\"allOf\":[{\"claim\":\"c\",\"approximately\":1}]}]}");
         Path c = home.resolve("c.img");
-        Run refused = run("volume", "create", c.toString(), "--size", "32M", "--key", "bad-policy-key", "--policy", badPolicy.toString());
+        Run refused = run("volume", "create", c.toString(), "--size", "32M", "--key", "bad-policy-key", "--policy", badPolicy.toString(), "--integrity", MODE);
         assertEquals(1, refused.exit(), refused.err());
         assertTrue(refused.err().contains("policy_invalid"), refused.err());
         assertFalse(Files.exists(c), "the volume is removed when the vault refuses its key");
 
-        Run size = run("volume", "create", home.resolve("d.img").toString(), "--size", "lots", "--key", "d", "--policy", policy.toString());
+        Run size = run("volume", "create", home.resolve("d.img").toString(), "--size", "lots", "--key", "d", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(2, size.exit());
         assertTrue(size.err().contains("not a size"), size.err());
-        Run small = run("volume", "create", home.resolve("e.img").toString(), "--size", "8M", "--key", "e", "--policy", policy.toString());
+        Run small = run("volume", "create", home.resolve("e.img").toString(), "--size", "8M", "--key", "e", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(2, small.exit());
         assertTrue(small.err().contains("minimum"), small.err());
         Run noPolicy = run("volume", "create", home.resolve("f.img").toString(), "--size", "32M", "--key", "f");

@@ -185,17 +185,22 @@ public sealed interface EnforcementRequest {
     /**
      * Open the encrypted volume {@code name} (a LUKS2 image at {@code source}) with vault key
      * {@code key}, released after attestation by {@code authority} (the attestation service) and
-     * {@code vault} (the key vault), read-only or not. Allowed only for a volume the policy lists
-     * with exactly these values; the agent chooses where it is mounted.
+     * {@code vault} (the key vault), read-only or not, whose LUKS2 header has SHA-256
+     * {@code headerDigest} and whose sectors are authenticated as {@code integrity} says. Allowed
+     * only for a volume the policy lists with exactly these values; the agent then refuses any
+     * other header before the key is used, and chooses where the volume is mounted.
      */
     record MountEncryptedVolume(String name, String source, String key, String authority, String vault,
-                                @JsonProperty("readOnly") boolean readOnly) implements EnforcementRequest {
+                                @JsonProperty("readOnly") boolean readOnly, String headerDigest, String integrity)
+            implements EnforcementRequest {
         public MountEncryptedVolume {
             Fields.require(name, "name");
             Fields.require(source, "source");
             Fields.require(key, "key");
             Fields.require(authority, "authority");
             Fields.require(vault, "vault");
+            Fields.require(headerDigest, "headerDigest");
+            Fields.require(integrity, "integrity");
         }
         public String rule() { return "mount_encrypted_volume"; }
     }

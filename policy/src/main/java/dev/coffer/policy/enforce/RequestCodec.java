@@ -104,7 +104,8 @@ public final class RequestCodec {
             case EnforcementRequest.ScratchUnmount r -> n.put("unmountTarget", r.unmountTarget());
             case EnforcementRequest.SetPolicy r -> n.put("policyText", r.policyText());
             case EnforcementRequest.MountEncryptedVolume r -> n.put("name", r.name()).put("source", r.source())
-                    .put("key", r.key()).put("authority", r.authority()).put("vault", r.vault()).put("readOnly", r.readOnly());
+                    .put("key", r.key()).put("authority", r.authority()).put("vault", r.vault()).put("readOnly", r.readOnly())
+                    .put("headerDigest", r.headerDigest()).put("integrity", r.integrity());
         }
         return n;
     }

@@ -96,7 +96,8 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
 
     /**
      * {@code encrypted_volumes[]}: a volume the host may ask the agent to open with
-     * {@code mount_encrypted_volume}. Empty endpoints mean "the runtime's default".
+     * {@code mount_encrypted_volume}: endpoints, header digest and integrity mode always pinned.
      */
-    public record EncryptedVolume(String name, String source, String key, String authority, String vault, boolean readOnly) {}
+    public record EncryptedVolume(String name, String source, String key, String authority, String vault, boolean readOnly,
+                                  String headerDigest, String integrity) {}
 }

@@ -70,7 +70,8 @@ public final class PolicyGenerator {
                 : List.of();
         PolicyDocument.Flags flags = new PolicyDocument.Flags(true, debugMode, debugMode, false, false, false);
         List<PolicyDocument.EncryptedVolume> encrypted = group.encryptedVolumes().stream()
-                .map(v -> new PolicyDocument.EncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(), v.readOnly()))
+                .map(v -> new PolicyDocument.EncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(), v.readOnly(),
+                        v.headerDigest(), v.integrity()))
                 .toList();
         return new PolicyDocument(API_VERSION, FRAMEWORK_VERSION, debugMode, containers, external, flags, encrypted, group.launch());
     }

@@ -71,7 +71,9 @@ public final class RegoPolicyWriter {
                 field(2, "key").append(str(v.key())).append(",\n");
                 field(2, "authority").append(str(v.authority())).append(",\n");
                 field(2, "vault").append(str(v.vault())).append(",\n");
-                field(2, "read_only").append(v.readOnly()).append('\n');
+                field(2, "read_only").append(v.readOnly()).append(",\n");
+                field(2, "header_digest").append(str(v.headerDigest())).append(",\n");
+                field(2, "integrity").append(str(v.integrity())).append('\n');
                 indent(1).append('}');
             }
             out.append("\n]\n\n");

@@ -75,7 +75,8 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
         }
         List<EncryptedVolumeInput> encrypted = spec.volumes().stream().filter(v -> v.encrypted() != null)
                 .map(v -> new EncryptedVolumeInput(v.name(), v.encrypted().source(), v.encrypted().key(),
-                        v.encrypted().authority(), v.encrypted().vault(), v.encrypted().readOnly()))
+                        v.encrypted().authority(), v.encrypted().vault(), v.encrypted().readOnly(),
+                        v.encrypted().headerDigest(), v.encrypted().integrity()))
                 .toList();
         return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList(),
                 encrypted, launchSettings(spec));

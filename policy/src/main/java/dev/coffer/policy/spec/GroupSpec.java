@@ -130,11 +130,20 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
      *
      * @param source    the LUKS2 image: a file path (relative to the spec's directory) or an http(s) URL
      * @param key       the vault key name (kid) the volume was created with
-     * @param authority the attestation service (MAA) endpoint, or "" for the runtime's default
-     * @param vault     the key vault (AKV) endpoint, or "" for the runtime's default
+     * @param authority the attestation service (MAA) endpoint; required, the policy pins it
+     * @param vault     the key vault (AKV) endpoint; required, the policy pins it
      * @param readOnly  the image is opened read-only (always true for URLs)
+     * @param headerDigest SHA-256 (64 lowercase hex digits) of the volume's LUKS2 header, as
+     *                  {@code coffer volume create} prints it; the agent refuses any other header
+     * @param integrity how sectors are authenticated, one of {@link #INTEGRITY_MODES}
+     *                  ({@code hmac-sha256}, the default; {@code none} only for plain XTS volumes)
      */
-    public record Encrypted(String source, String key, String authority, String vault, boolean readOnly) {
+    public record Encrypted(String source, String key, String authority, String vault, boolean readOnly,
+                            String headerDigest, String integrity) {
+        /** The volume formats Coffer opens: authenticated (the default) or, explicitly, plain XTS. */
+        public static final java.util.List<String> INTEGRITY_MODES = java.util.List.of("hmac-sha256", "none");
+        public static final String DEFAULT_INTEGRITY = "hmac-sha256";
+
         public boolean remote() {
             return source.startsWith("http://") || source.startsWith("https://");
         }

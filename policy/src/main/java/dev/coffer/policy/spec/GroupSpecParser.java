@@ -200,7 +200,7 @@ public final class GroupSpecParser {
 
     /** {@code encrypted: {source, key, authority, vault, readOnly}}; see {@link GroupSpec.Encrypted}. */
     private GroupSpec.Encrypted encrypted(YamlNode node, String path) throws SpecException {
-        YamlNode.Mapping m = mapping(node, path, Set.of("source", "key", "authority", "vault", "readOnly"));
+        YamlNode.Mapping m = mapping(node, path, Set.of("source", "key", "authority", "vault", "readOnly", "headerDigest", "integrity"));
         String source = requiredString(m, "source", path);
         boolean remote = source.startsWith("http://") || source.startsWith("https://");
         if (remote) {
@@ -215,10 +215,6 @@ public final class GroupSpecParser {
                     "expected a vault key name of 1-127 letters, digits or dashes (as given to coffer volume create --key), found \""
                             + key + "\"");
         }
-        String authority = optionalScalar(m, "authority", path);
-        if (authority != null) checkUrl(m.entries().get("authority").value(), path + ".authority", authority);
-        String vault = optionalScalar(m, "vault", path);
-        if (vault != null) checkUrl(m.entries().get("vault").value(), path + ".vault", vault);
         boolean readOnly;
         if (m.entries().containsKey("readOnly")) {
             readOnly = optionalBoolean(m, "readOnly", path);
@@ -230,7 +226,35 @@ public final class GroupSpecParser {
         } else {
             readOnly = remote;
         }
-        return new GroupSpec.Encrypted(source, key, authority == null ? "" : authority, vault == null ? "" : vault, readOnly);
+        // no defaults for the endpoints: a vault the host chooses would hand out a key it knows
+        String authority = optionalScalar(m, "authority", path);
+        if (authority == null) {
+            throw error(node, path + ".authority", "expected the attestation service that vouches for the group (authority:"
+                    + " URL, e.g. http://127.0.0.1:8400 for coffer server), found none; add " + path + ".authority: the policy pins it");
+        }
+        checkUrl(m.entries().get("authority").value(), path + ".authority", authority);
+        String vault = optionalScalar(m, "vault", path);
+        if (vault == null) {
+            throw error(node, path + ".vault", "expected the key vault holding key " + key + " (vault: URL, e.g."
+                    + " http://127.0.0.1:8400 for coffer server), found none; add " + path + ".vault: the policy pins it");
+        }
+        checkUrl(m.entries().get("vault").value(), path + ".vault", vault);
+        String headerDigest = optionalScalar(m, "headerDigest", path);
+        if (headerDigest == null || !headerDigest.matches("[0-9a-f]{64}")) {
+            throw error(headerDigest == null ? node : m.entries().get("headerDigest").value(), path + ".headerDigest",
+                    "expected the volume's LUKS2 header digest (64 lowercase hex digits, printed by coffer volume create as"
+                            + " header_digest), found " + (headerDigest == null ? "none" : "\"" + headerDigest + "\"")
+                            + "; add " + path + ".headerDigest: the agent opens only the header the policy pins");
+        }
+        String integrity = optionalScalar(m, "integrity", path);
+        if (integrity == null) {
+            integrity = GroupSpec.Encrypted.DEFAULT_INTEGRITY;
+        } else if (!GroupSpec.Encrypted.INTEGRITY_MODES.contains(integrity)) {
+            throw error(m.entries().get("integrity").value(), path + ".integrity", "expected one of "
+                    + GroupSpec.Encrypted.INTEGRITY_MODES + " (none: a plain XTS volume whose sectors the host can flip or replay"
+                    + " unnoticed), found \"" + integrity + "\"");
+        }
+        return new GroupSpec.Encrypted(source, key, authority, vault, readOnly, headerDigest, integrity);
     }
 
     private void checkUrl(YamlNode at, String field, String url) throws SpecException {

@@ -702,9 +702,9 @@ scratch_unmount := {"allowed": true, "metadata": [remove_scratch]} if {
 
 encrypted_volume_opened(name) if data.metadata.encrypted_volumes[name]
 
-# "" in the policy: the endpoint the runtime is configured with (the spec named none)
-endpoint_ok(pinned, _) if pinned == ""
-
+# Endpoints are always pinned (no "" wildcard: a host-chosen vault hands out a key it knows), and
+# so are the LUKS2 header (SHA-256 of its primary header area) and the volume's integrity mode:
+# the agent refuses any other header before the key is used.
 endpoint_ok(pinned, requested) if {
 	pinned != ""
 	pinned == requested
@@ -717,6 +717,9 @@ encrypted_volume_ok(v) if {
 	endpoint_ok(v.authority, input.authority)
 	endpoint_ok(v.vault, input.vault)
 	v.read_only == input.readOnly
+	v.header_digest != ""
+	v.header_digest == input.headerDigest
+	v.integrity == input.integrity
 }
 
 encrypted_volume_named(name) if {
@@ -978,7 +981,7 @@ errors contains "encrypted volume is not listed in the policy" if {
 	not encrypted_volume_named(input.name)
 }
 
-errors contains "encrypted volume source, key, endpoints or read-only setting differ from the policy" if {
+errors contains "encrypted volume source, key, endpoints, header digest, integrity or read-only setting differ from the policy" if {
 	input.rule == "mount_encrypted_volume"
 	encrypted_volume_named(input.name)
 	count([v | some v in policy_encrypted_volumes; encrypted_volume_ok(v)]) == 0

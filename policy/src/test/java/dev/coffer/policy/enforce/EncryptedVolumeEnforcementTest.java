@@ -22,6 +22,8 @@ class EncryptedVolumeEnforcementTest {
     static final String LAYER = "4".repeat(64);
     static final String VAULT = "http://127.0.0.1:8443";
     static final String SANDBOX = EnforcerOptions.DEFAULT_SANDBOX_DIR;
+    static final String DIGEST = "5e".repeat(32);
+    static final String AUTHENTICATED = "hmac-sha256";
 
     static String spec(String source, String key, String mountPath, boolean readOnly) {
         return """
@@ -34,9 +36,9 @@ class EncryptedVolumeEnforcementTest {
                       - {name: scratch, mountPath: /tmp/scratch}
                 volumes:
                   - name: secrets
-                    encrypted: {source: %s, key: %s, authority: "%s", vault: "%s", readOnly: %s}
+                    encrypted: {source: %s, key: %s, authority: "%s", vault: "%s", readOnly: %s, headerDigest: %s}
                   - {name: scratch, emptyDir: {}}
-                """.formatted(mountPath, readOnly, source, key, VAULT, VAULT, readOnly);
+                """.formatted(mountPath, readOnly, source, key, VAULT, VAULT, readOnly, DIGEST);
     }
 
     static GeneratedPolicy generate(String spec) throws Exception {
@@ -47,7 +49,7 @@ class EncryptedVolumeEnforcementTest {
     static final String HONEST_SPEC = spec("secrets.img", "secrets-key", "/secrets", false);
 
     static MountEncryptedVolume honest() {
-        return new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, false);
+        return new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, false, DIGEST, AUTHENTICATED);
     }
 
     static CreateContainer create(String secretsDestination) {
@@ -77,7 +79,8 @@ class EncryptedVolumeEnforcementTest {
                 spec("secrets.img", "other-key", "/secrets", false),
                 spec("secrets.img", "secrets-key", "/elsewhere", false),
                 spec("secrets.img", "secrets-key", "/secrets", true),
-                HONEST_SPEC.replace("authority: \"" + VAULT, "authority: \"http://127.0.0.1:9999"))) {
+                HONEST_SPEC.replace("authority: \"" + VAULT, "authority: \"http://127.0.0.1:9999"),
+                HONEST_SPEC.replace(DIGEST, "6f".repeat(32)))) {
             assertNotEquals(base.sha256(), generate(changed).sha256(), changed);
         }
     }
@@ -113,12 +116,17 @@ class EncryptedVolumeEnforcementTest {
     void hostileRequestsAreDeniedAndChangeNothing() throws Exception {
         PolicyEnforcer e = withOverlay(generate(HONEST_SPEC).text());
         List<MountEncryptedVolume> hostile = List.of(
-                new MountEncryptedVolume("undeclared", "secrets.img", "secrets-key", VAULT, VAULT, false),
-                new MountEncryptedVolume("secrets", "secrets.img", "another-key", VAULT, VAULT, false),
-                new MountEncryptedVolume("secrets", "/host/other.img", "secrets-key", VAULT, VAULT, false),
-                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "http://evil.example", VAULT, false),
-                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, "http://evil.example", false),
-                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, true));
+                new MountEncryptedVolume("undeclared", "secrets.img", "secrets-key", VAULT, VAULT, false, DIGEST, AUTHENTICATED),
+                new MountEncryptedVolume("secrets", "secrets.img", "another-key", VAULT, VAULT, false, DIGEST, AUTHENTICATED),
+                new MountEncryptedVolume("secrets", "/host/other.img", "secrets-key", VAULT, VAULT, false, DIGEST, AUTHENTICATED),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "http://evil.example", VAULT, false, DIGEST, AUTHENTICATED),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, "http://evil.example", false, DIGEST, AUTHENTICATED),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, true, DIGEST, AUTHENTICATED),
+                // another header (say, the null-cipher edit of the genuine one) or plain XTS where the policy pins integrity
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, false, "00".repeat(32), AUTHENTICATED),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, false, DIGEST, "none"),
+                // the empty strings the framework once took as "the runtime's choice"
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "", "", false, DIGEST, AUTHENTICATED));
         long version = e.state().toString().hashCode();
         for (MountEncryptedVolume h : hostile) {
             Decision d = e.decide(h);
@@ -142,14 +150,40 @@ class EncryptedVolumeEnforcementTest {
         assertTrue(elsewhere.reason().contains("mount"), elsewhere.reason());
     }
 
+    /** A hand-written policy with "" endpoints or digest (what generated policies once held) pins them to "": nothing matches. */
     @Test
-    void runtimeDefaultEndpointsAcceptTheRuntimesChoice() throws Exception {
-        String spec = HONEST_SPEC.replace(", authority: \"" + VAULT + "\", vault: \"" + VAULT + "\"", "");
-        assertTrue(!spec.contains("authority"), spec);
-        PolicyEnforcer e = withOverlay(generate(spec).text());
-        Decision d = e.decide(new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "http://127.0.0.1:1234",
-                "http://127.0.0.1:1234", false));
-        assertTrue(d.allowed(), d.reason());
+    void emptyPinsAreNoWildcard() throws Exception {
+        String policy = generate(HONEST_SPEC).text().replace("\"" + VAULT + "\"", "\"\"").replace("\"" + DIGEST + "\"", "\"\"");
+        assertTrue(policy.contains("\"authority\": \"\""), policy);
+        PolicyEnforcer e = withOverlay(policy);
+        for (MountEncryptedVolume r : List.of(honest(),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "http://127.0.0.1:1234", "http://127.0.0.1:1234",
+                        false, DIGEST, AUTHENTICATED),
+                new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", "", "", false, "", AUTHENTICATED))) {
+            Decision d = e.decide(r);
+            assertFalse(d.allowed(), r.toString());
+            assertTrue(d.reason().contains("differ from the policy"), d.reason());
+        }
+    }
+
+    @Test
+    void policyGenRefusesAVolumeWithoutEndpoints() {
+        String noEndpoints = HONEST_SPEC.replace(", authority: \"" + VAULT + "\", vault: \"" + VAULT + "\"", "");
+        dev.coffer.policy.spec.SpecException e = org.junit.jupiter.api.Assertions.assertThrows(dev.coffer.policy.spec.SpecException.class,
+                () -> generate(noEndpoints));
+        assertTrue(e.getMessage().contains("volumes[0].encrypted.authority"), e.getMessage());
+    }
+
+    @Test
+    void thePolicyPinsHeaderDigestAndIntegrity() throws Exception {
+        String text = generate(HONEST_SPEC).text();
+        assertTrue(text.contains("\"header_digest\": \"" + DIGEST + "\""), text);
+        assertTrue(text.contains("\"integrity\": \"hmac-sha256\""), text);
+        String plain = HONEST_SPEC.replace("headerDigest: " + DIGEST, "headerDigest: " + DIGEST + ", integrity: none");
+        assertNotEquals(generate(HONEST_SPEC).sha256(), generate(plain).sha256());
+        PolicyEnforcer e = withOverlay(generate(plain).text());
+        assertFalse(e.decide(honest()).allowed());
+        assertTrue(e.decide(new MountEncryptedVolume("secrets", "secrets.img", "secrets-key", VAULT, VAULT, false, DIGEST, "none")).allowed());
     }
 
     @Test

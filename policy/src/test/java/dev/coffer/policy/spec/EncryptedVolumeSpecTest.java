@@ -24,6 +24,9 @@ class EncryptedVolumeSpecTest {
                 """.formatted(mount.indent(6).stripTrailing(), volume.indent(2).stripTrailing());
     }
 
+    static final String DIGEST = "ab".repeat(32);
+    /** The pinned fields every encrypted volume needs, for the flow-style specs below. */
+    static final String PINS = "authority: \"http://127.0.0.1:8443\", vault: \"http://127.0.0.1:8443\", headerDigest: " + DIGEST;
     static final String FILE_VOLUME = """
             - name: data
               encrypted:
@@ -31,7 +34,8 @@ class EncryptedVolumeSpecTest {
                 key: data-key
                 authority: http://127.0.0.1:8443
                 vault: http://127.0.0.1:8443
-            """;
+                headerDigest: %s
+            """.formatted(DIGEST);
     static final String MOUNT = "- {name: data, mountPath: /data}";
 
     private static SpecException bad(String volume, String mount) {
@@ -43,23 +47,23 @@ class EncryptedVolumeSpecTest {
         GroupSpec g = GroupSpecParser.parse(spec(FILE_VOLUME, MOUNT), "g.yaml");
         GroupSpec.VolumeSpec v = g.volumes().getFirst();
         assertEquals(GroupSpec.VolumeSpec.Kind.ENCRYPTED, v.kind());
-        assertEquals(new GroupSpec.Encrypted("data.img", "data-key", "http://127.0.0.1:8443", "http://127.0.0.1:8443", false),
-                v.encrypted());
+        assertEquals(new GroupSpec.Encrypted("data.img", "data-key", "http://127.0.0.1:8443", "http://127.0.0.1:8443", false,
+                DIGEST, "hmac-sha256"), v.encrypted());
         assertFalse(v.encrypted().remote());
         assertEquals(List.of(new GroupSpec.VolumeMount("data", "/data", false)), g.containers().getFirst().volumeMounts());
     }
 
     @Test
-    void urlVolumesAreReadOnlyAndEndpointsMayComeFromTheRuntime() throws Exception {
+    void urlVolumesAreReadOnlyAndPlainXtsIsExplicit() throws Exception {
         GroupSpec g = GroupSpecParser.parse(spec("""
                 - name: data
-                  encrypted: {source: "https://files.example/data.img", key: data-key}
-                """, "- {name: data, mountPath: /data, readOnly: true}"), "g.yaml");
+                  encrypted: {source: "https://files.example/data.img", key: data-key, integrity: none, %s}
+                """.formatted(PINS), "- {name: data, mountPath: /data, readOnly: true}"), "g.yaml");
         GroupSpec.Encrypted e = g.volumes().getFirst().encrypted();
         assertTrue(e.readOnly());
         assertTrue(e.remote());
-        assertEquals("", e.authority());
-        assertEquals("", e.vault());
+        assertEquals("none", e.integrity());
+        assertEquals("http://127.0.0.1:8443", e.vault());
         assertNull(GroupSpecParser.parse(spec("- {name: data, emptyDir: {}}", MOUNT), "g.yaml").volumes().getFirst().encrypted());
     }
 
@@ -78,8 +82,8 @@ class EncryptedVolumeSpecTest {
     void aReadOnlyVolumeMountedWritableIsAnError() {
         SpecException e = bad("""
                 - name: data
-                  encrypted: {source: data.img, key: k, readOnly: true}
-                """, MOUNT);
+                  encrypted: {source: data.img, key: k, readOnly: true, %s}
+                """.formatted(PINS), MOUNT);
         assertTrue(e.getMessage().contains("containers[0].volumeMounts[0].readOnly"), e.getMessage());
         assertTrue(e.getMessage().contains("opened read-only"), e.getMessage());
     }
@@ -102,7 +106,7 @@ class EncryptedVolumeSpecTest {
 
         SpecException badUrl = bad("""
                 - name: data
-                  encrypted: {source: data.img, key: k, vault: "ftp://vault"}
+                  encrypted: {source: data.img, key: k, authority: "http://127.0.0.1:8443", vault: "ftp://vault"}
                 """, MOUNT);
         assertTrue(badUrl.getMessage().contains("volumes[0].encrypted.vault"), badUrl.getMessage());
         assertTrue(badUrl.getMessage().contains("expected an http(s) URL"), badUrl.getMessage());
@@ -138,6 +142,44 @@ class EncryptedVolumeSpecTest {
                   encrypted: data.img
                 """, MOUNT);
         assertTrue(notMapping.getMessage().contains("expected a mapping"), notMapping.getMessage());
+    }
+
+    /** Endpoints and the header are always pinned: each missing one is named with the field to add. */
+    @Test
+    void aVolumeWithoutEndpointsOrHeaderDigestIsRefused() {
+        SpecException noAuthority = bad("""
+                - name: data
+                  encrypted: {source: data.img, key: k, vault: "http://127.0.0.1:8443", headerDigest: %s}
+                """.formatted(DIGEST), MOUNT);
+        assertTrue(noAuthority.getMessage().contains("volumes[0].encrypted.authority"), noAuthority.getMessage());
+        assertTrue(noAuthority.getMessage().contains("expected the attestation service"), noAuthority.getMessage());
+
+        SpecException noVault = bad("""
+                - name: data
+                  encrypted: {source: data.img, key: k, authority: "http://127.0.0.1:8443", headerDigest: %s}
+                """.formatted(DIGEST), MOUNT);
+        assertTrue(noVault.getMessage().contains("volumes[0].encrypted.vault"), noVault.getMessage());
+        assertTrue(noVault.getMessage().contains("expected the key vault holding key k"), noVault.getMessage());
+
+        SpecException noDigest = bad("""
+                - name: data
+                  encrypted: {source: data.img, key: k, authority: "http://127.0.0.1:8443", vault: "http://127.0.0.1:8443"}
+                """, MOUNT);
+        assertTrue(noDigest.getMessage().contains("volumes[0].encrypted.headerDigest"), noDigest.getMessage());
+        assertTrue(noDigest.getMessage().contains("printed by coffer volume create"), noDigest.getMessage());
+
+        SpecException shortDigest = bad("""
+                - name: data
+                  encrypted: {source: data.img, key: k, authority: "http://127.0.0.1:8443", vault: "http://127.0.0.1:8443", headerDigest: abc}
+                """, MOUNT);
+        assertTrue(shortDigest.getMessage().contains("found \"abc\""), shortDigest.getMessage());
+
+        SpecException badMode = bad("""
+                - name: data
+                  encrypted: {source: data.img, key: k, integrity: crc32c, %s}
+                """.formatted(PINS), MOUNT);
+        assertTrue(badMode.getMessage().contains("volumes[0].encrypted.integrity"), badMode.getMessage());
+        assertTrue(badMode.getMessage().contains("[hmac-sha256, none]"), badMode.getMessage());
     }
 
     @Test

@@ -183,7 +183,7 @@ public final class GroupManager {
                 EncryptedMount v = encrypted.get(i);
                 try {
                     agent.call(new Request.MountEncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(),
-                            v.readOnly(), sandbox.volumeSource(volumeDisks.get(i))), Result.Done.class);
+                            v.readOnly(), v.headerDigest(), v.integrity(), sandbox.volumeSource(volumeDisks.get(i))), Result.Done.class);
                 } catch (AgentClient.AgentCallException e) {
                     throw new GroupException("encrypted volume " + v.name() + " was not opened: " + e.failure().reason(), e);
                 }
@@ -257,7 +257,8 @@ public final class GroupManager {
     }
 
     /** An encrypted volume as the agent is asked to open it: the spec's values, endpoints defaulted to {@code --vault}. */
-    private record EncryptedMount(String name, String source, String key, String authority, String vault, boolean readOnly) {}
+    private record EncryptedMount(String name, String source, String key, String authority, String vault, boolean readOnly,
+                                  String headerDigest, String integrity) {}
 
     /**
      * The spec's encrypted volumes with their endpoints, checked before anything starts: a volume
@@ -279,7 +280,7 @@ public final class GroupManager {
                 throw new GroupException("encrypted volume " + v.name() + ": expected --tee sim, found --tee none; its key is"
                         + " released only to an attested group, so run the group with --tee sim");
             }
-            out.add(new EncryptedMount(v.name(), e.source(), e.key(), authority, vault, e.readOnly()));
+            out.add(new EncryptedMount(v.name(), e.source(), e.key(), authority, vault, e.readOnly(), e.headerDigest(), e.integrity()));
         }
         return out;
     }

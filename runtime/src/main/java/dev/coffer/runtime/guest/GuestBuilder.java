@@ -49,10 +49,13 @@ public final class GuestBuilder {
     static final List<String> MODULES = List.of(
             "crc32c_generic", "libcrc32c", "virtio_mmio", "virtio_blk", "virtio_console", "virtio_net",
             "dm_mod", "dm_verity", "dm_crypt", "ext4", "erofs", "overlay", "loop",
+            // authenticated volumes: dm-integrity below dm-crypt, authenc(hmac(sha256),xts(aes)) (hmac and sha256 are built in)
+            "dm_integrity", "authenc",
             "xts", "aesni_intel", "af_alg", "algif_skcipher", "algif_hash");
 
     /** Host binaries copied into the initramfs, at the same paths. */
-    static final List<String> BINARIES = List.of("/usr/bin/crun", "/usr/sbin/veritysetup", "/usr/sbin/cryptsetup");
+    /** dmsetup: the agent reads an opened volume's active table from the kernel (dev.coffer.agent.volume.ActiveMapping). */
+    static final List<String> BINARIES = List.of("/usr/bin/crun", "/usr/sbin/veritysetup", "/usr/sbin/cryptsetup", "/usr/sbin/dmsetup");
 
     /** JVM options of the agent in the guest (the CDS archive must be dumped with the same GC). */
     // native access: the agent enters the group's network namespace with setns(2) through FFM.
@@ -352,7 +355,7 @@ public final class GuestBuilder {
             Path p = Path.of(b);
             if (!Files.isRegularFile(p)) {
                 throw new GuestBuildException("expected " + b + " on this host for the guest, found none; "
-                        + "apt-get install -y --no-install-recommends crun cryptsetup-bin");
+                        + "apt-get install -y --no-install-recommends crun cryptsetup-bin dmsetup");
             }
             cpio.file(b, p, 0755);
             elf.add(p);

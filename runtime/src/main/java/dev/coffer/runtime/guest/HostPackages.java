@@ -15,6 +15,7 @@ public final class HostPackages {
             new String[] {"busybox-static", "the guest's shell and core tools"},
             new String[] {"crun", "the OCI runtime inside the guest"},
             new String[] {"cryptsetup-bin", "veritysetup/cryptsetup inside the guest and to format the agent disk"},
+            new String[] {"dmsetup", "inside the guest, to check an opened volume's active device-mapper table"},
             new String[] {"e2fsprogs", "mkfs.ext4/debugfs for the agent disk"},
             new String[] {"qemu-system-x86", "to boot the microVM"},
             new String[] {"socat", "to carry the microVM's connections to the attestation services and key vaults it may reach"});

@@ -64,7 +64,7 @@ final class MicroVmSandbox implements Sandbox {
 
     @Override
     public String volumeSource(dev.coffer.runtime.sandbox.SandboxBackend.VolumeDisk disk) {
-        return "/dev/disk/by-id/virtio-" + MicroVmSandboxBackend.volumeSerial(disk);
+        return dev.coffer.agent.volume.EncryptedVolumes.diskPath(disk.name());
     }
 
     @Override

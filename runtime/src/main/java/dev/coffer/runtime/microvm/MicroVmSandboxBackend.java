@@ -109,15 +109,9 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         return "l" + disk.rootHash().substring(0, 16);
     }
 
-    /** The serial an encrypted volume's image is attached under: "v" and 16 hex digits of SHA-256 of its name. */
+    /** The serial an encrypted volume's image is attached under, the one the agent derives from its name. */
     static String volumeSerial(VolumeDisk disk) {
-        try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(disk.name().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return "v" + java.util.HexFormat.of().formatHex(d, 0, 8);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
+        return dev.coffer.agent.volume.EncryptedVolumes.diskSerial(disk.name());
     }
 
     /** What one launch fixed: the disk that tells the guest, and the TEE's MEASUREMENT and HOST_DATA (hex, "" without). */

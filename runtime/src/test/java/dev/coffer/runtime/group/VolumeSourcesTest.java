@@ -109,8 +109,8 @@ class VolumeSourcesTest {
                 containers: [{name: app, image: a:1, volumeMounts: [{name: data, mountPath: /data}]}]
                 volumes:
                   - {name: scratch, emptyDir: {}}
-                  - {name: data, encrypted: {source: data.img, key: k}}
-                """, "g.yaml");
+                  - {name: data, encrypted: {source: data.img, key: k, authority: "http://127.0.0.1:8400", vault: "http://127.0.0.1:8400", headerDigest: %s}}
+                """.formatted("ab".repeat(32)), "g.yaml");
         List<SandboxBackend.VolumeDisk> disks = VolumeSources.resolve(spec, tmp, tmp.resolve("home"));
         assertEquals(List.of(new SandboxBackend.VolumeDisk("data", tmp.resolve("data.img"), false)), disks);
 
