@@ -128,6 +128,20 @@ class AgentLaunchInputsTest {
         } finally {
             for (AgentClient c : open) c.close();
         }
+        // the agent frees those places as it sees each connection end: wait until one is served again
+        String lastRefusal = "no attempt";
+        boolean served = false;
+        for (int attempt = 0; attempt < 100 && !served; attempt++) {
+            try {
+                Response r = ping();
+                served = r.ok();
+                if (!served) lastRefusal = String.valueOf(r.error());
+            } catch (java.io.IOException refusedAndClosed) {
+                lastRefusal = refusedAndClosed.toString();
+            }
+            if (!served) Thread.sleep(50);
+        }
+        assertTrue(served, "expected a ping answered once the clients left, found " + lastRefusal);
 
         // an oversized frame: refused by its length, before any allocation
         try (SocketChannel ch = raw()) {
