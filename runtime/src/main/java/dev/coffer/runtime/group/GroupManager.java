@@ -515,8 +515,12 @@ public final class GroupManager {
         if (sandbox == null || sandbox.logsOnHost() || !sandbox.agentAlive()) return;
         Files.createDirectories(sandbox.logDir());
         try (AgentClient agent = sandbox.connect()) {
-            pull(agent, sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG),
-                    offset -> new Request.ReadDecisionLog(offset, 1 << 20));
+            try {
+                pull(agent, sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG),
+                        offset -> new Request.ReadDecisionLog(offset, 1 << 20));
+            } catch (AgentClient.AgentCallException e) {
+                // a policy without runtime logging: the decision log stays in the sandbox, as the policy says
+            }
             for (ContainerRecord c : state.containers()) {
                 try {
                     pull(agent, Path.of(c.logPath()), off -> new Request.ReadLogs(c.name(), off, 1 << 20));
@@ -534,10 +538,14 @@ public final class GroupManager {
         for (int round = 0; round < 64; round++) { // at most 64 MiB per call
             Result.LogChunk chunk = agent.call(read.apply(offset), Result.LogChunk.class);
             if (chunk.nextOffset() <= offset) break;
+            // a short chunk is (near) the end: reading the decision log adds its own decision to it, so
+            // asking again would always find a little more
+            boolean atEnd = chunk.nextOffset() - offset < 64 * 1024;
             Files.writeString(copy, chunk.text(), StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.APPEND);
             offset = chunk.nextOffset();
             Files.writeString(offsetFile, Long.toString(offset));
+            if (atEnd) break;
         }
     }
 
