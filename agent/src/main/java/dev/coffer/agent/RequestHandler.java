@@ -114,7 +114,8 @@ public final class RequestHandler {
             case Request.MountOverlay r -> service.mountOverlay(r);
             case Request.UnmountOverlay r -> service.unmountOverlay(r);
             // the capabilities the decision returned, never the host's list
-            case Request.CreateContainer r -> service.createContainer(r, Enforcer.capabilities(verdict));
+            case Request.CreateContainer r -> service.createContainer(r, Enforcer.capabilities(verdict),
+                    Enforcer.limits(verdict));
             case Request.StartContainer r -> service.startContainer(r);
             // a process's output reaches the host only where the container's committed create allowed stdio access
             case Request.ExecInContainer r -> service.execInContainer(r, enforcer.stdioAccess(r.containerID()));

@@ -53,6 +53,10 @@ class EveryRequestGatedAgentTest {
     }
 
     private static String spec(boolean stdio) {
+        return spec(stdio, true);
+    }
+
+    private static String spec(boolean stdio, boolean limits) {
         return """
                 name: pod
                 containers:
@@ -64,17 +68,32 @@ class EveryRequestGatedAgentTest {
                         value: hi
                     securityContext:
                       allowStdioAccess: %s
+                %s
                     execProcesses:
                       - command: [cat, /proc/self/status]
                       - command: [ls, -A, /sys/kernel/config, /sys/kernel/security]
                       - command: [sh, -c, "echo secret-output; echo secret-error >&2; exit 3"]
-                """.formatted(stdio);
+                """.formatted(stdio, limits ? "    resources:\n      limits: {memory: 64Mi, pids: 64}" : "");
     }
 
     private static String policy(LayerDisk layer, boolean stdio) throws Exception {
+        return policy(layer, stdio, true);
+    }
+
+    private static String policy(LayerDisk layer, boolean stdio, boolean limits) throws Exception {
         PolicyGenerator generator = new PolicyGenerator(ref -> new ResolvedImage(ref, List.of(layer.rootHash()), List.of(),
                 List.of("sh"), List.of("PATH=/bin"), "/", ""));
-        return generator.generate(GroupPolicyInput.parse(spec(stdio), "pod.yaml"), false).text();
+        return generator.generate(GroupPolicyInput.parse(spec(stdio, limits), "pod.yaml"), false).text();
+    }
+
+    /** crun on a host with cgroup v1 controllers runs without cgroups (see OciRuntime): it cannot apply limits. */
+    private static boolean crunRunsWithoutCgroups(String runtime) throws Exception {
+        if (!runtime.equals("crun")) return false;
+        for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+            String[] f = line.split(" ");
+            if (f.length > 2 && f[1].equals("/sys/fs/cgroup")) return !f[2].equals("cgroup2");
+        }
+        return true;
     }
 
     private AgentClient launch(String policyText, String... extra) throws Exception {
@@ -159,12 +178,46 @@ class EveryRequestGatedAgentTest {
         }
     }
 
+    /** Limits the runtime would ignore are refused before anything runs. */
+    @Test
+    void limitsTheRuntimeCannotApplyAreRefused() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/crun")) && crunRunsWithoutCgroups("crun"),
+                "needs crun on a host with cgroup v1 controllers");
+        LayerDisk layer = BusyboxRootfs.disk(dir.resolve("layers"));
+        try (AgentClient c = launch(policy(layer, true), "--runtime", "crun")) {
+            Path rootfs = mountWeb(c, layer);
+            Response refused = c.exchange(create(rootfs, List.of("PATH=/bin", "GREETING=hi"), null));
+            assertFalse(refused.ok());
+            assertTrue(refused.error().reason().contains("policy's limits"), refused.error().reason());
+            assertFalse(Files.exists(agent.state.resolve("containers/web/bundle/config.json")), "no bundle written");
+            // the refusal was rolled back: the policy still has the container to create
+            assertDenied(c.exchange(new Request.StartContainer("web")), "start_container", "containerID");
+        }
+    }
+
     @Test
     void everyWireRequestIsAnEnforcementPoint() {
         for (var e : Request.wireNames().entrySet()) {
             assertTrue(e.getValue().equals("ping") || EnforcementPoint.named(e.getValue()) != null, e.toString());
         }
         assertEquals(17, Request.wireNames().size());
+    }
+
+    /** A cgroup file of a process: from the v1 hierarchy of {@code controller}, or the unified one. */
+    private static String cgroupValue(long pid, String controller, String file) throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+            String[] f = line.split(":", 3);
+            Path dir = null;
+            if (List.of(f[1].split(",")).contains(controller)) {
+                dir = Path.of("/sys/fs/cgroup", controller, f[2]);
+            } else if (f[0].equals("0") && f[1].isEmpty()) {
+                for (String root : List.of("/sys/fs/cgroup/unified", "/sys/fs/cgroup")) {
+                    if (Files.exists(Path.of(root, f[2], file))) dir = Path.of(root, f[2]);
+                }
+            }
+            if (dir != null && Files.exists(dir.resolve(file))) return Files.readString(dir.resolve(file)).strip();
+        }
+        return "no " + file + " for " + Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"));
     }
 
     /**
@@ -177,7 +230,8 @@ class EveryRequestGatedAgentTest {
     void theDecisionIsWhatRunsAndTheContainerIsConfined(String runtime) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/" + runtime)), runtime + " is not installed");
         LayerDisk layer = BusyboxRootfs.disk(dir.resolve("layers"));
-        String dropping = policy(layer, true)
+        boolean limits = !crunRunsWithoutCgroups(runtime);
+        String dropping = policy(layer, true, limits)
                 .replace("allow_capability_dropping := false", "allow_capability_dropping := true")
                 .replace("allow_environment_variable_dropping := false", "allow_environment_variable_dropping := true");
         assertTrue(dropping.contains("allow_capability_dropping := true"));
@@ -204,7 +258,16 @@ class EveryRequestGatedAgentTest {
             assertTrue(masked.containsAll(List.of("/sys/kernel/config", "/sys/kernel/security")), masked.toString());
             assertEquals("SCMP_ACT_ERRNO", config.path("linux").path("seccomp").path("defaultAction").asText());
 
-            c.call(new Request.StartContainer("web"), Result.ContainerStatus.class);
+            JsonNode resources = config.path("linux").path("resources");
+            long pid = c.call(new Request.StartContainer("web"), Result.ContainerStatus.class).pid();
+            if (limits) {
+                assertEquals(64L << 20, resources.path("memory").path("limit").asLong(), "the policy's memory limit: " + resources);
+                assertEquals(64, resources.path("pids").path("limit").asLong(), "the policy's pids limit: " + resources);
+                assertEquals("64", cgroupValue(pid, "pids", "pids.max"), "pids limit applied by " + runtime);
+                String memory = cgroupValue(pid, "memory", "memory.limit_in_bytes");
+                if (memory.startsWith("no ")) memory = cgroupValue(pid, "memory", "memory.max");
+                assertEquals(Long.toString(64L << 20), memory, "memory limit applied by " + runtime);
+            }
             Result.ExecResult status = c.call(new Request.ExecInContainer("web", STATUS, List.of(), null, 10_000), Result.ExecResult.class);
             assertEquals(0, status.exitCode(), status.stderr());
             assertTrue(status.stdout().contains("Seccomp:\t2"), "expected the seccomp filter (Seccomp: 2):\n" + status.stdout());

@@ -24,7 +24,8 @@ final class BundleConfig {
     /**
      * @param mounts the request's mounts with sandbox:// sources already resolved to host paths
      */
-    static Map<String, Object> build(Request.CreateContainer req, EnforcementRequest.Capabilities caps, String rootfs,
+    static Map<String, Object> build(Request.CreateContainer req, EnforcementRequest.Capabilities caps, ResourceLimits limits,
+                                     String rootfs,
                                      int uid, int gid, List<Integer> groups,
                                      List<Request.Mount> mounts, String netnsPath, String cgroupsPath) {
         Map<String, Object> config = new LinkedHashMap<>();
@@ -79,6 +80,13 @@ final class BundleConfig {
                 // every container of the group joins the same network namespace, like a pod
                 Map.of("type", "network", "path", netnsPath)));
         linux.put("cgroupsPath", cgroupsPath);
+        Map<String, Object> resources = new LinkedHashMap<>();
+        if (limits.memoryBytes() > 0) {
+            // swap as large as memory: the limit holds for memory and swap together
+            resources.put("memory", Map.of("limit", limits.memoryBytes(), "swap", limits.memoryBytes()));
+        }
+        if (limits.pids() > 0) resources.put("pids", Map.of("limit", limits.pids()));
+        if (!resources.isEmpty()) linux.put("resources", resources);
         linux.put("maskedPaths", List.of("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                 "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
                 "/sys/firmware", "/proc/scsi", "/sys/devices/virtual/powercap",

@@ -286,10 +286,12 @@ public final class ContainerService {
 
     /**
      * Writes the container's bundle. {@code capabilities} are the five sets the policy decision
-     * returned: the only capabilities the container gets, whatever the request listed.
+     * returned: the only capabilities the container gets, whatever the request listed; {@code
+     * limits} are the policy container's.
      */
     public synchronized Result createContainer(Request.CreateContainer req,
-                                               dev.coffer.policy.enforce.EnforcementRequest.Capabilities capabilities) {
+                                               dev.coffer.policy.enforce.EnforcementRequest.Capabilities capabilities,
+                                               ResourceLimits limits) {
         Container c = container(req.containerID());
         if (!c.state.equals("mounted")) {
             throw AgentException.conflict("expected container " + c.id + " with a mounted overlay and no bundle, found it "
@@ -328,10 +330,16 @@ public final class ContainerService {
                 }
             }
         }
+        if ((limits.memoryBytes() > 0 || limits.pids() > 0) && !runtime.appliesResourceLimits()) {
+            // the policy's limits would be silently ignored: refuse rather than run unconfined
+            throw AgentException.failed("expected an OCI runtime that applies the policy's limits (memory " + limits.memoryBytes()
+                    + " bytes, pids " + limits.pids() + ") to " + c.id + ", found " + runtime.describe()
+                    + ", which runs containers without cgroups on this host; use --runtime runc");
+        }
         int[] ids = UserLookup.resolve(rootfs, req.user());
         List<Request.Mount> mounts = resolveMounts(req.mounts() == null ? List.of() : req.mounts());
         Path bundle = c.dir.resolve("bundle");
-        Map<String, Object> config = BundleConfig.build(req, capabilities, rootfs.toString(), ids[0], ids[1], List.of(), mounts,
+        Map<String, Object> config = BundleConfig.build(req, capabilities, limits, rootfs.toString(), ids[0], ids[1], List.of(), mounts,
                 // the agent's pid keeps cgroups of same-named groups (other COFFER_HOMEs) apart
                 netns.toString(), "coffer-" + sandboxName + "-" + ProcessHandle.current().pid() + "-" + c.id);
         try {

@@ -2,6 +2,7 @@ package dev.coffer.agent.enforce;
 
 import dev.coffer.agent.container.AgentException;
 import dev.coffer.agent.container.ContainerService;
+import dev.coffer.agent.container.ResourceLimits;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.policy.enforce.Decision;
 import dev.coffer.policy.enforce.DecisionLogEntry;
@@ -135,6 +136,31 @@ public final class Enforcer {
                     strings(caps.get("inheritable")), strings(caps.get("permitted")), strings(caps.get("ambient")));
         }
         throw new IllegalStateException("a create_container verdict without a decision");
+    }
+
+    /**
+     * The resource limits of the policy containers a create_container decision matched (Coffer's
+     * {@code limits}): the strictest of them where they differ, none where the policy sets none.
+     */
+    public static ResourceLimits limits(Verdict v) {
+        if (v.decision() == null) return ResourceLimits.NONE;
+        long memory = 0;
+        long pids = 0;
+        for (dev.coffer.policy.enforce.MetadataAction a : v.decision().delta()) {
+            if (!a.name().equals("matches") || a.value() == null || !a.value().isArray()) continue;
+            for (com.fasterxml.jackson.databind.JsonNode candidate : a.value()) {
+                com.fasterxml.jackson.databind.JsonNode l = candidate.path("limits");
+                memory = strictest(memory, l.path("memory_bytes").asLong(0));
+                pids = strictest(pids, l.path("pids").asLong(0));
+            }
+        }
+        return new ResourceLimits(memory, pids);
+    }
+
+    private static long strictest(long a, long b) {
+        if (a <= 0) return Math.max(b, 0);
+        if (b <= 0) return a;
+        return Math.min(a, b);
     }
 
     private static List<String> strings(com.fasterxml.jackson.databind.JsonNode array) {

@@ -130,7 +130,14 @@ public final class RegoPolicyWriter {
         field(l, "seccomp_profile_sha256").append(str(c.seccompProfileSha256())).append(",\n");
         field(l, "allow_elevated").append(c.allowElevated()).append(",\n");
         field(l, "allow_stdio_access").append(c.allowStdioAccess()).append(",\n");
-        field(l, "no_new_privileges").append(c.noNewPrivileges()).append('\n');
+        field(l, "no_new_privileges").append(c.noNewPrivileges());
+        // only when set, so the policies of containers without limits keep their bytes (and HOST_DATA)
+        if (c.limits() != null) {
+            out.append(",\n");
+            field(l, "limits").append("{\"memory_bytes\": ").append(c.limits().memoryBytes())
+                    .append(", \"pids\": ").append(c.limits().pids()).append('}');
+        }
+        out.append('\n');
         indent(level).append('}');
     }
 
