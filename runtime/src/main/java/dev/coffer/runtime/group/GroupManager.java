@@ -357,6 +357,11 @@ public final class GroupManager {
         Path file = sandbox != null && !sandbox.logsOnHost()
                 ? sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG)
                 : Path.of(state.sandbox().agentStateDir()).resolve(dev.coffer.agent.AgentMain.DECISION_LOG);
+        if (sandbox != null && !sandbox.logsOnHost() && Files.isRegularFile(refusedMarker(sandbox.logDir()))) {
+            throw new GroupException("expected the agent to hand out its decision log, found it refused: "
+                    + Files.readString(refusedMarker(sandbox.logDir())).strip() + "; the log stays inside the sandbox unless"
+                    + " the policy allows runtime logging (`coffer policy gen --debug-mode`)");
+        }
         if (!Files.isRegularFile(file)) return List.of();
         Map<Long, dev.coffer.policy.enforce.DecisionLogEntry> bySequence = new LinkedHashMap<>();
         com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -518,8 +523,10 @@ public final class GroupManager {
             try {
                 pull(agent, sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG),
                         offset -> new Request.ReadDecisionLog(offset, 1 << 20));
+                Files.deleteIfExists(refusedMarker(sandbox.logDir()));
             } catch (AgentClient.AgentCallException e) {
                 // a policy without runtime logging: the decision log stays in the sandbox, as the policy says
+                Files.writeString(refusedMarker(sandbox.logDir()), e.failure().reason());
             }
             for (ContainerRecord c : state.containers()) {
                 try {
@@ -529,6 +536,11 @@ public final class GroupManager {
                 }
             }
         }
+    }
+
+    /** Where pullLogs notes that the agent refused the decision log (read_decision_log denied by the policy). */
+    private static Path refusedMarker(Path logDir) {
+        return logDir.resolve(dev.coffer.agent.AgentMain.DECISION_LOG + ".refused");
     }
 
     /** Appends to {@code copy} what the agent's file has beyond the offset pulled so far (kept beside it). */
