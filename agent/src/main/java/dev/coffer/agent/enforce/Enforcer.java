@@ -1,5 +1,6 @@
 package dev.coffer.agent.enforce;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.agent.container.AgentException;
 import dev.coffer.agent.container.ContainerService;
 import dev.coffer.agent.container.ResourceLimits;
@@ -7,6 +8,7 @@ import dev.coffer.agent.protocol.Request;
 import dev.coffer.policy.enforce.Decision;
 import dev.coffer.policy.enforce.DecisionLogEntry;
 import dev.coffer.policy.enforce.EnforcementRequest;
+import dev.coffer.policy.enforce.MetadataAction;
 import dev.coffer.policy.enforce.PolicyEnforcer;
 import dev.coffer.policy.enforce.SeccompDefault;
 
@@ -130,7 +132,7 @@ public final class Enforcer {
     public static EnforcementRequest.Capabilities capabilities(Verdict v) {
         EnforcementRequest.Capabilities decided = v.decision() == null ? null : v.decision().capabilities();
         if (decided != null) return decided;
-        if (v.decision() != null && v.decision().input().get("capabilities") instanceof com.fasterxml.jackson.databind.JsonNode caps
+        if (v.decision() != null && v.decision().input().get("capabilities") instanceof JsonNode caps
                 && caps.isObject()) {
             return new EnforcementRequest.Capabilities(strings(caps.get("bounding")), strings(caps.get("effective")),
                     strings(caps.get("inheritable")), strings(caps.get("permitted")), strings(caps.get("ambient")));
@@ -146,10 +148,10 @@ public final class Enforcer {
         if (v.decision() == null) return ResourceLimits.NONE;
         long memory = 0;
         long pids = 0;
-        for (dev.coffer.policy.enforce.MetadataAction a : v.decision().delta()) {
+        for (MetadataAction a : v.decision().delta()) {
             if (!a.name().equals("matches") || a.value() == null || !a.value().isArray()) continue;
-            for (com.fasterxml.jackson.databind.JsonNode candidate : a.value()) {
-                com.fasterxml.jackson.databind.JsonNode l = candidate.path("limits");
+            for (JsonNode candidate : a.value()) {
+                JsonNode l = candidate.path("limits");
                 memory = strictest(memory, l.path("memory_bytes").asLong(0));
                 pids = strictest(pids, l.path("pids").asLong(0));
             }
@@ -163,7 +165,7 @@ public final class Enforcer {
         return Math.min(a, b);
     }
 
-    private static List<String> strings(com.fasterxml.jackson.databind.JsonNode array) {
+    private static List<String> strings(JsonNode array) {
         List<String> out = new ArrayList<>();
         if (array != null) array.forEach(e -> out.add(e.asText()));
         return out;
