@@ -301,7 +301,10 @@ final class Explainer {
             }
         }
         String seccomp = c.path("seccomp_profile_sha256").asText("");
-        if (!seccomp.equals(input.path("seccompProfileSHA256").asText(""))) {
+        String reported = input.path("seccompProfileSHA256").asText("");
+        // "" in the policy is the runtime default, which the agent reports by its hash
+        boolean runtimeDefault = seccomp.isEmpty() && reported.equals(input.path("runtimeDefaultSeccompProfileSHA256").asText(null));
+        if (!seccomp.equals(reported) && !runtimeDefault) {
             m.add(new Mismatch("seccompProfileSHA256", quote(seccomp), quote(input.path("seccompProfileSHA256").asText(""))));
         }
         return m;

@@ -150,6 +150,11 @@ class EnforcementPointTest {
         assertTrue(d.allowed(), d.reason());
         assertEquals(SeccompDefault.sha256(), d.input().get("runtimeDefaultSeccompProfileSHA256").asText());
         e.rollback(d);
+        // a refusal for another reason does not blame the runtime default profile
+        Decision other = e.decide(Fixtures.with(Fixtures.webCreate("c-web"), java.util.Map.of("seccompProfileSHA256", SeccompDefault.sha256(),
+                "workingDir", "/tmp")));
+        assertFalse(other.allowed());
+        assertFalse(other.reason().contains("seccompProfileSHA256"), other.reason());
         // a policy pinning the default profile's hash accepts it and refuses another
         String pinned = Fixtures.POLICY.replace("\"seccomp_profile_sha256\": \"\"", "\"seccomp_profile_sha256\": \"" + SeccompDefault.sha256() + "\"");
         assertTrue(pinned.contains(SeccompDefault.sha256()));
@@ -158,7 +163,9 @@ class EnforcementPointTest {
         Fixtures.commit(p, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "web", Fixtures.WEB));
         Fixtures.commit(p, new EnforcementRequest.MountOverlay("c-web", List.of(Fixtures.LAYERS + "web", Fixtures.LAYERS + "base"),
                 "/run/coffer/rootfs/c-web"));
-        assertFalse(p.decide(Fixtures.webCreate("c-web")).allowed(), "no profile reported where the policy pins one");
+        Decision unpinned = p.decide(Fixtures.webCreate("c-web"));
+        assertFalse(unpinned.allowed(), "no profile reported where the policy pins one");
+        assertTrue(unpinned.reason().contains("invalid seccomp profile"), unpinned.reason());
         assertTrue(p.decide(Fixtures.with(Fixtures.webCreate("c-web"), java.util.Map.of("seccompProfileSHA256", SeccompDefault.sha256()))).allowed());
     }
 
