@@ -51,6 +51,9 @@ final class Explainer {
                     "a container whose create_container decision is committed" + (rule.equals("start_container")
                             ? " and that has not been started or shut down" : ""),
                     text(input.get("containerID")), null);
+            // only a policy's own rule refuses these (the framework allows them): name that rule
+            case "get_report", "shutdown_sandbox" -> new Explanation(rule, errors, "policy." + rule,
+                    "the framework's rule (allowed)", "the policy's own rule, which refuses it", null);
             case "read_logs" -> metadata.path("started").has(text(input.get("containerID")))
                     ? new Explanation(rule, errors, "allow_stdio_access", "true", "false", null)
                     : new Explanation(rule, errors, "containerID", "a container whose create_container decision is committed",

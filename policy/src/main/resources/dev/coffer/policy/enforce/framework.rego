@@ -988,3 +988,16 @@ errors contains "runtime logging is not allowed by the policy (allow_runtime_log
 	input.rule == "read_decision_log"
 	not allow_runtime_logging
 }
+
+# candidates that survive every check but disagree on what the container gets cannot be told apart
+errors contains "the policy containers this request matches disagree on allow_stdio_access or dropped capabilities; make their command, env or mounts differ" if {
+	input.rule == "create_container"
+	count(create_candidates) > 1
+	some c in create_candidates
+	not candidates_agree(c)
+}
+
+candidates_agree(c) if {
+	c.allow_stdio_access == create_candidates[0].allow_stdio_access
+	caps_list([c]) == caps_list(create_candidates)
+}

@@ -108,6 +108,28 @@ class EnforcementPointTest {
     }
 
     @Test
+    void containersThatCannotBeToldApartAreNamedAsTheReason() throws Exception {
+        String spec = """
+                name: twins
+                containers:
+                  - name: loud
+                    image: registry.example/side:2
+                  - name: quiet
+                    image: registry.example/side:2
+                    securityContext: {allowStdioAccess: false}
+                """;
+        String policy = new PolicyGenerator(Fixtures.IMAGES).generate(GroupPolicyInput.parse(spec, "twins.yaml"), false).text();
+        PolicyEnforcer e = PolicyEnforcer.load(policy);
+        Fixtures.commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "base", Fixtures.BASE));
+        Fixtures.commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "side", Fixtures.SIDE));
+        Fixtures.commit(e, new EnforcementRequest.MountOverlay("c-side", List.of(Fixtures.LAYERS + "side", Fixtures.LAYERS + "base"),
+                "/run/coffer/rootfs/c-side"));
+        Decision d = e.decide(Fixtures.sideCreate("c-side"));
+        assertFalse(d.allowed());
+        assertTrue(d.reason().contains("disagree on allow_stdio_access"), d.reason());
+    }
+
+    @Test
     void defaultsThePolicyCanChange() {
         PolicyEnforcer e = Fixtures.at(Fixtures.Stage.FRESH);
         assertTrue(e.decide(new EnforcementRequest.GetReport()).allowed());
@@ -120,6 +142,7 @@ class EnforcementPointTest {
         Decision report = s.decide(new EnforcementRequest.GetReport());
         assertFalse(report.allowed());
         assertTrue(report.reason().startsWith("get_report denied"), report.reason());
+        assertTrue(report.reason().contains("field policy.get_report"), report.reason());
         assertFalse(s.decide(new EnforcementRequest.ShutdownSandbox()).allowed());
         // debug-mode policies allow runtime logging, and with it the decision log
         assertTrue(PolicyEnforcer.load(Fixtures.policy(true)).decide(new EnforcementRequest.ReadDecisionLog()).allowed());
