@@ -129,6 +129,25 @@ class EnforcementPointTest {
         assertTrue(d.reason().contains("disagree on allow_stdio_access"), d.reason());
     }
 
+    /** Under the dropping flags the decision carries the policy's lists, never the host's additions. */
+    @Test
+    void droppingReturnsThePolicysCapabilitiesAndEnvironment() {
+        String dropping = Fixtures.POLICY.replace("allow_capability_dropping := false", "allow_capability_dropping := true")
+                .replace("allow_environment_variable_dropping := false", "allow_environment_variable_dropping := true");
+        PolicyEnforcer e = PolicyEnforcer.load(dropping);
+        Fixtures.commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "base", Fixtures.BASE));
+        Fixtures.commit(e, new EnforcementRequest.MountDevice(Fixtures.LAYERS + "web", Fixtures.WEB));
+        Fixtures.commit(e, new EnforcementRequest.MountOverlay("c-web", List.of(Fixtures.LAYERS + "web", Fixtures.LAYERS + "base"),
+                "/run/coffer/rootfs/c-web"));
+        List<String> caps = Fixtures.plus(dev.coffer.policy.gen.DefaultCapabilities.UNPRIVILEGED, "CAP_SYS_ADMIN");
+        EnforcementRequest.Capabilities hostCaps = new EnforcementRequest.Capabilities(caps, caps, List.of("CAP_SYS_ADMIN"), caps,
+                List.of("CAP_SYS_ADMIN"));
+        Decision d = Fixtures.commit(e, Fixtures.with(Fixtures.webCreate("c-web"), java.util.Map.of("capabilities", hostCaps,
+                "envList", Fixtures.plus(Fixtures.webEnv(), "LD_PRELOAD=/tmp/x.so"))));
+        assertEquals(Fixtures.defaultCaps(), d.capabilities(), "all five sets are the policy's");
+        assertEquals(Fixtures.webEnv(), d.envList());
+    }
+
     @Test
     void defaultsThePolicyCanChange() {
         PolicyEnforcer e = Fixtures.at(Fixtures.Stage.FRESH);
