@@ -353,11 +353,33 @@ public final class AgentMain {
         }
     }
 
-    private static Consumer<DecisionLogEntry> appender(Path file) {
+    /**
+     * The decision log on the sandbox's disk stops growing here (in a microVM that disk is the guest's
+     * memory, and a host sending requests in a loop must not fill it); the enforcer keeps the latest
+     * decisions in memory regardless, and the file says where it stopped.
+     */
+    static final long DECISION_LOG_MAX_BYTES = 16L << 20;
+
+    static Consumer<DecisionLogEntry> appender(Path file) {
+        return appender(file, DECISION_LOG_MAX_BYTES);
+    }
+
+    static Consumer<DecisionLogEntry> appender(Path file, long maxBytes) {
+        long[] written = {file.toFile().length()};
+        boolean[] full = {written[0] >= maxBytes};
         return entry -> {
+            if (full[0]) return;
+            String line = entry.toJson().toString() + "\n";
             try {
-                Files.writeString(file, entry.toJson().toString() + "\n", StandardCharsets.UTF_8,
-                        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
+                if (written[0] + bytes.length > maxBytes) {
+                    full[0] = true;
+                    System.err.println("coffer-agent: the decision log " + file + " reached its bound of " + maxBytes
+                            + " bytes; later decisions are kept in memory only");
+                    return;
+                }
+                Files.write(file, bytes, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+                written[0] += bytes.length;
             } catch (IOException e) {
                 // a decision that cannot be logged is not made: the enforcer fails closed
                 throw new UncheckedIOException("cannot append to the decision log " + file, e);

@@ -84,7 +84,7 @@ public final class RequestHandler {
         }
         Result result;
         try {
-            result = dispatch(verdict.request());
+            result = dispatch(verdict);
         } catch (AgentException e) {
             enforcer.rollback(verdict);
             return Response.error(id, new Response.Failure(e.code(), e.getMessage()));
@@ -102,8 +102,8 @@ public final class RequestHandler {
         return Response.ok(id, result);
     }
 
-    private Result dispatch(Request request) {
-        return switch (request) {
+    private Result dispatch(Enforcer.Verdict verdict) {
+        return switch (verdict.request()) {
             case Request.Ping p -> new Result.Done();
             case Request.GetProperties p -> new Result.Properties(AGENT_VERSION, Protocol.VERSION,
                     ProcessHandle.current().pid(), enforcer.name(), service.runtime().describe(),
@@ -113,9 +113,12 @@ public final class RequestHandler {
             case Request.UnmountDevice r -> service.unmountDevice(r);
             case Request.MountOverlay r -> service.mountOverlay(r);
             case Request.UnmountOverlay r -> service.unmountOverlay(r);
-            case Request.CreateContainer r -> service.createContainer(r);
+            // the capabilities the decision returned, never the host's list
+            case Request.CreateContainer r -> service.createContainer(r, Enforcer.capabilities(verdict),
+                    Enforcer.limits(verdict));
             case Request.StartContainer r -> service.startContainer(r);
-            case Request.ExecInContainer r -> service.execInContainer(r);
+            // a process's output reaches the host only where the container's committed create allowed stdio access
+            case Request.ExecInContainer r -> service.execInContainer(r, enforcer.stdioAccess(r.containerID()));
             case Request.SignalContainerProcess r -> service.signal(r);
             case Request.WaitContainer r -> service.waitContainer(r);
             case Request.ReadLogs r -> service.readLogs(r);

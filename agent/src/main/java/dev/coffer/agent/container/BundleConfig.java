@@ -1,6 +1,7 @@
 package dev.coffer.agent.container;
 
 import dev.coffer.agent.protocol.Request;
+import dev.coffer.policy.enforce.EnforcementRequest;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,8 +10,8 @@ import java.util.Map;
 
 /**
  * The OCI runtime-spec {@code config.json} of one container: the process from the request, the
- * standard pseudo file systems, the group's shared network namespace, and Docker's default
- * capability set unless the request names capabilities.
+ * standard pseudo file systems, the group's shared network namespace, the capabilities the
+ * policy decision returned, the runtime-default seccomp profile, and masked kernel interfaces.
  */
 final class BundleConfig {
     static final List<String> DEFAULT_CAPABILITIES = List.of(
@@ -23,7 +24,9 @@ final class BundleConfig {
     /**
      * @param mounts the request's mounts with sandbox:// sources already resolved to host paths
      */
-    static Map<String, Object> build(Request.CreateContainer req, String rootfs, int uid, int gid, List<Integer> groups,
+    static Map<String, Object> build(Request.CreateContainer req, EnforcementRequest.Capabilities caps, ResourceLimits limits,
+                                     String rootfs,
+                                     int uid, int gid, List<Integer> groups,
                                      List<Request.Mount> mounts, String netnsPath, String cgroupsPath) {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("ociVersion", "1.0.2");
@@ -33,11 +36,13 @@ final class BundleConfig {
         user.put("gid", gid);
         if (!groups.isEmpty()) user.put("additionalGids", groups);
 
-        List<String> caps = req.capabilities() == null ? DEFAULT_CAPABILITIES : req.capabilities();
+        // all five sets from the policy decision: a set left out would be the runtime's choice, not the policy's
         Map<String, Object> capabilities = new LinkedHashMap<>();
-        capabilities.put("bounding", caps);
-        capabilities.put("effective", caps);
-        capabilities.put("permitted", caps);
+        capabilities.put("bounding", caps.bounding());
+        capabilities.put("effective", caps.effective());
+        capabilities.put("inheritable", caps.inheritable());
+        capabilities.put("permitted", caps.permitted());
+        capabilities.put("ambient", caps.ambient());
 
         Map<String, Object> process = new LinkedHashMap<>();
         process.put("terminal", false);
@@ -75,10 +80,21 @@ final class BundleConfig {
                 // every container of the group joins the same network namespace, like a pod
                 Map.of("type", "network", "path", netnsPath)));
         linux.put("cgroupsPath", cgroupsPath);
+        Map<String, Object> resources = new LinkedHashMap<>();
+        if (limits.memoryBytes() > 0) {
+            // swap as large as memory: the limit holds for memory and swap together
+            resources.put("memory", Map.of("limit", limits.memoryBytes(), "swap", limits.memoryBytes()));
+        }
+        if (limits.pids() > 0) resources.put("pids", Map.of("limit", limits.pids()));
+        if (!resources.isEmpty()) linux.put("resources", resources);
         linux.put("maskedPaths", List.of("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                 "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-                "/sys/firmware", "/proc/scsi"));
+                "/sys/firmware", "/proc/scsi", "/sys/devices/virtual/powercap",
+                // configfs holds the TEE's report interface (configfs-tsm): a container writing its own
+                // REPORT_DATA there would get a genuine report binding a key of its choice
+                "/sys/kernel/config", "/sys/kernel/security"));
         linux.put("readonlyPaths", List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"));
+        linux.put("seccomp", SeccompRender.forCapabilities(caps.bounding()));
         config.put("linux", linux);
         return config;
     }

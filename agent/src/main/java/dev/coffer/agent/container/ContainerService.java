@@ -293,7 +293,14 @@ public final class ContainerService {
 
     // ---- containers ----------------------------------------------------------------------
 
-    public synchronized Result createContainer(Request.CreateContainer req) {
+    /**
+     * Writes the container's bundle. {@code capabilities} are the five sets the policy decision
+     * returned: the only capabilities the container gets, whatever the request listed; {@code
+     * limits} are the policy container's.
+     */
+    public synchronized Result createContainer(Request.CreateContainer req,
+                                               dev.coffer.policy.enforce.EnforcementRequest.Capabilities capabilities,
+                                               ResourceLimits limits) {
         Container c = container(req.containerID());
         if (!c.state.equals("mounted")) {
             throw AgentException.conflict("expected container " + c.id + " with a mounted overlay and no bundle, found it "
@@ -324,10 +331,24 @@ public final class ContainerService {
                 }
             }
         }
+        for (List<String> set : List.of(capabilities.bounding(), capabilities.effective(), capabilities.inheritable(),
+                capabilities.permitted(), capabilities.ambient())) {
+            for (String cap : set) {
+                if (cap == null || !cap.matches("CAP_[A-Z_0-9]+")) {
+                    throw AgentException.invalid("expected the policy decision's capabilities named CAP_*, found \"" + cap + "\"");
+                }
+            }
+        }
+        if ((limits.memoryBytes() > 0 || limits.pids() > 0) && !runtime.appliesResourceLimits()) {
+            // the policy's limits would be silently ignored: refuse rather than run unconfined
+            throw AgentException.failed("expected an OCI runtime that applies the policy's limits (memory " + limits.memoryBytes()
+                    + " bytes, pids " + limits.pids() + ") to " + c.id + ", found " + runtime.describe()
+                    + ", which runs containers without cgroups on this host; use --runtime runc");
+        }
         int[] ids = UserLookup.resolve(rootfs, req.user());
         List<Request.Mount> mounts = resolveMounts(req.mounts() == null ? List.of() : req.mounts());
         Path bundle = c.dir.resolve("bundle");
-        Map<String, Object> config = BundleConfig.build(req, rootfs.toString(), ids[0], ids[1], List.of(), mounts,
+        Map<String, Object> config = BundleConfig.build(req, capabilities, limits, rootfs.toString(), ids[0], ids[1], List.of(), mounts,
                 // the agent's pid keeps cgroups of same-named groups (other COFFER_HOMEs) apart
                 netns.toString(), "coffer-" + sandboxName + "-" + ProcessHandle.current().pid() + "-" + c.id);
         try {
@@ -513,7 +534,12 @@ public final class ContainerService {
         throw AgentException.failed("expected container " + c.id + " to start within 30 s, it did not; see " + c.log);
     }
 
-    public Result execInContainer(Request.ExecInContainer req) {
+    /**
+     * Runs a process in the container. With {@code returnOutput} false (the container's policy
+     * does not allow stdio access) its output is discarded, never read, and only its exit code is
+     * returned, as hcsshim does.
+     */
+    public Result execInContainer(Request.ExecInContainer req, boolean returnOutput) {
         Container c;
         synchronized (this) {
             c = container(req.containerID());
@@ -539,8 +565,12 @@ public final class ContainerService {
         long timeout = req.timeoutMillis() <= 0 ? 60_000 : Math.min(req.timeoutMillis(), 3_600_000);
         Process p;
         try {
-            p = new ProcessBuilder(runtime.command(args.toArray(String[]::new)))
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            ProcessBuilder pb = new ProcessBuilder(runtime.command(args.toArray(String[]::new)))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            if (!returnOutput) {
+                pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+            }
+            p = pb.start();
         } catch (IOException e) {
             throw AgentException.failed("cannot start " + runtime.name() + " exec: " + e.getMessage());
         }

@@ -108,6 +108,14 @@ public final class OciRuntime {
     }
 
     /** One line for people: which runtime, which version, how it is invoked. */
+    /**
+     * Whether the runtime puts containers in cgroups it configures: not crun run with
+     * {@code --cgroup-manager=disabled} on a hybrid host, which would ignore a policy's limits.
+     */
+    public boolean appliesResourceLimits() {
+        return !crunWrapped;
+    }
+
     public String describe() {
         return name + " " + version + " (" + binary + (crunWrapped
                 ? ", in a private mount namespace with cgroup2 and --cgroup-manager=disabled" : "") + ")";

@@ -1,12 +1,16 @@
 package dev.coffer.agent.enforce;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.agent.container.AgentException;
 import dev.coffer.agent.container.ContainerService;
+import dev.coffer.agent.container.ResourceLimits;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.policy.enforce.Decision;
 import dev.coffer.policy.enforce.DecisionLogEntry;
 import dev.coffer.policy.enforce.EnforcementRequest;
+import dev.coffer.policy.enforce.MetadataAction;
 import dev.coffer.policy.enforce.PolicyEnforcer;
+import dev.coffer.policy.enforce.SeccompDefault;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,14 +24,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * working directory for exec) — and hands out {@link Verdict}s that the request handler commits
  * once the host operation succeeded or rolls back when it failed.
  *
- * <p>Requests that are not enforcement points in ACI's schema (ping, start_container,
- * wait_container, shutdown_sandbox, get_report) are not judged: start only runs what create_container
- * allowed, and the others reveal or change nothing a policy pins. get_report in particular is not
- * gated like get_properties: the report carries only what any verifier is meant to see
- * (MEASUREMENT, HOST_DATA, the chip's TCB) plus the caller's nonce behind a fixed tag, so it can
- * neither leak a secret nor bind a key; and a policy that refused it would only stop the group
- * from proving what it is, which a host could achieve anyway by not forwarding the request. read_logs is the container's
- * stdio, so it is allowed only where create_container's decision said {@code allow_stdio_access}.
+ * <p>Every request but the protocol's ping handshake is an enforcement point (the points are
+ * declared once, in {@link dev.coffer.policy.enforce.EnforcementPoint}): start_container runs only
+ * what a committed create_container decision allowed, read_logs is the container's stdio and is
+ * allowed only where that decision said {@code allow_stdio_access}, read_decision_log is runtime
+ * logging, and get_report, wait_container and shutdown_sandbox have defaults a policy can change.
+ * What the decision returns is what runs: its {@code env_list} and {@code caps_list}, never the
+ * host's lists.
  */
 public final class Enforcer {
     public static final String ALLOW_ALL = "allow-all";
@@ -74,14 +77,6 @@ public final class Enforcer {
      * @throws AgentException (invalid) when the request cannot even be stated as policy input
      */
     public Verdict decide(Request request, ContainerService sandbox) {
-        if (request instanceof Request.ReadLogs r) {
-            Boolean allowed = stdioAccess.get(r.containerID() == null ? "" : r.containerID());
-            if (Boolean.FALSE.equals(allowed)) {
-                return new Verdict(request, null, "read_logs denied: the policy does not allow stdio access for container "
-                        + r.containerID() + " (allow_stdio_access is false)");
-            }
-            return new Verdict(request, null, null);
-        }
         EnforcementRequest input;
         try {
             input = toPolicyInput(request, sandbox);
@@ -102,15 +97,78 @@ public final class Enforcer {
     /** The host operation of an allowed verdict succeeded: the policy state moves on. */
     public void commit(Verdict v) {
         if (v.decision() == null) return;
-        policy.commit(v.decision());
+        // recorded before the commit: nothing can reach this container before its create is committed,
+        // so exec never finds a committed container without its stdio setting
         if (v.request() instanceof Request.CreateContainer c) {
             stdioAccess.put(c.containerID(), v.decision().allowStdioAccess());
+        }
+        try {
+            policy.commit(v.decision());
+        } catch (RuntimeException e) {
+            if (v.request() instanceof Request.CreateContainer c) stdioAccess.remove(c.containerID());
+            throw e;
         }
     }
 
     /** The host operation failed: the policy state stays as if the request was never made. */
     public void rollback(Verdict v) {
         if (v.decision() != null) policy.rollback(v.decision());
+    }
+
+    /**
+     * Whether the committed create_container of {@code containerID} allowed stdio access (hcsshim's
+     * {@code allow_stdio_access}): exec returns a process's output only then. False for a container
+     * whose create is not committed.
+     */
+    public boolean stdioAccess(String containerID) {
+        return containerID != null && Boolean.TRUE.equals(stdioAccess.get(containerID));
+    }
+
+    /**
+     * The capabilities a container must get: the ones the create_container decision returned
+     * ({@code caps_list}: the policy's grant under allow_capability_dropping), or when a policy's
+     * own rule returns none, the sets the policy judged. Never the host's list as such.
+     */
+    public static EnforcementRequest.Capabilities capabilities(Verdict v) {
+        EnforcementRequest.Capabilities decided = v.decision() == null ? null : v.decision().capabilities();
+        if (decided != null) return decided;
+        if (v.decision() != null && v.decision().input().get("capabilities") instanceof JsonNode caps
+                && caps.isObject()) {
+            return new EnforcementRequest.Capabilities(strings(caps.get("bounding")), strings(caps.get("effective")),
+                    strings(caps.get("inheritable")), strings(caps.get("permitted")), strings(caps.get("ambient")));
+        }
+        throw new IllegalStateException("a create_container verdict without a decision");
+    }
+
+    /**
+     * The resource limits of the policy containers a create_container decision matched (Coffer's
+     * {@code limits}): the strictest of them where they differ, none where the policy sets none.
+     */
+    public static ResourceLimits limits(Verdict v) {
+        if (v.decision() == null) return ResourceLimits.NONE;
+        long memory = 0;
+        long pids = 0;
+        for (MetadataAction a : v.decision().delta()) {
+            if (!a.name().equals("matches") || a.value() == null || !a.value().isArray()) continue;
+            for (JsonNode candidate : a.value()) {
+                JsonNode l = candidate.path("limits");
+                memory = strictest(memory, l.path("memory_bytes").asLong(0));
+                pids = strictest(pids, l.path("pids").asLong(0));
+            }
+        }
+        return new ResourceLimits(memory, pids);
+    }
+
+    private static long strictest(long a, long b) {
+        if (a <= 0) return Math.max(b, 0);
+        if (b <= 0) return a;
+        return Math.min(a, b);
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        if (array != null) array.forEach(e -> out.add(e.asText()));
+        return out;
     }
 
     private static Request withAllowedEnv(Request request, Decision d) {
@@ -123,17 +181,16 @@ public final class Enforcer {
         };
     }
 
-    /** Azure's input for the request, or null when the request is not an enforcement point. */
+    /** Azure's input for the request, or null for the ping handshake, the one request that is no enforcement point. */
     static EnforcementRequest toPolicyInput(Request request, ContainerService sandbox) {
         return switch (request) {
             case Request.Ping p -> null;
-            case Request.StartContainer s -> null;
-            case Request.WaitContainer w -> null;
-            case Request.ReadLogs r -> null;
-            case Request.ShutdownSandbox s -> null;
-            case Request.GetReport g -> null;
-            // the host's own requests and the reasons they were refused, against a policy it supplied
-            case Request.ReadDecisionLog r -> null;
+            case Request.StartContainer s -> new EnforcementRequest.StartContainer(s.containerID());
+            case Request.WaitContainer w -> new EnforcementRequest.WaitContainer(w.containerID());
+            case Request.ReadLogs r -> new EnforcementRequest.ReadLogs(r.containerID());
+            case Request.ShutdownSandbox s -> new EnforcementRequest.ShutdownSandbox();
+            case Request.GetReport g -> new EnforcementRequest.GetReport();
+            case Request.ReadDecisionLog r -> new EnforcementRequest.ReadDecisionLog();
             case Request.GetProperties p -> new EnforcementRequest.GetProperties();
             case Request.MountDevice m -> new EnforcementRequest.MountDevice(m.target(), m.deviceHash());
             case Request.UnmountDevice u -> new EnforcementRequest.UnmountDevice(u.target());
@@ -170,6 +227,8 @@ public final class Enforcer {
                 cwd, mounts, false, c.noNewPrivileges(),
                 new EnforcementRequest.IdName(Integer.toString(user.uid()), user.userName()),
                 List.of(new EnforcementRequest.IdName(Integer.toString(user.gid()), user.groupName())),
-                "0022", new EnforcementRequest.Capabilities(caps, caps, List.of(), caps, List.of()), "", List.of());
+                "0022", new EnforcementRequest.Capabilities(caps, caps, List.of(), caps, List.of()),
+                // the agent always applies its runtime default profile, and says which by its hash
+                SeccompDefault.sha256(), List.of(), c.hostname() == null || c.hostname().isBlank() ? c.containerID() : c.hostname());
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.jsontype.NamedType;
 
 import java.util.List;
 
@@ -19,6 +20,9 @@ public final class Protocol {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .serializationInclusion(JsonInclude.Include.NON_NULL)
+            // request names come from the enforcement points, declared once (Request.wireNames)
+            .registerSubtypes(Request.wireNames().entrySet().stream()
+                    .map(e -> new NamedType(e.getKey(), e.getValue())).toArray(NamedType[]::new))
             .build();
 
     private Protocol() {}

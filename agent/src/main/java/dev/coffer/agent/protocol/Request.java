@@ -1,9 +1,11 @@
 package dev.coffer.agent.protocol;
 
-import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import dev.coffer.policy.enforce.EnforcementPoint;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything the host may ask of the agent. Each record is one policy enforcement point
@@ -12,49 +14,24 @@ import java.util.List;
  * target}}, {@code create_container{containerID, argList, envList, workingDir, mounts}}, ...),
  * so a policy written against those inputs can judge these requests unchanged.
  */
+// the subtypes and their "type" names are registered by Protocol from wireNames(): see there
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
-@JsonSubTypes({
-        @JsonSubTypes.Type(value = Request.Ping.class, name = "ping"),
-        @JsonSubTypes.Type(value = Request.GetProperties.class, name = "get_properties"),
-        @JsonSubTypes.Type(value = Request.MountDevice.class, name = "mount_device"),
-        @JsonSubTypes.Type(value = Request.UnmountDevice.class, name = "unmount_device"),
-        @JsonSubTypes.Type(value = Request.MountOverlay.class, name = "mount_overlay"),
-        @JsonSubTypes.Type(value = Request.UnmountOverlay.class, name = "unmount_overlay"),
-        @JsonSubTypes.Type(value = Request.CreateContainer.class, name = "create_container"),
-        @JsonSubTypes.Type(value = Request.StartContainer.class, name = "start_container"),
-        @JsonSubTypes.Type(value = Request.ExecInContainer.class, name = "exec_in_container"),
-        @JsonSubTypes.Type(value = Request.SignalContainerProcess.class, name = "signal_container_process"),
-        @JsonSubTypes.Type(value = Request.WaitContainer.class, name = "wait_container"),
-        @JsonSubTypes.Type(value = Request.ReadLogs.class, name = "read_logs"),
-        @JsonSubTypes.Type(value = Request.ShutdownContainer.class, name = "shutdown_container"),
-        @JsonSubTypes.Type(value = Request.ShutdownSandbox.class, name = "shutdown_sandbox"),
-        @JsonSubTypes.Type(value = Request.GetReport.class, name = "get_report"),
-        @JsonSubTypes.Type(value = Request.ReadDecisionLog.class, name = "read_decision_log"),
-        @JsonSubTypes.Type(value = Request.MountEncryptedVolume.class, name = "mount_encrypted_volume"),
-})
 public sealed interface Request {
 
-    /** The enforcement point name a policy rule is bound to, e.g. {@code mount_device}. */
+    /**
+     * Every request type with its wire name, which is its enforcement point's name: the record's
+     * name in snake case ({@code MountDevice} is {@code mount_device}), checked here against the
+     * points the policy module declares ({@link EnforcementPoint}), so a request cannot exist without
+     * its point. {@link Ping} alone is no point: it is the protocol's handshake (the version check)
+     * and reveals and changes nothing.
+     */
+    static Map<Class<? extends Request>, String> wireNames() {
+        return WireNames.BY_TYPE;
+    }
+
+    /** The enforcement point name a policy rule is bound to, e.g. {@code mount_device} ("ping" for the handshake). */
     default String enforcementPoint() {
-        return switch (this) {
-            case Ping p -> "ping";
-            case GetProperties p -> "get_properties";
-            case MountDevice m -> "mount_device";
-            case UnmountDevice u -> "unmount_device";
-            case MountOverlay m -> "mount_overlay";
-            case UnmountOverlay u -> "unmount_overlay";
-            case CreateContainer c -> "create_container";
-            case StartContainer s -> "start_container";
-            case ExecInContainer e -> "exec_in_container";
-            case SignalContainerProcess s -> "signal_container_process";
-            case WaitContainer w -> "wait_container";
-            case ReadLogs r -> "read_logs";
-            case ShutdownContainer s -> "shutdown_container";
-            case ShutdownSandbox s -> "shutdown_sandbox";
-            case GetReport g -> "get_report";
-            case ReadDecisionLog r -> "read_decision_log";
-            case MountEncryptedVolume m -> "mount_encrypted_volume";
-        };
+        return WireNames.BY_TYPE.get(getClass());
     }
 
     /** Liveness check; changes nothing. */
@@ -140,4 +117,40 @@ public sealed interface Request {
      * {@code sandbox:///encrypted/NAME}: the forms the generated policy pins.
      */
     record Mount(String destination, String source, String type, List<String> options) {}
+
+    /** Derives the wire names once (a nested class, so the interface itself holds no state). */
+    final class WireNames {
+        static final String PING = "ping";
+        static final Map<Class<? extends Request>, String> BY_TYPE = derive();
+
+        private WireNames() {}
+
+        @SuppressWarnings("unchecked")
+        private static Map<Class<? extends Request>, String> derive() {
+            Map<Class<? extends Request>, String> names = new LinkedHashMap<>();
+            for (Class<?> type : Request.class.getPermittedSubclasses()) {
+                String name = snakeCase(type.getSimpleName());
+                if (!name.equals(PING) && EnforcementPoint.named(name) == null) {
+                    throw new IllegalStateException("request " + type.getSimpleName() + " has no enforcement point '" + name
+                            + "'; declare it in EnforcementPoint with its rule in framework.rego");
+                }
+                names.put((Class<? extends Request>) type, name);
+            }
+            return Map.copyOf(names);
+        }
+
+        static String snakeCase(String camel) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < camel.length(); i++) {
+                char c = camel.charAt(i);
+                if (Character.isUpperCase(c)) {
+                    if (i > 0) sb.append('_');
+                    sb.append(Character.toLowerCase(c));
+                } else {
+                    sb.append(c);
+                }
+            }
+            return sb.toString();
+        }
+    }
 }

@@ -230,7 +230,13 @@ final class DemoRun {
         if (!expected.equals(handle.enforcer())) {
             throw new IOException("expected the agent to enforce " + expected + ", found it reporting " + handle.enforcer());
         }
-        var log = groups.policyLog(GROUP);
+        List<dev.coffer.policy.enforce.DecisionLogEntry> log;
+        try {
+            log = groups.policyLog(GROUP);
+        } catch (dev.coffer.runtime.group.GroupException e) {
+            // a microVM keeps its decision log inside unless the policy allows runtime logging, and this one does not
+            return "the agent enforces the generated policy; its decision log stays inside the sandbox (" + e.getMessage() + ")";
+        }
         if (log.isEmpty()) {
             throw new IOException("expected the agent's decision log to record the launch's requests, found it empty");
         }

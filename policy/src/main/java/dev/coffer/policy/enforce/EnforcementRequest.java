@@ -11,8 +11,15 @@ import java.util.List;
  * JSON the framework sees is the JSON an ACI policy expects.
  */
 public sealed interface EnforcementRequest {
-    /** The enforcement point, e.g. "mount_device": the rule evaluated is data.policy.&lt;rule&gt;. */
-    String rule();
+    /** The enforcement point this request is the input of (declared once, in {@link EnforcementPoint}). */
+    default EnforcementPoint point() {
+        return EnforcementPoint.of(this);
+    }
+
+    /** The enforcement point's name, e.g. "mount_device": the rule evaluated is data.policy.&lt;rule&gt;. */
+    default String rule() {
+        return point().pointName();
+    }
 
     /** Mount a read-only layer disk whose dm-verity root hash is {@code deviceHash} at {@code target}. */
     record MountDevice(String target, String deviceHash) implements EnforcementRequest {
@@ -20,14 +27,12 @@ public sealed interface EnforcementRequest {
             Fields.require(target, "target");
             Fields.require(deviceHash, "deviceHash");
         }
-        public String rule() { return "mount_device"; }
     }
 
     record UnmountDevice(String unmountTarget) implements EnforcementRequest {
         public UnmountDevice {
             Fields.require(unmountTarget, "unmountTarget");
         }
-        public String rule() { return "unmount_device"; }
     }
 
     /** Mount a container's rootfs at {@code target} from mounted layers, top-most layer first. */
@@ -37,14 +42,12 @@ public sealed interface EnforcementRequest {
             Fields.require(target, "target");
             layerPaths = Fields.list(layerPaths, "layerPaths");
         }
-        public String rule() { return "mount_overlay"; }
     }
 
     record UnmountOverlay(String unmountTarget) implements EnforcementRequest {
         public UnmountOverlay {
             Fields.require(unmountTarget, "unmountTarget");
         }
-        public String rule() { return "unmount_overlay"; }
     }
 
     record Mount(String destination, String source, String type, List<String> options) {
@@ -77,7 +80,7 @@ public sealed interface EnforcementRequest {
                            List<Mount> mounts, boolean privileged, boolean noNewPrivileges, IdName user,
                            List<IdName> groups, String umask, Capabilities capabilities,
                            @JsonProperty("seccompProfileSHA256") String seccompProfileSHA256,
-                           List<String> devices) implements EnforcementRequest {
+                           List<String> devices, String hostname) implements EnforcementRequest {
         public CreateContainer {
             Fields.require(containerID, "containerID");
             Fields.require(workingDir, "workingDir");
@@ -90,8 +93,17 @@ public sealed interface EnforcementRequest {
             groups = Fields.list(groups, "groups");
             devices = devices == null ? List.of() : Fields.list(devices, "devices");
             seccompProfileSHA256 = seccompProfileSHA256 == null ? "" : seccompProfileSHA256;
+            hostname = hostname == null ? "" : hostname;
         }
-        public String rule() { return "create_container"; }
+
+        /** A request without a hostname (recorded before the field existed): the container gets its ID. */
+        public CreateContainer(String containerID, List<String> argList, List<String> envList, String workingDir,
+                               List<Mount> mounts, boolean privileged, boolean noNewPrivileges, IdName user,
+                               List<IdName> groups, String umask, Capabilities capabilities, String seccompProfileSHA256,
+                               List<String> devices) {
+            this(containerID, argList, envList, workingDir, mounts, privileged, noNewPrivileges, user, groups, umask,
+                    capabilities, seccompProfileSHA256, devices, "");
+        }
     }
 
     /**
@@ -117,7 +129,6 @@ public sealed interface EnforcementRequest {
         public ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir) {
             this(containerID, argList, envList, workingDir, null, null, null, null, null);
         }
-        public String rule() { return "exec_in_container"; }
     }
 
     /** Run a process in the sandbox itself, outside any container. */
@@ -127,7 +138,6 @@ public sealed interface EnforcementRequest {
             argList = Fields.list(argList, "argList");
             envList = Fields.list(envList, "envList");
         }
-        public String rule() { return "exec_external"; }
     }
 
     /** {@code argList} names the exec'd process when {@code isInitProcess} is false. */
@@ -137,26 +147,21 @@ public sealed interface EnforcementRequest {
             Fields.require(containerID, "containerID");
             argList = argList == null ? List.of() : Fields.list(argList, "argList");
         }
-        public String rule() { return "signal_container_process"; }
     }
 
     record ShutdownContainer(String containerID) implements EnforcementRequest {
         public ShutdownContainer {
             Fields.require(containerID, "containerID");
         }
-        public String rule() { return "shutdown_container"; }
     }
 
     record GetProperties() implements EnforcementRequest {
-        public String rule() { return "get_properties"; }
     }
 
     record DumpStacks() implements EnforcementRequest {
-        public String rule() { return "dump_stacks"; }
     }
 
     record RuntimeLogging() implements EnforcementRequest {
-        public String rule() { return "runtime_logging"; }
     }
 
     record LoadFragment(String issuer, String feed, String namespace,
@@ -165,21 +170,18 @@ public sealed interface EnforcementRequest {
             Fields.require(issuer, "issuer");
             Fields.require(feed, "feed");
         }
-        public String rule() { return "load_fragment"; }
     }
 
     record ScratchMount(String target, boolean encrypted) implements EnforcementRequest {
         public ScratchMount {
             Fields.require(target, "target");
         }
-        public String rule() { return "scratch_mount"; }
     }
 
     record ScratchUnmount(String unmountTarget) implements EnforcementRequest {
         public ScratchUnmount {
             Fields.require(unmountTarget, "unmountTarget");
         }
-        public String rule() { return "scratch_unmount"; }
     }
 
     /**
@@ -202,7 +204,6 @@ public sealed interface EnforcementRequest {
             Fields.require(headerDigest, "headerDigest");
             Fields.require(integrity, "integrity");
         }
-        public String rule() { return "mount_encrypted_volume"; }
     }
 
     /**
@@ -214,6 +215,35 @@ public sealed interface EnforcementRequest {
         public SetPolicy {
             Fields.require(policyText, "policyText");
         }
-        public String rule() { return "set_policy"; }
     }
+
+    /** Run the container a committed create_container wrote. */
+    record StartContainer(String containerID) implements EnforcementRequest {
+        public StartContainer {
+            Fields.require(containerID, "containerID");
+        }
+    }
+
+    /** Wait for (or look at) a container's exit. */
+    record WaitContainer(String containerID) implements EnforcementRequest {
+        public WaitContainer {
+            Fields.require(containerID, "containerID");
+        }
+    }
+
+    /** Read the container's stdout/stderr log. */
+    record ReadLogs(String containerID) implements EnforcementRequest {
+        public ReadLogs {
+            Fields.require(containerID, "containerID");
+        }
+    }
+
+    /** Read the agent's decision log. */
+    record ReadDecisionLog() implements EnforcementRequest {}
+
+    /** A fresh attestation report for the host's nonce. */
+    record GetReport() implements EnforcementRequest {}
+
+    /** Stop every container, unmount everything and end the sandbox. */
+    record ShutdownSandbox() implements EnforcementRequest {}
 }

@@ -61,7 +61,18 @@ final class Explainer {
                             ? " (already shut down)" : " (never created)"), null);
             case "get_properties" -> flag(rule, errors, "allow_properties_access");
             case "dump_stacks" -> flag(rule, errors, "allow_dump_stacks");
-            case "runtime_logging" -> flag(rule, errors, "allow_runtime_logging");
+            case "runtime_logging", "read_decision_log" -> flag(rule, errors, "allow_runtime_logging");
+            case "start_container", "wait_container" -> new Explanation(rule, errors, "containerID",
+                    "a container whose create_container decision is committed" + (rule.equals("start_container")
+                            ? " and that has not been started or shut down" : ""),
+                    text(input.get("containerID")), null);
+            // only a policy's own rule refuses these (the framework allows them): name that rule
+            case "get_report", "shutdown_sandbox" -> new Explanation(rule, errors, "policy." + rule,
+                    "the framework's rule (allowed)", "the policy's own rule, which refuses it", null);
+            case "read_logs" -> metadata.path("started").has(text(input.get("containerID")))
+                    ? new Explanation(rule, errors, "allow_stdio_access", "true", "false", null)
+                    : new Explanation(rule, errors, "containerID", "a container whose create_container decision is committed",
+                            text(input.get("containerID")), null);
             case "scratch_mount" -> errors.stream().anyMatch(e -> e.contains("unencrypted"))
                     ? new Explanation(rule, errors, "encrypted", "true", text(input.get("encrypted")), null)
                     : new Explanation(rule, errors, null, null, null, null);
@@ -308,7 +319,10 @@ final class Explainer {
             }
         }
         String seccomp = c.path("seccomp_profile_sha256").asText("");
-        if (!seccomp.equals(input.path("seccompProfileSHA256").asText(""))) {
+        String reported = input.path("seccompProfileSHA256").asText("");
+        // "" in the policy is the runtime default, which the agent reports by its hash
+        boolean runtimeDefault = seccomp.isEmpty() && reported.equals(input.path("runtimeDefaultSeccompProfileSHA256").asText(null));
+        if (!seccomp.equals(reported) && !runtimeDefault) {
             m.add(new Mismatch("seccompProfileSHA256", quote(seccomp), quote(input.path("seccompProfileSHA256").asText(""))));
         }
         return m;

@@ -22,7 +22,7 @@ public final class PolicyState {
 
     static PolicyState initial() {
         ObjectNode m = JsonNodeFactory.instance.objectNode();
-        for (String name : List.of("devices", "overlayTargets", "overlayLayers", "matches", "started", "scratch_mounts", "encrypted_volumes")) {
+        for (String name : List.of("devices", "overlayTargets", "overlayLayers", "matches", "started", "running", "scratch_mounts", "encrypted_volumes")) {
             m.putObject(name);
         }
         return new PolicyState(m, 0);

@@ -100,7 +100,8 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
         input.put("rule", request.rule());
         switch (request) {
             case EnforcementRequest.MountDevice m -> input.put("mountPathRegex", options.layerMountPathRegex());
-            case EnforcementRequest.CreateContainer c -> input.put("sandboxDir", options.sandboxDir());
+            case EnforcementRequest.CreateContainer c -> input.put("sandboxDir", options.sandboxDir())
+                    .put("runtimeDefaultSeccompProfileSHA256", SeccompDefault.sha256());
             default -> { }
         }
         return input;
@@ -114,6 +115,17 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
             // an evaluation error must never turn into an allow
             return denied(seq, rule, input, new Explanation(rule, List.of("policy evaluation failed: " + e.getMessage()),
                     null, null, null, null));
+        }
+        EnforcementPoint point = EnforcementPoint.named(rule);
+        if (result == null && point != null && point.origin() == EnforcementPoint.Origin.COFFER) {
+            // a policy that does not know one of Coffer's own points (an ACI policy, an older Coffer one)
+            // gets the framework's rule for it, never a free pass
+            try {
+                result = engine.evaluate("data.framework." + rule, input, state);
+            } catch (RuntimeException e) {
+                return denied(seq, rule, input, new Explanation(rule, List.of("policy evaluation failed: " + e.getMessage()),
+                        null, null, null, null));
+            }
         }
         if (result == null) {
             return denied(seq, rule, input, new Explanation(rule,

@@ -24,12 +24,8 @@ public final class RequestCodec {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .build();
 
-    /** Every rule name a request can carry, in DESIGN.md's order. */
-    public static final List<String> RULES = List.of(
-            "mount_device", "unmount_device", "mount_overlay", "unmount_overlay", "create_container",
-            "exec_in_container", "exec_external", "signal_container_process", "shutdown_container",
-            "get_properties", "dump_stacks", "runtime_logging", "load_fragment", "scratch_mount",
-            "scratch_unmount", "set_policy", "mount_encrypted_volume");
+    /** Every rule name a request can carry: the enforcement points, in their declared order. */
+    public static final List<String> RULES = EnforcementPoint.names();
 
     /** create_container fields the guest supplies, never the host: accepted in recorded inputs, never used. */
     static final List<String> AGENT_SUPPLIED_CREATE_FIELDS = List.of("sandboxDir", "hugePagesDir");
@@ -69,6 +65,7 @@ public final class RequestCodec {
                 capabilities(n.putObject("capabilities"), r.capabilities());
                 n.put("seccompProfileSHA256", r.seccompProfileSHA256());
                 strings(n.putArray("devices"), r.devices());
+                n.put("hostname", r.hostname());
             }
             case EnforcementRequest.ExecInContainer r -> {
                 n.put("containerID", r.containerID());
@@ -106,6 +103,12 @@ public final class RequestCodec {
             case EnforcementRequest.MountEncryptedVolume r -> n.put("name", r.name()).put("source", r.source())
                     .put("key", r.key()).put("authority", r.authority()).put("vault", r.vault()).put("readOnly", r.readOnly())
                     .put("headerDigest", r.headerDigest()).put("integrity", r.integrity());
+            case EnforcementRequest.StartContainer r -> n.put("containerID", r.containerID());
+            case EnforcementRequest.WaitContainer r -> n.put("containerID", r.containerID());
+            case EnforcementRequest.ReadLogs r -> n.put("containerID", r.containerID());
+            case EnforcementRequest.ReadDecisionLog r -> { }
+            case EnforcementRequest.GetReport r -> { }
+            case EnforcementRequest.ShutdownSandbox r -> { }
         }
         return n;
     }
@@ -150,26 +153,11 @@ public final class RequestCodec {
 
     /** Parses the input document of the given rule into its request record. */
     public static EnforcementRequest fromJson(String rule, JsonNode input) {
-        Class<? extends EnforcementRequest> type = switch (rule) {
-            case "mount_device" -> EnforcementRequest.MountDevice.class;
-            case "unmount_device" -> EnforcementRequest.UnmountDevice.class;
-            case "mount_overlay" -> EnforcementRequest.MountOverlay.class;
-            case "unmount_overlay" -> EnforcementRequest.UnmountOverlay.class;
-            case "create_container" -> EnforcementRequest.CreateContainer.class;
-            case "exec_in_container" -> EnforcementRequest.ExecInContainer.class;
-            case "exec_external" -> EnforcementRequest.ExecExternal.class;
-            case "signal_container_process" -> EnforcementRequest.SignalContainerProcess.class;
-            case "shutdown_container" -> EnforcementRequest.ShutdownContainer.class;
-            case "get_properties" -> EnforcementRequest.GetProperties.class;
-            case "dump_stacks" -> EnforcementRequest.DumpStacks.class;
-            case "runtime_logging" -> EnforcementRequest.RuntimeLogging.class;
-            case "load_fragment" -> EnforcementRequest.LoadFragment.class;
-            case "scratch_mount" -> EnforcementRequest.ScratchMount.class;
-            case "scratch_unmount" -> EnforcementRequest.ScratchUnmount.class;
-            case "set_policy" -> EnforcementRequest.SetPolicy.class;
-            case "mount_encrypted_volume" -> EnforcementRequest.MountEncryptedVolume.class;
-            default -> throw new IllegalArgumentException("unknown enforcement point '" + rule + "'; expected one of " + RULES);
-        };
+        EnforcementPoint point = EnforcementPoint.named(rule);
+        if (point == null) {
+            throw new IllegalArgumentException("unknown enforcement point '" + rule + "'; expected one of " + RULES);
+        }
+        Class<? extends EnforcementRequest> type = point.requestType();
         if (input == null || !input.isObject()) {
             throw new IllegalArgumentException(rule + " input must be an object");
         }

@@ -39,7 +39,16 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
                             List<EnvRule> envRules, String workingDir, List<Mount> mounts,
                             List<ExecProcess> execProcesses, List<Integer> signals, User user,
                             Capabilities capabilities, String seccompProfileSha256, boolean allowElevated,
-                            boolean allowStdioAccess, boolean noNewPrivileges) {
+                            boolean allowStdioAccess, boolean noNewPrivileges, Limits limits) {
+        /** Without resource limits. */
+        public Container(String id, String name, List<String> layers, List<String> command, List<EnvRule> envRules,
+                         String workingDir, List<Mount> mounts, List<ExecProcess> execProcesses, List<Integer> signals,
+                         User user, Capabilities capabilities, String seccompProfileSha256, boolean allowElevated,
+                         boolean allowStdioAccess, boolean noNewPrivileges) {
+            this(id, name, layers, command, envRules, workingDir, mounts, execProcesses, signals, user, capabilities,
+                    seccompProfileSha256, allowElevated, allowStdioAccess, noNewPrivileges, null);
+        }
+
         public Container {
             layers = List.copyOf(layers);
             command = List.copyOf(command);
@@ -49,6 +58,9 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
             signals = List.copyOf(signals);
         }
     }
+
+    /** {@code limits} of a container (Coffer's addition to ACI's schema, written only when set): 0 is none. */
+    public record Limits(long memoryBytes, long pids) {}
 
     /** {@code strategy} is "string" (exact "NAME=value") or "re2" (anchored RE2 pattern). */
     public record EnvRule(String pattern, String strategy, boolean required) {}

@@ -116,7 +116,8 @@ public final class PolicyGenerator {
         return new PolicyDocument.Container(image.reference(), c.name(), image.layerHashes(), command, envRules,
                 workingDir, mounts, execs, signals, user(user), DefaultCapabilities.forContainer(privileged),
                 c.security().seccompProfileSha256(), privileged, c.security().allowStdioAccess(),
-                c.security().noNewPrivileges());
+                c.security().noNewPrivileges(), c.security().limits().none() ? null
+                        : new PolicyDocument.Limits(c.security().limits().memoryBytes(), c.security().limits().pids()));
     }
 
     /**

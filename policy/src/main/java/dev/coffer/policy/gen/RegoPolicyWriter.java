@@ -1,5 +1,8 @@
 package dev.coffer.policy.gen;
 
+import dev.coffer.policy.enforce.EnforcementPoint;
+
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -9,18 +12,16 @@ import java.util.List;
  * (and so the same HOST_DATA) on every machine and JVM.
  */
 public final class RegoPolicyWriter {
-    /** The enforcement points bound to the framework, in the order they are written. */
-    public static final List<String> ENFORCEMENT_POINTS = List.of(
-            "mount_device", "unmount_device", "mount_overlay", "unmount_overlay", "create_container",
-            "exec_in_container", "exec_external", "signal_container_process", "shutdown_container",
-            "get_properties", "dump_stacks", "runtime_logging", "load_fragment", "scratch_mount",
-            "scratch_unmount");
+    /** The enforcement points every generated policy binds to the framework, in the order they are written. */
+    public static final List<String> ENFORCEMENT_POINTS = Arrays.stream(EnforcementPoint.values())
+            .filter(p -> p.binding() == EnforcementPoint.Binding.ALWAYS).map(EnforcementPoint::pointName).toList();
 
     /**
      * Bound only by policies that declare encrypted volumes: a policy without the binding refuses
      * every mount_encrypted_volume, which is what a group without such volumes should do.
      */
-    public static final String ENCRYPTED_VOLUME_POINT = "mount_encrypted_volume";
+    public static final List<String> ENCRYPTED_VOLUME_POINTS = Arrays.stream(EnforcementPoint.values())
+            .filter(p -> p.binding() == EnforcementPoint.Binding.WITH_ENCRYPTED_VOLUMES).map(EnforcementPoint::pointName).toList();
 
     private final StringBuilder out = new StringBuilder(16 * 1024);
 
@@ -101,7 +102,9 @@ public final class RegoPolicyWriter {
             out.append(point).append(" := data.framework.").append(point).append('\n');
         }
         if (!doc.encryptedVolumes().isEmpty()) {
-            out.append(ENCRYPTED_VOLUME_POINT).append(" := data.framework.").append(ENCRYPTED_VOLUME_POINT).append('\n');
+            for (String point : ENCRYPTED_VOLUME_POINTS) {
+                out.append(point).append(" := data.framework.").append(point).append('\n');
+            }
         }
         out.append("reason := data.framework.reason\n");
     }
@@ -139,7 +142,14 @@ public final class RegoPolicyWriter {
         field(l, "seccomp_profile_sha256").append(str(c.seccompProfileSha256())).append(",\n");
         field(l, "allow_elevated").append(c.allowElevated()).append(",\n");
         field(l, "allow_stdio_access").append(c.allowStdioAccess()).append(",\n");
-        field(l, "no_new_privileges").append(c.noNewPrivileges()).append('\n');
+        field(l, "no_new_privileges").append(c.noNewPrivileges());
+        // only when set, so the policies of containers without limits keep their bytes (and HOST_DATA)
+        if (c.limits() != null) {
+            out.append(",\n");
+            field(l, "limits").append("{\"memory_bytes\": ").append(c.limits().memoryBytes())
+                    .append(", \"pids\": ").append(c.limits().pids()).append('}');
+        }
+        out.append('\n');
         indent(level).append('}');
     }
 

@@ -71,7 +71,8 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
                     c.command().isEmpty() ? null : c.command(),
                     c.args().isEmpty() ? null : c.args(),
                     env, c.workingDir(), c.user(), mounts, execs, c.signals(),
-                    new SecurityInput(sec.privileged(), sec.allowStdioAccess(), sec.noNewPrivileges(), sec.seccompProfileSha256())));
+                    new SecurityInput(sec.privileged(), sec.allowStdioAccess(), sec.noNewPrivileges(), sec.seccompProfileSha256(),
+                            new LimitsInput(sec.limits().memoryBytes(), sec.limits().pids()))));
         }
         List<EncryptedVolumeInput> encrypted = spec.volumes().stream().filter(v -> v.encrypted() != null)
                 .map(v -> new EncryptedVolumeInput(v.name(), v.encrypted().source(), v.encrypted().key(),

@@ -98,8 +98,29 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
      * profile JSON, or empty for none.
      */
     public record Security(boolean privileged, boolean allowStdioAccess, boolean noNewPrivileges,
-                           String seccompProfileSha256) {
+                           String seccompProfileSha256, Limits limits) {
         public static final Security DEFAULT = new Security(false, true, false, "");
+
+        /** Without resource limits. */
+        public Security(boolean privileged, boolean allowStdioAccess, boolean noNewPrivileges, String seccompProfileSha256) {
+            this(privileged, allowStdioAccess, noNewPrivileges, seccompProfileSha256, Limits.NONE);
+        }
+
+        public Security {
+            limits = limits == null ? Limits.NONE : limits;
+        }
+
+        public Security withLimits(Limits l) {
+            return new Security(privileged, allowStdioAccess, noNewPrivileges, seccompProfileSha256, l);
+        }
+    }
+
+    /**
+     * A container's {@code resources.limits}: {@code memory} in bytes and {@code pids} (Coffer's
+     * addition), 0 for none. The policy pins them and the agent applies them.
+     */
+    public record Limits(long memoryBytes, long pids) {
+        public static final Limits NONE = new Limits(0, 0);
     }
 
     /**

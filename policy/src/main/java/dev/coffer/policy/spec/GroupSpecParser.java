@@ -320,7 +320,7 @@ public final class GroupSpecParser {
     private ContainerSpec container(YamlNode node, String path, Set<String> volumes, Set<String> readOnlyVolumes)
             throws SpecException {
         YamlNode.Mapping m = mapping(node, path, Set.of("name", "image", "command", "args", "env", "workingDir", "user",
-                "ports", "volumeMounts", "execProcesses", "signals", "securityContext"));
+                "ports", "volumeMounts", "execProcesses", "signals", "securityContext", "resources"));
         String name = requiredString(m, "name", path);
         if (!DNS_LABEL.matcher(name).matches()) {
             throw error(m.entries().get("name").value(), path + ".name",
@@ -422,7 +422,7 @@ public final class GroupSpecParser {
             }
         }
         List<Integer> signals = signalList(m, "signals", path);
-        Security security = security(m, path);
+        Security security = security(m, path).withLimits(limits(m, path));
         return new ContainerSpec(name, image, command, args, env, workingDir, user, ports, mounts, execs, signals, security);
     }
 
@@ -445,6 +445,59 @@ public final class GroupSpecParser {
                     "expected 64 lowercase hex digits (sha256sum of the profile JSON), found \"" + seccomp + "\"");
         }
         return new Security(false, stdio, optionalBoolean(m, "noNewPrivileges", p), seccomp == null ? "" : seccomp);
+    }
+
+    /** {@code resources: {limits: {memory: 256Mi, pids: 128}}}: Kubernetes' form, with pids added. */
+    private GroupSpec.Limits limits(YamlNode.Mapping container, String path) throws SpecException {
+        YamlNode.Entry entry = container.entries().get("resources");
+        if (entry == null) return GroupSpec.Limits.NONE;
+        String p = path + ".resources";
+        YamlNode.Mapping resources = mapping(entry.value(), p, Set.of("limits"));
+        YamlNode.Entry limitsEntry = resources.entries().get("limits");
+        if (limitsEntry == null) return GroupSpec.Limits.NONE;
+        YamlNode.Mapping m = mapping(limitsEntry.value(), p + ".limits", Set.of("memory", "pids"));
+        String memory = optionalScalar(m, "memory", p + ".limits");
+        String pids = optionalScalar(m, "pids", p + ".limits");
+        long memoryBytes = 0;
+        if (memory != null) {
+            memoryBytes = memoryQuantity(memory);
+            if (memoryBytes < 4L << 20) {
+                throw error(m.entries().get("memory").value(), p + ".limits.memory",
+                        "expected a memory limit of at least 4Mi (a number of bytes or with a suffix Ki, Mi, Gi, Ti, k, M, G, T), found \""
+                                + memory + "\"");
+            }
+        }
+        long pidLimit = 0;
+        if (pids != null) {
+            try {
+                pidLimit = Long.parseLong(pids);
+            } catch (NumberFormatException e) {
+                pidLimit = -1;
+            }
+            if (pidLimit < 1 || pidLimit > 4_194_304) {
+                throw error(m.entries().get("pids").value(), p + ".limits.pids",
+                        "expected a number of processes from 1 to 4194304, found \"" + pids + "\"");
+            }
+        }
+        return new GroupSpec.Limits(memoryBytes, pidLimit);
+    }
+
+    /** A Kubernetes memory quantity in bytes, or -1 when it is not one. */
+    static long memoryQuantity(String q) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,15})(Ki|Mi|Gi|Ti|k|M|G|T)?").matcher(q);
+        if (!m.matches()) return -1;
+        long n = Long.parseLong(m.group(1));
+        long unit = m.group(2) == null ? 1 : switch (m.group(2)) {
+            case "Ki" -> 1L << 10;
+            case "Mi" -> 1L << 20;
+            case "Gi" -> 1L << 30;
+            case "Ti" -> 1L << 40;
+            case "k" -> 1_000L;
+            case "M" -> 1_000_000L;
+            case "G" -> 1_000_000_000L;
+            default -> 1_000_000_000_000L;
+        };
+        return n > Long.MAX_VALUE / unit ? -1 : n * unit;
     }
 
     private List<Integer> signalList(YamlNode.Mapping m, String key, String path) throws SpecException {

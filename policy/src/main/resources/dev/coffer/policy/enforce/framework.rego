@@ -13,7 +13,9 @@
 #   overlayTargets[target] = true         rootfs overlays mounted
 #   matches[containerID]   = [container]  policy containers this container may still become
 #                                         (narrowed at every request: mount_overlay, create, exec, signal)
-#   started[containerID]   = {privileged} containers created; never removed, so an ID is never reused
+#   started[containerID]   = {privileged, allow_stdio_access}  containers created (create committed);
+#                                         never removed, so an ID is never reused
+#   running[containerID]   = true         containers start_container ran
 #   scratch_mounts[target] = {encrypted}
 #   encrypted_volumes[name] = {key, readOnly}  encrypted volumes opened (mount_encrypted_volume)
 #
@@ -521,7 +523,7 @@ create_container := {
 		caps_list([c]) == caps_list(create_candidates)
 	}
 	update_matches := {"name": "matches", "action": "update", "key": input.containerID, "value": create_candidates}
-	add_started := {"name": "started", "action": "add", "key": input.containerID, "value": {"privileged": input.privileged}}
+	add_started := {"name": "started", "action": "add", "key": input.containerID, "value": {"privileged": input.privileged, "allow_stdio_access": allow_stdio_access}}
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -997,4 +999,102 @@ errors contains "a mount uses an encrypted volume that is not open: send mount_e
 	overlay_exists
 	not container_started
 	not encrypted_mounts_ok
+}
+
+# ---------------------------------------------------------------------------------------------
+# "" in the policy also accepts the runtime default profile the agent applies, which it reports
+# by its SHA-256 (input.runtimeDefaultSeccompProfileSHA256 is supplied by the agent, never the host);
+# a policy pins that exact profile by writing the hash itself.
+
+seccomp_ok(seccomp_profile_sha256) if {
+	seccomp_profile_sha256 == ""
+	input.seccompProfileSHA256 == input.runtimeDefaultSeccompProfileSHA256
+}
+
+# ---------------------------------------------------------------------------------------------
+# Coffer's own enforcement points (hcsshim has none of these requests). A policy that does not
+# bind one gets the rule here; a policy that binds its own rule changes the result.
+
+# start_container: only a container whose create_container decision is committed, once
+container_running if data.metadata.running[input.containerID]
+
+default start_container := {"allowed": false}
+
+start_container := {"allowed": true, "metadata": [add_running]} if {
+	container_started
+	overlay_exists
+	not container_running
+	add_running := {"name": "running", "action": "add", "key": input.containerID, "value": true}
+}
+
+# wait_container: the status of a container that was created
+default wait_container := {"allowed": false}
+
+wait_container := {"allowed": true} if container_started
+
+# read_logs: the container's stdio, only where the committed create allowed stdio access
+default container_stdio_access := false
+
+container_stdio_access if data.metadata.started[input.containerID].allow_stdio_access == true
+
+default read_logs := {"allowed": false}
+
+read_logs := {"allowed": true} if {
+	container_started
+	container_stdio_access
+}
+
+# read_decision_log: the agent's log of decisions is runtime logging (ACI's allow_runtime_logging)
+default read_decision_log := {"allowed": false}
+
+read_decision_log := {"allowed": true} if allow_runtime_logging
+
+# get_report: a report for the host's nonce binds no key (a fixed tag precedes the nonce in
+# REPORT_DATA), so it is allowed unless the policy binds a rule of its own
+default get_report := {"allowed": true}
+
+# shutdown_sandbox: the host can stop the sandbox from outside anyway; allowed unless the policy says otherwise
+default shutdown_sandbox := {"allowed": true}
+
+# set_policy: never (the enforcer refuses it before any rule runs; the policy is HOST_DATA)
+default set_policy := {"allowed": false}
+
+errors contains "container not created: its create_container decision is not committed" if {
+	input.rule in {"start_container", "wait_container", "read_logs"}
+	not container_started
+}
+
+errors contains "container already started" if {
+	input.rule == "start_container"
+	container_running
+}
+
+errors contains "container has been shut down" if {
+	input.rule == "start_container"
+	container_started
+	not overlay_exists
+}
+
+errors contains "stdio access is not allowed for this container (allow_stdio_access is false)" if {
+	input.rule == "read_logs"
+	container_started
+	not container_stdio_access
+}
+
+errors contains "runtime logging is not allowed by the policy (allow_runtime_logging is false)" if {
+	input.rule == "read_decision_log"
+	not allow_runtime_logging
+}
+
+# candidates that survive every check but disagree on what the container gets cannot be told apart
+errors contains "the policy containers this request matches disagree on allow_stdio_access or dropped capabilities; make their command, env or mounts differ" if {
+	input.rule == "create_container"
+	count(create_candidates) > 1
+	some c in create_candidates
+	not candidates_agree(c)
+}
+
+candidates_agree(c) if {
+	c.allow_stdio_access == create_candidates[0].allow_stdio_access
+	caps_list([c]) == caps_list(create_candidates)
 }

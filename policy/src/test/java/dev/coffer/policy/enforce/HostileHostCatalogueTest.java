@@ -124,6 +124,14 @@ class HostileHostCatalogueTest {
         h.add(new Hostile("unmount of an overlay never mounted", Stage.WEB_CREATED, new EnforcementRequest.UnmountOverlay(ROOTFS + "ghost"), "no overlay at path"));
         h.add(new Hostile("policy replaced after launch", Stage.WEB_CREATED, new EnforcementRequest.SetPolicy(Fixtures.policy(true)), "cannot be replaced"));
         h.add(new Hostile("same policy re-sent after launch", Stage.WEB_CREATED, new EnforcementRequest.SetPolicy(Fixtures.POLICY), "cannot be replaced"));
+
+        // Coffer's own points: every request the agent takes is judged
+        h.add(new Hostile("start before create is committed", Stage.WEB_OVERLAY, new EnforcementRequest.StartContainer("c-web"), "create_container decision is not committed"));
+        h.add(new Hostile("start of an unknown container", Stage.WEB_CREATED, new EnforcementRequest.StartContainer("c-ghost"), "not committed"));
+        h.add(new Hostile("start after shutdown", Stage.WEB_SHUTDOWN, new EnforcementRequest.StartContainer("c-web"), "shut down"));
+        h.add(new Hostile("wait for a container never created", Stage.WEB_OVERLAY, new EnforcementRequest.WaitContainer("c-web"), "not committed"));
+        h.add(new Hostile("logs of a container never created", Stage.WEB_OVERLAY, new EnforcementRequest.ReadLogs("c-web"), "not committed"));
+        h.add(new Hostile("decision log without runtime logging", Stage.WEB_CREATED, new EnforcementRequest.ReadDecisionLog(), "allow_runtime_logging is false"));
         return h;
     }
 

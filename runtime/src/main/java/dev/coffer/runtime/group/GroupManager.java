@@ -358,6 +358,11 @@ public final class GroupManager {
         Path file = sandbox != null && !sandbox.logsOnHost()
                 ? sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG)
                 : Path.of(state.sandbox().agentStateDir()).resolve(dev.coffer.agent.AgentMain.DECISION_LOG);
+        if (sandbox != null && !sandbox.logsOnHost() && Files.isRegularFile(refusedMarker(sandbox.logDir()))) {
+            throw new GroupException("expected the agent to hand out its decision log, found it refused: "
+                    + Files.readString(refusedMarker(sandbox.logDir())).strip() + "; the log stays inside the sandbox unless"
+                    + " the policy allows runtime logging (`coffer policy gen --debug-mode`)");
+        }
         if (!Files.isRegularFile(file)) return List.of();
         Map<Long, dev.coffer.policy.enforce.DecisionLogEntry> bySequence = new LinkedHashMap<>();
         com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -516,8 +521,14 @@ public final class GroupManager {
         if (sandbox == null || sandbox.logsOnHost() || !sandbox.agentAlive()) return;
         Files.createDirectories(sandbox.logDir());
         try (AgentClient agent = sandbox.connect()) {
-            pull(agent, sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG),
-                    offset -> new Request.ReadDecisionLog(offset, 1 << 20));
+            try {
+                pull(agent, sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG),
+                        offset -> new Request.ReadDecisionLog(offset, 1 << 20));
+                Files.deleteIfExists(refusedMarker(sandbox.logDir()));
+            } catch (AgentClient.AgentCallException e) {
+                // a policy without runtime logging: the decision log stays in the sandbox, as the policy says
+                Files.writeString(refusedMarker(sandbox.logDir()), e.failure().reason());
+            }
             for (ContainerRecord c : state.containers()) {
                 try {
                     pull(agent, Path.of(c.logPath()), off -> new Request.ReadLogs(c.name(), off, 1 << 20));
@@ -528,6 +539,11 @@ public final class GroupManager {
         }
     }
 
+    /** Where pullLogs notes that the agent refused the decision log (read_decision_log denied by the policy). */
+    private static Path refusedMarker(Path logDir) {
+        return logDir.resolve(dev.coffer.agent.AgentMain.DECISION_LOG + ".refused");
+    }
+
     /** Appends to {@code copy} what the agent's file has beyond the offset pulled so far (kept beside it). */
     private static void pull(AgentClient agent, Path copy, java.util.function.LongFunction<Request> read) throws IOException {
         Path offsetFile = copy.resolveSibling(copy.getFileName() + ".offset");
@@ -535,10 +551,14 @@ public final class GroupManager {
         for (int round = 0; round < 64; round++) { // at most 64 MiB per call
             Result.LogChunk chunk = agent.call(read.apply(offset), Result.LogChunk.class);
             if (chunk.nextOffset() <= offset) break;
+            // a short chunk is (near) the end: reading the decision log adds its own decision to it, so
+            // asking again would always find a little more
+            boolean atEnd = chunk.nextOffset() - offset < 64 * 1024;
             Files.writeString(copy, chunk.text(), StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.APPEND);
             offset = chunk.nextOffset();
             Files.writeString(offsetFile, Long.toString(offset));
+            if (atEnd) break;
         }
     }
 
