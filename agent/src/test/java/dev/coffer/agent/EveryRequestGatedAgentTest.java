@@ -100,6 +100,8 @@ class EveryRequestGatedAgentTest {
         Path file = dir.resolve("policy.rego");
         Files.writeString(file, policyText);
         List<String> args = new ArrayList<>(List.of("--policy", file.toString(), "--host-data", GeneratedPolicy.sha256Hex(policyText)));
+        // the layer disk the runtime prepared (BusyboxRootfs.disk under layers/): the only mount_device source allowed
+        args.addAll(List.of("--layer-disk", dir.resolve("layers/busybox.disk").toAbsolutePath().toString()));
         args.addAll(List.of(extra));
         agent = AgentProcess.start(dir, "pod", args.toArray(String[]::new));
         return agent.client();
