@@ -5,6 +5,7 @@ import dev.coffer.agent.container.ContainerService;
 import dev.coffer.agent.container.OciRuntime;
 import dev.coffer.agent.enforce.Enforcer;
 import dev.coffer.agent.skr.EvidenceSource;
+import dev.coffer.agent.skr.KeyChannelTrust;
 import dev.coffer.agent.skr.SecureKeyRelease;
 import dev.coffer.agent.skr.SkrServer;
 import dev.coffer.agent.netns.PortForwards;
@@ -72,6 +73,7 @@ public final class AgentMain {
         Path launchContext = null;
         Integer skrPort = null;
         List<String> skrEndpoints = new ArrayList<>();
+        KeyChannelTrust keyChannel = KeyChannelTrust.STRICT;
         List<Integer> forwardPorts = new ArrayList<>();
         String forwardAddress = "127.0.0.1";
         List<String> rest = new ArrayList<>(List.of(args));
@@ -91,10 +93,22 @@ public final class AgentMain {
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
                     case "--skr-port" -> skrPort = port(value);
                     case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
+                    case "--skr-release-key" -> {
+                        String[] p = KeyChannelTrust.pair(value, flag);
+                        keyChannel = keyChannel.withReleaseKey(p[0], p[1]);
+                    }
+                    case "--skr-tls-certificate" -> {
+                        String[] p = KeyChannelTrust.pair(value, flag);
+                        keyChannel = keyChannel.withTlsCertificate(p[0], p[1]);
+                    }
+                    // only the process sandbox passes it (ProcessSandboxBackend); a microVM's agent never allows plain HTTP
+                    case "--skr-loopback-http" -> keyChannel = new KeyChannelTrust(keyChannel.releaseKeys(),
+                            keyChannel.tlsCertificates(), bool(value, flag));
                     case "--forward-port" -> forwardPorts.add(port(value));
                     case "--forward-address" -> forwardAddress = ipv4(value);
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint --forward-port"
+                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint --skr-release-key"
+                            + " --skr-tls-certificate --skr-loopback-http --forward-port"
                             + " --forward-address, found " + flag);
                 }
             }
@@ -145,14 +159,14 @@ public final class AgentMain {
         try {
             OciRuntime oci = joined(ociProbe);
             clock.mark("oci-runtime");
-            ContainerService service = ContainerService.start(state, name, oci);
+            ContainerService service = ContainerService.start(state, name, oci, keyChannel);
             clock.mark("netns");
             SkrServer skr = null;
             if (skrPort != null) {
                 // bound inside the group's network namespace: its containers reach it on their
                 // loopback, nothing outside the group does
                 skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort),
-                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints),
+                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints, keyChannel),
                         Path.of(service.networkNamespace()));
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);
@@ -182,6 +196,14 @@ public final class AgentMain {
             e.printStackTrace();
             System.exit(3);
         }
+    }
+
+    private static boolean bool(String value, String flag) {
+        return switch (value) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("expected " + flag + " true or false, found \"" + value + "\"");
+        };
     }
 
     private static int port(String value) {

@@ -80,20 +80,25 @@ public final class ContainerService {
         }
     }
 
-    private ContainerService(Path root, String sandboxName, OciRuntime runtime) {
+    private ContainerService(Path root, String sandboxName, OciRuntime runtime, dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
         this.root = root;
         this.sandboxName = sandboxName;
         this.runtime = runtime;
         this.netns = root.resolve("netns");
         this.hostsFile = root.resolve("hosts");
-        this.encrypted = new dev.coffer.agent.volume.EncryptedVolumes(root.resolve("encrypted"));
+        this.encrypted = new dev.coffer.agent.volume.EncryptedVolumes(root.resolve("encrypted"), keyChannel);
     }
 
     /**
      * Prepares the state directory and creates the group's network namespace with loopback up.
      */
     public static ContainerService start(Path root, String sandboxName, OciRuntime runtime) {
-        ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime);
+        return start(root, sandboxName, runtime, dev.coffer.agent.skr.KeyChannelTrust.STRICT);
+    }
+
+    /** @param keyChannel the pins encrypted volumes' keys are released under (the vaults' keys, their certificates) */
+    public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
+        ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime, keyChannel);
         try {
             for (String d : List.of("devices", "containers", "logs", "volumes")) {
                 Files.createDirectories(s.root.resolve(d));

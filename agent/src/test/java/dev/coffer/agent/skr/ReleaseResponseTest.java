@@ -3,9 +3,9 @@ package dev.coffer.agent.skr;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.coffer.server.wrap.AesKeyWrapPad;
-import dev.coffer.server.wrap.KeyWrapAlgorithm;
-import dev.coffer.server.wrap.RsaAesKeyWrap;
+import dev.coffer.channel.AesKeyWrapPad;
+import dev.coffer.channel.KeyWrapAlgorithm;
+import dev.coffer.channel.RsaAesKeyWrap;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;

@@ -23,8 +23,9 @@ import dev.coffer.server.store.VaultStore;
 import dev.coffer.server.token.TokenIssuer;
 import dev.coffer.server.token.TokenVerifier;
 import dev.coffer.server.token.VerifiedToken;
-import dev.coffer.server.wrap.KeyWrapAlgorithm;
-import dev.coffer.server.wrap.RsaAesKeyWrap;
+import dev.coffer.channel.KeyWrapAlgorithm;
+import dev.coffer.channel.RsaAesKeyWrap;
+import dev.coffer.channel.SignedRelease;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -232,11 +233,6 @@ public final class KeyVault {
     private Map<String, Object> releasePayload(StoredKey key, KeyWrapAlgorithm alg, byte[] wrapped, ReleasePolicy policy) {
         Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
         String kid = kid(key.name(), key.version());
-        Map<String, Object> hsm = new LinkedHashMap<>();
-        hsm.put("schema_version", "1.0");
-        hsm.put("header", Map.of("kid", kid, "alg", "dir", "enc", alg.name()));
-        hsm.put("ciphertext", b64.encodeToString(wrapped));
-        hsm.put("generator", "coffer key vault");
         KeySpec spec = KeySpec.parse(key.spec());
         Map<String, Object> jwk = new LinkedHashMap<>();
         jwk.put("kid", kid);
@@ -253,7 +249,7 @@ public final class KeyVault {
                 throw new StoreException("stored public key of " + kid + " is not JSON", e);
             }
         }
-        jwk.put("key_hsm", b64.encodeToString(Json.bytes(hsm)));
+        jwk.put("key_hsm", SignedRelease.keyHsm(kid, alg, wrapped));
         Map<String, Object> attributes = new LinkedHashMap<>();
         attributes.put("enabled", true);
         attributes.put("exportable", true);
