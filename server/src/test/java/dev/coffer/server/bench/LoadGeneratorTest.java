@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class LoadGeneratorTest {
     @Test
     void attestAndReleaseRunsAgainstARealServer(@TempDir Path home) throws Exception {
-        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             String admin = Files.readString(home.resolve("server/admin-token")).strip();
             LoadGenerator.Result attest = LoadGenerator.run(new LoadGenerator.Config(server.url(), admin, home,
                     LoadGenerator.Mode.attest, 0, 2, 0, 1));
@@ -36,7 +36,7 @@ class LoadGeneratorTest {
 
     @Test
     void errorsAreCountedNotHidden(@TempDir Path home) throws Exception {
-        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             // a wrong admin token: setup (key creation) fails with the server's reason
             var e = assertThrows(dev.coffer.server.client.ApiClientException.class, () -> LoadGenerator.run(
                     new LoadGenerator.Config(server.url(), "wrong-token", home, LoadGenerator.Mode.release, 10, 1, 0, 1)));
