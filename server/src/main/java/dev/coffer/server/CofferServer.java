@@ -43,6 +43,8 @@ public final class CofferServer implements AutoCloseable {
     public static final String ADMIN_TOKEN_FILE = "admin-token";
     /** Where a running server writes its URL, so {@code coffer key} finds it. */
     public static final String ENDPOINT_FILE = "endpoint";
+    /** The certificate the running server presents (PEM), beside {@link #ENDPOINT_FILE}. */
+    public static final String ENDPOINT_CERT_FILE = "endpoint-cert.pem";
 
     private final ServerConfig config;
     private final HttpApiServer http;
@@ -125,6 +127,9 @@ public final class CofferServer implements AutoCloseable {
             server.routes(router);
             router.open();
             Files.writeString(state.resolve(ENDPOINT_FILE), url + "\n");
+            // the certificate this server presents, for clients of this home (coffer key ...) to pin
+            if (tls != null) Files.writeString(state.resolve(ENDPOINT_CERT_FILE), tls.certificatePem());
+            else Files.deleteIfExists(state.resolve(ENDPOINT_CERT_FILE));
             return server;
         } catch (Exception e) {
             try {
@@ -195,15 +200,32 @@ public final class CofferServer implements AutoCloseable {
      * ring signs both). A rotation adds keys; pins must then be updated before the old key retires.
      */
     public Pins pins() {
+        return new Pins(url, issuer.issuer(), tls == null ? null : tls.fingerprint(), thumbprints(keyRing));
+    }
+
+    /**
+     * The pins of the server configured by {@code config}, read from its state without binding
+     * (made there as its first start would make them): for `coffer server pins` beside a running
+     * server or before the first start.
+     */
+    public static Pins pinsOf(ServerConfig config) throws IOException {
+        ServerIdentity id = ServerIdentity.loadOrCreate(config.stateDir(), config.host());
+        SigningKeyRing ring = SigningKeyRing.open(config.stateDir().resolve("signing-keys.json"), config.tokenLifetime(), config.clock());
+        String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+        String url = "https://" + host + ":" + config.port();
+        return new Pins(url, config.issuer() != null ? config.issuer() : url, id.fingerprint(), thumbprints(ring));
+    }
+
+    private static List<String> thumbprints(SigningKeyRing ring) {
         List<String> keys = new java.util.ArrayList<>();
-        for (var jwk : keyRing.publicJwks().getKeys()) {
+        for (var jwk : ring.publicJwks().getKeys()) {
             try {
                 keys.add(dev.coffer.channel.Jwk.thumbprint(dev.coffer.server.http.Json.parse(jwk.toPublicJWK().toJSONString())));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
-        return new Pins(url, issuer.issuer(), tls == null ? null : tls.fingerprint(), List.copyOf(keys));
+        return List.copyOf(keys);
     }
 
     /**

@@ -67,7 +67,7 @@ class EncryptedVolumeGroupTest {
         try (ImageStore store = ImageStore.open(home)) {
             store.importArchive(layout, ImageReference.parse(IMAGE), null);
         }
-        server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         groups = new GroupManager(home);
     }
 

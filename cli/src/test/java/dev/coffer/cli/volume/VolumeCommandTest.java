@@ -42,7 +42,7 @@ class VolumeCommandTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         token = Files.readString(home.resolve("server/admin-token")).strip();
         policy = home.resolve("release-policy.json");
         Files.writeString(policy, """

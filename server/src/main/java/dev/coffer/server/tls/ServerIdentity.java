@@ -20,7 +20,6 @@ import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Reader;
-import java.io.StringReader;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -233,14 +232,16 @@ public record ServerIdentity(List<X509Certificate> chain, PrivateKey key) {
         return n;
     }
 
-    /** Parses PEM text (for tests and clients holding a certificate in memory). */
-    public static X509Certificate parseCertificate(String pem) throws IOException {
-        try (PEMParser p = new PEMParser(new StringReader(pem))) {
-            Object o = p.readObject();
-            if (!(o instanceof org.bouncycastle.cert.X509CertificateHolder h)) throw new IOException("expected a PEM certificate");
-            return new JcaX509CertificateConverter().getCertificate(h);
+    /** SHA-256 (lowercase hex) of the first certificate in a PEM file: a client's pin of that server. */
+    public static Fingerprint fromCertificate(Path pemFile) throws IOException {
+        try {
+            return new Fingerprint(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(readCertificates(pemFile).getFirst().getEncoded())));
         } catch (GeneralSecurityException e) {
             throw new IOException(e.getMessage(), e);
         }
     }
+
+    /** A certificate's SHA-256, lowercase hex. */
+    public record Fingerprint(String fingerprint) {}
 }
