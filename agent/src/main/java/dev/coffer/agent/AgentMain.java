@@ -73,7 +73,7 @@ public final class AgentMain {
         Path launchContext = null;
         Integer skrPort = null;
         List<String> skrEndpoints = new ArrayList<>();
-        KeyChannelTrust keyChannel = KeyChannelTrust.STRICT;
+        boolean loopbackHttp = false;
         List<Integer> forwardPorts = new ArrayList<>();
         String forwardAddress = "127.0.0.1";
         List<String> rest = new ArrayList<>(List.of(args));
@@ -93,22 +93,13 @@ public final class AgentMain {
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
                     case "--skr-port" -> skrPort = port(value);
                     case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
-                    case "--skr-release-key" -> {
-                        String[] p = KeyChannelTrust.pair(value, flag);
-                        keyChannel = keyChannel.withReleaseKey(p[0], p[1]);
-                    }
-                    case "--skr-tls-certificate" -> {
-                        String[] p = KeyChannelTrust.pair(value, flag);
-                        keyChannel = keyChannel.withTlsCertificate(p[0], p[1]);
-                    }
                     // only the process sandbox passes it (ProcessSandboxBackend); a microVM's agent never allows plain HTTP
-                    case "--skr-loopback-http" -> keyChannel = new KeyChannelTrust(keyChannel.releaseKeys(),
-                            keyChannel.tlsCertificates(), bool(value, flag));
+                    case "--skr-loopback-http" -> loopbackHttp = bool(value, flag);
                     case "--forward-port" -> forwardPorts.add(port(value));
                     case "--forward-address" -> forwardAddress = ipv4(value);
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint --skr-release-key"
-                            + " --skr-tls-certificate --skr-loopback-http --forward-port"
+                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint --skr-loopback-http"
+                            + " --forward-port"
                             + " --forward-address, found " + flag);
                 }
             }
@@ -125,6 +116,7 @@ public final class AgentMain {
         }
         Enforcer enforcer;
         EvidenceSource evidence;
+        KeyChannelTrust keyChannel;
         StartupClock clock = new StartupClock();
         // Work that does not depend on the TEE's word runs beside its check, each on a thread of
         // its own: compiling the policy, probing the OCI runtime (a process spawn) and building the
@@ -149,6 +141,9 @@ public final class AgentMain {
             if (evidence != null) hostData = boundHostData(evidence, policy, hostData);
             clock.mark("tee");
             enforcer = new Enforcer(loadPolicy(policy, hostData, state, compiled));
+            // the key channel's pins come from the policy HOST_DATA binds, never from the host's flags
+            keyChannel = KeyChannelTrust.fromPolicy(policy == null || policy.equals(Enforcer.ALLOW_ALL) ? java.util.List.of()
+                    : dev.coffer.policy.gen.KeyChannelPins.read(java.nio.file.Files.readString(Path.of(policy))), loopbackHttp);
             clock.mark("policy");
         } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.

@@ -65,13 +65,19 @@ public record KeyChannelTrust(Map<String, Set<String>> releaseKeys, Map<String, 
         return new KeyChannelTrust(releaseKeys, add(tlsCertificates, origin, f), loopbackPlainHttp);
     }
 
-    /** {@code ORIGIN=VALUE}, as the agent's --skr-release-key and --skr-tls-certificate flags take it. */
-    public static String[] pair(String flagValue, String flag) {
-        int eq = flagValue.lastIndexOf('=');
-        if (eq <= 0 || eq == flagValue.length() - 1) {
-            throw new IllegalArgumentException("expected " + flag + " ENDPOINT=VALUE, found '" + flagValue + "'");
+    /**
+     * The trust a policy's pins ({@code key_channel_pins}) state.
+     *
+     * @param loopbackPlainHttp true only for the process sandbox's agent
+     * @throws IllegalArgumentException when a pin is malformed (the policy was not made by policy gen)
+     */
+    public static KeyChannelTrust fromPolicy(List<dev.coffer.policy.spec.GroupSpec.EndpointPin> pins, boolean loopbackPlainHttp) {
+        KeyChannelTrust t = new KeyChannelTrust(Map.of(), Map.of(), loopbackPlainHttp);
+        for (var p : pins) {
+            if (!p.tlsCertificate().isEmpty()) t = t.withTlsCertificate(p.endpoint(), p.tlsCertificate());
+            for (String k : p.signingKeys()) t = t.withReleaseKey(p.endpoint(), k);
         }
-        return new String[] {flagValue.substring(0, eq), flagValue.substring(eq + 1)};
+        return t;
     }
 
     public static String normalizeFingerprint(String fingerprint) {

@@ -9,7 +9,14 @@ import java.util.List;
  */
 public record PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode,
                              List<Container> containers, List<ExternalProcess> externalProcesses,
-                             Flags flags, List<EncryptedVolume> encryptedVolumes) {
+                             Flags flags, List<EncryptedVolume> encryptedVolumes,
+                             List<dev.coffer.policy.spec.GroupSpec.EndpointPin> keyChannelPins) {
+    /** A policy that pins no key-channel endpoint. */
+    public PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode, List<Container> containers,
+                          List<ExternalProcess> externalProcesses, Flags flags, List<EncryptedVolume> encryptedVolumes) {
+        this(apiVersion, frameworkVersion, debugMode, containers, externalProcesses, flags, encryptedVolumes, List.of());
+    }
+
     /** A policy without encrypted volumes. */
     public PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode, List<Container> containers,
                           List<ExternalProcess> externalProcesses, Flags flags) {
@@ -18,6 +25,7 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
 
     public PolicyDocument {
         encryptedVolumes = encryptedVolumes == null ? List.of() : List.copyOf(encryptedVolumes);
+        keyChannelPins = keyChannelPins == null ? List.of() : List.copyOf(keyChannelPins);
         containers = List.copyOf(containers);
         externalProcesses = List.copyOf(externalProcesses);
     }

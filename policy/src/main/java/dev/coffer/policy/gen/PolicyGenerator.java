@@ -72,7 +72,8 @@ public final class PolicyGenerator {
         List<PolicyDocument.EncryptedVolume> encrypted = group.encryptedVolumes().stream()
                 .map(v -> new PolicyDocument.EncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(), v.readOnly()))
                 .toList();
-        return new PolicyDocument(API_VERSION, FRAMEWORK_VERSION, debugMode, containers, external, flags, encrypted);
+        return new PolicyDocument(API_VERSION, FRAMEWORK_VERSION, debugMode, containers, external, flags, encrypted,
+                group.keyChannelPins());
     }
 
     private static java.util.Set<String> encryptedNames(GroupPolicyInput group) {

@@ -15,7 +15,13 @@ import java.util.Set;
  * volumes. Made from the group spec with {@link #of}, the same spec the runtime runs.
  */
 public record GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
-                               List<EncryptedVolumeInput> encryptedVolumes) {
+                               List<EncryptedVolumeInput> encryptedVolumes, List<GroupSpec.EndpointPin> keyChannelPins) {
+    /** A group that pins no key-channel endpoint. */
+    public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
+                            List<EncryptedVolumeInput> encryptedVolumes) {
+        this(name, containers, volumes, encryptedVolumes, List.of());
+    }
+
     /** A group without encrypted volumes. */
     public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes) {
         this(name, containers, volumes, List.of());
@@ -23,6 +29,7 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
 
     public GroupPolicyInput {
         encryptedVolumes = encryptedVolumes == null ? List.of() : List.copyOf(encryptedVolumes);
+        keyChannelPins = keyChannelPins == null ? List.of() : List.copyOf(keyChannelPins);
         Objects.requireNonNull(name, "name");
         containers = List.copyOf(containers);
         volumes = volumes == null ? List.of() : List.copyOf(volumes);
@@ -71,7 +78,7 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
                         v.encrypted().authority(), v.encrypted().vault(), v.encrypted().readOnly()))
                 .toList();
         return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList(),
-                encrypted);
+                encrypted, spec.skr().pins());
     }
 
     /** Parses spec text (see {@link GroupSpecParser}); {@code source} names it in error messages. */
