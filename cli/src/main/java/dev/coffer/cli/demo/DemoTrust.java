@@ -90,14 +90,20 @@ final class DemoTrust implements AutoCloseable {
         }
     }
 
-    /** The group spec's additions: the key holder container and the SKR API with the vault as its endpoint. */
+    /**
+     * The group spec's additions: the key holder container and the SKR API with the vault as its
+     * endpoint, its TLS certificate and signing keys pinned (what `coffer server pins` prints), so
+     * the agent takes a release only from this vault, over HTTPS.
+     */
     String specAddition(String image) {
-        String url = server == null ? "http://127.0.0.1:1" : server.url();
-        return keyHolderYaml(image, url, 600) + skrSection(url);
+        String url = server == null ? "https://127.0.0.1:1" : server.url();
+        return keyHolderYaml(image, url, 600) + skrSection(url, server == null ? null : server.pins());
     }
 
-    private static String skrSection(String vaultUrl) {
-        return "skr: {port: " + SKR_PORT + ", endpoints: [" + vaultUrl + "]}\n";
+    private static String skrSection(String vaultUrl, CofferServer.Pins pins) {
+        String pinned = pins == null ? "" : ", pins: [{endpoint: " + vaultUrl + ", tls_certificate: " + pins.tlsCertificate()
+                + ", signing_keys: [" + String.join(", ", pins.signingKeys()) + "]}]";
+        return "skr: {port: " + SKR_PORT + ", endpoints: [" + vaultUrl + "]" + pinned + "}\n";
     }
 
     /**
@@ -202,7 +208,7 @@ final class DemoTrust implements AutoCloseable {
         for (GroupStatus g : groups.list()) {
             if (g.name().equals(MODIFIED_GROUP)) groups.rm(MODIFIED_GROUP, true);
         }
-        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1) + skrSection(s.url());
+        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1) + skrSection(s.url(), s.pins());
         try {
             groups.run(GroupSpecParser.parse(yaml, "modified demo group"),
                     RunOptions.defaults().withIsolation(isolation).withTee(RunOptions.TEE_SIM));

@@ -86,7 +86,8 @@ class VolumeCommandTest {
         assertEquals("oct-256", stored.path("type").asText());
 
         var sp = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
-        var jwk = new SecureKeyRelease(new SimEvidenceSource(sp.launch(new byte[48], HostData.ofPolicy(GROUP_POLICY))))
+        var jwk = new SecureKeyRelease(new SimEvidenceSource(sp.launch(new byte[48], HostData.ofPolicy(GROUP_POLICY))),
+                dev.coffer.agent.skr.KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK)
                 .releaseKey(server.url(), server.url(), "data-key");
         byte[] released = Base64.getUrlDecoder().decode(jwk.path("k").asText());
         EncryptedVolume.checkKey(vol, released);
