@@ -51,8 +51,16 @@ public final class SignedRelease {
      * @param pinned the release-signing key thumbprints the policy pins for this vault; never empty
      */
     public static JsonNode verify(String jws, JsonNode keys, Collection<String> pinned) {
-        if (pinned.isEmpty()) throw new IllegalArgumentException("expected at least one pinned release-signing key");
-        CompactJws parsed = CompactJws.parse(jws, WHAT);
+        return verifyPinned(jws, keys, pinned, WHAT, "release-signing");
+    }
+
+    /**
+     * {@code jws} verified with a key of {@code keys} whose thumbprint is pinned, whatever the
+     * JWS is (a release, an attestation token); {@code role} names the key in errors.
+     */
+    public static JsonNode verifyPinned(String jws, JsonNode keys, Collection<String> pinned, String what, String role) {
+        if (pinned.isEmpty()) throw new IllegalArgumentException("expected at least one pinned " + role + " key");
+        CompactJws parsed = CompactJws.parse(jws, what);
         String kid = parsed.kid();
         List<String> offered = new ArrayList<>();
         for (JsonNode k : keys.path("keys")) {
@@ -66,13 +74,13 @@ public final class SignedRelease {
                 continue;
             }
             offered.add(thumbprint);
-            if (pinned.contains(thumbprint) && parsed.verifiesWith(key)) return parsed.payloadJson(WHAT);
+            if (pinned.contains(thumbprint) && parsed.verifiesWith(key)) return parsed.payloadJson(what);
         }
-        throw new ChannelFormatException(WHAT + " is not signed by the pinned release-signing key: expected a signature by "
+        throw new ChannelFormatException(what + " is not signed by the pinned " + role + " key: expected a signature by "
                 + String.join(" or ", pinned) + " (RFC 7638 thumbprint, pinned by the policy), found it signed with kid '"
-                + (kid == null ? "(none)" : kid) + "'" + (offered.isEmpty() ? " which the vault's key set does not hold"
+                + (kid == null ? "(none)" : kid) + "'" + (offered.isEmpty() ? " which the served key set does not hold"
                 : " whose key has thumbprint " + String.join(", ", offered))
-                + "; a vault answering with another key is refused (re-pin only if the vault's key really changed: coffer server pins)");
+                + "; an answer signed by another key is refused (re-pin only if the service's key really changed: coffer server pins)");
     }
 
     /** The released JWK ({@code response.key.key}) of a verified payload, checked to be the key asked for. */

@@ -161,6 +161,17 @@ public final class SecureKeyRelease {
         if (token.isEmpty()) {
             throw new SkrException(502, "upstream_bad_response", "attestation: " + base + " answered without a 'token'");
         }
+        // an attestation service the policy pins must have signed the token: what a container
+        // gets from /attest/maa, and what goes on to the vault, is then the pinned authority's
+        Set<String> pins = trust.releaseKeysOf(Upstream.origin(base));
+        if (!pins.isEmpty()) {
+            try {
+                SignedRelease.verifyPinned(token, jwks(base, CompactJws.parse(token, "the attestation token").kid()), pins,
+                        "the attestation token", "token-signing");
+            } catch (ChannelFormatException e) {
+                throw new SkrException(502, "attestation_response_invalid", e.getMessage());
+            }
+        }
         return token;
     }
 
@@ -299,7 +310,7 @@ public final class SecureKeyRelease {
         String uri = vault + "/certs";
         JsonNode conf = null;
         try {
-            conf = upstream.get(vault + "/.well-known/openid-configuration", "key vault discovery");
+            conf = upstream.get(vault + "/.well-known/openid-configuration", "signing key discovery");
         } catch (SkrException e) {
             // No discovery document: Coffer's vault always serves its keys at /certs.
         }
@@ -319,7 +330,7 @@ public final class SecureKeyRelease {
             }
             uri = j;
         }
-        JsonNode jwks = upstream.get(uri, "key vault signing keys");
+        JsonNode jwks = upstream.get(uri, "signing keys");
         if (!jwks.path("keys").isArray()) throw invalid(uri + " is not a JWK set (no 'keys' array)");
         synchronized (jwksCache) {
             jwksCache.put(vault, new CachedJwks(jwks, clock.millis()));

@@ -85,14 +85,16 @@ class KeyChannelAttackTest {
     @Test
     void proxySwappingTheReleaseIsRefusedAgainstThePin() throws Exception {
         try (MitmProxy proxy = new MitmProxy(server.url(), trustingServer, null, null)) {
+            // the token comes from the genuine attestation service; the vault is reached through the proxy
+            KeyChannelTrust base = KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK.withTlsCertificate(server.url(), server.pins().tlsCertificate());
             // control: an agent that trusts the keys the same origin serves takes the proxy's key
-            ObjectNode taken = agent(KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK).releaseKey(proxy.url(), proxy.url(), "disk-key");
+            ObjectNode taken = agent(base).releaseKey(server.url(), proxy.url(), "disk-key");
             assertArrayEquals(MitmProxy.ATTACKER_KEY, Base64.getUrlDecoder().decode(taken.path("k").asText()),
                     "without a pin the swapped release is accepted: the attack is real");
             int swappedBefore = proxy.swapped.get();
 
-            KeyChannelTrust pinned = releaseKeysPinned(KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK, proxy.url());
-            SkrException e = assertThrows(SkrException.class, () -> agent(pinned).releaseKey(proxy.url(), proxy.url(), "disk-key"));
+            KeyChannelTrust pinned = releaseKeysPinned(base, proxy.url());
+            SkrException e = assertThrows(SkrException.class, () -> agent(pinned).releaseKey(server.url(), proxy.url(), "disk-key"));
             assertEquals(proxy.swapped.get(), swappedBefore + 1, "the proxy did swap the release");
             assertEquals("release_response_invalid", e.code());
             assertTrue(e.getMessage().contains("not signed by the pinned release-signing key"), e.getMessage());
@@ -111,6 +113,26 @@ class KeyChannelAttackTest {
         assertEquals("release_response_invalid", e.code());
         assertTrue(e.getMessage().contains("expected a signature by " + other), e.getMessage());
         assertEquals(audit + 1, server.vault().audit("disk-key", 1000).size(), "the vault did release; the agent refused its answer");
+    }
+
+    @Test
+    void attestationServiceAnsweringForAnotherKeyIsRefused() throws Exception {
+        try (MitmProxy proxy = new MitmProxy(server.url(), trustingServer, null, null)) {
+            // the proxy relays the genuine token but serves its own key set: the pinned key must sign it
+            KeyChannelTrust trust = releaseKeysPinned(KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK, proxy.url());
+            String other = dev.coffer.channel.Jwk.thumbprint(java.security.KeyPairGenerator.getInstance("EC").generateKeyPair().getPublic());
+            KeyChannelTrust wrongPin = KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK.withReleaseKey(proxy.url(), other);
+            SkrException e = assertThrows(SkrException.class, () -> agent(wrongPin).maaToken(proxy.url(), "{}".getBytes()));
+            assertEquals("attestation_response_invalid", e.code());
+            assertTrue(e.getMessage().contains("not signed by the pinned token-signing key") && e.getMessage().contains(other), e.getMessage());
+            // with the genuine keys pinned, the proxy's own key set does not hold the token's kid
+            SkrException served = assertThrows(SkrException.class, () -> agent(trust).maaToken(proxy.url(), "{}".getBytes()));
+            assertEquals("attestation_response_invalid", served.code());
+        }
+        // the genuine service, its keys pinned: the token verifies
+        KeyChannelTrust genuine = releaseKeysPinned(KeyChannelTrust.STRICT.withTlsCertificate(server.url(), server.pins().tlsCertificate()),
+                server.url());
+        assertEquals(3, agent(genuine).maaToken(server.url(), "{}".getBytes()).split("\\.").length);
     }
 
     @Test
@@ -161,8 +183,9 @@ class KeyChannelAttackTest {
     @Test
     void jwksUriIsFollowedOnlyWithinThePinnedOrigin() throws Exception {
         try (MitmProxy proxy = new MitmProxy(server.url(), trustingServer, null, "https://127.0.0.2:9/certs")) {
-            KeyChannelTrust pinned = releaseKeysPinned(KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK, proxy.url());
-            SkrException e = assertThrows(SkrException.class, () -> agent(pinned).releaseKey(proxy.url(), proxy.url(), "disk-key"));
+            KeyChannelTrust pinned = releaseKeysPinned(KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK
+                    .withTlsCertificate(server.url(), server.pins().tlsCertificate()), proxy.url());
+            SkrException e = assertThrows(SkrException.class, () -> agent(pinned).releaseKey(server.url(), proxy.url(), "disk-key"));
             assertEquals("release_response_invalid", e.code());
             assertTrue(e.getMessage().contains("jwks_uri points to https://127.0.0.2:9"), e.getMessage());
         }
