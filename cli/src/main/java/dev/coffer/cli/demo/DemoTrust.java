@@ -101,8 +101,9 @@ final class DemoTrust implements AutoCloseable {
     }
 
     private static String skrSection(String vaultUrl, CofferServer.Pins pins) {
-        String pinned = pins == null ? "" : ", pins: [{endpoint: " + vaultUrl + ", tls_certificate: " + pins.tlsCertificate()
-                + ", signing_keys: [" + String.join(", ", pins.signingKeys()) + "]}]";
+        // quoted: a fingerprint or thumbprint must stay a string, whatever characters it happens to have
+        String pinned = pins == null ? "" : ", pins: [{endpoint: " + vaultUrl + ", tls_certificate: '" + pins.tlsCertificate()
+                + "', signing_keys: ['" + String.join("', '", pins.signingKeys()) + "']}]";
         return "skr: {port: " + SKR_PORT + ", endpoints: [" + vaultUrl + "]" + pinned + "}\n";
     }
 
