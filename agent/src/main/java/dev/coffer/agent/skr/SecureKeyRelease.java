@@ -50,7 +50,7 @@ import dev.coffer.channel.SignedRelease;
  */
 public final class SecureKeyRelease {
     /** The kid the vault prefers when it picks the runtime key from {@code x-ms-runtime.keys}. */
-    static final String RUNTIME_KID = "TpmEphemeralEncryptionKey";
+    static final String RUNTIME_KID = dev.coffer.channel.RuntimeKey.KID;
     private static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9-]{1,127}(/[A-Za-z0-9-]{1,64})?");
     private static final Duration JWKS_TTL = Duration.ofMinutes(5);
     private static final Base64.Encoder B64URL = Base64.getUrlEncoder().withoutPadding();
@@ -355,20 +355,7 @@ public final class SecureKeyRelease {
 
     /** The exact runtime-data bytes: their SHA-256 goes into REPORT_DATA and the vault wraps to this key. */
     static byte[] runtimeJwks(RSAPublicKey pub) {
-        ObjectNode jwk = Upstream.JSON.createObjectNode();
-        jwk.put("kty", "RSA");
-        jwk.put("kid", RUNTIME_KID);
-        jwk.putArray("key_ops").add("encrypt");
-        jwk.put("n", uint(pub.getModulus(), 0));
-        jwk.put("e", uint(pub.getPublicExponent(), 0));
-        ObjectNode set = Upstream.JSON.createObjectNode();
-        ArrayNode keys = set.putArray("keys");
-        keys.add(jwk);
-        try {
-            return Upstream.JSON.writeValueAsBytes(set);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return dev.coffer.channel.RuntimeKey.runtimeData(pub);
     }
 
     private static boolean isJsonObject(byte[] data) {

@@ -2,14 +2,7 @@ package dev.coffer.cli.demo;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.nimbusds.jose.JWSVerifier;
-import com.nimbusds.jose.crypto.ECDSAVerifier;
-import com.nimbusds.jose.crypto.RSASSAVerifier;
-import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
-import com.nimbusds.jose.jwk.RSAKey;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.runtime.attest.GroupAttestation;
 import dev.coffer.runtime.group.ContainerRecord;
@@ -149,26 +142,27 @@ final class DemoTrust implements AutoCloseable {
         byte[] nonce = HEX.parseHex(local.nonce());
         Result.Report report = groups.report(group, nonce);
         String token = s.attestation().attest(HEX.parseHex(report.reportHex()), report.certChainPem(), null, null, local.nonce());
-        JWTClaimsSet claims = verified(s, token);
-        String measurement = claims.getStringClaim("x-ms-sevsnpvm-launchmeasurement");
-        String hostData = claims.getStringClaim("x-ms-sevsnpvm-hostdata");
+        com.fasterxml.jackson.databind.JsonNode claims = verified(s, token);
+        String measurement = claims.path("x-ms-sevsnpvm-launchmeasurement").asText();
+        String hostData = claims.path("x-ms-sevsnpvm-hostdata").asText();
         GroupStatus recorded = groups.status(group);
         if (!recorded.measurement().equals(measurement) || !recorded.hostData().equals(hostData)) {
             throw new IOException("expected the token to carry the launch's MEASUREMENT " + recorded.measurement() + " and HOST_DATA "
                     + recorded.hostData() + ", found " + measurement + " and " + hostData);
         }
         return "token from " + s.issuerName() + " (signature checked against its JWKS): x-coffer-tee="
-                + claims.getStringClaim("x-coffer-tee") + " (simulated, not a hardware TEE), measurement " + measurement
-                + ", host data " + hostData + ", debuggable " + claims.getClaim("x-ms-sevsnpvm-is-debuggable");
+                + claims.path("x-coffer-tee").asText() + " (simulated, not a hardware TEE), measurement " + measurement
+                + ", host data " + hostData + ", debuggable " + claims.path("x-ms-sevsnpvm-is-debuggable");
     }
 
-    private static JWTClaimsSet verified(CofferServer s, String token) throws Exception {
-        SignedJWT jwt = SignedJWT.parse(token);
-        JWK key = s.signingKeys().publicJwks().getKeyByKeyId(jwt.getHeader().getKeyID());
-        if (key == null) throw new IOException("the token's key " + jwt.getHeader().getKeyID() + " is not in the service's JWKS");
-        JWSVerifier verifier = key instanceof ECKey ec ? new ECDSAVerifier(ec) : new RSASSAVerifier((RSAKey) key);
-        if (!jwt.verify(verifier)) throw new IOException("the attestation token's signature does not verify");
-        return jwt.getJWTClaimsSet();
+    /** The token's claims once it verifies with the service's key (the channel's JWS code, as the vault checks it). */
+    private static com.fasterxml.jackson.databind.JsonNode verified(CofferServer s, String token) throws Exception {
+        dev.coffer.channel.CompactJws jws = dev.coffer.channel.CompactJws.parse(token, "the attestation token");
+        JWK key = s.signingKeys().publicJwks().getKeyByKeyId(jws.kid());
+        if (key == null) throw new IOException("the token's key " + jws.kid() + " is not in the service's JWKS");
+        var publicKey = dev.coffer.channel.Jwk.publicKey(new com.fasterxml.jackson.databind.ObjectMapper().readTree(key.toPublicJWK().toJSONString()));
+        if (!jws.verifiesWith(publicKey)) throw new IOException("the attestation token's signature does not verify");
+        return jws.payloadJson("the attestation token");
     }
 
     /**

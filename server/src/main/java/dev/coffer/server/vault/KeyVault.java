@@ -54,7 +54,6 @@ public final class KeyVault {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9-]{1,127}");
     private static final Pattern VERSION = Pattern.compile("[0-9a-f]{32}");
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final int MIN_RUNTIME_KEY_BITS = 2048;
 
     private final VaultStore store;
     private final AuditLog auditLog;
@@ -268,35 +267,12 @@ public final class KeyVault {
         return payload;
     }
 
-    /** The RSA key from the token's {@code x-ms-runtime.keys} JWK set, as the SKR sidecar puts it there. */
+    /** The RSA key from the token's {@code x-ms-runtime.keys} JWK set, read as the releasing side wrote it (channel). */
     static RSAPublicKey runtimeKey(ObjectNode claims) {
-        JsonNode keys = claims.path("x-ms-runtime").path("keys");
-        if (!keys.isArray() || keys.isEmpty()) {
-            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID,
-                    "token has no runtime key: expected claim x-ms-runtime.keys with an RSA JWK");
-        }
-        JWKSet set;
         try {
-            set = JWKSet.parse(Json.string(Map.of("keys", keys)));
-        } catch (ParseException e) {
-            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, "x-ms-runtime.keys is not a JWK set: " + e.getMessage());
-        }
-        RSAKey chosen = null;
-        for (JWK k : set.getKeys()) {
-            if (k instanceof RSAKey rsa && (chosen == null || "TpmEphemeralEncryptionKey".equals(rsa.getKeyID()))) chosen = rsa;
-        }
-        if (chosen == null) {
-            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, "x-ms-runtime.keys holds no RSA key to wrap the released key to");
-        }
-        try {
-            RSAPublicKey pub = chosen.toRSAPublicKey();
-            if (pub.getModulus().bitLength() < MIN_RUNTIME_KEY_BITS) {
-                throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, "runtime RSA key is " + pub.getModulus().bitLength()
-                        + " bits; at least " + MIN_RUNTIME_KEY_BITS + " required");
-            }
-            return pub;
-        } catch (com.nimbusds.jose.JOSEException e) {
-            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, "runtime RSA key is unusable: " + e.getMessage());
+            return dev.coffer.channel.RuntimeKey.fromClaims(claims);
+        } catch (dev.coffer.channel.ChannelFormatException e) {
+            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, e.getMessage());
         }
     }
 
