@@ -106,10 +106,12 @@ class KeyChannelAttackTest {
     @Test
     void vaultSigningWithAnotherKeyIsRefusedNamingThePin() throws Exception {
         String other = dev.coffer.channel.Jwk.thumbprint(java.security.KeyPairGenerator.getInstance("EC").generateKeyPair().getPublic());
+        // the same server reached as a second origin for attestation, so only the vault's pin is wrong
+        String attestation = "https://localhost:" + java.net.URI.create(server.url()).getPort();
         KeyChannelTrust trust = KeyChannelTrust.STRICT.withTlsCertificate(server.url(), server.pins().tlsCertificate())
-                .withReleaseKey(server.url(), other);
+                .withTlsCertificate(attestation, server.pins().tlsCertificate()).withReleaseKey(server.url(), other);
         int audit = server.vault().audit("disk-key", 1000).size();
-        SkrException e = assertThrows(SkrException.class, () -> agent(trust).releaseKey(server.url(), server.url(), "disk-key"));
+        SkrException e = assertThrows(SkrException.class, () -> agent(trust).releaseKey(attestation, server.url(), "disk-key"));
         assertEquals("release_response_invalid", e.code());
         assertTrue(e.getMessage().contains("expected a signature by " + other), e.getMessage());
         assertEquals(audit + 1, server.vault().audit("disk-key", 1000).size(), "the vault did release; the agent refused its answer");
