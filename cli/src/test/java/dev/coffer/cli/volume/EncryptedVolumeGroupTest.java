@@ -67,7 +67,8 @@ class EncryptedVolumeGroupTest {
         try (ImageStore store = ImageStore.open(home)) {
             store.importArchive(layout, ImageReference.parse(IMAGE), null);
         }
-        server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        // HTTPS, its certificate and signing keys pinned in the spec: a microVM's agent refuses anything less
+        server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         groups = new GroupManager(home);
     }
 
@@ -87,7 +88,9 @@ class EncryptedVolumeGroupTest {
                 volumes:
                   - name: data
                     encrypted: {source: "%s", key: %s, authority: "%s", vault: "%s"}
-                """.formatted(name, IMAGE, script, volume, KEY, server.url(), server.url());
+                skr: {enabled: false, pins: [{endpoint: "%s", tls_certificate: '%s', signing_keys: ['%s']}]}
+                """.formatted(name, IMAGE, script, volume, KEY, server.url(), server.url(), server.url(), server.pins().tlsCertificate(),
+                String.join("', '", server.pins().signingKeys()));
     }
 
     static GeneratedPolicy policy(String yaml) throws Exception {
