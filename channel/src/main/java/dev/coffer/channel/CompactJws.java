@@ -81,6 +81,17 @@ public record CompactJws(JsonNode header, byte[] payload, byte[] signature, Stri
                 parts[0] + "." + parts[1]);
     }
 
+    /** A copy: the record's bytes stay as parsed. */
+    @Override
+    public byte[] payload() {
+        return payload.clone();
+    }
+
+    @Override
+    public byte[] signature() {
+        return signature.clone();
+    }
+
     public String alg() {
         return header.path("alg").asText("");
     }

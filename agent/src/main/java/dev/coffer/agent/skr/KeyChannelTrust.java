@@ -1,8 +1,6 @@
 package dev.coffer.agent.skr;
 
-import java.net.InetAddress;
 import java.net.URI;
-import java.net.UnknownHostException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -111,16 +109,7 @@ public record KeyChannelTrust(Map<String, Set<String>> releaseKeys, Map<String, 
     }
 
     static boolean isLoopback(String host) {
-        if (host == null) return false;
-        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
-        if (h.equalsIgnoreCase("localhost")) return true;
-        // only literal addresses: a name would be resolved by a resolver the host may answer
-        if (!h.matches("[0-9.]+") && !h.contains(":")) return false;
-        try {
-            return InetAddress.getByName(h).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-            return false;
-        }
+        return dev.coffer.channel.Loopback.isLoopback(host);
     }
 
     /** Lowercase hex SHA-256 of a certificate's DER. */

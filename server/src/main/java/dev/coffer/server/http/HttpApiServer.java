@@ -51,7 +51,7 @@ public final class HttpApiServer implements AutoCloseable {
      *            allowed on a loopback address only (tests and benchmarks on one machine)
      */
     public HttpApiServer(String host, int port, int maxBodyBytes, Router router, dev.coffer.server.tls.ServerIdentity tls) {
-        if (tls == null && !isLoopback(host)) {
+        if (tls == null && !dev.coffer.channel.Loopback.isLoopback(host)) {
             throw new IllegalArgumentException("expected a loopback listen address for plain HTTP, found " + host
                     + "; the key channel crosses networks only over HTTPS (give --tls-cert/--tls-key or let the server make its own)");
         }
@@ -92,17 +92,6 @@ public final class HttpApiServer implements AutoCloseable {
     /** {@code https} or {@code http}. */
     public String scheme() {
         return tls ? "https" : "http";
-    }
-
-    static boolean isLoopback(String host) {
-        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
-        if (h.equalsIgnoreCase("localhost")) return true;
-        if (!h.matches("[0-9.]+") && !h.contains(":")) return false;
-        try {
-            return java.net.InetAddress.getByName(h).isLoopbackAddress();
-        } catch (java.net.UnknownHostException e) {
-            return false;
-        }
     }
 
     public int port() {
