@@ -6,6 +6,7 @@ import dev.coffer.agent.container.ContainerService;
 import dev.coffer.agent.container.OciRuntime;
 import dev.coffer.agent.enforce.Enforcer;
 import dev.coffer.agent.skr.EvidenceSource;
+import dev.coffer.agent.skr.KeyChannelTrust;
 import dev.coffer.agent.skr.SecureKeyRelease;
 import dev.coffer.agent.skr.SkrServer;
 import dev.coffer.agent.netns.PortForwards;
@@ -73,6 +74,7 @@ public final class AgentMain {
         Path launchContext = null;
         Integer skrPort = null;
         List<String> skrEndpoints = new ArrayList<>();
+        boolean loopbackHttp = false;
         List<Integer> forwardPorts = new ArrayList<>();
         String forwardAddress = "127.0.0.1";
         Path simTeeDir = null;
@@ -94,13 +96,15 @@ public final class AgentMain {
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
                     case "--skr-port" -> skrPort = port(flag, value);
                     case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
+                    // only the process sandbox passes it (ProcessSandboxBackend); a microVM's agent never allows plain HTTP
+                    case "--skr-loopback-http" -> loopbackHttp = bool(value, flag);
                     case "--forward-port" -> forwardPorts.add(port(flag, value));
                     case "--forward-address" -> forwardAddress = ipv4(value);
                     case "--sim-tee" -> simTeeDir = Path.of(value).toAbsolutePath();
                     case "--layer-disk" -> layerDisks.add(value);
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --sim-tee --skr-port --skr-endpoint --forward-port"
-                            + " --forward-address --layer-disk, found " + flag);
+                            + " --host-data --runtime --tee --launch-context --sim-tee --skr-port --skr-endpoint --skr-loopback-http"
+                            + " --forward-port --forward-address --layer-disk, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -118,6 +122,7 @@ public final class AgentMain {
         EvidenceSource evidence;
         LaunchInputs.Checked launch;
         AttachedDisks attached;
+        KeyChannelTrust keyChannel;
         StartupClock clock = new StartupClock();
         // Work that does not depend on the TEE's word runs beside its check, each on a thread of
         // its own: compiling the policy, probing the OCI runtime (a process spawn) and building the
@@ -146,6 +151,9 @@ public final class AgentMain {
             launch = LaunchInputs.check(loaded.launchSettings(), forwardPorts, skrPort, skrEndpoints);
             attached = AttachedDisks.of(layerDisks, loaded.launchSettings().isEmpty());
             enforcer = new Enforcer(loaded);
+            // the key channel's pins come from the policy HOST_DATA binds, never from the host's flags
+            keyChannel = KeyChannelTrust.fromPolicy(policy == null || policy.equals(Enforcer.ALLOW_ALL) ? java.util.List.of()
+                    : dev.coffer.policy.gen.KeyChannelPins.read(java.nio.file.Files.readString(Path.of(policy))), loopbackHttp);
             clock.mark("policy");
         } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.
@@ -156,14 +164,14 @@ public final class AgentMain {
         try {
             OciRuntime oci = joined(ociProbe);
             clock.mark("oci-runtime");
-            ContainerService service = ContainerService.start(state, name, oci, attached);
+            ContainerService service = ContainerService.start(state, name, oci, attached, keyChannel);
             clock.mark("netns");
             SkrServer skr = null;
             if (launch.skrPort() != null) {
                 // bound inside the group's network namespace: its containers reach it on their
                 // loopback, nothing outside the group does
                 skr = SkrServer.start(new InetSocketAddress("127.0.0.1", launch.skrPort()),
-                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), launch.skrEndpoints()),
+                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), launch.skrEndpoints(), keyChannel),
                         Path.of(service.networkNamespace()));
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, launch.skrPort());
@@ -193,6 +201,14 @@ public final class AgentMain {
             e.printStackTrace();
             System.exit(3);
         }
+    }
+
+    private static boolean bool(String value, String flag) {
+        return switch (value) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("expected " + flag + " true or false, found \"" + value + "\"");
+        };
     }
 
     private static int port(String flag, String value) {

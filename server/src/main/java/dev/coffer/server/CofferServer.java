@@ -11,6 +11,7 @@ import dev.coffer.server.token.IssuerKeys;
 import dev.coffer.server.token.SigningKeyRing;
 import dev.coffer.server.token.TokenIssuer;
 import dev.coffer.server.token.TokenVerifier;
+import dev.coffer.server.tls.ServerIdentity;
 import dev.coffer.server.vault.AdminTokens;
 import dev.coffer.server.vault.KeyVault;
 
@@ -42,6 +43,8 @@ public final class CofferServer implements AutoCloseable {
     public static final String ADMIN_TOKEN_FILE = "admin-token";
     /** Where a running server writes its URL, so {@code coffer key} finds it. */
     public static final String ENDPOINT_FILE = "endpoint";
+    /** The certificate the running server presents (PEM), beside {@link #ENDPOINT_FILE}. */
+    public static final String ENDPOINT_CERT_FILE = "endpoint-cert.pem";
 
     private final ServerConfig config;
     private final HttpApiServer http;
@@ -53,9 +56,12 @@ public final class CofferServer implements AutoCloseable {
     private final AdminTokens admins;
     private final AttestationService attestation;
     private final String url;
+    private final ServerIdentity tls;
 
     private CofferServer(ServerConfig config, HttpApiServer http, VaultStore store, AuditLog auditLog, SigningKeyRing keyRing,
-                         TokenIssuer issuer, KeyVault vault, AdminTokens admins, AttestationService attestation, String url) {
+                         TokenIssuer issuer, KeyVault vault, AdminTokens admins, AttestationService attestation, String url,
+                         ServerIdentity tls) {
+        this.tls = tls;
         this.config = config;
         this.http = http;
         this.store = store;
@@ -68,7 +74,25 @@ public final class CofferServer implements AutoCloseable {
         this.url = url;
     }
 
+    /** HTTPS with the identity in the server's state ({@link ServerIdentity#loadOrCreate}, self-signed on first start). */
     public static CofferServer start(ServerConfig config) {
+        try {
+            return start(config, ServerIdentity.loadOrCreate(config.stateDir(), config.host()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot use the server's TLS certificate in " + config.stateDir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Plain HTTP, on a loopback listen address only: for tests and benchmarks whose subject is
+     * not the transport. Agents outside the process sandbox refuse plain-HTTP endpoints.
+     */
+    public static CofferServer startPlainHttpOnLoopback(ServerConfig config) {
+        return start(config, null);
+    }
+
+    /** @param tls the certificate and key to serve HTTPS with; null for plain HTTP on loopback */
+    public static CofferServer start(ServerConfig config, ServerIdentity tls) {
         Path state = config.stateDir();
         try {
             Files.createDirectories(state);
@@ -83,10 +107,10 @@ public final class CofferServer implements AutoCloseable {
         try {
             // Bind first: the issuer name defaults to our URL, which needs the actual port.
             Router router = new Router();
-            http = new HttpApiServer(config.host(), config.port(), config.maxBodyBytes(), router);
+            http = new HttpApiServer(config.host(), config.port(), config.maxBodyBytes(), router, tls);
             http.start();
             String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
-            String url = "http://" + host + ":" + http.port();
+            String url = http.scheme() + "://" + host + ":" + http.port();
             String issuerName = config.issuer() != null ? config.issuer() : url;
             SigningKeyRing ring = SigningKeyRing.open(state.resolve("signing-keys.json"), config.tokenLifetime(), config.clock());
             TokenIssuer issuer = new TokenIssuer(ring, issuerName, config.tokenAlgorithm(), config.tokenLifetime(), config.clock());
@@ -99,10 +123,13 @@ public final class CofferServer implements AutoCloseable {
                 SigningKeyRing.writePrivateFile(state.resolve(ADMIN_TOKEN_FILE), (token + "\n").getBytes(StandardCharsets.US_ASCII));
             }
             AttestationService attestation = AttestationService.create(config, store, issuer);
-            CofferServer server = new CofferServer(config, http, store, auditLog, ring, issuer, vault, admins, attestation, url);
+            CofferServer server = new CofferServer(config, http, store, auditLog, ring, issuer, vault, admins, attestation, url, tls);
             server.routes(router);
             router.open();
             Files.writeString(state.resolve(ENDPOINT_FILE), url + "\n");
+            // the certificate this server presents, for clients of this home (coffer key ...) to pin
+            if (tls != null) Files.writeString(state.resolve(ENDPOINT_CERT_FILE), tls.certificatePem());
+            else Files.deleteIfExists(state.resolve(ENDPOINT_CERT_FILE));
             return server;
         } catch (Exception e) {
             try {
@@ -161,6 +188,51 @@ public final class CofferServer implements AutoCloseable {
     public int port() {
         return http.port();
     }
+
+    /** The TLS identity served, or null for a plain-HTTP loopback server. */
+    public ServerIdentity tls() {
+        return tls;
+    }
+
+    /**
+     * What a group's spec pins for this server: its TLS certificate's SHA-256 (when it serves
+     * HTTPS) and the RFC 7638 thumbprints of the keys it signs releases and tokens with (the one
+     * ring signs both). A rotation adds keys; pins must then be updated before the old key retires.
+     */
+    public Pins pins() {
+        return new Pins(url, issuer.issuer(), tls == null ? null : tls.fingerprint(), thumbprints(keyRing));
+    }
+
+    /**
+     * The pins of the server configured by {@code config}, read from its state without binding
+     * (made there as its first start would make them): for `coffer server pins` beside a running
+     * server or before the first start.
+     */
+    public static Pins pinsOf(ServerConfig config) throws IOException {
+        ServerIdentity id = ServerIdentity.loadOrCreate(config.stateDir(), config.host());
+        SigningKeyRing ring = SigningKeyRing.open(config.stateDir().resolve("signing-keys.json"), config.tokenLifetime(), config.clock());
+        String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+        String url = "https://" + host + ":" + config.port();
+        return new Pins(url, config.issuer() != null ? config.issuer() : url, id.fingerprint(), thumbprints(ring));
+    }
+
+    private static List<String> thumbprints(SigningKeyRing ring) {
+        List<String> keys = new java.util.ArrayList<>();
+        for (var jwk : ring.publicJwks().getKeys()) {
+            try {
+                keys.add(dev.coffer.channel.Jwk.thumbprint(dev.coffer.server.http.Json.parse(jwk.toPublicJWK().toJSONString())));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return List.copyOf(keys);
+    }
+
+    /**
+     * @param tlsCertificate SHA-256 of the leaf certificate (lowercase hex), null for plain HTTP
+     * @param signingKeys    RFC 7638 thumbprints of the release- and token-signing keys
+     */
+    public record Pins(String url, String issuer, String tlsCertificate, List<String> signingKeys) {}
 
     public String issuerName() {
         return issuer.issuer();

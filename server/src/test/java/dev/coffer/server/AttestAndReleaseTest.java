@@ -9,8 +9,8 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.coffer.server.client.CofferClient;
 import dev.coffer.server.client.MaaRequest;
 import dev.coffer.server.http.Json;
-import dev.coffer.server.wrap.KeyWrapAlgorithm;
-import dev.coffer.server.wrap.RsaAesKeyWrap;
+import dev.coffer.channel.KeyWrapAlgorithm;
+import dev.coffer.channel.RsaAesKeyWrap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,7 +37,7 @@ class AttestAndReleaseTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         admin = Files.readString(home.resolve("server/admin-token")).strip();
         client = new CofferClient(server.url(), admin);
     }

@@ -41,7 +41,7 @@ class CertificateBundleCacheTest {
 
     @Test
     void tamperedChainAfterACachedGoodOneIsRejected(@TempDir Path home) throws Exception {
-        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             Fixture.Guest guest = new Fixture.Guest(home, MEASUREMENT, HOST_DATA, 0x30000L);
             assertFalse(attest(server, guest, guest.chainPem()).isBlank());
             assertFalse(attest(server, guest, guest.chainPem()).isBlank(), "the cached bundle is accepted again");
@@ -69,7 +69,7 @@ class CertificateBundleCacheTest {
     @Test
     void expiredCertificateIsRejectedEvenWhenItsBundleIsCached(@TempDir Path home) throws Exception {
         AdjustableClock clock = new AdjustableClock();
-        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true).withClock(clock))) {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true).withClock(clock))) {
             Fixture.Guest guest = new Fixture.Guest(home, MEASUREMENT, HOST_DATA, 0x30000L);
             assertFalse(attest(server, guest, guest.chainPem()).isBlank());
             // the simulated VCEK is valid for 7 years; its bundle is now cached
@@ -82,7 +82,7 @@ class CertificateBundleCacheTest {
 
     @Test
     void aDifferentVcekIsNotConfusedWithACachedOne(@TempDir Path home, @TempDir Path otherHome) throws Exception {
-        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             Fixture.Guest trusted = new Fixture.Guest(home, MEASUREMENT, HOST_DATA, 0x30000L);
             Fixture.Guest other = new Fixture.Guest(otherHome, MEASUREMENT, HOST_DATA, 0x30000L);
             assertFalse(attest(server, trusted, trusted.chainPem()).isBlank());

@@ -23,7 +23,7 @@ class EmbeddedApiTest {
     void demoFlowInProcess() throws Exception {
         byte[] hostData = Fixture.bytes(32, 0x61);
         try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
-            assertTrue(server.url().startsWith("http://127.0.0.1:"));
+            assertTrue(server.url().startsWith("https://127.0.0.1:"), server.url());
             KeyInfo key = server.vault().create("demo-key", KeySpec.oct256(), true,
                     ReleasePolicies.requireHostData(server.issuerName(), Fixture.hex(hostData)), false);
             Fixture.Guest guest = new Fixture.Guest(home, Fixture.bytes(48, 0x62), hostData, 0x30000L);

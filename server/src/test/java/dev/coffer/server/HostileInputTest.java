@@ -24,7 +24,7 @@ class HostileInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         admin = Files.readString(home.resolve("server/admin-token")).strip();
     }
 

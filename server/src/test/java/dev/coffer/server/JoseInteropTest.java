@@ -37,7 +37,7 @@ class JoseInteropTest {
     @Test
     void es256AndRs256TokensAndReleasesVerifyWithJose() throws Exception {
         for (JWSAlgorithm alg : List.of(JWSAlgorithm.ES256, JWSAlgorithm.RS256)) {
-            try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true)
+            try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true)
                     .withToken(alg, Duration.ofMinutes(10)))) {
                 CofferClient client = new CofferClient(server.url(), Files.readString(home.resolve("server/admin-token")).strip());
                 byte[] hostData = Fixture.bytes(32, 0x44);

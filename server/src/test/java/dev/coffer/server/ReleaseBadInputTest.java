@@ -40,7 +40,7 @@ class ReleaseBadInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         client = new CofferClient(server.url(), Files.readString(home.resolve("server/admin-token")).strip());
         guest = new Fixture.Guest(home, MEASUREMENT, HOST_DATA, 0x30000L);
         runtimeClaim = Json.MAPPER.readValue(guest.runtimeJson, Map.class);

@@ -29,9 +29,9 @@ class RemoteAuthorityTest {
     void vaultFetchesTheAuthoritysJwks() throws Exception {
         byte[] hostData = Fixture.bytes(32, 0x71);
         AdjustableClock clock = new AdjustableClock();
-        try (CofferServer attestation = CofferServer.start(ServerConfig.defaults(attestHome).withPort(0).withTrustSim(true)
+        try (CofferServer attestation = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(attestHome).withPort(0).withTrustSim(true)
                 .withToken(JWSAlgorithm.RS256, Duration.ofMinutes(30)));
-             CofferServer vault = CofferServer.start(ServerConfig.defaults(vaultHome).withPort(0).withClock(clock))) {
+             CofferServer vault = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(vaultHome).withPort(0).withClock(clock))) {
             CofferClient vaultAdmin = new CofferClient(vault.url(), Files.readString(vaultHome.resolve("server/admin-token")).strip());
             // The authority is the attestation server, written with a trailing slash as Azure samples do.
             vaultAdmin.post("/keys/remote/create", Map.of("kty", "oct", "exportable", true,

@@ -82,25 +82,30 @@ public final class ContainerService {
         }
     }
 
-    private ContainerService(Path root, String sandboxName, OciRuntime runtime) {
+    private ContainerService(Path root, String sandboxName, OciRuntime runtime, dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
         this.root = root;
         this.sandboxName = sandboxName;
         this.runtime = runtime;
         this.netns = root.resolve("netns");
         this.hostsFile = root.resolve("hosts");
-        this.encrypted = new dev.coffer.agent.volume.EncryptedVolumes(root.resolve("encrypted"));
+        this.encrypted = new dev.coffer.agent.volume.EncryptedVolumes(root.resolve("encrypted"), keyChannel);
     }
 
     /**
      * Prepares the state directory and creates the group's network namespace with loopback up.
      */
     public static ContainerService start(Path root, String sandboxName, OciRuntime runtime) {
-        return start(root, sandboxName, runtime, new AttachedDisks.Unrestricted());
+        return start(root, sandboxName, runtime, new AttachedDisks.Unrestricted(), dev.coffer.agent.skr.KeyChannelTrust.STRICT);
     }
 
-    /** As {@link #start(Path, String, OciRuntime)}, with mount_device sources limited to {@code attached}. */
-    public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, AttachedDisks attached) {
-        ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime);
+    /**
+     * As {@link #start(Path, String, OciRuntime)}, with mount_device sources limited to {@code attached}.
+     *
+     * @param keyChannel the pins encrypted volumes' keys are released under (the vaults' keys, their certificates)
+     */
+    public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, AttachedDisks attached,
+                                         dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
+        ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime, keyChannel);
         s.attached = attached;
         try {
             for (String d : List.of("devices", "containers", "logs", "volumes")) {

@@ -25,7 +25,14 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
+
+import dev.coffer.channel.ChannelFormatException;
+import dev.coffer.channel.CompactJws;
+import dev.coffer.channel.Jwk;
+import dev.coffer.channel.KeyWrapAlgorithm;
+import dev.coffer.channel.SignedRelease;
 
 /**
  * What the SKR API does, without HTTP: raw reports, attestation tokens and secure key release
@@ -35,12 +42,15 @@ import java.util.regex.Pattern;
  * {@code {"keys":[{kty,kid:"TpmEphemeralEncryptionKey",key_ops,n,e}]}} is the runtime data, so
  * REPORT_DATA = SHA-256(those exact bytes) || 32 zero bytes (what the attestation service
  * checks); the token goes to {@code <akv>/keys/<kid>/release}; the signed answer is verified
- * against the vault's JWK set, and the key is unwrapped with the runtime key, which is then
- * dropped. Nothing here logs keys or tokens.
+ * against the release-signing key the policy pins for that vault ({@link KeyChannelTrust}), and the
+ * key is unwrapped with the runtime key, which is then dropped. Endpoints are https (their
+ * certificate pinned or trusted by the JDK); plain HTTP only to loopback in the process sandbox.
+ * The wire formats are the channel module's, the code the vault writes them with. Nothing here
+ * logs keys or tokens.
  */
 public final class SecureKeyRelease {
     /** The kid the vault prefers when it picks the runtime key from {@code x-ms-runtime.keys}. */
-    static final String RUNTIME_KID = "TpmEphemeralEncryptionKey";
+    static final String RUNTIME_KID = dev.coffer.channel.RuntimeKey.KID;
     private static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9-]{1,127}(/[A-Za-z0-9-]{1,64})?");
     private static final Duration JWKS_TTL = Duration.ofMinutes(5);
     private static final Base64.Encoder B64URL = Base64.getUrlEncoder().withoutPadding();
@@ -52,31 +62,34 @@ public final class SecureKeyRelease {
     private final Map<String, CachedJwks> jwksCache = new LinkedHashMap<>();
     /** Origins ({@code scheme://host:port}) the caller may name; empty allows any. */
     private final List<String> allowedEndpoints;
+    private final KeyChannelTrust trust;
 
     private record CachedJwks(JsonNode jwks, long fetchedMillis) {}
 
     /** Releases with {@code CKM_RSA_AES_KEY_WRAP} (the sidecar's choice) and 30 s upstream timeouts. */
-    public SecureKeyRelease(EvidenceSource tee) {
-        this(tee, "CKM_RSA_AES_KEY_WRAP", Duration.ofSeconds(30));
+    public SecureKeyRelease(EvidenceSource tee, KeyChannelTrust trust) {
+        this(tee, "CKM_RSA_AES_KEY_WRAP", Duration.ofSeconds(30), List.of(), trust);
     }
 
     /** @param enc {@code CKM_RSA_AES_KEY_WRAP} or {@code RSA_AES_KEY_WRAP_256}, asked of the vault */
-    public SecureKeyRelease(EvidenceSource tee, String enc, Duration timeout) {
-        this(tee, enc, timeout, List.of());
+    public SecureKeyRelease(EvidenceSource tee, String enc, Duration timeout, KeyChannelTrust trust) {
+        this(tee, enc, timeout, List.of(), trust);
     }
 
     /**
      * @param allowedEndpoints the only attestation services and key vaults a caller may name, as
      *                         origins {@code scheme://host:port}; empty allows any. A container
      *                         otherwise could make the agent fetch whatever URL it likes.
+     * @param trust            the pinned keys and certificates, and whether loopback plain HTTP is allowed
      */
-    public SecureKeyRelease(EvidenceSource tee, String enc, Duration timeout, List<String> allowedEndpoints) {
-        if (!enc.equals("CKM_RSA_AES_KEY_WRAP") && !enc.equals("RSA_AES_KEY_WRAP_256")) {
-            throw new IllegalArgumentException("key wrapping must be CKM_RSA_AES_KEY_WRAP or RSA_AES_KEY_WRAP_256, found '" + enc + "'");
+    public SecureKeyRelease(EvidenceSource tee, String enc, Duration timeout, List<String> allowedEndpoints, KeyChannelTrust trust) {
+        if (KeyWrapAlgorithm.fromName(enc) == null) {
+            throw new IllegalArgumentException("key wrapping must be " + KeyWrapAlgorithm.names() + ", found '" + enc + "'");
         }
         this.tee = tee;
         this.enc = enc;
-        this.upstream = new Upstream(timeout);
+        this.trust = trust;
+        this.upstream = new Upstream(timeout, trust);
         this.clock = Clock.systemUTC();
         this.allowedEndpoints = allowedEndpoints.stream().map(e -> Upstream.origin(Upstream.baseUrl(e, "allowed endpoint"))).toList();
     }
@@ -98,6 +111,12 @@ public final class SecureKeyRelease {
     /** {@code endpoint} as a base URL, refused unless it is one of the allowed endpoints. */
     private String endpoint(String endpoint, String field) {
         String base = Upstream.baseUrl(endpoint, field);
+        String origin = Upstream.origin(base);
+        if (origin.startsWith("http://") && !trust.developmentLoopback(origin)) {
+            throw new SkrException(403, "endpoint_insecure", "'" + field + "' " + origin + " is plain HTTP; expected an https endpoint:"
+                    + " the key channel crosses the host, so plain HTTP is allowed only to loopback in the process sandbox"
+                    + " (coffer server serves https; pin its certificate in the spec)");
+        }
         if (!allowedEndpoints.isEmpty() && !allowedEndpoints.contains(Upstream.origin(base))) {
             throw new SkrException(403, "endpoint_not_allowed", "'" + field + "' " + Upstream.origin(base)
                     + " is not an endpoint this group may call; expected one of " + String.join(", ", allowedEndpoints)
@@ -142,6 +161,17 @@ public final class SecureKeyRelease {
         if (token.isEmpty()) {
             throw new SkrException(502, "upstream_bad_response", "attestation: " + base + " answered without a 'token'");
         }
+        // an attestation service the policy pins must have signed the token: what a container
+        // gets from /attest/maa, and what goes on to the vault, is then the pinned authority's
+        Set<String> pins = trust.releaseKeysOf(Upstream.origin(base));
+        if (!pins.isEmpty()) {
+            try {
+                SignedRelease.verifyPinned(token, jwks(base, CompactJws.parse(token, "the attestation token").kid()), pins,
+                        "the attestation token", "token-signing");
+            } catch (ChannelFormatException e) {
+                throw new SkrException(502, "attestation_response_invalid", e.getMessage());
+            }
+        }
         return token;
     }
 
@@ -162,38 +192,64 @@ public final class SecureKeyRelease {
         String token = maaToken(maaEndpoint, runtimeJwks);
         JsonNode answer = upstream.post(vault + "/keys/" + kid + "/release?api-version=7.4", Map.of("target", token, "enc", enc), "key release");
         String jws = answer.path("value").asText("");
-        if (jws.isEmpty()) throw CompactJws.invalid("key release: " + vault + " answered without 'value' (the signed release)");
-        JsonNode payload = CompactJws.verify(jws, jwks(vault, CompactJws.kid(jws)));
+        if (jws.isEmpty()) throw invalid("key release: " + vault + " answered without 'value' (the signed release)");
+        JsonNode payload = verifyRelease(vault, jws);
         return openRelease(payload, (RSAPrivateKey) runtime.getPrivate(), kid);
+    }
+
+    /**
+     * The release's payload once its signature verifies with the key pinned for {@code vault}.
+     * The vault's key set only says which key a kid means; the pin says which keys count.
+     */
+    JsonNode verifyRelease(String vault, String jws) {
+        String origin = Upstream.origin(vault);
+        Set<String> pins = trust.releaseKeysOf(origin);
+        try {
+            String kid = CompactJws.parse(jws, "the release response").kid();
+            JsonNode keys = jwks(vault, kid);
+            if (pins.isEmpty()) {
+                if (!trust.developmentLoopback(origin)) {
+                    throw new SkrException(403, "release_key_not_pinned", "no release-signing key is pinned for vault " + origin
+                            + "; expected its RFC 7638 thumbprint in the spec (skr.vault_keys, or the volume's vault_key) so the"
+                            + " agent can tell the vault from whoever answers in its place (`coffer server pins` prints it)");
+                }
+                // process sandbox, loopback vault: the host is this machine anyway; the vault's own keys count
+                List<String> served = new java.util.ArrayList<>();
+                for (JsonNode k : keys.path("keys")) {
+                    try {
+                        served.add(Jwk.thumbprint(k));
+                    } catch (ChannelFormatException e) {
+                        // a key the vault serves that cannot sign (or is malformed) verifies nothing
+                    }
+                }
+                if (served.isEmpty()) throw invalid(vault + " serves no usable release-signing key");
+                return SignedRelease.verify(jws, keys, served);
+            }
+            return SignedRelease.verify(jws, keys, pins);
+        } catch (ChannelFormatException e) {
+            throw invalid(e.getMessage());
+        }
     }
 
     /** Turns the verified release payload into a private JWK. */
     static ObjectNode openRelease(JsonNode payload, RSAPrivateKey runtimeKey, String requestedKid) {
-        JsonNode key = payload.path("response").path("key").path("key");
-        if (!key.isObject()) throw CompactJws.invalid("the release payload has no response.key.key (the released JWK)");
-        String releasedKid = key.path("kid").asText("");
-        String name = requestedKid.contains("/") ? requestedKid.substring(0, requestedKid.indexOf('/')) : requestedKid;
-        if (!releasedKid.contains("/keys/" + name + "/") && !releasedKid.equals(name) && !releasedKid.startsWith(name + "/")) {
-            throw CompactJws.invalid("the vault released '" + safe(releasedKid) + "' but key '" + safe(requestedKid) + "' was asked for");
-        }
-        JsonNode hsm;
-        try {
-            hsm = Upstream.JSON.readTree(CompactJws.b64(key.path("key_hsm").asText(""), "key_hsm"));
-        } catch (IOException e) {
-            throw CompactJws.invalid("key_hsm is not base64url of JSON");
-        }
-        String wrapEnc = hsm.path("header").path("enc").asText("");
         byte[] material;
+        SignedRelease.Released released;
         try {
-            material = KeyUnwrap.unwrap(runtimeKey, CompactJws.b64(hsm.path("ciphertext").asText(""), "key_hsm ciphertext"), wrapEnc);
-        } catch (GeneralSecurityException e) {
-            throw CompactJws.invalid("cannot unwrap the released key: " + e.getMessage());
+            released = SignedRelease.open(payload, requestedKid);
+            material = released.unwrap(runtimeKey);
+        } catch (ChannelFormatException e) {
+            throw invalid(e.getMessage());
         }
         try {
-            return toJwk(key, material);
+            return toJwk(released.jwk(), material);
         } finally {
             Arrays.fill(material, (byte) 0);
         }
+    }
+
+    static SkrException invalid(String message) {
+        return new SkrException(502, "release_response_invalid", message);
     }
 
     private static ObjectNode toJwk(JsonNode released, byte[] material) {
@@ -208,7 +264,7 @@ public final class SecureKeyRelease {
                 }
                 case "RSA", "RSA-HSM" -> {
                     var k = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(material));
-                    if (!(k instanceof RSAPrivateCrtKey rsa)) throw CompactJws.invalid("the released RSA key lacks CRT parameters");
+                    if (!(k instanceof RSAPrivateCrtKey rsa)) throw invalid("the released RSA key lacks CRT parameters");
                     jwk.put("kty", "RSA");
                     jwk.put("n", uint(rsa.getModulus(), 0));
                     jwk.put("e", uint(rsa.getPublicExponent(), 0));
@@ -232,24 +288,17 @@ public final class SecureKeyRelease {
                     jwk.put("y", uint(point.getAffineYCoord().toBigInteger(), size));
                     jwk.put("d", uint(d, size));
                 }
-                default -> throw CompactJws.invalid("the released key has type '" + safe(kty) + "'; expected oct, RSA or EC (-HSM)");
+                default -> throw invalid("the released key has type '" + safe(kty) + "'; expected oct, RSA or EC (-HSM)");
             }
         } catch (GeneralSecurityException e) {
-            throw CompactJws.invalid("the released " + kty + " key is not PKCS#8: " + e.getMessage());
+            throw invalid("the released " + kty + " key is not PKCS#8: " + e.getMessage());
         }
         if (released.path("key_ops").isArray()) jwk.set("key_ops", released.path("key_ops").deepCopy());
         return jwk;
     }
 
     private static String uint(BigInteger v, int size) {
-        byte[] b = v.toByteArray();
-        if (b.length > 1 && b[0] == 0) b = Arrays.copyOfRange(b, 1, b.length);
-        if (size > b.length) {
-            byte[] padded = new byte[size];
-            System.arraycopy(b, 0, padded, size - b.length, b.length);
-            b = padded;
-        }
-        return B64URL.encodeToString(b);
+        return Jwk.b64(v, size);
     }
 
     /** The vault's signing keys: its OpenID configuration's jwks_uri, else {@code /certs}; refetched for an unknown kid. */
@@ -259,15 +308,30 @@ public final class SecureKeyRelease {
             if (c != null && clock.millis() - c.fetchedMillis < JWKS_TTL.toMillis() && hasKid(c.jwks, kid)) return c.jwks;
         }
         String uri = vault + "/certs";
+        JsonNode conf = null;
         try {
-            JsonNode conf = upstream.get(vault + "/.well-known/openid-configuration", "key vault discovery");
-            String j = conf.path("jwks_uri").asText("");
-            if (!j.isEmpty()) uri = j;
+            conf = upstream.get(vault + "/.well-known/openid-configuration", "signing key discovery");
         } catch (SkrException e) {
             // No discovery document: Coffer's vault always serves its keys at /certs.
         }
-        JsonNode jwks = upstream.get(uri, "key vault signing keys");
-        if (!jwks.path("keys").isArray()) throw CompactJws.invalid(uri + " is not a JWK set (no 'keys' array)");
+        String j = conf == null ? "" : conf.path("jwks_uri").asText("");
+        if (!j.isEmpty()) {
+            // followed only within the vault's own origin: a discovery document must not send the
+            // agent (and its TLS pin checks) to a host the policy never named
+            String target;
+            try {
+                target = Upstream.origin(Upstream.baseUrl(j, "jwks_uri"));
+            } catch (SkrException | IllegalArgumentException e) {
+                throw invalid("the vault's jwks_uri '" + safe(j) + "' is not an http(s) URL");
+            }
+            if (!target.equals(Upstream.origin(vault))) {
+                throw invalid("the vault's jwks_uri points to " + target + "; expected a URL on the vault's own origin "
+                        + Upstream.origin(vault) + " (jwks_uri is followed only within the pinned origin)");
+            }
+            uri = j;
+        }
+        JsonNode jwks = upstream.get(uri, "signing keys");
+        if (!jwks.path("keys").isArray()) throw invalid(uri + " is not a JWK set (no 'keys' array)");
         synchronized (jwksCache) {
             jwksCache.put(vault, new CachedJwks(jwks, clock.millis()));
         }
@@ -291,20 +355,7 @@ public final class SecureKeyRelease {
 
     /** The exact runtime-data bytes: their SHA-256 goes into REPORT_DATA and the vault wraps to this key. */
     static byte[] runtimeJwks(RSAPublicKey pub) {
-        ObjectNode jwk = Upstream.JSON.createObjectNode();
-        jwk.put("kty", "RSA");
-        jwk.put("kid", RUNTIME_KID);
-        jwk.putArray("key_ops").add("encrypt");
-        jwk.put("n", uint(pub.getModulus(), 0));
-        jwk.put("e", uint(pub.getPublicExponent(), 0));
-        ObjectNode set = Upstream.JSON.createObjectNode();
-        ArrayNode keys = set.putArray("keys");
-        keys.add(jwk);
-        try {
-            return Upstream.JSON.writeValueAsBytes(set);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return dev.coffer.channel.RuntimeKey.runtimeData(pub);
     }
 
     private static boolean isJsonObject(byte[] data) {

@@ -118,6 +118,12 @@ public final class SkrServer implements AutoCloseable {
                 answer = new LinkedHashMap<>();
                 answer.put("error", e.getMessage());
                 answer.put("code", e.code());
+                // the key channel's refusals (a bad gateway, an insecure or unpinned endpoint) are the
+                // operator's to see, not only the container's; SKR messages never carry key material
+                if (status == 502 || e.code().equals("endpoint_insecure") || e.code().equals("release_key_not_pinned")) {
+                    LOG.warning("SKR API " + ex.getRequestMethod() + " " + ex.getRequestURI().getPath() + " refused [" + e.code() + "]: "
+                            + e.getMessage());
+                }
             } catch (RuntimeException e) {
                 LOG.log(Level.SEVERE, "SKR API " + ex.getRequestMethod() + " " + ex.getRequestURI().getPath() + " failed", e);
                 status = 500;

@@ -24,6 +24,7 @@ final class Upstream {
     private static final int MAX_RESPONSE = 1024 * 1024;
 
     private final Duration timeout;
+    private final KeyChannelTrust trust;
     /**
      * Built at the first call, not with the agent: a client initialises the JDK's default TLS
      * context (its provider, the trust store's ~140 certificates), which took 12 s of a microVM
@@ -31,8 +32,9 @@ final class Upstream {
      */
     private volatile HttpClient http;
 
-    Upstream(Duration timeout) {
+    Upstream(Duration timeout, KeyChannelTrust trust) {
         this.timeout = timeout;
+        this.trust = trust;
     }
 
     private HttpClient http() {
@@ -42,6 +44,7 @@ final class Upstream {
                 client = http;
                 if (client == null) {
                     client = HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1)
+                            .sslContext(PinnedTrust.sslContext(trust))
                             .followRedirects(HttpClient.Redirect.NEVER).build();
                     http = client;
                 }
@@ -107,6 +110,9 @@ final class Upstream {
             }
         } catch (HttpTimeoutException e) {
             throw new SkrException(502, "upstream_unreachable", what + ": " + url + " did not answer within " + timeout.toSeconds() + " s");
+        } catch (javax.net.ssl.SSLException e) {
+            throw new SkrException(502, "upstream_tls_refused", what + ": the TLS connection to " + url + " was refused ("
+                    + PinnedTrust.reason(e) + "); expected the certificate the spec pins for it, or one the JDK trusts");
         } catch (IOException e) {
             throw new SkrException(502, "upstream_unreachable", what + ": cannot reach " + url + " (" + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "); check the endpoint and that the service runs");

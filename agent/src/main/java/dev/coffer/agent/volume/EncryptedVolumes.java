@@ -30,10 +30,15 @@ import java.util.Map;
 public final class EncryptedVolumes {
     private final Path root;
     private final Map<String, EncryptedVolume.Opened> open = new LinkedHashMap<>();
+    private final dev.coffer.agent.skr.KeyChannelTrust keyChannel;
 
-    /** {@code root}: where volumes are mounted, one directory per name ({@code sandbox:///encrypted/NAME}). */
-    public EncryptedVolumes(Path root) {
+    /**
+     * {@code root}: where volumes are mounted, one directory per name ({@code sandbox:///encrypted/NAME});
+     * {@code keyChannel}: the pins their keys are released under.
+     */
+    public EncryptedVolumes(Path root, dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
         this.root = root;
+        this.keyChannel = keyChannel;
     }
 
     /** Why the open failed, in one line; {@code conflict} when the volume is already open. */
@@ -112,7 +117,7 @@ public final class EncryptedVolumes {
             throw new OpenFailure("expected a sandbox with a TEE to release the key of encrypted volume " + name
                     + ", found one launched with --tee none; run the group with --tee sim (or on SEV-SNP)", false);
         }
-        byte[] key = releasedKey(r, tee);
+        byte[] key = releasedKey(r, tee, keyChannel);
         try {
             EncryptedVolume.Opened v = EncryptedVolume.open(device, key, mapperName(name), root.resolve(name), r.readOnly(),
                     integrity, r.headerDigest());
@@ -124,10 +129,10 @@ public final class EncryptedVolumes {
         }
     }
 
-    private static byte[] releasedKey(Request.MountEncryptedVolume r, EvidenceSource tee) {
+    private static byte[] releasedKey(Request.MountEncryptedVolume r, EvidenceSource tee, dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
         ObjectNode jwk;
         try {
-            jwk = new SecureKeyRelease(tee).releaseKey(r.authority(), r.vault(), r.key());
+            jwk = new SecureKeyRelease(tee, keyChannel).releaseKey(r.authority(), r.vault(), r.key());
         } catch (SkrException e) {
             // the SKR messages say which endpoint refused and why; they never carry key material
             throw new OpenFailure("key release for encrypted volume " + r.name() + " (key '" + r.key() + "') failed ["

@@ -38,8 +38,9 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The SKR API against the real attestation service and key vault (in-process, trust-sim): a
- * group launched with HOST_DATA = SHA-256(policy) gets the key its release policy names; a
+ * The SKR API against the real attestation service and key vault (in-process, trust-sim, over
+ * HTTPS with the server's own certificate and signing keys pinned, as a group's spec pins them):
+ * a group launched with HOST_DATA = SHA-256(policy) gets the key its release policy names; a
  * group with another policy is refused by the vault.
  */
 class SkrReleaseTest {
@@ -56,11 +57,21 @@ class SkrReleaseTest {
     static SkrServer skr;
     static SkrServer refused;
     static SimLaunch launch;
+    static KeyChannelTrust pinned;
+
+    /** What `coffer server pins` prints for this server, as the agent takes it. */
+    static KeyChannelTrust pinsOf(CofferServer s, KeyChannelTrust base) {
+        KeyChannelTrust t = base.withTlsCertificate(s.url(), s.pins().tlsCertificate());
+        for (String k : s.pins().signingKeys()) t = t.withReleaseKey(s.url(), k);
+        return t;
+    }
 
     @BeforeAll
     static void start() throws Exception {
         Arrays.fill(MEASUREMENT, (byte) 0x5a);
         server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        assertTrue(server.url().startsWith("https://"), server.url());
+        pinned = pinsOf(server, KeyChannelTrust.STRICT);
         SimulatedSecureProcessor sp = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
         launch = sp.launch(MEASUREMENT, HostData.ofPolicy(POLICY));
         String hostData = HexFormat.of().formatHex(HostData.ofPolicy(POLICY));
@@ -72,9 +83,9 @@ class SkrReleaseTest {
         server.vault().create("rsa-key", KeySpec.rsa(2048), true, policy, false);
         server.vault().create("ec-key", KeySpec.ec("P-384"), true, policy, false);
         server.vault().create("locked", KeySpec.oct256(), false, null, false);
-        skr = SkrServer.start(new InetSocketAddress("127.0.0.1", 0), new SecureKeyRelease(new SimEvidenceSource(launch)));
+        skr = SkrServer.start(new InetSocketAddress("127.0.0.1", 0), new SecureKeyRelease(new SimEvidenceSource(launch), pinned));
         refused = SkrServer.start(new InetSocketAddress("127.0.0.1", 0),
-                new SecureKeyRelease(new SimEvidenceSource(sp.launch(MEASUREMENT, HostData.ofPolicy(OTHER_POLICY)))));
+                new SecureKeyRelease(new SimEvidenceSource(sp.launch(MEASUREMENT, HostData.ofPolicy(OTHER_POLICY))), pinned));
     }
 
     @AfterAll
@@ -157,7 +168,7 @@ class SkrReleaseTest {
     @Test
     void bothWrappingsUnwrap() throws Exception {
         for (String enc : List.of("CKM_RSA_AES_KEY_WRAP", "RSA_AES_KEY_WRAP_256")) {
-            SecureKeyRelease s = new SecureKeyRelease(new SimEvidenceSource(launch), enc, java.time.Duration.ofSeconds(10));
+            SecureKeyRelease s = new SecureKeyRelease(new SimEvidenceSource(launch), enc, java.time.Duration.ofSeconds(10), pinned);
             ObjectNode jwk = s.releaseKey(server.url(), server.url(), "disk-key");
             assertArrayEquals(DISK_KEY, Base64.getUrlDecoder().decode(jwk.path("k").asText()), enc);
         }
@@ -176,7 +187,7 @@ class SkrReleaseTest {
         rs.initSign(rsaPriv);
         rs.update(new byte[] {1, 2, 3});
         Signature rv = Signature.getInstance("SHA256withRSA");
-        rv.initVerify(CompactJws.publicKey(pub));
+        rv.initVerify(dev.coffer.channel.Jwk.publicKey(pub));
         rv.update(new byte[] {1, 2, 3});
         assertTrue(rv.verify(rs.sign()), "released RSA private key matches the vault's public key");
 
@@ -188,7 +199,7 @@ class SkrReleaseTest {
         if (ecVault.isTextual()) ecVault = JSON.readTree(ecVault.asText());
         assertEquals(ecVault.path("x").asText(), ec.path("x").asText(), "public point derived from d matches the vault's");
         assertEquals(ecVault.path("y").asText(), ec.path("y").asText());
-        ECPublicKey ecPub = (ECPublicKey) CompactJws.publicKey(ec);
+        ECPublicKey ecPub = (ECPublicKey) dev.coffer.channel.Jwk.publicKey(ec);
         var ecPriv = KeyFactory.getInstance("EC").generatePrivate(new ECPrivateKeySpec(u(ec, "d"), ecPub.getParams()));
         Signature es = Signature.getInstance("SHA384withECDSA");
         es.initSign(ecPriv);
@@ -266,14 +277,14 @@ class SkrReleaseTest {
     @Test
     void endpointsOutsideTheAllowListAreRefusedBeforeAnyCall() throws Exception {
         SecureKeyRelease allowed = new SecureKeyRelease(new SimEvidenceSource(launch), "CKM_RSA_AES_KEY_WRAP",
-                java.time.Duration.ofSeconds(10), List.of(SecureKeyRelease.endpointOrigin(server.url())));
+                java.time.Duration.ofSeconds(10), List.of(SecureKeyRelease.endpointOrigin(server.url())), pinned);
         // the allowed origin, written with a trailing slash, still matches
         ObjectNode jwk = allowed.releaseKey(server.url() + "/", server.url(), "disk-key");
         assertArrayEquals(DISK_KEY, Base64.getUrlDecoder().decode(jwk.path("k").asText()));
         int auditBefore = server.vault().audit("disk-key", 1000).size();
-        String other = "http://127.0.0.2:" + java.net.URI.create(server.url()).getPort();
+        String other = "https://127.0.0.2:" + java.net.URI.create(server.url()).getPort();
         for (String[] pair : List.of(new String[] {other, server.url()}, new String[] {server.url(), other},
-                new String[] {"https://" + java.net.URI.create(server.url()).getAuthority(), server.url()})) {
+                new String[] {"https://localhost:" + java.net.URI.create(server.url()).getPort(), server.url()})) {
             SkrException e = assertThrows(SkrException.class, () -> allowed.releaseKey(pair[0], pair[1], "disk-key"));
             assertEquals(403, e.status());
             assertEquals("endpoint_not_allowed", e.code());
@@ -291,7 +302,7 @@ class SkrReleaseTest {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        String dead = "http://127.0.0.1:" + port;
+        String dead = "https://127.0.0.1:" + port;
         Answer a = call(skr, "POST", "/key/release", JSON.writeValueAsString(Map.of("maa_endpoint", dead, "akv_endpoint", server.url(),
                 "kid", "disk-key")));
         assertEquals(502, a.status());
@@ -312,7 +323,7 @@ class SkrReleaseTest {
                 return "snp";
             }
         };
-        try (SkrServer s = SkrServer.start(new InetSocketAddress("127.0.0.1", 0), new SecureKeyRelease(broken))) {
+        try (SkrServer s = SkrServer.start(new InetSocketAddress("127.0.0.1", 0), new SecureKeyRelease(broken, KeyChannelTrust.STRICT))) {
             Answer a = call(s, "POST", "/attest/raw", "{\"runtime_data\":\"AAAA\"}");
             assertEquals(500, a.status());
             assertEquals("evidence_unavailable", a.code());

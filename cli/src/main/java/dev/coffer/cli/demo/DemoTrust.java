@@ -2,14 +2,7 @@ package dev.coffer.cli.demo;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.nimbusds.jose.JWSVerifier;
-import com.nimbusds.jose.crypto.ECDSAVerifier;
-import com.nimbusds.jose.crypto.RSASSAVerifier;
-import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
-import com.nimbusds.jose.jwk.RSAKey;
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.SignedJWT;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.runtime.attest.GroupAttestation;
 import dev.coffer.runtime.group.ContainerRecord;
@@ -90,14 +83,21 @@ final class DemoTrust implements AutoCloseable {
         }
     }
 
-    /** The group spec's additions: the key holder container and the SKR API with the vault as its endpoint. */
+    /**
+     * The group spec's additions: the key holder container and the SKR API with the vault as its
+     * endpoint, its TLS certificate and signing keys pinned (what `coffer server pins` prints), so
+     * the agent takes a release only from this vault, over HTTPS.
+     */
     String specAddition(String image) {
-        String url = server == null ? "http://127.0.0.1:1" : server.url();
-        return keyHolderYaml(image, url, 600) + skrSection(url);
+        String url = server == null ? "https://127.0.0.1:1" : server.url();
+        return keyHolderYaml(image, url, 600) + skrSection(url, server == null ? null : server.pins());
     }
 
-    private static String skrSection(String vaultUrl) {
-        return "skr: {port: " + SKR_PORT + ", endpoints: [" + vaultUrl + "]}\n";
+    private static String skrSection(String vaultUrl, CofferServer.Pins pins) {
+        // quoted: a fingerprint or thumbprint must stay a string, whatever characters it happens to have
+        String pinned = pins == null ? "" : ", pins: [{endpoint: " + vaultUrl + ", tls_certificate: '" + pins.tlsCertificate()
+                + "', signing_keys: ['" + String.join("', '", pins.signingKeys()) + "']}]";
+        return "skr: {port: " + SKR_PORT + ", endpoints: [" + vaultUrl + "]" + pinned + "}\n";
     }
 
     /**
@@ -142,26 +142,27 @@ final class DemoTrust implements AutoCloseable {
         byte[] nonce = HEX.parseHex(local.nonce());
         Result.Report report = groups.report(group, nonce);
         String token = s.attestation().attest(HEX.parseHex(report.reportHex()), report.certChainPem(), null, null, local.nonce());
-        JWTClaimsSet claims = verified(s, token);
-        String measurement = claims.getStringClaim("x-ms-sevsnpvm-launchmeasurement");
-        String hostData = claims.getStringClaim("x-ms-sevsnpvm-hostdata");
+        com.fasterxml.jackson.databind.JsonNode claims = verified(s, token);
+        String measurement = claims.path("x-ms-sevsnpvm-launchmeasurement").asText();
+        String hostData = claims.path("x-ms-sevsnpvm-hostdata").asText();
         GroupStatus recorded = groups.status(group);
         if (!recorded.measurement().equals(measurement) || !recorded.hostData().equals(hostData)) {
             throw new IOException("expected the token to carry the launch's MEASUREMENT " + recorded.measurement() + " and HOST_DATA "
                     + recorded.hostData() + ", found " + measurement + " and " + hostData);
         }
         return "token from " + s.issuerName() + " (signature checked against its JWKS): x-coffer-tee="
-                + claims.getStringClaim("x-coffer-tee") + " (simulated, not a hardware TEE), measurement " + measurement
-                + ", host data " + hostData + ", debuggable " + claims.getClaim("x-ms-sevsnpvm-is-debuggable");
+                + claims.path("x-coffer-tee").asText() + " (simulated, not a hardware TEE), measurement " + measurement
+                + ", host data " + hostData + ", debuggable " + claims.path("x-ms-sevsnpvm-is-debuggable");
     }
 
-    private static JWTClaimsSet verified(CofferServer s, String token) throws Exception {
-        SignedJWT jwt = SignedJWT.parse(token);
-        JWK key = s.signingKeys().publicJwks().getKeyByKeyId(jwt.getHeader().getKeyID());
-        if (key == null) throw new IOException("the token's key " + jwt.getHeader().getKeyID() + " is not in the service's JWKS");
-        JWSVerifier verifier = key instanceof ECKey ec ? new ECDSAVerifier(ec) : new RSASSAVerifier((RSAKey) key);
-        if (!jwt.verify(verifier)) throw new IOException("the attestation token's signature does not verify");
-        return jwt.getJWTClaimsSet();
+    /** The token's claims once it verifies with the service's key (the channel's JWS code, as the vault checks it). */
+    private static com.fasterxml.jackson.databind.JsonNode verified(CofferServer s, String token) throws Exception {
+        dev.coffer.channel.CompactJws jws = dev.coffer.channel.CompactJws.parse(token, "the attestation token");
+        JWK key = s.signingKeys().publicJwks().getKeyByKeyId(jws.kid());
+        if (key == null) throw new IOException("the token's key " + jws.kid() + " is not in the service's JWKS");
+        var publicKey = dev.coffer.channel.Jwk.publicKey(new com.fasterxml.jackson.databind.ObjectMapper().readTree(key.toPublicJWK().toJSONString()));
+        if (!jws.verifiesWith(publicKey)) throw new IOException("the attestation token's signature does not verify");
+        return jws.payloadJson("the attestation token");
     }
 
     /**
@@ -202,7 +203,7 @@ final class DemoTrust implements AutoCloseable {
         for (GroupStatus g : groups.list()) {
             if (g.name().equals(MODIFIED_GROUP)) groups.rm(MODIFIED_GROUP, true);
         }
-        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1) + skrSection(s.url());
+        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1) + skrSection(s.url(), s.pins());
         try {
             groups.run(GroupSpecParser.parse(yaml, "modified demo group"),
                     RunOptions.defaults().withIsolation(isolation).withTee(RunOptions.TEE_SIM));

@@ -63,7 +63,8 @@ public final class ServerBenchCommand implements Runnable {
         String admin = token != null ? token : ServerEndpoint.adminToken(home);
         LoadGenerator.Result r;
         try {
-            r = LoadGenerator.run(new LoadGenerator.Config(url, admin, home, mode, rate, concurrency, warmup, seconds));
+            r = LoadGenerator.run(new LoadGenerator.Config(url, admin, home, mode, rate, concurrency, warmup, seconds,
+                    ServerEndpoint.trust(home, null, null)));
         } catch (ApiClientException e) {
             throw new CofferException("bench setup failed: " + e.getMessage() + " (" + e.code() + ")");
         } catch (InterruptedException e) {

@@ -21,9 +21,13 @@ import java.nio.file.Path;
         description = {"Run the attestation service (POST /attest/SevSnpVm, GET /certs) and the key vault",
                 "(/keys, secure key release) in the foreground until interrupted.",
                 "State lives in $COFFER_HOME/server: signing keys, the key-encryption key, the SQLite",
-                "vault and the first admin token (admin-token, mode 0600)."},
-        subcommands = {ServerBenchCommand.class},
+                "vault and the first admin token (admin-token, mode 0600).",
+                "It serves HTTPS: with --tls-cert/--tls-key, else with a self-signed EC P-256 certificate it makes",
+                "in its state on first start (tls-cert.pem, tls-key.pem); its SHA-256 and the signing-key",
+                "thumbprints printed at start are what a group spec pins (see coffer server pins)."},
+        subcommands = {ServerBenchCommand.class, ServerPinsCommand.class},
         footer = {"", "Examples:", "  coffer server", "  coffer server --listen 127.0.0.1:8400 --trust-sim",
+                "  coffer server --listen 0.0.0.0:8400 --tls-cert server.pem --tls-key server-key.pem",
                 "  coffer server --db 'jdbc:postgresql://127.0.0.1:5432/coffer?user=coffer' --config server.yaml",
                 "  coffer server bench --mode release --rate 200 --seconds 60"})
 public final class ServerCommand implements Runnable {
@@ -49,6 +53,12 @@ public final class ServerCommand implements Runnable {
     @Option(names = "--allow-debug", description = "Accept guests whose SNP policy allows debugging (development only).")
     boolean allowDebug;
 
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Certificate chain to serve (leaf first); default: the server's own, self-signed.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "Private key of --tls-cert (unencrypted PEM).")
+    Path tlsKey;
+
     @Override
     public void run() {
         Path home = CofferHome.resolve();
@@ -69,9 +79,19 @@ public final class ServerCommand implements Runnable {
         if (db != null) cfg = cfg.withDb(db);
         if (trustSim) cfg = cfg.withTrustSim(true);
         if (allowDebug) cfg = cfg.withAllowDebug(true);
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new UsageException("expected --tls-cert and --tls-key together, found only " + (tlsCert != null ? "--tls-cert" : "--tls-key"));
+        }
+        dev.coffer.server.tls.ServerIdentity identity;
+        try {
+            identity = tlsCert != null ? dev.coffer.server.tls.ServerIdentity.fromPem(tlsCert, tlsKey)
+                    : dev.coffer.server.tls.ServerIdentity.loadOrCreate(cfg.stateDir(), cfg.host());
+        } catch (IOException e) {
+            throw new CofferException("cannot use the TLS certificate: " + e.getMessage());
+        }
         CofferServer server;
         try {
-            server = CofferServer.start(cfg);
+            server = CofferServer.start(cfg, identity);
         } catch (RuntimeException e) {
             throw new CofferException("the server did not start: " + e.getMessage(), e);
         }
@@ -81,6 +101,8 @@ public final class ServerCommand implements Runnable {
         out.println("  store       " + (cfg.dbUrl() == null ? "sqlite " + cfg.stateDir().resolve("vault.db") : "postgresql"));
         out.println("  sim TEE     " + (cfg.trustSim() ? "TRUSTED (development only)" : "refused"));
         out.println("  admin token " + cfg.stateDir().resolve(CofferServer.ADMIN_TOKEN_FILE) + " (if this server created it)");
+        out.println("  tls         " + (tlsCert != null ? tlsCert : "self-signed, " + cfg.stateDir().resolve(dev.coffer.server.tls.ServerIdentity.CERT_FILE)));
+        ServerPinsCommand.print(out, server.pins(), false);
         out.flush();
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "coffer-server-shutdown"));
         try {

@@ -3,6 +3,8 @@ package dev.coffer.cli.server;
 import dev.coffer.cli.CofferException;
 import dev.coffer.server.CofferServer;
 import dev.coffer.server.ServerConfig;
+import dev.coffer.server.client.ServerTrust;
+import dev.coffer.server.tls.ServerIdentity;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,8 +21,31 @@ public final class ServerEndpoint {
         try {
             return Files.readString(f).strip();
         } catch (IOException e) {
-            return "http://" + ServerConfig.DEFAULT_HOST + ":" + ServerConfig.DEFAULT_PORT;
+            return "https://" + ServerConfig.DEFAULT_HOST + ":" + ServerConfig.DEFAULT_PORT;
         }
+    }
+
+    /**
+     * How a client checks the server's HTTPS certificate: the fingerprint given, else the CA
+     * certificates given, else (for this home's own server) the certificate it wrote in its
+     * state, pinned by fingerprint; else the JDK's trust store.
+     */
+    public static ServerTrust trust(Path home, Path ca, String fingerprint) {
+        if (fingerprint != null) {
+            try {
+                return new ServerTrust.PinnedCertificate(fingerprint);
+            } catch (IllegalArgumentException e) {
+                throw new dev.coffer.cli.UsageException("--server-fingerprint: " + e.getMessage());
+            }
+        }
+        try {
+            if (ca != null) return new ServerTrust.CaCertificates(ServerIdentity.readCertificates(ca));
+            Path own = home.resolve("server").resolve(CofferServer.ENDPOINT_CERT_FILE);
+            if (Files.exists(own)) return new ServerTrust.PinnedCertificate(ServerIdentity.fromCertificate(own).fingerprint());
+        } catch (IOException e) {
+            throw new CofferException("cannot read the server certificate: " + e.getMessage());
+        }
+        return ServerTrust.SYSTEM;
     }
 
     /** $COFFER_ADMIN_TOKEN, else the token file the server wrote on first start. */

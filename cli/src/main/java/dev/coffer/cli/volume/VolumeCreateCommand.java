@@ -93,7 +93,7 @@ public final class VolumeCreateCommand implements Runnable {
         if (Files.exists(file)) throw new CofferException(file + " already exists; choose a new file name (volumes are never overwritten)");
         Path home = server != null && token != null ? null : CofferHome.resolve();
         CofferClient client = new CofferClient(server != null ? server : ServerEndpoint.url(home),
-                token != null ? token : ServerEndpoint.adminToken(home));
+                token != null ? token : ServerEndpoint.adminToken(home), ServerEndpoint.trust(CofferHome.resolve(), null, null));
         // Refuse before the (slow) volume work when the vault is unreachable or the name is taken.
         try {
             client.get("/keys/" + keyName);

@@ -33,11 +33,15 @@ class KeyCommandTest {
     @BeforeAll
     static void start() throws Exception {
         server = CofferServer.start(ServerConfig.defaults(home).withPort(0));
+        assertTrue(server.url().startsWith("https://"), server.url());
+        // the CLI finds this home's server and pins the certificate it wrote there
+        System.setProperty("coffer.home", home.toString());
         token = Files.readString(home.resolve("server/admin-token")).strip();
     }
 
     @AfterAll
     static void stop() {
+        System.clearProperty("coffer.home");
         server.close();
     }
 
@@ -115,6 +119,43 @@ class KeyCommandTest {
         Run wrongToken = run("key", "list", "--token", "coffer_admin_nope");
         assertEquals(1, wrongToken.exit());
         assertTrue(wrongToken.err().contains("[unauthenticated]"), wrongToken.err());
+    }
+
+    @Test
+    void httpsServerIsCheckedByFingerprintOrCa() throws Exception {
+        // the fingerprint coffer server prints
+        Run pinned = run("key", "list", "--server-fingerprint", server.pins().tlsCertificate());
+        assertEquals(0, pinned.exit(), pinned.err());
+        // another fingerprint: refused, saying what was found and what to do
+        Run wrong = run("key", "list", "--server-fingerprint", "ab".repeat(32));
+        assertEquals(1, wrong.exit());
+        assertTrue(wrong.err().contains("[tls_refused]") && wrong.err().contains("expected the pinned " + "ab".repeat(32))
+                && wrong.err().contains(server.pins().tlsCertificate()), wrong.err());
+        // the certificate as a CA: its SANs name 127.0.0.1, so the host name check passes
+        Path ca = home.resolve("ca.pem");
+        Files.writeString(ca, server.tls().certificatePem());
+        Run viaCa = run("key", "list", "--ca", ca.toString());
+        assertEquals(0, viaCa.exit(), viaCa.err());
+        // a CA that did not issue it
+        Files.writeString(ca, dev.coffer.server.tls.ServerIdentity.selfSigned("127.0.0.1").certificatePem());
+        Run otherCa = run("key", "list", "--ca", ca.toString());
+        assertEquals(1, otherCa.exit());
+        assertTrue(otherCa.err().contains("[tls_refused]"), otherCa.err());
+        Run badPin = run("key", "list", "--server-fingerprint", "xyz");
+        assertEquals(2, badPin.exit(), badPin.err());
+    }
+
+    @Test
+    void serverPinsPrintsWhatTheRunningServerPresents() throws Exception {
+        CommandLine cli = Main.commandLine();
+        StringWriter out = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        assertEquals(0, cli.execute("server", "pins", "-o", "json"));
+        JsonNode pins = Json.MAPPER.readTree(out.toString());
+        assertEquals(server.pins().tlsCertificate(), pins.path("tls_certificate").asText());
+        List<String> keys = new ArrayList<>();
+        pins.path("signing_keys").forEach(k -> keys.add(k.asText()));
+        assertEquals(server.pins().signingKeys(), keys);
     }
 
     @Test

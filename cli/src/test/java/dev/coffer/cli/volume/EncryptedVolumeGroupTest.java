@@ -69,6 +69,7 @@ class EncryptedVolumeGroupTest {
         try (ImageStore store = ImageStore.open(home)) {
             store.importArchive(layout, ImageReference.parse(IMAGE), null);
         }
+        // HTTPS, its certificate and signing keys pinned in the spec: a microVM's agent refuses anything less
         server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         groups = new GroupManager(home);
     }
@@ -95,7 +96,9 @@ class EncryptedVolumeGroupTest {
                 volumes:
                   - name: data
                     encrypted: {source: "%s", key: %s, authority: "%s", vault: "%s", headerDigest: %s, integrity: %s}
-                """.formatted(name, IMAGE, script, volume, KEY, server.url(), server.url(), headerDigest, INTEGRITY.id());
+                skr: {enabled: false, pins: [{endpoint: "%s", tls_certificate: '%s', signing_keys: ['%s']}]}
+                """.formatted(name, IMAGE, script, volume, KEY, server.url(), server.url(), headerDigest, INTEGRITY.id(),
+                server.url(), server.pins().tlsCertificate(), String.join("', '", server.pins().signingKeys()));
     }
 
     static GeneratedPolicy policy(String yaml) throws Exception {

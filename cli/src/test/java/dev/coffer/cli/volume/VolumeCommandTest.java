@@ -44,7 +44,7 @@ class VolumeCommandTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
+        server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         token = Files.readString(home.resolve("server/admin-token")).strip();
         policy = home.resolve("release-policy.json");
         Files.writeString(policy, """
@@ -112,7 +112,8 @@ class VolumeCommandTest {
         assertEquals("oct-256", stored.path("type").asText());
 
         var sp = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
-        var jwk = new SecureKeyRelease(new SimEvidenceSource(sp.launch(new byte[48], HostData.ofPolicy(GROUP_POLICY))))
+        var jwk = new SecureKeyRelease(new SimEvidenceSource(sp.launch(new byte[48], HostData.ofPolicy(GROUP_POLICY))),
+                dev.coffer.agent.skr.KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK)
                 .releaseKey(server.url(), server.url(), "data-key");
         byte[] released = Base64.getUrlDecoder().decode(jwk.path("k").asText());
         EncryptedVolume.checkKey(vol, released);

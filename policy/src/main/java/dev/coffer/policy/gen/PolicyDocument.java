@@ -10,11 +10,19 @@ import java.util.List;
 public record PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode,
                              List<Container> containers, List<ExternalProcess> externalProcesses,
                              Flags flags, List<EncryptedVolume> encryptedVolumes,
-                             dev.coffer.policy.model.LaunchSettings launch) {
-    /** A policy that pins no launch settings (no forwarded port, no SKR API). */
+                             dev.coffer.policy.model.LaunchSettings launch,
+                             List<dev.coffer.policy.spec.GroupSpec.EndpointPin> keyChannelPins) {
+    /** A policy that pins no key-channel endpoint. */
+    public PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode, List<Container> containers,
+                          List<ExternalProcess> externalProcesses, Flags flags, List<EncryptedVolume> encryptedVolumes,
+                          dev.coffer.policy.model.LaunchSettings launch) {
+        this(apiVersion, frameworkVersion, debugMode, containers, externalProcesses, flags, encryptedVolumes, launch, List.of());
+    }
+
+    /** A policy that pins no launch settings (no forwarded port, no SKR API) and no key-channel endpoint. */
     public PolicyDocument(String apiVersion, String frameworkVersion, boolean debugMode, List<Container> containers,
                           List<ExternalProcess> externalProcesses, Flags flags, List<EncryptedVolume> encryptedVolumes) {
-        this(apiVersion, frameworkVersion, debugMode, containers, externalProcesses, flags, encryptedVolumes, null);
+        this(apiVersion, frameworkVersion, debugMode, containers, externalProcesses, flags, encryptedVolumes, null, List.of());
     }
 
     /** A policy without encrypted volumes. */
@@ -26,6 +34,7 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
     public PolicyDocument {
         launch = launch == null ? dev.coffer.policy.model.LaunchSettings.NONE : launch;
         encryptedVolumes = encryptedVolumes == null ? List.of() : List.copyOf(encryptedVolumes);
+        keyChannelPins = keyChannelPins == null ? List.of() : List.copyOf(keyChannelPins);
         containers = List.copyOf(containers);
         externalProcesses = List.copyOf(externalProcesses);
     }

@@ -73,7 +73,8 @@ public final class PolicyGenerator {
                 .map(v -> new PolicyDocument.EncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(), v.readOnly(),
                         v.headerDigest(), v.integrity()))
                 .toList();
-        return new PolicyDocument(API_VERSION, FRAMEWORK_VERSION, debugMode, containers, external, flags, encrypted, group.launch());
+        return new PolicyDocument(API_VERSION, FRAMEWORK_VERSION, debugMode, containers, external, flags, encrypted, group.launch(),
+                group.keyChannelPins());
     }
 
     private static java.util.Set<String> encryptedNames(GroupPolicyInput group) {

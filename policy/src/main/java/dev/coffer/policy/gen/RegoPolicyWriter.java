@@ -90,6 +90,22 @@ public final class RegoPolicyWriter {
             out.append("}\n\n");
         }
 
+        // the key channel's pins (KeyChannelPins reads them back in the agent); written only when
+        // there are some, so other policies keep their bytes
+        if (!doc.keyChannelPins().isEmpty()) {
+            out.append(KeyChannelPins.RULE).append(" := [");
+            for (int i = 0; i < doc.keyChannelPins().size(); i++) {
+                var p = doc.keyChannelPins().get(i);
+                out.append(i == 0 ? "\n" : ",\n");
+                indent(1).append("{\n");
+                field(2, "endpoint").append(str(p.endpoint())).append(",\n");
+                field(2, "tls_certificate").append(str(p.tlsCertificate())).append(",\n");
+                field(2, "signing_keys").append(strings(p.signingKeys(), 2)).append('\n');
+                indent(1).append('}');
+            }
+            out.append("\n]\n\n");
+        }
+
         PolicyDocument.Flags f = doc.flags();
         out.append("allow_properties_access := ").append(f.allowPropertiesAccess()).append('\n');
         out.append("allow_dump_stacks := ").append(f.allowDumpStacks()).append('\n');

@@ -15,7 +15,14 @@ import java.util.Set;
  * volumes. Made from the group spec with {@link #of}, the same spec the runtime runs.
  */
 public record GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
-                               List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch) {
+                               List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch,
+                               List<GroupSpec.EndpointPin> keyChannelPins) {
+    /** A group that pins no key-channel endpoint. */
+    public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
+                            List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch) {
+        this(name, containers, volumes, encryptedVolumes, launch, List.of());
+    }
+
     /** A group without encrypted volumes. */
     public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes) {
         this(name, containers, volumes, List.of());
@@ -30,6 +37,7 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
     public GroupPolicyInput {
         launch = launch == null ? LaunchSettings.NONE : launch;
         encryptedVolumes = encryptedVolumes == null ? List.of() : List.copyOf(encryptedVolumes);
+        keyChannelPins = keyChannelPins == null ? List.of() : List.copyOf(keyChannelPins);
         Objects.requireNonNull(name, "name");
         containers = List.copyOf(containers);
         volumes = volumes == null ? List.of() : List.copyOf(volumes);
@@ -80,7 +88,7 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
                         v.encrypted().headerDigest(), v.encrypted().integrity()))
                 .toList();
         return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList(),
-                encrypted, launchSettings(spec));
+                encrypted, launchSettings(spec), spec.skr().pins());
     }
 
     /**

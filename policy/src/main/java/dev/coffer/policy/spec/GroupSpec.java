@@ -35,19 +35,45 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
      * restricted network reaches exactly these. Empty means any endpoint in the process sandbox
      * and none from a microVM.
      *
+     * <p>{@code pins} names, per attestation service or key vault (SKR endpoints and encrypted
+     * volumes' authority and vault alike), the TLS certificate it presents and the keys it signs
+     * releases and tokens with ({@code coffer server pins} prints them). They are written into
+     * the policy, so HOST_DATA binds them; the agent verifies releases against them.
+     *
      * @param declared  true when the spec has an {@code skr} section (an explicit request)
      * @param endpoints base URLs {@code scheme://host:port}, port always explicit, no path
+     * @param pins      what the key channel pins per endpoint
      */
-    public record Skr(boolean enabled, int port, boolean declared, List<String> endpoints) {
+    public record Skr(boolean enabled, int port, boolean declared, List<String> endpoints, List<EndpointPin> pins) {
         public static final int DEFAULT_PORT = 8080;
         public static final Skr DEFAULT = new Skr(true, DEFAULT_PORT, false, List.of());
 
         public Skr {
             endpoints = List.copyOf(endpoints);
+            pins = pins == null ? List.of() : List.copyOf(pins);
+        }
+
+        /** Without pins. */
+        public Skr(boolean enabled, int port, boolean declared, List<String> endpoints) {
+            this(enabled, port, declared, endpoints, List.of());
         }
 
         public Skr(boolean enabled, int port, boolean declared) {
             this(enabled, port, declared, List.of());
+        }
+    }
+
+    /**
+     * What the key channel pins for one attestation service or key vault.
+     *
+     * @param endpoint       base URL {@code scheme://host:port}, port explicit
+     * @param tlsCertificate SHA-256 of its TLS certificate, lowercase hex; empty when the JDK's trust store decides
+     * @param signingKeys    RFC 7638 thumbprints of the keys it signs releases (and tokens) with
+     */
+    public record EndpointPin(String endpoint, String tlsCertificate, List<String> signingKeys) {
+        public EndpointPin {
+            tlsCertificate = tlsCertificate == null ? "" : tlsCertificate;
+            signingKeys = List.copyOf(signingKeys);
         }
     }
 

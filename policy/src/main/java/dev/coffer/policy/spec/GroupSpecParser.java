@@ -273,7 +273,7 @@ public final class GroupSpecParser {
     private GroupSpec.Skr skr(YamlNode.Mapping top) throws SpecException {
         YamlNode.Entry e = top.entries().get("skr");
         if (e == null) return GroupSpec.Skr.DEFAULT;
-        YamlNode.Mapping m = mapping(e.value(), "skr", Set.of("port", "enabled", "endpoints"));
+        YamlNode.Mapping m = mapping(e.value(), "skr", Set.of("port", "enabled", "endpoints", "pins"));
         boolean enabled = !m.entries().containsKey("enabled") || optionalBoolean(m, "enabled", "skr");
         int port = m.entries().containsKey("port") ? portNumber(m.entries().get("port").value(), "skr.port")
                 : GroupSpec.Skr.DEFAULT_PORT;
@@ -289,7 +289,49 @@ public final class GroupSpecParser {
                 throw error(list, "skr.endpoints", "expected at most " + MAX_ENDPOINTS + " endpoints, found " + endpoints.size());
             }
         }
-        return new GroupSpec.Skr(enabled, port, true, endpoints);
+        return new GroupSpec.Skr(enabled, port, true, endpoints, pins(m));
+    }
+
+    private static final java.util.regex.Pattern TLS_FINGERPRINT = java.util.regex.Pattern.compile("[0-9a-f]{64}");
+    private static final java.util.regex.Pattern JWK_THUMBPRINT = java.util.regex.Pattern.compile("[A-Za-z0-9_-]{43}");
+
+    /** {@code skr.pins}: per endpoint, its TLS certificate's SHA-256 and its signing keys' RFC 7638 thumbprints. */
+    private List<GroupSpec.EndpointPin> pins(YamlNode.Mapping skr) throws SpecException {
+        YamlNode.Sequence list = optionalSequence(skr, "pins", "skr");
+        if (list == null) return List.of();
+        List<GroupSpec.EndpointPin> out = new ArrayList<>();
+        for (int i = 0; i < list.items().size(); i++) {
+            String path = "skr.pins[" + i + "]";
+            YamlNode.Mapping m = mapping(list.items().get(i), path, Set.of("endpoint", "tls_certificate", "signing_keys"));
+            String endpoint = endpointUrl(m.entries().get("endpoint") == null ? m : m.entries().get("endpoint").value(),
+                    requiredString(m, "endpoint", path), path + ".endpoint");
+            for (GroupSpec.EndpointPin p : out) {
+                if (p.endpoint().equals(endpoint)) throw error(m, path + ".endpoint", "expected each endpoint pinned once, found " + endpoint + " again");
+            }
+            String cert = optionalScalar(m, "tls_certificate", path);
+            if (cert != null) {
+                cert = cert.replace(":", "").toLowerCase(java.util.Locale.ROOT);
+                if (!TLS_FINGERPRINT.matcher(cert).matches()) {
+                    throw error(m.entries().get("tls_certificate").value(), path + ".tls_certificate", "expected the SHA-256 of the"
+                            + " endpoint's TLS certificate as 64 hex digits (coffer server pins prints it), found \"" + cert + "\"");
+                }
+                if (!endpoint.startsWith("https://")) {
+                    throw error(m, path + ".tls_certificate", "expected an https endpoint for a certificate pin, found " + endpoint);
+                }
+            }
+            List<String> keys = stringList(m, "signing_keys", path);
+            for (int k = 0; k < keys.size(); k++) {
+                if (!JWK_THUMBPRINT.matcher(keys.get(k)).matches()) {
+                    throw error(m, path + ".signing_keys[" + k + "]", "expected an RFC 7638 SHA-256 JWK thumbprint (43 base64url"
+                            + " characters, as coffer server pins prints it), found \"" + keys.get(k) + "\"");
+                }
+            }
+            if (cert == null && keys.isEmpty()) {
+                throw error(m, path, "expected tls_certificate or signing_keys (or both) for " + endpoint + ", found neither");
+            }
+            out.add(new GroupSpec.EndpointPin(endpoint, cert, keys));
+        }
+        return out;
     }
 
     /** A guest network reaches each endpoint through its own forwarded address; keep the list short. */

@@ -54,7 +54,7 @@ class SkrSpecTest {
         SpecException range = assertThrows(SpecException.class, () -> GroupSpecParser.parse(BASE + "skr: {port: 70000}\n", "g.yaml"));
         assertTrue(range.getMessage().startsWith("g.yaml:6:13: skr.port: expected a port number 1..65535"), range.getMessage());
         SpecException unknown = assertThrows(SpecException.class, () -> GroupSpecParser.parse(BASE + "skr: {host: x}\n", "g.yaml"));
-        assertTrue(unknown.getMessage().startsWith("g.yaml:6:7: skr.host: expected one of enabled, endpoints, port, found unknown field"),
+        assertTrue(unknown.getMessage().startsWith("g.yaml:6:7: skr.host: expected one of enabled, endpoints, pins, port, found unknown field"),
                 unknown.getMessage());
         SpecException notBool = assertThrows(SpecException.class, () -> GroupSpecParser.parse(BASE + "skr: {enabled: maybe}\n", "g.yaml"));
         assertTrue(notBool.getMessage().contains("skr.enabled: expected true or false"), notBool.getMessage());

@@ -43,6 +43,10 @@ public final class ProcessSandboxBackend implements SandboxBackend {
             behaviour.addAll(List.of("--skr-port", Integer.toString(skrPort)));
             for (String e : endpoints) behaviour.addAll(List.of("--skr-endpoint", e));
         }
+        // the process sandbox isolates nothing from this host, so a vault on its loopback may be
+        // reached over plain HTTP and without pins (development); a microVM's agent never allows it.
+        // Measured like the rest, so a report says so.
+        behaviour.addAll(List.of("--skr-loopback-http", "true"));
         // declared ports on the host's 127.0.0.1, as a microVM's are
         for (int p : ports) behaviour.addAll(List.of("--forward-port", Integer.toString(p)));
         return behaviour;

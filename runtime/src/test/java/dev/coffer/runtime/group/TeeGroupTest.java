@@ -197,12 +197,39 @@ class TeeGroupTest {
     }
 
     @Test
+    void containerReleasesKeyOverHttpsWithTheVaultPinnedInThePolicy() throws Exception {
+        byte[] material = new byte[32];
+        new java.security.SecureRandom().nextBytes(material);
+        String fingerprint = HEX.formatHex(MessageDigest.getInstance("SHA-256").digest(material));
+        int port = 18472;
+        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+            CofferServer.Pins pins = server.pins();
+            String pinned = SKR_GROUP.formatted("skr-https", port, port, port, server.url(), server.url(), 100)
+                    .replace("skr: {port: " + port + "}", "skr: {port: " + port + ", endpoints: [" + server.url() + "], pins: [{endpoint: "
+                            + server.url() + ", tls_certificate: '" + pins.tlsCertificate() + "', signing_keys: ['"
+                            + String.join("', '", pins.signingKeys()) + "']}]}");
+            run(pinned, RunOptions.TEE_SIM);
+            GroupStatus ps = groups.status("skr-https");
+            assertTrue(Files.readString(groups.groupDir("skr-https").resolve("policy.rego")).contains(pins.tlsCertificate()),
+                    "the policy pins the vault's certificate");
+            ObjectNode jwk = new ObjectMapper().createObjectNode().put("kty", "oct")
+                    .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(material));
+            server.vault().importKey("skr-test-key", jwk, true, ReleasePolicies.requireHostData(server.issuerName(), ps.hostData()), false);
+            ContainerRecord app = groups.waitFor("skr-https", "app", Duration.ofSeconds(90));
+            String log = groups.readLog("skr-https", "app");
+            String agentLog = Files.readString(groups.groupDir("skr-https").resolve("agent.log"));
+            assertEquals(0, app.exitCode(), log + "\n" + agentLog);
+            assertTrue(log.contains("released key sha256: " + fingerprint), log);
+        }
+    }
+
+    @Test
     void containerReleasesKeyThroughSkrApiInsideTheGroupAndAModifiedPolicyIsRefused() throws Exception {
         byte[] material = new byte[32];
         new java.security.SecureRandom().nextBytes(material);
         String fingerprint = HEX.formatHex(MessageDigest.getInstance("SHA-256").digest(material));
         int port = 18471;
-        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             run(SKR_GROUP.formatted("skr-app", port, port, port, server.url(), server.url(), 100), RunOptions.TEE_SIM);
             GroupStatus ps = groups.status("skr-app");
             assertEquals(port, ps.skrPort());

@@ -32,13 +32,21 @@ final class HttpConnection implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
-    static HttpConnection open(URI base) throws IOException {
+    /** @param tls the context an {@code https} base is reached with (its trust decides the server); unused for http */
+    static HttpConnection open(URI base, javax.net.ssl.SSLContext tls) throws IOException {
+        boolean https = "https".equals(base.getScheme());
         Socket s = new Socket();
         try {
             s.setTcpNoDelay(true);
-            s.connect(new InetSocketAddress(base.getHost(), base.getPort() < 0 ? 80 : base.getPort()), TIMEOUT_MILLIS);
+            s.connect(new InetSocketAddress(base.getHost(), base.getPort() < 0 ? (https ? 443 : 80) : base.getPort()), TIMEOUT_MILLIS);
             s.setSoTimeout(TIMEOUT_MILLIS);
-            return new HttpConnection(s);
+            if (!https) return new HttpConnection(s);
+            javax.net.ssl.SSLSocket ssl = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket(s, base.getHost(), s.getPort(), true);
+            javax.net.ssl.SSLParameters params = ssl.getSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            ssl.setSSLParameters(params);
+            ssl.startHandshake();
+            return new HttpConnection(ssl);
         } catch (IOException e) {
             s.close();
             throw e;

@@ -39,8 +39,14 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class LoadGenerator {
     public enum Mode { attest, release }
 
+    /** @param trust how an https server's certificate is checked */
     public record Config(String url, String adminToken, Path home, Mode mode, int rate, int concurrency, int warmupSeconds,
-                         int seconds) {}
+                         int seconds, dev.coffer.server.client.ServerTrust trust) {
+        /** A server with a certificate the JDK trusts, or plain HTTP on loopback. */
+        public Config(String url, String adminToken, Path home, Mode mode, int rate, int concurrency, int warmupSeconds, int seconds) {
+            this(url, adminToken, home, mode, rate, concurrency, warmupSeconds, seconds, dev.coffer.server.client.ServerTrust.SYSTEM);
+        }
+    }
 
     public record Result(String mode, long requests, long errors, double seconds, double perSecond, double p50Millis,
                          double p99Millis, double maxMillis, double clientCpuMicrosPerRequest, String firstError) {
@@ -73,7 +79,7 @@ public final class LoadGenerator {
     static final int POOL = 16;
 
     public static Result run(Config config) throws InterruptedException {
-        CofferClient client = new CofferClient(config.url, config.adminToken);
+        CofferClient client = new CofferClient(config.url, config.adminToken, config.trust);
         String issuer = client.get("/.well-known/openid-configuration").path("issuer").asText();
         SimulatedSecureProcessor sim = SimulatedSecureProcessor.openOrCreate(config.home.resolve("sim-tee"));
         byte[] hostData = sha256(("bench-" + UUID.randomUUID()).getBytes());
@@ -144,6 +150,7 @@ public final class LoadGenerator {
      * from the due time, so queueing behind busy connections is measured, not hidden.
      */
     private static void phase(URI uri, List<byte[]> requests, Config config, int seconds, Recorder rec) throws InterruptedException {
+        javax.net.ssl.SSLContext tls = config.trust.sslContext();
         long start = System.nanoTime();
         long end = start + TimeUnit.SECONDS.toNanos(seconds);
         BlockingQueue<Long> due = config.rate > 0 ? new LinkedBlockingQueue<>() : null;
@@ -165,7 +172,7 @@ public final class LoadGenerator {
                         }
                         byte[] request = requests.get((int) (next.getAndIncrement() % requests.size()));
                         try {
-                            if (conn == null) conn = HttpConnection.open(uri);
+                            if (conn == null) conn = HttpConnection.open(uri, tls);
                             HttpConnection.Response r = conn.exchange(request);
                             if (r.close()) {
                                 conn.close();

@@ -34,8 +34,9 @@ public final class ReleasePathBenchmark {
         }
     }
 
+    /** Plain HTTP on loopback: the figures are the release path's CPU cost, not TLS record processing. */
     public static Result run(Path home, double seconds) throws Exception {
-        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             SimulatedSecureProcessor sim = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
             byte[] hostData = MessageDigest.getInstance("SHA-256").digest("bench".getBytes());
             SimLaunch launch = sim.launch(new byte[48], hostData);

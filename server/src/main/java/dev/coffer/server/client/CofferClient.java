@@ -22,10 +22,17 @@ public final class CofferClient {
     private final String adminToken;
     private final HttpClient http;
 
+    /** A client trusting what the JDK trusts (a server with a certificate from a public CA). */
     public CofferClient(String baseUrl, String adminToken) {
+        this(baseUrl, adminToken, ServerTrust.SYSTEM);
+    }
+
+    /** @param trust how the server's HTTPS certificate is checked (its pinned fingerprint for a self-signed server) */
+    public CofferClient(String baseUrl, String adminToken, ServerTrust trust) {
         this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         this.adminToken = adminToken;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1).build();
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).version(HttpClient.Version.HTTP_1_1)
+                .sslContext(trust.sslContext()).build();
     }
 
     public String baseUrl() {
@@ -74,6 +81,11 @@ public final class CofferClient {
         } catch (ConnectException e) {
             throw new ApiClientException(0, "unreachable", "cannot connect to the Coffer server at " + baseUrl
                     + "; start it with 'coffer server' or pass --server URL");
+        } catch (javax.net.ssl.SSLException e) {
+            Throwable cause = e;
+            while (cause.getCause() != null) cause = cause.getCause();
+            throw new ApiClientException(0, "tls_refused", "the HTTPS connection to " + baseUrl + " was refused: "
+                    + cause.getMessage() + "; trust the server with --ca FILE or --server-fingerprint SHA256 (coffer server prints it)");
         } catch (IOException e) {
             throw new ApiClientException(0, "unreachable", "request to " + baseUrl + path + " failed: " + e.getMessage());
         } catch (InterruptedException e) {

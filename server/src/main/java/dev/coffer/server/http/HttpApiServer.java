@@ -9,7 +9,10 @@ import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.VirtualThreads;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -41,8 +44,17 @@ public final class HttpApiServer implements AutoCloseable {
 
     private final Server server;
     private final ServerConnector connector;
+    private final boolean tls;
 
-    public HttpApiServer(String host, int port, int maxBodyBytes, Router router) {
+    /**
+     * @param tls the certificate and key to serve HTTPS with; null serves plain HTTP, which is
+     *            allowed on a loopback address only (tests and benchmarks on one machine)
+     */
+    public HttpApiServer(String host, int port, int maxBodyBytes, Router router, dev.coffer.server.tls.ServerIdentity tls) {
+        if (tls == null && !dev.coffer.channel.Loopback.isLoopback(host)) {
+            throw new IllegalArgumentException("expected a loopback listen address for plain HTTP, found " + host
+                    + "; the key channel crosses networks only over HTTPS (give --tls-cert/--tls-key or let the server make its own)");
+        }
         QueuedThreadPool threads = new QueuedThreadPool(64, 4);
         threads.setName("coffer-http");
         threads.setVirtualThreadsExecutor(VirtualThreads.getNamedVirtualThreadsExecutor("coffer-request"));
@@ -51,7 +63,20 @@ public final class HttpApiServer implements AutoCloseable {
         http.setSendServerVersion(false);
         http.setSendDateHeader(true);
         http.setRequestHeaderSize(16 * 1024);
-        connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        if (tls == null) {
+            connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        } else {
+            SslContextFactory.Server ssl = new SslContextFactory.Server();
+            char[] password = new char[0];
+            ssl.setKeyStore(tls.keyStore(password));
+            ssl.setKeyStorePassword("");
+            ssl.setIncludeProtocols("TLSv1.3", "TLSv1.2");
+            HttpConfiguration https = new HttpConfiguration(http);
+            // clients dial IP addresses (no SNI) as often as names; the certificate names both
+            https.addCustomizer(new SecureRequestCustomizer(false));
+            connector = new ServerConnector(server, 1, 1, new SslConnectionFactory(ssl, "http/1.1"), new HttpConnectionFactory(https));
+        }
+        this.tls = tls != null;
         connector.setHost(host);
         connector.setPort(port);
         connector.setIdleTimeout(30_000);
@@ -62,6 +87,11 @@ public final class HttpApiServer implements AutoCloseable {
 
     public void start() throws Exception {
         server.start();
+    }
+
+    /** {@code https} or {@code http}. */
+    public String scheme() {
+        return tls ? "https" : "http";
     }
 
     public int port() {

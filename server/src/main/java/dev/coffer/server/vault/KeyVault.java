@@ -23,8 +23,9 @@ import dev.coffer.server.store.VaultStore;
 import dev.coffer.server.token.TokenIssuer;
 import dev.coffer.server.token.TokenVerifier;
 import dev.coffer.server.token.VerifiedToken;
-import dev.coffer.server.wrap.KeyWrapAlgorithm;
-import dev.coffer.server.wrap.RsaAesKeyWrap;
+import dev.coffer.channel.KeyWrapAlgorithm;
+import dev.coffer.channel.RsaAesKeyWrap;
+import dev.coffer.channel.SignedRelease;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -53,7 +54,6 @@ public final class KeyVault {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9-]{1,127}");
     private static final Pattern VERSION = Pattern.compile("[0-9a-f]{32}");
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final int MIN_RUNTIME_KEY_BITS = 2048;
 
     private final VaultStore store;
     private final AuditLog auditLog;
@@ -232,11 +232,6 @@ public final class KeyVault {
     private Map<String, Object> releasePayload(StoredKey key, KeyWrapAlgorithm alg, byte[] wrapped, ReleasePolicy policy) {
         Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
         String kid = kid(key.name(), key.version());
-        Map<String, Object> hsm = new LinkedHashMap<>();
-        hsm.put("schema_version", "1.0");
-        hsm.put("header", Map.of("kid", kid, "alg", "dir", "enc", alg.name()));
-        hsm.put("ciphertext", b64.encodeToString(wrapped));
-        hsm.put("generator", "coffer key vault");
         KeySpec spec = KeySpec.parse(key.spec());
         Map<String, Object> jwk = new LinkedHashMap<>();
         jwk.put("kid", kid);
@@ -253,7 +248,7 @@ public final class KeyVault {
                 throw new StoreException("stored public key of " + kid + " is not JSON", e);
             }
         }
-        jwk.put("key_hsm", b64.encodeToString(Json.bytes(hsm)));
+        jwk.put("key_hsm", SignedRelease.keyHsm(kid, alg, wrapped));
         Map<String, Object> attributes = new LinkedHashMap<>();
         attributes.put("enabled", true);
         attributes.put("exportable", true);
@@ -272,35 +267,12 @@ public final class KeyVault {
         return payload;
     }
 
-    /** The RSA key from the token's {@code x-ms-runtime.keys} JWK set, as the SKR sidecar puts it there. */
+    /** The RSA key from the token's {@code x-ms-runtime.keys} JWK set, read as the releasing side wrote it (channel). */
     static RSAPublicKey runtimeKey(ObjectNode claims) {
-        JsonNode keys = claims.path("x-ms-runtime").path("keys");
-        if (!keys.isArray() || keys.isEmpty()) {
-            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID,
-                    "token has no runtime key: expected claim x-ms-runtime.keys with an RSA JWK");
-        }
-        JWKSet set;
         try {
-            set = JWKSet.parse(Json.string(Map.of("keys", keys)));
-        } catch (ParseException e) {
-            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, "x-ms-runtime.keys is not a JWK set: " + e.getMessage());
-        }
-        RSAKey chosen = null;
-        for (JWK k : set.getKeys()) {
-            if (k instanceof RSAKey rsa && (chosen == null || "TpmEphemeralEncryptionKey".equals(rsa.getKeyID()))) chosen = rsa;
-        }
-        if (chosen == null) {
-            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, "x-ms-runtime.keys holds no RSA key to wrap the released key to");
-        }
-        try {
-            RSAPublicKey pub = chosen.toRSAPublicKey();
-            if (pub.getModulus().bitLength() < MIN_RUNTIME_KEY_BITS) {
-                throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, "runtime RSA key is " + pub.getModulus().bitLength()
-                        + " bits; at least " + MIN_RUNTIME_KEY_BITS + " required");
-            }
-            return pub;
-        } catch (com.nimbusds.jose.JOSEException e) {
-            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, "runtime RSA key is unusable: " + e.getMessage());
+            return dev.coffer.channel.RuntimeKey.fromClaims(claims);
+        } catch (dev.coffer.channel.ChannelFormatException e) {
+            throw new ApiException(ErrorCode.TOKEN_RUNTIME_KEY_INVALID, e.getMessage());
         }
     }
 

@@ -18,16 +18,18 @@ import static org.junit.jupiter.api.Assertions.*;
 class LoadGeneratorTest {
     @Test
     void attestAndReleaseRunsAgainstARealServer(@TempDir Path home) throws Exception {
+        // over HTTPS, as `coffer server bench` meets `coffer server`, its certificate pinned
         try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             String admin = Files.readString(home.resolve("server/admin-token")).strip();
+            var trust = new dev.coffer.server.client.ServerTrust.PinnedCertificate(server.pins().tlsCertificate());
             LoadGenerator.Result attest = LoadGenerator.run(new LoadGenerator.Config(server.url(), admin, home,
-                    LoadGenerator.Mode.attest, 0, 2, 0, 1));
+                    LoadGenerator.Mode.attest, 0, 2, 0, 1, trust));
             assertEquals(0, attest.errors(), attest.firstError());
             assertTrue(attest.requests() > 0, attest.summary());
             assertTrue(attest.p99Millis() >= attest.p50Millis(), attest.summary());
 
             LoadGenerator.Result release = LoadGenerator.run(new LoadGenerator.Config(server.url(), admin, home,
-                    LoadGenerator.Mode.release, 20, 2, 0, 1));
+                    LoadGenerator.Mode.release, 20, 2, 0, 1, trust));
             assertEquals(0, release.errors(), release.firstError());
             // open loop at 20/s for 1 s: the pacer issues exactly the due requests
             assertEquals(20, release.requests(), release.summary());
@@ -36,7 +38,7 @@ class LoadGeneratorTest {
 
     @Test
     void errorsAreCountedNotHidden(@TempDir Path home) throws Exception {
-        try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             // a wrong admin token: setup (key creation) fails with the server's reason
             var e = assertThrows(dev.coffer.server.client.ApiClientException.class, () -> LoadGenerator.run(
                     new LoadGenerator.Config(server.url(), "wrong-token", home, LoadGenerator.Mode.release, 10, 1, 0, 1)));
@@ -62,7 +64,7 @@ class LoadGeneratorTest {
             });
             URI uri = URI.create("http://127.0.0.1:" + ss.getLocalPort());
             byte[] request = HttpConnection.request(uri, "/x", "{}".getBytes(StandardCharsets.UTF_8));
-            try (HttpConnection c = HttpConnection.open(uri)) {
+            try (HttpConnection c = HttpConnection.open(uri, null)) {
                 HttpConnection.Response chunked = c.exchange(request);
                 assertEquals(200, chunked.status());
                 assertEquals("abcde", new String(chunked.body(), StandardCharsets.US_ASCII));

@@ -1,4 +1,4 @@
-package dev.coffer.server.wrap;
+package dev.coffer.channel;
 
 import javax.crypto.Cipher;
 import javax.crypto.spec.OAEPParameterSpec;
@@ -9,7 +9,11 @@ import java.security.interfaces.RSAPrivateKey;
 import java.security.interfaces.RSAPublicKey;
 import java.util.Arrays;
 
-/** {@link KeyWrapAlgorithm} in both directions: the vault wraps, the releasing sandbox unwraps. */
+/**
+ * {@link KeyWrapAlgorithm} in both directions: the vault wraps to the runtime key carried in the
+ * token, the releasing sandbox unwraps with its private half. The first modulus-length bytes
+ * are the RSA-OAEP block, the rest the RFC 5649 wrap.
+ */
 public final class RsaAesKeyWrap {
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -31,10 +35,12 @@ public final class RsaAesKeyWrap {
         }
     }
 
+    /** @throws GeneralSecurityException when the bytes are short, or not wrapped to this key, or tampered */
     public static byte[] unwrap(RSAPrivateKey runtimeKey, byte[] wrapped, KeyWrapAlgorithm alg) throws GeneralSecurityException {
         int rsaLen = (runtimeKey.getModulus().bitLength() + 7) / 8;
         if (wrapped.length < rsaLen + 16) {
-            throw new GeneralSecurityException("wrapped key is " + wrapped.length + " bytes; expected at least " + (rsaLen + 16));
+            throw new GeneralSecurityException("wrapped key is " + wrapped.length + " bytes; expected at least " + (rsaLen + 16)
+                    + " (an RSA-" + runtimeKey.getModulus().bitLength() + " OAEP block and an RFC 5649 wrap)");
         }
         Cipher rsa = Cipher.getInstance("RSA/ECB/OAEPPadding");
         rsa.init(Cipher.DECRYPT_MODE, runtimeKey, oaep(alg));

@@ -1,8 +1,5 @@
-package dev.coffer.server;
+package dev.coffer.channel;
 
-import dev.coffer.server.wrap.AesKeyWrapPad;
-import dev.coffer.server.wrap.KeyWrapAlgorithm;
-import dev.coffer.server.wrap.RsaAesKeyWrap;
 import org.junit.jupiter.api.Test;
 
 import javax.crypto.Cipher;

@@ -1,4 +1,4 @@
-package dev.coffer.server.wrap;
+package dev.coffer.channel;
 
 import javax.crypto.Cipher;
 import javax.crypto.spec.SecretKeySpec;
@@ -7,7 +7,7 @@ import java.security.GeneralSecurityException;
 /**
  * AES Key Wrap with Padding, RFC 5649, through the JDK's {@code AES/KWP/NoPadding} cipher (in
  * the JDK since 17): the vault wraps released keys with it, and the agent unwraps them with the
- * same cipher. The RFC's own test vectors check it in KeyWrapTest.
+ * same code. The RFC's own test vectors check it in AesKeyWrapPadTest.
  */
 public final class AesKeyWrapPad {
     private static final String TRANSFORMATION = "AES/KWP/NoPadding";

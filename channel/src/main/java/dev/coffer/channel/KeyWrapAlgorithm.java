@@ -1,6 +1,8 @@
-package dev.coffer.server.wrap;
+package dev.coffer.channel;
 
 import java.security.spec.MGF1ParameterSpec;
+import java.util.Arrays;
+import java.util.stream.Collectors;
 
 /**
  * How a released key is wrapped to the runtime key: RSA-OAEP of an ephemeral AES-256 key, then
@@ -21,10 +23,16 @@ public enum KeyWrapAlgorithm {
         this.mgf1 = mgf1;
     }
 
+    /** The algorithm named {@code name}, or null when there is none. */
     public static KeyWrapAlgorithm fromName(String name) {
         for (KeyWrapAlgorithm a : values()) {
             if (a.name().equals(name)) return a;
         }
         return null;
+    }
+
+    /** The names, for error messages ("expected one of ..."). */
+    public static String names() {
+        return Arrays.stream(values()).map(Enum::name).collect(Collectors.joining(" or "));
     }
 }
