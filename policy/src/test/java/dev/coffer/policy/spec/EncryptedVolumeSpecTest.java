@@ -187,7 +187,7 @@ class EncryptedVolumeSpecTest {
         GroupSpec g = GroupSpecParser.parse(java.nio.file.Path.of("..", "examples", "encrypted-volume", "group.yaml"));
         GroupSpec.Encrypted e = g.volumes().getFirst().encrypted();
         assertEquals("counter-key", e.key());
-        assertEquals("http://127.0.0.1:8400", e.vault());
+        assertEquals("https://127.0.0.1:8400", e.vault());
         assertFalse(e.readOnly());
     }
 }
