@@ -70,6 +70,7 @@ public final class AgentMain {
         String runtime = "auto";
         String tee = TeeSources.NONE;
         Path launchContext = null;
+        Path endorsementFile = null;
         Integer skrPort = null;
         List<String> skrEndpoints = new ArrayList<>();
         List<Integer> forwardPorts = new ArrayList<>();
@@ -89,12 +90,13 @@ public final class AgentMain {
                     case "--runtime" -> runtime = value;
                     case "--tee" -> tee = value;
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
+                    case "--endorsement" -> endorsementFile = Path.of(value).toAbsolutePath();
                     case "--skr-port" -> skrPort = port(value);
                     case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
                     case "--forward-port" -> forwardPorts.add(port(value));
                     case "--forward-address" -> forwardAddress = ipv4(value);
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --skr-port --skr-endpoint --forward-port"
+                            + " --host-data --runtime --tee --launch-context --endorsement --skr-port --skr-endpoint --forward-port"
                             + " --forward-address, found " + flag);
                 }
             }
@@ -152,7 +154,8 @@ public final class AgentMain {
                 // bound inside the group's network namespace: its containers reach it on their
                 // loopback, nothing outside the group does
                 skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort),
-                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints),
+                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints)
+                                .withGuestEndorsement(GuestEndorsementFile.read(endorsementFile)),
                         Path.of(service.networkNamespace()));
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);

@@ -25,6 +25,8 @@ class AppraisalPolicyTest {
                     AppraisalDecision j = java.appraise(in);
                     assertEquals(j.accepted(), r.accepted(), in.toString());
                     if (!j.accepted()) assertTrue(r.rule().contains(j.rule()), r + " vs " + j);
+                    // the MEASUREMENT gate is the service's, before any policy: no appraisal rule re-checks it
+                    assertEquals(!debuggable || allowDebug, r.accepted(), in.toString());
                 }
             }
         }
