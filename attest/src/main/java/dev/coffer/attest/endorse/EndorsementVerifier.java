@@ -1,0 +1,158 @@
+package dev.coffer.attest.endorse;
+
+import dev.coffer.attest.verify.CheckResult;
+
+import java.security.GeneralSecurityException;
+import java.security.Signature;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Appraises a guest endorsement against a report's launch measurement, as MAA does before it
+ * says {@code x-ms-compliance-status}. Every check runs (none short-circuits the others), so a
+ * refusal lists each reason; the endorsement counts only when all pass.
+ */
+public final class EndorsementVerifier {
+    public static final String CHAIN = "chain", DID_X509 = "did_x509", SIGNATURE = "signature", ISSUER_FEED = "issuer_feed",
+            MEASUREMENT = "measurement", GUEST_SVN = "guest_svn";
+    /** The checks, in the order they are reported. */
+    public static final List<String> CHECKS = List.of(CHAIN, DID_X509, SIGNATURE, ISSUER_FEED, MEASUREMENT, GUEST_SVN);
+
+    /** MAA's value for a utility VM endorsed by Microsoft's UVM signer. */
+    public static final String AZURE_COMPLIANT_UVM = "azure-compliant-uvm";
+    /** Coffer's value for a guest endorsed by any other trusted endorser. */
+    public static final String COFFER_COMPLIANT_GUEST = "coffer-compliant-guest";
+
+    private EndorsementVerifier() {}
+
+    public static EndorsementVerdict verify(GuestEndorsement e, String reportMeasurementHex, Instant at, List<TrustedEndorser> trusted) {
+        List<CheckResult> checks = new ArrayList<>(CHECKS.size());
+        checks.add(chain(e.chain(), at));
+        checks.add(didX509(e));
+        checks.add(signature(e));
+
+        TrustedEndorser matched = null;
+        for (TrustedEndorser t : trusted) {
+            if (t.matches(e.issuer(), e.feed())) {
+                matched = t;
+                break;
+            }
+        }
+        checks.add(matched != null
+                ? pass(ISSUER_FEED, "issuer " + e.issuer() + " and feed " + e.feed() + " are trusted")
+                : fail(ISSUER_FEED, "issuer " + e.issuer() + " with feed " + e.feed() + " is not a trusted endorser ("
+                        + (trusted.isEmpty() ? "none configured" : trusted.size() + " configured") + "); trust it with --trust-endorser DID[,FEED] if it should be"));
+
+        String reportMeasurement;
+        try {
+            reportMeasurement = GuestEndorsement.normalizeMeasurement(reportMeasurementHex, "the report's measurement");
+        } catch (EndorsementFormatException x) {
+            reportMeasurement = null;
+        }
+        checks.add(reportMeasurement != null && reportMeasurement.equals(e.launchMeasurement())
+                ? pass(MEASUREMENT, "endorsed measurement equals the report's " + e.launchMeasurement())
+                : fail(MEASUREMENT, "the endorsement is for measurement " + e.launchMeasurement() + ", the report's is " + reportMeasurementHex));
+
+        if (matched == null) {
+            checks.add(fail(GUEST_SVN, "guest SVN " + e.guestSvn() + " cannot be appraised: no trusted endorser matched"));
+        } else if (e.guestSvn() < matched.minimumGuestSvn()) {
+            checks.add(fail(GUEST_SVN, "guest SVN " + e.guestSvn() + " is below the minimum " + matched.minimumGuestSvn() + " for " + matched.did()));
+        } else {
+            checks.add(pass(GUEST_SVN, "guest SVN " + e.guestSvn() + " ≥ minimum " + matched.minimumGuestSvn()));
+        }
+
+        boolean endorsed = checks.stream().noneMatch(CheckResult::failed);
+        String status = !endorsed ? null : matched.isMicrosoftUvm() ? AZURE_COMPLIANT_UVM : COFFER_COMPLIANT_GUEST;
+        return new EndorsementVerdict(endorsed, checks, status, matched, e);
+    }
+
+    /**
+     * Links (each certificate's issuer is the next one's subject and its signature verifies
+     * with the next one's key), CA basic constraints on every issuing certificate, a self-signed
+     * last certificate checked too, and validity of every certificate at {@code at}.
+     */
+    static CheckResult chain(List<X509Certificate> chain, Instant at) {
+        if (chain.size() < 2) return fail(CHAIN, "the x5chain has " + chain.size() + " certificate; expected the signing leaf followed by its CA certificate(s)");
+        Date when = Date.from(at);
+        for (int i = 0; i < chain.size(); i++) {
+            X509Certificate c = chain.get(i);
+            String name = "certificate " + i + " (" + c.getSubjectX500Principal().getName() + ")";
+            try {
+                c.checkValidity(when);
+            } catch (CertificateExpiredException x) {
+                return fail(CHAIN, name + " expired at " + c.getNotAfter().toInstant() + ", before " + at);
+            } catch (CertificateNotYetValidException x) {
+                return fail(CHAIN, name + " is not valid before " + c.getNotBefore().toInstant() + ", after " + at);
+            }
+            if (i > 0 && c.getBasicConstraints() < 0) return fail(CHAIN, name + " issues certificates in the chain but is not a CA (basic constraints)");
+            X509Certificate issuer;
+            if (i < chain.size() - 1) {
+                issuer = chain.get(i + 1);
+                if (!c.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
+                    return fail(CHAIN, name + " is issued by " + c.getIssuerX500Principal().getName() + ", but the next certificate is "
+                            + issuer.getSubjectX500Principal().getName() + "; expected the leaf first, each certificate followed by its issuer");
+                }
+            } else if (c.getIssuerX500Principal().equals(c.getSubjectX500Principal())) {
+                issuer = c;
+            } else {
+                // The chain may stop below its root: the did:x509 fingerprint anchors trust, so there is nothing further to link.
+                continue;
+            }
+            try {
+                c.verify(issuer.getPublicKey());
+            } catch (GeneralSecurityException | RuntimeException x) {
+                return fail(CHAIN, name + "'s signature does not verify with the key of " + issuer.getSubjectX500Principal().getName() + " (" + x.getMessage() + ")");
+            }
+        }
+        return pass(CHAIN, chain.size() + " certificates linked and valid at " + at);
+    }
+
+    static CheckResult didX509(GuestEndorsement e) {
+        DidX509 did;
+        try {
+            did = DidX509.parse(e.issuer());
+        } catch (EndorsementFormatException x) {
+            return fail(DID_X509, x.getMessage());
+        }
+        Optional<String> mismatch = did.mismatch(e.chain());
+        return mismatch.map(m -> fail(DID_X509, "issuer " + e.issuer() + " does not resolve against the x5chain: " + m))
+                .orElseGet(() -> pass(DID_X509, "issuer resolves against the x5chain"));
+    }
+
+    static CheckResult signature(GuestEndorsement e) {
+        X509Certificate leaf = e.leaf();
+        CoseAlgorithm alg = e.algorithm();
+        if (!leaf.getPublicKey().getAlgorithm().equals(alg.keyAlgorithm())) {
+            return fail(SIGNATURE, "alg " + alg + " needs an " + alg.keyAlgorithm() + " key, but the leaf's key is " + leaf.getPublicKey().getAlgorithm());
+        }
+        if (alg.isEcdsa() && e.signature().length != alg.ecdsaSignatureLength()) {
+            return fail(SIGNATURE, "an " + alg + " signature is " + alg.ecdsaSignatureLength() + " bytes (r||s), found " + e.signature().length);
+        }
+        boolean[] keyUsage = leaf.getKeyUsage();
+        if (keyUsage != null && !keyUsage[0]) return fail(SIGNATURE, "the leaf certificate's key usage does not allow digital signatures");
+        try {
+            Signature s = alg.newSignature();
+            s.initVerify(leaf.getPublicKey());
+            s.update(EndorsementSigner.sigStructure(e.protectedHeader(), e.payload()));
+            return s.verify(e.signature())
+                    ? pass(SIGNATURE, alg + " signature by the x5chain leaf verifies")
+                    : fail(SIGNATURE, alg + " signature does not verify with the x5chain leaf's key: the protected header, payload or signature was altered");
+        } catch (GeneralSecurityException | RuntimeException x) {
+            return fail(SIGNATURE, alg + " signature cannot be verified with the leaf's key (" + x.getMessage() + ")");
+        }
+    }
+
+    private static CheckResult pass(String name, String detail) {
+        return new CheckResult(name, CheckResult.Status.PASS, detail);
+    }
+
+    private static CheckResult fail(String name, String detail) {
+        return new CheckResult(name, CheckResult.Status.FAIL, detail);
+    }
+}
