@@ -31,6 +31,11 @@ public record AppraisalSettings(boolean acceptAnyMeasurement, boolean trustHomeE
         crlFiles = List.copyOf(crlFiles);
     }
 
+    /** Where a Coffer home keeps its own endorsement key ({@code $COFFER_HOME/endorsement}, as EndorsementKey documents). */
+    public static Path homeEndorsementKeyDir(Path home) {
+        return home.resolve("endorsement");
+    }
+
     public static AppraisalSettings defaults() {
         return new AppraisalSettings(false, true, List.of(TrustedEndorser.MICROSOFT_UVM), Map.of(), List.of(), false);
     }

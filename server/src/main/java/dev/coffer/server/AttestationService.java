@@ -271,6 +271,11 @@ public final class AttestationService {
         return attest(reportBytes, chainPem.getBytes(StandardCharsets.UTF_8), List.of(), runtimeData, dataType, nonce);
     }
 
+    /** As {@link #attest(byte[], String, byte[], String, String)}, with guest endorsements (COSE_Sign1) presented with the evidence. */
+    public String attest(byte[] reportBytes, String chainPem, List<byte[]> endorsements, byte[] runtimeData, String dataType, String nonce) {
+        return attest(reportBytes, chainPem.getBytes(StandardCharsets.UTF_8), endorsements, runtimeData, dataType, nonce);
+    }
+
     private String attest(byte[] reportBytes, byte[] chainPem, List<byte[]> presentedEndorsements, byte[] runtimeData,
                           String dataType, String nonce) {
         // Endorsements are parsed before any cryptography: garbage is a 400 whatever the report.

@@ -58,10 +58,9 @@ final class EndorsementGate {
         return new EndorsementGate(all, store, config.clock());
     }
 
-    /** The Coffer home's endorsement key as a trusted endorser (its DID and feed, any SVN). */
+    /** The Coffer home's endorsement key as a trusted endorser (its DID and feed, any SVN); created on first use. */
     static TrustedEndorser homeEndorser(java.nio.file.Path home) {
-        EndorsementKey key = EndorsementKey.openOrCreate(EndorsementKey.directory(home));
-        return new TrustedEndorser(key.did(), key.feed(), 0);
+        return EndorsementKey.openOrCreate(AppraisalSettings.homeEndorsementKeyDir(home)).trustedEndorser();
     }
 
     List<TrustedEndorser> trusted() {
