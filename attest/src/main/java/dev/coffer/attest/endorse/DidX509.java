@@ -91,6 +91,9 @@ public record DidX509(String did, String fingerprintAlgorithm, String caFingerpr
                 if (seg.isEmpty()) throw new EndorsementFormatException("did:x509 policy " + name + " has an empty segment in \"" + value + '"');
                 for (int k = 0; k < seg.length(); k++) {
                     char c = seg.charAt(k);
+                    if (c == '%' && (k + 2 >= seg.length() || Character.digit(seg.charAt(k + 1), 16) < 0 || Character.digit(seg.charAt(k + 2), 16) < 0)) {
+                        throw new EndorsementFormatException("did:x509 policy " + name + " value \"" + value + "\" has an invalid percent-encoding at \"" + seg.substring(k) + "\"; expected % and two hex digits");
+                    }
                     if (!(c < 128 && Character.isLetterOrDigit(c) || c == '.' || c == '-' || c == '_' || c == '%')) {
                         throw new EndorsementFormatException("did:x509 policy " + name + " value contains '" + c + "'; characters other than letters, digits, '.', '-', '_' must be percent-encoded");
                     }

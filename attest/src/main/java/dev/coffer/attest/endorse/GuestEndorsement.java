@@ -12,7 +12,9 @@ import java.io.ByteArrayInputStream;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -85,6 +87,10 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
             throw new EndorsementFormatException("the endorsement is " + cose.length + " bytes; at most " + MAX_DOCUMENT_BYTES
                     + " are accepted for a COSE_Sign1 guest endorsement");
         }
+        if ((cose[0] & 0xff) != 0xd2) {
+            throw new EndorsementFormatException("the endorsement starts with byte 0x" + HexFormat.of().toHexDigits(cose[0])
+                    + "; expected a COSE_Sign1 document, which starts with CBOR tag 18 (0xd2)");
+        }
         Cbor.Item top = Cbor.decode(cose, "the endorsement");
         if (!(top instanceof Cbor.Tagged(long tag, Cbor.Item content)) || tag != TAG_COSE_SIGN1) {
             throw new EndorsementFormatException("the endorsement starts with a " + top.kind()
@@ -147,6 +153,33 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
         String measurement = measurement(json.get(CLAIM_MEASUREMENT));
         long svn = guestSvn(json.get(CLAIM_GUEST_SVN));
         return new GuestEndorsement(algorithm, contentType, chain, issuer, feed, measurement, svn, cose.clone(), protectedBytes, payload, signature);
+    }
+
+    /**
+     * Accepts an endorsement file as raw COSE_Sign1 bytes, as base64 text (standard or URL
+     * alphabet, whitespace allowed: the form of Azure's UVM_REFERENCE_INFO), or as hex text.
+     */
+    public static GuestEndorsement decode(byte[] fileContent) {
+        if (fileContent.length == 0 || (fileContent[0] & 0xff) == 0xd2) return parse(fileContent);
+        if (fileContent.length > 3 * MAX_DOCUMENT_BYTES) {
+            throw new EndorsementFormatException("the endorsement file is " + fileContent.length + " bytes; at most " + MAX_DOCUMENT_BYTES
+                    + " bytes of COSE_Sign1 (or its base64 or hex text) are accepted");
+        }
+        String text = new String(fileContent, StandardCharsets.ISO_8859_1).replaceAll("\\s+", "");
+        if (text.startsWith("0x")) text = text.substring(2);
+        if (!text.isEmpty() && text.length() % 2 == 0 && text.chars().allMatch(c -> Character.digit(c, 16) >= 0) && text.toLowerCase(Locale.ROOT).startsWith("d2")) {
+            return parse(HexFormat.of().parseHex(text));
+        }
+        if (!text.isEmpty() && text.chars().allMatch(c -> (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '-' || c == '_' || c == '=')) {
+            byte[] decoded;
+            try {
+                decoded = (text.indexOf('-') >= 0 || text.indexOf('_') >= 0 ? Base64.getUrlDecoder() : Base64.getDecoder()).decode(text);
+            } catch (IllegalArgumentException e) {
+                throw new EndorsementFormatException("the endorsement file is neither COSE_Sign1 bytes nor valid base64 (" + e.getMessage() + ")");
+            }
+            return parse(decoded);
+        }
+        return parse(fileContent);
     }
 
     static String measurement(JsonNode node) {

@@ -1,6 +1,11 @@
 package dev.coffer.cli.attest;
 
 import dev.coffer.attest.cert.AmdCertificate;
+import dev.coffer.attest.endorse.EndorsementFormatException;
+import dev.coffer.attest.endorse.EndorsementVerdict;
+import dev.coffer.attest.endorse.EndorsementVerifier;
+import dev.coffer.attest.endorse.GuestEndorsement;
+import dev.coffer.attest.endorse.TrustedEndorser;
 import dev.coffer.attest.cert.CertificateFormatException;
 import dev.coffer.attest.cert.Certificates;
 import dev.coffer.attest.kds.CollateralUnavailableException;
@@ -49,11 +54,16 @@ import java.util.concurrent.Callable;
                 "VCEK/VLEK chain to AMD's pinned ARK (RSA-PSS), the report's ECDSA P-384 signature,",
                 "the certificate's TCB and chip id against the report, and the guest policy.",
                 "Without --vcek the VCEK is fetched from AMD's KDS (or its cache under $COFFER_HOME).",
-                "Exit code 0 only when the report is valid; 1 when invalid or collateral is unavailable."},
+                "With --endorsement, also appraise a guest endorsement (COSE_Sign1, Azure's UVM reference-info",
+                "format) against the report's MEASUREMENT and the --trust-endorser list.",
+                "Exit code 0 only when the report is valid (and, with --endorsement, endorsed); 1 when invalid",
+                "or collateral is unavailable."},
         footer = {"", "Examples:",
                 "  coffer attest verify --report report.bin --vcek vcek.der --chain cert_chain.pem",
                 "  coffer attest verify --report report.hex --at 2024-01-01T00:00:00Z --expect-host-data 89d0...c139",
-                "  coffer attest verify --report sim-report.bin --trust-sim -o json"})
+                "  coffer attest verify --report sim-report.bin --trust-sim -o json",
+                "  coffer attest verify --report report.bin --chain cert_chain.pem --endorsement guest.cose \\",
+                "      --trust-endorser 'did:x509:0:sha256:...::eku:...,coffer-guest' -o json"})
 public final class AttestVerifyCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -116,12 +126,45 @@ public final class AttestVerifyCommand implements Callable<Integer> {
     @Option(names = "--sim-dir", paramLabel = "DIR", description = "The simulated secure processor trusted by --trust-sim (default: $COFFER_HOME/sim-tee).")
     Path simDir;
 
+    @Option(names = "--endorsement", paramLabel = "FILE",
+            description = "A guest endorsement of the report's MEASUREMENT: COSE_Sign1 bytes, or their base64 or hex text.")
+    Path endorsement;
+
+    @Option(names = "--trust-endorser", paramLabel = "DID[,FEED[,MIN_SVN]]",
+            description = "Trust endorsements by this did:x509 issuer (for FEED only, if given; with guest SVN at least MIN_SVN). Repeatable.")
+    List<String> trustEndorsers = new ArrayList<>();
+
+    @Option(names = "--trust-azure-uvm", description = "Trust Microsoft's UVM endorser (issuer and feed ContainerPlat-AMD-UVM, as MAA does).")
+    boolean trustAzureUvm;
+
     @Override
     public Integer call() {
+        if (endorsement == null && (!trustEndorsers.isEmpty() || trustAzureUvm)) {
+            throw new UsageException("--trust-endorser and --trust-azure-uvm need --endorsement FILE (the endorsement to appraise)");
+        }
+        List<TrustedEndorser> trusted = new ArrayList<>();
+        for (String t : trustEndorsers) {
+            try {
+                trusted.add(TrustedEndorser.parse(t));
+            } catch (EndorsementFormatException e) {
+                throw new UsageException("--trust-endorser: " + e.getMessage());
+            }
+        }
+        if (trustAzureUvm) trusted.add(TrustedEndorser.MICROSOFT_UVM);
+        GuestEndorsement guestEndorsement = null;
+        if (endorsement != null) {
+            try {
+                guestEndorsement = GuestEndorsement.decode(AttestInputs.read(endorsement, "endorsement"));
+            } catch (EndorsementFormatException e) {
+                throw new CofferException(endorsement + ": " + e.getMessage());
+            }
+        }
+        Instant verifyAt = Instant.now();
         VerifierPolicy.Builder policy = VerifierPolicy.builder().allowDebug(allowDebug);
         if (at != null) {
             try {
-                policy.clock(Clock.fixed(Instant.parse(at), ZoneOffset.UTC));
+                verifyAt = Instant.parse(at);
+                policy.clock(Clock.fixed(verifyAt, ZoneOffset.UTC));
             } catch (DateTimeParseException e) {
                 throw new UsageException("--at expects an ISO-8601 instant like 2024-01-01T00:00:00Z, found '" + at + "'");
             }
@@ -194,17 +237,37 @@ public final class AttestVerifyCommand implements Callable<Integer> {
         }
 
         Verdict verdict = new SnpVerifier(policy.build()).verify(parsed, endorsementKey, certs);
+        EndorsementVerdict endorsed = guestEndorsement == null ? null
+                : EndorsementVerifier.verify(guestEndorsement, java.util.HexFormat.of().formatHex(parsed.measurement()), verifyAt, trusted);
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
-            Json.print(out, json(parsed, verdict));
+            Json.print(out, json(parsed, verdict, endorsed));
         } else {
-            printText(out, parsed, verdict);
+            printText(out, parsed, verdict, endorsed);
         }
-        return verdict.valid() ? ExitCodes.OK : ExitCodes.FAILURE;
+        return verdict.valid() && (endorsed == null || endorsed.endorsed()) ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 
-    private Map<String, Object> json(SnpReport parsed, Verdict verdict) {
+    private static List<Map<String, Object>> checks(List<CheckResult> results) {
+        List<Map<String, Object>> checks = new ArrayList<>();
+        for (CheckResult r : results) {
+            Map<String, Object> cm = new LinkedHashMap<>();
+            cm.put("name", r.name());
+            cm.put("status", r.status().name().toLowerCase(java.util.Locale.ROOT));
+            cm.put("detail", r.detail());
+            checks.add(cm);
+        }
+        return checks;
+    }
+
+    private Map<String, Object> json(SnpReport parsed, Verdict verdict, EndorsementVerdict endorsed) {
         Map<String, Object> m = new LinkedHashMap<>();
+        if (endorsed != null) {
+            // Top-level, as a checker reads them: exit 0 iff valid && endorsed.
+            m.put("valid", verdict.valid());
+            m.put("endorsed", endorsed.endorsed());
+            m.put("complianceStatus", endorsed.complianceStatus());
+        }
         m.put("report", SnpReportFields.of(parsed));
         Map<String, Object> ek = new LinkedHashMap<>();
         AmdCertificate c = verdict.endorsementKey();
@@ -220,20 +283,29 @@ public final class AttestVerifyCommand implements Callable<Integer> {
         v.put("valid", verdict.valid());
         v.put("tee", verdict.tee().label());
         v.put("product", verdict.product().map(Product::toString).orElse(null));
-        List<Map<String, Object>> checks = new ArrayList<>();
-        for (CheckResult r : verdict.checks()) {
-            Map<String, Object> cm = new LinkedHashMap<>();
-            cm.put("name", r.name());
-            cm.put("status", r.status().name().toLowerCase(java.util.Locale.ROOT));
-            cm.put("detail", r.detail());
-            checks.add(cm);
-        }
-        v.put("checks", checks);
+        v.put("checks", checks(verdict.checks()));
         m.put("verdict", v);
+        if (endorsed != null) {
+            GuestEndorsement g = endorsed.endorsement();
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("endorsed", endorsed.endorsed());
+            e.put("complianceStatus", endorsed.complianceStatus());
+            e.put("issuer", g.issuer());
+            e.put("feed", g.feed());
+            e.put("launchMeasurement", g.launchMeasurement());
+            e.put("guestSvn", g.guestSvn());
+            e.put("algorithm", g.algorithm().name());
+            e.put("signer", g.leaf().getSubjectX500Principal().getName());
+            e.put("signerNotAfter", g.leaf().getNotAfter().toInstant().toString());
+            e.put("sha256", g.sha256());
+            e.put("failed", endorsed.failures().stream().map(CheckResult::name).toList());
+            e.put("checks", checks(endorsed.checks()));
+            m.put("endorsement", e);
+        }
         return m;
     }
 
-    private void printText(PrintWriter out, SnpReport parsed, Verdict verdict) {
+    private void printText(PrintWriter out, SnpReport parsed, Verdict verdict, EndorsementVerdict endorsed) {
         out.println("report " + report + " (version " + parsed.version() + ")");
         for (var e : SnpReportFields.of(parsed).entrySet()) {
             out.printf("  %-20s %s%n", e.getKey(), render(e.getValue()));
@@ -246,6 +318,16 @@ public final class AttestVerifyCommand implements Callable<Integer> {
             out.printf("  %-4s %-22s %s%n", r.status(), r.name(), r.detail());
         }
         out.println("verdict: " + verdict.summary());
+        if (endorsed != null) {
+            GuestEndorsement g = endorsed.endorsement();
+            out.println("endorsement " + endorsement + " (" + g.algorithm() + ", issuer " + g.issuer() + ", feed " + g.feed()
+                    + ", svn " + g.guestSvn() + ", measurement " + g.launchMeasurement() + ")");
+            out.println("endorsement checks");
+            for (CheckResult r : endorsed.checks()) {
+                out.printf("  %-4s %-22s %s%n", r.status(), r.name(), r.detail());
+            }
+            out.println("endorsement: " + endorsed.summary());
+        }
         out.flush();
     }
 

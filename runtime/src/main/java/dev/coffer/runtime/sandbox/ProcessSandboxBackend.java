@@ -33,6 +33,43 @@ public final class ProcessSandboxBackend implements SandboxBackend {
                 + " microvm for isolation)";
     }
 
+    /** The agent's JVM options: measured with --tee sim. */
+    static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-Xmx128m", "--enable-native-access=ALL-UNNAMED");
+
+    /** The agent flags that decide its behaviour (as opposed to per-group locations): measured with --tee sim. */
+    static List<String> behaviourFlags(String ociRuntime, String tee, Integer skrPort, List<String> endpoints, List<Integer> ports) {
+        List<String> behaviour = new ArrayList<>(List.of("--runtime", ociRuntime, "--tee", tee));
+        if (skrPort != null) {
+            behaviour.addAll(List.of("--skr-port", Integer.toString(skrPort)));
+            for (String e : endpoints) behaviour.addAll(List.of("--skr-endpoint", e));
+        }
+        // declared ports on the host's 127.0.0.1, as a microVM's are
+        for (int p : ports) behaviour.addAll(List.of("--forward-port", Integer.toString(p)));
+        return behaviour;
+    }
+
+    /** The launch-parameters artifact's lines (see {@link SimTeeLaunch}). */
+    static List<String> measuredParameters(List<String> behaviour) {
+        List<String> measured = new ArrayList<>();
+        measured.add("java " + Runtime.version().feature());
+        measured.addAll(JVM_OPTIONS);
+        measured.add(AgentMain.class.getName());
+        measured.addAll(behaviour);
+        return measured;
+    }
+
+    /**
+     * The MEASUREMENT (lower-case hex) a {@code --tee sim} launch of this Coffer's agent gets with
+     * these launch flags, computed as {@link #launch} does, without launching: what an endorser
+     * signs for the process sandbox. Groups with other flags (OCI runtime, SKR port and
+     * endpoints, forwarded ports) measure differently.
+     */
+    public static String simMeasurementHex(String ociRuntime, Integer skrPort, List<String> endpoints, List<Integer> ports) throws IOException {
+        List<String> measured = measuredParameters(behaviourFlags(ociRuntime, "sim", skrPort,
+                endpoints == null ? List.of() : endpoints, ports == null ? List.of() : ports));
+        return java.util.HexFormat.of().formatHex(SimTeeLaunch.measurement(AgentClasspath.current(), measured).compute());
+    }
+
     @Override
     public Sandbox launch(LaunchRequest request) throws IOException {
         Path groupDir = request.groupDir().toAbsolutePath();
@@ -51,14 +88,8 @@ public final class ProcessSandboxBackend implements SandboxBackend {
         // are measured (see SimTeeLaunch), so they are kept apart from the per-group locations.
         // Full tiered compilation: the agent hashes whole layer disks where there is no
         // dm-verity, and C1 alone has no SHA-256 intrinsic.
-        List<String> jvm = List.of("-XX:+UseSerialGC", "-Xmx128m", "--enable-native-access=ALL-UNNAMED");
-        List<String> behaviour = new ArrayList<>(List.of("--runtime", request.ociRuntime(), "--tee", request.tee()));
-        if (request.skrPort() != null) {
-            behaviour.addAll(List.of("--skr-port", Integer.toString(request.skrPort())));
-            for (String e : request.endpoints()) behaviour.addAll(List.of("--skr-endpoint", e));
-        }
-        // declared ports on the host's 127.0.0.1, as a microVM's are
-        for (int p : request.ports()) behaviour.addAll(List.of("--forward-port", Integer.toString(p)));
+        List<String> jvm = JVM_OPTIONS;
+        List<String> behaviour = behaviourFlags(request.ociRuntime(), request.tee(), request.skrPort(), request.endpoints(), request.ports());
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         argv.addAll(jvm);
         argv.addAll(List.of("-cp", classpath, AgentMain.class.getName(),
@@ -86,11 +117,7 @@ public final class ProcessSandboxBackend implements SandboxBackend {
                 if (request.simTeeDir() == null) {
                     throw new SandboxException("expected the simulated secure processor's directory for --tee sim, found none");
                 }
-                List<String> measured = new ArrayList<>();
-                measured.add("java " + Runtime.version().feature());
-                measured.addAll(jvm);
-                measured.add(AgentMain.class.getName());
-                measured.addAll(behaviour);
+                List<String> measured = measuredParameters(behaviour);
                 SimTeeLaunch.Fixed fixed = SimTeeLaunch.create(request.simTeeDir(), request.groupName(), groupDir, classpath,
                         measured, policyFile);
                 measurement = fixed.measurementHex();

@@ -52,9 +52,7 @@ final class SimTeeLaunch {
      */
     static Fixed create(Path simTeeDir, String groupName, Path groupDir, String classpath, List<String> measuredParameters,
                         Path policyFile) throws IOException {
-        LaunchMeasurement artifacts = new LaunchMeasurement()
-                .addText(LaunchMeasurement.AGENT, agentCodeManifest(classpath))
-                .addText(LaunchMeasurement.LAUNCH_PARAMETERS, String.join("\n", measuredParameters) + "\n");
+        LaunchMeasurement artifacts = measurement(classpath, measuredParameters);
         byte[] hostData = policyFile == null ? new byte[32] : HostData.ofPolicy(Files.readAllBytes(policyFile));
         SimulatedSecureProcessor chip;
         try {
@@ -66,6 +64,13 @@ final class SimTeeLaunch {
         SimLaunch launch = SimLaunchContext.create(chip, groupName, artifacts.compute(), hostData, context);
         HexFormat hex = HexFormat.of();
         return new Fixed(hex.formatHex(launch.measurement()), hex.formatHex(launch.hostData()), context);
+    }
+
+    /** The launch's artifacts: the agent's code and its measured parameters (see the class comment). */
+    static LaunchMeasurement measurement(String classpath, List<String> measuredParameters) throws IOException {
+        return new LaunchMeasurement()
+                .addText(LaunchMeasurement.AGENT, agentCodeManifest(classpath))
+                .addText(LaunchMeasurement.LAUNCH_PARAMETERS, String.join("\n", measuredParameters) + "\n");
     }
 
     /** The {@code agent} artifact's text: one line per class path file (see the class comment). */
