@@ -155,7 +155,7 @@ public final class AgentMain {
                 // loopback, nothing outside the group does
                 skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort),
                         new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints)
-                                .withGuestEndorsement(GuestEndorsementFile.read(endorsementFile)),
+                                .withGuestEndorsement(dev.coffer.agent.skr.GuestEndorsementFile.read(endorsementFile)),
                         Path.of(service.networkNamespace()));
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);

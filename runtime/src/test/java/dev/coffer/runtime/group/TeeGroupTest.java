@@ -203,9 +203,15 @@ class TeeGroupTest {
         String fingerprint = HEX.formatHex(MessageDigest.getInstance("SHA-256").digest(material));
         int port = 18471;
         try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+            // the guest (this agent build with these launch flags) endorsed by the home key, as `coffer guest build` does
+            var endorsed = dev.coffer.runtime.guest.GuestEndorsements.endorseProcessSandbox(home, RunOptions.defaults().ociRuntime(),
+                    port, List.of(), List.of());
             run(SKR_GROUP.formatted("skr-app", port, port, port, server.url(), server.url(), 100), RunOptions.TEE_SIM);
             GroupStatus ps = groups.status("skr-app");
             assertEquals(port, ps.skrPort());
+            assertEquals(endorsed.endorsement().launchMeasurement(), ps.measurement());
+            // handed to the agent, which sends it with its evidence (the server has none registered)
+            assertTrue(Files.exists(groups.groupDir("skr-app").resolve("endorsement.cose")));
             // the API lives in the group's network namespace only: on the host nothing listens there
             assertThrows(ConnectException.class, () -> {
                 try (Socket s = new Socket()) {
@@ -215,7 +221,7 @@ class TeeGroupTest {
             // the key is released only to this group's policy (its HOST_DATA)
             ObjectNode jwk = new ObjectMapper().createObjectNode().put("kty", "oct")
                     .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(material));
-            server.vault().importKey("skr-test-key", jwk, true, ReleasePolicies.requireHostData(server.issuerName(), ps.hostData()), false);
+            server.vault().importKey("skr-test-key", jwk, true, ReleasePolicies.forCofferGuest(server.issuerName(), ps.hostData(), "sim"), false);
 
             ContainerRecord app = groups.waitFor("skr-app", "app", Duration.ofSeconds(90));
             String log = groups.readLog("skr-app", "app");
