@@ -105,7 +105,7 @@ class EncryptedVolumeGroupTest {
         ObjectNode jwk = JsonNodeFactory.instance.objectNode().put("kty", "oct")
                 .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(key));
         if (server.vault().list().stream().anyMatch(k -> k.name().equals(KEY))) server.vault().delete(KEY);
-        server.vault().importKey(KEY, jwk, true, ReleasePolicies.requireHostData(server.issuerName(), hostDataHex), false);
+        server.vault().importKey(KEY, jwk, true, ReleasePolicies.forCofferGuest(server.issuerName(), hostDataHex, RunOptions.TEE_SIM), false);
         java.util.Arrays.fill(key, (byte) 0);
         return volume;
     }
