@@ -76,7 +76,9 @@ public final class RegoAppraisalPolicy implements AppraisalPolicy {
         input.put(new StringValue("smt"), in.smt() ? BooleanValue.TRUE : BooleanValue.FALSE);
         input.put(new StringValue("migration_agent"), in.migrationAgent() ? BooleanValue.TRUE : BooleanValue.FALSE);
         input.put(new StringValue("measurement_source"), new StringValue(in.measurementSource()));
-        if (in.complianceStatus() != null) input.put(new StringValue("compliance_status"), new StringValue(in.complianceStatus()));
+        // null rather than absent, so `input.compliance_status != "..."` holds for an unendorsed guest
+        input.put(new StringValue("compliance_status"), in.complianceStatus() == null ? dev.coffer.rego.value.NullValue.INSTANCE
+                : new StringValue(in.complianceStatus()));
         Value inputValue = ObjectValue.wrap(input);
         EvalResult r;
         try {

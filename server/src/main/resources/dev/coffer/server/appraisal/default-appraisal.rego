@@ -4,7 +4,7 @@
 # unchecked because the server was started with --accept-any-measurement; that gate is not a
 # rule here so that no replacement policy can open it).
 # Input: {tee, debuggable, measurement, host_data, allow_debug, reference_measurements, vmpl,
-# smt, migration_agent, measurement_source, compliance_status (when endorsed)}. Each element
+# smt, migration_agent, measurement_source, compliance_status (null unless endorsed)}. Each element
 # of `deny` is {rule, reason}; the evidence earns a token only when `deny` is empty.
 package appraisal
 
