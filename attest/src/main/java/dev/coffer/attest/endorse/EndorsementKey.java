@@ -84,6 +84,11 @@ public final class EndorsementKey {
         return open(dir);
     }
 
+    /** The endorsement key in {@code dir} if one was created there, without creating one. */
+    public static java.util.Optional<EndorsementKey> openIfPresent(Path dir) {
+        return Files.isRegularFile(dir.resolve(KEY_FILE)) ? java.util.Optional.of(open(dir)) : java.util.Optional.empty();
+    }
+
     /** Opens an existing endorsement key; fails with what to do if it is missing or damaged. */
     public static EndorsementKey open(Path dir) {
         Path chainFile = dir.resolve(CHAIN_FILE), keyFile = dir.resolve(KEY_FILE);

@@ -104,13 +104,41 @@ public final class EndorsementVerifier {
                 // The chain may stop below its root: the did:x509 fingerprint anchors trust, so there is nothing further to link.
                 continue;
             }
-            try {
-                c.verify(issuer.getPublicKey());
-            } catch (GeneralSecurityException | RuntimeException x) {
-                return fail(CHAIN, name + "'s signature does not verify with the key of " + issuer.getSubjectX500Principal().getName() + " (" + x.getMessage() + ")");
+            Optional<String> bad = linkSignature(c, issuer);
+            if (bad.isPresent()) {
+                return fail(CHAIN, name + "'s signature does not verify with the key of " + issuer.getSubjectX500Principal().getName() + " (" + bad.get() + ")");
             }
         }
         return pass(CHAIN, chain.size() + " certificates linked and valid at " + at);
+    }
+
+    /**
+     * Certificate-signature outcomes already established, keyed by SHA-256 of the certificate and
+     * of its issuer: a service appraising the same endorser's documents pays for the chain's
+     * signatures once. Only successes are kept; validity dates are still checked on every call.
+     * Bounded: a flood of distinct chains cannot grow memory without limit.
+     */
+    private static final java.util.Set<String> VERIFIED_LINKS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final int VERIFIED_LINKS_LIMIT = 4096;
+
+    private static Optional<String> linkSignature(X509Certificate cert, X509Certificate issuer) {
+        String key;
+        try {
+            var d = java.security.MessageDigest.getInstance("SHA-256");
+            d.update(cert.getEncoded());
+            key = java.util.HexFormat.of().formatHex(d.digest(issuer.getEncoded()));
+        } catch (GeneralSecurityException x) {
+            return Optional.of(x.getMessage());
+        }
+        if (VERIFIED_LINKS.contains(key)) return Optional.empty();
+        try {
+            cert.verify(issuer.getPublicKey());
+        } catch (GeneralSecurityException | RuntimeException x) {
+            return Optional.of(String.valueOf(x.getMessage()));
+        }
+        if (VERIFIED_LINKS.size() >= VERIFIED_LINKS_LIMIT) VERIFIED_LINKS.clear();
+        VERIFIED_LINKS.add(key);
+        return Optional.empty();
     }
 
     static CheckResult didX509(GuestEndorsement e) {
@@ -131,21 +159,70 @@ public final class EndorsementVerifier {
         if (!leaf.getPublicKey().getAlgorithm().equals(alg.keyAlgorithm())) {
             return fail(SIGNATURE, "alg " + alg + " needs an " + alg.keyAlgorithm() + " key, but the leaf's key is " + leaf.getPublicKey().getAlgorithm());
         }
+        if (alg.isEcdsa() && leaf.getPublicKey() instanceof java.security.interfaces.ECPublicKey ec
+                && ec.getParams().getCurve().getField().getFieldSize() != alg.ecdsaSignatureLength() * 4) {
+            return fail(SIGNATURE, "alg " + alg + " needs a key on its own curve, but the leaf's key is on a "
+                    + ec.getParams().getCurve().getField().getFieldSize() + "-bit curve");
+        }
         if (alg.isEcdsa() && e.signature().length != alg.ecdsaSignatureLength()) {
             return fail(SIGNATURE, "an " + alg + " signature is " + alg.ecdsaSignatureLength() + " bytes (r||s), found " + e.signature().length);
         }
         boolean[] keyUsage = leaf.getKeyUsage();
         if (keyUsage != null && !keyUsage[0]) return fail(SIGNATURE, "the leaf certificate's key usage does not allow digital signatures");
         try {
-            Signature s = alg.newSignature();
-            s.initVerify(leaf.getPublicKey());
-            s.update(EndorsementSigner.sigStructure(e.protectedHeader(), e.payload()));
-            return s.verify(e.signature())
+            byte[] toBeSigned = EndorsementSigner.sigStructure(e.protectedHeader(), e.payload());
+            boolean ok;
+            if (alg == CoseAlgorithm.ES384) {
+                ok = es384(leaf, toBeSigned, e.signature());
+            } else {
+                Signature s = alg.newSignature();
+                s.initVerify(leaf.getPublicKey());
+                s.update(toBeSigned);
+                ok = s.verify(e.signature());
+            }
+            return ok
                     ? pass(SIGNATURE, alg + " signature by the x5chain leaf verifies")
                     : fail(SIGNATURE, alg + " signature does not verify with the x5chain leaf's key: the protected header, payload or signature was altered");
         } catch (GeneralSecurityException | RuntimeException x) {
             return fail(SIGNATURE, alg + " signature cannot be verified with the leaf's key (" + x.getMessage() + ")");
         }
+    }
+
+    /** Decoded leaf keys by SHA-256 of their encoding: one object per key lets BC keep its precomputed multiples of the point. */
+    private static final java.util.Map<String, org.bouncycastle.crypto.params.ECPublicKeyParameters> ES384_KEYS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static byte[] sha256(byte[] data) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(data);
+        } catch (java.security.NoSuchAlgorithmException x) {
+            throw new IllegalStateException(x);
+        }
+    }
+
+    /**
+     * ES384 with Bouncy Castle's specialised secp384r1 arithmetic, as the SNP report verifier does:
+     * the JDK's generic P-384 takes several milliseconds of CPU per verification, BC a fraction.
+     */
+    private static boolean es384(X509Certificate leaf, byte[] message, byte[] rs) {
+        byte[] encodedKey = leaf.getPublicKey().getEncoded();
+        String id = java.util.HexFormat.of().formatHex(sha256(encodedKey));
+        var key = ES384_KEYS.get(id);
+        if (key == null) {
+            var spki = org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(encodedKey);
+            if (!org.bouncycastle.asn1.sec.SECObjectIdentifiers.secp384r1.equals(spki.getAlgorithm().getParameters())) return false;
+            var domain = dev.coffer.attest.cert.EcdsaP384.DOMAIN;
+            key = new org.bouncycastle.crypto.params.ECPublicKeyParameters(domain.getCurve().decodePoint(spki.getPublicKeyData().getOctets()), domain);
+            if (ES384_KEYS.size() >= VERIFIED_LINKS_LIMIT) ES384_KEYS.clear();
+            ES384_KEYS.put(id, key);
+        }
+        var digest = new org.bouncycastle.crypto.digests.SHA384Digest();
+        digest.update(message, 0, message.length);
+        byte[] hash = new byte[48];
+        digest.doFinal(hash, 0);
+        var signer = new org.bouncycastle.crypto.signers.ECDSASigner();
+        signer.init(false, key);
+        return signer.verifySignature(hash, new java.math.BigInteger(1, java.util.Arrays.copyOfRange(rs, 0, 48)),
+                new java.math.BigInteger(1, java.util.Arrays.copyOfRange(rs, 48, 96)));
     }
 
     private static CheckResult pass(String name, String detail) {

@@ -50,6 +50,8 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
     static final int LABEL_ALG = 1, LABEL_CONTENT_TYPE = 3, LABEL_X5CHAIN = 33;
     /** CWT claims header (RFC 9597), which newer UVM endorsements use for issuer (1) and feed as subject (2). */
     static final int LABEL_CWT_CLAIMS = 15;
+    /** COSE hash envelope's preimage content type (draft-ietf-cose-hash-envelope), used with the CWT claims layout. */
+    static final int LABEL_PREIMAGE_CONTENT_TYPE = 259;
     /**
      * Azure's UVM endorsements carry issuer and feed as text labels in the protected header
      * (hcsshim's cosesign1 package and CCF's uvm_endorsements.cpp read "iss" and "feed").
@@ -70,6 +72,31 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
 
     public GuestEndorsement {
         chain = List.copyOf(chain);
+        // Byte arrays are copied in and out: an endorsement once parsed cannot be changed under its verifier.
+        raw = raw.clone();
+        protectedHeader = protectedHeader.clone();
+        payload = payload.clone();
+        signature = signature.clone();
+    }
+
+    @Override
+    public byte[] raw() {
+        return raw.clone();
+    }
+
+    @Override
+    public byte[] protectedHeader() {
+        return protectedHeader.clone();
+    }
+
+    @Override
+    public byte[] payload() {
+        return payload.clone();
+    }
+
+    @Override
+    public byte[] signature() {
+        return signature.clone();
     }
 
     /** The leaf (signing) certificate. */
@@ -118,41 +145,56 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
         long algLabel = integer(find(header, LABEL_ALG), "protected header alg (label 1)");
         CoseAlgorithm algorithm = CoseAlgorithm.ofLabel(algLabel).orElseThrow(() -> new EndorsementFormatException(
                 "protected header alg is " + algLabel + "; expected one of " + supported()));
-        String contentType = text(find(header, LABEL_CONTENT_TYPE), "protected header content type (label 3)");
-        if (!contentType.equals(CONTENT_TYPE_JSON)) {
-            throw new EndorsementFormatException("protected header content type is \"" + contentType + "\"; expected \"" + CONTENT_TYPE_JSON + '"');
+        if (payload.length > MAX_PAYLOAD_BYTES) {
+            throw new EndorsementFormatException("the payload is " + payload.length + " bytes; at most " + MAX_PAYLOAD_BYTES + " are accepted");
         }
-        List<X509Certificate> chain = chain(find(header, LABEL_X5CHAIN));
         Cbor.Item cwt = find(header, LABEL_CWT_CLAIMS);
-        String issuer, feed;
+        String contentType, issuer, feed, measurement;
+        long svn;
         if (cwt != null) {
+            // The newer UVM endorsement layout (ContainerPlat 0.2.10 on, as CCF reads it): a COSE hash
+            // envelope whose payload is the 48-byte measurement itself, issuer and feed (subject) and
+            // the SVN in the CWT claims, the preimage content type in label 259.
             if (!(cwt instanceof Cbor.MapItem(List<Cbor.Entry> claims))) throw new EndorsementFormatException("protected header CWT claims (label 15) is a " + cwt.kind() + "; expected a map");
+            contentType = jsonContentType(text(find(header, LABEL_PREIMAGE_CONTENT_TYPE), "protected header preimage content type (label 259)"));
             issuer = text(find(claims, 1), "CWT claim iss (1)");
             feed = text(find(claims, 2), "CWT claim sub (2), the feed");
+            Cbor.Item svnItem = find(claims, "svn");
+            if (!(svnItem instanceof Cbor.Int(long v)) || v < 0) {
+                throw new EndorsementFormatException("CWT claim svn is " + (svnItem == null ? "missing" : "a " + svnItem.kind()) + "; expected a non-negative integer");
+            }
+            svn = v;
+            if (payload.length != MEASUREMENT_BYTES) {
+                throw new EndorsementFormatException("the payload of a CWT-claims endorsement is " + payload.length + " bytes; expected the "
+                        + MEASUREMENT_BYTES + "-byte launch measurement");
+            }
+            measurement = HexFormat.of().formatHex(payload);
         } else {
+            contentType = jsonContentType(text(find(header, LABEL_CONTENT_TYPE), "protected header content type (label 3)"));
             issuer = text(find(header, LABEL_ISSUER), "protected header issuer (\"iss\")");
             feed = text(find(header, LABEL_FEED), "protected header feed (\"feed\")");
+            measurement = null;
+            svn = -1;
         }
         if (!issuer.startsWith(DidX509.PREFIX)) {
             throw new EndorsementFormatException("protected header issuer is \"" + abbreviate(issuer) + "\"; expected a did:x509 identifier");
         }
-
-        if (payload.length > MAX_PAYLOAD_BYTES) {
-            throw new EndorsementFormatException("the payload is " + payload.length + " bytes; at most " + MAX_PAYLOAD_BYTES + " are accepted");
+        List<X509Certificate> chain = chain(find(header, LABEL_X5CHAIN));
+        if (measurement == null) {
+            JsonNode json;
+            try {
+                json = JSON.readTree(new ByteArrayInputStream(payload));
+            } catch (JsonProcessingException e) {
+                throw new EndorsementFormatException("the payload is not valid JSON (" + e.getOriginalMessage() + "); expected an object with "
+                        + CLAIM_MEASUREMENT + " and " + CLAIM_GUEST_SVN);
+            } catch (java.io.IOException e) {
+                throw new EndorsementFormatException("the payload cannot be read as JSON (" + e.getMessage() + ')');
+            }
+            if (json == null || !json.isObject()) throw new EndorsementFormatException("the payload is not a JSON object; expected one with " + CLAIM_MEASUREMENT + " and " + CLAIM_GUEST_SVN);
+            measurement = measurement(json.get(CLAIM_MEASUREMENT));
+            svn = guestSvn(json.get(CLAIM_GUEST_SVN));
         }
-        JsonNode json;
-        try {
-            json = JSON.readTree(new ByteArrayInputStream(payload));
-        } catch (JsonProcessingException e) {
-            throw new EndorsementFormatException("the payload is not valid JSON (" + e.getOriginalMessage() + "); expected an object with "
-                    + CLAIM_MEASUREMENT + " and " + CLAIM_GUEST_SVN);
-        } catch (java.io.IOException e) {
-            throw new EndorsementFormatException("the payload cannot be read as JSON (" + e.getMessage() + ')');
-        }
-        if (json == null || !json.isObject()) throw new EndorsementFormatException("the payload is not a JSON object; expected one with " + CLAIM_MEASUREMENT + " and " + CLAIM_GUEST_SVN);
-        String measurement = measurement(json.get(CLAIM_MEASUREMENT));
-        long svn = guestSvn(json.get(CLAIM_GUEST_SVN));
-        return new GuestEndorsement(algorithm, contentType, chain, issuer, feed, measurement, svn, cose.clone(), protectedBytes, payload, signature);
+        return new GuestEndorsement(algorithm, contentType, chain, issuer, feed, measurement, svn, cose, protectedBytes, payload, signature);
     }
 
     /**
@@ -180,6 +222,13 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
             return parse(decoded);
         }
         return parse(fileContent);
+    }
+
+    private static String jsonContentType(String contentType) {
+        if (!contentType.equals(CONTENT_TYPE_JSON)) {
+            throw new EndorsementFormatException("protected header content type is \"" + abbreviate(contentType) + "\"; expected \"" + CONTENT_TYPE_JSON + '"');
+        }
+        return contentType;
     }
 
     static String measurement(JsonNode node) {
@@ -259,13 +308,13 @@ public record GuestEndorsement(CoseAlgorithm algorithm, String contentType, List
     }
 
     private static long integer(Cbor.Item item, String what) {
-        if (item == null) throw new EndorsementFormatException("the protected header has no " + what);
+        if (item == null) throw new EndorsementFormatException("the endorsement has no " + what);
         if (item instanceof Cbor.Int(long v)) return v;
         throw new EndorsementFormatException(what + " is a " + item.kind() + "; expected an integer");
     }
 
     private static String text(Cbor.Item item, String what) {
-        if (item == null) throw new EndorsementFormatException("the protected header has no " + what);
+        if (item == null) throw new EndorsementFormatException("the endorsement has no " + what);
         if (item instanceof Cbor.Text(String v)) return v;
         throw new EndorsementFormatException(what + " is a " + item.kind() + "; expected a text string");
     }

@@ -144,7 +144,7 @@ class EndorsementFormatTest {
         refused(c.withHeader(Cose.header(-36, signer.chain(), signer.did(), "f")).encode(), "alg is -36; expected one of ES256 (-7), ES384 (-35)");
         refused(c.withHeader(Cose.header(-35, signer.chain(), "did:web:example.com", "f")).encode(), "expected a did:x509");
         byte[] noFeed = new Cbor.Writer().map(3).integer(1).integer(-35).integer(3).text("application/json").integer(33).array(0).toByteArray();
-        refused(c.withHeader(noFeed).encode(), "x5chain is empty");
+        refused(c.withHeader(noFeed).encode(), "no protected header issuer (\"iss\")");
         byte[] noCty = new Cbor.Writer().map(1).integer(1).integer(-35).toByteArray();
         refused(c.withHeader(noCty).encode(), "no protected header content type (label 3)");
         byte[] cbor = new Cbor.Writer().map(2).integer(1).integer(-35).integer(3).text("application/cbor").toByteArray();
@@ -176,6 +176,35 @@ class EndorsementFormatTest {
         refused(detached, "detached");
         // A JSON integer SVN is read as well as Azure's decimal string.
         assertEquals(12, GuestEndorsement.parse(c.withPayload("{\"x-ms-sevsnpvm-launchmeasurement\":\"" + m + "\",\"x-ms-sevsnpvm-guestsvn\":12}").encode()).guestSvn());
+    }
+
+    @Test
+    void cwtClaimsLayoutOfNewerUvmEndorsementsIsReadAndVerified() throws Exception {
+        // ContainerPlat 0.2.10 on: CWT claims {1: iss, 2: feed, "svn": n}, preimage content type in 259, payload the raw measurement.
+        byte[] measurement = java.util.HexFormat.of().parseHex(TestSigners.MEASUREMENT);
+        Cbor.Writer w = new Cbor.Writer().map(4).integer(1).integer(-35).integer(15).map(3)
+                .integer(1).text(signer.did()).integer(2).text("ContainerPlat-AMD-UVM").text("svn").integer(104)
+                .integer(33).array(signer.chain().size());
+        for (var cert : signer.chain()) w.bytes(cert.getEncoded());
+        byte[] header = w.integer(259).text("application/json").toByteArray();
+        java.security.Signature s = java.security.Signature.getInstance("SHA384withECDSAinP1363Format");
+        s.initSign(signer.key());
+        s.update(EndorsementSigner.sigStructure(header, measurement));
+        byte[] cose = new Cose(header, measurement, s.sign()).encode();
+        GuestEndorsement e = GuestEndorsement.parse(cose);
+        assertEquals(signer.did(), e.issuer());
+        assertEquals("ContainerPlat-AMD-UVM", e.feed());
+        assertEquals(104, e.guestSvn());
+        assertEquals(TestSigners.MEASUREMENT, e.launchMeasurement());
+        EndorsementVerdict v = EndorsementVerifier.verify(e, TestSigners.MEASUREMENT, TestSigners.NOW, List.of(new TrustedEndorser(signer.did(), "ContainerPlat-AMD-UVM", 100)));
+        assertTrue(v.endorsed(), v.summary());
+
+        refused(new Cose(header, new byte[47], s.sign()).encode(), "expected the 48-byte launch measurement");
+        byte[] noSvn = new Cbor.Writer().map(3).integer(1).integer(-35).integer(15).map(2).integer(1).text(signer.did()).integer(2).text("f")
+                .integer(259).text("application/json").toByteArray();
+        refused(new Cose(noSvn, measurement, new byte[96]).encode(), "CWT claim svn is missing");
+        byte[] cwtNotMap = new Cbor.Writer().map(2).integer(1).integer(-35).integer(15).text("x").toByteArray();
+        refused(new Cose(cwtNotMap, measurement, new byte[96]).encode(), "CWT claims (label 15) is a text string; expected a map");
     }
 
     @Test

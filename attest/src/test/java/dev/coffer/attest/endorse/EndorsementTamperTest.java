@@ -94,6 +94,17 @@ class EndorsementTamperTest {
     }
 
     @Test
+    void es256ClaimedForAP384KeyIsRefused() throws Exception {
+        byte[] h = Cose.header(-7, signer.chain(), signer.did(), FEED);
+        java.security.Signature s = java.security.Signature.getInstance("SHA256withECDSAinP1363Format");
+        s.initSign(signer.key());
+        s.update(EndorsementSigner.sigStructure(h, Cose.of(genuine).payload()));
+        EndorsementVerdict v = verify(Cose.of(genuine).withHeader(h).withSignature(s.sign()).encode(), List.of(signer.trusted(FEED)));
+        assertEquals(Set.of("signature"), failed(v));
+        assertTrue(v.check("signature").orElseThrow().detail().contains("384-bit curve"), v.summary());
+    }
+
+    @Test
     void x5chainSwapped() {
         byte[] h = Cose.header(-35, other.chain(), signer.did(), FEED);
         assertEquals(Set.of("signature", "did_x509"), failed(verify(Cose.of(genuine).withHeader(h).encode(), List.of(signer.trusted(FEED)))));

@@ -9,6 +9,7 @@ import dev.coffer.cli.OutputOption;
 import dev.coffer.cli.UsageException;
 import dev.coffer.runtime.guest.GuestBuildException;
 import dev.coffer.runtime.guest.GuestBuilder;
+import dev.coffer.runtime.guest.GuestEndorsements;
 import dev.coffer.runtime.guest.GuestImage;
 import dev.coffer.runtime.microvm.Accelerator;
 import dev.coffer.runtime.microvm.BootTest;
@@ -33,11 +34,13 @@ import java.util.function.Supplier;
         description = {"The microVM guest: Debian's kernel, an initramfs Coffer assembles (busybox, kernel modules,",
                 "crun, veritysetup) and a jlinked JRE with the agent on a dm-verity-protected disk.",
                 "Artifacts live in $COFFER_HOME/guest; builds are reproducible, so the measurement is too."},
-        subcommands = {GuestCommand.Build.class, GuestCommand.Measure.class, GuestCommand.BootTestCommand.class},
+        subcommands = {GuestCommand.Build.class, GuestCommand.Measure.class, GuestCommand.BootTestCommand.class,
+                GuestEndorseCommand.class, GuestEndorsementsCommand.class},
         footer = {"", "Examples:",
                 "  coffer guest build",
                 "  coffer guest measure -o json",
-                "  coffer guest boot-test --accel tcg"})
+                "  coffer guest boot-test --accel tcg",
+                "  coffer guest endorsements"})
 public final class GuestCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -65,6 +68,10 @@ public final class GuestCommand implements Runnable {
         return home.get().resolve("guest");
     }
 
+    Path home() {
+        return home.get();
+    }
+
     GuestImage loadGuest() {
         try {
             return GuestImage.load(guestDir());
@@ -75,7 +82,9 @@ public final class GuestCommand implements Runnable {
 
     @Command(name = "build", mixinStandardHelpOptions = true,
             description = {"Build the guest from this host's Debian packages (installing missing ones with apt-get,",
-                    "announced first) and print its launch measurement."},
+                    "announced first) and print its launch measurement. The guest's measurement and the process",
+                    "sandbox's (default launch flags) are endorsed with the home's endorsement key (created once",
+                    "under $COFFER_HOME/endorsement) into $COFFER_HOME/guest/endorsements; the issuer DID is printed."},
             footer = {"", "Examples:", "  coffer guest build", "  COFFER_HOME=/srv/coffer coffer guest build -o json"})
     static final class Build implements Runnable {
         @Spec
@@ -104,7 +113,14 @@ public final class GuestCommand implements Runnable {
                 throw new CofferException("I/O error while building the guest in " + parent.guestDir() + ": " + e.getMessage()
                         + "; check disk space and permissions", e);
             }
-            printMeasured(out, output, guest, measure(guest));
+            List<GuestEndorsements.Entry> endorsed;
+            try {
+                endorsed = List.of(GuestEndorsements.endorseMicroVm(parent.home(), guest), GuestEndorsements.endorseProcessSandbox(parent.home()));
+            } catch (IOException | RuntimeException e) {
+                throw new CofferException("the guest was built in " + parent.guestDir() + " but could not be endorsed: " + e.getMessage()
+                        + "; run `coffer guest endorse --microvm` and `coffer guest endorse --process` once the cause is fixed", e);
+            }
+            printMeasured(out, output, guest, measure(guest), endorsed);
         }
     }
 
@@ -125,7 +141,7 @@ public final class GuestCommand implements Runnable {
         @Override
         public void run() {
             GuestImage guest = parent.loadGuest();
-            printMeasured(spec.commandLine().getOut(), output, guest, measure(guest));
+            printMeasured(spec.commandLine().getOut(), output, guest, measure(guest), List.of());
         }
     }
 
@@ -211,7 +227,8 @@ public final class GuestCommand implements Runnable {
         }
     }
 
-    static void printMeasured(PrintWriter out, OutputOption output, GuestImage guest, LaunchMeasurement m) {
+    static void printMeasured(PrintWriter out, OutputOption output, GuestImage guest, LaunchMeasurement m,
+                              List<GuestEndorsements.Entry> endorsed) {
         String measurement = HexFormat.of().formatHex(m.compute());
         if (output.json()) {
             Map<String, Object> j = new LinkedHashMap<>();
@@ -229,10 +246,30 @@ public final class GuestCommand implements Runnable {
             }
             j.put("artifacts", artifacts);
             j.put("dir", guest.dir().toString());
+            if (!endorsed.isEmpty()) {
+                j.put("issuer", endorsed.getFirst().endorsement().issuer());
+                j.put("feed", endorsed.getFirst().endorsement().feed());
+                List<Map<String, Object>> es = new java.util.ArrayList<>();
+                for (GuestEndorsements.Entry e : endorsed) {
+                    Map<String, Object> em = new LinkedHashMap<>();
+                    em.put("kind", e.kind());
+                    em.put("measurement", e.endorsement().launchMeasurement());
+                    em.put("guestSvn", e.endorsement().guestSvn());
+                    em.put("file", e.file().toString());
+                    es.add(em);
+                }
+                j.put("endorsements", es);
+            }
             Json.print(out, j);
             return;
         }
         out.println(measurement);
+        if (!endorsed.isEmpty()) {
+            out.println("endorsed by " + endorsed.getFirst().endorsement().issuer() + " (feed " + endorsed.getFirst().endorsement().feed() + ")");
+            for (GuestEndorsements.Entry e : endorsed) {
+                out.println("  " + e.kind() + " " + e.endorsement().launchMeasurement() + " -> " + e.file());
+            }
+        }
         out.flush();
     }
 }

@@ -30,8 +30,8 @@ import java.util.List;
  * An organisation's release-signing CA and leaf made for a test, valid from {@code from} to
  * {@code to} (the real reports in testdata are verified at dates in the past), with Coffer's EKU.
  */
-record TestEndorser(PrivateKey key, List<X509Certificate> chain, String feed) {
-    static TestEndorser make(String feed, Instant from, Instant to) {
+public record TestEndorser(PrivateKey key, List<X509Certificate> chain, String feed) {
+    public static TestEndorser make(String feed, Instant from, Instant to) {
         try {
             KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
             gen.initialize(new ECGenParameterSpec("secp384r1"));
@@ -52,25 +52,25 @@ record TestEndorser(PrivateKey key, List<X509Certificate> chain, String feed) {
         }
     }
 
-    String did() {
+    public String did() {
         return DidX509.forChain(chain, "eku", EndorsementKey.EKU);
     }
 
-    String trust() {
+    public String trust() {
         return did() + "," + feed;
     }
 
-    byte[] sign(String measurement, long svn) {
+    public byte[] sign(String measurement, long svn) {
         return EndorsementSigner.sign(measurement, svn, feed, key, chain, did());
     }
 
     /** Writes key.pem (PKCS#8) and chain.pem (leaf first) as a user would bring them. */
-    void writePem(Path keyFile, Path chainFile) throws Exception {
+    public void writePem(Path keyFile, Path chainFile) throws Exception {
         Files.writeString(keyFile, pem("PRIVATE KEY", key.getEncoded()));
         Files.writeString(chainFile, pem("CERTIFICATE", chain.get(0).getEncoded()) + pem("CERTIFICATE", chain.get(1).getEncoded()));
     }
 
-    static String pem(String type, byte[] der) {
+    public static String pem(String type, byte[] der) {
         return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, new byte[]{'\n'}).encodeToString(der) + "\n-----END " + type + "-----\n";
     }
 }
