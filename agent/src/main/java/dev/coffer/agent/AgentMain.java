@@ -135,6 +135,8 @@ public final class AgentMain {
                         + " found it with --tee none");
             }
             if (evidence != null) hostData = boundHostData(evidence, policy, hostData);
+            // the guest's endorsement goes with every attestation request (SKR API, encrypted volumes)
+            evidence = EvidenceSource.endorsed(evidence, dev.coffer.agent.skr.GuestEndorsementFile.read(endorsementFile));
             clock.mark("tee");
             enforcer = new Enforcer(loadPolicy(policy, hostData, state, compiled));
             clock.mark("policy");
@@ -154,8 +156,7 @@ public final class AgentMain {
                 // bound inside the group's network namespace: its containers reach it on their
                 // loopback, nothing outside the group does
                 skr = SkrServer.start(new InetSocketAddress("127.0.0.1", skrPort),
-                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints)
-                                .withGuestEndorsement(dev.coffer.agent.skr.GuestEndorsementFile.read(endorsementFile)),
+                        new SecureKeyRelease(evidence, "CKM_RSA_AES_KEY_WRAP", java.time.Duration.ofSeconds(30), skrEndpoints),
                         Path.of(service.networkNamespace()));
             }
             RequestHandler handler = new RequestHandler(enforcer, service, evidence, skrPort);

@@ -188,7 +188,8 @@ public final class AttestationService {
     }
 
     List<String> trustedEndorsers() {
-        return endorsements.trusted().stream().map(t -> t.did() + (t.feed() == null ? "" : "," + t.feed()) + "," + t.minimumGuestSvn()).toList();
+        return endorsements.trusted().stream().map(t -> t.did() + (t.feed() == null ? " (any feed)" : " feed " + t.feed())
+                + ", guest svn >= " + t.minimumGuestSvn()).toList();
     }
 
     public AppraisalPolicy appraisalPolicy() {

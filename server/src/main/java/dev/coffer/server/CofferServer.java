@@ -212,7 +212,7 @@ public final class CofferServer implements AutoCloseable {
         return attestation;
     }
 
-    /** The endorsers whose endorsements make a MEASUREMENT acceptable, as {@code DID[,FEED],MINSVN}. */
+    /** The endorsers whose endorsements make a MEASUREMENT acceptable, one line each (DID, feed, minimum guest SVN). */
     public List<String> trustedEndorsers() {
         return attestation.trustedEndorsers();
     }

@@ -77,6 +77,7 @@ public final class SecureKeyRelease {
             throw new IllegalArgumentException("key wrapping must be CKM_RSA_AES_KEY_WRAP or RSA_AES_KEY_WRAP_256, found '" + enc + "'");
         }
         this.tee = tee;
+        this.guestEndorsement = tee == null ? null : tee.guestEndorsement();
         this.enc = enc;
         this.upstream = new Upstream(timeout);
         this.clock = Clock.systemUTC();

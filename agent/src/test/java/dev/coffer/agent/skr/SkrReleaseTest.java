@@ -169,6 +169,16 @@ class SkrReleaseTest {
     }
 
     @Test
+    void anEndorsedEvidenceSourceCarriesItsEndorsementToEveryRelease() throws Exception {
+        // as the agent wires it: the launch's endorsement rides on its TEE, so the encrypted volumes'
+        // releases (which build their own SecureKeyRelease) send it too
+        EvidenceSource endorsedTee = EvidenceSource.endorsed(new SimEvidenceSource(launch), endorsement);
+        ObjectNode jwk = new SecureKeyRelease(endorsedTee).releaseKey(server.url(), server.url(), "disk-key");
+        assertArrayEquals(DISK_KEY, Base64.getUrlDecoder().decode(jwk.path("k").asText()));
+        assertNull(EvidenceSource.endorsed(new SimEvidenceSource(launch), null).guestEndorsement());
+    }
+
+    @Test
     void theEndorsementTravelsInAzuresField() throws Exception {
         byte[] cose = {(byte) 0xd2, 1, 2, 3};
         SecureKeyRelease s = new SecureKeyRelease(new SimEvidenceSource(launch)).withGuestEndorsement(cose);

@@ -163,7 +163,8 @@ class EncryptedVolumeGroupTest {
      */
     @Test
     void microVmWritesThenReadsBackAndAModifiedPolicyIsRefused(@TempDir Path dir) throws Exception {
-        new GuestBuilder(home.resolve("guest"), step -> { }).build();
+        // the guest endorsed by the home key, which the embedded service trusts (as `coffer guest build` does)
+        dev.coffer.runtime.guest.GuestEndorsements.endorseMicroVm(home, new GuestBuilder(home.resolve("guest"), step -> { }).build());
         Path volumePath = dir.resolve("data.img");
         String script = "if [ -f /data/note ]; then echo found: $(cat /data/note); else echo written > /data/note; echo wrote; fi";
         String yaml = spec("vol-vm", script, volumePath);
