@@ -72,6 +72,7 @@ public final class AgentMain {
         String runtime = "auto";
         String tee = TeeSources.NONE;
         Path launchContext = null;
+        Path endorsementFile = null;
         Integer skrPort = null;
         List<String> skrEndpoints = new ArrayList<>();
         boolean loopbackHttp = false;
@@ -94,6 +95,7 @@ public final class AgentMain {
                     case "--runtime" -> runtime = value;
                     case "--tee" -> tee = value;
                     case "--launch-context" -> launchContext = Path.of(value).toAbsolutePath();
+                    case "--endorsement" -> endorsementFile = Path.of(value).toAbsolutePath();
                     case "--skr-port" -> skrPort = port(flag, value);
                     case "--skr-endpoint" -> skrEndpoints.add(SecureKeyRelease.endpointOrigin(value));
                     // only the process sandbox passes it (ProcessSandboxBackend); a microVM's agent never allows plain HTTP
@@ -103,8 +105,8 @@ public final class AgentMain {
                     case "--sim-tee" -> simTeeDir = Path.of(value).toAbsolutePath();
                     case "--layer-disk" -> layerDisks.add(value);
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
-                            + " --host-data --runtime --tee --launch-context --sim-tee --skr-port --skr-endpoint --skr-loopback-http"
-                            + " --forward-port --forward-address --layer-disk, found " + flag);
+                            + " --host-data --runtime --tee --launch-context --sim-tee --endorsement --skr-port --skr-endpoint"
+                            + " --skr-loopback-http --forward-port --forward-address --layer-disk, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -145,6 +147,8 @@ public final class AgentMain {
                         + " found it with --tee none");
             }
             if (evidence != null) hostData = boundHostData(evidence, policy, hostData);
+            // the guest's endorsement goes with every attestation request (SKR API, encrypted volumes)
+            evidence = EvidenceSource.endorsed(evidence, dev.coffer.agent.skr.GuestEndorsementFile.read(endorsementFile));
             clock.mark("tee");
             PolicyEnforcer loaded = loadPolicy(policy, hostData, state, compiled);
             // the launch arguments beyond containers, against what the policy pins: refused before anything is set up

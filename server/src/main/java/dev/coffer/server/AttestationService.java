@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.attest.cert.AmdCertificate;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;
+import dev.coffer.attest.cert.RevocationList;
+import dev.coffer.attest.kds.KdsClient;
+import dev.coffer.attest.snp.Product;
 import dev.coffer.attest.snp.SnpReport;
+import dev.coffer.attest.snp.TcbVersion;
 import dev.coffer.attest.verify.CheckResult;
 import dev.coffer.attest.verify.SnpVerifier;
 import dev.coffer.attest.verify.TeeKind;
@@ -21,6 +25,8 @@ import dev.coffer.server.http.HttpResponse;
 import dev.coffer.server.http.Json;
 import dev.coffer.server.http.Router;
 import dev.coffer.server.store.VaultStore;
+import dev.coffer.server.token.AttestationTypes;
+import dev.coffer.server.token.ComplianceClaims;
 import dev.coffer.server.token.TokenIssuer;
 import dev.coffer.server.vault.AdminTokens;
 
@@ -56,7 +62,9 @@ public final class AttestationService {
             "x-ms-sevsnpvm-is-debuggable", "x-ms-sevsnpvm-launchmeasurement", "x-ms-sevsnpvm-microcode-svn",
             "x-ms-sevsnpvm-migration-allowed", "x-ms-sevsnpvm-reportdata", "x-ms-sevsnpvm-reportid",
             "x-ms-sevsnpvm-smt-allowed", "x-ms-sevsnpvm-snpfw-svn", "x-ms-sevsnpvm-tee-svn", "x-ms-sevsnpvm-vmpl",
-            "x-coffer-tee", "nonce", "iss", "iat", "nbf", "exp", "jti");
+            "x-coffer-tee", ComplianceClaims.COMPLIANCE_STATUS, ComplianceClaims.ENDORSEMENT_ISSUER,
+            ComplianceClaims.ENDORSEMENT_FEED, ComplianceClaims.ENDORSEMENT_SVN, ComplianceClaims.MEASUREMENT_UNCHECKED,
+            ComplianceClaims.MEASUREMENT_SOURCE, "nonce", "iss", "iat", "nbf", "exp", "jti");
     static final String REFERENCE_KIND = "measurement";
     private static final HexFormat HEX = HexFormat.of();
     private static final int MAX_RUNTIME_DATA = 64 * 1024;
@@ -67,13 +75,16 @@ public final class AttestationService {
     private final TokenIssuer issuer;
     private final VaultStore store;
     private final ServerConfig config;
+    private final EndorsementGate endorsements;
     private final String policyHash;
     private final CertificateBundleCache bundles = new CertificateBundleCache(CertificateBundleCache.DEFAULT_CAPACITY);
     private volatile List<String> referenceMeasurements;
     private volatile long referencesLoadedNanos;
 
-    AttestationService(SnpVerifier verifier, AppraisalPolicy appraisal, TokenIssuer issuer, VaultStore store, ServerConfig config) {
+    AttestationService(SnpVerifier verifier, AppraisalPolicy appraisal, TokenIssuer issuer, VaultStore store, ServerConfig config,
+                       EndorsementGate endorsements) {
         this.verifier = verifier;
+        this.endorsements = endorsements;
         this.appraisal = appraisal;
         this.issuer = issuer;
         this.store = store;
@@ -88,7 +99,55 @@ public final class AttestationService {
         if (config.trustSim()) {
             policy.trustSimRoot(SimulatedSecureProcessor.openOrCreate(config.home().resolve("sim-tee")).ark());
         }
-        return new AttestationService(new SnpVerifier(policy.build()), appraisalPolicy(config), issuer, store, config);
+        // SMT is reported (token, appraisal input), not refused, as MAA does; a migration agent stays refused.
+        policy.allowSmt(true);
+        for (RevocationList crl : crls(config)) policy.crl(crl);
+        return new AttestationService(new SnpVerifier(policy.build()), appraisalPolicy(config), issuer, store, config,
+                EndorsementGate.create(config, store));
+    }
+
+    /**
+     * AMD's CRLs: the configured files (DER or PEM), then, when asked, each product's CRL through
+     * the KDS cache. A CRL the operator asked for and that cannot be had stops the start: a
+     * server that silently skipped revocation would issue tokens for revoked chips.
+     */
+    static List<RevocationList> crls(ServerConfig config) {
+        List<RevocationList> out = new ArrayList<>();
+        for (java.nio.file.Path f : config.appraisalSettings().crlFiles()) {
+            byte[] bytes;
+            try {
+                bytes = java.nio.file.Files.readAllBytes(f);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read the CRL file " + f + ": " + e.getMessage(), e);
+            }
+            try {
+                out.add(RevocationList.fromDer(pemOrDer(bytes)));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("the CRL file " + f + " is not an X.509 CRL (DER or PEM): " + e.getMessage(), e);
+            }
+        }
+        if (config.appraisalSettings().fetchCrls()) {
+            KdsClient kds = KdsClient.amd(config.home().resolve("cache").resolve("kds"), false);
+            for (Product p : Product.values()) {
+                try {
+                    out.add(kds.crl(p));
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("cannot fetch AMD's CRL for " + p.kdsName() + " from the KDS (or its cache "
+                            + config.home().resolve("cache").resolve("kds") + "): " + e.getMessage()
+                            + "; pass it as a file with --crl FILE instead", e);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static byte[] pemOrDer(byte[] bytes) {
+        String text = new String(bytes, StandardCharsets.US_ASCII);
+        int begin = text.indexOf("-----BEGIN X509 CRL-----");
+        if (begin < 0) return bytes;
+        int end = text.indexOf("-----END X509 CRL-----", begin);
+        if (end < 0) throw new IllegalArgumentException("PEM CRL without its END line");
+        return Base64.getMimeDecoder().decode(text.substring(begin + "-----BEGIN X509 CRL-----".length(), end));
     }
 
     /** The operator's Rego module when configured, else the built-in default Rego policy. */
@@ -104,6 +163,7 @@ public final class AttestationService {
 
     void register(Router r, AdminTokens admins) {
         r.add("POST", "/attest/SevSnpVm", req -> HttpResponse.ok(Map.of("token", attest(req))));
+        endorsements.register(r, admins);
         r.add("GET", "/admin/reference-values", req -> {
             admins.require(req.header("Authorization"));
             return HttpResponse.ok(Map.of("measurements", referenceMeasurements()));
@@ -125,6 +185,11 @@ public final class AttestationService {
             reloadReferences();
             return HttpResponse.ok(Map.of("measurements", referenceMeasurements()));
         });
+    }
+
+    List<String> trustedEndorsers() {
+        return endorsements.trusted().stream().map(t -> t.did() + (t.feed() == null ? " (any feed)" : " feed " + t.feed())
+                + ", guest svn >= " + t.minimumGuestSvn()).toList();
     }
 
     public AppraisalPolicy appraisalPolicy() {
@@ -171,6 +236,9 @@ public final class AttestationService {
         byte[] chain = inner.hasNonNull("VcekCertChain")
                 ? b64url(Json.requiredText(inner, "VcekCertChain", "attest report"), "report.VcekCertChain")
                 : new byte[0];
+        List<byte[]> presented = inner.hasNonNull("Endorsements")
+                ? EndorsementGate.presented(b64url(Json.requiredText(inner, "Endorsements", "attest report"), "report.Endorsements"))
+                : List.of();
         byte[] runtimeData = null;
         String dataType = null;
         JsonNode rd = body.get("runtimeData");
@@ -192,7 +260,7 @@ public final class AttestationService {
         if (nonce != null && nonce.length() > MAX_NONCE) {
             throw new ApiException(ErrorCode.MALFORMED_REQUEST, "attest: nonce is longer than " + MAX_NONCE + " characters");
         }
-        return attest(reportBytes, chain, runtimeData, dataType, nonce);
+        return attest(reportBytes, chain, presented, runtimeData, dataType, nonce);
     }
 
     /**
@@ -201,10 +269,21 @@ public final class AttestationService {
      * not checked and the token has no {@code x-ms-runtime}).
      */
     public String attest(byte[] reportBytes, String chainPem, byte[] runtimeData, String dataType, String nonce) {
-        return attest(reportBytes, chainPem.getBytes(StandardCharsets.UTF_8), runtimeData, dataType, nonce);
+        return attest(reportBytes, chainPem.getBytes(StandardCharsets.UTF_8), List.of(), runtimeData, dataType, nonce);
     }
 
-    private String attest(byte[] reportBytes, byte[] chainPem, byte[] runtimeData, String dataType, String nonce) {
+    /** As {@link #attest(byte[], String, byte[], String, String)}, with guest endorsements (COSE_Sign1) presented with the evidence. */
+    public String attest(byte[] reportBytes, String chainPem, List<byte[]> endorsements, byte[] runtimeData, String dataType, String nonce) {
+        return attest(reportBytes, chainPem.getBytes(StandardCharsets.UTF_8), endorsements, runtimeData, dataType, nonce);
+    }
+
+    private String attest(byte[] reportBytes, byte[] chainPem, List<byte[]> presentedEndorsements, byte[] runtimeData,
+                          String dataType, String nonce) {
+        // Endorsements are parsed before any cryptography: garbage is a 400 whatever the report.
+        List<dev.coffer.attest.endorse.GuestEndorsement> presented = new ArrayList<>();
+        for (int i = 0; i < presentedEndorsements.size(); i++) {
+            presented.add(EndorsementGate.parse(presentedEndorsements.get(i), "attest: report.Endorsements.Uvm[" + i + "]"));
+        }
         SnpReport report;
         try {
             report = SnpReport.parse(reportBytes);
@@ -236,9 +315,13 @@ public final class AttestationService {
             }
             List<String> failed = new ArrayList<>();
             for (CheckResult f : verdict.failures()) failed.add(f.name() + ": " + f.detail());
-            throw new ApiException(ErrorCode.EVIDENCE_INVALID, "attest: evidence failed verification: " + String.join("; ", failed));
+            boolean revoked = verdict.check("revocation").map(c -> c.failed() && c.detail().contains("revoked")).orElse(false);
+            throw new ApiException(revoked ? ErrorCode.CERTIFICATE_REVOKED : ErrorCode.EVIDENCE_INVALID,
+                    "attest: evidence failed verification: " + String.join("; ", failed)
+                    + (revoked ? "; AMD revoked this chip's key: no token is issued for it" : ""));
         }
         String tee = verdict.tee() == TeeKind.SIM ? "sim" : "snp";
+        checkMinimumTcb(report, verdict.product());
         byte[] reportData = report.reportData();
         if (runtimeData != null) {
             byte[] digest = sha256(runtimeData);
@@ -248,17 +331,74 @@ public final class AttestationService {
                         + "; the runtime data (e.g. its key) is not the one the guest bound into its report");
             }
         }
-        AppraisalDecision decision = appraisal.appraise(new AppraisalInput(tee, report.policy().debug(),
-                HEX.formatHex(report.measurement()), HEX.formatHex(report.hostData()), config.allowDebug(), referenceMeasurements()));
+        String measurement = HEX.formatHex(report.measurement());
+        MeasurementAcceptance accepted = acceptMeasurement(measurement, presented);
+        AppraisalDecision decision = appraisal.appraise(new AppraisalInput(tee, report.policy().debug(), measurement,
+                HEX.formatHex(report.hostData()), config.allowDebug(), referenceMeasurements(), report.vmpl(), report.policy().smt(),
+                report.policy().migrationAgent(), accepted.source(), accepted.complianceStatus()));
         if (!decision.accepted()) {
             throw new ApiException(ErrorCode.POLICY_DENIED, "attest: appraisal rule '" + decision.rule() + "' denied: " + decision.reason());
         }
-        return issuer.issue(claims(report, tee, runtimeData, dataType, nonce));
+        return issuer.issue(claims(report, verdict.tee(), accepted, runtimeData, dataType, nonce));
     }
 
-    private Map<String, Object> claims(SnpReport r, String tee, byte[] runtimeData, String dataType, String nonce) {
+    /**
+     * How a MEASUREMENT earned a token: endorsed (with the endorsement's facts), a reference
+     * value, or unchecked (only with --accept-any-measurement).
+     */
+    record MeasurementAcceptance(String source, String complianceStatus, String issuer, String feed, String svn) {
+        static final String ENDORSEMENT = "endorsement", REFERENCE_VALUE = "reference-value", UNCHECKED = "unchecked";
+    }
+
+    /**
+     * The fail-closed gate. It runs here, before and outside the (replaceable) appraisal policy,
+     * so that no policy can open it: HOST_DATA is chosen by the host, so a token for an
+     * unendorsed MEASUREMENT would hand a victim's keys to any guest the host boots with the
+     * victim's host data.
+     */
+    private MeasurementAcceptance acceptMeasurement(String measurement, List<dev.coffer.attest.endorse.GuestEndorsement> presented) {
+        List<String> why = new ArrayList<>();
+        var endorsed = endorsements.find(measurement, presented, why);
+        if (endorsed.isPresent()) return endorsed.get();
+        if (referenceMeasurements().contains(measurement)) {
+            return new MeasurementAcceptance(MeasurementAcceptance.REFERENCE_VALUE, null, null, null, null);
+        }
+        if (config.appraisalSettings().acceptAnyMeasurement()) {
+            return new MeasurementAcceptance(MeasurementAcceptance.UNCHECKED, null, null, null, null);
+        }
+        throw new ApiException(ErrorCode.MEASUREMENT_NOT_ENDORSED, "attest: MEASUREMENT " + measurement + " is not endorsed by a "
+                + "trusted endorser and is not a reference value, so this guest is not one the service vouches for"
+                + (why.isEmpty() ? " (no endorsement for it was presented or registered)" : " (" + String.join("; ", why) + ")")
+                + ". To accept it: endorse the guest image (coffer guest endorse) and send the endorsement with the evidence "
+                + "(report.Endorsements) or register it (coffer server endorsement add FILE); or add the MEASUREMENT as a "
+                + "reference value (POST /admin/reference-values); or, for development only, start the server with "
+                + "--accept-any-measurement");
+    }
+
+    /** The configured minimum REPORTED_TCB for the evidence's product, component by component. */
+    private void checkMinimumTcb(SnpReport report, java.util.Optional<Product> product) {
+        if (product.isEmpty()) return;
+        TcbVersion min = config.appraisalSettings().minimumTcb().get(product.get());
+        if (min == null) return;
+        TcbVersion tcb = TcbVersion.decode(report.reportedTcb().bytes(), 0, product.get().tcbLayout());
+        List<String> low = new ArrayList<>();
+        if (min.fmc() >= 0 && tcb.fmc() < min.fmc()) low.add("fmc " + tcb.fmc() + " < " + min.fmc());
+        if (tcb.bootloader() < min.bootloader()) low.add("bootloader " + tcb.bootloader() + " < " + min.bootloader());
+        if (tcb.tee() < min.tee()) low.add("tee " + tcb.tee() + " < " + min.tee());
+        if (tcb.snp() < min.snp()) low.add("snp " + tcb.snp() + " < " + min.snp());
+        if (tcb.microcode() < min.microcode()) low.add("microcode " + tcb.microcode() + " < " + min.microcode());
+        if (!low.isEmpty()) {
+            throw new ApiException(ErrorCode.TCB_BELOW_MINIMUM, "attest: REPORTED_TCB of this " + product.get().kdsName()
+                    + " platform is below the configured minimum: " + String.join(", ", low)
+                    + "; the host must update its firmware (or the operator lower --min-tcb)");
+        }
+    }
+
+    private Map<String, Object> claims(SnpReport r, TeeKind teeKind, MeasurementAcceptance accepted, byte[] runtimeData,
+                                       String dataType, String nonce) {
+        String tee = teeKind == TeeKind.SIM ? "sim" : "snp";
         Map<String, Object> c = new LinkedHashMap<>();
-        c.put("x-ms-attestation-type", "sevsnpvm");
+        c.put("x-ms-attestation-type", AttestationTypes.of(teeKind));
         c.put("x-ms-ver", "1.0");
         c.put("x-ms-policy-hash", policyHash);
         c.put("x-ms-sevsnpvm-authorkeydigest", HEX.formatHex(r.authorKeyDigest()));
@@ -268,8 +408,9 @@ public final class AttestationService {
         c.put("x-ms-sevsnpvm-hostdata", HEX.formatHex(r.hostData()));
         c.put("x-ms-sevsnpvm-idkeydigest", HEX.formatHex(r.idKeyDigest()));
         c.put("x-ms-sevsnpvm-imageId", HEX.formatHex(r.imageId()));
-        // Simulated evidence is always marked debuggable: nothing protects a simulated guest.
-        c.put("x-ms-sevsnpvm-is-debuggable", tee.equals("sim") || r.policy().debug());
+        // The guest policy's bit, as MAA reports it. That nothing protects a simulated guest is said by
+        // its own attestation type (coffer-sim-sevsnpvm) and x-coffer-tee, which no hardware policy matches.
+        c.put("x-ms-sevsnpvm-is-debuggable", r.policy().debug());
         c.put("x-ms-sevsnpvm-launchmeasurement", HEX.formatHex(r.measurement()));
         c.put("x-ms-sevsnpvm-microcode-svn", r.reportedTcb().microcode());
         c.put("x-ms-sevsnpvm-migration-allowed", r.policy().migrationAgent());
@@ -280,6 +421,14 @@ public final class AttestationService {
         c.put("x-ms-sevsnpvm-tee-svn", r.reportedTcb().tee());
         c.put("x-ms-sevsnpvm-vmpl", r.vmpl());
         c.put("x-coffer-tee", tee);
+        c.put(ComplianceClaims.MEASUREMENT_SOURCE, accepted.source());
+        if (accepted.complianceStatus() != null) {
+            c.put(ComplianceClaims.COMPLIANCE_STATUS, accepted.complianceStatus());
+            c.put(ComplianceClaims.ENDORSEMENT_ISSUER, accepted.issuer());
+            c.put(ComplianceClaims.ENDORSEMENT_FEED, accepted.feed());
+            c.put(ComplianceClaims.ENDORSEMENT_SVN, accepted.svn());
+        }
+        if (MeasurementAcceptance.UNCHECKED.equals(accepted.source())) c.put(ComplianceClaims.MEASUREMENT_UNCHECKED, true);
         if (runtimeData != null && "JSON".equals(dataType)) {
             try {
                 c.put("x-ms-runtime", Json.MAPPER.readValue(runtimeData, Object.class));
@@ -304,7 +453,7 @@ public final class AttestationService {
      * accepted as clients send them. Clean base64url (the usual case) is decoded as is, by the
      * JDK's vectorised decoder; only text it refuses pays for normalising copies and a retry.
      */
-    private static byte[] b64url(String text, String field) {
+    static byte[] b64url(String text, String field) {
         try {
             return Base64.getUrlDecoder().decode(text);
         } catch (IllegalArgumentException notPlain) {

@@ -39,6 +39,7 @@ import java.util.Map;
  * }</pre>
  */
 public final class CofferServer implements AutoCloseable {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(CofferServer.class.getName());
     /** Where the first admin token is written (mode 0600) when the store has none. */
     public static final String ADMIN_TOKEN_FILE = "admin-token";
     /** Where a running server writes its URL, so {@code coffer key} finds it. */
@@ -123,6 +124,10 @@ public final class CofferServer implements AutoCloseable {
                 SigningKeyRing.writePrivateFile(state.resolve(ADMIN_TOKEN_FILE), (token + "\n").getBytes(StandardCharsets.US_ASCII));
             }
             AttestationService attestation = AttestationService.create(config, store, issuer);
+            if (config.appraisalSettings().acceptAnyMeasurement()) {
+                LOG.warning("--accept-any-measurement: tokens are issued for ANY launch MEASUREMENT (development only); "
+                        + "they carry x-coffer-measurement-unchecked: true and no x-ms-compliance-status");
+            }
             CofferServer server = new CofferServer(config, http, store, auditLog, ring, issuer, vault, admins, attestation, url, tls);
             server.routes(router);
             router.open();
@@ -163,6 +168,26 @@ public final class CofferServer implements AutoCloseable {
             admins.require(req.header("Authorization"));
             keyRing.rotate();
             return HttpResponse.ok(Map.of("active", List.of(keyRing.active(JWSAlgorithm.ES256).kid(), keyRing.active(JWSAlgorithm.RS256).kid())));
+        });
+        r.add("GET", "/admin/tokens", req -> {
+            admins.require(req.header("Authorization"));
+            return HttpResponse.ok(Map.of("tokens", admins.list()));
+        });
+        r.add("POST", "/admin/tokens", req -> {
+            admins.require(req.header("Authorization"));
+            var body = dev.coffer.server.http.Json.parseObject(req.body(), "create admin token");
+            String label = dev.coffer.server.http.Json.optionalText(body, "label", "create admin token");
+            if (label == null || label.isBlank() || label.length() > 127 || label.chars().anyMatch(Character::isISOControl)) {
+                throw new dev.coffer.server.http.ApiException(dev.coffer.server.http.ErrorCode.MALFORMED_REQUEST,
+                        "create admin token: 'label' must be 1..127 printable characters naming who holds the token");
+            }
+            String token = admins.create(label);
+            return HttpResponse.json(201, Map.of("token", token, "id", AdminTokens.idOf(token), "label", label));
+        });
+        r.add("DELETE", "/admin/tokens/{id}", req -> {
+            admins.require(req.header("Authorization"));
+            admins.revoke(req.pathParam("id"));
+            return HttpResponse.ok(Map.of("revoked", req.pathParam("id")));
         });
         new VaultApi(vault, admins).register(r);
         attestation.register(r, admins);
@@ -257,6 +282,11 @@ public final class CofferServer implements AutoCloseable {
 
     public AttestationService attestation() {
         return attestation;
+    }
+
+    /** The endorsers whose endorsements make a MEASUREMENT acceptable, one line each (DID, feed, minimum guest SVN). */
+    public List<String> trustedEndorsers() {
+        return attestation.trustedEndorsers();
     }
 
     /** A new admin API token (shown once; only its hash is kept). */

@@ -34,10 +34,12 @@ import java.util.Set;
  * @param maxBodyBytes  request body limit
  * @param clock         time source (tests pin it)
  * @param appraisalPolicy a Rego module ({@code package appraisal}, set rule {@code deny}); null means the built-in default
+ * @param appraisalSettings which MEASUREMENTs and platforms earn a token (endorsers, minimum TCB, CRLs); fails closed by default
  */
 public record ServerConfig(Path home, String host, int port, String issuer, String dbUrl, Path kekFile, boolean trustSim,
                            boolean allowDebug, List<String> measurements, JWSAlgorithm tokenAlgorithm, Duration tokenLifetime,
-                           int maxBodyBytes, Clock clock, Path appraisalPolicy) {
+                           int maxBodyBytes, Clock clock, Path appraisalPolicy,
+                           AppraisalSettings appraisalSettings) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8400;
 
@@ -51,6 +53,7 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
         if (!tokenAlgorithm.equals(JWSAlgorithm.ES256) && !tokenAlgorithm.equals(JWSAlgorithm.RS256)) {
             throw new IllegalArgumentException("token algorithm must be ES256 or RS256, found " + tokenAlgorithm);
         }
+        java.util.Objects.requireNonNull(appraisalSettings, "appraisalSettings");
         if (tokenLifetime.isNegative() || tokenLifetime.isZero()) {
             throw new IllegalArgumentException("token lifetime must be positive, found " + tokenLifetime);
         }
@@ -59,7 +62,7 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
     /** The embedded defaults for a Coffer home. */
     public static ServerConfig defaults(Path home) {
         return new ServerConfig(home, DEFAULT_HOST, DEFAULT_PORT, null, null, null, false, false, List.of(),
-                JWSAlgorithm.ES256, Duration.ofHours(1), 256 * 1024, Clock.systemUTC(), null);
+                JWSAlgorithm.ES256, Duration.ofHours(1), 256 * 1024, Clock.systemUTC(), null, AppraisalSettings.defaults());
     }
 
     public Path stateDir() {
@@ -68,61 +71,67 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
 
     public ServerConfig withPort(int p) {
         return new ServerConfig(home, host, p, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withListen(String h, int p) {
         return new ServerConfig(home, h, p, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withDb(String url) {
         return new ServerConfig(home, host, port, issuer, url, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withTrustSim(boolean v) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, v, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withAllowDebug(boolean v) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, v, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withClock(Clock c) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, c, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, c, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withToken(JWSAlgorithm alg, Duration lifetime) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, alg,
-                lifetime, maxBodyBytes, clock, appraisalPolicy);
+                lifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withMeasurements(List<String> m) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, m, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withKekFile(Path f) {
         return new ServerConfig(home, host, port, issuer, dbUrl, f, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     public ServerConfig withAppraisalPolicy(Path file) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, file);
+                tokenLifetime, maxBodyBytes, clock, file, appraisalSettings);
+    }
+
+    public ServerConfig withAppraisalSettings(AppraisalSettings a) {
+        return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, a);
     }
 
     public ServerConfig withIssuer(String i) {
         return new ServerConfig(home, host, port, i, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
     }
 
     private static final Set<String> FILE_KEYS = Set.of("listen", "issuer", "db", "kekFile", "trustSim", "allowDebug",
-            "measurements", "tokenAlgorithm", "tokenLifetime", "maxBodyBytes", "appraisalPolicy");
+            "measurements", "tokenAlgorithm", "tokenLifetime", "maxBodyBytes", "appraisalPolicy", "acceptAnyMeasurement",
+            "trustHomeEndorser", "trustEndorsers", "minimumTcb", "crlFiles", "fetchCrls");
 
     /**
      * Reads a YAML (or JSON) config file over the defaults. Keys: {@code listen: 127.0.0.1:8400},
@@ -159,16 +168,46 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
                 c = c.withToken(root.has("tokenAlgorithm") ? JWSAlgorithm.parse(root.get("tokenAlgorithm").asText()) : c.tokenAlgorithm,
                         root.has("tokenLifetime") ? Duration.parse(root.get("tokenLifetime").asText()) : c.tokenLifetime);
             }
+            c = c.withAppraisalSettings(appraisalSettings(root, file, c.appraisalSettings));
             if (root.has("maxBodyBytes")) {
                 int max = root.get("maxBodyBytes").asInt();
                 if (max < 4096 || max > 64 * 1024 * 1024) throw new IOException("maxBodyBytes must be 4096..67108864, found " + max);
                 c = new ServerConfig(c.home, c.host, c.port, c.issuer, c.dbUrl, c.kekFile, c.trustSim, c.allowDebug,
-                        c.measurements, c.tokenAlgorithm, c.tokenLifetime, max, c.clock, c.appraisalPolicy);
+                        c.measurements, c.tokenAlgorithm, c.tokenLifetime, max, c.clock, c.appraisalPolicy, c.appraisalSettings);
             }
-        } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
+        } catch (IllegalArgumentException | java.time.format.DateTimeParseException | dev.coffer.attest.endorse.EndorsementFormatException e) {
             throw new IOException(file + ": " + e.getMessage());
         }
         return c;
+    }
+
+    /**
+     * {@code acceptAnyMeasurement: bool}, {@code trustHomeEndorser: bool}, {@code trustEndorsers:
+     * ["DID[,FEED[,MINSVN]]", ...]}, {@code minimumTcb: ["Milan:bl=3,tee=0,snp=8,ucode=115", ...]},
+     * {@code crlFiles: [path, ...]} (relative to the file), {@code fetchCrls: bool}.
+     */
+    private static AppraisalSettings appraisalSettings(JsonNode root, Path file, AppraisalSettings a) throws IOException {
+        if (root.has("acceptAnyMeasurement")) a = a.withAcceptAnyMeasurement(bool(root, "acceptAnyMeasurement", file));
+        if (root.has("trustHomeEndorser")) a = a.withTrustHomeEndorser(bool(root, "trustHomeEndorser", file));
+        if (root.has("fetchCrls")) a = a.withFetchCrls(bool(root, "fetchCrls", file));
+        for (String e : strings(root, "trustEndorsers", file)) a = a.withEndorser(dev.coffer.attest.endorse.TrustedEndorser.parse(e));
+        for (String t : strings(root, "minimumTcb", file)) {
+            var min = AppraisalSettings.parseMinimumTcb(t);
+            a = a.withMinimumTcb(min.getKey(), min.getValue());
+        }
+        for (String f : strings(root, "crlFiles", file)) a = a.withCrlFile(file.toAbsolutePath().getParent().resolve(f));
+        return a;
+    }
+
+    private static List<String> strings(JsonNode root, String k, Path file) throws IOException {
+        if (!root.has(k)) return List.of();
+        if (!root.get(k).isArray()) throw new IOException(file + ": '" + k + "' must be a list of strings");
+        List<String> out = new ArrayList<>();
+        for (JsonNode n : root.get(k)) {
+            if (!n.isTextual()) throw new IOException(file + ": '" + k + "' must be a list of strings, found " + n.getNodeType());
+            out.add(n.asText());
+        }
+        return out;
     }
 
     /** {@code HOST:PORT} (IPv6 as {@code [::1]:PORT}). */

@@ -8,6 +8,7 @@ import dev.coffer.server.http.HttpRequest;
 import dev.coffer.server.http.HttpResponse;
 import dev.coffer.server.http.Json;
 import dev.coffer.server.http.Router;
+import dev.coffer.server.policy.ReleasePolicyLint;
 import dev.coffer.server.store.AuditEntry;
 import dev.coffer.server.vault.AdminTokens;
 import dev.coffer.server.vault.KeyInfo;
@@ -28,6 +29,7 @@ import java.util.Map;
  * Azure Key Vault's {@code POST /keys/{name}/{version}/release}.
  */
 final class VaultApi {
+    private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(VaultApi.class.getName());
     private final KeyVault vault;
     private final AdminTokens admins;
 
@@ -75,7 +77,7 @@ final class VaultApi {
         KeySpec spec = KeySpec.of(Json.requiredText(body, "kty", "create key"), size, Json.optionalText(body, "crv", "create key"));
         PolicyInput policy = policyInput(body);
         KeyInfo info = vault.create(req.pathParam("name"), spec, exportable(body), policy.policy, policy.immutable);
-        return HttpResponse.json(201, info.toJson());
+        return HttpResponse.json(201, withWarnings(info, policy.policy));
     }
 
     private HttpResponse importKey(HttpRequest req) {
@@ -84,15 +86,27 @@ final class VaultApi {
         if (key == null) throw new ApiException(ErrorCode.MALFORMED_REQUEST, "import key: missing 'key' (a private JWK)");
         PolicyInput policy = policyInput(body);
         KeyInfo info = vault.importKey(req.pathParam("name"), key, exportable(body), policy.policy, policy.immutable);
-        return HttpResponse.json(201, info.toJson());
+        return HttpResponse.json(201, withWarnings(info, policy.policy));
     }
 
     private HttpResponse setPolicy(HttpRequest req) {
         ObjectNode body = Json.parseObject(req.body(), "set policy");
         PolicyInput policy = policyInput(body);
         if (policy.policy == null) throw new ApiException(ErrorCode.MALFORMED_REQUEST, "set policy: missing 'release_policy'");
-        return HttpResponse.ok(vault.setPolicy(req.pathParam("name"), Json.optionalText(body, "version", "set policy"),
-                policy.policy, policy.immutable).toJson());
+        return HttpResponse.ok(withWarnings(vault.setPolicy(req.pathParam("name"), Json.optionalText(body, "version", "set policy"),
+                policy.policy, policy.immutable), policy.policy));
+    }
+
+    /** The key's JSON, plus {@code warnings} (also logged) when its release policy is valid but unsafe. */
+    private static Map<String, Object> withWarnings(KeyInfo info, JsonNode policy) {
+        Map<String, Object> m = new LinkedHashMap<>(info.toJson());
+        if (policy == null || policy.isNull()) return m;
+        List<String> warnings = ReleasePolicyLint.warnings(KeyVault.validatePolicy(policy));
+        if (!warnings.isEmpty()) {
+            m.put("warnings", warnings);
+            for (String w : warnings) LOG.warning("key " + info.name() + "/" + info.version() + ": " + w);
+        }
+        return m;
     }
 
     private HttpResponse release(HttpRequest req, String version) {

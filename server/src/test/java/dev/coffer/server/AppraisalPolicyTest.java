@@ -25,9 +25,30 @@ class AppraisalPolicyTest {
                     AppraisalDecision j = java.appraise(in);
                     assertEquals(j.accepted(), r.accepted(), in.toString());
                     if (!j.accepted()) assertTrue(r.rule().contains(j.rule()), r + " vs " + j);
+                    // the MEASUREMENT gate is the service's, before any policy: no appraisal rule re-checks it
+                    assertEquals(!debuggable || allowDebug, r.accepted(), in.toString());
                 }
             }
         }
+    }
+
+    @Test
+    void operatorPoliciesSeeThePlatformBitsAndHowTheMeasurementWasAccepted() {
+        RegoAppraisalPolicy strict = RegoAppraisalPolicy.compile("strict.rego", """
+                package appraisal
+                deny contains {"rule": "vmpl0", "reason": "only VMPL 0"} if input.vmpl != 0
+                deny contains {"rule": "no_smt", "reason": "SMT must be off"} if input.smt
+                deny contains {"rule": "no_migration", "reason": "no migration agent"} if input.migration_agent
+                deny contains {"rule": "endorsed", "reason": "endorsed guests only"} if input.measurement_source != "endorsement"
+                deny contains {"rule": "azure", "reason": "Azure's UVMs only"} if input.compliance_status != "azure-compliant-uvm"
+                """);
+        AppraisalInput ok = new AppraisalInput("snp", false, M, "33".repeat(32), false, List.of(), 0, false, false, "endorsement",
+                "azure-compliant-uvm");
+        assertTrue(strict.appraise(ok).accepted());
+        AppraisalDecision d = strict.appraise(new AppraisalInput("snp", false, M, "33".repeat(32), false, List.of(), 2, true, true,
+                "reference-value", null));
+        assertFalse(d.accepted());
+        for (String rule : List.of("vmpl0", "no_smt", "no_migration", "endorsed", "azure")) assertTrue(d.rule().contains(rule), d.rule());
     }
 
     @Test

@@ -49,7 +49,7 @@ class AttestAndReleaseTest {
 
     static Map<String, Object> policy(String hostData) {
         return Map.of("version", "1.0.0", "anyOf", List.of(Map.of("authority", server.issuerName(), "allOf", List.of(
-                Map.of("claim", "x-ms-attestation-type", "equals", "sevsnpvm"),
+                Map.of("claim", "x-ms-attestation-type", "equals", dev.coffer.server.token.AttestationTypes.SIM_SEVSNPVM),
                 Map.of("claim", "x-ms-sevsnpvm-hostdata", "equals", hostData)))));
     }
 
@@ -75,11 +75,20 @@ class AttestAndReleaseTest {
         ECKey key = (ECKey) jwks.getKeyByKeyId(jwt.getHeader().getKeyID());
         assertTrue(jwt.verify(new ECDSAVerifier(key)));
         var claims = jwt.getJWTClaimsSet();
-        assertEquals("sevsnpvm", claims.getStringClaim("x-ms-attestation-type"));
+        // simulated evidence has its own type: no policy written for hardware (sevsnpvm) matches it
+        assertEquals("coffer-sim-sevsnpvm", claims.getStringClaim("x-ms-attestation-type"));
+        assertEquals("coffer-compliant-guest", claims.getStringClaim("x-ms-compliance-status"));
+        assertEquals("coffer-guest", claims.getStringClaim("x-coffer-endorsement-feed"));
+        assertTrue(claims.getStringClaim("x-coffer-endorsement-issuer").startsWith("did:x509:0:sha256:"));
+        assertEquals("1", claims.getStringClaim("x-coffer-endorsement-svn"));
+        assertEquals("endorsement", claims.getStringClaim("x-coffer-measurement-source"));
+        assertNull(claims.getClaim("x-coffer-measurement-unchecked"));
+        assertEquals(0L, claims.getLongClaim("x-ms-sevsnpvm-vmpl"));
+        assertEquals(true, claims.getBooleanClaim("x-ms-sevsnpvm-smt-allowed"));
         assertEquals(Fixture.hex(HOST_DATA), claims.getStringClaim("x-ms-sevsnpvm-hostdata"));
         assertEquals(Fixture.hex(MEASUREMENT), claims.getStringClaim("x-ms-sevsnpvm-launchmeasurement"));
         assertEquals("sim", claims.getStringClaim("x-coffer-tee"));
-        assertEquals(true, claims.getBooleanClaim("x-ms-sevsnpvm-is-debuggable"));
+        assertEquals(false, claims.getBooleanClaim("x-ms-sevsnpvm-is-debuggable"));
         assertEquals(server.issuerName(), claims.getIssuer());
         assertNotNull(claims.getJWTID());
         assertNotNull(claims.getExpirationTime());
@@ -179,16 +188,19 @@ class AttestAndReleaseTest {
     }
 
     @Test
-    void referenceMeasurementsRestrictAcceptedGuests() throws Exception {
+    void anUnendorsedMeasurementIsAcceptedOnlyAsAReferenceValue() throws Exception {
         String other = "ab".repeat(48);
         client.post("/admin/reference-values", Map.of("measurement", other));
         try {
             Fixture.Guest guest = new Fixture.Guest(home, MEASUREMENT, HOST_DATA, 0x30000L);
-            Fixture.Raw r = Fixture.call("POST", server.url() + "/attest/SevSnpVm", Json.string(guest.maaBody()), null);
-            assertEquals("policy_denied", r.code());
-            assertTrue(r.body().contains("reference_measurement"), r.body());
+            Fixture.Raw r = Fixture.call("POST", server.url() + "/attest/SevSnpVm", Json.string(guest.unendorsedBody()), null);
+            assertEquals(403, r.status(), r.body());
+            assertEquals("measurement_not_endorsed", r.code());
+            assertTrue(r.body().contains(Fixture.hex(MEASUREMENT)), r.body());
             client.post("/admin/reference-values", Map.of("measurement", Fixture.hex(MEASUREMENT)));
-            assertFalse(client.attest(guest.maaBody()).isEmpty());
+            var claims = SignedJWT.parse(client.attest(guest.unendorsedBody())).getJWTClaimsSet();
+            assertEquals("reference-value", claims.getStringClaim("x-coffer-measurement-source"));
+            assertNull(claims.getClaim("x-ms-compliance-status"), "a reference value is not an endorsement");
         } finally {
             client.delete("/admin/reference-values/" + other);
             client.delete("/admin/reference-values/" + Fixture.hex(MEASUREMENT));

@@ -25,7 +25,7 @@ class CertificateBundleCacheTest {
     static final byte[] HOST_DATA = Fixture.bytes(32, 0x22);
 
     private static String attest(CofferServer server, Fixture.Guest guest, String chain) throws Exception {
-        return server.attestation().attest(guest.report(), chain, guest.runtimeJson, "JSON", null);
+        return server.attestation().attest(guest.report(), chain, guest.endorsements(), guest.runtimeJson, "JSON", null);
     }
 
     private static ApiException refused(CofferServer server, Fixture.Guest guest, String chain) {
@@ -104,7 +104,7 @@ class CertificateBundleCacheTest {
             // and a second launch on the trusted chip, same bundle, still verifies
             SimLaunch second = trusted.sim.launch(Fixture.bytes(48, 0x33), HOST_DATA);
             byte[] report = second.report(java.util.Arrays.copyOf(AttestationService.sha256(trusted.runtimeJson), 64));
-            assertFalse(server.attestation().attest(report, trusted.chainPem(), trusted.runtimeJson, "JSON", null).isBlank());
+            assertFalse(server.attestation().attest(report, trusted.chainPem(), java.util.List.of(Fixture.endorse(home, Fixture.bytes(48, 0x33), 1)), trusted.runtimeJson, "JSON", null).isBlank());
         }
     }
 

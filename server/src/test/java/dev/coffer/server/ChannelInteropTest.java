@@ -41,9 +41,9 @@ class ChannelInteropTest {
     void vaultReleaseVerifiesAgainstThePinAndOpensWithTheAgentsCode() throws Exception {
         byte[] hostData = Fixture.bytes(32, 0x71);
         try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
-            server.vault().create("disk", KeySpec.oct256(), true, ReleasePolicies.requireHostData(server.issuerName(), Fixture.hex(hostData)), false);
+            server.vault().create("disk", KeySpec.oct256(), true, ReleasePolicies.forCofferGuest(server.issuerName(), Fixture.hex(hostData), "sim"), false);
             Fixture.Guest guest = new Fixture.Guest(home, Fixture.bytes(48, 0x72), hostData, 0x30000L);
-            String token = server.attestation().attest(guest.report(), guest.chainPem(), guest.runtimeJson, "JSON", null);
+            String token = server.attestation().attest(guest.report(), guest.chainPem(), guest.endorsements(), guest.runtimeJson, "JSON", null);
             for (String enc : List.of("CKM_RSA_AES_KEY_WRAP", "RSA_AES_KEY_WRAP_256")) {
                 ReleaseResult released = server.vault().release("disk", null, token, enc);
                 var jwks = Json.parse(jwksOf(server));

@@ -25,9 +25,9 @@ class EmbeddedApiTest {
         try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             assertTrue(server.url().startsWith("https://127.0.0.1:"), server.url());
             KeyInfo key = server.vault().create("demo-key", KeySpec.oct256(), true,
-                    ReleasePolicies.requireHostData(server.issuerName(), Fixture.hex(hostData)), false);
+                    ReleasePolicies.forCofferGuest(server.issuerName(), Fixture.hex(hostData), "sim"), false);
             Fixture.Guest guest = new Fixture.Guest(home, Fixture.bytes(48, 0x62), hostData, 0x30000L);
-            String token = server.attestation().attest(guest.report(), guest.chainPem(), guest.runtimeJson, "JSON", "n");
+            String token = server.attestation().attest(guest.report(), guest.chainPem(), guest.endorsements(), guest.runtimeJson, "JSON", "n");
             ReleaseResult released = server.vault().release("demo-key", null, token, null);
             ReleasedKey opened = ReleasedKey.open(released.value(), guest.runtimeKey.toRSAPrivateKey());
             assertEquals("oct-HSM", opened.kty());
@@ -36,7 +36,7 @@ class EmbeddedApiTest {
 
             // A guest whose policy differs (other HOST_DATA) is refused, naming the claim.
             Fixture.Guest modified = new Fixture.Guest(home, Fixture.bytes(48, 0x62), Fixture.bytes(32, 0x63), 0x30000L);
-            String other = server.attestation().attest(modified.report(), modified.chainPem(), modified.runtimeJson, "JSON", null);
+            String other = server.attestation().attest(modified.report(), modified.chainPem(), modified.endorsements(), modified.runtimeJson, "JSON", null);
             ApiException refused = assertThrows(ApiException.class, () -> server.vault().release("demo-key", null, other, null));
             assertEquals(ErrorCode.RELEASE_DENIED, refused.code());
             assertTrue(refused.getMessage().contains("x-ms-sevsnpvm-hostdata"));

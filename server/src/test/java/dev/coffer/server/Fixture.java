@@ -86,9 +86,12 @@ final class Fixture {
         final SimLaunch launch;
         final RSAKey runtimeKey;
         final byte[] runtimeJson;
+        /** The guest's endorsement by the home's own key (the server trusts it by default). */
+        final byte[] endorsement;
 
         Guest(Path home, byte[] measurement, byte[] hostData, long guestPolicy) throws Exception {
             sim = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
+            endorsement = endorse(home, measurement, 1);
             launch = sim.launch(measurement, hostData, guestPolicy);
             runtimeKey = new RSAKeyGenerator(2048).keyID("TpmEphemeralEncryptionKey").generate();
             runtimeJson = Json.bytes(Map.of("keys", List.of(runtimeKey.toPublicJWK().toJSONObject())));
@@ -102,9 +105,25 @@ final class Fixture {
             return sim.vcekPem() + sim.chainPem();
         }
 
+        /** The request of an endorsed guest: its endorsement goes with the evidence, as Azure's SKR sidecar sends it. */
         Map<String, Object> maaBody() throws Exception {
+            return MaaRequest.body(report(), chainPem(), List.of(endorsement), runtimeJson, "nonce-1");
+        }
+
+        /** The same evidence without any endorsement. */
+        Map<String, Object> unendorsedBody() throws Exception {
             return MaaRequest.body(report(), chainPem(), runtimeJson, "nonce-1");
         }
+
+        List<byte[]> endorsements() {
+            return List.of(endorsement);
+        }
+    }
+
+    /** An endorsement of {@code measurement} by the Coffer home's own endorsement key. */
+    static byte[] endorse(Path home, byte[] measurement, long svn) {
+        return dev.coffer.attest.endorse.EndorsementKey.openOrCreate(AppraisalSettings.homeEndorsementKeyDir(home))
+                .sign(hex(measurement), svn);
     }
 
     static byte[] bytes(int len, int fill) {

@@ -45,7 +45,12 @@ class HostileInputTest {
                 new Target("PUT", "/keys/fuzz2", "{\"key\":{\"kty\":\"oct\",\"k\":\"AAAA\"}}".getBytes(), admin),
                 new Target("PUT", "/keys/fuzz/policy", create, admin),
                 new Target("POST", "/keys/fuzz/release", "{\"target\":\"a.b.c\"}".getBytes(), null),
-                new Target("POST", "/admin/reference-values", "{\"measurement\":\"00\"}".getBytes(), admin));
+                new Target("POST", "/admin/reference-values", "{\"measurement\":\"00\"}".getBytes(), admin),
+                // an endorsed guest's request (report.Endorsements), and the new admin endpoints
+                new Target("POST", "/attest/SevSnpVm", Json.bytes(guest.maaBody()), null),
+                new Target("POST", "/admin/endorsements", Json.bytes(java.util.Map.of("endorsement",
+                        java.util.Base64.getUrlEncoder().encodeToString(guest.endorsement))), admin),
+                new Target("POST", "/admin/tokens", "{\"label\":\"fuzz\"}".getBytes(), admin));
         Random random = new Random(42);
         int checked = 0;
         for (Target t : targets) {
@@ -73,7 +78,7 @@ class HostileInputTest {
                 checked++;
             }
         }
-        assertEquals(240, checked);
+        assertEquals(360, checked);
         // The server is still healthy afterwards.
         assertEquals(200, Fixture.call("GET", server.url() + "/health", null, null).status());
     }

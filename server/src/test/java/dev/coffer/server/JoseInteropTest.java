@@ -54,7 +54,7 @@ class JoseInteropTest {
                 assertEquals(0, node.exitValue(), out);
                 JsonNode result = Json.parse(out.strip());
                 assertEquals(alg.getName(), result.path("token").path("alg").asText());
-                assertEquals("sevsnpvm", result.path("token").path("claims").path("x-ms-attestation-type").asText());
+                assertEquals("coffer-sim-sevsnpvm", result.path("token").path("claims").path("x-ms-attestation-type").asText());
                 assertEquals(Fixture.hex(hostData), result.path("token").path("claims").path("x-ms-sevsnpvm-hostdata").asText());
                 assertEquals(alg.getName(), result.path("release").path("alg").asText());
 

@@ -35,7 +35,7 @@ class RemoteAuthorityTest {
             CofferClient vaultAdmin = new CofferClient(vault.url(), Files.readString(vaultHome.resolve("server/admin-token")).strip());
             // The authority is the attestation server, written with a trailing slash as Azure samples do.
             vaultAdmin.post("/keys/remote/create", Map.of("kty", "oct", "exportable", true,
-                    "release_policy", ReleasePolicies.requireHostData(attestation.issuerName() + "/", Fixture.hex(hostData))));
+                    "release_policy", ReleasePolicies.forCofferGuest(attestation.issuerName() + "/", Fixture.hex(hostData), "sim")));
             Fixture.Guest guest = new Fixture.Guest(attestHome, Fixture.bytes(48, 0x72), hostData, 0x30000L);
             String token = new CofferClient(attestation.url(), null).attest(guest.maaBody());
             String jws = new CofferClient(vault.url(), null).release("remote", null, token, "RSA_AES_KEY_WRAP_256");

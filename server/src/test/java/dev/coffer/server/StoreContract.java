@@ -153,6 +153,38 @@ abstract class StoreContract {
     }
 
     @Test
+    void apiTokensAreRevokedButNeverTheLast() {
+        store.insertApiToken("aaaaaaaaaaaaaaaa", "first", "aa".repeat(32), Instant.now());
+        store.insertApiToken("bbbbbbbbbbbbbbbb", "second", "bb".repeat(32), Instant.now());
+        assertEquals(2, store.apiTokens().size());
+        assertTrue(store.apiTokenExists("aa".repeat(32)));
+        assertTrue(store.deleteApiToken("aaaaaaaaaaaaaaaa"));
+        assertFalse(store.apiTokenExists("aa".repeat(32)));
+        assertFalse(store.deleteApiToken("aaaaaaaaaaaaaaaa"), "already revoked");
+        assertThrows(IllegalStateException.class, () -> store.deleteApiToken("bbbbbbbbbbbbbbbb"));
+        assertTrue(store.apiTokenExists("bb".repeat(32)), "the last token survives a refused revocation");
+    }
+
+    @Test
+    void guestEndorsementsPersistByDigestAndMeasurement() {
+        byte[] cose = Fixture.bytes(300, 0x5c);
+        Instant at = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+        var e = new dev.coffer.server.store.StoredEndorsement("ee".repeat(32), "11".repeat(48), "did:x509:0:sha256:x::eku:1.2",
+                "coffer-guest", "3", cose, at);
+        assertTrue(store.putEndorsement(e));
+        assertFalse(store.putEndorsement(e), "the same document again is not a second endorsement");
+        assertEquals(1, store.endorsements(null).size());
+        var found = store.endorsements("11".repeat(48));
+        assertEquals(1, found.size());
+        assertArrayEquals(cose, found.getFirst().cose());
+        assertEquals(at, found.getFirst().created());
+        assertTrue(store.endorsements("22".repeat(48)).isEmpty());
+        assertTrue(store.removeEndorsement("ee".repeat(32)));
+        assertFalse(store.removeEndorsement("ee".repeat(32)));
+        assertTrue(store.endorsements(null).isEmpty());
+    }
+
+    @Test
     void concurrentCreationsAllLand() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         List<Future<?>> futures = new ArrayList<>();

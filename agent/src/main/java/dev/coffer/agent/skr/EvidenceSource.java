@@ -15,4 +15,34 @@ public interface EvidenceSource {
 
     /** {@code sim} or {@code snp}: shown by {@code GET /status}. */
     String tee();
+
+    /**
+     * The guest's endorsement (COSE_Sign1) the host supplied at launch, sent as opaque data with
+     * every attestation request (the in-group SKR API's and the encrypted volumes'); null for none.
+     */
+    default byte[] guestEndorsement() {
+        return null;
+    }
+
+    /** {@code source} with {@code cose} as the guest's endorsement (null: {@code source} itself). */
+    static EvidenceSource endorsed(EvidenceSource source, byte[] cose) {
+        if (source == null || cose == null) return source;
+        byte[] copy = cose.clone();
+        return new EvidenceSource() {
+            @Override
+            public Evidence evidence(byte[] reportData) {
+                return source.evidence(reportData);
+            }
+
+            @Override
+            public String tee() {
+                return source.tee();
+            }
+
+            @Override
+            public byte[] guestEndorsement() {
+                return copy.clone();
+            }
+        };
+    }
 }

@@ -63,6 +63,8 @@ public final class SecureKeyRelease {
     /** Origins ({@code scheme://host:port}) the caller may name; empty allows any. */
     private final List<String> allowedEndpoints;
     private final KeyChannelTrust trust;
+    /** The guest's endorsement (COSE_Sign1, opaque here), sent with every attestation request; null for none. */
+    private volatile byte[] guestEndorsement;
 
     private record CachedJwks(JsonNode jwks, long fetchedMillis) {}
 
@@ -87,6 +89,7 @@ public final class SecureKeyRelease {
             throw new IllegalArgumentException("key wrapping must be " + KeyWrapAlgorithm.names() + ", found '" + enc + "'");
         }
         this.tee = tee;
+        this.guestEndorsement = tee == null ? null : tee.guestEndorsement();
         this.enc = enc;
         this.trust = trust;
         this.upstream = new Upstream(timeout, trust);
@@ -129,6 +132,29 @@ public final class SecureKeyRelease {
         return tee.tee();
     }
 
+    /**
+     * Sends {@code cose} (the guest's endorsement, as the host supplied it) with every attestation
+     * request, in the field Azure's SKR sidecar sends its UVM reference info in:
+     * {@code report.Endorsements} = base64url of {@code {"Uvm": [base64url(cose)]}}. Null sends none.
+     */
+    public SecureKeyRelease withGuestEndorsement(byte[] cose) {
+        this.guestEndorsement = cose == null ? null : cose.clone();
+        return this;
+    }
+
+    /** The inner {@code report} JSON of an attestation request, in MAA's SevSnpVm shape. */
+    String maaReport(Evidence ev) {
+        StringBuilder inner = new StringBuilder("{\"SnpReport\":\"").append(B64URL.encodeToString(ev.report()))
+                .append("\",\"VcekCertChain\":\"").append(B64URL.encodeToString(ev.certChainPem().getBytes(StandardCharsets.UTF_8)))
+                .append('"');
+        byte[] endorsement = guestEndorsement;
+        if (endorsement != null) {
+            String uvm = "{\"Uvm\":[\"" + B64URL.encodeToString(endorsement) + "\"]}";
+            inner.append(",\"Endorsements\":\"").append(B64URL.encodeToString(uvm.getBytes(StandardCharsets.UTF_8))).append('"');
+        }
+        return inner.append('}').toString();
+    }
+
     /** REPORT_DATA for runtime data: its SHA-256 then 32 zero bytes, as MAA and our attestation service check. */
     public static byte[] reportData(byte[] runtimeData) {
         return Arrays.copyOf(sha256(runtimeData), 64);
@@ -151,8 +177,7 @@ public final class SecureKeyRelease {
     public String maaToken(String maaEndpoint, byte[] runtimeData) {
         String base = endpoint(maaEndpoint, "maa_endpoint");
         Evidence ev = rawEvidence(runtimeData);
-        String inner = "{\"SnpReport\":\"" + B64URL.encodeToString(ev.report()) + "\",\"VcekCertChain\":\""
-                + B64URL.encodeToString(ev.certChainPem().getBytes(StandardCharsets.UTF_8)) + "\"}";
+        String inner = maaReport(ev);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("report", B64URL.encodeToString(inner.getBytes(StandardCharsets.UTF_8)));
         body.put("runtimeData", Map.of("data", B64URL.encodeToString(runtimeData), "dataType", isJsonObject(runtimeData) ? "JSON" : "Binary"));

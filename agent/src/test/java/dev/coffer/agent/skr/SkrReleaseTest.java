@@ -56,6 +56,8 @@ class SkrReleaseTest {
     static CofferServer server;
     static SkrServer skr;
     static SkrServer refused;
+    static SkrServer unendorsed;
+    static byte[] endorsement;
     static SimLaunch launch;
     static KeyChannelTrust pinned;
 
@@ -75,23 +77,29 @@ class SkrReleaseTest {
         SimulatedSecureProcessor sp = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
         launch = sp.launch(MEASUREMENT, HostData.ofPolicy(POLICY));
         String hostData = HexFormat.of().formatHex(HostData.ofPolicy(POLICY));
-        JsonNode policy = JSON.valueToTree(Map.of("version", "1.0.0", "anyOf", List.of(Map.of("authority", server.issuerName(),
-                "allOf", List.of(Map.of("claim", "x-ms-attestation-type", "equals", "sevsnpvm"),
-                        Map.of("claim", "x-ms-sevsnpvm-hostdata", "equals", hostData))))));
+        JsonNode policy = dev.coffer.server.policy.ReleasePolicies.forCofferGuest(server.issuerName(), hostData, "sim");
         server.vault().importKey("disk-key", JSON.valueToTree(Map.of("kty", "oct", "k",
                 Base64.getUrlEncoder().withoutPadding().encodeToString(DISK_KEY))), true, policy, false);
         server.vault().create("rsa-key", KeySpec.rsa(2048), true, policy, false);
         server.vault().create("ec-key", KeySpec.ec("P-384"), true, policy, false);
         server.vault().create("locked", KeySpec.oct256(), false, null, false);
-        skr = SkrServer.start(new InetSocketAddress("127.0.0.1", 0), new SecureKeyRelease(new SimEvidenceSource(launch), pinned));
+        // the guest's endorsement by the home key (which the server trusts), sent by the agent with its evidence
+        endorsement = dev.coffer.attest.endorse.EndorsementKey.openOrCreate(
+                dev.coffer.server.AppraisalSettings.homeEndorsementKeyDir(home)).sign(HexFormat.of().formatHex(MEASUREMENT), 1);
+        skr = SkrServer.start(new InetSocketAddress("127.0.0.1", 0),
+                new SecureKeyRelease(new SimEvidenceSource(launch), pinned).withGuestEndorsement(endorsement));
         refused = SkrServer.start(new InetSocketAddress("127.0.0.1", 0),
-                new SecureKeyRelease(new SimEvidenceSource(sp.launch(MEASUREMENT, HostData.ofPolicy(OTHER_POLICY))), pinned));
+                new SecureKeyRelease(new SimEvidenceSource(sp.launch(MEASUREMENT, HostData.ofPolicy(OTHER_POLICY))), pinned)
+                        .withGuestEndorsement(endorsement));
+        unendorsed = SkrServer.start(new InetSocketAddress("127.0.0.1", 0),
+                new SecureKeyRelease(new SimEvidenceSource(sp.launch(Arrays.copyOf(new byte[] {1}, 48), HostData.ofPolicy(POLICY))), pinned));
     }
 
     @AfterAll
     static void stop() {
         if (skr != null) skr.close();
         if (refused != null) refused.close();
+        if (unendorsed != null) unendorsed.close();
         if (server != null) server.close();
     }
 
@@ -154,6 +162,42 @@ class SkrReleaseTest {
         assertEquals("test", claims.path("x-ms-runtime").path("purpose").asText());
         assertEquals(HexFormat.of().formatHex(HostData.ofPolicy(POLICY)), claims.path("x-ms-sevsnpvm-hostdata").asText());
         assertEquals("sim", claims.path("x-coffer-tee").asText());
+        // the endorsement the agent sent with its evidence made the MEASUREMENT a trusted guest's
+        assertEquals("coffer-compliant-guest", claims.path("x-ms-compliance-status").asText());
+        assertEquals("coffer-sim-sevsnpvm", claims.path("x-ms-attestation-type").asText());
+    }
+
+    @Test
+    void aGuestWithoutAnEndorsementGetsNoTokenAndNoKey() throws Exception {
+        Answer token = call(unendorsed, "POST", "/attest/maa", JSON.writeValueAsString(Map.of("maa_endpoint", server.url(),
+                "runtime_data", Base64.getEncoder().encodeToString("{}".getBytes(StandardCharsets.UTF_8)))));
+        assertEquals(403, token.status(), token.json().toString());
+        assertEquals("measurement_not_endorsed", token.code());
+        Answer key = call(unendorsed, "POST", "/key/release", releaseBody("disk-key"));
+        assertEquals(403, key.status(), key.json().toString());
+        assertEquals("measurement_not_endorsed", key.code());
+        assertFalse(key.json().has("key"));
+    }
+
+    @Test
+    void anEndorsedEvidenceSourceCarriesItsEndorsementToEveryRelease() throws Exception {
+        // as the agent wires it: the launch's endorsement rides on its TEE, so the encrypted volumes'
+        // releases (which build their own SecureKeyRelease) send it too
+        EvidenceSource endorsedTee = EvidenceSource.endorsed(new SimEvidenceSource(launch), endorsement);
+        ObjectNode jwk = new SecureKeyRelease(endorsedTee, pinned).releaseKey(server.url(), server.url(), "disk-key");
+        assertArrayEquals(DISK_KEY, Base64.getUrlDecoder().decode(jwk.path("k").asText()));
+        assertNull(EvidenceSource.endorsed(new SimEvidenceSource(launch), null).guestEndorsement());
+    }
+
+    @Test
+    void theEndorsementTravelsInAzuresField() throws Exception {
+        byte[] cose = {(byte) 0xd2, 1, 2, 3};
+        SecureKeyRelease s = new SecureKeyRelease(new SimEvidenceSource(launch), pinned).withGuestEndorsement(cose);
+        JsonNode inner = JSON.readTree(s.maaReport(new Evidence(new byte[] {9}, "PEM")));
+        JsonNode endorsements = JSON.readTree(Base64.getUrlDecoder().decode(inner.path("Endorsements").asText()));
+        assertArrayEquals(cose, Base64.getUrlDecoder().decode(endorsements.path("Uvm").get(0).asText()));
+        assertFalse(JSON.readTree(new SecureKeyRelease(new SimEvidenceSource(launch), pinned).maaReport(new Evidence(new byte[] {9}, "PEM")))
+                .has("Endorsements"), "no endorsement, no field");
     }
 
     @Test
@@ -168,7 +212,8 @@ class SkrReleaseTest {
     @Test
     void bothWrappingsUnwrap() throws Exception {
         for (String enc : List.of("CKM_RSA_AES_KEY_WRAP", "RSA_AES_KEY_WRAP_256")) {
-            SecureKeyRelease s = new SecureKeyRelease(new SimEvidenceSource(launch), enc, java.time.Duration.ofSeconds(10), pinned);
+            SecureKeyRelease s = new SecureKeyRelease(new SimEvidenceSource(launch), enc, java.time.Duration.ofSeconds(10), pinned)
+                    .withGuestEndorsement(endorsement);
             ObjectNode jwk = s.releaseKey(server.url(), server.url(), "disk-key");
             assertArrayEquals(DISK_KEY, Base64.getUrlDecoder().decode(jwk.path("k").asText()), enc);
         }
@@ -277,7 +322,7 @@ class SkrReleaseTest {
     @Test
     void endpointsOutsideTheAllowListAreRefusedBeforeAnyCall() throws Exception {
         SecureKeyRelease allowed = new SecureKeyRelease(new SimEvidenceSource(launch), "CKM_RSA_AES_KEY_WRAP",
-                java.time.Duration.ofSeconds(10), List.of(SecureKeyRelease.endpointOrigin(server.url())), pinned);
+                java.time.Duration.ofSeconds(10), List.of(SecureKeyRelease.endpointOrigin(server.url())), pinned).withGuestEndorsement(endorsement);
         // the allowed origin, written with a trailing slash, still matches
         ObjectNode jwk = allowed.releaseKey(server.url() + "/", server.url(), "disk-key");
         assertArrayEquals(DISK_KEY, Base64.getUrlDecoder().decode(jwk.path("k").asText()));

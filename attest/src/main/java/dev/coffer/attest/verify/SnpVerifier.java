@@ -210,25 +210,30 @@ public final class SnpVerifier {
     private CheckResult revocation(Instant now, AmdCertificate ek, Chain chain) {
         if (chain.root == null) return CheckResult.skip("revocation", "no root established");
         List<String> problems = new ArrayList<>();
-        boolean any = false;
+        List<String> checkedBy = new ArrayList<>();
+        // AMD's KDS CRL is the ARK's and lists revoked ASKs/ASVKs; a CRL of the ASK (signed by it)
+        // lists revoked VCEKs/VLEKs. Each CRL counts only when its issuer's signature on it verifies.
         for (RevocationList crl : policy.crls()) {
-            if (!crl.issuer().equals(chain.root.subject())) continue;
-            Optional<String> bad = crlSignatures.computeIfAbsent(crl, c -> RsaPss.checkSignedBy(c, chain.root));
+            AmdCertificate issuer = crl.issuer().equals(chain.root.subject()) ? chain.root
+                    : chain.intermediate != null && crl.issuer().equals(chain.intermediate.subject()) ? chain.intermediate : null;
+            if (issuer == null) continue;
+            Optional<String> bad = crlSignatures.computeIfAbsent(crl, c -> RsaPss.checkSignedBy(c, issuer));
             if (bad.isPresent()) {
                 problems.add(bad.get());
                 continue;
             }
-            any = true;
+            if (!checkedBy.contains(issuer.subjectCn())) checkedBy.add(issuer.subjectCn());
             for (AmdCertificate c : new AmdCertificate[] {chain.intermediate, ek}) {
-                if (c != null && crl.revokes(c)) problems.add(c.subjectCn() + " (serial 0x" + c.serial().toString(16) + ") is revoked by " + chain.root.subjectCn());
+                if (c != null && crl.revokes(c)) problems.add(c.subjectCn() + " (serial 0x" + c.serial().toString(16) + ") is revoked by " + issuer.subjectCn());
             }
         }
         if (!problems.isEmpty()) return CheckResult.fail("revocation", String.join("; ", problems));
-        if (!any) return CheckResult.skip("revocation", "no CRL configured for " + chain.root.subjectCn());
-        String stale = policy.crls().stream().filter(c -> c.issuer().equals(chain.root.subject()))
+        if (checkedBy.isEmpty()) return CheckResult.skip("revocation", "no CRL configured for " + chain.root.subjectCn());
+        String stale = policy.crls().stream().filter(c -> c.issuer().equals(chain.root.subject())
+                        || chain.intermediate != null && c.issuer().equals(chain.intermediate.subject()))
                 .flatMap(c -> c.nextUpdate().stream()).filter(next -> next.isBefore(now)).findFirst()
                 .map(next -> " (the CRL was due for renewal at " + next + "; fetch a fresh one)").orElse("");
-        return CheckResult.pass("revocation", "not revoked by the CRL of " + chain.root.subjectCn() + stale);
+        return CheckResult.pass("revocation", "not revoked by the CRL of " + String.join(" and ", checkedBy) + stale);
     }
 
     private CheckResult reportSignature(SnpReport report, AmdCertificate ek) {

@@ -82,6 +82,7 @@ final class DemoRun {
                     && step("hostile-request-denied", this::hostileRequestDenied)
                     && step("attested", () -> trust.attested(GROUP))
                     && step("key-released", () -> trust.keyReleased(GROUP))
+                    && step("key-refused-unendorsed-guest", () -> trust.keyRefusedUnendorsedGuest(GROUP))
                     && step("key-refused-modified-policy", () -> trust.keyRefusedModifiedPolicy(IMAGE))
                     && step("encrypted-volume-mounted", () -> trust.encryptedVolumeMounted(IMAGE, isolation));
         } finally {
@@ -215,8 +216,10 @@ final class DemoRun {
     private String startGroup() throws IOException {
         cleanupPrevious();
         GroupSpec spec = GroupSpecParser.parse(specYaml(), "demo group");
+        String endorsed = trust.endorseLaunch(spec);
         handle = groups.run(spec, RunOptions.defaults().withIsolation(isolation).withPolicy(policyFile.toString())
                 .withTee(trust.tee()));
+        DemoTrust.requireEndorsed(GROUP, endorsed, groups.status(GROUP));
         StartupTimes times = groups.startupTimes(GROUP);
         return "group " + GROUP + " with containers server, client (OCI runtime " + handle.ociRuntime() + ")"
                 + (times == null ? "" : "; " + times.summary()

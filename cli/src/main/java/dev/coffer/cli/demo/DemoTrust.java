@@ -9,7 +9,10 @@ import dev.coffer.runtime.group.ContainerRecord;
 import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
+import dev.coffer.runtime.guest.GuestEndorsements;
+import dev.coffer.runtime.guest.GuestImage;
 import dev.coffer.runtime.sandbox.ProcessSandboxBackend;
+import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
 import dev.coffer.server.CofferServer;
 import dev.coffer.server.ServerConfig;
@@ -30,7 +33,8 @@ import java.util.List;
  * processor; an embedded attestation service + key vault ({@link CofferServer}, trusting this
  * home's simulated chip) attests it ({@code attested}), releases a vault key to one of its
  * containers through the agent's SKR API ({@code key-released}), and refuses the key to a second
- * launch whose policy differs ({@code key-refused-modified-policy}).
+ * launch whose policy differs ({@code key-refused-modified-policy}) and to a host-made launch with
+ * the group's HOST_DATA but an unendorsed MEASUREMENT ({@code key-refused-unendorsed-guest}).
  *
  * <p>The vault is started before the group's policy is generated, because its URL is part of
  * the group spec (the key holder's environment, which the policy pins). Attestation runs with
@@ -125,6 +129,41 @@ final class DemoTrust implements AutoCloseable {
                 """.formatted(KEY_HOLDER, image, tries, url, url, KEY, SKR_PORT, tries);
     }
 
+    /**
+     * Makes sure the guest a demo launch will run is endorsed by this home's endorsement key (as
+     * `coffer guest build` does), so the embedded service, which trusts that key, vouches for it.
+     * The process sandbox's MEASUREMENT covers the agent's code and its measured launch flags
+     * (OCI runtime, SKR port and endpoints, forwarded ports), so it is endorsed per flag set; a
+     * microVM's covers the guest image only, endorsed once. Returns the endorsed MEASUREMENT.
+     */
+    String endorseLaunch(GroupSpec spec) throws IOException {
+        if (!ProcessSandboxBackend.NAME.equals(isolation)) {
+            GuestImage guest = GuestImage.load(home.resolve("guest"));
+            String m = HEX.formatHex(guest.measurement().compute());
+            if (GuestEndorsements.lookup(home, m).isEmpty()) GuestEndorsements.endorseMicroVm(home, guest);
+            return m;
+        }
+        Integer skrPort = spec.skr().declared() && spec.skr().enabled() ? spec.skr().port() : null;
+        java.util.LinkedHashSet<String> endpoints = new java.util.LinkedHashSet<>(spec.skr().endpoints());
+        for (GroupSpec.VolumeSpec v : spec.volumes()) {
+            if (v.encrypted() == null) continue;
+            endpoints.add(dev.coffer.agent.skr.SecureKeyRelease.endpointOrigin(v.encrypted().authority()));
+            endpoints.add(dev.coffer.agent.skr.SecureKeyRelease.endpointOrigin(v.encrypted().vault()));
+        }
+        List<Integer> ports = spec.containers().stream().flatMap(c -> c.ports().stream()).filter(p -> p.protocol().equals("TCP"))
+                .map(GroupSpec.Port::containerPort).distinct().toList();
+        return GuestEndorsements.endorseProcessSandbox(home, RunOptions.defaults().ociRuntime(), skrPort, List.copyOf(endpoints), ports)
+                .endorsement().launchMeasurement();
+    }
+
+    /** Fails the step when a launch's MEASUREMENT is not the one endorsed for it (the demo's own bookkeeping went wrong). */
+    static void requireEndorsed(String group, String endorsed, GroupStatus status) throws IOException {
+        if (!status.measurement().equals(endorsed)) {
+            throw new IOException("expected group " + group + " to launch with the endorsed MEASUREMENT " + endorsed
+                    + ", found " + status.measurement() + "; its launch flags differ from those endorsed");
+        }
+    }
+
     private CofferServer server() throws IOException {
         if (server == null) throw new IOException(vaultProblem != null ? vaultProblem : "the key vault was not started");
         return server;
@@ -141,7 +180,11 @@ final class DemoTrust implements AutoCloseable {
         if (!local.valid()) throw new IOException("the group's report does not verify: " + local.reason());
         byte[] nonce = HEX.parseHex(local.nonce());
         Result.Report report = groups.report(group, nonce);
-        String token = s.attestation().attest(HEX.parseHex(report.reportHex()), report.certChainPem(), null, null, local.nonce());
+        // the guest's endorsement goes with its evidence, as the agent's SKR API sends it
+        List<byte[]> endorsements = GuestEndorsements.lookup(home, groups.status(group).measurement()).stream()
+                .map(dev.coffer.attest.endorse.GuestEndorsement::raw).toList();
+        String token = s.attestation().attest(HEX.parseHex(report.reportHex()), report.certChainPem(), endorsements, null, null,
+                local.nonce());
         com.fasterxml.jackson.databind.JsonNode claims = verified(s, token);
         String measurement = claims.path("x-ms-sevsnpvm-launchmeasurement").asText();
         String hostData = claims.path("x-ms-sevsnpvm-hostdata").asText();
@@ -152,7 +195,56 @@ final class DemoTrust implements AutoCloseable {
         }
         return "token from " + s.issuerName() + " (signature checked against its JWKS): x-coffer-tee="
                 + claims.path("x-coffer-tee").asText() + " (simulated, not a hardware TEE), measurement " + measurement
-                + ", host data " + hostData + ", debuggable " + claims.path("x-ms-sevsnpvm-is-debuggable");
+                + ", host data " + hostData + ", debuggable " + claims.path("x-ms-sevsnpvm-is-debuggable")
+                + ", " + claims.path("x-ms-compliance-status").asText() + " (endorsed by " + claims.path("x-coffer-endorsement-feed").asText()
+                + " svn " + claims.path("x-coffer-endorsement-svn").asText() + ")";
+    }
+
+    /**
+     * {@code key-refused-unendorsed-guest}: the attack of issue 11. The host makes a launch of its
+     * own on the simulated secure processor (any kernel, a shell instead of Coffer's agent: here a
+     * MEASUREMENT nobody endorsed) with the demo group's HOST_DATA, and asks the attestation
+     * service for a token over HTTP as the SKR API would, once bare and once replaying the genuine
+     * guest's endorsement. Both get no token, so no key; the vault's audit shows no release
+     * beyond the genuine one.
+     */
+    String keyRefusedUnendorsedGuest(String group) throws Exception {
+        CofferServer s = server();
+        String hostData = groups.status(group).hostData();
+        byte[] measurement = MessageDigest.getInstance("SHA-384").digest(
+                "a host-made guest: its own kernel and a shell instead of Coffer's agent".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        String measurementHex = HEX.formatHex(measurement);
+        var chip = dev.coffer.attest.sim.SimulatedSecureProcessor.openOrCreate(home.resolve(GroupManager.SIM_TEE_DIR));
+        var launch = chip.launch(measurement, HEX.parseHex(hostData));
+        byte[] runtimeJson = "{\"keys\":[]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] report = launch.report(java.util.Arrays.copyOf(sha256(runtimeJson), 64));
+        String chain = chip.vcekPem() + chip.chainPem();
+        List<byte[]> genuine = GuestEndorsements.lookup(home, groups.status(group).measurement()).stream()
+                .map(dev.coffer.attest.endorse.GuestEndorsement::raw).toList();
+        long releasedBefore = s.vault().audit(KEY, 100).stream().filter(a -> a.verdict().equalsIgnoreCase("released")).count();
+        var client = new dev.coffer.server.client.CofferClient(s.url(), null,
+                new dev.coffer.server.client.ServerTrust.PinnedCertificate(s.pins().tlsCertificate()));
+        List<String> refusals = new java.util.ArrayList<>();
+        for (List<byte[]> presented : List.of(List.<byte[]>of(), genuine)) {
+            try {
+                client.attest(dev.coffer.server.client.MaaRequest.body(report, chain, presented, runtimeJson, null));
+                throw new IOException("expected the attestation service to refuse a token to the host-made launch (MEASUREMENT "
+                        + measurementHex + ", the demo group's HOST_DATA), found it issued one");
+            } catch (dev.coffer.server.client.ApiClientException e) {
+                if (!e.code().equals("measurement_not_endorsed") || !e.getMessage().contains(measurementHex)) {
+                    throw new IOException("expected measurement_not_endorsed naming MEASUREMENT " + measurementHex + ", found "
+                            + e.code() + ": " + firstLine(e.getMessage()));
+                }
+                refusals.add(e.code());
+            }
+        }
+        long releasedAfter = s.vault().audit(KEY, 100).stream().filter(a -> a.verdict().equalsIgnoreCase("released")).count();
+        if (releasedAfter != releasedBefore) {
+            throw new IOException("expected no release of " + KEY + " beyond the genuine guest's, found " + (releasedAfter - releasedBefore) + " more");
+        }
+        return "a host-made launch with the group's host data " + hostData.substring(0, 16) + "… and MEASUREMENT "
+                + measurementHex.substring(0, 16) + "… (endorsed by no trusted endorser) got no token, so no key: "
+                + String.join(" (bare), ", refusals) + " (replaying the genuine guest's endorsement)";
     }
 
     /** The token's claims once it verifies with the service's key (the channel's JWS code, as the vault checks it). */
@@ -180,7 +272,7 @@ final class DemoTrust implements AutoCloseable {
         // The vault lives in $COFFER_HOME and outlives a demo run; the key of an earlier run is
         // bound to that run's HOST_DATA (its policy pinned another vault URL), so it is replaced.
         if (s.vault().list().stream().anyMatch(k -> k.name().equals(KEY))) s.vault().delete(KEY);
-        s.vault().importKey(KEY, jwk, true, ReleasePolicies.requireHostData(s.issuerName(), hostData), false);
+        s.vault().importKey(KEY, jwk, true, ReleasePolicies.forCofferGuest(s.issuerName(), hostData, RunOptions.TEE_SIM), false);
         String fingerprint = HEX.formatHex(sha256(keyMaterial));
         ContainerRecord holder = groups.waitFor(group, KEY_HOLDER, keyWait);
         String log = groups.readLog(group, KEY_HOLDER);
@@ -189,8 +281,8 @@ final class DemoTrust implements AutoCloseable {
                     + ", found exit " + holder.exitCode() + " and output: " + log.strip());
         }
         return "container " + KEY_HOLDER + " released " + KEY + " through the SKR API on 127.0.0.1:" + SKR_PORT
-                + " inside the group; sha256 " + fingerprint + " = the vault key's (release policy: x-ms-sevsnpvm-hostdata = "
-                + hostData.substring(0, 16) + "…)";
+                + " inside the group; sha256 " + fingerprint + " = the vault key's (release policy: x-ms-compliance-status ="
+                + " coffer-compliant-guest, x-ms-sevsnpvm-hostdata = " + hostData.substring(0, 16) + "…, not debuggable)";
     }
 
     /**
@@ -205,9 +297,11 @@ final class DemoTrust implements AutoCloseable {
         }
         String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1) + skrSection(s.url(), s.pins());
         try {
-            groups.run(GroupSpecParser.parse(yaml, "modified demo group"),
-                    RunOptions.defaults().withIsolation(isolation).withTee(RunOptions.TEE_SIM));
+            GroupSpec spec = GroupSpecParser.parse(yaml, "modified demo group");
+            String endorsed = endorseLaunch(spec);
+            groups.run(spec, RunOptions.defaults().withIsolation(isolation).withTee(RunOptions.TEE_SIM));
             GroupStatus modified = groups.status(MODIFIED_GROUP);
+            requireEndorsed(MODIFIED_GROUP, endorsed, modified);
             ContainerRecord holder = groups.waitFor(MODIFIED_GROUP, KEY_HOLDER, keyWait);
             String log = groups.readLog(MODIFIED_GROUP, KEY_HOLDER);
             if (holder.exitCode() == null || holder.exitCode() == 0 || log.contains("released key")) {
@@ -285,10 +379,13 @@ final class DemoTrust implements AutoCloseable {
             if (s.vault().list().stream().anyMatch(k -> k.name().equals(VOLUME_KEY))) s.vault().delete(VOLUME_KEY);
             ObjectNode jwk = JsonNodeFactory.instance.objectNode().put("kty", "oct")
                     .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(key));
-            s.vault().importKey(VOLUME_KEY, jwk, true, ReleasePolicies.requireHostData(s.issuerName(), policy.sha256()), false);
+            s.vault().importKey(VOLUME_KEY, jwk, true, ReleasePolicies.forCofferGuest(s.issuerName(), policy.sha256(), RunOptions.TEE_SIM), false);
             try {
-                groups.run(GroupSpecParser.parse(yaml, "demo volume group"), RunOptions.defaults().withIsolation(isolation)
+                GroupSpec spec = GroupSpecParser.parse(yaml, "demo volume group");
+                String endorsed = endorseLaunch(spec);
+                groups.run(spec, RunOptions.defaults().withIsolation(isolation)
                         .withPolicy(policyFile.toString()).withTee(RunOptions.TEE_SIM));
+                requireEndorsed(VOLUME_GROUP, endorsed, groups.status(VOLUME_GROUP));
                 ContainerRecord writer = groups.waitFor(VOLUME_GROUP, "writer", Duration.ofSeconds(60));
                 String log = groups.readLog(VOLUME_GROUP, "writer");
                 if (writer.exitCode() == null || writer.exitCode() != 0 || !log.contains(VOLUME_SECRET)) {

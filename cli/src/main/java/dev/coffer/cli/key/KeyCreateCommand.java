@@ -18,6 +18,7 @@ import java.util.Map;
 @Command(name = "create", mixinStandardHelpOptions = true, description = {"Generate a key in the vault. With --policy it is exportable: released only to",
         "callers whose attestation token satisfies the policy."},
         footer = {"", "Examples:", "  coffer key create app-key --type oct-256 --policy release-policy.json",
+                "  coffer key create app-key --release-to $(sha256sum group.rego | cut -d' ' -f1) --tee sim",
                 "  coffer key create signer --type EC-P-256"})
 public final class KeyCreateCommand implements Runnable {
     @Mixin CommonOptions common;
@@ -37,6 +38,14 @@ public final class KeyCreateCommand implements Runnable {
     @Option(names = "--immutable", description = "The release policy can never be changed.")
     boolean immutable;
 
+    @Option(names = "--release-to", paramLabel = "HOSTDATA", description = {"Instead of --policy: the ready-made release policy for the",
+            "endorsed Coffer guest enforcing the policy whose SHA-256 is HOSTDATA (compliance claim, host data, not",
+            "debuggable, attestation type), with the vault's own attestation service as authority."})
+    String releaseTo;
+
+    @Option(names = "--tee", paramLabel = "sim|snp", defaultValue = "sim", description = "With --release-to: the guests' TEE (default: ${DEFAULT-VALUE}).")
+    String tee;
+
     @Override
     public void run() {
         Map<String, Object> body = new HashMap<>();
@@ -52,13 +61,21 @@ public final class KeyCreateCommand implements Runnable {
             }
             default -> throw new UsageException("--type " + type + " is not one of oct-256, RSA-2048, RSA-3072, EC-P-256, EC-P-384");
         }
-        if (immutable && policy == null) throw new UsageException("--immutable needs --policy");
-        if (policy != null) {
+        if (immutable && policy == null && releaseTo == null) throw new UsageException("--immutable needs --policy or --release-to");
+        if (policy != null && releaseTo != null) throw new UsageException("give --policy or --release-to, not both");
+        if (!tee.equals("sim") && !tee.equals("snp")) throw new UsageException("--tee must be sim or snp, found '" + tee + "'");
+        if (releaseTo != null && !releaseTo.matches("[0-9a-fA-F]{64}")) {
+            throw new UsageException("--release-to must be the group policy's SHA-256 (64 hex digits), found '" + releaseTo + "'");
+        }
+        if (policy != null || releaseTo != null) {
             body.put("exportable", true);
-            body.put("release_policy", KeyOutput.readJsonFile(policy, "release policy"));
+            body.put("release_policy", policy != null ? KeyOutput.readJsonFile(policy, "release policy")
+                    : dev.coffer.server.policy.ReleasePolicies.forCofferGuest(
+                            vault.call(c -> c.get("/.well-known/openid-configuration")).path("issuer").asText(), releaseTo, tee));
             body.put("immutable", immutable);
         }
         var created = vault.call(c -> c.post("/keys/" + name + "/create", body));
+        for (var w : created.path("warnings")) spec.commandLine().getErr().println("warning: " + w.asText());
         if (output.json()) Json.print(spec.commandLine().getOut(), created);
         else KeyOutput.printKey(spec.commandLine().getOut(), created);
     }

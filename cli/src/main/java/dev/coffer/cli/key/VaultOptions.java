@@ -31,7 +31,7 @@ public final class VaultOptions {
     }
 
     /** Runs a call, turning the server's error into a one-line CLI failure with its stable code. */
-    <T> T call(Function<CofferClient, T> work) {
+    public <T> T call(Function<CofferClient, T> work) {
         try {
             return work.apply(client());
         } catch (ApiClientException e) {

@@ -25,10 +25,12 @@ import java.nio.file.Path;
                 "It serves HTTPS: with --tls-cert/--tls-key, else with a self-signed EC P-256 certificate it makes",
                 "in its state on first start (tls-cert.pem, tls-key.pem); its SHA-256 and the signing-key",
                 "thumbprints printed at start are what a group spec pins (see coffer server pins)."},
-        subcommands = {ServerBenchCommand.class, ServerPinsCommand.class},
+        subcommands = {ServerBenchCommand.class, ServerPinsCommand.class, ServerEndorsementCommand.class, ServerTokenCommand.class},
         footer = {"", "Examples:", "  coffer server", "  coffer server --listen 127.0.0.1:8400 --trust-sim",
                 "  coffer server --listen 0.0.0.0:8400 --tls-cert server.pem --tls-key server-key.pem",
                 "  coffer server --db 'jdbc:postgresql://127.0.0.1:5432/coffer?user=coffer' --config server.yaml",
+                "  coffer server --trust-endorser 'did:x509:0:sha256:...::eku:1.3.6.1.4.1.311.76.59.1.2,ContainerPlat-AMD-UVM,100'",
+                "  coffer server --min-tcb Milan:bl=3,tee=0,snp=8,ucode=115 --crl milan.crl",
                 "  coffer server bench --mode release --rate 200 --seconds 60"})
 public final class ServerCommand implements Runnable {
     @Mixin
@@ -58,6 +60,28 @@ public final class ServerCommand implements Runnable {
 
     @Option(names = "--tls-key", paramLabel = "PEM", description = "Private key of --tls-cert (unencrypted PEM).")
     Path tlsKey;
+
+    @Option(names = "--accept-any-measurement", description = {"Issue tokens for ANY launch MEASUREMENT, endorsed or not (development only).",
+            "Tokens then carry x-coffer-measurement-unchecked: true and no x-ms-compliance-status."})
+    boolean acceptAnyMeasurement;
+
+    @Option(names = "--trust-endorser", paramLabel = "DID[,FEED[,MINSVN]]", description = {"Also trust guest endorsements from this did:x509",
+            "issuer (optionally only for FEED, only from guest SVN MINSVN up). Repeatable. This Coffer home's own",
+            "endorsement key and Microsoft's UVM endorser are trusted by default."})
+    java.util.List<String> trustEndorsers = new java.util.ArrayList<>();
+
+    @Option(names = "--no-trust-home-endorser", description = "Do not trust this Coffer home's own endorsement key.")
+    boolean noTrustHomeEndorser;
+
+    @Option(names = "--min-tcb", paramLabel = "PRODUCT:COMPONENTS", description = {"Lowest REPORTED_TCB accepted for a product, e.g.",
+            "Milan:bl=3,tee=0,snp=8,ucode=115 (Turin also fmc=N). Repeatable, one per product."})
+    java.util.List<String> minTcb = new java.util.ArrayList<>();
+
+    @Option(names = "--crl", paramLabel = "FILE", description = "An AMD CRL (DER or PEM) to refuse revoked VCEK/VLEK/ASK certificates. Repeatable.")
+    java.util.List<Path> crls = new java.util.ArrayList<>();
+
+    @Option(names = "--fetch-crls", description = "Fetch AMD's CRLs (Milan, Genoa, Turin) through the KDS cache at start; no start without them.")
+    boolean fetchCrls;
 
     @Override
     public void run() {
@@ -89,6 +113,24 @@ public final class ServerCommand implements Runnable {
         } catch (IOException e) {
             throw new CofferException("cannot use the TLS certificate: " + e.getMessage());
         }
+        dev.coffer.server.AppraisalSettings a = cfg.appraisalSettings();
+        try {
+            if (acceptAnyMeasurement) a = a.withAcceptAnyMeasurement(true);
+            if (noTrustHomeEndorser) a = a.withTrustHomeEndorser(false);
+            if (fetchCrls) a = a.withFetchCrls(true);
+            for (String e : trustEndorsers) a = a.withEndorser(dev.coffer.attest.endorse.TrustedEndorser.parse(e));
+            for (String t : minTcb) {
+                var m = dev.coffer.server.AppraisalSettings.parseMinimumTcb(t);
+                a = a.withMinimumTcb(m.getKey(), m.getValue());
+            }
+            for (Path f : crls) {
+                if (!java.nio.file.Files.isRegularFile(f)) throw new UsageException("--crl " + f + ": no such file");
+                a = a.withCrlFile(f);
+            }
+        } catch (IllegalArgumentException | dev.coffer.attest.endorse.EndorsementFormatException e) {
+            throw new UsageException(e.getMessage());
+        }
+        cfg = cfg.withAppraisalSettings(a);
         CofferServer server;
         try {
             server = CofferServer.start(cfg, identity);
@@ -100,6 +142,12 @@ public final class ServerCommand implements Runnable {
         out.println("  issuer      " + server.issuerName());
         out.println("  store       " + (cfg.dbUrl() == null ? "sqlite " + cfg.stateDir().resolve("vault.db") : "postgresql"));
         out.println("  sim TEE     " + (cfg.trustSim() ? "TRUSTED (development only)" : "refused"));
+        if (cfg.appraisalSettings().acceptAnyMeasurement()) {
+            out.println("  measurement ANY ACCEPTED (--accept-any-measurement, development only): tokens say x-coffer-measurement-unchecked");
+        } else {
+            out.println("  measurement must be endorsed by a trusted endorser or be a reference value");
+        }
+        for (String e : server.trustedEndorsers()) out.println("  endorser    " + e);
         out.println("  admin token " + cfg.stateDir().resolve(CofferServer.ADMIN_TOKEN_FILE) + " (if this server created it)");
         out.println("  tls         " + (tlsCert != null ? tlsCert : "self-signed, " + cfg.stateDir().resolve(dev.coffer.server.tls.ServerIdentity.CERT_FILE)));
         ServerPinsCommand.print(out, server.pins(), false);

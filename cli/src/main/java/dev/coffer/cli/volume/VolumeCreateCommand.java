@@ -41,9 +41,13 @@ import java.util.regex.Pattern;
                 "device-mapper here; --integrity none makes a plain XTS volume instead. Prints the header digest that the",
                 "group spec pins (encrypted.headerDigest)."},
         footer = {"", "Example:", "  coffer volume create data.img --size 64M --key data-key --policy release-policy.json",
-                "", "The policy names the attestation service as authority and the group's HOST_DATA, e.g.",
+                "", "The policy names the attestation service as authority, an endorsed guest and the group's HOST_DATA, e.g.",
                 "  {\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"http://127.0.0.1:8400\",\"allOf\":[",
-                "    {\"claim\":\"x-ms-sevsnpvm-hostdata\",\"equals\":\"<sha256 of the group policy>\"}]}]}"})
+                "    {\"claim\":\"x-ms-attestation-type\",\"equals\":\"coffer-sim-sevsnpvm\"},",
+                "    {\"claim\":\"x-ms-compliance-status\",\"equals\":\"coffer-compliant-guest\"},",
+                "    {\"claim\":\"x-ms-sevsnpvm-hostdata\",\"equals\":\"<sha256 of the group policy>\"},",
+                "    {\"claim\":\"x-ms-sevsnpvm-is-debuggable\",\"equals\":false}]}]}",
+                "(hardware guests: sevsnpvm; Azure's UVMs: azure-compliant-uvm). Host data alone is not enough: the host chooses it."})
 public final class VolumeCreateCommand implements Runnable {
     private static final Pattern SIZE = Pattern.compile("(\\d+)([KMGT]?)(i?B)?", Pattern.CASE_INSENSITIVE);
 

@@ -65,9 +65,9 @@ class DemoCommandTest {
             assertFalse(step.get("detail").asText().isBlank(), step.toString());
         }
         assertEquals(List.of("image-built", "image-imported", "policy-generated", "group-started", "policy-enforced",
-                "client-reached-server", "hostile-request-denied", "attested", "key-released", "key-refused-modified-policy",
-                "encrypted-volume-mounted", "group-stopped"), names);
-        String volume = report.get("steps").get(10).get("detail").asText();
+                "client-reached-server", "hostile-request-denied", "attested", "key-released", "key-refused-unendorsed-guest",
+                "key-refused-modified-policy", "encrypted-volume-mounted", "group-stopped"), names);
+        String volume = detail(report, "encrypted-volume-mounted");
         if (noDeviceMapper) {
             // this host has no dm-crypt: the step is skipped, saying why and where it runs
             assertTrue(volume.startsWith("skipped: dm-crypt is unavailable") && volume.contains("--isolation microvm"), volume);
@@ -75,14 +75,17 @@ class DemoCommandTest {
             assertTrue(volume.contains("wrote and read /data/secret.txt") && volume.contains("only ciphertext"), volume);
             assertTrue(volume.matches("(?s).*checked the LUKS2 header its policy pins \\(sha256 [0-9a-f]{64}\\).*"), volume);
         }
-        String hostile = report.get("steps").get(6).get("detail").asText();
+        String hostile = detail(report, "hostile-request-denied");
         assertTrue(hostile.contains("exec_in_container denied"), hostile);
-        String enforced = report.get("steps").get(4).get("detail").asText();
+        String enforced = detail(report, "policy-enforced");
         assertTrue(enforced.contains("enforces the generated policy"), enforced);
-        String attested = report.get("steps").get(7).get("detail").asText();
+        String attested = detail(report, "attested");
         assertTrue(attested.contains("x-coffer-tee=sim") && attested.contains("measurement ") && attested.contains("host data "), attested);
-        assertTrue(report.get("steps").get(8).get("detail").asText().contains("= the vault key's"), report.get("steps").get(8).toString());
-        assertTrue(report.get("steps").get(9).get("detail").asText().contains("x-ms-sevsnpvm-hostdata"), report.get("steps").get(9).toString());
+        assertTrue(attested.contains("coffer-compliant-guest"), attested);
+        assertTrue(detail(report, "key-released").contains("= the vault key's"), report.toString());
+        String unendorsed = detail(report, "key-refused-unendorsed-guest");
+        assertTrue(unendorsed.contains("measurement_not_endorsed") && unendorsed.contains("no key"), unendorsed);
+        assertTrue(detail(report, "key-refused-modified-policy").contains("x-ms-sevsnpvm-hostdata"), report.toString());
         // The demo leaves no group behind: its directory is gone.
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoRun.GROUP)));
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoTrust.MODIFIED_GROUP)));
@@ -104,12 +107,12 @@ class DemoCommandTest {
         }
         assertEquals(List.of("guest-ready", "image-built", "image-imported", "policy-generated", "group-started",
                 "policy-enforced", "client-reached-server", "hostile-request-denied", "attested", "key-released",
-                "key-refused-modified-policy", "encrypted-volume-mounted", "group-stopped"), names);
+                "key-refused-unendorsed-guest", "key-refused-modified-policy", "encrypted-volume-mounted", "group-stopped"), names);
         // startup beside a bare boot of the same guest in the same run
         assertTrue(report.get("steps").get(0).get("detail").asText().contains("bare boot to init"), report.toString());
-        String started = report.get("steps").get(4).get("detail").asText();
+        String started = detail(report, "group-started");
         assertTrue(started.contains("over the bare boot") && started.contains("kernel to init"), started);
-        String volume = report.get("steps").get(11).get("detail").asText();
+        String volume = detail(report, "encrypted-volume-mounted");
         if (noDeviceMapper) {
             assertTrue(volume.startsWith("skipped: ") && volume.contains("authenticated (dm-integrity) volume"), volume);
         } else {
@@ -118,13 +121,21 @@ class DemoCommandTest {
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoTrust.VOLUME_GROUP)));
         assertEquals("sim", report.get("tee").asText());
         // the key left the vault for the VM through its restricted network, and only for the right policy
-        assertTrue(report.get("steps").get(9).get("detail").asText().contains("= the vault key's"), report.toString());
-        assertTrue(report.get("steps").get(10).get("detail").asText().contains("x-ms-sevsnpvm-hostdata"), report.toString());
+        assertTrue(detail(report, "key-released").contains("= the vault key's"), report.toString());
+        assertTrue(detail(report, "key-refused-unendorsed-guest").contains("measurement_not_endorsed"), report.toString());
+        assertTrue(detail(report, "key-refused-modified-policy").contains("x-ms-sevsnpvm-hostdata"), report.toString());
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoTrust.MODIFIED_GROUP)));
         // the token carries the VM's measurement: kernel, initramfs, command line, agent disk
-        assertTrue(report.get("steps").get(8).get("detail").asText().contains("x-coffer-tee=sim"), report.toString());
-        assertTrue(report.get("steps").get(7).get("detail").asText().contains("exec_in_container denied"));
+        assertTrue(detail(report, "attested").contains("x-coffer-tee=sim"), report.toString());
+        assertTrue(detail(report, "hostile-request-denied").contains("exec_in_container denied"));
         assertFalse(Files.exists(home.resolve("groups").resolve(DemoRun.GROUP)));
+    }
+
+    static String detail(JsonNode report, String step) {
+        for (JsonNode s : report.get("steps")) {
+            if (s.get("name").asText().equals(step)) return s.get("detail").asText();
+        }
+        throw new AssertionError("no step " + step + " in " + report);
     }
 
     @Test

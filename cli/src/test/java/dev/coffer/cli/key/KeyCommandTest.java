@@ -159,6 +159,30 @@ class KeyCommandTest {
     }
 
     @Test
+    void releaseToMakesTheReadyMadePolicyAndWeakPoliciesAreWarnedAbout() throws Exception {
+        String hostData = "cd".repeat(32);
+        Run made = run("key", "create", "ready", "--release-to", hostData, "--tee", "sim", "-o", "json");
+        assertEquals(0, made.exit(), made.err());
+        assertFalse(made.err().contains("warning"), made.err());
+        Run shown = run("key", "show", "ready", "-o", "json");
+        assertTrue(shown.out().contains("coffer-compliant-guest") && shown.out().contains("coffer-sim-sevsnpvm")
+                && shown.out().contains(hostData) && shown.out().contains("x-ms-sevsnpvm-is-debuggable"), shown.out());
+        Path weak = home.resolve("weak-policy.json");
+        Files.writeString(weak, """
+                {"version":"1.0.0","anyOf":[{"authority":"%s","allOf":[
+                  {"claim":"x-ms-sevsnpvm-hostdata","equals":"%s"}]}]}""".formatted(server.issuerName(), hostData));
+        Run warned = run("key", "create", "weak", "--policy", weak.toString());
+        assertEquals(0, warned.exit(), warned.err());
+        assertTrue(warned.err().contains("warning: ") && warned.err().contains("x-ms-compliance-status"), warned.err());
+        assertEquals(2, run("key", "create", "bad", "--release-to", "xyz").exit());
+        assertEquals(2, run("key", "create", "bad", "--release-to", hostData, "--tee", "tdx").exit());
+        assertEquals(2, run("key", "create", "bad", "--release-to", hostData, "--policy", weak.toString()).exit());
+        // the vault is shared by this class's tests, which count keys
+        assertEquals(0, run("key", "delete", "ready").exit());
+        assertEquals(0, run("key", "delete", "weak").exit());
+    }
+
+    @Test
     void helpHasAnExample() {
         CommandLine cli = new CommandLine(new CofferCommand()).addSubcommand(new KeyCommand());
         StringWriter out = new StringWriter();

@@ -120,7 +120,7 @@ class EncryptedVolumeGroupTest {
         ObjectNode jwk = JsonNodeFactory.instance.objectNode().put("kty", "oct")
                 .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(key));
         if (server.vault().list().stream().anyMatch(k -> k.name().equals(KEY))) server.vault().delete(KEY);
-        server.vault().importKey(KEY, jwk, true, ReleasePolicies.requireHostData(server.issuerName(), hostDataHex), false);
+        server.vault().importKey(KEY, jwk, true, ReleasePolicies.forCofferGuest(server.issuerName(), hostDataHex, RunOptions.TEE_SIM), false);
         java.util.Arrays.fill(key, (byte) 0);
     }
 
@@ -180,7 +180,8 @@ class EncryptedVolumeGroupTest {
      */
     @Test
     void microVmWritesThenReadsBackAndAModifiedPolicyIsRefused(@TempDir Path dir) throws Exception {
-        new GuestBuilder(home.resolve("guest"), step -> { }).build();
+        // the guest endorsed by the home key, which the embedded service trusts (as `coffer guest build` does)
+        dev.coffer.runtime.guest.GuestEndorsements.endorseMicroVm(home, new GuestBuilder(home.resolve("guest"), step -> { }).build());
         Path volumePath = dir.resolve("data.img");
         String script = "if [ -f /data/note ]; then echo found: $(cat /data/note); else echo written > /data/note; echo wrote; fi";
         byte[] key = createVolume(volumePath);

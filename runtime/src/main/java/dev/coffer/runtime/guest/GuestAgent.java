@@ -142,6 +142,12 @@ public final class GuestAgent {
                 "--layer-disk", AttachedDisks.VIRTIO));
         if (launch.tee().equals("sim")) {
             args.addAll(simLaunch(launch, state, chipDirectory));
+            if (launch.endorsement() != null) {
+                // opaque to the guest: the agent forwards it with its evidence, the service verifies it
+                Path endorsement = state.resolve("endorsement.cose");
+                Files.write(endorsement, java.util.Base64.getDecoder().decode(launch.endorsement()));
+                args.addAll(List.of("--endorsement", endorsement.toString()));
+            }
             if (launch.skrPort() != null) {
                 args.addAll(List.of("--skr-port", Integer.toString(launch.skrPort())));
                 for (String origin : launch.network().origins()) args.addAll(List.of("--skr-endpoint", origin));

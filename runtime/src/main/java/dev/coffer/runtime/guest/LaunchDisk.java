@@ -58,11 +58,20 @@ public final class LaunchDisk {
      *                      agent reads it from the host
      * @param skrPort       the SKR API's port inside the group, or null for none
      * @param network       the endpoints the guest may reach and the ports forwarded into the group
+     * @param endorsement   the guest's endorsement (COSE_Sign1, base64), or null: signed data the agent
+     *                      forwards, opaque, with its evidence for the attestation service to verify
      */
     public record Content(String format, String group, String policy, String hostData, String ociRuntime, String tee,
                           String launchContext, java.util.Map<String, String> simTee, Integer skrPort,
-                          GuestNetwork.Plan network) {
+                          GuestNetwork.Plan network, String endorsement) {
+        /** An endorsement is at most 64 KiB (the attestation service's limit), so at most this much base64. */
+        static final int MAX_ENDORSEMENT_CHARS = (64 * 1024 + 2) / 3 * 4;
+
         public Content {
+            if (endorsement != null && (endorsement.length() > MAX_ENDORSEMENT_CHARS || !endorsement.matches("[A-Za-z0-9+/]*={0,2}"))) {
+                throw new IllegalArgumentException("expected the launch disk's endorsement to be base64 of at most 64 KiB, found "
+                        + endorsement.length() + " characters that are not");
+            }
             if (!FORMAT.equals(format)) {
                 throw new IllegalArgumentException("expected a launch disk of format " + FORMAT + ", found " + format);
             }
@@ -94,17 +103,23 @@ public final class LaunchDisk {
         }
 
         public static Content of(String group, String policy, String hostData, String ociRuntime) {
-            return new Content(FORMAT, group, policy, hostData, ociRuntime, "none", null, null, null, null);
+            return new Content(FORMAT, group, policy, hostData, ociRuntime, "none", null, null, null, null, null);
         }
 
         /** The same launch on the simulated secure processor. */
         public Content withSim(String launchContextText, java.util.Map<String, String> chipFiles, Integer skr) {
-            return new Content(format, group, policy, hostData, ociRuntime, "sim", launchContextText, chipFiles, skr, network);
+            return new Content(format, group, policy, hostData, ociRuntime, "sim", launchContextText, chipFiles, skr, network, endorsement);
         }
 
         /** The same launch with {@code plan} for the guest's network. */
         public Content withNetwork(GuestNetwork.Plan plan) {
-            return new Content(format, group, policy, hostData, ociRuntime, tee, launchContext, simTee, skrPort, plan);
+            return new Content(format, group, policy, hostData, ociRuntime, tee, launchContext, simTee, skrPort, plan, endorsement);
+        }
+
+        /** The same launch with the guest's endorsement ({@code cose}, or null for none). */
+        public Content withEndorsement(byte[] cose) {
+            return new Content(format, group, policy, hostData, ociRuntime, tee, launchContext, simTee, skrPort, network,
+                    cose == null ? null : java.util.Base64.getEncoder().encodeToString(cose));
         }
     }
 

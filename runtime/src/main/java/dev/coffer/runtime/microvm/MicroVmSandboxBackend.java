@@ -173,6 +173,8 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
                 content = content.withSim(Files.readString(context), chipFiles, request.skrPort());
                 measurement = hex.formatHex(launch.measurement());
                 hostData = launch.hostData();
+                content = content.withEndorsement(dev.coffer.runtime.sandbox.EndorsementHandOff
+                        .forMeasurement(request.simTeeDir(), measurement).orElse(null));
             }
             default -> throw new SandboxException("expected --tee none|sim for the microVM, found \"" + request.tee() + "\""
                     + ("snp".equals(request.tee()) ? " (a real SEV-SNP launch needs an SNP host and QEMU's sev-snp-guest object)" : ""));

@@ -129,6 +129,13 @@ public final class ProcessSandboxBackend implements SandboxBackend {
                 measurement = fixed.measurementHex();
                 hostData = fixed.hostDataHex();
                 argv.addAll(List.of("--launch-context", fixed.contextFile().toString()));
+                // the guest's endorsement, when the home has one for this MEASUREMENT: an unmeasured launch input
+                var endorsement = EndorsementHandOff.forMeasurement(request.simTeeDir(), measurement);
+                if (endorsement.isPresent()) {
+                    Path file = groupDir.resolve("endorsement.cose");
+                    Files.write(file, endorsement.get());
+                    argv.addAll(List.of("--endorsement", file.toString()));
+                }
             }
             default -> throw new SandboxException("expected --tee none|sim for the process sandbox, found \"" + tee + "\""
                     + ("snp".equals(tee) ? " (a real SEV-SNP launch needs --isolation microvm on an SNP host)" : ""));

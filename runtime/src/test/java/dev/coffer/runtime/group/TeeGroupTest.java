@@ -204,17 +204,21 @@ class TeeGroupTest {
         int port = 18472;
         try (CofferServer server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
             CofferServer.Pins pins = server.pins();
+            // the guest (this agent build with these launch flags) endorsed by the home key, as `coffer guest endorse --process` does
+            var endorsed = dev.coffer.runtime.guest.GuestEndorsements.endorseProcessSandbox(home, RunOptions.defaults().ociRuntime(),
+                    port, List.of(server.url()), List.of());
             String pinned = SKR_GROUP.formatted("skr-https", port, port, port, server.url(), server.url(), 100)
                     .replace("skr: {port: " + port + "}", "skr: {port: " + port + ", endpoints: [" + server.url() + "], pins: [{endpoint: "
                             + server.url() + ", tls_certificate: '" + pins.tlsCertificate() + "', signing_keys: ['"
                             + String.join("', '", pins.signingKeys()) + "']}]}");
             run(pinned, RunOptions.TEE_SIM);
             GroupStatus ps = groups.status("skr-https");
+            assertEquals(endorsed.endorsement().launchMeasurement(), ps.measurement());
             assertTrue(Files.readString(groups.groupDir("skr-https").resolve("policy.rego")).contains(pins.tlsCertificate()),
                     "the policy pins the vault's certificate");
             ObjectNode jwk = new ObjectMapper().createObjectNode().put("kty", "oct")
                     .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(material));
-            server.vault().importKey("skr-test-key", jwk, true, ReleasePolicies.requireHostData(server.issuerName(), ps.hostData()), false);
+            server.vault().importKey("skr-test-key", jwk, true, ReleasePolicies.forCofferGuest(server.issuerName(), ps.hostData(), "sim"), false);
             ContainerRecord app = groups.waitFor("skr-https", "app", Duration.ofSeconds(90));
             String log = groups.readLog("skr-https", "app");
             String agentLog = Files.readString(groups.groupDir("skr-https").resolve("agent.log"));
@@ -230,9 +234,15 @@ class TeeGroupTest {
         String fingerprint = HEX.formatHex(MessageDigest.getInstance("SHA-256").digest(material));
         int port = 18471;
         try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+            // the guest (this agent build with these launch flags) endorsed by the home key, as `coffer guest build` does
+            var endorsed = dev.coffer.runtime.guest.GuestEndorsements.endorseProcessSandbox(home, RunOptions.defaults().ociRuntime(),
+                    port, List.of(), List.of());
             run(SKR_GROUP.formatted("skr-app", port, port, port, server.url(), server.url(), 100), RunOptions.TEE_SIM);
             GroupStatus ps = groups.status("skr-app");
             assertEquals(port, ps.skrPort());
+            assertEquals(endorsed.endorsement().launchMeasurement(), ps.measurement());
+            // handed to the agent, which sends it with its evidence (the server has none registered)
+            assertTrue(Files.exists(groups.groupDir("skr-app").resolve("endorsement.cose")));
             // the API lives in the group's network namespace only: on the host nothing listens there
             assertThrows(ConnectException.class, () -> {
                 try (Socket s = new Socket()) {
@@ -242,7 +252,7 @@ class TeeGroupTest {
             // the key is released only to this group's policy (its HOST_DATA)
             ObjectNode jwk = new ObjectMapper().createObjectNode().put("kty", "oct")
                     .put("k", Base64.getUrlEncoder().withoutPadding().encodeToString(material));
-            server.vault().importKey("skr-test-key", jwk, true, ReleasePolicies.requireHostData(server.issuerName(), ps.hostData()), false);
+            server.vault().importKey("skr-test-key", jwk, true, ReleasePolicies.forCofferGuest(server.issuerName(), ps.hostData(), "sim"), false);
 
             ContainerRecord app = groups.waitFor("skr-app", "app", Duration.ofSeconds(90));
             String log = groups.readLog("skr-app", "app");

@@ -72,6 +72,13 @@ public final class RegoAppraisalPolicy implements AppraisalPolicy {
         List<Value> references = new ArrayList<>(in.referenceMeasurements().size());
         for (String m : in.referenceMeasurements()) references.add(new StringValue(m));
         input.put(new StringValue("reference_measurements"), new ArrayValue(List.copyOf(references)));
+        input.put(new StringValue("vmpl"), dev.coffer.rego.value.NumberValue.of(in.vmpl()));
+        input.put(new StringValue("smt"), in.smt() ? BooleanValue.TRUE : BooleanValue.FALSE);
+        input.put(new StringValue("migration_agent"), in.migrationAgent() ? BooleanValue.TRUE : BooleanValue.FALSE);
+        input.put(new StringValue("measurement_source"), new StringValue(in.measurementSource()));
+        // null rather than absent, so `input.compliance_status != "..."` holds for an unendorsed guest
+        input.put(new StringValue("compliance_status"), in.complianceStatus() == null ? dev.coffer.rego.value.NullValue.INSTANCE
+                : new StringValue(in.complianceStatus()));
         Value inputValue = ObjectValue.wrap(input);
         EvalResult r;
         try {

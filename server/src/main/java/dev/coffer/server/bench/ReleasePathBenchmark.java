@@ -44,15 +44,14 @@ public final class ReleasePathBenchmark {
             byte[] runtimeJson = Json.bytes(Map.of("keys", List.of(runtime.toPublicJWK().toJSONObject())));
             byte[] report = launch.report(Arrays.copyOf(MessageDigest.getInstance("SHA-256").digest(runtimeJson), 64));
             String chain = sim.vcekPem() + sim.chainPem();
-            String token = server.attestation().attest(report, chain, runtimeJson, "JSON", null);
-            Map<String, Object> policy = new LinkedHashMap<>();
-            policy.put("version", "1.0.0");
-            policy.put("anyOf", List.of(Map.of("authority", server.issuerName(), "allOf", List.of(
-                    Map.of("claim", "x-ms-sevsnpvm-hostdata", "equals", HexFormat.of().formatHex(hostData))))));
-            server.vault().create("bench-key", KeySpec.oct256(), true, Json.MAPPER.valueToTree(policy), false);
+            List<byte[]> endorsement = List.of(dev.coffer.attest.endorse.EndorsementKey.openOrCreate(
+                    dev.coffer.server.AppraisalSettings.homeEndorsementKeyDir(home)).sign("00".repeat(48), 0));
+            String token = server.attestation().attest(report, chain, endorsement, runtimeJson, "JSON", null);
+            server.vault().create("bench-key", KeySpec.oct256(), true,
+                    dev.coffer.server.policy.ReleasePolicies.forCofferGuest(server.issuerName(), HexFormat.of().formatHex(hostData), "sim"), false);
 
             long[] releases = loop(seconds, () -> server.vault().release("bench-key", null, token, null));
-            long[] attests = loop(seconds, () -> server.attestation().attest(report, chain, runtimeJson, "JSON", null));
+            long[] attests = loop(seconds, () -> server.attestation().attest(report, chain, endorsement, runtimeJson, "JSON", null));
             return new Result(releases[1] / 1e3 / releases[0], attests[1] / 1e3 / attests[0], releases[0], attests[0]);
         }
     }

@@ -21,6 +21,16 @@ public enum ErrorCode {
     SIMULATED_EVIDENCE_REFUSED("simulated_evidence_refused", 403),
     COLLATERAL_UNAVAILABLE("collateral_unavailable", 503),
     POLICY_DENIED("policy_denied", 403),
+    /** The report's MEASUREMENT is neither endorsed by a trusted endorser nor a reference value. */
+    MEASUREMENT_NOT_ENDORSED("measurement_not_endorsed", 403),
+    /** A guest endorsement (in a request or registered) is not a well-formed COSE_Sign1 UVM endorsement. */
+    ENDORSEMENT_INVALID("endorsement_invalid", 400),
+    /** A platform component's reported TCB is below the configured minimum for its product. */
+    TCB_BELOW_MINIMUM("tcb_below_minimum", 403),
+    /** The VCEK/VLEK or ASK is revoked by AMD's CRL. */
+    CERTIFICATE_REVOKED("certificate_revoked", 403),
+    // administration
+    LAST_ADMIN_TOKEN("last_admin_token", 409),
     // key vault
     KEY_NOT_FOUND("key_not_found", 404),
     KEY_EXISTS("key_exists", 409),

@@ -29,7 +29,13 @@ final class Migrations {
                                 + "verdict VARCHAR(16) NOT NULL, code VARCHAR(64), reason TEXT NOT NULL)",
                         "CREATE INDEX release_audit_by_key ON release_audit (key_name, id)",
                         "CREATE TABLE reference_values (kind VARCHAR(32) NOT NULL, value VARCHAR(256) NOT NULL, note TEXT, "
-                                + "created_at BIGINT NOT NULL, PRIMARY KEY (kind, value))"));
+                                + "created_at BIGINT NOT NULL, PRIMARY KEY (kind, value))"),
+                // 2: guest endorsements registered with the service (COSE_Sign1 as received, with the facts parsed from it)
+                List.of(
+                        "CREATE TABLE guest_endorsements (digest VARCHAR(64) PRIMARY KEY, measurement VARCHAR(96) NOT NULL, "
+                                + "issuer VARCHAR(2048) NOT NULL, feed VARCHAR(512) NOT NULL, svn VARCHAR(32) NOT NULL, "
+                                + "cose " + d.blob + " NOT NULL, created_at BIGINT NOT NULL)",
+                        "CREATE INDEX guest_endorsements_by_measurement ON guest_endorsements (measurement)"));
     }
 
     static void apply(Connection c, Dialect d) throws SQLException {

@@ -206,6 +206,104 @@ public final class VaultStore implements AutoCloseable {
         });
     }
 
+    /** Admin tokens without their hashes: id (the hash's first 16 hex digits), label, created. */
+    public List<String[]> apiTokens() {
+        return inTransaction(c -> {
+            List<String[]> out = new ArrayList<>();
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT id, label, created_at FROM api_tokens ORDER BY created_at, id")) {
+                while (rs.next()) out.add(new String[] {rs.getString(1), rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)).toString()});
+            }
+            return out;
+        });
+    }
+
+    public boolean apiTokenExists(String tokenHash) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM api_tokens WHERE token_hash = ?")) {
+                ps.setString(1, tokenHash);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next();
+                }
+            }
+        });
+    }
+
+    /**
+     * Deletes one admin token, unless it is the last one (which would lock every administrator
+     * out). Returns false when no token has that id; throws {@link IllegalStateException} for the last.
+     */
+    public boolean deleteApiToken(String id) {
+        return inTransaction(c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM api_tokens")) {
+                rs.next();
+                int count = rs.getInt(1);
+                try (PreparedStatement exists = c.prepareStatement("SELECT 1 FROM api_tokens WHERE id = ?")) {
+                    exists.setString(1, id);
+                    try (ResultSet e = exists.executeQuery()) {
+                        if (!e.next()) return false;
+                    }
+                }
+                if (count <= 1) throw new IllegalStateException("admin token " + id + " is the last one");
+            }
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM api_tokens WHERE id = ?")) {
+                ps.setString(1, id);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
+    // ---- guest endorsements --------------------------------------------------------------------
+
+    /** Stores an endorsement (replacing one with the same digest); returns false when it was already stored. */
+    public boolean putEndorsement(StoredEndorsement e) {
+        return inTransaction(c -> {
+            try (PreparedStatement del = c.prepareStatement("DELETE FROM guest_endorsements WHERE digest = ?");
+                 PreparedStatement ps = c.prepareStatement("INSERT INTO guest_endorsements (digest, measurement, issuer, feed, svn, "
+                         + "cose, created_at) VALUES (?,?,?,?,?,?,?)")) {
+                del.setString(1, e.digest());
+                boolean existed = del.executeUpdate() > 0;
+                ps.setString(1, e.digest());
+                ps.setString(2, e.measurement());
+                ps.setString(3, e.issuer());
+                ps.setString(4, e.feed());
+                ps.setString(5, e.svn());
+                ps.setBytes(6, e.cose());
+                ps.setLong(7, e.created().toEpochMilli());
+                ps.executeUpdate();
+                return !existed;
+            }
+        });
+    }
+
+    public boolean removeEndorsement(String digest) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM guest_endorsements WHERE digest = ?")) {
+                ps.setString(1, digest);
+                return ps.executeUpdate() > 0;
+            }
+        });
+    }
+
+    /** All registered endorsements, or only those for one MEASUREMENT (lower-case hex) when it is not null. */
+    public List<StoredEndorsement> endorsements(String measurement) {
+        return inTransaction(c -> {
+            String sql = "SELECT digest, measurement, issuer, feed, svn, cose, created_at FROM guest_endorsements"
+                    + (measurement == null ? "" : " WHERE measurement = ?") + " ORDER BY created_at, digest";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                if (measurement != null) ps.setString(1, measurement);
+                List<StoredEndorsement> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new StoredEndorsement(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                                rs.getString(5), rs.getBytes(6), Instant.ofEpochMilli(rs.getLong(7))));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
     // ---- audit --------------------------------------------------------------------------------
 
     public void appendAudit(AuditEntry e) {
