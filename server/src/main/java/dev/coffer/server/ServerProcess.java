@@ -5,7 +5,9 @@ import java.nio.file.Path;
 /**
  * A bare process entry point for the server, for tests that must kill it (durability) and for
  * load runs without the CLI: {@code java -cp ... dev.coffer.server.ServerProcess --home DIR
- * [--listen HOST:PORT] [--db JDBC-URL] [--trust-sim]}. Users run {@code coffer server}.
+ * [--listen HOST:PORT] [--db JDBC-URL] [--trust-sim] [--plain-http-loopback]}. Users run {@code coffer server}.
+ * {@code --plain-http-loopback} serves plain HTTP on a loopback address only, for tests that
+ * measure something other than TLS (durability under kill -9); the product path is HTTPS.
  */
 public final class ServerProcess {
     private ServerProcess() {}
@@ -16,14 +18,16 @@ public final class ServerProcess {
         String listen = null;
         String db = null;
         boolean trustSim = false;
+        boolean plainHttpLoopback = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--home" -> home = Path.of(args[++i]);
                 case "--listen" -> listen = args[++i];
                 case "--db" -> db = args[++i];
                 case "--trust-sim" -> trustSim = true;
+                case "--plain-http-loopback" -> plainHttpLoopback = true;
                 default -> {
-                    System.err.println("unknown argument " + args[i] + "; expected --home DIR [--listen HOST:PORT] [--db URL] [--trust-sim]");
+                    System.err.println("unknown argument " + args[i] + "; expected --home DIR [--listen HOST:PORT] [--db URL] [--trust-sim] [--plain-http-loopback]");
                     System.exit(2);
                 }
             }
@@ -38,7 +42,7 @@ public final class ServerProcess {
             config = config.withListen(hp[0], Integer.parseInt(hp[1]));
         }
         if (db != null) config = config.withDb(db);
-        CofferServer server = CofferServer.start(config);
+        CofferServer server = plainHttpLoopback ? CofferServer.startPlainHttpOnLoopback(config) : CofferServer.start(config);
         System.out.println("listening " + server.url());
         System.out.flush();
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));

@@ -108,7 +108,9 @@ abstract class DurabilityContract {
     private Process startServer(int port, String db) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                "dev.coffer.server.ServerProcess", "--home", home.toString(), "--listen", "127.0.0.1:" + port));
+                "dev.coffer.server.ServerProcess", "--home", home.toString(), "--listen", "127.0.0.1:" + port,
+                // durability, not TLS, is under test here: the loopback plain-HTTP listener API tests use
+                "--plain-http-loopback"));
         if (db != null) cmd.addAll(List.of("--db", db));
         return new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("server-process.log").toFile())).start();
