@@ -43,7 +43,7 @@ class FailClosedAppraisalTest {
     Path home;
 
     private static CofferServer start(ServerConfig config) {
-        return CofferServer.start(config.withPort(0).withTrustSim(true));
+        return CofferServer.startPlainHttpOnLoopback(config.withPort(0).withTrustSim(true));
     }
 
     private String admin() throws Exception {

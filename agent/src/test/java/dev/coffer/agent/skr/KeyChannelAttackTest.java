@@ -48,7 +48,8 @@ class KeyChannelAttackTest {
         server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         launch = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee")).launch(new byte[48], HostData.ofPolicy(POLICY));
         JsonNode policy = JSON.valueToTree(Map.of("version", "1.0.0", "anyOf", List.of(Map.of("authority", server.issuerName(),
-                "allOf", List.of(Map.of("claim", "x-ms-sevsnpvm-hostdata", "equals", HexFormat.of().formatHex(HostData.ofPolicy(POLICY))))))));
+                "allOf", List.of(Map.of("claim", "x-ms-sevsnpvm-hostdata", "equals", HexFormat.of().formatHex(HostData.ofPolicy(POLICY))),
+                        Map.of("claim", "x-ms-compliance-status", "equals", "coffer-compliant-guest"))))));
         server.vault().importKey("disk-key", JSON.valueToTree(Map.of("kty", "oct", "k",
                 Base64.getUrlEncoder().withoutPadding().encodeToString(DISK_KEY))), true, policy, false);
         KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -66,7 +67,11 @@ class KeyChannelAttackTest {
     }
 
     static SecureKeyRelease agent(KeyChannelTrust trust) {
-        return new SecureKeyRelease(new SimEvidenceSource(launch), "CKM_RSA_AES_KEY_WRAP", Duration.ofSeconds(10), trust);
+        // a guest the server's home key endorsed (the server issues no token otherwise): the channel is under test here
+        byte[] endorsement = dev.coffer.attest.endorse.EndorsementKey.openOrCreate(
+                dev.coffer.server.AppraisalSettings.homeEndorsementKeyDir(home)).sign(HexFormat.of().formatHex(new byte[48]), 1);
+        return new SecureKeyRelease(new SimEvidenceSource(launch), "CKM_RSA_AES_KEY_WRAP", Duration.ofSeconds(10), trust)
+                .withGuestEndorsement(endorsement);
     }
 
     static KeyChannelTrust releaseKeysPinned(KeyChannelTrust base, String endpoint) {

@@ -50,11 +50,14 @@ class ServerAdminCommandsTest {
     }
 
     static String[] withServer(String token, String... args) {
-        String[] all = Arrays.copyOf(args, args.length + 4);
+        String[] all = Arrays.copyOf(args, args.length + 6);
         all[args.length] = "--server";
         all[args.length + 1] = server.url();
         all[args.length + 2] = "--token";
         all[args.length + 3] = token;
+        // the server's HTTPS certificate, pinned as `coffer server` prints it
+        all[args.length + 4] = "--server-fingerprint";
+        all[args.length + 5] = server.pins().tlsCertificate();
         return all;
     }
 

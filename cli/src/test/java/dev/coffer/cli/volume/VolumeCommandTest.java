@@ -114,6 +114,9 @@ class VolumeCommandTest {
         var sp = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
         var jwk = new SecureKeyRelease(new SimEvidenceSource(sp.launch(new byte[48], HostData.ofPolicy(GROUP_POLICY))),
                 dev.coffer.agent.skr.KeyChannelTrust.PROCESS_SANDBOX_LOOPBACK)
+                // a guest the server's home key endorsed: the server issues no token to any other
+                .withGuestEndorsement(dev.coffer.attest.endorse.EndorsementKey.openOrCreate(
+                        dev.coffer.server.AppraisalSettings.homeEndorsementKeyDir(home)).sign("00".repeat(48), 1))
                 .releaseKey(server.url(), server.url(), "data-key");
         byte[] released = Base64.getUrlDecoder().decode(jwk.path("k").asText());
         EncryptedVolume.checkKey(vol, released);

@@ -131,6 +131,18 @@ public final class ProcessSandboxBackend implements SandboxBackend {
                 argv.addAll(List.of("--launch-context", fixed.contextFile().toString()));
                 // the guest's endorsement, when the home has one for this MEASUREMENT: an unmeasured launch input
                 var endorsement = EndorsementHandOff.forMeasurement(request.simTeeDir(), measurement);
+                if (endorsement.isEmpty()) {
+                    // This MEASUREMENT is this installation's own agent code with this group's launch
+                    // flags (computed here from what is launched), so the home key endorses it now, as
+                    // `coffer guest build` and `coffer guest endorse --process` do ahead of time. The
+                    // process sandbox isolates nothing and its host holds the home key (and the
+                    // simulated chip) anyway; launches made outside the runtime stay unendorsed.
+                    Path home = request.simTeeDir().toAbsolutePath().getParent();
+                    byte[] cose = dev.coffer.runtime.guest.GuestEndorsements.homeKey(home).sign(measurement,
+                            dev.coffer.runtime.guest.GuestEndorsements.GUEST_SVN);
+                    dev.coffer.runtime.guest.GuestEndorsements.store(home, dev.coffer.runtime.guest.GuestEndorsements.Kind.PROCESS, cose);
+                    endorsement = java.util.Optional.of(cose);
+                }
                 if (endorsement.isPresent()) {
                     Path file = groupDir.resolve("endorsement.cose");
                     Files.write(file, endorsement.get());
