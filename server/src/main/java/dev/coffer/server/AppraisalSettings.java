@@ -31,9 +31,9 @@ public record AppraisalSettings(boolean acceptAnyMeasurement, boolean trustHomeE
         crlFiles = List.copyOf(crlFiles);
     }
 
-    /** Where a Coffer home keeps its own endorsement key ({@code $COFFER_HOME/endorsement}, as EndorsementKey documents). */
+    /** Where a Coffer home keeps its own endorsement key ({@link dev.coffer.attest.endorse.EndorsementKey#homeDir}). */
     public static Path homeEndorsementKeyDir(Path home) {
-        return home.resolve("endorsement");
+        return dev.coffer.attest.endorse.EndorsementKey.homeDir(home);
     }
 
     public static AppraisalSettings defaults() {

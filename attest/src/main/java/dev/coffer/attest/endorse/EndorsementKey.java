@@ -78,6 +78,11 @@ public final class EndorsementKey {
         this.did = DidX509.forChain(chain, "eku", EKU);
     }
 
+    /** Where a Coffer home keeps its own endorsement key: {@code $COFFER_HOME/endorsement}. */
+    public static Path homeDir(Path home) {
+        return home.resolve("endorsement");
+    }
+
     /** Opens the endorsement key in {@code dir}, creating it the first time. */
     public static EndorsementKey openOrCreate(Path dir) {
         if (!Files.isRegularFile(dir.resolve(KEY_FILE))) create(dir);

@@ -29,8 +29,6 @@ import java.util.stream.Stream;
  * not pile them up; another endorser's endorsement of the same guest sits beside it.
  */
 public final class GuestEndorsements {
-    /** Where the home's endorsement key lives, under the Coffer home. */
-    public static final String KEY_DIR = "endorsement";
     /** Where endorsements are kept, under the guest directory. */
     public static final String DIR = "endorsements";
     public static final String SUFFIX = ".cose";
@@ -63,7 +61,7 @@ public final class GuestEndorsements {
     private GuestEndorsements() {}
 
     public static Path keyDir(Path home) {
-        return home.resolve(KEY_DIR);
+        return dev.coffer.attest.endorse.EndorsementKey.homeDir(home);
     }
 
     public static Path dir(Path home) {
