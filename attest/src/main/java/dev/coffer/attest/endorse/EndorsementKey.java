@@ -232,13 +232,21 @@ public final class EndorsementKey {
         throw new GeneralSecurityException("the PKCS#8 key is neither EC nor RSA (" + last.getMessage() + ")");
     }
 
+    /**
+     * The private key is created with mode 0600 before a byte is written (no window in which the
+     * umask's mode exposes it), and a file system without POSIX permissions is refused for it;
+     * the public chain keeps the default mode.
+     */
     private static void write(Path file, String content, boolean secret) throws IOException {
-        Files.writeString(file, content, StandardCharsets.US_ASCII);
-        try {
-            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--"));
-        } catch (UnsupportedOperationException notPosix) {
-            // Non-POSIX file systems keep their default permissions.
+        if (secret) {
+            try {
+                Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException notPosix) {
+                throw new IOException("expected a file system with POSIX permissions for the endorsement key " + file
+                        + ", found none; keep $COFFER_HOME on such a file system");
+            }
         }
+        Files.writeString(file, content, StandardCharsets.US_ASCII);
     }
 
     private static void deleteTree(Path p) throws IOException {
