@@ -67,6 +67,9 @@ public final class GuestBuilder {
             "-XX:MaxRAMPercentage=40", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED",
             "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0");
 
+    /** The CDS dump's heap: fixed, for a byte-identical archive (see dumpCdsArchive). */
+    static final List<String> DUMP_HEAP_OPTIONS = List.of("-Xms128m", "-Xmx128m", "-Xmn120m");
+
     static final Set<String> OPTIONAL_MODULES = Set.of("java.desktop", "java.sql");
 
     private final Path guestDir;
@@ -84,9 +87,12 @@ public final class GuestBuilder {
         Path lockFile = STAGE.resolveSibling(STAGE.getFileName() + ".lock");
         try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock lock = lockChannel.lock()) {
-            return buildLocked();
-        } finally {
-            deleteTree(STAGE);
+            try {
+                return buildLocked();
+            } finally {
+                // under the lock: once it is released another build may already be staging here
+                deleteTree(STAGE);
+            }
         }
     }
 
@@ -311,7 +317,13 @@ public final class GuestBuilder {
             Files.write(list, classes);
             List<String> dump = new ArrayList<>(List.of(javaBin.toString(), "-Xshare:dump", "-XX:SharedClassListFile=" + list,
                     "-XX:SharedArchiveFile=" + STAGE.resolve("agent/agent.jsa")));
-            dump.addAll(JVM_OPTIONS.stream().filter(o -> !o.startsWith("-Xshare")).toList());
+            dump.addAll(JVM_OPTIONS.stream().filter(o -> !o.startsWith("-Xshare") && !o.startsWith("-XX:MaxRAMPercentage")).toList());
+            // A fixed heap, as the JDK dumps its own default archive (make/Images.gmk) and as its
+            // DeterministicDump test requires: a heap sized from the host's memory grows and
+            // collects at moments that vary from run to run, and so did the archived objects (one
+            // guest build in a few differed from the last, with it the root hash and the
+            // measurement). The archive serves the guest's larger heap all the same.
+            dump.addAll(DUMP_HEAP_OPTIONS);
             dump.addAll(List.of("-cp", cp));
             HostCommand.run(dump, 600);
         } finally {
