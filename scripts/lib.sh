@@ -7,6 +7,16 @@ COFFER_MIN_JAVA=25
 log() { printf 'coffer: %s\n' "$*" >&2; }
 
 java_major() { # prints the feature version of the java binary $1, or nothing
+  # the JDK's release file says it without starting a JVM (a tenth of a second or more per call)
+  local release line
+  release="$(dirname "$(dirname "$1")")/release"
+  if [ -r "$release" ]; then
+    while IFS= read -r line; do
+      case "$line" in
+        JAVA_VERSION=*) line=${line#JAVA_VERSION=}; line=${line//\"/}; echo "${line%%[.+-]*}"; return 0 ;;
+      esac
+    done <"$release"
+  fi
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n1
 }
 
@@ -56,10 +66,18 @@ mvn_cmd() {
 }
 
 # build_if_stale: (re)builds the CLI and its libraries when any source or pom is newer than the jar.
+# In a git checkout the source tree is walked only when git's index or HEAD moved since the last
+# build (a checkout, pull, commit or `git add`), so a call on a built tree costs no walk; set
+# COFFER_REBUILD=1 to have it look after editing files without telling git.
 build_if_stale() {
-  local jar="$COFFER_ROOT/cli/target/coffer-cli.jar" stamp="$COFFER_ROOT/cli/target/lib/.complete"
+  local jar="$COFFER_ROOT/cli/target/coffer-cli.jar" stamp="$COFFER_ROOT/cli/target/lib/.complete" git="$COFFER_ROOT/.git"
+  if [ -f "$jar" ] && [ -f "$stamp" ] && [ -z "${COFFER_REBUILD:-}" ] && [ -d "$git" ] \
+      && ! [ "$git/index" -nt "$stamp" ] && ! [ "$git/HEAD" -nt "$stamp" ] && ! [ "$COFFER_ROOT/pom.xml" -nt "$stamp" ]; then
+    return 0
+  fi
   if [ -f "$jar" ] && [ -f "$stamp" ] && [ -z "$(cd "$COFFER_ROOT" && find . -path ./.git -prune -o \
         \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -newer "$stamp" -print -quit)" ]; then
+    touch "$stamp" # nothing newer: the walk need not run again until git's index or HEAD moves
     return 0
   fi
   log "building Coffer (Maven, tests skipped; this takes a minute the first time)..."
@@ -72,5 +90,22 @@ build_if_stale() {
     return 1
   fi
   rm -f "$build_log"
+  train_cli_aot_cache
   touch "$stamp"
+}
+
+# The CLI's JVM options, shared by every call and by the ahead-of-time cache's training run (an
+# AOT cache serves only a JVM started with the same options and class path).
+COFFER_CLI_JVM_OPTS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC)
+cli_classpath() { printf '%s' "$COFFER_ROOT/cli/target/coffer-cli.jar:$COFFER_ROOT/cli/target/lib/*"; }
+COFFER_CLI_AOT_CACHE_NAME=coffer-cli.aot
+
+# train_cli_aot_cache: JDK 25's ahead-of-time cache (JEP 483/514) of the classes the CLI loads and
+# links on every call (picocli, the command tree, Jackson), recorded from a run of `coffer --help`.
+# A failed training only costs the speed: the launcher then runs without a cache.
+train_cli_aot_cache() {
+  local aot="$COFFER_ROOT/cli/target/$COFFER_CLI_AOT_CACHE_NAME"
+  rm -f "$aot"
+  "$JAVA_HOME/bin/java" "${COFFER_CLI_JVM_OPTS[@]}" -XX:AOTCacheOutput="$aot" -cp "$(cli_classpath)" \
+      dev.coffer.cli.Main --help >/dev/null 2>&1 || rm -f "$aot"
 }
