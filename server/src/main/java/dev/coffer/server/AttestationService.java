@@ -78,6 +78,9 @@ public final class AttestationService {
     private final EndorsementGate endorsements;
     private final String policyHash;
     private final CertificateBundleCache bundles = new CertificateBundleCache(CertificateBundleCache.DEFAULT_CAPACITY);
+    /** Evidence verification is the CPU-heavy work: served in arrival order, bounded (see AdmissionQueue). */
+    private final dev.coffer.server.http.AdmissionQueue verification =
+            new dev.coffer.server.http.AdmissionQueue(dev.coffer.server.http.AdmissionQueue.Settings.defaults());
     private volatile List<String> referenceMeasurements;
     private volatile long referencesLoadedNanos;
 
@@ -161,8 +164,13 @@ public final class AttestationService {
         }
     }
 
+    /** The verification queue's counters (waiting, running, admitted, refused). */
+    dev.coffer.server.http.AdmissionQueue.Stats verificationQueue() {
+        return verification.stats();
+    }
+
     void register(Router r, AdminTokens admins) {
-        r.add("POST", "/attest/SevSnpVm", req -> HttpResponse.ok(Map.of("token", attest(req))));
+        r.add("POST", "/attest/SevSnpVm", verification.guard(req -> HttpResponse.ok(Map.of("token", attest(req)))));
         endorsements.register(r, admins);
         r.add("GET", "/admin/reference-values", req -> {
             admins.require(req.header("Authorization"));

@@ -20,7 +20,8 @@ final class HttpConnection implements AutoCloseable {
     private static final int TIMEOUT_MILLIS = 30_000;
     private static final int MAX_HEAD = 64 * 1024;
 
-    record Response(int status, byte[] body, boolean close) {}
+    /** @param queueMillis the server's queue time from its Server-Timing header, or -1 when it gave none */
+    record Response(int status, byte[] body, boolean close, double queueMillis) {}
 
     private final Socket socket;
     private final InputStream in;
@@ -79,6 +80,7 @@ final class HttpConnection implements AutoCloseable {
         long length = -1;
         boolean chunked = false;
         boolean close = statusLine.startsWith("HTTP/1.0");
+        double queueMillis = -1;
         int headBytes = 0;
         for (String h = line(); !h.isEmpty(); h = line()) {
             headBytes += h.length();
@@ -90,6 +92,7 @@ final class HttpConnection implements AutoCloseable {
             if (name.equalsIgnoreCase("Content-Length")) length = Long.parseLong(value);
             else if (name.equalsIgnoreCase("Transfer-Encoding")) chunked = value.equalsIgnoreCase("chunked");
             else if (name.equalsIgnoreCase("Connection")) close = value.equalsIgnoreCase("close");
+            else if (name.equalsIgnoreCase("Server-Timing")) queueMillis = queueMillis(value);
         }
         byte[] body;
         if (chunked) {
@@ -114,7 +117,26 @@ final class HttpConnection implements AutoCloseable {
             body = in.readAllBytes();
             close = true;
         }
-        return new Response(status, body, close);
+        return new Response(status, body, close, queueMillis);
+    }
+
+    /** The {@code queue;dur=MS} metric of a Server-Timing value, or -1. */
+    static double queueMillis(String serverTiming) {
+        for (String metric : serverTiming.split(",")) {
+            String[] parts = metric.trim().split(";");
+            if (!parts[0].trim().equals("queue")) continue;
+            for (int i = 1; i < parts.length; i++) {
+                String p = parts[i].trim();
+                if (p.startsWith("dur=")) {
+                    try {
+                        return Double.parseDouble(p.substring(4));
+                    } catch (NumberFormatException e) {
+                        return -1;
+                    }
+                }
+            }
+        }
+        return -1;
     }
 
     private byte[] exactly(int n) throws IOException {

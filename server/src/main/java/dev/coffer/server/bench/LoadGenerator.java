@@ -48,12 +48,21 @@ public final class LoadGenerator {
         }
     }
 
+    /**
+     * @param queueP50Millis the server's own queue time (its Server-Timing header) of the answered
+     *                       requests, apart from the end-to-end latency; -1 when the server gave none
+     * @param overloaded     errors that were 503 overloaded: the server refusing work beyond its queue
+     */
     public record Result(String mode, long requests, long errors, double seconds, double perSecond, double p50Millis,
-                         double p99Millis, double maxMillis, double clientCpuMicrosPerRequest, String firstError) {
+                         double p99Millis, double maxMillis, double queueP50Millis, double queueP99Millis, double queueMaxMillis,
+                         long overloaded, double clientCpuMicrosPerRequest, String firstError) {
         public String summary() {
-            return String.format("%s: %d requests in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms, errors %d"
-                    + " (load generator CPU %.0f µs/request)",
-                    mode, requests, seconds, perSecond, p50Millis, p99Millis, maxMillis, errors, clientCpuMicrosPerRequest);
+            String queue = queueP50Millis < 0 ? "" : String.format(java.util.Locale.ROOT,
+                    "; server queue p50 %.2f ms, p99 %.2f ms, max %.1f ms", queueP50Millis, queueP99Millis, queueMaxMillis);
+            return String.format(java.util.Locale.ROOT, "%s: %d requests in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms%s,"
+                    + " errors %d (%d overloaded) (load generator CPU %.0f µs/request)",
+                    mode, requests, seconds, perSecond, p50Millis, p99Millis, maxMillis, queue, errors, overloaded,
+                    clientCpuMicrosPerRequest);
         }
     }
 
@@ -183,12 +192,12 @@ public final class LoadGenerator {
                                 conn = null;
                             }
                             if (rec != null) {
-                                if (r.status() == 200) rec.ok(System.nanoTime() - scheduled);
+                                if (r.status() == 200) rec.ok(System.nanoTime() - scheduled, r.queueMillis());
                                 else rec.error("HTTP " + r.status() + ": " + new String(r.body(), 0, Math.min(300, r.body().length),
-                                        java.nio.charset.StandardCharsets.UTF_8));
+                                        java.nio.charset.StandardCharsets.UTF_8), r.status() == 503);
                             }
                         } catch (IOException e) {
-                            if (rec != null) rec.error(e.toString());
+                            if (rec != null) rec.error(e.toString(), false);
                             if (conn != null) conn.close();
                             conn = null;
                         }
@@ -215,35 +224,51 @@ public final class LoadGenerator {
 
     private static final class Recorder {
         private final long[] latencies;
+        private final double[] queued;
         private final AtomicLong count = new AtomicLong();
+        private final AtomicLong oks = new AtomicLong();
         private final AtomicLong errors = new AtomicLong();
+        private final AtomicLong overloaded = new AtomicLong();
         private final AtomicReference<String> firstError = new AtomicReference<>();
 
         Recorder(int capacity) {
             latencies = new long[capacity];
+            queued = new double[capacity];
         }
 
-        void ok(long nanos) {
-            long i = count.getAndIncrement();
-            if (i < latencies.length) latencies[(int) i] = nanos;
+        void ok(long nanos, double queueMillis) {
+            count.incrementAndGet();
+            long i = oks.getAndIncrement();
+            if (i < latencies.length) {
+                latencies[(int) i] = nanos;
+                queued[(int) i] = queueMillis;
+            }
         }
 
-        void error(String what) {
+        void error(String what, boolean overload) {
             errors.incrementAndGet();
+            if (overload) overloaded.incrementAndGet();
             count.incrementAndGet();
             firstError.compareAndSet(null, what);
         }
 
         Result result(String mode, double seconds, long cpuNanos) {
             long n = count.get();
-            long okCount = Math.min(n - errors.get(), latencies.length);
-            long[] sorted = Arrays.copyOf(latencies, (int) Math.max(0, Math.min(okCount, latencies.length)));
+            int okCount = (int) Math.min(oks.get(), latencies.length);
+            long[] sorted = Arrays.copyOf(latencies, okCount);
             Arrays.sort(sorted);
+            double[] queue = Arrays.copyOf(queued, okCount);
+            Arrays.sort(queue);
+            boolean timed = queue.length > 0 && queue[0] >= 0; // every answer said its queue time
+            double q50 = timed ? queue[(int) (queue.length * 0.50)] : -1;
+            double q99 = timed ? queue[Math.min(queue.length - 1, (int) (queue.length * 0.99))] : -1;
+            double qMax = timed ? queue[queue.length - 1] : -1;
             double p50 = sorted.length == 0 ? 0 : sorted[(int) (sorted.length * 0.50)] / 1e6;
             double p99 = sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) (sorted.length * 0.99))] / 1e6;
             double max = sorted.length == 0 ? 0 : sorted[sorted.length - 1] / 1e6;
             double cpuPerRequest = cpuNanos < 0 || n == 0 ? -1 : cpuNanos / 1e3 / n;
-            return new Result(mode, n, errors.get(), seconds, n / seconds, p50, p99, max, cpuPerRequest, firstError.get());
+            return new Result(mode, n, errors.get(), seconds, n / seconds, p50, p99, max, q50, q99, qMax, overloaded.get(),
+                    cpuPerRequest, firstError.get());
         }
     }
 

@@ -13,6 +13,8 @@ public enum ErrorCode {
     NOT_FOUND("not_found", 404),
     METHOD_NOT_ALLOWED("method_not_allowed", 405),
     STARTING("starting", 503),
+    /** More verification work is waiting than the server takes on; Retry-After says when to come back. */
+    OVERLOADED("overloaded", 503),
     // admin authentication
     UNAUTHENTICATED("unauthenticated", 401),
     // attestation

@@ -138,7 +138,8 @@ public final class HttpApiServer implements AutoCloseable {
             try {
                 answer = dispatch(request);
             } catch (ApiException e) {
-                answer = HttpResponse.error(e.code(), e.getMessage());
+                HttpResponse error = HttpResponse.error(e.code(), e.getMessage());
+                answer = e.headers().isEmpty() ? error : new HttpResponse(error.status(), error.contentType(), error.body(), e.headers());
             } catch (RuntimeException | Error e) {
                 // A bug: log it (messages never carry secrets) and answer without details.
                 LOG.log(Level.SEVERE, "request " + request.getMethod() + " " + request.getHttpURI().getPath() + " failed", e);

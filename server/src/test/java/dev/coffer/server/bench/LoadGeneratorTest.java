@@ -27,6 +27,10 @@ class LoadGeneratorTest {
             assertEquals(0, attest.errors(), attest.firstError());
             assertTrue(attest.requests() > 0, attest.summary());
             assertTrue(attest.p99Millis() >= attest.p50Millis(), attest.summary());
+            // the attest path is queued: every answer said how long it waited, reported apart
+            assertTrue(attest.queueP50Millis() >= 0 && attest.queueMaxMillis() >= attest.queueP99Millis(), attest.summary());
+            assertTrue(attest.summary().contains("server queue p50"), attest.summary());
+            assertEquals(0, attest.overloaded(), attest.summary());
 
             LoadGenerator.Result release = LoadGenerator.run(new LoadGenerator.Config(server.url(), admin, home,
                     LoadGenerator.Mode.release, 20, 2, 0, 1, trust));
@@ -44,6 +48,14 @@ class LoadGeneratorTest {
                     new LoadGenerator.Config(server.url(), "wrong-token", home, LoadGenerator.Mode.release, 10, 1, 0, 1)));
             assertFalse(e.getMessage().isBlank());
         }
+    }
+
+    @Test
+    void theQueueTimeIsReadFromServerTiming() {
+        assertEquals(1.25, HttpConnection.queueMillis("queue;dur=1.250, handle;dur=0.400"));
+        assertEquals(0.5, HttpConnection.queueMillis("handle;dur=3, queue;desc=\"wait\";dur=0.5"));
+        assertEquals(-1, HttpConnection.queueMillis("handle;dur=3"));
+        assertEquals(-1, HttpConnection.queueMillis("queue;dur=abc"));
     }
 
     @Test
