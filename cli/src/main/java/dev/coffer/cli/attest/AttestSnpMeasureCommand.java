@@ -44,12 +44,15 @@ import java.util.Optional;
                 "",
                 "What must match the launch: the very OVMF file, kernel, initrd and command line QEMU is given",
                 "(-bios, -kernel, -initrd, -append, with kernel-hashes=on), the vCPU count (-smp) and CPU model",
-                "(-cpu), and the guest features (SEV_FEATURES; 0x1 unless the VMM enables more)."},
+                "(-cpu), and the guest features (SEV_FEATURES; 0x1 unless the VMM enables more).",
+                "",
+                "With --verbose, also the page-by-page log (type, GPA, contents' SHA-384, digest after),",
+                "before the MEASUREMENT, or as \"log\" with -o json."},
         footer = {"", "Examples:",
                 "  coffer attest snp-measure --mode snp --vcpus 4 --vcpu-type EPYC-v4 --ovmf OVMF.fd \\",
                 "      --kernel vmlinuz --initrd initrd.img --append 'console=ttyS0'",
-                "  coffer attest snp-measure --mode snp:ovmf-hash --ovmf OVMF.fd      # firmware digest, for --snp-ovmf-hash",
-                "  coffer attest snp-measure --vcpus 1 --vcpu-type EPYC-Milan --ovmf OVMF.fd -o json --verbose   # with the page log"})
+                "  coffer attest snp-measure --mode snp:ovmf-hash --ovmf OVMF.fd   # for --snp-ovmf-hash",
+                "  coffer attest snp-measure --vcpus 1 --vcpu-type EPYC-Milan --ovmf OVMF.fd -o json --verbose"})
 public final class AttestSnpMeasureCommand implements Runnable {
     static final String OVMF_HASH_MODE = "snp:ovmf-hash";
 
