@@ -131,7 +131,7 @@ public final class AttestSnpMeasureCommand implements Runnable {
             throw new UsageException("--vcpus N is required in mode " + sevMode.cliName() + ": every vCPU's VMSA is measured");
         }
         VcpuSignature sig = sevMode == SevMode.SEV ? null : vcpuSignature(vmm);
-        long features = sevMode == SevMode.SNP ? parse("--guest-features", () -> Long.decode(hexPrefixed(guestFeatures)))
+        long features = sevMode == SevMode.SNP ? hexValue("--guest-features", guestFeatures)
                 : LaunchInputs.DEFAULT_GUEST_FEATURES;
         Optional<byte[]> seed = Optional.ofNullable(snpOvmfHash).map(h -> AttestInputs.hex("--snp-ovmf-hash", h, 48));
         Optional<DirectBoot> boot = Optional.ofNullable(kernel).map(k -> directBoot());
@@ -175,7 +175,7 @@ public final class AttestSnpMeasureCommand implements Runnable {
         if (given > 1) throw new UsageException("give the vCPU as one of --vcpu-type, --vcpu-sig, or --vcpu-family/--vcpu-model/--vcpu-stepping");
         if (vcpuType != null) return parse("--vcpu-type", () -> VcpuSignature.ofType(vcpuType));
         if (vcpuSig != null) {
-            long v = parse("--vcpu-sig", () -> Long.decode(hexPrefixed(vcpuSig)));
+            long v = hexValue("--vcpu-sig", vcpuSig);
             if (v < 0 || v > 0xffffffffL) throw new UsageException("--vcpu-sig is a 32-bit value, found " + vcpuSig);
             return new VcpuSignature((int) v);
         }
@@ -191,10 +191,18 @@ public final class AttestSnpMeasureCommand implements Runnable {
         return null;
     }
 
-    /** sev-snp-measure reads these as hex ("21" and "0x21" alike); Long.decode needs the prefix. */
-    private static String hexPrefixed(String v) {
-        String s = v.strip();
-        return s.startsWith("0x") || s.startsWith("0X") ? s : "0x" + s;
+    /**
+     * A hex value written with 0x. sev-snp-measure reads bare digits as decimal, so "21" would mean
+     * 0x21 to some users and 21 to others: a bare value is accepted only where both agree (0-9).
+     */
+    static long hexValue(String option, String value) {
+        String v = value.strip();
+        if (v.matches("[0-9]")) return Long.parseLong(v);
+        if (!v.matches("0[xX][0-9a-fA-F]{1,15}")) {
+            throw new UsageException(option + " expects a hex value written with 0x (e.g. 0x21), up to 15 hex digits; found '" + value
+                    + "' (bare digits are ambiguous: sev-snp-measure reads them as decimal)");
+        }
+        return Long.parseLong(v.substring(2), 16);
     }
 
     private void printFirmwareDigest(OvmfFirmware firmware) {

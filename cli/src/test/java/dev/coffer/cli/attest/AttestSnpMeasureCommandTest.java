@@ -144,7 +144,12 @@ class AttestSnpMeasureCommandTest {
                 new Case("--snp-ovmf-hash expects 96 hex digits", "--vcpus", "1", "--vcpu-type", "EPYC", "--snp-ovmf-hash", "abcd", "--ovmf", AMDSEV),
                 new Case("unknown mode 'tdx'", "--mode", "tdx", "--ovmf", AMDSEV),
                 new Case("unknown VMM type 'xen'", "--vcpus", "1", "--vmm-type", "xen", "--ovmf", AMDSEV),
-                new Case("out of range", "--vcpus", "0", "--vcpu-type", "EPYC", "--ovmf", AMDSEV))) {
+                new Case("out of range", "--vcpus", "0", "--vcpu-type", "EPYC", "--ovmf", AMDSEV),
+                new Case("--guest-features expects a hex value written with 0x", "--vcpus", "1", "--vcpu-type", "EPYC",
+                        "--guest-features", "21", "--ovmf", AMDSEV),
+                new Case("--vcpu-sig expects a hex value written with 0x", "--vcpus", "1", "--vcpu-sig", "800f12", "--ovmf", AMDSEV),
+                new Case("--vcpu-family, --vcpu-model and --vcpu-stepping go together", "--vcpus", "1", "--vcpu-family", "25",
+                        "--ovmf", AMDSEV))) {
             List<String> a = new ArrayList<>(List.of("attest", "snp-measure"));
             a.addAll(List.of(c.args()));
             AttestCommandTest.Result r = AttestCommandTest.run(a.toArray(String[]::new));

@@ -57,8 +57,9 @@ public final class LaunchDigestCalculator {
         }
         if (fw.sections().isEmpty()) {
             throw new FirmwareFormatException(fw.hasFooterTable()
-                    ? "the firmware has no SEV metadata (footer entry " + OvmfFirmware.SEV_METADATA_GUID + "); an SNP launch needs it:"
-                            + " use an OVMF build with SEV-SNP support (edk2 2022 or later)"
+                    ? "the firmware has no SEV metadata (footer entry " + OvmfFirmware.SEV_METADATA_GUID + "), so it is not built for"
+                            + " SEV-SNP: QEMU finds the CPUID and secrets pages there and refuses an SNP launch without it; use an OVMF"
+                            + " built from OvmfPkg/AmdSev/AmdSevX64.dsc (or OvmfPkgX64.dsc of edk2 2022 or later)"
                     : noFooter());
         }
         PageInfoChain chain = new PageInfoChain(in.firmwareDigest().orElse(new byte[PageInfoChain.DIGEST]), withSteps);

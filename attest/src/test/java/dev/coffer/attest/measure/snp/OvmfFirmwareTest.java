@@ -178,6 +178,21 @@ class OvmfFirmwareTest {
     }
 
     @Test
+    void firmwareWithoutSevMetadataIsRefusedForSnpButMeasuredForSevEs() {
+        // As Debian's OVMF_CODE_4M.fd: a footer table with the SEV-ES reset block, but no SEV metadata entry.
+        byte[] image = amdSev();
+        image[indexOf(image, Guid.bytes(OvmfFirmware.SEV_METADATA_GUID))] ^= 0x01;
+        OvmfFirmware fw = OvmfFirmware.parse(image);
+        assertTrue(fw.hasFooterTable());
+        assertTrue(fw.sections().isEmpty());
+        FirmwareFormatException e = assertThrows(FirmwareFormatException.class,
+                () -> LaunchDigestCalculator.compute(LaunchInputs.snp(fw, Optional.empty(), 1, EPYC_V4)));
+        assertTrue(e.getMessage().contains("no SEV metadata") && e.getMessage().contains("refuses an SNP launch"), e.getMessage());
+        LaunchInputs seves = new LaunchInputs(SevMode.SEV_ES, fw, Optional.empty(), Optional.empty(), 2, EPYC_V4, VmmType.QEMU, 1);
+        assertEquals(32, LaunchDigestCalculator.compute(seves).measurement().length);
+    }
+
+    @Test
     void readsFromAFileAndRefusesAMissingOne(@TempDir Path tmp) throws IOException {
         Path f = tmp.resolve("OVMF.fd");
         Files.write(f, amdSev());
