@@ -35,6 +35,8 @@ public final class OvmfFirmware {
     private static final int FOOTER_FROM_END = 32;
     private static final int METADATA_HEADER = 16; // "ASEV", u32 size, u32 version, u32 items
     private static final int SECTION_DESC = 12; // u32 gpa, u32 size, u32 type
+    /** OVMF declares fewer than ten; a bound keeps a hostile table from costing quadratic time. */
+    static final int MAX_SECTIONS = 256;
 
     private final byte[] image;
     private final Map<String, byte[]> footerTable;
@@ -129,6 +131,10 @@ public final class OvmfFirmware {
             throw new FirmwareFormatException("SEV metadata declares " + size + " bytes and " + items + " sections (" + SECTION_DESC
                     + " bytes each after a " + METADATA_HEADER + "-byte header), which does not fit in the " + (data.length - start)
                     + " bytes from offset " + at + " to the end; the metadata is corrupt");
+        }
+        if (items > MAX_SECTIONS) {
+            throw new FirmwareFormatException("SEV metadata declares " + items + " sections; OVMF declares fewer than ten (at most "
+                    + MAX_SECTIONS + " accepted): the metadata is corrupt");
         }
         List<MetadataSection> sections = new ArrayList<>();
         for (int i = 0; i < items; i++) {

@@ -137,6 +137,24 @@ class OvmfFirmwareTest {
     }
 
     @Test
+    void metadataWithHundredsOfSectionsIsRefused() {
+        // 300 sections would fit in the image, but no OVMF declares so many.
+        byte[] image = new byte[16 * 4096];
+        byte[] fixture = amdSev();
+        System.arraycopy(fixture, 0, image, image.length - fixture.length, fixture.length);
+        int header = metadataOffset(image);
+        // Move the header 300*12 bytes earlier by pointing the footer entry further from the end.
+        int moved = header - 300 * 12;
+        System.arraycopy(image, header, image, moved, 16);
+        le32(image, moved + 4, 16 + 300 * 12);
+        le32(image, moved + 12, 300);
+        int entry = indexOf(image, Guid.bytes(OvmfFirmware.SEV_METADATA_GUID)) - 2 - 4;
+        le32(image, entry, image.length - moved);
+        FirmwareFormatException e = assertThrows(FirmwareFormatException.class, () -> OvmfFirmware.parse(image));
+        assertTrue(e.getMessage().contains("declares 300 sections"), e.getMessage());
+    }
+
+    @Test
     void overlappingSectionsAreRefused() {
         byte[] image = amdSev();
         // Section 1 (SEC memory at 0x80a000) moved into section 0 ([0x800000, 0x809000)).
