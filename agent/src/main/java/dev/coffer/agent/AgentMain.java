@@ -155,9 +155,10 @@ public final class AgentMain {
             launch = LaunchInputs.check(loaded.launchSettings(), forwardPorts, skrPort, skrEndpoints);
             attached = AttachedDisks.of(layerDisks, loaded.launchSettings().isEmpty());
             enforcer = new Enforcer(loaded);
-            // the key channel's pins come from the policy HOST_DATA binds, never from the host's flags
-            keyChannel = KeyChannelTrust.fromPolicy(policy == null || policy.equals(Enforcer.ALLOW_ALL) ? java.util.List.of()
-                    : dev.coffer.policy.gen.KeyChannelPins.read(java.nio.file.Files.readString(Path.of(policy))), loopbackHttp);
+            // the key channel's pins come from the policy HOST_DATA binds (the text compiled and
+            // checked above, not the file read again: the host could have swapped it meanwhile),
+            // never from the host's flags
+            keyChannel = KeyChannelTrust.fromPolicy(loaded.keyChannelPins(), loopbackHttp);
             clock.mark("policy");
         } catch (RuntimeException | IOException e) {
             // Refusing to start is the safe default: running without enforcement must be a choice.

@@ -41,11 +41,26 @@ public final class AgentClient implements AutoCloseable {
     /** Answers to other ids skipped per call before the stream is taken for out of sync. */
     private static final int MAX_STALE_ANSWERS = 16;
 
-    private AgentClient(SocketChannel channel, AgentDeadlines deadlines) {
+    /** Said once before the first frame, under the first call's deadline; null when the transport needs nothing. */
+    private SessionOpening opening;
+
+    private AgentClient(SocketChannel channel, AgentDeadlines deadlines, SessionOpening opening) {
         this.channel = channel;
         this.in = Channels.newInputStream(channel);
         this.out = Channels.newOutputStream(channel);
         this.deadlines = deadlines;
+        this.opening = opening;
+    }
+
+    /**
+     * What a transport must exchange before the first frame: the microVM's serial relay has no
+     * connections of its own, so each host connection opens its session in band and waits for
+     * the guest to acknowledge it. Runs under the first call's deadline, so a session that never
+     * opens ends as that call's {@link AgentDeadlineException}.
+     */
+    @FunctionalInterface
+    public interface SessionOpening {
+        void open(InputStream fromAgent, OutputStream toAgent) throws IOException;
     }
 
     /** Connects with the deadlines from the environment ({@link AgentDeadlines#fromEnvironment}). */
@@ -54,6 +69,11 @@ public final class AgentClient implements AutoCloseable {
     }
 
     public static AgentClient connect(Path socket, AgentDeadlines deadlines) throws IOException {
+        return connect(socket, deadlines, null);
+    }
+
+    /** Connects over a transport that opens each session with {@code opening} (see {@link SessionOpening}). */
+    public static AgentClient connect(Path socket, AgentDeadlines deadlines, SessionOpening opening) throws IOException {
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         try {
             channel.connect(UnixDomainSocketAddress.of(socket));
@@ -61,7 +81,7 @@ public final class AgentClient implements AutoCloseable {
             channel.close();
             throw new IOException("cannot connect to the agent at " + socket + " (" + e.getMessage() + ")", e);
         }
-        return new AgentClient(channel, deadlines);
+        return new AgentClient(channel, deadlines, opening);
     }
 
     /** Sends a request and returns the agent's response, ok or error, within the request's deadline. */
@@ -88,6 +108,10 @@ public final class AgentClient implements AutoCloseable {
         }, deadline.toMillis(), TimeUnit.MILLISECONDS);
         Response response;
         try {
+            if (opening != null) {
+                opening.open(in, out);
+                opening = null;
+            }
             Frames.write(out, Protocol.encode(new RequestEnvelope(Protocol.VERSION, id, request)));
             response = readAnswer(request, id);
         } catch (IOException e) {

@@ -56,6 +56,11 @@ final class AllowAllEnforcer implements PolicyEnforcer {
     }
 
     @Override
+    public List<dev.coffer.policy.spec.GroupSpec.EndpointPin> keyChannelPins() {
+        return List.of();
+    }
+
+    @Override
     public java.util.Optional<dev.coffer.policy.model.LaunchSettings> launchSettings() {
         return java.util.Optional.empty();
     }

@@ -65,6 +65,12 @@ public sealed interface PolicyEnforcer permits RegoPolicyEnforcer, AllowAllEnfor
      */
     java.util.Optional<dev.coffer.policy.model.LaunchSettings> launchSettings();
 
+    /**
+     * The key channel's pins the policy states ({@code key_channel_pins}), evaluated from the same
+     * text as every decision; none for allow-all or a policy without them.
+     */
+    List<dev.coffer.policy.spec.GroupSpec.EndpointPin> keyChannelPins();
+
     /** True for allow-all and for policies generated with {@code --debug-mode}: such a sandbox must not be trusted with secrets. */
     boolean debuggable();
 }

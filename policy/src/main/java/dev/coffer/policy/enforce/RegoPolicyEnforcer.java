@@ -24,6 +24,7 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     private final boolean debugMode;
     private final Explainer explainer;
     private final dev.coffer.policy.model.LaunchSettings launch;
+    private final List<dev.coffer.policy.spec.GroupSpec.EndpointPin> keyChannelPins;
     private final DecisionLog log;
     // allowed decisions awaiting commit/rollback; identity-checked so a decision from another enforcer is refused
     private final Map<Long, Decision> pending = new HashMap<>();
@@ -45,6 +46,8 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
         try {
             this.launch = dev.coffer.policy.model.LaunchSettings.fromPolicyValue(
                     engine.evaluate("data.policy." + dev.coffer.policy.model.LaunchSettings.POLICY_FIELD, noInput, state));
+            this.keyChannelPins = dev.coffer.policy.gen.KeyChannelPins.fromPolicyValue(
+                    engine.evaluate("data.policy." + dev.coffer.policy.gen.KeyChannelPins.RULE, noInput, state));
         } catch (IllegalArgumentException e) {
             throw new PolicyLoadException(e.getMessage(), e);
         }
@@ -214,6 +217,11 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     @Override
     public java.util.Optional<dev.coffer.policy.model.LaunchSettings> launchSettings() {
         return java.util.Optional.of(launch);
+    }
+
+    @Override
+    public List<dev.coffer.policy.spec.GroupSpec.EndpointPin> keyChannelPins() {
+        return keyChannelPins;
     }
 
     @Override

@@ -44,6 +44,15 @@ public final class KeyChannelPins {
         } catch (RegoException e) {
             throw new IllegalArgumentException("the policy's " + RULE + " cannot be evaluated: " + e.getMessage(), e);
         }
+        return fromPolicyValue(value);
+    }
+
+    /**
+     * The pins from the rule's value as the policy's own engine evaluated it (null: no rule), so
+     * the agent takes them from the very text it bound to HOST_DATA, never from a second read.
+     */
+    public static List<GroupSpec.EndpointPin> fromPolicyValue(JsonNode value) {
+        if (value == null || value.isMissingNode() || value.isNull()) return List.of();
         if (!value.isArray()) throw new IllegalArgumentException("expected the policy's " + RULE + " to be a list, found " + value.getNodeType());
         List<GroupSpec.EndpointPin> out = new ArrayList<>();
         for (JsonNode p : value) {

@@ -47,11 +47,15 @@ class KeyChannelPinsSpecTest {
         String policy = RegoPolicyWriter.write(doc);
         assertTrue(policy.contains("key_channel_pins := ["), policy);
         assertEquals(pins, KeyChannelPins.read(policy), "what the agent reads is what the spec pinned");
+        // the agent takes them from the enforcer it loaded (the text bound to HOST_DATA), not from a second read
+        assertEquals(pins, dev.coffer.policy.enforce.PolicyEnforcer.load(policy).keyChannelPins());
+        assertEquals(List.of(), dev.coffer.policy.enforce.PolicyEnforcer.allowAll().keyChannelPins());
         // a policy without pins has no rule and keeps its bytes
         String plain = RegoPolicyWriter.write(new PolicyDocument("0.10.0", "0.2.3", false, List.of(), List.of(),
                 new PolicyDocument.Flags(true, false, false, false, false, false), List.of()));
         assertFalse(plain.contains("key_channel_pins"));
         assertEquals(List.of(), KeyChannelPins.read(plain));
+        assertEquals(List.of(), dev.coffer.policy.enforce.PolicyEnforcer.load(plain).keyChannelPins());
     }
 
     @Test
