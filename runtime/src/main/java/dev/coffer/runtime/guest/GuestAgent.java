@@ -30,9 +30,10 @@ import java.util.List;
  * <p>Why a relay: the agent serves UNIX sockets; the only host channel a microVM has here is a
  * virtio-serial port (vhost-vsock is unavailable). A port is a single character device, not a
  * listening socket: the host "connects" when QEMU's socket chardev has a client, and while no
- * client is attached reads return end-of-file at once. So each stretch of host connection is
- * one agent connection: opened on the first byte from the host, closed when the host leaves.
- * The relay adds no parsing, so it cannot widen what the host may ask of the agent.
+ * client is attached reads return end-of-file at once. End-of-file alone cannot mark where one
+ * host connection ends and the next begins (a quick reconnect is never seen), so each host
+ * connection opens its own agent session in band ({@link RelaySession}). The relay reads only
+ * frame lengths, never a frame's content, so it cannot widen what the host may ask of the agent.
  *
  * <p>{@code GuestAgent --train DIR} is used at guest build time on the host: it drives a real
  * agent through ping, get_properties and shutdown so the JVM records the classes the agent
@@ -199,7 +200,10 @@ public final class GuestAgent {
         }
     }
 
-    /** Relays the port to fresh agent connections until the JVM exits (the agent ends it). */
+    /**
+     * Relays the port to agent connections, one per host session ({@link RelaySession}), until
+     * the JVM exits (the agent ends it).
+     */
     static void relay(Path port, Path socket) throws IOException, InterruptedException {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             Thread copier = lastCopier;
@@ -214,34 +218,112 @@ public final class GuestAgent {
             // streams over the bare descriptor: a FileChannel would serialize a blocked read with
             // the other direction's writes on its position lock, and deadlock the relay
             InputStream fromHost = new FileInputStream(device.getFD());
-            OutputStream toHost = new FileOutputStream(device.getFD());
+            Relay relay = new Relay(socket, new FileOutputStream(device.getFD()));
+            RelaySession.HostStream stream = new RelaySession.HostStream();
             byte[] buf = new byte[64 * 1024];
-            SocketChannel session = null;
-            OutputStream toAgent = null;
             while (true) {
                 int n = fromHost.read(buf);
                 if (n < 0) {
                     // no host attached: end the current agent connection and wait for the next host
-                    if (session != null) {
-                        session.close();
-                        session = null;
-                    }
+                    relay.hostLeft();
+                    stream.reset();
                     Thread.sleep(HOST_ABSENT_POLL_MILLIS);
                     continue;
                 }
-                if (n == 0) continue;
-                if (session == null || !session.isOpen()) {
-                    session = openSession(socket);
-                    toAgent = Channels.newOutputStream(session);
-                    SocketChannel s = session;
-                    lastCopier = Thread.ofPlatform().name("agent-to-host").daemon().start(() -> copy(s, toHost));
-                }
+                stream.feed(buf, 0, n, relay);
+            }
+        }
+    }
+
+    /**
+     * The relay's sessions. Every answer goes to the host under the {@code toHost} lock and only
+     * while its session is the current one: once a new session's WELCOME is written, nothing of
+     * an older session follows it.
+     */
+    private static final class Relay implements RelaySession.HostStream.Sink {
+        private final Path socket;
+        private final OutputStream toHost;
+        private SocketChannel session;
+        private OutputStream toAgent;
+        /** The current session's number, guarded by toHost; 0 while none is open. */
+        private long current;
+        private long sessions;
+        private boolean reportedLost;
+
+        Relay(Path socket, OutputStream toHost) {
+            this.socket = socket;
+            this.toHost = toHost;
+        }
+
+        @Override
+        public void open(byte[] nonce) throws IOException {
+            endSession();
+            SocketChannel s;
+            try {
+                s = openSession(socket);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while connecting to the agent", e);
+            }
+            long number = ++sessions;
+            synchronized (toHost) {
+                current = number;
+                toHost.write(RelaySession.marker(RelaySession.WELCOME, nonce));
+                toHost.flush();
+            }
+            session = s;
+            toAgent = Channels.newOutputStream(s);
+            reportedLost = false;
+            lastCopier = Thread.ofPlatform().name("agent-to-host-" + number).daemon().start(() -> copy(s, number));
+        }
+
+        @Override
+        public void forward(byte[] b, int off, int len) throws IOException {
+            if (session == null) return; // a host that has not opened a session: nothing of it reaches the agent
+            try {
+                toAgent.write(b, off, len);
+            } catch (IOException e) {
+                endSession(); // the agent closed this connection; the host's next HELLO opens another
+            }
+        }
+
+        @Override
+        public void lost(String why) {
+            if (!reportedLost) System.err.println("coffer-guest-agent: " + why);
+            reportedLost = true;
+            endSession();
+        }
+
+        void hostLeft() {
+            endSession();
+        }
+
+        private void endSession() {
+            synchronized (toHost) {
+                current = 0;
+            }
+            if (session != null) {
                 try {
-                    toAgent.write(buf, 0, n);
+                    session.close();
                 } catch (IOException e) {
-                    session.close(); // the agent closed this connection; the host's next bytes open another
-                    session = null;
+                    // closing is all that was wanted: the agent sees the connection end either way
                 }
+                session = null;
+                toAgent = null;
+            }
+        }
+
+        private void copy(SocketChannel from, long number) {
+            try (InputStream in = Channels.newInputStream(from)) {
+                byte[] buf = new byte[64 * 1024];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    synchronized (toHost) {
+                        if (current != number) return; // a newer session (or none) owns the port now
+                        toHost.write(buf, 0, n);
+                    }
+                }
+            } catch (IOException e) {
+                // the connection ended from either side; the next HELLO opens another
             }
         }
     }
@@ -269,19 +351,6 @@ public final class GuestAgent {
                 if (attempt >= 200) throw e;
                 Thread.sleep(10);
             }
-        }
-    }
-
-    private static void copy(SocketChannel from, OutputStream toHost) {
-        try (InputStream in = Channels.newInputStream(from)) {
-            byte[] buf = new byte[64 * 1024];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                synchronized (toHost) {
-                    toHost.write(buf, 0, n);
-                }
-            }
-        } catch (IOException e) {
-            // the connection ended from either side; the relay loop opens the next one
         }
     }
 

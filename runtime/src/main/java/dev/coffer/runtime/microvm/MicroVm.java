@@ -352,7 +352,7 @@ public final class MicroVm implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try {
-                return AgentClient.connect(agentSocket());
+                return connectRelay(agentSocket());
             } catch (IOException e) {
                 if (!watchdog.isAlive()) {
                     throw new IOException("expected QEMU to serve the agent port, found it exited: " + qemuLogTail(), e);
@@ -361,6 +361,15 @@ public final class MicroVm implements AutoCloseable {
                 sleep(10);
             }
         }
+    }
+
+    /**
+     * A client of the agent behind QEMU's socket for the agent port: the session is opened in
+     * band (see {@link dev.coffer.runtime.guest.RelaySession}) on the first call, under its deadline.
+     */
+    static AgentClient connectRelay(Path socket) throws IOException {
+        return AgentClient.connect(socket, dev.coffer.agent.protocol.AgentDeadlines.fromEnvironment(System.getenv()),
+                dev.coffer.runtime.guest.RelaySession.hostOpening());
     }
 
     /** When the mark was seen, or null. */

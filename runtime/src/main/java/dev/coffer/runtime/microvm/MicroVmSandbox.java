@@ -43,7 +43,7 @@ final class MicroVmSandbox implements Sandbox {
             throw new SandboxException("expected the group's microVM (QEMU pid " + record.agentPid() + ") to be running, found it gone; "
                     + "see the guest console " + runDir.resolve("console.log"));
         }
-        return AgentClient.connect(Path.of(record.socket()));
+        return MicroVm.connectRelay(Path.of(record.socket()));
     }
 
     @Override

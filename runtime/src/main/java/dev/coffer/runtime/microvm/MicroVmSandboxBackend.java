@@ -241,7 +241,7 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         AgentClient client = null;
         while (client == null) {
             try {
-                client = AgentClient.connect(Path.of(sandbox.record().socket()));
+                client = MicroVm.connectRelay(Path.of(sandbox.record().socket()));
             } catch (IOException e) {
                 if (!sandbox.agentAlive()) throw stopped(sandbox);
                 if (System.nanoTime() > deadline) throw new SandboxException("expected the microVM's agent port, found none: " + e.getMessage());

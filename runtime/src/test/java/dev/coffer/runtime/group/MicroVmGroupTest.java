@@ -93,12 +93,13 @@ class MicroVmGroupTest {
             GroupAttestation.Outcome attested = GroupAttestation.attest(groups, "vmpod");
             assertTrue(attested.valid(), attested.toString());
 
-            // hostile bytes through the virtio-serial relay get the agent's own error answers, and
-            // change nothing: the relay adds no parsing of its own
+            // hostile bytes through the virtio-serial relay, once a session is open, get the agent's
+            // own error answers and change nothing: the relay reads frame lengths, never content
             try (var ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
                 ch.connect(java.net.UnixDomainSocketAddress.of(groups.groupDir("vmpod").resolve("vm/agent.sock")));
                 var out = java.nio.channels.Channels.newOutputStream(ch);
                 var in = java.nio.channels.Channels.newInputStream(ch);
+                dev.coffer.runtime.guest.RelaySession.hostOpening().open(in, out);
                 dev.coffer.agent.protocol.Frames.write(out, "\u0000\u0001garbage".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
                 var r = dev.coffer.agent.protocol.Protocol.decodeResponse(dev.coffer.agent.protocol.Frames.read(in));
                 assertEquals(dev.coffer.agent.protocol.Response.Failure.BAD_JSON, r.error().code());
