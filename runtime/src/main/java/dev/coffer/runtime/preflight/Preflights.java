@@ -87,9 +87,37 @@ public final class Preflights {
                 case SKIPPED -> "skipped";
             };
             s.append("  ").append(mark).append("  ").append(pad(c.name(), width)).append("  ").append(c.found()).append('\n');
-            if (!c.fix().isEmpty()) s.append("  ").append(" ".repeat(7 + 2 + width + 2)).append("fix: ").append(c.fix()).append('\n');
+            if (!c.fix().isEmpty()) {
+                String indent = " ".repeat(2 + 7 + 2 + width + 2);
+                s.append(wrap("fix: " + c.fix(), indent, WIDTH)).append('\n');
+            }
         }
         return s.toString();
+    }
+
+    /** Columns of a terminal the screen is laid out for. */
+    static final int WIDTH = 120;
+
+    /** {@code text} after {@code indent}, broken at spaces so no line passes {@code width} (a longer word stays whole). */
+    static String wrap(String text, String indent, int width) {
+        StringBuilder out = new StringBuilder(indent);
+        int col = indent.length();
+        boolean first = true;
+        for (String word : text.split(" ")) {
+            if (!first && col + 1 + word.length() > width) {
+                out.append('\n').append(indent);
+                col = indent.length();
+                first = true;
+            }
+            if (!first) {
+                out.append(' ');
+                col++;
+            }
+            out.append(word);
+            col += word.length();
+            first = false;
+        }
+        return out.toString();
     }
 
     private static String pad(String s, int width) {

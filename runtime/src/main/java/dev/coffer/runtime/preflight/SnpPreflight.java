@@ -220,7 +220,7 @@ public final class SnpPreflight {
         int minor = Integer.parseInt(m.group(2));
         if (major < MIN_QEMU[0] || (major == MIN_QEMU[0] && minor < MIN_QEMU[1])) {
             return Check.missing("qemu", "QEMU " + f.qemuVersion + " at " + q.get() + " (SEV-SNP needs " + MIN_QEMU[0] + "."
-                    + MIN_QEMU[1] + " or newer)", "install QEMU >= 9.1 (Debian 13 ships 10.0; or build it from qemu.org)");
+                    + MIN_QEMU[1] + " or newer)", "install QEMU >= 9.1 (Debian 13 and Ubuntu 25.04 have one; or build it from qemu.org)");
         }
         return Check.ok("qemu", "QEMU " + f.qemuVersion + " at " + q.get());
     }
@@ -252,7 +252,7 @@ public final class SnpPreflight {
             }
             if (chosen == null) {
                 return Check.missing("ovmf", "no AmdSev OVMF build at " + String.join(", ", SnpSettings.WELL_KNOWN_FIRMWARE.stream()
-                        .map(Path::toString).toList()), "install one (Debian 13 and Ubuntu: apt-get install ovmf, which has"
+                        .map(Path::toString).toList()), "install your distribution's AmdSev build (Ubuntu's ovmf package has"
                         + " OVMF.amdsev.fd) or build edk2's OvmfPkg/AmdSev/AmdSevX64.dsc, and pass it with --ovmf FILE");
             }
         } else if (!Files.isRegularFile(chosen)) {
