@@ -41,7 +41,7 @@ import java.util.stream.Collectors;
                 "", "Example:", "  coffer run web.yaml -d && coffer ps && coffer logs web server -f",
                 "  coffer run web.yaml -d --tee sim && coffer attest group web",
                 "  coffer run web.yaml --isolation microvm --startup-report",
-                "  coffer run --tee snp --check --ovmf /usr/share/ovmf/OVMF.amdsev.fd   # can this host launch SEV-SNP?",
+                "  coffer run --tee snp --check --ovmf /usr/share/ovmf/OVMF.amdsev.fd",
                 "  coffer run web.yaml -d --tee snp --vcpus 2 --cpu-type EPYC-Milan --memory 2048",
                 "", "GROUP.yaml:",
                 "  name: web",
@@ -145,8 +145,11 @@ public final class RunCommand implements Callable<Integer> {
             // before anything is prepared or started: what this host lacks, rather than QEMU's first complaint
             dev.coffer.runtime.preflight.SnpPreflight.Result host = preflight(snpSettings);
             if (!host.ready()) {
-                throw new CofferException("cannot run group " + group.name() + " on SEV-SNP: this host is not ready\n"
-                        + host.render().stripTrailing() + "\nfix what is MISSING, then check again with `coffer run --tee snp --check`");
+                err.print(host.render());
+                err.flush();
+                throw new CofferException("cannot run group " + group.name() + " on SEV-SNP: this host is not ready ("
+                        + String.join(", ", host.failing().stream().map(dev.coffer.runtime.preflight.Check::name).toList())
+                        + "); fix what is MISSING above, then check again with `coffer run --tee snp --check`");
             }
         }
         try {
@@ -154,6 +157,8 @@ public final class RunCommand implements Callable<Integer> {
             backend = choice.backend();
             if (!choice.reason().equals("requested")) err.println("coffer: isolation " + backend + " (" + choice.reason() + ")");
             err.println("coffer: " + SandboxBackends.byName(backend).isolationNotice());
+            if (snp) err.println("coffer: tee snp: the guest's memory is encrypted and integrity-protected by AMD SEV-SNP;"
+                    + " the host cannot read or change it");
             err.flush();
         } catch (IllegalArgumentException e) {
             throw new dev.coffer.cli.UsageException(e.getMessage());

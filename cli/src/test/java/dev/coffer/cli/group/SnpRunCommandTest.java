@@ -50,7 +50,8 @@ class SnpRunCommandTest {
         GroupCli.Outcome o = GroupCli.run(home, work, "run", spec.toString(), "--tee", "snp");
         assertEquals(1, o.exitCode(), o.out() + o.err());
         assertTrue(o.err().contains("cannot run group web on SEV-SNP: this host is not ready"), o.err());
-        assertTrue(o.err().contains("MISSING") && o.err().contains("coffer run --tee snp --check"), o.err());
+        assertTrue(o.err().contains("SEV-SNP launch: NOT READY") && o.err().contains("MISSING  /dev/sev"), o.err());
+        assertTrue(o.err().contains("(cpu, ") && o.err().contains("coffer run --tee snp --check"), o.err());
         assertFalse(o.err().contains("qemu-system-x86_64:"), "no QEMU error: QEMU never ran\n" + o.err());
         assertFalse(Files.exists(home.resolve("groups").resolve("web")), "nothing prepared or started");
     }

@@ -70,7 +70,7 @@ public final class Preflights {
             GuestImage g = GuestImage.load(guestDir);
             return Check.ok("guest", "built in " + guestDir + " (kernel " + g.kernelVersion() + ")");
         } catch (GuestBuildException e) {
-            return Check.missing("guest", e.getMessage(), "run `coffer guest build`");
+            return Check.missing("guest", SnpPreflight.withoutAdvice(e.getMessage()), "run `coffer guest build`");
         }
     }
 

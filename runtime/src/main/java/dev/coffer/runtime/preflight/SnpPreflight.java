@@ -291,7 +291,7 @@ public final class SnpPreflight {
         try {
             g = GuestImage.load(f.guestDir);
         } catch (GuestBuildException e) {
-            return Check.missing("guest", e.getMessage(), "run `coffer guest build`");
+            return Check.missing("guest", withoutAdvice(e.getMessage()), "run `coffer guest build`");
         }
         if (!Files.isRegularFile(g.bzImage())) {
             return Check.missing("guest", "the guest in " + f.guestDir + " has no " + GuestImage.BZIMAGE_FILE + " (the compressed kernel"
@@ -330,6 +330,12 @@ public final class SnpPreflight {
             if (colon > 0 && line.substring(0, colon).strip().equals(key)) return Optional.of(line.substring(colon + 1).strip());
         }
         return Optional.empty();
+    }
+
+    /** A guest error's finding without its "; run ..." advice, which the check's fix gives. */
+    static String withoutAdvice(String message) {
+        int at = message.lastIndexOf("; run ");
+        return at > 0 ? message.substring(0, at) : message;
     }
 
     private static String firstLine(String text) {
