@@ -71,18 +71,28 @@ public record HostProbe(Path root, String qemu, List<Path> path) {
     record Output(int status, String text) {}
 
     static Output run(List<String> command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        // output to a file, not a pipe: a command that hangs with its pipe open cannot hold this check past the timeout
+        Path out = Files.createTempFile("coffer-probe", ".out");
         try {
-            byte[] out = p.getInputStream().readNBytes(1 << 20);
-            if (!p.waitFor(COMMAND_SECONDS, TimeUnit.SECONDS)) {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            try {
+                if (!p.waitFor(COMMAND_SECONDS, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    throw new IOException("expected " + command.getFirst() + " to answer within " + COMMAND_SECONDS + " s, it did not");
+                }
+            } catch (InterruptedException e) {
                 p.destroyForcibly();
-                throw new IOException("expected " + command.getFirst() + " to answer within " + COMMAND_SECONDS + " s, it did not");
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while running " + command.getFirst(), e);
             }
-            return new Output(p.exitValue(), new String(out, StandardCharsets.UTF_8));
-        } catch (InterruptedException e) {
-            p.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while running " + command.getFirst(), e);
+            byte[] text;
+            try (java.io.InputStream in = Files.newInputStream(out)) {
+                text = in.readNBytes(1 << 20);
+            }
+            return new Output(p.exitValue(), new String(text, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(out);
         }
     }
 }

@@ -86,11 +86,10 @@ public final class Preflights {
                 case MISSING -> "MISSING";
                 case SKIPPED -> "skipped";
             };
-            s.append("  ").append(mark).append("  ").append(pad(c.name(), width)).append("  ").append(c.found()).append('\n');
-            if (!c.fix().isEmpty()) {
-                String indent = " ".repeat(2 + 7 + 2 + width + 2);
-                s.append(wrap("fix: " + c.fix(), indent, WIDTH)).append('\n');
-            }
+            String indent = " ".repeat(2 + 7 + 2 + width + 2);
+            String first = "  " + mark + "  " + pad(c.name(), width) + "  ";
+            s.append(first).append(wrap(c.found(), indent, WIDTH).substring(indent.length())).append('\n');
+            if (!c.fix().isEmpty()) s.append(wrap("fix: " + c.fix(), indent, WIDTH)).append('\n');
         }
         return s.toString();
     }
