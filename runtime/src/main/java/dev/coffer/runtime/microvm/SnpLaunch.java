@@ -75,6 +75,32 @@ public final class SnpLaunch {
         }
     }
 
+    /**
+     * What of a launch the secure processor measures, as the launch passes it: the firmware, the
+     * kernel, initramfs and command line (through the SEV hashes table), the number of vCPUs and
+     * their type (one VMSA each, with the type's CPUID signature), and the VMSA's SEV_FEATURES.
+     * The command line is built from this record and a launch-measurement calculator is to be fed
+     * from it, so the two cannot disagree.
+     *
+     * @param guestFeatures SEV_FEATURES of every VMSA: 0x1, SNP active alone, which is what QEMU
+     *                      (>= 9.1, KVM_SEV_INIT2 without extra VMSA features) starts a guest with
+     * @param vmmType       the VMM whose VMSA layout the measurement assumes: "qemu"
+     */
+    public record Measured(Path firmware, Path kernel, Path initrd, String cmdline, int vcpus, String cpuType, long guestFeatures,
+                           String vmmType) {}
+
+    /** SEV_FEATURES of the launch's VMSAs: SNP active (bit 0) alone. */
+    public static final long GUEST_FEATURES = 0x1L;
+
+    /** What a launch of {@code guest} with {@code settings} (firmware resolved) measures. */
+    public static Measured measured(dev.coffer.runtime.guest.GuestImage guest, SnpSettings settings) {
+        if (settings.firmware() == null) {
+            throw new IllegalArgumentException("expected the firmware of an SNP launch resolved to a file, found none");
+        }
+        return new Measured(settings.firmware(), guest.bzImage(), guest.initrd(), guest.cmdline(), settings.vcpus(),
+                settings.cpuType(), GUEST_FEATURES, "qemu");
+    }
+
     private SnpLaunch() {}
 
     /** The command line; {@code detached}: QEMU daemonizes and writes the console to a file. */
@@ -95,17 +121,22 @@ public final class SnpLaunch {
             if (s.authorKey()) snp.append(",author-key-enabled=on");
         }
         String memory = s.memoryMib() + "M";
+        Measured m = measured(c.guest(), s);
+        if (!m.cmdline().equals(c.cmdline())) {
+            throw new IllegalArgumentException("expected the guest's measured command line for an SNP launch, found another;"
+                    + " the SEV hashes table would not match what the guest's endorsement names");
+        }
         List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64",
                 "-machine", "q35,confidential-guest-support=sev0,memory-backend=ram0,vmport=off",
-                "-enable-kvm", "-cpu", s.cpuType(),
-                "-smp", s.vcpus() + ",maxcpus=" + s.vcpus(),
+                "-enable-kvm", "-cpu", m.cpuType(),
+                "-smp", m.vcpus() + ",maxcpus=" + m.vcpus(),
                 "-m", memory,
                 "-object", "memory-backend-memfd,id=ram0,size=" + memory + ",share=true,prealloc=false",
                 "-object", snp.toString(),
-                "-bios", s.firmware().toString(),
+                "-bios", m.firmware().toString(),
                 "-nodefaults", "-no-user-config", "-no-reboot",
-                "-kernel", c.guest().bzImage().toString(), "-initrd", c.guest().initrd().toString(),
-                "-append", c.cmdline()));
+                "-kernel", m.kernel().toString(), "-initrd", m.initrd().toString(),
+                "-append", m.cmdline()));
         cmd.addAll(MicroVm.devices(c, MicroVm.Transport.PCI, detached));
         return cmd;
     }

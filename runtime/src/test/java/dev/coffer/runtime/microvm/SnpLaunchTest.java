@@ -93,12 +93,18 @@ class SnpLaunchTest {
     void theCommandPassesExactlyWhatTheMeasurementIsComputedFrom() {
         SnpSettings s = new SnpSettings(OVMF, "EPYC-Milan", 3, 1536, null, null, false);
         List<String> cmd = SnpLaunch.qemuCommand(inputs(MILAN, s, false), true);
-        assertEquals(GUEST.bzImage().toString(), after(cmd, "-kernel"));
-        assertEquals(GUEST.initrd().toString(), after(cmd, "-initrd"));
-        assertEquals(GUEST.cmdline(), after(cmd, "-append"));
-        assertEquals(OVMF.toString(), after(cmd, "-bios"));
-        assertEquals("EPYC-Milan", after(cmd, "-cpu"));
-        assertEquals("3,maxcpus=3", after(cmd, "-smp"));
+        SnpLaunch.Measured m = SnpLaunch.measured(GUEST, s);
+        assertEquals(m.kernel().toString(), after(cmd, "-kernel"));
+        assertEquals(GUEST.bzImage(), m.kernel(), "OVMF boots the bzImage, not the PVH vmlinux");
+        assertEquals(m.initrd().toString(), after(cmd, "-initrd"));
+        assertEquals(m.cmdline(), after(cmd, "-append"));
+        assertEquals(GUEST.cmdline(), m.cmdline());
+        assertEquals(m.firmware().toString(), after(cmd, "-bios"));
+        assertEquals(m.cpuType(), after(cmd, "-cpu"));
+        assertEquals("EPYC-Milan", m.cpuType());
+        assertEquals(m.vcpus() + ",maxcpus=" + m.vcpus(), after(cmd, "-smp"));
+        assertEquals(3, m.vcpus());
+        assertEquals(0x1, m.guestFeatures());
         assertEquals("1536M", after(cmd, "-m"));
         String snp = cmd.stream().filter(a -> a.startsWith("sev-snp-guest,")).findFirst().orElseThrow();
         assertTrue(snp.contains(",cbitpos=51,reduced-phys-bits=5,"), snp);
