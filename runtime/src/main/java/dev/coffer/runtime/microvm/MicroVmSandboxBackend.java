@@ -203,13 +203,6 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
             throws IOException {
         Path groupDir = request.groupDir().toAbsolutePath();
         Path guestHome = guestDir != null ? guestDir : groupDir.getParent().getParent().resolve("guest");
-        GuestImage guest;
-        try {
-            guest = GuestImage.load(guestHome);
-            guest.requireCurrentAgent();
-        } catch (GuestBuildException e) {
-            throw new SandboxException(e.getMessage(), e);
-        }
         boolean snp = request.tee().equals("snp");
         SnpPreflight.Result host = null;
         if (snp) {
@@ -219,6 +212,13 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
                 throw new SandboxException("cannot launch group " + request.groupName() + " on SEV-SNP: this host is not ready\n"
                         + host.render().stripTrailing());
             }
+        }
+        GuestImage guest;
+        try {
+            guest = GuestImage.load(guestHome);
+            guest.requireCurrentAgent();
+        } catch (GuestBuildException e) {
+            throw new SandboxException(e.getMessage(), e);
         }
         String accelSetting = request.environment().getOrDefault("COFFER_ACCEL", System.getenv("COFFER_ACCEL"));
         Accelerator.Choice accel;
