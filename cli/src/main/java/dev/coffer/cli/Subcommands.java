@@ -23,6 +23,7 @@ final class Subcommands {
                 new dev.coffer.cli.server.ServerCommand(),
                 new dev.coffer.cli.key.KeyCommand(),
                 new dev.coffer.cli.volume.VolumeCommand(),
-                new dev.coffer.cli.guest.GuestCommand());
+                new dev.coffer.cli.guest.GuestCommand(),
+                new dev.coffer.cli.doctor.DoctorCommand());
     }
 }

@@ -41,6 +41,8 @@ import java.util.stream.Collectors;
                 "", "Example:", "  coffer run web.yaml -d && coffer ps && coffer logs web server -f",
                 "  coffer run web.yaml -d --tee sim && coffer attest group web",
                 "  coffer run web.yaml --isolation microvm --startup-report",
+                "  coffer run --tee snp --check --ovmf /usr/share/ovmf/OVMF.amdsev.fd",
+                "  coffer run web.yaml -d --tee snp --vcpus 2 --cpu-type EPYC-Milan --memory 2048",
                 "", "GROUP.yaml:",
                 "  name: web",
                 "  containers:",
@@ -58,8 +60,17 @@ public final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "GROUP.yaml", description = "The group spec file.")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "GROUP.yaml", description = "The group spec file (not needed with --check).")
     Path file;
+
+    @Option(names = "--check",
+            description = "With --tee snp: check this host for an SEV-SNP launch (CPU, KVM and kvm_amd's sev_snp, /dev/sev,"
+                    + " QEMU >= 9.1 with sev-snp-guest, the AmdSev OVMF and its kernel hashes, the guest, memory and vCPUs),"
+                    + " print what is missing and what to do, and exit: 0 ready, 1 not. Starts nothing.")
+    boolean check;
+
+    @picocli.CommandLine.Mixin
+    dev.coffer.cli.doctor.SnpOptions snpOptions;
 
     @Option(names = {"-d", "--detach"}, description = "Return once the group runs; it keeps running after this command exits.")
     boolean detach;
@@ -83,6 +94,8 @@ public final class RunCommand implements Callable<Integer> {
                     + " secure processor fixes MEASUREMENT and HOST_DATA = SHA-256(policy), so"
                     + " `coffer attest group` and key release work (simulated, not hardware). For a"
                     + " microVM MEASUREMENT covers kernel, initramfs, command line and agent disk."
+                    + " snp: AMD SEV-SNP hardware (microvm only): QEMU's sev-snp-guest with the AmdSev OVMF, kernel"
+                    + " hashes and HOST_DATA = SHA-256(policy); the host is checked first (see --check)."
                     + " none: no attestation, no SKR API. auto (default): sim.")
     String tee;
 
@@ -108,6 +121,14 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        boolean snp = tee.equals(RunOptions.TEE_SNP);
+        dev.coffer.runtime.sandbox.SnpSettings snpSettings = snp ? snpOptions.settings() : null;
+        if (check) {
+            if (!snp) throw new dev.coffer.cli.UsageException("expected --check with --tee snp (the check of an SEV-SNP host),"
+                    + " found --tee " + tee + "; `coffer doctor` checks every isolation and TEE");
+            return snpCheck(out, snpSettings);
+        }
+        if (file == null) throw new dev.coffer.cli.UsageException("expected GROUP.yaml, found none; see `coffer run --help`");
         GroupSpec group;
         try {
             group = GroupSpecParser.parse(file);
@@ -115,11 +136,29 @@ public final class RunCommand implements Callable<Integer> {
             throw new CofferException(e.getMessage());
         }
         String backend;
+        if (snp) {
+            if (!isolation.equals(Isolation.AUTO) && !isolation.equals(dev.coffer.runtime.microvm.MicroVmSandboxBackend.NAME)) {
+                throw new dev.coffer.cli.UsageException("expected --isolation microvm (or auto) with --tee snp, found --isolation "
+                        + isolation + "; an SEV-SNP guest is a virtual machine");
+            }
+            isolation = dev.coffer.runtime.microvm.MicroVmSandboxBackend.NAME;
+            // before anything is prepared or started: what this host lacks, rather than QEMU's first complaint
+            dev.coffer.runtime.preflight.SnpPreflight.Result host = preflight(snpSettings);
+            if (!host.ready()) {
+                err.print(host.render());
+                err.flush();
+                throw new CofferException("cannot run group " + group.name() + " on SEV-SNP: this host is not ready ("
+                        + String.join(", ", host.failing().stream().map(dev.coffer.runtime.preflight.Check::name).toList())
+                        + "); fix what is MISSING above, then check again with `coffer run --tee snp --check`");
+            }
+        }
         try {
             Isolation.Choice choice = Isolation.choose(isolation, dev.coffer.cli.CofferHome.resolve());
             backend = choice.backend();
             if (!choice.reason().equals("requested")) err.println("coffer: isolation " + backend + " (" + choice.reason() + ")");
             err.println("coffer: " + SandboxBackends.byName(backend).isolationNotice());
+            if (snp) err.println("coffer: tee snp: the guest's memory is encrypted and integrity-protected by AMD SEV-SNP;"
+                    + " the host cannot read or change it");
             err.flush();
         } catch (IllegalArgumentException e) {
             throw new dev.coffer.cli.UsageException(e.getMessage());
@@ -146,7 +185,7 @@ public final class RunCommand implements Callable<Integer> {
             handle = manager.run(group, RunOptions.defaults().withIsolation(backend).withOciRuntime(runtime)
                     .withPolicy(policy.equals(RunOptions.GENERATE) || policy.equals(RunOptions.ALLOW_ALL) ? policy
                             : Path.of(policy).toAbsolutePath().toString())
-                    .withSpecFile(file.toAbsolutePath().toString()).withTee(teeValue)
+                    .withSpecFile(file.toAbsolutePath().toString()).withTee(teeValue).withSnp(snpSettings)
                     .withVault(vault == null ? "" : vault));
         } catch (IOException e) {
             stopped.set(true);
@@ -160,7 +199,8 @@ public final class RunCommand implements Callable<Integer> {
                 + "; runtime " + handle.ociRuntime() + "; policy enforcer " + handle.enforcer());
         if (!status.tee().equals(RunOptions.TEE_NONE)) {
             out.println("tee: " + status.tee() + (status.tee().equals(RunOptions.TEE_SIM) ? " (simulated, not a hardware TEE)" : "")
-                    + "; measurement " + status.measurement() + "; host data " + status.hostData()
+                    + "; measurement " + (status.measurement().isEmpty() ? "(in the hardware's reports: `coffer attest group "
+                    + group.name() + "`)" : status.measurement()) + "; host data " + status.hostData()
                     + (status.skrPort() == null ? "; no SKR API" : "; SKR API on 127.0.0.1:" + status.skrPort() + " inside the group"));
         }
         List<String> ports = group.containers().stream().flatMap(c -> c.ports().stream()
@@ -262,11 +302,27 @@ public final class RunCommand implements Callable<Integer> {
         if (tee.equals("auto")) {
             return RunOptions.TEE_SIM;
         }
-        if (!tee.equals(RunOptions.TEE_NONE) && !tee.equals(RunOptions.TEE_SIM)) {
-            throw new dev.coffer.cli.UsageException("expected --tee none|sim|auto, found \"" + tee + "\""
-                    + (tee.equals("snp") ? " (a real SEV-SNP launch needs the microVM backend on an SNP host)" : ""));
+        if (!List.of(RunOptions.TEE_NONE, RunOptions.TEE_SIM, RunOptions.TEE_SNP).contains(tee)) {
+            throw new dev.coffer.cli.UsageException("expected --tee none|sim|snp|auto, found \"" + tee + "\"");
         }
         return tee;
+    }
+
+    /** The SEV-SNP preflight of this host for {@code settings}, with this home's guest. */
+    private static dev.coffer.runtime.preflight.SnpPreflight.Result preflight(dev.coffer.runtime.sandbox.SnpSettings settings) {
+        return dev.coffer.runtime.preflight.SnpPreflight.check(dev.coffer.runtime.preflight.HostProbe.host(), settings,
+                dev.coffer.cli.CofferHome.resolve().resolve("guest"));
+    }
+
+    /** {@code --tee snp --check}: the preflight on one screen; 0 when ready. */
+    private static int snpCheck(PrintWriter out, dev.coffer.runtime.sandbox.SnpSettings settings) {
+        dev.coffer.runtime.preflight.SnpPreflight.Result r = preflight(settings);
+        out.print(r.render());
+        if (r.ready()) {
+            out.println("this host can launch SEV-SNP groups: coffer run GROUP.yaml --tee snp");
+        }
+        out.flush();
+        return r.ready() ? 0 : 1;
     }
 
     private static void stopOnSignal(GroupManager manager, String name, Duration grace, PrintWriter err) {

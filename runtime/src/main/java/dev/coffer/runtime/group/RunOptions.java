@@ -9,12 +9,19 @@ import java.util.Map;
  *               (development: nothing enforced), or the path of a policy file from {@code coffer policy gen}
  * @param agentEnvironment extra environment for the agent process (e.g. PATH)
  * @param specFile where the spec came from, recorded in the state (may be null)
- * @param tee {@link #TEE_NONE} or {@link #TEE_SIM} (the simulated secure processor of this Coffer home)
+ * @param tee {@link #TEE_NONE}, {@link #TEE_SIM} (the simulated secure processor of this Coffer home) or
+ *            {@link #TEE_SNP} (AMD SEV-SNP hardware, microVM only)
  * @param vault the attestation service and key vault URL ({@code coffer server}) that encrypted volumes whose
  *              spec names no {@code authority}/{@code vault} use; "" for none
+ * @param snp the SEV-SNP launch's firmware, vCPUs and memory, used with {@link #TEE_SNP}
  */
 public record RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
-                         String specFile, String tee, String vault) {
+                         String specFile, String tee, String vault, dev.coffer.runtime.sandbox.SnpSettings snp) {
+    public RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
+                      String specFile, String tee, String vault) {
+        this(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, vault, null);
+    }
+
     public RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
                       String specFile, String tee) {
         this(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, "");
@@ -24,11 +31,13 @@ public record RunOptions(String isolation, String ociRuntime, String policy, Map
     public static final String ALLOW_ALL = "allow-all";
     public static final String TEE_NONE = "none";
     public static final String TEE_SIM = "sim";
+    public static final String TEE_SNP = "snp";
 
     public RunOptions {
         agentEnvironment = agentEnvironment == null ? Map.of() : Map.copyOf(agentEnvironment);
         tee = tee == null ? TEE_NONE : tee;
         vault = vault == null ? "" : vault;
+        snp = snp == null ? dev.coffer.runtime.sandbox.SnpSettings.defaults() : snp;
     }
 
     /**
@@ -41,32 +50,37 @@ public record RunOptions(String isolation, String ociRuntime, String policy, Map
     }
 
     public RunOptions withIsolation(String value) {
-        return new RunOptions(value, ociRuntime, policy, agentEnvironment, specFile, tee, vault);
+        return new RunOptions(value, ociRuntime, policy, agentEnvironment, specFile, tee, vault, snp);
     }
 
     public RunOptions withOciRuntime(String value) {
-        return new RunOptions(isolation, value, policy, agentEnvironment, specFile, tee, vault);
+        return new RunOptions(isolation, value, policy, agentEnvironment, specFile, tee, vault, snp);
     }
 
     public RunOptions withAgentEnvironment(Map<String, String> value) {
-        return new RunOptions(isolation, ociRuntime, policy, value, specFile, tee, vault);
+        return new RunOptions(isolation, ociRuntime, policy, value, specFile, tee, vault, snp);
     }
 
     public RunOptions withPolicy(String value) {
-        return new RunOptions(isolation, ociRuntime, value, agentEnvironment, specFile, tee, vault);
+        return new RunOptions(isolation, ociRuntime, value, agentEnvironment, specFile, tee, vault, snp);
     }
 
     public RunOptions withSpecFile(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, value, tee, vault);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, value, tee, vault, snp);
     }
 
     /** @param value {@link #TEE_NONE} or {@link #TEE_SIM} */
     public RunOptions withTee(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, value, vault);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, value, vault, snp);
+    }
+
+    /** @param value the SEV-SNP launch's settings, used with {@link #TEE_SNP} */
+    public RunOptions withSnp(dev.coffer.runtime.sandbox.SnpSettings value) {
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, vault, value);
     }
 
     /** @param value the default attestation service + key vault URL for encrypted volumes, "" for none */
     public RunOptions withVault(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, value);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, value, snp);
     }
 }

@@ -141,8 +141,9 @@ public final class GuestAgent {
     static List<String> launchArguments(LaunchDisk.Content launch, Path state, Path chipDirectory) throws IOException {
         List<String> args = new ArrayList<>(List.of("--name", launch.group(), "--runtime", launch.ociRuntime(),
                 "--layer-disk", AttachedDisks.VIRTIO));
-        if (launch.tee().equals("sim")) {
-            args.addAll(simLaunch(launch, state, chipDirectory));
+        if (!launch.tee().equals("none")) {
+            // snp: the agent finds the secure processor's guest interface itself and reads HOST_DATA from its report
+            args.addAll(launch.tee().equals("sim") ? simLaunch(launch, state, chipDirectory) : List.of("--tee", "snp"));
             if (launch.endorsement() != null) {
                 // opaque to the guest: the agent forwards it with its evidence, the service verifies it
                 Path endorsement = state.resolve("endorsement.cose");

@@ -53,6 +53,21 @@ public final class GuestBuilder {
             "dm_integrity", "authenc",
             "xts", "aesni_intel", "af_alg", "algif_skcipher", "algif_hash");
 
+    /**
+     * Modules an SEV-SNP guest loads besides {@link #MODULES}, only when its kernel registered the
+     * {@code sev-guest} platform device (it does so only in an SNP guest; elsewhere sev-guest
+     * would refuse to load): the PCI virtio transport of the q35 machine an SNP launch uses, and
+     * the secure processor's guest driver, which serves reports through /dev/sev-guest.
+     */
+    static final List<String> SNP_MODULES = List.of("virtio_pci", "sev_guest");
+
+    /**
+     * Loaded with {@link #SNP_MODULES} where the kernel has them: configfs-tsm (Linux >= 6.7,
+     * {@code tsm}, later {@code tsm_report}) serves reports at /sys/kernel/config/tsm/report,
+     * which the agent prefers to /dev/sev-guest.
+     */
+    static final List<String> SNP_OPTIONAL_MODULES = List.of("configfs", "tsm", "tsm_report");
+
     /** Host binaries copied into the initramfs, at the same paths. */
     /** dmsetup: the agent reads an opened volume's active table from the kernel (dev.coffer.agent.volume.ActiveMapping). */
     static final List<String> BINARIES = List.of("/usr/bin/crun", "/usr/sbin/veritysetup", "/usr/sbin/cryptsetup", "/usr/sbin/dmsetup");
@@ -101,6 +116,11 @@ public final class GuestBuilder {
         Path moduleDir = Path.of("/lib/modules", version);
         progress.accept("kernel " + version + ": extracting vmlinux from /boot/vmlinuz-" + version);
         VmlinuxExtractor.extract(Path.of("/boot/vmlinuz-" + version), guestDir.resolve(GuestImage.KERNEL_FILE));
+        // the bzImage as it is, for an SNP launch: OVMF boots it and checks it against its measured hash
+        Path bzImageTmp = guestDir.resolve(GuestImage.BZIMAGE_FILE + ".tmp");
+        Files.copy(Path.of("/boot/vmlinuz-" + version), bzImageTmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(bzImageTmp, guestDir.resolve(GuestImage.BZIMAGE_FILE), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
 
         deleteTree(STAGE);
         Files.createDirectories(STAGE.resolve("agent"));
@@ -357,6 +377,13 @@ public final class GuestBuilder {
             order.append(file).append('\n');
         }
         cpio.file("etc/coffer/modules", order.toString().getBytes(StandardCharsets.UTF_8), 0644);
+        StringBuilder snpOrder = new StringBuilder();
+        for (String rel : snpLoadOrder(km)) {
+            String file = rel.substring(rel.lastIndexOf('/') + 1);
+            cpio.file("lib/modules/" + file, moduleDir.resolve(rel), 0644);
+            snpOrder.append(file).append('\n');
+        }
+        cpio.file("etc/coffer/modules-snp", snpOrder.toString().getBytes(StandardCharsets.UTF_8), 0644);
         cpio.file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
                 .getBytes(StandardCharsets.UTF_8), 0644);
         cpio.file("etc/group", "root:x:0:\nnogroup:x:65534:\n".getBytes(StandardCharsets.UTF_8), 0644);
@@ -387,6 +414,20 @@ public final class GuestBuilder {
             cpio.file(lib, Path.of(lib).toRealPath(), 0755);
         }
         return cpio;
+    }
+
+    /**
+     * The load order of what an SNP guest loads after {@link #MODULES}: {@link #SNP_MODULES}, the
+     * optional ones this kernel has, and their dependencies not already loaded.
+     */
+    static List<String> snpLoadOrder(KernelModules km) throws IOException {
+        List<String> base = km.loadOrder(MODULES);
+        List<String> wanted = new ArrayList<>(MODULES);
+        wanted.addAll(SNP_MODULES);
+        for (String m : SNP_OPTIONAL_MODULES) if (km.exists(m)) wanted.add(m);
+        List<String> all = new ArrayList<>(km.loadOrder(wanted));
+        all.removeAll(base);
+        return List.copyOf(all);
     }
 
     private static String runTool(String name, String... args) {

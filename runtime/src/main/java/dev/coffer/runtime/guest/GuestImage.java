@@ -31,6 +31,13 @@ public record GuestImage(Path dir, String kernelVersion, String agentRootHash, l
     public static final String KERNEL_FILE = "vmlinux";
     public static final String INITRD_FILE = "initrd.cpio";
     public static final String AGENT_DISK_FILE = "agent.img";
+    /**
+     * The kernel as Debian ships it (a bzImage), kept beside the extracted vmlinux: an SEV-SNP
+     * launch boots through OVMF, which loads a bzImage (EFI stub) and checks it against the
+     * kernel hash QEMU put in the measured SEV hashes table; the PVH microVM boots the vmlinux.
+     * Optional in a guest's directory: guests built before SNP support lack it.
+     */
+    public static final String BZIMAGE_FILE = "vmlinuz";
     /** The launch artifact name under which the agent disk's verity root hash is measured. */
     public static final String AGENT_DISK_ROOT_ARTIFACT = "agent-disk-verity-root";
     /** The virtio-blk serial the guest finds the agent disk by. */
@@ -50,6 +57,11 @@ public record GuestImage(Path dir, String kernelVersion, String agentRootHash, l
 
     public Path kernel() {
         return dir.resolve(KERNEL_FILE);
+    }
+
+    /** The compressed kernel OVMF boots in an SEV-SNP launch (see {@link #BZIMAGE_FILE}). */
+    public Path bzImage() {
+        return dir.resolve(BZIMAGE_FILE);
     }
 
     public Path initrd() {

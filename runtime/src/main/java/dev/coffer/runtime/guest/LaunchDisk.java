@@ -50,7 +50,8 @@ public final class LaunchDisk {
     /**
      * @param policy        the Rego policy text, or null for the development mode allow-all
      * @param hostData      64 hex digits, SHA-256 of the policy; null with allow-all
-     * @param tee           "none" or "sim"
+     * @param tee           "none", "sim" or "snp" (the guest's secure processor fixed MEASUREMENT and HOST_DATA;
+     *                      the agent reads HOST_DATA from its own report, never from this disk)
      * @param launchContext with tee sim: the sealed launch-context file (SimLaunchContext) the runtime made
      * @param simTee        with tee sim: the simulated chip's files by name (base64), which the guest
      *                      puts where the context says the chip lives; a simulation has no hardware
@@ -89,8 +90,12 @@ public final class LaunchDisk {
             network = network == null ? GuestNetwork.Plan.NONE : network;
             tee = tee == null ? "none" : tee;
             simTee = simTee == null ? java.util.Map.of() : java.util.Map.copyOf(simTee);
-            if (!tee.equals("none") && !tee.equals("sim")) {
-                throw new IllegalArgumentException("expected the launch disk's tee to be none or sim, found " + tee);
+            if (!tee.equals("none") && !tee.equals("sim") && !tee.equals("snp")) {
+                throw new IllegalArgumentException("expected the launch disk's tee to be none, sim or snp, found " + tee);
+            }
+            if (tee.equals("snp") && (launchContext != null || !simTee.isEmpty())) {
+                throw new IllegalArgumentException("expected no simulated chip (launchContext, simTee) with tee snp, found one;"
+                        + " an SEV-SNP launch is measured and bound by the hardware");
             }
             if (tee.equals("none") && (launchContext != null || !simTee.isEmpty())) {
                 throw new IllegalArgumentException("expected the launch disk's tee to be sim when it carries the simulated"
@@ -109,6 +114,11 @@ public final class LaunchDisk {
         /** The same launch on the simulated secure processor. */
         public Content withSim(String launchContextText, java.util.Map<String, String> chipFiles, Integer skr) {
             return new Content(format, group, policy, hostData, ociRuntime, "sim", launchContextText, chipFiles, skr, network, endorsement);
+        }
+
+        /** The same launch on AMD SEV-SNP hardware, with the SKR API on {@code skr} (or none). */
+        public Content withSnp(Integer skr) {
+            return new Content(format, group, policy, hostData, ociRuntime, "snp", null, null, skr, network, endorsement);
         }
 
         /** The same launch with {@code plan} for the guest's network. */

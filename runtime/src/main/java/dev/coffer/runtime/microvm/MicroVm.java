@@ -121,7 +121,6 @@ public final class MicroVm implements AutoCloseable {
 
     /** The QEMU command line for {@code config} (exposed for tests and for `--verbose`). */
     public static List<String> qemuCommand(Config c, boolean detached) {
-        Path run = c.runDir();
         List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64",
                 // no option ROMs, no auto-added virtio_mmio.device= parameters: the command line stays the measured one
                 "-M", "microvm,x-option-roms=off,auto-kernel-cmdline=off",
@@ -130,6 +129,41 @@ public final class MicroVm implements AutoCloseable {
                 "-nodefaults", "-no-user-config", "-no-reboot",
                 "-kernel", c.guest().kernel().toString(), "-initrd", c.guest().initrd().toString(),
                 "-append", c.cmdline()));
+        cmd.addAll(devices(c, Transport.MMIO, detached));
+        return cmd;
+    }
+
+    /**
+     * How the guest's virtio devices are attached: memory-mapped on the microvm machine, PCI on
+     * q35 (SEV-SNP). A confidential guest's devices must use the platform's DMA API (bounce
+     * buffers in shared memory): the guest kernel refuses a virtio device without
+     * VIRTIO_F_ACCESS_PLATFORM there, which QEMU offers with {@code iommu_platform=on}.
+     */
+    enum Transport {
+        MMIO("-device", ""),
+        PCI("-pci", ",disable-legacy=on,iommu_platform=on");
+
+        private final String suffix;
+        private final String options;
+
+        Transport(String suffix, String options) {
+            this.suffix = suffix;
+            this.options = options;
+        }
+
+        String device(String kind) {
+            return "virtio-" + kind + suffix;
+        }
+    }
+
+    /**
+     * What every machine has: the serial console (a socket this process reads, or a file when
+     * detached), the agent's virtio-serial port, the pid file, the disks by serial and the
+     * restricted user-mode network.
+     */
+    static List<String> devices(Config c, Transport transport, boolean detached) {
+        Path run = c.runDir();
+        List<String> cmd = new ArrayList<>();
         if (detached) {
             // outlives this JVM: console to a file, QEMU daemonizes itself once its devices are up
             cmd.addAll(List.of("-display", "none", "-daemonize",
@@ -140,7 +174,7 @@ public final class MicroVm implements AutoCloseable {
                     "-serial", "chardev:console"));
         }
         cmd.addAll(List.of(
-                "-device", "virtio-serial-device",
+                "-device", transport.device("serial") + transport.options,
                 "-chardev", "socket,id=agent,path=" + run.resolve("agent.sock") + ",server=on,wait=off",
                 "-device", "virtserialport,chardev=agent,name=" + GuestImage.AGENT_PORT_NAME,
                 "-pidfile", run.resolve("qemu.pid").toString()));
@@ -149,7 +183,7 @@ public final class MicroVm implements AutoCloseable {
             String id = "disk" + i++;
             cmd.addAll(List.of("-drive", "id=" + id + ",file=" + d.file() + ",format=raw,if=none"
                             + (d.readOnly() ? ",read-only=on" : ""),
-                    "-device", "virtio-blk-device,drive=" + id + ",serial=" + d.serial()));
+                    "-device", transport.device("blk") + transport.options + ",drive=" + id + ",serial=" + d.serial()));
         }
         if (c.network()) {
             StringBuilder netdev = new StringBuilder("user,id=net0,restrict=on");
@@ -161,7 +195,9 @@ public final class MicroVm implements AutoCloseable {
                 // the words are split on spaces, and the endpoint's shape admits no space or comma)
                 netdev.append(",guestfwd=tcp:").append(e.via()).append("-cmd:socat STDIO TCP:").append(e.host()).append(':').append(e.port());
             }
-            cmd.addAll(List.of("-netdev", netdev.toString(), "-device", "virtio-net-device,netdev=net0"));
+            // no PXE option ROM on PCI: the firmware would run code the launch never measured
+            cmd.addAll(List.of("-netdev", netdev.toString(), "-device", transport.device("net") + transport.options
+                    + ",netdev=net0" + (transport == Transport.PCI ? ",romfile=" : "")));
         }
         return cmd;
     }
@@ -203,11 +239,16 @@ public final class MicroVm implements AutoCloseable {
      * {@link #kill(long, String, Duration)}.
      */
     public static long startDetached(Config config, Duration timeout) throws IOException {
+        return startDetached(config, qemuCommand(config, true), timeout);
+    }
+
+    /** As {@link #startDetached(Config, Duration)}, with another machine's detached command line for the same config. */
+    static long startDetached(Config config, List<String> command, Duration timeout) throws IOException {
         Files.createDirectories(config.runDir());
         Path pidFile = config.runDir().resolve("qemu.pid");
         Files.deleteIfExists(pidFile);
         Path log = config.runDir().resolve("qemu.log");
-        Process p = new ProcessBuilder(qemuCommand(config, true))
+        Process p = new ProcessBuilder(command)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .redirectErrorStream(true)
                 .start();

@@ -7,6 +7,8 @@ import dev.coffer.runtime.guest.GuestBuildException;
 import dev.coffer.runtime.guest.GuestImage;
 import dev.coffer.runtime.guest.GuestNetwork;
 import dev.coffer.runtime.guest.LaunchDisk;
+import dev.coffer.runtime.preflight.HostProbe;
+import dev.coffer.runtime.preflight.SnpPreflight;
 import dev.coffer.layer.LayerDisk;
 import dev.coffer.runtime.sandbox.Sandbox;
 import dev.coffer.runtime.sandbox.SandboxBackend;
@@ -176,8 +178,13 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
                 content = content.withEndorsement(dev.coffer.runtime.sandbox.EndorsementHandOff
                         .forMeasurement(request.simTeeDir(), measurement).orElse(null));
             }
-            default -> throw new SandboxException("expected --tee none|sim for the microVM, found \"" + request.tee() + "\""
-                    + ("snp".equals(request.tee()) ? " (a real SEV-SNP launch needs an SNP host and QEMU's sev-snp-guest object)" : ""));
+            case "snp" -> {
+                // the hardware fixes MEASUREMENT (read from its reports) and HOST_DATA (the sev-snp-guest
+                // object's host-data, which the agent reads back from its own report: never from this disk)
+                content = content.withSnp(request.skrPort());
+                if (hostData == null) hostData = new byte[32];
+            }
+            default -> throw new SandboxException("expected --tee none|sim|snp for the microVM, found \"" + request.tee() + "\"");
         }
         Path file = runDir.resolve("launch.img");
         LaunchDisk.write(file, content.withNetwork(network));
@@ -196,6 +203,16 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
             throws IOException {
         Path groupDir = request.groupDir().toAbsolutePath();
         Path guestHome = guestDir != null ? guestDir : groupDir.getParent().getParent().resolve("guest");
+        boolean snp = request.tee().equals("snp");
+        SnpPreflight.Result host = null;
+        if (snp) {
+            // before anything is written or started: say what this host lacks rather than let QEMU fail
+            host = SnpPreflight.check(HostProbe.host(), request.snp(), guestHome);
+            if (!host.ready()) {
+                throw new SandboxException("cannot launch group " + request.groupName() + " on SEV-SNP: this host is not ready\n"
+                        + host.render().stripTrailing());
+            }
+        }
         GuestImage guest;
         try {
             guest = GuestImage.load(guestHome);
@@ -206,7 +223,7 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         String accelSetting = request.environment().getOrDefault("COFFER_ACCEL", System.getenv("COFFER_ACCEL"));
         Accelerator.Choice accel;
         try {
-            accel = Accelerator.choose(accelSetting);
+            accel = snp ? new Accelerator.Choice(Accelerator.KVM, "SEV-SNP runs only under KVM") : Accelerator.choose(accelSetting);
         } catch (IllegalArgumentException e) {
             throw new SandboxException(e.getMessage() + "; set COFFER_ACCEL to auto, kvm or tcg");
         }
@@ -217,9 +234,11 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         disks.add(launch.disk());
         MicroVm.Config config = MicroVm.Config.forAgent(guest, runDir, accel.accelerator()).withDisks(disks)
                 .withNetwork(forwards, network.endpoints());
+        List<String> command = snp ? SnpLaunch.qemuCommand(snpInputs(config, request, host, launch), true)
+                : MicroVm.qemuCommand(config, true);
         long pid;
         try {
-            pid = MicroVm.startDetached(config, DAEMONIZE_TIMEOUT);
+            pid = MicroVm.startDetached(config, command, DAEMONIZE_TIMEOUT);
         } catch (IOException | IllegalArgumentException e) {
             throw new SandboxException("cannot start the group's microVM: " + e.getMessage(), e);
         }
@@ -234,6 +253,15 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
             sandbox.destroy(0);
             throw e;
         }
+    }
+
+    /** The SNP launch's inputs: the host's C-bit from the preflight, the firmware it found, HOST_DATA of the launch disk. */
+    private static SnpLaunch.Inputs snpInputs(MicroVm.Config config, LaunchRequest request, SnpPreflight.Result host, Launch launch) {
+        dev.coffer.runtime.sandbox.SnpSettings s = request.snp();
+        dev.coffer.runtime.sandbox.SnpSettings resolved = new dev.coffer.runtime.sandbox.SnpSettings(host.firmware(), s.cpuType(),
+                s.vcpus(), s.memoryMib(), s.idBlock(), s.idAuth(), s.authorKey());
+        return new SnpLaunch.Inputs(config, resolved, host.cpuid().cbitPosition(), host.cpuid().reducedPhysBits(),
+                java.util.HexFormat.of().parseHex(launch.hostDataHex()), SnpLaunch.GUEST_POLICY);
     }
 
     private void awaitAgent(MicroVmSandbox sandbox) throws IOException {

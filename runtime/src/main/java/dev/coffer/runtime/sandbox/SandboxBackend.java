@@ -36,7 +36,7 @@ public interface SandboxBackend {
      * @param environment extra environment for the agent (tests use it to change PATH)
      * @param layerDisks the group's layer disks, which the backend makes readable to the agent
      *                   (as files, or as block devices of the VM); see {@link Sandbox#layerSource}
-     * @param tee "none" or "sim": whether the launch is measured by the simulated secure processor
+     * @param tee "none", "sim" (measured by the simulated secure processor) or "snp" (by AMD's, microVM only)
      * @param simTeeDir the simulated chip's directory ({@code $COFFER_HOME/sim-tee}); used with tee "sim"
      * @param skrPort where the agent serves the SKR API inside the group (127.0.0.1:PORT), or null for no SKR API
      * @param endpoints the attestation services and key vaults the group may call, as origins
@@ -46,10 +46,18 @@ public interface SandboxBackend {
      *              them into the group's network namespace; a microVM's through QEMU's forwarding)
      * @param volumeDisks the images of the group's encrypted volumes, which the backend makes readable (and,
      *                    unless read-only, writable) to the agent; see {@link Sandbox#volumeSource}
+     * @param snp the SEV-SNP launch's firmware, vCPUs and memory; used with tee "snp"
      */
     record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
                          List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
-                         List<Integer> ports, List<VolumeDisk> volumeDisks) {
+                         List<Integer> ports, List<VolumeDisk> volumeDisks, SnpSettings snp) {
+        public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
+                             List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
+                             List<Integer> ports, List<VolumeDisk> volumeDisks) {
+            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, tee, simTeeDir, skrPort, endpoints, ports,
+                    volumeDisks, null);
+        }
+
         /** A launch without encrypted volumes. */
         public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
                              List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
@@ -64,6 +72,7 @@ public interface SandboxBackend {
             tee = tee == null ? "none" : tee;
             endpoints = endpoints == null ? List.of() : List.copyOf(endpoints);
             ports = ports == null ? List.of() : List.copyOf(ports);
+            snp = snp == null ? SnpSettings.defaults() : snp;
         }
 
         /** A launch without a TEE (and so without an SKR API). */
