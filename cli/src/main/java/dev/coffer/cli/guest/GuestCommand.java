@@ -119,8 +119,12 @@ public final class GuestCommand implements Runnable {
 
     @Command(name = "measure", mixinStandardHelpOptions = true,
             description = {"Print the launch measurement of the built guest: SHA-384 over kernel, initramfs,",
-                    "kernel command line and the agent disk's dm-verity root hash."},
-            footer = {"", "Examples:", "  coffer guest measure", "  coffer guest measure -o json"})
+                    "kernel command line and the agent disk's dm-verity root hash (the simulated secure processor's).",
+                    "With --snp, the MEASUREMENT an AMD SEV-SNP secure processor computes for `coffer run --tee snp`",
+                    "of this guest with the same --ovmf, --vcpus and --cpu-type: the reference value a key vault",
+                    "pins or an endorsement states."},
+            footer = {"", "Examples:", "  coffer guest measure", "  coffer guest measure -o json",
+                    "  coffer guest measure --snp --ovmf /usr/share/ovmf/OVMF.amdsev.fd --vcpus 2 --cpu-type EPYC-Milan"})
     static final class Measure implements Runnable {
         @Spec
         CommandSpec spec;
@@ -131,11 +135,74 @@ public final class GuestCommand implements Runnable {
         @Mixin
         OutputOption output;
 
+        @Option(names = "--snp", description = "The SEV-SNP launch's MEASUREMENT (QEMU direct boot through the AmdSev OVMF) "
+                + "instead of the simulated one.")
+        boolean snp;
+
+        @Mixin
+        dev.coffer.cli.doctor.SnpOptions snpOptions;
+
         @Override
         public void run() {
             GuestImage guest = parent.loadGuest();
-            printMeasured(spec.commandLine().getOut(), output, guest, measure(guest), List.of());
+            if (!snp) {
+                printMeasured(spec.commandLine().getOut(), output, guest, measure(guest), List.of());
+                return;
+            }
+            printSnpMeasured(spec.commandLine().getOut(), output, guest, snpSettings(snpOptions.settings()));
         }
+    }
+
+    /** The settings with the firmware resolved: --ovmf, else the first well-known AmdSev build present. */
+    static dev.coffer.runtime.sandbox.SnpSettings snpSettings(dev.coffer.runtime.sandbox.SnpSettings s) {
+        if (s.firmware() != null) {
+            if (!java.nio.file.Files.isRegularFile(s.firmware())) {
+                throw new UsageException("expected --ovmf FILE to be the AmdSev OVMF build, found no file " + s.firmware());
+            }
+            return s;
+        }
+        for (Path p : dev.coffer.runtime.sandbox.SnpSettings.WELL_KNOWN_FIRMWARE) {
+            if (java.nio.file.Files.isRegularFile(p)) {
+                return new dev.coffer.runtime.sandbox.SnpSettings(p, s.cpuType(), s.vcpus(), s.memoryMib(), s.idBlock(), s.idAuth(),
+                        s.authorKey());
+            }
+        }
+        throw new UsageException("expected an AmdSev OVMF build for the SNP measurement, found none at "
+                + dev.coffer.runtime.sandbox.SnpSettings.WELL_KNOWN_FIRMWARE + "; give the one the SNP host boots with --ovmf FILE");
+    }
+
+    static void printSnpMeasured(PrintWriter out, OutputOption output, GuestImage guest, dev.coffer.runtime.sandbox.SnpSettings s) {
+        byte[] measurement;
+        var measured = dev.coffer.runtime.microvm.SnpLaunch.measured(guest, s);
+        try {
+            measurement = dev.coffer.runtime.microvm.SnpLaunch.launchMeasurement(guest, s);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new CofferException("expected " + e.getFile() + " for the SNP measurement, found none; rebuild the guest with"
+                    + " `coffer guest build` (guests built before SNP support lack the bzImage)", e);
+        } catch (IOException e) {
+            throw new CofferException("cannot read the SNP launch's inputs: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            // a firmware that cannot launch or measure this guest (FirmwareFormatException), or a bad vCPU type
+            throw new CofferException(e.getMessage(), e);
+        }
+        String hex = HexFormat.of().formatHex(measurement);
+        if (output.json()) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("measurement", hex);
+            j.put("tee", "snp");
+            j.put("firmware", measured.firmware().toString());
+            j.put("kernel", measured.kernel().toString());
+            j.put("initrd", measured.initrd().toString());
+            j.put("cmdline", measured.cmdline());
+            j.put("vcpus", measured.vcpus());
+            j.put("cpuType", measured.cpuType());
+            j.put("guestFeatures", "0x" + Long.toHexString(measured.guestFeatures()));
+            j.put("vmmType", measured.vmmType());
+            Json.print(out, j);
+            return;
+        }
+        out.println(hex);
+        out.flush();
     }
 
     @Command(name = "boot-test", mixinStandardHelpOptions = true,

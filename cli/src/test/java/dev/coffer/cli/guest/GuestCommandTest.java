@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.HexFormat;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GuestCommandTest {
@@ -92,6 +93,40 @@ class GuestCommandTest {
         assertEquals(expected("kernel".getBytes(StandardCharsets.UTF_8)), j.get("measurement").asText());
         assertEquals(4, j.get("artifacts").size());
         assertEquals(ROOT, j.get("agentRootHash").asText());
+    }
+
+    @Test
+    void measureSnpComputesTheSnpLaunchDigestOfTheGuestsBzImage() throws Exception {
+        writeGuest(new byte[] {1, 2, 3});
+        Path fixtures = Path.of(System.getProperty("coffer.shared"), "testdata/attestation/snp-measure");
+        String ovmf = fixtures.resolve("ovmf_AmdSev_suffix.bin").toString();
+        // a guest built before SNP support has no bzImage: told to rebuild
+        Result old = run("guest", "measure", "--snp", "--ovmf", ovmf);
+        assertEquals(1, old.exit(), old.err());
+        assertTrue(old.err().contains("coffer guest build"), old.err());
+
+        Files.write(home.resolve("guest/vmlinuz"), new byte[4096]);
+        Result r = run("guest", "measure", "--snp", "--ovmf", ovmf, "--vcpus", "2", "--cpu-type", "EPYC-Milan");
+        assertEquals(0, r.exit(), r.err());
+        String measurement = r.out().strip();
+        assertTrue(measurement.matches("[0-9a-f]{96}"), r.out());
+        // the same as the calculator gives for exactly what the SNP command line passes
+        byte[] expected = dev.coffer.attest.measure.snp.LaunchDigestCalculator.compute(dev.coffer.attest.measure.snp.LaunchInputs.snp(
+                dev.coffer.attest.measure.snp.OvmfFirmware.read(Path.of(ovmf)),
+                java.util.Optional.of(dev.coffer.attest.measure.snp.DirectBoot.of(new byte[4096],
+                        "initrd".getBytes(StandardCharsets.UTF_8), "console=ttyS0 coffer.agentdisk=" + ROOT + ",2")),
+                2, dev.coffer.attest.measure.snp.VcpuSignature.ofType("EPYC-Milan"))).measurement();
+        assertEquals(HexFormat.of().formatHex(expected), measurement);
+        assertNotEquals(expected(new byte[] {1, 2, 3}), measurement, "not the simulated measurement");
+
+        Result json = run("guest", "measure", "--snp", "--ovmf", ovmf, "--vcpus", "2", "--cpu-type", "EPYC-Milan", "-o", "json");
+        assertTrue(json.out().contains("\"measurement\" : \"" + measurement + "\"") && json.out().contains("\"cpuType\" : \"EPYC-Milan\""),
+                json.out());
+        // a firmware without kernel hashes cannot measure a direct-boot guest; a bad vCPU type is a usage error
+        Result generic = run("guest", "measure", "--snp", "--ovmf", fixtures.resolve("ovmf_OvmfX64_suffix.bin").toString());
+        assertEquals(1, generic.exit(), generic.err());
+        assertTrue(generic.err().contains("kernel"), generic.err());
+        assertEquals(2, run("guest", "measure", "--snp", "--ovmf", ovmf, "--cpu-type", "Xeon").exit());
     }
 
     @Test

@@ -101,6 +101,23 @@ public final class SnpLaunch {
                 settings.cpuType(), GUEST_FEATURES, "qemu");
     }
 
+    /**
+     * The MEASUREMENT the secure processor computes for a launch of {@code guest} with
+     * {@code settings}: attest's launch-digest calculator over exactly what {@link #measured}
+     * declares and the command line passes (firmware, bzImage, initramfs, command line, vCPUs and
+     * their type, SEV_FEATURES, QEMU's VMSA layout). {@code settings.firmware()} must be resolved.
+     */
+    public static byte[] launchMeasurement(dev.coffer.runtime.guest.GuestImage guest, SnpSettings settings) throws java.io.IOException {
+        Measured m = measured(guest, settings);
+        dev.coffer.attest.measure.snp.OvmfFirmware firmware = dev.coffer.attest.measure.snp.OvmfFirmware.read(m.firmware());
+        var boot = dev.coffer.attest.measure.snp.DirectBoot.ofFiles(m.kernel(), m.initrd(), m.cmdline());
+        var inputs = new dev.coffer.attest.measure.snp.LaunchInputs(dev.coffer.attest.measure.snp.SevMode.SNP, firmware,
+                java.util.Optional.empty(), java.util.Optional.of(boot), m.vcpus(),
+                dev.coffer.attest.measure.snp.VcpuSignature.ofType(m.cpuType()), dev.coffer.attest.measure.snp.VmmType.QEMU,
+                m.guestFeatures());
+        return dev.coffer.attest.measure.snp.LaunchDigestCalculator.compute(inputs).measurement();
+    }
+
     private SnpLaunch() {}
 
     /** The command line; {@code detached}: QEMU daemonizes and writes the console to a file. */

@@ -1,5 +1,6 @@
 package dev.coffer.runtime.preflight;
 
+import dev.coffer.attest.measure.snp.OvmfFirmware;
 import dev.coffer.runtime.guest.GuestBuildException;
 import dev.coffer.runtime.guest.GuestImage;
 import dev.coffer.runtime.sandbox.SnpSettings;
@@ -262,10 +263,14 @@ public final class SnpPreflight {
         OvmfFirmware fw;
         try {
             fw = OvmfFirmware.read(chosen);
-        } catch (IOException e) {
+        } catch (IOException | dev.coffer.attest.measure.snp.FirmwareFormatException e) {
             return Check.missing("ovmf", chosen + ": " + e.getMessage(), "use the AmdSev OVMF build (OVMF.amdsev.fd)");
         }
         f.ovmf = fw;
+        if (!fw.hasFooterTable()) {
+            return Check.missing("ovmf", chosen + " has no OVMF footer table GUID at its end: it is not an OVMF build",
+                    "use the AmdSev OVMF build (OVMF.amdsev.fd, edk2 OvmfPkg/AmdSev/AmdSevX64.dsc)");
+        }
         if (!fw.supportsSnp()) {
             return Check.missing("ovmf", chosen + " has no SEV metadata or SEV-ES reset block: it cannot start an SNP guest",
                     "use the AmdSev OVMF build (OVMF.amdsev.fd, edk2 OvmfPkg/AmdSev/AmdSevX64.dsc)");
@@ -273,16 +278,21 @@ public final class SnpPreflight {
         return Check.ok("ovmf", chosen + " (SEV metadata: " + fw.sections().size() + " sections)");
     }
 
+    /** The SEV hashes table QEMU writes: its GUID and length, then kernel, initrd and cmdline entries (GUID, length, SHA-256). */
+    private static final int HASH_TABLE_BYTES = 16 + 2 + 3 * (16 + 2 + 32);
+
     private static Check kernelHashes(Findings f) {
         if (f.ovmf == null) return Check.skipped("ovmf kernel hashes", "no usable firmware");
-        Optional<long[]> table = f.ovmf.hashTable();
-        if (table.isEmpty() || !f.ovmf.supportsKernelHashes()) {
-            return Check.missing("ovmf kernel hashes", f.firmware + " has no SEV hashes table (GUID " + OvmfFirmware.SEV_HASH_TABLE
-                    + (table.isEmpty() ? " absent or zero" : " outside an SNP_KERNEL_HASHES page") + "): it cannot measure the"
+        // the table must be there (QEMU writes the hashes into it) and in a page the launch measures as such
+        boolean table = f.ovmf.supportsKernelHashes() && f.ovmf.hashesTableSize() >= HASH_TABLE_BYTES;
+        if (!table || f.ovmf.section(dev.coffer.attest.measure.snp.SectionType.SNP_KERNEL_HASHES).isEmpty()) {
+            return Check.missing("ovmf kernel hashes", f.firmware + " has no SEV hashes table (GUID " + OvmfFirmware.SEV_HASH_TABLE_GUID
+                    + (!table ? " absent or zero" : " outside an SNP_KERNEL_HASHES page") + "): it cannot measure the"
                     + " guest's kernel, initramfs and command line", "use the AmdSev build (OVMF.amdsev.fd), not OVMF_CODE.fd or"
                     + " OvmfPkgX64: only it verifies kernel-hashes=on");
         }
-        return Check.ok("ovmf kernel hashes", String.format("SEV hashes table at 0x%x (%d bytes)", table.get()[0], table.get()[1]));
+        return Check.ok("ovmf kernel hashes", String.format("SEV hashes table at 0x%x (%d bytes)", f.ovmf.hashesTableGpa(),
+                f.ovmf.hashesTableSize()));
     }
 
     private static Check guest(Findings f) {

@@ -26,9 +26,7 @@ public record SnpSettings(Path firmware, String cpuType, int vcpus, int memoryMi
      * The CPU models QEMU offers an SNP guest and the measurement calculator knows the CPUID
      * signature of (sev-snp-measure's list): a launch with another model could not be measured.
      */
-    public static final List<String> CPU_TYPES = List.of("EPYC", "EPYC-v1", "EPYC-v2", "EPYC-IBPB", "EPYC-v3", "EPYC-v4",
-            "EPYC-Rome", "EPYC-Rome-v1", "EPYC-Rome-v2", "EPYC-Rome-v3", "EPYC-Milan", "EPYC-Milan-v1", "EPYC-Milan-v2",
-            "EPYC-Genoa", "EPYC-Genoa-v1");
+    public static final List<String> CPU_TYPES = List.copyOf(dev.coffer.attest.measure.snp.VcpuSignature.typeNames());
     public static final String DEFAULT_CPU_TYPE = "EPYC-v4";
     public static final int DEFAULT_VCPUS = 1;
     /** More than the microVM's 256 MiB: the firmware, the kernel's bounce buffers (swiotlb) and the agent's JVM share it. */

@@ -22,7 +22,8 @@ import java.util.OptionalLong;
  */
 public final class OvmfFirmware {
     static final String FOOTER_TABLE_GUID = "96b582de-1fb2-45f7-baea-a366c55a082d";
-    static final String SEV_HASH_TABLE_GUID = "7255371f-3a3b-4b04-927b-1da6efa8d454";
+    /** The footer entry giving the SEV hashes table's GPA and size (kernel-hashes=on writes there). */
+    public static final String SEV_HASH_TABLE_GUID = "7255371f-3a3b-4b04-927b-1da6efa8d454";
     static final String SEV_ES_RESET_BLOCK_GUID = "00f771de-1a7e-4fcb-890e-68c77e2fb44e";
     static final String SEV_METADATA_GUID = "dc886566-984a-4798-a75e-5585a7bf67cc";
 
@@ -210,6 +211,17 @@ public final class OvmfFirmware {
     public long hashesTableGpa() {
         byte[] e = footerTable.get(SEV_HASH_TABLE_GUID);
         return e == null ? 0 : u32(e, 0, "SEV hash table entry");
+    }
+
+    /** Size in bytes of the SEV hashes table's area, or 0 when the build has none. */
+    public long hashesTableSize() {
+        byte[] e = footerTable.get(SEV_HASH_TABLE_GUID);
+        return e == null || e.length < 8 ? 0 : u32(e, 4, "SEV hash table entry");
+    }
+
+    /** Whether this build can start an SNP guest at all: SEV metadata sections and an SEV-ES reset block (the APs' entry). */
+    public boolean supportsSnp() {
+        return !sections.isEmpty() && apResetEip().isPresent();
     }
 
     /**

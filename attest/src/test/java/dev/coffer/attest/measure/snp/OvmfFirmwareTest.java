@@ -62,6 +62,20 @@ class OvmfFirmwareTest {
     }
 
     @Test
+    void whatThePreflightAsksOfAFirmware() {
+        OvmfFirmware amd = SnpMeasureVectors.firmware(AMDSEV);
+        assertTrue(amd.supportsSnp());
+        assertTrue(amd.supportsKernelHashes());
+        assertEquals(0x810c00, amd.hashesTableGpa());
+        assertEquals(0x400, amd.hashesTableSize());
+        assertTrue(amd.section(SectionType.SNP_KERNEL_HASHES).isPresent());
+        OvmfFirmware generic = SnpMeasureVectors.firmware(OVMFX64);
+        assertFalse(generic.supportsKernelHashes());
+        assertEquals(0, generic.hashesTableSize());
+        assertTrue(generic.section(SectionType.SNP_KERNEL_HASHES).isEmpty());
+    }
+
+    @Test
     void aFirmwareWithoutKernelHashesRefusesAKernelInEveryMode() {
         OvmfFirmware fw = SnpMeasureVectors.firmware(OVMFX64);
         for (SevMode mode : SevMode.values()) {
