@@ -85,7 +85,11 @@ public final class GuestCommand implements Runnable {
                     "announced first) and print its launch measurement. The guest's measurement and the process",
                     "sandbox's (default launch flags) are endorsed with the home's endorsement key (created once",
                     "under $COFFER_HOME/endorsement) into $COFFER_HOME/guest/endorsements; the issuer DID is printed."},
-            footer = {"", "Examples:", "  coffer guest build", "  COFFER_HOME=/srv/coffer coffer guest build -o json"})
+            footer = {"", "With --snp-ovmf, the MEASUREMENT of `coffer run --tee snp` of this guest is endorsed too, for every",
+                    "vCPU count and type named (each is a different MEASUREMENT); register them with the attestation",
+                    "service (`coffer server endorsement add FILE`) that appraises the SNP host's groups.",
+                    "", "Examples:", "  coffer guest build", "  COFFER_HOME=/srv/coffer coffer guest build -o json",
+                    "  coffer guest build --snp-ovmf /usr/share/ovmf/OVMF.amdsev.fd --snp-vcpus 1,2,4 --snp-cpu-type EPYC-Milan"})
     static final class Build implements Runnable {
         @Spec
         CommandSpec spec;
@@ -96,8 +100,22 @@ public final class GuestCommand implements Runnable {
         @Mixin
         OutputOption output;
 
+        @Option(names = "--snp-ovmf", paramLabel = "FILE",
+                description = "Also endorse the guest's SEV-SNP launch through this AmdSev OVMF build.")
+        Path snpOvmf;
+
+        @Option(names = "--snp-vcpus", paramLabel = "N[,N...]", split = ",", defaultValue = "1",
+                description = "With --snp-ovmf: the vCPU counts to endorse (default: ${DEFAULT-VALUE}).")
+        List<Integer> snpVcpus;
+
+        @Option(names = "--snp-cpu-type", paramLabel = "TYPE[,TYPE...]", split = ",",
+                defaultValue = dev.coffer.runtime.sandbox.SnpSettings.DEFAULT_CPU_TYPE,
+                description = "With --snp-ovmf: the vCPU types to endorse (default: ${DEFAULT-VALUE}).")
+        List<String> snpCpuTypes;
+
         @Override
         public void run() {
+            List<dev.coffer.runtime.sandbox.SnpSettings> snp = snpLaunches();
             PrintWriter out = spec.commandLine().getOut();
             PrintWriter err = spec.commandLine().getErr();
             long t0 = System.nanoTime();
@@ -113,7 +131,36 @@ public final class GuestCommand implements Runnable {
                 throw new CofferException("I/O error while building the guest in " + parent.guestDir() + ": " + e.getMessage()
                         + "; check disk space and permissions", e);
             }
-            printMeasured(out, output, guest, measure(guest), endorseBuilt(parent.home(), guest));
+            List<GuestEndorsements.Entry> endorsed = new java.util.ArrayList<>(endorseBuilt(parent.home(), guest));
+            for (dev.coffer.runtime.sandbox.SnpSettings s : snp) {
+                try {
+                    endorsed.add(GuestEndorsements.endorseSnp(parent.home(), guest, s));
+                } catch (IOException | RuntimeException e) {
+                    throw new CofferException("the guest was built in " + guest.dir() + " but its SNP launch (" + s.vcpus() + " "
+                            + s.cpuType() + " vCPUs, " + s.firmware() + ") could not be endorsed: " + e.getMessage(), e);
+                }
+            }
+            printMeasured(out, output, guest, measure(guest), endorsed);
+        }
+
+        /** The SNP launches to endorse, checked before the (long) build starts. */
+        private List<dev.coffer.runtime.sandbox.SnpSettings> snpLaunches() {
+            if (snpOvmf == null) return List.of();
+            if (!java.nio.file.Files.isRegularFile(snpOvmf)) {
+                throw new UsageException("expected --snp-ovmf FILE to be the AmdSev OVMF build, found no file " + snpOvmf);
+            }
+            List<dev.coffer.runtime.sandbox.SnpSettings> out = new java.util.ArrayList<>();
+            for (String type : snpCpuTypes) {
+                for (int n : snpVcpus) {
+                    try {
+                        out.add(new dev.coffer.runtime.sandbox.SnpSettings(snpOvmf.toAbsolutePath(), type, n,
+                                dev.coffer.runtime.sandbox.SnpSettings.DEFAULT_MEMORY_MIB, null, null, false));
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException(e.getMessage());
+                    }
+                }
+            }
+            return out;
         }
     }
 

@@ -40,7 +40,7 @@ public final class GuestEndorsements {
 
     /** What an endorsement is of: the microVM guest, the process sandbox's agent, or a measurement a user named. */
     public enum Kind {
-        MICROVM, PROCESS, MEASUREMENT;
+        MICROVM, PROCESS, MEASUREMENT, SNP;
 
         String label() {
             return name().toLowerCase(Locale.ROOT);
@@ -82,6 +82,16 @@ public final class GuestEndorsements {
     public static Entry endorseMicroVm(Path home, GuestImage guest) throws IOException {
         String measurement = java.util.HexFormat.of().formatHex(guest.measurement().compute());
         return store(home, Kind.MICROVM, homeKey(home).sign(measurement, GUEST_SVN));
+    }
+
+    /**
+     * Endorses, with the home key, the MEASUREMENT an SEV-SNP secure processor computes for
+     * {@code coffer run --tee snp} of {@code guest} with {@code settings} (firmware resolved):
+     * one endorsement per firmware, vCPU count and type, as each is a different MEASUREMENT.
+     */
+    public static Entry endorseSnp(Path home, GuestImage guest, dev.coffer.runtime.sandbox.SnpSettings settings) throws IOException {
+        String measurement = java.util.HexFormat.of().formatHex(dev.coffer.runtime.microvm.SnpLaunch.launchMeasurement(guest, settings));
+        return store(home, Kind.SNP, homeKey(home).sign(measurement, GUEST_SVN));
     }
 
     /**

@@ -55,6 +55,21 @@ class SnpLaunchMeasurementTest {
     }
 
     @Test
+    void guestBuildEndorsesTheSnpLaunchWithTheHomeKey(@TempDir Path home) throws Exception {
+        Path dir = Files.createDirectories(home.resolve("guest"));
+        Files.write(dir.resolve(GuestImage.BZIMAGE_FILE), pattern(200_000, 31, 0));
+        Files.write(dir.resolve(GuestImage.INITRD_FILE), pattern(5_000, 7, 3));
+        GuestImage guest = new GuestImage(dir, "6.1.0-test", "ab".repeat(32), 10, "root=/dev/vda", "");
+        SnpSettings settings = new SnpSettings(FIXTURES.resolve("ovmf_AmdSev_suffix.bin"), "EPYC-Genoa", 8, 2048, null, null, false);
+        var entry = dev.coffer.runtime.guest.GuestEndorsements.endorseSnp(home, guest, settings);
+        assertEquals("snp", entry.kind());
+        assertEquals("1860a8338774ef359a7aa7b4336a3e6819b6f78b5a7537df134efd31d9f7366fcc42c501a49e5cfbec1d93eafbc19f54",
+                entry.endorsement().launchMeasurement());
+        assertEquals(true, entry.intact(java.time.Instant.now()));
+        assertEquals(1, dev.coffer.runtime.guest.GuestEndorsements.lookup(home, entry.endorsement().launchMeasurement()).size());
+    }
+
+    @Test
     void aFirmwareThatCannotMeasureAKernelIsRefused(@TempDir Path dir) throws Exception {
         Files.write(dir.resolve(GuestImage.BZIMAGE_FILE), new byte[16]);
         Files.write(dir.resolve(GuestImage.INITRD_FILE), new byte[16]);
