@@ -198,16 +198,18 @@ class ReplicatedServerTest {
         for (int t = 0; t < 8; t++) {
             int thread = t;
             clients.add(Thread.ofPlatform().start(() -> {
+                Map<Replica, CofferClient> admins = Map.of(a, new CofferClient(a.url, admin), b, new CofferClient(b.url, admin));
+                Map<Replica, CofferClient> guests = Map.of(a, new CofferClient(a.url, null), b, new CofferClient(b.url, null));
                 for (int i = 0; attempted.incrementAndGet() <= total; i++) {
                     boolean afterKill = aDead.get();
                     Replica creator = afterKill || i % 2 == 0 ? b : a;
                     Replica releaser = afterKill || i % 2 == 1 ? b : a;
                     String name = "k-" + thread + "-" + i;
                     try {
-                        JsonNode created = new CofferClient(creator.url, admin).post("/keys/" + name + "/create",
+                        JsonNode created = admins.get(creator).post("/keys/" + name + "/create",
                                 Map.of("kty", "oct", "exportable", true, "release_policy", policy()));
                         createdKeys.put(name, created.path("version").asText());
-                        new CofferClient(releaser.url, null).release(name, null, token, null);
+                        guests.get(releaser).release(name, null, token, null);
                         releasedKeys.add(name);
                         if (afterKill) servedBySurvivorAfterKill.incrementAndGet();
                     } catch (ApiClientException e) {
@@ -250,8 +252,41 @@ class ReplicatedServerTest {
         Map<String, String> acknowledged = new ConcurrentHashMap<>();
         for (int i = 0; i < 10; i++) create(i % 2 == 0 ? a : b, admin, "before-" + i, acknowledged);
 
+        // load through the whole outage: every answer is recorded with when its request started and ended
+        record Outcome(long startedNanos, long finishedNanos, int status, String code) {}
+        List<Outcome> outcomes = new CopyOnWriteArrayList<>();
+        AtomicBoolean stopLoad = new AtomicBoolean();
+        List<Thread> load = new ArrayList<>();
+        for (int t = 0; t < 4; t++) {
+            int thread = t;
+            load.add(Thread.ofPlatform().start(() -> {
+                for (int i = 0; !stopLoad.get() && i < 100_000; i++) {
+                    Replica r = i % 2 == 0 ? a : b;
+                    long started = System.nanoTime();
+                    try {
+                        String name = "load-" + thread + "-" + i;
+                        Fixture.Raw created = Fixture.call("POST", r.url + "/keys/" + name + "/create",
+                                Json.string(Map.of("kty", "oct", "exportable", true, "release_policy", policy())), admin);
+                        if (created.status() == 201 || created.status() == 200) {
+                            acknowledged.put(name, created.json().path("version").asText());
+                            Fixture.Raw released = Fixture.call("POST", r.url + "/keys/" + name + "/release",
+                                    Json.string(Map.of("target", token)), null);
+                            outcomes.add(new Outcome(started, System.nanoTime(), released.status(), released.status() == 200 ? "" : released.code()));
+                        } else {
+                            outcomes.add(new Outcome(started, System.nanoTime(), created.status(), created.code()));
+                        }
+                        Thread.sleep(20);
+                    } catch (Exception e) {
+                        outcomes.add(new Outcome(started, System.nanoTime(), 0, e.toString()));
+                    }
+                }
+            }));
+        }
+        waitUntil(() -> outcomes.size() >= 20, "load running before the outage");
         PostgresServer pg = PostgresServer.get();
+        long down = System.nanoTime();
         pg.pause();
+        long back;
         try {
             for (Replica r : List.of(a, b)) {
                 waitUntil(() -> Fixture.call("GET", r.url + "/readyz", null, null).status() == 503, r.name + " reports not ready");
@@ -271,11 +306,25 @@ class ReplicatedServerTest {
             }
         } finally {
             pg.resume();
+            back = System.nanoTime();
         }
         // the replicas were not restarted: they reconnect by themselves
         for (Replica r : List.of(a, b)) {
             waitUntil(() -> Fixture.call("GET", r.url + "/readyz", null, null).status() == 200, r.name + " ready again");
         }
+        int before = outcomes.size();
+        waitUntil(() -> outcomes.size() >= before + 40, "load served after the outage");
+        stopLoad.set(true);
+        for (Thread t : load) t.join(120_000);
+        // answered before the stop began, or asked after the start returned: served; in between: 503 store_unavailable
+        List<Outcome> failedBefore = outcomes.stream().filter(o -> o.finishedNanos < down && o.status != 200).toList();
+        List<Outcome> wrongDuring = outcomes.stream().filter(o -> o.status != 200 && !(o.status == 503 && o.code.equals("store_unavailable"))).toList();
+        List<Outcome> failedAfter = outcomes.stream().filter(o -> o.startedNanos > back && o.status != 200).toList();
+        long servedDuring = outcomes.stream().filter(o -> o.startedNanos > down && o.startedNanos < back && o.status != 200).count();
+        assertEquals(List.of(), failedBefore, "errors before the outage");
+        assertEquals(List.of(), wrongDuring, "an outage is answered 503 store_unavailable, nothing else");
+        assertEquals(List.of(), failedAfter, "errors after PostgreSQL is back");
+        assertTrue(servedDuring > 0, "the load met the outage");
         for (int i = 0; i < 20; i++) {
             Replica r = i % 2 == 0 ? a : b;
             create(r, admin, "after-" + i, acknowledged);
@@ -300,8 +349,8 @@ class ReplicatedServerTest {
         new CofferClient(a.url, admin).post("/keys/bench/create", Map.of("kty", "oct", "exportable", true, "release_policy", policy()));
         String token = new CofferClient(a.url, admin).attest(guest.maaBody());
         runReleases(List.of(a, b), token, 200); // warm both JVMs
-        double one = runReleases(List.of(a), token, 1500);
-        double two = runReleases(List.of(a, b), token, 1500);
+        double one = runReleases(List.of(a), token, 800);
+        double two = runReleases(List.of(a, b), token, 800);
         System.out.printf("release throughput on %d cores, 16 clients: one replica %.0f/s, two replicas %.0f/s (x%.2f)%n",
                 Runtime.getRuntime().availableProcessors(), one, two, two / one);
         assertTrue(one > 0 && two > 0);
@@ -314,10 +363,11 @@ class ReplicatedServerTest {
         long t0 = System.nanoTime();
         for (int t = 0; t < 16; t++) {
             threads.add(Thread.ofPlatform().start(() -> {
+                // one client (one kept-alive connection) per replica and thread, as a load balancer's pool would
+                List<CofferClient> clients = replicas.stream().map(r -> new CofferClient(r.url, null)).toList();
                 for (int i; (i = next.getAndIncrement()) < total; ) {
-                    Replica r = replicas.get(i % replicas.size());
                     try {
-                        new CofferClient(r.url, null).release("bench", null, token, null);
+                        clients.get(i % clients.size()).release("bench", null, token, null);
                     } catch (ApiClientException e) {
                         failures.add(e.code());
                     }
