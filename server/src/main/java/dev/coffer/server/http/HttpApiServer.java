@@ -163,9 +163,11 @@ public final class HttpApiServer implements AutoCloseable {
                 answer = HttpResponse.error(e.code(), e.getMessage());
             } catch (RuntimeException | Error e) {
                 if (e instanceof dev.coffer.server.store.StoreException se && se.unavailable()) {
-                    // The database is down or restarting: nothing was committed; the client retries later.
+                    // The database is down or restarting. The driver's words (hosts, ports) stay in the
+                    // server: the store probe logs the outage once, not once per request.
                     failed = ErrorCode.STORE_UNAVAILABLE;
-                    answer = HttpResponse.error(failed, se.getMessage());
+                    answer = HttpResponse.error(failed, "the key store's database does not answer, so this request "
+                            + "is not confirmed; retry once it is back (GET /readyz says when)");
                     answer = new HttpResponse(answer.status(), answer.contentType(), answer.body(), Map.of("Retry-After", "1"));
                 } else {
                     failed = ErrorCode.INTERNAL_ERROR;
