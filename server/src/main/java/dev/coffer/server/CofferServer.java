@@ -215,6 +215,15 @@ public final class CofferServer implements AutoCloseable {
         return HttpResponse.json(ready ? 200 : 503, body);
     }
 
+    /** Where clients reach this service: the configured issuer when it is an http(s) URL (replicas), else this server's URL. */
+    private String publicBase() {
+        String configured = config.issuer();
+        if (configured != null && (configured.startsWith("https://") || configured.startsWith("http://"))) {
+            return configured.endsWith("/") ? configured.substring(0, configured.length() - 1) : configured;
+        }
+        return url;
+    }
+
     private void routes(Router r) {
         // liveness: the process serves requests (a load balancer or kubelet restarts it otherwise)
         r.add("GET", "/healthz", req -> HttpResponse.ok(Map.of("status", "live")));
@@ -231,11 +240,13 @@ public final class CofferServer implements AutoCloseable {
         r.add("GET", "/.well-known/openid-configuration", req -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("issuer", issuer.issuer());
-            m.put("jwks_uri", url + "/certs");
+            // Replicas are reached at their issuer's URL (the load balancer's), not at their own address.
+            String base = publicBase();
+            m.put("jwks_uri", base + "/certs");
             m.put("id_token_signing_alg_values_supported", List.of(JWSAlgorithm.ES256.getName(), JWSAlgorithm.RS256.getName()));
             m.put("response_types_supported", List.of("token", "none"));
             m.put("claims_supported", AttestationService.CLAIMS_SUPPORTED);
-            m.put("revocation_endpoint", url + "/revocations");
+            m.put("revocation_endpoint", base + "/revocations");
             return HttpResponse.ok(m);
         });
         r.add("POST", "/admin/signing-keys/rotate", req -> {

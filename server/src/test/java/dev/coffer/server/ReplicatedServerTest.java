@@ -90,6 +90,10 @@ class ReplicatedServerTest {
 
         assertEquals(kids(a), kids(b), "both replicas publish one JWKS");
         assertEquals(2, kids(a).size(), "two active keys (ES256, RS256) before any rotation");
+        for (Replica r : List.of(a, b)) {
+            JsonNode discovery = Fixture.call("GET", r.url + "/.well-known/openid-configuration", null, null).json();
+            assertEquals(ISSUER + "/certs", discovery.path("jwks_uri").asText(), "clients reach the keys through the load balancer");
+        }
         ca.post("/keys/shared/create", Map.of("kty", "oct", "exportable", true, "release_policy", policy()));
         for (int i = 0; i < 10; i++) {
             CofferClient attester = i % 2 == 0 ? ca : cb;
