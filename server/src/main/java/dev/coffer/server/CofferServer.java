@@ -4,7 +4,10 @@ import com.nimbusds.jose.JWSAlgorithm;
 import dev.coffer.server.http.HttpApiServer;
 import dev.coffer.server.http.HttpResponse;
 import dev.coffer.server.http.Router;
+import dev.coffer.server.http.Metrics;
 import dev.coffer.server.store.AuditLog;
+import dev.coffer.server.store.Dialect;
+import dev.coffer.server.store.StoreProbe;
 import dev.coffer.server.store.KeyEncryptionKey;
 import dev.coffer.server.store.VaultStore;
 import dev.coffer.server.token.IssuerKeys;
@@ -58,11 +61,15 @@ public final class CofferServer implements AutoCloseable {
     private final AttestationService attestation;
     private final String url;
     private final ServerIdentity tls;
+    private final StoreProbe probe;
+    private final Metrics metrics;
 
     private CofferServer(ServerConfig config, HttpApiServer http, VaultStore store, AuditLog auditLog, SigningKeyRing keyRing,
                          TokenIssuer issuer, KeyVault vault, AdminTokens admins, AttestationService attestation, String url,
-                         ServerIdentity tls) {
+                         ServerIdentity tls, StoreProbe probe, Metrics metrics) {
         this.tls = tls;
+        this.probe = probe;
+        this.metrics = metrics;
         this.config = config;
         this.http = http;
         this.store = store;
@@ -105,6 +112,8 @@ public final class CofferServer implements AutoCloseable {
         VaultStore store = VaultStore.open(dbUrl, kek);
         HttpApiServer http = null;
         AuditLog auditLog = null;
+        SigningKeyRing ring = null;
+        StoreProbe probe = null;
         try {
             // Bind first: the issuer name defaults to our URL, which needs the actual port.
             Router router = new Router();
@@ -113,7 +122,7 @@ public final class CofferServer implements AutoCloseable {
             String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
             String url = http.scheme() + "://" + host + ":" + http.port();
             String issuerName = config.issuer() != null ? config.issuer() : url;
-            SigningKeyRing ring = SigningKeyRing.open(state.resolve("signing-keys.json"), config.tokenLifetime(), config.clock());
+            ring = openRing(config, store);
             TokenIssuer issuer = new TokenIssuer(ring, issuerName, config.tokenAlgorithm(), config.tokenLifetime(), config.clock());
             TokenVerifier verifier = new TokenVerifier(new IssuerKeys(issuerName, ring, config.clock()), config.clock(), Duration.ofSeconds(30));
             auditLog = new AuditLog(store);
@@ -128,7 +137,12 @@ public final class CofferServer implements AutoCloseable {
                 LOG.warning("--accept-any-measurement: tokens are issued for ANY launch MEASUREMENT (development only); "
                         + "they carry x-coffer-measurement-unchecked: true and no x-ms-compliance-status");
             }
-            CofferServer server = new CofferServer(config, http, store, auditLog, ring, issuer, vault, admins, attestation, url, tls);
+            probe = new StoreProbe(store, config.clock());
+            Metrics metrics = new Metrics();
+            CofferServer server = new CofferServer(config, http, store, auditLog, ring, issuer, vault, admins, attestation, url, tls,
+                    probe, metrics);
+            server.registerMetrics();
+            http.observeRequests(metrics);
             server.routes(router);
             router.open();
             Files.writeString(state.resolve(ENDPOINT_FILE), url + "\n");
@@ -143,13 +157,94 @@ public final class CofferServer implements AutoCloseable {
                 // already failing
             }
             if (auditLog != null) auditLog.close();
+            if (ring != null) ring.close();
+            if (probe != null) probe.close();
             store.close();
             if (e instanceof RuntimeException re) throw re;
             throw new IllegalStateException("cannot start the server on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
         }
     }
 
+    /**
+     * The token-signing keys, in the vault's database (sealed under the KEK) so that every
+     * replica on one PostgreSQL signs and publishes the same keys; a file of keys left by an
+     * earlier version in the state directory is moved in on first start.
+     */
+    private static SigningKeyRing openRing(ServerConfig config, VaultStore store) {
+        return SigningKeyRing.openShared(store, config.stateDir().resolve(LEGACY_SIGNING_KEY_FILE), config.tokenLifetime(),
+                config.clock(), store.dialect() == Dialect.POSTGRESQL);
+    }
+
+    /** Where servers before the shared ring kept their signing keys (moved into the database at start). */
+    static final String LEGACY_SIGNING_KEY_FILE = "signing-keys.json";
+
+    private void registerMetrics() {
+        metrics.register("coffer_key_releases_total", "counter", "Key release decisions this replica committed to the audit log, "
+                + "by verdict (released, denied) and error code", () -> auditLog.committedOutcomes().entrySet().stream()
+                .map(e -> new Metrics.Sample(Map.of("verdict", e.getKey().verdict(), "code", e.getKey().code()), e.getValue())).toList());
+        metrics.register("coffer_audit_queue_depth", "gauge", "Release decisions waiting for the audit log's group commit",
+                () -> List.of(Metrics.Sample.of(auditLog.queueDepth())));
+        metrics.register("coffer_database_up", "gauge", "1 when the database answered the last probe (every second), else 0",
+                () -> List.of(Metrics.Sample.of(probe.status().up() ? 1 : 0)));
+        metrics.register("coffer_database_connections", "gauge", "Database connections of this replica, by state",
+                () -> List.of(new Metrics.Sample(Map.of("state", "idle"), store.idleConnections()),
+                        new Metrics.Sample(Map.of("state", "in_use"), Math.max(0, store.openConnections() - store.idleConnections()))));
+        metrics.register("coffer_signing_keys_published", "gauge", "Token-signing keys in the JWKS (active, next and retired-but-valid)",
+                () -> List.of(Metrics.Sample.of(keyRing.publicJwks().getKeys().size())));
+        metrics.register("coffer_verification_queue", "gauge", "Evidence verifications waiting in the fair queue and running",
+                () -> {
+                    var q = attestation.verificationQueue();
+                    return List.of(new Metrics.Sample(Map.of("state", "waiting"), q.waiting()),
+                            new Metrics.Sample(Map.of("state", "running"), q.running()));
+                });
+        metrics.register("coffer_verification_queue_total", "counter", "Evidence verifications admitted by the queue or refused "
+                + "(503 overloaded)", () -> {
+                    var q = attestation.verificationQueue();
+                    return List.of(new Metrics.Sample(Map.of("outcome", "admitted"), q.admitted()),
+                            new Metrics.Sample(Map.of("outcome", "refused"), q.refused()));
+                });
+        metrics.register("coffer_signing_keys_loaded_age_seconds", "gauge", "Seconds since this replica last read the signing keys",
+                () -> List.of(Metrics.Sample.of(Math.max(0, Duration.between(keyRing.loadedAt(), config.clock().instant()).toMillis() / 1000.0))));
+    }
+
+    /** Ready for traffic: the database answered within the last few probes and the signing keys are loaded. */
+    private HttpResponse readiness() {
+        StoreProbe.Status db = probe.status();
+        boolean dbFresh = db.up() && Duration.between(db.checked(), config.clock().instant()).compareTo(StoreProbe.INTERVAL.multipliedBy(5)) < 0;
+        boolean keys;
+        try {
+            keys = keyRing.active(JWSAlgorithm.ES256) != null && keyRing.active(JWSAlgorithm.RS256) != null;
+        } catch (IllegalStateException e) {
+            keys = false;
+        }
+        Map<String, Object> checks = new LinkedHashMap<>();
+        checks.put("database", dbFresh ? "ok" : db.up() ? "not checked since " + db.checked() : "unavailable: " + db.problem());
+        checks.put("signing_keys", keys ? "loaded" : "missing");
+        boolean ready = dbFresh && keys;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", ready ? "ready" : "not_ready");
+        body.put("checks", checks);
+        return HttpResponse.json(ready ? 200 : 503, body);
+    }
+
+    /** Where clients reach this service: the configured issuer when it is an http(s) URL (replicas), else this server's URL. */
+    private String publicBase() {
+        String configured = config.issuer();
+        if (configured != null && (configured.startsWith("https://") || configured.startsWith("http://"))) {
+            return configured.endsWith("/") ? configured.substring(0, configured.length() - 1) : configured;
+        }
+        return url;
+    }
+
     private void routes(Router r) {
+        // liveness: the process serves requests (a load balancer or kubelet restarts it otherwise)
+        r.add("GET", "/healthz", req -> HttpResponse.ok(Map.of("status", "live")));
+        // readiness: send traffic here only while the database answers and the keys are loaded
+        r.add("GET", "/readyz", req -> readiness());
+        r.add("GET", "/metrics", req -> {
+            admins.require(req.header("Authorization"));
+            return new HttpResponse(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(), Map.of());
+        });
         r.add("GET", "/health", req -> HttpResponse.ok(Map.of("status", "ok", "store", store.dialect().name().toLowerCase(),
                 "issuer", issuer.issuer(), "appraisal", attestation.appraisalPolicy().describe())));
         r.add("GET", "/certs", req -> new HttpResponse(200, "application/json",
@@ -157,17 +252,23 @@ public final class CofferServer implements AutoCloseable {
         r.add("GET", "/.well-known/openid-configuration", req -> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("issuer", issuer.issuer());
-            m.put("jwks_uri", url + "/certs");
+            // Replicas are reached at their issuer's URL (the load balancer's), not at their own address.
+            String base = publicBase();
+            m.put("jwks_uri", base + "/certs");
             m.put("id_token_signing_alg_values_supported", List.of(JWSAlgorithm.ES256.getName(), JWSAlgorithm.RS256.getName()));
             m.put("response_types_supported", List.of("token", "none"));
             m.put("claims_supported", AttestationService.CLAIMS_SUPPORTED);
-            m.put("revocation_endpoint", url + "/revocations");
+            m.put("revocation_endpoint", base + "/revocations");
             return HttpResponse.ok(m);
         });
         r.add("POST", "/admin/signing-keys/rotate", req -> {
             admins.require(req.header("Authorization"));
-            keyRing.rotate();
-            return HttpResponse.ok(Map.of("active", List.of(keyRing.active(JWSAlgorithm.ES256).kid(), keyRing.active(JWSAlgorithm.RS256).kid())));
+            java.time.Instant takeover = keyRing.rotate();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("active", List.of(keyRing.active(JWSAlgorithm.ES256).kid(), keyRing.active(JWSAlgorithm.RS256).kid()));
+            // with replicas the new keys are published first and sign from this instant on
+            m.put("new_keys_sign_from", takeover.toString());
+            return HttpResponse.ok(m);
         });
         r.add("GET", "/admin/tokens", req -> {
             admins.require(req.header("Authorization"));
@@ -235,10 +336,15 @@ public final class CofferServer implements AutoCloseable {
      */
     public static Pins pinsOf(ServerConfig config) throws IOException {
         ServerIdentity id = ServerIdentity.loadOrCreate(config.stateDir(), config.host());
-        SigningKeyRing ring = SigningKeyRing.open(config.stateDir().resolve("signing-keys.json"), config.tokenLifetime(), config.clock());
-        String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
-        String url = "https://" + host + ":" + config.port();
-        return new Pins(url, config.issuer() != null ? config.issuer() : url, id.fingerprint(), thumbprints(ring));
+        Files.createDirectories(config.stateDir());
+        String dbUrl = config.dbUrl() != null ? config.dbUrl() : VaultStore.sqliteUrl(config.stateDir().resolve("vault.db"));
+        try (VaultStore store = VaultStore.open(dbUrl, loadKek(config));
+             SigningKeyRing ring = SigningKeyRing.openShared(store, config.stateDir().resolve(LEGACY_SIGNING_KEY_FILE),
+                     config.tokenLifetime(), config.clock(), false)) {
+            String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+            String url = "https://" + host + ":" + config.port();
+            return new Pins(url, config.issuer() != null ? config.issuer() : url, id.fingerprint(), thumbprints(ring));
+        }
     }
 
     private static List<String> thumbprints(SigningKeyRing ring) {
@@ -310,6 +416,8 @@ public final class CofferServer implements AutoCloseable {
             // Stopping anyway; the store must still be closed.
         } finally {
             auditLog.close();
+            keyRing.close();
+            probe.close();
             store.close();
             try {
                 Files.deleteIfExists(config.stateDir().resolve(ENDPOINT_FILE));

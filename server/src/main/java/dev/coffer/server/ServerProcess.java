@@ -5,7 +5,8 @@ import java.nio.file.Path;
 /**
  * A bare process entry point for the server, for tests that must kill it (durability) and for
  * load runs without the CLI: {@code java -cp ... dev.coffer.server.ServerProcess --home DIR
- * [--listen HOST:PORT] [--db JDBC-URL] [--trust-sim] [--plain-http-loopback]}. Users run {@code coffer server}.
+ * [--listen HOST:PORT] [--db JDBC-URL] [--issuer NAME] [--kek-file FILE] [--trust-sim] [--plain-http-loopback]}.
+ * Users run {@code coffer server}. Replicas share {@code --db}, {@code --issuer} and the KEK.
  * {@code --plain-http-loopback} serves plain HTTP on a loopback address only, for tests that
  * measure something other than TLS (durability under kill -9); the product path is HTTPS.
  */
@@ -17,6 +18,8 @@ public final class ServerProcess {
         ServerConfig config = null;
         String listen = null;
         String db = null;
+        String issuer = null;
+        Path kekFile = null;
         boolean trustSim = false;
         boolean plainHttpLoopback = false;
         for (int i = 0; i < args.length; i++) {
@@ -24,10 +27,13 @@ public final class ServerProcess {
                 case "--home" -> home = Path.of(args[++i]);
                 case "--listen" -> listen = args[++i];
                 case "--db" -> db = args[++i];
+                case "--issuer" -> issuer = args[++i];
+                case "--kek-file" -> kekFile = Path.of(args[++i]);
                 case "--trust-sim" -> trustSim = true;
                 case "--plain-http-loopback" -> plainHttpLoopback = true;
                 default -> {
-                    System.err.println("unknown argument " + args[i] + "; expected --home DIR [--listen HOST:PORT] [--db URL] [--trust-sim] [--plain-http-loopback]");
+                    System.err.println("unknown argument " + args[i] + "; expected --home DIR [--listen HOST:PORT] [--db URL] [--issuer NAME] [--kek-file FILE] "
+                            + "[--trust-sim] [--plain-http-loopback]");
                     System.exit(2);
                 }
             }
@@ -42,6 +48,8 @@ public final class ServerProcess {
             config = config.withListen(hp[0], Integer.parseInt(hp[1]));
         }
         if (db != null) config = config.withDb(db);
+        if (issuer != null) config = config.withIssuer(issuer);
+        if (kekFile != null) config = config.withKekFile(kekFile);
         CofferServer server = plainHttpLoopback ? CofferServer.startPlainHttpOnLoopback(config) : CofferServer.start(config);
         System.out.println("listening " + server.url());
         System.out.flush();

@@ -68,6 +68,19 @@ final class PostgresServer {
         return "jdbc:postgresql://127.0.0.1:" + port + "/" + db + "?user=postgres";
     }
 
+    /** Stops the server as an outage would (fast shutdown: sessions are cut), keeping its data. */
+    void pause() throws IOException, InterruptedException {
+        run(List.of("runuser", "-u", "postgres", "--", BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(),
+                "-m", "fast", "-w", "-t", "60", "stop"));
+    }
+
+    /** Starts it again on the same port, with the data it had. */
+    void resume() throws IOException, InterruptedException {
+        run(List.of("runuser", "-u", "postgres", "--", BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(),
+                "-l", dir.resolve("log").toString(), "-w", "-t", "60", "start",
+                "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=on"));
+    }
+
     void stop() {
         try {
             run(List.of("runuser", "-u", "postgres", "--", BIN.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(),

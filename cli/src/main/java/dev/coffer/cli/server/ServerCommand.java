@@ -20,15 +20,27 @@ import java.nio.file.Path;
 @Command(name = "server", mixinStandardHelpOptions = true,
         description = {"Run the attestation service (POST /attest/SevSnpVm, GET /certs) and the key vault",
                 "(/keys, secure key release) in the foreground until interrupted.",
-                "State lives in $COFFER_HOME/server: signing keys, the key-encryption key, the SQLite",
-                "vault and the first admin token (admin-token, mode 0600).",
+                "State lives in $COFFER_HOME/server: the key-encryption key, the SQLite vault (keys, token-",
+                "signing keys sealed under the KEK, admin tokens, endorsements, audit) and the first admin token",
+                "(admin-token, mode 0600).",
                 "It serves HTTPS: with --tls-cert/--tls-key, else with a self-signed EC P-256 certificate it makes",
                 "in its state on first start (tls-cert.pem, tls-key.pem); its SHA-256 and the signing-key",
-                "thumbprints printed at start are what a group spec pins (see coffer server pins)."},
+                "thumbprints printed at start are what a group spec pins (see coffer server pins).",
+                "",
+                "Replicas: run several servers on one PostgreSQL (--db or $COFFER_DB_URL) behind one load balancer,",
+                "each with the same --issuer (the load balancer's URL), the same KEK (--kek-file or $COFFER_KEK) and,",
+                "for HTTPS, the same --tls-cert/--tls-key. They share everything through the database: vault keys,",
+                "token-signing keys (rotation is published to every replica before the new key signs), admin",
+                "tokens, endorsements, reference values and the audit log; any replica answers any request.",
+                "Probes: GET /healthz (alive), GET /readyz (database answers, signing keys loaded; 503 otherwise).",
+                "GET /metrics (admin token) is Prometheus text. While the database is down requests get 503",
+                "store_unavailable and nothing is acknowledged that was not committed; service resumes by itself."},
         subcommands = {ServerBenchCommand.class, ServerPinsCommand.class, ServerEndorsementCommand.class, ServerTokenCommand.class},
         footer = {"", "Examples:", "  coffer server", "  coffer server --listen 127.0.0.1:8400 --trust-sim",
                 "  coffer server --listen 0.0.0.0:8400 --tls-cert server.pem --tls-key server-key.pem",
                 "  coffer server --db 'jdbc:postgresql://127.0.0.1:5432/coffer?user=coffer' --config server.yaml",
+                "  COFFER_DB_URL='jdbc:postgresql://db:5432/coffer?user=coffer&password=...' COFFER_KEK=$(cat kek) \\",
+                "    coffer server --listen 0.0.0.0:8400 --issuer https://coffer.example --tls-cert lb.pem --tls-key lb-key.pem",
                 "  coffer server --trust-endorser 'did:x509:0:sha256:...::eku:1.3.6.1.4.1.311.76.59.1.2,ContainerPlat-AMD-UVM,100'",
                 "  coffer server --min-tcb Milan:bl=3,tee=0,snp=8,ucode=115 --crl milan.crl",
                 "  coffer server bench --mode release --rate 200 --seconds 60"})
@@ -46,8 +58,18 @@ public final class ServerCommand implements Runnable {
     @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Listen address (default: 127.0.0.1:8400).")
     String listen;
 
-    @Option(names = "--db", paramLabel = "JDBC-URL", description = "Key store: jdbc:postgresql://... (default: SQLite in $COFFER_HOME/server/vault.db).")
+    @Option(names = "--db", paramLabel = "JDBC-URL", defaultValue = "${env:COFFER_DB_URL}",
+            description = "Key store: jdbc:postgresql://... shared by every replica (default: $COFFER_DB_URL, else SQLite "
+                    + "in $COFFER_HOME/server/vault.db for one machine).")
     String db;
+
+    @Option(names = "--issuer", paramLabel = "URL", description = "Token issuer name (default: this server's URL); replicas "
+            + "behind one load balancer all use its URL.")
+    String issuer;
+
+    @Option(names = "--kek-file", paramLabel = "FILE", description = "Key-encryption key (32 bytes, raw, base64 or hex); "
+            + "default: $COFFER_KEK, else $COFFER_HOME/server/kek (made on first start). Replicas need the same one.")
+    Path kekFile;
 
     @Option(names = "--trust-sim", description = "Accept evidence from this Coffer home's simulated secure processor (development only).")
     boolean trustSim;
@@ -100,7 +122,12 @@ public final class ServerCommand implements Runnable {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        if (db != null) cfg = cfg.withDb(db);
+        if (db != null && !db.isBlank()) cfg = cfg.withDb(db);
+        if (issuer != null) cfg = cfg.withIssuer(issuer);
+        if (kekFile != null) {
+            if (!java.nio.file.Files.isRegularFile(kekFile)) throw new UsageException("--kek-file " + kekFile + ": no such file");
+            cfg = cfg.withKekFile(kekFile);
+        }
         if (trustSim) cfg = cfg.withTrustSim(true);
         if (allowDebug) cfg = cfg.withAllowDebug(true);
         if ((tlsCert == null) != (tlsKey == null)) {
@@ -140,7 +167,8 @@ public final class ServerCommand implements Runnable {
         PrintWriter out = spec.commandLine().getOut();
         out.println("coffer server listening on " + server.url());
         out.println("  issuer      " + server.issuerName());
-        out.println("  store       " + (cfg.dbUrl() == null ? "sqlite " + cfg.stateDir().resolve("vault.db") : "postgresql"));
+        out.println("  store       " + (cfg.dbUrl() == null ? "sqlite " + cfg.stateDir().resolve("vault.db")
+                : dev.coffer.server.store.Dialect.redact(cfg.dbUrl()) + " (replicas on it share all state)"));
         out.println("  sim TEE     " + (cfg.trustSim() ? "TRUSTED (development only)" : "refused"));
         if (cfg.appraisalSettings().acceptAnyMeasurement()) {
             out.println("  measurement ANY ACCEPTED (--accept-any-measurement, development only): tokens say x-coffer-measurement-unchecked");

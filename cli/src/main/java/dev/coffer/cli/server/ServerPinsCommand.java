@@ -23,7 +23,8 @@ import java.util.Map;
         description = {"Print what a group spec pins for this home's server (skr.pins): its TLS certificate's SHA-256",
                 "and the RFC 7638 thumbprints of the keys it signs releases and tokens with. The agent accepts a",
                 "release only when signed by a pinned key, and a TLS connection only with the pinned certificate."},
-        footer = {"", "Examples:", "  coffer server pins", "  coffer server pins -o json --listen 10.0.0.5:8400"})
+        footer = {"", "Examples:", "  coffer server pins", "  coffer server pins -o json --listen 10.0.0.5:8400",
+                "  coffer server pins --db 'jdbc:postgresql://db:5432/coffer?user=coffer' --kek-file kek   (replicas: their shared keys)"})
 public final class ServerPinsCommand implements Runnable {
     @Mixin
     OutputOption output;
@@ -33,6 +34,13 @@ public final class ServerPinsCommand implements Runnable {
 
     @Option(names = "--listen", paramLabel = "HOST:PORT", description = "The server's listen address (default: 127.0.0.1:8400).")
     String listen;
+
+    @Option(names = "--db", paramLabel = "JDBC-URL", defaultValue = "${env:COFFER_DB_URL}",
+            description = "The database replicas share, whose signing keys to print (default: $COFFER_DB_URL, else this home's SQLite).")
+    String db;
+
+    @Option(names = "--kek-file", paramLabel = "FILE", description = "The replicas' key-encryption key (default: $COFFER_KEK, else this home's).")
+    Path kekFile;
 
     @Override
     public void run() {
@@ -46,6 +54,8 @@ public final class ServerPinsCommand implements Runnable {
                 throw new UsageException(e.getMessage());
             }
         }
+        if (db != null && !db.isBlank()) cfg = cfg.withDb(db);
+        if (kekFile != null) cfg = cfg.withKekFile(kekFile);
         CofferServer.Pins pins;
         try {
             pins = CofferServer.pinsOf(cfg);

@@ -7,6 +7,7 @@ import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -48,5 +49,9 @@ class ServerCommandTest {
         assertEquals(0, cli.execute("server", "--help"));
         assertTrue(out.toString().contains("coffer server --listen 127.0.0.1:8400 --trust-sim"), out.toString());
         assertTrue(out.toString().contains("bench"), out.toString());
+        // how to run replicas: the shared database (flag or environment), issuer and KEK, and the probes
+        for (String taught : List.of("Replicas:", "$COFFER_DB_URL", "--issuer", "--kek-file", "/readyz", "/metrics", "store_unavailable")) {
+            assertTrue(out.toString().contains(taught), "help teaches " + taught + ": " + out);
+        }
     }
 }

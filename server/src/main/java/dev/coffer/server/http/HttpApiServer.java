@@ -45,6 +45,17 @@ public final class HttpApiServer implements AutoCloseable {
     private final Server server;
     private final ServerConnector connector;
     private final boolean tls;
+    /** Sees every answered request (metrics); set once the server's parts exist. */
+    private final java.util.concurrent.atomic.AtomicReference<RequestObserver> observer = new java.util.concurrent.atomic.AtomicReference<>();
+    /** The route label of a request no route matched (unknown path, or the server still starting). */
+    public static final String UNMATCHED_ROUTE = "unmatched";
+
+    /** What {@link #observeRequests} is told about each request once it is answered. */
+    @FunctionalInterface
+    public interface RequestObserver {
+        /** @param failed the error code answered, null for a success */
+        void observe(String method, String routeTemplate, int status, ErrorCode failed, long nanos);
+    }
 
     /**
      * @param tls the certificate and key to serve HTTPS with; null serves plain HTTP, which is
@@ -81,8 +92,13 @@ public final class HttpApiServer implements AutoCloseable {
         connector.setPort(port);
         connector.setIdleTimeout(30_000);
         server.addConnector(connector);
-        server.setHandler(new ApiHandler(router, maxBodyBytes));
+        server.setHandler(new ApiHandler(router, maxBodyBytes, observer));
         server.setErrorHandler(HttpApiServer::jettyError);
+    }
+
+    /** Tells {@code o} about every request answered from now on. */
+    public void observeRequests(RequestObserver o) {
+        observer.set(o);
     }
 
     public void start() throws Exception {
@@ -125,26 +141,42 @@ public final class HttpApiServer implements AutoCloseable {
     private static final class ApiHandler extends Handler.Abstract {
         private final Router router;
         private final int maxBodyBytes;
+        private final java.util.concurrent.atomic.AtomicReference<RequestObserver> observer;
 
-        ApiHandler(Router router, int maxBodyBytes) {
+        ApiHandler(Router router, int maxBodyBytes, java.util.concurrent.atomic.AtomicReference<RequestObserver> observer) {
             super(InvocationType.BLOCKING);
             this.router = router;
             this.maxBodyBytes = maxBodyBytes;
+            this.observer = observer;
         }
 
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
+            long started = System.nanoTime();
+            String[] route = {UNMATCHED_ROUTE};
+            ErrorCode failed = null;
             HttpResponse answer;
             try {
-                answer = dispatch(request);
+                answer = dispatch(request, route);
             } catch (ApiException e) {
+                failed = e.code();
                 HttpResponse error = HttpResponse.error(e.code(), e.getMessage());
                 answer = e.headers().isEmpty() ? error : new HttpResponse(error.status(), error.contentType(), error.body(), e.headers());
             } catch (RuntimeException | Error e) {
-                // A bug: log it (messages never carry secrets) and answer without details.
-                LOG.log(Level.SEVERE, "request " + request.getMethod() + " " + request.getHttpURI().getPath() + " failed", e);
-                answer = HttpResponse.error(ErrorCode.INTERNAL_ERROR,
-                        "the server failed to process the request; the server log has details");
+                if (e instanceof dev.coffer.server.store.StoreException se && se.unavailable()) {
+                    // The database is down or restarting. The driver's words (hosts, ports) stay in the
+                    // server: the store probe logs the outage once, not once per request.
+                    failed = ErrorCode.STORE_UNAVAILABLE;
+                    answer = HttpResponse.error(failed, "the key store's database does not answer, so this request "
+                            + "is not confirmed; retry once it is back (GET /readyz says when)");
+                    answer = new HttpResponse(answer.status(), answer.contentType(), answer.body(), Map.of("Retry-After", "1"));
+                } else {
+                    failed = ErrorCode.INTERNAL_ERROR;
+                    // A bug: log it (messages never carry secrets) and answer without details.
+                    LOG.log(Level.SEVERE, "request " + request.getMethod() + " " + request.getHttpURI().getPath() + " failed", e);
+                    answer = HttpResponse.error(ErrorCode.INTERNAL_ERROR,
+                            "the server failed to process the request; the server log has details");
+                }
             }
             response.setStatus(answer.status());
             if (answer.contentType() != null) {
@@ -158,14 +190,17 @@ public final class HttpApiServer implements AutoCloseable {
             } else {
                 response.write(true, ByteBuffer.wrap(answer.body()), callback);
             }
+            RequestObserver o = observer.get();
+            if (o != null) o.observe(request.getMethod(), route[0], answer.status(), failed, System.nanoTime() - started);
             return true;
         }
 
-        private HttpResponse dispatch(Request request) {
+        private HttpResponse dispatch(Request request, String[] route) {
             String method = request.getMethod();
             String path = request.getHttpURI().getDecodedPath();
             if (path == null) path = "/";
             Router.Match match = router.match(method, path);
+            route[0] = match.template();
             byte[] body = readBody(request);
             Map<String, String> headers = new HashMap<>();
             for (HttpField f : request.getHeaders()) {

@@ -11,9 +11,10 @@ import java.util.Map;
  * {@code not_found}, known paths with another method {@code method_not_allowed}.
  */
 public final class Router {
-    private record Entry(String method, String[] segments, Route route) {}
+    private record Entry(String method, String template, String[] segments, Route route) {}
 
-    public record Match(Route route, Map<String, String> params) {}
+    /** @param template the route's path template, e.g. {@code /keys/{name}/release} (a bounded metrics label) */
+    public record Match(Route route, Map<String, String> params, String template) {}
 
     private final List<Entry> entries = new ArrayList<>();
     /**
@@ -25,7 +26,7 @@ public final class Router {
 
     public Router add(String method, String template, Route route) {
         if (open) throw new IllegalStateException("routes are added before the router opens");
-        entries.add(new Entry(method, split(template), route));
+        entries.add(new Entry(method, template, split(template), route));
         return this;
     }
 
@@ -43,7 +44,7 @@ public final class Router {
             if (params == null) continue;
             pathKnown = true;
             if (e.method.equals(method) || (method.equals("HEAD") && e.method.equals("GET"))) {
-                return new Match(e.route, params);
+                return new Match(e.route, params, e.template);
             }
         }
         if (pathKnown) {

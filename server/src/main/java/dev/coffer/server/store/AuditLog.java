@@ -23,6 +23,12 @@ public final class AuditLog implements AutoCloseable {
     private final BlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile boolean closed;
+    /** Committed entries by verdict and code (for /metrics); counted only once they are durable. */
+    private final java.util.concurrent.ConcurrentHashMap<Outcome, java.util.concurrent.atomic.LongAdder> committed =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A release decision's verdict ({@code released}, {@code denied}) and error code ("" for a release). */
+    public record Outcome(String verdict, String code) {}
 
     public AuditLog(VaultStore store) {
         this.store = store;
@@ -42,6 +48,18 @@ public final class AuditLog implements AutoCloseable {
         }
     }
 
+    /** Entries waiting for the writer (the group-commit queue). */
+    public int queueDepth() {
+        return queue.size();
+    }
+
+    /** Entries this process committed since it started, by outcome. */
+    public java.util.Map<Outcome, Long> committedOutcomes() {
+        java.util.Map<Outcome, Long> m = new java.util.HashMap<>();
+        committed.forEach((k, v) -> m.put(k, v.sum()));
+        return m;
+    }
+
     private void writeLoop() {
         List<Pending> batch = new ArrayList<>();
         while (!closed || !queue.isEmpty()) {
@@ -54,6 +72,10 @@ public final class AuditLog implements AutoCloseable {
                 for (Pending p : batch) entries.add(p.entry);
                 try {
                     store.appendAudit(entries);
+                    for (AuditEntry e : entries) {
+                        committed.computeIfAbsent(new Outcome(e.verdict(), e.code() == null ? "" : e.code()),
+                                k -> new java.util.concurrent.atomic.LongAdder()).increment();
+                    }
                     for (Pending p : batch) p.done.complete(null);
                 } catch (RuntimeException e) {
                     for (Pending p : batch) p.done.completeExceptionally(e);

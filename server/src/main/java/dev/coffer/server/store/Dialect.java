@@ -30,6 +30,26 @@ public enum Dialect {
         };
     }
 
+    /**
+     * Whether a failure means the database could not be reached or is not accepting work right
+     * now (connection lost or refused, server shutting down or starting, out of connections,
+     * SQLite busy beyond its timeout), rather than a statement it refused.
+     */
+    boolean isUnavailable(java.sql.SQLException e) {
+        String state = e.getSQLState();
+        return switch (this) {
+            case SQLITE -> (e.getErrorCode() & 0xff) == 5 || (e.getErrorCode() & 0xff) == 6; // SQLITE_BUSY, SQLITE_LOCKED
+            case POSTGRESQL -> state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
+                    || state.equals("57P03") || state.equals("53300"));
+        };
+    }
+
+    /** Whether the connection that raised {@code e} can no longer be used and must be replaced. */
+    boolean isConnectionBroken(java.sql.SQLException e) {
+        String state = e.getSQLState();
+        return state != null && (state.startsWith("08") || state.startsWith("57P"));
+    }
+
     /** JDBC URLs may carry passwords; only scheme, host and database reach messages and logs. */
     public static String redact(String jdbcUrl) {
         int q = jdbcUrl.indexOf('?');

@@ -97,12 +97,36 @@ public final class KeyEncryptionKey {
     }
 
     byte[] seal(String name, String version, byte[] plaintext) {
+        return seal(aad(name, version), plaintext);
+    }
+
+    byte[] open(String name, String version, byte[] sealed) throws AEADBadTagException {
+        return open(aad(name, version), sealed);
+    }
+
+    /**
+     * Token-signing keys are sealed in their own domain (bound to their key id), so no vault
+     * key row can be passed off as a signing key or the other way round.
+     */
+    byte[] sealSigningKey(String kid, byte[] plaintext) {
+        return seal(signingAad(kid), plaintext);
+    }
+
+    byte[] openSigningKey(String kid, byte[] sealed) throws AEADBadTagException {
+        return open(signingAad(kid), sealed);
+    }
+
+    private static byte[] signingAad(String kid) {
+        return ("coffer-token-signing-key:" + kid).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private byte[] seal(byte[] aad, byte[] plaintext) {
         byte[] nonce = new byte[12];
         RANDOM.nextBytes(nonce);
         try {
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(128, nonce));
-            c.updateAAD(aad(name, version));
+            c.updateAAD(aad);
             byte[] ct = c.doFinal(plaintext);
             byte[] out = Arrays.copyOf(nonce, 12 + ct.length);
             System.arraycopy(ct, 0, out, 12, ct.length);
@@ -112,11 +136,12 @@ public final class KeyEncryptionKey {
         }
     }
 
-    byte[] open(String name, String version, byte[] sealed) throws AEADBadTagException {
+    private byte[] open(byte[] aad, byte[] sealed) throws AEADBadTagException {
+        if (sealed.length < 12 + 16) throw new AEADBadTagException("sealed value too short");
         try {
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(128, sealed, 0, 12));
-            c.updateAAD(aad(name, version));
+            c.updateAAD(aad);
             return c.doFinal(sealed, 12, sealed.length - 12);
         } catch (AEADBadTagException e) {
             throw e;

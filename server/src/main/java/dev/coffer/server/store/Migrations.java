@@ -14,6 +14,10 @@ import java.util.List;
 final class Migrations {
     private Migrations() {}
 
+    /** PostgreSQL advisory lock ids: schema upgrades, and changes to the token-signing keys. */
+    static final long SCHEMA_LOCK = 7158339;
+    static final long SIGNING_KEYS_LOCK = 7158340;
+
     static List<List<String>> all(Dialect d) {
         return List.of(
                 // 1: keys, admin tokens, audit, reference values
@@ -35,14 +39,20 @@ final class Migrations {
                         "CREATE TABLE guest_endorsements (digest VARCHAR(64) PRIMARY KEY, measurement VARCHAR(96) NOT NULL, "
                                 + "issuer VARCHAR(2048) NOT NULL, feed VARCHAR(512) NOT NULL, svn VARCHAR(32) NOT NULL, "
                                 + "cose " + d.blob + " NOT NULL, created_at BIGINT NOT NULL)",
-                        "CREATE INDEX guest_endorsements_by_measurement ON guest_endorsements (measurement)"));
+                        "CREATE INDEX guest_endorsements_by_measurement ON guest_endorsements (measurement)"),
+                // 3: token-signing keys shared by every replica (private JWK sealed under the KEK); a key
+                // signs from activates_at until retired_at and is published until its last token expires
+                List.of(
+                        "CREATE TABLE signing_keys (kid VARCHAR(128) PRIMARY KEY, alg VARCHAR(16) NOT NULL, "
+                                + "created_at BIGINT NOT NULL, activates_at BIGINT NOT NULL, retired_at BIGINT, "
+                                + "kek_id VARCHAR(16) NOT NULL, material " + d.blob + " NOT NULL)"));
     }
 
     static void apply(Connection c, Dialect d) throws SQLException {
         try (Statement s = c.createStatement()) {
             if (d == Dialect.POSTGRESQL) {
                 // Two servers starting on one empty database must not both create the schema.
-                s.execute("SELECT pg_advisory_xact_lock(7158339)");
+                s.execute("SELECT pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
             }
             s.execute("CREATE TABLE IF NOT EXISTS coffer_schema (version INTEGER NOT NULL)");
             int current = 0;

@@ -397,6 +397,127 @@ public final class VaultStore implements AutoCloseable {
         });
     }
 
+    // ---- token-signing keys -------------------------------------------------------------------
+
+    /** Every stored token-signing key, opened; oldest first. */
+    public List<StoredSigningKey> signingKeys() {
+        return inTransaction(this::readSigningKeys);
+    }
+
+    /**
+     * Changes the token-signing keys as one replica at a time: under a lock every replica takes
+     * (an advisory lock on PostgreSQL, the write lock on SQLite), {@code change} sees the stored
+     * keys and returns the keys wanted; new ones are inserted (sealed), changed retirements
+     * updated, missing ones deleted, all in one transaction. Returns what is stored afterwards.
+     * {@code change} must not have side effects: it runs inside the transaction.
+     */
+    public List<StoredSigningKey> updateSigningKeys(java.util.function.UnaryOperator<List<StoredSigningKey>> change) {
+        return inTransaction(c -> {
+            try (Statement s = c.createStatement()) {
+                if (dialect == Dialect.POSTGRESQL) {
+                    s.execute("SELECT pg_advisory_xact_lock(" + Migrations.SIGNING_KEYS_LOCK + ")");
+                } else {
+                    // a write first: SQLite then holds its write lock for the whole read-modify-write
+                    s.executeUpdate("DELETE FROM signing_keys WHERE 1 = 0");
+                }
+            }
+            List<StoredSigningKey> before = readSigningKeys(c);
+            List<StoredSigningKey> after = List.copyOf(change.apply(before));
+            java.util.Map<String, StoredSigningKey> old = new java.util.HashMap<>();
+            for (StoredSigningKey k : before) old.put(k.kid(), k);
+            java.util.Set<String> kept = new java.util.HashSet<>();
+            for (StoredSigningKey k : after) {
+                kept.add(k.kid());
+                StoredSigningKey was = old.get(k.kid());
+                if (was == null) {
+                    insertSigningKey(c, k);
+                } else if (!java.util.Objects.equals(was.retired(), k.retired())) {
+                    try (PreparedStatement ps = c.prepareStatement("UPDATE signing_keys SET retired_at = ? WHERE kid = ?")) {
+                        if (k.retired() == null) ps.setNull(1, java.sql.Types.BIGINT);
+                        else ps.setLong(1, k.retired().toEpochMilli());
+                        ps.setString(2, k.kid());
+                        ps.executeUpdate();
+                    }
+                }
+            }
+            for (StoredSigningKey k : before) {
+                if (kept.contains(k.kid())) continue;
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM signing_keys WHERE kid = ?")) {
+                    ps.setString(1, k.kid());
+                    ps.executeUpdate();
+                }
+            }
+            return after;
+        });
+    }
+
+    private void insertSigningKey(Connection c, StoredSigningKey k) throws SQLException {
+        byte[] plain = k.privateJwk().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO signing_keys (kid, alg, created_at, activates_at, retired_at, "
+                + "kek_id, material) VALUES (?,?,?,?,?,?,?)")) {
+            ps.setString(1, k.kid());
+            ps.setString(2, k.alg());
+            ps.setLong(3, k.created().toEpochMilli());
+            ps.setLong(4, k.activates().toEpochMilli());
+            if (k.retired() == null) ps.setNull(5, java.sql.Types.BIGINT);
+            else ps.setLong(5, k.retired().toEpochMilli());
+            ps.setString(6, kek.id());
+            ps.setBytes(7, kek.sealSigningKey(k.kid(), plain));
+            ps.executeUpdate();
+        } finally {
+            java.util.Arrays.fill(plain, (byte) 0);
+        }
+    }
+
+    private List<StoredSigningKey> readSigningKeys(Connection c) throws SQLException {
+        List<StoredSigningKey> out = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT kid, alg, created_at, activates_at, retired_at, kek_id, material FROM signing_keys ORDER BY created_at, kid")) {
+            while (rs.next()) {
+                String kid = rs.getString(1);
+                String kekId = rs.getString(6);
+                if (!kekId.equals(kek.id())) {
+                    throw new StoreException("token-signing key " + kid + " was sealed with key-encryption key " + kekId
+                            + " but this server runs with " + kek.id() + "; every replica needs the same KEK (--kek-file or $"
+                            + KeyEncryptionKey.ENV + ")", null);
+                }
+                byte[] plain;
+                try {
+                    plain = kek.openSigningKey(kid, rs.getBytes(7));
+                } catch (AEADBadTagException e) {
+                    throw new StoreException("the sealed token-signing key " + kid + " fails its integrity check: the database row was altered", null);
+                }
+                long retired = rs.getLong(5);
+                Instant retiredAt = rs.wasNull() ? null : Instant.ofEpochMilli(retired);
+                out.add(new StoredSigningKey(kid, rs.getString(2), Instant.ofEpochMilli(rs.getLong(3)),
+                        Instant.ofEpochMilli(rs.getLong(4)), retiredAt, new String(plain, java.nio.charset.StandardCharsets.UTF_8)));
+                java.util.Arrays.fill(plain, (byte) 0);
+            }
+        }
+        return out;
+    }
+
+    // ---- health -------------------------------------------------------------------------------
+
+    /** One round trip to the database; throws {@link StoreException} (unavailable) when it does not answer. */
+    public void ping() {
+        inTransaction(c -> {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT 1")) {
+                rs.next();
+            }
+            return null;
+        });
+    }
+
+    /** Open and idle database connections, for the metrics page. */
+    public int openConnections() {
+        return pool.openCount();
+    }
+
+    public int idleConnections() {
+        return pool.idleCount();
+    }
+
     // ---- plumbing -----------------------------------------------------------------------------
 
     @FunctionalInterface
@@ -409,7 +530,8 @@ public final class VaultStore implements AutoCloseable {
         try {
             c = pool.borrow();
         } catch (SQLException e) {
-            throw new StoreException("the key store (" + description + ") is unavailable: " + e.getMessage(), e);
+            throw new StoreException("the key store (" + description + ") is unavailable: " + e.getMessage()
+                    + "; retry once the database is reachable", e, true);
         }
         boolean broken = false;
         try {
@@ -423,9 +545,21 @@ public final class VaultStore implements AutoCloseable {
             } catch (SQLException rollbackFailed) {
                 broken = true;
             }
-            String state = e.getSQLState();
-            if (state != null && state.startsWith("08")) broken = true;
+            if (dialect.isConnectionBroken(e)) broken = true;
+            if (dialect.isUnavailable(e) || broken) {
+                // Nothing was acknowledged: if the commit itself was lost the caller hears 503 and retries.
+                throw new StoreException("the key store (" + description + ") is unavailable: " + e.getMessage()
+                        + "; retry once the database is reachable", e, true);
+            }
             throw new StoreException("key store operation failed: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // the work refused to go on: nothing it did may reach the next borrower's transaction
+            try {
+                c.rollback();
+            } catch (SQLException rollbackFailed) {
+                broken = true;
+            }
+            throw e;
         } finally {
             pool.giveBack(c, broken);
         }
