@@ -80,6 +80,8 @@ public final class AttestationService {
     private final CertificateBundleCache bundles = new CertificateBundleCache(CertificateBundleCache.DEFAULT_CAPACITY);
     private volatile List<String> referenceMeasurements;
     private volatile long referencesLoadedNanos;
+    /** SGX enclaves and TDX guests (Intel DCAP quotes), on the same token issuer. */
+    private final DcapAttestation dcap;
 
     AttestationService(SnpVerifier verifier, AppraisalPolicy appraisal, TokenIssuer issuer, VaultStore store, ServerConfig config,
                        EndorsementGate endorsements) {
@@ -89,6 +91,7 @@ public final class AttestationService {
         this.issuer = issuer;
         this.store = store;
         this.config = config;
+        this.dcap = new DcapAttestation(config, issuer);
         this.policyHash = Base64.getUrlEncoder().withoutPadding().encodeToString(sha256(appraisal.describe().getBytes(StandardCharsets.UTF_8)));
         reloadReferences();
     }
@@ -163,6 +166,7 @@ public final class AttestationService {
 
     void register(Router r, AdminTokens admins) {
         r.add("POST", "/attest/SevSnpVm", req -> HttpResponse.ok(Map.of("token", attest(req))));
+        dcap.register(r, admins);
         endorsements.register(r, admins);
         r.add("GET", "/admin/reference-values", req -> {
             admins.require(req.header("Authorization"));
