@@ -28,14 +28,20 @@ import java.util.Optional;
  * report signed by the PCK leaf and binding the attestation key, the PCK chain and its CRLs, the
  * collateral's chains, signatures and validity windows, and the TCB status as QVL computes it.
  *
- * <p>Stateless and thread-safe. The verification time is always passed in: collateral is only
- * ever valid for a window, and tests and offline audits verify at the time evidence was taken.
+ * <p>Thread-safe. The verification time is always passed in: collateral is only ever valid for
+ * a window, and tests and offline audits verify at the time evidence was taken. Signature
+ * results on certificates, CRLs and collateral (not on quotes) are cached by content digest, so
+ * a server verifying many quotes from few platforms pays for those once; every validity window
+ * is still checked against the given time on every call.
  */
 public final class DcapVerifier {
     private static final HexFormat HEX = HexFormat.of();
     private static final ECParameterSpec P256 = ((ECPublicKey) IntelRoots.sgxRootCa().getPublicKey()).getParams();
 
+    /** Bound on cached entries: a flood of distinct chains cannot grow memory without limit. */
+    private static final int CACHE_LIMIT = 4096;
     private final X509Certificate root;
+    private final java.util.Map<String, CheckResult> signatureCache = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A verifier trusting only Intel's pinned SGX Root CA. */
     public DcapVerifier() {
@@ -135,8 +141,23 @@ public final class DcapVerifier {
         return new DcapVerdict(valid, quote, pck, tcb, at, checks);
     }
 
-    /** {@code chain} leaf first, must end at (or below) the pinned root; each link's signature verified. */
+    /** {@code chain} leaf first, must end at (or below) the pinned root; each link's signature verified (cached). */
     private CheckResult chainCheck(String name, List<X509Certificate> chain, String what) {
+        StringBuilder key = new StringBuilder(name).append(':').append(IntelRoots.fingerprint(root));
+        for (X509Certificate c : chain) key.append(IntelRoots.fingerprint(c));
+        return cached(key.toString(), () -> uncachedChainCheck(name, chain, what));
+    }
+
+    private CheckResult cached(String key, java.util.function.Supplier<CheckResult> compute) {
+        CheckResult r = signatureCache.get(key);
+        if (r != null) return r;
+        r = compute.get();
+        if (signatureCache.size() >= CACHE_LIMIT) signatureCache.clear();
+        signatureCache.put(key, r);
+        return r;
+    }
+
+    private CheckResult uncachedChainCheck(String name, List<X509Certificate> chain, String what) {
         List<X509Certificate> links = new ArrayList<>(chain);
         X509Certificate last = links.getLast();
         if (last.getSubjectX500Principal().equals(last.getIssuerX500Principal())) {
@@ -191,21 +212,33 @@ public final class DcapVerifier {
                 : fail("revocation", String.join("; ", problems));
     }
 
-    private static List<String> crlProblems(X509CRL crl, X509Certificate issuer, String what, Instant at) {
+    private List<String> crlProblems(X509CRL crl, X509Certificate issuer, String what, Instant at) {
         List<String> p = new ArrayList<>();
         if (!crl.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
             p.add(what + " is issued by '" + crl.getIssuerX500Principal().getName() + "', expected '" + cn(issuer) + "'");
             return p;
         }
+        String key;
         try {
-            crl.verify(issuer.getPublicKey());
+            key = "crl:" + HEX.formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(crl.getEncoded())) + IntelRoots.fingerprint(issuer);
         } catch (GeneralSecurityException e) {
-            p.add(what + " signature does not verify with '" + cn(issuer) + "': " + e.getMessage());
+            key = null;
         }
+        CheckResult sig = key == null ? crlSignature(crl, issuer, what) : cached(key, () -> crlSignature(crl, issuer, what));
+        if (sig.failed()) p.add(sig.detail());
         Instant from = crl.getThisUpdate().toInstant();
         Instant to = crl.getNextUpdate() == null ? Instant.MAX : crl.getNextUpdate().toInstant();
         if (!TcbEvaluator.within(at, from, to)) p.add(what + " is valid " + from + " .. " + to + ", not at " + at + "; fetch a current one");
         return p;
+    }
+
+    private CheckResult crlSignature(X509CRL crl, X509Certificate issuer, String what) {
+        try {
+            crl.verify(issuer.getPublicKey());
+            return pass("crl_signature", what + " signed by " + cn(issuer));
+        } catch (GeneralSecurityException e) {
+            return fail("crl_signature", what + " signature does not verify with '" + cn(issuer) + "': " + e.getMessage());
+        }
     }
 
     private CheckResult signedCollateral(String name, String what, List<X509Certificate> issuerChain, String signedJson, byte[] signature) {
@@ -216,9 +249,10 @@ public final class DcapVerifier {
             return fail(name, what + " is signed by '" + cn(signer) + "', expected 'Intel SGX TCB Signing'");
         }
         byte[] bytes = signedJson.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        return verifyQuietly(() -> ecdsa(signer.getPublicKey(), bytes, 0, bytes.length, signature))
+        String key = name + ":" + HEX.formatHex(sha256(bytes, signature)) + IntelRoots.fingerprint(signer);
+        return cached(key, () -> verifyQuietly(() -> ecdsa(signer.getPublicKey(), bytes, 0, bytes.length, signature))
                 ? pass(name, what + " signed by Intel SGX TCB Signing (" + chain.detail() + ")")
-                : fail(name, what + " signature does not verify over the exact JSON text: it was edited or re-serialized");
+                : fail(name, what + " signature does not verify over the exact JSON text: it was edited or re-serialized"));
     }
 
     private static CheckResult window(String name, String what, Instant issue, Instant next, Instant at) {
