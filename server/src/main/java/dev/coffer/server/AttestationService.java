@@ -65,6 +65,9 @@ public final class AttestationService {
             "x-coffer-tee", ComplianceClaims.COMPLIANCE_STATUS, ComplianceClaims.ENDORSEMENT_ISSUER,
             ComplianceClaims.ENDORSEMENT_FEED, ComplianceClaims.ENDORSEMENT_SVN, ComplianceClaims.MEASUREMENT_UNCHECKED,
             ComplianceClaims.MEASUREMENT_SOURCE, "nonce", "iss", "iat", "nbf", "exp", "jti");
+    /** Every claim a token may carry: SEV-SNP's above, and those of SGX enclaves and TDX guests. */
+    static final List<String> ALL_CLAIMS_SUPPORTED = java.util.stream.Stream.of(CLAIMS_SUPPORTED, DcapAttestation.SGX_CLAIMS,
+            DcapAttestation.TDX_CLAIMS, DcapAttestation.COMMON_CLAIMS).flatMap(List::stream).distinct().toList();
     static final String REFERENCE_KIND = "measurement";
     private static final HexFormat HEX = HexFormat.of();
     private static final int MAX_RUNTIME_DATA = 64 * 1024;

@@ -175,5 +175,9 @@ class DcapAttestAndReleaseTest {
         assertTrue(garbage.body().contains("pck_crl_issuer_chain"), garbage.body());
         JsonNode covers = client.get("/admin/collateral/intel").path("covers");
         assertEquals("TDX/50806f000000", covers.get(0).asText());
+        String discovery = Fixture.call("GET", server.url() + "/.well-known/openid-configuration", null, null).body();
+        for (String claim : List.of("x-ms-sgx-mrenclave", "x-ms-sgx-mrsigner", "tdx_mrtd", "tdx_rtmr3", "attester_tcb_status")) {
+            assertTrue(discovery.contains("\"" + claim + "\""), claim);
+        }
     }
 }

@@ -151,23 +151,38 @@ class DcapVerifierTest {
         }
     }
 
-    @Test
-    void everySignedBitOfTheSgxQuoteIsCovered() {
-        byte[] raw = IntelTestData.bytes("intel/sgx-trustee/occlum_quote.dat");
+    /** For every captured quote, one flipped bit in every signed byte and in every QE report byte is refused. */
+    @ParameterizedTest
+    @FieldSource("QUOTES")
+    void everySignedByteAndEveryQeReportByteIsCovered(Expected e) {
+        byte[] raw = IntelTestData.bytes(e.file());
         DcapQuote good = DcapQuote.parse(raw);
-        Instant at = Instant.parse("2024-01-01T00:00:00Z");
+        Instant at = good.pckChain().getFirst().getNotBefore().toInstant().plusSeconds(86_400);
+        int refused = 0;
         for (int i = 0; i < good.signedLength(); i++) {
             byte[] t = raw.clone();
-            t[i] ^= (byte) 0x80;
-            DcapQuote q;
-            try {
-                q = DcapQuote.parse(t);
-            } catch (QuoteFormatException e) {
-                continue; // version, key type or tee type: refused by the parser, which is also a refusal
-            }
-            DcapVerdict v = VERIFIER.verifyWithoutCollateral(q, at);
-            assertTrue(v.check("quote_signature").orElseThrow().failed() || v.check("qe_vendor").orElseThrow().failed(), "byte " + i);
+            t[i] ^= (byte) 0x01;
+            if (refusedAt(t, at, "quote_signature")) refused++;
         }
+        assertEquals(good.signedLength(), refused, "every signed byte");
+        int qeReport = good.signedLength() + 4 + 128 + (good.header().version() == 3 ? 0 : 6);
+        for (int i = 0; i < EnclaveReport.LENGTH + 64; i++) {
+            byte[] t = raw.clone();
+            t[qeReport + i] ^= (byte) 0x01;
+            assertTrue(refusedAt(t, at, "qe_report_signature"), "QE report/signature byte " + i);
+        }
+    }
+
+    /** True when the bytes do not parse, or verification fails {@code check} (or the vendor check, for the header's vendor ID). */
+    private static boolean refusedAt(byte[] t, Instant at, String check) {
+        DcapQuote q;
+        try {
+            q = DcapQuote.parse(t);
+        } catch (QuoteFormatException ex) {
+            return true;
+        }
+        DcapVerdict v = VERIFIER.verifyWithoutCollateral(q, at);
+        return v.check(check).orElseThrow().failed() || v.check("qe_vendor").orElseThrow().failed();
     }
 
     @Test
