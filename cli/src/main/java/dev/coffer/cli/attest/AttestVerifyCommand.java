@@ -105,6 +105,10 @@ public final class AttestVerifyCommand implements Callable<Integer> {
             description = "With --quote: Intel PCS collateral, a bundle JSON file or a directory of them (one per FMSPC).")
     Path collateral;
 
+    @Option(names = "--pcs", description = "With --quote and no --collateral: fetch the collateral from Intel PCS through the cache under "
+            + "$COFFER_HOME/cache/pcs (each answer fetched once; --offline reads only the cache).")
+    boolean pcs;
+
     @Option(names = "--vcek", paramLabel = "FILE", description = "The VCEK or VLEK certificate, DER or PEM.")
     Path vcek;
 
@@ -168,12 +172,16 @@ public final class AttestVerifyCommand implements Callable<Integer> {
     public Integer call() {
         if (quote != null) {
             if (report != null) throw new UsageException("give either --report (SEV-SNP) or --quote (Intel DCAP), not both");
-            return new QuoteVerification(quote, kind, collateral, at).run(spec.commandLine().getOut(), output.json());
+            if (pcs && collateral != null) throw new UsageException("give either --collateral or --pcs, not both");
+            dev.coffer.attest.pcs.PcsClient pcsClient = pcs ? new dev.coffer.attest.pcs.PcsClient(dev.coffer.attest.pcs.PcsClient.INTEL_PCS,
+                    dev.coffer.attest.pcs.PcsClient.INTEL_ROOT_CRL, CofferHome.resolve().resolve("cache").resolve("pcs"), offline,
+                    Duration.ofSeconds(10)) : null;
+            return new QuoteVerification(quote, kind, collateral, at, pcsClient).run(spec.commandLine().getOut(), output.json());
         }
         if (report == null) {
             throw new UsageException("missing --report FILE (an SEV-SNP report) or --quote FILE (an Intel SGX/TDX DCAP quote)");
         }
-        if (kind != null || collateral != null) throw new UsageException("--kind and --collateral go with --quote FILE");
+        if (kind != null || collateral != null || pcs) throw new UsageException("--kind, --collateral and --pcs go with --quote FILE");
         if (endorsement == null && (!trustEndorsers.isEmpty() || trustAzureUvm)) {
             throw new UsageException("--trust-endorser and --trust-azure-uvm need --endorsement FILE (the endorsement to appraise)");
         }

@@ -36,12 +36,14 @@ final class QuoteVerification {
     private final String kind;
     private final Path collateralPath;
     private final String at;
+    private final dev.coffer.attest.pcs.PcsClient pcs;
 
-    QuoteVerification(Path quoteFile, String kind, Path collateralPath, String at) {
+    QuoteVerification(Path quoteFile, String kind, Path collateralPath, String at, dev.coffer.attest.pcs.PcsClient pcs) {
         this.quoteFile = quoteFile;
         this.kind = kind;
         this.collateralPath = collateralPath;
         this.at = at;
+        this.pcs = pcs;
     }
 
     int run(PrintWriter out, boolean json) {
@@ -84,6 +86,15 @@ final class QuoteVerification {
             // One bundle given for another platform: verify with it anyway, so collateral_match names the mismatch.
             if (bundle.isEmpty() && set.bundles().size() == 1) bundle = Optional.of(set.bundles().getFirst());
         }
+        if (pcs != null) {
+            try {
+                PckExtensions pck = PckExtensions.of(q.pckChain().getFirst());
+                boolean processor = q.pckChain().size() > 1 && DcapVerifierNames.cn(q.pckChain().get(1)).contains("Processor");
+                bundle = Optional.of(pcs.collateral(q.tee(), pck.fmspcHex(), processor));
+            } catch (QuoteFormatException | dev.coffer.attest.kds.CollateralUnavailableException e) {
+                throw new CofferException(e.getMessage());
+            }
+        }
         DcapVerifier verifier = new DcapVerifier();
         DcapVerdict v = bundle.map(c -> verifier.verify(q, c, when)).orElseGet(() -> verifier.verifyWithoutCollateral(q, when));
         if (collateralPath != null && bundle.isEmpty()) {
@@ -92,6 +103,14 @@ final class QuoteVerification {
         if (json) Json.print(out, json(q, v));
         else text(out, q, v);
         return v.valid() ? ExitCodes.OK : ExitCodes.FAILURE;
+    }
+
+    /** The CN of a certificate's subject, for choosing the PCK CRL. */
+    private static final class DcapVerifierNames {
+        static String cn(java.security.cert.X509Certificate c) {
+            for (String part : c.getSubjectX500Principal().getName().split(",")) if (part.startsWith("CN=")) return part.substring(3);
+            return "";
+        }
     }
 
     /** Raw bytes, or the hex or base64 text of them (what tools and APIs hand out). */

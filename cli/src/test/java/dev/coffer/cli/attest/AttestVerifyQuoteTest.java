@@ -114,6 +114,19 @@ class AttestVerifyQuoteTest {
         assertEquals(1, g.exit());
         assertTrue(g.err().contains("not valid JSON"), g.err());
 
+        String savedHome = System.getProperty("coffer.home");
+        System.setProperty("coffer.home", tmp.resolve("home").toString()); // an empty PCS cache
+        AttestCommandTest.Result offline;
+        try {
+            offline = run("attest", "verify", "--quote", hex.toString(), "--pcs", "--offline");
+        } finally {
+            if (savedHome == null) System.clearProperty("coffer.home");
+            else System.setProperty("coffer.home", savedHome);
+        }
+        assertEquals(1, offline.exit());
+        assertTrue(offline.err().contains("offline mode and no cached TCB info"), offline.err());
+        assertEquals(2, run("attest", "verify", "--quote", hex.toString(), "--pcs", "--collateral", garbage.toString()).exit());
+
         assertEquals(2, run("attest", "verify", "--quote", hex.toString(), "--kind", "snp").exit());
         assertEquals(2, run("attest", "verify").exit());
     }
