@@ -8,7 +8,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.MessageDigest;
 import java.security.PublicKey;
-import java.security.Signature;
 import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPublicKey;
@@ -291,14 +290,24 @@ public final class DcapVerifier {
         }
     }
 
+    /** secp256r1 with Bouncy Castle's specialised field arithmetic: several times faster than the JDK's generic EC. */
+    private static final org.bouncycastle.asn1.x9.X9ECParameters CURVE = org.bouncycastle.crypto.ec.CustomNamedCurves.getByName("secp256r1");
+    private static final org.bouncycastle.crypto.params.ECDomainParameters DOMAIN =
+            new org.bouncycastle.crypto.params.ECDomainParameters(CURVE.getCurve(), CURVE.getG(), CURVE.getN(), CURVE.getH());
+
+    /** ECDSA P-256 / SHA-256 with r‖s (32 bytes each, big-endian); false for any key that is not a P-256 point. */
     static boolean ecdsa(PublicKey key, byte[] data, int off, int len, byte[] rs) {
-        if (key == null || rs.length != 64) return false;
+        if (!(key instanceof ECPublicKey ec) || rs.length != 64 || !ec.getParams().getCurve().equals(P256.getCurve())) return false;
         try {
-            Signature s = Signature.getInstance("SHA256withECDSAinP1363Format");
-            s.initVerify(key);
-            s.update(data, off, len);
-            return s.verify(rs);
-        } catch (GeneralSecurityException e) {
+            var point = DOMAIN.getCurve().validatePoint(ec.getW().getAffineX(), ec.getW().getAffineY());
+            var signer = new org.bouncycastle.crypto.signers.ECDSASigner();
+            signer.init(false, new org.bouncycastle.crypto.params.ECPublicKeyParameters(point, DOMAIN));
+            var digest = new org.bouncycastle.crypto.digests.SHA256Digest();
+            digest.update(data, off, len);
+            byte[] h = new byte[32];
+            digest.doFinal(h, 0);
+            return signer.verifySignature(h, new BigInteger(1, Arrays.copyOf(rs, 32)), new BigInteger(1, Arrays.copyOfRange(rs, 32, 64)));
+        } catch (IllegalArgumentException e) {
             return false;
         }
     }
