@@ -144,7 +144,7 @@ public final class AttestVerifyCommand implements Callable<Integer> {
     @Option(names = "--crl", paramLabel = "FILE", description = "AMD's CRL for the product (DER, from the KDS /crl): refuse revoked intermediates.")
     Path crl;
 
-    @Option(names = "--offline", description = "Never contact the KDS; use only --vcek or the cache.")
+    @Option(names = "--offline", description = "Never contact the KDS (or, with --pcs, Intel PCS); use only what is given or cached.")
     boolean offline;
 
     @Option(names = "--kds-url", paramLabel = "URL", defaultValue = "https://kdsintf.amd.com",
