@@ -65,6 +65,9 @@ public final class AttestationService {
             "x-coffer-tee", ComplianceClaims.COMPLIANCE_STATUS, ComplianceClaims.ENDORSEMENT_ISSUER,
             ComplianceClaims.ENDORSEMENT_FEED, ComplianceClaims.ENDORSEMENT_SVN, ComplianceClaims.MEASUREMENT_UNCHECKED,
             ComplianceClaims.MEASUREMENT_SOURCE, "nonce", "iss", "iat", "nbf", "exp", "jti");
+    /** Every claim a token may carry: SEV-SNP's above, and those of SGX enclaves and TDX guests. */
+    static final List<String> ALL_CLAIMS_SUPPORTED = java.util.stream.Stream.of(CLAIMS_SUPPORTED, DcapAttestation.SGX_CLAIMS,
+            DcapAttestation.TDX_CLAIMS, DcapAttestation.COMMON_CLAIMS).flatMap(List::stream).distinct().toList();
     static final String REFERENCE_KIND = "measurement";
     private static final HexFormat HEX = HexFormat.of();
     private static final int MAX_RUNTIME_DATA = 64 * 1024;
@@ -83,6 +86,8 @@ public final class AttestationService {
             new dev.coffer.server.http.AdmissionQueue(dev.coffer.server.http.AdmissionQueue.Settings.defaults());
     private volatile List<String> referenceMeasurements;
     private volatile long referencesLoadedNanos;
+    /** SGX enclaves and TDX guests (Intel DCAP quotes), on the same token issuer. */
+    private final DcapAttestation dcap;
 
     AttestationService(SnpVerifier verifier, AppraisalPolicy appraisal, TokenIssuer issuer, VaultStore store, ServerConfig config,
                        EndorsementGate endorsements) {
@@ -92,6 +97,7 @@ public final class AttestationService {
         this.issuer = issuer;
         this.store = store;
         this.config = config;
+        this.dcap = new DcapAttestation(config, issuer);
         this.policyHash = Base64.getUrlEncoder().withoutPadding().encodeToString(sha256(appraisal.describe().getBytes(StandardCharsets.UTF_8)));
         reloadReferences();
     }
@@ -171,6 +177,7 @@ public final class AttestationService {
 
     void register(Router r, AdminTokens admins) {
         r.add("POST", "/attest/SevSnpVm", verification.guard(req -> HttpResponse.ok(Map.of("token", attest(req)))));
+        dcap.register(r, admins, verification);
         endorsements.register(r, admins);
         r.add("GET", "/admin/reference-values", req -> {
             admins.require(req.header("Authorization"));

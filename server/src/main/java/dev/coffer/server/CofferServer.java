@@ -257,7 +257,7 @@ public final class CofferServer implements AutoCloseable {
             m.put("jwks_uri", base + "/certs");
             m.put("id_token_signing_alg_values_supported", List.of(JWSAlgorithm.ES256.getName(), JWSAlgorithm.RS256.getName()));
             m.put("response_types_supported", List.of("token", "none"));
-            m.put("claims_supported", AttestationService.CLAIMS_SUPPORTED);
+            m.put("claims_supported", AttestationService.ALL_CLAIMS_SUPPORTED);
             m.put("revocation_endpoint", base + "/revocations");
             return HttpResponse.ok(m);
         });

@@ -48,7 +48,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-/** {@code coffer attest verify}: parse and verify one SEV-SNP report; exit 0 only when valid. */
+/** {@code coffer attest verify}: parse and verify one SEV-SNP report or Intel DCAP quote; exit 0 only when valid. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
         description = {"Parse an AMD SEV-SNP attestation report, print every field, and verify it: the",
                 "VCEK/VLEK chain to AMD's pinned ARK (RSA-PSS), the report's ECDSA P-384 signature,",
@@ -57,13 +57,28 @@ import java.util.concurrent.Callable;
                 "With --endorsement, also appraise a guest endorsement (COSE_Sign1, Azure's UVM reference-info",
                 "format) against the report's MEASUREMENT and the --trust-endorser list.",
                 "Exit code 0 only when the report is valid (and, with --endorsement, endorsed); 1 when invalid",
-                "or collateral is unavailable."},
+                "or collateral is unavailable.",
+                "",
+                "With --quote, verify an Intel DCAP quote instead (SGX v3 or TDX v4/v5, detected, or --kind):",
+                "the attestation key's signature over header and body, the QE report signed by the PCK",
+                "certificate and binding the attestation key, the PCK chain to the pinned Intel SGX Root CA,",
+                "and with --collateral the PCS CRLs, TCB info and QE identity (chains, signatures, validity",
+                "at --at) and the TCB status as Intel's QVL computes it. Exit 0 when all of that verifies",
+                "and a TCB level matches, whatever its status (the status is printed: refusing OutOfDate",
+                "is the appraisal's job); 1 otherwise."},
         footer = {"", "Examples:",
                 "  coffer attest verify --report report.bin --vcek vcek.der --chain cert_chain.pem",
                 "  coffer attest verify --report report.hex --at 2024-01-01T00:00:00Z --expect-host-data 89d0...c139",
                 "  coffer attest verify --report sim-report.bin --trust-sim -o json",
                 "  coffer attest verify --report report.bin --chain cert_chain.pem --endorsement guest.cose \\",
-                "      --trust-endorser 'did:x509:0:sha256:...::eku:...,coffer-guest' -o json"})
+                "      --trust-endorser 'did:x509:0:sha256:...::eku:...,coffer-guest' -o json",
+                "  coffer attest verify --quote td-quote.dat --collateral collateral.json --at 2023-07-01T00:00:00Z",
+                "  coffer attest verify --quote enclave-quote.dat --kind sgx --collateral /etc/coffer/collateral/ -o json",
+                "",
+                "A collateral bundle is one JSON object with the keys pck_crl_issuer_chain, root_ca_crl,",
+                "pck_crl, tcb_info_issuer_chain, tcb_info, tcb_info_signature, qe_identity_issuer_chain,",
+                "qe_identity, qe_identity_signature (PEM chains, hex DER CRLs, the exact signed JSON text,",
+                "hex r||s signatures), as Intel's PCS serves them; a directory holds one per platform (FMSPC)."})
 public final class AttestVerifyCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
@@ -74,9 +89,25 @@ public final class AttestVerifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--report", required = true, paramLabel = "FILE",
-            description = "The report: raw binary (1184 bytes) or hex text.")
+    @Option(names = "--report", paramLabel = "FILE",
+            description = "The SEV-SNP report: raw binary (1184 bytes) or hex text.")
     Path report;
+
+    @Option(names = "--quote", paramLabel = "FILE",
+            description = "An Intel DCAP quote (SGX or TDX): raw binary, hex or base64 text.")
+    Path quote;
+
+    @Option(names = "--kind", paramLabel = "KIND",
+            description = "With --quote: require an sgx or tdx quote (default: detect from the quote header).")
+    String kind;
+
+    @Option(names = "--collateral", paramLabel = "FILE|DIR",
+            description = "With --quote: Intel PCS collateral, a bundle JSON file or a directory of them (one per FMSPC).")
+    Path collateral;
+
+    @Option(names = "--pcs", description = "With --quote and no --collateral: fetch the collateral from Intel PCS through the cache under "
+            + "$COFFER_HOME/cache/pcs (each answer fetched once; --offline reads only the cache).")
+    boolean pcs;
 
     @Option(names = "--vcek", paramLabel = "FILE", description = "The VCEK or VLEK certificate, DER or PEM.")
     Path vcek;
@@ -113,7 +144,7 @@ public final class AttestVerifyCommand implements Callable<Integer> {
     @Option(names = "--crl", paramLabel = "FILE", description = "AMD's CRL for the product (DER, from the KDS /crl): refuse revoked intermediates.")
     Path crl;
 
-    @Option(names = "--offline", description = "Never contact the KDS; use only --vcek or the cache.")
+    @Option(names = "--offline", description = "Never contact the KDS (or, with --pcs, Intel PCS); use only what is given or cached.")
     boolean offline;
 
     @Option(names = "--kds-url", paramLabel = "URL", defaultValue = "https://kdsintf.amd.com",
@@ -139,6 +170,18 @@ public final class AttestVerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (quote != null) {
+            if (report != null) throw new UsageException("give either --report (SEV-SNP) or --quote (Intel DCAP), not both");
+            if (pcs && collateral != null) throw new UsageException("give either --collateral or --pcs, not both");
+            dev.coffer.attest.pcs.PcsClient pcsClient = pcs ? new dev.coffer.attest.pcs.PcsClient(dev.coffer.attest.pcs.PcsClient.INTEL_PCS,
+                    dev.coffer.attest.pcs.PcsClient.INTEL_ROOT_CRL, CofferHome.resolve().resolve("cache").resolve("pcs"), offline,
+                    Duration.ofSeconds(10)) : null;
+            return new QuoteVerification(quote, kind, collateral, at, pcsClient).run(spec.commandLine().getOut(), output.json());
+        }
+        if (report == null) {
+            throw new UsageException("missing --report FILE (an SEV-SNP report) or --quote FILE (an Intel SGX/TDX DCAP quote)");
+        }
+        if (kind != null || collateral != null || pcs) throw new UsageException("--kind, --collateral and --pcs go with --quote FILE");
         if (endorsement == null && (!trustEndorsers.isEmpty() || trustAzureUvm)) {
             throw new UsageException("--trust-endorser and --trust-azure-uvm need --endorsement FILE (the endorsement to appraise)");
         }

@@ -1,0 +1,93 @@
+package dev.coffer.server.appraisal;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.coffer.rego.CompiledPolicy;
+import dev.coffer.rego.EvalOptions;
+import dev.coffer.rego.EvalResult;
+import dev.coffer.rego.Rego;
+import dev.coffer.rego.RegoException;
+import dev.coffer.rego.RegoModule;
+import dev.coffer.rego.value.Json;
+import dev.coffer.rego.value.SetValue;
+import dev.coffer.rego.value.Value;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Rego appraisal of verified SGX/TDX evidence (package {@code appraisal}, set rule
+ * {@code deny}). Its input carries the token's claims, so an operator's policy can require
+ * UpToDate, accept a listed advisory, or pin MRSIGNER. A broken policy denies.
+ */
+public final class DcapAppraisalPolicy {
+    private static final EvalOptions OPTIONS = EvalOptions.DEFAULT.withTimeout(Duration.ofSeconds(2));
+    /** Where an operator's policy replaces the default. */
+    public static final String OPERATOR_FILE = "dcap-appraisal.rego";
+    private final CompiledPolicy compiled;
+    private final String name;
+
+    private DcapAppraisalPolicy(CompiledPolicy compiled, String name) {
+        this.compiled = compiled;
+        this.name = name;
+    }
+
+    public static DcapAppraisalPolicy compile(String name, String source) {
+        try {
+            CompiledPolicy p = Rego.compile(List.of(new RegoModule(name, source)));
+            if (!p.packages().contains("appraisal")) {
+                throw new IllegalArgumentException("appraisal policy " + name + " must be 'package appraisal', found " + p.packages());
+            }
+            return new DcapAppraisalPolicy(p, name);
+        } catch (RegoException e) {
+            throw new IllegalArgumentException("appraisal policy " + name + " does not compile: " + e.getMessage(), e);
+        }
+    }
+
+    /** The operator's {@code serverDir/dcap-appraisal.rego} when present, else the built-in default. */
+    public static DcapAppraisalPolicy load(Path serverDir) {
+        Path own = serverDir.resolve(OPERATOR_FILE);
+        try {
+            if (Files.isRegularFile(own)) return compile(own.toString(), Files.readString(own));
+            try (InputStream in = DcapAppraisalPolicy.class.getResourceAsStream("default-dcap-appraisal.rego")) {
+                if (in == null) throw new IllegalStateException("default-dcap-appraisal.rego is missing from the server jar");
+                return compile("default-dcap-appraisal.rego", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the appraisal policy " + own + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code input}: {tee, debuggable, allow_debug, tcb_status, advisory_ids, claims}. */
+    public AppraisalDecision appraise(ObjectNode input) {
+        Value inputValue = Json.fromJsonNode(input);
+        EvalResult r;
+        try {
+            r = compiled.evalRef("data.appraisal.deny", inputValue, null, OPTIONS);
+        } catch (RegoException e) {
+            return AppraisalDecision.deny("policy_error", "the appraisal policy failed: " + e.getMessage());
+        }
+        if (r.value() == null) return AppraisalDecision.accept();
+        if (!(r.value() instanceof SetValue set)) {
+            return AppraisalDecision.deny("policy_error", "data.appraisal.deny must be a set, found " + r.value().typeName());
+        }
+        if (set.size() == 0) return AppraisalDecision.accept();
+        List<String> rules = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        for (Value v : set.items()) {
+            var node = Json.toJsonNode(v);
+            rules.add(node.path("rule").asText("unnamed"));
+            reasons.add(node.path("reason").asText(node.toString()));
+        }
+        return AppraisalDecision.deny(String.join(",", rules), String.join("; ", reasons));
+    }
+
+    public String describe() {
+        return "rego: " + name;
+    }
+}
