@@ -444,6 +444,15 @@ public final class AttestationService {
             c.put(ComplianceClaims.ENDORSEMENT_SVN, accepted.svn());
         }
         if (MeasurementAcceptance.UNCHECKED.equals(accepted.source())) c.put(ComplianceClaims.MEASUREMENT_UNCHECKED, true);
+        putRuntimeClaims(c, runtimeData, dataType, nonce);
+        return c;
+    }
+
+    /**
+     * The claims every attestation type carries from the request: the runtime data (as
+     * {@code x-ms-runtime} when its type is JSON, as Azure does) and the caller's nonce.
+     */
+    static void putRuntimeClaims(Map<String, Object> c, byte[] runtimeData, String dataType, String nonce) {
         if (runtimeData != null && "JSON".equals(dataType)) {
             try {
                 c.put("x-ms-runtime", Json.MAPPER.readValue(runtimeData, Object.class));
@@ -453,7 +462,6 @@ public final class AttestationService {
             }
         }
         if (nonce != null) c.put("nonce", nonce);
-        return c;
     }
 
     private static boolean isBlank(byte[] text) {

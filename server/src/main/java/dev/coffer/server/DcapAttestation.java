@@ -234,15 +234,7 @@ final class DcapAttestation {
         c.put("attester_advisory_ids", a.claims().advisoryIds());
         if (a.kind() == EvidenceKind.SGX) c.put("x-ms-sgx-tcbidentifier", String.valueOf(tcbEvaluationDataNumber(a)));
         c.put("x-coffer-tee", a.kind() == EvidenceKind.SGX ? "sgx" : "tdx");
-        if (runtimeData != null && "JSON".equals(dataType)) {
-            try {
-                c.put("x-ms-runtime", Json.MAPPER.readValue(runtimeData, Object.class));
-            } catch (IOException e) {
-                throw new ApiException(ErrorCode.MALFORMED_REQUEST, "attest: runtimeData has dataType JSON but is not JSON: "
-                        + e.getMessage().split("\n")[0]);
-            }
-        }
-        if (nonce != null) c.put("nonce", nonce);
+        AttestationService.putRuntimeClaims(c, runtimeData, dataType, nonce);
         return c;
     }
 

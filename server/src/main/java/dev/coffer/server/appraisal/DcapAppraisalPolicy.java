@@ -26,7 +26,6 @@ import java.util.List;
  * UpToDate, accept a listed advisory, or pin MRSIGNER. A broken policy denies.
  */
 public final class DcapAppraisalPolicy {
-    private static final EvalOptions OPTIONS = EvalOptions.DEFAULT.withTimeout(Duration.ofSeconds(2));
     /** Where an operator's policy replaces the default. */
     public static final String OPERATOR_FILE = "dcap-appraisal.rego";
     private final CompiledPolicy compiled;
@@ -65,26 +64,7 @@ public final class DcapAppraisalPolicy {
 
     /** {@code input}: {tee, debuggable, allow_debug, tcb_status, advisory_ids, claims}. */
     public AppraisalDecision appraise(ObjectNode input) {
-        Value inputValue = Json.fromJsonNode(input);
-        EvalResult r;
-        try {
-            r = compiled.evalRef("data.appraisal.deny", inputValue, null, OPTIONS);
-        } catch (RegoException e) {
-            return AppraisalDecision.deny("policy_error", "the appraisal policy failed: " + e.getMessage());
-        }
-        if (r.value() == null) return AppraisalDecision.accept();
-        if (!(r.value() instanceof SetValue set)) {
-            return AppraisalDecision.deny("policy_error", "data.appraisal.deny must be a set, found " + r.value().typeName());
-        }
-        if (set.size() == 0) return AppraisalDecision.accept();
-        List<String> rules = new ArrayList<>();
-        List<String> reasons = new ArrayList<>();
-        for (Value v : set.items()) {
-            var node = Json.toJsonNode(v);
-            rules.add(node.path("rule").asText("unnamed"));
-            reasons.add(node.path("reason").asText(node.toString()));
-        }
-        return AppraisalDecision.deny(String.join(",", rules), String.join("; ", reasons));
+        return RegoAppraisalPolicy.evaluateDeny(compiled, Json.fromJsonNode(input));
     }
 
     public String describe() {

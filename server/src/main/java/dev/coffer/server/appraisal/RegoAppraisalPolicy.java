@@ -79,12 +79,19 @@ public final class RegoAppraisalPolicy implements AppraisalPolicy {
         // null rather than absent, so `input.compliance_status != "..."` holds for an unendorsed guest
         input.put(new StringValue("compliance_status"), in.complianceStatus() == null ? dev.coffer.rego.value.NullValue.INSTANCE
                 : new StringValue(in.complianceStatus()));
-        Value inputValue = ObjectValue.wrap(input);
+        return evaluateDeny(compiled, ObjectValue.wrap(input));
+    }
+
+    /**
+     * {@code data.appraisal.deny} of {@code compiled} on {@code input}: accepted when the set is
+     * empty, else denied with its rules and reasons. A broken policy denies: failing open would
+     * issue tokens nobody appraised. Shared by every appraisal written in Rego.
+     */
+    static AppraisalDecision evaluateDeny(CompiledPolicy compiled, Value input) {
         EvalResult r;
         try {
-            r = compiled.evalRef("data.appraisal.deny", inputValue, null, OPTIONS);
+            r = compiled.evalRef("data.appraisal.deny", input, null, OPTIONS);
         } catch (RegoException e) {
-            // A broken policy denies: failing open would issue tokens nobody appraised.
             return AppraisalDecision.deny("policy_error", "the appraisal policy failed: " + e.getMessage());
         }
         if (r.value() == null) return AppraisalDecision.accept();
