@@ -222,7 +222,8 @@ public final class ShimMain {
         String group = dev.coffer.shim.task.TaskService.groupOf(flags.namespace(), flags.id());
         var groups = new dev.coffer.runtime.group.GroupManager(config.cofferHome());
         try {
-            groups.rm(group, true);
+            // containerd runs delete after every shim exit, also after a clean Delete removed the group
+            if (Files.exists(groups.groupDir(group).resolve("state.json"))) groups.rm(group, true);
         } catch (IOException e) {
             System.err.println("containerd-shim-coffer-v2 delete: group " + group + ": " + e.getMessage());
         }

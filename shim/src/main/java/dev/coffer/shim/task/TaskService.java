@@ -188,6 +188,7 @@ public final class TaskService {
                 // nothing of the group is left: GroupManager.run removes what it made when it fails
                 task.status = TaskTypes.Status.STOPPED;
                 deletePolicyFile(task);
+                log.accept("task " + task.id + " not started: " + e.getMessage());
                 throw new TtrpcException(codeOf(e), "Coffer did not start task " + task.id + ": " + e.getMessage(), e);
             }
             task.status = TaskTypes.Status.RUNNING;
