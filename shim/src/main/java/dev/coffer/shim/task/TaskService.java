@@ -23,6 +23,10 @@ import dev.coffer.shim.ttrpc.TtrpcService;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,6 +47,7 @@ import java.util.function.Consumer;
 public final class TaskService {
     public static final String NAME = "containerd.task.v2.Task";
     private static final Duration WAIT_SLICE = Duration.ofSeconds(30);
+    private static final Duration OUTPUT_DRAIN = Duration.ofSeconds(10);
 
     private final GroupManager groups;
     private final Path home;
@@ -242,27 +247,23 @@ public final class TaskService {
     }
 
     /**
-     * Copies the container's output to the task's stdout FIFO until it exits, then records the
-     * exit. The FIFOs close before Wait returns, as containerd's own shim does, so the caller has
-     * all output when it learns the exit status.
+     * Copies the container's output to the task's stdout FIFO while it runs, then records the
+     * exit. The FIFOs close before Wait returns, as containerd's own shim does, so an attached
+     * caller has all output when it learns the exit status.
      */
     private void follow(Task task) {
-        String stdout = task.request.getStdout();
-        try (OutputStream out = stdout.isEmpty() ? OutputStream.nullOutputStream() : Files.newOutputStream(Path.of(stdout))) {
-            groups.logs(task.group, BundleConfig.CONTAINER, true, line -> {
-                try {
-                    out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-                    out.flush();
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-        } catch (IOException | RuntimeException e) {
-            log.accept("task " + task.id + ": output copy ended: " + e.getMessage());
-        }
-        // the log follower returns when the container exited or the group was stopped
-        closeQuietly(task.request.getStderr());
+        Thread copier = Thread.ofVirtual().name("stdout-" + task.id).start(() -> copyOutput(task));
         int status = exitStatus(task);
+        try {
+            // the copier ends by itself once it drained the exited container's log; a caller that
+            // detached and left a full pipe behind must not hold the exit back for ever
+            if (!copier.join(OUTPUT_DRAIN)) {
+                log.accept("task " + task.id + ": output not drained within " + OUTPUT_DRAIN.toSeconds() + " s (no reader?); dropped");
+                copier.interrupt();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         Exit exit = new Exit(status, Instant.now());
         synchronized (task) {
             task.status = TaskTypes.Status.STOPPED;
@@ -273,14 +274,30 @@ public final class TaskService {
         log.accept("task " + task.id + " exited with status " + status);
     }
 
-    /** The stderr FIFO carries nothing yet (the agent's log interleaves both streams): open and close it so readers see EOF. */
-    private void closeQuietly(String fifo) {
-        if (fifo.isEmpty()) return;
-        try {
-            Files.newOutputStream(Path.of(fifo)).close();
-        } catch (IOException e) {
-            log.accept("fifo " + fifo + " not closed cleanly: " + e.getMessage());
+    private void copyOutput(Task task) {
+        try (OutputStream out = openFifo(task.request.getStdout());
+             OutputStream err = openFifo(task.request.getStderr())) {
+            // the agent's log interleaves stdout and stderr: all of it goes to stdout; stderr only closes
+            groups.logs(task.group, BundleConfig.CONTAINER, true, line -> {
+                try {
+                    out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            log.accept("task " + task.id + ": output copy ended: " + e.getMessage());
         }
+    }
+
+    /**
+     * Opens a FIFO containerd passed for writing. Read-write, because opening a FIFO write-only
+     * blocks until a reader opens it, and a detached caller ({@code ctr run -d}) never does.
+     */
+    private static OutputStream openFifo(String path) throws IOException {
+        if (path.isEmpty()) return OutputStream.nullOutputStream();
+        return Channels.newOutputStream(FileChannel.open(Path.of(path), StandardOpenOption.READ, StandardOpenOption.WRITE));
     }
 
     private int exitStatus(Task task) {
