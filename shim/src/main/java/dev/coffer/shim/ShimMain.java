@@ -119,6 +119,7 @@ public final class ShimMain {
                 case "start" -> start(flags);
                 case "delete" -> delete(flags);
                 case "serve" -> serve(flags);
+                case "cleanup" -> cleanup(flags);
                 default -> {
                     System.err.println("containerd-shim-coffer-v2: expected the command start or delete, found " + flags.command());
                     System.exit(2);
@@ -134,7 +135,7 @@ public final class ShimMain {
         Files.createDirectories(STATE_ROOT);
         Path socket = flags.socket();
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> cmd = new ArrayList<>(List.of("setsid", java, "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = new ArrayList<>(List.of("setsid", java, "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
                 ShimMain.class.getName(), "-namespace", flags.namespace(), "-address", flags.address(),
                 "-publish-binary", flags.publishBinary(), "-id", flags.id(), "serve"));
         Path log = flags.logFile();
@@ -204,6 +205,20 @@ public final class ShimMain {
         System.exit(0);
     }
 
+    /** Stops and removes the group of a task whose shim is gone (what delete starts). */
+    private static void cleanup(Flags flags) throws IOException {
+        ShimConfig config = ShimConfig.fromEnvironment(System.getenv());
+        String group = dev.coffer.shim.task.TaskService.groupOf(flags.namespace(), flags.id());
+        var groups = new dev.coffer.runtime.group.GroupManager(config.cofferHome());
+        // containerd runs delete after every shim exit, also after a clean Delete removed the group
+        if (Files.exists(groups.groupDir(group).resolve("state.json"))) {
+            groups.rm(group, true);
+            System.out.println(Instant.now() + " " + flags.id() + ": removed group " + group + " of a shim that died");
+        }
+        Files.deleteIfExists(config.cofferHome().resolve("shim-policies").resolve(group + ".rego"));
+        if (System.getenv("COFFER_SHIM_LOG_DIR") == null) Files.deleteIfExists(flags.logFile());
+    }
+
     private static void delete(Flags flags) throws IOException {
         Path pidFile = flags.pidFile();
         if (Files.exists(pidFile)) {
@@ -217,17 +232,15 @@ public final class ShimMain {
             Files.deleteIfExists(pidFile);
         }
         Files.deleteIfExists(flags.socket());
-        ShimConfig config = ShimConfig.fromEnvironment(System.getenv());
-        // the group of a shim that died: stop and remove it so nothing is left
-        String group = dev.coffer.shim.task.TaskService.groupOf(flags.namespace(), flags.id());
-        var groups = new dev.coffer.runtime.group.GroupManager(config.cofferHome());
-        try {
-            // containerd runs delete after every shim exit, also after a clean Delete removed the group
-            if (Files.exists(groups.groupDir(group).resolve("state.json"))) groups.rm(group, true);
-        } catch (IOException e) {
-            System.err.println("containerd-shim-coffer-v2 delete: group " + group + ": " + e.getMessage());
-        }
-        Files.deleteIfExists(config.cofferHome().resolve("shim-policies").resolve(group + ".rego"));
+        // containerd gives delete 5 s (its cleanupTimeout) and kills it after; stopping a group can take
+        // longer, so the group's removal runs detached and delete answers at once
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Path log = flags.logFile();
+        Files.createDirectories(log.getParent());
+        new ProcessBuilder("setsid", java, "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), ShimMain.class.getName(),
+                "-namespace", flags.namespace(), "-address", flags.address(), "-id", flags.id(), "cleanup")
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).redirectErrorStream(true).start();
         PrintStream out = System.out;
         out.write(Shim.DeleteResponse.newBuilder().setExitStatus(128 + 9)
                 .setExitedAt(com.google.protobuf.Timestamp.newBuilder().setSeconds(Instant.now().getEpochSecond())).build().toByteArray());

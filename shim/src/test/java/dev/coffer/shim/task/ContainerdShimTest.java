@@ -207,8 +207,36 @@ class ContainerdShimTest {
         return GroupPolicies.generate(spec, images, disks, false).text();
     }
 
+    @Test
+    void shimKilledUnderARunningTaskIsCleanedUpByTheDeleteCommand() throws Exception {
+        Result r = ctr("run", "-d", "--snapshotter", "native", "--runtime", "io.containerd.coffer.v2",
+                "--annotation", BundleConfig.IMAGE_ANNOTATION + "=" + IMAGE, IMAGE, "orphan", "sleep", "1000");
+        assertEquals(0, r.exit(), r.output() + shimLogs());
+        assertEquals(1, new GroupManager(home).list().size());
+        List<ProcessHandle> shims = ProcessHandle.allProcesses().filter(p -> p.info().arguments()
+                .map(a -> List.of(a).contains("dev.coffer.shim.ShimMain") && List.of(a).contains(socket.toString())
+                        && List.of(a).contains("orphan")).orElse(false)).toList();
+        assertEquals(1, shims.size(), "one shim daemon for the task");
+        // the shim dies without a word: containerd notices the closed connection and runs `delete`
+        shims.getFirst().destroyForcibly();
+        shims.getFirst().onExit().get(BOUND_S, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        while (!new GroupManager(home).list().isEmpty() || ctr("tasks", "ls", "-q").output().contains("orphan")) {
+            assertTrue(System.nanoTime() < deadline, "the dead shim's group or task was not cleaned up"
+                    + Files.readString(work.resolve("containerd.log")));
+            Thread.sleep(200);
+        }
+        assertEquals(0, ctr("containers", "rm", "orphan").exit());
+        assertNothingLeft("orphan");
+    }
+
     private void assertNothingLeft(String id) throws Exception {
         assertEquals(List.of(), new GroupManager(home).list(), "no Coffer group left");
+        // nor any process of the group (the agent runs with the Coffer home in its arguments)
+        List<String> strays = ProcessHandle.allProcesses().filter(p -> p.info().arguments()
+                .map(a -> String.join(" ", a).contains(home.toString())).orElse(false))
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse("")).toList();
+        assertEquals(List.of(), strays, "processes of the Coffer home left");
         Result tasks = ctr("tasks", "ls", "-q");
         assertTrue(!tasks.output().contains(id), tasks.output());
         Result containers = ctr("containers", "ls", "-q");
