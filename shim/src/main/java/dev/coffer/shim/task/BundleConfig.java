@@ -1,0 +1,136 @@
+package dev.coffer.shim.task;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import dev.coffer.policy.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpecParser;
+import dev.coffer.policy.spec.SpecException;
+import dev.coffer.shim.ttrpc.Code;
+import dev.coffer.shim.ttrpc.TtrpcException;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What Coffer takes from a task's OCI bundle (config.json, written by containerd): the process
+ * (args, env, cwd), the image it came from and the pod's policy, both from annotations. The
+ * rootfs containerd mounted is not used: the agent mounts the image's own dm-verity layers, the
+ * ones the policy pins.
+ *
+ * @param policyText the Rego text from {@link #POLICY_ANNOTATION}, or null for the shim's default
+ */
+record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText) {
+    /** The image reference as CRI records it on every container it creates. */
+    static final String CRI_IMAGE_ANNOTATION = "io.kubernetes.cri.image-name";
+    /** The image reference for callers without CRI ({@code ctr run --annotation dev.coffer.image=REF}). */
+    static final String IMAGE_ANNOTATION = "dev.coffer.image";
+    /** The pod's policy, base64 of the Rego text, as Kata Containers and AKS pass it. */
+    static final String POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
+    /** The name of the one container of a task's group. */
+    static final String CONTAINER = "main";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static BundleConfig read(Path bundle) throws TtrpcException {
+        Path file = bundle.resolve("config.json");
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected an OCI runtime spec at " + file + ", found it unreadable: " + e.getMessage());
+        }
+        JsonNode annotations = root.path("annotations");
+        String image = annotations.path(CRI_IMAGE_ANNOTATION).asText(annotations.path(IMAGE_ANNOTATION).asText(""));
+        if (image.isEmpty()) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected the image reference in annotation " + CRI_IMAGE_ANNOTATION
+                    + " (set by CRI) or " + IMAGE_ANNOTATION + ", found neither; with ctr, add --annotation "
+                    + IMAGE_ANNOTATION + "=REF (the image as imported into the Coffer home)");
+        }
+        JsonNode process = root.path("process");
+        List<String> args = strings(process.path("args"));
+        if (args.isEmpty()) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected process.args in " + file + ", found none");
+        }
+        String policy = null;
+        if (annotations.has(POLICY_ANNOTATION)) {
+            try {
+                policy = new String(Base64.getDecoder().decode(annotations.get(POLICY_ANNOTATION).asText().strip()), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected annotation " + POLICY_ANNOTATION
+                        + " to be base64 of the policy's Rego text, found text that is not base64: " + e.getMessage());
+            }
+            if (policy.isBlank()) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected a policy in annotation " + POLICY_ANNOTATION + ", found it empty");
+            }
+        }
+        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy);
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    /**
+     * The group spec of this task: one container named {@link #CONTAINER} running exactly the
+     * bundle's process. Written as GROUP.yaml and parsed, so the spec parser's checks apply.
+     */
+    GroupSpec groupSpec(String groupName) throws TtrpcException {
+        Map<String, Object> container = new LinkedHashMap<>();
+        container.put("name", CONTAINER);
+        container.put("image", image);
+        container.put("command", args);
+        List<Map<String, String>> envList = new ArrayList<>();
+        for (String e : env) {
+            int eq = e.indexOf('=');
+            if (eq <= 0) continue; // an OCI env entry without NAME= sets nothing
+            envList.add(Map.of("name", e.substring(0, eq), "value", e.substring(eq + 1)));
+        }
+        if (!envList.isEmpty()) container.put("env", envList);
+        if (!cwd.isEmpty() && !cwd.equals("/")) container.put("workingDir", cwd);
+        Map<String, Object> group = new LinkedHashMap<>();
+        group.put("name", groupName);
+        group.put("containers", List.of(container));
+        String yaml;
+        try {
+            yaml = new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)).writeValueAsString(group);
+        } catch (IOException e) {
+            throw new IllegalStateException("a map of strings always serializes", e);
+        }
+        try {
+            return GroupSpecParser.parse(yaml, "config.json");
+        } catch (SpecException e) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "the bundle's process does not make a valid Coffer group: " + e.getMessage());
+        }
+    }
+
+    /**
+     * A Coffer group name (a DNS label) for a containerd task: the id made lowercase with other
+     * characters as '-', cut to fit, and a digest of namespace and id so two namespaces' tasks of
+     * one id, or two ids that read alike, stay apart.
+     */
+    static String groupName(String namespace, String id) {
+        String readable = id.toLowerCase().replaceAll("[^a-z0-9-]", "-").replaceAll("^-+|-+$", "");
+        if (readable.length() > 44) readable = readable.substring(0, 44).replaceAll("-+$", "");
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest((namespace + "/" + id).getBytes(StandardCharsets.UTF_8));
+            String suffix = HexFormat.of().formatHex(digest, 0, 5);
+            return readable.isEmpty() ? "task-" + suffix : readable + "-" + suffix;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is always present", e);
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package dev.coffer.shim.task;
+
+import com.google.protobuf.Message;
+import dev.coffer.shim.proto.Shim;
+import dev.coffer.shim.proto.TaskTypes;
+import dev.coffer.shim.ttrpc.Code;
+import dev.coffer.shim.ttrpc.TtrpcClient;
+import dev.coffer.shim.ttrpc.TtrpcException;
+import dev.coffer.shim.ttrpc.TtrpcServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Task service over ttrpc, without containerd: the calls that need no launched group (bad
+ * bundles, calls out of order, refused methods). Launches are covered by {@link ContainerdShimTest}.
+ */
+class TaskServiceTest {
+    @TempDir
+    Path dir;
+    TtrpcServer server;
+    TtrpcClient client;
+    final List<String> log = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        Path home = Files.createDirectories(dir.resolve("home"));
+        ContainerdShimTest.importBusybox(home, dir);
+        TaskService tasks = new TaskService(new ShimConfig(home, "generate", "sim", "process"), "ns",
+                new EventPublisher(null, "", "ns", log::add), log::add, () -> { });
+        server = new TtrpcServer(dir.resolve("s.sock"), List.of(tasks.service()), log::add);
+        server.start();
+        client = new TtrpcClient(server.socket());
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        client.close();
+        server.close();
+    }
+
+    private byte[] call(String method, Message request) throws Exception {
+        return client.call(TaskService.NAME, method, request.toByteArray());
+    }
+
+    private TtrpcException refused(String method, Message request) {
+        return assertThrows(TtrpcException.class, () -> call(method, request));
+    }
+
+    private Path bundle(String name, String annotations) throws Exception {
+        Path b = Files.createDirectories(dir.resolve(name));
+        Files.writeString(b.resolve("config.json"), """
+                {"ociVersion":"1.0.2","process":{"args":["sh","-c","echo hi"],"env":["PATH=/bin","MODE=x"],"cwd":"/"},
+                 "annotations":{%s}}""".formatted(annotations));
+        return b;
+    }
+
+    private Shim.CreateTaskRequest create(String id, Path bundle) {
+        return Shim.CreateTaskRequest.newBuilder().setId(id).setBundle(bundle.toString()).build();
+    }
+
+    @Test
+    void createdTaskHasStateAndIsKilledAndDeletedWithoutEverLaunching() throws Exception {
+        Path b = bundle("b1", "\"dev.coffer.image\":\"coffer.test/busybox:1\"");
+        assertEquals(0, Shim.CreateTaskResponse.parseFrom(call("Create", create("t1", b))).getPid());
+        Shim.StateResponse state = Shim.StateResponse.parseFrom(call("State", Shim.StateRequest.newBuilder().setId("t1").build()));
+        assertEquals(TaskTypes.Status.CREATED, state.getStatus());
+        assertEquals(b.toString(), state.getBundle());
+
+        TtrpcException twice = refused("Create", create("t1", b));
+        assertEquals(Code.ALREADY_EXISTS, twice.code());
+
+        call("Kill", Shim.KillRequest.newBuilder().setId("t1").setSignal(9).build());
+        Shim.WaitResponse exit = Shim.WaitResponse.parseFrom(call("Wait", Shim.WaitRequest.newBuilder().setId("t1").build()));
+        assertEquals(137, exit.getExitStatus());
+        TtrpcException start = refused("Start", Shim.StartRequest.newBuilder().setId("t1").build());
+        assertEquals(Code.FAILED_PRECONDITION, start.code());
+        assertEquals("expected task t1 to be created, found it stopped; a task starts once", start.getMessage());
+
+        Shim.DeleteResponse deleted = Shim.DeleteResponse.parseFrom(call("Delete", Shim.DeleteRequest.newBuilder().setId("t1").build()));
+        assertEquals(137, deleted.getExitStatus());
+        assertEquals(Code.NOT_FOUND, refused("State", Shim.StateRequest.newBuilder().setId("t1").build()).code());
+    }
+
+    @Test
+    void callsForUnknownTasksAndExecsAreNotFound() {
+        assertEquals(Code.NOT_FOUND, refused("Start", Shim.StartRequest.newBuilder().setId("nope").build()).code());
+        assertEquals(Code.NOT_FOUND, refused("Wait", Shim.WaitRequest.newBuilder().setId("nope").build()).code());
+        assertEquals(Code.NOT_FOUND, refused("Delete", Shim.DeleteRequest.newBuilder().setId("nope").build()).code());
+        TtrpcException exec = refused("State", Shim.StateRequest.newBuilder().setId("nope").setExecId("e1").build());
+        assertEquals(Code.NOT_FOUND, exec.code());
+        assertTrue(exec.getMessage().contains("exec process e1 not found"), exec.getMessage());
+    }
+
+    @Test
+    void methodsNotImplementedYetAreRefusedCleanly() {
+        for (String m : List.of("Pause", "Resume", "Checkpoint", "Exec", "ResizePty", "CloseIO", "Update", "Stats")) {
+            TtrpcException e = refused(m, Shim.PauseRequest.newBuilder().setId("x").build());
+            assertEquals(Code.UNIMPLEMENTED, e.code(), m);
+            assertTrue(e.getMessage().startsWith(m + " is not implemented by the Coffer shim yet"), e.getMessage());
+        }
+    }
+
+    @Test
+    void badBundlesAreRefusedAtCreateAndLeaveNoTask() throws Exception {
+        TtrpcException noImage = refused("Create", create("a", bundle("b2", "")));
+        assertEquals(Code.INVALID_ARGUMENT, noImage.code());
+        assertTrue(noImage.getMessage().contains("--annotation dev.coffer.image=REF"), noImage.getMessage());
+
+        TtrpcException unknownImage = refused("Create", create("b", bundle("b3", "\"dev.coffer.image\":\"coffer.test/absent:9\"")));
+        assertEquals(Code.NOT_FOUND, unknownImage.code());
+        assertTrue(unknownImage.getMessage().contains("image coffer.test/absent:9 is not in the Coffer home"), unknownImage.getMessage());
+
+        TtrpcException badPolicy = refused("Create", create("c", bundle("b4",
+                "\"dev.coffer.image\":\"coffer.test/busybox:1\",\"io.katacontainers.config.agent.policy\":\"not base64!\"")));
+        assertEquals(Code.INVALID_ARGUMENT, badPolicy.code());
+        assertTrue(badPolicy.getMessage().contains("to be base64 of the policy's Rego text"), badPolicy.getMessage());
+
+        TtrpcException missing = refused("Create", create("d", dir.resolve("no-such-bundle")));
+        assertEquals(Code.INVALID_ARGUMENT, missing.code());
+        assertTrue(missing.getMessage().startsWith("expected an OCI runtime spec at "), missing.getMessage());
+
+        TtrpcException tty = refused("Create", create("e", bundle("b5", "\"dev.coffer.image\":\"coffer.test/busybox:1\"")).toBuilder()
+                .setTerminal(true).build());
+        assertEquals(Code.INVALID_ARGUMENT, tty.code());
+
+        for (String id : List.of("a", "b", "c", "d", "e")) {
+            assertEquals(Code.NOT_FOUND, refused("State", Shim.StateRequest.newBuilder().setId(id).build()).code(), id);
+        }
+    }
+
+    @Test
+    void policyAnnotationIsDecodedAndTheProcessBecomesTheGroupSpec() throws Exception {
+        String rego = "package agent_policy\ndefault CreateContainerRequest := false\n";
+        Path b = bundle("b6", "\"io.kubernetes.cri.image-name\":\"coffer.test/busybox:1\",\"io.katacontainers.config.agent.policy\":\""
+                + Base64.getEncoder().encodeToString(rego.getBytes(StandardCharsets.UTF_8)) + "\"");
+        BundleConfig config = BundleConfig.read(b);
+        assertEquals(rego, config.policyText());
+        var spec = config.groupSpec("g-1");
+        assertEquals("g-1", spec.name());
+        var c = spec.containers().getFirst();
+        assertEquals(List.of("sh", "-c", "echo hi"), c.command());
+        assertEquals("coffer.test/busybox:1", c.image());
+        assertEquals(2, c.env().size());
+    }
+
+    @Test
+    void groupNamesAreDnsLabelsAndKeepNamespacesApart() {
+        String a = BundleConfig.groupName("default", "My_Task.1");
+        assertTrue(a.matches("my-task-1-[0-9a-f]{10}"), a);
+        String b = BundleConfig.groupName("k8s.io", "My_Task.1");
+        assertTrue(!a.equals(b), a + " " + b);
+        String long64 = BundleConfig.groupName("k8s.io", "f".repeat(64));
+        assertTrue(long64.length() <= 63 && long64.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?"), long64);
+        assertTrue(BundleConfig.groupName("ns", "___").matches("task-[0-9a-f]{10}"));
+    }
+}
