@@ -1,0 +1,34 @@
+package dev.coffer.rego.graphql;
+
+/**
+ * A GraphQL document that does not parse or does not validate. The message and position follow
+ * gqlparser's wording, which OPA's graphql built-ins pass through: "Expected Name, found &lt;EOF&gt;"
+ * at line 1, column 2 (both 1-based, columns counted in characters).
+ */
+public final class GraphQlException extends RuntimeException {
+    private final int line;
+    private final int column;
+
+    GraphQlException(String message, int line, int column) {
+        super(message, null, false, false);
+        this.line = line;
+        this.column = column;
+    }
+
+    public int line() {
+        return line;
+    }
+
+    public int column() {
+        return column;
+    }
+
+    /**
+     * OPA's rendering: "{message} in GraphQL string at location {line}:{column}", the message
+     * without its final period (OPA's cases show gqlparser's validation messages that way).
+     */
+    public String describe() {
+        String msg = getMessage().endsWith(".") ? getMessage().substring(0, getMessage().length() - 1) : getMessage();
+        return line > 0 ? msg + " in GraphQL string at location " + line + ":" + column : msg + " in GraphQL string";
+    }
+}
