@@ -25,10 +25,11 @@ public final class GraphQlException extends RuntimeException {
 
     /**
      * OPA's rendering: "{message} in GraphQL string at location {line}:{column}", the message
-     * without its final period (OPA's cases show gqlparser's validation messages that way).
+     * without a final period (not an ellipsis token; OPA's cases show gqlparser's validation messages that way).
      */
     public String describe() {
-        String msg = getMessage().endsWith(".") ? getMessage().substring(0, getMessage().length() - 1) : getMessage();
+        String msg = getMessage();
+        if (msg.endsWith(".") && !msg.endsWith("..")) msg = msg.substring(0, msg.length() - 1);
         return line > 0 ? msg + " in GraphQL string at location " + line + ":" + column : msg + " in GraphQL string";
     }
 }
