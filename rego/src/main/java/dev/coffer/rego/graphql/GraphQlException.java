@@ -8,11 +8,18 @@ package dev.coffer.rego.graphql;
 public final class GraphQlException extends RuntimeException {
     private final int line;
     private final int column;
+    private final String detail;
 
     GraphQlException(String message, int line, int column) {
+        this(message, line, column, null);
+    }
+
+    /** {@code detail} says more than gqlparser's message does (which lexical error an "Unexpected &lt;Invalid&gt;" is). */
+    GraphQlException(String message, int line, int column, String detail) {
         super(message, null, false, false);
         this.line = line;
         this.column = column;
+        this.detail = detail;
     }
 
     public int line() {
@@ -30,6 +37,7 @@ public final class GraphQlException extends RuntimeException {
     public String describe() {
         String msg = getMessage();
         if (msg.endsWith(".") && !msg.endsWith("..")) msg = msg.substring(0, msg.length() - 1);
-        return line > 0 ? msg + " in GraphQL string at location " + line + ":" + column : msg + " in GraphQL string";
+        String where = line > 0 ? msg + " in GraphQL string at location " + line + ":" + column : msg + " in GraphQL string";
+        return detail == null ? where : where + " (" + detail + ")";
     }
 }

@@ -37,9 +37,13 @@ final class Parser {
             "FRAGMENT_SPREAD", "INLINE_FRAGMENT", "VARIABLE_DEFINITION", "SCHEMA", "SCALAR", "OBJECT", "FIELD_DEFINITION",
             "ARGUMENT_DEFINITION", "INTERFACE", "UNION", "ENUM", "ENUM_VALUE", "INPUT_OBJECT", "INPUT_FIELD_DEFINITION");
 
+    /** Nesting of selection sets, values and types beyond which a document is refused (the parser recurses). */
+    static final int MAX_DEPTH = 500;
+
     private final List<Token> tokens;
     private int at;
     private Token prev;
+    private int depth;
 
     private Parser(String src) {
         tokens = Lexer.tokens(src);
@@ -93,6 +97,7 @@ final class Parser {
     }
 
     private GraphQlException unexpected(Token t) {
+        if (t.kind() == Kind.INVALID) return new GraphQlException("Unexpected " + t.describe(), t.line(), t.column(), t.error().getMessage());
         return error(t, "Unexpected " + t.describe());
     }
 
@@ -102,6 +107,22 @@ final class Parser {
 
     /** One or more items between start and end; nothing when start is absent. */
     private void some(Kind start, Kind end, Runnable item) {
+        if (peek().kind() != start) return;
+        enter();
+        try {
+            someItems(start, end, item);
+        } finally {
+            depth--;
+        }
+    }
+
+    private void enter() {
+        if (++depth > MAX_DEPTH) {
+            throw error(peek(), "Document nested deeper than " + MAX_DEPTH + " levels; flatten the document");
+        }
+    }
+
+    private void someItems(Kind start, Kind end, Runnable item) {
         if (!skip(start)) return;
         boolean called = false;
         while (peek().kind() != end) {
@@ -114,9 +135,15 @@ final class Parser {
 
     /** Zero or more items between start and end; nothing when start is absent. */
     private void many(Kind start, Kind end, Runnable item) {
-        if (!skip(start)) return;
-        while (peek().kind() != end) item.run();
-        next();
+        if (peek().kind() != start) return;
+        enter();
+        try {
+            skip(start);
+            while (peek().kind() != end) item.run();
+            next();
+        } finally {
+            depth--;
+        }
     }
 
     private String name() {
@@ -287,9 +314,12 @@ final class Parser {
 
     private Type typeReference() {
         Type t;
-        if (skip(Kind.BRACKET_L)) {
+        if (peek().kind() == Kind.BRACKET_L) {
+            enter();
+            skip(Kind.BRACKET_L);
             Type elem = typeReference();
             expect(Kind.BRACKET_R);
+            depth--;
             t = new Type("", elem, false);
         } else {
             t = new Type(name(), null, false);

@@ -34,6 +34,7 @@ final class QueryValidator {
     private final QueryDocument doc;
     private final Map<String, FragmentDefinition> fragments = new HashMap<>();
     private final Set<String> usedFragments = new HashSet<>();
+    private final Map<String, Set<String>> fragmentVariables = new HashMap<>();
 
     private QueryValidator(Schema schema, QueryDocument doc) {
         this.schema = schema;
@@ -113,10 +114,17 @@ final class QueryValidator {
                     if (!visiting.add(sp.name())) {
                         throw error("Cannot spread fragment \"" + sp.name() + "\" within itself.", sp.line(), sp.column());
                     }
-                    Definition t = schema.types.get(def.typeCondition());
-                    if (t == null) throw error("Unknown type \"" + def.typeCondition() + "\".", def.line(), def.column());
-                    directives(def.directives(), "FRAGMENT_DEFINITION", vars);
-                    selections(def.selectionSet(), t, vars, visiting);
+                    Set<String> fragVars = fragmentVariables.get(sp.name());
+                    if (fragVars == null) {
+                        // a fragment's body is checked once: spreading it again adds its variables, not its cost
+                        Definition t = schema.types.get(def.typeCondition());
+                        if (t == null) throw error("Unknown type \"" + def.typeCondition() + "\".", def.line(), def.column());
+                        fragVars = new LinkedHashSet<>();
+                        directives(def.directives(), "FRAGMENT_DEFINITION", fragVars);
+                        selections(def.selectionSet(), t, fragVars, visiting);
+                        fragmentVariables.put(sp.name(), fragVars);
+                    }
+                    vars.addAll(fragVars);
                     visiting.remove(sp.name());
                 }
             }
