@@ -62,6 +62,13 @@ final class Eval implements BuiltinContext {
     private record FnKey(RuleSet rs, List<Value> args) {
     }
 
+    /** A pure function's arguments and whether built-in errors were strict (they decide undefined or error). */
+    private record SharedKey(List<Value> args, boolean strict) {
+    }
+
+    /** Per function; a policy's pure functions see few distinct arguments (patterns, names), hostile inputs many. */
+    static final int MAX_SHARED_RESULTS = 4096;
+
     Eval(Node root, Value input, Value data, EvalOptions opts) {
         this.root = root;
         this.input = input;
@@ -1064,6 +1071,12 @@ final class Eval implements BuiltinContext {
             }
         }
         FnKey key = memo ? new FnKey(rs, List.of(args)) : null;
+        // a pure function's result holds across evaluations, unless a `with` replaces a function or built-in
+        SharedKey shared = memo && mocks.isEmpty() && Purity.isPure(rs) ? new SharedKey(key.args(), opts.strictBuiltinErrors()) : null;
+        if (shared != null) {
+            Value c = rs.sharedResults.get(shared);
+            if (c != null) return c == UNDEF ? null : c;
+        }
         if (memo) {
             Value c = fnCache.get(key);
             if (c != null) return c == UNDEF ? null : c;
@@ -1083,6 +1096,10 @@ final class Eval implements BuiltinContext {
             depth--;
         }
         if (memo) fnCache.put(key, result == null ? UNDEF : result);
+        if (shared != null) {
+            if (rs.sharedResults.size() >= MAX_SHARED_RESULTS) rs.sharedResults.clear();
+            rs.sharedResults.put(shared, result == null ? UNDEF : result);
+        }
         return result;
     }
 
