@@ -147,18 +147,43 @@ final class Eval implements BuiltinContext {
      */
     private boolean evalBody(Lit[] body, int i, Value[] f, K k, int moved) {
         if (i == body.length) return k.k();
-        boolean[] entered = {false};
+        Next next = new Next(this, body, i + 1, f, k);
         try {
-            return evalLit(body[i], f, () -> {
-                entered[0] = true;
-                return evalBody(body, i + 1, f, k, 0);
-            });
+            return evalLit(body[i], f, next);
         } catch (RegoException e) {
-            if (entered[0] || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+            if (next.entered || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
             Lit[] reordered = body.clone();
             System.arraycopy(body, i + 1, reordered, i, body.length - i - 1);
             reordered[body.length - 1] = body[i];
             return evalBody(reordered, i, f, k, moved + 1);
+        }
+    }
+
+    /**
+     * The rest of a body after one literal, and whether evaluation got there (an unsafe-variable
+     * error raised after that is not the literal's own). One object per literal step: this is the
+     * evaluator's innermost allocation.
+     */
+    private static final class Next implements K {
+        final Eval ev;
+        final Lit[] body;
+        final int i;
+        final Value[] f;
+        final K k;
+        boolean entered;
+
+        Next(Eval ev, Lit[] body, int i, Value[] f, K k) {
+            this.ev = ev;
+            this.body = body;
+            this.i = i;
+            this.f = f;
+            this.k = k;
+        }
+
+        @Override
+        public boolean k() {
+            entered = true;
+            return ev.evalBody(body, i, f, k, 0);
         }
     }
 
