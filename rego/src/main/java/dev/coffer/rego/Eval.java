@@ -68,6 +68,30 @@ final class Eval implements BuiltinContext {
 
     /** Per function; a policy's pure functions see few distinct arguments (patterns, names), hostile inputs many. */
     static final int MAX_SHARED_RESULTS = 4096;
+    /** Only small results are kept: a pure function may build a large document (numbers.range) from one number. */
+    static final int MAX_SHARED_RESULT_NODES = 256;
+
+    /** What is left of {@code budget} after counting v's nodes, or -1 once it is exceeded (stops counting there). */
+    static int nodesWithin(Value v, int budget) {
+        budget--;
+        if (budget < 0) return -1;
+        switch (v) {
+            case ArrayValue a -> {
+                for (Value x : a.items()) if ((budget = nodesWithin(x, budget)) < 0) return -1;
+            }
+            case SetValue st -> {
+                for (Value x : st.items()) if ((budget = nodesWithin(x, budget)) < 0) return -1;
+            }
+            case ObjectValue o -> {
+                for (Map.Entry<Value, Value> e : o.map().entrySet()) {
+                    if ((budget = nodesWithin(e.getKey(), budget)) < 0 || (budget = nodesWithin(e.getValue(), budget)) < 0) return -1;
+                }
+            }
+            default -> {
+            }
+        }
+        return budget;
+    }
 
     Eval(Node root, Value input, Value data, EvalOptions opts) {
         this.root = root;
@@ -1121,7 +1145,7 @@ final class Eval implements BuiltinContext {
             depth--;
         }
         if (memo) fnCache.put(key, result == null ? UNDEF : result);
-        if (shared != null) {
+        if (shared != null && (result == null || nodesWithin(result, MAX_SHARED_RESULT_NODES) >= 0)) {
             if (rs.sharedResults.size() >= MAX_SHARED_RESULTS) rs.sharedResults.clear();
             rs.sharedResults.put(shared, result == null ? UNDEF : result);
         }

@@ -30,6 +30,8 @@ class PureFunctionCacheTest {
             dsum := reads_data(1)
             mocked if matches(input.p, input.v) with regex.match as false
             strict_err := anchored(input.p)
+            big(n) := numbers.range(1, n)
+            big_count := count(big(input.n))
             """;
 
     private static final CompiledPolicy P = Rego.compile(List.of(new RegoModule("t.rego", POLICY)));
@@ -79,5 +81,14 @@ class PureFunctionCacheTest {
         RegoException e = assertThrows(RegoException.class, () -> P.evalRef("data.t.ok", Json.parse("{\"p\": \"(\", \"v\": \"x\"}"), null,
                 EvalOptions.DEFAULT.withStrictBuiltinErrors(true)));
         assertEquals("eval_builtin_error", e.code());
+    }
+
+    @Test
+    void largeResultsAreNotKept() {
+        assertEquals(Value.of(10), eval("data.t.big_count", "{\"n\": 10}"));
+        assertEquals(Value.of(100000), eval("data.t.big_count", "{\"n\": 100000}"));
+        assertEquals(1, ruleSet("big").sharedResults.size(), "the ten-element range is kept, the large one is not");
+        assertEquals(-1, Eval.nodesWithin(Json.parse("[[1,2],[3,4]]"), 6));
+        assertEquals(0, Eval.nodesWithin(Json.parse("[[1,2],[3,4]]"), 7));
     }
 }
