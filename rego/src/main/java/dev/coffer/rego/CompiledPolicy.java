@@ -26,6 +26,11 @@ public final class CompiledPolicy {
         this.packages = List.copyOf(packages);
     }
 
+    /** The compiled rule tree (for tests in this package). */
+    Ir.Node root() {
+        return root;
+    }
+
     /** Package names of the compiled modules, e.g. {@code policy}. */
     public List<String> packages() {
         return packages;

@@ -62,6 +62,37 @@ final class Eval implements BuiltinContext {
     private record FnKey(RuleSet rs, List<Value> args) {
     }
 
+    /** A pure function's arguments and whether built-in errors were strict (they decide undefined or error). */
+    private record SharedKey(List<Value> args, boolean strict) {
+    }
+
+    /** Per function; a policy's pure functions see few distinct arguments (patterns, names), hostile inputs many. */
+    static final int MAX_SHARED_RESULTS = 4096;
+    /** Only small results are kept: a pure function may build a large document (numbers.range) from one number. */
+    static final int MAX_SHARED_RESULT_NODES = 256;
+
+    /** What is left of {@code budget} after counting v's nodes, or -1 once it is exceeded (stops counting there). */
+    static int nodesWithin(Value v, int budget) {
+        budget--;
+        if (budget < 0) return -1;
+        switch (v) {
+            case ArrayValue a -> {
+                for (Value x : a.items()) if ((budget = nodesWithin(x, budget)) < 0) return -1;
+            }
+            case SetValue st -> {
+                for (Value x : st.items()) if ((budget = nodesWithin(x, budget)) < 0) return -1;
+            }
+            case ObjectValue o -> {
+                for (Map.Entry<Value, Value> e : o.map().entrySet()) {
+                    if ((budget = nodesWithin(e.getKey(), budget)) < 0 || (budget = nodesWithin(e.getValue(), budget)) < 0) return -1;
+                }
+            }
+            default -> {
+            }
+        }
+        return budget;
+    }
+
     Eval(Node root, Value input, Value data, EvalOptions opts) {
         this.root = root;
         this.input = input;
@@ -140,18 +171,43 @@ final class Eval implements BuiltinContext {
      */
     private boolean evalBody(Lit[] body, int i, Value[] f, K k, int moved) {
         if (i == body.length) return k.k();
-        boolean[] entered = {false};
+        Next next = new Next(this, body, i + 1, f, k);
         try {
-            return evalLit(body[i], f, () -> {
-                entered[0] = true;
-                return evalBody(body, i + 1, f, k, 0);
-            });
+            return evalLit(body[i], f, next);
         } catch (RegoException e) {
-            if (entered[0] || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+            if (next.entered || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
             Lit[] reordered = body.clone();
             System.arraycopy(body, i + 1, reordered, i, body.length - i - 1);
             reordered[body.length - 1] = body[i];
             return evalBody(reordered, i, f, k, moved + 1);
+        }
+    }
+
+    /**
+     * The rest of a body after one literal, and whether evaluation got there (an unsafe-variable
+     * error raised after that is not the literal's own). One object per literal step: this is the
+     * evaluator's innermost allocation.
+     */
+    private static final class Next implements K {
+        final Eval ev;
+        final Lit[] body;
+        final int i;
+        final Value[] f;
+        final K k;
+        boolean entered;
+
+        Next(Eval ev, Lit[] body, int i, Value[] f, K k) {
+            this.ev = ev;
+            this.body = body;
+            this.i = i;
+            this.f = f;
+            this.k = k;
+        }
+
+        @Override
+        public boolean k() {
+            entered = true;
+            return ev.evalBody(body, i, f, k, 0);
         }
     }
 
@@ -1064,6 +1120,12 @@ final class Eval implements BuiltinContext {
             }
         }
         FnKey key = memo ? new FnKey(rs, List.of(args)) : null;
+        // a pure function's result holds across evaluations, unless a `with` replaces a function or built-in
+        SharedKey shared = memo && mocks.isEmpty() && Purity.isPure(rs) ? new SharedKey(key.args(), opts.strictBuiltinErrors()) : null;
+        if (shared != null) {
+            Value c = rs.sharedResults.get(shared);
+            if (c != null) return c == UNDEF ? null : c;
+        }
         if (memo) {
             Value c = fnCache.get(key);
             if (c != null) return c == UNDEF ? null : c;
@@ -1083,6 +1145,10 @@ final class Eval implements BuiltinContext {
             depth--;
         }
         if (memo) fnCache.put(key, result == null ? UNDEF : result);
+        if (shared != null && (result == null || nodesWithin(result, MAX_SHARED_RESULT_NODES) >= 0)) {
+            if (rs.sharedResults.size() >= MAX_SHARED_RESULTS) rs.sharedResults.clear();
+            rs.sharedResults.put(shared, result == null ? UNDEF : result);
+        }
         return result;
     }
 

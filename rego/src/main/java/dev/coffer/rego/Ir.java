@@ -129,6 +129,13 @@ final class Ir {
         CRule defaultRule;
         /** Source rules, kept until compiled. */
         final List<Ast.Rule> sources = new ArrayList<>();
+        /** {@link Purity}'s verdict for a function: 0 not yet known, 1 pure, 2 impure. */
+        volatile int purity;
+        /**
+         * Results of a pure function, by arguments, shared by every evaluation of the policy
+         * (bounded: cleared when full).
+         */
+        final java.util.concurrent.ConcurrentHashMap<Object, Value> sharedResults = new java.util.concurrent.ConcurrentHashMap<>();
         final List<Ast.Module> sourceModules = new ArrayList<>();
 
         RuleSet(String path, List<Value> pathKeys) {

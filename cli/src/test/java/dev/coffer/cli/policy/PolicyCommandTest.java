@@ -265,4 +265,20 @@ class PolicyCommandTest {
         assertTrue(r.out().contains("decisions/s"), r.out());
         assertEquals(2, run("policy", "bench", "--containers", "0").exit());
     }
+
+    @Test
+    void benchMeasuresMicrosoftsFrameworkOnAnAciPolicy() {
+        Path aci = Path.of(System.getProperty("coffer.shared", "../../shared")).resolve("testdata/aci");
+        Result r = run("policy", "bench", "--framework", aci.resolve("hcsshim-v0.14.0").toString(), "--policy",
+                aci.resolve("confcom-samples/environment_variables/policy.rego").toString(), "--iterations", "100");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("create_container allow") && r.out().contains("allowed=true"), r.out());
+        assertTrue(r.out().contains("create_container deny (args)") && r.out().contains("allowed=false"), r.out());
+        Result alone = run("policy", "bench", "--framework", aci.resolve("hcsshim-v0.14.0").toString());
+        assertEquals(2, alone.exit());
+        assertTrue(alone.err().contains("--framework DIR and --policy FILE go together"), alone.err());
+        Result wrongDir = run("policy", "bench", "--framework", aci.toString(), "--policy", "p.rego");
+        assertEquals(2, wrongDir.exit());
+        assertTrue(wrongDir.err().contains("has no framework.rego"), wrongDir.err());
+    }
 }

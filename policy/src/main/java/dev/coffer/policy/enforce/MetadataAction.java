@@ -13,7 +13,7 @@ public record MetadataAction(String name, String action, String key, JsonNode va
         }
     }
 
-    static MetadataAction fromJson(JsonNode n) {
+    public static MetadataAction fromJson(JsonNode n) {
         JsonNode name = n.get("name"), action = n.get("action"), key = n.get("key");
         if (name == null || !name.isTextual() || action == null || !action.isTextual() || key == null || !key.isTextual()) {
             throw new IllegalStateException("framework returned a malformed metadata action " + n

@@ -20,7 +20,7 @@ public final class PolicyState {
         this.version = version;
     }
 
-    static PolicyState initial() {
+    public static PolicyState initial() {
         ObjectNode m = JsonNodeFactory.instance.objectNode();
         for (String name : List.of("devices", "overlayTargets", "overlayLayers", "matches", "started", "running", "scratch_mounts", "encrypted_volumes")) {
             m.putObject(name);
@@ -43,7 +43,7 @@ public final class PolicyState {
     }
 
     /** Applies actions atomically: either all apply, or an exception is thrown and nothing changes. */
-    PolicyState apply(List<MetadataAction> actions) {
+    public PolicyState apply(List<MetadataAction> actions) {
         ObjectNode next = metadata.deepCopy();
         for (MetadataAction a : actions) {
             JsonNode existing = next.get(a.name());

@@ -51,6 +51,10 @@ final class BuiltinIndex {
                 crypto.x509.parse_rsa_private_key
             AwsSigning: providers.aws.sign_req
             JsonSchema: json.match_schema json.verify_schema
+            GraphQlBuiltins: graphql.is_valid graphql.parse graphql.parse_and_verify graphql.parse_query graphql.parse_schema
+                graphql.schema_is_valid
+            HttpSend: http.send
+            RegoModules: rego.parse_module
             """;
 
     static final Map<String, String> FAMILY_OF = parse(TABLE);

@@ -16,7 +16,7 @@ public final class Builtins {
     /** Every family, in lookup order. */
     static final List<String> FAMILIES = List.of("Operators", "JsonPatch", "Aggregates", "Strings", "Types", "Collections2",
             "Regex", "Semver", "Encoding", "Numbers", "Units", "Times", "Crypto", "Glob", "Jwt", "Net", "Graphs", "Uuids",
-            "Uris", "X509", "AwsSigning", "JsonSchema");
+            "Uris", "X509", "AwsSigning", "JsonSchema", "GraphQlBuiltins", "HttpSend", "RegoModules");
 
     /**
      * Families are registered on first use of one of their names: each built-in is a lambda the
@@ -69,6 +69,9 @@ public final class Builtins {
             case "X509" -> X509.register(r);
             case "AwsSigning" -> AwsSigning.register(r);
             case "JsonSchema" -> JsonSchema.register(r);
+            case "GraphQlBuiltins" -> GraphQlBuiltins.register(r);
+            case "HttpSend" -> HttpSend.register(r);
+            case "RegoModules" -> RegoModules.register(r);
             default -> throw new IllegalArgumentException("unknown built-in family " + family + "; expected one of " + FAMILIES);
         }
         m = Collections.unmodifiableMap(r.map);

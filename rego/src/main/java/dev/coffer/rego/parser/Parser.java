@@ -575,7 +575,8 @@ public final class Parser {
             if (t.is(Token.Kind.DOT)) {
                 next();
                 Token id = peek();
-                if (!id.is(Token.Kind.IDENT)) throw error(id, "expected a name after '.', found " + describe(id));
+                if (!id.is(Token.Kind.IDENT)) throw error(id, "unexpected " + (id.is(Token.Kind.EOF) ? "eof" : "'" + id.text() + "'")
+                        + " token: expected ident (a name) after '.'");
                 next();
                 if (path == null) path = new ArrayList<>();
                 path.add(new Scalar(Value.of(id.text()), loc(id)));
@@ -629,7 +630,11 @@ public final class Parser {
             Token n = peek();
             if (n.is(Token.Kind.DOT) && !n.newlineBefore()) {
                 next();
-                Token id = expect(Token.Kind.IDENT, "a name after '.'");
+                Token id = peek();
+                // OPA's wording ("unexpected eof token: expected ident"), which tools match on
+                if (!id.is(Token.Kind.IDENT)) throw error(id, "unexpected " + (id.is(Token.Kind.EOF) ? "eof" : "'" + id.text() + "'")
+                        + " token: expected ident (a name) after '.'");
+                next();
                 path.add(new Scalar(Value.of(id.text()), loc(id)));
             } else if (n.is(Token.Kind.LBRACK) && !n.spaceBefore()) {
                 next();

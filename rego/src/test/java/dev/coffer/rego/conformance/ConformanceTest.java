@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Runs OPA's v1 conformance suite and holds the pass count at or above the recorded floor. */
 class ConformanceTest {
     /** Raise this as the engine improves; never lower it to make the build green. */
-    static final long PASS_FLOOR = 2106;
+    static final long PASS_FLOOR = 2257;
 
     @Test
     void opaV1SuitePassesAtLeastTheFloor() throws Exception {
