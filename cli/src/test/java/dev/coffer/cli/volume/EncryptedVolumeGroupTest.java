@@ -185,8 +185,9 @@ class EncryptedVolumeGroupTest {
         Path volumePath = dir.resolve("data.img");
         // the first run also measures the volume's throughput (O_DIRECT, so the dm-crypt path, not the page cache)
         String script = "if [ -f /data/note ]; then echo found: $(cat /data/note); else echo written > /data/note; echo wrote;"
-                + " dd if=/dev/zero of=/data/bench bs=1M count=8 oflag=direct conv=fsync 2>&1 | tail -1;"
-                + " dd if=/data/bench of=/dev/null bs=1M iflag=direct 2>&1 | tail -1; rm /data/bench; fi";
+                + " read t0 x < /proc/uptime; dd if=/dev/zero of=/data/bench bs=1M count=8 oflag=direct conv=fsync 2>/dev/null;"
+                + " read t1 x < /proc/uptime; dd if=/data/bench of=/dev/null bs=1M iflag=direct 2>/dev/null;"
+                + " read t2 x < /proc/uptime; echo dd-seconds $t0 $t1 $t2; rm /data/bench; fi";
         byte[] key = createVolume(volumePath);
         String yaml = spec("vol-vm", script, volumePath, Luks2Header.read(volumePath).digest());
         GeneratedPolicy p = policy(yaml);
@@ -206,8 +207,11 @@ class EncryptedVolumeGroupTest {
         }
         String first = runOutput("vol-vm");
         assertTrue(first.startsWith("wrote\n"), first);
-        System.out.println("encrypted volume (LUKS2 " + EncryptedVolume.CIPHER + ", integrity " + INTEGRITY.id()
-                + ") in the microVM (TCG), 8 MiB O_DIRECT write then read:\n" + first.substring("wrote\n".length()));
+        String[] t = first.substring(first.indexOf("dd-seconds ")).strip().split("\\s+");
+        double write = Double.parseDouble(t[2]) - Double.parseDouble(t[1]);
+        double read = Double.parseDouble(t[3]) - Double.parseDouble(t[2]);
+        System.out.printf("encrypted volume (LUKS2 %s, integrity %s) in the microVM (TCG), 8 MiB with O_DIRECT: write %.2f MiB/s"
+                + " (%.2f s), read %.2f MiB/s (%.2f s)%n", EncryptedVolume.CIPHER, INTEGRITY.id(), 8 / write, write, 8 / read, read);
         groups.rm("vol-vm", true);
         groups.run(GroupSpecParser.parse(yaml, "t"), options("microvm", policyFile));
         assertEquals("found: written", runOutput("vol-vm"));
