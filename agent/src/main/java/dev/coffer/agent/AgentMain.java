@@ -36,7 +36,7 @@ import java.util.function.Consumer;
  * The agent process: {@code AgentMain --socket PATH --state DIR --name GROUP
  * --policy FILE|allow-all [--runtime auto|runc|crun|PATH] [--tee none|sim|snp]
  * [--launch-context FILE] [--host-data HEX] [--skr-port PORT] [--skr-endpoint URL]...
- * [--forward-address IPV4] [--forward-port PORT]...}. The same program runs inside the
+ * [--forward-address IPV4] [--forward-port PORT]... [--scratch required|optional]}. The same program runs inside the
  * microVM with a virtio-serial port instead of the socket.
  *
  * <p>The agent refuses to start without a policy, and refuses a policy whose SHA-256 is not the
@@ -80,6 +80,7 @@ public final class AgentMain {
         String forwardAddress = "127.0.0.1";
         Path simTeeDir = null;
         List<String> layerDisks = new ArrayList<>();
+        boolean scratchRequired = false;
         List<String> rest = new ArrayList<>(List.of(args));
         try {
             while (!rest.isEmpty()) {
@@ -104,9 +105,15 @@ public final class AgentMain {
                     case "--forward-address" -> forwardAddress = ipv4(value);
                     case "--sim-tee" -> simTeeDir = Path.of(value).toAbsolutePath();
                     case "--layer-disk" -> layerDisks.add(value);
+                    // the microVM's guest passes "required" (its own code, so measured): writable data only on scratch
+                    case "--scratch" -> scratchRequired = switch (value) {
+                        case "required" -> true;
+                        case "optional" -> false;
+                        default -> throw new IllegalArgumentException("expected --scratch required or optional, found \"" + value + "\"");
+                    };
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
                             + " --host-data --runtime --tee --launch-context --sim-tee --endorsement --skr-port --skr-endpoint"
-                            + " --skr-loopback-http --forward-port --forward-address --layer-disk, found " + flag);
+                            + " --skr-loopback-http --forward-port --forward-address --layer-disk --scratch, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -169,7 +176,7 @@ public final class AgentMain {
         try {
             OciRuntime oci = joined(ociProbe);
             clock.mark("oci-runtime");
-            ContainerService service = ContainerService.start(state, name, oci, attached, keyChannel);
+            ContainerService service = ContainerService.start(state, name, oci, attached, keyChannel, scratchRequired);
             clock.mark("netns");
             SkrServer skr = null;
             if (launch.skrPort() != null) {

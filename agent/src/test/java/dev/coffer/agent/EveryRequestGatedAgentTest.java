@@ -202,7 +202,7 @@ class EveryRequestGatedAgentTest {
         for (var e : Request.wireNames().entrySet()) {
             assertTrue(e.getValue().equals("ping") || EnforcementPoint.named(e.getValue()) != null, e.toString());
         }
-        assertEquals(17, Request.wireNames().size());
+        assertEquals(18, Request.wireNames().size());
     }
 
     /** A cgroup file of a process: from the v1 hierarchy of {@code controller}, or the unified one. */

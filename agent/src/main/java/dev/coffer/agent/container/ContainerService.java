@@ -61,6 +61,12 @@ public final class ContainerService {
     private final dev.coffer.agent.volume.EncryptedVolumes encrypted;
     /** Where mount_device may read layers: the disks the sandbox was launched with. */
     private AttachedDisks attached = new AttachedDisks.Unrestricted();
+    /** True where writable layers may only go on a scratch_mount (a microVM, whose guest attaches a scratch disk). */
+    private boolean scratchRequired;
+    /** What scratch_mount set up, in words; null before it. */
+    private String scratch;
+    /** The scratch file system on the scratch disk; null before scratch_mount, or for scratch in the state directory. */
+    private dev.coffer.agent.volume.ScratchVolume.Mounted scratchMount;
 
     private static final class Container {
         final String id;
@@ -105,8 +111,18 @@ public final class ContainerService {
      */
     public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, AttachedDisks attached,
                                          dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
+        return start(root, sandboxName, runtime, attached, keyChannel, false);
+    }
+
+    /**
+     * As {@link #start(Path, String, OciRuntime, AttachedDisks, dev.coffer.agent.skr.KeyChannelTrust)};
+     * with {@code scratchRequired}, no writable layer or emptyDir is made before a scratch_mount.
+     */
+    public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, AttachedDisks attached,
+                                         dev.coffer.agent.skr.KeyChannelTrust keyChannel, boolean scratchRequired) {
         ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime, keyChannel);
         s.attached = attached;
+        s.scratchRequired = scratchRequired;
         try {
             for (String d : List.of("devices", "containers", "logs", "volumes")) {
                 Files.createDirectories(s.root.resolve(d));
@@ -157,6 +173,92 @@ public final class ContainerService {
             throw new AgentException(e.conflict() ? Response.Failure.CONFLICT : Response.Failure.FAILED, e.getMessage());
         }
         return new Result.Done();
+    }
+
+    // ---- scratch -------------------------------------------------------------------------
+
+    /**
+     * Sets up the group's scratch (see {@link Request.ScratchMount}) at {@code STATE/scratch} and
+     * puts {@code STATE/containers} (writable layers) and {@code STATE/volumes} (emptyDirs) on it,
+     * so every path the host and the policy know stays the same. Encrypted scratch needs
+     * device-mapper and the scratch disk; where either is missing this fails and says which,
+     * and the host may ask for unencrypted scratch, which the policy allows or not. Unencrypted
+     * scratch is ext4 on the scratch disk, or without a disk the state directory itself (a host
+     * directory in the process sandbox).
+     */
+    public synchronized Result.Done scratchMount(Request.ScratchMount r) {
+        required(r.target(), "target");
+        Path target = inside(r.target(), root, "target");
+        if (!target.equals(root.resolve("scratch"))) {
+            throw AgentException.invalid("expected the scratch_mount target " + root.resolve("scratch") + ", found " + target);
+        }
+        if (scratch != null) {
+            throw AgentException.conflict("expected no scratch yet, found " + scratch + "; scratch_mount is sent once per group");
+        }
+        if (!containers.isEmpty() || hasEntries(root.resolve("volumes"))) {
+            throw AgentException.conflict("expected scratch_mount before the first container or volume, found "
+                    + containers.size() + " container(s) already; writable data must not change place under them");
+        }
+        Path disk = dev.coffer.agent.volume.ScratchVolume.diskPath();
+        dev.coffer.agent.volume.ScratchVolume.Mounted mounted;
+        try {
+            if (r.encrypted()) {
+                String missing = dev.coffer.agent.volume.ScratchVolume.encryptedUnavailableReason(disk);
+                if (missing != null) {
+                    throw AgentException.failed("cannot make encrypted scratch in this sandbox: " + missing + "; unencrypted scratch"
+                            + " (scratch_mount with encrypted false) runs only where the policy allows it (allow_unencrypted_scratch),"
+                            + " otherwise run the group with --isolation microvm");
+                }
+                mounted = dev.coffer.agent.volume.ScratchVolume.mountEncrypted(disk, target, root);
+            } else {
+                mounted = dev.coffer.agent.volume.ScratchVolume.isScratchDisk(disk)
+                        ? dev.coffer.agent.volume.ScratchVolume.mountUnencrypted(disk, target) : null;
+            }
+        } catch (dev.coffer.agent.volume.VolumeException e) {
+            throw AgentException.failed("scratch_mount failed: " + e.getMessage());
+        }
+        if (mounted != null) {
+            try {
+                for (String d : List.of("containers", "volumes")) {
+                    Path on = target.resolve(d);
+                    Files.createDirectories(on);
+                    HostCommand.check(List.of("mount", "--bind", on.toString(), root.resolve(d).toString()), 30_000);
+                }
+            } catch (IOException | RuntimeException e) {
+                for (String d : List.of("volumes", "containers")) {
+                    if (Mounts.isMountPoint(root.resolve(d))) Mounts.unmount(root.resolve(d));
+                }
+                if (Mounts.isMountPoint(target)) Mounts.unmount(target);
+                mounted.closeMapping();
+                throw AgentException.failed("cannot put the containers and volumes on the scratch at " + target + ": " + e.getMessage());
+            }
+        }
+        scratchMount = mounted;
+        scratch = mounted != null ? mounted.describe() : "unencrypted, in the agent's state directory " + root;
+        System.err.println("coffer-agent: scratch " + scratch);
+        return new Result.Done();
+    }
+
+    /** What the group's scratch is, or null before scratch_mount. */
+    public synchronized String scratch() {
+        return scratch;
+    }
+
+    /** Refuses writable data before the scratch exists, where the sandbox has a scratch disk for it. */
+    private void requireScratch(String what) {
+        if (scratchRequired && scratch == null) {
+            throw AgentException.conflict("expected scratch_mount before " + what + ", found no scratch yet; this sandbox keeps"
+                    + " writable layers and volumes only on its scratch disk (send scratch_mount{target: " + root.resolve("scratch")
+                    + ", encrypted: true} first)");
+        }
+    }
+
+    private static boolean hasEntries(Path dir) {
+        try (var s = Files.list(dir)) {
+            return s.findAny().isPresent();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     // ---- devices -------------------------------------------------------------------------
@@ -254,6 +356,7 @@ public final class ContainerService {
         if (existing != null && existing.overlay != null) {
             throw AgentException.conflict("expected container " + id + " to be shut down before reuse, its overlay is still mounted");
         }
+        requireScratch("the writable layer of " + id);
         List<Path> lowerTopFirst = new ArrayList<>();
         for (String layer : req.layerPaths()) {
             Path p = inside(layer, root.resolve("devices"), "layerPaths");
@@ -397,6 +500,7 @@ public final class ContainerService {
             }
             String name = volumeName(m);
             Path volume = root.resolve("volumes").resolve(name);
+            requireScratch("emptyDir volume " + name);
             try {
                 if (!Files.isDirectory(volume)) {
                     Files.createDirectories(volume);
@@ -703,7 +807,16 @@ public final class ContainerService {
             for (Path leftover : Mounts.mountedUnder(root)) {
                 Mounts.unmount(leftover);
             }
-            for (String d : List.of("devices", "containers", "volumes", "encrypted")) {
+            if (scratchMount != null) {
+                // unmounted with the rest above: dropping the mapping drops the scratch's key
+                try {
+                    scratchMount.closeMapping();
+                } catch (dev.coffer.agent.volume.VolumeException e) {
+                    volumeFailure = volumeFailure == null ? e.getMessage() : volumeFailure + "; " + e.getMessage();
+                }
+                scratchMount = null;
+            }
+            for (String d : List.of("devices", "containers", "volumes", "encrypted", "scratch")) {
                 Mounts.deleteTree(root.resolve(d));
             }
             Mounts.deleteTree(runtime.stateRoot());

@@ -112,6 +112,16 @@ public sealed interface Request {
                                 boolean readOnly, String headerDigest, String integrity, String device) implements Request {}
 
     /**
+     * Puts the group's scratch (its containers' writable layers and emptyDir volumes) at
+     * {@code target}, the agent's {@code STATE/scratch}: with {@code encrypted}, on the disk the
+     * sandbox attached for it, encrypted and integrity-protected with a key made inside the sandbox
+     * that never leaves it (see dev.coffer.agent.volume.ScratchVolume); without, unencrypted, which
+     * the policy must allow ({@code allow_unencrypted_scratch}). Azure's {@code scratch_mount{target,
+     * encrypted}}. Sent once, before the first container.
+     */
+    record ScratchMount(String target, boolean encrypted) implements Request {}
+
+    /**
      * A mount in a container, in OCI runtime-spec terms: a group volume is
      * {@code sandbox:///volumes/NAME} (bind), an opened encrypted volume
      * {@code sandbox:///encrypted/NAME}: the forms the generated policy pins.

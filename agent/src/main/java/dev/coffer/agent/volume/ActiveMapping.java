@@ -31,9 +31,14 @@ final class ActiveMapping {
 
     /** Fails unless mapping {@code name} is dm-crypt with the cipher, integrity, sector size and data offset Coffer makes. */
     static void require(String name, VolumeIntegrity integrity) {
+        require(name, integrity, Luks2Header.DATA_OFFSET);
+    }
+
+    /** As {@link #require(String, VolumeIntegrity)} for data starting {@code dataOffset} bytes into the disk (0: a detached header). */
+    static void require(String name, VolumeIntegrity integrity, long dataOffset) {
         String crypt = table(name);
         String dif = integrity.luksType() == null ? null : table(name + "_dif");
-        check(name, crypt, dif, integrity);
+        check(name, crypt, dif, integrity, dataOffset);
     }
 
     private static String table(String name) {
@@ -51,6 +56,10 @@ final class ActiveMapping {
      * {@code integrity <device> <offset> <tag_size> <mode> [n opts]}.
      */
     static void check(String name, String crypt, String dif, VolumeIntegrity integrity) {
+        check(name, crypt, dif, integrity, Luks2Header.DATA_OFFSET);
+    }
+
+    static void check(String name, String crypt, String dif, VolumeIntegrity integrity, long dataOffset) {
         Line c = Line.parse(name, crypt);
         if (!c.target().equals("crypt")) throw mismatch(name, "target crypt", "target " + c.target());
         List<String> a = c.args();
@@ -61,7 +70,7 @@ final class ActiveMapping {
         if (!options.contains("sector_size:" + EncryptedVolume.SECTOR_SIZE)) {
             throw mismatch(name, "sector_size:" + EncryptedVolume.SECTOR_SIZE, "options " + options);
         }
-        long dataSectors = Luks2Header.DATA_OFFSET / 512;
+        long dataSectors = dataOffset / 512;
         if (integrity.luksType() == null) {
             if (!cipher.equals(Luks2Header.CIPHER)) throw mismatch(name, "cipher " + Luks2Header.CIPHER, "cipher " + cipher);
             if (!a.get(4).equals(String.valueOf(dataSectors))) throw mismatch(name, "data offset " + dataSectors + " sectors", "offset " + a.get(4));

@@ -46,4 +46,17 @@ class ActiveMappingTest {
         refused(AUTH, DIF.replace(" 7:0 32768 ", " 7:0 0 "), VolumeIntegrity.HMAC_SHA256, "expected data offset 32768 sectors, found offset 0");
         refused(AUTH, DIF.replace(" integrity ", " linear "), VolumeIntegrity.HMAC_SHA256, "expected target integrity");
     }
+
+    /** The scratch's detached header leaves no header area on the disk: dm-integrity starts at sector 0, and only there. */
+    @Test
+    void scratchDataStartsAtTheDisksFirstSector() {
+        String scratchDif = "0 2088824 integrity 254:3 0 32 D 4 block_size:4096 interleave_sectors:32768 buffer_sectors:128 fix_padding\n";
+        ActiveMapping.check("coffer-scratch", AUTH, scratchDif, VolumeIntegrity.HMAC_SHA256, 0);
+        VolumeException e = assertThrows(VolumeException.class, () -> ActiveMapping.check("coffer-scratch", AUTH,
+                scratchDif.replace(" 254:3 0 ", " 254:3 32768 "), VolumeIntegrity.HMAC_SHA256, 0));
+        assertTrue(e.getMessage().contains("expected data offset 0 sectors, found offset 32768"), e.getMessage());
+        // a plain mapping where the scratch must be authenticated
+        assertThrows(VolumeException.class, () -> ActiveMapping.check("coffer-scratch", PLAIN.replace(" 7:0 32768 ", " 7:0 0 "), null,
+                VolumeIntegrity.HMAC_SHA256, 0));
+    }
 }

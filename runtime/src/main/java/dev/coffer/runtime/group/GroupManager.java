@@ -188,6 +188,14 @@ public final class GroupManager {
                     throw new GroupException("encrypted volume " + v.name() + " was not opened: " + e.failure().reason(), e);
                 }
             }
+            if (sandbox.hasScratchDisk()) {
+                // before any writable layer: the agent refuses them until its scratch exists
+                try {
+                    agent.call(new Request.ScratchMount(agentState.resolve("scratch").toString(), true), Result.Done.class);
+                } catch (AgentClient.AgentCallException e) {
+                    throw new GroupException("the group's encrypted scratch was not set up: " + e.failure().reason(), e);
+                }
+            }
             long mounted = System.nanoTime();
             List<ContainerRecord> records = new ArrayList<>();
             for (GroupSpec.ContainerSpec c : spec.containers()) {

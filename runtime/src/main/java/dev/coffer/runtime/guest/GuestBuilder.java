@@ -70,7 +70,9 @@ public final class GuestBuilder {
 
     /** Host binaries copied into the initramfs, at the same paths. */
     /** dmsetup: the agent reads an opened volume's active table from the kernel (dev.coffer.agent.volume.ActiveMapping). */
-    static final List<String> BINARIES = List.of("/usr/bin/crun", "/usr/sbin/veritysetup", "/usr/sbin/cryptsetup", "/usr/sbin/dmsetup");
+    /** mke2fs: the file system on the group's scratch disk (dev.coffer.agent.volume.ScratchVolume); busybox's makes ext2 only. */
+    static final List<String> BINARIES = List.of("/usr/bin/crun", "/usr/sbin/veritysetup", "/usr/sbin/cryptsetup", "/usr/sbin/dmsetup",
+            "/usr/sbin/mke2fs");
 
     /** JVM options of the agent in the guest (the CDS archive must be dumped with the same GC). */
     // native access: the agent enters the group's network namespace with setns(2) through FFM.
@@ -394,7 +396,7 @@ public final class GuestBuilder {
             Path p = Path.of(b);
             if (!Files.isRegularFile(p)) {
                 throw new GuestBuildException("expected " + b + " on this host for the guest, found none; "
-                        + "apt-get install -y --no-install-recommends crun cryptsetup-bin dmsetup");
+                        + "apt-get install -y --no-install-recommends crun cryptsetup-bin dmsetup e2fsprogs");
             }
             cpio.file(b, p, 0755);
             elf.add(p);

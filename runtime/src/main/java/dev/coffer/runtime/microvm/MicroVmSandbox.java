@@ -136,6 +136,12 @@ final class MicroVmSandbox implements Sandbox {
      * Waits for QEMU to exit (the agent powers the guest off after shutdown_sandbox), then kills
      * it, and removes its socket and pid file. The console log stays for `coffer logs --guest`.
      */
+    /** Every launch attaches one (MicroVmSandboxBackend#scratchDisk). */
+    @Override
+    public boolean hasScratchDisk() {
+        return true;
+    }
+
     @Override
     public void destroy(long millis) {
         var qemu = MicroVm.process(record.agentPid(), record.agentStartedAt());
@@ -146,8 +152,9 @@ final class MicroVmSandbox implements Sandbox {
                 MicroVm.kill(record.agentPid(), record.agentStartedAt(), Duration.ofSeconds(5));
             }
         }
-        // the launch disk and context carry the simulated chip's key with --tee sim: gone with the VM
-        for (String f : List.of("agent.sock", "qemu.pid", "launch.img", "launch-context.json")) {
+        // the launch disk and context carry the simulated chip's key with --tee sim: gone with the VM;
+        // the scratch disk is ciphertext under a key that died with the guest: nothing to keep
+        for (String f : List.of("agent.sock", "qemu.pid", "launch.img", "launch-context.json", MicroVmSandboxBackend.SCRATCH_DISK_FILE)) {
             try {
                 Files.deleteIfExists(runDir.resolve(f));
             } catch (IOException e) {

@@ -37,6 +37,10 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
     /** The agent's state directory inside the guest (GuestAgent's --state). */
     public static final String GUEST_STATE_DIR = "/run/coffer";
     private static final Duration DAEMONIZE_TIMEOUT = Duration.ofSeconds(60);
+    /** The group's scratch disk in its run directory: a sparse file the guest encrypts with a key of its own. */
+    public static final String SCRATCH_DISK_FILE = "scratch.img";
+    /** Its size: room for the writable layers and emptyDirs of a group; sparse, so unused space costs nothing. */
+    static final long SCRATCH_DISK_BYTES = 1L << 30;
 
     private final Path guestDir;
     private final Duration readyTimeout;
@@ -232,6 +236,7 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         GuestNetwork.Plan network = networkPlan(request, forwards);
         Launch launch = launchDisk(request, guest, runDir, network);
         disks.add(launch.disk());
+        disks.add(scratchDisk(runDir));
         MicroVm.Config config = MicroVm.Config.forAgent(guest, runDir, accel.accelerator()).withDisks(disks)
                 .withNetwork(forwards, network.endpoints());
         List<String> command = snp ? SnpLaunch.qemuCommand(snpInputs(config, request, host, launch), true)
@@ -262,6 +267,22 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
                 s.vcpus(), s.memoryMib(), s.idBlock(), s.idAuth(), s.authorKey());
         return new SnpLaunch.Inputs(config, resolved, host.cpuid().cbitPosition(), host.cpuid().reducedPhysBits(),
                 java.util.HexFormat.of().parseHex(launch.hostDataHex()), SnpLaunch.GUEST_POLICY);
+    }
+
+    /**
+     * A fresh, empty (sparse) scratch disk for one launch, writable, under serial
+     * {@link dev.coffer.agent.volume.ScratchVolume#DISK_SERIAL}: the agent makes the group's scratch on it
+     * when the host sends scratch_mount. A previous launch's file is replaced, never reused.
+     */
+    static MicroVm.Disk scratchDisk(Path runDir) throws IOException {
+        Path file = runDir.resolve(SCRATCH_DISK_FILE);
+        Files.deleteIfExists(file);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[1]), SCRATCH_DISK_BYTES - 1);
+        }
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return new MicroVm.Disk(file, dev.coffer.agent.volume.ScratchVolume.DISK_SERIAL, false);
     }
 
     private void awaitAgent(MicroVmSandbox sandbox) throws IOException {

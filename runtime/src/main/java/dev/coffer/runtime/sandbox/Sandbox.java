@@ -49,6 +49,15 @@ public interface Sandbox {
     void destroy(long millis);
 
     /**
+     * True when the sandbox attached a scratch disk for the group (a microVM): the host then sends
+     * scratch_mount with encrypted true before the first container, and the agent keeps writable
+     * layers and emptyDirs there, encrypted with a key it made (dev.coffer.agent.volume.ScratchVolume).
+     */
+    default boolean hasScratchDisk() {
+        return false;
+    }
+
+    /**
      * How the sandbox's own start went, from inside: for a microVM the guest's progress marks
      * (name → guest uptime in ms: started, agent-starting, agent-jvm-started, agent-listening).
      * Empty where there is nothing to split (the process sandbox's agent is timed from the host).

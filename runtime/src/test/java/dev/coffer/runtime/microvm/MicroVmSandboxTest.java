@@ -109,6 +109,11 @@ class MicroVmSandboxTest {
                 c.call(new Request.MountDevice("/dev/disk/by-id/virtio-" + serial, state + "/devices/l0", layer.rootHash()),
                         Result.Done.class);
                 String rootfs = state + "/containers/c1/rootfs";
+                // the guest keeps writable layers on its scratch disk only: none before scratch_mount
+                var noScratch = assertThrows(AgentClient.AgentCallException.class, () -> c.call(
+                        new Request.MountOverlay("c1", List.of(state + "/devices/l0"), rootfs), Result.Done.class));
+                assertTrue(noScratch.getMessage().contains("expected scratch_mount"), noScratch.getMessage());
+                c.call(new Request.ScratchMount(state + "/scratch", true), Result.Done.class);
                 c.call(new Request.MountOverlay("c1", List.of(state + "/devices/l0"), rootfs), Result.Done.class);
                 c.call(new Request.CreateContainer("c1", rootfs, List.of("/bin/busybox", "sh", "-c",
                                 "echo hello from the microvm; cat /hello.txt; for s in /sys/block/vd*/serial; do cat $s; echo; done"),
