@@ -90,22 +90,9 @@ build_if_stale() {
     return 1
   fi
   rm -f "$build_log"
-  train_cli_aot_cache
   touch "$stamp"
 }
 
-# The CLI's JVM options, shared by every call and by the ahead-of-time cache's training run (an
-# AOT cache serves only a JVM started with the same options and class path).
-COFFER_CLI_JVM_OPTS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC)
+# The CLI's JVM options and class path.
+COFFER_CLI_JVM_OPTS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC -Xshare:auto)
 cli_classpath() { printf '%s' "$COFFER_ROOT/cli/target/coffer-cli.jar:$COFFER_ROOT/cli/target/lib/*"; }
-COFFER_CLI_AOT_CACHE_NAME=coffer-cli.aot
-
-# train_cli_aot_cache: JDK 25's ahead-of-time cache (JEP 483/514) of the classes the CLI loads and
-# links on every call (picocli, the command tree, Jackson), recorded from a run of `coffer --help`.
-# A failed training only costs the speed: the launcher then runs without a cache.
-train_cli_aot_cache() {
-  local aot="$COFFER_ROOT/cli/target/$COFFER_CLI_AOT_CACHE_NAME"
-  rm -f "$aot"
-  "$JAVA_HOME/bin/java" "${COFFER_CLI_JVM_OPTS[@]}" -XX:AOTCacheOutput="$aot" -cp "$(cli_classpath)" \
-      dev.coffer.cli.Main --help >/dev/null 2>&1 || rm -f "$aot"
-}
