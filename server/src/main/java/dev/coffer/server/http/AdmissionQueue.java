@@ -37,7 +37,7 @@ public final class AdmissionQueue {
 
         /** One worker per core, 1,024 waiting, 5 s at most. */
         public static Settings defaults() {
-            return new Settings(Runtime.getRuntime().availableProcessors(), 1024, Duration.ofSeconds(5));
+            return new Settings(Integer.getInteger("coffer.queue.workers", Runtime.getRuntime().availableProcessors()), 1024, Duration.ofSeconds(5));
         }
     }
 
