@@ -130,8 +130,8 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
      * the agent disk's root hash ({@link GuestImage#measurement}) — so a changed guest measures
      * differently; the sealed context and the chip travel on the same disk.
      */
-    private static Launch launchDisk(LaunchRequest request, GuestImage guest, Path runDir, GuestNetwork.Plan network)
-            throws IOException {
+    private static Launch launchDisk(LaunchRequest request, GuestImage guest, Path runDir, GuestNetwork.Plan network,
+                                     dev.coffer.runtime.sandbox.SnpSettings snp) throws IOException {
         String policy = null;
         byte[] hostData = null;
         if (!request.policy().equals("allow-all")) {
@@ -187,6 +187,12 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
                 // object's host-data, which the agent reads back from its own report: never from this disk)
                 content = content.withSnp(request.skrPort());
                 if (hostData == null) hostData = new byte[32];
+                // what the secure processor will measure, known before the launch (SnpLaunch.measured
+                // is what the command line passes): recorded for attestation, and its endorsement
+                // handed to the agent to send with its evidence, as for the simulated TEE
+                measurement = hex.formatHex(SnpLaunch.launchMeasurement(guest, snp));
+                content = content.withEndorsement(dev.coffer.runtime.sandbox.EndorsementHandOff
+                        .forMeasurement(request.simTeeDir(), measurement).orElse(null));
             }
             default -> throw new SandboxException("expected --tee none|sim|snp for the microVM, found \"" + request.tee() + "\"");
         }
@@ -234,12 +240,13 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         Path runDir = groupDir.resolve("vm");
         List<MicroVm.Disk> disks = new java.util.ArrayList<>(layerDisks);
         GuestNetwork.Plan network = networkPlan(request, forwards);
-        Launch launch = launchDisk(request, guest, runDir, network);
+        dev.coffer.runtime.sandbox.SnpSettings snpSettings = snp ? resolvedSnp(request, host) : null;
+        Launch launch = launchDisk(request, guest, runDir, network, snpSettings);
         disks.add(launch.disk());
         disks.add(scratchDisk(runDir));
         MicroVm.Config config = MicroVm.Config.forAgent(guest, runDir, accel.accelerator()).withDisks(disks)
                 .withNetwork(forwards, network.endpoints());
-        List<String> command = snp ? SnpLaunch.qemuCommand(snpInputs(config, request, host, launch), true)
+        List<String> command = snp ? SnpLaunch.qemuCommand(snpInputs(config, snpSettings, host, launch), true)
                 : MicroVm.qemuCommand(config, true);
         long pid;
         try {
@@ -260,11 +267,16 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
         }
     }
 
-    /** The SNP launch's inputs: the host's C-bit from the preflight, the firmware it found, HOST_DATA of the launch disk. */
-    private static SnpLaunch.Inputs snpInputs(MicroVm.Config config, LaunchRequest request, SnpPreflight.Result host, Launch launch) {
+    /** The request's SNP settings with the firmware the preflight found. */
+    private static dev.coffer.runtime.sandbox.SnpSettings resolvedSnp(LaunchRequest request, SnpPreflight.Result host) {
         dev.coffer.runtime.sandbox.SnpSettings s = request.snp();
-        dev.coffer.runtime.sandbox.SnpSettings resolved = new dev.coffer.runtime.sandbox.SnpSettings(host.firmware(), s.cpuType(),
-                s.vcpus(), s.memoryMib(), s.idBlock(), s.idAuth(), s.authorKey());
+        return new dev.coffer.runtime.sandbox.SnpSettings(host.firmware(), s.cpuType(), s.vcpus(), s.memoryMib(), s.idBlock(),
+                s.idAuth(), s.authorKey());
+    }
+
+    /** The SNP launch's inputs: the host's C-bit from the preflight, the firmware it found, HOST_DATA of the launch disk. */
+    private static SnpLaunch.Inputs snpInputs(MicroVm.Config config, dev.coffer.runtime.sandbox.SnpSettings resolved,
+                                              SnpPreflight.Result host, Launch launch) {
         return new SnpLaunch.Inputs(config, resolved, host.cpuid().cbitPosition(), host.cpuid().reducedPhysBits(),
                 java.util.HexFormat.of().parseHex(launch.hostDataHex()), SnpLaunch.GUEST_POLICY);
     }

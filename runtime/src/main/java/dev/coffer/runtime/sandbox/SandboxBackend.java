@@ -37,7 +37,7 @@ public interface SandboxBackend {
      * @param layerDisks the group's layer disks, which the backend makes readable to the agent
      *                   (as files, or as block devices of the VM); see {@link Sandbox#layerSource}
      * @param tee "none", "sim" (measured by the simulated secure processor) or "snp" (by AMD's, microVM only)
-     * @param simTeeDir the simulated chip's directory ({@code $COFFER_HOME/sim-tee}); used with tee "sim"
+     * @param simTeeDir the simulated chip's directory ({@code $COFFER_HOME/sim-tee}); used with tee "sim", and its parent (the home) is where a launch's endorsement is looked up
      * @param skrPort where the agent serves the SKR API inside the group (127.0.0.1:PORT), or null for no SKR API
      * @param endpoints the attestation services and key vaults the group may call, as origins
      *                  {@code scheme://host:port} (the spec's {@code skr.endpoints}): the agent's allow-list,
