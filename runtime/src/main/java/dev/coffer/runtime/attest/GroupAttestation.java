@@ -43,7 +43,7 @@ public final class GroupAttestation {
     /**
      * What the attestation found.
      *
-     * @param tee "sim" (the only TEE the process sandbox has)
+     * @param tee "sim" (checked against this home's simulated root) or "snp" (against AMD's pinned roots only)
      * @param teeNotice one line saying what the TEE is, e.g. that sim is not hardware
      * @param valid true only when every check passed
      * @param checks the verifier's checks, then {@link #NONCE}, {@link #HOST_DATA}, {@link #MEASUREMENT}
@@ -71,12 +71,18 @@ public final class GroupAttestation {
             throw new GroupException("expected group " + group + " to run with a TEE, found --tee none; nothing measured its"
                     + " launch, so there is nothing to attest: run it again with `coffer run --tee sim`");
         }
-        Path simTee = groups.simTeeDirectory();
-        if (!Files.isRegularFile(simTee.resolve("ark.pem"))) {
-            throw new GroupException("expected this Coffer home's simulated secure processor in " + simTee + ", found none;"
-                    + " the group was launched from another home, whose sim root is not trusted here");
+        // a simulated launch is checked against this home's sim root only; a hardware launch against
+        // AMD's pinned roots only (no sim root is trusted for it, whatever the agent sends)
+        VerifierPolicy policy = VerifierPolicy.defaults();
+        if (recorded.tee().equals("sim")) {
+            Path simTee = groups.simTeeDirectory();
+            if (!Files.isRegularFile(simTee.resolve("ark.pem"))) {
+                throw new GroupException("expected this Coffer home's simulated secure processor in " + simTee + ", found none;"
+                        + " the group was launched from another home, whose sim root is not trusted here");
+            }
+            AmdCertificate trustedRoot = SimulatedSecureProcessor.load(simTee).ark();
+            policy = VerifierPolicy.builder().trustSimRoot(trustedRoot).build();
         }
-        AmdCertificate trustedRoot = SimulatedSecureProcessor.load(simTee).ark();
         Result.Report answer = groups.report(group, nonce);
 
         List<CheckResult> checks = new ArrayList<>();
@@ -94,7 +100,7 @@ public final class GroupAttestation {
             throw new GroupException("expected the agent of " + group + " to send a PEM certificate chain with its report,"
                     + " found one that does not parse (" + e.getMessage() + ")");
         }
-        Verdict verdict = new SnpVerifier(VerifierPolicy.builder().trustSimRoot(trustedRoot).build()).verify(report, certificates);
+        Verdict verdict = new SnpVerifier(policy).verify(report, certificates);
         checks.addAll(verdict.checks());
         byte[] expectedReportData = HostChallenge.reportData(nonce);
         checks.add(compare(NONCE, expectedReportData, report.reportData(), "REPORT_DATA",
