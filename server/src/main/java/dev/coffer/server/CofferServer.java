@@ -356,12 +356,14 @@ public final class CofferServer implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
         }
-        return List.copyOf(keys);
+        // sorted: a set of pins, printed the same by every replica and every reading of the ring
+        // (the JWKS lists keys in the order the ring was last loaded)
+        return keys.stream().sorted().toList();
     }
 
     /**
      * @param tlsCertificate SHA-256 of the leaf certificate (lowercase hex), null for plain HTTP
-     * @param signingKeys    RFC 7638 thumbprints of the release- and token-signing keys
+     * @param signingKeys    RFC 7638 thumbprints of the release- and token-signing keys, sorted
      */
     public record Pins(String url, String issuer, String tlsCertificate, List<String> signingKeys) {}
 
