@@ -18,13 +18,42 @@ public final class Main {
 
     /** Runs the CLI in-process and returns its exit code; tests call this directly. */
     public static int run(String... args) {
-        return commandLine().execute(args);
+        return commandLineFor(args).execute(args);
     }
 
+    /** The whole command tree, every subcommand built. */
     public static CommandLine commandLine() {
+        return configured(Subcommands.ALL);
+    }
+
+    /**
+     * The command tree these arguments need. Building a subcommand's model (picocli reads every
+     * option, mixin and nested command by reflection) costs most of a short command's start, so a
+     * command named by the first argument gets a tree holding just that one, and a bare --version
+     * one holding none. Everything else (no arguments, --help, 'help', a mistyped or abbreviated
+     * name, an @file) gets the whole tree, so the listing, the suggestions and the errors are the
+     * ones it always printed.
+     */
+    static CommandLine commandLineFor(String... args) {
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            return configured(List.of());
+        }
+        if (args.length > 0) {
+            var invoked = Subcommands.named(args[0]);
+            if (invoked.isPresent()) return configured(List.of(invoked.get()));
+        }
+        return commandLine();
+    }
+
+    private static CommandLine configured(List<Subcommands.Entry> subcommands) {
         CommandLine cli = new CommandLine(new CofferCommand());
-        for (Object sub : Subcommands.all()) {
-            cli.addSubcommand(sub);
+        for (Subcommands.Entry sub : subcommands) {
+            cli.addSubcommand(sub.type());
+            if (!cli.getSubcommands().containsKey(sub.name())) {
+                // a renamed @Command must be renamed in Subcommands too, or the lazy path would miss it
+                throw new IllegalStateException("Subcommands lists " + sub.type().getName() + " as '" + sub.name()
+                        + "' but its @Command is named otherwise; make the two agree");
+            }
         }
         addHelpOptionEverywhere(cli);
         cli.setExecutionExceptionHandler(Main::onFailure);
@@ -101,6 +130,6 @@ public final class Main {
     }
 
     static List<String> commandNames() {
-        return List.copyOf(commandLine().getSubcommands().keySet());
+        return Subcommands.ALL.stream().map(Subcommands.Entry::name).toList();
     }
 }
