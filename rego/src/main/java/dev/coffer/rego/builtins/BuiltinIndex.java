@@ -12,7 +12,7 @@ final class BuiltinIndex {
     /** "Family: name name ..." lines; an indented line continues the family above. */
     static final String TABLE = """
             Operators: and assign div eq equal gt gte internal.member_2 internal.member_3 internal.print lt lte minus mul
-                neq opa.runtime or plus print rem walk
+                neq opa.runtime or plus print rem trace walk
             JsonPatch: json.patch
             Aggregates: all any count max min product sort sum
             Strings: concat contains endswith format_int indexof indexof_n lower replace split sprintf startswith
