@@ -35,6 +35,10 @@ final class Compiler {
         this.extraBuiltins = extraBuiltins;
     }
 
+    /** OPA's deprecated built-ins, which v1 modules cannot call (OPA 1.0 removed them from v1). */
+    static final Set<String> DEPRECATED_BUILTINS = Set.of("any", "all", "re_match", "net.cidr_overlap", "set_diff",
+            "cast_array", "cast_set", "cast_string", "cast_boolean", "cast_null", "cast_object");
+
     /** Per-module naming context. */
     private record ModCtx(Ast.Module module, List<Value> pkg, Map<String, T> imports, Set<String> ruleNames) {
     }
@@ -695,6 +699,9 @@ final class Compiler {
             return new CallT(n.rules.path, new FunctionCallee(n.rules), args, c.loc());
         }
         Builtin b = builtin(name);
+        if (b != null && m.module() != null && m.module().v1() && DEPRECATED_BUILTINS.contains(name))
+            throw new RegoException("rego_type_error", c.loc().toString(), "undefined function " + name
+                    + " (a deprecated built-in that only v0 modules may call; in v1 use the operators or the newer built-ins instead)");
         if (b == null) throw new RegoException("rego_type_error", c.loc().toString(), "undefined function " + name);
         if (b.arity() >= 0 && b.arity() != args.length)
             throw new RegoException("rego_type_error", c.loc().toString(), name + ": arity mismatch: expected " + b.arity()

@@ -32,9 +32,20 @@ import java.util.Set;
  * is not pure. Anything this analysis does not recognise counts as impure.
  */
 final class Purity {
-    /** Built-ins whose result depends on the evaluation (its clock or memo) or that act on the world. */
-    static final Set<String> CONTEXT_DEPENDENT = Set.of("print", "internal.print", "io.jwt.decode_verify", "http.send", "trace",
-            "opa.runtime", "rand.intn", "uuid.rfc4122", "time.now_ns", "net.lookup_ip_addr");
+    /**
+     * Built-ins whose result depends on the evaluation (its clock, its per-evaluation memo), on
+     * randomness, or on the world, or that act on it. Audited against every built-in's code: the
+     * readers of {@code BuiltinContext.now()} (time.now_ns, io.jwt.decode_verify without a time
+     * constraint, crypto.x509.parse_and_verify_certificates for validity periods), of the memo
+     * (rand.intn, uuid.rfc4122), of randomness (io.jwt.encode_sign and encode_sign_raw: ECDSA
+     * and RSA-PSS signatures differ on every call, as OPA marks them nondeterministic), of the
+     * network (http.send, net.lookup_ip_addr), of the runtime (opa.runtime), and the output
+     * side effects (print, internal.print, trace). {@code PureFunctionCacheTest} checks each one.
+     */
+    static final Set<String> CONTEXT_DEPENDENT = Set.of("print", "internal.print", "trace",
+            "time.now_ns", "io.jwt.decode_verify", "crypto.x509.parse_and_verify_certificates",
+            "rand.intn", "uuid.rfc4122", "io.jwt.encode_sign", "io.jwt.encode_sign_raw",
+            "http.send", "net.lookup_ip_addr", "opa.runtime");
 
     private Purity() {
     }

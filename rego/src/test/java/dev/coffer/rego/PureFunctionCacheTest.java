@@ -1,5 +1,7 @@
 package dev.coffer.rego;
 
+import dev.coffer.rego.builtins.Builtin;
+import dev.coffer.rego.builtins.Builtins;
 import dev.coffer.rego.value.Json;
 import dev.coffer.rego.value.Value;
 import org.junit.jupiter.api.Test;
@@ -32,7 +34,11 @@ class PureFunctionCacheTest {
             strict_err := anchored(input.p)
             big(n) := numbers.range(1, n)
             big_count := count(big(input.n))
-            """;
+            signs(c) := io.jwt.encode_sign({"alg": "ES256"}, c, {})
+            signs_raw(c) := io.jwt.encode_sign_raw("{}", c, "{}")
+            chain_ok(pem) := crypto.x509.parse_and_verify_certificates(pem)
+            verifies(t) := io.jwt.decode_verify(t, {"secret": "s"})
+                        """;
 
     private static final CompiledPolicy P = Rego.compile(List.of(new RegoModule("t.rego", POLICY)));
 
@@ -90,5 +96,22 @@ class PureFunctionCacheTest {
         assertEquals(1, ruleSet("big").sharedResults.size(), "the ten-element range is kept, the large one is not");
         assertEquals(-1, Eval.nodesWithin(Json.parse("[[1,2],[3,4]]"), 6));
         assertEquals(0, Eval.nodesWithin(Json.parse("[[1,2],[3,4]]"), 7));
+    }
+
+    @Test
+    void everyContextDependentBuiltinIsRealAndEveryNondeterministicOneIsListed() {
+        for (String name : Purity.CONTEXT_DEPENDENT) assertTrue(Builtins.get(name) != null, name + " is a registered built-in");
+        for (String name : Builtins.names()) {
+            Builtin b = Builtins.get(name);
+            if (b.nondeterministic()) assertTrue(Purity.CONTEXT_DEPENDENT.contains(name), name + " is nondeterministic, so context-dependent");
+        }
+    }
+
+    @Test
+    void functionsThatReadTheClockOrRandomnessAreNotShared() {
+        assertFalse(Purity.isPure(ruleSet("signs")), "ECDSA signatures differ on every call");
+        assertFalse(Purity.isPure(ruleSet("signs_raw")), "signing draws randomness");
+        assertFalse(Purity.isPure(ruleSet("chain_ok")), "certificate validity depends on the evaluation's time");
+        assertFalse(Purity.isPure(ruleSet("verifies")), "exp and nbf are checked against the evaluation's time");
     }
 }

@@ -12,14 +12,15 @@ final class BuiltinIndex {
     /** "Family: name name ..." lines; an indented line continues the family above. */
     static final String TABLE = """
             Operators: and assign div eq equal gt gte internal.member_2 internal.member_3 internal.print lt lte minus mul
-                neq opa.runtime or plus print rem walk
+                neq opa.runtime or plus print rem trace walk
             JsonPatch: json.patch
             Aggregates: all any count max min product sort sum
             Strings: concat contains endswith format_int indexof indexof_n lower replace split sprintf startswith
                 strings.any_prefix_match strings.any_suffix_match strings.count strings.render_template strings.replace_n
                 strings.reverse strings.split_n substring to_number trim trim_left trim_prefix trim_right trim_space
                 trim_suffix upper
-            Types: is_array is_boolean is_null is_number is_object is_set is_string type_name
+            Types: cast_array cast_boolean cast_null cast_object cast_set cast_string is_array is_boolean is_null is_number is_object
+                is_set is_string set_diff type_name
             Collections2: array.concat array.flatten array.reverse array.slice intersection json.filter json.remove
                 object.filter object.get object.keys object.remove object.subset object.union object.union_n union
             Regex: re_match regex.find_all_string_submatch_n regex.find_n regex.globs_match regex.is_valid regex.match regex.replace

@@ -38,6 +38,11 @@ final class Operators {
         r.add("internal.member_3", 3, (c, a) -> Value.of(memberKV(a[0], a[1], a[2])));
         r.add("print", -1, (c, a) -> BooleanValue.TRUE);
         r.add("internal.print", 1, (c, a) -> BooleanValue.TRUE);
+        // OPA: trace(note) adds the note to the query's trace (kept only when explain is on) and is always true
+        r.add("trace", 1, (c, a) -> {
+            Args.str("trace", a, 0);
+            return BooleanValue.TRUE;
+        });
         r.add("walk", 1, (c, a) -> null);
         // an embedded engine has no OPA runtime (config, environment, version) to report: empty, as OPA without one
         r.add("opa.runtime", 0, (c, a) -> dev.coffer.rego.value.ObjectValue.EMPTY);

@@ -55,6 +55,9 @@ final class X509 {
                 // as in OPA: the first certificate is the root, the last the leaf, the others intermediates
                 PKIXParameters params = new PKIXParameters(Set.of(new TrustAnchor(certs.getFirst(), null)));
                 params.setRevocationEnabled(false);
+                // validity periods are checked at the evaluation's time (EvalOptions.now), never the wall clock
+                // read behind the evaluation's back: a decision must be reproducible from its inputs and clock
+                params.setDate(java.util.Date.from(c.now()));
                 CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(certs.subList(1, certs.size()).reversed()), params);
             } catch (GeneralSecurityException e) {
                 return invalid;

@@ -27,6 +27,14 @@ public final class Parser {
     private boolean v1;
     /** {@code and}/{@code or} are operators only in modules that import future.keywords.and / .or. */
     private boolean logicAnd, logicOr;
+    /**
+     * The future keywords a v0 module imported (future.keywords.in, .every, .contains, .if, or
+     * all four with the bare future.keywords). In v0 the other three are plain names, as in
+     * OPA: {@code contains("abc", "b")} is the string built-in and {@code in} may name a
+     * variable. A v1 module (or one importing rego.v1) has all four.
+     */
+    private final java.util.Set<String> futureKeywords = new java.util.HashSet<>();
+    private static final List<String> FUTURE_KEYWORDS = List.of("in", "every", "contains", "if");
     private int noBar;
 
     private final List<Lexer.Comment> comments;
@@ -94,6 +102,12 @@ public final class Parser {
                 throw error(it, "import path must begin with data, input, future or rego; found " + root);
             }
             if (root.equals("future") && path.path().size() >= 1) {
+                if (path.path().size() == 1) futureKeywords.addAll(FUTURE_KEYWORDS);
+                else if (path.path().size() == 2 && path.path().get(1) instanceof Scalar kwName
+                        && kwName.value() instanceof StringValue kws && FUTURE_KEYWORDS.contains(kws.value()))
+                    futureKeywords.add(kws.value());
+                // as in OPA, every x in xs brings its own in
+                if (futureKeywords.contains("every")) futureKeywords.add("in");
                 String all = path.path().stream().map(x -> x instanceof Scalar sc ? sc.value().toString() : "").reduce("", (x, y) -> x + y);
                 if (path.path().size() == 1) {
                     logicAnd = logicOr = false;
@@ -385,7 +399,7 @@ public final class Parser {
             }
             return new SomeDecl(vars);
         }
-        if (t.isIdent("every") && !isFollowedByCallOrRef()) {
+        if (t.isIdent("every") && (v1 || futureKeywords.contains("every")) && !isFollowedByCallOrRef()) {
             next();
             Term a = noInTerm();
             Term b = null;
@@ -432,6 +446,7 @@ public final class Parser {
     /** The keyword {@code word} here, unless it starts a reference such as {@code in.foo} or {@code else[0]}. */
     private boolean kw(String word) {
         if (!peek().isIdent(word)) return false;
+        if (!v1 && FUTURE_KEYWORDS.contains(word) && !futureKeywords.contains(word)) return false;
         Token n = toks.get(Math.min(p + 1, toks.size() - 1));
         return !((n.is(Token.Kind.DOT) || n.is(Token.Kind.LBRACK)) && !n.spaceBefore());
     }
@@ -672,7 +687,7 @@ public final class Parser {
                     case "false" -> new Scalar(Value.of(false), loc(t));
                     case "null" -> new Scalar(Value.nullValue(), loc(t));
                     default -> {
-                        if (isReserved(t.text()) && !isRefStart())
+                        if (isReserved(t.text()) && (v1 || !FUTURE_KEYWORDS.contains(t.text()) || futureKeywords.contains(t.text())) && !isRefStart())
                             throw error(t, "unexpected keyword '" + t.text() + "'; it cannot be used as a value");
                         yield new Var(t.text(), loc(t));
                     }
