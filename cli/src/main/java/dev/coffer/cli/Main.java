@@ -56,6 +56,7 @@ public final class Main {
             }
         }
         addHelpOptionEverywhere(cli);
+        CommandListSummaries.installEverywhere(cli);
         cli.setExecutionExceptionHandler(Main::onFailure);
         cli.setParameterExceptionHandler(Main::onUsageError);
         cli.setExitCodeExceptionMapper(t -> ExitCodes.FAILURE);

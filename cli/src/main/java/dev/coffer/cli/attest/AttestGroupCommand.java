@@ -26,8 +26,8 @@ import java.util.concurrent.Callable;
 /** {@code coffer attest group NAME}: challenge a running group for a fresh report and verify it. */
 @Command(name = "group", mixinStandardHelpOptions = true,
         description = {"Challenge a running group's TEE for a fresh attestation report through its agent and",
-                "verify it: signature and chain (trusting only this $COFFER_HOME's simulated secure",
-                "processor), REPORT_DATA bound to a fresh random nonce, and MEASUREMENT and HOST_DATA",
+                "verify it: signature and chain (an SNP group against AMD's pinned roots only, a sim group",
+                "against this $COFFER_HOME's simulated secure processor only), REPORT_DATA bound to a fresh random nonce, and MEASUREMENT and HOST_DATA",
                 "equal to what `coffer run` recorded. Exit 0 only when every check passes."},
         footer = {"", "Exit codes: 0 attested; 1 a check failed (the reason is printed) or the group cannot be asked.",
                 "", "Examples:", "  coffer run web.yaml -d --tee sim && coffer attest group web",
