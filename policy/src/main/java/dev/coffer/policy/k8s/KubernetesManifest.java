@@ -79,6 +79,12 @@ public final class KubernetesManifest {
         return new KubernetesManifest(text, source, List.copyOf(docs));
     }
 
+    /** True when the first document is a Kubernetes object (apiVersion and kind), as opposed to, say, a Coffer group spec. */
+    public boolean isKubernetes() {
+        JsonNode first = documents.getFirst().value();
+        return first.isObject() && first.path("apiVersion").isTextual() && first.path("kind").isTextual();
+    }
+
     public String text() {
         return text;
     }
