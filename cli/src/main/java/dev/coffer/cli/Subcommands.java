@@ -24,6 +24,7 @@ final class Subcommands {
                 new dev.coffer.cli.key.KeyCommand(),
                 new dev.coffer.cli.volume.VolumeCommand(),
                 new dev.coffer.cli.guest.GuestCommand(),
+                new dev.coffer.cli.k8s.K8sCommand(),
                 new dev.coffer.cli.doctor.DoctorCommand());
     }
 }
