@@ -38,6 +38,9 @@ public final class K8sCommand implements Runnable {
     @Mixin
     CommonOptions common;
 
+    /** What to do after a change; a real run prints it after "now " (the node installer's script greps for that line). */
+    static final String NEXT_STEP = "restart containerd (e.g. systemctl restart containerd) for the change to take effect";
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getOut());
@@ -182,7 +185,7 @@ public final class K8sCommand implements Runnable {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
-        String next = plan.isEmpty() ? null : "restart containerd (e.g. systemctl restart containerd) for the change to take effect";
+        String next = plan.isEmpty() ? null : NEXT_STEP;
         if (output.json()) {
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("action", action);

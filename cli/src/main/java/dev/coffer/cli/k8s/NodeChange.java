@@ -79,8 +79,8 @@ sealed interface NodeChange {
      * side: enough for the edits install and uninstall make (a block added or removed).
      */
     static List<String> lineDiff(String before, String after) {
-        List<String> a = before.isEmpty() ? List.of() : List.of(before.split("\r?\n", -1));
-        List<String> b = after.isEmpty() ? List.of() : List.of(after.split("\r?\n", -1));
+        List<String> a = before.isEmpty() ? List.of() : List.of(before.split("\r?\n"));
+        List<String> b = after.isEmpty() ? List.of() : List.of(after.split("\r?\n"));
         int head = 0;
         while (head < a.size() && head < b.size() && a.get(head).equals(b.get(head))) head++;
         int tail = 0;
