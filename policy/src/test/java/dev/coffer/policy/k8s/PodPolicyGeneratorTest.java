@@ -300,6 +300,78 @@ class PodPolicyGeneratorTest {
                 new PodPolicyGenerator(IMAGES).generate(again, w, PodPolicyGenerator.Options.DEFAULT).policy().text());
     }
 
+    /** The other workload kinds in one file: each gets its pod template's policy, at its template's metadata. */
+    static final String STATEFUL_DAEMON_CRON = """
+            apiVersion: apps/v1
+            kind: StatefulSet
+            metadata: {name: store}
+            spec:
+              serviceName: store
+              selector: {matchLabels: {app: store}}
+              template:
+                metadata:
+                  labels: {app: store}
+                spec:
+                  automountServiceAccountToken: false
+                  containers:
+                    - name: store
+                      image: registry.example/tools/migrate:1
+                      args: ["--store"]
+            ---
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: agent}
+            spec:
+              selector: {matchLabels: {app: agent}}
+              template:
+                metadata: {labels: {app: agent}}
+                spec:
+                  automountServiceAccountToken: false
+                  containers:
+                    - {name: agent, image: "registry.example/tools/migrate:1", args: ["--agent"]}
+            ---
+            apiVersion: batch/v1
+            kind: CronJob
+            metadata: {name: nightly}
+            spec:
+              schedule: "0 3 * * *"
+              jobTemplate:
+                spec:
+                  template:
+                    spec:
+                      automountServiceAccountToken: false
+                      restartPolicy: OnFailure
+                      containers:
+                        - name: nightly
+                          image: registry.example/tools/migrate:1
+                          args: ["--nightly"]
+            """;
+
+    @Test
+    void statefulSetDaemonSetAndCronJobEachGetTheirOwnPolicy() throws Exception {
+        KubernetesManifest m = KubernetesManifest.parse(STATEFUL_DAEMON_CRON, "more.yaml");
+        assertEquals(List.of("StatefulSet/store", "DaemonSet/agent", "CronJob/nightly"), m.workloads().stream().map(Workload::id).toList());
+        Map<String, String> values = new java.util.LinkedHashMap<>();
+        Map<String, String> texts = new java.util.LinkedHashMap<>();
+        for (Workload w : m.workloads()) {
+            GeneratedPolicy p = new PodPolicyGenerator(IMAGES).generate(m, w, PodPolicyGenerator.Options.DEFAULT).policy();
+            String arg = "--" + w.id().substring(w.id().indexOf('/') + 1);
+            // the image has no ENTRYPOINT, so args replace its CMD whole (Kubernetes' rule)
+            assertTrue(p.text().contains("\"command\": [\"" + arg + "\"]"), w.id() + ": " + p.text());
+            PolicyEnforcer.load(p.text());
+            texts.put(w.id(), p.text());
+            values.put(w.id(), PodPolicyGenerator.annotationValue(p));
+        }
+        assertEquals(3, new java.util.HashSet<>(texts.values()).size(), "three different pods, three policies");
+        String injected = PolicyAnnotation.inject(m, values);
+        KubernetesManifest again = KubernetesManifest.parse(injected, "more.yaml");
+        assertEquals(values, PolicyAnnotation.read(again));
+        // the CronJob's annotation is on the pod template inside its job template, where the pod gets it
+        assertTrue(injected.contains("          annotations:\n            " + PolicyAnnotation.KEY + ": \"" + values.get("CronJob/nightly")),
+                injected);
+        assertEquals(injected, PolicyAnnotation.inject(again, values), "idempotent");
+    }
+
     @Test
     void flowStyleMetadataIsEditedToo() throws Exception {
         String pod = """
