@@ -29,7 +29,7 @@ import java.util.Map;
         subcommands = {K8sCommand.Install.class, K8sCommand.Uninstall.class, K8sCommand.RuntimeClass.class},
         footer = {"", "Examples:",
                 "  sudo coffer k8s install --dry-run",
-                "  sudo coffer k8s install --shim-classpath \"$(cat /opt/coffer/shim.classpath)\" && sudo systemctl restart containerd",
+                "  sudo coffer k8s install --shim-classpath '/opt/coffer/lib/*'",
                 "  coffer k8s runtimeclass | kubectl apply -f -",
                 "  sudo coffer k8s uninstall -o json"})
 public final class K8sCommand implements Runnable {
@@ -62,8 +62,9 @@ public final class K8sCommand implements Runnable {
     }
 
     @Command(name = "install", mixinStandardHelpOptions = true,
-            description = {"Make this node run Coffer pods: write the shim launcher " + ContainerdConfig.SHIM_BINARY + " into --bin-dir",
-                    "(it runs Coffer's shim launcher with --java and --shim-classpath) and add to --config the table",
+            description = {"Make this node run Coffer pods: the shim launcher on PATH, the runtime in containerd's config.",
+                    "Writes the launcher " + ContainerdConfig.SHIM_BINARY + " into --bin-dir (it runs Coffer's shim",
+                    "launcher with --java and --shim-classpath) and adds to --config the table",
                     "  [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes." + ContainerdConfig.RUNTIME_NAME + "]",
                     "  runtime_type = \"" + ContainerdConfig.RUNTIME_TYPE + "\"",
                     "(containerd 2's config version 3 gets it under io.containerd.cri.v1.runtime), passing the pod",
@@ -122,8 +123,9 @@ public final class K8sCommand implements Runnable {
     }
 
     @Command(name = "uninstall", mixinStandardHelpOptions = true,
-            description = {"Undo install: remove the shim launcher from --bin-dir (only a launcher install wrote) and the",
-                    "lines install added to --config (between its markers; nothing else). Idempotent. Delete the",
+            description = {"Undo install: remove the shim launcher and the runtime install wrote.",
+                    "Removes the launcher from --bin-dir (only a launcher install wrote) and the lines install",
+                    "added to --config (between its markers; nothing else). Idempotent. Delete the",
                     "RuntimeClass and restart containerd afterwards; pods still running on the runtime keep running",
                     "until then, but new ones cannot start."},
             footer = {"", "Examples:", "  sudo coffer k8s uninstall --dry-run", "  sudo coffer k8s uninstall -o json"})

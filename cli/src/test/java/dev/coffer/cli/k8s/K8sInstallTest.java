@@ -22,6 +22,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code coffer k8s install/uninstall} on temp dirs with real containerd configs: the output of
@@ -156,6 +157,22 @@ class K8sInstallTest {
     }
 
     @Test
+    void containerdItselfReadsTheEditedConfig() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/containerd")), "needs Debian's containerd package (apt-get install containerd)");
+        Files.writeString(config, resource("containerd-1.6.20-default.toml"));
+        assertEquals(0, k8s("install").exit());
+        // `containerd config dump` loads the file as containerd does at start and prints the merged config
+        Process p = new ProcessBuilder("/usr/bin/containerd", "--config", config.toString(), "config", "dump")
+                .redirectErrorStream(true).start();
+        String dump = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), dump);
+        JsonNode coffer = runtimes(toml(dump)).path("coffer");
+        assertEquals(ContainerdConfig.RUNTIME_TYPE, coffer.path("runtime_type").asText(), dump);
+        assertEquals(ContainerdConfig.POD_ANNOTATIONS, iterate(coffer.path("pod_annotations").elements()).stream().toList());
+        assertEquals("io.containerd.runc.v2", runtimes(toml(dump)).path("runc").path("runtime_type").asText());
+    }
+
+    @Test
     void existingRuntimesKeptAndCommentsStay() throws Exception {
         Files.writeString(config, WITH_RUNTIMES);
         Result r = k8s("install");
@@ -271,9 +288,9 @@ class K8sInstallTest {
         assertEquals(RuntimeClassManifest.yaml(), r.out());
     }
 
-    static List<String> iterate(java.util.Iterator<String> it) {
+    static List<String> iterate(java.util.Iterator<?> it) {
         List<String> out = new ArrayList<>();
-        it.forEachRemaining(out::add);
+        it.forEachRemaining(x -> out.add(x instanceof JsonNode n ? n.asText() : x.toString()));
         return out;
     }
 }
