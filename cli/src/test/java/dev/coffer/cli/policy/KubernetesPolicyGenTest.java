@@ -133,6 +133,28 @@ class KubernetesPolicyGenTest {
     }
 
     @Test
+    void injectToAnotherFileLeavesTheInputAloneAndAnUnknownWorkloadIsNamed() throws Exception {
+        Path manifest = tmp.resolve("app.yaml");
+        Files.writeString(manifest, MANIFEST);
+        Path out = tmp.resolve("app.injected.yaml");
+        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject", "--workload", "Job/once",
+                "-o", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(MANIFEST, Files.readString(manifest), "-o leaves the input as it was");
+        Map<String, String> values = PolicyAnnotation.read(KubernetesManifest.parse(Files.readString(out), "out.yaml"));
+        assertEquals(List.of("Job/once"), List.copyOf(values.keySet()), "only the chosen workload is annotated");
+
+        PolicyCommandTest.Result unknown = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/nope");
+        assertEquals(1, unknown.exit());
+        assertTrue(unknown.err().contains("no workload Deployment/nope; the file has [Deployment/web, Job/once]"), unknown.err());
+
+        PolicyCommandTest.Result armOnly = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Job/once",
+                "--infrastructure-svn", "2");
+        assertEquals(1, armOnly.exit());
+        assertTrue(armOnly.err().contains("applies to ARM templates only"), armOnly.err());
+    }
+
+    @Test
     void refusalsNameTheFieldAndLeaveTheFileAlone() throws Exception {
         Path manifest = tmp.resolve("app.yaml");
         String hostile = MANIFEST.replace("runtimeClassName: coffer", "runtimeClassName: coffer\n      hostNetwork: true");
