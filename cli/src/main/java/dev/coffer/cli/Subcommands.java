@@ -36,6 +36,7 @@ final class Subcommands {
             new Entry("key", dev.coffer.cli.key.KeyCommand.class),
             new Entry("volume", dev.coffer.cli.volume.VolumeCommand.class),
             new Entry("guest", dev.coffer.cli.guest.GuestCommand.class),
+            new Entry("k8s", dev.coffer.cli.k8s.K8sCommand.class),
             new Entry("doctor", dev.coffer.cli.doctor.DoctorCommand.class));
 
     static Optional<Entry> named(String name) {

@@ -31,7 +31,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code coffer policy gen GROUP.yaml|TEMPLATE.json [-o policy.rego] [--debug-mode]}. */
+/** {@code coffer policy gen GROUP.yaml|TEMPLATE.json|MANIFEST.yaml [-o policy.rego] [--debug-mode]}. */
 @Command(name = "gen",
         description = {"Generate the Rego policy (ACI schema) for a group spec: resolves each image in the",
                 "local store, hashes every layer (dm-verity root hash), and pins argv, env, working",
@@ -39,10 +39,18 @@ import java.util.List;
                 "SHA-256, the HOST_DATA the sandbox must be launched with. Nothing is written if any",
                 "image or layer cannot be processed. Given an ACI ARM template (the",
                 "Microsoft.ContainerInstance/containerGroups resources) instead, writes the policy",
-                "`az confcom acipolicygen -a` writes for it, layers hashed from the local store."},
+                "`az confcom acipolicygen -a` writes for it, layers hashed from the local store.",
+                "Given a Kubernetes manifest (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob;",
+                "several documents allowed), writes the policy of its pod template: the pause container, init",
+                "containers and containers, env (valueFrom matched by pattern; secret values never pinned), volumes",
+                "(emptyDir; configMap, secret, projected, downwardAPI read-only), securityContext and exec probes.",
+                "What a policy cannot pin (hostNetwork, hostPath, privileged, ...) is refused by field."},
         footer = {"", "Examples:", "  coffer policy gen group.yaml -o policy.rego",
                 "  coffer policy gen group.yaml --debug-mode -o debug.rego   # allows /bin/sh exec; never for production",
-                "  coffer policy gen template.json -p parameters.json -o policy.rego   # an ACI ARM template"})
+                "  coffer policy gen template.json -p parameters.json -o policy.rego   # an ACI ARM template",
+                "  coffer policy gen deployment.yaml -o policy.rego                 # a Kubernetes workload",
+                "  coffer policy gen app.yaml --inject                              # annotate every pod template in place",
+                "  coffer policy gen app.yaml --workload Job/migrate"})
 public final class PolicyGenCommand implements Runnable {
     @Mixin
     CommonOptions common;
@@ -80,9 +88,23 @@ public final class PolicyGenCommand implements Runnable {
             description = "ARM template only: the infrastructure fragment's minimum SVN (default: 1).")
     String infrastructureSvn;
 
+    @Mixin
+    KubernetesPolicyGen.Options k8s;
+
     @Override
     public void run() {
         String text = readIfPossible(groupFile);
+        if (text != null && !isArmTemplate(text) && KubernetesPolicyGen.isManifest(text, groupFile)) {
+            List<String> armOnly = armOnlyOptionsGiven();
+            if (!armOnly.isEmpty()) throw new CofferException(String.join(", ", armOnly) + " applies to ARM templates only; "
+                    + groupFile + " is a Kubernetes manifest");
+            KubernetesPolicyGen.run(this, text);
+            return;
+        }
+        if (!k8s.given().isEmpty()) {
+            throw new CofferException(String.join(", ", k8s.given()) + " applies to Kubernetes manifests only; " + groupFile
+                    + " is not one (a Kubernetes object has apiVersion and kind)");
+        }
         if (text != null && isArmTemplate(text)) {
             runArm(text);
             return;
@@ -181,7 +203,7 @@ public final class PolicyGenCommand implements Runnable {
         emit(policy, "ACI container group '" + group.name() + "'", group.containers().size());
     }
 
-    private void emit(GeneratedPolicy policy, String what, int containers) {
+    void emit(GeneratedPolicy policy, String what, int containers) {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (outputFile == null) {
@@ -200,7 +222,7 @@ public final class PolicyGenCommand implements Runnable {
     }
 
     /** Temp file + rename: a reader never sees half a policy, and a failure leaves no file. */
-    private static void write(Path target, byte[] bytes) {
+    static void write(Path target, byte[] bytes) {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Path tmp = null;

@@ -1,0 +1,184 @@
+package dev.coffer.cli.policy;
+
+import dev.coffer.oci.layout.ImageBuilder;
+import dev.coffer.oci.layout.TarLayer;
+import dev.coffer.oci.store.ImageConfig;
+import dev.coffer.oci.store.ImageStore;
+import dev.coffer.policy.enforce.PolicyEnforcer;
+import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.policy.k8s.KubernetesManifest;
+import dev.coffer.policy.k8s.PolicyAnnotation;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** {@code coffer policy gen} on Kubernetes manifests, with real images in a real store (layers really hashed). */
+class KubernetesPolicyGenTest {
+    @TempDir
+    Path tmp;
+    private String savedUserHome;
+
+    static final String MANIFEST = """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: web
+            spec:
+              selector:
+                matchLabels: {app: web}
+              template:
+                metadata:
+                  labels: {app: web}
+                spec:
+                  runtimeClassName: coffer
+                  automountServiceAccountToken: false
+                  containers:
+                    - name: web
+                      image: coffer.local/k8s-app:1
+                      env:
+                        - {name: MODE, value: prod}
+                        - name: TOKEN
+                          valueFrom:
+                            secretKeyRef: {name: web, key: token}
+                      ports: [{containerPort: 8080}]
+            ---
+            # a one-off job in the same file
+            apiVersion: batch/v1
+            kind: Job
+            metadata: {name: once}
+            spec:
+              template:
+                spec:
+                  automountServiceAccountToken: false
+                  restartPolicy: Never
+                  containers:
+                    - {name: once, image: "coffer.local/k8s-app:1", args: ["--once"]}
+            """;
+
+    @BeforeEach
+    void isolateHome() throws Exception {
+        assumeTrue(System.getenv("COFFER_HOME") == null, "COFFER_HOME is set; these tests need their own store");
+        savedUserHome = System.getProperty("user.home");
+        System.setProperty("user.home", tmp.resolve("user").toString());
+        Path home = tmp.resolve("user").resolve(".local/share/coffer");
+        Path app = new ImageBuilder().layer(new TarLayer().dir("bin").file("bin/app", "#!/bin/sh\necho hi\n", 0755))
+                .config(ImageConfig.of(List.of("/bin/app"))).writeLayout(tmp.resolve("app"), "coffer.local/k8s-app:1");
+        Path pause = new ImageBuilder().layer(new TarLayer().file("pause", "\u007fELF-not-really\n", 0755))
+                .config(ImageConfig.of(List.of("/pause"))).writeLayout(tmp.resolve("pause"), "registry.k8s.io/pause:3.6");
+        try (ImageStore store = ImageStore.open(home)) {
+            store.importArchive(app);
+            store.importArchive(pause);
+        }
+    }
+
+    @AfterEach
+    void restoreHome() {
+        if (savedUserHome != null) System.setProperty("user.home", savedUserHome);
+    }
+
+    @Test
+    void oneWorkloadToAFileAndTheSameBytesEveryTime() throws Exception {
+        Path manifest = tmp.resolve("app.yaml");
+        Files.writeString(manifest, MANIFEST);
+        Path out = tmp.resolve("web.rego");
+        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/web", "-o", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        String policy = Files.readString(out);
+        assertTrue(r.out().contains("policy for Deployment/web (and its pause container) (1 container) written to"), r.out());
+        assertTrue(r.out().contains("HOST_DATA (sha256 of the policy): " + GeneratedPolicy.sha256Hex(policy)), r.out());
+        assertTrue(policy.contains("\"name\": \"pause.sandbox\"") && policy.contains("\"command\": [\"/pause\"]"), policy);
+        assertTrue(policy.contains("\"pattern\": \"MODE=prod\""), policy);
+        assertTrue(policy.contains("\"forwarded_ports\": [8080]"), policy);
+        PolicyEnforcer.load(policy); // the enforcer takes it
+        PolicyCommandTest.Result again = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/web");
+        assertEquals(policy, again.out(), "byte-identical on every run");
+        assertEquals(MANIFEST, Files.readString(manifest), "without --inject the manifest is not touched");
+    }
+
+    @Test
+    void injectWritesEveryPolicyIntoTheManifestInPlace() throws Exception {
+        Path manifest = tmp.resolve("app.yaml");
+        Files.writeString(manifest, MANIFEST);
+        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
+        assertEquals(0, r.exit(), r.err());
+        String injected = Files.readString(manifest);
+        assertTrue(injected.contains("# a one-off job in the same file"), "comments stay");
+        Map<String, String> values = PolicyAnnotation.read(KubernetesManifest.parse(injected, "app.yaml"));
+        assertEquals(List.of("Deployment/web", "Job/once"), List.copyOf(values.keySet()));
+        for (Map.Entry<String, String> e : values.entrySet()) {
+            String policy = new String(Base64.getDecoder().decode(e.getValue()), StandardCharsets.UTF_8);
+            Path fresh = tmp.resolve("fresh.yaml");
+            Files.writeString(fresh, MANIFEST);
+            assertEquals(policy, PolicyCommandTest.run("policy", "gen", fresh.toString(), "--workload", e.getKey()).out(),
+                    "the annotation is the policy gen writes for " + e.getKey());
+            assertTrue(r.out().contains(e.getKey() + ": policy written to " + manifest), r.out());
+            assertTrue(r.out().contains("HOST_DATA (sha256 of the policy): " + GeneratedPolicy.sha256Hex(policy)), r.out());
+        }
+        PolicyCommandTest.Result twice = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
+        assertEquals(0, twice.exit(), twice.err());
+        assertEquals(injected, Files.readString(manifest), "injecting again changes nothing");
+    }
+
+    @Test
+    void injectToAnotherFileLeavesTheInputAloneAndAnUnknownWorkloadIsNamed() throws Exception {
+        Path manifest = tmp.resolve("app.yaml");
+        Files.writeString(manifest, MANIFEST);
+        Path out = tmp.resolve("app.injected.yaml");
+        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject", "--workload", "Job/once",
+                "-o", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(MANIFEST, Files.readString(manifest), "-o leaves the input as it was");
+        Map<String, String> values = PolicyAnnotation.read(KubernetesManifest.parse(Files.readString(out), "out.yaml"));
+        assertEquals(List.of("Job/once"), List.copyOf(values.keySet()), "only the chosen workload is annotated");
+
+        PolicyCommandTest.Result unknown = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/nope");
+        assertEquals(1, unknown.exit());
+        assertTrue(unknown.err().contains("no workload Deployment/nope; the file has [Deployment/web, Job/once]"), unknown.err());
+
+        PolicyCommandTest.Result armOnly = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Job/once",
+                "--infrastructure-svn", "2");
+        assertEquals(1, armOnly.exit());
+        assertTrue(armOnly.err().contains("applies to ARM templates only"), armOnly.err());
+    }
+
+    @Test
+    void refusalsNameTheFieldAndLeaveTheFileAlone() throws Exception {
+        Path manifest = tmp.resolve("app.yaml");
+        String hostile = MANIFEST.replace("runtimeClassName: coffer", "runtimeClassName: coffer\n      hostNetwork: true");
+        Files.writeString(manifest, hostile);
+        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("Deployment/web: spec.hostNetwork is true"), r.err());
+        assertEquals(hostile, Files.readString(manifest));
+
+        Files.writeString(manifest, MANIFEST);
+        PolicyCommandTest.Result several = PolicyCommandTest.run("policy", "gen", manifest.toString());
+        assertEquals(1, several.exit());
+        assertTrue(several.err().contains("[Deployment/web, Job/once]; choose one with --workload KIND/NAME"), several.err());
+
+        PolicyCommandTest.Result missingPause = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Job/once",
+                "--pause-image", "coffer.local/no-pause:1");
+        assertEquals(1, missingPause.exit());
+        assertTrue(missingPause.err().contains("coffer.local/no-pause:1"), missingPause.err());
+
+        Path group = tmp.resolve("group.yaml");
+        Files.writeString(group, "name: g\ncontainers:\n  - name: a\n    image: coffer.local/k8s-app:1\n");
+        PolicyCommandTest.Result notK8s = PolicyCommandTest.run("policy", "gen", group.toString(), "--inject");
+        assertEquals(1, notK8s.exit());
+        assertTrue(notK8s.err().contains("--inject applies to Kubernetes manifests only"), notK8s.err());
+        assertFalse(Files.readString(group).contains(PolicyAnnotation.KEY));
+    }
+}

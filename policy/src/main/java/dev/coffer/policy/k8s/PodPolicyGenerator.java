@@ -1,0 +1,549 @@
+package dev.coffer.policy.k8s;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.coffer.policy.gen.DefaultCapabilities;
+import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.policy.gen.ImageSource;
+import dev.coffer.policy.gen.PolicyDocument;
+import dev.coffer.policy.gen.PolicyGenerator;
+import dev.coffer.policy.gen.RegoPolicyWriter;
+import dev.coffer.policy.model.ContainerPolicyInput;
+import dev.coffer.policy.model.EnvVarInput;
+import dev.coffer.policy.model.ExecProcessInput;
+import dev.coffer.policy.model.GroupPolicyInput;
+import dev.coffer.policy.model.LaunchSettings;
+import dev.coffer.policy.model.LimitsInput;
+import dev.coffer.policy.model.MountInput;
+import dev.coffer.policy.model.SecurityInput;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The policy for one Kubernetes pod template: the pause container, then the init containers and
+ * containers in spec order, each with its image's layers (from the {@link ImageSource}), argv,
+ * env, mounts, user, capabilities and what may be exec'd (exec probes and hooks), written by the
+ * same {@link PolicyGenerator} and {@link RegoPolicyWriter} as group specs, so the same pod gives
+ * the same bytes.
+ *
+ * <p>Values only the cluster knows at run time are matched by pattern, as Kata's genpolicy does:
+ * env from {@code fieldRef} (pod IP, node name, pod uid, ...), {@code resourceFieldRef} and
+ * {@code secretKeyRef} (a secret's value never goes into a policy, which travels in an
+ * annotation anyone can read), and {@code configMapKeyRef} unless the ConfigMap is in the same
+ * file (then pinned). The variables Kubernetes adds to every container (service links, HOSTNAME)
+ * are allowed by pattern and never required.
+ *
+ * <p>Whatever the policy cannot pin is refused with the field's path, never skipped: host
+ * namespaces, hostPath and other node or network volumes, host ports, privileged containers
+ * (unless {@link Options#allowPrivileged()}), fields this generator does not know.
+ */
+public final class PodPolicyGenerator {
+    /** containerd 1.6's default {@code sandbox_image}: the pause container every pod starts with. */
+    public static final String DEFAULT_PAUSE_IMAGE = "registry.k8s.io/pause:3.6";
+    /** The pause container's name in the policy: not a DNS label, so no container of the pod can have it. */
+    public static final String PAUSE_CONTAINER = "pause.sandbox";
+    /** Where the kubelet mounts the service account token when the pod does not opt out. */
+    public static final String SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+    static final String IP = "[0-9a-fA-F.:]{2,45}";
+    static final String DNS_NAME = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?){0,20}";
+    static final String UID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+    static final String ANY = "(?s).*";
+
+    /** The env Kubernetes and containerd add to every container: allowed by pattern, never required. */
+    static final List<PolicyDocument.EnvRule> CLUSTER_ENV = List.of(
+            new PolicyDocument.EnvRule("HOSTNAME=" + DNS_NAME, "re2", false),
+            new PolicyDocument.EnvRule("[A-Z][A-Z0-9_]{0,250}_SERVICE_HOST=" + IP, "re2", false),
+            new PolicyDocument.EnvRule("[A-Z][A-Z0-9_]{0,250}_SERVICE_PORT(_[A-Z0-9_]{1,63})?=[0-9]{1,5}", "re2", false),
+            new PolicyDocument.EnvRule("[A-Z][A-Z0-9_]{0,250}_PORT=(tcp|udp|sctp)://" + IP + ":[0-9]{1,5}", "re2", false),
+            new PolicyDocument.EnvRule("[A-Z][A-Z0-9_]{0,250}_PORT_[0-9]{1,5}_(TCP|UDP|SCTP)=(tcp|udp|sctp)://" + IP + ":[0-9]{1,5}", "re2", false),
+            new PolicyDocument.EnvRule("[A-Z][A-Z0-9_]{0,250}_PORT_[0-9]{1,5}_(TCP|UDP|SCTP)_PROTO=(tcp|udp|sctp)", "re2", false),
+            new PolicyDocument.EnvRule("[A-Z][A-Z0-9_]{0,250}_PORT_[0-9]{1,5}_(TCP|UDP|SCTP)_PORT=[0-9]{1,5}", "re2", false),
+            new PolicyDocument.EnvRule("[A-Z][A-Z0-9_]{0,250}_PORT_[0-9]{1,5}_(TCP|UDP|SCTP)_ADDR=" + IP, "re2", false));
+
+    /** Pod spec fields that only schedule, name or time the pod: nothing inside the sandbox depends on them. */
+    static final Set<String> POD_FIELDS_OUTSIDE_SANDBOX = Set.of("restartPolicy", "terminationGracePeriodSeconds",
+            "activeDeadlineSeconds", "dnsPolicy", "dnsConfig", "nodeSelector", "serviceAccountName", "serviceAccount",
+            "nodeName", "affinity", "schedulerName", "tolerations", "priorityClassName", "priority", "runtimeClassName",
+            "preemptionPolicy", "overhead", "topologySpreadConstraints", "hostname", "subdomain", "imagePullSecrets",
+            "readinessGates", "setHostnameAsFQDN", "os", "schedulingGates", "hostAliases", "hostUsers");
+    /** Pod spec fields this generator reads. */
+    static final Set<String> POD_FIELDS_READ = Set.of("containers", "initContainers", "volumes", "securityContext",
+            "automountServiceAccountToken", "enableServiceLinks", "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace");
+    /** Pod spec fields that would put the pod in the host's namespaces or share what the policy isolates. */
+    static final List<String> POD_HOST_NAMESPACES = List.of("hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace");
+
+    static final Set<String> CONTAINER_FIELDS = Set.of("name", "image", "command", "args", "workingDir", "env", "envFrom",
+            "ports", "volumeMounts", "securityContext", "resources", "livenessProbe", "readinessProbe", "startupProbe",
+            "lifecycle", "imagePullPolicy", "terminationMessagePath", "terminationMessagePolicy", "stdin", "stdinOnce", "tty",
+            "restartPolicy", "resizePolicy");
+    static final Set<String> SECURITY_CONTEXT_FIELDS = Set.of("runAsUser", "runAsGroup", "runAsNonRoot", "privileged",
+            "capabilities", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "seccompProfile");
+    /** Volume sources whose files the kubelet writes and the container sees read-only. */
+    static final Set<String> READ_ONLY_VOLUME_SOURCES = Set.of("configMap", "secret", "projected", "downwardAPI");
+
+    /**
+     * @param allowPrivileged accept {@code privileged: true} (every capability, writable /sys): the pod can then escape
+     *                        its container inside the sandbox; without it such a pod is refused
+     * @param pauseImage      the sandbox image (containerd's {@code sandbox_image}), resolved in the image store
+     */
+    public record Options(boolean debugMode, boolean allowPrivileged, String pauseImage) {
+        public static final Options DEFAULT = new Options(false, false, DEFAULT_PAUSE_IMAGE);
+
+        public Options {
+            pauseImage = pauseImage == null || pauseImage.isBlank() ? DEFAULT_PAUSE_IMAGE : pauseImage;
+        }
+    }
+
+    /** A generated pod policy and what the user should know about it (host-side settings the policy does not pin). */
+    public record Result(Workload workload, GeneratedPolicy policy, List<String> warnings) {
+        public Result {
+            warnings = List.copyOf(warnings);
+        }
+    }
+
+    private final ImageSource images;
+
+    public PodPolicyGenerator(ImageSource images) {
+        this.images = images;
+    }
+
+    /**
+     * The policy for {@code workload} of {@code manifest}.
+     *
+     * @throws ManifestException when the pod asks for something the policy cannot pin
+     * @throws IOException       when an image cannot be resolved or hashed
+     */
+    public Result generate(KubernetesManifest manifest, Workload workload, Options options) throws ManifestException, IOException {
+        Reader r = new Reader(manifest, workload, options);
+        GroupPolicyInput group = r.group();
+        PolicyDocument doc = new PolicyGenerator(images).document(group, options.debugMode());
+        List<PolicyDocument.Container> containers = new ArrayList<>();
+        for (PolicyDocument.Container c : doc.containers()) containers.add(r.finish(c));
+        PolicyDocument out = new PolicyDocument(doc.apiVersion(), doc.frameworkVersion(), doc.debugMode(), containers,
+                doc.externalProcesses(), doc.flags(), doc.encryptedVolumes(), doc.launch(), doc.keyChannelPins());
+        return new Result(workload, GeneratedPolicy.of(RegoPolicyWriter.write(out)), r.warnings);
+    }
+
+    /** What one container adds after the shared generator ran: its own capability sets and env rule details. */
+    private record Extra(PolicyDocument.Capabilities capabilities, Set<String> optionalEnv, boolean serviceAccountMount) {}
+
+    /** Reads one pod template; every refusal names the field. */
+    private static final class Reader {
+        final KubernetesManifest manifest;
+        final Workload workload;
+        final Options options;
+        final String where;
+        final List<String> warnings = new ArrayList<>();
+        final Map<String, Extra> extras = new LinkedHashMap<>();
+        final Map<String, String> volumeSources = new LinkedHashMap<>();
+
+        Reader(KubernetesManifest manifest, Workload workload, Options options) {
+            this.manifest = manifest;
+            this.workload = workload;
+            this.options = options;
+            this.where = manifest.source() + " " + workload.id();
+        }
+
+        GroupPolicyInput group() throws ManifestException {
+            JsonNode spec = workload.podSpec();
+            for (Iterator<String> it = spec.fieldNames(); it.hasNext(); ) {
+                String f = it.next();
+                if (!POD_FIELDS_READ.contains(f) && !POD_FIELDS_OUTSIDE_SANDBOX.contains(f)) {
+                    throw fail("spec." + f, "is not supported by Coffer policies; remove it (a field the policy does not "
+                            + "know could change what runs in the sandbox)");
+                }
+            }
+            for (String f : POD_HOST_NAMESPACES) {
+                if (spec.path(f).asBoolean(false)) {
+                    throw fail("spec." + f, "is true: the pod would share the host's (or its containers') namespaces, which a "
+                            + "confidential sandbox cannot; remove it");
+                }
+            }
+            JsonNode podSec = spec.path("securityContext");
+            checkFields(podSec, "spec.securityContext", Set.of("runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile"),
+                    "is not pinned by Coffer policies; remove it or set it per container where supported");
+            List<String> volumeNames = volumes(spec.path("volumes"));
+            boolean serviceAccount = spec.path("automountServiceAccountToken").asBoolean(true);
+            if (serviceAccount) {
+                warnings.add(workload.id() + ": the service account token is mounted read-only at " + SERVICE_ACCOUNT_PATH
+                        + " (the host supplies it); set automountServiceAccountToken: false if the pod does not call the API server");
+            }
+            List<ContainerPolicyInput> containers = new ArrayList<>();
+            containers.add(ContainerPolicyInput.of(PAUSE_CONTAINER, options.pauseImage()));
+            extras.put(PAUSE_CONTAINER, new Extra(null, Set.of(), false));
+            Set<String> names = new TreeSet<>();
+            Set<Integer> ports = new LinkedHashSet<>();
+            for (String list : List.of("initContainers", "containers")) {
+                JsonNode arr = spec.path(list);
+                if (arr.isMissingNode() || arr.isNull()) continue;
+                if (!arr.isArray()) throw fail("spec." + list, "expected a list, found " + type(arr));
+                for (int i = 0; i < arr.size(); i++) {
+                    String path = "spec." + list + "[" + i + "]";
+                    ContainerPolicyInput c = container(arr.get(i), path, podSec, volumeNames, serviceAccount, ports);
+                    if (!names.add(c.name())) throw fail(path + ".name", "'" + c.name() + "' is used twice; container names must be unique");
+                    containers.add(c);
+                }
+            }
+            if (spec.path("containers").size() == 0) throw fail("spec.containers", "expected at least one container, found none");
+            try {
+                return new GroupPolicyInput(workload.id(), containers, volumeNames, List.of(),
+                        new LaunchSettings(List.copyOf(ports), null, List.of()));
+            } catch (IllegalArgumentException e) {
+                throw new ManifestException(where + ": " + e.getMessage());
+            }
+        }
+
+        private List<String> volumes(JsonNode vols) throws ManifestException {
+            List<String> names = new ArrayList<>();
+            if (vols.isMissingNode() || vols.isNull()) return names;
+            if (!vols.isArray()) throw fail("spec.volumes", "expected a list, found " + type(vols));
+            for (int i = 0; i < vols.size(); i++) {
+                JsonNode v = vols.get(i);
+                String path = "spec.volumes[" + i + "]";
+                String name = text(v, "name", path);
+                List<String> sources = new ArrayList<>();
+                v.fieldNames().forEachRemaining(f -> {
+                    if (!f.equals("name")) sources.add(f);
+                });
+                if (sources.size() != 1) {
+                    throw fail(path, "expected exactly one volume source (emptyDir, configMap, secret, projected, downwardAPI), found "
+                            + sources);
+                }
+                String source = sources.getFirst();
+                if (!source.equals("emptyDir") && !READ_ONLY_VOLUME_SOURCES.contains(source)) {
+                    throw fail(path + "." + source, "is not supported: only emptyDir (in the sandbox) and configMap, secret, "
+                            + "projected and downwardAPI (read-only) can be pinned; a " + source + " volume is storage the host "
+                            + "controls. Use an encrypted volume (see `coffer volume`) for data");
+                }
+                if (names.contains(name)) throw fail(path + ".name", "'" + name + "' is used twice");
+                names.add(name);
+                volumeSources.put(name, source);
+            }
+            return names;
+        }
+
+        private ContainerPolicyInput container(JsonNode c, String path, JsonNode podSec, List<String> volumeNames,
+                                               boolean serviceAccount, Set<Integer> ports) throws ManifestException {
+            if (!c.isObject()) throw fail(path, "expected a container object, found " + type(c));
+            checkFields(c, path, CONTAINER_FIELDS, "is not supported by Coffer policies; remove it");
+            String name = text(c, "name", path);
+            String image = text(c, "image", path);
+            List<String> command = strings(c, "command", path);
+            List<String> args = strings(c, "args", path);
+            String workingDir = c.has("workingDir") ? text(c, "workingDir", path) : null;
+
+            JsonNode sec = c.path("securityContext");
+            checkFields(sec, path + ".securityContext", SECURITY_CONTEXT_FIELDS, "is not pinned by Coffer policies; remove it");
+            boolean privileged = sec.path("privileged").asBoolean(false);
+            if (privileged && !options.allowPrivileged()) {
+                throw fail(path + ".securityContext.privileged", "is true: a privileged container has every capability and "
+                        + "the sandbox's devices; pass --allow-privileged if that is really meant");
+            }
+            String user = user(sec, podSec, path);
+            boolean noNewPrivileges = sec.has("allowPrivilegeEscalation") && !sec.path("allowPrivilegeEscalation").asBoolean(true);
+            seccomp(sec.has("seccompProfile") ? sec.path("seccompProfile") : podSec.path("seccompProfile"), path);
+            if (sec.path("readOnlyRootFilesystem").asBoolean(false)) {
+                warnings.add(name + ": readOnlyRootFilesystem is applied by the host; the policy does not pin the root filesystem's mode");
+            }
+            PolicyDocument.Capabilities caps = capabilities(sec.path("capabilities"), privileged, path);
+
+            Set<String> optional = new TreeSet<>();
+            List<EnvVarInput> env = env(c, path, optional);
+            List<MountInput> mounts = new ArrayList<>();
+            JsonNode vms = c.path("volumeMounts");
+            for (int i = 0; i < vms.size(); i++) {
+                JsonNode m = vms.get(i);
+                String mp = path + ".volumeMounts[" + i + "]";
+                checkFields(m, mp, Set.of("name", "mountPath", "readOnly"), "is not supported (subPath, propagation and "
+                        + "recursiveReadOnly change what the host mounts); remove it");
+                String vol = text(m, "name", mp);
+                if (!volumeNames.contains(vol)) throw fail(mp + ".name", "'" + vol + "' is not among spec.volumes " + volumeNames);
+                String mountPath = text(m, "mountPath", mp);
+                if (!mountPath.startsWith("/")) throw fail(mp + ".mountPath", "expected an absolute path, found '" + mountPath + "'");
+                boolean readOnly = m.path("readOnly").asBoolean(false) || READ_ONLY_VOLUME_SOURCES.contains(volumeSources.get(vol));
+                mounts.add(new MountInput(vol, mountPath, readOnly));
+            }
+            JsonNode ps = c.path("ports");
+            for (int i = 0; i < ps.size(); i++) {
+                JsonNode p = ps.get(i);
+                String pp = path + ".ports[" + i + "]";
+                if (p.has("hostPort") || p.has("hostIP")) {
+                    throw fail(pp + (p.has("hostPort") ? ".hostPort" : ".hostIP"), "binds a port on the node itself; "
+                            + "expose the pod with a Service instead");
+                }
+                if (!p.path("containerPort").canConvertToInt()) throw fail(pp + ".containerPort", "expected a port number, found " + p.path("containerPort"));
+                if (p.path("protocol").asText("TCP").equals("TCP")) ports.add(p.path("containerPort").asInt());
+            }
+            List<ExecProcessInput> execs = new ArrayList<>();
+            for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
+                List<String> cmd = strings(c.path(probe).path("exec"), "command", path + "." + probe + ".exec");
+                if (cmd != null && !cmd.isEmpty() && execs.stream().noneMatch(x -> x.command().equals(cmd))) {
+                    execs.add(new ExecProcessInput(cmd, List.of()));
+                }
+            }
+            for (String hook : List.of("postStart", "preStop")) {
+                List<String> cmd = strings(c.path("lifecycle").path(hook).path("exec"), "command", path + ".lifecycle." + hook + ".exec");
+                if (cmd != null && !cmd.isEmpty() && execs.stream().noneMatch(x -> x.command().equals(cmd))) {
+                    execs.add(new ExecProcessInput(cmd, List.of()));
+                }
+            }
+            long memory = memoryLimit(c.path("resources"), path);
+            extras.put(name, new Extra(caps, optional, serviceAccount));
+            try {
+                return new ContainerPolicyInput(name, image, command, args, env, workingDir, user, mounts, execs, List.of(),
+                        new SecurityInput(privileged, true, noNewPrivileges, "", new LimitsInput(memory, 0)));
+            } catch (IllegalArgumentException e) {
+                throw new ManifestException(where + " " + path + ": " + e.getMessage());
+            }
+        }
+
+        /** runAsUser/runAsGroup (container first, then pod) as the generator's "uid[:gid]"; null keeps the image's user. */
+        private String user(JsonNode sec, JsonNode podSec, String path) throws ManifestException {
+            JsonNode uid = sec.has("runAsUser") ? sec.path("runAsUser") : podSec.path("runAsUser");
+            JsonNode gid = sec.has("runAsGroup") ? sec.path("runAsGroup") : podSec.path("runAsGroup");
+            boolean nonRoot = sec.has("runAsNonRoot") ? sec.path("runAsNonRoot").asBoolean(false) : podSec.path("runAsNonRoot").asBoolean(false);
+            for (JsonNode n : List.of(uid, gid)) {
+                if (!n.isMissingNode() && !n.isNull() && !(n.canConvertToLong() && n.isIntegralNumber() && n.asLong() >= 0)) {
+                    throw fail(path + ".securityContext", "expected runAsUser/runAsGroup as non-negative integers, found " + n);
+                }
+            }
+            if (uid.isMissingNode() || uid.isNull()) {
+                if (nonRoot) {
+                    throw fail(path + ".securityContext.runAsNonRoot", "is true but no runAsUser is set: the policy can only pin a "
+                            + "non-root user it knows; set runAsUser to the uid the image runs as");
+                }
+                if (!gid.isMissingNode() && !gid.isNull()) {
+                    throw fail(path + ".securityContext.runAsGroup", "is set without runAsUser; set runAsUser too so the policy pins both");
+                }
+                return null;
+            }
+            if (nonRoot && uid.asLong() == 0) throw fail(path + ".securityContext.runAsUser", "is 0 while runAsNonRoot is true");
+            return uid.asText() + (gid.isMissingNode() || gid.isNull() ? "" : ":" + gid.asText());
+        }
+
+        private void seccomp(JsonNode profile, String path) throws ManifestException {
+            if (profile.isMissingNode() || profile.isNull()) return;
+            String type = profile.path("type").asText("");
+            if (!type.equals("RuntimeDefault")) {
+                throw fail(path + ".securityContext.seccompProfile.type", "is '" + type + "': only RuntimeDefault is supported "
+                        + "(Unconfined weakens the container, a Localhost profile's content is not known here)");
+            }
+        }
+
+        /** The default capability set (or every one, privileged), with the container's add and drop applied. */
+        private PolicyDocument.Capabilities capabilities(JsonNode caps, boolean privileged, String path) throws ManifestException {
+            if (caps.isMissingNode() || caps.isNull()) return null;
+            checkFields(caps, path + ".securityContext.capabilities", Set.of("add", "drop"), "is not a capabilities field");
+            List<String> set = new ArrayList<>(DefaultCapabilities.forContainer(privileged).bounding());
+            List<String> drop = strings(caps, "drop", path + ".securityContext.capabilities");
+            List<String> add = strings(caps, "add", path + ".securityContext.capabilities");
+            for (String d : drop == null ? List.<String>of() : drop) {
+                if (d.equalsIgnoreCase("ALL")) set.clear();
+                else set.remove(capability(d, path + ".securityContext.capabilities.drop"));
+            }
+            for (String a : add == null ? List.<String>of() : add) {
+                if (a.equalsIgnoreCase("ALL")) {
+                    throw fail(path + ".securityContext.capabilities.add", "adds ALL; list the capabilities the container needs");
+                }
+                String cap = capability(a, path + ".securityContext.capabilities.add");
+                if (!set.contains(cap)) set.add(cap);
+            }
+            return new PolicyDocument.Capabilities(set, set, List.of(), set, List.of());
+        }
+
+        private String capability(String name, String path) throws ManifestException {
+            String cap = name.startsWith("CAP_") ? name : "CAP_" + name;
+            if (!DefaultCapabilities.PRIVILEGED.contains(cap)) {
+                throw fail(path, "'" + name + "' is not a Linux capability; expected one of " + DefaultCapabilities.PRIVILEGED);
+            }
+            return cap;
+        }
+
+        private List<EnvVarInput> env(JsonNode c, String path, Set<String> optional) throws ManifestException {
+            Map<String, EnvVarInput> env = new LinkedHashMap<>();
+            JsonNode from = c.path("envFrom");
+            for (int i = 0; i < from.size(); i++) {
+                JsonNode f = from.get(i);
+                String fp = path + ".envFrom[" + i + "]";
+                String prefix = f.path("prefix").asText("");
+                boolean secret = f.has("secretRef");
+                JsonNode ref = secret ? f.path("secretRef") : f.path("configMapRef");
+                String refName = text(ref, "name", fp + (secret ? ".secretRef" : ".configMapRef"));
+                JsonNode obj = manifest.objectsOfKind(secret ? "Secret" : "ConfigMap").get(workload.namespace() + "/" + refName);
+                if (obj == null) {
+                    throw fail(fp, "names " + (secret ? "Secret" : "ConfigMap") + " '" + refName + "', which is not in this file: the "
+                            + "policy cannot know which variables it defines; add it to the file (its keys are pinned"
+                            + (secret ? ", never its values" : "") + ") or use env entries");
+                }
+                Map<String, String> values = values(obj, secret);
+                for (Map.Entry<String, String> e : values.entrySet()) {
+                    String n = prefix + e.getKey();
+                    env.put(n, secret ? EnvVarInput.pattern(n, ANY) : EnvVarInput.exact(n, e.getValue()));
+                }
+            }
+            JsonNode arr = c.path("env");
+            for (int i = 0; i < arr.size(); i++) {
+                JsonNode e = arr.get(i);
+                String ep = path + ".env[" + i + "]";
+                String n = text(e, "name", ep);
+                EnvVarInput v;
+                if (e.has("valueFrom")) {
+                    if (e.has("value")) throw fail(ep, "has both value and valueFrom; keep one");
+                    v = valueFrom(n, e.path("valueFrom"), ep + ".valueFrom", optional);
+                } else {
+                    JsonNode value = e.path("value");
+                    if (!value.isMissingNode() && !value.isNull() && !value.isTextual()) {
+                        throw fail(ep + ".value", "expected a string, found " + type(value) + " " + value + "; quote it");
+                    }
+                    v = EnvVarInput.exact(n, value.asText(""));
+                }
+                env.remove(n); // a later entry wins, as in the kubelet
+                env.put(n, v);
+            }
+            return List.copyOf(env.values());
+        }
+
+        /** A {@code valueFrom} as a pinned value or the pattern of what the cluster fills in. */
+        private EnvVarInput valueFrom(String name, JsonNode vf, String path, Set<String> optional) throws ManifestException {
+            if (vf.has("fieldRef")) {
+                String field = text(vf.path("fieldRef"), "fieldPath", path + ".fieldRef");
+                JsonNode meta = workload.template().path("metadata");
+                return switch (field) {
+                    case "metadata.name" -> workload.kind() == WorkloadKind.POD ? EnvVarInput.exact(name, workload.name())
+                            : EnvVarInput.pattern(name, DNS_NAME);
+                    case "metadata.namespace" -> workload.namespace().isEmpty() ? EnvVarInput.pattern(name, DNS_NAME)
+                            : EnvVarInput.exact(name, workload.namespace());
+                    case "metadata.uid" -> EnvVarInput.pattern(name, UID);
+                    case "spec.nodeName" -> EnvVarInput.pattern(name, DNS_NAME);
+                    case "spec.serviceAccountName" -> EnvVarInput.exact(name, workload.podSpec().path("serviceAccountName").asText("default"));
+                    case "status.hostIP", "status.podIP" -> EnvVarInput.pattern(name, IP);
+                    case "status.hostIPs", "status.podIPs" -> EnvVarInput.pattern(name, IP + "(," + IP + ")?");
+                    default -> {
+                        java.util.regex.Matcher m = java.util.regex.Pattern.compile("metadata\\.(labels|annotations)\\['([^']+)'\\]").matcher(field);
+                        if (m.matches() && m.group(1).equals("labels") && meta.path("labels").path(m.group(2)).isTextual()) {
+                            yield EnvVarInput.exact(name, meta.path("labels").path(m.group(2)).asText());
+                        }
+                        if (m.matches()) {
+                            yield EnvVarInput.pattern(name, ANY);
+                        }
+                        throw fail(path + ".fieldRef.fieldPath", "'" + field + "' is not a field Kubernetes exposes to env");
+                    }
+                };
+            }
+            if (vf.has("resourceFieldRef")) {
+                text(vf.path("resourceFieldRef"), "resource", path + ".resourceFieldRef");
+                return EnvVarInput.pattern(name, "[0-9]{1,20}");
+            }
+            if (vf.has("secretKeyRef") || vf.has("configMapKeyRef")) {
+                boolean secret = vf.has("secretKeyRef");
+                JsonNode ref = vf.path(secret ? "secretKeyRef" : "configMapKeyRef");
+                String rp = path + (secret ? ".secretKeyRef" : ".configMapKeyRef");
+                String refName = text(ref, "name", rp);
+                String key = text(ref, "key", rp);
+                if (ref.path("optional").asBoolean(false)) optional.add(name);
+                if (secret) return EnvVarInput.pattern(name, ANY); // a secret's value never goes into a policy
+                JsonNode cm = manifest.objectsOfKind("ConfigMap").get(workload.namespace() + "/" + refName);
+                if (cm != null) {
+                    String value = values(cm, false).get(key);
+                    if (value == null) {
+                        throw fail(rp + ".key", "'" + key + "' is not in ConfigMap '" + refName + "' of this file");
+                    }
+                    return EnvVarInput.exact(name, value);
+                }
+                return EnvVarInput.pattern(name, ANY);
+            }
+            throw fail(path, "expected one of fieldRef, resourceFieldRef, secretKeyRef, configMapKeyRef");
+        }
+
+        /** A ConfigMap's data, or a Secret's keys (values not decoded: only the names are used). */
+        private Map<String, String> values(JsonNode obj, boolean secret) {
+            Map<String, String> out = new java.util.TreeMap<>();
+            obj.path("data").fields().forEachRemaining(e -> out.put(e.getKey(), secret ? "" : e.getValue().asText()));
+            if (secret) obj.path("stringData").fieldNames().forEachRemaining(k -> out.put(k, ""));
+            return out;
+        }
+
+        private long memoryLimit(JsonNode resources, String path) throws ManifestException {
+            JsonNode mem = resources.path("limits").path("memory");
+            if (mem.isMissingNode() || mem.isNull()) return 0;
+            try {
+                return Quantity.bytes(mem.asText());
+            } catch (IllegalArgumentException e) {
+                throw fail(path + ".resources.limits.memory", e.getMessage());
+            }
+        }
+
+        /** The shared generator's container with what Kubernetes adds: capabilities, optional env, cluster env, token mount. */
+        PolicyDocument.Container finish(PolicyDocument.Container c) {
+            Extra x = extras.get(c.name());
+            if (x == null || c.name().equals(PAUSE_CONTAINER)) return c;
+            List<PolicyDocument.EnvRule> env = new ArrayList<>();
+            for (PolicyDocument.EnvRule r : c.envRules()) {
+                String n = r.pattern().substring(0, Math.max(0, r.pattern().indexOf('='))).replace("\\", "");
+                env.add(x.optionalEnv().contains(n) ? new PolicyDocument.EnvRule(r.pattern(), r.strategy(), false) : r);
+            }
+            env.addAll(CLUSTER_ENV);
+            List<PolicyDocument.Mount> mounts = new ArrayList<>(c.mounts());
+            if (x.serviceAccountMount()) {
+                mounts.add(new PolicyDocument.Mount(SERVICE_ACCOUNT_PATH, PolicyGenerator.VOLUME_SOURCE_PREFIX + "kube-api-access-[a-z0-9]{5}",
+                        "bind", List.of("rbind", "rshared", "ro")));
+            }
+            return new PolicyDocument.Container(c.id(), c.name(), c.layers(), c.command(), env, c.workingDir(), mounts,
+                    c.execProcesses(), c.signals(), c.user(), x.capabilities() != null ? x.capabilities() : c.capabilities(),
+                    c.seccompProfileSha256(), c.allowElevated(), c.allowStdioAccess(), c.noNewPrivileges(), c.limits());
+        }
+
+        private void checkFields(JsonNode obj, String path, Set<String> known, String why) throws ManifestException {
+            if (obj.isMissingNode() || obj.isNull()) return;
+            if (!obj.isObject()) throw fail(path, "expected an object, found " + type(obj));
+            for (Iterator<String> it = obj.fieldNames(); it.hasNext(); ) {
+                String f = it.next();
+                if (!known.contains(f)) throw fail(path + "." + f, why);
+            }
+        }
+
+        private String text(JsonNode obj, String field, String path) throws ManifestException {
+            JsonNode v = obj.path(field);
+            if (!v.isTextual() || v.asText().isEmpty()) {
+                throw fail(path + "." + field, "expected a non-empty string, found " + (v.isMissingNode() ? "none" : type(v) + " " + v));
+            }
+            return v.asText();
+        }
+
+        /** A list of strings, or null when absent. */
+        private List<String> strings(JsonNode obj, String field, String path) throws ManifestException {
+            JsonNode v = obj.path(field);
+            if (v.isMissingNode() || v.isNull()) return null;
+            if (!v.isArray()) throw fail(path + "." + field, "expected a list of strings, found " + type(v));
+            List<String> out = new ArrayList<>();
+            for (JsonNode s : v) {
+                if (!s.isTextual()) throw fail(path + "." + field, "expected strings, found " + type(s) + " " + s + "; quote it");
+                out.add(s.asText());
+            }
+            return out;
+        }
+
+        private ManifestException fail(String path, String message) {
+            return new ManifestException(where + ": " + path + " " + message);
+        }
+
+        private static String type(JsonNode n) {
+            return n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** The base64 annotation value of a policy (standard alphabet, padded), as the shim and Kata read it. */
+    public static String annotationValue(GeneratedPolicy policy) {
+        return Base64.getEncoder().encodeToString(policy.text().getBytes(StandardCharsets.UTF_8));
+    }
+}

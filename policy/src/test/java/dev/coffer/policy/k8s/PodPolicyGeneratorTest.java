@@ -1,0 +1,486 @@
+package dev.coffer.policy.k8s;
+
+import dev.coffer.policy.enforce.Decision;
+import dev.coffer.policy.enforce.EnforcementRequest;
+import dev.coffer.policy.enforce.EnforcementRequest.Capabilities;
+import dev.coffer.policy.enforce.EnforcementRequest.CreateContainer;
+import dev.coffer.policy.enforce.EnforcementRequest.IdName;
+import dev.coffer.policy.enforce.EnforcementRequest.Mount;
+import dev.coffer.policy.enforce.EnforcerOptions;
+import dev.coffer.policy.enforce.PolicyEnforcer;
+import dev.coffer.policy.gen.DefaultCapabilities;
+import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.policy.gen.ImageSource;
+import dev.coffer.policy.gen.ResolvedImage;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Kubernetes manifests to policies, and those policies enforced: the generator and writer are the
+ * real ones, and the policy is loaded by the real enforcer and asked the create_container
+ * questions the pod's containers would ask. Layer hashes stand in for real root hashes (the
+ * enforcer only compares them; StoreImageSourceTest hashes real layers).
+ */
+class PodPolicyGeneratorTest {
+    static final String PAUSE_LAYER = "4".repeat(64);
+    static final String BASE = "5".repeat(64);
+    static final String APP = "6".repeat(64);
+    static final String SANDBOX = EnforcerOptions.DEFAULT_SANDBOX_DIR;
+
+    static final ImageSource IMAGES = ref -> switch (ref) {
+        case PodPolicyGenerator.DEFAULT_PAUSE_IMAGE -> new ResolvedImage(ref, List.of(PAUSE_LAYER), List.of("/pause"), List.of(),
+                List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), "/", "65535:65535");
+        case "registry.example/shop/api:2.1" -> new ResolvedImage(ref, List.of(BASE, APP), List.of("/usr/bin/api"),
+                List.of("--serve"), List.of("PATH=/usr/bin:/bin"), "/srv", "");
+        case "registry.example/tools/migrate:1" -> new ResolvedImage(ref, List.of(BASE), List.of(), List.of("/bin/migrate"),
+                List.of("PATH=/bin"), "", "");
+        default -> throw new IOException("no image " + ref + " in the store; import it");
+    };
+
+    /** A Deployment with env from a Secret, a ConfigMap in the same file, the downward API, probes and volumes. */
+    static final String DEPLOYMENT = """
+            # the shop's API: two replicas behind a Service
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: api-config
+              namespace: shop
+            data:
+              LOG_LEVEL: info
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: api
+              namespace: shop
+              labels: {app: api}
+            spec:
+              replicas: 2
+              selector:
+                matchLabels: {app: api}
+              template:
+                metadata:
+                  labels:
+                    app: api   # the Service selects this
+                spec:
+                  runtimeClassName: coffer
+                  automountServiceAccountToken: false
+                  securityContext:
+                    runAsUser: 1000
+                    runAsGroup: 1000
+                  containers:
+                    - name: api
+                      image: registry.example/shop/api:2.1
+                      args: ["--serve", "--port", "8080"]
+                      ports:
+                        - containerPort: 8080
+                      env:
+                        - name: DB_PASSWORD
+                          valueFrom:
+                            secretKeyRef: {name: db, key: password}
+                        - name: LOG_LEVEL
+                          valueFrom:
+                            configMapKeyRef: {name: api-config, key: LOG_LEVEL}
+                        - name: POD_IP
+                          valueFrom:
+                            fieldRef: {fieldPath: status.podIP}
+                        - name: MODE
+                          value: production
+                      volumeMounts:
+                        - {name: cache, mountPath: /cache}
+                        - {name: tls, mountPath: /etc/tls}
+                      livenessProbe:
+                        exec:
+                          command: ["/usr/bin/api", "health"]
+                      securityContext:
+                        allowPrivilegeEscalation: false
+                        capabilities:
+                          drop: ["ALL"]
+                          add: ["NET_BIND_SERVICE"]
+                  volumes:
+                    - name: cache
+                      emptyDir: {}
+                    - name: tls
+                      secret:
+                        secretName: api-tls
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: api, namespace: shop}
+            spec:
+              selector: {app: api}
+              ports: [{port: 443, targetPort: 8080}]
+            """;
+
+    static final String JOB = """
+            apiVersion: batch/v1
+            kind: Job
+            metadata:
+              name: migrate
+            spec:
+              template:
+                spec:
+                  automountServiceAccountToken: false
+                  restartPolicy: Never
+                  initContainers:
+                    - name: wait
+                      image: registry.example/tools/migrate:1
+                      command: ["/bin/migrate", "--wait"]
+                  containers:
+                    - name: migrate
+                      image: registry.example/tools/migrate:1
+                      resources:
+                        limits: {memory: 256Mi, cpu: 500m}
+            """;
+
+    static PodPolicyGenerator.Result generate(String yaml, String id, PodPolicyGenerator.Options options) throws Exception {
+        KubernetesManifest m = KubernetesManifest.parse(yaml, "test.yaml");
+        Workload w = m.workloads().stream().filter(x -> x.id().equals(id)).findFirst().orElseThrow();
+        return new PodPolicyGenerator(IMAGES).generate(m, w, options);
+    }
+
+    static Capabilities caps(List<String> c) {
+        return new Capabilities(c, c, List.of(), c, List.of());
+    }
+
+    static CreateContainer apiCreate(String id, List<String> env, Capabilities caps) {
+        return new CreateContainer(id, List.of("/usr/bin/api", "--serve", "--port", "8080"), env, "/srv",
+                List.of(new Mount("/cache", SANDBOX + "/volumes/cache", "bind", List.of("rbind", "rshared", "rw")),
+                        new Mount("/etc/tls", SANDBOX + "/volumes/tls", "bind", List.of("rbind", "rshared", "ro"))),
+                false, true, new IdName("1000", "app"), List.of(new IdName("1000", "app")), "0022", caps, "", List.of(), null);
+    }
+
+    static List<String> honestEnv() {
+        return List.of("PATH=/usr/bin:/bin", "DB_PASSWORD=s3cr3t", "LOG_LEVEL=info", "POD_IP=10.244.1.7", "MODE=production",
+                "HOSTNAME=api-7c9d8f6b5-x2x9q", "KUBERNETES_SERVICE_HOST=10.96.0.1", "KUBERNETES_SERVICE_PORT=443",
+                "KUBERNETES_PORT=tcp://10.96.0.1:443");
+    }
+
+    static PolicyEnforcer readyForApi(String policy) {
+        PolicyEnforcer e = PolicyEnforcer.load(policy);
+        for (String[] layer : List.of(new String[] {"base", BASE}, new String[] {"app", APP})) {
+            commit(e, new EnforcementRequest.MountDevice("/run/coffer/layers/" + layer[0], layer[1]));
+        }
+        commit(e, new EnforcementRequest.MountOverlay("c-api", List.of("/run/coffer/layers/app", "/run/coffer/layers/base"),
+                "/run/coffer/rootfs/c-api"));
+        return e;
+    }
+
+    static void commit(PolicyEnforcer e, EnforcementRequest r) {
+        Decision d = e.decide(r);
+        assertTrue(d.allowed(), r.rule() + " denied: " + d.reason());
+        e.commit(d);
+    }
+
+    @Test
+    void deploymentPolicyAllowsThePodsOwnRequestAndRefusesTamperedOnes() throws Exception {
+        PodPolicyGenerator.Result r = generate(DEPLOYMENT, "Deployment/api", PodPolicyGenerator.Options.DEFAULT);
+        String policy = r.policy().text();
+        assertTrue(policy.contains("\"name\": \"pause.sandbox\""), policy);
+        assertFalse(policy.contains("s3cr3t"));
+        Capabilities bind = caps(List.of("CAP_NET_BIND_SERVICE"));
+
+        Decision ok = readyForApi(policy).decide(apiCreate("c-api", honestEnv(), bind));
+        assertTrue(ok.allowed(), ok.reason());
+
+        Map<String, CreateContainer> tampered = new java.util.LinkedHashMap<>();
+        List<String> env = new ArrayList<>(honestEnv());
+        env.set(4, "MODE=debug");
+        tampered.put("literal env changed", apiCreate("c-api", env, bind));
+        env = new ArrayList<>(honestEnv());
+        env.set(2, "LOG_LEVEL=trace");
+        tampered.put("ConfigMap value changed", apiCreate("c-api", env, bind));
+        env = new ArrayList<>(honestEnv());
+        env.set(3, "POD_IP=$(curl evil)");
+        tampered.put("pod IP not an address", apiCreate("c-api", env, bind));
+        env = new ArrayList<>(honestEnv());
+        env.add("LD_PRELOAD=/tmp/x.so");
+        tampered.put("env added", apiCreate("c-api", env, bind));
+        env = new ArrayList<>(honestEnv());
+        env.remove("MODE=production");
+        tampered.put("env dropped", apiCreate("c-api", env, bind));
+        tampered.put("capability added", apiCreate("c-api", honestEnv(), caps(List.of("CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"))));
+        CreateContainer h = apiCreate("c-api", honestEnv(), bind);
+        tampered.put("secret volume writable", new CreateContainer(h.containerID(), h.argList(), h.envList(), h.workingDir(),
+                List.of(h.mounts().get(0), new Mount("/etc/tls", SANDBOX + "/volumes/tls", "bind", List.of("rbind", "rshared", "rw"))),
+                false, true, h.user(), h.groups(), h.umask(), h.capabilities(), "", List.of(), null));
+        tampered.put("runs as root", new CreateContainer(h.containerID(), h.argList(), h.envList(), h.workingDir(), h.mounts(),
+                false, true, new IdName("0", "root"), h.groups(), h.umask(), h.capabilities(), "", List.of(), null));
+        tampered.put("privilege escalation allowed", new CreateContainer(h.containerID(), h.argList(), h.envList(), h.workingDir(),
+                h.mounts(), false, false, h.user(), h.groups(), h.umask(), h.capabilities(), "", List.of(), null));
+        tampered.put("other argv", new CreateContainer(h.containerID(), List.of("/bin/sh", "-c", "id"), h.envList(), h.workingDir(),
+                h.mounts(), false, true, h.user(), h.groups(), h.umask(), h.capabilities(), "", List.of(), null));
+        for (Map.Entry<String, CreateContainer> t : tampered.entrySet()) {
+            Decision d = readyForApi(policy).decide(t.getValue());
+            assertFalse(d.allowed(), t.getKey() + " was allowed");
+        }
+    }
+
+    @Test
+    void pauseContainerIsPinnedFromItsImage() throws Exception {
+        String policy = generate(JOB, "Job/migrate", PodPolicyGenerator.Options.DEFAULT).policy().text();
+        PolicyEnforcer e = PolicyEnforcer.load(policy);
+        commit(e, new EnforcementRequest.MountDevice("/run/coffer/layers/pause", PAUSE_LAYER));
+        commit(e, new EnforcementRequest.MountOverlay("c-pause", List.of("/run/coffer/layers/pause"), "/run/coffer/rootfs/c-pause"));
+        List<String> c = DefaultCapabilities.UNPRIVILEGED;
+        Decision d = e.decide(new CreateContainer("c-pause", List.of("/pause"),
+                List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), "/", List.of(), false, false,
+                new IdName("65535", ""), List.of(new IdName("65535", "")), "0022", caps(c), "", List.of(), null));
+        assertTrue(d.allowed(), d.reason());
+    }
+
+    @Test
+    void jobWithInitContainersPinsBothAndTheMemoryLimit() throws Exception {
+        PodPolicyGenerator.Result r = generate(JOB, "Job/migrate", PodPolicyGenerator.Options.DEFAULT);
+        String policy = r.policy().text();
+        assertTrue(policy.contains("\"name\": \"wait\""));
+        assertTrue(policy.contains("\"command\": [\"/bin/migrate\", \"--wait\"]"), policy);
+        assertTrue(policy.contains("\"name\": \"migrate\""));
+        assertTrue(policy.contains("\"memory_bytes\": 268435456"), policy);
+        assertTrue(policy.indexOf("\"name\": \"wait\"") < policy.indexOf("\"name\": \"migrate\""), "init containers come first");
+    }
+
+    @Test
+    void sameInputGivesTheSameBytesAndAnEditChangesThem() throws Exception {
+        GeneratedPolicy a = generate(DEPLOYMENT, "Deployment/api", PodPolicyGenerator.Options.DEFAULT).policy();
+        GeneratedPolicy b = generate(DEPLOYMENT, "Deployment/api", PodPolicyGenerator.Options.DEFAULT).policy();
+        assertEquals(a.text(), b.text());
+        assertEquals(a.sha256(), b.sha256());
+        GeneratedPolicy c = generate(DEPLOYMENT.replace("value: production", "value: staging"), "Deployment/api",
+                PodPolicyGenerator.Options.DEFAULT).policy();
+        assertNotEquals(a.sha256(), c.sha256());
+    }
+
+    @Test
+    void injectedAnnotationDecodesToThePolicyAndKeepsTheRestOfTheFile() throws Exception {
+        KubernetesManifest m = KubernetesManifest.parse(DEPLOYMENT + "---\n" + JOB, "multi.yaml");
+        Map<String, String> values = new java.util.LinkedHashMap<>();
+        Map<String, GeneratedPolicy> policies = new java.util.LinkedHashMap<>();
+        for (Workload w : m.workloads()) {
+            GeneratedPolicy p = new PodPolicyGenerator(IMAGES).generate(m, w, PodPolicyGenerator.Options.DEFAULT).policy();
+            policies.put(w.id(), p);
+            values.put(w.id(), PodPolicyGenerator.annotationValue(p));
+        }
+        assertEquals(List.of("Deployment/api", "Job/migrate"), List.copyOf(values.keySet()));
+        String injected = PolicyAnnotation.inject(m, values);
+        assertTrue(injected.contains("# the shop's API: two replicas behind a Service"), "comments stay");
+        assertTrue(injected.contains("app: api   # the Service selects this"), "comments stay");
+        KubernetesManifest again = KubernetesManifest.parse(injected, "multi.yaml");
+        Map<String, String> read = PolicyAnnotation.read(again);
+        for (Map.Entry<String, GeneratedPolicy> e : policies.entrySet()) {
+            String text = new String(Base64.getDecoder().decode(read.get(e.getKey())), StandardCharsets.UTF_8);
+            assertEquals(e.getValue().text(), text);
+            assertEquals(e.getValue().sha256(), GeneratedPolicy.sha256Hex(text), "HOST_DATA the shim would compute");
+        }
+        // the only change: the inserted lines, at the template's metadata (made for the Job, which had none)
+        String key = PolicyAnnotation.KEY;
+        String expected = (DEPLOYMENT + "---\n" + JOB)
+                .replace("      labels:\n        app: api   #", "      annotations:\n        " + key + ": \"" + values.get("Deployment/api")
+                        + "\"\n      labels:\n        app: api   #")
+                .replace("  template:\n    spec:\n      automount", "  template:\n    metadata:\n      annotations:\n        " + key
+                        + ": \"" + values.get("Job/migrate") + "\"\n    spec:\n      automount");
+        assertEquals(expected, injected);
+        // injecting again replaces the value in place: idempotent
+        assertEquals(injected, PolicyAnnotation.inject(again, values));
+        // a policy generated from the injected file is the same (the annotation is not an input)
+        Workload w = again.workloads().getFirst();
+        assertEquals(policies.get("Deployment/api").text(),
+                new PodPolicyGenerator(IMAGES).generate(again, w, PodPolicyGenerator.Options.DEFAULT).policy().text());
+    }
+
+    /** The other workload kinds in one file: each gets its pod template's policy, at its template's metadata. */
+    static final String STATEFUL_DAEMON_CRON = """
+            apiVersion: apps/v1
+            kind: StatefulSet
+            metadata: {name: store}
+            spec:
+              serviceName: store
+              selector: {matchLabels: {app: store}}
+              template:
+                metadata:
+                  labels: {app: store}
+                spec:
+                  automountServiceAccountToken: false
+                  containers:
+                    - name: store
+                      image: registry.example/tools/migrate:1
+                      args: ["--store"]
+            ---
+            apiVersion: apps/v1
+            kind: DaemonSet
+            metadata: {name: agent}
+            spec:
+              selector: {matchLabels: {app: agent}}
+              template:
+                metadata: {labels: {app: agent}}
+                spec:
+                  automountServiceAccountToken: false
+                  containers:
+                    - {name: agent, image: "registry.example/tools/migrate:1", args: ["--agent"]}
+            ---
+            apiVersion: batch/v1
+            kind: CronJob
+            metadata: {name: nightly}
+            spec:
+              schedule: "0 3 * * *"
+              jobTemplate:
+                spec:
+                  template:
+                    spec:
+                      automountServiceAccountToken: false
+                      restartPolicy: OnFailure
+                      containers:
+                        - name: nightly
+                          image: registry.example/tools/migrate:1
+                          args: ["--nightly"]
+            """;
+
+    @Test
+    void statefulSetDaemonSetAndCronJobEachGetTheirOwnPolicy() throws Exception {
+        KubernetesManifest m = KubernetesManifest.parse(STATEFUL_DAEMON_CRON, "more.yaml");
+        assertEquals(List.of("StatefulSet/store", "DaemonSet/agent", "CronJob/nightly"), m.workloads().stream().map(Workload::id).toList());
+        Map<String, String> values = new java.util.LinkedHashMap<>();
+        Map<String, String> texts = new java.util.LinkedHashMap<>();
+        for (Workload w : m.workloads()) {
+            GeneratedPolicy p = new PodPolicyGenerator(IMAGES).generate(m, w, PodPolicyGenerator.Options.DEFAULT).policy();
+            String arg = "--" + w.id().substring(w.id().indexOf('/') + 1);
+            // the image has no ENTRYPOINT, so args replace its CMD whole (Kubernetes' rule)
+            assertTrue(p.text().contains("\"command\": [\"" + arg + "\"]"), w.id() + ": " + p.text());
+            PolicyEnforcer.load(p.text());
+            texts.put(w.id(), p.text());
+            values.put(w.id(), PodPolicyGenerator.annotationValue(p));
+        }
+        assertEquals(3, new java.util.HashSet<>(texts.values()).size(), "three different pods, three policies");
+        String injected = PolicyAnnotation.inject(m, values);
+        KubernetesManifest again = KubernetesManifest.parse(injected, "more.yaml");
+        assertEquals(values, PolicyAnnotation.read(again));
+        // the CronJob's annotation is on the pod template inside its job template, where the pod gets it
+        assertTrue(injected.contains("          annotations:\n            " + PolicyAnnotation.KEY + ": \"" + values.get("CronJob/nightly")),
+                injected);
+        assertEquals(injected, PolicyAnnotation.inject(again, values), "idempotent");
+    }
+
+    @Test
+    void flowStyleMetadataIsEditedToo() throws Exception {
+        String pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: one, labels: {app: one}}
+                spec:
+                  automountServiceAccountToken: false
+                  containers: [{name: c, image: "registry.example/tools/migrate:1"}]
+                """;
+        KubernetesManifest m = KubernetesManifest.parse(pod, "pod.yaml");
+        String out = PolicyAnnotation.inject(m, Map.of("Pod/one", "QUJD"));
+        assertEquals("QUJD", PolicyAnnotation.read(KubernetesManifest.parse(out, "pod.yaml")).get("Pod/one"));
+    }
+
+    @Test
+    void whatThePolicyCannotPinIsRefusedByName() {
+        String pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p}
+                spec:
+                  automountServiceAccountToken: false
+                  %s
+                  containers:
+                    - name: c
+                      image: registry.example/tools/migrate:1
+                      %s
+                """;
+        Map<String, String[]> cases = new java.util.LinkedHashMap<>();
+        cases.put("spec.hostNetwork", new String[] {"hostNetwork: true", ""});
+        cases.put("spec.hostPID", new String[] {"hostPID: true", ""});
+        cases.put("spec.hostIPC", new String[] {"hostIPC: true", ""});
+        cases.put("spec.shareProcessNamespace", new String[] {"shareProcessNamespace: true", ""});
+        cases.put("spec.volumes[0].hostPath", new String[] {"volumes: [{name: h, hostPath: {path: /etc}}]", ""});
+        cases.put("spec.volumes[0].persistentVolumeClaim", new String[] {"volumes: [{name: h, persistentVolumeClaim: {claimName: x}}]", ""});
+        cases.put("spec.ephemeralContainers", new String[] {"ephemeralContainers: []", ""});
+        cases.put("spec.securityContext.fsGroup", new String[] {"securityContext: {fsGroup: 2000}", ""});
+        cases.put("securityContext.privileged", new String[] {"", "securityContext: {privileged: true}"});
+        cases.put("ports[0].hostPort", new String[] {"", "ports: [{containerPort: 80, hostPort: 80}]"});
+        cases.put("seccompProfile.type", new String[] {"", "securityContext: {seccompProfile: {type: Unconfined}}"});
+        cases.put("capabilities.add", new String[] {"", "securityContext: {capabilities: {add: [ALL]}}"});
+        cases.put("capabilities.drop", new String[] {"", "securityContext: {capabilities: {drop: [NOT_A_CAP]}}"});
+        cases.put("envFrom[0]", new String[] {"", "envFrom: [{secretRef: {name: absent}}]"});
+        cases.put("env[0].value", new String[] {"", "env: [{name: N, value: 5}]"});
+        cases.put("volumeDevices", new String[] {"", "volumeDevices: []"});
+        cases.put("volumeMounts[0].subPath", new String[] {"volumes: [{name: v, emptyDir: {}}]", "volumeMounts: [{name: v, mountPath: /v, subPath: x}]"});
+        cases.put("runAsNonRoot", new String[] {"securityContext: {runAsNonRoot: true}", ""});
+        cases.put("resources.limits.memory", new String[] {"", "resources: {limits: {memory: lots}}"});
+        for (Map.Entry<String, String[]> c : cases.entrySet()) {
+            String yaml = String.format(pod, c.getValue()[0], c.getValue()[1]);
+            ManifestException e = assertThrows(ManifestException.class, () -> generate(yaml, "Pod/p", PodPolicyGenerator.Options.DEFAULT),
+                    c.getKey() + " was accepted");
+            assertTrue(e.getMessage().contains(c.getKey()), c.getKey() + ": " + e.getMessage());
+            assertTrue(e.getMessage().startsWith("test.yaml Pod/p: "), e.getMessage());
+        }
+    }
+
+    @Test
+    void privilegedOnlyWithTheExplicitOption() throws Exception {
+        String pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p}
+                spec:
+                  automountServiceAccountToken: false
+                  containers:
+                    - {name: c, image: "registry.example/tools/migrate:1", securityContext: {privileged: true}}
+                """;
+        String policy = generate(pod, "Pod/p", new PodPolicyGenerator.Options(false, true, null)).policy().text();
+        assertTrue(policy.contains("\"allow_elevated\": true"));
+    }
+
+    @Test
+    void serviceAccountTokenMountIsPinnedReadOnlyUnlessTheePodOptsOut() throws Exception {
+        String pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p}
+                spec:
+                  containers:
+                    - {name: c, image: "registry.example/tools/migrate:1"}
+                """;
+        PodPolicyGenerator.Result r = generate(pod, "Pod/p", PodPolicyGenerator.Options.DEFAULT);
+        assertTrue(r.policy().text().contains(PodPolicyGenerator.SERVICE_ACCOUNT_PATH));
+        assertEquals(1, r.warnings().size());
+    }
+
+    @Test
+    void hostileYamlIsRefused() {
+        Map<String, String> cases = Map.of(
+                "duplicate key", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: false\n  hostNetwork: true\n  containers: []\n",
+                "merge key", "apiVersion: v1\nkind: Pod\nbase: &b {hostNetwork: true}\nmetadata: {name: p}\nspec:\n  <<: *b\n",
+                "alias bomb", "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                        + "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+                "not YAML", "kind: Pod\n  bad: [\n",
+                "not an object", "- just a list\n");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            assertThrows(ManifestException.class, () -> KubernetesManifest.parse(c.getValue(), "x.yaml").workloads(), c.getKey());
+        }
+    }
+
+    @Test
+    void memoryQuantities() {
+        assertEquals(268435456L, Quantity.bytes("256Mi"));
+        assertEquals(1_000_000_000L, Quantity.bytes("1G"));
+        assertEquals(1_000_000_000L, Quantity.bytes("1e9"));
+        assertEquals(1610612736L, Quantity.bytes("1.5Gi"));
+        assertThrows(IllegalArgumentException.class, () -> Quantity.bytes("100m"));
+        assertThrows(IllegalArgumentException.class, () -> Quantity.bytes("-1"));
+    }
+}
