@@ -92,6 +92,15 @@ public sealed interface Evidence {
     }
 
     /**
+     * As {@link #snpFormat(SnpReport, List)}, from the report's 1184 bytes.
+     *
+     * @throws dev.coffer.attest.snp.SnpReportFormatException saying what is wrong with the bytes
+     */
+    static Evidence snpFormat(byte[] raw, List<AmdCertificate> certificates) {
+        return snpFormat(SnpReport.parse(raw), certificates);
+    }
+
+    /**
      * Parses the raw bytes a TEE of {@code kind} returns (a 1184-byte SEV-SNP report or a DCAP
      * quote) into that kind's evidence.
      *
