@@ -81,13 +81,16 @@ public sealed interface Evidence {
     }
 
     /**
-     * An SEV-SNP-format report as presented: {@link Simulated} when its certificates name
-     * Coffer's simulated secure processor, else {@link SevSnp}. This is only the claim; the
+     * An SEV-SNP-format report as presented: {@link Simulated} when its endorsement key (or,
+     * without one, any certificate) names Coffer's simulated secure processor, else {@link SevSnp}. This is only the claim; the
      * verifier decides the kind by the root the chain ends at, so a chain that lies about its
      * names fails.
      */
     static Evidence snpFormat(SnpReport report, List<AmdCertificate> certificates) {
-        boolean sim = certificates.stream().anyMatch(c -> namesSim(c.subjectCn()) || namesSim(c.issuerCn()));
+        // The endorsement key says whose report it is; extra certificates (a verifier that also trusts
+        // the sim chain adds its ASK and ARK) do not turn hardware evidence into simulated evidence.
+        List<AmdCertificate> keys = certificates.stream().filter(c -> c.role().isEndorsementKey()).toList();
+        boolean sim = (keys.isEmpty() ? certificates : keys).stream().anyMatch(c -> namesSim(c.subjectCn()) || namesSim(c.issuerCn()));
         return sim ? new Simulated(report, certificates) : new SevSnp(report, certificates);
     }
 

@@ -121,6 +121,23 @@ class EvidenceModelTest {
     }
 
     @Test
+    void aVerifierThatAlsoTrustsTheSimChainStillReadsHardwareEvidenceAsHardware(@TempDir Path home) {
+        // `coffer attest verify --trust-sim` adds the sim ASK and ARK to whatever chain it was given
+        TestData.Sample s = TestData.TRUSTEE;
+        SimulatedSecureProcessor sp = SimulatedSecureProcessor.openOrCreate(home.resolve("sim"));
+        List<AmdCertificate> certs = new ArrayList<>(s.chain());
+        certs.add(s.vcek());
+        certs.addAll(List.of(sp.ask(), sp.ark()));
+        Evidence e = Evidence.snpFormat(s.report(), certs);
+        assertInstanceOf(Evidence.SevSnp.class, e, "the endorsement key is AMD's");
+        Attestation a = new EvidenceVerifier(new SnpVerifier(VerifierPolicy.builder().clock(Clock.fixed(s.at(), ZoneOffset.UTC))
+                .trustSimRoot(sp.ark()).build())).verify(e, s.at());
+        assertTrue(a.valid(), a.summary());
+        assertEquals(EvidenceKind.SEV_SNP, a.kind());
+        assertTrue(a.kind().hardware());
+    }
+
+    @Test
     void tdxAndSgxEvidenceNameTheirMeasurementAndLaunchData() {
         DcapQuote td = DcapQuote.parse(TestData.read("intel/tdx-trustee/tdx_quote_4.dat"));
         Evidence tdx = Evidence.parse(EvidenceKind.TDX, td.raw(), List.of());
