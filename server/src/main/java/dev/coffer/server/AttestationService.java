@@ -3,15 +3,17 @@ package dev.coffer.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.attest.cert.AmdCertificate;
+import dev.coffer.attest.evidence.Attestation;
+import dev.coffer.attest.evidence.Evidence;
+import dev.coffer.attest.evidence.EvidenceKind;
+import dev.coffer.attest.evidence.EvidenceVerifier;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;
 import dev.coffer.attest.cert.RevocationList;
 import dev.coffer.attest.kds.KdsClient;
 import dev.coffer.attest.snp.Product;
-import dev.coffer.attest.snp.SnpReport;
 import dev.coffer.attest.snp.TcbVersion;
 import dev.coffer.attest.verify.CheckResult;
 import dev.coffer.attest.verify.SnpVerifier;
-import dev.coffer.attest.verify.TeeKind;
 import dev.coffer.attest.verify.Verdict;
 import dev.coffer.attest.verify.VerifierPolicy;
 import dev.coffer.server.appraisal.AppraisalDecision;
@@ -45,8 +47,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The attestation service: {@code POST /attest/SevSnpVm} takes evidence in MAA's request shape,
- * verifies it (attest module), appraises it ({@link AppraisalPolicy}), checks that the runtime
+ * The attestation service: one {@code POST /attest/<endpoint>} per endpoint of the declared
+ * evidence kinds ({@link EvidenceKind#endpoints()}), every one verified through the one
+ * {@link EvidenceVerifier}. {@code POST /attest/SevSnpVm} takes SEV-SNP (and, only with
+ * --trust-sim, simulated) evidence in MAA's request shape, verifies it, appraises it ({@link AppraisalPolicy}), checks that the runtime
  * data is bound into REPORT_DATA, and returns a token with MAA's claim names.
  *
  * <p>Request: {@code {"report": base64url(JSON{"SnpReport": base64url(1184 bytes),
@@ -73,7 +77,8 @@ public final class AttestationService {
     private static final int MAX_RUNTIME_DATA = 64 * 1024;
     private static final int MAX_NONCE = 1024;
 
-    private final SnpVerifier verifier;
+    /** SEV-SNP and simulated evidence; simulated verifies only when the operator started the server with --trust-sim. */
+    private final EvidenceVerifier verifier;
     private final AppraisalPolicy appraisal;
     private final TokenIssuer issuer;
     private final VaultStore store;
@@ -91,7 +96,7 @@ public final class AttestationService {
 
     AttestationService(SnpVerifier verifier, AppraisalPolicy appraisal, TokenIssuer issuer, VaultStore store, ServerConfig config,
                        EndorsementGate endorsements) {
-        this.verifier = verifier;
+        this.verifier = new EvidenceVerifier(verifier);
         this.endorsements = endorsements;
         this.appraisal = appraisal;
         this.issuer = issuer;
@@ -176,8 +181,11 @@ public final class AttestationService {
     }
 
     void register(Router r, AdminTokens admins) {
-        r.add("POST", "/attest/SevSnpVm", verification.guard(req -> HttpResponse.ok(Map.of("token", attest(req)))));
-        dcap.register(r, admins, verification);
+        for (String endpoint : EvidenceKind.endpoints()) {
+            EvidenceKind first = EvidenceKind.atEndpoint(endpoint).getFirst();
+            r.add("POST", "/attest/" + endpoint, verification.guard(req -> HttpResponse.ok(Map.of("token", attest(first, req)))));
+        }
+        dcap.register(r, admins);
         endorsements.register(r, admins);
         r.add("GET", "/admin/reference-values", req -> {
             admins.require(req.header("Authorization"));
@@ -233,6 +241,14 @@ public final class AttestationService {
                     + m.length() + " characters");
         }
         return m;
+    }
+
+    /** The request at the endpoint of {@code kind}: a new kind is a new case here, which the compiler asks for. */
+    private String attest(EvidenceKind kind, HttpRequest req) {
+        return switch (kind) {
+            case SEV_SNP, SIMULATED -> attest(req);
+            case SGX, TDX -> dcap.attest(req, kind);
+        };
     }
 
     private String attest(HttpRequest req) {
@@ -299,32 +315,33 @@ public final class AttestationService {
         for (int i = 0; i < presentedEndorsements.size(); i++) {
             presented.add(EndorsementGate.parse(presentedEndorsements.get(i), "attest: report.Endorsements.Uvm[" + i + "]"));
         }
-        SnpReport report;
-        try {
-            report = SnpReport.parse(reportBytes);
-        } catch (IllegalArgumentException e) {
-            throw new ApiException(ErrorCode.MALFORMED_REQUEST, "attest: " + e.getMessage());
-        }
         List<AmdCertificate> certs;
         try {
             certs = isBlank(chainPem) ? List.of() : bundles.parse(chainPem);
         } catch (IllegalArgumentException e) {
             throw new ApiException(ErrorCode.MALFORMED_REQUEST, "attest: VcekCertChain is not a PEM certificate bundle: " + e.getMessage());
         }
+        // SEV-SNP or simulated, as the chain presents itself; the verifier checks that claim against the root it ends at.
+        Evidence evidence;
+        try {
+            evidence = Evidence.snpFormat(reportBytes, certs);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(ErrorCode.MALFORMED_REQUEST, "attest: " + e.getMessage());
+        }
         if (certs.stream().noneMatch(c -> c.role().isEndorsementKey())) {
             throw new ApiException(ErrorCode.COLLATERAL_UNAVAILABLE, "attest: no VCEK or VLEK certificate in VcekCertChain, and this "
                     + "server does not fetch collateral from AMD's KDS; include the VCEK (e.g. from the host's certificate cache)");
         }
-        Verdict verdict;
+        Attestation verdict;
         try {
-            verdict = verifier.verify(report, certs);
+            verdict = verifier.verify(evidence, config.clock().instant());
         } catch (IllegalArgumentException e) {
             throw new ApiException(ErrorCode.EVIDENCE_INVALID, "attest: " + e.getMessage());
         }
         if (!verdict.valid()) {
-            boolean simChain = certs.stream().anyMatch(c -> c.subjectCn() != null && c.subjectCn().contains("Sim"))
+            boolean simChain = evidence.kind() == EvidenceKind.SIMULATED
                     || verdict.check("certificate_chain").map(c -> c.failed() && c.detail().contains("simulated")).orElse(false);
-            if (simChain && !config.trustSim() && verdict.check("certificate_chain").map(CheckResult::failed).orElse(false)) {
+            if (simChain && !verifier.acceptsSimulated() && verdict.check("certificate_chain").map(CheckResult::failed).orElse(false)) {
                 throw new ApiException(ErrorCode.SIMULATED_EVIDENCE_REFUSED, "attest: the evidence comes from a simulated secure "
                         + "processor, which this server does not trust; start it with --trust-sim (development only)");
             }
@@ -335,9 +352,10 @@ public final class AttestationService {
                     "attest: evidence failed verification: " + String.join("; ", failed)
                     + (revoked ? "; AMD revoked this chip's key: no token is issued for it" : ""));
         }
-        String tee = verdict.tee() == TeeKind.SIM ? "sim" : "snp";
-        checkMinimumTcb(report, verdict.product());
-        byte[] reportData = report.reportData();
+        String tee = verdict.kind().label();
+        // The per-product minimum TCB is an SEV-SNP concern: read from the SNP verifier's own verdict.
+        checkMinimumTcb(verdict.snpVerdict().orElseThrow());
+        byte[] reportData = evidence.reportData();
         if (runtimeData != null) {
             byte[] digest = sha256(runtimeData);
             if (!MessageDigest.isEqual(digest, Arrays.copyOf(reportData, 32))) {
@@ -346,15 +364,17 @@ public final class AttestationService {
                         + "; the runtime data (e.g. its key) is not the one the guest bound into its report");
             }
         }
-        String measurement = HEX.formatHex(report.measurement());
+        Map<String, Object> f = verdict.claims().fields();
+        Map<?, ?> guestPolicy = (Map<?, ?>) f.get("policy");
+        String measurement = verdict.claims().measurement();
         MeasurementAcceptance accepted = acceptMeasurement(measurement, presented);
-        AppraisalDecision decision = appraisal.appraise(new AppraisalInput(tee, report.policy().debug(), measurement,
-                HEX.formatHex(report.hostData()), config.allowDebug(), referenceMeasurements(), report.vmpl(), report.policy().smt(),
-                report.policy().migrationAgent(), accepted.source(), accepted.complianceStatus()));
+        AppraisalDecision decision = appraisal.appraise(new AppraisalInput(tee, verdict.claims().debuggable(), measurement,
+                verdict.claims().launchData(), config.allowDebug(), referenceMeasurements(), (Integer) f.get("vmpl"),
+                (Boolean) guestPolicy.get("smt"), (Boolean) guestPolicy.get("migrate_ma"), accepted.source(), accepted.complianceStatus()));
         if (!decision.accepted()) {
             throw new ApiException(ErrorCode.POLICY_DENIED, "attest: appraisal rule '" + decision.rule() + "' denied: " + decision.reason());
         }
-        return issuer.issue(claims(report, verdict.tee(), accepted, runtimeData, dataType, nonce));
+        return issuer.issue(claims(verdict, accepted, runtimeData, dataType, nonce));
     }
 
     /**
@@ -391,11 +411,12 @@ public final class AttestationService {
     }
 
     /** The configured minimum REPORTED_TCB for the evidence's product, component by component. */
-    private void checkMinimumTcb(SnpReport report, java.util.Optional<Product> product) {
+    private void checkMinimumTcb(Verdict snp) {
+        java.util.Optional<Product> product = snp.product();
         if (product.isEmpty()) return;
         TcbVersion min = config.appraisalSettings().minimumTcb().get(product.get());
         if (min == null) return;
-        TcbVersion tcb = TcbVersion.decode(report.reportedTcb().bytes(), 0, product.get().tcbLayout());
+        TcbVersion tcb = TcbVersion.decode(snp.report().reportedTcb().bytes(), 0, product.get().tcbLayout());
         List<String> low = new ArrayList<>();
         if (min.fmc() >= 0 && tcb.fmc() < min.fmc()) low.add("fmc " + tcb.fmc() + " < " + min.fmc());
         if (tcb.bootloader() < min.bootloader()) low.add("bootloader " + tcb.bootloader() + " < " + min.bootloader());
@@ -409,32 +430,39 @@ public final class AttestationService {
         }
     }
 
-    private Map<String, Object> claims(SnpReport r, TeeKind teeKind, MeasurementAcceptance accepted, byte[] runtimeData,
+    /**
+     * MAA's SEV-SNP claims, read from the one claims model (the report's fields by their stable
+     * names); the simulated TEE gets the same claims under its own attestation type.
+     */
+    private Map<String, Object> claims(Attestation a, MeasurementAcceptance accepted, byte[] runtimeData,
                                        String dataType, String nonce) {
-        String tee = teeKind == TeeKind.SIM ? "sim" : "snp";
+        Map<String, Object> f = a.claims().fields();
+        Map<?, ?> tcb = (Map<?, ?>) f.get("reported_tcb");
+        Map<?, ?> guestPolicy = (Map<?, ?>) f.get("policy");
+        String tee = a.kind().label();
         Map<String, Object> c = new LinkedHashMap<>();
-        c.put("x-ms-attestation-type", AttestationTypes.of(teeKind));
+        c.put("x-ms-attestation-type", a.kind().attestationType());
         c.put("x-ms-ver", "1.0");
         c.put("x-ms-policy-hash", policyHash);
-        c.put("x-ms-sevsnpvm-authorkeydigest", HEX.formatHex(r.authorKeyDigest()));
-        c.put("x-ms-sevsnpvm-bootloader-svn", r.reportedTcb().bootloader());
-        c.put("x-ms-sevsnpvm-familyId", HEX.formatHex(r.familyId()));
-        c.put("x-ms-sevsnpvm-guestsvn", r.guestSvn());
-        c.put("x-ms-sevsnpvm-hostdata", HEX.formatHex(r.hostData()));
-        c.put("x-ms-sevsnpvm-idkeydigest", HEX.formatHex(r.idKeyDigest()));
-        c.put("x-ms-sevsnpvm-imageId", HEX.formatHex(r.imageId()));
+        c.put("x-ms-sevsnpvm-authorkeydigest", f.get("author_key_digest"));
+        c.put("x-ms-sevsnpvm-bootloader-svn", tcb.get("bootloader"));
+        c.put("x-ms-sevsnpvm-familyId", f.get("family_id"));
+        c.put("x-ms-sevsnpvm-guestsvn", f.get("guest_svn"));
+        c.put("x-ms-sevsnpvm-hostdata", a.claims().launchData());
+        c.put("x-ms-sevsnpvm-idkeydigest", f.get("id_key_digest"));
+        c.put("x-ms-sevsnpvm-imageId", f.get("image_id"));
         // The guest policy's bit, as MAA reports it. That nothing protects a simulated guest is said by
         // its own attestation type (coffer-sim-sevsnpvm) and x-coffer-tee, which no hardware policy matches.
-        c.put("x-ms-sevsnpvm-is-debuggable", r.policy().debug());
-        c.put("x-ms-sevsnpvm-launchmeasurement", HEX.formatHex(r.measurement()));
-        c.put("x-ms-sevsnpvm-microcode-svn", r.reportedTcb().microcode());
-        c.put("x-ms-sevsnpvm-migration-allowed", r.policy().migrationAgent());
-        c.put("x-ms-sevsnpvm-reportdata", HEX.formatHex(r.reportData()));
-        c.put("x-ms-sevsnpvm-reportid", HEX.formatHex(r.reportId()));
-        c.put("x-ms-sevsnpvm-smt-allowed", r.policy().smt());
-        c.put("x-ms-sevsnpvm-snpfw-svn", r.reportedTcb().snp());
-        c.put("x-ms-sevsnpvm-tee-svn", r.reportedTcb().tee());
-        c.put("x-ms-sevsnpvm-vmpl", r.vmpl());
+        c.put("x-ms-sevsnpvm-is-debuggable", a.claims().debuggable());
+        c.put("x-ms-sevsnpvm-launchmeasurement", a.claims().measurement());
+        c.put("x-ms-sevsnpvm-microcode-svn", tcb.get("microcode"));
+        c.put("x-ms-sevsnpvm-migration-allowed", guestPolicy.get("migrate_ma"));
+        c.put("x-ms-sevsnpvm-reportdata", a.claims().reportData());
+        c.put("x-ms-sevsnpvm-reportid", f.get("report_id"));
+        c.put("x-ms-sevsnpvm-smt-allowed", guestPolicy.get("smt"));
+        c.put("x-ms-sevsnpvm-snpfw-svn", tcb.get("snp"));
+        c.put("x-ms-sevsnpvm-tee-svn", tcb.get("tee"));
+        c.put("x-ms-sevsnpvm-vmpl", f.get("vmpl"));
         c.put("x-coffer-tee", tee);
         c.put(ComplianceClaims.MEASUREMENT_SOURCE, accepted.source());
         if (accepted.complianceStatus() != null) {

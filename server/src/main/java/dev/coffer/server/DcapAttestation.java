@@ -79,10 +79,8 @@ final class DcapAttestation {
         reload();
     }
 
-    void register(Router r, AdminTokens admins, dev.coffer.server.http.AdmissionQueue queue) {
-        // quote verification is CPU-heavy like SNP's: the same fair queue serves both
-        r.add("POST", "/attest/SgxEnclave", queue.guard(req -> HttpResponse.ok(Map.of("token", attest(req, EvidenceKind.SGX)))));
-        r.add("POST", "/attest/TdxVm", queue.guard(req -> HttpResponse.ok(Map.of("token", attest(req, EvidenceKind.TDX)))));
+    /** The operator's collateral endpoints; the quote endpoints are routed by {@link AttestationService}, behind its verification queue. */
+    void register(Router r, AdminTokens admins) {
         r.add("GET", "/admin/collateral/intel", req -> {
             admins.require(req.header("Authorization"));
             return HttpResponse.ok(Map.of("covers", collateral.covers()));
@@ -124,8 +122,9 @@ final class DcapAttestation {
         reload();
     }
 
-    private String attest(HttpRequest req, EvidenceKind kind) {
-        String what = "attest " + (kind == EvidenceKind.SGX ? "SgxEnclave" : "TdxVm");
+    /** {@code POST /attest/SgxEnclave} or {@code /attest/TdxVm} (routed by {@link AttestationService}). */
+    String attest(HttpRequest req, EvidenceKind kind) {
+        String what = "attest " + kind.endpoint();
         ObjectNode body = Json.parseObject(req.body(), what);
         if (body.hasNonNull("collateral")) {
             throw new ApiException(ErrorCode.MALFORMED_REQUEST, what + ": collateral in the request is not accepted: it would come from the "
@@ -141,7 +140,7 @@ final class DcapAttestation {
         Evidence evidence = Evidence.dcap(quote);
         if (evidence.kind() != kind) {
             throw new ApiException(ErrorCode.MALFORMED_REQUEST, what + ": the quote is " + evidence.kind() + " evidence (version "
-                    + quote.header().version() + "); send it to /attest/" + (evidence.kind() == EvidenceKind.SGX ? "SgxEnclave" : "TdxVm"));
+                    + quote.header().version() + "); send it to /attest/" + evidence.kind().endpoint());
         }
         byte[] runtimeData = null;
         String dataType = null;
@@ -186,7 +185,7 @@ final class DcapAttestation {
         }
         Map<String, Object> claims = claims(a, runtimeData, dataType, nonce);
         ObjectNode input = Json.MAPPER.createObjectNode();
-        input.put("tee", kind == EvidenceKind.SGX ? "sgx" : "tdx");
+        input.put("tee", kind.label());
         input.put("debuggable", a.claims().debuggable());
         input.put("allow_debug", config.allowDebug());
         input.put("tcb_status", a.claims().tcbStatus().orElse(""));
@@ -233,7 +232,7 @@ final class DcapAttestation {
         c.put("attester_tcb_status", a.claims().tcbStatus().orElseThrow());
         c.put("attester_advisory_ids", a.claims().advisoryIds());
         if (a.kind() == EvidenceKind.SGX) c.put("x-ms-sgx-tcbidentifier", String.valueOf(tcbEvaluationDataNumber(a)));
-        c.put("x-coffer-tee", a.kind() == EvidenceKind.SGX ? "sgx" : "tdx");
+        c.put("x-coffer-tee", a.kind().label());
         AttestationService.putRuntimeClaims(c, runtimeData, dataType, nonce);
         return c;
     }

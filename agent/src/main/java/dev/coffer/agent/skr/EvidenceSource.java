@@ -2,7 +2,7 @@ package dev.coffer.agent.skr;
 
 /**
  * The group's TEE as the SKR API sees it: a report bound to caller-chosen REPORT_DATA. For
- * {@code --tee sim} this is {@link SimEvidenceSource}; on SEV-SNP hardware it is the guest's
+ * {@code --tee sim} this is {@link dev.coffer.agent.tee.SimEvidenceSource}; on SEV-SNP hardware it is the guest's
  * {@code /dev/sev-guest} (or configfs-tsm) report interface.
  */
 public interface EvidenceSource {

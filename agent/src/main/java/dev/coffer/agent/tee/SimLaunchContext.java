@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.coffer.agent.skr.SimEvidenceSource;
 import dev.coffer.attest.cert.EcdsaP384;
 import dev.coffer.attest.sim.SimLaunch;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;

@@ -3,6 +3,7 @@ package dev.coffer.agent.tee;
 import dev.coffer.agent.skr.Evidence;
 import dev.coffer.agent.skr.EvidenceSource;
 
+import dev.coffer.attest.evidence.EvidenceKind;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -31,7 +32,7 @@ import java.util.UUID;
  * </ul>
  * There is no simulation here: where neither interface exists, {@link #detect} says so.
  */
-public final class SnpEvidenceSource implements EvidenceSource {
+public final class SnpEvidenceSource implements GuestTee {
     static final String CONFIGFS_TSM = "sys/kernel/config/tsm/report";
     static final String SEV_GUEST = "dev/sev-guest";
     private static final int REPORT_SIZE = 1184;
@@ -64,8 +65,8 @@ public final class SnpEvidenceSource implements EvidenceSource {
     }
 
     @Override
-    public String tee() {
-        return "snp";
+    public EvidenceKind kind() {
+        return EvidenceKind.SEV_SNP;
     }
 
     @Override

@@ -1,26 +1,20 @@
 package dev.coffer.agent.tee;
 
 import dev.coffer.agent.skr.EvidenceSource;
-import dev.coffer.attest.measure.HostData;
-import dev.coffer.attest.snp.SnpReport;
-import dev.coffer.attest.snp.SnpReportFormatException;
+import dev.coffer.attest.evidence.EvidenceKind;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
- * The agent's {@code --tee none|sim|snp} choice, and the startup check that binds the policy to
- * the launch.
+ * The agent's {@code --tee} choice ({@code none} or one of {@link GuestTee#KINDS}): opens the
+ * {@link GuestTee} it names, refusing one the machine does not have.
  */
 public final class TeeSources {
     public static final String NONE = "none";
-    public static final String SIM = "sim";
-    public static final String SNP = "snp";
-
-    /** REPORT_DATA of the startup self-check report: a tag no host request can produce (see {@link HostChallenge}). */
-    static final byte[] STARTUP_REPORT_DATA = Arrays.copyOf("coffer-agent-startup/v1".getBytes(StandardCharsets.US_ASCII), 64);
+    public static final String SIM = EvidenceKind.SIMULATED.label();
+    public static final String SNP = EvidenceKind.SEV_SNP.label();
 
     private TeeSources() {}
 
@@ -29,9 +23,10 @@ public final class TeeSources {
      * the runtime wrote for {@code group}; snp looks for the guest interface under "/".
      *
      * @throws IllegalArgumentException for an unknown name or a missing/extra launch context
+     * @throws IllegalArgumentException for a declared evidence kind the agent cannot run in (sgx, tdx)
      * @throws TeeException when the TEE is not there or the context is not trustworthy
      */
-    public static Optional<EvidenceSource> open(String tee, Path launchContext, String group) {
+    public static Optional<GuestTee> open(String tee, Path launchContext, String group) {
         return open(tee, launchContext, group, Path.of("/"), null);
     }
 
@@ -43,21 +38,24 @@ public final class TeeSources {
      * @throws TeeException for {@code none} where a secure processor is present: a launch with one
      *                      binds its policy through HOST_DATA, and the host may not switch that off
      */
-    public static Optional<EvidenceSource> open(String tee, Path launchContext, String group, Path root, Path simChipDirectory) {
-        return switch (tee == null ? NONE : tee) {
-            case NONE -> {
-                if (launchContext != null) {
-                    throw new IllegalArgumentException("expected --launch-context only with --tee sim, found it with --tee none");
-                }
-                Optional<String> present = secureProcessor(root);
-                if (present.isPresent()) {
-                    throw new TeeException("expected tee sim or snp on a machine whose secure processor is present (found "
-                            + present.get() + "), found tee none; a launch with a secure processor binds its policy through"
-                            + " HOST_DATA, which the host may not switch off: launch it with its TEE");
-                }
-                yield Optional.empty();
+    public static Optional<GuestTee> open(String tee, Path launchContext, String group, Path root, Path simChipDirectory) {
+        if (tee == null || tee.equals(NONE)) {
+            if (launchContext != null) {
+                throw new IllegalArgumentException("expected --launch-context only with --tee sim, found it with --tee none");
             }
-            case SIM -> {
+            Optional<String> present = secureProcessor(root);
+            if (present.isPresent()) {
+                throw new TeeException("expected tee sim or snp on a machine whose secure processor is present (found "
+                        + present.get() + "), found tee none; a launch with a secure processor binds its policy through"
+                        + " HOST_DATA, which the host may not switch off: launch it with its TEE");
+            }
+            return Optional.empty();
+        }
+        EvidenceKind kind = GuestTee.KINDS.stream().filter(k -> k.label().equals(tee)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("expected --tee " + choices() + ", found \"" + tee + "\""));
+        // exhaustive over the kinds: a TEE the agent can run in is a case here (and a member of GuestTee.KINDS)
+        return Optional.of(switch (kind) {
+            case SIMULATED -> {
                 if (launchContext == null) {
                     throw new IllegalArgumentException("expected --launch-context FILE with --tee sim (the runtime writes it in"
                             + " the group's state directory), found none");
@@ -69,17 +67,23 @@ public final class TeeSources {
                             + hardware.get() + "), found tee sim; the simulated chip is the host's, so it cannot bind this"
                             + " launch: launch it with --tee snp");
                 }
-                yield Optional.of(SimLaunchContext.open(launchContext, group, simChipDirectory));
+                yield SimLaunchContext.open(launchContext, group, simChipDirectory);
             }
-            case SNP -> {
+            case SEV_SNP -> {
                 if (launchContext != null) {
                     throw new IllegalArgumentException("expected no --launch-context with --tee snp (the hardware holds the"
                             + " launch), found one");
                 }
-                yield Optional.of(SnpEvidenceSource.detect(Path.of("/")));
+                yield SnpEvidenceSource.detect(Path.of("/"));
             }
-            default -> throw new IllegalArgumentException("expected --tee none|sim|snp, found \"" + tee + "\"");
-        };
+            // not in GuestTee.KINDS, so refused above with the choices; a TEE the agent learns to run in moves up here
+            case SGX, TDX -> throw new IllegalArgumentException("expected --tee " + choices() + ", found \"" + tee + "\"");
+        });
+    }
+
+    /** {@code none|sim|snp}: what {@code --tee} accepts, derived from {@link GuestTee#KINDS}. */
+    public static String choices() {
+        return String.join("|", Stream.concat(Stream.of(NONE), GuestTee.KINDS.stream().map(EvidenceKind::label)).toList());
     }
 
     /**
@@ -109,40 +113,22 @@ public final class TeeSources {
     }
 
     /**
-     * HOST_DATA as the TEE reports it for this launch, read from a fresh report: the value the
-     * agent's policy must hash to. Nothing the host says on the command line is taken for it.
+     * The launch-bound data (HOST_DATA for SEV-SNP and the simulated TEE) as {@code tee} reports
+     * it for this launch: {@link GuestTee#launchBoundData()}.
      */
     public static byte[] launchHostData(EvidenceSource tee) {
-        byte[] raw = tee.evidence(STARTUP_REPORT_DATA).report();
-        try {
-            SnpReport report = SnpReport.parse(raw);
-            if (!Arrays.equals(report.reportData(), STARTUP_REPORT_DATA)) {
-                throw new TeeException("the " + tee.tee() + " TEE returned a report for other REPORT_DATA than the agent asked"
-                        + " for; it cannot be used to bind the policy");
-            }
-            return report.hostData();
-        } catch (SnpReportFormatException e) {
-            throw new TeeException("the " + tee.tee() + " TEE returned no valid SNP report (" + e.getMessage() + ")", e);
-        }
+        return guestTee(tee).launchBoundData();
     }
 
-    /**
-     * The startup check: SHA-256(policy) must equal the launch's HOST_DATA. For allow-all (no
-     * policy file) HOST_DATA must be all zeros, which is what the runtime binds such a launch to,
-     * so a launch bound to a real policy can never be run without one.
-     *
-     * @param policyBytes the policy text, or null for allow-all
-     * @return HOST_DATA as the fresh report gave it
-     * @throws IllegalStateException naming both values when they differ
-     */
+    /** The startup check: {@link GuestTee#requirePolicyBound(byte[])} of the TEE {@code tee} is. */
     public static byte[] requirePolicyBound(EvidenceSource tee, byte[] policyBytes) {
-        byte[] hostData = launchHostData(tee);
-        if (policyBytes != null) {
-            HostData.requireMatches(hostData, policyBytes);
-        } else if (!Arrays.equals(hostData, new byte[32])) {
-            throw new IllegalStateException("expected HOST_DATA of zeros for --policy allow-all, found "
-                    + java.util.HexFormat.of().formatHex(hostData) + "; this launch is bound to a policy, so it must run that policy");
-        }
-        return hostData;
+        return guestTee(tee).requirePolicyBound(policyBytes);
+    }
+
+    private static GuestTee guestTee(EvidenceSource tee) {
+        if (tee instanceof GuestTee g) return g;
+        // fail closed: only a TEE this agent opened itself can vouch for the launch
+        throw new TeeException("expected the guest's own TEE (" + String.join(" or ", GuestTee.KINDS.stream().map(EvidenceKind::label)
+                .toList()) + ") for the startup check, found " + (tee == null ? "none" : "a " + tee.tee() + " evidence source that is not one"));
     }
 }

@@ -1,5 +1,6 @@
 package dev.coffer.agent.skr;
 
+import dev.coffer.agent.tee.SimEvidenceSource;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

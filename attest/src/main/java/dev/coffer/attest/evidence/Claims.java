@@ -18,4 +18,14 @@ public record Claims(EvidenceKind kind, boolean debuggable, String reportData, O
         advisoryIds = List.copyOf(advisoryIds);
         fields = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(fields));
     }
+
+    /** What measures the launched code, hex: MEASUREMENT, MRENCLAVE or MRTD by {@link EvidenceKind#measurementField()}. */
+    public String measurement() {
+        return (String) fields.get(kind.measurementField());
+    }
+
+    /** The launcher's bound data, hex: HOST_DATA, CONFIGID or MRCONFIGID by {@link EvidenceKind#launchDataField()}. */
+    public String launchData() {
+        return (String) fields.get(kind.launchDataField());
+    }
 }

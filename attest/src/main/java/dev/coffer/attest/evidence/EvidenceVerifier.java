@@ -27,6 +27,8 @@ import java.util.Optional;
  * The one entry point: verifies any {@link Evidence} and returns its {@link Claims}. SEV-SNP and
  * simulated evidence go through {@link SnpVerifier} (whose policy's clock is its time); SGX and
  * TDX through {@link DcapVerifier} at the given instant with the operator's collateral.
+ * Simulated evidence verifies only when the {@link SnpVerifier}'s policy trusts a sim root, which
+ * only a caller that asked for the simulated TEE gives it.
  */
 public final class EvidenceVerifier {
     private static final HexFormat HEX = HexFormat.of();
@@ -39,6 +41,19 @@ public final class EvidenceVerifier {
         this.snp = snp;
         this.dcap = dcap;
         this.collateral = collateral;
+    }
+
+    /**
+     * A verifier for SEV-SNP-format evidence with {@code snp}'s policy; SGX and TDX evidence is
+     * verified without collateral, so it is never valid (the operator's collateral is needed).
+     */
+    public EvidenceVerifier(SnpVerifier snp) {
+        this(snp, new DcapVerifier(), CollateralSet.empty());
+    }
+
+    /** Whether simulated evidence can verify here: only when the caller trusted a sim root explicitly. */
+    public boolean acceptsSimulated() {
+        return !snp.policy().trustedSimRoots().isEmpty();
     }
 
     public Attestation verify(Evidence evidence, Instant at) {
@@ -61,10 +76,16 @@ public final class EvidenceVerifier {
         } else {
             checks.add(new CheckResult("evidence_kind", CheckResult.Status.PASS, claimed + " (" + claimed.attestationType() + ")"));
         }
+        if (claimed == EvidenceKind.SIMULATED && !acceptsSimulated()) {
+            // Said on its own, whatever the chain check found: the caller never asked for a simulated TEE.
+            checks.add(new CheckResult("simulated_requested", CheckResult.Status.FAIL, "expected hardware evidence, found evidence"
+                    + " from a simulated secure processor, and no simulated root was trusted: a simulated TEE is accepted only"
+                    + " where the caller asks for it explicitly (e.g. --trust-sim, development only)"));
+        }
         Map<String, Object> fields = new LinkedHashMap<>(SnpReportFields.of(report));
         fields.put("measurement", HEX.formatHex(report.measurement()));
         Claims claims = new Claims(proven, report.policy().debug(), HEX.formatHex(report.reportData()), Optional.empty(), List.of(), fields);
-        return new Attestation(proven, checks.stream().noneMatch(CheckResult::failed), claims, checks);
+        return new Attestation(proven, checks.stream().noneMatch(CheckResult::failed), claims, checks, Optional.of(v));
     }
 
     private Attestation dcap(DcapQuote quote, EvidenceKind kind, Instant at) {

@@ -3,6 +3,7 @@ package dev.coffer.cli.attest;
 import dev.coffer.attest.bench.EndorsementBenchmark;
 import dev.coffer.attest.bench.VerificationBenchmark;
 import dev.coffer.attest.endorse.EndorsementKey;
+import dev.coffer.attest.evidence.EvidenceKind;
 import dev.coffer.attest.sim.SimLaunch;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;
 import dev.coffer.attest.verify.SnpVerifier;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,8 +61,8 @@ public final class AttestBenchCommand implements Runnable {
             + " ES384 signature and claims, one thread), with a throwaway endorsement key.")
     boolean endorsements;
 
-    @Option(names = "--mode", defaultValue = "snp", paramLabel = "MODE",
-            description = "snp (default), sgx or tdx: which evidence's verification to measure.")
+    @Option(names = "--mode", defaultValue = "snp", paramLabel = "MODE", completionCandidates = Modes.class,
+            description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}): which evidence's verification to measure.")
     String mode;
 
     @Option(names = "--quote", paramLabel = "FILE", description = "With --mode sgx|tdx: the DCAP quote to verify.")
@@ -75,9 +77,16 @@ public final class AttestBenchCommand implements Runnable {
     @Override
     public void run() {
         if (seconds < 1 || seconds > 600) throw new UsageException("--seconds must be 1..600, found " + seconds);
-        if (!mode.equals("snp")) {
-            benchDcap();
-            return;
+        // the hardware kinds of the evidence model: a new TEE is a new case here, which the compiler asks for
+        EvidenceKind kind = Arrays.stream(EvidenceKind.values()).filter(k -> k.hardware() && k.label().equals(mode)).findFirst()
+                .orElseThrow(() -> new UsageException("--mode expects " + modes() + ", found '" + mode + "'"));
+        switch (kind) {
+            case SEV_SNP -> { }
+            case SGX, TDX -> {
+                benchDcap();
+                return;
+            }
+            case SIMULATED -> throw new IllegalStateException("the simulated TEE is not a --mode: snp already measures its reports");
         }
         if (endorsements) {
             benchEndorsements();
@@ -122,8 +131,21 @@ public final class AttestBenchCommand implements Runnable {
         }
     }
 
+    /** What {@code --mode} accepts, for its help text: the hardware evidence kinds. */
+    static final class Modes implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return Arrays.stream(EvidenceKind.values()).filter(EvidenceKind::hardware).map(EvidenceKind::label).iterator();
+        }
+    }
+
+    /** {@code snp, sgx or tdx}: the labels of the hardware evidence kinds, in declaration order. */
+    static String modes() {
+        List<String> labels = Arrays.stream(EvidenceKind.values()).filter(EvidenceKind::hardware).map(EvidenceKind::label).toList();
+        return String.join(", ", labels.subList(0, labels.size() - 1)) + " or " + labels.getLast();
+    }
+
     private void benchDcap() {
-        if (!mode.equals("sgx") && !mode.equals("tdx")) throw new UsageException("--mode expects snp, sgx or tdx, found '" + mode + "'");
         if (quote == null) throw new UsageException("--mode " + mode + " needs --quote FILE (a captured " + mode + " DCAP quote)");
         if (threads < 1 || threads > 256) throw new UsageException("--threads must be 1..256, found " + threads);
         Instant when;

@@ -2,6 +2,9 @@ package dev.coffer.cli.attest;
 
 import dev.coffer.attest.cert.AmdCertificate;
 import dev.coffer.attest.endorse.EndorsementFormatException;
+import dev.coffer.attest.evidence.Attestation;
+import dev.coffer.attest.evidence.Evidence;
+import dev.coffer.attest.evidence.EvidenceVerifier;
 import dev.coffer.attest.endorse.EndorsementVerdict;
 import dev.coffer.attest.endorse.EndorsementVerifier;
 import dev.coffer.attest.endorse.GuestEndorsement;
@@ -279,16 +282,23 @@ public final class AttestVerifyCommand implements Callable<Integer> {
             }
         }
 
-        Verdict verdict = new SnpVerifier(policy.build()).verify(parsed, endorsementKey, certs);
+        // Through the one verifier: the endorsement key chosen above is the only one it is given, and
+        // evidence from the simulated processor verifies only with --trust-sim (its sim root).
+        List<AmdCertificate> presented = new ArrayList<>();
+        presented.add(endorsementKey);
+        certs.stream().filter(c -> !c.role().isEndorsementKey()).forEach(presented::add);
+        Attestation attestation = new EvidenceVerifier(new SnpVerifier(policy.build()))
+                .verify(Evidence.snpFormat(parsed, presented), verifyAt);
+        Verdict verdict = attestation.snpVerdict().orElseThrow();
         EndorsementVerdict endorsed = guestEndorsement == null ? null
                 : EndorsementVerifier.verify(guestEndorsement, java.util.HexFormat.of().formatHex(parsed.measurement()), verifyAt, trusted);
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
-            Json.print(out, json(parsed, verdict, endorsed));
+            Json.print(out, json(parsed, attestation, verdict, endorsed));
         } else {
-            printText(out, parsed, verdict, endorsed);
+            printText(out, parsed, attestation, verdict, endorsed);
         }
-        return verdict.valid() && (endorsed == null || endorsed.endorsed()) ? ExitCodes.OK : ExitCodes.FAILURE;
+        return attestation.valid() && (endorsed == null || endorsed.endorsed()) ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 
     private static List<Map<String, Object>> checks(List<CheckResult> results) {
@@ -303,11 +313,11 @@ public final class AttestVerifyCommand implements Callable<Integer> {
         return checks;
     }
 
-    private Map<String, Object> json(SnpReport parsed, Verdict verdict, EndorsementVerdict endorsed) {
+    private Map<String, Object> json(SnpReport parsed, Attestation attestation, Verdict verdict, EndorsementVerdict endorsed) {
         Map<String, Object> m = new LinkedHashMap<>();
         if (endorsed != null) {
             // Top-level, as a checker reads them: exit 0 iff valid && endorsed.
-            m.put("valid", verdict.valid());
+            m.put("valid", attestation.valid());
             m.put("endorsed", endorsed.endorsed());
             m.put("complianceStatus", endorsed.complianceStatus());
         }
@@ -323,10 +333,11 @@ public final class AttestVerifyCommand implements Callable<Integer> {
         ek.put("sha256", c.sha256Fingerprint());
         m.put("endorsement_key", ek);
         Map<String, Object> v = new LinkedHashMap<>();
-        v.put("valid", verdict.valid());
+        v.put("valid", attestation.valid());
         v.put("tee", verdict.tee().label());
+        v.put("kind", attestation.kind().label());
         v.put("product", verdict.product().map(Product::toString).orElse(null));
-        v.put("checks", checks(verdict.checks()));
+        v.put("checks", checks(attestation.checks()));
         m.put("verdict", v);
         if (endorsed != null) {
             GuestEndorsement g = endorsed.endorsement();
@@ -348,7 +359,7 @@ public final class AttestVerifyCommand implements Callable<Integer> {
         return m;
     }
 
-    private void printText(PrintWriter out, SnpReport parsed, Verdict verdict, EndorsementVerdict endorsed) {
+    private void printText(PrintWriter out, SnpReport parsed, Attestation attestation, Verdict verdict, EndorsementVerdict endorsed) {
         out.println("report " + report + " (version " + parsed.version() + ")");
         for (var e : SnpReportFields.of(parsed).entrySet()) {
             out.printf("  %-20s %s%n", e.getKey(), render(e.getValue()));
@@ -357,10 +368,11 @@ public final class AttestVerifyCommand implements Callable<Integer> {
         out.println("endorsement key " + c.role() + " " + c.productName().orElse("") + " (issuer " + c.issuerCn() + ", valid "
                 + c.notBefore() + " .. " + c.notAfter() + ", sha256 " + c.sha256Fingerprint() + ")");
         out.println("checks");
-        for (CheckResult r : verdict.checks()) {
+        for (CheckResult r : attestation.checks()) {
             out.printf("  %-4s %-22s %s%n", r.status(), r.name(), r.detail());
         }
-        out.println("verdict: " + verdict.summary());
+        // the SNP verifier's words when valid (tee, product); the failures of every check otherwise
+        out.println("verdict: " + (attestation.valid() ? verdict.summary() : attestation.summary()));
         if (endorsed != null) {
             GuestEndorsement g = endorsed.endorsement();
             out.println("endorsement " + endorsement + " (" + g.algorithm() + ", issuer " + g.issuer() + ", feed " + g.feed()

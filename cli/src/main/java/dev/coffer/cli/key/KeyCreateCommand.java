@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 @Command(name = "create", mixinStandardHelpOptions = true, description = {"Generate a key in the vault. With --policy it is exportable: released only to",
@@ -63,7 +64,9 @@ public final class KeyCreateCommand implements Runnable {
         }
         if (immutable && policy == null && releaseTo == null) throw new UsageException("--immutable needs --policy or --release-to");
         if (policy != null && releaseTo != null) throw new UsageException("give --policy or --release-to, not both");
-        if (!tee.equals("sim") && !tee.equals("snp")) throw new UsageException("--tee must be sim or snp, found '" + tee + "'");
+        // the TEEs a Coffer guest runs in, as the agent declares them
+        List<String> guestTees = dev.coffer.agent.tee.GuestTee.KINDS.stream().map(dev.coffer.attest.evidence.EvidenceKind::label).toList();
+        if (!guestTees.contains(tee)) throw new UsageException("--tee must be " + String.join(" or ", guestTees) + ", found '" + tee + "'");
         if (releaseTo != null && !releaseTo.matches("[0-9a-fA-F]{64}")) {
             throw new UsageException("--release-to must be the group policy's SHA-256 (64 hex digits), found '" + releaseTo + "'");
         }

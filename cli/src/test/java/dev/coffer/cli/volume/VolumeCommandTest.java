@@ -2,7 +2,7 @@ package dev.coffer.cli.volume;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.agent.skr.SecureKeyRelease;
-import dev.coffer.agent.skr.SimEvidenceSource;
+import dev.coffer.agent.tee.SimEvidenceSource;
 import dev.coffer.agent.volume.EncryptedVolume;
 import dev.coffer.agent.volume.Luks2Header;
 import dev.coffer.agent.volume.VolumeIntegrity;

@@ -4,10 +4,14 @@ import dev.coffer.agent.protocol.Result;
 import dev.coffer.agent.tee.HostChallenge;
 import dev.coffer.attest.cert.AmdCertificate;
 import dev.coffer.attest.cert.Certificates;
+import dev.coffer.attest.evidence.Attestation;
+import dev.coffer.attest.evidence.Evidence;
+import dev.coffer.attest.evidence.EvidenceKind;
+import dev.coffer.attest.evidence.EvidenceVerifier;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;
-import dev.coffer.attest.snp.SnpReport;
 import dev.coffer.attest.verify.CheckResult;
 import dev.coffer.attest.verify.SnpVerifier;
+import dev.coffer.attest.verify.TeeKind;
 import dev.coffer.attest.verify.Verdict;
 import dev.coffer.attest.verify.VerifierPolicy;
 import dev.coffer.runtime.group.GroupException;
@@ -19,13 +23,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
 /**
  * {@code coffer attest group NAME}: challenges a running group for a fresh report and checks it
- * as a remote verifier would — signature and certificate chain (trusting only this Coffer home's
+ * as a remote verifier would, through the one {@link EvidenceVerifier}, as evidence of the kind
+ * the group was launched with — signature and certificate chain (trusting only this Coffer home's
  * simulated secure processor, never any other sim root), REPORT_DATA binding the caller's nonce
  * ({@link HostChallenge}), and MEASUREMENT and HOST_DATA equal to what {@code coffer run}
  * recorded when it launched the group.
@@ -71,10 +77,17 @@ public final class GroupAttestation {
             throw new GroupException("expected group " + group + " to run with a TEE, found --tee none; nothing measured its"
                     + " launch, so there is nothing to attest: run it again with `coffer run --tee sim`");
         }
-        // a simulated launch is checked against this home's sim root only; a hardware launch against
-        // AMD's pinned roots only (no sim root is trusted for it, whatever the agent sends)
+        // the kind the launch recorded decides what the answer must be: simulated evidence is accepted only
+        // for a sim launch, against this home's sim root only; a hardware launch against AMD's pinned roots
+        // only (no sim root is trusted for it, whatever the agent sends)
+        EvidenceKind kind;
+        try {
+            kind = EvidenceKind.parse(recorded.tee(), "the TEE group " + group + " was launched with");
+        } catch (IllegalArgumentException e) {
+            throw new GroupException(e.getMessage());
+        }
         VerifierPolicy policy = VerifierPolicy.defaults();
-        if (recorded.tee().equals("sim")) {
+        if (kind == EvidenceKind.SIMULATED) {
             Path simTee = groups.simTeeDirectory();
             if (!Files.isRegularFile(simTee.resolve("ark.pem"))) {
                 throw new GroupException("expected this Coffer home's simulated secure processor in " + simTee + ", found none;"
@@ -86,11 +99,11 @@ public final class GroupAttestation {
         Result.Report answer = groups.report(group, nonce);
 
         List<CheckResult> checks = new ArrayList<>();
-        SnpReport report;
+        byte[] raw;
         try {
-            report = SnpReport.parse(HEX.parseHex(answer.reportHex()));
+            raw = HEX.parseHex(answer.reportHex());
         } catch (IllegalArgumentException e) {
-            throw new GroupException("expected an SNP report from the agent of " + group + ", found bytes that are not one ("
+            throw new GroupException("expected the agent of " + group + " to send its report as hex, found text that is not ("
                     + e.getMessage() + ")");
         }
         List<AmdCertificate> certificates;
@@ -100,25 +113,35 @@ public final class GroupAttestation {
             throw new GroupException("expected the agent of " + group + " to send a PEM certificate chain with its report,"
                     + " found one that does not parse (" + e.getMessage() + ")");
         }
-        Verdict verdict = new SnpVerifier(policy).verify(report, certificates);
-        checks.addAll(verdict.checks());
+        Evidence evidence;
+        try {
+            evidence = Evidence.parse(kind, raw, certificates);
+        } catch (IllegalArgumentException e) {
+            throw new GroupException("expected " + kind.label() + " evidence from the agent of " + group + ", found bytes that are not"
+                    + " (" + e.getMessage() + ")");
+        }
+        Attestation attestation = new EvidenceVerifier(new SnpVerifier(policy)).verify(evidence, Instant.now());
+        checks.addAll(attestation.checks());
+        // SEV-SNP-only facts (chip id, REPORTED_TCB, product) come from the SNP verifier's own verdict; other kinds have none.
+        Verdict snp = attestation.snpVerdict().orElse(null);
         byte[] expectedReportData = HostChallenge.reportData(nonce);
-        checks.add(compare(NONCE, expectedReportData, report.reportData(), "REPORT_DATA",
+        checks.add(compare(NONCE, expectedReportData, evidence.reportData(), "REPORT_DATA",
                 "the tag " + HEX.formatHex(HostChallenge.TAG) + " and this attestation's nonce", "the report is not an answer to this challenge (replayed or made for someone else)"));
-        checks.add(compare(HOST_DATA, hexOrEmpty(recorded.hostData()), report.hostData(), "HOST_DATA",
+        checks.add(compare(HOST_DATA, hexOrEmpty(recorded.hostData()), evidence.launchData(), "HOST_DATA",
                 "the value `coffer run` recorded (SHA-256 of the group's policy)", "the group runs under another policy than the one it was launched with"));
-        checks.add(compare(MEASUREMENT, hexOrEmpty(recorded.measurement()), report.measurement(), "MEASUREMENT",
+        checks.add(compare(MEASUREMENT, hexOrEmpty(recorded.measurement()), evidence.measurement(), "MEASUREMENT",
                 "the value `coffer run` recorded", "another agent or other launch parameters than the ones launched"));
-        boolean valid = verdict.valid() && checks.stream().noneMatch(CheckResult::failed);
+        boolean valid = attestation.valid() && checks.stream().noneMatch(CheckResult::failed);
         StringBuilder reason = new StringBuilder();
         for (CheckResult c : checks) {
             if (c.failed()) reason.append(reason.isEmpty() ? "" : "; ").append(c.name()).append(": ").append(c.detail());
         }
-        String tee = verdict.tee().label().equals("sim") ? "sim" : answer.tee();
-        String notice = "sim".equals(tee) ? "sim (simulated, not a hardware TEE)" : tee;
-        return new Outcome(group, tee, notice, valid, HEX.formatHex(nonce), HEX.formatHex(report.measurement()),
-                HEX.formatHex(report.hostData()), HEX.formatHex(report.reportData()), HEX.formatHex(report.chipId()),
-                report.reportedTcb().toString(), verdict.product().map(Object::toString).orElse(""), checks, reason.toString());
+        String tee = snp != null && snp.tee() == TeeKind.SIM ? EvidenceKind.SIMULATED.label() : answer.tee();
+        String notice = EvidenceKind.SIMULATED.label().equals(tee) ? "sim (simulated, not a hardware TEE)" : tee;
+        return new Outcome(group, tee, notice, valid, HEX.formatHex(nonce), HEX.formatHex(evidence.measurement()),
+                HEX.formatHex(evidence.launchData()), HEX.formatHex(evidence.reportData()),
+                snp == null ? "" : HEX.formatHex(snp.report().chipId()), snp == null ? "" : snp.report().reportedTcb().toString(),
+                snp == null ? "" : snp.product().map(Object::toString).orElse(""), checks, reason.toString());
     }
 
     private static byte[] hexOrEmpty(String hex) {

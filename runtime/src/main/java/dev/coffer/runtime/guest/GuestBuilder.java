@@ -223,7 +223,7 @@ public final class GuestBuilder {
             GuestAgent.class, AgentMain.class,
             dev.coffer.policy.enforce.PolicyEnforcer.class, dev.coffer.rego.Rego.class, com.google.re2j.Pattern.class,
             com.fasterxml.jackson.dataformat.yaml.YAMLFactory.class, org.yaml.snakeyaml.Yaml.class,
-            dev.coffer.layer.ext4.Ext4Writer.class, dev.coffer.attest.snp.SnpReport.class, dev.coffer.channel.SignedRelease.class,
+            dev.coffer.layer.ext4.Ext4Writer.class, dev.coffer.attest.evidence.Evidence.class, dev.coffer.channel.SignedRelease.class,
             org.bouncycastle.jce.provider.BouncyCastleProvider.class, org.bouncycastle.cert.X509CertificateHolder.class,
             org.bouncycastle.asn1.cmc.CMCStatus.class,
             ObjectMapper.class, JsonFactory.class, JsonInclude.class);
