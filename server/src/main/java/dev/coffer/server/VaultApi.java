@@ -39,6 +39,11 @@ final class VaultApi {
     }
 
     void register(Router r) {
+        // before /keys/{name}/{version}, which would otherwise take GET .../generation for a version
+        r.add("POST", "/keys/{name}/generation", req -> advanceGeneration(req, null));
+        r.add("POST", "/keys/{name}/{version}/generation", req -> advanceGeneration(req, req.pathParam("version")));
+        r.add("GET", "/keys/{name}/generation", admin(req -> HttpResponse.ok(Map.of("key", req.pathParam("name"),
+                "generation", vault.generation(req.pathParam("name"))))));
         r.add("GET", "/keys", admin(req -> HttpResponse.ok(Map.of("keys", vault.list().stream().map(KeyInfo::toJson).toList()))));
         r.add("POST", "/keys/{name}/create", admin(this::create));
         r.add("PUT", "/keys/{name}", admin(this::importKey));
@@ -127,6 +132,36 @@ final class VaultApi {
         ReleaseResult result = vault.release(req.pathParam("name"), version, tokenText,
                 enc != null && enc.isTextual() ? enc.textValue() : enc == null || enc.isNull() ? null : enc.toString());
         return HttpResponse.ok(Map.of("value", result.value()));
+    }
+
+    /**
+     * {@code {"target": TOKEN, "expected": N, "next": M}}: compare-and-set of the key's volume
+     * generation under the same attested authorisation as a release; answers {@code {"value": JWS}}.
+     */
+    private HttpResponse advanceGeneration(HttpRequest req, String version) {
+        ObjectNode body;
+        try {
+            body = Json.parseObject(req.body(), "advance generation");
+            for (String f : List.of("expected", "next")) {
+                JsonNode n = body.get(f);
+                if (n == null || !n.isIntegralNumber() || !n.canConvertToLong()) {
+                    throw new ApiException(ErrorCode.MALFORMED_REQUEST, "advance generation: '" + f + "' must be an integer, found "
+                            + (n == null ? "none" : shown(n.toString())));
+                }
+            }
+            if (body.has("target") && !body.get("target").isTextual()) {
+                throw new ApiException(ErrorCode.MALFORMED_REQUEST, "advance generation: 'target' must be the attestation token string");
+            }
+        } catch (ApiException e) {
+            return HttpResponse.error(e.code(), auditedFailure(req, version, e));
+        }
+        String jws = vault.advanceGeneration(req.pathParam("name"), version, body.path("target").asText(null),
+                body.get("expected").longValue(), body.get("next").longValue());
+        return HttpResponse.ok(Map.of("value", jws));
+    }
+
+    private static String shown(String s) {
+        return s.length() > 40 ? s.substring(0, 40) + "..." : s;
     }
 
     private String auditedFailure(HttpRequest req, String version, ApiException e) {

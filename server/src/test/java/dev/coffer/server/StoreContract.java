@@ -64,6 +64,40 @@ abstract class StoreContract {
     }
 
     @Test
+    void volumeGenerationsMoveOnlyForwardByCompareAndSetAndArePersisted() throws Exception {
+        assertEquals(0, store.generation("vol"), "no row is generation 0");
+        assertTrue(store.advanceGeneration("vol", 0, 1));
+        assertFalse(store.advanceGeneration("vol", 0, 1), "a second advance from 0 finds 1");
+        assertFalse(store.advanceGeneration("vol", 5, 6), "an expected value the store does not hold changes nothing");
+        assertEquals(1, store.generation("vol"));
+        assertTrue(store.advanceGeneration("vol", 1, 3));
+        assertThrows(IllegalArgumentException.class, () -> store.advanceGeneration("vol", 3, 3));
+        assertThrows(IllegalArgumentException.class, () -> store.advanceGeneration("vol", 3, 2));
+        assertEquals(0, store.generation("other"), "per key");
+        // racing advances from one value: exactly one wins, from 0 (insert) and from a stored value (update)
+        for (long from : new long[] {0, 3}) {
+            String name = from == 0 ? "raced" : "vol";
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                List<Future<Boolean>> tries = new ArrayList<>();
+                for (int i = 0; i < 8; i++) tries.add(pool.submit(() -> store.advanceGeneration(name, from, from + 1)));
+                int won = 0;
+                for (Future<Boolean> f : tries) if (f.get()) won++;
+                assertEquals(1, won, "racing compare-and-sets from " + from);
+                assertEquals(from + 1, store.generation(name));
+            } finally {
+                pool.shutdown();
+            }
+        }
+        store.close();
+        store = VaultStore.open(url, KeyEncryptionKey.of(KEK_BYTES));
+        assertEquals(4, store.generation("vol"), "persisted across a reopen");
+        insert("vol", v(9), 1, Fixture.bytes(32, 9));
+        store.deleteKey("vol");
+        assertEquals(0, store.generation("vol"), "a deleted key's generation goes with it");
+    }
+
+    @Test
     void keyVersionsRoundTripAndLatestIsTheHighestSequence() throws Exception {
         insert("k", v(1), 1, Fixture.bytes(32, 1));
         insert("k", v(2), 2, Fixture.bytes(32, 2));

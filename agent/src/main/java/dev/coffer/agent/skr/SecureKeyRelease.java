@@ -33,6 +33,7 @@ import dev.coffer.channel.CompactJws;
 import dev.coffer.channel.Jwk;
 import dev.coffer.channel.KeyWrapAlgorithm;
 import dev.coffer.channel.SignedRelease;
+import dev.coffer.channel.VolumeGeneration;
 
 /**
  * What the SKR API does, without HTTP: raw reports, attestation tokens and secure key release
@@ -220,6 +221,70 @@ public final class SecureKeyRelease {
         if (jws.isEmpty()) throw invalid("key release: " + vault + " answered without 'value' (the signed release)");
         JsonNode payload = verifyRelease(vault, jws);
         return openRelease(payload, (RSAPrivateKey) runtime.getPrivate(), kid);
+    }
+
+    /** A released volume key and the vault's generation of it, both from one signed release. */
+    public record VolumeKeyRelease(ObjectNode jwk, long generation) {}
+
+    /**
+     * {@link #releaseKey} for a volume key: also returns the volume generation the vault signed
+     * into the same release ({@link VolumeGeneration}). It is as fresh as the key: the key is
+     * wrapped to this call's runtime key, so a release the host recorded earlier opens nothing.
+     */
+    public VolumeKeyRelease releaseVolumeKey(String maaEndpoint, String akvEndpoint, String kid) {
+        String vault = endpoint(akvEndpoint, "akv_endpoint");
+        endpoint(maaEndpoint, "maa_endpoint");
+        checkKid(kid);
+        KeyPair runtime = runtimeKey();
+        String token = maaToken(maaEndpoint, runtimeJwks((RSAPublicKey) runtime.getPublic()));
+        JsonNode answer = upstream.post(vault + "/keys/" + kid + "/release?api-version=7.4", Map.of("target", token, "enc", enc), "key release");
+        String jws = answer.path("value").asText("");
+        if (jws.isEmpty()) throw invalid("key release: " + vault + " answered without 'value' (the signed release)");
+        JsonNode payload = verifyRelease(vault, jws);
+        long generation;
+        try {
+            generation = VolumeGeneration.read(payload, kid, "the release response").generation();
+        } catch (ChannelFormatException e) {
+            throw invalid(e.getMessage());
+        }
+        return new VolumeKeyRelease(openRelease(payload, (RSAPrivateKey) runtime.getPrivate(), kid), generation);
+    }
+
+    /**
+     * Moves volume key {@code kid}'s generation at the vault from {@code expected} to {@code next}
+     * (compare-and-set), with a fresh attestation token (the authorisation a release needs), and
+     * checks the vault's signed answer against the pinned release-signing key: it must name this
+     * key, these two values and this request's token, so neither a forged nor a replayed answer
+     * counts. A conflict (another session moved it) comes back as {@code generation_conflict}.
+     */
+    public void advanceGeneration(String maaEndpoint, String akvEndpoint, String kid, long expected, long next) {
+        String vault = endpoint(akvEndpoint, "akv_endpoint");
+        endpoint(maaEndpoint, "maa_endpoint");
+        checkKid(kid);
+        String token = maaToken(maaEndpoint, runtimeJwks((RSAPublicKey) runtimeKey().getPublic()));
+        JsonNode answer = upstream.post(vault + "/keys/" + kid + "/generation",
+                Map.of("target", token, "expected", expected, "next", next), "volume generation");
+        String jws = answer.path("value").asText("");
+        if (jws.isEmpty()) throw invalid("volume generation: " + vault + " answered without 'value' (the signed answer)");
+        VolumeGeneration g;
+        try {
+            g = VolumeGeneration.read(verifyRelease(vault, jws), kid, "the vault's generation answer");
+        } catch (ChannelFormatException e) {
+            throw invalid(e.getMessage());
+        }
+        if (g.generation() != next || g.previous() == null || g.previous() != expected
+                || !VolumeGeneration.targetDigest(token).equals(g.targetSha256())) {
+            throw invalid("expected the vault's signed answer to move key '" + safe(kid) + "' from generation " + expected + " to " + next
+                    + " for this request, found " + g.previous() + " -> " + g.generation() + (VolumeGeneration.targetDigest(token)
+                    .equals(g.targetSha256()) ? "" : " for another request (a replayed answer)"));
+        }
+    }
+
+    private static void checkKid(String kid) {
+        if (kid == null || !KEY_ID.matcher(kid).matches()) {
+            throw new SkrException(400, "malformed_request", "'kid' must be a key name or name/version (letters, digits, dashes), found '"
+                    + safe(kid) + "'");
+        }
     }
 
     /**

@@ -23,13 +23,15 @@ import java.util.Map;
  * The group's open encrypted volumes. Opening one is the whole chain inside the sandbox: check
  * that dm-crypt is usable here (before anything leaves the sandbox), release the vault key
  * through the SKR flow with this sandbox's TEE evidence (HOST_DATA = the policy's hash, so a
- * group with another policy is refused), open the LUKS2 image with it and mount the ext4 under
- * {@code root/NAME}. The key lives in this JVM only for the open and is then zeroed; it never
+ * group with another policy is refused), open the LUKS2 image with it, mount the ext4 under
+ * {@code root/NAME} and check that the image is the newest one the vault knows of, advancing its
+ * generation at open and at clean close ({@link VolumeFreshness}, which says exactly what a crash
+ * leaves undetectable). The key lives in this JVM only for the open and is then zeroed; it never
  * reaches a log, a message or the host.
  */
 public final class EncryptedVolumes {
     private final Path root;
-    private final Map<String, EncryptedVolume.Opened> open = new LinkedHashMap<>();
+    private final Map<String, Session> open = new LinkedHashMap<>();
     private final dev.coffer.agent.skr.KeyChannelTrust keyChannel;
 
     /**
@@ -55,10 +57,16 @@ public final class EncryptedVolumes {
         }
     }
 
+    /**
+     * An open volume, what its generation is advanced with at close, and the generation of this
+     * session ({@link VolumeFreshness}).
+     */
+    private record Session(EncryptedVolume.Opened volume, Request.MountEncryptedVolume request, EvidenceSource tee, long generation) {}
+
     /** Where volume {@code name} is mounted, or null when it is not open. */
     public synchronized Path mountPoint(String name) {
-        EncryptedVolume.Opened v = open.get(name);
-        return v == null ? null : v.mountPoint();
+        Session s = open.get(name);
+        return s == null ? null : s.volume().mountPoint();
     }
 
     public synchronized List<String> names() {
@@ -69,7 +77,7 @@ public final class EncryptedVolumes {
     public synchronized void open(Request.MountEncryptedVolume r, EvidenceSource tee) {
         String name = r.name();
         if (open.containsKey(name)) {
-            throw new OpenFailure("expected encrypted volume " + name + " to be closed, found it open at " + open.get(name).mountPoint()
+            throw new OpenFailure("expected encrypted volume " + name + " to be closed, found it open at " + open.get(name).volume().mountPoint()
                     + "; each volume is opened once per group", true);
         }
         if (r.device() == null || r.device().isBlank()) {
@@ -117,27 +125,58 @@ public final class EncryptedVolumes {
             throw new OpenFailure("expected a sandbox with a TEE to release the key of encrypted volume " + name
                     + ", found one launched with --tee none; run the group with --tee sim (or on SEV-SNP)", false);
         }
-        byte[] key = releasedKey(r, tee, keyChannel);
+        SecureKeyRelease.VolumeKeyRelease released = release(r, tee, keyChannel);
+        byte[] key = releasedKey(r, released.jwk());
+        EncryptedVolume.Opened v;
         try {
-            EncryptedVolume.Opened v = EncryptedVolume.open(device, key, mapperName(name), root.resolve(name), r.readOnly(),
+            v = EncryptedVolume.open(device, key, mapperName(name), root.resolve(name), r.readOnly(),
                     integrity, r.headerDigest());
-            open.put(name, v);
         } catch (VolumeException e) {
             throw new OpenFailure("cannot open encrypted volume " + name + ": " + e.getMessage(), false);
         } finally {
             Arrays.fill(key, (byte) 0);
         }
+        // before any container sees it: the image must be the newest one the vault knows of, and the session is recorded
+        long generation;
+        try {
+            generation = VolumeFreshness.open(name, v.mountPoint(), released.generation(), r.readOnly(), vault(r, tee, keyChannel));
+        } catch (VolumeException e) {
+            try {
+                v.close();
+            } catch (VolumeException closeFailed) {
+                throw new OpenFailure("refused encrypted volume " + name + ": " + e.getMessage() + "; closing it again also failed: "
+                        + closeFailed.getMessage(), false);
+            }
+            throw new OpenFailure("refused encrypted volume " + name + ": " + e.getMessage(), false);
+        }
+        open.put(name, new Session(v, r, tee, generation));
     }
 
-    private static byte[] releasedKey(Request.MountEncryptedVolume r, EvidenceSource tee, dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
-        ObjectNode jwk;
+    /** The vault's compare-and-set of the volume key's generation, attested like the release; refusals as VolumeExceptions. */
+    static VolumeFreshness.Vault vault(Request.MountEncryptedVolume r, EvidenceSource tee, dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
+        return (expected, next) -> {
+            try {
+                new SecureKeyRelease(tee, keyChannel).advanceGeneration(r.authority(), r.vault(), r.key(), expected, next);
+            } catch (SkrException e) {
+                throw new VolumeException("generation_conflict".equals(e.code()) ? VolumeException.Reason.STALE : VolumeException.Reason.FAILED,
+                        "the vault did not advance the volume generation of key '" + r.key() + "' from " + expected + " to " + next
+                                + " [" + e.code() + "]: " + e.getMessage());
+            }
+        };
+    }
+
+    private static SecureKeyRelease.VolumeKeyRelease release(Request.MountEncryptedVolume r, EvidenceSource tee,
+                                                             dev.coffer.agent.skr.KeyChannelTrust keyChannel) {
         try {
-            jwk = new SecureKeyRelease(tee, keyChannel).releaseKey(r.authority(), r.vault(), r.key());
+            return new SecureKeyRelease(tee, keyChannel).releaseVolumeKey(r.authority(), r.vault(), r.key());
         } catch (SkrException e) {
             // the SKR messages say which endpoint refused and why; they never carry key material
             throw new OpenFailure("key release for encrypted volume " + r.name() + " (key '" + r.key() + "') failed ["
                     + e.code() + "]: " + e.getMessage(), false);
         }
+    }
+
+    private static byte[] releasedKey(Request.MountEncryptedVolume r, ObjectNode jwk) {
         if (!"oct".equals(jwk.path("kty").asText())) {
             throw new OpenFailure("expected vault key '" + r.key() + "' of encrypted volume " + r.name() + " to be an oct key"
                     + " (coffer volume create makes one), found kty '" + jwk.path("kty").asText() + "'", false);
@@ -151,12 +190,26 @@ public final class EncryptedVolumes {
         }
     }
 
-    /** Unmounts and closes every open volume; every one is tried, failures are reported together. */
+    /**
+     * Unmounts and closes every open volume, a read-write one after advancing its generation
+     * (the clean close of {@link VolumeFreshness}: a snapshot taken during the session is refused
+     * afterwards); every one is tried, failures are reported together. A failed advance still
+     * closes the volume, and is reported: the session then counts as one that did not end cleanly.
+     */
     public synchronized void closeAll() {
         List<String> failures = new ArrayList<>();
         for (String name : List.copyOf(open.keySet())) {
+            Session s = open.remove(name);
+            if (!s.request().readOnly()) {
+                try {
+                    VolumeFreshness.close(s.volume().mountPoint(), s.generation(), vault(s.request(), s.tee(), keyChannel));
+                } catch (VolumeException e) {
+                    failures.add("encrypted volume " + name + " was not closed cleanly (a snapshot of this session stays openable): "
+                            + e.getMessage());
+                }
+            }
             try {
-                open.remove(name).close();
+                s.volume().close();
             } catch (VolumeException e) {
                 failures.add(e.getMessage());
             }

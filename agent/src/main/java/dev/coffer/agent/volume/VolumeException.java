@@ -15,6 +15,8 @@ public final class VolumeException extends RuntimeException {
         UNSUPPORTED,
         /** The file is not a LUKS2 volume of ours, or its arguments are invalid. */
         INVALID,
+        /** The image is not the newest: its generation is older than the vault's (a replayed copy), or otherwise out of step. */
+        STALE,
         /** A tool failed for another reason. */
         FAILED
     }

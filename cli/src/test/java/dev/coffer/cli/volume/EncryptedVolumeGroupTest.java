@@ -47,7 +47,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * made by {@code EncryptedVolume.create}, groups run by the GroupManager on the simulated TEE.
  * The process sandbox on a host without dm-crypt refuses the volume clearly before asking for
  * the key; in the microVM (TCG) data written by one run is read back by a second run with the
- * same policy, and a group whose policy differs is refused the key.
+ * same policy, a snapshot of the image taken during run 2 and put back after it is refused as a
+ * replayed copy (volume freshness), and a group whose policy differs is refused the key.
  */
 class EncryptedVolumeGroupTest {
     static final String IMAGE = "coffer.test/volume:1";
@@ -213,9 +214,28 @@ class EncryptedVolumeGroupTest {
         System.out.printf("encrypted volume (LUKS2 %s, integrity %s) in the microVM (TCG), 8 MiB with O_DIRECT: write %.2f MiB/s"
                 + " (%.2f s), read %.2f MiB/s (%.2f s)%n", EncryptedVolume.CIPHER, INTEGRITY.id(), 8 / write, write, 8 / read, read);
         groups.rm("vol-vm", true);
+        // freshness: each session advanced the vault's generation at open and at its clean stop
+        assertEquals(2, server.vault().generation(KEY), "run 1: open 0 -> 1, clean stop 1 -> 2");
         groups.run(GroupSpecParser.parse(yaml, "t"), options("microvm", policyFile));
         assertEquals("found: written", runOutput("vol-vm"));
+        // the host snapshots the image during run 2 (after its open wrote generation 3), then stops the group cleanly
+        Path snapshot = dir.resolve("snapshot.img");
+        Files.copy(volumePath, snapshot);
         groups.rm("vol-vm", true);
+        assertEquals(4, server.vault().generation(KEY), "run 2: open 2 -> 3, clean stop 3 -> 4");
+
+        // the snapshot replayed: it is authentic and the key opens it, but it is older than the vault's record
+        Path newest = dir.resolve("newest.img");
+        Files.move(volumePath, newest);
+        Files.copy(snapshot, volumePath);
+        GroupException replayed = assertThrows(GroupException.class,
+                () -> groups.run(GroupSpecParser.parse(yaml, "t"), options("microvm", policyFile)));
+        assertTrue(replayed.getMessage().contains("refused encrypted volume data: its image is older than the vault's record:"
+                + " expected volume generation 4 (or 5) in the image, found 3"), replayed.getMessage());
+        assertTrue(replayed.getMessage().contains("replayed copy of volume data"), replayed.getMessage());
+        assertFalse(Files.exists(groups.groupDir("vol-vm")), "nothing runs on a refused volume");
+        assertEquals(4, server.vault().generation(KEY), "a refused open moves nothing");
+        Files.move(newest, volumePath, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
 
         // another policy (an extra env variable), so another HOST_DATA: the vault refuses, the volume stays closed
         String modified = yaml.replace("    volumeMounts:", "    env: [{name: MODE, value: other}]\n    volumeMounts:");

@@ -40,6 +40,8 @@ public enum ErrorCode {
     POLICY_INVALID("policy_invalid", 400),
     POLICY_IMMUTABLE("policy_immutable", 409),
     KEY_NOT_EXPORTABLE("key_not_exportable", 403),
+    /** A volume generation compare-and-set found another value than the caller expected (another session moved it). */
+    GENERATION_CONFLICT("generation_conflict", 409),
     // release tokens
     TOKEN_MALFORMED("token_malformed", 401),
     TOKEN_SIGNATURE_INVALID("token_signature_invalid", 401),

@@ -45,7 +45,10 @@ final class Migrations {
                 List.of(
                         "CREATE TABLE signing_keys (kid VARCHAR(128) PRIMARY KEY, alg VARCHAR(16) NOT NULL, "
                                 + "created_at BIGINT NOT NULL, activates_at BIGINT NOT NULL, retired_at BIGINT, "
-                                + "kek_id VARCHAR(16) NOT NULL, material " + d.blob + " NOT NULL)"));
+                                + "kek_id VARCHAR(16) NOT NULL, material " + d.blob + " NOT NULL)"),
+                // 4: each volume key's generation (freshness of its volume image); no row means 0
+                List.of(
+                        "CREATE TABLE volume_generations (key_name VARCHAR(127) PRIMARY KEY, generation BIGINT NOT NULL)"));
     }
 
     static void apply(Connection c, Dialect d) throws SQLException {

@@ -125,11 +125,58 @@ public final class VaultStore implements AutoCloseable {
                 + "ON k.name = m.name AND k.seq = m.seq ORDER BY k.name");
     }
 
+    /** Deletes every version of a key, and its volume generation: a new key of the same name starts at 0. */
     public int deleteKey(String name) {
         return inTransaction(c -> {
-            try (PreparedStatement ps = c.prepareStatement("DELETE FROM vault_keys WHERE name = ?")) {
+            try (PreparedStatement gen = c.prepareStatement("DELETE FROM volume_generations WHERE key_name = ?");
+                 PreparedStatement ps = c.prepareStatement("DELETE FROM vault_keys WHERE name = ?")) {
+                gen.setString(1, name);
+                gen.executeUpdate();
                 ps.setString(1, name);
                 return ps.executeUpdate();
+            }
+        });
+    }
+
+    // ---- volume generations -------------------------------------------------------------------
+
+    /** The volume generation of key {@code name}: 0 until it is first advanced. */
+    public long generation(String name) {
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT generation FROM volume_generations WHERE key_name = ?")) {
+                ps.setString(1, name);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getLong(1) : 0L;
+                }
+            }
+        });
+    }
+
+    /**
+     * Compare-and-set: moves key {@code name}'s generation from {@code expected} to {@code next}
+     * and returns true, or changes nothing and returns false when it is not {@code expected}
+     * (another session advanced it). One statement decides, so two replicas on one PostgreSQL
+     * database, or two requests racing, cannot both succeed from the same value. Only forward.
+     */
+    public boolean advanceGeneration(String name, long expected, long next) {
+        if (expected < 0 || next <= expected) {
+            throw new IllegalArgumentException("a generation only moves forward: expected " + expected + " < next " + next);
+        }
+        return inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE volume_generations SET generation = ? WHERE key_name = ? AND generation = ?")) {
+                ps.setLong(1, next);
+                ps.setString(2, name);
+                ps.setLong(3, expected);
+                if (ps.executeUpdate() == 1) return true;
+            }
+            if (expected != 0) return false;
+            // no row is generation 0; the first advance creates it, unless a racing one just did
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO volume_generations (key_name, generation) VALUES (?, ?) ON CONFLICT (key_name) DO NOTHING")) {
+                ps.setString(1, name);
+                ps.setLong(2, next);
+                return ps.executeUpdate() == 1;
             }
         });
     }

@@ -26,6 +26,7 @@ import dev.coffer.server.token.VerifiedToken;
 import dev.coffer.channel.KeyWrapAlgorithm;
 import dev.coffer.channel.RsaAesKeyWrap;
 import dev.coffer.channel.SignedRelease;
+import dev.coffer.channel.VolumeGeneration;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -191,18 +192,9 @@ public final class KeyVault {
             }
             StoredKey key = find(name, version);
             resolvedVersion = key.version();
-            if (!key.exportable() || key.releasePolicy() == null) {
-                throw new ApiException(ErrorCode.KEY_NOT_EXPORTABLE, "key " + name + "/" + key.version()
-                        + " is not exportable (it has no release policy)");
-            }
-            ReleasePolicy policy = parsePolicyText(key.releasePolicy());
-            var authorities = policy.authorityNames();
-            verified = verifier.verify(token, authorities::contains, String.join(", ", authorities));
-            PolicyDecision decision = ReleasePolicyEvaluator.evaluate(policy, verified.issuer(), verified.claims());
-            if (!decision.allowed()) {
-                throw new ApiException(ErrorCode.RELEASE_DENIED, "release policy of " + name + "/" + key.version()
-                        + " denies this token: " + decision.reason());
-            }
+            ReleasePolicy policy = releasePolicyOf(key);
+            verified = verifyToken(policy, token);
+            PolicyDecision decision = decide(key, policy, verified);
             RSAPublicKey runtimeKey = runtimeKey(verified.claims());
             byte[] material = store.material(key);
             byte[] wrapped;
@@ -216,6 +208,81 @@ public final class KeyVault {
             String jws = signer.sign(releasePayload(key, alg, wrapped, policy), JOSEObjectType.JOSE);
             auditLog.append(audit(name, key.version(), verified, "released", null, decision.reason()));
             return new ReleaseResult(jws, name, key.version());
+        } catch (ApiException e) {
+            auditLog.append(audit(name == null ? "" : safe(name), resolvedVersion != null && VERSION.matcher(resolvedVersion).matches()
+                    ? resolvedVersion : null, verified, "denied", e.code().code(), e.getMessage()));
+            throw e;
+        }
+    }
+
+    private ReleasePolicy releasePolicyOf(StoredKey key) {
+        if (!key.exportable() || key.releasePolicy() == null) {
+            throw new ApiException(ErrorCode.KEY_NOT_EXPORTABLE, "key " + key.name() + "/" + key.version()
+                    + " is not exportable (it has no release policy)");
+        }
+        return parsePolicyText(key.releasePolicy());
+    }
+
+    private VerifiedToken verifyToken(ReleasePolicy policy, String token) {
+        var authorities = policy.authorityNames();
+        return verifier.verify(token, authorities::contains, String.join(", ", authorities));
+    }
+
+    private static PolicyDecision decide(StoredKey key, ReleasePolicy policy, VerifiedToken verified) {
+        PolicyDecision decision = ReleasePolicyEvaluator.evaluate(policy, verified.issuer(), verified.claims());
+        if (!decision.allowed()) {
+            throw new ApiException(ErrorCode.RELEASE_DENIED, "release policy of " + key.name() + "/" + key.version()
+                    + " denies this token: " + decision.reason());
+        }
+        return decision;
+    }
+
+    // ---- volume generations -------------------------------------------------------------------
+
+    /** Key {@code name}'s volume generation (0 before the first advance); for administrators. */
+    public long generation(String name) {
+        latestOrThrow(name);
+        return store.generation(name);
+    }
+
+    /**
+     * Advances key {@code name}'s volume generation from {@code expected} to {@code next}
+     * (compare-and-set), under exactly the authorisation a release of that key (version
+     * {@code version}, the latest when null) needs: an attestation token its release policy
+     * accepts. Returns the vault's signed answer ({@link VolumeGeneration#CLAIM} naming the
+     * token by its digest), which the agent verifies against the pinned release-signing key.
+     * Audited like a release.
+     */
+    public String advanceGeneration(String name, String version, String token, long expected, long next) {
+        VerifiedToken verified = null;
+        String resolvedVersion = version;
+        try {
+            if (name == null || !NAME.matcher(name).matches()) {
+                throw new ApiException(ErrorCode.KEY_NOT_FOUND, "no key named '" + safe(name) + "'");
+            }
+            if (token == null || token.isBlank()) {
+                throw new ApiException(ErrorCode.MALFORMED_REQUEST, "missing 'target' (the attestation token)");
+            }
+            if (expected < 0 || next <= expected) {
+                throw new ApiException(ErrorCode.MALFORMED_REQUEST, "a generation only moves forward: expected 'next' > 'expected' >= 0,"
+                        + " found expected " + expected + " and next " + next);
+            }
+            StoredKey key = find(name, version);
+            resolvedVersion = key.version();
+            ReleasePolicy policy = releasePolicyOf(key);
+            verified = verifyToken(policy, token);
+            PolicyDecision decision = decide(key, policy, verified);
+            if (!store.advanceGeneration(name, expected, next)) {
+                long current = store.generation(name);
+                throw new ApiException(ErrorCode.GENERATION_CONFLICT, "the volume generation of key " + name + " is " + current
+                        + ", not the expected " + expected + ": another session opened or closed this volume meanwhile, or the image"
+                        + " is not the newest; nothing was changed");
+            }
+            String jws = signer.sign(Map.of(VolumeGeneration.CLAIM, VolumeGeneration.advanced(name, expected, next, token).toJson()),
+                    JOSEObjectType.JOSE);
+            auditLog.append(audit(name, key.version(), verified, "advanced", null, "volume generation " + expected + " -> " + next
+                    + "; " + decision.reason()));
+            return jws;
         } catch (ApiException e) {
             auditLog.append(audit(name == null ? "" : safe(name), resolvedVersion != null && VERSION.matcher(resolvedVersion).matches()
                     ? resolvedVersion : null, verified, "denied", e.code().code(), e.getMessage()));
@@ -264,6 +331,8 @@ public final class KeyVault {
         Map<String, Object> payload = new LinkedHashMap<>();
         payload.put("request", Map.of("api-version", "7.4", "enc", alg.name(), "kid", kid));
         payload.put("response", Map.of("key", keyBundle));
+        // the volume generation rides in the signed release: as fresh as the key wrapped to this request's runtime key
+        payload.put(VolumeGeneration.CLAIM, VolumeGeneration.current(key.name(), store.generation(key.name())).toJson());
         return payload;
     }
 
