@@ -171,6 +171,12 @@ final class Eval implements BuiltinContext {
      */
     private boolean evalBody(Lit[] body, int i, Value[] f, K k, int moved) {
         if (i == body.length) return k.k();
+        if (i + 1 < body.length && body[i].expr() instanceof XSomeIn s && s.key() == null && s.value() instanceof Local x
+                && f[x.slot()] == null && body[i + 1].expr() instanceof XTerm eq && eq.term() instanceof CallT c && isEquality(c, x)
+                && body[i].withs().length == 0 && body[i + 1].withs().length == 0) {
+            Boolean done = someInEqual(body, i, x, c, f, k);
+            if (done != null) return done;
+        }
         Next next = new Next(this, body, i + 1, f, k);
         try {
             return evalLit(body[i], f, next);
@@ -181,6 +187,48 @@ final class Eval implements BuiltinContext {
             reordered[body.length - 1] = body[i];
             return evalBody(reordered, i, f, k, moved + 1);
         }
+    }
+
+    /**
+     * {@code some x in xs; x == a} (or {@code a == x}) with {@code a} already known: a membership
+     * test, the framework's idiom for comparing lists (capabilities, mount options, env rules).
+     * Evaluated as a loop that compares each member with {@code a} and continues only for the
+     * equal ones, with x bound to that member: what the two literals do one after the other,
+     * without a continuation and a built-in call per member. Returns null where the shortcut does
+     * not apply (a or xs not a plain reference or constant, or undefined), so the general path
+     * decides, errors included.
+     */
+    private Boolean someInEqual(Lit[] body, int i, Local x, CallT eq, Value[] f, K k) {
+        T other = eq.args()[0] instanceof Local l && l.slot() == x.slot() ? eq.args()[1] : eq.args()[0];
+        if (!(other instanceof Const || other instanceof Local || other instanceof RefT)) return null;
+        if (!(body[i].expr() instanceof XSomeIn s) || !(s.collection() instanceof Const || s.collection() instanceof Local || s.collection() instanceof RefT))
+            return null;
+        Value a = simple(other, f);
+        if (a == null || a == NOT_SIMPLE) return null;
+        Value coll = simple(s.collection(), f);
+        if (coll == null || coll == NOT_SIMPLE) return null;
+        boolean xFirst = eq.args()[0] instanceof Local l && l.slot() == x.slot();
+        step(body[i].loc());
+        return iterate(coll, (key, val) -> {
+            step(body[i].loc());
+            step(body[i + 1].loc());
+            if (!(xFirst ? val.equals(a) : a.equals(val))) return true;
+            f[x.slot()] = val;
+            try {
+                return evalBody(body, i + 2, f, k, 0);
+            } finally {
+                f[x.slot()] = null;
+            }
+        });
+    }
+
+    /** {@code x == other} or {@code other == x}, the built-in equal (not replaced by a with), x once. */
+    private boolean isEquality(CallT c, Local x) {
+        if (!(c.callee() instanceof BuiltinCallee bc) || !bc.builtin().name().equals("equal") || c.args().length != 2 || !mocks.isEmpty())
+            return false;
+        boolean left = c.args()[0] instanceof Local l && l.slot() == x.slot();
+        boolean right = c.args()[1] instanceof Local r && r.slot() == x.slot();
+        return left != right;
     }
 
     /**
