@@ -59,11 +59,28 @@ final class Eval implements BuiltinContext {
     private final Instant now;
     private HashMap<Object, Object> bcache;
 
-    private record FnKey(RuleSet rs, List<Value> args) {
+    private record FnKey(RuleSet rs, Args args) {
     }
 
     /** A pure function's arguments and whether built-in errors were strict (they decide undefined or error). */
-    private record SharedKey(List<Value> args, boolean strict) {
+    private record SharedKey(Args args, boolean strict) {
+    }
+
+    /**
+     * A call's arguments as a memo key: compared element by element without the iterator a
+     * List's equals allocates (memo lookups run for every call of a function). The array is the
+     * call's own and is never written after the call is made.
+     */
+    private record Args(Value[] values) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Args other && Arrays.equals(values, other.values);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(values);
+        }
     }
 
     /** Per function; a policy's pure functions see few distinct arguments (patterns, names), hostile inputs many. */
@@ -1052,8 +1069,15 @@ final class Eval implements BuiltinContext {
     }
 
     private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, K k) {
+        // plain variable parameters (the usual case) bind directly, without a continuation each;
+        // the frame is the call's own and is dropped after it, so nothing needs unbinding
+        while (i < params.length && params[i] instanceof Local l && f[l.slot()] == null) {
+            f[l.slot()] = args[i];
+            i++;
+        }
         if (i == params.length) return k.k();
-        return unifyValue(params[i], args[i], f, () -> bindArgs(params, args, i + 1, f, k));
+        int at = i;
+        return unifyValue(params[at], args[at], f, () -> bindArgs(params, args, at + 1, f, k));
     }
 
     private Value partialSet(RuleSet rs) {
@@ -1167,7 +1191,7 @@ final class Eval implements BuiltinContext {
                 break;
             }
         }
-        FnKey key = memo ? new FnKey(rs, List.of(args)) : null;
+        FnKey key = memo ? new FnKey(rs, new Args(args)) : null;
         // a pure function's result holds across evaluations, unless a `with` replaces a function or built-in
         SharedKey shared = memo && mocks.isEmpty() && Purity.isPure(rs) ? new SharedKey(key.args(), opts.strictBuiltinErrors()) : null;
         if (shared != null) {
