@@ -59,11 +59,28 @@ final class Eval implements BuiltinContext {
     private final Instant now;
     private HashMap<Object, Object> bcache;
 
-    private record FnKey(RuleSet rs, List<Value> args) {
+    private record FnKey(RuleSet rs, Args args) {
     }
 
     /** A pure function's arguments and whether built-in errors were strict (they decide undefined or error). */
-    private record SharedKey(List<Value> args, boolean strict) {
+    private record SharedKey(Args args, boolean strict) {
+    }
+
+    /**
+     * A call's arguments as a memo key: compared element by element without the iterator a
+     * List's equals allocates (memo lookups run for every call of a function). The array is the
+     * call's own and is never written after the call is made.
+     */
+    private record Args(Value[] values) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Args other && Arrays.equals(values, other.values);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(values);
+        }
     }
 
     /** Per function; a policy's pure functions see few distinct arguments (patterns, names), hostile inputs many. */
@@ -171,6 +188,12 @@ final class Eval implements BuiltinContext {
      */
     private boolean evalBody(Lit[] body, int i, Value[] f, K k, int moved) {
         if (i == body.length) return k.k();
+        if (i + 1 < body.length && body[i].expr() instanceof XSomeIn s && s.key() == null && s.value() instanceof Local x
+                && f[x.slot()] == null && body[i + 1].expr() instanceof XTerm eq && eq.term() instanceof CallT c && isEquality(c, x)
+                && body[i].withs().length == 0 && body[i + 1].withs().length == 0) {
+            Boolean done = someInEqual(body, i, x, c, f, k);
+            if (done != null) return done;
+        }
         Next next = new Next(this, body, i + 1, f, k);
         try {
             return evalLit(body[i], f, next);
@@ -181,6 +204,48 @@ final class Eval implements BuiltinContext {
             reordered[body.length - 1] = body[i];
             return evalBody(reordered, i, f, k, moved + 1);
         }
+    }
+
+    /**
+     * {@code some x in xs; x == a} (or {@code a == x}) with {@code a} already known: a membership
+     * test, the framework's idiom for comparing lists (capabilities, mount options, env rules).
+     * Evaluated as a loop that compares each member with {@code a} and continues only for the
+     * equal ones, with x bound to that member: what the two literals do one after the other,
+     * without a continuation and a built-in call per member. Returns null where the shortcut does
+     * not apply (a or xs not a plain reference or constant, or undefined), so the general path
+     * decides, errors included.
+     */
+    private Boolean someInEqual(Lit[] body, int i, Local x, CallT eq, Value[] f, K k) {
+        T other = eq.args()[0] instanceof Local l && l.slot() == x.slot() ? eq.args()[1] : eq.args()[0];
+        if (!(other instanceof Const || other instanceof Local || other instanceof RefT)) return null;
+        if (!(body[i].expr() instanceof XSomeIn s) || !(s.collection() instanceof Const || s.collection() instanceof Local || s.collection() instanceof RefT))
+            return null;
+        Value a = simple(other, f);
+        if (a == null || a == NOT_SIMPLE) return null;
+        Value coll = simple(s.collection(), f);
+        if (coll == null || coll == NOT_SIMPLE) return null;
+        boolean xFirst = eq.args()[0] instanceof Local l && l.slot() == x.slot();
+        step(body[i].loc());
+        return iterate(coll, (key, val) -> {
+            step(body[i].loc());
+            step(body[i + 1].loc());
+            if (!(xFirst ? val.equals(a) : a.equals(val))) return true;
+            f[x.slot()] = val;
+            try {
+                return evalBody(body, i + 2, f, k, 0);
+            } finally {
+                f[x.slot()] = null;
+            }
+        });
+    }
+
+    /** {@code x == other} or {@code other == x}, the built-in equal (not replaced by a with), x once. */
+    private boolean isEquality(CallT c, Local x) {
+        if (!(c.callee() instanceof BuiltinCallee bc) || !bc.builtin().name().equals("equal") || c.args().length != 2 || !mocks.isEmpty())
+            return false;
+        boolean left = c.args()[0] instanceof Local l && l.slot() == x.slot();
+        boolean right = c.args()[1] instanceof Local r && r.slot() == x.slot();
+        return left != right;
     }
 
     /**
@@ -1004,8 +1069,15 @@ final class Eval implements BuiltinContext {
     }
 
     private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, K k) {
+        // plain variable parameters (the usual case) bind directly, without a continuation each;
+        // the frame is the call's own and is dropped after it, so nothing needs unbinding
+        while (i < params.length && params[i] instanceof Local l && f[l.slot()] == null) {
+            f[l.slot()] = args[i];
+            i++;
+        }
         if (i == params.length) return k.k();
-        return unifyValue(params[i], args[i], f, () -> bindArgs(params, args, i + 1, f, k));
+        int at = i;
+        return unifyValue(params[at], args[at], f, () -> bindArgs(params, args, at + 1, f, k));
     }
 
     private Value partialSet(RuleSet rs) {
@@ -1119,7 +1191,7 @@ final class Eval implements BuiltinContext {
                 break;
             }
         }
-        FnKey key = memo ? new FnKey(rs, List.of(args)) : null;
+        FnKey key = memo ? new FnKey(rs, new Args(args)) : null;
         // a pure function's result holds across evaluations, unless a `with` replaces a function or built-in
         SharedKey shared = memo && mocks.isEmpty() && Purity.isPure(rs) ? new SharedKey(key.args(), opts.strictBuiltinErrors()) : null;
         if (shared != null) {
