@@ -3,7 +3,6 @@ package dev.coffer.cli;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -128,19 +127,6 @@ public final class Main {
             if (t.getCause() == t) break;
         }
         return sb.toString().replace('\n', ' ');
-    }
-
-    /** Every command path under coffer, e.g. [run], [image, ls], [server, token, ls]; an alias not again. */
-    static List<List<String>> commandPaths(CommandLine cmd, List<String> prefix) {
-        List<List<String>> paths = new ArrayList<>();
-        cmd.getSubcommands().forEach((name, sub) -> {
-            if (!sub.getCommandSpec().name().equals(name)) return; // an alias: listed under its command's name
-            List<String> path = new ArrayList<>(prefix);
-            path.add(name);
-            paths.add(path);
-            paths.addAll(commandPaths(sub, path));
-        });
-        return paths;
     }
 
     static List<String> commandNames() {
