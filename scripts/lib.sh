@@ -70,7 +70,11 @@ mvn_cmd() {
 # build (a checkout, pull, commit or `git add`), so a call on a built tree costs no walk; set
 # COFFER_REBUILD=1 to have it look after editing files without telling git.
 build_if_stale() {
-  local jar="$COFFER_ROOT/cli/target/coffer-cli.jar" stamp="$COFFER_ROOT/cli/target/lib/.complete" git="$COFFER_ROOT/.git"
+  local jar="$COFFER_ROOT/cli/target/coffer-cli.jar" stamp="$COFFER_ROOT/cli/target/lib/.complete" git="$COFFER_ROOT/.git" line
+  if [ -f "$git" ]; then # a linked worktree: .git is a file naming its git directory, which has its own index and HEAD
+    IFS= read -r line <"$git" || true
+    case "$line" in gitdir:\ *) git=${line#gitdir: }; [ "${git#/}" != "$git" ] || git="$COFFER_ROOT/$git" ;; esac
+  fi
   if [ -f "$jar" ] && [ -f "$stamp" ] && [ -z "${COFFER_REBUILD:-}" ] && [ -d "$git" ] \
       && ! [ "$git/index" -nt "$stamp" ] && ! [ "$git/HEAD" -nt "$stamp" ] && ! [ "$COFFER_ROOT/pom.xml" -nt "$stamp" ]; then
     return 0
@@ -94,5 +98,45 @@ build_if_stale() {
 }
 
 # The CLI's JVM options and class path.
-COFFER_CLI_JVM_OPTS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC -Xshare:auto)
+# (no -Xshare option: the JDK default uses its CDS archive, and AOTCacheOutput refuses any -Xshare)
+COFFER_CLI_JVM_OPTS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -XX:+UseSerialGC)
 cli_classpath() { printf '%s' "$COFFER_ROOT/cli/target/coffer-cli.jar:$COFFER_ROOT/cli/target/lib/*"; }
+
+# cli_aot_opts: sets COFFER_CLI_AOT_OPTS to the JVM options that start the CLI from its ahead-of-time
+# cache (JDK 25, JEPs 483/514/515: classes loaded and linked, and method profiles, from a training run),
+# making the cache first when there is none for this build. The training run is `coffer --version`,
+# what every command pays before its own work: every class in the cache is loaded at each start, so a
+# cache trained on every command's --help made `coffer --version` slower than no cache at all (cpu
+# 0.97 s against 0.66 s, median of 7, loaded machine) where this one makes it faster (0.39 s), and it
+# speeds the other commands too (`coffer ps`: cpu 0.53 s against 0.80 s). The JVM does
+# not notice a jar that changed after the cache was made (measured on 25.0.3: it went on running the
+# old classes), so a cache is named by a digest of what it was made from: every jar's path, size and
+# modification time, the JDK's module image and the options; any rebuild or JDK update names another.
+# Without a usable cache (say the training run failed) the CLI starts as before, just slower.
+cli_aot_opts() {
+  COFFER_CLI_AOT_OPTS=()
+  [ -z "${COFFER_NO_AOT_CACHE:-}" ] || return 0
+  local dir="$COFFER_ROOT/cli/target" digest cache tmp
+  digest=$( { stat -c '%n %s %y' "$dir/coffer-cli.jar" "$dir"/lib/*.jar "$JAVA_HOME/lib/modules"
+              printf '%s\n' "${COFFER_CLI_JVM_OPTS[@]}"; } 2>/dev/null | sha256sum) || return 0
+  cache="$dir/coffer-cli-${digest:0:16}.aot"
+  if [ ! -f "$cache" ] && [ ! -f "$cache.failed" ]; then
+    log "preparing the CLI's start-up cache (once after each build; a few seconds)..."
+    rm -f "$dir"/coffer-cli-*.aot "$dir"/coffer-cli-*.aot.failed
+    tmp="$cache.$$.tmp"
+    # the JVM writes the cache at the training run's exit; renamed into place only when whole
+    if "$JAVA_HOME/bin/java" "${COFFER_CLI_JVM_OPTS[@]}" -XX:AOTCacheOutput="$tmp" -cp "$(cli_classpath)" \
+          dev.coffer.cli.Main --version >"$tmp.log" 2>&1 && [ -s "$tmp" ]; then
+      mv -f "$tmp" "$cache"
+      rm -f "$tmp.log"
+    else
+      mv -f "$tmp.log" "$cache.failed"
+      rm -f "$tmp"
+      log "could not make the start-up cache (see $cache.failed); starting without it"
+      return 0
+    fi
+  fi
+  # the JVM's own warnings (a cache it cannot map, for one) go to stderr, never into a command's output
+  [ -f "$cache" ] && COFFER_CLI_AOT_OPTS=(-XX:AOTCache="$cache" -Xlog:disable -Xlog:all=warning:stderr)
+  return 0
+}

@@ -29,11 +29,11 @@ class SubcommandsTest {
         assertEquals(whole, lazy, "coffer " + String.join(" ", args));
     }
 
-    /** Every command path under coffer, e.g. [run], [image, ls], [server, token, ls]. */
+    /** Every command path under coffer, e.g. [run], [image, ls], [server, token, ls]; an alias not again. */
     private static List<List<String>> commandPaths(CommandLine cmd, List<String> prefix) {
         List<List<String>> paths = new ArrayList<>();
         cmd.getSubcommands().forEach((name, sub) -> {
-            if (!sub.getCommandSpec().name().equals(name)) return; // an alias: its command is listed under its name
+            if (!sub.getCommandSpec().name().equals(name)) return; // an alias: listed under its command's name
             List<String> path = new ArrayList<>(prefix);
             path.add(name);
             paths.add(path);
