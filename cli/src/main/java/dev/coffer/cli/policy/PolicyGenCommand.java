@@ -42,6 +42,7 @@ import java.util.List;
                 "`az confcom acipolicygen -a` writes for it, layers hashed from the local store."},
         footer = {"", "Examples:", "  coffer policy gen group.yaml -o policy.rego",
                 "  coffer policy gen group.yaml --debug-mode -o debug.rego   # allows /bin/sh exec; never for production",
+                "  coffer policy gen group.yaml --allow-unencrypted-scratch -o dev.rego   # process sandbox without device-mapper",
                 "  coffer policy gen template.json -p parameters.json -o policy.rego   # an ACI ARM template"})
 public final class PolicyGenCommand implements Runnable {
     @Mixin
@@ -61,6 +62,14 @@ public final class PolicyGenCommand implements Runnable {
     @Option(names = "--debug-mode",
             description = "Allow exec of /bin/sh in every container, stack dumps and runtime logging. The policy says so in a comment and in debug_mode := true.")
     boolean debugMode;
+
+    @Option(names = "--allow-unencrypted-scratch",
+            description = {"Let the host ask for unencrypted scratch (allow_unencrypted_scratch := true): the group's",
+                    "writable layers and emptyDir volumes may then be plain files the host can read and change.",
+                    "Needed only where the sandbox cannot encrypt them: the process sandbox on a host without",
+                    "device-mapper (a microVM, or a host with dm-crypt, always encrypts). Same as the spec's",
+                    "scratch: {allowUnencrypted: true}. Default: refused, so such a run stops before any container."})
+    boolean allowUnencryptedScratch;
 
     @Option(names = {"-p", "--parameters"}, paramLabel = "PARAMETERS.json",
             description = "ARM template only: the deployment parameters file whose values override the template's defaults (as `az confcom acipolicygen -p`).")
@@ -95,6 +104,7 @@ public final class PolicyGenCommand implements Runnable {
         GroupPolicyInput group;
         try {
             group = GroupPolicyInput.of(GroupSpecParser.parse(groupFile));
+            if (allowUnencryptedScratch) group = group.allowingUnencryptedScratch();
         } catch (SpecException e) {
             throw new CofferException(e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -153,6 +163,11 @@ public final class PolicyGenCommand implements Runnable {
 
     /** The policy `az confcom acipolicygen -a` writes for the template's container group, layers hashed from the store. */
     private void runArm(String templateText) {
+        if (allowUnencryptedScratch) {
+            // acipolicygen always writes allow_unencrypted_scratch := false; ACI encrypts its scratch itself
+            throw new CofferException("--allow-unencrypted-scratch applies to group specs only; " + groupFile
+                    + " is an ARM template, whose policy (as acipolicygen writes it) never allows unencrypted scratch");
+        }
         AciGroup group;
         AciPolicyGenerator.Options options;
         try {
