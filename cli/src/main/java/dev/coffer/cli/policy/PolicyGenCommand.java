@@ -119,8 +119,16 @@ public final class PolicyGenCommand implements Runnable {
         } catch (IllegalArgumentException e) {
             throw new CofferException("policy not generated: " + e.getMessage(), e);
         }
+        plaintextScratch = group.allowUnencryptedScratch();
         emit(policy, "group '" + group.name() + "'", group.containers().size());
     }
+
+    /** The generated policy lets the host ask for unencrypted scratch (flag or spec): said when it is written. */
+    private boolean plaintextScratch;
+
+    private static final String PLAINTEXT_SCRATCH_NOTE = "note: this policy allows unencrypted scratch (allow_unencrypted_scratch"
+            + " := true): where the sandbox cannot encrypt them, the group's writable layers and emptyDir volumes are plain files"
+            + " on the host";
 
     /** The file's text, or null when it cannot be read (the group spec parser then says why). */
     private static String readIfPossible(Path file) {
@@ -204,6 +212,7 @@ public final class PolicyGenCommand implements Runnable {
             out.flush();
             err.println("HOST_DATA (sha256 of the policy): " + policy.sha256());
             if (debugMode) err.println("warning: debug-mode policy: the sandbox will be debuggable; do not release secrets to it");
+            if (plaintextScratch) err.println(PLAINTEXT_SCRATCH_NOTE);
             err.flush();
             return;
         }
@@ -211,6 +220,7 @@ public final class PolicyGenCommand implements Runnable {
         out.println("policy for " + what + " (" + containers + " container" + (containers == 1 ? "" : "s") + ") written to " + outputFile);
         out.println("HOST_DATA (sha256 of the policy): " + policy.sha256());
         if (debugMode) out.println("warning: debug-mode policy: the sandbox will be debuggable; do not release secrets to it");
+        if (plaintextScratch) out.println(PLAINTEXT_SCRATCH_NOTE);
         out.flush();
     }
 
