@@ -148,6 +148,27 @@ public final class ServerCommand implements Runnable {
         }
         if (trustSim) cfg = cfg.withTrustSim(true);
         if (allowDebug) cfg = cfg.withAllowDebug(true);
+        // the issuer pins are read before anything is written (the TLS identity below): bad input changes no state
+        try {
+            for (String t : trustIssuerCerts) {
+                var pin = dev.coffer.server.token.IssuerTrust.parseFingerprint(t);
+                cfg = cfg.withIssuerTrust(pin.getKey(), pin.getValue());
+            }
+            for (String t : trustIssuerCas) {
+                int eq = t.lastIndexOf('=');
+                if (eq <= 0 || eq == t.length() - 1) {
+                    throw new UsageException("--trust-issuer-ca: expected URL=PEM (the attestation service and a file of its CA"
+                            + " certificates), found '" + t + "'");
+                }
+                Path pem = Path.of(t.substring(eq + 1));
+                cfg = cfg.withIssuerTrust(t.substring(0, eq), new dev.coffer.server.client.ServerTrust.CaCertificates(
+                        dev.coffer.server.tls.ServerIdentity.readCertificates(pem)));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        } catch (IOException e) {
+            throw new UsageException("--trust-issuer-ca: cannot read the CA certificates: " + e.getMessage());
+        }
         if ((tlsCert == null) != (tlsKey == null)) {
             throw new UsageException("expected --tls-cert and --tls-key together, found only " + (tlsCert != null ? "--tls-cert" : "--tls-key"));
         }
@@ -176,26 +197,6 @@ public final class ServerCommand implements Runnable {
             throw new UsageException(e.getMessage());
         }
         cfg = cfg.withAppraisalSettings(a);
-        try {
-            for (String t : trustIssuerCerts) {
-                var pin = dev.coffer.server.token.IssuerTrust.parseFingerprint(t);
-                cfg = cfg.withIssuerTrust(pin.getKey(), pin.getValue());
-            }
-            for (String t : trustIssuerCas) {
-                int eq = t.lastIndexOf('=');
-                if (eq <= 0 || eq == t.length() - 1) {
-                    throw new UsageException("--trust-issuer-ca: expected URL=PEM (the attestation service and a file of its CA"
-                            + " certificates), found '" + t + "'");
-                }
-                Path pem = Path.of(t.substring(eq + 1));
-                cfg = cfg.withIssuerTrust(t.substring(0, eq), new dev.coffer.server.client.ServerTrust.CaCertificates(
-                        dev.coffer.server.tls.ServerIdentity.readCertificates(pem)));
-            }
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        } catch (IOException e) {
-            throw new UsageException("--trust-issuer-ca: cannot read the CA certificates: " + e.getMessage());
-        }
         CofferServer server;
         try {
             server = CofferServer.start(cfg, identity);
