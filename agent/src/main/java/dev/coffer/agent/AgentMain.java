@@ -36,7 +36,7 @@ import java.util.function.Consumer;
  * The agent process: {@code AgentMain --socket PATH --state DIR --name GROUP
  * --policy FILE|allow-all [--runtime auto|runc|crun|PATH] [--tee none|sim|snp]
  * [--launch-context FILE] [--host-data HEX] [--skr-port PORT] [--skr-endpoint URL]...
- * [--forward-address IPV4] [--forward-port PORT]... [--scratch required|optional]}. The same program runs inside the
+ * [--forward-address IPV4] [--forward-port PORT]... [--scratch disk|file]}. The same program runs inside the
  * microVM with a virtio-serial port instead of the socket.
  *
  * <p>The agent refuses to start without a policy, and refuses a policy whose SHA-256 is not the
@@ -80,7 +80,7 @@ public final class AgentMain {
         String forwardAddress = "127.0.0.1";
         Path simTeeDir = null;
         List<String> layerDisks = new ArrayList<>();
-        boolean scratchRequired = false;
+        boolean scratchOnDisk = false;
         List<String> rest = new ArrayList<>(List.of(args));
         try {
             while (!rest.isEmpty()) {
@@ -105,11 +105,14 @@ public final class AgentMain {
                     case "--forward-address" -> forwardAddress = ipv4(value);
                     case "--sim-tee" -> simTeeDir = Path.of(value).toAbsolutePath();
                     case "--layer-disk" -> layerDisks.add(value);
-                    // the microVM's guest passes "required" (its own code, so measured): writable data only on scratch
-                    case "--scratch" -> scratchRequired = switch (value) {
-                        case "required" -> true;
-                        case "optional" -> false;
-                        default -> throw new IllegalArgumentException("expected --scratch required or optional, found \"" + value + "\"");
+                    // where scratch_mount puts the scratch: the microVM's guest passes "disk" (its own code, so
+                    // measured); the process sandbox's default is a file in the state directory. Writable data
+                    // waits for scratch_mount either way: there is no value that skips it.
+                    case "--scratch" -> scratchOnDisk = switch (value) {
+                        case "disk" -> true;
+                        case "file" -> false;
+                        default -> throw new IllegalArgumentException("expected --scratch disk (the sandbox's scratch disk) or file"
+                                + " (a file in the state directory), found \"" + value + "\"");
                     };
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
                             + " --host-data --runtime --tee --launch-context --sim-tee --endorsement --skr-port --skr-endpoint"
@@ -176,7 +179,7 @@ public final class AgentMain {
         try {
             OciRuntime oci = joined(ociProbe);
             clock.mark("oci-runtime");
-            ContainerService service = ContainerService.start(state, name, oci, attached, keyChannel, scratchRequired);
+            ContainerService service = ContainerService.start(state, name, oci, attached, keyChannel, scratchOnDisk);
             clock.mark("netns");
             SkrServer skr = null;
             if (launch.skrPort() != null) {

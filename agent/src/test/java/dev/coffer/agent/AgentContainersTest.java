@@ -50,6 +50,7 @@ class AgentContainersTest {
         assertTrue(agent.output().contains("READY"), agent.output());
         long serverPid;
         try (AgentClient c = agent.client()) {
+            agent.unencryptedScratch(c); // allow-all; writable layers wait for scratch in every sandbox
             Result.Properties props = c.call(new Request.GetProperties(), Result.Properties.class);
             assertEquals("allow-all", props.enforcer());
             assertTrue(props.ociRuntime().startsWith("runc") || props.ociRuntime().startsWith("crun"), props.ociRuntime());
@@ -117,6 +118,7 @@ class AgentContainersTest {
         LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "crunpod", "--policy", "allow-all", "--runtime", "crun");
         try (AgentClient c = agent.client()) {
+            agent.unencryptedScratch(c); // allow-all; writable layers wait for scratch in every sandbox
             Result.Properties props = c.call(new Request.GetProperties(), Result.Properties.class);
             assertTrue(props.ociRuntime().startsWith("crun "), props.ociRuntime());
             c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()), Result.Done.class);
@@ -144,6 +146,7 @@ class AgentContainersTest {
         LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
         try (AgentClient c = agent.client()) {
+            agent.unencryptedScratch(c); // allow-all; writable layers wait for scratch in every sandbox
             c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()), Result.Done.class);
             Path overlay = agent.state.resolve("containers/u/rootfs");
             c.call(new Request.MountOverlay("u", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
@@ -165,6 +168,7 @@ class AgentContainersTest {
         LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
         try (AgentClient c = agent.client()) {
+            agent.unencryptedScratch(c); // allow-all; writable layers wait for scratch in every sandbox
             c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()), Result.Done.class);
             prepare(c, "bad", List.of("/no/such/binary"), List.of());
             Response r = c.exchange(new Request.StartContainer("bad"));
@@ -185,6 +189,7 @@ class AgentContainersTest {
         LayerDisk layer = layer();
         agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
         try (AgentClient c = agent.client()) {
+            agent.unencryptedScratch(c); // allow-all; writable layers wait for scratch in every sandbox
             Response outside = c.exchange(new Request.MountDevice(layer.file().toString(), "/tmp/elsewhere", layer.rootHash()));
             assertEquals(Response.Failure.INVALID_REQUEST, outside.error().code());
             assertTrue(outside.error().reason().contains("inside"), outside.error().reason());

@@ -49,6 +49,17 @@ final class AgentProcess implements AutoCloseable {
         return AgentClient.connect(socket);
     }
 
+    /**
+     * Sends scratch_mount with encrypted false, which tests not about scratch need before any
+     * writable layer or emptyDir (the agent refuses them before a scratch_mount in every sandbox);
+     * their policy allows it (allow-all, or allow_unencrypted_scratch := true). On this host the
+     * process sandbox cannot encrypt anyway: it has no device-mapper.
+     */
+    void unencryptedScratch(AgentClient c) throws IOException {
+        c.call(new dev.coffer.agent.protocol.Request.ScratchMount(state.toAbsolutePath().resolve("scratch").toString(), false),
+                dev.coffer.agent.protocol.Result.Done.class);
+    }
+
     String output() throws IOException {
         return Files.readString(log);
     }

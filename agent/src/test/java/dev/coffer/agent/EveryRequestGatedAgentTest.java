@@ -73,6 +73,8 @@ class EveryRequestGatedAgentTest {
                       - command: [cat, /proc/self/status]
                       - command: [ls, -A, /sys/kernel/config, /sys/kernel/security]
                       - command: [sh, -c, "echo secret-output; echo secret-error >&2; exit 3"]
+                # this host has no device-mapper, so the process sandbox's scratch is unencrypted: said here, not assumed
+                scratch: {allowUnencrypted: true}
                 """.formatted(stdio, limits ? "    resources:\n      limits: {memory: 64Mi, pids: 64}" : "");
     }
 
@@ -111,6 +113,7 @@ class EveryRequestGatedAgentTest {
         String l0 = agent.state.resolve("devices/l0").toString();
         Path rootfs = agent.state.resolve("containers/web/rootfs");
         c.call(new Request.MountDevice(layer.file().toString(), l0, layer.rootHash()), Result.Done.class);
+        agent.unencryptedScratch(c);
         c.call(new Request.MountOverlay("web", List.of(l0), rootfs.toString()), Result.Done.class);
         return rootfs;
     }

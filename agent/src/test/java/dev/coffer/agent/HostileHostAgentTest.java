@@ -43,6 +43,8 @@ class HostileHostAgentTest {
                 env:
                   - name: GREETING
                     value: hi
+            # this host has no device-mapper, so the process sandbox's scratch is unencrypted: said here, not assumed
+            scratch: {allowUnencrypted: true}
             """;
 
     @TempDir
@@ -109,6 +111,7 @@ class HostileHostAgentTest {
         List<String> env = List.of("PATH=/bin", "GREETING=hi");
 
         try (AgentClient c = agent.client()) {
+            agent.unencryptedScratch(c);
             // a layer the policy does not pin
             LayerDisk stranger = strangerLayer();
             assertDenied(c.exchange(new Request.MountDevice(stranger.file().toString(), l0, stranger.rootHash())),

@@ -124,7 +124,8 @@ public final class CofferServer implements AutoCloseable {
             String issuerName = config.issuer() != null ? config.issuer() : url;
             ring = openRing(config, store);
             TokenIssuer issuer = new TokenIssuer(ring, issuerName, config.tokenAlgorithm(), config.tokenLifetime(), config.clock());
-            TokenVerifier verifier = new TokenVerifier(new IssuerKeys(issuerName, ring, config.clock()), config.clock(), Duration.ofSeconds(30));
+            TokenVerifier verifier = new TokenVerifier(new IssuerKeys(issuerName, ring, config.clock(), config.issuerTrust()), config.clock(),
+                    Duration.ofSeconds(30));
             auditLog = new AuditLog(store);
             KeyVault vault = new KeyVault(store, auditLog, verifier, issuer, config.clock(), url);
             AdminTokens admins = new AdminTokens(store, config.clock());

@@ -35,11 +35,13 @@ import java.util.Set;
  * @param clock         time source (tests pin it)
  * @param appraisalPolicy a Rego module ({@code package appraisal}, set rule {@code deny}); null means the built-in default
  * @param appraisalSettings which MEASUREMENTs and platforms earn a token (endorsers, minimum TCB, CRLs); fails closed by default
+ * @param issuerTrust   how remote attestation services' HTTPS certificates are checked when their JWKS is fetched
+ *                      (pinned fingerprints or CAs per origin; others against the JDK's trust store)
  */
 public record ServerConfig(Path home, String host, int port, String issuer, String dbUrl, Path kekFile, boolean trustSim,
                            boolean allowDebug, List<String> measurements, JWSAlgorithm tokenAlgorithm, Duration tokenLifetime,
                            int maxBodyBytes, Clock clock, Path appraisalPolicy,
-                           AppraisalSettings appraisalSettings) {
+                           AppraisalSettings appraisalSettings, dev.coffer.server.token.IssuerTrust issuerTrust) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8400;
 
@@ -54,6 +56,7 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
             throw new IllegalArgumentException("token algorithm must be ES256 or RS256, found " + tokenAlgorithm);
         }
         java.util.Objects.requireNonNull(appraisalSettings, "appraisalSettings");
+        issuerTrust = issuerTrust == null ? dev.coffer.server.token.IssuerTrust.NONE : issuerTrust;
         if (tokenLifetime.isNegative() || tokenLifetime.isZero()) {
             throw new IllegalArgumentException("token lifetime must be positive, found " + tokenLifetime);
         }
@@ -62,7 +65,7 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
     /** The embedded defaults for a Coffer home. */
     public static ServerConfig defaults(Path home) {
         return new ServerConfig(home, DEFAULT_HOST, DEFAULT_PORT, null, null, null, false, false, List.of(),
-                JWSAlgorithm.ES256, Duration.ofHours(1), 256 * 1024, Clock.systemUTC(), null, AppraisalSettings.defaults());
+                JWSAlgorithm.ES256, Duration.ofHours(1), 256 * 1024, Clock.systemUTC(), null, AppraisalSettings.defaults(), dev.coffer.server.token.IssuerTrust.NONE);
     }
 
     public Path stateDir() {
@@ -71,73 +74,80 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
 
     public ServerConfig withPort(int p) {
         return new ServerConfig(home, host, p, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withListen(String h, int p) {
         return new ServerConfig(home, h, p, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withDb(String url) {
         return new ServerConfig(home, host, port, issuer, url, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withTrustSim(boolean v) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, v, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withAllowDebug(boolean v) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, v, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withClock(Clock c) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, c, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, c, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withToken(JWSAlgorithm alg, Duration lifetime) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, alg,
-                lifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                lifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withMeasurements(List<String> m) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, m, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withKekFile(Path f) {
         return new ServerConfig(home, host, port, issuer, dbUrl, f, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withAppraisalPolicy(Path file) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, file, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, file, appraisalSettings, issuerTrust);
     }
 
     public ServerConfig withAppraisalSettings(AppraisalSettings a) {
         return new ServerConfig(home, host, port, issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, a);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, a, issuerTrust);
+    }
+
+    /** Also check {@code issuer}'s HTTPS certificate against {@code trust} (a pinned fingerprint or CA certificates). */
+    public ServerConfig withIssuerTrust(String issuer, dev.coffer.server.client.ServerTrust trust) {
+        return new ServerConfig(home, host, port, this.issuer, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust.with(issuer, trust));
     }
 
     public ServerConfig withIssuer(String i) {
         return new ServerConfig(home, host, port, i, dbUrl, kekFile, trustSim, allowDebug, measurements, tokenAlgorithm,
-                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings);
+                tokenLifetime, maxBodyBytes, clock, appraisalPolicy, appraisalSettings, issuerTrust);
     }
 
     private static final Set<String> FILE_KEYS = Set.of("listen", "issuer", "db", "kekFile", "trustSim", "allowDebug",
             "measurements", "tokenAlgorithm", "tokenLifetime", "maxBodyBytes", "appraisalPolicy", "acceptAnyMeasurement",
-            "trustHomeEndorser", "trustEndorsers", "minimumTcb", "crlFiles", "fetchCrls");
+            "trustHomeEndorser", "trustEndorsers", "minimumTcb", "crlFiles", "fetchCrls", "trustIssuerCerts", "trustIssuerCas");
 
     /**
      * Reads a YAML (or JSON) config file over the defaults. Keys: {@code listen: 127.0.0.1:8400},
      * {@code issuer}, {@code db}, {@code kekFile}, {@code trustSim}, {@code allowDebug},
      * {@code measurements: [hex, ...]}, {@code tokenAlgorithm: ES256|RS256},
-     * {@code tokenLifetime: PT1H}, {@code maxBodyBytes}. Unknown keys are an error.
+     * {@code tokenLifetime: PT1H}, {@code maxBodyBytes}, {@code trustIssuerCerts: ["https://host:port=SHA256"]},
+     * {@code trustIssuerCas: ["https://host:port=ca.pem"]}. Unknown keys are an error.
      */
     public static ServerConfig load(Path file, Path home) throws IOException {
         JsonNode root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
@@ -169,11 +179,22 @@ public record ServerConfig(Path home, String host, int port, String issuer, Stri
                         root.has("tokenLifetime") ? Duration.parse(root.get("tokenLifetime").asText()) : c.tokenLifetime);
             }
             c = c.withAppraisalSettings(appraisalSettings(root, file, c.appraisalSettings));
+            // trustIssuerCerts: ["https://host:port=SHA256", ...]; trustIssuerCas: ["https://host:port=ca.pem", ...] (relative to the file)
+            for (String t : strings(root, "trustIssuerCerts", file)) {
+                var pin = dev.coffer.server.token.IssuerTrust.parseFingerprint(t);
+                c = c.withIssuerTrust(pin.getKey(), pin.getValue());
+            }
+            for (String t : strings(root, "trustIssuerCas", file)) {
+                int eq = t.lastIndexOf('=');
+                if (eq <= 0) throw new IllegalArgumentException("trustIssuerCas: expected URL=PEM-FILE, found '" + t + "'");
+                c = c.withIssuerTrust(t.substring(0, eq), new dev.coffer.server.client.ServerTrust.CaCertificates(
+                        dev.coffer.server.tls.ServerIdentity.readCertificates(file.toAbsolutePath().getParent().resolve(t.substring(eq + 1)))));
+            }
             if (root.has("maxBodyBytes")) {
                 int max = root.get("maxBodyBytes").asInt();
                 if (max < 4096 || max > 64 * 1024 * 1024) throw new IOException("maxBodyBytes must be 4096..67108864, found " + max);
                 c = new ServerConfig(c.home, c.host, c.port, c.issuer, c.dbUrl, c.kekFile, c.trustSim, c.allowDebug,
-                        c.measurements, c.tokenAlgorithm, c.tokenLifetime, max, c.clock, c.appraisalPolicy, c.appraisalSettings);
+                        c.measurements, c.tokenAlgorithm, c.tokenLifetime, max, c.clock, c.appraisalPolicy, c.appraisalSettings, c.issuerTrust);
             }
         } catch (IllegalArgumentException | java.time.format.DateTimeParseException | dev.coffer.attest.endorse.EndorsementFormatException e) {
             throw new IOException(file + ": " + e.getMessage());

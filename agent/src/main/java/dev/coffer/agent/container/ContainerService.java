@@ -35,6 +35,8 @@ import java.util.regex.Pattern;
  * ROOT/containers/ID/     upper, work, bundle/config.json, the overlay target
  * ROOT/logs/ID.log        stdout+stderr of the container (kept after shutdown)
  * ROOT/volumes/NAME       emptyDir volumes (sandbox:///volumes/NAME)
+ * ROOT/scratch           the group's scratch (scratch_mount); containers/ and volumes/ are bind-mounted from it
+ * ROOT/scratch.img       the process sandbox's encrypted scratch: a sparse file on a loop device
  * ROOT/netns              the group's network namespace (nsfs bind mount)
  * ROOT/oci-state          the OCI runtime's --root
  * </pre>
@@ -50,6 +52,8 @@ public final class ContainerService {
     // these bounds keep every response frame below Frames.MAX_FRAME_BYTES even for binary output.
     private static final int MAX_EXEC_OUTPUT = 256 * 1024;
     private static final int MAX_LOG_CHUNK = 512 * 1024;
+    /** The process sandbox's encrypted scratch file in the state directory (ciphertext only). */
+    public static final String SCRATCH_FILE = "scratch.img";
 
     private final Path root;
     private final String sandboxName;
@@ -61,8 +65,12 @@ public final class ContainerService {
     private final dev.coffer.agent.volume.EncryptedVolumes encrypted;
     /** Where mount_device may read layers: the disks the sandbox was launched with. */
     private AttachedDisks attached = new AttachedDisks.Unrestricted();
-    /** True where writable layers may only go on a scratch_mount (a microVM, whose guest attaches a scratch disk). */
-    private boolean scratchRequired;
+    /**
+     * True where the scratch is the disk the sandbox attached (a microVM's guest); false where it is
+     * a file in the state directory on a loop device (the process sandbox). Either way no writable
+     * layer or emptyDir is made before scratch_mount: the host cannot skip it.
+     */
+    private boolean scratchOnDisk;
     /** What scratch_mount set up, in words; null before it. */
     private String scratch;
     /** The scratch file system on the scratch disk; null before scratch_mount, or for scratch in the state directory. */
@@ -116,13 +124,14 @@ public final class ContainerService {
 
     /**
      * As {@link #start(Path, String, OciRuntime, AttachedDisks, dev.coffer.agent.skr.KeyChannelTrust)};
-     * with {@code scratchRequired}, no writable layer or emptyDir is made before a scratch_mount.
+     * {@code scratchOnDisk} says where scratch_mount puts the group's scratch: the disk the sandbox
+     * attached (a microVM) or a file in the state directory (the process sandbox).
      */
     public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, AttachedDisks attached,
-                                         dev.coffer.agent.skr.KeyChannelTrust keyChannel, boolean scratchRequired) {
+                                         dev.coffer.agent.skr.KeyChannelTrust keyChannel, boolean scratchOnDisk) {
         ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime, keyChannel);
         s.attached = attached;
-        s.scratchRequired = scratchRequired;
+        s.scratchOnDisk = scratchOnDisk;
         try {
             for (String d : List.of("devices", "containers", "logs", "volumes")) {
                 Files.createDirectories(s.root.resolve(d));
@@ -181,10 +190,10 @@ public final class ContainerService {
      * Sets up the group's scratch (see {@link Request.ScratchMount}) at {@code STATE/scratch} and
      * puts {@code STATE/containers} (writable layers) and {@code STATE/volumes} (emptyDirs) on it,
      * so every path the host and the policy know stays the same. Encrypted scratch needs
-     * device-mapper and the scratch disk; where either is missing this fails and says which,
-     * and the host may ask for unencrypted scratch, which the policy allows or not. Unencrypted
-     * scratch is ext4 on the scratch disk, or without a disk the state directory itself (a host
-     * directory in the process sandbox).
+     * device-mapper and the scratch disk (a microVM) or loop devices for a file in the state
+     * directory (the process sandbox); where either is missing this fails and says which, and the
+     * host may ask for unencrypted scratch, which the policy allows or not. Unencrypted scratch is
+     * ext4 on the scratch disk, or in the process sandbox the state directory itself (a host directory).
      */
     public synchronized Result.Done scratchMount(Request.ScratchMount r) {
         required(r.target(), "target");
@@ -203,15 +212,18 @@ public final class ContainerService {
         dev.coffer.agent.volume.ScratchVolume.Mounted mounted;
         try {
             if (r.encrypted()) {
-                String missing = dev.coffer.agent.volume.ScratchVolume.encryptedUnavailableReason(disk);
+                String missing = scratchOnDisk ? dev.coffer.agent.volume.ScratchVolume.encryptedUnavailableReason(disk)
+                        : dev.coffer.agent.volume.ScratchVolume.fileUnavailableReason();
                 if (missing != null) {
                     throw AgentException.failed("cannot make encrypted scratch in this sandbox: " + missing + "; unencrypted scratch"
                             + " (scratch_mount with encrypted false) runs only where the policy allows it (allow_unencrypted_scratch),"
                             + " otherwise run the group with --isolation microvm");
                 }
-                mounted = dev.coffer.agent.volume.ScratchVolume.mountEncrypted(disk, target, root);
+                mounted = scratchOnDisk ? dev.coffer.agent.volume.ScratchVolume.mountEncrypted(disk, target, root)
+                        : dev.coffer.agent.volume.ScratchVolume.mountEncryptedFile(root.resolve(SCRATCH_FILE),
+                                dev.coffer.agent.volume.ScratchVolume.mapperNameFor(sandboxName), target, root);
             } else {
-                mounted = dev.coffer.agent.volume.ScratchVolume.isScratchDisk(disk)
+                mounted = scratchOnDisk && dev.coffer.agent.volume.ScratchVolume.isScratchDisk(disk)
                         ? dev.coffer.agent.volume.ScratchVolume.mountUnencrypted(disk, target) : null;
             }
         } catch (dev.coffer.agent.volume.VolumeException e) {
@@ -244,12 +256,16 @@ public final class ContainerService {
         return scratch;
     }
 
-    /** Refuses writable data before the scratch exists, where the sandbox has a scratch disk for it. */
+    /**
+     * Refuses writable data before the scratch exists, in every sandbox: where it goes is the
+     * policy's decision (scratch_mount, encrypted or as allow_unencrypted_scratch permits), never
+     * a default the host gets by not asking.
+     */
     private void requireScratch(String what) {
-        if (scratchRequired && scratch == null) {
-            throw AgentException.conflict("expected scratch_mount before " + what + ", found no scratch yet; this sandbox keeps"
-                    + " writable layers and volumes only on its scratch disk (send scratch_mount{target: " + root.resolve("scratch")
-                    + ", encrypted: true} first)");
+        if (scratch == null) {
+            throw AgentException.conflict("expected scratch_mount before " + what + ", found no scratch yet; writable layers and"
+                    + " volumes go only on the group's scratch (send scratch_mount{target: " + root.resolve("scratch")
+                    + ", encrypted: true} first, or encrypted: false where the policy sets allow_unencrypted_scratch)");
         }
     }
 
@@ -816,7 +832,7 @@ public final class ContainerService {
                 }
                 scratchMount = null;
             }
-            for (String d : List.of("devices", "containers", "volumes", "encrypted", "scratch")) {
+            for (String d : List.of("devices", "containers", "volumes", "encrypted", "scratch", SCRATCH_FILE)) {
                 Mounts.deleteTree(root.resolve(d));
             }
             Mounts.deleteTree(runtime.stateRoot());

@@ -35,6 +35,12 @@ import java.util.List;
  * </ul>
  *
  * <p>Unencrypted scratch (only where the policy allows it) is ext4 made directly on the disk.
+ *
+ * <p>The process sandbox has no disk of its own: there the same encrypted scratch is made on a
+ * sparse file in the group's state directory, attached to a loop device
+ * ({@link #mountEncryptedFile}), where the host has device-mapper and loop devices. The host can
+ * read the process sandbox's memory anyway, so this keeps the host's <em>disk</em> free of
+ * plaintext (and a sector flipped on it unreadable), not the host itself out.
  */
 public final class ScratchVolume {
     /** The virtio serial the sandbox attaches the scratch disk under; the only disk scratch may use. */
@@ -42,6 +48,8 @@ public final class ScratchVolume {
     /** The device-mapper name of the encrypted scratch (one per guest: one group per microVM). */
     static final String MAPPER_NAME = "coffer-scratch";
     private static final int PASSPHRASE_BYTES = 64;
+    /** The scratch file's size in the process sandbox, as the microVM's scratch disk: sparse, so only what is written takes room. */
+    public static final long FILE_BYTES = 1L << 30;
 
     private ScratchVolume() {}
 
@@ -100,6 +108,77 @@ public final class ScratchVolume {
     }
 
     /**
+     * The device-mapper name of a process-sandbox group's encrypted scratch: several groups share
+     * the host's device-mapper, so each has its own. {@code group} is a group name (lowercase
+     * letters, digits, '-'; at most 63), so the name stays within device-mapper's 127.
+     */
+    public static String mapperNameFor(String group) {
+        if (group == null || !group.matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")) {
+            throw new IllegalArgumentException("expected a group name of lowercase letters, digits and '-', found \"" + group + "\"");
+        }
+        return MAPPER_NAME + "-" + group;
+    }
+
+    /**
+     * Why encrypted scratch on a file cannot be made on this host (the process sandbox), or null
+     * when it can: device-mapper with dm-crypt and loop devices must be usable. The host asks this
+     * before it chooses what to send in scratch_mount; the agent asks again before it acts.
+     */
+    public static String fileUnavailableReason() {
+        String missing = EncryptedVolume.unavailableReason(true);
+        if (missing == null) return null;
+        return "encrypted scratch needs device-mapper (dm-crypt and dm-integrity) and loop devices, and "
+                + missing.replaceFirst("^dm-crypt is unavailable: ", "");
+    }
+
+    /**
+     * Encrypted, authenticated scratch as {@link #mountEncrypted(Path, Path, Path)} makes it, on a
+     * fresh sparse file of {@link #FILE_BYTES} at {@code file} (a previous one is replaced, never
+     * reused: its key is gone) attached to a loop device, mapped as {@code mapperName}. The loop
+     * device is detached lazily as soon as the mapping holds it, so closing the mapping frees it
+     * and nothing is left to track. On failure nothing stays attached, mapped or mounted.
+     */
+    public static Mounted mountEncryptedFile(Path file, String mapperName, Path mountPoint, Path privateDir) {
+        String missing = fileUnavailableReason();
+        if (missing != null) throw new VolumeException(VolumeException.Reason.UNSUPPORTED, missing);
+        try {
+            Files.deleteIfExists(file);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(new byte[1]), FILE_BYTES - 1);
+            }
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot create the scratch file " + file + ": " + e.getMessage());
+        }
+        Tool.Result attach = Tool.run(List.of("losetup", "--find", "--show", file.toString()), null, 60);
+        if (!attach.ok() || !attach.out().strip().startsWith("/dev/loop")) {
+            deleteQuietly(file);
+            throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "cannot attach the scratch file " + file
+                    + " to a loop device: " + attach.detail());
+        }
+        Path loop = Path.of(attach.out().strip());
+        try {
+            Mounted m = mountEncrypted(loop, mapperName, mountPoint, privateDir);
+            return new Mounted(file, m.mapperName(), m.mountPoint());
+        } catch (RuntimeException e) {
+            deleteQuietly(file);
+            throw e;
+        } finally {
+            // busy (the mapping holds it): the kernel marks it autoclear and frees it when the mapping
+            // closes; not busy (the format failed): detached at once
+            Tool.run(List.of("losetup", "--detach", loop.toString()), null, 60);
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // nothing was written to it but zeros and ciphertext under a key that is gone
+        }
+    }
+
+    /**
      * Formats {@code device} as encrypted, authenticated scratch with a fresh in-sandbox key and
      * mounts it at {@code mountPoint} (nosuid, nodev). {@code privateDir} is memory only the agent
      * reads (the guest's tmpfs), where the detached header lives until the mapping is active.
@@ -108,6 +187,10 @@ public final class ScratchVolume {
     public static Mounted mountEncrypted(Path device, Path mountPoint, Path privateDir) {
         String missing = encryptedUnavailableReason(device);
         if (missing != null) throw new VolumeException(VolumeException.Reason.UNSUPPORTED, missing);
+        return mountEncrypted(device, MAPPER_NAME, mountPoint, privateDir);
+    }
+
+    private static Mounted mountEncrypted(Path device, String mapperName, Path mountPoint, Path privateDir) {
         byte[] passphrase = new byte[PASSPHRASE_BYTES];
         Path header = null;
         boolean mapped = false;
@@ -130,23 +213,23 @@ public final class ScratchVolume {
                         + " failed (exit " + f.exit() + "): " + f.detail());
             }
             Tool.Result o = Tool.run(List.of("cryptsetup", "open", "--type", "luks2", "--header", header.toString(),
-                    "--integrity-no-journal", "--key-file=-", device.toString(), MAPPER_NAME), passphrase, 120);
+                    "--integrity-no-journal", "--key-file=-", device.toString(), mapperName), passphrase, 120);
             if (!o.ok()) {
                 throw new VolumeException(VolumeException.Reason.FAILED, "cryptsetup open of the scratch disk " + device
                         + " failed (exit " + o.exit() + "): " + o.detail());
             }
             mapped = true;
             // what the kernel does, not what cryptsetup was asked: authenticated XTS straight on the disk
-            ActiveMapping.require(MAPPER_NAME, VolumeIntegrity.HMAC_SHA256, 0);
-            Path mapping = Path.of("/dev/mapper/" + MAPPER_NAME);
+            ActiveMapping.require(mapperName, VolumeIntegrity.HMAC_SHA256, 0);
+            Path mapping = Path.of("/dev/mapper/" + mapperName);
             initializeGroupStarts(mapping);
             mkfsAndMount(mapping, mountPoint);
-            return new Mounted(device, MAPPER_NAME, mountPoint);
+            return new Mounted(device, mapperName, mountPoint);
         } catch (IOException e) {
             throw new VolumeException(VolumeException.Reason.FAILED, "cannot keep the scratch's detached header in " + privateDir
                     + ": " + e.getMessage());
         } catch (RuntimeException e) {
-            if (mapped) Tool.run(List.of("cryptsetup", "close", MAPPER_NAME), null, 60);
+            if (mapped) Tool.run(List.of("cryptsetup", "close", mapperName), null, 60);
             throw e;
         } finally {
             Arrays.fill(passphrase, (byte) 0);

@@ -46,7 +46,14 @@ public final class DemoCommand implements Callable<Integer> {
         DemoRun run = new DemoRun(CofferHome.resolve(), chosen, output.json() ? null : out);
         DemoReport report = run.execute();
         if (output.json()) {
-            Json.print(out, Map.of("isolation", report.isolation(), "tee", report.tee(), "steps", report.steps()));
+            Map<String, Object> json = new java.util.LinkedHashMap<>();
+            json.put("isolation", report.isolation());
+            json.put("tee", report.tee());
+            // what the scratch was, never what was hoped for: encrypted false with the reason where the sandbox could not
+            json.put("scratch", report.scratch() == null ? null
+                    : Map.of("encrypted", report.scratch().encrypted(), "detail", report.scratch().describe()));
+            json.put("steps", report.steps());
+            Json.print(out, json);
         } else {
             out.println(!report.ok() ? "demo FAILED: see the step marked FAIL above (run again with --verbose for details)."
                     : report.skippedSteps().isEmpty() ? "demo finished: every step succeeded."

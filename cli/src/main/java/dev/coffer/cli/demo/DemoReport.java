@@ -4,10 +4,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What {@code coffer demo -o json} prints: the sandbox kinds used and one entry per step.
+ * What {@code coffer demo -o json} prints: the sandbox kinds used, what the group's scratch was
+ * (null when the group did not start), and one entry per step.
  * Step names are stable: scripts and later issues key on them.
  */
-record DemoReport(String isolation, String tee, List<Step> steps) {
+record DemoReport(String isolation, String tee, dev.coffer.runtime.group.ScratchRecord scratch, List<Step> steps) {
     /** {@code skipped}: the step could not run here (its detail says why); it is then not {@code ok} either, and not a failure. */
     record Step(String name, boolean ok, boolean skipped, String detail) {
         boolean failed() {

@@ -56,7 +56,25 @@ final class DemoRun {
         this.live = live;
         this.groups = new GroupManager(home);
         this.trust = new DemoTrust(home, isolation, groups);
+        this.cannotEncryptScratch = dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable(isolation);
     }
+
+    /** Why this sandbox cannot encrypt the demo groups' scratch on this host, or null when it can. */
+    private final String cannotEncryptScratch;
+
+    /**
+     * The spec section saying what scratch the demo's groups accept: none where the sandbox can
+     * encrypt it (the policy then refuses plaintext scratch, the default); where it cannot (the
+     * process sandbox without device-mapper), unencrypted, said explicitly so the generated
+     * policy allows it: otherwise the run is refused before any container, as it should be.
+     */
+    static String scratchSection(String isolation) {
+        return dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable(isolation) == null ? ""
+                : "scratch: {allowUnencrypted: true}\n";
+    }
+
+    /** What the demo group's scratch turned out to be (read back from the runtime's record), once started. */
+    private dev.coffer.runtime.group.ScratchRecord scratch;
 
     @FunctionalInterface
     interface StepBody {
@@ -68,6 +86,10 @@ final class DemoRun {
             live.println("Coffer demo: isolation " + isolation + ", TEE " + trust.tee() + (isolation.equals("process")
                     ? " (process sandbox: isolates nothing from the host; the TEE is simulated, not hardware)"
                     : " (microVM without SEV-SNP: the host can read its memory; the TEE is simulated, not hardware)"));
+            if (cannotEncryptScratch != null) {
+                live.println("scratch UNENCRYPTED: the groups' writable layers and emptyDirs will be plain files on the host,"
+                        + " so their specs say scratch: {allowUnencrypted: true}; " + cannotEncryptScratch);
+            }
             live.flush();
         }
         trust.startVault();
@@ -89,7 +111,7 @@ final class DemoRun {
             step("group-stopped", this::stopGroup);
             trust.close();
         }
-        return new DemoReport(isolation, trust.tee(), steps);
+        return new DemoReport(isolation, trust.tee(), scratch, steps);
     }
 
     private boolean step(String name, StepBody body) {
@@ -198,7 +220,7 @@ final class DemoRun {
                     command: [sh, -c]
                     args:
                       - "for i in $(seq 1 100); do wget -q -O - http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; echo 'server never answered' >&2; exit 1"
-                """.formatted(GROUP, IMAGE, IMAGE) + trust.specAddition(IMAGE);
+                """.formatted(GROUP, IMAGE, IMAGE) + trust.specAddition(IMAGE) + scratchSection(isolation);
     }
 
     /** What `coffer policy gen` does: pin every layer's dm-verity root, argv, env and mounts of each container. */
@@ -220,8 +242,11 @@ final class DemoRun {
         handle = groups.run(spec, RunOptions.defaults().withIsolation(isolation).withPolicy(policyFile.toString())
                 .withTee(trust.tee()));
         DemoTrust.requireEndorsed(GROUP, endorsed, groups.status(GROUP));
+        scratch = groups.scratch(GROUP);
+        if (scratch == null) throw new IOException("expected the runtime to record the group's scratch, found no record");
         StartupTimes times = groups.startupTimes(GROUP);
-        return "group " + GROUP + " with containers server, client (OCI runtime " + handle.ociRuntime() + ")"
+        return "group " + GROUP + " with containers server, client (OCI runtime " + handle.ociRuntime() + "); scratch "
+                + scratch.describe()
                 + (times == null ? "" : "; " + times.summary()
                 + (bareBootMs == null ? "" : String.format(java.util.Locale.ROOT, "; Coffer adds %.1f s over the bare boot (%.1f s)",
                         (times.totalMs() - bareBootMs) / 1e3, bareBootMs / 1e3)));

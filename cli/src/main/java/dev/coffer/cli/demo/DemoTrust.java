@@ -295,7 +295,8 @@ final class DemoTrust implements AutoCloseable {
         for (GroupStatus g : groups.list()) {
             if (g.name().equals(MODIFIED_GROUP)) groups.rm(MODIFIED_GROUP, true);
         }
-        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1) + skrSection(s.url(), s.pins());
+        String yaml = "name: " + MODIFIED_GROUP + "\ncontainers:\n" + keyHolderYaml(image, s.url(), 1) + skrSection(s.url(), s.pins())
+                + DemoRun.scratchSection(isolation);
         try {
             GroupSpec spec = GroupSpecParser.parse(yaml, "modified demo group");
             String endorsed = endorseLaunch(spec);
@@ -368,7 +369,8 @@ final class DemoTrust implements AutoCloseable {
                     volumes:
                       - name: data
                         encrypted: {source: "%s", key: %s, authority: "%s", vault: "%s", headerDigest: %s, integrity: hmac-sha256}
-                    """.formatted(VOLUME_GROUP, image, VOLUME_SECRET, volume, VOLUME_KEY, s.url(), s.url(), headerDigest);
+                    """.formatted(VOLUME_GROUP, image, VOLUME_SECRET, volume, VOLUME_KEY, s.url(), s.url(), headerDigest)
+                    + DemoRun.scratchSection(isolation);
             dev.coffer.policy.gen.GeneratedPolicy policy;
             try (dev.coffer.oci.store.ImageStore store = dev.coffer.oci.store.ImageStore.open(home)) {
                 policy = new dev.coffer.policy.gen.PolicyGenerator(new dev.coffer.policy.gen.StoreImageSource(store))

@@ -203,6 +203,13 @@ public final class RunCommand implements Callable<Integer> {
                     + group.name() + "`)" : status.measurement()) + "; host data " + status.hostData()
                     + (status.skrPort() == null ? "; no SKR API" : "; SKR API on 127.0.0.1:" + status.skrPort() + " inside the group"));
         }
+        // what the scratch is, as the runtime recorded it: never reported encrypted when it was not
+        try {
+            dev.coffer.runtime.group.ScratchRecord scratch = manager.scratch(group.name());
+            if (scratch != null) out.println("scratch: " + scratch.describe());
+        } catch (IOException e) {
+            out.println("scratch: unknown (its record is unreadable: " + e.getMessage() + "); treat it as unencrypted");
+        }
         List<String> ports = group.containers().stream().flatMap(c -> c.ports().stream()
                 .filter(p -> p.protocol().equals("TCP")).map(p -> "127.0.0.1:" + p.containerPort() + " -> " + c.name())).toList();
         if (!ports.isEmpty()) out.println("ports: " + String.join(", ", ports));

@@ -90,7 +90,8 @@ final class KubernetesPolicyGen {
             throw new CofferException(cmd.groupFile + ": the file has " + workloads.size() + " workloads " + ids
                     + "; choose one with --workload KIND/NAME, or write all into the file with --inject");
         }
-        PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(cmd.debugMode, o.allowPrivileged, o.pauseImage);
+        PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(cmd.debugMode, o.allowPrivileged, o.pauseImage,
+                cmd.allowUnencryptedScratch);
         List<PodPolicyGenerator.Result> results = new ArrayList<>();
         try (ImageStore store = ImageStore.open(CofferHome.resolve())) {
             PodPolicyGenerator generator = new PodPolicyGenerator(new StoreImageSource(store));

@@ -47,6 +47,7 @@ import java.util.List;
                 "What a policy cannot pin (hostNetwork, hostPath, privileged, ...) is refused by field."},
         footer = {"", "Examples:", "  coffer policy gen group.yaml -o policy.rego",
                 "  coffer policy gen group.yaml --debug-mode -o debug.rego   # allows /bin/sh exec; never for production",
+                "  coffer policy gen group.yaml --allow-unencrypted-scratch -o dev.rego   # process sandbox without device-mapper",
                 "  coffer policy gen template.json -p parameters.json -o policy.rego   # an ACI ARM template",
                 "  coffer policy gen deployment.yaml -o policy.rego                 # a Kubernetes workload",
                 "  coffer policy gen app.yaml --inject                              # annotate every pod template in place",
@@ -69,6 +70,14 @@ public final class PolicyGenCommand implements Runnable {
     @Option(names = "--debug-mode",
             description = "Allow exec of /bin/sh in every container, stack dumps and runtime logging. The policy says so in a comment and in debug_mode := true.")
     boolean debugMode;
+
+    @Option(names = "--allow-unencrypted-scratch",
+            description = {"Let the host ask for unencrypted scratch (allow_unencrypted_scratch := true): the group's",
+                    "writable layers and emptyDir volumes may then be plain files the host can read and change.",
+                    "Needed only where the sandbox cannot encrypt them: the process sandbox on a host without",
+                    "device-mapper (a microVM, or a host with dm-crypt, always encrypts). Same as the spec's",
+                    "scratch: {allowUnencrypted: true}. Default: refused, so such a run stops before any container."})
+    boolean allowUnencryptedScratch;
 
     @Option(names = {"-p", "--parameters"}, paramLabel = "PARAMETERS.json",
             description = "ARM template only: the deployment parameters file whose values override the template's defaults (as `az confcom acipolicygen -p`).")
@@ -117,6 +126,7 @@ public final class PolicyGenCommand implements Runnable {
         GroupPolicyInput group;
         try {
             group = GroupPolicyInput.of(GroupSpecParser.parse(groupFile));
+            if (allowUnencryptedScratch) group = group.allowingUnencryptedScratch();
         } catch (SpecException e) {
             throw new CofferException(e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -131,8 +141,16 @@ public final class PolicyGenCommand implements Runnable {
         } catch (IllegalArgumentException e) {
             throw new CofferException("policy not generated: " + e.getMessage(), e);
         }
+        plaintextScratch = group.allowUnencryptedScratch();
         emit(policy, "group '" + group.name() + "'", group.containers().size());
     }
+
+    /** The generated policy lets the host ask for unencrypted scratch (flag or spec): said when it is written. */
+    private boolean plaintextScratch;
+
+    private static final String PLAINTEXT_SCRATCH_NOTE = "note: this policy allows unencrypted scratch (allow_unencrypted_scratch"
+            + " := true): where the sandbox cannot encrypt them, the group's writable layers and emptyDir volumes are plain files"
+            + " on the host";
 
     /** The file's text, or null when it cannot be read (the group spec parser then says why). */
     private static String readIfPossible(Path file) {
@@ -175,6 +193,11 @@ public final class PolicyGenCommand implements Runnable {
 
     /** The policy `az confcom acipolicygen -a` writes for the template's container group, layers hashed from the store. */
     private void runArm(String templateText) {
+        if (allowUnencryptedScratch) {
+            // acipolicygen always writes allow_unencrypted_scratch := false; ACI encrypts its scratch itself
+            throw new CofferException("--allow-unencrypted-scratch applies to group specs and Kubernetes manifests only; " + groupFile
+                    + " is an ARM template, whose policy (as acipolicygen writes it) never allows unencrypted scratch");
+        }
         AciGroup group;
         AciPolicyGenerator.Options options;
         try {
@@ -211,6 +234,7 @@ public final class PolicyGenCommand implements Runnable {
             out.flush();
             err.println("HOST_DATA (sha256 of the policy): " + policy.sha256());
             if (debugMode) err.println("warning: debug-mode policy: the sandbox will be debuggable; do not release secrets to it");
+            if (plaintextScratch) err.println(PLAINTEXT_SCRATCH_NOTE);
             err.flush();
             return;
         }
@@ -218,6 +242,7 @@ public final class PolicyGenCommand implements Runnable {
         out.println("policy for " + what + " (" + containers + " container" + (containers == 1 ? "" : "s") + ") written to " + outputFile);
         out.println("HOST_DATA (sha256 of the policy): " + policy.sha256());
         if (debugMode) out.println("warning: debug-mode policy: the sandbox will be debuggable; do not release secrets to it");
+        if (plaintextScratch) out.println(PLAINTEXT_SCRATCH_NOTE);
         out.flush();
     }
 

@@ -34,7 +34,14 @@ import java.nio.file.Path;
                 "tokens, endorsements, reference values and the audit log; any replica answers any request.",
                 "Probes: GET /healthz (alive), GET /readyz (database answers, signing keys loaded; 503 otherwise).",
                 "GET /metrics (admin token) is Prometheus text. While the database is down requests get 503",
-                "store_unavailable and nothing is acknowledged that was not committed; service resumes by itself."},
+                "store_unavailable and nothing is acknowledged that was not committed; service resumes by itself.",
+                "",
+                "A remote attestation service: a key's release policy names the authority whose tokens release",
+                "it; the vault fetches that authority's token-signing keys (its discovery document, then its",
+                "jwks_uri) over HTTPS, from the authority's own origin only. Its certificate is checked against",
+                "the JDK's trust store, unless pinned: --trust-issuer-cert URL=SHA256 (the fingerprint the other",
+                "coffer server prints at start, or `coffer server pins` there) or --trust-issuer-ca URL=PEM. A",
+                "pinned authority presenting any other certificate is refused (token_issuer_untrusted)."},
         subcommands = {ServerBenchCommand.class, ServerPinsCommand.class, ServerEndorsementCommand.class, ServerTokenCommand.class},
         footer = {"", "Examples:", "  coffer server", "  coffer server --listen 127.0.0.1:8400 --trust-sim",
                 "  coffer server --listen 0.0.0.0:8400 --tls-cert server.pem --tls-key server-key.pem",
@@ -43,6 +50,7 @@ import java.nio.file.Path;
                 "    coffer server --listen 0.0.0.0:8400 --issuer https://coffer.example --tls-cert lb.pem --tls-key lb-key.pem",
                 "  coffer server --trust-endorser 'did:x509:0:sha256:...::eku:1.3.6.1.4.1.311.76.59.1.2,ContainerPlat-AMD-UVM,100'",
                 "  coffer server --min-tcb Milan:bl=3,tee=0,snp=8,ucode=115 --crl milan.crl",
+                "  coffer server --trust-issuer-cert https://attest.internal:8400=3f0a...c9   # a self-signed coffer server",
                 "  coffer server bench --mode release --rate 200 --seconds 60"})
 public final class ServerCommand implements Runnable {
     @Mixin
@@ -102,6 +110,16 @@ public final class ServerCommand implements Runnable {
     @Option(names = "--crl", paramLabel = "FILE", description = "An AMD CRL (DER or PEM) to refuse revoked VCEK/VLEK/ASK certificates. Repeatable.")
     java.util.List<Path> crls = new java.util.ArrayList<>();
 
+    @Option(names = "--trust-issuer-cert", paramLabel = "URL=SHA256", description = {"Pin the HTTPS certificate of the remote",
+            "attestation service at URL (its origin, https://host:port) by SHA-256, as its coffer server prints it",
+            "(tls line / coffer server pins); its JWKS is then fetched only over that certificate. Repeatable."})
+    java.util.List<String> trustIssuerCerts = new java.util.ArrayList<>();
+
+    @Option(names = "--trust-issuer-ca", paramLabel = "URL=PEM", description = {"Check the HTTPS certificate of the remote",
+            "attestation service at URL against these CA certificates (host name checked) instead of the JDK's",
+            "trust store. Repeatable."})
+    java.util.List<String> trustIssuerCas = new java.util.ArrayList<>();
+
     @Option(names = "--fetch-crls", description = "Fetch AMD's CRLs (Milan, Genoa, Turin) through the KDS cache at start; no start without them.")
     boolean fetchCrls;
 
@@ -130,6 +148,27 @@ public final class ServerCommand implements Runnable {
         }
         if (trustSim) cfg = cfg.withTrustSim(true);
         if (allowDebug) cfg = cfg.withAllowDebug(true);
+        // the issuer pins are read before anything is written (the TLS identity below): bad input changes no state
+        try {
+            for (String t : trustIssuerCerts) {
+                var pin = dev.coffer.server.token.IssuerTrust.parseFingerprint(t);
+                cfg = cfg.withIssuerTrust(pin.getKey(), pin.getValue());
+            }
+            for (String t : trustIssuerCas) {
+                int eq = t.lastIndexOf('=');
+                if (eq <= 0 || eq == t.length() - 1) {
+                    throw new UsageException("--trust-issuer-ca: expected URL=PEM (the attestation service and a file of its CA"
+                            + " certificates), found '" + t + "'");
+                }
+                Path pem = Path.of(t.substring(eq + 1));
+                cfg = cfg.withIssuerTrust(t.substring(0, eq), new dev.coffer.server.client.ServerTrust.CaCertificates(
+                        dev.coffer.server.tls.ServerIdentity.readCertificates(pem)));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        } catch (IOException e) {
+            throw new UsageException("--trust-issuer-ca: cannot read the CA certificates: " + e.getMessage());
+        }
         if ((tlsCert == null) != (tlsKey == null)) {
             throw new UsageException("expected --tls-cert and --tls-key together, found only " + (tlsCert != null ? "--tls-cert" : "--tls-key"));
         }
@@ -176,6 +215,11 @@ public final class ServerCommand implements Runnable {
             out.println("  measurement must be endorsed by a trusted endorser or be a reference value");
         }
         for (String e : server.trustedEndorsers()) out.println("  endorser    " + e);
+        cfg.issuerTrust().byOrigin().forEach((origin, t) -> out.println("  issuer tls  " + origin + " pinned: " + switch (t) {
+            case dev.coffer.server.client.ServerTrust.PinnedCertificate p -> "certificate sha256 " + p.sha256();
+            case dev.coffer.server.client.ServerTrust.CaCertificates c -> c.cas().size() + " CA certificate(s)";
+            case dev.coffer.server.client.ServerTrust.SystemCas s -> "the JDK's trust store";
+        }));
         out.println("  admin token " + cfg.stateDir().resolve(CofferServer.ADMIN_TOKEN_FILE) + " (if this server created it)");
         out.println("  tls         " + (tlsCert != null ? tlsCert : "self-signed, " + cfg.stateDir().resolve(dev.coffer.server.tls.ServerIdentity.CERT_FILE)));
         ServerPinsCommand.print(out, server.pins(), false);

@@ -83,6 +83,7 @@ class AttestGroupCommandTest {
     private void start(String name, String tee) throws Exception {
         groups.run(GroupSpecParser.parse("""
                 name: %s
+                scratch: {allowUnencrypted: true} # no device-mapper here: plaintext scratch, said so
                 containers:
                   - name: idle
                     image: coffer.test/sleep:1

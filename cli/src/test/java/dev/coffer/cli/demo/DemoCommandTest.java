@@ -77,6 +77,19 @@ class DemoCommandTest {
         }
         String hostile = detail(report, "hostile-request-denied");
         assertTrue(hostile.contains("exec_in_container denied"), hostile);
+        // the scratch is reported as what it was: unencrypted here (no device-mapper), with the reason; never encrypted when it was not
+        String cannotEncrypt = dev.coffer.agent.volume.ScratchVolume.fileUnavailableReason();
+        JsonNode scratch = report.get("scratch");
+        assertEquals(cannotEncrypt == null, scratch.get("encrypted").asBoolean(), report.toString());
+        String started = detail(report, "group-started");
+        if (cannotEncrypt != null) {
+            assertTrue(scratch.get("detail").asText().startsWith("UNENCRYPTED") && scratch.get("detail").asText().contains(cannotEncrypt),
+                    scratch.toString());
+            assertTrue(started.contains("scratch UNENCRYPTED") && started.contains("allow_unencrypted_scratch"), started);
+            assertFalse(started.contains("scratch encrypted"), started);
+        } else {
+            assertTrue(started.contains("scratch encrypted (LUKS2"), started);
+        }
         String enforced = detail(report, "policy-enforced");
         assertTrue(enforced.contains("enforces the generated policy"), enforced);
         String attested = detail(report, "attested");
@@ -112,6 +125,9 @@ class DemoCommandTest {
         assertTrue(report.get("steps").get(0).get("detail").asText().contains("bare boot to init"), report.toString());
         String started = detail(report, "group-started");
         assertTrue(started.contains("over the bare boot") && started.contains("kernel to init"), started);
+        // a microVM's guest always encrypts its scratch disk, and the report says so
+        assertTrue(report.get("scratch").get("encrypted").asBoolean(), report.toString());
+        assertTrue(started.contains("scratch encrypted (LUKS2"), started);
         String volume = detail(report, "encrypted-volume-mounted");
         if (noDeviceMapper) {
             assertTrue(volume.startsWith("skipped: ") && volume.contains("authenticated (dm-integrity) volume"), volume);

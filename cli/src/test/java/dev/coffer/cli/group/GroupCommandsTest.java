@@ -29,6 +29,8 @@ class GroupCommandsTest {
     static final String IMAGE = "coffer.test/busybox:1";
     static final String POD = """
             name: %s
+            # no device-mapper here: the process sandbox's scratch is plaintext, and the spec says that is acceptable
+            scratch: {allowUnencrypted: true}
             containers:
               - name: server
                 image: coffer.test/busybox:1
@@ -70,6 +72,26 @@ class GroupCommandsTest {
         assertEquals(List.of(), Mounts.mountedUnder(home), "mounts left behind");
     }
 
+    /**
+     * A spec that does not allow plaintext scratch, run where the process sandbox cannot encrypt
+     * it: refused before any container, the error naming the spec setting and the policy flag, and
+     * nothing left (no group, no mount).
+     */
+    @Test
+    void aRunWhoseSpecDoesNotAllowUnencryptedScratchIsRefusedWhereItCannotBeEncrypted() throws Exception {
+        String cannotEncrypt = dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable("process");
+        org.junit.jupiter.api.Assumptions.assumeTrue(cannotEncrypt != null, "this host has device-mapper: the scratch is encrypted");
+        Path f = work.resolve("strict.yaml");
+        Files.writeString(f, POD.formatted("strict", 0).replace("scratch: {allowUnencrypted: true}\n", ""));
+        GroupCli.Outcome run = GroupCli.run(home, work, "run", f.toString(), "--isolation", "process", "-d");
+        assertEquals(1, run.exitCode(), run.out() + run.err());
+        assertTrue(run.err().contains("expected the policy to allow unencrypted scratch (allow_unencrypted_scratch := true)"), run.err());
+        assertTrue(run.err().contains(cannotEncrypt) && run.err().contains("scratch: {allowUnencrypted: true}")
+                && run.err().contains("--allow-unencrypted-scratch"), run.err());
+        assertFalse(run.out().contains("running"), run.out());
+        assertFalse(Files.exists(home.resolve("groups").resolve("strict")), "nothing left behind");
+    }
+
     private Path spec(String name, int clientExit) throws Exception {
         Path f = work.resolve(name + ".yaml");
         Files.writeString(f, POD.formatted(name, clientExit));
@@ -95,6 +117,9 @@ class GroupCommandsTest {
         assertEquals(0, run.exitCode(), run.err());
         assertEquals(1, run.err().lines().filter(l -> l.contains("isolates nothing from the host")).count(), run.err());
         assertTrue(run.out().contains("group web running: server (pid "), run.out());
+        // the run says what the scratch is: here plaintext on the host (no device-mapper), with the reason
+        String cannotEncrypt = dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable("process");
+        assertTrue(run.out().contains(cannotEncrypt == null ? "scratch: encrypted (LUKS2" : "scratch: UNENCRYPTED"), run.out());
 
         GroupCli.Outcome wait = GroupCli.run(home, work, "logs", "web", "client", "-f");
         assertEquals(0, wait.exitCode(), wait.err());
@@ -157,6 +182,7 @@ class GroupCommandsTest {
         Path spec = work.resolve("fg.yaml");
         Files.writeString(spec, """
                 name: fg
+                scratch: {allowUnencrypted: true}
                 containers:
                   - name: once
                     image: coffer.test/busybox:1
@@ -175,6 +201,7 @@ class GroupCommandsTest {
         Path spec = work.resolve("rep.yaml");
         Files.writeString(spec, """
                 name: rep
+                scratch: {allowUnencrypted: true}
                 containers:
                   - name: once
                     image: coffer.test/busybox:1
@@ -202,6 +229,7 @@ class GroupCommandsTest {
         Path spec = work.resolve("sig.yaml");
         Files.writeString(spec, """
                 name: sig
+                scratch: {allowUnencrypted: true}
                 containers:
                   - name: loop
                     image: coffer.test/busybox:1

@@ -144,6 +144,46 @@ class PolicyCommandTest {
         assertTrue(armOnly.err().contains("--disable-stdio applies to ARM templates only"), armOnly.err());
     }
 
+    /**
+     * Unencrypted scratch is refused by default and allowed only when asked: by the flag or by the
+     * spec's scratch section, which give the same policy (so the same HOST_DATA); an ARM template
+     * cannot ask (acipolicygen's policies never allow it).
+     */
+    @Test
+    void genAllowsUnencryptedScratchOnlyWhenAsked() throws Exception {
+        importImage();
+        Result plain = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", tmp.resolve("default.rego").toString());
+        assertEquals(0, plain.exit(), plain.err());
+        assertTrue(Files.readString(tmp.resolve("default.rego")).contains("allow_unencrypted_scratch := false"));
+        assertFalse(plain.out().contains("allows unencrypted scratch"), plain.out());
+
+        Result flag = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--allow-unencrypted-scratch",
+                "-o", tmp.resolve("flag.rego").toString());
+        assertEquals(0, flag.exit(), flag.err());
+        String byFlag = Files.readString(tmp.resolve("flag.rego"));
+        assertTrue(byFlag.contains("allow_unencrypted_scratch := true"), byFlag);
+        assertTrue(flag.out().contains("note: this policy allows unencrypted scratch"), flag.out());
+
+        Path withSection = tmp.resolve("scratch.yaml");
+        Files.writeString(withSection, Files.readString(spec("coffer.local/cli-policy:1")) + "scratch: {allowUnencrypted: true}\n");
+        Result section = run("policy", "gen", withSection.toString(), "-o", tmp.resolve("section.rego").toString());
+        assertEquals(0, section.exit(), section.err());
+        assertEquals(byFlag, Files.readString(tmp.resolve("section.rego")), "the flag and the spec field make one policy");
+
+        Files.writeString(withSection, Files.readString(spec("coffer.local/cli-policy:1")) + "scratch: {allowUnencrypted: maybe}\n");
+        Result bad = run("policy", "gen", withSection.toString(), "-o", tmp.resolve("never.rego").toString());
+        assertEquals(1, bad.exit(), bad.out());
+        assertTrue(bad.err().contains("allowUnencrypted"), bad.err());
+        assertFalse(Files.exists(tmp.resolve("never.rego")));
+
+        Path template = tmp.resolve("template.json");
+        Files.writeString(template, ARM);
+        Result arm = run("policy", "gen", template.toString(), "--allow-unencrypted-scratch", "-o", tmp.resolve("never.rego").toString());
+        assertEquals(1, arm.exit(), arm.out());
+        assertTrue(arm.err().contains("--allow-unencrypted-scratch applies to group specs and Kubernetes manifests only"), arm.err());
+        assertFalse(Files.exists(tmp.resolve("never.rego")));
+    }
+
     @Test
     void genDebugModeWarns() throws Exception {
         importImage();

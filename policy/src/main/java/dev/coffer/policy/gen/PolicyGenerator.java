@@ -68,7 +68,8 @@ public final class PolicyGenerator {
                         List.of(new PolicyDocument.EnvRule("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "string", false)),
                         "/", true))
                 : List.of();
-        PolicyDocument.Flags flags = new PolicyDocument.Flags(true, debugMode, debugMode, false, false, false);
+        PolicyDocument.Flags flags = new PolicyDocument.Flags(true, debugMode, debugMode, false,
+                group.allowUnencryptedScratch(), false);
         List<PolicyDocument.EncryptedVolume> encrypted = group.encryptedVolumes().stream()
                 .map(v -> new PolicyDocument.EncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(), v.readOnly(),
                         v.headerDigest(), v.integrity()))

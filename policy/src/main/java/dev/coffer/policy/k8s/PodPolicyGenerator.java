@@ -96,8 +96,12 @@ public final class PodPolicyGenerator {
      *                        its container inside the sandbox; without it such a pod is refused
      * @param pauseImage      the sandbox image (containerd's {@code sandbox_image}), resolved in the image store
      */
-    public record Options(boolean debugMode, boolean allowPrivileged, String pauseImage) {
-        public static final Options DEFAULT = new Options(false, false, DEFAULT_PAUSE_IMAGE);
+    /**
+     * {@code allowUnencryptedScratch}: the pod's writable layers and emptyDirs may be plain files on a
+     * host without device-mapper (see GroupSpec.Scratch); off by default, so such a pod is refused there.
+     */
+    public record Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch) {
+        public static final Options DEFAULT = new Options(false, false, DEFAULT_PAUSE_IMAGE, false);
 
         public Options {
             pauseImage = pauseImage == null || pauseImage.isBlank() ? DEFAULT_PAUSE_IMAGE : pauseImage;
@@ -126,6 +130,7 @@ public final class PodPolicyGenerator {
     public Result generate(KubernetesManifest manifest, Workload workload, Options options) throws ManifestException, IOException {
         Reader r = new Reader(manifest, workload, options);
         GroupPolicyInput group = r.group();
+        if (options.allowUnencryptedScratch()) group = group.allowingUnencryptedScratch();
         PolicyDocument doc = new PolicyGenerator(images).document(group, options.debugMode());
         List<PolicyDocument.Container> containers = new ArrayList<>();
         for (PolicyDocument.Container c : doc.containers()) containers.add(r.finish(c));

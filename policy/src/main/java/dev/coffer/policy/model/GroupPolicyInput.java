@@ -16,7 +16,19 @@ import java.util.Set;
  */
 public record GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
                                List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch,
-                               List<GroupSpec.EndpointPin> keyChannelPins) {
+                               List<GroupSpec.EndpointPin> keyChannelPins, boolean allowUnencryptedScratch) {
+    /** A group whose scratch must be encrypted (the default; see {@link GroupSpec.Scratch}). */
+    public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
+                            List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch,
+                            List<GroupSpec.EndpointPin> keyChannelPins) {
+        this(name, containers, volumes, encryptedVolumes, launch, keyChannelPins, false);
+    }
+
+    /** This group, with unencrypted scratch allowed ({@code policy gen --allow-unencrypted-scratch}). */
+    public GroupPolicyInput allowingUnencryptedScratch() {
+        return new GroupPolicyInput(name, containers, volumes, encryptedVolumes, launch, keyChannelPins, true);
+    }
+
     /** A group that pins no key-channel endpoint. */
     public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
                             List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch) {
@@ -88,7 +100,7 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
                         v.encrypted().headerDigest(), v.encrypted().integrity()))
                 .toList();
         return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList(),
-                encrypted, launchSettings(spec), spec.skr().pins());
+                encrypted, launchSettings(spec), spec.skr().pins(), spec.scratch().allowUnencrypted());
     }
 
     /**

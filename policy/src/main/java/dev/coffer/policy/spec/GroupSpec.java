@@ -8,7 +8,7 @@ import java.util.List;
  * so the policy pins exactly what the runtime will ask for. Immutable and validated; build one
  * with {@link GroupSpecParser}.
  */
-public record GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes, Skr skr) {
+public record GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes, Skr skr, Scratch scratch) {
     /** What the runtime puts in a container's env when neither the image nor the spec sets PATH. */
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -16,11 +16,28 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
         containers = List.copyOf(containers);
         volumes = List.copyOf(volumes);
         skr = skr == null ? Skr.DEFAULT : skr;
+        scratch = scratch == null ? Scratch.ENCRYPTED_ONLY : scratch;
+    }
+
+    /** A group whose scratch must be encrypted (no {@code scratch} section). */
+    public GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes, Skr skr) {
+        this(name, containers, volumes, skr, Scratch.ENCRYPTED_ONLY);
+    }
+
+    /**
+     * Where the group's writable layers and emptyDir volumes may live ({@code scratch:
+     * {allowUnencrypted: true}}). By default only on encrypted, integrity-protected scratch with a
+     * key the sandbox makes; allowing unencrypted scratch lets a sandbox that cannot encrypt (the
+     * process sandbox on a host without device-mapper) keep them as plain files on the host. It
+     * becomes the policy's {@code allow_unencrypted_scratch}, so HOST_DATA binds the choice.
+     */
+    public record Scratch(boolean allowUnencrypted) {
+        public static final Scratch ENCRYPTED_ONLY = new Scratch(false);
     }
 
     /** A group without an {@code skr} section. */
     public GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes) {
-        this(name, containers, volumes, Skr.DEFAULT);
+        this(name, containers, volumes, Skr.DEFAULT, Scratch.ENCRYPTED_ONLY);
     }
 
     /**

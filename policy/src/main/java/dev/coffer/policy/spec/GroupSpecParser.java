@@ -108,7 +108,7 @@ public final class GroupSpecParser {
         } catch (IOException e) {
             throw new SpecException(file, 0, 0, "", "cannot read YAML (" + e.getMessage() + ")");
         }
-        YamlNode.Mapping top = mapping(root, "", Set.of("name", "containers", "volumes", "skr"));
+        YamlNode.Mapping top = mapping(root, "", Set.of("name", "containers", "volumes", "skr", "scratch"));
         String name = requiredString(top, "name", "");
         if (!DNS_LABEL.matcher(name).matches()) {
             throw error(top.entries().get("name").value(), "name",
@@ -168,7 +168,15 @@ public final class GroupSpecParser {
                 }
             }
         }
-        return new GroupSpec(name, containers, volumes, skr);
+        return new GroupSpec(name, containers, volumes, skr, scratch(top));
+    }
+
+    /** {@code scratch: {allowUnencrypted: BOOL}}; see {@link GroupSpec.Scratch}. */
+    private GroupSpec.Scratch scratch(YamlNode.Mapping top) throws SpecException {
+        YamlNode.Entry e = top.entries().get("scratch");
+        if (e == null) return GroupSpec.Scratch.ENCRYPTED_ONLY;
+        YamlNode.Mapping m = mapping(e.value(), "scratch", Set.of("allowUnencrypted"));
+        return new GroupSpec.Scratch(optionalBoolean(m, "allowUnencrypted", "scratch"));
     }
 
     private VolumeSpec volume(YamlNode.Mapping v, String vname, String path) throws SpecException {

@@ -441,8 +441,27 @@ class PodPolicyGeneratorTest {
                   containers:
                     - {name: c, image: "registry.example/tools/migrate:1", securityContext: {privileged: true}}
                 """;
-        String policy = generate(pod, "Pod/p", new PodPolicyGenerator.Options(false, true, null)).policy().text();
+        String policy = generate(pod, "Pod/p", new PodPolicyGenerator.Options(false, true, null, false)).policy().text();
         assertTrue(policy.contains("\"allow_elevated\": true"));
+    }
+
+    @Test
+    void unencryptedScratchOnlyWithTheExplicitOption() throws Exception {
+        String pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: p}
+                spec:
+                  automountServiceAccountToken: false
+                  containers:
+                    - {name: c, image: "registry.example/tools/migrate:1"}
+                """;
+        String strict = generate(pod, "Pod/p", PodPolicyGenerator.Options.DEFAULT).policy().text();
+        assertTrue(strict.contains("allow_unencrypted_scratch := false\n"), strict);
+        String allowing = generate(pod, "Pod/p", new PodPolicyGenerator.Options(false, false, null, true)).policy().text();
+        assertTrue(allowing.contains("allow_unencrypted_scratch := true\n"), allowing);
+        assertEquals(strict.replace("allow_unencrypted_scratch := false", "allow_unencrypted_scratch := true"), allowing,
+                "the option changes the scratch flag and nothing else");
     }
 
     @Test

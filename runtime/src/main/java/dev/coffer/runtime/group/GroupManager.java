@@ -188,14 +188,7 @@ public final class GroupManager {
                     throw new GroupException("encrypted volume " + v.name() + " was not opened: " + e.failure().reason(), e);
                 }
             }
-            if (sandbox.hasScratchDisk()) {
-                // before any writable layer: the agent refuses them until its scratch exists
-                try {
-                    agent.call(new Request.ScratchMount(agentState.resolve("scratch").toString(), true), Result.Done.class);
-                } catch (AgentClient.AgentCallException e) {
-                    throw new GroupException("the group's encrypted scratch was not set up: " + e.failure().reason(), e);
-                }
-            }
+            scratchMount(spec, sandbox, agent, agentState.resolve("scratch"), dir);
             long mounted = System.nanoTime();
             List<ContainerRecord> records = new ArrayList<>();
             for (GroupSpec.ContainerSpec c : spec.containers()) {
@@ -239,6 +232,31 @@ public final class GroupManager {
                     ms(created - mounted), ms(started - created), sandbox.bootMarks(), sandbox.bootNotes()).write(dir);
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
+    }
+
+    /**
+     * Sets up the group's scratch, before any writable layer (the agent refuses them until it
+     * exists, in every sandbox): encrypted where the sandbox can, else unencrypted, which the
+     * policy allows or refuses (allow_unencrypted_scratch). What was made is recorded in the
+     * group's directory ({@link ScratchRecord}), so reports say it and never claim encryption
+     * that did not happen.
+     */
+    private static void scratchMount(GroupSpec spec, Sandbox sandbox, AgentClient agent, Path target, Path dir)
+            throws IOException {
+        String cannotEncrypt = sandbox.encryptedScratchUnavailable();
+        try {
+            agent.call(new Request.ScratchMount(target.toString(), cannotEncrypt == null), Result.Done.class);
+        } catch (AgentClient.AgentCallException e) {
+            if (cannotEncrypt == null) {
+                throw new GroupException("the group's encrypted scratch was not set up: " + e.failure().reason(), e);
+            }
+            throw new GroupException("expected the policy to allow unencrypted scratch (allow_unencrypted_scratch := true), found it"
+                    + " refused: " + e.failure().reason() + ". This sandbox cannot encrypt the group's writable layers and emptyDir"
+                    + " volumes (" + cannotEncrypt + "), so they would be plain files on the host. Run on a host with"
+                    + " device-mapper or with --isolation microvm; or, to accept plaintext scratch, set scratch: {allowUnencrypted:"
+                    + " true} in the spec of group " + spec.name() + " (or `coffer policy gen --allow-unencrypted-scratch`)", e);
+        }
+        new ScratchRecord(cannotEncrypt == null, cannotEncrypt).write(dir);
     }
 
     /**
@@ -316,6 +334,11 @@ public final class GroupManager {
 
     private static long ms(long nanos) {
         return nanos / 1_000_000;
+    }
+
+    /** What the group's scratch is (encrypted or not, and why), or null for a group started before this was recorded. */
+    public ScratchRecord scratch(String name) throws IOException {
+        return ScratchRecord.read(groupDir(name));
     }
 
     /** Where the time of the group's `coffer run` went, or null for a group started before this was recorded. */

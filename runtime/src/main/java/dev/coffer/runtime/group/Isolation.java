@@ -41,4 +41,14 @@ public final class Isolation {
         }
         return new Choice(MicroVmSandboxBackend.NAME, "auto: guest built and " + accel.reason());
     }
+
+    /**
+     * Why a group in {@code backend} cannot have encrypted scratch on this host, or null when it
+     * can: what the group's sandbox will answer once launched, asked before, by tools that write
+     * a spec (and so its policy) for a run, such as the demo. A microVM always can (its guest
+     * encrypts its scratch disk); the process sandbox only where the host has device-mapper.
+     */
+    public static String encryptedScratchUnavailable(String backend) {
+        return ProcessSandboxBackend.NAME.equals(backend) ? dev.coffer.agent.volume.ScratchVolume.fileUnavailableReason() : null;
+    }
 }

@@ -141,7 +141,7 @@ public final class GuestAgent {
     static List<String> launchArguments(LaunchDisk.Content launch, Path state, Path chipDirectory) throws IOException {
         // writable layers and volumes only on the scratch disk (never the guest's memory): the guest's rule, not the host's
         List<String> args = new ArrayList<>(List.of("--name", launch.group(), "--runtime", launch.ociRuntime(),
-                "--layer-disk", AttachedDisks.VIRTIO, "--scratch", "required"));
+                "--layer-disk", AttachedDisks.VIRTIO, "--scratch", "disk"));
         if (!launch.tee().equals("none")) {
             // snp: the agent finds the secure processor's guest interface itself and reads HOST_DATA from its report
             args.addAll(launch.tee().equals("sim") ? simLaunch(launch, state, chipDirectory) : List.of("--tee", "snp"));

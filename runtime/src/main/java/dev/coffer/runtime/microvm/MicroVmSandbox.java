@@ -132,16 +132,16 @@ final class MicroVmSandbox implements Sandbox {
         }
     }
 
+    /** Every launch attaches a scratch disk (MicroVmSandboxBackend#scratchDisk) the guest encrypts. */
+    @Override
+    public String encryptedScratchUnavailable() {
+        return null;
+    }
+
     /**
      * Waits for QEMU to exit (the agent powers the guest off after shutdown_sandbox), then kills
      * it, and removes its socket and pid file. The console log stays for `coffer logs --guest`.
      */
-    /** Every launch attaches one (MicroVmSandboxBackend#scratchDisk). */
-    @Override
-    public boolean hasScratchDisk() {
-        return true;
-    }
-
     @Override
     public void destroy(long millis) {
         var qemu = MicroVm.process(record.agentPid(), record.agentStartedAt());

@@ -55,6 +55,16 @@ final class ProcessSandbox implements Sandbox {
         return Path.of(record.agentStateDir()).resolve("logs");
     }
 
+    /**
+     * Where the host has device-mapper and loop devices, the agent makes encrypted scratch on a
+     * sparse file in its state directory; elsewhere (most containers, this kind of CI host) it
+     * cannot, and the group's writable data would be plain files on the host.
+     */
+    @Override
+    public String encryptedScratchUnavailable() {
+        return dev.coffer.agent.volume.ScratchVolume.fileUnavailableReason();
+    }
+
     @Override
     public void destroy(long millis) {
         Optional<ProcessHandle> agent = ProcessSandboxBackend.agentProcess(record);
@@ -79,8 +89,10 @@ final class ProcessSandbox implements Sandbox {
         for (Path mount : Mounts.mountedUnder(groupDir)) {
             Mounts.unmount(mount);
         }
+        closeScratchMapping();
         Path state = Path.of(record.agentStateDir());
-        for (String d : List.of("devices", "containers", "volumes", "oci-state")) {
+        for (String d : List.of("devices", "containers", "volumes", "scratch", dev.coffer.agent.container.ContainerService.SCRATCH_FILE,
+                "oci-state")) {
             Mounts.deleteTree(state.resolve(d));
         }
         try {
@@ -92,6 +104,25 @@ final class ProcessSandbox implements Sandbox {
             Files.deleteIfExists(groupDir.resolve(SimTeeLaunch.CONTEXT_FILE));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot clean up " + state, e);
+        }
+    }
+
+    /**
+     * An agent that died before shutdown leaves its encrypted scratch mapped (the loop device goes
+     * with the mapping): closing it drops the key, so the file left behind is ciphertext no one
+     * can read, and a later run of the group can map its own under the same name.
+     */
+    private void closeScratchMapping() {
+        String name = dev.coffer.agent.volume.ScratchVolume.mapperNameFor(groupDir.getFileName().toString());
+        if (!Files.exists(Path.of("/dev/mapper", name))) return;
+        try {
+            Process p = new ProcessBuilder("cryptsetup", "close", name).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (IOException e) {
+            // no cryptsetup: nothing could have mapped it either
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -49,13 +49,13 @@ public interface Sandbox {
     void destroy(long millis);
 
     /**
-     * True when the sandbox attached a scratch disk for the group (a microVM): the host then sends
-     * scratch_mount with encrypted true before the first container, and the agent keeps writable
-     * layers and emptyDirs there, encrypted with a key it made (dev.coffer.agent.volume.ScratchVolume).
+     * Why this sandbox cannot give its group encrypted scratch, or null when it can. The host
+     * sends scratch_mount before the first container in every sandbox (the agent refuses writable
+     * layers and emptyDirs before it): with encrypted true where this is null, so the agent keeps
+     * them encrypted with a key it made (dev.coffer.agent.volume.ScratchVolume); else with
+     * encrypted false, which only a policy with allow_unencrypted_scratch accepts.
      */
-    default boolean hasScratchDisk() {
-        return false;
-    }
+    String encryptedScratchUnavailable();
 
     /**
      * How the sandbox's own start went, from inside: for a microVM the guest's progress marks

@@ -28,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ContainerConfinementGroupTest {
     private static final String SPEC = """
             name: %s
+            scratch: {allowUnencrypted: true} # no device-mapper here: plaintext scratch, said so
             containers:
               - name: app
                 image: coffer.test/busybox:1

@@ -46,6 +46,9 @@ class GroupManagerTest {
             volumes:
               - name: shared
                 emptyDir: {}
+            # a test about groups, not scratch: where the host has no device-mapper (this one), the process
+            # sandbox cannot encrypt scratch, and the spec must say plaintext scratch is acceptable
+            scratch: {allowUnencrypted: true}
             """;
 
     @TempDir
@@ -86,6 +89,11 @@ class GroupManagerTest {
         assertTrue(g.ociRuntime().startsWith("runc") || g.ociRuntime().startsWith("crun"), g.ociRuntime());
         // RunOptions.defaults() generates the group's policy: the agent enforces it, not allow-all
         assertTrue(g.enforcer().startsWith("policy sha256:"), g.enforcer());
+        // the scratch is what this host can make, and the record says which, never more
+        String cannotEncrypt = dev.coffer.agent.volume.ScratchVolume.fileUnavailableReason();
+        ScratchRecord scratch = groups.scratch("pod");
+        assertEquals(new ScratchRecord(cannotEncrypt == null, cannotEncrypt), scratch);
+        assertEquals(cannotEncrypt == null, !scratch.describe().startsWith("UNENCRYPTED"), scratch.describe());
 
         ContainerRecord client = g.waitFor("client", Duration.ofSeconds(60));
         assertEquals(3, client.exitCode());
@@ -155,6 +163,7 @@ class GroupManagerTest {
                     image: coffer.test/busybox:1
                     command: [httpd, -f, -p, "127.0.0.1:%d", -h, /www]
                     ports: [{containerPort: %d}]
+                scratch: {allowUnencrypted: true}
                 """;
         GroupSpec spec = GroupSpecParser.parse(web.formatted("web", port, port), "web.yaml");
         started.add("web");
@@ -191,6 +200,7 @@ class GroupManagerTest {
                   - name: counter
                     image: coffer.test/busybox:1
                     command: [sh, -c, "for i in 1 2 3; do echo line$i; sleep 0.3; done"]
+                scratch: {allowUnencrypted: true}
                 """;
         started.add("follow");
         groups.run(GroupSpecParser.parse(spec, "f.yaml"), RunOptions.defaults());
@@ -322,6 +332,7 @@ class GroupManagerTest {
                   - name: broken
                     image: coffer.test/busybox:1
                     command: [/bin/does-not-exist]
+                scratch: {allowUnencrypted: true}
                 """;
         GroupException e = assertThrows(GroupException.class,
                 () -> groups.run(GroupSpecParser.parse(spec, "g.yaml"), RunOptions.defaults()));
@@ -341,6 +352,53 @@ class GroupManagerTest {
         assertTrue(rm.getMessage().contains("coffer stop twice"), rm.getMessage());
         groups.rm("twice", true);
         assertFalse(Files.exists(groups.groupDir("twice")));
+    }
+
+    /**
+     * A spec that does not allow unencrypted scratch, on a host where the process sandbox cannot
+     * encrypt it: refused before any container, with an error naming the setting, and nothing left
+     * behind (no group directory, no process, no mount). Where the host has device-mapper the same
+     * spec runs, its scratch encrypted on a loop-backed file ({@link #encryptedScratchWhereTheHostHasDeviceMapper}).
+     */
+    @Test
+    void withoutDeviceMapperAPolicyThatRequiresEncryptedScratchIsRefused() throws Exception {
+        String cannotEncrypt = dev.coffer.agent.volume.ScratchVolume.fileUnavailableReason();
+        org.junit.jupiter.api.Assumptions.assumeTrue(cannotEncrypt != null,
+                "this host has device-mapper: encryptedScratchWhereTheHostHasDeviceMapper covers it");
+        String spec = POD.formatted("plain").replace("scratch: {allowUnencrypted: true}", "");
+        GroupException e = assertThrows(GroupException.class,
+                () -> groups.run(GroupSpecParser.parse(spec, "pod.yaml"), RunOptions.defaults()));
+        String m = e.getMessage();
+        assertTrue(m.contains("expected the policy to allow unencrypted scratch (allow_unencrypted_scratch := true), found it refused"), m);
+        assertTrue(m.contains("unencrypted scratch is not allowed"), "the agent's policy decision: " + m);
+        assertTrue(m.contains(cannotEncrypt), "why this sandbox cannot encrypt: " + m);
+        assertTrue(m.contains("scratch: {allowUnencrypted: true}") && m.contains("--allow-unencrypted-scratch")
+                && m.contains("--isolation microvm"), "what to do: " + m);
+        assertFalse(Files.exists(groups.groupDir("plain")), "nothing left behind");
+        assertEquals(List.of(), processesUnder(groups.groupDir("plain")));
+        assertEquals(List.of(), Mounts.mountedUnder(home));
+    }
+
+    @Test
+    void encryptedScratchWhereTheHostHasDeviceMapper() throws Exception {
+        String cannotEncrypt = dev.coffer.agent.volume.ScratchVolume.fileUnavailableReason();
+        org.junit.jupiter.api.Assumptions.assumeTrue(cannotEncrypt == null,
+                "skipped: the process sandbox cannot encrypt scratch on this host: " + cannotEncrypt);
+        String spec = POD.formatted("sealed").replace("scratch: {allowUnencrypted: true}", "");
+        started.add("sealed");
+        GroupHandle g = groups.run(GroupSpecParser.parse(spec, "pod.yaml"), RunOptions.defaults());
+        assertEquals(3, g.waitFor("client", Duration.ofSeconds(60)).exitCode());
+        assertEquals(new ScratchRecord(true, null), groups.scratch("sealed"));
+        String mapper = dev.coffer.agent.volume.ScratchVolume.mapperNameFor("sealed");
+        assertTrue(Files.exists(Path.of("/dev/mapper", mapper)), "the group's own dm-crypt mapping");
+        Path dir = groups.groupDir("sealed");
+        // the client wrote the server's page into the emptyDir: on the host it is ciphertext only
+        assertEquals(0, new ProcessBuilder("sync").inheritIO().start().waitFor());
+        byte[] image = Files.readAllBytes(dir.resolve("sandbox").resolve(dev.coffer.agent.container.ContainerService.SCRATCH_FILE));
+        assertFalse(new String(image, java.nio.charset.StandardCharsets.ISO_8859_1).contains("hello from the server"),
+                "plaintext in the scratch file");
+        groups.stop("sealed", Duration.ofSeconds(2));
+        assertFalse(Files.exists(Path.of("/dev/mapper", mapper)), "stop closed the mapping, dropping the key");
     }
 
     /** True once {@code pid} has exited; a killed process may stay a zombie until its reaper runs. */

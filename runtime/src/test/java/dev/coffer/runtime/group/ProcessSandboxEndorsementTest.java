@@ -46,6 +46,7 @@ class ProcessSandboxEndorsementTest {
         GroupManager groups = new GroupManager(home);
         var spec = GroupSpecParser.parse("""
                 name: endorsed
+                scratch: {allowUnencrypted: true} # no device-mapper here: plaintext scratch, said so
                 skr: {enabled: false}
                 containers:
                   - name: idle

@@ -54,6 +54,7 @@ class TeeGroupTest {
     /** The example group's release script (examples/skr/group.yaml), retried while the key does not exist yet. */
     static final String SKR_GROUP = """
             name: %s
+            scratch: {allowUnencrypted: true} # no device-mapper here: plaintext scratch, said so
             skr: {port: %d}
             containers:
               - name: app
@@ -125,6 +126,7 @@ class TeeGroupTest {
     void simLaunchIsRecordedAndAttestsThroughTheAgent() throws Exception {
         run("""
                 name: measured
+                scratch: {allowUnencrypted: true} # no device-mapper here: plaintext scratch, said so
                 skr: {enabled: false}
                 containers:
                   - name: idle
@@ -173,6 +175,7 @@ class TeeGroupTest {
     void groupWithoutTeeCannotBeAttestedNorAskForSkr() throws Exception {
         run("""
                 name: plain
+                scratch: {allowUnencrypted: true} # no device-mapper here: plaintext scratch, said so
                 containers:
                   - name: idle
                     image: coffer.test/skr:1
@@ -186,6 +189,7 @@ class TeeGroupTest {
 
         GroupException skr = assertThrows(GroupException.class, () -> run("""
                 name: wants-skr
+                scratch: {allowUnencrypted: true} # no device-mapper here: plaintext scratch, said so
                 skr: {port: 8080}
                 containers:
                   - name: idle

@@ -86,7 +86,7 @@ public sealed interface ServerTrust {
             }
             if (!found.equals(sha256)) {
                 throw new CertificateException("the server's certificate has SHA-256 " + found + "; expected the pinned " + sha256
-                        + " (check --server-fingerprint, or that this is the server you mean)");
+                        + " (check the pinned fingerprint, e.g. --server-fingerprint, or that this is the server you mean)");
             }
             chain[0].checkValidity();
         }

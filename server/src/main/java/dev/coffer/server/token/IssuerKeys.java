@@ -6,6 +6,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import dev.coffer.server.http.ApiException;
 import dev.coffer.server.http.ErrorCode;
 import dev.coffer.server.http.Json;
+import dev.coffer.server.client.ServerTrust;
 
 import java.io.IOException;
 import java.net.URI;
@@ -26,6 +27,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code jwks_uri}, else {@code {issuer}/certs}, as MAA serves it) and cached. A kid we have
  * not seen triggers a refetch, at most every {@link #REFETCH_INTERVAL}, so a rotated issuer
  * works at once and a flood of bogus kids cannot make us hammer it.
+ *
+ * <p>Whom it talks to: the issuer's own origin only. Its HTTPS certificate is checked as
+ * {@link IssuerTrust} says (a pinned fingerprint or CA for a remote {@code coffer server} with a
+ * self-signed certificate, else the JDK's trust store), and a discovery document that names a
+ * {@code jwks_uri} on another origin is refused: the keys that decide which tokens the vault
+ * believes come from the service the vault was told to trust, not from wherever it points.
  */
 public final class IssuerKeys {
     static final Duration CACHE_TTL = Duration.ofMinutes(5);
@@ -37,14 +44,21 @@ public final class IssuerKeys {
     private final String ownIssuer;
     private final SigningKeyRing ownKeys;
     private final Clock clock;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private final IssuerTrust trust;
+    /** One client per trust: the JDK's store, and one per pinned origin (redirects never followed). */
+    private final ConcurrentHashMap<String, HttpClient> clients = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
 
     public IssuerKeys(String ownIssuer, SigningKeyRing ownKeys, Clock clock) {
+        this(ownIssuer, ownKeys, clock, IssuerTrust.NONE);
+    }
+
+    /** {@code trust}: how remote attestation services' certificates are checked (pins per origin). */
+    public IssuerKeys(String ownIssuer, SigningKeyRing ownKeys, Clock clock, IssuerTrust trust) {
         this.ownIssuer = normalize(ownIssuer);
         this.ownKeys = ownKeys;
         this.clock = clock;
+        this.trust = trust;
     }
 
     /** Issuer names compare without a trailing slash and with a lower-case scheme and host. */
@@ -83,23 +97,80 @@ public final class IssuerKeys {
         if (!"https".equals(base.getScheme()) && !"http".equals(base.getScheme())) {
             throw new ApiException(ErrorCode.TOKEN_ISSUER_UNTRUSTED, "token issuer '" + issuer + "' is not an http(s) URL");
         }
-        URI jwksUri = URI.create(issuer + "/certs");
+        String origin;
         try {
-            String config = get(URI.create(issuer + "/.well-known/openid-configuration"));
-            JsonNode n = Json.parse(config).path("jwks_uri");
-            if (n.isTextual()) jwksUri = URI.create(n.textValue());
-        } catch (IOException | RuntimeException e) {
-            // No discovery document: MAA-style issuers serve the JWKS at /certs anyway.
+            origin = IssuerTrust.origin(issuer);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(ErrorCode.TOKEN_ISSUER_UNTRUSTED, "token issuer '" + issuer + "': " + e.getMessage());
+        }
+        ServerTrust pin = trust.pinFor(origin);
+        HttpClient http = clients.computeIfAbsent(pin == null ? "" : origin, k -> client(pin));
+        URI jwksUri = URI.create(issuer + "/certs");
+        String config = null;
+        try {
+            config = get(http, URI.create(issuer + "/.well-known/openid-configuration"));
+        } catch (IOException e) {
+            // No discovery document: MAA-style issuers serve the JWKS at /certs anyway (a certificate
+            // the pin refuses fails there again, and is reported then).
+        }
+        if (config != null) {
+            JsonNode n;
+            try {
+                n = Json.parse(config).path("jwks_uri");
+            } catch (IOException | RuntimeException e) {
+                n = null; // not JSON: treated as no discovery document, as before
+            }
+            if (n != null && n.isTextual()) {
+                URI named;
+                String namedOrigin;
+                try {
+                    named = URI.create(n.textValue());
+                    namedOrigin = IssuerTrust.origin(n.textValue());
+                } catch (IllegalArgumentException e) {
+                    throw new ApiException(ErrorCode.TOKEN_ISSUER_UNTRUSTED, "the discovery document of issuer " + issuer
+                            + " names jwks_uri '" + n.textValue() + "', which is not an http(s) URL; fix the attestation service");
+                }
+                if (!namedOrigin.equals(origin)) {
+                    throw new ApiException(ErrorCode.TOKEN_ISSUER_UNTRUSTED, "expected the jwks_uri of issuer " + issuer
+                            + " on its own origin " + origin + ", found " + named + " (origin " + namedOrigin + "); the vault"
+                            + " fetches token-signing keys only from the issuer's origin, which its trust"
+                            + (pin == null ? " store" : " pin") + " covers");
+                }
+                jwksUri = named;
+            }
         }
         try {
-            return JWKSet.parse(get(jwksUri));
+            return JWKSet.parse(get(http, jwksUri));
+        } catch (javax.net.ssl.SSLException e) {
+            throw new ApiException(ErrorCode.TOKEN_ISSUER_UNTRUSTED, "cannot fetch the signing keys of issuer " + issuer
+                    + " from " + jwksUri + ": its HTTPS certificate was refused (" + rootMessage(e) + "); "
+                    + (pin == null ? "no certificate is pinned for " + origin + ", so the JDK's trust store decided: pin the one its"
+                            + " coffer server prints with --trust-issuer-cert " + origin + "=SHA256, or give its CA with"
+                            + " --trust-issuer-ca " + origin + "=PEM"
+                            : "check the pin for " + origin + " (--trust-issuer-cert / --trust-issuer-ca), or that this is the"
+                            + " attestation service you mean"));
         } catch (IOException | ParseException | RuntimeException e) {
             throw new ApiException(ErrorCode.TOKEN_ISSUER_UNREACHABLE, "cannot fetch the signing keys of issuer "
                     + issuer + " from " + jwksUri + " (" + e.getMessage() + "); check that the attestation service is reachable");
         }
     }
 
-    private String get(URI uri) throws IOException {
+    private static HttpClient client(ServerTrust pin) {
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).followRedirects(HttpClient.Redirect.NEVER);
+        if (pin != null) b.sslContext(pin.sslContext());
+        return b.build();
+    }
+
+    /** The innermost message: the certificate check's own words, not the handshake's wrapper. */
+    private static String rootMessage(Throwable t) {
+        String m = t.getMessage();
+        for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
+            if (c.getMessage() != null) m = c.getMessage();
+        }
+        return m;
+    }
+
+    private static String get(HttpClient http, URI uri) throws IOException {
         try {
             HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET().build(),
                     HttpResponse.BodyHandlers.ofByteArray());

@@ -89,6 +89,14 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
      * bundle's process. Written as GROUP.yaml and parsed, so the spec parser's checks apply.
      */
     GroupSpec groupSpec(String groupName) throws TtrpcException {
+        return groupSpec(groupName, false);
+    }
+
+    /**
+     * {@code allowUnencryptedScratch}: the spec says plaintext scratch is acceptable (the shim's
+     * {@code COFFER_SHIM_ALLOW_UNENCRYPTED_SCRATCH}), so a policy generated from it allows it.
+     */
+    GroupSpec groupSpec(String groupName, boolean allowUnencryptedScratch) throws TtrpcException {
         Map<String, Object> container = new LinkedHashMap<>();
         container.put("name", CONTAINER);
         container.put("image", image);
@@ -104,6 +112,7 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
         Map<String, Object> group = new LinkedHashMap<>();
         group.put("name", groupName);
         group.put("containers", List.of(container));
+        if (allowUnencryptedScratch) group.put("scratch", Map.of("allowUnencrypted", true));
         String yaml;
         try {
             yaml = new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)).writeValueAsString(group);

@@ -188,13 +188,20 @@ public final class TaskService {
                     .withAgentEnvironment(Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")));
             try {
                 options = options.withPolicy(policyFor(task));
-                task.handle = groups.run(task.bundleConfig.groupSpec(task.group), options);
+                task.handle = groups.run(task.bundleConfig.groupSpec(task.group, config.allowUnencryptedScratch()), options);
             } catch (IOException e) {
                 // nothing of the group is left: GroupManager.run removes what it made when it fails
                 task.status = TaskTypes.Status.STOPPED;
                 deletePolicyFile(task);
-                log.accept("task " + task.id + " not started: " + e.getMessage());
-                throw new TtrpcException(codeOf(e), "Coffer did not start task " + task.id + ": " + e.getMessage(), e);
+                String message = e.getMessage();
+                if (message != null && message.contains("allow_unencrypted_scratch") && task.bundleConfig.policyText() == null
+                        && !config.allowUnencryptedScratch()) {
+                    // the shim writes the spec: its setting is the one to name
+                    message += "; for tasks of this shim, set " + ShimConfig.ALLOW_UNENCRYPTED_SCRATCH + "=true in containerd's"
+                            + " environment";
+                }
+                log.accept("task " + task.id + " not started: " + message);
+                throw new TtrpcException(codeOf(e), "Coffer did not start task " + task.id + ": " + message, e);
             }
             task.status = TaskTypes.Status.RUNNING;
             try {

@@ -89,6 +89,10 @@ class ContainerdShimTest {
         env.put("PATH", bin + ":" + env.getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
         env.put("COFFER_HOME", home.toString());
         env.put("COFFER_SHIM_LOG_DIR", logs.toString());
+        // the process sandbox cannot encrypt scratch without device-mapper: allowed explicitly where the host has none
+        if (dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable("process") != null) {
+            env.put("COFFER_SHIM_ALLOW_UNENCRYPTED_SCRATCH", "true");
+        }
         env.put("COFFER_JAVA", ProcessHandle.current().info().command().orElseThrow());
         containerd = pb.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
@@ -165,6 +169,7 @@ class ContainerdShimTest {
     void containerThePolicyDoesNotAllowIsRefusedWithTheAgentsReason() throws Exception {
         String policy = policyFor("""
                 name: allowed
+                scratch: {allowUnencrypted: true}
                 containers:
                   - name: main
                     image: coffer.test/busybox:1

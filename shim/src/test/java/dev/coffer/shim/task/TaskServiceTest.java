@@ -18,8 +18,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,7 +40,8 @@ class TaskServiceTest {
     void start() throws Exception {
         Path home = Files.createDirectories(dir.resolve("home"));
         ContainerdShimTest.importBusybox(home, dir);
-        TaskService tasks = new TaskService(new ShimConfig(home, "generate", "sim", "process"), "ns",
+        // true: this host has no device-mapper, so the process sandbox cannot encrypt scratch; said here, not assumed
+        TaskService tasks = new TaskService(new ShimConfig(home, "generate", "sim", "process", true), "ns",
                 new EventPublisher(null, "", "ns", log::add), log::add, () -> { });
         server = new TtrpcServer(dir.resolve("s.sock"), List.of(tasks.service()), log::add);
         server.start();
@@ -154,6 +157,18 @@ class TaskServiceTest {
         assertEquals(List.of("sh", "-c", "echo hi"), c.command());
         assertEquals("coffer.test/busybox:1", c.image());
         assertEquals(2, c.env().size());
+        // plaintext scratch only where the shim's setting says so: a generated policy then allows it, else refuses it
+        assertFalse(spec.scratch().allowUnencrypted());
+        assertTrue(config.groupSpec("g-1", true).scratch().allowUnencrypted());
+    }
+
+    @Test
+    void theUnencryptedScratchSettingIsTrueOrFalseAndOffByDefault() {
+        assertFalse(ShimConfig.fromEnvironment(Map.of()).allowUnencryptedScratch());
+        assertTrue(ShimConfig.fromEnvironment(Map.of(ShimConfig.ALLOW_UNENCRYPTED_SCRATCH, "true")).allowUnencryptedScratch());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ShimConfig.fromEnvironment(Map.of(ShimConfig.ALLOW_UNENCRYPTED_SCRATCH, "yes")));
+        assertEquals("expected COFFER_SHIM_ALLOW_UNENCRYPTED_SCRATCH true or false, found \"yes\"", e.getMessage());
     }
 
     @Test
