@@ -6,7 +6,7 @@ import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.skr.EvidenceSource;
 import dev.coffer.agent.skr.KeyChannelTrust;
 import dev.coffer.agent.skr.SecureKeyRelease;
-import dev.coffer.agent.skr.SimEvidenceSource;
+import dev.coffer.agent.tee.SimEvidenceSource;
 import dev.coffer.attest.measure.HostData;
 import dev.coffer.attest.sim.SimulatedSecureProcessor;
 import dev.coffer.server.CofferServer;
