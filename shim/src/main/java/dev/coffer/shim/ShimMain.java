@@ -133,6 +133,20 @@ public final class ShimMain {
 
     private static void start(Flags flags) throws IOException, InterruptedException {
         Files.createDirectories(STATE_ROOT);
+        // one shim per pod: a pod's container is served by the shim its sandbox task started
+        String pod = TaskService.podToJoin(Path.of("").toAbsolutePath());
+        if (pod != null) {
+            Flags sandbox = new Flags(flags.namespace(), flags.address(), flags.publishBinary(), pod, flags.bundle(), flags.command());
+            if (!answers(sandbox.socket())) {
+                throw new IOException("expected the shim of pod sandbox " + pod + " at " + sandbox.socket() + ", found none"
+                        + " answering; a pod's containers join its running sandbox (RunPodSandbox first)");
+            }
+            String address = "unix://" + sandbox.socket();
+            Files.writeString(Path.of("address"), address, StandardCharsets.UTF_8);
+            System.out.print(address);
+            System.out.flush();
+            return;
+        }
         Path socket = flags.socket();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of("setsid", java, "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),

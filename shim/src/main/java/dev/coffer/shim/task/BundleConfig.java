@@ -29,9 +29,12 @@ import java.util.Map;
  * rootfs containerd mounted is not used: the agent mounts the image's own dm-verity layers, the
  * ones the policy pins.
  *
+ * @param image      the image reference, or null for a pod's sandbox (pause) task without one (the
+ *                   shim's configured pause image)
  * @param policyText the Rego text from {@link #POLICY_ANNOTATION}, or null for the shim's default
+ * @param role       the task's place in a Kubernetes pod, from CRI's annotations
  */
-record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText) {
+record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText, PodRole role) {
     /** The image reference as CRI records it on every container it creates. */
     static final String CRI_IMAGE_ANNOTATION = "io.kubernetes.cri.image-name";
     /** The image reference for callers without CRI ({@code ctr run --annotation dev.coffer.image=REF}). */
@@ -52,8 +55,11 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
             throw new TtrpcException(Code.INVALID_ARGUMENT, "expected an OCI runtime spec at " + file + ", found it unreadable: " + e.getMessage());
         }
         JsonNode annotations = root.path("annotations");
+        PodRole role = PodRole.of(annotations);
         String image = annotations.path(CRI_IMAGE_ANNOTATION).asText(annotations.path(IMAGE_ANNOTATION).asText(""));
-        if (image.isEmpty()) {
+        if (image.isEmpty() && role instanceof PodRole.Sandbox) {
+            image = null; // CRI names no image for the pause container: the shim's pause image stands in
+        } else if (image.isEmpty()) {
             throw new TtrpcException(Code.INVALID_ARGUMENT, "expected the image reference in annotation " + CRI_IMAGE_ANNOTATION
                     + " (set by CRI) or " + IMAGE_ANNOTATION + ", found neither; with ctr, add --annotation "
                     + IMAGE_ANNOTATION + "=REF (the image as imported into the Coffer home)");
@@ -75,7 +81,11 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
                 throw new TtrpcException(Code.INVALID_ARGUMENT, "expected a policy in annotation " + POLICY_ANNOTATION + ", found it empty");
             }
         }
-        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy);
+        if (policy != null && role instanceof PodRole.Member) {
+            // the pod's policy is the sandbox's, fixed when the pod started; a container cannot bring its own
+            policy = null;
+        }
+        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy, role);
     }
 
     private static List<String> strings(JsonNode array) {
@@ -89,9 +99,14 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
      * bundle's process. Written as GROUP.yaml and parsed, so the spec parser's checks apply.
      */
     GroupSpec groupSpec(String groupName) throws TtrpcException {
+        return groupSpec(groupName, CONTAINER, image);
+    }
+
+    /** The group spec of one container named {@code containerName} of {@code imageRef} running the bundle's process. */
+    GroupSpec groupSpec(String groupName, String containerName, String imageRef) throws TtrpcException {
         Map<String, Object> container = new LinkedHashMap<>();
-        container.put("name", CONTAINER);
-        container.put("image", image);
+        container.put("name", containerName);
+        container.put("image", imageRef);
         container.put("command", args);
         List<Map<String, String>> envList = new ArrayList<>();
         for (String e : env) {

@@ -9,14 +9,19 @@ import java.util.Map;
  * The shim's settings, from its environment (containerd starts shims with its own environment):
  * {@code COFFER_HOME} (the Coffer home whose images and groups the shim uses, default /var/lib/coffer),
  * {@code COFFER_SHIM_POLICY} (the policy of a pod without the policy annotation: {@code generate},
- * {@code allow-all} or a policy file; default generate), {@code COFFER_SHIM_TEE} (default sim) and
- * {@code COFFER_SHIM_ISOLATION} (default process).
+ * {@code allow-all} or a policy file; default generate), {@code COFFER_SHIM_TEE} (default sim),
+ * {@code COFFER_SHIM_ISOLATION} (default process) and {@code COFFER_SHIM_PAUSE_IMAGE} (the image a
+ * pod's sandbox task runs in the pod's group, as imported into the Coffer home: CRI names none for
+ * it; the same image as containerd's {@code sandbox_image}; default {@value #DEFAULT_PAUSE_IMAGE}).
  */
-public record ShimConfig(Path cofferHome, String policy, String tee, String isolation) {
+public record ShimConfig(Path cofferHome, String policy, String tee, String isolation, String pauseImage) {
+    public static final String DEFAULT_PAUSE_IMAGE = "coffer.dev/pause:1";
+
     public static ShimConfig fromEnvironment(Map<String, String> env) {
         return new ShimConfig(Path.of(env.getOrDefault("COFFER_HOME", "/var/lib/coffer")),
                 env.getOrDefault("COFFER_SHIM_POLICY", RunOptions.GENERATE),
                 env.getOrDefault("COFFER_SHIM_TEE", RunOptions.TEE_SIM),
-                env.getOrDefault("COFFER_SHIM_ISOLATION", "process"));
+                env.getOrDefault("COFFER_SHIM_ISOLATION", "process"),
+                env.getOrDefault("COFFER_SHIM_PAUSE_IMAGE", DEFAULT_PAUSE_IMAGE));
     }
 }

@@ -38,7 +38,7 @@ class TaskServiceTest {
     void start() throws Exception {
         Path home = Files.createDirectories(dir.resolve("home"));
         ContainerdShimTest.importBusybox(home, dir);
-        TaskService tasks = new TaskService(new ShimConfig(home, "generate", "sim", "process"), "ns",
+        TaskService tasks = new TaskService(new ShimConfig(home, "generate", "sim", "process", ShimConfig.DEFAULT_PAUSE_IMAGE), "ns",
                 new EventPublisher(null, "", "ns", log::add), log::add, () -> { });
         server = new TtrpcServer(dir.resolve("s.sock"), List.of(tasks.service()), log::add);
         server.start();
