@@ -72,6 +72,16 @@ public final class GroupManager {
      * and the group directory removed, and the error says which step failed and why.
      */
     public GroupHandle run(GroupSpec spec, RunOptions options) throws IOException {
+        return run(spec, options, List.of());
+    }
+
+    /**
+     * Runs the group with the layer disks of {@code joinableImages} attached too, besides its
+     * containers' own: a Kubernetes pod starts with its sandbox container alone, and its other
+     * containers join later ({@link #createContainer}); the agent mounts only disks the sandbox was
+     * launched with, and only those whose dm-verity root hash the policy pins.
+     */
+    public GroupHandle run(GroupSpec spec, RunOptions options, List<String> joinableImages) throws IOException {
         SandboxBackend backend;
         try {
             backend = SandboxBackends.byName(options.isolation());
@@ -91,6 +101,7 @@ public final class GroupManager {
             // Resolve everything before touching state, so a bad image reference changes nothing.
             Map<String, LocalImage> images = new LinkedHashMap<>();
             Map<String, LayerDisk> disks = new LinkedHashMap<>();
+            Map<String, LayerDisk> joinableDisks = new LinkedHashMap<>();
             try (ImageStore store = ImageStore.open(home)) {
                 for (int i = 0; i < spec.containers().size(); i++) {
                     GroupSpec.ContainerSpec c = spec.containers().get(i);
@@ -101,6 +112,19 @@ public final class GroupManager {
                     }
                 }
                 LayerDiskCache cache = new LayerDiskCache(home.resolve("layers"));
+                for (String ref : joinableImages) {
+                    LocalImage image;
+                    try {
+                        image = store.resolve(ref);
+                    } catch (ImageNotFoundException e) {
+                        throw new GroupException("image " + ref + " to attach for containers joining later: " + e.getMessage(), e);
+                    }
+                    // attached at launch, mounted when a container of the image joins
+                    for (LayerBlob layer : image.layers()) {
+                        joinableDisks.putIfAbsent(layer.diffId().hex(), cache.getOrBuild("sha256:" + layer.diffId().hex(),
+                                () -> store.openLayer(layer)));
+                    }
+                }
                 for (LocalImage image : images.values()) {
                     for (LayerBlob layer : image.layers()) {
                         if (!disks.containsKey(layer.diffId().hex())) {
@@ -138,7 +162,7 @@ public final class GroupManager {
             Sandbox sandbox;
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
-                        agentPolicy, options.agentEnvironment(), List.copyOf(disks.values()), options.tee(),
+                        agentPolicy, options.agentEnvironment(), attached(disks, joinableDisks), options.tee(),
                         home.resolve(SIM_TEE_DIR), skrPort, endpoints(spec, encrypted), tcpPorts(spec), volumeDisks, options.snp()));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
@@ -154,6 +178,12 @@ public final class GroupManager {
                 throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
             }
         }
+    }
+
+    private static List<LayerDisk> attached(Map<String, LayerDisk> disks, Map<String, LayerDisk> joinable) {
+        Map<String, LayerDisk> all = new LinkedHashMap<>(disks);
+        joinable.forEach(all::putIfAbsent);
+        return List.copyOf(all.values());
     }
 
     private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,

@@ -134,12 +134,13 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
 
     /**
      * A Coffer group name (a DNS label) for a containerd task: the id made lowercase with other
-     * characters as '-', cut to fit, and a digest of namespace and id so two namespaces' tasks of
+     * characters as '-', cut to 20 characters (CRI's ids are 64 hex digits, and the agent's unix
+     * socket under the group's directory must stay within the 108 bytes a socket path may have), and a digest of namespace and id so two namespaces' tasks of
      * one id, or two ids that read alike, stay apart.
      */
     static String groupName(String namespace, String id) {
         String readable = id.toLowerCase().replaceAll("[^a-z0-9-]", "-").replaceAll("^-+|-+$", "");
-        if (readable.length() > 44) readable = readable.substring(0, 44).replaceAll("-+$", "");
+        if (readable.length() > 20) readable = readable.substring(0, 20).replaceAll("-+$", "");
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest((namespace + "/" + id).getBytes(StandardCharsets.UTF_8));
             String suffix = HexFormat.of().formatHex(digest, 0, 5);

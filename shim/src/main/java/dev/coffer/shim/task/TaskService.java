@@ -298,8 +298,11 @@ public final class TaskService {
                 RunOptions options = RunOptions.defaults().withIsolation(config.isolation()).withTee(config.tee())
                         .withAgentEnvironment(Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")));
                 try {
-                    options = options.withPolicy(policyFor(task));
-                    groups.run(task.bundleConfig.groupSpec(task.group, task.container, task.image), options);
+                    String policy = policyFor(task);
+                    options = options.withPolicy(policy);
+                    List<String> joinable = task.bundleConfig.role() instanceof PodRole.Sandbox
+                            ? PodImages.joinable(home, policy, policyText(policy)) : List.of();
+                    groups.run(task.bundleConfig.groupSpec(task.group, task.container, task.image), options, joinable);
                 } catch (IOException e) {
                     // nothing of the group is left: GroupManager.run removes what it made when it fails
                     task.status = TaskTypes.Status.STOPPED;
@@ -432,6 +435,12 @@ public final class TaskService {
         Files.createDirectories(file.getParent());
         Files.writeString(file, task.bundleConfig.policyText(), StandardCharsets.UTF_8);
         return file.toString();
+    }
+
+    /** The Rego text of a policy file; empty for {@code generate} and {@code allow-all}, which are not files. */
+    private static String policyText(String policy) throws IOException {
+        if (policy.equals(RunOptions.GENERATE) || policy.equals(RunOptions.ALLOW_ALL)) return "";
+        return Files.readString(Path.of(policy), StandardCharsets.UTF_8);
     }
 
     private Path policyFile(Task task) {

@@ -1,0 +1,364 @@
+package dev.coffer.shim.cri;
+
+import dev.coffer.layer.LayerDisk;
+import dev.coffer.layer.LayerDiskCache;
+import dev.coffer.oci.layout.ImageBuilder;
+import dev.coffer.oci.layout.TarLayer;
+import dev.coffer.oci.store.ImageConfig;
+import dev.coffer.oci.store.ImageStore;
+import dev.coffer.oci.store.LayerBlob;
+import dev.coffer.oci.store.LocalImage;
+import dev.coffer.policy.spec.GroupSpec;
+import dev.coffer.policy.spec.GroupSpecParser;
+import dev.coffer.runtime.group.GroupManager;
+import dev.coffer.runtime.policy.GroupPolicies;
+import io.grpc.StatusRuntimeException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Pods through containerd's CRI plugin, called as the kubelet calls it: a private containerd
+ * (Debian's 1.6, its own root, state and sockets under a temp directory) with the CRI plugin on,
+ * the {@code coffer} runtime handler ({@code io.containerd.coffer.v2}, the shim found on
+ * containerd's PATH), a pause image Coffer builds offline as {@code sandbox_image}, and pods on
+ * the node's network namespace, so no CNI plugin is involved (with CNI, the pod would get its own
+ * network namespace and address: a pause-held netns the shim would have to hand to the sandbox).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CriPodTest {
+    static final String BUSYBOX = "coffer.test/busybox:1";
+    static final String PAUSE = "coffer.test/pause:1";
+    static final String K8S_NS = "k8s.io";
+    static final String HANDLER = "coffer";
+    static final String POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
+    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false");
+    static final List<String> PAUSE_COMMAND = List.of("sleep", "2147483647");
+    static final long BOUND_S = 180;
+
+    Path work;
+    Path home;
+    Path socket;
+    Path logs;
+    Path podLogs;
+    Process containerd;
+    CriClient cri;
+
+    @BeforeAll
+    void startContainerd() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/containerd")) && Files.isExecutable(Path.of("/usr/bin/ctr")),
+                "needs Debian's containerd package (apt-get install containerd)");
+        assumeTrue("root".equals(System.getProperty("user.name")), "containerd and the process sandbox need root");
+        work = Files.createTempDirectory(Path.of("/tmp"), "cri");
+        home = Files.createDirectories(work.resolve("home"));
+        logs = Files.createDirectories(work.resolve("logs"));
+        podLogs = Files.createDirectories(work.resolve("pods"));
+        socket = work.resolve("c.sock");
+        Path bin = Files.createDirectories(work.resolve("bin"));
+        Path launcher = Path.of("src/main/sh/containerd-shim-coffer-v2").toAbsolutePath();
+        Files.copy(launcher, bin.resolve("containerd-shim-coffer-v2"));
+        Files.setPosixFilePermissions(bin.resolve("containerd-shim-coffer-v2"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.writeString(bin.resolve("coffer-shim.classpath"), System.getProperty("java.class.path"));
+
+        // the same two images in containerd (CRI resolves them) and in the Coffer home (the agent mounts them)
+        TarLayer base = busyboxLayer();
+        Path busybox = new ImageBuilder().layer(base)
+                .layer(new TarLayer().file("etc/passwd", "root:x:0:0:root:/:/bin/sh\n", 0644).file("etc/group", "root:x:0:\n", 0644))
+                .config(ImageConfig.of(List.of("sh", "-c", "echo image default cmd")))
+                .writeLayout(Files.createDirectories(work.resolve("busybox")), BUSYBOX);
+        // the pause image: the busybox layer, sleeping (what holds the pod's group while it lives)
+        Path pause = new ImageBuilder().layer(busyboxLayer()).config(ImageConfig.of(PAUSE_COMMAND))
+                .writeLayout(Files.createDirectories(work.resolve("pause")), PAUSE);
+        try (ImageStore store = ImageStore.open(home)) {
+            store.importArchive(busybox);
+            store.importArchive(pause);
+        }
+
+        Path config = work.resolve("config.toml");
+        Files.writeString(config, """
+                version = 2
+                root = "%s"
+                state = "%s"
+                [grpc]
+                  address = "%s"
+                [ttrpc]
+                  address = "%s"
+                [plugins."io.containerd.grpc.v1.cri"]
+                  sandbox_image = "%s"
+                  stream_server_address = "127.0.0.1"
+                  stream_server_port = "0"
+                  enable_selinux = false
+                  disable_apparmor = true
+                  [plugins."io.containerd.grpc.v1.cri".cni]
+                    bin_dir = "%s"
+                    conf_dir = "%s"
+                  [plugins."io.containerd.grpc.v1.cri".containerd]
+                    snapshotter = "native"
+                    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+                      runtime_type = "io.containerd.runc.v2"
+                    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
+                      runtime_type = "io.containerd.coffer.v2"
+                      pod_annotations = ["%s"]
+                """.formatted(work.resolve("root"), work.resolve("state"), socket, work.resolve("c.sock.ttrpc"), PAUSE,
+                Files.createDirectories(work.resolve("cni-bin")), Files.createDirectories(work.resolve("cni-conf")),
+                HANDLER, POLICY_ANNOTATION));
+        ProcessBuilder pb = new ProcessBuilder("containerd", "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(work.resolve("containerd.log").toFile());
+        Map<String, String> env = pb.environment();
+        env.put("PATH", bin + ":" + env.getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
+        env.put("COFFER_HOME", home.toString());
+        env.put("COFFER_SHIM_LOG_DIR", logs.toString());
+        env.put("COFFER_SHIM_PAUSE_IMAGE", PAUSE);
+        env.put("COFFER_JAVA", ProcessHandle.current().info().command().orElseThrow());
+        containerd = pb.start();
+        cri = new CriClient(socket, BOUND_S);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        while (true) {
+            assertTrue(containerd.isAlive(), "containerd exited: " + Files.readString(work.resolve("containerd.log")));
+            try {
+                cri.version();
+                break;
+            } catch (StatusRuntimeException e) {
+                // UNIMPLEMENTED: containerd answers but its CRI plugin did not load (its log says why)
+                assertTrue(e.getStatus().getCode() != io.grpc.Status.Code.UNIMPLEMENTED,
+                        "containerd's CRI plugin is off: " + e + "\n" + Files.readString(work.resolve("containerd.log")));
+                assertTrue(System.nanoTime() < deadline, "containerd's CRI did not answer within " + BOUND_S + " s: " + e);
+                Thread.sleep(200);
+            }
+        }
+        for (Path layout : List.of(busybox, pause)) {
+            Path tar = work.resolve(layout.getFileName() + ".tar");
+            assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
+            Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
+            assertEquals(0, imported.exit(), imported.output());
+        }
+        for (String image : List.of(BUSYBOX, PAUSE)) {
+            assertTrue(cri.imageStatus(image) != null, "CRI does not list " + image);
+        }
+    }
+
+    private static TarLayer busyboxLayer() {
+        Path busybox = Files.isExecutable(Path.of("/bin/busybox")) ? Path.of("/bin/busybox") : Path.of("/usr/bin/busybox");
+        TarLayer base = new TarLayer().dir("bin").file("bin/busybox", busybox, 0755);
+        for (String a : APPLETS) base.symlink("bin/" + a, "busybox");
+        return base.dir("proc").dir("sys").dir("dev").dir("tmp", 01777).dir("etc");
+    }
+
+    @AfterAll
+    void stopContainerd() throws Exception {
+        if (cri != null) cri.close();
+        if (containerd != null) {
+            containerd.destroy();
+            if (!containerd.waitFor(30, TimeUnit.SECONDS)) containerd.destroyForcibly().waitFor();
+        }
+        if (work != null && new GroupManager(home).list().isEmpty() && mountsUnder(work).isEmpty()) {
+            run(List.of("rm", "-rf", work.toString()));
+        }
+    }
+
+    // ---- the pod ---------------------------------------------------------------------------------
+
+    /**
+     * The group spec a pod's policy is generated from: the pause container and the two the test
+     * runs (CRI sets HOSTNAME, the pod's hostname, in every container's environment).
+     */
+    static final String POD_SPEC = """
+            name: web
+            containers:
+              - name: pause
+                image: %s
+                command: [sleep, "2147483647"]
+              - name: app
+                image: %s
+                command: [sh, -c, "echo app says hello; echo app to stderr >&2; sleep 100000"]
+                env: [{name: HOSTNAME, value: web}]
+                execProcesses:
+                  - command: [cat, /etc/group]
+              - name: sidecar
+                image: %s
+                command: [sleep, "100000"]
+                env: [{name: HOSTNAME, value: web}]
+            """.formatted(PAUSE, BUSYBOX, BUSYBOX);
+
+    @Test
+    void podRunsTwoContainersExecsUnderThePolicyAndLeavesNothing() throws Exception {
+        String policy = policyFor(POD_SPEC);
+        Cri.PodSandboxConfig pod = podConfig("web", Map.of(POLICY_ANNOTATION, base64(policy)));
+        long t0 = System.nanoTime();
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        long podReady = System.nanoTime();
+        String app = cri.createContainer(podId, container("app", BUSYBOX,
+                List.of("sh", "-c", "echo app says hello; echo app to stderr >&2; sleep 100000")), pod);
+        cri.startContainer(app);
+        long firstRunning = System.nanoTime();
+        System.out.printf("CRI: RunPodSandbox %d ms; to the first container running %d ms%n",
+                TimeUnit.NANOSECONDS.toMillis(podReady - t0), TimeUnit.NANOSECONDS.toMillis(firstRunning - t0));
+        String sidecar = cri.createContainer(podId, container("sidecar", BUSYBOX, List.of("sleep", "100000")), pod);
+        cri.startContainer(sidecar);
+        try {
+            assertEquals(Cri.ContainerState.CONTAINER_RUNNING, cri.containerStatus(app).getState());
+            assertEquals(Cri.ContainerState.CONTAINER_RUNNING, cri.containerStatus(sidecar).getState());
+            // one shim for the pod, one Coffer group holding its three containers
+            assertEquals(1, shimProcesses(), "one shim per pod");
+            var groups = new GroupManager(home);
+            assertEquals(1, groups.list().size(), groups.list().toString());
+            assertEquals(List.of("pause", "app", "sidecar"),
+                    groups.status(groups.list().getFirst().name()).containers().stream().map(c -> c.name()).toList());
+
+            // CRI's log file (the FIFOs containerd passed, written by CRI in its log format)
+            Path log = Path.of(cri.containerStatus(app).getLogPath());
+            awaitContent(log, "app says hello");
+
+            Cri.ExecSyncResponse allowed = cri.execSync(app, List.of("cat", "/etc/group"), 60);
+            assertEquals(0, allowed.getExitCode(), allowed.toString());
+            assertEquals("root:x:0:\n", allowed.getStdout().toStringUtf8());
+
+            StatusRuntimeException denied = assertThrows(StatusRuntimeException.class,
+                    () -> cri.execSync(app, List.of("cat", "/etc/passwd"), 60));
+            System.out.println("ExecSync the policy does not allow: " + denied.getStatus());
+            assertTrue(denied.getStatus().getDescription().contains("ExecProcessRequest"), denied.getStatus().toString());
+
+            // a container the policy does not list: refused at CreateContainer with the agent's reason
+            StatusRuntimeException unlisted = assertThrows(StatusRuntimeException.class,
+                    () -> cri.createContainer(podId, container("intruder", BUSYBOX, List.of("sleep", "100000")), pod));
+            System.out.println("CreateContainer of a container the policy does not list: " + unlisted.getStatus());
+            assertTrue(unlisted.getStatus().getDescription().contains("CreateContainerRequest"), unlisted.getStatus().toString());
+            assertEquals(List.of("pause", "app", "sidecar"),
+                    groups.status(groups.list().getFirst().name()).containers().stream().map(c -> c.name()).toList());
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------
+
+    private Cri.PodSandboxConfig podConfig(String name, Map<String, String> annotations) {
+        Cri.NamespaceOption node = Cri.NamespaceOption.newBuilder().setNetwork(Cri.NamespaceMode.NODE).build();
+        return Cri.PodSandboxConfig.newBuilder()
+                .setMetadata(Cri.PodSandboxMetadata.newBuilder().setName(name).setNamespace("default").setUid("uid-" + name))
+                .setHostname(name).setLogDirectory(podLogs.resolve(name).toString()).putAllAnnotations(annotations)
+                .setLinux(Cri.LinuxPodSandboxConfig.newBuilder().setSecurityContext(
+                        Cri.LinuxSandboxSecurityContext.newBuilder().setNamespaceOptions(node)))
+                .build();
+    }
+
+    private static Cri.ContainerConfig container(String name, String image, List<String> command) {
+        return Cri.ContainerConfig.newBuilder().setMetadata(Cri.ContainerMetadata.newBuilder().setName(name))
+                .setImage(Cri.ImageSpec.newBuilder().setImage(image)).addAllCommand(command).setLogPath(name + ".log").build();
+    }
+
+    private static String base64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The policy Coffer generates for a group spec, as {@code coffer policy gen} would write it. */
+    private String policyFor(String yaml) throws Exception {
+        GroupSpec spec = GroupSpecParser.parse(yaml, "pod.yaml");
+        Map<String, LocalImage> images = new LinkedHashMap<>();
+        Map<String, LayerDisk> disks = new LinkedHashMap<>();
+        try (ImageStore store = ImageStore.open(home)) {
+            LayerDiskCache cache = new LayerDiskCache(home.resolve("layers"));
+            for (GroupSpec.ContainerSpec c : spec.containers()) {
+                LocalImage image = store.resolve(c.image());
+                images.put(c.name(), image);
+                for (LayerBlob layer : image.layers()) {
+                    disks.put(layer.diffId().hex(), cache.getOrBuild("sha256:" + layer.diffId().hex(), () -> store.openLayer(layer)));
+                }
+            }
+        }
+        return GroupPolicies.generate(spec, images, disks, false).text();
+    }
+
+    private void awaitContent(Path file, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        while (!Files.exists(file) || !Files.readString(file).contains(text)) {
+            assertTrue(System.nanoTime() < deadline, file + " never held \"" + text + "\"" + shimLogs());
+            Thread.sleep(100);
+        }
+    }
+
+    private void assertNothingLeft() throws Exception {
+        assertEquals(List.of(), new GroupManager(home).list(), "no Coffer group left");
+        List<String> strays = ProcessHandle.allProcesses().filter(p -> p.info().arguments()
+                        .map(a -> String.join(" ", a).contains(home.toString())).orElse(false))
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse("")).toList();
+        assertEquals(List.of(), strays, "processes of the Coffer home left");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        while (shimProcesses() > 0) {
+            assertTrue(System.nanoTime() < deadline, "a shim process is still running" + shimLogs());
+            Thread.sleep(100);
+        }
+        assertEquals(List.of(), mountsUnder(work), "mounts left");
+        Result containers = ctr("containers", "ls", "-q");
+        assertEquals("", containers.output().strip(), "containerd containers left");
+        Path sandboxes = work.resolve("root/io.containerd.grpc.v1.cri/sandboxes");
+        if (Files.isDirectory(sandboxes)) {
+            try (var s = Files.list(sandboxes)) {
+                assertEquals(List.of(), s.toList(), "CRI sandbox directories left");
+            }
+        }
+        Path policies = home.resolve("shim-policies");
+        if (Files.isDirectory(policies)) {
+            try (var s = Files.list(policies)) {
+                assertEquals(List.of(), s.toList(), "policy files left");
+            }
+        }
+    }
+
+    private static List<String> mountsUnder(Path dir) throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                .filter(l -> l.split(" ")[4].startsWith(dir.toString())).toList();
+    }
+
+    private long shimProcesses() {
+        return ProcessHandle.allProcesses().filter(p -> p.info().arguments().map(a -> List.of(a).contains("dev.coffer.shim.ShimMain")
+                && List.of(a).contains(socket.toString())).orElse(false)).count();
+    }
+
+    private String shimLogs() throws IOException {
+        StringBuilder b = new StringBuilder("\n--- shim logs ---\n");
+        try (var files = Files.list(logs)) {
+            for (Path p : files.toList()) b.append(Files.readString(p));
+        }
+        return b.toString();
+    }
+
+    record Result(int exit, String output) {}
+
+    private Result ctr(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("ctr", "-a", socket.toString(), "-n", K8S_NS));
+        cmd.addAll(List.of(args));
+        return run(cmd);
+    }
+
+    private static Result run(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(BOUND_S, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(cmd + " did not finish within " + BOUND_S + " s");
+        }
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+}
