@@ -3,6 +3,7 @@ package dev.coffer.shim;
 import dev.coffer.shim.proto.Shim;
 import dev.coffer.shim.task.EventPublisher;
 import dev.coffer.shim.task.ShimConfig;
+import dev.coffer.shim.task.ContainerdImageDigests;
 import dev.coffer.shim.task.TaskService;
 import dev.coffer.shim.ttrpc.TtrpcServer;
 
@@ -200,7 +201,7 @@ public final class ShimMain {
                 finished[0] = true;
                 done.notifyAll();
             }
-        });
+        }, new ContainerdImageDigests(flags.address(), flags.namespace()));
         TtrpcServer server = new TtrpcServer(flags.socket(), List.of(tasks.service()), log);
         server.start();
         log.accept("serving " + flags.socket() + " (Coffer home " + config.cofferHome() + ", policy " + config.policy()

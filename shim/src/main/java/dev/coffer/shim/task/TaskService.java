@@ -269,6 +269,10 @@ public final class TaskService {
      */
     private void joinPod(Task task, dev.coffer.policy.spec.GroupSpec.ContainerSpec spec) throws TtrpcException {
         String digest = imageDigests.manifestDigest(task.id);
+        if (digest == null && imageDigests != ImageDigests.NONE) {
+            throw new TtrpcException(Code.FAILED_PRECONDITION, "expected the digest containerd resolved for the image of"
+                    + " container " + task.container + ", found none; a pod's image is checked by digest, not by name");
+        }
         try {
             groups.createContainer(task.group, spec, digest);
         } catch (IOException e) {

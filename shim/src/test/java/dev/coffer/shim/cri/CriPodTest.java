@@ -47,6 +47,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class CriPodTest {
     static final String BUSYBOX = "coffer.test/busybox:1";
     static final String PAUSE = "coffer.test/pause:1";
+    static final String SWAPPED = "coffer.test/swapped:1";
     static final String K8S_NS = "k8s.io";
     static final String HANDLER = "coffer";
     static final String POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
@@ -87,9 +88,17 @@ class CriPodTest {
         // the pause image: the busybox layer, sleeping (what holds the pod's group while it lives)
         Path pause = new ImageBuilder().layer(busyboxLayer()).config(ImageConfig.of(PAUSE_COMMAND))
                 .writeLayout(Files.createDirectories(work.resolve("pause")), PAUSE);
+        // one name, two images: what a registry or host swapping the image under its name leaves behind
+        Path swappedForCoffer = new ImageBuilder().layer(busyboxLayer()).config(ImageConfig.of(List.of("sleep", "100000")))
+                .writeLayout(Files.createDirectories(work.resolve("swapped-coffer")), SWAPPED);
+        Path swappedForContainerd = new ImageBuilder().layer(busyboxLayer())
+                .layer(new TarLayer().file("etc/swapped", "not the image the policy was written for\n", 0644))
+                .config(ImageConfig.of(List.of("sleep", "100000")))
+                .writeLayout(Files.createDirectories(work.resolve("swapped")), SWAPPED);
         try (ImageStore store = ImageStore.open(home)) {
             store.importArchive(busybox);
             store.importArchive(pause);
+            store.importArchive(swappedForCoffer);
         }
 
         Path config = work.resolve("config.toml");
@@ -144,7 +153,7 @@ class CriPodTest {
                 Thread.sleep(200);
             }
         }
-        for (Path layout : List.of(busybox, pause)) {
+        for (Path layout : List.of(busybox, pause, swappedForContainerd)) {
             Path tar = work.resolve(layout.getFileName() + ".tar");
             assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
             Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
@@ -217,7 +226,7 @@ class CriPodTest {
             assertEquals(Cri.ContainerState.CONTAINER_RUNNING, cri.containerStatus(app).getState());
             assertEquals(Cri.ContainerState.CONTAINER_RUNNING, cri.containerStatus(sidecar).getState());
             // one shim for the pod, one Coffer group holding its three containers
-            assertEquals(1, shimProcesses(), "one shim per pod");
+            assertEquals(1, shimProcesses(), "one shim per pod: " + shims());
             var groups = new GroupManager(home);
             assertEquals(1, groups.list().size(), groups.list().toString());
             assertEquals(List.of("pause", "app", "sidecar"),
@@ -234,17 +243,67 @@ class CriPodTest {
             StatusRuntimeException denied = assertThrows(StatusRuntimeException.class,
                     () -> cri.execSync(app, List.of("cat", "/etc/passwd"), 60));
             System.out.println("ExecSync the policy does not allow: " + denied.getStatus());
-            assertTrue(denied.getStatus().getDescription().contains("ExecProcessRequest"), denied.getStatus().toString());
+            assertTrue(denied.getStatus().getDescription().contains("exec_in_container denied: invalid command"), denied.getStatus().toString());
 
-            // a container the policy does not list: refused at CreateContainer with the agent's reason
-            StatusRuntimeException unlisted = assertThrows(StatusRuntimeException.class,
-                    () -> cri.createContainer(podId, container("intruder", BUSYBOX, List.of("sleep", "100000")), pod));
-            System.out.println("CreateContainer of a container the policy does not list: " + unlisted.getStatus());
-            assertTrue(unlisted.getStatus().getDescription().contains("CreateContainerRequest"), unlisted.getStatus().toString());
+            // a container the policy does not list: containerd 1.6's CRI creates the shim's task (and so
+            // asks the agent) at StartContainer, not CreateContainer: refused there with the agent's reason
+            String intruder = cri.createContainer(podId, container("intruder", BUSYBOX, List.of("sleep", "100000")), pod);
+            StatusRuntimeException unlisted = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(intruder));
+            System.out.println("StartContainer of a container the policy does not list: " + unlisted.getStatus());
+            assertTrue(unlisted.getStatus().getDescription().contains("create_container denied"), unlisted.getStatus().toString());
+            cri.removeContainer(intruder);
             assertEquals(List.of("pause", "app", "sidecar"),
                     groups.status(groups.list().getFirst().name()).containers().stream().map(c -> c.name()).toList());
         } finally {
             cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    @Test
+    void imageSwappedUnderItsNameIsRefusedByDigest() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("swap", Map.of(POLICY_ANNOTATION, base64(policyFor(POD_SPEC))));
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String app = cri.createContainer(podId, container("app", SWAPPED, List.of("sleep", "100000")), pod);
+            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(app));
+            System.out.println("StartContainer of an image swapped under its name: " + refused.getStatus());
+            String message = refused.getStatus().getDescription();
+            assertTrue(message.contains("expected image " + SWAPPED + " to be sha256:"), message);
+            assertTrue(message.contains("the two stores hold different images under one name"), message);
+            var groups = new GroupManager(home);
+            assertEquals(List.of("pause"), groups.status(groups.list().getFirst().name()).containers().stream()
+                    .map(c -> c.name()).toList(), "the refused container left no trace in the pod's group");
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    @Test
+    void podWhosePolicyDoesNotCompileIsRefusedAndLeavesNothing() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("badpolicy", Map.of(POLICY_ANNOTATION, base64("package agent_policy\ndefault allow := {\n")));
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cri.runPodSandbox(pod, HANDLER));
+        System.out.println("RunPodSandbox with a policy that does not compile: " + refused.getStatus());
+        assertTrue(refused.getStatus().getDescription().contains("Coffer did not start task"), refused.getStatus().toString());
+        // CRI keeps nothing of a sandbox that failed to start; the shim and the group are gone
+        assertNothingLeft();
+    }
+
+    @Test
+    void containerOfAPodThatIsNotRunningIsRefused() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("stopped", Map.of(POLICY_ANNOTATION, base64(policyFor(POD_SPEC))));
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        cri.stopPodSandbox(podId);
+        try {
+            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+                    () -> cri.createContainer(podId, container("app", BUSYBOX, List.of("sleep", "100000")), pod));
+            System.out.println("CreateContainer in a stopped pod: " + refused.getStatus());
+            // CRI itself refuses: the sandbox has no running task (the shim is not asked)
+            assertTrue(refused.getStatus().getDescription().contains("no running task found"), refused.getStatus().toString());
+        } finally {
             cri.removePodSandbox(podId);
         }
         assertNothingLeft();
@@ -309,8 +368,11 @@ class CriPodTest {
             Thread.sleep(100);
         }
         assertEquals(List.of(), mountsUnder(work), "mounts left");
-        Result containers = ctr("containers", "ls", "-q");
-        assertEquals("", containers.output().strip(), "containerd containers left");
+        // CRI deletes a failed sandbox's container in its own deferred cleanup: bounded wait
+        while (!ctr("containers", "ls", "-q").output().isBlank()) {
+            assertTrue(System.nanoTime() < deadline, "containerd containers left: " + ctr("containers", "ls", "-q").output());
+            Thread.sleep(200);
+        }
         Path sandboxes = work.resolve("root/io.containerd.grpc.v1.cri/sandboxes");
         if (Files.isDirectory(sandboxes)) {
             try (var s = Files.list(sandboxes)) {
@@ -330,9 +392,20 @@ class CriPodTest {
                 .filter(l -> l.split(" ")[4].startsWith(dir.toString())).toList();
     }
 
+    /** The shim daemons of this test's containerd (started with its address), from /proc/PID/cmdline. */
+    private List<String> shims() {
+        return ProcessHandle.allProcesses().map(p -> {
+            try {
+                String cmdline = Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline")).replace('\0', ' ');
+                return cmdline.contains("dev.coffer.shim.ShimMain") && cmdline.contains(socket.toString()) ? p.pid() + "" : null;
+            } catch (IOException e) {
+                return null; // exited meanwhile
+            }
+        }).filter(java.util.Objects::nonNull).toList();
+    }
+
     private long shimProcesses() {
-        return ProcessHandle.allProcesses().filter(p -> p.info().arguments().map(a -> List.of(a).contains("dev.coffer.shim.ShimMain")
-                && List.of(a).contains(socket.toString())).orElse(false)).count();
+        return shims().size();
     }
 
     private String shimLogs() throws IOException {
