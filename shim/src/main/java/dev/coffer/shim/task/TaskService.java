@@ -310,6 +310,8 @@ public final class TaskService {
                 } catch (IOException e) {
                     // nothing of the group is left: GroupManager.run removes what it made when it fails
                     task.status = TaskTypes.Status.STOPPED;
+                    // ended before it began: Wait (CRI's cleanup kills and waits) must not block for ever
+                    task.exit.complete(new Exit(255, Instant.now()));
                     deletePolicyFile(task);
                     log.accept("task " + task.id + " not started: " + e.getMessage());
                     throw new TtrpcException(codeOf(e), "Coffer did not start task " + task.id + ": " + e.getMessage(), e);

@@ -247,7 +247,9 @@ class CriPodTest {
 
             // a container the policy does not list: containerd 1.6's CRI creates the shim's task (and so
             // asks the agent) at StartContainer, not CreateContainer: refused there with the agent's reason
-            String intruder = cri.createContainer(podId, container("intruder", BUSYBOX, List.of("sleep", "100000")), pod);
+            // (the generated policy matches a container by what it runs, not by its name: this one's command is not listed)
+            String intruder = cri.createContainer(podId, container("intruder", BUSYBOX,
+                    List.of("sh", "-c", "cat /etc/passwd; sleep 100000")), pod);
             StatusRuntimeException unlisted = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(intruder));
             System.out.println("StartContainer of a container the policy does not list: " + unlisted.getStatus());
             assertTrue(unlisted.getStatus().getDescription().contains("create_container denied"), unlisted.getStatus().toString());
@@ -358,8 +360,7 @@ class CriPodTest {
 
     private void assertNothingLeft() throws Exception {
         assertEquals(List.of(), new GroupManager(home).list(), "no Coffer group left");
-        List<String> strays = ProcessHandle.allProcesses().filter(p -> p.info().arguments()
-                        .map(a -> String.join(" ", a).contains(home.toString())).orElse(false))
+        List<String> strays = ProcessHandle.allProcesses().filter(p -> cmdline(p).contains(home.toString()))
                 .map(p -> p.pid() + " " + p.info().commandLine().orElse("")).toList();
         assertEquals(List.of(), strays, "processes of the Coffer home left");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
@@ -390,6 +391,15 @@ class CriPodTest {
     private static List<String> mountsUnder(Path dir) throws IOException {
         return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
                 .filter(l -> l.split(" ")[4].startsWith(dir.toString())).toList();
+    }
+
+    /** A process's command line from /proc (ProcessHandle.Info gives none for the shim's long one); empty once it exited. */
+    private static String cmdline(ProcessHandle p) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline"), StandardCharsets.ISO_8859_1).replace('\0', ' ');
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** The shim daemons of this test's containerd (started with its address), from /proc/PID/cmdline. */

@@ -101,12 +101,12 @@ class TaskServiceTest {
         assertEquals(Code.NOT_FOUND, refused("Delete", Shim.DeleteRequest.newBuilder().setId("nope").build()).code());
         TtrpcException exec = refused("State", Shim.StateRequest.newBuilder().setId("nope").setExecId("e1").build());
         assertEquals(Code.NOT_FOUND, exec.code());
-        assertTrue(exec.getMessage().contains("exec process e1 not found"), exec.getMessage());
+        assertTrue(exec.getMessage().contains("task nope not found"), exec.getMessage());
     }
 
     @Test
     void methodsNotImplementedYetAreRefusedCleanly() {
-        for (String m : List.of("Pause", "Resume", "Checkpoint", "Exec", "ResizePty", "CloseIO", "Update", "Stats")) {
+        for (String m : List.of("Pause", "Resume", "Checkpoint", "ResizePty", "Update", "Stats")) {
             TtrpcException e = refused(m, Shim.PauseRequest.newBuilder().setId("x").build());
             assertEquals(Code.UNIMPLEMENTED, e.code(), m);
             assertTrue(e.getMessage().startsWith(m + " is not implemented by the Coffer shim yet"), e.getMessage());
