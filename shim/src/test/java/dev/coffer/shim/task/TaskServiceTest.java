@@ -166,4 +166,24 @@ class TaskServiceTest {
         assertTrue(long64.length() <= 31 && long64.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?"), long64);
         assertTrue(BundleConfig.groupName("ns", "___").matches("task-[0-9a-f]{10}"));
     }
+
+    @Test
+    void podAnnotationsAreReadStrictly() throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals(new PodRole.Standalone(), PodRole.of(json.readTree("{}")));
+        assertEquals(new PodRole.Sandbox("p1"), PodRole.of(json.readTree(
+                "{\"io.kubernetes.cri.container-type\":\"sandbox\",\"io.kubernetes.cri.sandbox-id\":\"p1\"}")));
+        assertEquals(new PodRole.Member("p1", "app"), PodRole.of(json.readTree("{\"io.kubernetes.cri.container-type\":\"container\","
+                + "\"io.kubernetes.cri.sandbox-id\":\"p1\",\"io.kubernetes.cri.container-name\":\"app\"}")));
+        TtrpcException unknown = assertThrows(TtrpcException.class, () -> PodRole.of(json.readTree(
+                "{\"io.kubernetes.cri.container-type\":\"vm\",\"io.kubernetes.cri.sandbox-id\":\"p1\"}")));
+        assertEquals(Code.INVALID_ARGUMENT, unknown.code());
+        assertTrue(unknown.getMessage().contains("to be sandbox or container, found \"vm\""), unknown.getMessage());
+        TtrpcException noPod = assertThrows(TtrpcException.class, () -> PodRole.of(json.readTree(
+                "{\"io.kubernetes.cri.container-type\":\"container\"}")));
+        assertTrue(noPod.getMessage().contains("expected annotation io.kubernetes.cri.sandbox-id"), noPod.getMessage());
+        TtrpcException noName = assertThrows(TtrpcException.class, () -> PodRole.of(json.readTree(
+                "{\"io.kubernetes.cri.container-type\":\"container\",\"io.kubernetes.cri.sandbox-id\":\"p1\"}")));
+        assertTrue(noName.getMessage().contains("expected annotation io.kubernetes.cri.container-name"), noName.getMessage());
+    }
 }
