@@ -3,6 +3,7 @@ package dev.coffer.shim;
 import dev.coffer.shim.proto.Shim;
 import dev.coffer.shim.task.EventPublisher;
 import dev.coffer.shim.task.ShimConfig;
+import dev.coffer.shim.task.ContainerdImageDigests;
 import dev.coffer.shim.task.TaskService;
 import dev.coffer.shim.ttrpc.TtrpcServer;
 
@@ -133,6 +134,20 @@ public final class ShimMain {
 
     private static void start(Flags flags) throws IOException, InterruptedException {
         Files.createDirectories(STATE_ROOT);
+        // one shim per pod: a pod's container is served by the shim its sandbox task started
+        String pod = TaskService.podToJoin(Path.of("").toAbsolutePath());
+        if (pod != null) {
+            Flags sandbox = new Flags(flags.namespace(), flags.address(), flags.publishBinary(), pod, flags.bundle(), flags.command());
+            if (!answers(sandbox.socket())) {
+                throw new IOException("expected the shim of pod sandbox " + pod + " at " + sandbox.socket() + ", found none"
+                        + " answering; a pod's containers join its running sandbox (RunPodSandbox first)");
+            }
+            String address = "unix://" + sandbox.socket();
+            Files.writeString(Path.of("address"), address, StandardCharsets.UTF_8);
+            System.out.print(address);
+            System.out.flush();
+            return;
+        }
         Path socket = flags.socket();
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of("setsid", java, "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"),
@@ -186,7 +201,7 @@ public final class ShimMain {
                 finished[0] = true;
                 done.notifyAll();
             }
-        });
+        }, new ContainerdImageDigests(flags.address(), flags.namespace()));
         TtrpcServer server = new TtrpcServer(flags.socket(), List.of(tasks.service()), log);
         server.start();
         log.accept("serving " + flags.socket() + " (Coffer home " + config.cofferHome() + ", policy " + config.policy()

@@ -72,6 +72,16 @@ public final class GroupManager {
      * and the group directory removed, and the error says which step failed and why.
      */
     public GroupHandle run(GroupSpec spec, RunOptions options) throws IOException {
+        return run(spec, options, List.of());
+    }
+
+    /**
+     * Runs the group with the layer disks of {@code joinableImages} attached too, besides its
+     * containers' own: a Kubernetes pod starts with its sandbox container alone, and its other
+     * containers join later ({@link #createContainer}); the agent mounts only disks the sandbox was
+     * launched with, and only those whose dm-verity root hash the policy pins.
+     */
+    public GroupHandle run(GroupSpec spec, RunOptions options, List<String> joinableImages) throws IOException {
         SandboxBackend backend;
         try {
             backend = SandboxBackends.byName(options.isolation());
@@ -91,6 +101,7 @@ public final class GroupManager {
             // Resolve everything before touching state, so a bad image reference changes nothing.
             Map<String, LocalImage> images = new LinkedHashMap<>();
             Map<String, LayerDisk> disks = new LinkedHashMap<>();
+            Map<String, LayerDisk> joinableDisks = new LinkedHashMap<>();
             try (ImageStore store = ImageStore.open(home)) {
                 for (int i = 0; i < spec.containers().size(); i++) {
                     GroupSpec.ContainerSpec c = spec.containers().get(i);
@@ -101,6 +112,19 @@ public final class GroupManager {
                     }
                 }
                 LayerDiskCache cache = new LayerDiskCache(home.resolve("layers"));
+                for (String ref : joinableImages) {
+                    LocalImage image;
+                    try {
+                        image = store.resolve(ref);
+                    } catch (ImageNotFoundException e) {
+                        throw new GroupException("image " + ref + " to attach for containers joining later: " + e.getMessage(), e);
+                    }
+                    // attached at launch, mounted when a container of the image joins
+                    for (LayerBlob layer : image.layers()) {
+                        joinableDisks.putIfAbsent(layer.diffId().hex(), cache.getOrBuild("sha256:" + layer.diffId().hex(),
+                                () -> store.openLayer(layer)));
+                    }
+                }
                 for (LocalImage image : images.values()) {
                     for (LayerBlob layer : image.layers()) {
                         if (!disks.containsKey(layer.diffId().hex())) {
@@ -138,7 +162,7 @@ public final class GroupManager {
             Sandbox sandbox;
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
-                        agentPolicy, options.agentEnvironment(), List.copyOf(disks.values()), options.tee(),
+                        agentPolicy, options.agentEnvironment(), attached(disks, joinableDisks), options.tee(),
                         home.resolve(SIM_TEE_DIR), skrPort, endpoints(spec, encrypted), tcpPorts(spec), volumeDisks, options.snp()));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
@@ -154,6 +178,12 @@ public final class GroupManager {
                 throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
             }
         }
+    }
+
+    private static List<LayerDisk> attached(Map<String, LayerDisk> disks, Map<String, LayerDisk> joinable) {
+        Map<String, LayerDisk> all = new LinkedHashMap<>(disks);
+        joinable.forEach(all::putIfAbsent);
+        return List.copyOf(all.values());
     }
 
     private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,
@@ -232,6 +262,155 @@ public final class GroupManager {
                     ms(created - mounted), ms(started - created), sandbox.bootMarks(), sandbox.bootNotes()).write(dir);
             return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
+    }
+
+    // ---- containers joining a running group (a pod's containers, through the containerd shim) ----
+
+    /**
+     * Adds a container to a running group, as a Kubernetes pod's containers join the sandbox the
+     * pod's first task started: the agent mounts the image's layers it has not mounted yet (each
+     * checked against the dm-verity root hash the policy pins), its overlay, and creates the
+     * container under the group's policy, which decides exactly as for the containers of
+     * {@code coffer run}. Nothing is started. When the agent refuses, the error carries its
+     * reason and the group's state is unchanged.
+     *
+     * @param requiredManifestDigest the image's manifest digest ("sha256:HEX") the caller resolved
+     *                               (containerd's CRI), or null; Coffer's image of that name must be
+     *                               exactly this one, so a host that swapped an image under the same
+     *                               name is refused
+     */
+    public ContainerRecord createContainer(String group, GroupSpec.ContainerSpec c, String requiredManifestDigest) throws IOException {
+        try (GroupLock lock = lock(group)) {
+            GroupState state = readState(group);
+            if (!state.status().equals(GroupState.RUNNING)) {
+                throw new GroupException("expected group " + group + " to be running before container " + c.name()
+                        + " joins it, found it " + state.status());
+            }
+            if (state.containers().stream().anyMatch(r -> r.name().equals(c.name()))) {
+                throw new GroupException("expected no container named " + c.name() + " in group " + group + ", found one;"
+                        + " container names are unique within a group");
+            }
+            Sandbox sandbox = runningSandbox(state);
+            LocalImage image;
+            Map<String, LayerDisk> disks = new LinkedHashMap<>();
+            java.util.Set<String> mounted = new java.util.HashSet<>();
+            try (ImageStore store = ImageStore.open(home)) {
+                try {
+                    image = store.resolve(c.image());
+                } catch (ImageNotFoundException e) {
+                    throw new GroupException("container " + c.name() + ": " + e.getMessage(), e);
+                }
+                if (requiredManifestDigest != null && !image.manifestDigest().toString().equals(requiredManifestDigest)) {
+                    throw new GroupException("container " + c.name() + ": expected image " + c.image() + " to be "
+                            + requiredManifestDigest + " (the digest the caller resolved), found " + image.manifestDigest()
+                            + " in the Coffer home " + home + "; the two stores hold different images under one name:"
+                            + " import the image the caller runs into Coffer (`coffer image import`) or pull it again");
+                }
+                for (ContainerRecord r : state.containers()) {
+                    for (LayerBlob l : store.resolve(r.imageId()).layers()) mounted.add(l.diffId().hex());
+                }
+                LayerDiskCache cache = new LayerDiskCache(home.resolve("layers"));
+                for (LayerBlob layer : image.layers()) {
+                    String hex = layer.diffId().hex();
+                    if (mounted.contains(hex) || disks.containsKey(hex)) continue;
+                    disks.put(hex, cache.getOrBuild("sha256:" + hex, () -> store.openLayer(layer)));
+                }
+            }
+            if (!disks.isEmpty() && !sandbox.logsOnHost()) {
+                // a microVM's disks are attached when it boots; hot-plugging a new layer is not built yet
+                throw new GroupException("container " + c.name() + ": its image has layers the " + state.isolation()
+                        + " sandbox of group " + group + " was not launched with; only the process sandbox takes new layers"
+                        + " after launch");
+            }
+            Path agentState = Path.of(sandbox.record().agentStateDir());
+            try (AgentClient agent = sandbox.connect()) {
+                for (Map.Entry<String, LayerDisk> layer : disks.entrySet()) {
+                    Path target = agentState.resolve("devices").resolve(layer.getKey().substring(0, 16));
+                    agent.call(new Request.MountDevice(sandbox.layerSource(layer.getValue()), target.toString(),
+                            layer.getValue().rootHash()), Result.Done.class);
+                }
+                List<String> layerPaths = image.layers().stream()
+                        .map(l -> agentState.resolve("devices").resolve(l.diffId().hex().substring(0, 16)).toString()).toList();
+                Path rootfs = agentState.resolve("containers").resolve(c.name()).resolve("rootfs");
+                agent.call(new Request.MountOverlay(c.name(), layerPaths, rootfs.toString()), Result.Done.class);
+                ContainerPlan plan = ContainerPlan.of(c, image.config());
+                if (plan.argList().isEmpty()) {
+                    throw new GroupException("container " + c.name() + ": expected a command, found none and no"
+                            + " Entrypoint/Cmd in image " + c.image());
+                }
+                Result.ContainerStatus created = agent.call(new Request.CreateContainer(c.name(), rootfs.toString(),
+                        plan.argList(), plan.envList(), plan.workingDir(), plan.user(), List.of(), null, true, group),
+                        Result.ContainerStatus.class);
+                String logPath = sandbox.logsOnHost() ? created.logPath() : sandbox.logDir().resolve(c.name() + ".log").toString();
+                ContainerRecord record = new ContainerRecord(c.name(), c.image(), image.id(), plan.argList(), created.state(),
+                        null, null, logPath);
+                List<ContainerRecord> all = new ArrayList<>(state.containers());
+                all.add(record);
+                state.withStatus(state.status(), null, all).write(groupDir(group).resolve("state.json"));
+                return record;
+            } catch (AgentClient.AgentCallException e) {
+                throw new GroupException("container " + c.name() + " was not created in group " + group + ": "
+                        + e.failure().reason(), e);
+            }
+        }
+    }
+
+    /** Starts a container {@link #createContainer} added; the agent's policy decides as for any start. */
+    public ContainerRecord startContainer(String group, String container) throws IOException {
+        try (GroupLock lock = lock(group)) {
+            GroupState state = readState(group);
+            ContainerRecord c = container(state, container);
+            Sandbox sandbox = runningSandbox(state);
+            try (AgentClient agent = sandbox.connect()) {
+                Result.ContainerStatus s = agent.call(new Request.StartContainer(container), Result.ContainerStatus.class);
+                ContainerRecord started = c.with(s.state(), s.pid(), s.exitCode());
+                replace(state, started);
+                return started;
+            } catch (AgentClient.AgentCallException e) {
+                throw new GroupException("container " + container + " did not start: " + e.failure().reason(), e);
+            }
+        }
+    }
+
+    /**
+     * Stops one container of a running group (SIGTERM, SIGKILL after {@code grace}); the agent
+     * deletes it and its overlay. The group and its other containers keep running; the record
+     * stays (with the exit code) until {@link #forgetContainer}.
+     */
+    public ContainerRecord stopContainer(String group, String container, Duration grace) throws IOException {
+        GroupState state = readState(group);
+        ContainerRecord c = container(state, container);
+        if (c.exitCode() != null || state.status().equals(GroupState.STOPPED)) return c;
+        Sandbox sandbox = runningSandbox(state);
+        try (AgentClient agent = sandbox.connect()) {
+            Result.ContainerStatus s = agent.call(new Request.ShutdownContainer(container, grace.toMillis()), Result.ContainerStatus.class);
+            ContainerRecord stopped = c.with("exited", s.pid() != null ? s.pid() : c.pid(), s.exitCode());
+            try (GroupLock lock = lock(group)) {
+                replace(readState(group), stopped);
+            }
+            return stopped;
+        } catch (AgentClient.AgentCallException e) {
+            throw new GroupException("container " + container + " was not stopped: " + e.failure().reason(), e);
+        }
+    }
+
+    /** Drops a stopped container's record from a running group (a pod's container removed). */
+    public void forgetContainer(String group, String container) throws IOException {
+        try (GroupLock lock = lock(group)) {
+            GroupState state = readState(group);
+            ContainerRecord c = container(state, container);
+            if (c.exitCode() == null && !state.status().equals(GroupState.STOPPED)) {
+                throw new GroupException("expected container " + container + " of group " + group + " to be stopped, found it "
+                        + c.state() + "; stop it first");
+            }
+            List<ContainerRecord> rest = state.containers().stream().filter(r -> !r.name().equals(container)).toList();
+            state.withStatus(state.status(), state.stoppedAt(), rest).write(groupDir(group).resolve("state.json"));
+        }
+    }
+
+    private void replace(GroupState state, ContainerRecord updated) throws IOException {
+        List<ContainerRecord> all = state.containers().stream().map(r -> r.name().equals(updated.name()) ? updated : r).toList();
+        state.withStatus(state.status(), state.stoppedAt(), all).write(groupDir(state.name()).resolve("state.json"));
     }
 
     /**

@@ -29,9 +29,12 @@ import java.util.Map;
  * rootfs containerd mounted is not used: the agent mounts the image's own dm-verity layers, the
  * ones the policy pins.
  *
+ * @param image      the image reference, or null for a pod's sandbox (pause) task without one (the
+ *                   shim's configured pause image)
  * @param policyText the Rego text from {@link #POLICY_ANNOTATION}, or null for the shim's default
+ * @param role       the task's place in a Kubernetes pod, from CRI's annotations
  */
-record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText) {
+record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText, PodRole role) {
     /** The image reference as CRI records it on every container it creates. */
     static final String CRI_IMAGE_ANNOTATION = "io.kubernetes.cri.image-name";
     /** The image reference for callers without CRI ({@code ctr run --annotation dev.coffer.image=REF}). */
@@ -52,8 +55,11 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
             throw new TtrpcException(Code.INVALID_ARGUMENT, "expected an OCI runtime spec at " + file + ", found it unreadable: " + e.getMessage());
         }
         JsonNode annotations = root.path("annotations");
+        PodRole role = PodRole.of(annotations);
         String image = annotations.path(CRI_IMAGE_ANNOTATION).asText(annotations.path(IMAGE_ANNOTATION).asText(""));
-        if (image.isEmpty()) {
+        if (image.isEmpty() && role instanceof PodRole.Sandbox) {
+            image = null; // CRI names no image for the pause container: the shim's pause image stands in
+        } else if (image.isEmpty()) {
             throw new TtrpcException(Code.INVALID_ARGUMENT, "expected the image reference in annotation " + CRI_IMAGE_ANNOTATION
                     + " (set by CRI) or " + IMAGE_ANNOTATION + ", found neither; with ctr, add --annotation "
                     + IMAGE_ANNOTATION + "=REF (the image as imported into the Coffer home)");
@@ -75,7 +81,11 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
                 throw new TtrpcException(Code.INVALID_ARGUMENT, "expected a policy in annotation " + POLICY_ANNOTATION + ", found it empty");
             }
         }
-        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy);
+        if (policy != null && role instanceof PodRole.Member) {
+            // the pod's policy is the sandbox's, fixed when the pod started; a container cannot bring its own
+            policy = null;
+        }
+        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy, role);
     }
 
     private static List<String> strings(JsonNode array) {
@@ -89,17 +99,25 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
      * bundle's process. Written as GROUP.yaml and parsed, so the spec parser's checks apply.
      */
     GroupSpec groupSpec(String groupName) throws TtrpcException {
-        return groupSpec(groupName, false);
+        return groupSpec(groupName, CONTAINER, image, false);
+    }
+
+    /** As {@link #groupSpec(String)}, allowing plaintext scratch or not (see below). */
+    GroupSpec groupSpec(String groupName, boolean allowUnencryptedScratch) throws TtrpcException {
+        return groupSpec(groupName, CONTAINER, image, allowUnencryptedScratch);
     }
 
     /**
-     * {@code allowUnencryptedScratch}: the spec says plaintext scratch is acceptable (the shim's
-     * {@code COFFER_SHIM_ALLOW_UNENCRYPTED_SCRATCH}), so a policy generated from it allows it.
+     * The group spec of one container named {@code containerName} of {@code imageRef} running the
+     * bundle's process. {@code allowUnencryptedScratch}: the spec says plaintext scratch is
+     * acceptable (the shim's {@code COFFER_SHIM_ALLOW_UNENCRYPTED_SCRATCH}), so a policy generated
+     * from it allows it.
      */
-    GroupSpec groupSpec(String groupName, boolean allowUnencryptedScratch) throws TtrpcException {
+    GroupSpec groupSpec(String groupName, String containerName, String imageRef, boolean allowUnencryptedScratch)
+            throws TtrpcException {
         Map<String, Object> container = new LinkedHashMap<>();
-        container.put("name", CONTAINER);
-        container.put("image", image);
+        container.put("name", containerName);
+        container.put("image", imageRef);
         container.put("command", args);
         List<Map<String, String>> envList = new ArrayList<>();
         for (String e : env) {
@@ -128,12 +146,13 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
 
     /**
      * A Coffer group name (a DNS label) for a containerd task: the id made lowercase with other
-     * characters as '-', cut to fit, and a digest of namespace and id so two namespaces' tasks of
+     * characters as '-', cut to 20 characters (CRI's ids are 64 hex digits, and the agent's unix
+     * socket under the group's directory must stay within the 108 bytes a socket path may have), and a digest of namespace and id so two namespaces' tasks of
      * one id, or two ids that read alike, stay apart.
      */
     static String groupName(String namespace, String id) {
         String readable = id.toLowerCase().replaceAll("[^a-z0-9-]", "-").replaceAll("^-+|-+$", "");
-        if (readable.length() > 44) readable = readable.substring(0, 44).replaceAll("-+$", "");
+        if (readable.length() > 20) readable = readable.substring(0, 20).replaceAll("-+$", "");
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest((namespace + "/" + id).getBytes(StandardCharsets.UTF_8));
             String suffix = HexFormat.of().formatHex(digest, 0, 5);

@@ -24,6 +24,8 @@ public final class EventPublisher implements AutoCloseable {
     public static final String TASK_START = "/tasks/start";
     public static final String TASK_EXIT = "/tasks/exit";
     public static final String TASK_DELETE = "/tasks/delete";
+    public static final String TASK_EXEC_ADDED = "/tasks/exec-added";
+    public static final String TASK_EXEC_STARTED = "/tasks/exec-started";
 
     private final Path binary;
     private final String address;

@@ -7,10 +7,10 @@ import com.google.protobuf.Parser;
 import com.google.protobuf.Timestamp;
 import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.agent.protocol.Response;
+import dev.coffer.agent.protocol.Result;
 import dev.coffer.oci.store.ImageNotFoundException;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.runtime.group.ContainerRecord;
-import dev.coffer.runtime.group.GroupHandle;
 import dev.coffer.runtime.group.GroupManager;
 import dev.coffer.runtime.group.GroupStatus;
 import dev.coffer.runtime.group.RunOptions;
@@ -33,21 +33,34 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
 /**
- * containerd's Task service (runtime v2, containerd.task.v2.Task) with each task a Coffer group
- * of one container: Create checks the bundle, image and policy; Start launches the group (the
- * agent enforces the policy on the container, so a refusal reaches the caller with the agent's
- * reason); Wait/State/Pids/Kill follow it; Delete stops and removes the group.
+ * containerd's Task service (runtime v2, containerd.task.v2.Task). A task without CRI's pod
+ * annotations ({@code ctr run}) is a Coffer group of one container: Create checks the bundle,
+ * image and policy; Start launches the group (the agent enforces the policy on the container, so
+ * a refusal reaches the caller with the agent's reason); Wait/State/Pids/Kill follow it; Delete
+ * stops and removes the group.
+ * <p>
+ * A Kubernetes pod is one shim and one group: the pod's sandbox (pause) task starts the group
+ * under the pod's policy, and each container of the pod joins it, its Create a create_container
+ * request to the group's agent and its Start a start_container, so the policy decides exactly as
+ * for {@code coffer run}. Exec (what CRI's ExecSync and {@code kubectl exec} use) is an
+ * exec_in_container request: one the policy does not allow fails Start with the agent's reason.
  */
 public final class TaskService {
     public static final String NAME = "containerd.task.v2.Task";
     private static final Duration WAIT_SLICE = Duration.ofSeconds(30);
     private static final Duration OUTPUT_DRAIN = Duration.ofSeconds(10);
+    /** How long the agent lets an exec process run before it kills it (exec processes run to completion). */
+    static final Duration EXEC_TIMEOUT = Duration.ofMinutes(5);
+    /** The name of a pod's sandbox (pause) container in the pod's group. */
+    static final String POD_SANDBOX_CONTAINER = "pause";
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     private final GroupManager groups;
     private final Path home;
@@ -57,9 +70,17 @@ public final class TaskService {
     private final Consumer<String> log;
     private final Runnable onShutdown;
     private final Map<String, Task> tasks = new ConcurrentHashMap<>();
+    private final ImageDigests imageDigests;
 
     /** @param onShutdown ends the shim process (after the Shutdown response went out) */
     public TaskService(ShimConfig config, String namespace, EventPublisher events, Consumer<String> log, Runnable onShutdown) {
+        this(config, namespace, events, log, onShutdown, ImageDigests.NONE);
+    }
+
+    /** @param imageDigests where the digest of a pod container's image, as containerd resolved it, is asked */
+    public TaskService(ShimConfig config, String namespace, EventPublisher events, Consumer<String> log, Runnable onShutdown,
+                       ImageDigests imageDigests) {
+        this.imageDigests = imageDigests;
         this.config = config;
         this.home = config.cofferHome();
         this.groups = new GroupManager(home);
@@ -74,18 +95,50 @@ public final class TaskService {
         final String id;
         final Path bundle;
         final String group;
+        /** the container's name in the group */
+        final String container;
+        final String image;
         final BundleConfig bundleConfig;
         final Shim.CreateTaskRequest request;
         final CompletableFuture<Exit> exit = new CompletableFuture<>();
+        final Map<String, ExecProcess> execs = new ConcurrentHashMap<>();
         TaskTypes.Status status = TaskTypes.Status.CREATED;
-        GroupHandle handle;
+        /** the group runs (started by this task, or by the pod's sandbox task this one joined) */
+        boolean groupStarted;
         int pid;
 
-        Task(String id, Path bundle, String group, BundleConfig bundleConfig, Shim.CreateTaskRequest request) {
+        Task(String id, Path bundle, String group, String container, String image, BundleConfig bundleConfig,
+             Shim.CreateTaskRequest request) {
             this.id = id;
             this.bundle = bundle;
             this.group = group;
+            this.container = container;
+            this.image = image;
             this.bundleConfig = bundleConfig;
+            this.request = request;
+        }
+
+        boolean member() {
+            return bundleConfig.role() instanceof PodRole.Member;
+        }
+
+        /** Whether deleting this task removes its group (a member's group is its pod's). */
+        boolean ownsGroup() {
+            return !member();
+        }
+    }
+
+    /** A process Exec added to a running task: run by the agent when started. */
+    private static final class ExecProcess {
+        final String id;
+        final List<String> args;
+        final Shim.ExecProcessRequest request;
+        final CompletableFuture<Exit> exit = new CompletableFuture<>();
+        TaskTypes.Status status = TaskTypes.Status.CREATED;
+
+        ExecProcess(String id, List<String> args, Shim.ExecProcessRequest request) {
+            this.id = id;
+            this.args = args;
             this.request = request;
         }
     }
@@ -103,10 +156,12 @@ public final class TaskService {
         m.put("Pids", unary(Shim.PidsRequest.parser(), this::pids));
         m.put("Connect", unary(Shim.ConnectRequest.parser(), this::connect));
         m.put("Shutdown", unary(Shim.ShutdownRequest.parser(), this::shutdown));
-        for (String refused : new String[]{"Pause", "Resume", "Checkpoint", "Exec", "ResizePty", "CloseIO", "Update", "Stats"}) {
+        m.put("Exec", unary(Shim.ExecProcessRequest.parser(), this::exec));
+        m.put("CloseIO", unary(Shim.CloseIORequest.parser(), this::closeIO));
+        for (String refused : new String[]{"Pause", "Resume", "Checkpoint", "ResizePty", "Update", "Stats"}) {
             m.put(refused, request -> {
                 throw new TtrpcException(Code.UNIMPLEMENTED, refused + " is not implemented by the Coffer shim yet"
-                        + " (implemented: Create, Start, State, Wait, Kill, Delete, Pids, Connect, Shutdown)");
+                        + " (implemented: Create, Start, State, Wait, Kill, Delete, Pids, Exec, CloseIO, Connect, Shutdown)");
             });
         }
         return new TtrpcService(NAME, m);
@@ -136,10 +191,10 @@ public final class TaskService {
         return t;
     }
 
-    private static void noExec(String execId) throws TtrpcException {
-        if (!execId.isEmpty()) {
-            throw new TtrpcException(Code.NOT_FOUND, "exec process " + execId + " not found: the Coffer shim runs no exec processes yet");
-        }
+    private static ExecProcess execOf(Task task, String execId) throws TtrpcException {
+        ExecProcess e = task.execs.get(execId);
+        if (e == null) throw new TtrpcException(Code.NOT_FOUND, "exec process " + execId + " not found in task " + task.id);
+        return e;
     }
 
     // ---- the calls -------------------------------------------------------------------------------
@@ -153,18 +208,48 @@ public final class TaskService {
             throw new TtrpcException(Code.UNIMPLEMENTED, "restoring from a checkpoint is not supported: a confidential "
                     + "container's memory is not exported to the host");
         }
-        BundleConfig bundle = BundleConfig.read(Path.of(r.getBundle()));
-        String group = BundleConfig.groupName(namespace, r.getId());
-        bundle.groupSpec(group); // checked now so a bad process fails Create, not Start
-        try (ImageStore store = ImageStore.open(home)) {
-            store.resolve(bundle.image());
-        } catch (ImageNotFoundException e) {
-            throw new TtrpcException(Code.NOT_FOUND, "image " + bundle.image() + " is not in the Coffer home " + home
-                    + ": " + e.getMessage() + "; import it with `coffer image import`");
-        } catch (IOException e) {
-            throw new TtrpcException(Code.INTERNAL, "the Coffer image store at " + home + " cannot be read: " + e.getMessage());
+        if (tasks.containsKey(r.getId())) {
+            throw new TtrpcException(Code.ALREADY_EXISTS, "task " + r.getId() + " already exists in this shim");
         }
-        Task task = new Task(r.getId(), Path.of(r.getBundle()), group, bundle, r);
+        BundleConfig bundle = BundleConfig.read(Path.of(r.getBundle()));
+        Task task = switch (bundle.role()) {
+            case PodRole.Standalone ignored -> {
+                String group = BundleConfig.groupName(namespace, r.getId());
+                yield new Task(r.getId(), Path.of(r.getBundle()), group, BundleConfig.CONTAINER, bundle.image(), bundle, r);
+            }
+            case PodRole.Sandbox sandbox -> {
+                if (!sandbox.sandboxId().equals(r.getId())) {
+                    throw new TtrpcException(Code.INVALID_ARGUMENT, "expected the sandbox task's id to be its pod's ("
+                            + sandbox.sandboxId() + "), found " + r.getId());
+                }
+                String group = BundleConfig.groupName(namespace, r.getId());
+                yield new Task(r.getId(), Path.of(r.getBundle()), group, POD_SANDBOX_CONTAINER,
+                        bundle.image() != null ? bundle.image() : config.pauseImage(), bundle, r);
+            }
+            case PodRole.Member member -> {
+                Task pod = tasks.get(member.sandboxId());
+                if (pod == null || !pod.groupStarted || pod.status != TaskTypes.Status.RUNNING) {
+                    throw new TtrpcException(Code.FAILED_PRECONDITION, "expected pod sandbox " + member.sandboxId()
+                            + " to be running in this shim before its container " + member.name() + " is created, found it "
+                            + (pod == null ? "absent" : pod.status.name().toLowerCase()) + "; RunPodSandbox comes first");
+                }
+                yield new Task(r.getId(), Path.of(r.getBundle()), pod.group, member.name(), bundle.image(), bundle, r);
+            }
+        };
+        // checked now so a bad process fails Create, not Start
+        var spec = bundle.groupSpec(task.group, task.container, task.image, config.allowUnencryptedScratch());
+        if (task.member()) {
+            joinPod(task, spec.containers().getFirst());
+        } else {
+            try (ImageStore store = ImageStore.open(home)) {
+                store.resolve(task.image);
+            } catch (ImageNotFoundException e) {
+                throw new TtrpcException(Code.NOT_FOUND, "image " + task.image + " is not in the Coffer home " + home
+                        + ": " + e.getMessage() + "; import it with `coffer image import`");
+            } catch (IOException e) {
+                throw new TtrpcException(Code.INTERNAL, "the Coffer image store at " + home + " cannot be read: " + e.getMessage());
+            }
+        }
         if (tasks.putIfAbsent(r.getId(), task) != null) {
             throw new TtrpcException(Code.ALREADY_EXISTS, "task " + r.getId() + " already exists in this shim");
         }
@@ -172,48 +257,189 @@ public final class TaskService {
                 .setBundle(r.getBundle()).addAllRootfs(r.getRootfsList())
                 .setIo(TaskEvents.TaskIO.newBuilder().setStdin(r.getStdin()).setStdout(r.getStdout()).setStderr(r.getStderr()))
                 .build());
-        log.accept("created task " + r.getId() + " as group " + group + " (image " + bundle.image() + ")");
+        log.accept("created task " + r.getId() + " as container " + task.container + " of group " + task.group
+                + " (image " + task.image + ", " + bundle.role() + ")");
         return Shim.CreateTaskResponse.newBuilder().setPid(0).build();
     }
 
+    /**
+     * A pod's container joins the pod's group: the agent mounts its layers and creates it under
+     * the pod's policy (create_container). The image is the one containerd's CRI resolved, by
+     * digest: Coffer's image of that name must be that very image.
+     */
+    private void joinPod(Task task, dev.coffer.policy.spec.GroupSpec.ContainerSpec spec) throws TtrpcException {
+        String digest = imageDigests.manifestDigest(task.id);
+        if (digest == null && imageDigests != ImageDigests.NONE) {
+            throw new TtrpcException(Code.FAILED_PRECONDITION, "expected the digest containerd resolved for the image of"
+                    + " container " + task.container + ", found none; a pod's image is checked by digest, not by name");
+        }
+        try {
+            groups.createContainer(task.group, spec, digest);
+        } catch (IOException e) {
+            log.accept("container " + task.container + " of pod group " + task.group + " refused: " + e.getMessage());
+            throw new TtrpcException(codeOf(e), "Coffer refused container " + task.container + ": " + e.getMessage(), e);
+        }
+        task.groupStarted = true;
+    }
+
     private Message start(Shim.StartRequest r) throws TtrpcException {
-        noExec(r.getExecId());
         Task task = task(r.getId());
+        if (!r.getExecId().isEmpty()) return startExec(task, execOf(task, r.getExecId()));
         synchronized (task) {
             if (task.status != TaskTypes.Status.CREATED) {
                 throw new TtrpcException(Code.FAILED_PRECONDITION, "expected task " + task.id + " to be created, found it "
                         + task.status.name().toLowerCase() + "; a task starts once");
             }
-            RunOptions options = RunOptions.defaults().withIsolation(config.isolation()).withTee(config.tee())
-                    .withAgentEnvironment(Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")));
-            try {
-                options = options.withPolicy(policyFor(task));
-                task.handle = groups.run(task.bundleConfig.groupSpec(task.group, config.allowUnencryptedScratch()), options);
-            } catch (IOException e) {
-                // nothing of the group is left: GroupManager.run removes what it made when it fails
-                task.status = TaskTypes.Status.STOPPED;
-                deletePolicyFile(task);
-                String message = e.getMessage();
-                if (message != null && message.contains("allow_unencrypted_scratch") && task.bundleConfig.policyText() == null
-                        && !config.allowUnencryptedScratch()) {
-                    // the shim writes the spec: its setting is the one to name
-                    message += "; for tasks of this shim, set " + ShimConfig.ALLOW_UNENCRYPTED_SCRATCH + "=true in containerd's"
-                            + " environment";
+            if (task.member()) {
+                try {
+                    ContainerRecord c = groups.startContainer(task.group, task.container);
+                    task.pid = c.pid() == null ? 0 : c.pid().intValue();
+                } catch (IOException e) {
+                    log.accept("task " + task.id + " not started: " + e.getMessage());
+                    throw new TtrpcException(codeOf(e), "Coffer did not start container " + task.container + ": " + e.getMessage(), e);
                 }
-                log.accept("task " + task.id + " not started: " + message);
-                throw new TtrpcException(codeOf(e), "Coffer did not start task " + task.id + ": " + message, e);
+            } else {
+                RunOptions options = RunOptions.defaults().withIsolation(config.isolation()).withTee(config.tee())
+                        .withAgentEnvironment(Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")));
+                try {
+                    String policy = policyFor(task);
+                    options = options.withPolicy(policy);
+                    List<String> joinable = task.bundleConfig.role() instanceof PodRole.Sandbox
+                            ? PodImages.joinable(home, policy, policyText(policy)) : List.of();
+                    groups.run(task.bundleConfig.groupSpec(task.group, task.container, task.image, config.allowUnencryptedScratch()),
+                            options, joinable);
+                } catch (IOException e) {
+                    // nothing of the group is left: GroupManager.run removes what it made when it fails
+                    task.status = TaskTypes.Status.STOPPED;
+                    // ended before it began: Wait (CRI's cleanup kills and waits) must not block for ever
+                    task.exit.complete(new Exit(255, Instant.now()));
+                    deletePolicyFile(task);
+                    String message = e.getMessage();
+                    if (message != null && message.contains("allow_unencrypted_scratch") && task.bundleConfig.policyText() == null
+                            && !config.allowUnencryptedScratch()) {
+                        // the shim writes the spec: its setting is the one to name
+                        message += "; for tasks of this shim, set " + ShimConfig.ALLOW_UNENCRYPTED_SCRATCH + "=true in containerd's"
+                                + " environment";
+                    }
+                    log.accept("task " + task.id + " not started: " + message);
+                    throw new TtrpcException(codeOf(e), "Coffer did not start task " + task.id + ": " + message, e);
+                }
+                task.groupStarted = true;
+                try {
+                    ContainerRecord c = containerOf(groups.status(task.group), task.container);
+                    task.pid = c == null || c.pid() == null ? 0 : c.pid().intValue();
+                } catch (IOException e) {
+                    log.accept("task " + task.id + ": container pid unknown: " + e.getMessage());
+                }
             }
             task.status = TaskTypes.Status.RUNNING;
-            try {
-                ContainerRecord c = groups.status(task.group).containers().getFirst();
-                task.pid = c.pid() == null ? 0 : c.pid().intValue();
-            } catch (IOException e) {
-                log.accept("task " + task.id + ": container pid unknown: " + e.getMessage());
-            }
             Thread.ofVirtual().name("task-" + task.id).start(() -> follow(task));
             events.publish(EventPublisher.TASK_START, TaskEvents.TaskStart.newBuilder().setContainerId(task.id).setPid(task.pid).build());
             return Shim.StartResponse.newBuilder().setPid(task.pid).build();
         }
+    }
+
+    private static ContainerRecord containerOf(GroupStatus status, String name) {
+        return status.containers().stream().filter(c -> c.name().equals(name)).findFirst().orElse(null);
+    }
+
+    // ---- exec ------------------------------------------------------------------------------------
+
+    /** Exec only records the process: the agent is asked (and the policy decides) when it starts. */
+    private Message exec(Shim.ExecProcessRequest r) throws TtrpcException {
+        Task task = task(r.getId());
+        if (r.getTerminal()) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected an exec process without a terminal, found terminal=true;"
+                    + " the Coffer shim has no TTY support yet (kubectl exec without -t)");
+        }
+        if (!r.getStdin().isEmpty()) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected an exec process without stdin, found " + r.getStdin()
+                    + "; the agent runs exec processes to completion and returns their output (kubectl exec without -i)");
+        }
+        List<String> args = new java.util.ArrayList<>();
+        try {
+            JSON.readTree(r.getSpec().getValue().toByteArray()).path("args").forEach(a -> args.add(a.asText()));
+        } catch (IOException e) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected the exec process's OCI process spec (JSON), found: " + e.getMessage());
+        }
+        if (args.isEmpty()) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected args in the exec process's spec, found none");
+        }
+        synchronized (task) {
+            if (task.status != TaskTypes.Status.RUNNING) {
+                throw new TtrpcException(Code.FAILED_PRECONDITION, "expected task " + task.id + " to be running for exec "
+                        + r.getExecId() + ", found it " + task.status.name().toLowerCase());
+            }
+            if (task.execs.putIfAbsent(r.getExecId(), new ExecProcess(r.getExecId(), List.copyOf(args), r)) != null) {
+                throw new TtrpcException(Code.ALREADY_EXISTS, "exec process " + r.getExecId() + " already exists in task " + task.id);
+            }
+        }
+        events.publish(EventPublisher.TASK_EXEC_ADDED, TaskEvents.TaskExecAdded.newBuilder().setContainerId(task.id)
+                .setExecId(r.getExecId()).build());
+        return Empty.getDefaultInstance();
+    }
+
+    /**
+     * Runs the exec process through the agent (exec_in_container): the policy allows it or Start
+     * fails with the agent's reason, which CRI's ExecSync returns to its caller. The agent runs it
+     * to completion (bounded by {@link #EXEC_TIMEOUT}) and hands back its output, which goes to
+     * the FIFOs containerd passed; Wait then returns its exit code.
+     */
+    private Message startExec(Task task, ExecProcess exec) throws TtrpcException {
+        synchronized (exec) {
+            if (exec.status != TaskTypes.Status.CREATED) {
+                throw new TtrpcException(Code.FAILED_PRECONDITION, "expected exec process " + exec.id + " to be created, found it "
+                        + exec.status.name().toLowerCase() + "; an exec process starts once");
+            }
+            exec.status = TaskTypes.Status.RUNNING;
+        }
+        Result.ExecResult result;
+        try {
+            result = groups.exec(task.group, task.container, exec.args, EXEC_TIMEOUT);
+        } catch (IOException e) {
+            synchronized (exec) {
+                exec.status = TaskTypes.Status.STOPPED;
+            }
+            exec.exit.complete(new Exit(126, Instant.now()));
+            closeFifos(exec.request);
+            log.accept("exec " + exec.id + " in " + task.container + " refused: " + e.getMessage());
+            throw new TtrpcException(codeOf(e), "Coffer did not run exec " + exec.id + " in container " + task.container
+                    + ": " + e.getMessage(), e);
+        }
+        events.publish(EventPublisher.TASK_EXEC_STARTED, TaskEvents.TaskExecStarted.newBuilder().setContainerId(task.id)
+                .setExecId(exec.id).setPid(0).build());
+        writeFifo(exec.request.getStdout(), result.stdout());
+        writeFifo(exec.request.getStderr(), result.stderr());
+        int status = result.timedOut() ? 137 : result.exitCode();
+        Exit exit = new Exit(status, Instant.now());
+        synchronized (exec) {
+            exec.status = TaskTypes.Status.STOPPED;
+        }
+        exec.exit.complete(exit);
+        events.publish(EventPublisher.TASK_EXIT, TaskEvents.TaskExit.newBuilder().setContainerId(task.id).setId(exec.id)
+                .setPid(0).setExitStatus(status).setExitedAt(timestamp(exit.at())).build());
+        return Shim.StartResponse.newBuilder().setPid(0).build();
+    }
+
+    private void writeFifo(String path, String text) {
+        if (path.isEmpty()) return;
+        try (OutputStream out = openFifo(path)) {
+            out.write(text.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            log.accept("exec output not written to " + path + ": " + e.getMessage());
+        }
+    }
+
+    private void closeFifos(Shim.ExecProcessRequest r) {
+        writeFifo(r.getStdout(), "");
+        writeFifo(r.getStderr(), "");
+    }
+
+    /** Nothing to close: exec processes and tasks take no stdin. */
+    private Message closeIO(Shim.CloseIORequest r) throws TtrpcException {
+        Task task = task(r.getId());
+        if (!r.getExecId().isEmpty()) execOf(task, r.getExecId());
+        return Empty.getDefaultInstance();
     }
 
     /** The policy for the agent: the bundle's annotation (written next to the group), else the shim's default. */
@@ -223,6 +449,12 @@ public final class TaskService {
         Files.createDirectories(file.getParent());
         Files.writeString(file, task.bundleConfig.policyText(), StandardCharsets.UTF_8);
         return file.toString();
+    }
+
+    /** The Rego text of a policy file; empty for {@code generate} and {@code allow-all}, which are not files. */
+    private static String policyText(String policy) throws IOException {
+        if (policy.equals(RunOptions.GENERATE) || policy.equals(RunOptions.ALLOW_ALL)) return "";
+        return Files.readString(Path.of(policy), StandardCharsets.UTF_8);
     }
 
     private Path policyFile(Task task) {
@@ -285,7 +517,7 @@ public final class TaskService {
         try (OutputStream out = openFifo(task.request.getStdout());
              OutputStream err = openFifo(task.request.getStderr())) {
             // the agent's log interleaves stdout and stderr: all of it goes to stdout; stderr only closes
-            groups.logs(task.group, BundleConfig.CONTAINER, true, line -> {
+            groups.logs(task.group, task.container, true, line -> {
                 try {
                     out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
                     out.flush();
@@ -311,10 +543,11 @@ public final class TaskService {
         while (true) {
             try {
                 GroupStatus status = groups.status(task.group);
-                ContainerRecord c = status.containers().getFirst();
+                ContainerRecord c = containerOf(status, task.container);
+                if (c == null) return 255; // removed from the group (its pod stopped it)
                 if (c.exitCode() != null) return c.exitCode();
                 if (status.status().equals("stopped")) return 255; // stopped with the container's end unknown
-                c = task.handle.waitFor(BundleConfig.CONTAINER, WAIT_SLICE);
+                c = groups.waitFor(task.group, task.container, WAIT_SLICE);
                 if (c.exitCode() != null) return c.exitCode();
             } catch (IOException e) {
                 log.accept("task " + task.id + ": exit status unknown: " + e.getMessage());
@@ -324,15 +557,24 @@ public final class TaskService {
     }
 
     private Message await(Shim.WaitRequest r) throws TtrpcException {
-        noExec(r.getExecId());
         Task task = task(r.getId());
-        Exit exit = task.exit.join();
+        Exit exit = r.getExecId().isEmpty() ? task.exit.join() : execOf(task, r.getExecId()).exit.join();
         return Shim.WaitResponse.newBuilder().setExitStatus(exit.status()).setExitedAt(timestamp(exit.at())).build();
     }
 
     private Message state(Shim.StateRequest r) throws TtrpcException {
-        noExec(r.getExecId());
         Task task = task(r.getId());
+        if (!r.getExecId().isEmpty()) {
+            ExecProcess e = execOf(task, r.getExecId());
+            synchronized (e) {
+                Shim.StateResponse.Builder b = Shim.StateResponse.newBuilder().setId(task.id).setExecId(e.id)
+                        .setBundle(task.bundle.toString()).setStatus(e.status).setStdout(e.request.getStdout())
+                        .setStderr(e.request.getStderr()).setTerminal(false);
+                Exit exit = e.exit.getNow(null);
+                if (exit != null) b.setExitStatus(exit.status()).setExitedAt(timestamp(exit.at()));
+                return b.build();
+            }
+        }
         synchronized (task) {
             Shim.StateResponse.Builder b = Shim.StateResponse.newBuilder().setId(task.id).setBundle(task.bundle.toString())
                     .setPid(task.pid).setStatus(task.status).setStdin(task.request.getStdin())
@@ -344,13 +586,19 @@ public final class TaskService {
     }
 
     private Message kill(Shim.KillRequest r) throws TtrpcException {
-        noExec(r.getExecId());
         Task task = task(r.getId());
+        if (!r.getExecId().isEmpty()) {
+            ExecProcess e = execOf(task, r.getExecId());
+            if (e.exit.isDone()) throw new TtrpcException(Code.NOT_FOUND, "exec process " + e.id + " already finished");
+            throw new TtrpcException(Code.FAILED_PRECONDITION, "exec process " + e.id + " is run to completion by the agent"
+                    + " and cannot be signalled; it ends within " + EXEC_TIMEOUT.toMinutes() + " min");
+        }
         TaskTypes.Status status;
         synchronized (task) {
             status = task.status;
             if (status == TaskTypes.Status.CREATED) {
-                // never launched: nothing runs, the task simply ends
+                // never launched: nothing runs, the task simply ends (a pod container created in the
+                // agent is deleted there when the task is)
                 task.status = TaskTypes.Status.STOPPED;
                 task.exit.complete(new Exit(128 + r.getSignal(), Instant.now()));
                 return Empty.getDefaultInstance();
@@ -361,6 +609,18 @@ public final class TaskService {
         }
         // SIGKILL ends it at once; any other signal gets the group's grace period before SIGKILL
         Duration grace = r.getSignal() == 9 ? Duration.ZERO : GroupManager.DEFAULT_GRACE;
+        if (task.member()) {
+            // one container of the pod; the agent's stop takes up to the grace period, so it runs
+            // behind the call, and the task's follower reports the exit
+            Thread.ofVirtual().name("kill-" + task.id).start(() -> {
+                try {
+                    groups.stopContainer(task.group, task.container, grace);
+                } catch (IOException e) {
+                    log.accept("container " + task.container + " not stopped: " + e.getMessage());
+                }
+            });
+            return Empty.getDefaultInstance();
+        }
         try {
             groups.stop(task.group, grace);
         } catch (IOException e) {
@@ -370,15 +630,26 @@ public final class TaskService {
     }
 
     private Message delete(Shim.DeleteRequest r) throws TtrpcException {
-        noExec(r.getExecId());
         Task task = task(r.getId());
+        if (!r.getExecId().isEmpty()) {
+            ExecProcess e = execOf(task, r.getExecId());
+            if (!e.exit.isDone()) {
+                throw new TtrpcException(Code.FAILED_PRECONDITION, "expected exec process " + e.id + " to have finished before"
+                        + " deletion, found it " + e.status.name().toLowerCase());
+            }
+            task.execs.remove(e.id);
+            Exit exit = e.exit.join();
+            return Shim.DeleteResponse.newBuilder().setPid(0).setExitStatus(exit.status()).setExitedAt(timestamp(exit.at())).build();
+        }
         synchronized (task) {
             if (task.status == TaskTypes.Status.RUNNING) {
                 throw new TtrpcException(Code.FAILED_PRECONDITION, "expected task " + task.id + " to be stopped before deletion, "
                         + "found it running; kill it first");
             }
         }
-        if (task.handle != null) {
+        if (task.groupStarted && task.member()) {
+            leavePod(task);
+        } else if (task.groupStarted) {
             try {
                 groups.rm(task.group, true);
             } catch (IOException e) {
@@ -393,6 +664,18 @@ public final class TaskService {
                 .setExitStatus(exit.status()).setExitedAt(timestamp(exit.at())).build());
         log.accept("deleted task " + task.id + " and group " + task.group);
         return Shim.DeleteResponse.newBuilder().setPid(task.pid).setExitStatus(exit.status()).setExitedAt(timestamp(exit.at())).build();
+    }
+
+    /** A pod's container leaves the pod's group: the agent deletes it (and its overlay), its record goes. */
+    private void leavePod(Task task) throws TtrpcException {
+        try {
+            if (!Files.exists(groups.groupDir(task.group).resolve("state.json"))) return; // the pod is gone already
+            if (!groups.status(task.group).status().equals("stopped")) groups.stopContainer(task.group, task.container, Duration.ZERO);
+            groups.forgetContainer(task.group, task.container);
+        } catch (IOException e) {
+            throw new TtrpcException(Code.INTERNAL, "container " + task.container + " of task " + task.id + " was not removed"
+                    + " from group " + task.group + ": " + e.getMessage(), e);
+        }
     }
 
     private Message pids(Shim.PidsRequest r) throws TtrpcException {
@@ -423,13 +706,25 @@ public final class TaskService {
     public void removeAll() {
         for (Task task : tasks.values()) {
             try {
-                if (task.handle != null) groups.rm(task.group, true);
+                if (task.groupStarted && task.ownsGroup()) groups.rm(task.group, true);
             } catch (IOException e) {
                 log.accept("group " + task.group + " not removed: " + e.getMessage());
             }
             deletePolicyFile(task);
         }
         tasks.clear();
+    }
+
+    /**
+     * The pod sandbox whose shim serves the task of this bundle (a container of a Kubernetes pod),
+     * or null when the task gets a shim of its own (a pod's sandbox task, a task without CRI).
+     */
+    public static String podToJoin(Path bundle) throws IOException {
+        try {
+            return BundleConfig.read(bundle).role() instanceof PodRole.Member m ? m.sandboxId() : null;
+        } catch (TtrpcException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     /** The Coffer group a containerd task of {@code namespace} runs as. */

@@ -40,8 +40,8 @@ class TaskServiceTest {
     void start() throws Exception {
         Path home = Files.createDirectories(dir.resolve("home"));
         ContainerdShimTest.importBusybox(home, dir);
-        // true: this host has no device-mapper, so the process sandbox cannot encrypt scratch; said here, not assumed
-        TaskService tasks = new TaskService(new ShimConfig(home, "generate", "sim", "process", true), "ns",
+        // allowing plaintext scratch: where the host has no device-mapper the process sandbox cannot encrypt it
+        TaskService tasks = new TaskService(new ShimConfig(home, "generate", "sim", "process", ShimConfig.DEFAULT_PAUSE_IMAGE, true), "ns",
                 new EventPublisher(null, "", "ns", log::add), log::add, () -> { });
         server = new TtrpcServer(dir.resolve("s.sock"), List.of(tasks.service()), log::add);
         server.start();
@@ -104,12 +104,12 @@ class TaskServiceTest {
         assertEquals(Code.NOT_FOUND, refused("Delete", Shim.DeleteRequest.newBuilder().setId("nope").build()).code());
         TtrpcException exec = refused("State", Shim.StateRequest.newBuilder().setId("nope").setExecId("e1").build());
         assertEquals(Code.NOT_FOUND, exec.code());
-        assertTrue(exec.getMessage().contains("exec process e1 not found"), exec.getMessage());
+        assertTrue(exec.getMessage().contains("task nope not found"), exec.getMessage());
     }
 
     @Test
     void methodsNotImplementedYetAreRefusedCleanly() {
-        for (String m : List.of("Pause", "Resume", "Checkpoint", "Exec", "ResizePty", "CloseIO", "Update", "Stats")) {
+        for (String m : List.of("Pause", "Resume", "Checkpoint", "ResizePty", "Update", "Stats")) {
             TtrpcException e = refused(m, Shim.PauseRequest.newBuilder().setId("x").build());
             assertEquals(Code.UNIMPLEMENTED, e.code(), m);
             assertTrue(e.getMessage().startsWith(m + " is not implemented by the Coffer shim yet"), e.getMessage());
@@ -178,7 +178,27 @@ class TaskServiceTest {
         String b = BundleConfig.groupName("k8s.io", "My_Task.1");
         assertTrue(!a.equals(b), a + " " + b);
         String long64 = BundleConfig.groupName("k8s.io", "f".repeat(64));
-        assertTrue(long64.length() <= 63 && long64.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?"), long64);
+        assertTrue(long64.length() <= 31 && long64.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?"), long64);
         assertTrue(BundleConfig.groupName("ns", "___").matches("task-[0-9a-f]{10}"));
+    }
+
+    @Test
+    void podAnnotationsAreReadStrictly() throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals(new PodRole.Standalone(), PodRole.of(json.readTree("{}")));
+        assertEquals(new PodRole.Sandbox("p1"), PodRole.of(json.readTree(
+                "{\"io.kubernetes.cri.container-type\":\"sandbox\",\"io.kubernetes.cri.sandbox-id\":\"p1\"}")));
+        assertEquals(new PodRole.Member("p1", "app"), PodRole.of(json.readTree("{\"io.kubernetes.cri.container-type\":\"container\","
+                + "\"io.kubernetes.cri.sandbox-id\":\"p1\",\"io.kubernetes.cri.container-name\":\"app\"}")));
+        TtrpcException unknown = assertThrows(TtrpcException.class, () -> PodRole.of(json.readTree(
+                "{\"io.kubernetes.cri.container-type\":\"vm\",\"io.kubernetes.cri.sandbox-id\":\"p1\"}")));
+        assertEquals(Code.INVALID_ARGUMENT, unknown.code());
+        assertTrue(unknown.getMessage().contains("to be sandbox or container, found \"vm\""), unknown.getMessage());
+        TtrpcException noPod = assertThrows(TtrpcException.class, () -> PodRole.of(json.readTree(
+                "{\"io.kubernetes.cri.container-type\":\"container\"}")));
+        assertTrue(noPod.getMessage().contains("expected annotation io.kubernetes.cri.sandbox-id"), noPod.getMessage());
+        TtrpcException noName = assertThrows(TtrpcException.class, () -> PodRole.of(json.readTree(
+                "{\"io.kubernetes.cri.container-type\":\"container\",\"io.kubernetes.cri.sandbox-id\":\"p1\"}")));
+        assertTrue(noName.getMessage().contains("expected annotation io.kubernetes.cri.container-name"), noName.getMessage());
     }
 }
