@@ -131,7 +131,7 @@ cli_aot_opts() {
       rm -f "$tmp.log"
     else
       mv -f "$tmp.log" "$cache.failed"
-      rm -f "$tmp"
+      rm -f "$tmp" "$tmp.config"
       log "could not make the start-up cache (see $cache.failed); starting without it"
       return 0
     fi
