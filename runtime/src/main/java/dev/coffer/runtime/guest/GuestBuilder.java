@@ -346,6 +346,12 @@ public final class GuestBuilder {
             // guest build in a few differed from the last, with it the root hash and the
             // measurement). The archive serves the guest's larger heap all the same.
             dump.addAll(DUMP_HEAP_OPTIONS);
+            // No JIT threads during the dump: a compiler thread creates symbols and loads classes at
+            // moments that vary with the machine's load, and the archive orders what it keeps by
+            // where those landed. Interpreted, the dump takes as long and its archive is the same
+            // bytes as a compiled dump's whenever that one was deterministic (checked by cmp); CI
+            // saw agent.img differ at the archive's CRC in 2 of 3 loaded runs without this.
+            dump.add("-Xint");
             dump.addAll(List.of("-cp", cp));
             HostCommand.run(dump, 600);
         } finally {
