@@ -84,8 +84,12 @@ public final class GuestBuilder {
             "-XX:MaxRAMPercentage=40", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED",
             "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0");
 
-    /** The CDS dump's heap: fixed, for a byte-identical archive (see dumpCdsArchive). */
-    static final List<String> DUMP_HEAP_OPTIONS = List.of("-Xms128m", "-Xmx128m", "-Xmn120m");
+    /**
+     * The CDS dump's heap and metaspace: fixed, and large enough that no collection runs while the
+     * classes load (see dumpCdsArchive); the dump's own collection before archiving is the only one.
+     */
+    static final List<String> DUMP_HEAP_OPTIONS = List.of("-Xms256m", "-Xmx256m", "-Xmn240m",
+            "-XX:MetaspaceSize=1g", "-XX:MaxMetaspaceSize=1g");
 
     static final Set<String> OPTIONAL_MODULES = Set.of("java.desktop", "java.sql");
 
@@ -340,11 +344,15 @@ public final class GuestBuilder {
             List<String> dump = new ArrayList<>(List.of(javaBin.toString(), "-Xshare:dump", "-XX:SharedClassListFile=" + list,
                     "-XX:SharedArchiveFile=" + STAGE.resolve("agent/agent.jsa")));
             dump.addAll(JVM_OPTIONS.stream().filter(o -> !o.startsWith("-Xshare") && !o.startsWith("-XX:MaxRAMPercentage")).toList());
-            // A fixed heap, as the JDK dumps its own default archive (make/Images.gmk) and as its
-            // DeterministicDump test requires: a heap sized from the host's memory grows and
-            // collects at moments that vary from run to run, and so did the archived objects (one
-            // guest build in a few differed from the last, with it the root hash and the
-            // measurement). The archive serves the guest's larger heap all the same.
+            // A fixed heap, as the JDK dumps its own default archive (make/Images.gmk): a heap sized
+            // from the host's memory grows and collects at moments that vary from run to run. And
+            // no collection at all while the classes load: with the JDK's default MetaspaceSize a
+            // "Metadata GC Threshold" collection ran midway, and whether one runs there changes
+            // the archive throughout (2.1 million bytes differed between a dump with it and one
+            // without; the reference processing and table cleaning it sets off run on other
+            // threads, at moments the machine's load decides). The dump's own collection before
+            // archiving stays; it runs at the same point every time. The archive serves the
+            // guest's larger heap all the same.
             dump.addAll(DUMP_HEAP_OPTIONS);
             // No JIT threads during the dump: a compiler thread creates symbols and loads classes at
             // moments that vary with the machine's load, and the archive orders what it keeps by
