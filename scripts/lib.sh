@@ -69,19 +69,19 @@ mvn_cmd() {
 # In a git checkout the source tree is walked only when git's index or HEAD moved since the last
 # build (a checkout, pull, commit or `git add`), so a call on a built tree costs no walk; set
 # COFFER_REBUILD=1 to have it look after editing files without telling git.
+# One build at a time per checkout: two commands started together after a pull would otherwise run
+# two Maven builds over the same target directories, and one could start its JVM on jars the other
+# is rewriting. The second waits for the first's build (flock), then finds the tree current.
 build_if_stale() {
-  local jar="$COFFER_ROOT/cli/target/coffer-cli.jar" stamp="$COFFER_ROOT/cli/target/lib/.complete" git="$COFFER_ROOT/.git" line
-  if [ -f "$git" ]; then # a linked worktree: .git is a file naming its git directory, which has its own index and HEAD
-    IFS= read -r line <"$git" || true
-    case "$line" in gitdir:\ *) git=${line#gitdir: }; [ "${git#/}" != "$git" ] || git="$COFFER_ROOT/$git" ;; esac
-  fi
-  if [ -f "$jar" ] && [ -f "$stamp" ] && [ -z "${COFFER_REBUILD:-}" ] && [ -d "$git" ] \
-      && ! [ "$git/index" -nt "$stamp" ] && ! [ "$git/HEAD" -nt "$stamp" ] && ! [ "$COFFER_ROOT/pom.xml" -nt "$stamp" ]; then
-    return 0
-  fi
-  if [ -f "$jar" ] && [ -f "$stamp" ] && [ -z "$(cd "$COFFER_ROOT" && find . -path ./.git -prune -o \
-        \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -newer "$stamp" -print -quit)" ]; then
-    touch "$stamp" # nothing newer: the walk need not run again until git's index or HEAD moves
+  build_is_current "${COFFER_REBUILD:-}" && return 0
+  local fd
+  exec {fd}>>"$(build_lock)"
+  if ! flock -n "$fd"; then
+    log "waiting for another coffer command's build of $COFFER_ROOT..."
+    flock "$fd"
+    if build_is_current "${COFFER_REBUILD:-}"; then exec {fd}>&-; return 0; fi
+  elif build_is_current "${COFFER_REBUILD:-}"; then # built by another command between the check and the lock
+    exec {fd}>&-
     return 0
   fi
   log "building Coffer (Maven, tests skipped; this takes a minute the first time)..."
@@ -89,12 +89,37 @@ build_if_stale() {
   local build_log
   build_log=$(mktemp /tmp/coffer-build.XXXXXX.log)
   if ! mvn_cmd -Dmaven.test.skip=true install >"$build_log" 2>&1; then
+    exec {fd}>&-
     cat "$build_log" >&2
     log "the build failed (output above, kept in $build_log); fix it and run again"
     return 1
   fi
   rm -f "$build_log"
-  touch "$stamp"
+  touch "$COFFER_ROOT/cli/target/lib/.complete"
+  exec {fd}>&- # never inherited by the CLI's JVM: a long-running command would hold every later build
+}
+
+# build_lock: the lock file of this checkout's build and start-up cache.
+build_lock() { printf '%s' "${TMPDIR:-/tmp}/coffer-build-$(printf '%s' "$COFFER_ROOT" | sha256sum | cut -c1-16).lock"; }
+
+# build_is_current WALK: true when the CLI's jars are at least as new as every source and pom
+# (WALK non-empty: walk the source tree even when git's index and HEAD have not moved).
+build_is_current() {
+  local jar="$COFFER_ROOT/cli/target/coffer-cli.jar" stamp="$COFFER_ROOT/cli/target/lib/.complete" git="$COFFER_ROOT/.git" line
+  [ -f "$jar" ] && [ -f "$stamp" ] || return 1
+  if [ -f "$git" ]; then # a linked worktree: .git is a file naming its git directory, which has its own index and HEAD
+    IFS= read -r line <"$git" || true
+    case "$line" in gitdir:\ *) git=${line#gitdir: }; [ "${git#/}" != "$git" ] || git="$COFFER_ROOT/$git" ;; esac
+  fi
+  if [ -z "$1" ] && [ -d "$git" ] && ! [ "$git/index" -nt "$stamp" ] && ! [ "$git/HEAD" -nt "$stamp" ] && ! [ "$COFFER_ROOT/pom.xml" -nt "$stamp" ]; then
+    return 0
+  fi
+  if [ -z "$(cd "$COFFER_ROOT" && find . -path ./.git -prune -o \
+        \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -newer "$stamp" -print -quit)" ]; then
+    touch "$stamp" # nothing newer: the walk need not run again until git's index or HEAD moves
+    return 0
+  fi
+  return 1
 }
 
 # The CLI's JVM options and class path.
@@ -116,27 +141,36 @@ cli_classpath() { printf '%s' "$COFFER_ROOT/cli/target/coffer-cli.jar:$COFFER_RO
 cli_aot_opts() {
   COFFER_CLI_AOT_OPTS=()
   [ -z "${COFFER_NO_AOT_CACHE:-}" ] || return 0
-  local dir="$COFFER_ROOT/cli/target" digest cache tmp
+  local dir="$COFFER_ROOT/cli/target" digest cache
   digest=$( { stat -c '%n %s %y' "$dir/coffer-cli.jar" "$dir"/lib/*.jar "$JAVA_HOME/lib/modules"
               printf '%s\n' "${COFFER_CLI_JVM_OPTS[@]}"; } 2>/dev/null | sha256sum) || return 0
   cache="$dir/coffer-cli-${digest:0:16}.aot"
   if [ ! -f "$cache" ] && [ ! -f "$cache.failed" ]; then
-    log "preparing the CLI's start-up cache (once after each build; a few seconds)..."
-    rm -f "$dir"/coffer-cli-*.aot "$dir"/coffer-cli-*.aot.failed
-    tmp="$cache.$$.tmp"
-    # the JVM writes the cache at the training run's exit; renamed into place only when whole
-    if "$JAVA_HOME/bin/java" "${COFFER_CLI_JVM_OPTS[@]}" -XX:AOTCacheOutput="$tmp" -cp "$(cli_classpath)" \
-          dev.coffer.cli.Main --version >"$tmp.log" 2>&1 && [ -s "$tmp" ]; then
-      mv -f "$tmp" "$cache"
-      rm -f "$tmp.log"
-    else
-      mv -f "$tmp.log" "$cache.failed"
-      rm -f "$tmp" "$tmp.config"
-      log "could not make the start-up cache (see $cache.failed); starting without it"
-      return 0
-    fi
+    # one training run at a time: a second command waits for the first's cache
+    local fd
+    exec {fd}>>"$(build_lock)"
+    flock "$fd"
+    if [ -f "$cache" ] || [ -f "$cache.failed" ]; then exec {fd}>&-; else cli_aot_train "$dir" "$cache"; exec {fd}>&-; fi
   fi
   # the JVM's own warnings (a cache it cannot map, for one) go to stderr, never into a command's output
   [ -f "$cache" ] && COFFER_CLI_AOT_OPTS=(-XX:AOTCache="$cache" -Xlog:disable -Xlog:all=warning:stderr)
   return 0
+}
+
+# cli_aot_train DIR CACHE: the training run that makes CACHE (see cli_aot_opts).
+cli_aot_train() {
+  local dir=$1 cache=$2 tmp
+  log "preparing the CLI's start-up cache (once after each build; a few seconds)..."
+  rm -f "$dir"/coffer-cli-*.aot "$dir"/coffer-cli-*.aot.failed
+  tmp="$cache.$$.tmp"
+  # the JVM writes the cache at the training run's exit; renamed into place only when whole
+  if "$JAVA_HOME/bin/java" "${COFFER_CLI_JVM_OPTS[@]}" -XX:AOTCacheOutput="$tmp" -cp "$(cli_classpath)" \
+        dev.coffer.cli.Main --version >"$tmp.log" 2>&1 && [ -s "$tmp" ]; then
+    mv -f "$tmp" "$cache"
+    rm -f "$tmp.log"
+  else
+    mv -f "$tmp.log" "$cache.failed"
+    rm -f "$tmp" "$tmp.config"
+    log "could not make the start-up cache (see $cache.failed); starting without it"
+  fi
 }
