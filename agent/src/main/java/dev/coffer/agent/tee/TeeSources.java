@@ -74,7 +74,7 @@ public final class TeeSources {
                     throw new IllegalArgumentException("expected no --launch-context with --tee snp (the hardware holds the"
                             + " launch), found one");
                 }
-                yield SnpEvidenceSource.detect(Path.of("/"));
+                yield SnpEvidenceSource.detect(root);
             }
             // not in GuestTee.KINDS, so refused above with the choices; a TEE the agent learns to run in moves up here
             case SGX, TDX -> throw new IllegalArgumentException("expected --tee " + choices() + ", found \"" + tee + "\"");

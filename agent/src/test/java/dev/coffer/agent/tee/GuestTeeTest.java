@@ -125,11 +125,18 @@ class GuestTeeTest {
         assertEquals("expected --tee none|sim|snp, found \"sev\"", unknown.getMessage());
         // labels are exact on the agent's command line, as before
         assertThrows(IllegalArgumentException.class, () -> TeeSources.open("SIM", null, "web", root, null));
-        // a guest asked for SEV-SNP on a machine without it fails closed, naming the interfaces it looked for
-        if (!java.nio.file.Files.exists(Path.of("/dev/sev-guest")) && !java.nio.file.Files.isDirectory(Path.of("/sys/kernel/config/tsm/report"))) {
-            TeeException snp = assertThrows(TeeException.class, () -> TeeSources.open("snp", null, "web", root, null));
-            assertTrue(snp.getMessage().startsWith("no SEV-SNP guest interface found"), snp.getMessage());
-        }
+        // a guest asked for SEV-SNP on a machine without it fails closed, naming the interfaces it looked for under its root
+        TeeException snp = assertThrows(TeeException.class, () -> TeeSources.open("snp", null, "web", root, null));
+        assertTrue(snp.getMessage().startsWith("no SEV-SNP guest interface found: expected " + root.resolve("sys/kernel/config/tsm/report")),
+                snp.getMessage());
+        assertTrue(snp.getMessage().contains(root.resolve("dev/sev-guest").toString()), snp.getMessage());
+    }
+
+    @Test
+    void snpIsFoundUnderTheRootTheAgentIsGiven(@TempDir Path machine) throws Exception {
+        java.nio.file.Files.createDirectories(machine.resolve("sys/kernel/config/tsm/report"));
+        GuestTee tee = TeeSources.open("snp", null, "web", machine, null).orElseThrow();
+        assertEquals(EvidenceKind.SEV_SNP, tee.kind());
     }
 
     private static EvidenceSource source(byte[] report) {
