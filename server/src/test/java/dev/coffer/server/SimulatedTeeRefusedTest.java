@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -54,10 +55,18 @@ class SimulatedTeeRefusedTest {
             assertEquals(EvidenceKind.SIMULATED.attestationType(), claims.path("x-ms-attestation-type").asText());
             assertEquals(EvidenceKind.SIMULATED.label(), claims.path("x-coffer-tee").asText());
 
-            for (EvidenceKind kind : EvidenceKind.values()) {
+            for (EvidenceKind kind : List.of(EvidenceKind.SEV_SNP, EvidenceKind.SIMULATED)) {
                 PolicyDecision d = ReleasePolicyEvaluator.evaluate(ReleasePolicyParser.parse(
                         ReleasePolicies.forCofferGuest(server.issuerName(), Fixture.hex(HOST_DATA), kind.label())), server.issuerName(), claims);
                 assertEquals(!kind.hardware(), d.allowed(), kind + ": " + d.reason());
+            }
+            // a Coffer guest's ready-made policy pins SEV-SNP's HOST_DATA: for SGX or TDX it could never
+            // match, so it is refused rather than written (as is a TEE name nobody declared)
+            for (String tee : List.of(EvidenceKind.SGX.label(), EvidenceKind.TDX.label(), "sev", "")) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> ReleasePolicies.forCofferGuest(server.issuerName(), Fixture.hex(HOST_DATA), tee), tee);
+                assertEquals("expected the TEE of a Coffer guest (snp or sim), found '" + tee
+                        + "'; write a release policy of your own for other evidence", e.getMessage());
             }
         }
     }

@@ -2,10 +2,12 @@ package dev.coffer.server.policy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.attest.endorse.EndorsementVerifier;
+import dev.coffer.attest.evidence.EvidenceKind;
 import dev.coffer.server.http.Json;
 import dev.coffer.server.token.AttestationTypes;
 import dev.coffer.server.token.ComplianceClaims;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -23,7 +25,14 @@ public final class ReleasePolicies {
      * enforcing that policy is a genuine one.
      */
     public static ObjectNode forCofferGuest(String authority, String hostDataHex, String tee) {
-        return forGuest(authority, hostDataHex, AttestationTypes.ofTeeName(tee), EndorsementVerifier.COFFER_COMPLIANT_GUEST);
+        // the policy pins the SEV-SNP HOST_DATA claim: for a TEE whose launch data is another field
+        // (SGX's CONFIGID, TDX's MRCONFIGID) it could never match, a key nobody can release
+        List<EvidenceKind> hostDataKinds = Arrays.stream(EvidenceKind.values())
+                .filter(k -> k.launchDataField().equals(EvidenceKind.SEV_SNP.launchDataField())).toList();
+        EvidenceKind kind = EvidenceKind.byLabel(tee).filter(hostDataKinds::contains).orElseThrow(() -> new IllegalArgumentException(
+                "expected the TEE of a Coffer guest (" + String.join(" or ", hostDataKinds.stream().map(EvidenceKind::label).toList())
+                        + "), found '" + tee + "'; write a release policy of your own for other evidence"));
+        return forGuest(authority, hostDataHex, kind.attestationType(), EndorsementVerifier.COFFER_COMPLIANT_GUEST);
     }
 
     /** As {@link #forCofferGuest}, for a guest on one of Azure's Microsoft-endorsed UVMs ({@code azure-compliant-uvm}). */

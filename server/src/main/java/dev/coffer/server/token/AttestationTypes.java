@@ -15,12 +15,4 @@ public final class AttestationTypes {
     public static final String SIM_SEVSNPVM = EvidenceKind.SIMULATED.attestationType();
 
     private AttestationTypes() {}
-
-    /**
-     * The type for a {@code --tee} / {@code x-coffer-tee} name ({@link EvidenceKind#label()});
-     * any name that is not a declared kind is taken as SEV-SNP hardware, the strictest reading.
-     */
-    public static String ofTeeName(String tee) {
-        return EvidenceKind.byLabel(tee).orElse(EvidenceKind.SEV_SNP).attestationType();
-    }
 }
