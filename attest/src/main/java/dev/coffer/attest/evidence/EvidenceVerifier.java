@@ -24,9 +24,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The one entry point: verifies any {@link Evidence} and returns its {@link Claims}. SEV-SNP and
- * simulated evidence go through {@link SnpVerifier} (whose policy's clock is its time); SGX and
- * TDX through {@link DcapVerifier} at the given instant with the operator's collateral.
+ * The one entry point: verifies any {@link Evidence} at one instant and returns its {@link Claims}.
+ * SEV-SNP and simulated evidence go through {@link SnpVerifier}, SGX and TDX through
+ * {@link DcapVerifier} with the operator's collateral; certificates, CRLs and TCB information are
+ * judged at the instant the caller gives, whatever the kind.
  * Simulated evidence verifies only when the {@link SnpVerifier}'s policy trusts a sim root, which
  * only a caller that asked for the simulated TEE gives it.
  */
@@ -58,15 +59,15 @@ public final class EvidenceVerifier {
 
     public Attestation verify(Evidence evidence, Instant at) {
         return switch (evidence) {
-            case Evidence.SevSnp e -> snp(e.report(), e.certificates(), EvidenceKind.SEV_SNP);
-            case Evidence.Simulated e -> snp(e.report(), e.certificates(), EvidenceKind.SIMULATED);
+            case Evidence.SevSnp e -> snp(e.report(), e.certificates(), EvidenceKind.SEV_SNP, at);
+            case Evidence.Simulated e -> snp(e.report(), e.certificates(), EvidenceKind.SIMULATED, at);
             case Evidence.Sgx e -> dcap(e.quote(), EvidenceKind.SGX, at);
             case Evidence.Tdx e -> dcap(e.quote(), EvidenceKind.TDX, at);
         };
     }
 
-    private Attestation snp(SnpReport report, List<dev.coffer.attest.cert.AmdCertificate> certs, EvidenceKind claimed) {
-        Verdict v = snp.verify(report, certs);
+    private Attestation snp(SnpReport report, List<dev.coffer.attest.cert.AmdCertificate> certs, EvidenceKind claimed, Instant at) {
+        Verdict v = snp.verify(report, certs, at);
         List<CheckResult> checks = new ArrayList<>(v.checks());
         // The kind is what the chain proves, not what the caller said.
         EvidenceKind proven = v.tee() == TeeKind.SIM ? EvidenceKind.SIMULATED : v.tee() == TeeKind.REAL ? EvidenceKind.SEV_SNP : claimed;

@@ -60,12 +60,20 @@ public final class SnpVerifier {
         return verify(report, pickEndorsementKey(report, certificates), certificates);
     }
 
+    /** As {@link #verify(SnpReport, List)}, with certificate validity and revocation judged at {@code at}. */
+    public Verdict verify(SnpReport report, List<AmdCertificate> certificates, Instant at) {
+        return verify(report, pickEndorsementKey(report, certificates), certificates, at);
+    }
+
     /**
      * Verifies with an explicit endorsement key. {@code chain} may be empty (the bundled AMD
      * intermediates are used) and may contain the endorsement key too.
      */
     public Verdict verify(SnpReport report, AmdCertificate endorsementKey, List<AmdCertificate> chain) {
-        Instant now = policy.clock().instant();
+        return verify(report, endorsementKey, chain, policy.clock().instant());
+    }
+
+    private Verdict verify(SnpReport report, AmdCertificate endorsementKey, List<AmdCertificate> chain, Instant now) {
         List<CheckResult> checks = new ArrayList<>(16);
         SigningKey expectedKey = endorsementKey.role() == CertRole.VLEK ? SigningKey.VLEK : SigningKey.VCEK;
 

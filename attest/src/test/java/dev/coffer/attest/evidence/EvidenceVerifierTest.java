@@ -80,6 +80,23 @@ class EvidenceVerifierTest {
     }
 
     @Test
+    void snpEvidenceIsJudgedAtTheInstantGivenAsDcapEvidenceIs() {
+        TestData.Sample s = TestData.TRUSTEE;
+        // the policy's clock says the capture time; the caller's instant is what counts, for every kind
+        VerifierPolicy policy = VerifierPolicy.builder().clock(Clock.fixed(s.at(), ZoneOffset.UTC)).build();
+        java.util.List<dev.coffer.attest.cert.AmdCertificate> certs = new java.util.ArrayList<>(s.chain());
+        certs.add(s.vcek());
+        Instant afterEverything = s.vcek().notAfter().plusSeconds(86_400);
+        Attestation late = verifier(policy, CollateralSet.empty()).verify(new Evidence.SevSnp(s.report(), certs), afterEverything);
+        assertFalse(late.valid());
+        String why = late.failures().stream().filter(c -> c.name().equals("certificate_validity")).findFirst().orElseThrow().detail();
+        assertTrue(why.startsWith("at " + afterEverything), why);
+        // and the same evidence at the capture time is valid, with a policy clock that says otherwise
+        VerifierPolicy lateClock = VerifierPolicy.builder().clock(Clock.fixed(afterEverything, ZoneOffset.UTC)).build();
+        assertTrue(verifier(lateClock, CollateralSet.empty()).verify(new Evidence.SevSnp(s.report(), certs), s.at()).valid());
+    }
+
+    @Test
     void simulatedEvidenceIsItsOwnKindAndNeverPassesAsHardware(@TempDir Path home) {
         SimulatedSecureProcessor sp = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
         SimLaunch launch = sp.launch(new byte[48], new byte[32]);
