@@ -69,10 +69,7 @@ class EvidenceVerifierTest {
     @Test
     void realSnpEvidenceVerifiesThroughTheSameEntryPoint() {
         TestData.Sample s = TestData.TRUSTEE;
-        VerifierPolicy policy = VerifierPolicy.builder().clock(Clock.fixed(s.at(), ZoneOffset.UTC)).build();
-        java.util.List<dev.coffer.attest.cert.AmdCertificate> certs = new java.util.ArrayList<>(s.chain());
-        certs.add(s.vcek());
-        Attestation a = verifier(policy, CollateralSet.empty()).verify(new Evidence.SevSnp(s.report(), certs), s.at());
+        Attestation a = verifier(policyAt(s.at()), CollateralSet.empty()).verify(trusteeEvidence(), s.at());
         assertTrue(a.valid(), a.summary());
         assertEquals(EvidenceKind.SEV_SNP, a.kind());
         assertTrue(a.kind().hardware());
@@ -83,17 +80,25 @@ class EvidenceVerifierTest {
     void snpEvidenceIsJudgedAtTheInstantGivenAsDcapEvidenceIs() {
         TestData.Sample s = TestData.TRUSTEE;
         // the policy's clock says the capture time; the caller's instant is what counts, for every kind
-        VerifierPolicy policy = VerifierPolicy.builder().clock(Clock.fixed(s.at(), ZoneOffset.UTC)).build();
-        java.util.List<dev.coffer.attest.cert.AmdCertificate> certs = new java.util.ArrayList<>(s.chain());
-        certs.add(s.vcek());
         Instant afterEverything = s.vcek().notAfter().plusSeconds(86_400);
-        Attestation late = verifier(policy, CollateralSet.empty()).verify(new Evidence.SevSnp(s.report(), certs), afterEverything);
+        Attestation late = verifier(policyAt(s.at()), CollateralSet.empty()).verify(trusteeEvidence(), afterEverything);
         assertFalse(late.valid());
         String why = late.failures().stream().filter(c -> c.name().equals("certificate_validity")).findFirst().orElseThrow().detail();
         assertTrue(why.startsWith("at " + afterEverything), why);
         // and the same evidence at the capture time is valid, with a policy clock that says otherwise
-        VerifierPolicy lateClock = VerifierPolicy.builder().clock(Clock.fixed(afterEverything, ZoneOffset.UTC)).build();
-        assertTrue(verifier(lateClock, CollateralSet.empty()).verify(new Evidence.SevSnp(s.report(), certs), s.at()).valid());
+        assertTrue(verifier(policyAt(afterEverything), CollateralSet.empty()).verify(trusteeEvidence(), s.at()).valid());
+    }
+
+    private static VerifierPolicy policyAt(Instant clock) {
+        return VerifierPolicy.builder().clock(Clock.fixed(clock, ZoneOffset.UTC)).build();
+    }
+
+    /** Trustee's captured SEV-SNP report with its VCEK and AMD chain. */
+    private static Evidence trusteeEvidence() {
+        TestData.Sample s = TestData.TRUSTEE;
+        java.util.List<dev.coffer.attest.cert.AmdCertificate> certs = new java.util.ArrayList<>(s.chain());
+        certs.add(s.vcek());
+        return new Evidence.SevSnp(s.report(), certs);
     }
 
     @Test
