@@ -48,6 +48,12 @@ public sealed interface Result {
      */
     record Report(String tee, String reportHex, String certChainPem) implements Result {}
 
+    /**
+     * A volume formatted by {@code format_encrypted_volume}: the SHA-256 of its LUKS2 header
+     * (what the group's policy pins as headerDigest), its integrity mode and its size in bytes.
+     */
+    record VolumeFormatted(String headerDigest, String integrity, long sizeBytes) implements Result {}
+
     /** Log bytes as UTF-8 text (lossy for binary output); {@code nextOffset} is where to continue. */
     record LogChunk(long offset, long nextOffset, String text, boolean exited) implements Result {}
 }
