@@ -207,7 +207,8 @@ public final class EncryptedVolume {
         openMapping(disk, disk.toString(), key, name, false, null);
         try {
             ActiveMapping.require(name, integrity);
-            Tool.require(List.of("mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "coffer", "/dev/mapper/" + name), null, 600,
+            // mke2fs -t ext4: the guest carries mke2fs, not the mkfs.ext4 link; the same file system either way
+            Tool.require(List.of("mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-L", "coffer", "/dev/mapper/" + name), null, 600,
                     "making ext4 in " + disk);
         } finally {
             Tool.Result c = Tool.run(List.of("cryptsetup", "close", name), null, 60);
