@@ -14,6 +14,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Result.ExecResult.class, name = "exec_result"),
         @JsonSubTypes.Type(value = Result.LogChunk.class, name = "log_chunk"),
         @JsonSubTypes.Type(value = Result.Report.class, name = "report"),
+        @JsonSubTypes.Type(value = Result.VolumeFormatted.class, name = "volume_formatted"),
 })
 public sealed interface Result {
 
