@@ -128,6 +128,7 @@ public final class RequestHandler {
             case Request.GetReport r -> report(r);
             case Request.MountEncryptedVolume r -> service.mountEncryptedVolume(r, tee);
             case Request.ScratchMount r -> service.scratchMount(r);
+            case Request.FormatEncryptedVolume r -> service.formatEncryptedVolume(r);
             case Request.ShutdownSandbox r -> {
                 service.shutdownAll(r.graceMillis());
                 shutdown.set(true);

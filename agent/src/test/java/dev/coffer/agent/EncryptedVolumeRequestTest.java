@@ -186,4 +186,61 @@ class EncryptedVolumeRequestTest {
             client.call(new Request.Ping(), Result.Done.class);
         }
     }
+    /**
+     * format_encrypted_volume from a hostile host: a group's generated policy never allows it (the
+     * framework denies it and policy gen binds no rule), so a group's disk is never formatted; the
+     * key it carries never reaches the decision log or a message; and even the allow-all sandbox a
+     * volume create launches formats only an attached disk, never a file in the process sandbox.
+     */
+    @Test
+    void formattingIsRefusedToGroupsAndTheKeyIsNeverLogged() throws Exception {
+        String endpoint = countingEndpoint();
+        Path image = volume();
+        String digest = Luks2Header.read(image).digest();
+        byte[] before = Files.readAllBytes(image);
+        String key = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString("K3Y-MUST-NEVER-BE-LOGGED-0123456".getBytes());
+        Request.FormatEncryptedVolume format = new Request.FormatEncryptedVolume(key, "hmac-sha256");
+        assertFalse(format.toString().contains(key), format.toString());
+        try (AgentClient client = start(endpoint, digest, "none")) {
+            Response r = client.exchange(format);
+            assertFalse(r.ok());
+            assertEquals(Response.Failure.DENIED, r.error().code(), r.error().reason());
+            assertTrue(r.error().reason().contains("format_encrypted_volume"), r.error().reason());
+            assertTrue(r.error().reason().contains("never a group's"), r.error().reason());
+            assertFalse(r.error().reason().contains(key));
+            client.call(new Request.Ping(), Result.Done.class);
+        }
+        assertArrayEquals(before, Files.readAllBytes(image), "nothing was formatted");
+        // every file the agent wrote (its decision log among them); kernel files bound into its state cannot be read and hold nothing of ours
+        List<Path> read = new java.util.ArrayList<>();
+        try (var files = Files.walk(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().endsWith(".img")).toList()) {
+                String text;
+                try {
+                    text = Files.readString(f, StandardCharsets.ISO_8859_1);
+                } catch (java.io.IOException unreadable) {
+                    continue;
+                }
+                assertFalse(text.contains(key), "the key reached " + f);
+                if (f.endsWith(AgentMain.DECISION_LOG)) assertTrue(text.contains("format_encrypted_volume"), "the refusal is logged: " + text);
+                read.add(f.getFileName());
+            }
+        }
+        assertTrue(read.contains(Path.of(AgentMain.DECISION_LOG).getFileName()), "the decision log was checked: " + read);
+        assertFalse(agent.output().contains(key), "the key reached the agent's output");
+        AgentProcess.cleanUp(agent, dir);
+        agent = null;
+
+        Path allowAll = Files.createDirectories(dir.resolve("allow-all"));
+        agent = AgentProcess.start(allowAll, "creator", "--policy", "allow-all");
+        try (AgentClient client = agent.client()) {
+            Response r = client.exchange(format);
+            assertEquals(Response.Failure.INVALID_REQUEST, r.error().code(), r.error().reason());
+            assertTrue(r.error().reason().contains("expected a sandbox with attached disks (the microVM) for format_encrypted_volume"),
+                    r.error().reason());
+            Response bad = client.exchange(new Request.FormatEncryptedVolume(key, "crc32c"));
+            assertTrue(bad.error().reason().contains("expected a volume integrity of"), bad.error().reason());
+        }
+        assertArrayEquals(before, Files.readAllBytes(image), "nothing was formatted");
+    }
 }

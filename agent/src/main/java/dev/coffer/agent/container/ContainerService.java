@@ -184,6 +184,42 @@ public final class ContainerService {
         return new Result.Done();
     }
 
+    /**
+     * Formats the disk attached for a new volume (see {@link Request.FormatEncryptedVolume}); only
+     * in a sandbox whose disks are attached by serial (a microVM), never a file the host names.
+     * The key is decoded here, used, and wiped; it never reaches an argument or a message.
+     */
+    public synchronized Result.VolumeFormatted formatEncryptedVolume(Request.FormatEncryptedVolume r) {
+        dev.coffer.agent.volume.VolumeIntegrity integrity;
+        try {
+            integrity = dev.coffer.agent.volume.VolumeIntegrity.of(r.integrity());
+        } catch (dev.coffer.agent.volume.VolumeException e) {
+            throw AgentException.invalid("format_encrypted_volume: " + e.getMessage());
+        }
+        if (!scratchOnDisk) {
+            throw AgentException.invalid("expected a sandbox with attached disks (the microVM) for format_encrypted_volume, found the"
+                    + " process sandbox, where the host's own cryptsetup formats volumes (coffer volume create)");
+        }
+        if (r.key() == null || r.key().isEmpty()) throw AgentException.invalid("format_encrypted_volume needs the volume's key, found none");
+        byte[] key;
+        try {
+            key = java.util.Base64.getUrlDecoder().decode(r.key());
+        } catch (IllegalArgumentException e) {
+            throw AgentException.invalid("expected the volume's key in base64url, found " + r.key().length() + " characters that are not");
+        }
+        Path disk = dev.coffer.agent.volume.EncryptedVolume.newDiskPath();
+        try {
+            String digest = dev.coffer.agent.volume.EncryptedVolume.formatDisk(disk, key, integrity);
+            long size = dev.coffer.agent.volume.EncryptedVolume.diskBytes(disk);
+            System.err.println("coffer-agent: formatted " + disk + " (LUKS2, integrity " + integrity.id() + "), header digest " + digest);
+            return new Result.VolumeFormatted(digest, integrity.id(), size);
+        } catch (dev.coffer.agent.volume.VolumeException e) {
+            throw AgentException.failed("format_encrypted_volume failed: " + e.getMessage());
+        } finally {
+            java.util.Arrays.fill(key, (byte) 0);
+        }
+    }
+
     // ---- scratch -------------------------------------------------------------------------
 
     /**

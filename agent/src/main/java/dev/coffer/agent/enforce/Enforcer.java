@@ -209,6 +209,8 @@ public final class Enforcer {
                     new EnforcementRequest.SignalContainerProcess(s.containerID(), s.signal(), true, List.of());
             case Request.ShutdownContainer s -> new EnforcementRequest.ShutdownContainer(s.containerID());
             case Request.ScratchMount m -> new EnforcementRequest.ScratchMount(m.target(), m.encrypted());
+            // the key is the host's own and never part of a decision (nor the decision log)
+            case Request.FormatEncryptedVolume f -> new EnforcementRequest.FormatEncryptedVolume(f.integrity());
             // the device is where the agent reads the ciphertext, not something the policy pins (see the request)
             case Request.MountEncryptedVolume m -> new EnforcementRequest.MountEncryptedVolume(m.name(), m.source(), m.key(),
                     m.authority(), m.vault(), m.readOnly(), m.headerDigest(), m.integrity());

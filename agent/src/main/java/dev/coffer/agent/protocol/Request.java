@@ -112,6 +112,22 @@ public sealed interface Request {
                                 boolean readOnly, String headerDigest, String integrity, String device) implements Request {}
 
     /**
+     * Formats the disk a sandbox launched to create a volume attached for it (serial
+     * {@code coffer-newvol}, never a path the host names, and only while it holds nothing) as a
+     * LUKS2 volume with {@code integrity} ({@code hmac-sha256} or {@code none}) and an empty ext4,
+     * keyed by {@code key} (base64url, the key the host imports into the vault), and answers the
+     * header's digest. Generated policies never allow it: a group's sandbox formats nothing.
+     */
+    record FormatEncryptedVolume(String key, String integrity) implements Request {
+        /** Never shows the key: records print their fields, and requests appear in messages and logs. */
+        @Override
+        public String toString() {
+            return "FormatEncryptedVolume[key=(" + (key == null ? "none" : key.length() + " characters, not shown") + "), integrity="
+                    + integrity + "]";
+        }
+    }
+
+    /**
      * Puts the group's scratch (its containers' writable layers and emptyDir volumes) at
      * {@code target}, the agent's {@code STATE/scratch}: with {@code encrypted}, on the disk the
      * sandbox attached for it, encrypted and integrity-protected with a key made inside the sandbox

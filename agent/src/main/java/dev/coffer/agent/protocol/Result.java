@@ -14,6 +14,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Result.ExecResult.class, name = "exec_result"),
         @JsonSubTypes.Type(value = Result.LogChunk.class, name = "log_chunk"),
         @JsonSubTypes.Type(value = Result.Report.class, name = "report"),
+        @JsonSubTypes.Type(value = Result.VolumeFormatted.class, name = "volume_formatted"),
 })
 public sealed interface Result {
 
@@ -47,6 +48,12 @@ public sealed interface Result {
      * @param certChainPem VCEK first, then ASK and ARK when the TEE supplies them ("" when it does not)
      */
     record Report(String tee, String reportHex, String certChainPem) implements Result {}
+
+    /**
+     * A volume formatted by {@code format_encrypted_volume}: the SHA-256 of its LUKS2 header
+     * (what the group's policy pins as headerDigest), its integrity mode and its size in bytes.
+     */
+    record VolumeFormatted(String headerDigest, String integrity, long sizeBytes) implements Result {}
 
     /** Log bytes as UTF-8 text (lossy for binary output); {@code nextOffset} is where to continue. */
     record LogChunk(long offset, long nextOffset, String text, boolean exited) implements Result {}

@@ -42,6 +42,15 @@ public final class EncryptedVolume {
     private static final int MIN_KEY_BYTES = 16;
     private static final int MAX_KEY_BYTES = 512;
 
+    /**
+     * The virtio serial under which a sandbox launched to create a volume attaches the new volume's
+     * disk, and the only disk {@link #formatDisk} formats. A group's sandbox never attaches a disk
+     * under it (its volumes are {@link EncryptedVolumes#diskSerial}, derived from their names).
+     */
+    public static final String NEW_DISK_SERIAL = "coffer-newvol";
+    /** How much of a disk must read as zeros before it is formatted: where any header, partition table or file system starts. */
+    static final int UNUSED_PREFIX_BYTES = 1 << 20;
+
     private EncryptedVolume() {}
 
     /** What {@code cryptsetup luksDump} says about a volume. */
@@ -78,6 +87,33 @@ public final class EncryptedVolume {
                         + " must then allow explicitly");
             }
         }
+        createEmptyImage(file, size);
+        boolean done = false;
+        byte[] volumeKey = new byte[integrity.volumeKeyBytes()];
+        try {
+            new SecureRandom().nextBytes(volumeKey);
+            format(file, key, volumeKey, integrity);
+            // what cryptsetup wrote must be what every open will demand; a different cryptsetup shows here, not at first open
+            Luks2Header.read(file).requireCofferShape(integrity, null);
+            if (unavailableReason() == null) {
+                mkfsThroughDmCrypt(file, key);
+            } else {
+                mkfsInUserSpace(file, volumeKey);
+            }
+            checkKey(file, key);
+            done = true;
+        } finally {
+            Arrays.fill(volumeKey, (byte) 0);
+            if (!done) cleanup(file);
+        }
+    }
+
+    /**
+     * Makes {@code file}, which must not exist, as an all-zero (sparse) image of {@code size} bytes
+     * rounded up to whole MiB, readable by its owner only: what {@link #create} formats here, or a
+     * microVM formats where this host has no device-mapper ({@link #formatDisk}). On failure nothing is left.
+     */
+    public static void createEmptyImage(Path file, long size) {
         if (size < MIN_SIZE || size > MAX_SIZE) {
             throw new VolumeException(VolumeException.Reason.INVALID, "volume size must be between " + (MIN_SIZE >> 20) + " MiB and 16 TiB, found "
                     + size + " bytes; e.g. --size 64M");
@@ -94,8 +130,6 @@ public final class EncryptedVolume {
         } catch (IOException e) {
             throw new VolumeException(VolumeException.Reason.FAILED, "cannot create " + file + ": " + e.getMessage());
         }
-        boolean done = false;
-        byte[] volumeKey = new byte[integrity.volumeKeyBytes()];
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.truncate(rounded);
             ch.write(ByteBuffer.wrap(new byte[1]), rounded - 1);
@@ -104,21 +138,94 @@ public final class EncryptedVolume {
             cleanup(file);
             throw new VolumeException(VolumeException.Reason.FAILED, "cannot size " + file + " to " + rounded + " bytes: " + e.getMessage());
         }
+    }
+
+    /** Where the guest's udev-less /dev/disk/by-id names the disk attached for a new volume. */
+    public static Path newDiskPath() {
+        return Path.of("/dev/disk/by-id/virtio-" + NEW_DISK_SERIAL);
+    }
+
+    /**
+     * Formats {@code disk}, a block device that holds nothing yet, exactly as {@link #create} formats
+     * a file: LUKS2 with {@code integrity}, an ext4 file system inside, then checks what cryptsetup
+     * wrote against the shape every open demands, and returns the header's digest (what the policy pins).
+     * This is how a host without device-mapper makes an authenticated volume: a short-lived microVM of
+     * the endorsed guest does it on a real kernel.
+     *
+     * <p>Why this is no weaker than formatting on the host: at create time the host chooses the key
+     * either way (it imports it into the vault), so the guest adds no secret the host lacks and needs
+     * none of its own. What protects the data later is that the group's policy pins this header's
+     * digest and the agent opens nothing else, and that the key is released only to that policy's
+     * sandbox. A host that lies here only gets a volume whose digest it printed itself.
+     *
+     * <p>What a hostile host could want from it is to have a guest format a disk that holds data.
+     * Three things stop that: generated policies never allow this request (the framework denies it);
+     * only the disk attached for creation ({@link #NEW_DISK_SERIAL}) is formatted, never a path the
+     * host names; and a disk whose first MiB is not all zeros (a LUKS header, a partition table, a
+     * file system) is refused, so even that disk is never overwritten.
+     */
+    public static String formatDisk(Path disk, byte[] key, VolumeIntegrity integrity) {
+        checkKeyShape(key);
+        if (!isBlockDevice(disk)) {
+            throw new VolumeException(VolumeException.Reason.INVALID, "expected the disk attached for the new volume at " + disk
+                    + " (serial " + NEW_DISK_SERIAL + "), found " + (Files.exists(disk) ? "something that is not a block device" : "none")
+                    + "; attach the volume's image under that serial");
+        }
+        String missing = unavailableReason(false);
+        if (missing != null) throw new VolumeException(VolumeException.Reason.UNSUPPORTED, "cannot format " + disk + ": " + missing);
+        long size = diskBytes(disk);
+        try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.READ)) {
+            if (size < MIN_SIZE || size > MAX_SIZE) {
+                throw new VolumeException(VolumeException.Reason.INVALID, "expected a new volume disk of " + (MIN_SIZE >> 20)
+                        + " MiB to 16 TiB, found " + size + " bytes");
+            }
+            ByteBuffer prefix = ByteBuffer.allocate(UNUSED_PREFIX_BYTES);
+            while (prefix.hasRemaining() && ch.read(prefix, prefix.position()) >= 0) {
+                // read the whole prefix
+            }
+            byte[] b = prefix.array();
+            for (int i = 0; i < b.length; i++) {
+                if (b[i] != 0) {
+                    throw new VolumeException(VolumeException.Reason.INVALID, "refusing to format " + disk + ": expected a disk that holds"
+                            + " nothing (its first " + (UNUSED_PREFIX_BYTES >> 20) + " MiB all zeros), found a non-zero byte at offset " + i
+                            + "; a new volume is made on a new, empty image, never over existing data");
+                }
+            }
+        } catch (IOException e) {
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot read " + disk + ": " + e.getMessage());
+        }
+        byte[] volumeKey = new byte[integrity.volumeKeyBytes()];
         try {
             new SecureRandom().nextBytes(volumeKey);
-            format(file, key, volumeKey, integrity);
-            // what cryptsetup wrote must be what every open will demand; a different cryptsetup shows here, not at first open
-            Luks2Header.read(file).requireCofferShape(integrity, null);
-            if (unavailableReason() == null) {
-                mkfsThroughDmCrypt(file, key);
-            } else {
-                mkfsInUserSpace(file, volumeKey);
-            }
-            checkKey(file, key);
-            done = true;
+            format(disk, key, volumeKey, integrity);
         } finally {
             Arrays.fill(volumeKey, (byte) 0);
-            if (!done) cleanup(file);
+        }
+        Luks2Header header = Luks2Header.read(disk);
+        header.requireCofferShape(integrity, null);
+        String name = "coffer-mkfs-" + HexFormat.of().formatHex(randomBytes(6));
+        openMapping(disk, disk.toString(), key, name, false, null);
+        try {
+            ActiveMapping.require(name, integrity);
+            // mke2fs -t ext4: the guest carries mke2fs, not the mkfs.ext4 link; the same file system either way
+            Tool.require(List.of("mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-L", "coffer", "/dev/mapper/" + name), null, 600,
+                    "making ext4 in " + disk);
+        } finally {
+            Tool.Result c = Tool.run(List.of("cryptsetup", "close", name), null, 60);
+            if (!c.ok()) System.err.println("coffer-agent: cryptsetup close " + name + " failed: " + c.detail());
+        }
+        Tool.run(List.of("sync"), null, 60);
+        return header.digest();
+    }
+
+    /** The size of block device {@code disk} in bytes, from sysfs (a block device's own file size reads as 0). */
+    public static long diskBytes(Path disk) {
+        try {
+            Path real = disk.toRealPath();
+            String sectors = Files.readString(Path.of("/sys/class/block", real.getFileName().toString(), "size")).strip();
+            return Long.parseLong(sectors) * 512;
+        } catch (IOException | NumberFormatException e) {
+            throw new VolumeException(VolumeException.Reason.FAILED, "cannot find the size of " + disk + " in /sys/class/block: " + e.getMessage());
         }
     }
 

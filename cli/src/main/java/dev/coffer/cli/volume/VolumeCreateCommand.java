@@ -12,6 +12,7 @@ import dev.coffer.cli.Json;
 import dev.coffer.cli.OutputOption;
 import dev.coffer.cli.UsageException;
 import dev.coffer.cli.server.ServerEndpoint;
+import dev.coffer.runtime.microvm.VolumeFormatVm;
 import dev.coffer.server.client.ApiClientException;
 import dev.coffer.server.client.CofferClient;
 import picocli.CommandLine.Command;
@@ -38,8 +39,9 @@ import java.util.regex.Pattern;
         description = {"Create a LUKS2 volume file holding an empty ext4 file system, keyed by a fresh random 256-bit key",
                 "that is imported into the vault as an exportable oct key under a release policy. The key is never printed.",
                 "Volumes are authenticated (dm-integrity, HMAC-SHA256: a sector the host flips fails to read), which needs",
-                "device-mapper here; --integrity none makes a plain XTS volume instead. Prints the header digest that the",
-                "group spec pins (encrypted.headerDigest)."},
+                "device-mapper; on a host without it the volume is formatted on the guest's kernel in a short-lived microVM",
+                "(QEMU and 'coffer guest build' needed; the header it wrote is checked here). --integrity none makes a plain",
+                "XTS volume instead. Prints the header digest that the group spec pins (encrypted.headerDigest)."},
         footer = {"", "Example:", "  coffer volume create data.img --size 64M --key data-key --policy release-policy.json",
                 "", "The policy names the attestation service as authority, an endorsed guest and the group's HOST_DATA, e.g.",
                 "  {\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"http://127.0.0.1:8400\",\"allOf\":[",
@@ -111,7 +113,7 @@ public final class VolumeCreateCommand implements Runnable {
         JsonNode created;
         try {
             try {
-                EncryptedVolume.create(file, bytes, key, mode);
+                makeVolume(bytes, key, mode);
             } catch (VolumeException e) {
                 throw new CofferException(e.getMessage());
             }
@@ -160,6 +162,51 @@ public final class VolumeCreateCommand implements Runnable {
             out.println("key     vault key '" + keyName + "' version " + result.get("key_version") + " at " + client.baseUrl()
                     + ", released only under its policy");
             out.flush();
+        }
+    }
+
+    /**
+     * Formats the volume here where this host can (device-mapper with dm-integrity, or a plain XTS
+     * volume, which needs none); an authenticated volume on a host without device-mapper is formatted
+     * on the guest's kernel in a short-lived microVM ({@link VolumeFormatVm}), and its header is then
+     * checked here as the agent checks it, against the digest the guest answered, and the key against
+     * its keyslot. Either way the file is removed again on failure.
+     */
+    private void makeVolume(long bytes, byte[] key, VolumeIntegrity mode) {
+        String noDeviceMapper = mode == VolumeIntegrity.NONE ? null : EncryptedVolume.unavailableReason();
+        if (noDeviceMapper == null) {
+            EncryptedVolume.create(file, bytes, key, mode);
+            return;
+        }
+        Path home = CofferHome.resolve();
+        Path guest = home.resolve("guest");
+        String noVm = VolumeFormatVm.unavailableReason(guest);
+        if (noVm != null) {
+            throw new CofferException("creating an authenticated volume (integrity " + mode.id() + ") needs device-mapper with dm-integrity"
+                    + " here or a microVM to format it in, and this host has neither: " + noDeviceMapper.replaceFirst("^dm-crypt is unavailable: ", "")
+                    + "; " + noVm + ". Install QEMU and build the guest, use a host with dm_integrity and dm_crypt, or ask for a plain XTS"
+                    + " volume (--integrity none), which the policy must then allow explicitly");
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        err.println("coffer: this host has no device-mapper; formatting in a short-lived microVM of the guest in " + guest);
+        err.flush();
+        EncryptedVolume.createEmptyImage(file, bytes);
+        boolean done = false;
+        try {
+            dev.coffer.agent.protocol.Result.VolumeFormatted formatted = VolumeFormatVm.format(guest, home.resolve("volume-format"), file, key,
+                    mode.id(), null, step -> {
+                        err.println("coffer: " + step);
+                        err.flush();
+                    });
+            // trust nothing the VM said: the header on disk must be the shape and the digest it answered, and the key must open it
+            Luks2Header header = Luks2Header.read(file);
+            header.requireCofferShape(mode, formatted.headerDigest());
+            EncryptedVolume.checkKey(file, key);
+            done = true;
+        } catch (IOException e) {
+            throw new CofferException("cannot format " + file + " in a microVM: " + e.getMessage());
+        } finally {
+            if (!done) deleteQuietly(file);
         }
     }
 

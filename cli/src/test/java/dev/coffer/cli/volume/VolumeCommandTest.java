@@ -44,6 +44,8 @@ class VolumeCommandTest {
 
     @BeforeAll
     static void start() throws Exception {
+        // the CLI looks for the microVM guest in its home: this one has none, whatever the user's home holds
+        System.setProperty("coffer.home", home.toString());
         server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         token = Files.readString(home.resolve("server/admin-token")).strip();
         policy = home.resolve("release-policy.json");
@@ -55,6 +57,7 @@ class VolumeCommandTest {
 
     @AfterAll
     static void stop() {
+        System.clearProperty("coffer.home");
         server.close();
     }
 
@@ -79,8 +82,11 @@ class VolumeCommandTest {
         Path vol = home.resolve("auth.img");
         Run r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "auth-key", "--policy", policy.toString());
         assertEquals(1, r.exit(), r.out());
-        assertTrue(r.err().contains("authenticated volume (integrity hmac-sha256) needs device-mapper"), r.err());
-        assertTrue(r.err().contains("integrity none"), r.err());
+        // no device-mapper and no guest to format it in: both named, with what to do
+        assertTrue(r.err().contains("authenticated volume (integrity hmac-sha256) needs device-mapper with dm-integrity here or a"
+                + " microVM to format it in"), r.err());
+        assertTrue(r.err().contains("the microVM guest is not built") && r.err().contains("coffer guest build"), r.err());
+        assertTrue(r.err().contains("--integrity none"), r.err());
         assertFalse(Files.exists(vol));
         assertTrue(server.vault().list().stream().noneMatch(k -> k.name().equals("auth-key")), "no key left in the vault");
         Run bad = run("volume", "create", vol.toString(), "--size", "32M", "--key", "auth-key", "--policy", policy.toString(),

@@ -41,6 +41,12 @@ public enum EnforcementPoint {
     /** Bound only by policies that declare encrypted volumes, so other groups refuse it. */
     MOUNT_ENCRYPTED_VOLUME("mount_encrypted_volume", EnforcementRequest.MountEncryptedVolume.class, Origin.COFFER,
             Binding.WITH_ENCRYPTED_VOLUMES, Default.DENY),
+    /**
+     * Formats the disk attached for a new volume: never bound by generated policies and denied by
+     * the framework, so only a sandbox launched to create a volume, whose policy binds it, may.
+     */
+    FORMAT_ENCRYPTED_VOLUME("format_encrypted_volume", EnforcementRequest.FormatEncryptedVolume.class, Origin.COFFER,
+            Binding.NEVER, Default.DENY),
     /** Runs what a committed create_container wrote: never before that decision is committed, never twice. */
     START_CONTAINER("start_container", EnforcementRequest.StartContainer.class, Origin.COFFER, Binding.ALWAYS, Default.DENY),
     WAIT_CONTAINER("wait_container", EnforcementRequest.WaitContainer.class, Origin.COFFER, Binding.ALWAYS, Default.DENY),

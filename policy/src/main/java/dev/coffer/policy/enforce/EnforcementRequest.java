@@ -207,6 +207,18 @@ public sealed interface EnforcementRequest {
     }
 
     /**
+     * Format the disk the sandbox attached for a new volume as a LUKS2 volume with
+     * {@code integrity} ({@code hmac-sha256} or {@code none}). The key the host sends with the
+     * request is deliberately not part of the input: a policy has nothing to judge in it, and the
+     * decision log must never hold it.
+     */
+    record FormatEncryptedVolume(String integrity) implements EnforcementRequest {
+        public FormatEncryptedVolume {
+            Fields.require(integrity, "integrity");
+        }
+    }
+
+    /**
      * The host asks the agent to replace the policy it launched with. Never allowed: the
      * policy's hash is the sandbox's attested HOST_DATA, so a different one would run
      * workloads that attestation does not describe.

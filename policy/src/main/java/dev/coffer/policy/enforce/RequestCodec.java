@@ -103,6 +103,7 @@ public final class RequestCodec {
             case EnforcementRequest.MountEncryptedVolume r -> n.put("name", r.name()).put("source", r.source())
                     .put("key", r.key()).put("authority", r.authority()).put("vault", r.vault()).put("readOnly", r.readOnly())
                     .put("headerDigest", r.headerDigest()).put("integrity", r.integrity());
+            case EnforcementRequest.FormatEncryptedVolume r -> n.put("integrity", r.integrity());
             case EnforcementRequest.StartContainer r -> n.put("containerID", r.containerID());
             case EnforcementRequest.WaitContainer r -> n.put("containerID", r.containerID());
             case EnforcementRequest.ReadLogs r -> n.put("containerID", r.containerID());

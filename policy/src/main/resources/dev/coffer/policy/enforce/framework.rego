@@ -739,6 +739,14 @@ mount_encrypted_volume := {"allowed": true, "metadata": [add_volume]} if {
 }
 
 # ---------------------------------------------------------------------------------------------
+# format_encrypted_volume: make a new LUKS2 volume on the disk attached for creation (serial
+# coffer-newvol). Never allowed by the framework, and coffer policy gen never binds it: a group's
+# sandbox formats nothing. Only a sandbox launched to create a volume (coffer volume create, whose
+# own policy binds the rule) may; the key comes from the host there, which chose it anyway.
+
+default format_encrypted_volume := {"allowed": false}
+
+# ---------------------------------------------------------------------------------------------
 # reasons: why a request was refused, one message per failed condition
 
 reason := {"errors": errors}
@@ -987,6 +995,10 @@ errors contains "encrypted volume source, key, endpoints, header digest, integri
 	input.rule == "mount_encrypted_volume"
 	encrypted_volume_named(input.name)
 	count([v | some v in policy_encrypted_volumes; encrypted_volume_ok(v)]) == 0
+}
+
+errors contains "formatting a volume is only for a sandbox launched to create one (coffer volume create), never a group's" if {
+	input.rule == "format_encrypted_volume"
 }
 
 errors contains "encrypted volume is already open" if {

@@ -191,4 +191,25 @@ class EncryptedVolumeEnforcementTest {
         EnforcementRequest r = RequestCodec.fromJson(RequestCodec.toJson(honest()));
         assertEquals(honest(), r);
     }
+    /**
+     * A hostile host asks a group's sandbox to format its volume disk: generated policies never bind
+     * format_encrypted_volume and the framework denies it, with encrypted volumes declared or not,
+     * before or after the volume is open.
+     */
+    @Test
+    void aGroupsPolicyNeverAllowsFormatting() throws Exception {
+        GeneratedPolicy withVolume = generate(HONEST_SPEC);
+        assertFalse(withVolume.text().contains("format_encrypted_volume"), "policy gen binds no format rule");
+        PolicyEnforcer e = withOverlay(withVolume.text());
+        for (String integrity : List.of(AUTHENTICATED, "none")) {
+            Decision before = e.decide(new EnforcementRequest.FormatEncryptedVolume(integrity));
+            assertFalse(before.allowed(), before.toString());
+            assertTrue(before.reason().toString().contains("never a group's"), before.reason().toString());
+        }
+        e.commit(e.decide(honest()));
+        assertFalse(e.decide(new EnforcementRequest.FormatEncryptedVolume(AUTHENTICATED)).allowed(), "not after the volume is open either");
+        String noVolumes = HONEST_SPEC.substring(0, HONEST_SPEC.indexOf("volumes:")).replaceAll("(?s)    volumeMounts:.*", "");
+        Decision plain = PolicyEnforcer.load(generate(noVolumes).text()).decide(new EnforcementRequest.FormatEncryptedVolume(AUTHENTICATED));
+        assertFalse(plain.allowed(), plain.toString());
+    }
 }
