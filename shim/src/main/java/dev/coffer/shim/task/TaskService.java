@@ -268,16 +268,19 @@ public final class TaskService {
      * digest: Coffer's image of that name must be that very image.
      */
     private void joinPod(Task task, dev.coffer.policy.spec.GroupSpec.ContainerSpec spec) throws TtrpcException {
-        String digest = imageDigests.manifestDigest(task.id);
-        if (digest == null && imageDigests != ImageDigests.NONE) {
+        ImageDigests.Resolved resolved = imageDigests.manifestDigest(task.id);
+        if (resolved == null && imageDigests != ImageDigests.NONE) {
             throw new TtrpcException(Code.FAILED_PRECONDITION, "expected the digest containerd resolved for the image of"
                     + " container " + task.container + ", found none; a pod's image is checked by digest, not by name");
         }
         try {
-            groups.createContainer(task.group, spec, digest);
+            groups.createContainer(task.group, spec, resolved == null ? null : resolved.manifestDigest());
         } catch (IOException e) {
-            log.accept("container " + task.container + " of pod group " + task.group + " refused: " + e.getMessage());
-            throw new TtrpcException(codeOf(e), "Coffer refused container " + task.container + ": " + e.getMessage(), e);
+            // how containerd's digest was found, where the error is about that digest (not, say, a policy denial)
+            String via = resolved == null || !String.valueOf(e.getMessage()).contains(resolved.manifestDigest()) ? ""
+                    : " (containerd resolved " + resolved.resolvedAs() + ")";
+            log.accept("container " + task.container + " of pod group " + task.group + " refused: " + e.getMessage() + via);
+            throw new TtrpcException(codeOf(e), "Coffer refused container " + task.container + ": " + e.getMessage() + via, e);
         }
         task.groupStarted = true;
     }
