@@ -28,18 +28,26 @@ public record ImageIndex(String mediaType, List<Descriptor> manifests) implement
     }
 
     /**
-     * The entry for {@code platform}. Entries without a platform are not candidates: in a
-     * multi-arch index each manifest names its platform.
+     * The entry for {@code platform}, chosen as containerd chooses it (so the manifest Coffer
+     * checks is the one containerd runs): entries are ranked by {@link Platform#preference()},
+     * and the best rank must hold exactly one entry. containerd would silently take the first
+     * of two equally good entries; an index offering two different images for one platform is
+     * ambiguous, and which of them a container gets must not depend on entry order a registry
+     * controls, so it is refused. Entries without a platform are not candidates: in a
+     * multi-platform index each manifest names its platform.
      */
     public Descriptor select(Platform platform, String what) throws OciException {
-        for (Descriptor d : manifests) {
-            Platform p = d.platform();
-            if (p != null && p.os().equals(platform.os()) && p.architecture().equals(platform.architecture())
-                    && (platform.variant().isEmpty() || platform.variant().equals(p.variant()))) {
-                return d;
+        for (Platform wanted : platform.preference()) {
+            List<Descriptor> matching = manifests.stream().filter(d -> d.platform() != null && wanted.matches(d.platform())).toList();
+            if (matching.size() == 1) return matching.getFirst();
+            if (matching.size() > 1) {
+                String which = matching.stream().map(d -> d.digest() + " (" + d.platform() + ")").collect(Collectors.joining(", "));
+                throw new OciException(what + " is ambiguous: " + matching.size() + " entries are for " + wanted + ": " + which
+                        + "; neither variant nor os.version tells them apart on " + platform + " (os.version counts only for"
+                        + " Windows), so which image runs would depend on entry order; name one of them by its digest");
             }
         }
-        String offered = manifests.stream().map(d -> d.platform() == null ? "?" : d.platform().toString())
+        String offered = manifests.stream().map(d -> d.platform() == null ? "no platform" : d.platform().toString())
                 .collect(Collectors.joining(", "));
         throw new OciException(what + " has no manifest for " + platform + " (it offers: "
                 + (offered.isEmpty() ? "nothing" : offered) + "); use an image built for " + platform);

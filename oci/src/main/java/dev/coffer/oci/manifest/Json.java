@@ -93,7 +93,7 @@ public final class Json {
         Platform platform = null;
         JsonNode p = node.get("platform");
         if (p != null && p.isObject()) {
-            platform = new Platform(text(p, "os"), text(p, "architecture"), text(p, "variant"));
+            platform = new Platform(text(p, "os"), text(p, "architecture"), text(p, "variant"), text(p, "os.version"));
         }
         return new Descriptor(mediaType == null ? "" : mediaType, d, size.asLong(), platform,
                 stringMap(node.get("annotations")));
@@ -109,6 +109,7 @@ public final class Json {
             p.put("architecture", d.platform().architecture());
             p.put("os", d.platform().os());
             if (!d.platform().variant().isEmpty()) p.put("variant", d.platform().variant());
+            if (!d.platform().osVersion().isEmpty()) p.put("os.version", d.platform().osVersion());
         }
         if (!d.annotations().isEmpty()) {
             ObjectNode a = n.putObject("annotations");

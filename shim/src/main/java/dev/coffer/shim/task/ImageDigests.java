@@ -13,6 +13,15 @@ public interface ImageDigests {
     /** No source: the image is matched by name in Coffer's store (a task run by {@code ctr}, tests of the service alone). */
     ImageDigests NONE = containerId -> null;
 
-    /** The manifest digest of the container's image, or null when this source cannot tell. */
-    String manifestDigest(String containerId) throws TtrpcException;
+    /**
+     * The image containerd resolved for a container.
+     *
+     * @param manifestDigest the single-platform manifest Coffer's image must be
+     * @param resolvedAs     how it was found, for errors: the manifest itself, or the
+     *                       platform entry of the image index containerd's image record names
+     */
+    record Resolved(String manifestDigest, String resolvedAs) {}
+
+    /** The manifest containerd resolved for the container's image, or null when this source cannot tell. */
+    Resolved manifestDigest(String containerId) throws TtrpcException;
 }

@@ -23,7 +23,6 @@ import dev.coffer.shim.ttrpc.TtrpcService;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
@@ -268,16 +267,19 @@ public final class TaskService {
      * digest: Coffer's image of that name must be that very image.
      */
     private void joinPod(Task task, dev.coffer.policy.spec.GroupSpec.ContainerSpec spec) throws TtrpcException {
-        String digest = imageDigests.manifestDigest(task.id);
-        if (digest == null && imageDigests != ImageDigests.NONE) {
+        ImageDigests.Resolved resolved = imageDigests.manifestDigest(task.id);
+        if (resolved == null && imageDigests != ImageDigests.NONE) {
             throw new TtrpcException(Code.FAILED_PRECONDITION, "expected the digest containerd resolved for the image of"
                     + " container " + task.container + ", found none; a pod's image is checked by digest, not by name");
         }
         try {
-            groups.createContainer(task.group, spec, digest);
+            groups.createContainer(task.group, spec, resolved == null ? null : resolved.manifestDigest());
         } catch (IOException e) {
-            log.accept("container " + task.container + " of pod group " + task.group + " refused: " + e.getMessage());
-            throw new TtrpcException(codeOf(e), "Coffer refused container " + task.container + ": " + e.getMessage(), e);
+            // how containerd's digest was found, where the error is about that digest (not, say, a policy denial)
+            String via = resolved == null || !String.valueOf(e.getMessage()).contains(resolved.manifestDigest()) ? ""
+                    : " (containerd resolved " + resolved.resolvedAs() + ")";
+            log.accept("container " + task.container + " of pod group " + task.group + " refused: " + e.getMessage() + via);
+            throw new TtrpcException(codeOf(e), "Coffer refused container " + task.container + ": " + e.getMessage() + via, e);
         }
         task.groupStarted = true;
     }
@@ -516,14 +518,11 @@ public final class TaskService {
     private void copyOutput(Task task) {
         try (OutputStream out = openFifo(task.request.getStdout());
              OutputStream err = openFifo(task.request.getStderr())) {
-            // the agent's log interleaves stdout and stderr: all of it goes to stdout; stderr only closes
-            groups.logs(task.group, task.container, true, line -> {
-                try {
-                    out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-                    out.flush();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
+            // each stream to its own FIFO, so CRI's log lines say stdout or stderr
+            groups.followOutput(task.group, task.container, (stderr, bytes) -> {
+                OutputStream to = stderr ? err : out;
+                to.write(bytes);
+                to.flush();
             });
         } catch (IOException | RuntimeException e) {
             log.accept("task " + task.id + ": output copy ended: " + e.getMessage());

@@ -197,10 +197,11 @@ class CriPodTest {
                 command: [sleep, "2147483647"]
               - name: app
                 image: %s
-                command: [sh, -c, "echo app says hello; echo app to stderr >&2; sleep 100000"]
+                command: [sh, -c, "echo app says hello; sleep 1; echo app to stderr >&2; sleep 1; echo app says bye; sleep 1; echo app done >&2; sleep 100000"]
                 env: [{name: HOSTNAME, value: web}]
                 execProcesses:
                   - command: [cat, /etc/group]
+                  - command: [cat, /etc/absent]
               - name: sidecar
                 image: %s
                 command: [sleep, "100000"]
@@ -216,7 +217,8 @@ class CriPodTest {
         try {
             long podReady = System.nanoTime();
             String app = cri.createContainer(podId, container("app", BUSYBOX,
-                    List.of("sh", "-c", "echo app says hello; echo app to stderr >&2; sleep 100000")), pod);
+                    List.of("sh", "-c", "echo app says hello; sleep 1; echo app to stderr >&2; sleep 1; echo app says bye; sleep 1;"
+                            + " echo app done >&2; sleep 100000")), pod);
             cri.startContainer(app);
             long firstRunning = System.nanoTime();
             System.out.printf("CRI: RunPodSandbox %d ms; to the first container running %d ms%n",
@@ -234,11 +236,19 @@ class CriPodTest {
 
             // CRI's log file (the FIFOs containerd passed, written by CRI in its log format)
             Path log = Path.of(cri.containerStatus(app).getLogPath());
-            awaitContent(log, "app says hello");
+            awaitContent(log, "app done");
+            // CRI's log format: TIMESTAMP STREAM P|F TEXT; each stream on its own FIFO, so each line says which it was
+            List<String> lines = Files.readAllLines(log).stream().map(l -> l.substring(l.indexOf(' ') + 1)).toList();
+            assertEquals(List.of("stdout F app says hello", "stderr F app to stderr", "stdout F app says bye", "stderr F app done"),
+                    lines, "the container's lines, each with its stream, in the order written: " + Files.readString(log));
 
             Cri.ExecSyncResponse allowed = cri.execSync(app, List.of("cat", "/etc/group"), 60);
             assertEquals(0, allowed.getExitCode(), allowed.toString());
             assertEquals("root:x:0:\n", allowed.getStdout().toStringUtf8());
+            Cri.ExecSyncResponse failing = cri.execSync(app, List.of("cat", "/etc/absent"), 60);
+            assertEquals(1, failing.getExitCode(), failing.toString());
+            assertEquals("", failing.getStdout().toStringUtf8(), "ExecSync's stderr stays out of its stdout");
+            assertTrue(failing.getStderr().toStringUtf8().contains("/etc/absent"), failing.toString());
 
             StatusRuntimeException denied = assertThrows(StatusRuntimeException.class,
                     () -> cri.execSync(app, List.of("cat", "/etc/passwd"), 60));
@@ -294,6 +304,118 @@ class CriPodTest {
             cri.removePodSandbox(podId);
         }
         assertNothingLeft();
+    }
+
+    /**
+     * Multi-platform images, as most registry images are: containerd's image record names the
+     * index, and the shim checks Coffer's image against the index's linux/amd64 entry. The
+     * hostile cases: Coffer holding another platform's image under the name (the policy pins that
+     * platform's layers), an index with two linux/amd64 entries, and an index whose bytes in
+     * containerd's content store were rewritten to list the manifest Coffer holds.
+     */
+    @Test
+    void multiPlatformImagesRunTheirLinuxAmd64ManifestAndHostileIndexesAreRefused() throws Exception {
+        String multi = "coffer.test/multi:1";
+        String otherPlatform = "coffer.test/otherplatform:1";
+        String ambiguous = "coffer.test/ambiguous:1";
+        String tampered = "coffer.test/tampered:1";
+        // every image distinct: CRI names a container's image by the first reference of its config digest,
+        // so two names sharing an image would be checked under either name
+        ImageBuilder arm = platformImage("multi", "arm64");
+        ImageBuilder amd = platformImage("multi", "amd64");
+        ImageBuilder otherArm = platformImage("other", "arm64");
+        ImageBuilder otherAmd = platformImage("other", "amd64");
+        ImageBuilder ambiguousOne = platformImage("ambiguous one", "amd64");
+        ImageBuilder ambiguousTwo = platformImage("ambiguous two", "amd64");
+        ImageBuilder tamperedArm = platformImage("tampered", "arm64");
+        ImageBuilder tamperedAmd = platformImage("tampered", "amd64");
+        ImageBuilder swapIn = platformImage("what the host wants run", "amd64");
+        // containerd gets each name's index; Coffer gets what was imported into it under the name
+        Path multiLayout = ImageBuilder.writeMultiPlatformLayout(work.resolve("multi"), multi, List.of(arm, amd));
+        Path otherLayout = ImageBuilder.writeMultiPlatformLayout(work.resolve("other"), otherPlatform, List.of(otherArm, otherAmd));
+        Path ambiguousLayout = ImageBuilder.writeMultiPlatformLayout(work.resolve("ambiguous"), ambiguous,
+                List.of(ambiguousOne, ambiguousTwo));
+        Path tamperedLayout = ImageBuilder.writeMultiPlatformLayout(work.resolve("tampered"), tampered, List.of(tamperedArm, tamperedAmd));
+        // the manifest the hostile host wants run instead, unpacked in containerd under a name of its own
+        Path swapInLayout = swapIn.writeLayout(Files.createDirectories(work.resolve("swapin")), "coffer.test/swapin:1");
+        try (ImageStore store = ImageStore.open(home)) {
+            assertEquals(amd.build().manifestDigest(), store.importArchive(multiLayout).manifestDigest(), "Coffer picks linux/amd64");
+            store.importArchive(otherArm.writeLayout(Files.createDirectories(work.resolve("other-arm")), otherPlatform));
+            store.importArchive(ambiguousTwo.writeLayout(Files.createDirectories(work.resolve("ambiguous-two")), ambiguous));
+            store.importArchive(swapIn.writeLayout(Files.createDirectories(work.resolve("swapin-coffer")), tampered));
+        }
+        for (Path layout : List.of(multiLayout, otherLayout, ambiguousLayout, tamperedLayout, swapInLayout)) {
+            Path tar = work.resolve(layout.getFileName() + ".tar");
+            assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
+            Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
+            assertEquals(0, imported.exit(), imported.output());
+        }
+        String listing = ctr("images", "ls", "name==" + multi).output();
+        assertTrue(listing.contains("application/vnd.oci.image.index.v1+json"), "containerd holds the index: " + listing);
+        // a hostile host rewrites containerd's copy of the index so that its linux/amd64 entry lists what Coffer holds
+        // (containerd itself reads the rewritten index and runs that manifest: only the digest of the index stops it)
+        String tamperedIndex = ctr("images", "ls", "name==" + tampered).output().lines().skip(1).findFirst().orElseThrow()
+                .trim().split("\\s+")[2];
+        Path blob = work.resolve("root/io.containerd.content.v1.content/blobs/sha256").resolve(tamperedIndex.substring(7));
+        Files.write(blob, ImageBuilder.platformIndex(List.of(tamperedArm.build(), swapIn.build())).bytes());
+
+        String spec = POD_SPEC + """
+                  - name: multi
+                    image: %s
+                    command: [sh, -c, "cat /etc/platform; sleep 100000"]
+                    env: [{name: HOSTNAME, value: multi}]
+                  - name: other
+                    image: %s
+                    command: [sleep, "100000"]
+                    env: [{name: HOSTNAME, value: multi}]
+                """.formatted(multi, otherPlatform);
+        Cri.PodSandboxConfig pod = podConfig("multi", Map.of(POLICY_ANNOTATION, base64(policyFor(spec))));
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String runs = cri.createContainer(podId, container("multi", multi,
+                    List.of("sh", "-c", "cat /etc/platform; sleep 100000")), pod);
+            cri.startContainer(runs);
+            assertEquals(Cri.ContainerState.CONTAINER_RUNNING, cri.containerStatus(runs).getState());
+            awaitContent(Path.of(cri.containerStatus(runs).getLogPath()), "multi amd64"); // the linux/amd64 image's own file
+
+            String wrong = cri.createContainer(podId, container("other", otherPlatform, List.of("sleep", "100000")), pod);
+            String message = refusedAtStart(wrong, "an image Coffer holds for another platform");
+            assertTrue(message.contains("expected image " + otherPlatform + " to be " + otherAmd.build().manifestDigest()), message);
+            assertTrue(message.contains("found " + otherArm.build().manifestDigest()), message);
+            assertTrue(message.contains("whose linux/amd64 entry is manifest " + otherAmd.build().manifestDigest()), message);
+
+            String twice = cri.createContainer(podId, container("ambiguous", ambiguous, List.of("sleep", "100000")), pod);
+            message = refusedAtStart(twice, "an index with two linux/amd64 entries");
+            assertTrue(message.contains("is ambiguous: 2 entries are for linux/amd64: " + ambiguousOne.build().manifestDigest()
+                    + " (linux/amd64), " + ambiguousTwo.build().manifestDigest() + " (linux/amd64)"), message);
+
+            String rewritten = cri.createContainer(podId, container("tampered", tampered, List.of("sleep", "100000")), pod);
+            message = refusedAtStart(rewritten, "an index rewritten in containerd's content store");
+            assertTrue(message.contains("expected containerd's copy of image index " + tamperedIndex + " of " + tampered
+                    + " to hash to that digest, found sha256:"), message);
+
+            var groups = new GroupManager(home);
+            assertEquals(List.of("pause", "multi"), groups.status(groups.list().getFirst().name()).containers().stream()
+                    .map(c -> c.name()).toList(), "the refused containers left no trace in the pod's group");
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    /** A busybox image for {@code architecture} whose own file makes it distinct from every other. */
+    private static ImageBuilder platformImage(String label, String architecture) {
+        return new ImageBuilder().layer(busyboxLayer())
+                .layer(new TarLayer().file("etc/platform", label + " " + architecture + "\n", 0644))
+                .config(ImageConfig.of(List.of("sleep", "100000")).withPlatform("linux", architecture));
+    }
+
+    private String refusedAtStart(String containerId, String what) {
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(containerId));
+        System.out.println("StartContainer of " + what + ": " + refused.getStatus());
+        cri.removeContainer(containerId);
+        return refused.getStatus().getDescription();
     }
 
     @Test
