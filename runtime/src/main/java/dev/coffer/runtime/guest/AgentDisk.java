@@ -103,10 +103,13 @@ final class AgentDisk {
         return all;
     }
 
-    /** Copies a jar as is, or packs a class directory (a module built but not yet jarred) deterministically. */
+    /**
+     * Copies a jar (without its signature, if it is signed: see {@link #stageUnsigned}), or packs a
+     * class directory (a module built but not yet jarred) deterministically.
+     */
     static void stageJar(Path source, Path target) throws IOException {
         if (Files.isRegularFile(source)) {
-            Files.copy(source, target);
+            if (!stageUnsigned(source, target)) Files.copy(source, target);
             return;
         }
         List<Path> files;
@@ -124,6 +127,66 @@ final class AgentDisk {
                 jar.closeEntry();
             }
         }
+    }
+
+    /**
+     * Writes a signed jar to {@code target} without its signature and returns true; returns false
+     * (writing nothing) for an unsigned jar. Every other entry keeps its name, order and bytes; the
+     * manifest keeps its main section (Multi-Release among it) and loses the per-entry sections,
+     * which carry only the signature's digests. Entry times are fixed, so the copy is reproducible.
+     *
+     * <p>Why: the JVM checks a signed jar when it first loads a class from it (a digest of every
+     * entry it reads and the signer's certificate chain), and CDS never archives a signed jar's
+     * classes ("Skipping ...: Signed JAR"); for Bouncy Castle's 6 MB jars under emulation that was
+     * seconds of the agent's start. The signature adds nothing inside the guest: the agent disk is
+     * dm-verity protected and its root hash is on the kernel command line, which the launch
+     * measurement covers, so it is the measurement, not the jar signature, that authenticates these
+     * bytes (and Maven checked the jars' checksums when it fetched them on the build host). Nothing
+     * in Coffer needs the signature either: the agent uses Bouncy Castle's lightweight API (ASN.1,
+     * ECDSA P-384 over ECPrivateKeyParameters) and hands a BouncyCastleProvider object straight to
+     * the builders that take one (host-side only); it never registers BC as a JCE provider, and
+     * OpenJDK does not require signed providers in any case.
+     */
+    static boolean stageUnsigned(Path source, Path target) throws IOException {
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(source.toFile())) {
+            List<? extends java.util.zip.ZipEntry> entries = zip.stream().toList();
+            if (entries.stream().noneMatch(e -> isSignatureFile(e.getName()))) return false;
+            try (OutputStream out = Files.newOutputStream(target);
+                 JarOutputStream copy = new JarOutputStream(new java.io.BufferedOutputStream(out, 1 << 16))) {
+                for (java.util.zip.ZipEntry e : entries) {
+                    if (isSignatureFile(e.getName())) continue;
+                    JarEntry c = new JarEntry(e.getName());
+                    c.setTimeLocal(LocalDateTime.of(1980, 1, 1, 0, 0));
+                    copy.putNextEntry(c);
+                    try (InputStream in = zip.getInputStream(e)) {
+                        if (e.getName().equalsIgnoreCase(JarFile.MANIFEST_NAME)) copy.write(withoutEntrySections(in));
+                        else in.transferTo(copy);
+                    }
+                    copy.closeEntry();
+                }
+            }
+            return true;
+        }
+    }
+
+    /** A manifest with its main section only: the per-entry sections (signature digests) dropped. */
+    static byte[] withoutEntrySections(InputStream manifest) throws IOException {
+        java.util.jar.Manifest m = new java.util.jar.Manifest(manifest);
+        m.getEntries().clear();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        m.write(out);
+        return out.toByteArray();
+    }
+
+    /**
+     * The files that make a jar signed (JarFile verifies only when one is present): signature
+     * files and signature block files directly under META-INF, as the JAR specification names them.
+     */
+    static boolean isSignatureFile(String name) {
+        String upper = name.toUpperCase(java.util.Locale.ROOT);
+        if (!upper.startsWith("META-INF/") || upper.indexOf('/', "META-INF/".length()) >= 0) return false;
+        return upper.endsWith(".SF") || upper.endsWith(".RSA") || upper.endsWith(".DSA") || upper.endsWith(".EC")
+                || upper.startsWith("META-INF/SIG-");
     }
 
     /** Adds the .class entries under {@code prefix} of a jar or class directory to {@code into}, by name. */
