@@ -148,20 +148,27 @@ final class AgentDisk {
      * OpenJDK does not require signed providers in any case.
      */
     static boolean stageUnsigned(Path source, Path target) throws IOException {
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(source.toFile())) {
-            List<? extends java.util.zip.ZipEntry> entries = zip.stream().toList();
+        // read with verification on: an entry that does not match its signed digest fails here,
+        // so stripping never turns a damaged or altered signed jar into a clean-looking unsigned one
+        try (JarFile zip = new JarFile(source.toFile(), true)) {
+            List<JarEntry> entries = zip.stream().toList();
             if (entries.stream().noneMatch(e -> isSignatureFile(e.getName()))) return false;
             try (OutputStream out = Files.newOutputStream(target);
                  JarOutputStream copy = new JarOutputStream(new java.io.BufferedOutputStream(out, 1 << 16))) {
-                for (java.util.zip.ZipEntry e : entries) {
+                for (JarEntry e : entries) {
                     if (isSignatureFile(e.getName())) continue;
                     JarEntry c = new JarEntry(e.getName());
                     c.setTimeLocal(LocalDateTime.of(1980, 1, 1, 0, 0));
                     copy.putNextEntry(c);
+                    byte[] bytes;
                     try (InputStream in = zip.getInputStream(e)) {
-                        if (e.getName().equalsIgnoreCase(JarFile.MANIFEST_NAME)) copy.write(withoutEntrySections(in));
-                        else in.transferTo(copy);
+                        bytes = e.getName().equalsIgnoreCase(JarFile.MANIFEST_NAME) ? withoutEntrySections(in) : in.readAllBytes();
+                    } catch (IOException | SecurityException bad) {
+                        throw new GuestBuildException("expected the signed jar " + source + " to match its signature before"
+                                + " the agent disk carries it unsigned, found its entry " + e.getName() + " unreadable or altered ("
+                                + bad.getMessage() + "); delete the jar from the local Maven repository and build Coffer again", bad);
                     }
+                    copy.write(bytes);
                     copy.closeEntry();
                 }
             }

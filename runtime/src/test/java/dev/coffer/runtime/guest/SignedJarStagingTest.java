@@ -91,6 +91,53 @@ class SignedJarStagingTest {
         }
     }
 
+    /**
+     * A signed jar whose class was altered after signing (a damaged download, a hostile mirror
+     * that did not re-sign): staging refuses it, naming the entry, rather than carrying it
+     * unsigned, and leaves no disk-ready copy behind to be mistaken for a good one.
+     */
+    @Test
+    void aSignedJarAlteredAfterSigningIsRefusedNotLaunderedIntoAnUnsignedOne(@TempDir Path dir) throws Exception {
+        Path signed = jarOf(org.bouncycastle.crypto.digests.SHA384Digest.class);
+        String victim = "org/bouncycastle/crypto/digests/SHA384Digest.class";
+        Path altered = dir.resolve("altered.jar");
+        try (ZipFile in = new ZipFile(signed.toFile());
+             java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(altered))) {
+            for (var e : in.stream().toList()) {
+                byte[] bytes = in.getInputStream(e).readAllBytes();
+                if (e.getName().equals(victim)) bytes[bytes.length - 1] ^= 1;
+                out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                out.write(bytes);
+                out.closeEntry();
+            }
+        }
+        Path staged = dir.resolve("staged.jar");
+        GuestBuildException e = org.junit.jupiter.api.Assertions.assertThrows(GuestBuildException.class,
+                () -> AgentDisk.stageJar(altered, staged));
+        assertTrue(e.getMessage().contains(victim) && e.getMessage().contains(altered.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("delete the jar"), "the message says what to do: " + e.getMessage());
+    }
+
+    /** A signed jar whose manifest is not a manifest: a precise build error, not a half-written jar taken for good. */
+    @Test
+    void aSignedJarWithAMalformedManifestIsRefused(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("bad.jar");
+        try (java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(bad))) {
+            out.putNextEntry(new java.util.zip.ZipEntry("META-INF/MANIFEST.MF"));
+            out.write("Manifest-Version: 1.0\r\nthis line has no colon\r\n\r\n".getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+            out.putNextEntry(new java.util.zip.ZipEntry("META-INF/X.SF"));
+            out.write("Signature-Version: 1.0\r\n\r\n".getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+            out.putNextEntry(new java.util.zip.ZipEntry("a/B.class"));
+            out.write(new byte[] {(byte) 0xca, (byte) 0xfe});
+            out.closeEntry();
+        }
+        GuestBuildException e = org.junit.jupiter.api.Assertions.assertThrows(GuestBuildException.class,
+                () -> AgentDisk.stageJar(bad, dir.resolve("out.jar")));
+        assertTrue(e.getMessage().contains(bad.toString()) && e.getMessage().contains("META-INF/MANIFEST.MF"), e.getMessage());
+    }
+
     @Test
     void anUnsignedJarIsCopiedByteForByte(@TempDir Path dir) throws Exception {
         Path plain = jarOf(com.fasterxml.jackson.core.JsonParser.class);
