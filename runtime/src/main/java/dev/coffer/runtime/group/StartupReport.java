@@ -66,7 +66,7 @@ public record StartupReport(StartupTimes times, long cliMs, Long bareBootMs, Lon
             boolean launchShown = launchRead != null && launchRead >= jvm && launchRead <= listening && !agentRows.isEmpty();
             if (launchShown) {
                 beforeAgent = launchRead - jvm;
-                rows.add(new Row(3, "launch disk read and checked (JSON, the simulated chip's seal)", beforeAgent));
+                rows.add(new Row(3, "launch disk: read, simulated chip's seal checked", beforeAgent));
             }
             rows.addAll(agentRows);
             if (!agentRows.isEmpty()) {
