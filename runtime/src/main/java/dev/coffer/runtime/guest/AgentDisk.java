@@ -141,12 +141,14 @@ final class AgentDisk {
      * was seconds of the agent's start. Measured: loading and initialising the 295 Bouncy Castle
      * classes the agent uses took 349 ms signed and 72 ms unsigned and archived (host, the guest's
      * own JRE and JVM options, median of 5); opening the simulated chip cold, 907 ms and 330 ms;
-     * under TCG the guest's launch-disk step (the first Bouncy Castle use) took a median 10.5 s
-     * before and 8.1 s after, 3 interleaved runs each on a loaded 2-core host (ranges 9.9-18.2 s and
-     * 6.0-11.7 s). The signature adds nothing inside the guest: the agent disk is
+     * under TCG the guest's launch-disk step (the first Bouncy Castle use) took a median 12.7 s
+     * before and 8.1 s after, 6 interleaved runs each on a loaded 2-core host (ranges 9.9-18.2 s and
+     * 6.0-11.7 s), and `coffer run` to the first output 41.6 s and 38.3 s. The signature adds
+     * nothing inside the guest: the agent disk is
      * dm-verity protected and its root hash is on the kernel command line, which the launch
      * measurement covers, so it is the measurement, not the jar signature, that authenticates these
-     * bytes (and Maven checked the jars' checksums when it fetched them on the build host). Nothing
+     * bytes (and on the build host this copy is read with verification on, so an entry altered
+     * after signing fails the build rather than being carried unsigned). Nothing
      * in Coffer needs the signature either: the agent uses Bouncy Castle's lightweight API (ASN.1,
      * ECDSA P-384 over ECPrivateKeyParameters) and hands a BouncyCastleProvider object straight to
      * the builders that take one (host-side only); it never registers BC as a JCE provider, and
