@@ -311,10 +311,12 @@ public final class GuestBuilder {
 
     /**
      * Dumps a static CDS archive of the classes the agent needs: the JDK's own default list, the
-     * extra JDK classes a real agent session loads (a resource recorded with {@code GuestAgent
-     * --train}), and every class in the agent's jars. All three are build inputs, never a run
-     * recorded during the build: a training run's list varies with thread timing, and so would
-     * the archive, the disk's root hash and the launch measurement.
+     * extra JDK and Bouncy Castle classes a real agent session loads (a resource recorded from
+     * real runs, see its header), and every class in the agent's other jars. All three are build
+     * inputs, never a run recorded during the build: a training run's list varies with thread
+     * timing, and so would the archive, the disk's root hash and the launch measurement. Bouncy
+     * Castle's classes are archived only because its jars are staged unsigned
+     * ({@link AgentDisk#stageUnsigned}): CDS skips every class of a signed jar.
      */
     private static void dumpCdsArchive(Path jre, List<Path> jars) throws IOException {
         Path javaBin = jre.resolve("bin/java");
@@ -331,7 +333,8 @@ public final class GuestBuilder {
         }
         for (Path jar : jars) {
             try (JarFile jf = new JarFile(jar.toFile())) {
-                // Bouncy Castle's thousands of classes would triple the archive for the few the agent touches
+                // Bouncy Castle's thousands of classes would triple the archive for the few hundred the
+                // agent touches: those come from the class list resource
                 jf.stream().map(JarEntry::getName)
                         .filter(n -> n.endsWith(".class") && !n.startsWith("META-INF/") && !n.endsWith("module-info.class")
                                 && !n.startsWith("org/bouncycastle/"))

@@ -46,6 +46,30 @@ class StartupReportTest {
         assertEquals(r.totalMs(), json.get("totalMs"));
     }
 
+    /** The launch disk's step (guest mark launch-read) gets its own row; the agent's rows still add up to its init. */
+    @Test
+    void theLaunchDiskStepIsShownOnItsOwnAndTheRowsStillAddUp() {
+        StartupTimes t = new StartupTimes("microvm", 300, 29_500, 1_100, 1_500, 900,
+                Map.of("started", 2_400L, "agent-starting", 5_200L, "agent-jvm-started", 9_100L, "launch-read", 17_300L,
+                        "agent-listening", 25_400L),
+                "tee=1900ms policy=2200ms oci-runtime=0ms netns=200ms skr=4ms");
+        List<StartupReport.Row> rows = new StartupReport(t, 700, 2_300L, 400L).rows();
+        StartupReport.Row launch = rows.stream().filter(r -> r.phase().startsWith("launch disk:")).findFirst().orElseThrow();
+        assertEquals(new StartupReport.Row(3, "launch disk: read, simulated chip's seal checked", 8_200), launch);
+        assertEquals(25_400 - 9_100, rows.stream().filter(x -> x.depth() == 3).mapToLong(StartupReport.Row::ms).sum());
+        // every label fits the rendered column (58 characters, indented two per depth level)
+        for (StartupReport.Row r : rows) assertTrue(2 * r.depth() + r.phase().length() <= 58, "too long for the report: " + r.phase());
+        StartupReport.Row rest = rows.stream().filter(r -> r.phase().startsWith("the rest")).findFirst().orElseThrow();
+        assertEquals(new StartupReport.Row(3, "the rest (class loading, linking)", 25_400 - 17_300 - 4_304), rest);
+        // a mark outside the agent's start (a garbled console) is not trusted for a row
+        StartupTimes odd = new StartupTimes("microvm", 300, 29_500, 1_100, 1_500, 900,
+                Map.of("started", 2_400L, "agent-starting", 5_200L, "agent-jvm-started", 9_100L, "launch-read", 99_000L,
+                        "agent-listening", 25_400L), "tee=1900ms");
+        List<StartupReport.Row> oddRows = new StartupReport(odd, 0, null, null).rows();
+        assertTrue(oddRows.stream().noneMatch(r -> r.phase().startsWith("launch disk:")), oddRows.toString());
+        assertTrue(oddRows.stream().anyMatch(r -> r.phase().equals("the rest (launch disk, class loading, linking)")), oddRows.toString());
+    }
+
     @Test
     void withoutFollowedOutputOrAVmTheReportSaysSo() {
         StartupTimes process = new StartupTimes("process", 400, 3_200, 100, 250, 90, null, "tee=500ms policy=100ms");
