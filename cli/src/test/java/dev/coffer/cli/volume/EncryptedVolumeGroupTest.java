@@ -5,10 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.agent.volume.EncryptedVolume;
 import dev.coffer.agent.volume.Luks2Header;
 import dev.coffer.agent.volume.VolumeIntegrity;
-import dev.coffer.oci.layout.ImageBuilder;
-import dev.coffer.oci.layout.TarLayer;
-import dev.coffer.oci.reference.ImageReference;
-import dev.coffer.oci.store.ImageConfig;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.policy.gen.PolicyGenerator;
@@ -61,15 +57,7 @@ class EncryptedVolumeGroupTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        Path busybox = Path.of("/bin/busybox");
-        TarLayer layer = new TarLayer().dir("bin", 0755).file("bin/busybox", busybox, 0755).dir("tmp", 01777);
-        for (String applet : List.of("sh", "cat", "echo", "ls", "dd", "tail", "rm")) layer.symlink("bin/" + applet, "busybox");
-        ImageConfig config = new ImageConfig(List.of(), List.of("/bin/sh"), List.of("PATH=/bin"), "/", "", List.of(),
-                Map.of(), "linux", "amd64");
-        Path layout = new ImageBuilder().layer(layer).config(config).writeLayout(home.resolve("layout"), "1");
-        try (ImageStore store = ImageStore.open(home)) {
-            store.importArchive(layout, ImageReference.parse(IMAGE), null);
-        }
+        BusyboxImage.importInto(home, IMAGE, List.of("sh", "cat", "echo", "ls", "dd", "tail", "rm"));
         // HTTPS, its certificate and signing keys pinned in the spec: a microVM's agent refuses anything less
         server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         groups = new GroupManager(home);

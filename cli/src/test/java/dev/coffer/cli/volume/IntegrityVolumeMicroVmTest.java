@@ -6,10 +6,6 @@ import dev.coffer.agent.volume.Luks2Header;
 import dev.coffer.agent.volume.VolumeIntegrity;
 import dev.coffer.cli.Json;
 import dev.coffer.cli.Main;
-import dev.coffer.oci.layout.ImageBuilder;
-import dev.coffer.oci.layout.TarLayer;
-import dev.coffer.oci.reference.ImageReference;
-import dev.coffer.oci.store.ImageConfig;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.policy.gen.PolicyGenerator;
@@ -76,14 +72,7 @@ class IntegrityVolumeMicroVmTest {
     static void setUp() throws Exception {
         Assumptions.assumeTrue(EncryptedVolume.unavailableReason() != null,
                 "this host has device-mapper: volume create formats here, not in a microVM");
-        TarLayer layer = new TarLayer().dir("bin", 0755).file("bin/busybox", Path.of("/bin/busybox"), 0755).dir("tmp", 01777);
-        for (String applet : List.of("sh", "cat", "echo", "ls", "dd", "head", "tr", "sync", "rm", "grep", "cut", "sort")) layer.symlink("bin/" + applet, "busybox");
-        ImageConfig config = new ImageConfig(List.of(), List.of("/bin/sh"), List.of("PATH=/bin"), "/", "", List.of(),
-                Map.of(), "linux", "amd64");
-        Path layout = new ImageBuilder().layer(layer).config(config).writeLayout(home.resolve("layout"), "1");
-        try (ImageStore store = ImageStore.open(home)) {
-            store.importArchive(layout, ImageReference.parse(IMAGE), null);
-        }
+        BusyboxImage.importInto(home, IMAGE, List.of("sh", "cat", "echo", "ls", "dd", "head", "tr", "sync", "rm", "grep", "cut", "sort"));
         server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
         groups = new GroupManager(home);
         // the CLI finds the guest (and the server's certificate) in this home
