@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /** The group commands end to end: each invocation a separate JVM, real containers. */
 class GroupCommandsTest {
@@ -241,7 +242,16 @@ class GroupCommandsTest {
         for (int i = 0; i < 600 && !Files.readString(out).contains("started"); i++) Thread.sleep(100);
         assertTrue(Files.readString(out).contains("started"), Files.readString(out));
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            // once (CI, loaded): the CLI had not exited a minute after SIGINT; say where everything was
+            String threads = dump(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(p.pid()), "Thread.print"));
+            Path agentLog = home.resolve("groups/sig/agent.log");
+            String agent = Files.exists(agentLog) ? Files.readString(agentLog) : "(no agent log)";
+            p.destroyForcibly();
+            fail("expected the CLI to stop group sig within 60 s of SIGINT, it was still running.\n--- its output:\n"
+                    + Files.readString(out) + "\n--- the agent's log:\n" + agent + "\n--- the CLI's threads:\n" + threads);
+        }
         String text = Files.readString(out);
         assertTrue(text.contains("group sig stopped"), text);
         GroupCli.Outcome ps = GroupCli.run(home, work, "ps", "sig", "-o", "json");
@@ -279,5 +289,17 @@ class GroupCommandsTest {
         GroupCli.Outcome stopMissing = GroupCli.run(home, work, "stop", "nosuch");
         assertEquals(1, stopMissing.exitCode());
         assertTrue(stopMissing.err().contains("expected a group named nosuch, found none"), stopMissing.err());
+    }
+
+    /** What a diagnostic command prints (stdout and stderr), or why it could not run. */
+    private static String dump(List<String> command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor(30, TimeUnit.SECONDS);
+            return text;
+        } catch (Exception e) {
+            return "(" + String.join(" ", command) + " failed: " + e + ")";
+        }
     }
 }
