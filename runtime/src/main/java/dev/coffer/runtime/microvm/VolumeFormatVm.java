@@ -4,6 +4,7 @@ import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.agent.volume.EncryptedVolume;
+import dev.coffer.runtime.preflight.HostProbe;
 import dev.coffer.runtime.sandbox.Sandbox;
 import dev.coffer.runtime.sandbox.SandboxBackend;
 import dev.coffer.runtime.sandbox.SandboxException;
@@ -40,11 +41,7 @@ public final class VolumeFormatVm {
      * built in {@code guestDir} ({@code coffer guest build}).
      */
     public static String unavailableReason(Path guestDir) {
-        boolean qemu = false;
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "qemu-system-x86_64"))) qemu = true;
-        }
-        if (!qemu) return "QEMU is not installed (no qemu-system-x86_64 on the PATH; Debian: apt-get install qemu-system-x86)";
+        if (HostProbe.host().command(HostProbe.QEMU).isEmpty()) return "QEMU is not installed (no qemu-system-x86_64 on the PATH; Debian: apt-get install qemu-system-x86)";
         if (!Files.isDirectory(guestDir)) return "the microVM guest is not built (no " + guestDir + "; run 'coffer guest build')";
         return null;
     }
@@ -79,21 +76,11 @@ public final class VolumeFormatVm {
             throw new SandboxException("the microVM could not format " + image + ": " + e.getMessage(), e);
         } finally {
             vm.destroy(60_000);
-            deleteTree(groupDir);
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // run files only (logs, sockets, a sparse scratch disk); nothing secret
-                }
-            });
-        } catch (IOException ignored) {
-            // already gone
+            try {
+                BootTest.deleteTree(groupDir);
+            } catch (IOException ignored) {
+                // run files only (logs, sockets, a sparse scratch disk), nothing secret; an error here must not hide the format's
+            }
         }
     }
 }
