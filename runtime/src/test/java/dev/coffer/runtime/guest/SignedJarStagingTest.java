@@ -98,24 +98,61 @@ class SignedJarStagingTest {
      */
     @Test
     void aSignedJarAlteredAfterSigningIsRefusedNotLaunderedIntoAnUnsignedOne(@TempDir Path dir) throws Exception {
+        Path altered = alteredAfterSigning(dir.resolve("altered.jar"));
+        Path staged = dir.resolve("staged.jar");
+        GuestBuildException e = org.junit.jupiter.api.Assertions.assertThrows(GuestBuildException.class,
+                () -> AgentDisk.stageJar(altered, staged));
+        assertTrue(e.getMessage().contains(VICTIM) && e.getMessage().contains(altered.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("delete the jar"), "the message says what to do: " + e.getMessage());
+    }
+
+    static final String VICTIM = "org/bouncycastle/crypto/digests/SHA384Digest.class";
+
+    /** Bouncy Castle's signed jar with one class changed after signing and the signature kept, written to {@code target}. */
+    private static Path alteredAfterSigning(Path target) throws Exception {
         Path signed = jarOf(org.bouncycastle.crypto.digests.SHA384Digest.class);
-        String victim = "org/bouncycastle/crypto/digests/SHA384Digest.class";
-        Path altered = dir.resolve("altered.jar");
         try (ZipFile in = new ZipFile(signed.toFile());
-             java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(altered))) {
+             java.util.zip.ZipOutputStream out = new java.util.zip.ZipOutputStream(Files.newOutputStream(target))) {
             for (var e : in.stream().toList()) {
                 byte[] bytes = in.getInputStream(e).readAllBytes();
-                if (e.getName().equals(victim)) bytes[bytes.length - 1] ^= 1;
+                if (e.getName().equals(VICTIM)) bytes[bytes.length - 1] ^= 1;
                 out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
                 out.write(bytes);
                 out.closeEntry();
             }
         }
-        Path staged = dir.resolve("staged.jar");
-        GuestBuildException e = org.junit.jupiter.api.Assertions.assertThrows(GuestBuildException.class,
-                () -> AgentDisk.stageJar(altered, staged));
-        assertTrue(e.getMessage().contains(victim) && e.getMessage().contains(altered.toString()), e.getMessage());
-        assertTrue(e.getMessage().contains("delete the jar"), "the message says what to do: " + e.getMessage());
+        return target;
+    }
+
+    /**
+     * What the launcher does to the CLI's library directory after a build: the signed jars become
+     * the very bytes the agent disk carries, unsigned jars are not touched, a second pass changes
+     * nothing, and a jar altered after signing stops it with the jar left as it was.
+     */
+    @Test
+    void aLibraryDirectoryIsStrippedInPlaceLikeTheAgentDisk(@TempDir Path dir) throws Exception {
+        Path lib = Files.createDirectories(dir.resolve("lib"));
+        Path signed = jarOf(org.bouncycastle.crypto.digests.SHA384Digest.class);
+        Path unsigned = jarOf(com.fasterxml.jackson.core.JsonFactory.class);
+        Files.copy(signed, lib.resolve("bc.jar"));
+        Files.copy(unsigned, lib.resolve("plain.jar"));
+        Path agentDiskCopy = dir.resolve("staged.jar");
+        AgentDisk.stageJar(signed, agentDiskCopy);
+
+        assertEquals(java.util.List.of(lib.resolve("bc.jar")), UnsignedJars.stripIn(lib));
+        assertArrayEquals(Files.readAllBytes(agentDiskCopy), Files.readAllBytes(lib.resolve("bc.jar")), "the agent disk's bytes");
+        assertArrayEquals(Files.readAllBytes(unsigned), Files.readAllBytes(lib.resolve("plain.jar")), "an unsigned jar is not rewritten");
+        assertEquals(java.util.List.of(), UnsignedJars.stripIn(lib), "a second pass finds nothing signed");
+
+        Path altered = alteredAfterSigning(lib.resolve("altered.jar"));
+        byte[] before = Files.readAllBytes(altered);
+        GuestBuildException e = org.junit.jupiter.api.Assertions.assertThrows(GuestBuildException.class, () -> UnsignedJars.stripIn(lib));
+        assertTrue(e.getMessage().contains(VICTIM), e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(altered), "the altered jar is left as it was");
+        try (var left = Files.list(lib)) {
+            assertEquals(java.util.List.of("altered.jar", "bc.jar", "plain.jar"), left.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "no temporary copy is left");
+        }
     }
 
     /** A signed jar whose manifest is not a manifest: a precise build error, not a half-written jar taken for good. */
