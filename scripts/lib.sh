@@ -94,6 +94,18 @@ build_if_stale() {
     log "the build failed (output above, kept in $build_log); fix it and run again"
     return 1
   fi
+  # Bouncy Castle's jars unsigned, the very bytes the guest's agent disk carries (UnsignedJars): a
+  # signed jar costs the CLI and the process sandbox's agent (which runs on this class path) a
+  # check of its signature when they first load a class from it. A jar that does not match its
+  # signature fails the build here.
+  local runtime_jar=("$COFFER_ROOT"/cli/target/lib/coffer-runtime-*.jar)
+  if ! "$JAVA_HOME/bin/java" -cp "${runtime_jar[0]}" dev.coffer.runtime.guest.UnsignedJars "$COFFER_ROOT/cli/target/lib" \
+        >"$build_log" 2>&1; then
+    exec {fd}>&-
+    cat "$build_log" >&2
+    log "the build's libraries could not be prepared (output above, kept in $build_log)"
+    return 1
+  fi
   rm -f "$build_log"
   touch "$COFFER_ROOT/cli/target/lib/.complete"
   exec {fd}>&- # never inherited by the CLI's JVM: a long-running command would hold every later build
