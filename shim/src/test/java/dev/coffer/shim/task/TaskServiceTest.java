@@ -266,4 +266,30 @@ class TaskServiceTest {
         assertEquals(List.of(), dev.coffer.agent.container.Mounts.mountedUnder(dir), "nothing mounted");
         assertEquals("not a namespace\n", Files.readString(fake), "the named file is left as it was");
     }
+    /**
+     * A CNI pod network is not bridged into a microVM yet: a pod whose sandbox task names one is
+     * refused at Start (RunPodSandbox) with a reason that says so, before any VM starts, and
+     * leaves no group.
+     */
+    @Test
+    void aPodNetworkIsRefusedForMicroVmPodsWithTheReason() throws Exception {
+        Path home = dir.resolve("home");
+        TaskService vmTasks = new TaskService(new ShimConfig(home, "generate", "sim", "microvm", ShimConfig.DEFAULT_PAUSE_IMAGE, true),
+                "ns", new EventPublisher(null, "", "ns", log::add), log::add, () -> { });
+        try (TtrpcServer vmServer = new TtrpcServer(dir.resolve("vm.sock"), List.of(vmTasks.service()), log::add)) {
+            vmServer.start();
+            try (TtrpcClient vm = new TtrpcClient(vmServer.socket())) {
+                Path b = sandboxBundle("vm", "vmpod", "[{\"type\":\"network\",\"path\":\"/var/run/netns/cni-0000\"}]");
+                vm.call(TaskService.NAME, "Create", create("vmpod", b).toByteArray());
+                TtrpcException refused = assertThrows(TtrpcException.class,
+                        () -> vm.call(TaskService.NAME, "Start", Shim.StartRequest.newBuilder().setId("vmpod").build().toByteArray()));
+                System.out.println("Start of a microVM pod on a CNI network: " + refused.getMessage());
+                assertTrue(refused.getMessage().contains("a Kubernetes pod's network (CNI) is not bridged into a microVM yet"),
+                        refused.getMessage());
+                vm.call(TaskService.NAME, "Delete", Shim.DeleteRequest.newBuilder().setId("vmpod").build().toByteArray());
+            }
+        }
+        assertEquals(List.of(), new dev.coffer.runtime.group.GroupManager(home).list(), "no group left");
+        assertFalse(Files.exists(home.resolve("groups").resolve(BundleConfig.groupName("ns", "vmpod"))), "no group directory left");
+    }
 }
