@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * A pod's network namespace handed to a real agent ({@code --network-namespace}), as the shim
  * passes the one containerd made through CNI: a real network namespace is adopted (bind-mounted as
  * the group's, loopback up) and only unbound on shutdown, its creator's file left alone; anything
- * else the host might name (a regular file, a missing path, a directory, another kind of
+ * else the host might name (a regular file, a missing path, a directory, a FIFO or device, another kind of
  * namespace, the host's own network namespace) is refused before the agent starts, with the
  * reason, and leaves no mount and no namespace file behind.
  */
@@ -89,6 +89,8 @@ class PodNetworkAgentTest {
         assumeRoot();
         Path regular = Files.writeString(dir.resolve("not-a-namespace"), "just a file\n");
         Path directory = Files.createDirectories(dir.resolve("a-directory"));
+        Path fifo = dir.resolve("a-fifo");
+        run("mkfifo", fifo.toString());
         String self = Long.toString(ProcessHandle.current().pid());
         // the agent inherits this JVM's network namespace: that is the host's, which it must never adopt
         record Case(String path, String expected) {}
@@ -97,6 +99,9 @@ class PodNetworkAgentTest {
                         + " /var/run/netns/cni-UUID), found a regular file"),
                 new Case(dir.resolve("missing").toString(), "found no such file"),
                 new Case(directory.toString(), "found a directory"),
+                // opening a FIFO for reading would block the agent's start until a writer came
+                new Case(fifo.toString(), "found a device, FIFO or socket"),
+                new Case("/dev/null", "found a device, FIFO or socket"),
                 new Case("/proc/" + self + "/ns/uts", "expected a network namespace at /proc/" + self + "/ns/uts, found a UTS namespace"),
                 new Case("/proc/" + self + "/ns/net", "found the agent's (the host's) network namespace"),
                 new Case("relative/netns", "expected the pod's network namespace as an absolute path"));

@@ -32,7 +32,11 @@ public final class AdoptedNamespace {
     /** NS_GET_NSTYPE from linux/nsfs.h: _IO(0xb7, 0x3). */
     private static final long NS_GET_NSTYPE = 0xb703L;
     private static final int MS_BIND = 0x1000;
-    private static final int O_RDONLY_CLOEXEC = 0x80000;
+    /**
+     * O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY: a FIFO swapped in after the type check must not
+     * block the agent's start, and no terminal may become its controlling one.
+     */
+    private static final int OPEN_FLAGS = 0x80000 | 0x800 | 0x100;
     private static final int ENOTTY = 25;
 
     private AdoptedNamespace() {}
@@ -71,6 +75,16 @@ public final class AdoptedNamespace {
             throw new RefusedException("expected the pod's network namespace as an absolute path (an nsfs file such as"
                     + " /var/run/netns/cni-UUID), found \"" + given + "\"");
         }
+        // nsfs files stat as regular files; anything else (a directory, device, FIFO, socket) is not
+        // opened at all, since opening some of them has effects or blocks
+        if (!Files.exists(given)) {
+            throw new RefusedException("expected the pod's network namespace at " + given + " (an nsfs file, as"
+                    + " containerd's CNI setup makes), found no such file; the sandbox task's spec must name the"
+                    + " namespace containerd created for the pod");
+        }
+        if (!Files.isRegularFile(given)) {
+            throw notANamespace(given, Files.isDirectory(given) ? "a directory" : "a device, FIFO or socket");
+        }
         Linker linker = Linker.nativeLinker();
         MemoryLayout errnoLayout = Linker.Option.captureStateLayout();
         VarHandle errno = errnoLayout.varHandle(MemoryLayout.PathElement.groupElement("errno"));
@@ -87,7 +101,7 @@ public final class AdoptedNamespace {
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(errnoLayout);
-            int fd = (int) open.invokeExact(state, arena.allocateFrom(given.toString()), O_RDONLY_CLOEXEC);
+            int fd = (int) open.invokeExact(state, arena.allocateFrom(given.toString()), OPEN_FLAGS);
             if (fd < 0) {
                 int e = (int) errno.get(state, 0L);
                 throw new RefusedException("expected the pod's network namespace at " + given + " (an nsfs file, as"
@@ -98,12 +112,7 @@ public final class AdoptedNamespace {
                 int type = (int) ioctl.invokeExact(state, fd, NS_GET_NSTYPE);
                 if (type < 0) {
                     int e = (int) errno.get(state, 0L);
-                    String found = Files.isDirectory(given) ? "a directory" : Files.isRegularFile(given) ? "a regular file"
-                            : "a file that is not a namespace";
-                    if (e != ENOTTY) found += " (ioctl errno " + e + ")";
-                    throw new RefusedException("expected the pod's network namespace at " + given + " to be a namespace file"
-                            + " (nsfs, as /proc/PID/ns/net or containerd's /var/run/netns/cni-UUID), found " + found
-                            + "; refusing to start the group in it");
+                    throw notANamespace(given, "a regular file" + (e == ENOTTY ? "" : " (ioctl errno " + e + ")"));
                 }
                 if (type != NetworkNamespaces.CLONE_NEWNET) {
                     throw new RefusedException("expected a network namespace at " + given + ", found a " + kind(type)
@@ -132,6 +141,12 @@ public final class AdoptedNamespace {
         } catch (Throwable t) {
             throw new IllegalStateException("native call failed: " + t, t);
         }
+    }
+
+    private static RefusedException notANamespace(Path given, String found) {
+        return new RefusedException("expected the pod's network namespace at " + given + " to be a namespace file"
+                + " (nsfs, as /proc/PID/ns/net or containerd's /var/run/netns/cni-UUID), found " + found
+                + "; refusing to start the group in it");
     }
 
     /** Whether two paths (magic links followed) name one inode of one device. */

@@ -616,6 +616,12 @@ class CriPodTest {
                 assertEquals(Files.getAttribute(p.netns(), "unix:ino"), Files.getAttribute(groupNetns, "unix:ino"),
                         "the group of pod " + p.id() + " runs in the namespace containerd made for it");
                 assertTrue(mountsUnder(home).stream().anyMatch(l -> l.split(" ")[4].equals(groupNetns.toString())), groupNetns.toString());
+                // the pod's ports are the pod IP's: the agent is handed the namespace and relays no host port
+                String agent = ProcessHandle.allProcesses().map(CriPodTest::cmdline)
+                        .filter(c -> c.contains("dev.coffer.agent.AgentMain") && c.contains(groupNetns.getParent().toString()))
+                        .findFirst().orElseThrow(() -> new AssertionError("no agent of pod " + p.id()));
+                assertTrue(agent.contains("--network-namespace " + p.netns() + " "), agent);
+                assertTrue(!agent.contains("--forward-port"), "a pod's agent forwards no host port: " + agent);
             }
 
             cri.stopPodSandbox(b.id());
