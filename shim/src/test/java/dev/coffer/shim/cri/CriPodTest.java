@@ -54,7 +54,7 @@ class CriPodTest {
     static final String K8S_NS = "k8s.io";
     static final String HANDLER = "coffer";
     static final String POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
-    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false", "mkdir", "httpd");
+    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false", "mkdir", "httpd", "wget");
     static final List<String> PAUSE_COMMAND = List.of("sleep", "2147483647");
     static final long BOUND_S = 180;
     /** Where Debian's containernetworking-plugins puts the CNI plugins. */
@@ -515,6 +515,8 @@ class CriPodTest {
                     image: %s
                     command: [sh, -c, "%s"]
                     env: [{name: HOSTNAME, value: %s}]
+                    execProcesses:
+                      - command: [wget, -q, -O, -, "http://127.0.0.1:8080/"]
                 """.formatted(name, PAUSE, BUSYBOX, webCommand(name), name);
     }
 
@@ -523,7 +525,7 @@ class CriPodTest {
     }
 
     /** A running pod on the CNI network: its id, address and the namespace containerd made for it. */
-    record NetworkedPod(String id, String ip, Path netns, Cri.PodSandboxConfig config) {}
+    record NetworkedPod(String id, String web, String ip, Path netns) {}
 
     /** @param policy the pod's policy (generated beforehand, as {@code coffer policy gen} does, so it is not timed) */
     private NetworkedPod runWebPod(String name, String policy) throws Exception {
@@ -531,10 +533,10 @@ class CriPodTest {
         String id = cri.runPodSandbox(pod, HANDLER);
         String web = cri.createContainer(id, container("web", BUSYBOX, List.of("sh", "-c", webCommand(name))), pod);
         cri.startContainer(web);
-        return networked(id, pod);
+        return networked(id, web);
     }
 
-    private NetworkedPod networked(String id, Cri.PodSandboxConfig pod) throws Exception {
+    private NetworkedPod networked(String id, String web) throws Exception {
         String ip = cri.podSandboxStatus(id).getNetwork().getIp();
         // the namespace containerd made through CNI, as it named it in the sandbox task's spec
         var spec = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
@@ -544,7 +546,7 @@ class CriPodTest {
             if (ns.path("type").asText().equals("network")) netns = ns.path("path").asText();
         }
         assertTrue(netns != null && !netns.isEmpty(), "containerd named no network namespace for pod " + id + ": " + spec);
-        return new NetworkedPod(id, ip, Path.of(netns), pod);
+        return new NetworkedPod(id, web, ip, Path.of(netns));
     }
 
     /** The body of GET / from http://IP:8080, retried (bounded) while the server starts. */
@@ -602,6 +604,10 @@ class CriPodTest {
             System.out.printf("CRI with a CNI pod network: RunPodSandbox to the first container running %d ms, to its first"
                     + " HTTP answer on the pod IP %d ms%n", TimeUnit.NANOSECONDS.toMillis(firstRunning - t0),
                     TimeUnit.NANOSECONDS.toMillis(answered - t0));
+            // inside the pod, on the namespace's loopback (up, for the pod's containers and its SKR API)
+            Cri.ExecSyncResponse local = cri.execSync(a.web(), List.of("wget", "-q", "-O", "-", "http://127.0.0.1:8080/"), 60);
+            assertEquals(0, local.getExitCode(), local.toString());
+            assertEquals("pod net-a answers\n", local.getStdout().toStringUtf8());
             b = runWebPod("net-b", policyB);
             assertEquals("pod net-b answers\n", fetch(b.ip()));
             assertEquals("pod net-a answers\n", fetch(a.ip()));
