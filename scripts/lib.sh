@@ -58,8 +58,9 @@ ensure_packages() {
 
 # What the demo and the runtime need on the host.
 COFFER_RUNTIME_PACKAGES=(maven crun runc busybox-static e2fsprogs cryptsetup-bin dmsetup uidmap attr iproute2 util-linux)
-# What the test suite needs in addition: a real registry and a real PostgreSQL.
-COFFER_TEST_PACKAGES=(docker-registry postgresql apache2-utils containerd)
+# What the test suite needs in addition: a real registry, a real PostgreSQL, and containerd with
+# the CNI plugins (/usr/lib/cni: bridge, host-local, loopback) its CRI gives pods networks with.
+COFFER_TEST_PACKAGES=(docker-registry postgresql apache2-utils containerd containernetworking-plugins)
 
 mvn_cmd() {
   mvn -B -q -Dstyle.color=never -f "$COFFER_ROOT/pom.xml" "$@"

@@ -52,6 +52,9 @@ import java.util.function.Consumer;
  * reach it). Each {@code --skr-endpoint} names an attestation service or key vault the API may
  * call; with none given it may call any. Each {@code --forward-port} makes the group's 127.0.0.1:PORT
  * reachable on {@code --forward-address} (default 127.0.0.1) in the agent's own network namespace.
+ * The group's network namespace is one of its own with loopback only, or, with
+ * {@code --network-namespace FILE}, a Kubernetes pod's (made by containerd through CNI): checked to
+ * be a network namespace other than the agent's, then bind-mounted as the group's.
  *
  * <p>The decision log is appended to {@code STATE/policy-decisions.jsonl}, one JSON entry per
  * line (an entry appears again when its outcome changes; the last line of a sequence wins).
@@ -81,6 +84,7 @@ public final class AgentMain {
         Path simTeeDir = null;
         List<String> layerDisks = new ArrayList<>();
         boolean scratchOnDisk = false;
+        Path podNetwork = null;
         List<String> rest = new ArrayList<>(List.of(args));
         try {
             while (!rest.isEmpty()) {
@@ -105,6 +109,9 @@ public final class AgentMain {
                     case "--forward-address" -> forwardAddress = ipv4(value);
                     case "--sim-tee" -> simTeeDir = Path.of(value).toAbsolutePath();
                     case "--layer-disk" -> layerDisks.add(value);
+                    // a location, like --state: the pod's network namespace (CNI's, through containerd), checked
+                    // before it is adopted (AdoptedNamespace); without it the group gets a namespace of its own
+                    case "--network-namespace" -> podNetwork = Path.of(value);
                     // where scratch_mount puts the scratch: the microVM's guest passes "disk" (its own code, so
                     // measured); the process sandbox's default is a file in the state directory. Writable data
                     // waits for scratch_mount either way: there is no value that skips it.
@@ -116,7 +123,7 @@ public final class AgentMain {
                     };
                     default -> throw new IllegalArgumentException("expected one of --socket --state --name --policy"
                             + " --host-data --runtime --tee --launch-context --sim-tee --endorsement --skr-port --skr-endpoint"
-                            + " --skr-loopback-http --forward-port --forward-address --layer-disk --scratch, found " + flag);
+                            + " --skr-loopback-http --forward-port --forward-address --layer-disk --scratch --network-namespace, found " + flag);
                 }
             }
             if (socket == null || state == null || name == null) {
@@ -179,7 +186,7 @@ public final class AgentMain {
         try {
             OciRuntime oci = joined(ociProbe);
             clock.mark("oci-runtime");
-            ContainerService service = ContainerService.start(state, name, oci, attached, keyChannel, scratchOnDisk);
+            ContainerService service = ContainerService.start(state, name, oci, attached, keyChannel, scratchOnDisk, podNetwork);
             clock.mark("netns");
             SkrServer skr = null;
             if (launch.skrPort() != null) {

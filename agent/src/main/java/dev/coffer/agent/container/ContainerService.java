@@ -2,6 +2,7 @@ package dev.coffer.agent.container;
 
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.coffer.agent.netns.AdoptedNamespace;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Response;
 import dev.coffer.agent.protocol.Result;
@@ -129,16 +130,33 @@ public final class ContainerService {
      */
     public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, AttachedDisks attached,
                                          dev.coffer.agent.skr.KeyChannelTrust keyChannel, boolean scratchOnDisk) {
+        return start(root, sandboxName, runtime, attached, keyChannel, scratchOnDisk, null);
+    }
+
+    /**
+     * As {@link #start(Path, String, OciRuntime, AttachedDisks, dev.coffer.agent.skr.KeyChannelTrust, boolean)};
+     * {@code podNetwork} is the network namespace the group adopts instead of making its own (a
+     * Kubernetes pod's, made by containerd through CNI), or null for a namespace of the group's own
+     * with loopback only. An adopted namespace is checked ({@link AdoptedNamespace}) and bind-mounted
+     * on ROOT/netns; a refused one leaves nothing behind and the agent does not start.
+     */
+    public static ContainerService start(Path root, String sandboxName, OciRuntime runtime, AttachedDisks attached,
+                                         dev.coffer.agent.skr.KeyChannelTrust keyChannel, boolean scratchOnDisk,
+                                         Path podNetwork) {
         ContainerService s = new ContainerService(root.toAbsolutePath().normalize(), sandboxName, runtime, keyChannel);
         s.attached = attached;
         s.scratchOnDisk = scratchOnDisk;
         try {
+            // a namespace that cannot be adopted is refused before anything of the group exists
+            if (podNetwork != null) AdoptedNamespace.check(podNetwork);
             for (String d : List.of("devices", "containers", "logs", "volumes")) {
                 Files.createDirectories(s.root.resolve(d));
             }
             Files.createDirectories(runtime.stateRoot());
             Files.writeString(s.hostsFile, "127.0.0.1\tlocalhost " + sandboxName + "\n::1\tlocalhost ip6-localhost\n");
-            if (!Mounts.isMountPoint(s.netns)) {
+            if (podNetwork != null) {
+                adopt(podNetwork, s.netns);
+            } else if (!Mounts.isMountPoint(s.netns)) {
                 Files.deleteIfExists(s.netns);
                 Files.createFile(s.netns);
                 // unshare --net=FILE keeps the namespace alive by bind-mounting it on FILE; the
@@ -151,10 +169,40 @@ public final class ContainerService {
                             + "; install iproute2 and util-linux (apt-get install -y --no-install-recommends iproute2 util-linux)");
                 }
             }
+        } catch (AdoptedNamespace.RefusedException e) {
+            throw AgentException.invalid(e.getMessage());
         } catch (IOException e) {
             throw AgentException.failed("cannot prepare the agent state directory " + root + ": " + e.getMessage());
         }
         return s;
+    }
+
+    /**
+     * Binds the pod's network namespace on {@code netns}. Its interfaces and addresses are CNI's
+     * (containerd's): only loopback is brought up, idempotently, so the group's containers and its
+     * SKR API reach each other on 127.0.0.1 whatever the CNI configuration did about it.
+     */
+    private static void adopt(Path podNetwork, Path netns) throws IOException {
+        if (Mounts.isMountPoint(netns)) {
+            throw AgentException.failed("expected no network namespace bound at " + netns + " before adopting the pod's "
+                    + podNetwork + ", found one; a state directory of a group that still runs cannot be reused");
+        }
+        Files.deleteIfExists(netns);
+        Files.createFile(netns);
+        try {
+            AdoptedNamespace.bind(podNetwork, netns);
+        } catch (IOException e) {
+            Files.deleteIfExists(netns);
+            throw AgentException.failed(e.getMessage());
+        }
+        HostCommand.Outcome up = HostCommand.run(List.of("nsenter", "--net=" + netns, "ip", "link", "set", "dev", "lo", "up"), 30_000);
+        if (up.exitCode() != 0) {
+            Mounts.unmount(netns);
+            Files.deleteIfExists(netns);
+            throw AgentException.failed("expected to bring loopback up in the pod's network namespace " + podNetwork
+                    + ", found `nsenter --net=" + netns + " ip link set dev lo up` failing: " + up.output()
+                    + "; install iproute2 and util-linux (apt-get install -y --no-install-recommends iproute2 util-linux)");
+        }
     }
 
     public String networkNamespace() {

@@ -163,7 +163,8 @@ public final class GroupManager {
             try {
                 sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
                         agentPolicy, options.agentEnvironment(), attached(disks, joinableDisks), options.tee(),
-                        home.resolve(SIM_TEE_DIR), skrPort, endpoints(spec, encrypted), tcpPorts(spec), volumeDisks, options.snp()));
+                        home.resolve(SIM_TEE_DIR), skrPort, endpoints(spec, encrypted), tcpPorts(spec), volumeDisks, options.snp(),
+                        options.networkNamespace()));
             } catch (IOException e) {
                 for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
                 Mounts.deleteTree(dir);

@@ -14,9 +14,18 @@ import java.util.Map;
  * @param vault the attestation service and key vault URL ({@code coffer server}) that encrypted volumes whose
  *              spec names no {@code authority}/{@code vault} use; "" for none
  * @param snp the SEV-SNP launch's firmware, vCPUs and memory, used with {@link #TEE_SNP}
+ * @param networkNamespace the network namespace the group adopts as its own (an nsfs file: a Kubernetes pod's,
+ *                         which containerd made through CNI and passed in the sandbox task's spec), or null for
+ *                         a namespace of the group's own with loopback only ({@code coffer run})
  */
 public record RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
-                         String specFile, String tee, String vault, dev.coffer.runtime.sandbox.SnpSettings snp) {
+                         String specFile, String tee, String vault, dev.coffer.runtime.sandbox.SnpSettings snp,
+                         java.nio.file.Path networkNamespace) {
+    public RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
+                      String specFile, String tee, String vault, dev.coffer.runtime.sandbox.SnpSettings snp) {
+        this(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, vault, snp, null);
+    }
+
     public RunOptions(String isolation, String ociRuntime, String policy, Map<String, String> agentEnvironment,
                       String specFile, String tee, String vault) {
         this(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, vault, null);
@@ -50,37 +59,42 @@ public record RunOptions(String isolation, String ociRuntime, String policy, Map
     }
 
     public RunOptions withIsolation(String value) {
-        return new RunOptions(value, ociRuntime, policy, agentEnvironment, specFile, tee, vault, snp);
+        return new RunOptions(value, ociRuntime, policy, agentEnvironment, specFile, tee, vault, snp, networkNamespace);
     }
 
     public RunOptions withOciRuntime(String value) {
-        return new RunOptions(isolation, value, policy, agentEnvironment, specFile, tee, vault, snp);
+        return new RunOptions(isolation, value, policy, agentEnvironment, specFile, tee, vault, snp, networkNamespace);
     }
 
     public RunOptions withAgentEnvironment(Map<String, String> value) {
-        return new RunOptions(isolation, ociRuntime, policy, value, specFile, tee, vault, snp);
+        return new RunOptions(isolation, ociRuntime, policy, value, specFile, tee, vault, snp, networkNamespace);
     }
 
     public RunOptions withPolicy(String value) {
-        return new RunOptions(isolation, ociRuntime, value, agentEnvironment, specFile, tee, vault, snp);
+        return new RunOptions(isolation, ociRuntime, value, agentEnvironment, specFile, tee, vault, snp, networkNamespace);
     }
 
     public RunOptions withSpecFile(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, value, tee, vault, snp);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, value, tee, vault, snp, networkNamespace);
     }
 
     /** @param value {@link #TEE_NONE} or {@link #TEE_SIM} */
     public RunOptions withTee(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, value, vault, snp);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, value, vault, snp, networkNamespace);
     }
 
     /** @param value the SEV-SNP launch's settings, used with {@link #TEE_SNP} */
     public RunOptions withSnp(dev.coffer.runtime.sandbox.SnpSettings value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, vault, value);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, vault, value, networkNamespace);
+    }
+
+    /** @param value the network namespace the group adopts (a pod's, from CNI), or null for one of its own */
+    public RunOptions withNetworkNamespace(java.nio.file.Path value) {
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, vault, snp, value);
     }
 
     /** @param value the default attestation service + key vault URL for encrypted volumes, "" for none */
     public RunOptions withVault(String value) {
-        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, value, snp);
+        return new RunOptions(isolation, ociRuntime, policy, agentEnvironment, specFile, tee, value, snp, networkNamespace);
     }
 }

@@ -73,6 +73,13 @@ public final class MicroVmSandboxBackend implements SandboxBackend {
 
     @Override
     public Sandbox launch(LaunchRequest request) throws IOException {
+        if (request.networkNamespace() != null) {
+            // before anything is written or started
+            throw new SandboxException("expected no pod network namespace for a microVM group, found "
+                    + request.networkNamespace() + ": a Kubernetes pod's network (CNI) is not bridged into a microVM yet,"
+                    + " so its pod IP would reach nothing; run such pods in the process sandbox (the shim's"
+                    + " COFFER_SHIM_ISOLATION=process) or with hostNetwork, where the microVM has a network of its own");
+        }
         java.util.LinkedHashMap<String, MicroVm.Disk> disks = new java.util.LinkedHashMap<>();
         for (LayerDisk d : request.layerDisks()) {
             disks.putIfAbsent(layerSerial(d), new MicroVm.Disk(d.file(), layerSerial(d), true));

@@ -154,11 +154,17 @@ final class ProcessSandbox implements Sandbox {
         }
     }
 
-    /** "net:[INODE]" of the namespace bind-mounted at {@code file}, or null when none is. */
+    /**
+     * "net:[INODE]" of the namespace bind-mounted at {@code file}, or null when none is, or when it
+     * is this process's own (the host's): the agent refuses to adopt that one, and were it there
+     * anyway, ending "every process of the group's namespace" would end the host's.
+     */
     static String networkNamespaceId(Path file) {
         if (!Mounts.isMountPoint(file)) return null;
         try {
-            return "net:[" + Files.getAttribute(file, "unix:ino") + "]";
+            Object inode = Files.getAttribute(file, "unix:ino");
+            if (inode.equals(Files.getAttribute(Path.of("/proc/self/ns/net"), "unix:ino"))) return null;
+            return "net:[" + inode + "]";
         } catch (IOException | UnsupportedOperationException e) {
             return null;
         }

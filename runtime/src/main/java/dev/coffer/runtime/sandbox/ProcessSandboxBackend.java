@@ -102,6 +102,10 @@ public final class ProcessSandboxBackend implements SandboxBackend {
         argv.addAll(behaviour);
         // the only sources mount_device may name: the layer disk files prepared for this group
         for (var disk : request.layerDisks()) argv.addAll(List.of("--layer-disk", disk.file().toAbsolutePath().toString()));
+        // a pod's network namespace (CNI's): a location the agent checks and adopts, not measured (like --state)
+        if (request.networkNamespace() != null) {
+            argv.addAll(List.of("--network-namespace", request.networkNamespace().toString()));
+        }
         Path policyFile = request.policy().equals("allow-all") ? null : Path.of(request.policy());
         String tee = request.tee();
         String measurement = "";

@@ -47,10 +47,20 @@ public interface SandboxBackend {
      * @param volumeDisks the images of the group's encrypted volumes, which the backend makes readable (and,
      *                    unless read-only, writable) to the agent; see {@link Sandbox#volumeSource}
      * @param snp the SEV-SNP launch's firmware, vCPUs and memory; used with tee "snp"
+     * @param networkNamespace the network namespace the group adopts (an nsfs file: a Kubernetes pod's, which
+     *                         containerd made through CNI), or null for one of the group's own; a backend that
+     *                         cannot put the group in it refuses the launch
      */
     record LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
                          List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
-                         List<Integer> ports, List<VolumeDisk> volumeDisks, SnpSettings snp) {
+                         List<Integer> ports, List<VolumeDisk> volumeDisks, SnpSettings snp, Path networkNamespace) {
+        public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
+                             List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
+                             List<Integer> ports, List<VolumeDisk> volumeDisks, SnpSettings snp) {
+            this(groupName, groupDir, ociRuntime, policy, environment, layerDisks, tee, simTeeDir, skrPort, endpoints, ports,
+                    volumeDisks, snp, null);
+        }
+
         public LaunchRequest(String groupName, Path groupDir, String ociRuntime, String policy, Map<String, String> environment,
                              List<LayerDisk> layerDisks, String tee, Path simTeeDir, Integer skrPort, List<String> endpoints,
                              List<Integer> ports, List<VolumeDisk> volumeDisks) {

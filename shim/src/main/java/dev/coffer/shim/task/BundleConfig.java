@@ -33,8 +33,14 @@ import java.util.Map;
  *                   shim's configured pause image)
  * @param policyText the Rego text from {@link #POLICY_ANNOTATION}, or null for the shim's default
  * @param role       the task's place in a Kubernetes pod, from CRI's annotations
+ * @param networkNamespace the network namespace the task's group adopts: the path in the spec's
+ *                   {@code linux.namespaces} entry of type network (a pod's, which containerd made
+ *                   through CNI), or null for a namespace of the group's own (no path: a new
+ *                   namespace; no entry or the host's own: hostNetwork, which a Coffer group never
+ *                   shares). Only a task that starts a group has one: a pod's containers join the group's.
  */
-record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText, PodRole role) {
+record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText, PodRole role,
+                    Path networkNamespace) {
     /** The image reference as CRI records it on every container it creates. */
     static final String CRI_IMAGE_ANNOTATION = "io.kubernetes.cri.image-name";
     /** The image reference for callers without CRI ({@code ctr run --annotation dev.coffer.image=REF}). */
@@ -85,7 +91,43 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
             // the pod's policy is the sandbox's, fixed when the pod started; a container cannot bring its own
             policy = null;
         }
-        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy, role);
+        Path network = role instanceof PodRole.Member ? null : networkNamespace(root.path("linux").path("namespaces"), file);
+        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy, role, network);
+    }
+
+    /**
+     * The path of the network namespace entry in {@code namespaces}, or null where the group makes
+     * its own: no entry, an entry without a path, or a path naming the shim's own (the host's)
+     * network namespace. The namespace itself is checked by the agent, which adopts it.
+     */
+    private static Path networkNamespace(JsonNode namespaces, Path file) throws TtrpcException {
+        Path found = null;
+        for (JsonNode ns : namespaces) {
+            if (!ns.path("type").asText().equals("network")) continue;
+            if (found != null) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected at most one network namespace in linux.namespaces of "
+                        + file + ", found several; a task has one network");
+            }
+            String path = ns.path("path").asText("");
+            if (path.isEmpty()) continue; // a new namespace: the group's own
+            if (!path.startsWith("/")) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected the network namespace's path in linux.namespaces of "
+                        + file + " to be absolute (e.g. /var/run/netns/cni-UUID), found \"" + path + "\"");
+            }
+            found = Path.of(path);
+        }
+        return found == null || isHostNetwork(found) ? null : found;
+    }
+
+    /** Whether {@code ns} is the shim's own network namespace (the host's): hostNetwork, as CRI may also say. */
+    private static boolean isHostNetwork(Path ns) {
+        try {
+            Path own = Path.of("/proc/self/ns/net");
+            return Files.getAttribute(ns, "unix:ino").equals(Files.getAttribute(own, "unix:ino"))
+                    && Files.getAttribute(ns, "unix:dev").equals(Files.getAttribute(own, "unix:dev"));
+        } catch (IOException | UnsupportedOperationException e) {
+            return false; // missing or unreadable: the agent refuses it with the reason
+        }
     }
 
     private static List<String> strings(JsonNode array) {

@@ -303,7 +303,9 @@ public final class TaskService {
                 }
             } else {
                 RunOptions options = RunOptions.defaults().withIsolation(config.isolation()).withTee(config.tee())
-                        .withAgentEnvironment(Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")));
+                        .withAgentEnvironment(Map.of("PATH", System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")))
+                        // a pod's network (CNI's) becomes the group's; none: the group makes its own
+                        .withNetworkNamespace(task.bundleConfig.networkNamespace());
                 try {
                     String policy = policyFor(task);
                     options = options.withPolicy(policy);

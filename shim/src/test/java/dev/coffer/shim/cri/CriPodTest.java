@@ -39,9 +39,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Pods through containerd's CRI plugin, called as the kubelet calls it: a private containerd
  * (Debian's 1.6, its own root, state and sockets under a temp directory) with the CRI plugin on,
  * the {@code coffer} runtime handler ({@code io.containerd.coffer.v2}, the shim found on
- * containerd's PATH), a pause image Coffer builds offline as {@code sandbox_image}, and pods on
- * the node's network namespace, so no CNI plugin is involved (with CNI, the pod would get its own
- * network namespace and address: a pause-held netns the shim would have to hand to the sandbox).
+ * containerd's PATH), a pause image Coffer builds offline as {@code sandbox_image}. Most pods use
+ * the node's network (hostNetwork: the group makes a namespace of its own, as {@code coffer run}
+ * does); the pod-network tests give pods a network through CNI (Debian's containernetworking-plugins:
+ * a bridge of the test's own on a private /24 it checked is unused, host-local addresses kept in the
+ * test's directory, loopback), whose namespace containerd names in the sandbox task's spec and the
+ * group adopts.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CriPodTest {
@@ -51,9 +54,12 @@ class CriPodTest {
     static final String K8S_NS = "k8s.io";
     static final String HANDLER = "coffer";
     static final String POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
-    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false");
+    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false", "mkdir", "httpd", "wget");
     static final List<String> PAUSE_COMMAND = List.of("sleep", "2147483647");
     static final long BOUND_S = 180;
+    /** Where Debian's containernetworking-plugins puts the CNI plugins. */
+    static final Path CNI_BIN = Path.of("/usr/lib/cni");
+    static final String CNI_NETWORK = "coffer-test";
 
     Path work;
     Path home;
@@ -62,6 +68,10 @@ class CriPodTest {
     Path podLogs;
     Process containerd;
     CriClient cri;
+    /** The CNI bridge and subnet ("10.A.B") of this test's pod network; null where the CNI plugins are missing. */
+    String bridge;
+    String subnet;
+    Path ipamDir;
 
     @BeforeAll
     void startContainerd() throws Exception {
@@ -101,6 +111,11 @@ class CriPodTest {
             store.importArchive(swappedForCoffer);
         }
 
+        Path cniConf = Files.createDirectories(work.resolve("cni-conf"));
+        boolean cni = Files.isExecutable(CNI_BIN.resolve("bridge")) && Files.isExecutable(CNI_BIN.resolve("host-local"))
+                && Files.isExecutable(CNI_BIN.resolve("loopback"));
+        if (cni) writeCniNetwork(cniConf);
+
         Path config = work.resolve("config.toml");
         Files.writeString(config, """
                 version = 2
@@ -127,7 +142,7 @@ class CriPodTest {
                       runtime_type = "io.containerd.coffer.v2"
                       pod_annotations = ["%s"]
                 """.formatted(work.resolve("root"), work.resolve("state"), socket, work.resolve("c.sock.ttrpc"), PAUSE,
-                Files.createDirectories(work.resolve("cni-bin")), Files.createDirectories(work.resolve("cni-conf")),
+                cni ? CNI_BIN : Files.createDirectories(work.resolve("cni-bin")), cniConf,
                 HANDLER, POLICY_ANNOTATION));
         ProcessBuilder pb = new ProcessBuilder("containerd", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(work.resolve("containerd.log").toFile());
@@ -164,6 +179,53 @@ class CriPodTest {
         }
     }
 
+    /**
+     * The pod network: a bridge named for this test (so it never meets another's), host-local
+     * addresses on a /24 no interface or route of this host uses, kept in the test's directory so
+     * what CNI allocated and released can be read, and loopback up in every pod.
+     */
+    private void writeCniNetwork(Path confDir) throws Exception {
+        bridge = "cof" + "%06x".formatted(new java.util.Random().nextInt(1 << 24));
+        subnet = unusedSubnet();
+        ipamDir = work.resolve("cni-ipam");
+        Files.writeString(confDir.resolve("10-coffer-test.conflist"), """
+                {
+                  "cniVersion": "0.4.0",
+                  "name": "%s",
+                  "plugins": [
+                    {"type": "bridge", "bridge": "%s", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+                     "ipam": {"type": "host-local", "ranges": [[{"subnet": "%s.0/24"}]], "dataDir": "%s"}},
+                    {"type": "loopback"}
+                  ]
+                }
+                """.formatted(CNI_NETWORK, bridge, subnet, ipamDir));
+        System.out.println("CNI pod network: bridge " + bridge + ", " + subnet + ".0/24");
+    }
+
+    /** A private 10.x.y.0/24 that overlaps no IPv4 address or route of this host ("10.x.y"). */
+    private static String unusedSubnet() throws Exception {
+        String used = run(List.of("ip", "-4", "-o", "addr", "show")).output()
+                + run(List.of("ip", "-4", "route", "show", "table", "all")).output();
+        List<long[]> taken = new ArrayList<>();
+        var m = java.util.regex.Pattern.compile("(\\d+)\\.(\\d+)\\.(\\d+)\\.(\\d+)(?:/(\\d+))?").matcher(used);
+        while (m.find()) {
+            long ip = (Long.parseLong(m.group(1)) << 24) | (Long.parseLong(m.group(2)) << 16)
+                    | (Long.parseLong(m.group(3)) << 8) | Long.parseLong(m.group(4));
+            taken.add(new long[]{ip, m.group(5) == null ? 32 : Long.parseLong(m.group(5))});
+        }
+        java.util.Random random = new java.util.Random();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            long candidate = (10L << 24) | ((200L + random.nextInt(50)) << 16) | ((long) random.nextInt(256) << 8);
+            boolean free = taken.stream().noneMatch(t -> {
+                long prefix = Math.min(24, t[1]);
+                long mask = prefix == 0 ? 0 : (0xffffffffL << (32 - prefix)) & 0xffffffffL;
+                return (candidate & mask) == (t[0] & mask);
+            });
+            if (free) return (candidate >> 24) + "." + ((candidate >> 16) & 255) + "." + ((candidate >> 8) & 255);
+        }
+        throw new AssertionError("no unused 10.200-249.x.0/24 found among this host's addresses and routes:\n" + used);
+    }
+
     private static TarLayer busyboxLayer() {
         Path busybox = Files.isExecutable(Path.of("/bin/busybox")) ? Path.of("/bin/busybox") : Path.of("/usr/bin/busybox");
         TarLayer base = new TarLayer().dir("bin").file("bin/busybox", busybox, 0755);
@@ -177,6 +239,10 @@ class CriPodTest {
         if (containerd != null) {
             containerd.destroy();
             if (!containerd.waitFor(30, TimeUnit.SECONDS)) containerd.destroyForcibly().waitFor();
+        }
+        if (bridge != null && run(List.of("ip", "link", "show", bridge)).exit() == 0) {
+            // CNI's bridge plugin leaves the bridge when the last pod goes: it is this test's own
+            run(List.of("ip", "link", "del", bridge));
         }
         if (work != null && new GroupManager(home).list().isEmpty() && mountsUnder(work).isEmpty()) {
             run(List.of("rm", "-rf", work.toString()));
@@ -435,10 +501,198 @@ class CriPodTest {
         assertNothingLeft();
     }
 
+    // ---- pod networking (CNI) -------------------------------------------------------------------
+
+    /** A pod that serves its name over HTTP on port 8080 of the pod's address: pause and one web server. */
+    static String webPodSpec(String name) {
+        return """
+                name: %s
+                containers:
+                  - name: pause
+                    image: %s
+                    command: [sleep, "2147483647"]
+                  - name: web
+                    image: %s
+                    command: [sh, -c, "%s"]
+                    env: [{name: HOSTNAME, value: %s}]
+                    execProcesses:
+                      - command: [wget, -q, -O, -, "http://127.0.0.1:8080/"]
+                """.formatted(name, PAUSE, BUSYBOX, webCommand(name), name);
+    }
+
+    static String webCommand(String name) {
+        return "mkdir -p /tmp/www && echo pod " + name + " answers > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www";
+    }
+
+    /** A running pod on the CNI network: its id, address and the namespace containerd made for it. */
+    record NetworkedPod(String id, String web, String ip, Path netns) {}
+
+    /** @param policy the pod's policy (generated beforehand, as {@code coffer policy gen} does, so it is not timed) */
+    private NetworkedPod runWebPod(String name, String policy) throws Exception {
+        Cri.PodSandboxConfig pod = podConfig(name, Map.of(POLICY_ANNOTATION, base64(policy)), Cri.NamespaceMode.POD);
+        String id = cri.runPodSandbox(pod, HANDLER);
+        String web = cri.createContainer(id, container("web", BUSYBOX, List.of("sh", "-c", webCommand(name))), pod);
+        cri.startContainer(web);
+        return networked(id, web);
+    }
+
+    private NetworkedPod networked(String id, String web) throws Exception {
+        String ip = cri.podSandboxStatus(id).getNetwork().getIp();
+        // the namespace containerd made through CNI, as it named it in the sandbox task's spec
+        var spec = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                work.resolve("state/io.containerd.runtime.v2.task").resolve(K8S_NS).resolve(id).resolve("config.json").toFile());
+        String netns = null;
+        for (var ns : spec.path("linux").path("namespaces")) {
+            if (ns.path("type").asText().equals("network")) netns = ns.path("path").asText();
+        }
+        assertTrue(netns != null && !netns.isEmpty(), "containerd named no network namespace for pod " + id + ": " + spec);
+        return new NetworkedPod(id, web, ip, Path.of(netns));
+    }
+
+    /** The body of GET / from http://IP:8080, retried (bounded) while the server starts. */
+    private String fetch(String ip) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.connect(new java.net.InetSocketAddress(ip, 8080), 2000);
+                socket.setSoTimeout(10_000);
+                socket.getOutputStream().write(("GET / HTTP/1.0\r\nHost: " + ip + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(reply.startsWith("HTTP/1.") && reply.contains(" 200 "), "expected HTTP 200 from " + ip + ", found: " + reply);
+                return reply.substring(reply.indexOf("\r\n\r\n") + 4);
+            } catch (IOException e) {
+                last = e;
+                Thread.sleep(100);
+            }
+        }
+        throw new AssertionError("nothing answered on " + ip + ":8080 within " + BOUND_S + " s: " + last + shimLogs());
+    }
+
+    /** The addresses host-local holds for this test's network: one file per allocated address. */
+    private List<String> allocatedAddresses() throws IOException {
+        Path dir = ipamDir.resolve(CNI_NETWORK);
+        if (!Files.isDirectory(dir)) return List.of();
+        try (var files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(subnet + ".")).sorted().toList();
+        }
+    }
+
+    private void assumeCni() {
+        assumeTrue(bridge != null, "needs the CNI plugins in " + CNI_BIN + " (apt-get install containernetworking-plugins)");
+    }
+
+    /**
+     * Two pods on the CNI network at once, each a Coffer group in the namespace containerd made for
+     * it: each has its own address, and serves its own content there (reached from the host, as
+     * another pod or a Service would reach it); removing one leaves the other serving; once both
+     * are gone nothing is left: no group, no bind of a namespace, containerd's namespace files
+     * removed, the addresses released and the bridge without ports.
+     */
+    @Test
+    void podsOnAPodNetworkServeOnTheirOwnAddressesAndLeaveNothing() throws Exception {
+        assumeCni();
+        String policyA = policyFor(webPodSpec("net-a"));
+        String policyB = policyFor(webPodSpec("net-b"));
+        long t0 = System.nanoTime();
+        NetworkedPod a = runWebPod("net-a", policyA);
+        long firstRunning = System.nanoTime();
+        NetworkedPod b = null;
+        try {
+            assertEquals("pod net-a answers\n", fetch(a.ip()));
+            long answered = System.nanoTime();
+            System.out.printf("CRI with a CNI pod network: RunPodSandbox to the first container running %d ms, to its first"
+                    + " HTTP answer on the pod IP %d ms%n", TimeUnit.NANOSECONDS.toMillis(firstRunning - t0),
+                    TimeUnit.NANOSECONDS.toMillis(answered - t0));
+            // inside the pod, on the namespace's loopback (up, for the pod's containers and its SKR API)
+            Cri.ExecSyncResponse local = cri.execSync(a.web(), List.of("wget", "-q", "-O", "-", "http://127.0.0.1:8080/"), 60);
+            assertEquals(0, local.getExitCode(), local.toString());
+            assertEquals("pod net-a answers\n", local.getStdout().toStringUtf8());
+            long b0 = System.nanoTime();
+            b = runWebPod("net-b", policyB);
+            // the second pod finds the shim's code, the layer disks and containerd warm, as the hostNetwork one below does
+            System.out.printf("CRI with a CNI pod network, a second pod: RunPodSandbox to the first container running %d ms%n",
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - b0));
+            assertEquals("pod net-b answers\n", fetch(b.ip()));
+            assertEquals("pod net-a answers\n", fetch(a.ip()));
+            System.out.println("pod addresses: " + a.ip() + ", " + b.ip());
+            assertTrue(a.ip().startsWith(subnet + ".") && b.ip().startsWith(subnet + "."), a.ip() + " " + b.ip());
+            assertTrue(!a.ip().equals(b.ip()), "two pods, one address: " + a.ip());
+            assertEquals(List.of(a.ip(), b.ip()).stream().sorted().toList(), allocatedAddresses());
+            // each group's namespace is its pod's: the bind under the Coffer home is containerd's namespace
+            for (NetworkedPod p : List.of(a, b)) {
+                Path groupNetns = new GroupManager(home).groupDir(dev.coffer.shim.task.TaskService.groupOf(K8S_NS, p.id()))
+                        .resolve("sandbox/netns");
+                assertEquals(Files.getAttribute(p.netns(), "unix:ino"), Files.getAttribute(groupNetns, "unix:ino"),
+                        "the group of pod " + p.id() + " runs in the namespace containerd made for it");
+                assertTrue(mountsUnder(home).stream().anyMatch(l -> l.split(" ")[4].equals(groupNetns.toString())), groupNetns.toString());
+                // the pod's ports are the pod IP's: the agent is handed the namespace and relays no host port
+                String agent = ProcessHandle.allProcesses().map(CriPodTest::cmdline)
+                        .filter(c -> c.contains("dev.coffer.agent.AgentMain") && c.contains(groupNetns.getParent().toString()))
+                        .findFirst().orElseThrow(() -> new AssertionError("no agent of pod " + p.id()));
+                assertTrue(agent.contains("--network-namespace " + p.netns() + " "), agent);
+                assertTrue(!agent.contains("--forward-port"), "a pod's agent forwards no host port: " + agent);
+            }
+
+            cri.stopPodSandbox(b.id());
+            cri.removePodSandbox(b.id());
+            assertTrue(!Files.exists(b.netns()), "containerd removed the namespace of the removed pod: " + b.netns());
+            assertEquals(List.of(a.ip()), allocatedAddresses(), "the removed pod's address is released");
+            b = null;
+            assertEquals("pod net-a answers\n", fetch(a.ip()));
+            assertEquals(1, new GroupManager(home).list().size());
+        } finally {
+            if (b != null) {
+                cri.stopPodSandbox(b.id());
+                cri.removePodSandbox(b.id());
+            }
+            cri.stopPodSandbox(a.id());
+            cri.removePodSandbox(a.id());
+        }
+        assertNothingLeft();
+        assertTrue(!Files.exists(a.netns()), "containerd removed the pod's namespace: " + a.netns());
+        assertEquals(List.of(), allocatedAddresses(), "CNI released every address");
+        assertEquals("", run(List.of("ip", "-o", "link", "show", "master", bridge)).output().strip(), "no pod left on the bridge");
+
+        // the same pod with hostNetwork, for comparison: no CNI, the group makes a namespace of its own (as
+        // `coffer run` does) and its server answers on that namespace's loopback
+        String policyH = policyFor(webPodSpec("net-h"));
+        Cri.PodSandboxConfig hostPod = podConfig("net-h", Map.of(POLICY_ANNOTATION, base64(policyH)));
+        long h0 = System.nanoTime();
+        String hostId = cri.runPodSandbox(hostPod, HANDLER);
+        try {
+            String web = cri.createContainer(hostId, container("web", BUSYBOX, List.of("sh", "-c", webCommand("net-h"))), hostPod);
+            cri.startContainer(web);
+            System.out.printf("CRI with hostNetwork (the same pod): RunPodSandbox to the first container running %d ms%n",
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h0));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+            Cri.ExecSyncResponse local;
+            do {
+                // bounded: the server may not listen yet
+                local = cri.execSync(web, List.of("wget", "-q", "-O", "-", "http://127.0.0.1:8080/"), 60);
+            } while (local.getExitCode() != 0 && System.nanoTime() < deadline && sleep(200));
+            assertEquals("pod net-h answers\n", local.getStdout().toStringUtf8(), local.toString());
+        } finally {
+            cri.stopPodSandbox(hostId);
+            cri.removePodSandbox(hostId);
+        }
+        assertNothingLeft();
+    }
+
+    private static boolean sleep(long millis) throws InterruptedException {
+        Thread.sleep(millis);
+        return true;
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------
 
     private Cri.PodSandboxConfig podConfig(String name, Map<String, String> annotations) {
-        Cri.NamespaceOption node = Cri.NamespaceOption.newBuilder().setNetwork(Cri.NamespaceMode.NODE).build();
+        return podConfig(name, annotations, Cri.NamespaceMode.NODE);
+    }
+
+    /** @param network NODE (hostNetwork) or POD (a network of the pod's own, through CNI) */
+    private Cri.PodSandboxConfig podConfig(String name, Map<String, String> annotations, Cri.NamespaceMode network) {
+        Cri.NamespaceOption node = Cri.NamespaceOption.newBuilder().setNetwork(network).build();
         return Cri.PodSandboxConfig.newBuilder()
                 .setMetadata(Cri.PodSandboxMetadata.newBuilder().setName(name).setNamespace("default").setUid("uid-" + name))
                 .setHostname(name).setLogDirectory(podLogs.resolve(name).toString()).putAllAnnotations(annotations)

@@ -201,4 +201,95 @@ class TaskServiceTest {
                 "{\"io.kubernetes.cri.container-type\":\"container\",\"io.kubernetes.cri.sandbox-id\":\"p1\"}")));
         assertTrue(noName.getMessage().contains("expected annotation io.kubernetes.cri.container-name"), noName.getMessage());
     }
+    /** A pod sandbox task's bundle whose spec names {@code namespaces} (JSON array) as linux.namespaces. */
+    private Path sandboxBundle(String name, String podId, String namespaces) throws Exception {
+        Path b = Files.createDirectories(dir.resolve(name));
+        Files.writeString(b.resolve("config.json"), """
+                {"ociVersion":"1.0.2","process":{"args":["sleep","2147483647"],"env":["PATH=/bin"],"cwd":"/"},
+                 "linux":{"namespaces":%s},
+                 "annotations":{"io.kubernetes.cri.container-type":"sandbox","io.kubernetes.cri.sandbox-id":"%s",
+                                "io.kubernetes.cri.image-name":"coffer.test/busybox:1"}}""".formatted(namespaces, podId));
+        return b;
+    }
+
+    @Test
+    void theSandboxTaskNamesThePodNetworkNamespaceAndNothingElseDoes() throws Exception {
+        String ipc = "{\"type\":\"ipc\"}";
+        // CNI's namespace, as containerd names it: taken as given (the agent checks it)
+        Path cni = BundleConfig.read(sandboxBundle("n1", "p1", "[" + ipc + ",{\"type\":\"network\",\"path\":\"/var/run/netns/cni-1\"}]"))
+                .networkNamespace();
+        assertEquals(Path.of("/var/run/netns/cni-1"), cni);
+        // a new namespace (no path), no entry (hostNetwork) or the host's own: the group makes its own
+        assertEquals(null, BundleConfig.read(sandboxBundle("n2", "p1", "[{\"type\":\"network\"}]")).networkNamespace());
+        assertEquals(null, BundleConfig.read(sandboxBundle("n3", "p1", "[" + ipc + "]")).networkNamespace());
+        assertEquals(null, BundleConfig.read(sandboxBundle("n4", "p1", "[{\"type\":\"network\",\"path\":\"/proc/"
+                + ProcessHandle.current().pid() + "/ns/net\"}]")).networkNamespace());
+        // a pod's container joins the group's network: its spec's path (the pod's too) is not used
+        Path member = Files.createDirectories(dir.resolve("n5"));
+        Files.writeString(member.resolve("config.json"), """
+                {"ociVersion":"1.0.2","process":{"args":["sleep","1"]},"linux":{"namespaces":[{"type":"network","path":"/x"}]},
+                 "annotations":{"io.kubernetes.cri.container-type":"container","io.kubernetes.cri.sandbox-id":"p1",
+                 "io.kubernetes.cri.container-name":"app","io.kubernetes.cri.image-name":"coffer.test/busybox:1"}}""");
+        assertEquals(null, BundleConfig.read(member).networkNamespace());
+
+        TtrpcException relative = assertThrows(TtrpcException.class, () -> BundleConfig.read(
+                sandboxBundle("n6", "p1", "[{\"type\":\"network\",\"path\":\"netns/cni-1\"}]")));
+        assertEquals(Code.INVALID_ARGUMENT, relative.code());
+        assertTrue(relative.getMessage().contains("to be absolute (e.g. /var/run/netns/cni-UUID), found \"netns/cni-1\""),
+                relative.getMessage());
+        TtrpcException two = assertThrows(TtrpcException.class, () -> BundleConfig.read(sandboxBundle("n7", "p1",
+                "[{\"type\":\"network\",\"path\":\"/a\"},{\"type\":\"network\",\"path\":\"/b\"}]")));
+        assertTrue(two.getMessage().contains("expected at most one network namespace"), two.getMessage());
+    }
+
+    /**
+     * A hostile or broken host names a file that is not a network namespace as the pod's: the
+     * launch is refused at Start (RunPodSandbox) with the agent's reason, no group is left, and
+     * the named file is untouched.
+     */
+    @Test
+    void aSandboxWhoseNetworkNamespaceIsNotOneIsRefusedAtStartAndLeavesNothing() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "the process sandbox needs root");
+        Path fake = Files.writeString(dir.resolve("cni-fake"), "not a namespace\n");
+        Path b = sandboxBundle("hostile", "pod1", "[{\"type\":\"network\",\"path\":\"" + fake + "\"}]");
+        call("Create", create("pod1", b));
+        TtrpcException refused = refused("Start", Shim.StartRequest.newBuilder().setId("pod1").build());
+        System.out.println("Start of a pod whose network namespace is a regular file: " + refused.getMessage());
+        assertEquals(Code.FAILED_PRECONDITION, refused.code());
+        assertTrue(refused.getMessage().contains("expected the pod's network namespace at " + fake + " to be a namespace file")
+                && refused.getMessage().contains("found a regular file"), refused.getMessage());
+        Shim.WaitResponse exit = Shim.WaitResponse.parseFrom(call("Wait", Shim.WaitRequest.newBuilder().setId("pod1").build()));
+        assertEquals(255, exit.getExitStatus());
+        call("Delete", Shim.DeleteRequest.newBuilder().setId("pod1").build());
+        assertEquals(List.of(), new dev.coffer.runtime.group.GroupManager(dir.resolve("home")).list(), "no group left");
+        assertFalse(Files.exists(dir.resolve("home/groups").resolve(BundleConfig.groupName("ns", "pod1"))), "no group directory left");
+        assertEquals(List.of(), dev.coffer.agent.container.Mounts.mountedUnder(dir), "nothing mounted");
+        assertEquals("not a namespace\n", Files.readString(fake), "the named file is left as it was");
+    }
+    /**
+     * A CNI pod network is not bridged into a microVM yet: a pod whose sandbox task names one is
+     * refused at Start (RunPodSandbox) with a reason that says so, before any VM starts, and
+     * leaves no group.
+     */
+    @Test
+    void aPodNetworkIsRefusedForMicroVmPodsWithTheReason() throws Exception {
+        Path home = dir.resolve("home");
+        TaskService vmTasks = new TaskService(new ShimConfig(home, "generate", "sim", "microvm", ShimConfig.DEFAULT_PAUSE_IMAGE, true),
+                "ns", new EventPublisher(null, "", "ns", log::add), log::add, () -> { });
+        try (TtrpcServer vmServer = new TtrpcServer(dir.resolve("vm.sock"), List.of(vmTasks.service()), log::add)) {
+            vmServer.start();
+            try (TtrpcClient vm = new TtrpcClient(vmServer.socket())) {
+                Path b = sandboxBundle("vm", "vmpod", "[{\"type\":\"network\",\"path\":\"/var/run/netns/cni-0000\"}]");
+                vm.call(TaskService.NAME, "Create", create("vmpod", b).toByteArray());
+                TtrpcException refused = assertThrows(TtrpcException.class,
+                        () -> vm.call(TaskService.NAME, "Start", Shim.StartRequest.newBuilder().setId("vmpod").build().toByteArray()));
+                System.out.println("Start of a microVM pod on a CNI network: " + refused.getMessage());
+                assertTrue(refused.getMessage().contains("a Kubernetes pod's network (CNI) is not bridged into a microVM yet"),
+                        refused.getMessage());
+                vm.call(TaskService.NAME, "Delete", Shim.DeleteRequest.newBuilder().setId("vmpod").build().toByteArray());
+            }
+        }
+        assertEquals(List.of(), new dev.coffer.runtime.group.GroupManager(home).list(), "no group left");
+        assertFalse(Files.exists(home.resolve("groups").resolve(BundleConfig.groupName("ns", "vmpod"))), "no group directory left");
+    }
 }
