@@ -40,7 +40,7 @@ class AgentContainersTest {
         c.call(new Request.MountOverlay(id, List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()),
                 Result.Done.class);
         c.call(new Request.CreateContainer(id, overlay.toString(), args, List.of("PATH=/bin", "GREETING=hi"), "/",
-                null, mounts, null, true, "pod"), Result.ContainerStatus.class);
+                null, null, mounts, null, true, "pod"), Result.ContainerStatus.class);
     }
 
     @Test
@@ -151,7 +151,7 @@ class AgentContainersTest {
             Path overlay = agent.state.resolve("containers/u/rootfs");
             c.call(new Request.MountOverlay("u", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
             c.call(new Request.CreateContainer("u", overlay.toString(), List.of("sh", "-c", "id -u; id -g; pwd; touch /x || echo ro"),
-                    List.of("PATH=/bin"), "/tmp", "nobody", List.of(), List.of("CAP_KILL"), true, null), Result.ContainerStatus.class);
+                    List.of("PATH=/bin"), "/tmp", "nobody", null, List.of(), List.of("CAP_KILL"), true, null), Result.ContainerStatus.class);
             c.call(new Request.StartContainer("u"), Result.ContainerStatus.class);
             Result.ContainerStatus s = c.call(new Request.WaitContainer("u", 30_000), Result.ContainerStatus.class);
             assertEquals(0, s.exitCode());
@@ -200,7 +200,7 @@ class AgentContainersTest {
             Path overlay = agent.state.resolve("containers/h/rootfs");
             c.call(new Request.MountOverlay("h", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
             Response hostMount = c.exchange(new Request.CreateContainer("h", overlay.toString(), List.of("sh"), List.of(), "/",
-                    null, List.of(new Request.Mount("/host", "/etc", "bind", List.of("rbind"))), null, true, null));
+                    null, null, List.of(new Request.Mount("/host", "/etc", "bind", List.of("rbind"))), null, true, null));
             assertEquals(Response.Failure.INVALID_REQUEST, hostMount.error().code());
             assertTrue(hostMount.error().reason().contains("may not mount its own paths"), hostMount.error().reason());
             assertFalse(Files.exists(agent.state.resolve("containers/h/bundle")));

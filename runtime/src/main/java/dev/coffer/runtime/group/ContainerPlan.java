@@ -15,7 +15,8 @@ import java.util.Map;
  * the image's. The policy generator applies the same rules (PolicyGenerator), so what this
  * plans is what the policy pins.
  */
-record ContainerPlan(List<String> argList, List<String> envList, String workingDir, String user) {
+record ContainerPlan(List<String> argList, List<String> envList, String workingDir, String user,
+                     List<Integer> additionalGids) {
     static ContainerPlan of(GroupSpec.ContainerSpec spec, ImageConfig image) {
         List<String> argv = new ArrayList<>();
         if (!spec.command().isEmpty()) {
@@ -36,6 +37,7 @@ record ContainerPlan(List<String> argList, List<String> envList, String workingD
         env.forEach((k, v) -> envList.add(k + "=" + v));
         String cwd = spec.workingDir() != null ? spec.workingDir()
                 : image.workingDir().isEmpty() ? "/" : image.workingDir();
-        return new ContainerPlan(List.copyOf(argv), List.copyOf(envList), cwd, spec.user() != null ? spec.user() : image.user());
+        return new ContainerPlan(List.copyOf(argv), List.copyOf(envList), cwd, spec.user() != null ? spec.user() : image.user(),
+                spec.supplementalGroups());
     }
 }
