@@ -275,6 +275,102 @@ class CriPodTest {
         assertEquals(List.of(), groups.list());
     }
 
+    /**
+     * {@link #POD_SPEC} as the kubelet runs a pod with {@code securityContext: {runAsUser: 1000,
+     * runAsGroup: 3000, fsGroup: 2000, supplementalGroups: [4000]}}: the pause container and a
+     * container that prints its ids run as 1000:3000 with the groups the kubelet passes (fsGroup,
+     * then supplementalGroups), pinned in the policy as {@code coffer policy gen} pins them.
+     */
+    static final String POD_AS_USER_SPEC = runAs(POD_SPEC + """
+              - name: whoami
+                image: %s
+                command: [sh, -c, "echo uid=$(id -u) gid=$(id -g) groups=$(id -G); sleep 100000"]
+                env: [{name: HOSTNAME, value: asuser}]
+                execProcesses:
+                  - command: [id, -G]
+            """.formatted(BUSYBOX), List.of("pause", "whoami"), "1000:3000", List.of(2000, 4000));
+    static final List<String> WHOAMI = List.of("sh", "-c", "echo uid=$(id -u) gid=$(id -g) groups=$(id -G); sleep 100000");
+
+    /** {@code spec} with {@code user} and {@code supplementalGroups} set on the named containers. */
+    static String runAs(String spec, List<String> containers, String user, List<Integer> groups) {
+        StringBuilder out = new StringBuilder();
+        for (String line : spec.split("\n", -1)) {
+            out.append(line).append('\n');
+            for (String c : containers) {
+                if (line.equals("  - name: " + c)) {
+                    out.append("    user: \"").append(user).append("\"\n    supplementalGroups: ").append(groups).append('\n');
+                }
+            }
+        }
+        return out.substring(0, out.length() - 1);
+    }
+
+    @Test
+    void podRunsAsItsUserWithItsGroupsAndAnotherUidIsRefusedByThePolicy() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("asuser", Map.of(POLICY_ANNOTATION, base64(policyFor(POD_AS_USER_SPEC))));
+        // what the kubelet passes for the pod-level securityContext: the sandbox gets the user and fsGroup + supplementalGroups
+        pod = pod.toBuilder().setLinux(pod.getLinux().toBuilder().setSecurityContext(pod.getLinux().getSecurityContext().toBuilder()
+                .setRunAsUser(Cri.Int64Value.newBuilder().setValue(1000)).setRunAsGroup(Cri.Int64Value.newBuilder().setValue(3000))
+                .addSupplementalGroups(2000).addSupplementalGroups(4000))).build();
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String whoami = cri.createContainer(podId, runAs(container("whoami", BUSYBOX, WHOAMI), 1000, 3000, List.of(2000L, 4000L)), pod);
+            cri.startContainer(whoami);
+            Path log = Path.of(cri.containerStatus(whoami).getLogPath());
+            awaitContent(log, "uid=");
+            String line = Files.readString(log).lines().filter(l -> l.contains("uid=")).findFirst().orElseThrow();
+            String ids = line.substring(line.indexOf("uid="));
+            System.out.println("the pod's container as CRI ran it: " + ids);
+            assertTrue(ids.startsWith("uid=1000 gid=3000 groups="), ids);
+            assertEquals(java.util.Set.of("3000", "2000", "4000"), java.util.Set.of(ids.substring(ids.indexOf("groups=") + 7).split(" ")),
+                    "exactly the primary group, fsGroup and supplementalGroups: " + ids);
+            // an exec runs as the container's user too
+            Cri.ExecSyncResponse exec = cri.execSync(whoami, List.of("id", "-G"), 60);
+            assertEquals(0, exec.getExitCode(), exec.toString());
+            assertEquals(java.util.Set.of("3000", "2000", "4000"), java.util.Set.of(exec.getStdout().toStringUtf8().trim().split(" ")));
+            // the pause container (the process sandbox's containers are host processes): the pod-level user and groups
+            var groups = new GroupManager(home);
+            String group = groups.list().getFirst().name();
+            Long pausePid = groups.status(group).containers().getFirst().pid();
+            assertTrue(pausePid != null && pausePid > 0, "the pause container's pid: " + pausePid);
+            List<String> status = Files.readAllLines(Path.of("/proc", pausePid.toString(), "status"));
+            String uids = status.stream().filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow();
+            String gids = status.stream().filter(l -> l.startsWith("Gid:")).findFirst().orElseThrow();
+            java.util.Set<String> pauseGroups = java.util.Set.of(status.stream().filter(l -> l.startsWith("Groups:")).findFirst()
+                    .orElseThrow().substring(7).trim().split("\\s+"));
+            System.out.println("the pause container: " + uids + " / " + gids + " / groups " + pauseGroups);
+            assertEquals(List.of("1000"), java.util.Arrays.stream(uids.substring(4).trim().split("\\s+")).distinct().toList(), uids);
+            assertEquals(List.of("3000"), java.util.Arrays.stream(gids.substring(4).trim().split("\\s+")).distinct().toList(), gids);
+            assertTrue(pauseGroups.containsAll(java.util.Set.of("2000", "4000"))
+                    && java.util.Set.of("2000", "3000", "4000").containsAll(pauseGroups), pauseGroups.toString());
+
+            // the same container asking for root, or for another group: refused by the policy, with its reason
+            for (var asked : List.of(List.of(0L, 3000L), List.of(1000L, 0L))) {
+                String other = cri.createContainer(podId, runAs(container("whoami", BUSYBOX, WHOAMI).toBuilder()
+                        .setMetadata(Cri.ContainerMetadata.newBuilder().setName("whoami").setAttempt(asked.getFirst().intValue() + 1))
+                        .build(), asked.get(0), asked.get(1), List.of(2000L, 4000L)), pod);
+                StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(other));
+                System.out.println("StartContainer as " + asked + ": " + refused.getStatus());
+                assertTrue(refused.getStatus().getDescription().contains("create_container denied"), refused.getStatus().toString());
+                assertTrue(refused.getStatus().getDescription().contains("invalid user"), refused.getStatus().toString());
+                cri.removeContainer(other);
+            }
+            assertEquals(List.of("pause", "whoami"), groups.status(group).containers().stream().map(c -> c.name()).toList(),
+                    "the refused containers left no trace in the pod's group");
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    /** {@code c} with the Linux security context the kubelet writes for runAsUser, runAsGroup and the pod's groups. */
+    private static Cri.ContainerConfig runAs(Cri.ContainerConfig c, long uid, long gid, List<Long> groups) {
+        return c.toBuilder().setLinux(Cri.LinuxContainerConfig.newBuilder().setSecurityContext(Cri.LinuxContainerSecurityContext.newBuilder()
+                .setRunAsUser(Cri.Int64Value.newBuilder().setValue(uid)).setRunAsGroup(Cri.Int64Value.newBuilder().setValue(gid))
+                .addAllSupplementalGroups(groups))).build();
+    }
+
     @Test
     void imageSwappedUnderItsNameIsRefusedByDigest() throws Exception {
         Cri.PodSandboxConfig pod = podConfig("swap", Map.of(POLICY_ANNOTATION, base64(policyFor(POD_SPEC))));
