@@ -194,9 +194,9 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
         if (!cwd.isEmpty() && !cwd.equals("/")) container.put("workingDir", cwd);
         if (user != null) {
             container.put("user", user.spec());
-            // the primary group is the user's; the spec lists the others (containerd also repeats the primary one here)
-            List<Integer> supplemental = user.additionalGids().stream().filter(g -> g != user.gid()).toList();
-            if (!supplemental.isEmpty()) container.put("supplementalGroups", supplemental);
+            // as containerd lists them, the primary group among them (containerd 1.6 adds it): the process's
+            // supplementary groups are then exactly containerd's
+            if (!user.additionalGids().isEmpty()) container.put("supplementalGroups", user.additionalGids());
         }
         Map<String, Object> group = new LinkedHashMap<>();
         group.put("name", groupName);

@@ -331,28 +331,23 @@ class CriPodTest {
             // the pause container (the process sandbox's containers are host processes): the pod-level user and groups
             var groups = new GroupManager(home);
             String group = groups.list().getFirst().name();
-            Long pausePid = groups.status(group).containers().getFirst().pid();
-            assertTrue(pausePid != null && pausePid > 0, "the pause container's pid: " + pausePid);
-            List<String> status = Files.readAllLines(Path.of("/proc", pausePid.toString(), "status"));
-            String uids = status.stream().filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow();
-            String gids = status.stream().filter(l -> l.startsWith("Gid:")).findFirst().orElseThrow();
-            java.util.Set<String> pauseGroups = java.util.Set.of(status.stream().filter(l -> l.startsWith("Groups:")).findFirst()
-                    .orElseThrow().substring(7).trim().split("\\s+"));
-            System.out.println("the pause container: " + uids + " / " + gids + " / groups " + pauseGroups);
-            assertEquals(List.of("1000"), java.util.Arrays.stream(uids.substring(4).trim().split("\\s+")).distinct().toList(), uids);
-            assertEquals(List.of("3000"), java.util.Arrays.stream(gids.substring(4).trim().split("\\s+")).distinct().toList(), gids);
-            assertTrue(pauseGroups.containsAll(java.util.Set.of("2000", "4000"))
-                    && java.util.Set.of("2000", "3000", "4000").containsAll(pauseGroups), pauseGroups.toString());
+            // containerd 1.6 gives the sandbox its user and primary group only (not the pod's supplemental groups),
+            // the container the kubelet's groups with its primary one: the kernel's view of both processes
+            assertEquals("1000 3000 [3000]", credentials(groups.status(group).containers().get(0).pid()), "the pause container");
+            assertEquals("1000 3000 [2000, 3000, 4000]", credentials(groups.status(group).containers().get(1).pid()), "whoami");
 
-            // the same container asking for root, or for another group: refused by the policy, with its reason
+            // the same process asking for root, or for the root group: refused by the policy, with its reason
+            // (the generated policy matches a container by what it runs, not by its name)
+            Map<List<Long>, String> reasons = Map.of(List.of(0L, 3000L), "field user: expected id \"1000\", got {\"id\":\"0\",\"name\":\"root\"}",
+                    List.of(1000L, 0L), "invalid user; field groups: expected [{\"pattern\":\"3000\",\"strategy\":\"id\"},"
+                            + "{\"pattern\":\"2000\",\"strategy\":\"id\"},{\"pattern\":\"4000\",\"strategy\":\"id\"}], got {\"id\":\"0\",\"name\":\"root\"}");
             for (var asked : List.of(List.of(0L, 3000L), List.of(1000L, 0L))) {
-                String other = cri.createContainer(podId, runAs(container("whoami", BUSYBOX, WHOAMI).toBuilder()
-                        .setMetadata(Cri.ContainerMetadata.newBuilder().setName("whoami").setAttempt(asked.getFirst().intValue() + 1))
-                        .build(), asked.get(0), asked.get(1), List.of(2000L, 4000L)), pod);
+                String other = cri.createContainer(podId, runAs(container("as-" + asked.get(0) + "-" + asked.get(1), BUSYBOX, WHOAMI),
+                        asked.get(0), asked.get(1), List.of(2000L, 4000L)), pod);
                 StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(other));
                 System.out.println("StartContainer as " + asked + ": " + refused.getStatus());
                 assertTrue(refused.getStatus().getDescription().contains("create_container denied"), refused.getStatus().toString());
-                assertTrue(refused.getStatus().getDescription().contains("invalid user"), refused.getStatus().toString());
+                assertTrue(refused.getStatus().getDescription().contains(reasons.get(asked)), refused.getStatus().toString());
                 cri.removeContainer(other);
             }
             assertEquals(List.of("pause", "whoami"), groups.status(group).containers().stream().map(c -> c.name()).toList(),
@@ -362,6 +357,16 @@ class CriPodTest {
             cri.removePodSandbox(podId);
         }
         assertNothingLeft();
+    }
+
+    /** "uid gid [groups]" of a running process from /proc (the process sandbox's containers are host processes), each id once. */
+    private static String credentials(Long pid) throws IOException {
+        assertTrue(pid != null && pid > 0, "a container's pid: " + pid);
+        List<String> status = Files.readAllLines(Path.of("/proc", pid.toString(), "status"));
+        java.util.function.Function<String, List<String>> field = name -> status.stream().filter(l -> l.startsWith(name + ":"))
+                .findFirst().map(l -> l.substring(name.length() + 1).trim()).map(v -> v.isEmpty() ? List.<String>of()
+                        : java.util.Arrays.stream(v.split("\\s+")).distinct().sorted().toList()).orElseThrow();
+        return String.join(",", field.apply("Uid")) + " " + String.join(",", field.apply("Gid")) + " " + field.apply("Groups");
     }
 
     /** {@code c} with the Linux security context the kubelet writes for runAsUser, runAsGroup and the pod's groups. */

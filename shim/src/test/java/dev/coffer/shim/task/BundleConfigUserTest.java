@@ -40,7 +40,7 @@ class BundleConfigUserTest {
         assertEquals(new BundleConfig.ProcessUser(1000, 3000, List.of(3000, 2000, 4000)), b.user());
         GroupSpec.ContainerSpec c = b.groupSpec("g", "main", "coffer.test/busybox:1", false).containers().getFirst();
         assertEquals("1000:3000", c.user());
-        assertEquals(List.of(2000, 4000), c.supplementalGroups());
+        assertEquals(List.of(3000, 2000, 4000), c.supplementalGroups(), "containerd's list, each once");
 
         // root as containerd writes it by default: uid and gid 0, no other groups
         GroupSpec.ContainerSpec root = read("{\"uid\": 0, \"gid\": 0}").groupSpec("g", "main", "x:1", false).containers().getFirst();
