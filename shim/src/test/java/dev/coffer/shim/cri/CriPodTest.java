@@ -129,16 +129,35 @@ class CriPodTest {
                 """.formatted(work.resolve("root"), work.resolve("state"), socket, work.resolve("c.sock.ttrpc"), PAUSE,
                 Files.createDirectories(work.resolve("cni-bin")), Files.createDirectories(work.resolve("cni-conf")),
                 HANDLER, POLICY_ANNOTATION));
-        ProcessBuilder pb = new ProcessBuilder("containerd", "--config", config.toString())
-                .redirectErrorStream(true).redirectOutput(work.resolve("containerd.log").toFile());
+        containerdConfig = config;
+        shimBin = bin;
+        startContainerdProcess();
+        for (Path layout : List.of(busybox, pause, swappedForContainerd)) {
+            Path tar = work.resolve(layout.getFileName() + ".tar");
+            assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
+            Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
+            assertEquals(0, imported.exit(), imported.output());
+        }
+        for (String image : List.of(BUSYBOX, PAUSE)) {
+            assertTrue(cri.imageStatus(image) != null, "CRI does not list " + image);
+        }
+    }
+
+    Path containerdConfig;
+    Path shimBin;
+
+    /** Starts containerd on this test's config (again, after a restart) and waits until its CRI answers. */
+    private void startContainerdProcess() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("containerd", "--config", containerdConfig.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("containerd.log").toFile()));
         Map<String, String> env = pb.environment();
-        env.put("PATH", bin + ":" + env.getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
+        env.put("PATH", shimBin + ":" + env.getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
         env.put("COFFER_HOME", home.toString());
         env.put("COFFER_SHIM_LOG_DIR", logs.toString());
         env.put("COFFER_SHIM_PAUSE_IMAGE", PAUSE);
         env.put("COFFER_JAVA", ProcessHandle.current().info().command().orElseThrow());
         containerd = pb.start();
-        cri = new CriClient(socket, BOUND_S);
+        if (cri == null) cri = new CriClient(socket, BOUND_S);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
         while (true) {
             assertTrue(containerd.isAlive(), "containerd exited: " + Files.readString(work.resolve("containerd.log")));
@@ -152,15 +171,6 @@ class CriPodTest {
                 assertTrue(System.nanoTime() < deadline, "containerd's CRI did not answer within " + BOUND_S + " s: " + e);
                 Thread.sleep(200);
             }
-        }
-        for (Path layout : List.of(busybox, pause, swappedForContainerd)) {
-            Path tar = work.resolve(layout.getFileName() + ".tar");
-            assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
-            Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
-            assertEquals(0, imported.exit(), imported.output());
-        }
-        for (String image : List.of(BUSYBOX, PAUSE)) {
-            assertTrue(cri.imageStatus(image) != null, "CRI does not list " + image);
         }
     }
 
@@ -374,6 +384,45 @@ class CriPodTest {
         return c.toBuilder().setLinux(Cri.LinuxContainerConfig.newBuilder().setSecurityContext(Cri.LinuxContainerSecurityContext.newBuilder()
                 .setRunAsUser(Cri.Int64Value.newBuilder().setValue(uid)).setRunAsGroup(Cri.Int64Value.newBuilder().setValue(gid))
                 .addAllSupplementalGroups(groups))).build();
+    }
+
+    /**
+     * containerd restarted (stopped with SIGTERM, as systemd stops it) while a pod runs: the shim and
+     * the pod's group live on, containerd reconnects to the shim through the address file it kept,
+     * and the pod is still managed (status, exec under the policy, stop, remove; nothing left).
+     */
+    @Test
+    void podSurvivesAContainerdRestartAndIsStillManaged() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("web", Map.of(POLICY_ANNOTATION, base64(policyFor(POD_SPEC)))); // the hostname POD_SPEC pins
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String app = cri.createContainer(podId, container("app", BUSYBOX,
+                    List.of("sh", "-c", "echo app says hello; echo app to stderr >&2; sleep 100000")), pod);
+            cri.startContainer(app);
+            List<String> shimsBefore = shims();
+            assertEquals(1, shimsBefore.size(), shimsBefore.toString());
+            String group = new GroupManager(home).list().getFirst().name();
+
+            containerd.destroy();
+            assertTrue(containerd.waitFor(BOUND_S, TimeUnit.SECONDS), "containerd did not stop on SIGTERM");
+            assertEquals(shimsBefore, shims(), "the shim outlives containerd");
+            var status = new GroupManager(home).status(group);
+            assertTrue(status.agentAlive() && status.containers().size() == 2, "the pod's group runs on without containerd: " + status);
+            startContainerdProcess();
+
+            assertEquals(Cri.ContainerState.CONTAINER_RUNNING, cri.containerStatus(app).getState());
+            Cri.ExecSyncResponse allowed = cri.execSync(app, List.of("cat", "/etc/group"), 60);
+            assertEquals(0, allowed.getExitCode(), allowed.toString());
+            assertEquals("root:x:0:\n", allowed.getStdout().toStringUtf8());
+            StatusRuntimeException denied = assertThrows(StatusRuntimeException.class,
+                    () -> cri.execSync(app, List.of("cat", "/etc/passwd"), 60));
+            assertTrue(denied.getStatus().getDescription().contains("exec_in_container denied: invalid command"), denied.getStatus().toString());
+            assertEquals(shimsBefore, shims(), "the same shim serves the pod after the restart");
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
     }
 
     @Test
