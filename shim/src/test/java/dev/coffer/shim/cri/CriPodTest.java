@@ -402,6 +402,7 @@ class CriPodTest {
             List<String> shimsBefore = shims();
             assertEquals(1, shimsBefore.size(), shimsBefore.toString());
             String group = new GroupManager(home).list().getFirst().name();
+            long unpublished = unpublishedEvents();
 
             containerd.destroy();
             assertTrue(containerd.waitFor(BOUND_S, TimeUnit.SECONDS), "containerd did not stop on SIGTERM");
@@ -418,11 +419,19 @@ class CriPodTest {
                     () -> cri.execSync(app, List.of("cat", "/etc/passwd"), 60));
             assertTrue(denied.getStatus().getDescription().contains("exec_in_container denied: invalid command"), denied.getStatus().toString());
             assertEquals(shimsBefore, shims(), "the same shim serves the pod after the restart");
+            cri.stopPodSandbox(podId);
+            // the exec and exit events since the restart reached the new containerd (the publisher runs its binary per event)
+            assertEquals(unpublished, unpublishedEvents(), "events not published after the restart:" + shimLogs());
         } finally {
             cri.stopPodSandbox(podId);
             cri.removePodSandbox(podId);
         }
         assertNothingLeft();
+    }
+
+    /** How many events the shims logged as not published to containerd. */
+    private long unpublishedEvents() throws IOException {
+        return shimLogs().lines().filter(l -> l.contains(" not published")).count();
     }
 
     @Test
