@@ -217,7 +217,9 @@ public final class PodPolicyGenerator {
 
         /**
          * The pause container as containerd's CRI starts it: the pod-level runAsUser/runAsGroup (else the pause
-         * image's user) and the pod's groups, which the kubelet passes to the sandbox as to every container.
+         * image's user). The kubelet passes the pod's groups to the sandbox too; containerd 1.6 gives the
+         * sandbox only its primary group (CriPodTest sees it), later releases may add the pod's groups: the
+         * policy allows those, which the pause container (pinned to its sleep) cannot use for anything.
          */
         private ContainerPolicyInput pause(JsonNode podSec) throws ManifestException {
             String user = user(MISSING, podSec, "spec");
