@@ -40,7 +40,7 @@ class AgentContainersTest {
         c.call(new Request.MountOverlay(id, List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()),
                 Result.Done.class);
         c.call(new Request.CreateContainer(id, overlay.toString(), args, List.of("PATH=/bin", "GREETING=hi"), "/",
-                null, mounts, null, true, "pod"), Result.ContainerStatus.class);
+                null, null, mounts, null, true, "pod"), Result.ContainerStatus.class);
     }
 
     @Test
@@ -151,7 +151,7 @@ class AgentContainersTest {
             Path overlay = agent.state.resolve("containers/u/rootfs");
             c.call(new Request.MountOverlay("u", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
             c.call(new Request.CreateContainer("u", overlay.toString(), List.of("sh", "-c", "id -u; id -g; pwd; touch /x || echo ro"),
-                    List.of("PATH=/bin"), "/tmp", "nobody", List.of(), List.of("CAP_KILL"), true, null), Result.ContainerStatus.class);
+                    List.of("PATH=/bin"), "/tmp", "nobody", null, List.of(), List.of("CAP_KILL"), true, null), Result.ContainerStatus.class);
             c.call(new Request.StartContainer("u"), Result.ContainerStatus.class);
             Result.ContainerStatus s = c.call(new Request.WaitContainer("u", 30_000), Result.ContainerStatus.class);
             assertEquals(0, s.exitCode());
@@ -160,6 +160,36 @@ class AgentContainersTest {
             c.call(new Request.ShutdownContainer("u", 1000), Result.ContainerStatus.class);
             assertFalse(Files.exists(agent.state.resolve("containers/u")));
             assertFalse(Mounts.isMountPoint(overlay));
+        }
+    }
+
+    @Test
+    void supplementaryGroupsComeFromTheRequestAndHostileOnesAreRefused() throws Exception {
+        LayerDisk layer = layer();
+        agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
+        try (AgentClient c = agent.client()) {
+            agent.unencryptedScratch(c);
+            c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()), Result.Done.class);
+            Path overlay = agent.state.resolve("containers/g/rootfs");
+            c.call(new Request.MountOverlay("g", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
+            // what a hostile host could put in the request: refused before anything is made for the container
+            for (List<Integer> bad : List.of(java.util.Arrays.asList(2000, null), List.of(-1),
+                    java.util.stream.IntStream.range(0, 257).boxed().toList())) {
+                Response r = c.exchange(new Request.CreateContainer("g", overlay.toString(), List.of("id"), List.of("PATH=/bin"), "/",
+                        "1000:3000", bad, List.of(), null, true, null));
+                assertEquals(Response.Failure.INVALID_REQUEST, r.error().code(), String.valueOf(bad));
+                assertTrue(r.error().reason().contains("additionalGids"), r.error().reason());
+                assertFalse(Files.exists(agent.state.resolve("containers/g/bundle")), "nothing was written for " + bad);
+            }
+            // containerd repeats the primary group among additionalGids; each group ends up once
+            c.call(new Request.CreateContainer("g", overlay.toString(), List.of("sh", "-c", "id -u; id -g; id -G"), List.of("PATH=/bin"),
+                    "/", "1000:3000", List.of(3000, 2000, 4000), List.of(), null, true, null), Result.ContainerStatus.class);
+            c.call(new Request.StartContainer("g"), Result.ContainerStatus.class);
+            Result.ContainerStatus s = c.call(new Request.WaitContainer("g", 30_000), Result.ContainerStatus.class);
+            assertEquals(0, s.exitCode());
+            List<String> lines = Files.readAllLines(Path.of(s.logPath()));
+            assertEquals(List.of("1000", "3000"), lines.subList(0, 2));
+            assertEquals(java.util.Set.of("3000", "2000", "4000"), java.util.Set.of(lines.get(2).trim().split(" +")), lines.toString());
         }
     }
 
@@ -200,7 +230,7 @@ class AgentContainersTest {
             Path overlay = agent.state.resolve("containers/h/rootfs");
             c.call(new Request.MountOverlay("h", List.of(agent.state.resolve("devices/l0").toString()), overlay.toString()), Result.Done.class);
             Response hostMount = c.exchange(new Request.CreateContainer("h", overlay.toString(), List.of("sh"), List.of(), "/",
-                    null, List.of(new Request.Mount("/host", "/etc", "bind", List.of("rbind"))), null, true, null));
+                    null, null, List.of(new Request.Mount("/host", "/etc", "bind", List.of("rbind"))), null, true, null));
             assertEquals(Response.Failure.INVALID_REQUEST, hostMount.error().code());
             assertTrue(hostMount.error().reason().contains("may not mount its own paths"), hostMount.error().reason());
             assertFalse(Files.exists(agent.state.resolve("containers/h/bundle")));

@@ -119,7 +119,7 @@ class EveryRequestGatedAgentTest {
     }
 
     private static Request.CreateContainer create(Path rootfs, List<String> env, List<String> caps) {
-        return new Request.CreateContainer("web", rootfs.toString(), ARGV, env, "/", null, List.of(), caps, true, "pod");
+        return new Request.CreateContainer("web", rootfs.toString(), ARGV, env, "/", null, null, List.of(), caps, true, "pod");
     }
 
     private static void assertDenied(Response r, String point, String field) {

@@ -170,6 +170,6 @@ class HostileHostAgentTest {
 
     private static Request.CreateContainer create(Path rootfs, List<String> argv, List<String> env, String cwd,
                                                   List<Request.Mount> mounts) {
-        return new Request.CreateContainer("web", rootfs.toString(), argv, env, cwd, null, mounts, null, true, "pod");
+        return new Request.CreateContainer("web", rootfs.toString(), argv, env, cwd, null, null, mounts, null, true, "pod");
     }
 }

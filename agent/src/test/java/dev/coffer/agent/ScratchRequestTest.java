@@ -130,7 +130,7 @@ class ScratchRequestTest {
             assertFalse(Files.exists(Path.of(state, "containers", "app")), "nothing was made for the container");
             // nor a container on a rootfs the host made itself: create_container needs the overlay the agent mounted
             Response create = client.exchange(new Request.CreateContainer("app", state + "/containers/app/rootfs", List.of("/bin/app"),
-                    List.of("PATH=/bin"), "/", null, List.of(new Request.Mount("/data", "sandbox:///volumes/data", "bind",
+                    List.of("PATH=/bin"), "/", null, null, List.of(new Request.Mount("/data", "sandbox:///volumes/data", "bind",
                     List.of("rbind", "rshared", "rw"))), null, true, "scratchy"));
             assertFalse(create.ok(), "no container without scratch");
             assertFalse(Files.exists(Path.of(state, "volumes", "data")), "no emptyDir was made on the host");

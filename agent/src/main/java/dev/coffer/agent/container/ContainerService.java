@@ -554,9 +554,10 @@ public final class ContainerService {
                     + ", which runs containers without cgroups on this host; use --runtime runc");
         }
         int[] ids = UserLookup.resolve(rootfs, req.user());
+        List<Integer> additionalGids = UserLookup.additionalGids(req.additionalGids());
         List<Request.Mount> mounts = resolveMounts(req.mounts() == null ? List.of() : req.mounts());
         Path bundle = c.dir.resolve("bundle");
-        Map<String, Object> config = BundleConfig.build(req, capabilities, limits, rootfs.toString(), ids[0], ids[1], List.of(), mounts,
+        Map<String, Object> config = BundleConfig.build(req, capabilities, limits, rootfs.toString(), ids[0], ids[1], additionalGids, mounts,
                 // the agent's pid keeps cgroups of same-named groups (other COFFER_HOMEs) apart
                 netns.toString(), "coffer-" + sandboxName + "-" + ProcessHandle.current().pid() + "-" + c.id);
         try {
@@ -646,16 +647,24 @@ public final class ContainerService {
     /** The container's own environment and working directory, which exec inherits. */
     public record ProcessDefaults(List<String> envList, String workingDir) {}
 
-    /** The numeric ids an image user resolves to, with the names the request used (or ""). */
-    public record ResolvedUser(int uid, int gid, String userName, String groupName) {}
+    /** A user or group id with its name in the image (the name the request used, else /etc/passwd's or /etc/group's, else ""). */
+    public record Id(int id, String name) {}
+
+    /** The ids a request's user resolves to: the user, then the process's groups (the primary one first, each once). */
+    public record ResolvedUser(Id user, List<Id> groups) {}
 
     public synchronized ProcessDefaults processDefaults(String containerID) {
         Container c = container(containerID);
         return new ProcessDefaults(c.envList, c.workingDir);
     }
 
-    /** Resolves {@code user} in the container's mounted overlay, as create_container will. */
-    public synchronized ResolvedUser resolveUserForPolicy(String containerID, String user) {
+    /**
+     * Resolves {@code user} and {@code additionalGids} in the container's mounted overlay, as
+     * create_container will. Numeric ids get their names from the image's /etc/passwd and
+     * /etc/group (as Azure's guest does), so a policy that pins a name matches the ids CRI
+     * resolved from it (containerd passes numbers only).
+     */
+    public synchronized ResolvedUser resolveUserForPolicy(String containerID, String user, List<Integer> additionalGids) {
         Container c = container(containerID);
         if (c.overlay == null) {
             throw AgentException.conflict("expected container " + c.id + " to have its overlay mounted, found none;"
@@ -664,8 +673,13 @@ public final class ContainerService {
         int[] ids = UserLookup.resolve(c.overlay, user);
         String userPart = user == null ? "" : user.split(":", -1)[0];
         String groupPart = user != null && user.contains(":") ? user.substring(user.indexOf(':') + 1) : "";
-        return new ResolvedUser(ids[0], ids[1], userPart.matches("[0-9]*") ? "" : userPart,
-                groupPart.matches("[0-9]*") ? "" : groupPart);
+        Id uid = new Id(ids[0], userPart.isEmpty() || userPart.matches("[0-9]*") ? UserLookup.userName(c.overlay, ids[0]) : userPart);
+        List<Id> groups = new ArrayList<>();
+        groups.add(new Id(ids[1], groupPart.isEmpty() || groupPart.matches("[0-9]*") ? UserLookup.groupName(c.overlay, ids[1]) : groupPart));
+        for (int gid : UserLookup.additionalGids(additionalGids)) {
+            if (gid != ids[1]) groups.add(new Id(gid, UserLookup.groupName(c.overlay, gid)));
+        }
+        return new ResolvedUser(uid, List.copyOf(groups));
     }
 
     /** The host path a requested mount's source resolves to: what the policy's sandbox:// rule is matched against. */

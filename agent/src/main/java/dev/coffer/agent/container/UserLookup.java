@@ -48,6 +48,40 @@ final class UserLookup {
         return new int[] {uid, gid};
     }
 
+    /** The most supplementary groups a request may give a process: Linux's NGROUPS_MAX is 65536, real pods have a few. */
+    static final int MAX_ADDITIONAL_GIDS = 256;
+
+    /**
+     * The request's supplementary groups, each once and in their order; null is none. A negative
+     * id (the JSON a hostile host could send) or more than {@link #MAX_ADDITIONAL_GIDS} is refused.
+     */
+    static List<Integer> additionalGids(List<Integer> requested) {
+        if (requested == null) return List.of();
+        if (requested.size() > MAX_ADDITIONAL_GIDS) {
+            throw AgentException.invalid("expected at most " + MAX_ADDITIONAL_GIDS + " additionalGids, found " + requested.size());
+        }
+        java.util.LinkedHashSet<Integer> out = new java.util.LinkedHashSet<>();
+        for (Integer gid : requested) {
+            if (gid == null || gid < 0) {
+                throw AgentException.invalid("expected additionalGids as group ids 0.." + Integer.MAX_VALUE + ", found " + gid);
+            }
+            out.add(gid);
+        }
+        return List.copyOf(out);
+    }
+
+    /** The name /etc/passwd gives {@code uid}, or "" when the image lists none. */
+    static String userName(Path rootfs, int uid) {
+        String[] entry = find(rootfs, "passwd", Integer.toString(uid), 2);
+        return entry == null ? "" : entry[0];
+    }
+
+    /** The name /etc/group gives {@code gid}, or "" when the image lists none. */
+    static String groupName(Path rootfs, int gid) {
+        String[] entry = find(rootfs, "group", Integer.toString(gid), 2);
+        return entry == null ? "" : entry[0];
+    }
+
     /** The primary gid of a numeric uid if /etc/passwd lists it, else the uid itself. */
     private static int lookupPrimaryGid(Path rootfs, String uid) {
         String[] entry = find(rootfs, "passwd", uid, 2);

@@ -174,7 +174,7 @@ public final class Enforcer {
     private static Request withAllowedEnv(Request request, Decision d) {
         return switch (request) {
             case Request.CreateContainer c -> new Request.CreateContainer(c.containerID(), c.rootfs(), c.argList(),
-                    d.envList(), c.workingDir(), c.user(), c.mounts(), c.capabilities(), c.noNewPrivileges(), c.hostname());
+                    d.envList(), c.workingDir(), c.user(), c.additionalGids(), c.mounts(), c.capabilities(), c.noNewPrivileges(), c.hostname());
             case Request.ExecInContainer e when e.envList() != null && !e.envList().isEmpty() ->
                     new Request.ExecInContainer(e.containerID(), e.argList(), d.envList(), e.workingDir(), e.timeoutMillis());
             default -> request;
@@ -218,7 +218,7 @@ public final class Enforcer {
     }
 
     private static EnforcementRequest createInput(Request.CreateContainer c, ContainerService sandbox) {
-        ContainerService.ResolvedUser user = sandbox.resolveUserForPolicy(c.containerID(), c.user());
+        ContainerService.ResolvedUser user = sandbox.resolveUserForPolicy(c.containerID(), c.user(), c.additionalGids());
         List<EnforcementRequest.Mount> mounts = new ArrayList<>();
         for (Request.Mount m : c.mounts() == null ? List.<Request.Mount>of() : c.mounts()) {
             mounts.add(new EnforcementRequest.Mount(m.destination(), sandbox.mountSourceForPolicy(m),
@@ -228,8 +228,8 @@ public final class Enforcer {
         String cwd = c.workingDir() == null || c.workingDir().isBlank() ? "/" : c.workingDir();
         return new EnforcementRequest.CreateContainer(c.containerID(), c.argList(), c.envList() == null ? List.of() : c.envList(),
                 cwd, mounts, false, c.noNewPrivileges(),
-                new EnforcementRequest.IdName(Integer.toString(user.uid()), user.userName()),
-                List.of(new EnforcementRequest.IdName(Integer.toString(user.gid()), user.groupName())),
+                new EnforcementRequest.IdName(Integer.toString(user.user().id()), user.user().name()),
+                user.groups().stream().map(g -> new EnforcementRequest.IdName(Integer.toString(g.id()), g.name())).toList(),
                 "0022", new EnforcementRequest.Capabilities(caps, caps, List.of(), caps, List.of()),
                 // the agent always applies its runtime default profile, and says which by its hash
                 SeccompDefault.sha256(), List.of(), c.hostname() == null || c.hostname().isBlank() ? c.containerID() : c.hostname());

@@ -57,11 +57,13 @@ public sealed interface Request {
     /**
      * Writes the OCI bundle of a container whose root file system is the overlay at {@code rootfs}.
      * {@code capabilities} null means the default set; {@code user} is "uid[:gid]" or a name
-     * looked up in the image's /etc/passwd.
+     * looked up in the image's /etc/passwd; {@code additionalGids} (null: none) are the process's
+     * supplementary groups, the OCI spec's {@code process.user.additionalGids}, which the policy
+     * checks with the primary group.
      */
     record CreateContainer(String containerID, String rootfs, List<String> argList, List<String> envList,
-                           String workingDir, String user, List<Mount> mounts, List<String> capabilities,
-                           boolean noNewPrivileges, String hostname) implements Request {}
+                           String workingDir, String user, List<Integer> additionalGids, List<Mount> mounts,
+                           List<String> capabilities, boolean noNewPrivileges, String hostname) implements Request {}
 
     record StartContainer(String containerID) implements Request {}
 

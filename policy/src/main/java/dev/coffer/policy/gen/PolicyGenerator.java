@@ -116,7 +116,7 @@ public final class PolicyGenerator {
         String user = c.user() != null && !c.user().isEmpty() ? c.user() : image.user();
         boolean privileged = c.security().privileged();
         return new PolicyDocument.Container(image.reference(), c.name(), image.layerHashes(), command, envRules,
-                workingDir, mounts, execs, signals, user(user), DefaultCapabilities.forContainer(privileged),
+                workingDir, mounts, execs, signals, user(user, c.supplementalGroups()), DefaultCapabilities.forContainer(privileged),
                 c.security().seccompProfileSha256(), privileged, c.security().allowStdioAccess(),
                 c.security().noNewPrivileges(), c.security().limits().none() ? null
                         : new PolicyDocument.Limits(c.security().limits().memoryBytes(), c.security().limits().pids()));
@@ -189,9 +189,14 @@ public final class PolicyGenerator {
 
     /**
      * ACI's user rule. An empty user means the OCI default, root (uid 0); "uid[:gid]" pins ids,
-     * anything else pins names.
+     * anything else pins names. The framework checks every group of the process (its primary
+     * group and each supplementary one, what the OCI spec's gid and additionalGids hold) against
+     * {@code group_idnames}, so the list is the primary group, then {@code supplementalGroups} in
+     * ascending order, each once. Without a group in {@code user} the primary group is the
+     * image's /etc/passwd's (or the runtime's default), which is not known here: any group is
+     * allowed then, as ACI does, and the supplementary ones add nothing to "any".
      */
-    static PolicyDocument.User user(String user) {
+    static PolicyDocument.User user(String user, List<Integer> supplementalGroups) {
         String u = user.isEmpty() ? "0" : user;
         String userPart = u;
         String groupPart = null;
@@ -201,9 +206,15 @@ public final class PolicyGenerator {
             groupPart = u.substring(colon + 1);
         }
         PolicyDocument.IdName userRule = idName(userPart);
-        List<PolicyDocument.IdName> groups = groupPart == null || groupPart.isEmpty()
-                ? List.of(new PolicyDocument.IdName("", "any"))
-                : List.of(idName(groupPart));
+        if (groupPart == null || groupPart.isEmpty()) {
+            return new PolicyDocument.User(userRule, List.of(new PolicyDocument.IdName("", "any")), DEFAULT_UMASK);
+        }
+        List<PolicyDocument.IdName> groups = new ArrayList<>();
+        groups.add(idName(groupPart));
+        for (int gid : new java.util.TreeSet<>(supplementalGroups)) {
+            PolicyDocument.IdName g = new PolicyDocument.IdName(Integer.toString(gid), "id");
+            if (!groups.contains(g)) groups.add(g);
+        }
         return new PolicyDocument.User(userRule, groups, DEFAULT_UMASK);
     }
 

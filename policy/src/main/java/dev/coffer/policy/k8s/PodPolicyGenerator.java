@@ -88,6 +88,10 @@ public final class PodPolicyGenerator {
             "restartPolicy", "resizePolicy");
     static final Set<String> SECURITY_CONTEXT_FIELDS = Set.of("runAsUser", "runAsGroup", "runAsNonRoot", "privileged",
             "capabilities", "allowPrivilegeEscalation", "readOnlyRootFilesystem", "seccompProfile");
+    /** Pod securityContext fields the policy pins (users and groups) or checks (seccompProfile). */
+    static final Set<String> POD_SECURITY_CONTEXT_FIELDS = Set.of("runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile",
+            "fsGroup", "supplementalGroups");
+    private static final JsonNode MISSING = com.fasterxml.jackson.databind.node.MissingNode.getInstance();
     /** Volume sources whose files the kubelet writes and the container sees read-only. */
     static final Set<String> READ_ONLY_VOLUME_SOURCES = Set.of("configMap", "secret", "projected", "downwardAPI");
 
@@ -151,6 +155,8 @@ public final class PodPolicyGenerator {
         final List<String> warnings = new ArrayList<>();
         final Map<String, Extra> extras = new LinkedHashMap<>();
         final Map<String, String> volumeSources = new LinkedHashMap<>();
+        /** fsGroup and supplementalGroups of the pod, in the kubelet's order. */
+        List<Integer> podGroups = List.of();
 
         Reader(KubernetesManifest manifest, Workload workload, Options options) {
             this.manifest = manifest;
@@ -175,8 +181,9 @@ public final class PodPolicyGenerator {
                 }
             }
             JsonNode podSec = spec.path("securityContext");
-            checkFields(podSec, "spec.securityContext", Set.of("runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile"),
+            checkFields(podSec, "spec.securityContext", POD_SECURITY_CONTEXT_FIELDS,
                     "is not pinned by Coffer policies; remove it or set it per container where supported");
+            podGroups = podGroups(podSec);
             List<String> volumeNames = volumes(spec.path("volumes"));
             boolean serviceAccount = spec.path("automountServiceAccountToken").asBoolean(true);
             if (serviceAccount) {
@@ -184,7 +191,7 @@ public final class PodPolicyGenerator {
                         + " (the host supplies it); set automountServiceAccountToken: false if the pod does not call the API server");
             }
             List<ContainerPolicyInput> containers = new ArrayList<>();
-            containers.add(ContainerPolicyInput.of(PAUSE_CONTAINER, options.pauseImage()));
+            containers.add(pause(podSec));
             extras.put(PAUSE_CONTAINER, new Extra(null, Set.of(), false));
             Set<String> names = new TreeSet<>();
             Set<Integer> ports = new LinkedHashSet<>();
@@ -206,6 +213,48 @@ public final class PodPolicyGenerator {
             } catch (IllegalArgumentException e) {
                 throw new ManifestException(where + ": " + e.getMessage());
             }
+        }
+
+        /**
+         * The pause container as containerd's CRI starts it: the pod-level runAsUser/runAsGroup (else the pause
+         * image's user). The kubelet passes the pod's groups to the sandbox too; containerd 1.6 gives the
+         * sandbox only its primary group (CriPodTest sees it), later releases may add the pod's groups: the
+         * policy allows those, which the pause container (pinned to its sleep) cannot use for anything.
+         */
+        private ContainerPolicyInput pause(JsonNode podSec) throws ManifestException {
+            String user = user(MISSING, podSec, "spec");
+            return new ContainerPolicyInput(PAUSE_CONTAINER, options.pauseImage(), null, null, List.of(), null, user,
+                    podGroups, List.of(), List.of(), List.of(), null);
+        }
+
+        /**
+         * The supplementary groups the kubelet gives every container of the pod (its CRI request's
+         * supplemental_groups): the pod's fsGroup and its supplementalGroups. containerd's CRI adds them to
+         * the process's additionalGids, with its primary group and the groups the image's /etc/group lists
+         * the user in.
+         */
+        private List<Integer> podGroups(JsonNode podSec) throws ManifestException {
+            List<Integer> groups = new ArrayList<>();
+            JsonNode fsGroup = podSec.path("fsGroup");
+            if (!fsGroup.isMissingNode() && !fsGroup.isNull()) groups.add(groupId(fsGroup, "spec.securityContext.fsGroup"));
+            JsonNode supplemental = podSec.path("supplementalGroups");
+            if (!supplemental.isMissingNode() && !supplemental.isNull()) {
+                if (!supplemental.isArray()) {
+                    throw fail("spec.securityContext.supplementalGroups", "expected a list of group ids, found " + type(supplemental));
+                }
+                for (int i = 0; i < supplemental.size(); i++) {
+                    int gid = groupId(supplemental.get(i), "spec.securityContext.supplementalGroups[" + i + "]");
+                    if (!groups.contains(gid)) groups.add(gid);
+                }
+            }
+            return List.copyOf(groups);
+        }
+
+        private int groupId(JsonNode n, String path) throws ManifestException {
+            if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 0) {
+                throw fail(path, "expected a group id 0.." + Integer.MAX_VALUE + ", found " + type(n) + " " + n);
+            }
+            return n.asInt();
         }
 
         private List<String> volumes(JsonNode vols) throws ManifestException {
@@ -305,7 +354,7 @@ public final class PodPolicyGenerator {
             long memory = memoryLimit(c.path("resources"), path);
             extras.put(name, new Extra(caps, optional, serviceAccount));
             try {
-                return new ContainerPolicyInput(name, image, command, args, env, workingDir, user, mounts, execs, List.of(),
+                return new ContainerPolicyInput(name, image, command, args, env, workingDir, user, podGroups, mounts, execs, List.of(),
                         new SecurityInput(privileged, true, noNewPrivileges, "", new LimitsInput(memory, 0)));
             } catch (IllegalArgumentException e) {
                 throw new ManifestException(where + " " + path + ": " + e.getMessage());
@@ -333,7 +382,20 @@ public final class PodPolicyGenerator {
                 return null;
             }
             if (nonRoot && uid.asLong() == 0) throw fail(path + ".securityContext.runAsUser", "is 0 while runAsNonRoot is true");
-            return uid.asText() + (gid.isMissingNode() || gid.isNull() ? "" : ":" + gid.asText());
+            for (JsonNode n : List.of(uid, gid)) {
+                if (!n.isMissingNode() && !n.isNull() && !n.canConvertToInt()) {
+                    throw fail(path + ".securityContext", "expected runAsUser/runAsGroup at most " + Integer.MAX_VALUE + " (as Kubernetes"
+                            + " validates them), found " + n);
+                }
+            }
+            if (gid.isMissingNode() || gid.isNull()) {
+                warnings.add(path + ": runAsUser " + uid.asText() + " without runAsGroup: the primary group comes from the image's"
+                        + " /etc/passwd, which the policy does not read, so it allows any group"
+                        + (podGroups.isEmpty() ? "" : " (fsGroup and supplementalGroups are not pinned either)")
+                        + "; set runAsGroup to pin the process's groups");
+                return uid.asText();
+            }
+            return uid.asText() + ":" + gid.asText();
         }
 
         private void seccomp(JsonNode profile, String path) throws ManifestException {

@@ -90,7 +90,7 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
             containers.add(new ContainerPolicyInput(c.name(), c.image(),
                     c.command().isEmpty() ? null : c.command(),
                     c.args().isEmpty() ? null : c.args(),
-                    env, c.workingDir(), c.user(), mounts, execs, c.signals(),
+                    env, c.workingDir(), c.user(), c.supplementalGroups(), mounts, execs, c.signals(),
                     new SecurityInput(sec.privileged(), sec.allowStdioAccess(), sec.noNewPrivileges(), sec.seccompProfileSha256(),
                             new LimitsInput(sec.limits().memoryBytes(), sec.limits().pids()))));
         }

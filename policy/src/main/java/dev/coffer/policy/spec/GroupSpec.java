@@ -99,13 +99,17 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
      * @param args          replaces the image's Cmd when set
      * @param workingDir    replaces the image's WorkingDir when set (null = not set)
      * @param user          replaces the image's User when set (null = not set)
+     * @param supplementalGroups the process's supplementary group ids beyond its primary group (Kubernetes'
+     *                      supplementalGroups and fsGroup; what CRI puts in the OCI spec's additionalGids), none by default
      * @param execProcesses the commands the host may later exec in the container (none by default)
      * @param signals       the signals the host may send the container's main process
      */
     public record ContainerSpec(String name, String image, List<String> command, List<String> args, List<EnvVar> env,
-                                String workingDir, String user, List<Port> ports, List<VolumeMount> volumeMounts,
-                                List<ExecProcess> execProcesses, List<Integer> signals, Security security) {
+                                String workingDir, String user, List<Integer> supplementalGroups, List<Port> ports,
+                                List<VolumeMount> volumeMounts, List<ExecProcess> execProcesses, List<Integer> signals,
+                                Security security) {
         public ContainerSpec {
+            supplementalGroups = supplementalGroups == null ? List.of() : List.copyOf(supplementalGroups);
             command = List.copyOf(command);
             args = List.copyOf(args);
             env = List.copyOf(env);

@@ -370,7 +370,7 @@ public final class GroupSpecParser {
     private ContainerSpec container(YamlNode node, String path, Set<String> volumes, Set<String> readOnlyVolumes)
             throws SpecException {
         YamlNode.Mapping m = mapping(node, path, Set.of("name", "image", "command", "args", "env", "workingDir", "user",
-                "ports", "volumeMounts", "execProcesses", "signals", "securityContext", "resources"));
+                "supplementalGroups", "ports", "volumeMounts", "execProcesses", "signals", "securityContext", "resources"));
         String name = requiredString(m, "name", path);
         if (!DNS_LABEL.matcher(name).matches()) {
             throw error(m.entries().get("name").value(), path + ".name",
@@ -422,6 +422,7 @@ public final class GroupSpecParser {
             throw error(m.entries().get("user").value(), path + ".user",
                     "expected a user name or uid[:gid] like 1000:1000, found \"" + user + "\"");
         }
+        List<Integer> supplementalGroups = groupList(m, "supplementalGroups", path);
         List<Port> ports = new ArrayList<>();
         YamlNode.Sequence portList = optionalSequence(m, "ports", path);
         if (portList != null) {
@@ -473,7 +474,8 @@ public final class GroupSpecParser {
         }
         List<Integer> signals = signalList(m, "signals", path);
         Security security = security(m, path).withLimits(limits(m, path));
-        return new ContainerSpec(name, image, command, args, env, workingDir, user, ports, mounts, execs, signals, security);
+        return new ContainerSpec(name, image, command, args, env, workingDir, user, supplementalGroups, ports, mounts, execs,
+                signals, security);
     }
 
     private Security security(YamlNode.Mapping container, String path) throws SpecException {
@@ -548,6 +550,33 @@ public final class GroupSpecParser {
             default -> 1_000_000_000_000L;
         };
         return n > Long.MAX_VALUE / unit ? -1 : n * unit;
+    }
+
+    /** Group ids as Kubernetes allows them (0..2147483647), each once. */
+    private List<Integer> groupList(YamlNode.Mapping m, String key, String path) throws SpecException {
+        YamlNode.Sequence seq = optionalSequence(m, key, path);
+        if (seq == null) return List.of();
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < seq.items().size(); i++) {
+            YamlNode item = seq.items().get(i);
+            Integer gid = null;
+            if (item instanceof YamlNode.Scalar sc && sc.token() == JsonToken.VALUE_NUMBER_INT) {
+                try {
+                    gid = Integer.parseInt(sc.text());
+                } catch (NumberFormatException ignored) {
+                    // out of range: the error below
+                }
+            }
+            if (gid == null || gid < 0) {
+                throw error(item, join(path, key) + "[" + i + "]", "expected a group id 0.." + Integer.MAX_VALUE + ", found "
+                        + (item instanceof YamlNode.Scalar sc ? "\"" + sc.text() + "\"" : item.kind()));
+            }
+            if (out.contains(gid)) {
+                throw error(item, join(path, key) + "[" + i + "]", "expected each group id once, found " + gid + " again");
+            }
+            out.add(gid);
+        }
+        return out;
     }
 
     private List<Integer> signalList(YamlNode.Mapping m, String key, String path) throws SpecException {

@@ -170,7 +170,7 @@ class PolicyGeneratorTest {
     @Test
     void invalidVariablePatternIsRefused() {
         GroupPolicyInput g = new GroupPolicyInput("g", List.of(new ContainerPolicyInput("a", "registry.example/side:2",
-                null, null, List.of(EnvVarInput.pattern("X", "([a-z")), null, null, null, null, null, null)), List.of());
+                null, null, List.of(EnvVarInput.pattern("X", "([a-z")), null, null, null, null, null, null, null)), List.of());
         var e = assertThrows(IllegalArgumentException.class, () -> new PolicyGenerator(FixedImages.standard()).generate(g, false));
         assertTrue(e.getMessage().contains("not a valid RE2 pattern"), e.getMessage());
     }
@@ -187,11 +187,26 @@ class PolicyGeneratorTest {
     void namesWithRegexMetacharactersAreQuoted() throws IOException {
         // the spec parser admits only DNS-label volume names; the generator quotes whatever it is given
         GroupPolicyInput g = new GroupPolicyInput("g", List.of(new ContainerPolicyInput("a", "registry.example/side:2", null,
-                null, List.of(EnvVarInput.pattern("A.B", "x+")), null, null, List.of(new MountInput("v.1", "/v", false)),
+                null, List.of(EnvVarInput.pattern("A.B", "x+")), null, null, null, List.of(new MountInput("v.1", "/v", false)),
                 List.of(), List.of(), null)), List.of("v.1"));
         PolicyDocument.Container c = new PolicyGenerator(FixedImages.standard()).document(g, false).containers().getFirst();
         assertEquals("sandbox:///volumes/v\\.1", c.mounts().getFirst().source());
         assertTrue(c.envRules().contains(new PolicyDocument.EnvRule("A\\.B=x+", "re2", true)));
+    }
+
+    @Test
+    void supplementaryGroupsArePinnedAfterThePrimaryOneInOrderEachOnce() {
+        PolicyDocument.User u = PolicyGenerator.user("1000:3000", List.of(4000, 2000, 3000, 2000));
+        assertEquals(new PolicyDocument.IdName("1000", "id"), u.userIdName());
+        assertEquals(List.of(new PolicyDocument.IdName("3000", "id"), new PolicyDocument.IdName("2000", "id"),
+                new PolicyDocument.IdName("4000", "id")), u.groupIdNames());
+        assertEquals(List.of(new PolicyDocument.IdName("staff", "name"), new PolicyDocument.IdName("4000", "id")),
+                PolicyGenerator.user("app:staff", List.of(4000)).groupIdNames());
+        // without a primary group the image decides it: any group, as ACI's default
+        assertEquals(List.of(new PolicyDocument.IdName("", "any")), PolicyGenerator.user("1000", List.of(4000)).groupIdNames());
+        assertEquals(List.of(new PolicyDocument.IdName("", "any")), PolicyGenerator.user("", List.of()).groupIdNames());
+        assertThrows(IllegalArgumentException.class, () -> new ContainerPolicyInput("a", "x", null, null, null, null, "1:1",
+                List.of(-5), null, null, null, null));
     }
 
     @Test
@@ -202,7 +217,7 @@ class PolicyGeneratorTest {
     @Test
     void privilegedContainerGetsElevationAndFullCapabilities() throws IOException {
         GroupPolicyInput g = new GroupPolicyInput("g", List.of(new ContainerPolicyInput("a", "registry.example/side:2",
-                null, null, null, null, "app:staff", null, null, null, new SecurityInput(true, false, true, "e".repeat(64)))),
+                null, null, null, null, "app:staff", null, null, null, null, new SecurityInput(true, false, true, "e".repeat(64)))),
                 List.of());
         PolicyDocument.Container c = new PolicyGenerator(FixedImages.standard()).document(g, false).containers().getFirst();
         assertTrue(c.allowElevated());

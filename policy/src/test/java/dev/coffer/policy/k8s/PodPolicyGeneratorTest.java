@@ -241,6 +241,110 @@ class PodPolicyGeneratorTest {
         assertTrue(d.allowed(), d.reason());
     }
 
+    /** A pod as the kubelet runs it as a user: runAsUser, runAsGroup, fsGroup and supplementalGroups. */
+    static final String POD_AS_USER = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: asuser}
+            spec:
+              automountServiceAccountToken: false
+              securityContext:
+                runAsUser: 1000
+                runAsGroup: 3000
+                fsGroup: 2000
+                supplementalGroups: [4000, 2000]
+              containers:
+                - name: migrate
+                  image: registry.example/tools/migrate:1
+                - name: other
+                  image: registry.example/tools/migrate:1
+                  command: ["/bin/migrate", "--other"]
+                  securityContext: {runAsUser: 1001, runAsGroup: 3001}
+            """;
+
+    static CreateContainer migrateCreate(String id, List<String> argv, IdName user, List<IdName> groups) {
+        return new CreateContainer(id, argv, List.of("PATH=/bin", "HOSTNAME=asuser"), "/", List.of(), false, false, user, groups,
+                "0022", caps(DefaultCapabilities.UNPRIVILEGED), "", List.of(), null);
+    }
+
+    static List<IdName> gids(int... ids) {
+        return java.util.Arrays.stream(ids).mapToObj(i -> new IdName(Integer.toString(i), "")).toList();
+    }
+
+    @Test
+    void runAsUserGroupsFsGroupAndSupplementalGroupsArePinnedForEveryContainerAndThePause() throws Exception {
+        PodPolicyGenerator.Result r = generate(POD_AS_USER, "Pod/asuser", PodPolicyGenerator.Options.DEFAULT);
+        String policy = r.policy().text();
+        // the primary group first, then fsGroup and supplementalGroups ascending, each once
+        assertTrue(policy.contains("\"user\": {\"user_idname\": {\"pattern\": \"1000\", \"strategy\": \"id\"}, \"group_idnames\": "
+                + "[{\"pattern\": \"3000\", \"strategy\": \"id\"}, {\"pattern\": \"2000\", \"strategy\": \"id\"}, "
+                + "{\"pattern\": \"4000\", \"strategy\": \"id\"}], \"umask\": \"0022\"}"), policy);
+        assertTrue(policy.contains("\"user\": {\"user_idname\": {\"pattern\": \"1001\", \"strategy\": \"id\"}, \"group_idnames\": "
+                + "[{\"pattern\": \"3001\", \"strategy\": \"id\"}, {\"pattern\": \"2000\", \"strategy\": \"id\"}, "
+                + "{\"pattern\": \"4000\", \"strategy\": \"id\"}], \"umask\": \"0022\"}"), "a container's own runAsUser wins: " + policy);
+        assertEquals(List.of(), r.warnings(), "every group is pinned");
+        assertEquals(policy, generate(POD_AS_USER, "Pod/asuser", PodPolicyGenerator.Options.DEFAULT).policy().text());
+
+        // what containerd 1.6's CRI passes: the primary gid again in additionalGids, then the kubelet's groups
+        Map<String, CreateContainer> allowed = new java.util.LinkedHashMap<>();
+        allowed.put("containerd's ids", migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1000", ""), gids(3000, 3000, 2000, 4000)));
+        allowed.put("names from the image", migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1000", "app"),
+                List.of(new IdName("3000", "app"), new IdName("2000", "data"))));
+        allowed.put("fewer groups", migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1000", ""), gids(3000)));
+        for (Map.Entry<String, CreateContainer> a : allowed.entrySet()) {
+            Decision d = readyForMigrate(policy).decide(a.getValue());
+            assertTrue(d.allowed(), a.getKey() + ": " + d.reason());
+        }
+        Map<String, CreateContainer> refused = new java.util.LinkedHashMap<>();
+        refused.put("root", migrateCreate("c-m", List.of("/bin/migrate"), new IdName("0", "root"), gids(3000, 2000, 4000)));
+        refused.put("another uid", migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1001", ""), gids(3000, 2000, 4000)));
+        refused.put("root group added", migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1000", ""), gids(3000, 2000, 4000, 0)));
+        refused.put("another primary group", migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1000", ""), gids(0)));
+        for (Map.Entry<String, CreateContainer> t : refused.entrySet()) {
+            Decision d = readyForMigrate(policy).decide(t.getValue());
+            assertFalse(d.allowed(), t.getKey() + " was allowed");
+            assertTrue(d.reason().contains("invalid user"), t.getKey() + ": " + d.reason());
+        }
+        Decision swapped = readyForMigrate(policy).decide(migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1001", ""),
+                gids(3001, 2000, 4000)));
+        assertFalse(swapped.allowed(), "the other container's user for this one was allowed");
+        Decision other = readyForMigrate(policy).decide(migrateCreate("c-m", List.of("/bin/migrate", "--other"), new IdName("1001", ""),
+                gids(3001, 2000, 4000)));
+        assertTrue(other.allowed(), other.reason());
+
+        // the pause container runs as the pod-level user with the pod's groups, as containerd starts the sandbox
+        PolicyEnforcer e = PolicyEnforcer.load(policy);
+        commit(e, new EnforcementRequest.MountDevice("/run/coffer/layers/pause", PAUSE_LAYER));
+        commit(e, new EnforcementRequest.MountOverlay("c-pause", List.of("/run/coffer/layers/pause"), "/run/coffer/rootfs/c-pause"));
+        List<String> pauseEnv = List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        Decision asImage = e.decide(new CreateContainer("c-pause", List.of("/pause"), pauseEnv, "/", List.of(), false, false,
+                new IdName("65535", ""), gids(65535), "0022", caps(DefaultCapabilities.UNPRIVILEGED), "", List.of(), null));
+        assertFalse(asImage.allowed(), "the pause image's own user is not the pod's");
+        Decision asPod = e.decide(new CreateContainer("c-pause", List.of("/pause"), pauseEnv, "/", List.of(), false, false,
+                new IdName("1000", ""), gids(3000, 2000, 4000), "0022", caps(DefaultCapabilities.UNPRIVILEGED), "", List.of(), null));
+        assertTrue(asPod.allowed(), asPod.reason());
+    }
+
+    @Test
+    void runAsUserWithoutRunAsGroupAllowsAnyGroupAndSaysSo() throws Exception {
+        String yaml = POD_AS_USER.replace("    runAsGroup: 3000\n", "").replace(", runAsGroup: 3001", "");
+        PodPolicyGenerator.Result r = generate(yaml, "Pod/asuser", PodPolicyGenerator.Options.DEFAULT);
+        assertTrue(r.warnings().stream().anyMatch(w -> w.contains("spec.containers[0]: runAsUser 1000 without runAsGroup")
+                && w.contains("fsGroup and supplementalGroups are not pinned either") && w.contains("set runAsGroup")), r.warnings().toString());
+        Decision d = readyForMigrate(r.policy().text()).decide(migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1000", ""),
+                gids(0, 2000, 4000)));
+        assertTrue(d.allowed(), "the image's primary group (here 0) is not known to the generator: " + d.reason());
+        d = readyForMigrate(r.policy().text()).decide(migrateCreate("c-m", List.of("/bin/migrate"), new IdName("0", ""), gids(0)));
+        assertFalse(d.allowed(), "the uid stays pinned");
+    }
+
+    static PolicyEnforcer readyForMigrate(String policy) {
+        PolicyEnforcer e = PolicyEnforcer.load(policy);
+        commit(e, new EnforcementRequest.MountDevice("/run/coffer/layers/base", BASE));
+        commit(e, new EnforcementRequest.MountOverlay("c-m", List.of("/run/coffer/layers/base"), "/run/coffer/rootfs/c-m"));
+        return e;
+    }
+
     @Test
     void jobWithInitContainersPinsBothAndTheMemoryLimit() throws Exception {
         PodPolicyGenerator.Result r = generate(JOB, "Job/migrate", PodPolicyGenerator.Options.DEFAULT);
@@ -409,7 +513,12 @@ class PodPolicyGeneratorTest {
         cases.put("spec.volumes[0].hostPath", new String[] {"volumes: [{name: h, hostPath: {path: /etc}}]", ""});
         cases.put("spec.volumes[0].persistentVolumeClaim", new String[] {"volumes: [{name: h, persistentVolumeClaim: {claimName: x}}]", ""});
         cases.put("spec.ephemeralContainers", new String[] {"ephemeralContainers: []", ""});
-        cases.put("spec.securityContext.fsGroup", new String[] {"securityContext: {fsGroup: 2000}", ""});
+        cases.put("spec.securityContext.fsGroupChangePolicy", new String[] {"securityContext: {fsGroup: 2000, fsGroupChangePolicy: Always}", ""});
+        cases.put("spec.securityContext.fsGroup", new String[] {"securityContext: {fsGroup: -1}", ""});
+        cases.put("spec.securityContext.supplementalGroups[1]", new String[] {"securityContext: {supplementalGroups: [4000, \"5000\"]}", ""});
+        cases.put("spec.securityContext.supplementalGroups", new String[] {"securityContext: {supplementalGroups: 4000}", ""});
+        cases.put("spec.securityContext.supplementalGroupsPolicy", new String[] {"securityContext: {supplementalGroupsPolicy: Strict}", ""});
+        cases.put("runAsUser/runAsGroup at most", new String[] {"", "securityContext: {runAsUser: 4294967296, runAsGroup: 1}"});
         cases.put("securityContext.privileged", new String[] {"", "securityContext: {privileged: true}"});
         cases.put("ports[0].hostPort", new String[] {"", "ports: [{containerPort: 80, hostPort: 80}]"});
         cases.put("seccompProfile.type", new String[] {"", "securityContext: {seccompProfile: {type: Unconfined}}"});

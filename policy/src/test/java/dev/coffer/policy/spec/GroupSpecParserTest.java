@@ -59,6 +59,24 @@ class GroupSpecParserTest {
     }
 
     @Test
+    void userAndSupplementalGroupsAreReadAndBadGroupIdsRefused() throws Exception {
+        String yaml = "name: web\ncontainers:\n  - name: a\n    image: demo:1\n    user: \"1000:3000\"\n    supplementalGroups: %s\n";
+        GroupSpec.ContainerSpec a = GroupSpecParser.parse(yaml.formatted("[4000, 2000]"), "g.yaml").containers().getFirst();
+        assertEquals("1000:3000", a.user());
+        assertEquals(List.of(4000, 2000), a.supplementalGroups(), "in the spec's order");
+        assertEquals(List.of(), GroupSpecParser.parse(GOOD, "g.yaml").containers().getFirst().supplementalGroups());
+        for (String[] c : new String[][] {
+                {"[-1]", "containers[0].supplementalGroups[0]: expected a group id 0..2147483647, found \"-1\""},
+                {"[4000, 4294967296]", "containers[0].supplementalGroups[1]: expected a group id 0..2147483647, found \"4294967296\""},
+                {"[\"4000\"]", "containers[0].supplementalGroups[0]: expected a group id 0..2147483647, found \"4000\""},
+                {"[4000, 4000]", "containers[0].supplementalGroups[1]: expected each group id once, found 4000 again"},
+                {"4000", "containers[0].supplementalGroups"}}) {
+            SpecException e = bad(yaml.formatted(c[0]));
+            assertTrue(e.getMessage().contains(c[1]), c[0] + ": " + e.getMessage());
+        }
+    }
+
+    @Test
     void syntaxErrorsNameFileAndLine() {
         SpecException e = bad("name: web\ncontainers:\n  - name: a\n   image: [unclosed\n");
         assertEquals("g.yaml", e.file());

@@ -12,10 +12,12 @@ import java.util.Map;
  * The process of one container: the image config overlaid with the spec, with Kubernetes'
  * rules: {@code command} replaces the Entrypoint (and drops the image's Cmd), {@code args}
  * replaces the Cmd; spec env overrides image env by name; the spec's workingDir and user replace
- * the image's. The policy generator applies the same rules (PolicyGenerator), so what this
- * plans is what the policy pins.
+ * the image's; the spec's supplementalGroups are the process's additionalGids (null: none). The
+ * policy generator applies the same rules (PolicyGenerator), so what this plans is what the
+ * policy pins.
  */
-record ContainerPlan(List<String> argList, List<String> envList, String workingDir, String user) {
+record ContainerPlan(List<String> argList, List<String> envList, String workingDir, String user,
+                     List<Integer> additionalGids) {
     static ContainerPlan of(GroupSpec.ContainerSpec spec, ImageConfig image) {
         List<String> argv = new ArrayList<>();
         if (!spec.command().isEmpty()) {
@@ -36,6 +38,8 @@ record ContainerPlan(List<String> argList, List<String> envList, String workingD
         env.forEach((k, v) -> envList.add(k + "=" + v));
         String cwd = spec.workingDir() != null ? spec.workingDir()
                 : image.workingDir().isEmpty() ? "/" : image.workingDir();
-        return new ContainerPlan(List.copyOf(argv), List.copyOf(envList), cwd, spec.user() != null ? spec.user() : image.user());
+        // none is sent as absent, so a request without groups reads as before to an agent of an earlier build
+        return new ContainerPlan(List.copyOf(argv), List.copyOf(envList), cwd, spec.user() != null ? spec.user() : image.user(),
+                spec.supplementalGroups().isEmpty() ? null : spec.supplementalGroups());
     }
 }

@@ -238,7 +238,7 @@ public final class GroupManager {
                             + " Entrypoint/Cmd in image " + c.image() + "; set command: in the spec");
                 }
                 Result.ContainerStatus created = agent.call(new Request.CreateContainer(c.name(), rootfs.toString(), plan.argList(),
-                        plan.envList(), plan.workingDir(), plan.user(), mounts, null, true, spec.name()),
+                        plan.envList(), plan.workingDir(), plan.user(), plan.additionalGids(), mounts, null, true, spec.name()),
                         Result.ContainerStatus.class);
                 // where the host reads the log: the agent's own file, or the copy pulled from the guest
                 String logPath = sandbox.logsOnHost() ? created.logPath()
@@ -340,7 +340,7 @@ public final class GroupManager {
                             + " Entrypoint/Cmd in image " + c.image());
                 }
                 Result.ContainerStatus created = agent.call(new Request.CreateContainer(c.name(), rootfs.toString(),
-                        plan.argList(), plan.envList(), plan.workingDir(), plan.user(), List.of(), null, true, group),
+                        plan.argList(), plan.envList(), plan.workingDir(), plan.user(), plan.additionalGids(), List.of(), null, true, group),
                         Result.ContainerStatus.class);
                 String logPath = sandbox.logsOnHost() ? created.logPath() : sandbox.logDir().resolve(c.name() + ".log").toString();
                 ContainerRecord record = new ContainerRecord(c.name(), c.image(), image.id(), plan.argList(), created.state(),

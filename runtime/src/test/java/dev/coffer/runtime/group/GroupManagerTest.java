@@ -210,6 +210,30 @@ class GroupManagerTest {
         assertEquals(0, groups.waitFor("follow", "counter", Duration.ofSeconds(10)).exitCode());
     }
 
+    /** A spec's user by name and its supplementary groups: pinned by the generated policy, run with exactly those ids. */
+    @Test
+    void containerRunsAsTheSpecsUserWithItsSupplementaryGroups() throws Exception {
+        String spec = """
+                name: asuser
+                containers:
+                  - name: whoami
+                    image: coffer.test/busybox:1
+                    command: [sh, -c, "echo $(id -u) $(id -g) $(id -G)"]
+                    user: "nobody:3000"
+                    supplementalGroups: [2000, 65534]
+                scratch: {allowUnencrypted: true}
+                """;
+        started.add("asuser");
+        groups.run(GroupSpecParser.parse(spec, "u.yaml"), RunOptions.defaults());
+        assertEquals(0, groups.waitFor("asuser", "whoami", Duration.ofSeconds(30)).exitCode());
+        List<String> lines = new ArrayList<>();
+        groups.logs("asuser", "whoami", false, lines::add);
+        assertEquals(1, lines.size(), lines.toString());
+        List<String> ids = List.of(lines.getFirst().trim().split(" +"));
+        assertEquals(List.of("65534", "3000"), ids.subList(0, 2), "nobody from the image's /etc/passwd, the spec's group");
+        assertEquals(java.util.Set.of("3000", "2000", "65534"), java.util.Set.copyOf(ids.subList(2, ids.size())), lines.toString());
+    }
+
     @Test
     void groupsNobodyWillStopAreReaped() throws Exception {
         run("orphan");

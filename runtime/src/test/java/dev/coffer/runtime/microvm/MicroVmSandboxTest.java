@@ -117,7 +117,7 @@ class MicroVmSandboxTest {
                 c.call(new Request.MountOverlay("c1", List.of(state + "/devices/l0"), rootfs), Result.Done.class);
                 c.call(new Request.CreateContainer("c1", rootfs, List.of("/bin/busybox", "sh", "-c",
                                 "echo hello from the microvm; cat /hello.txt; for s in /sys/block/vd*/serial; do cat $s; echo; done"),
-                        List.of("PATH=/bin"), "/", null, List.of(), null, true, "g1"), Result.ContainerStatus.class);
+                        List.of("PATH=/bin"), "/", null, null, List.of(), null, true, "g1"), Result.ContainerStatus.class);
                 c.call(new Request.StartContainer("c1"), Result.ContainerStatus.class);
                 Result.ContainerStatus done = c.call(new Request.WaitContainer("c1", 120_000), Result.ContainerStatus.class);
                 assertEquals("exited", done.state());

@@ -147,7 +147,7 @@ class MicroVmScratchTest {
         String rootfs = STATE + "/containers/c1/rootfs";
         c.call(new Request.MountOverlay("c1", List.of(STATE + "/devices/l0"), rootfs), Result.Done.class);
         c.call(new Request.CreateContainer("c1", rootfs, List.of("/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin; sleep 3600"),
-                List.of("PATH=/bin"), "/", null, List.of(new Request.Mount("/data", "sandbox:///volumes/data", "bind",
+                List.of("PATH=/bin"), "/", null, null, List.of(new Request.Mount("/data", "sandbox:///volumes/data", "bind",
                         List.of("rbind", "rw"))), null, true, "s"), Result.ContainerStatus.class);
         c.call(new Request.StartContainer("c1"), Result.ContainerStatus.class);
         // busybox installs its applets in the container's writable layer: the overlay's upper is on the scratch

@@ -25,7 +25,7 @@ import java.util.Map;
 
 /**
  * What Coffer takes from a task's OCI bundle (config.json, written by containerd): the process
- * (args, env, cwd), the image it came from and the pod's policy, both from annotations. The
+ * (args, env, cwd, user and groups), the image it came from and the pod's policy, both from annotations. The
  * rootfs containerd mounted is not used: the agent mounts the image's own dm-verity layers, the
  * ones the policy pins.
  *
@@ -38,9 +38,29 @@ import java.util.Map;
  *                   through CNI), or null for a namespace of the group's own (no path: a new
  *                   namespace; no entry or the host's own: hostNetwork, which a Coffer group never
  *                   shares). Only a task that starts a group has one: a pod's containers join the group's.
+ * @param user       the process's user as containerd resolved it (CRI's runAsUser, runAsGroup,
+ *                   runAsUsername, supplementalGroups and the pod's fsGroup, the image's user and
+ *                   its /etc/group memberships), or null when the spec has none (the image's user)
  */
 record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText, PodRole role,
-                    Path networkNamespace) {
+                    Path networkNamespace, ProcessUser user) {
+    /**
+     * The OCI spec's {@code process.user}: numeric, as containerd writes it on Linux (it resolves
+     * a user name against the image's /etc/passwd itself), with the supplementary groups in
+     * containerd's order. The agent checks these very ids against the policy and runs the
+     * container with them.
+     */
+    record ProcessUser(int uid, int gid, List<Integer> additionalGids) {
+        ProcessUser {
+            additionalGids = List.copyOf(additionalGids);
+        }
+
+        /** The group spec's {@code user}. */
+        String spec() {
+            return uid + ":" + gid;
+        }
+    }
+
     /** The image reference as CRI records it on every container it creates. */
     static final String CRI_IMAGE_ANNOTATION = "io.kubernetes.cri.image-name";
     /** The image reference for callers without CRI ({@code ctr run --annotation dev.coffer.image=REF}). */
@@ -92,7 +112,8 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
             policy = null;
         }
         Path network = role instanceof PodRole.Member ? null : networkNamespace(root.path("linux").path("namespaces"), file);
-        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy, role, network);
+        return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy, role, network,
+                processUser(process.path("user"), file));
     }
 
     /**
@@ -128,6 +149,49 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
         } catch (IOException | UnsupportedOperationException e) {
             return false; // missing or unreadable: the agent refuses it with the reason
         }
+    }
+
+    /** The most supplementary groups the shim passes on (the agent's bound too); real pods have a few. */
+    static final int MAX_ADDITIONAL_GIDS = 256;
+
+    /** {@code process.user}, or null when the spec has none; anything but numeric ids is refused with what was found. */
+    static ProcessUser processUser(JsonNode user, Path file) throws TtrpcException {
+        if (user.isMissingNode() || user.isNull()) return null;
+        if (!user.isObject()) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected process.user in " + file + " to be an object, found " + user);
+        }
+        String username = user.path("username").asText("");
+        if (!username.isEmpty()) {
+            // Windows' field: on Linux containerd resolves CRI's runAsUsername to uid and gid from the image's /etc/passwd
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected process.user in " + file + " as numeric uid and gid (containerd"
+                    + " resolves a user name against the image's /etc/passwd on Linux), found username \"" + username
+                    + "\"; set runAsUser and runAsGroup, or a user the image's /etc/passwd lists");
+        }
+        int uid = id(user.path("uid"), "process.user.uid", file);
+        int gid = id(user.path("gid"), "process.user.gid", file);
+        JsonNode extra = user.path("additionalGids");
+        List<Integer> gids = new ArrayList<>();
+        if (!extra.isMissingNode() && !extra.isNull()) {
+            if (!extra.isArray() || extra.size() > MAX_ADDITIONAL_GIDS) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected process.user.additionalGids in " + file + " as a list of at"
+                        + " most " + MAX_ADDITIONAL_GIDS + " group ids, found " + (extra.isArray() ? extra.size() + " entries" : extra));
+            }
+            for (int i = 0; i < extra.size(); i++) {
+                int g = id(extra.get(i), "process.user.additionalGids[" + i + "]", file);
+                if (!gids.contains(g)) gids.add(g);
+            }
+        }
+        return new ProcessUser(uid, gid, gids);
+    }
+
+    /** A uid or gid: absent is 0 (the OCI default), anything else must be an integer 0..2147483647 (Kubernetes' range). */
+    private static int id(JsonNode n, String field, Path file) throws TtrpcException {
+        if (n.isMissingNode()) return 0;
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.asInt() < 0) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected " + field + " in " + file + " to be an id 0.." + Integer.MAX_VALUE
+                    + ", found " + n);
+        }
+        return n.asInt();
     }
 
     private static List<String> strings(JsonNode array) {
@@ -169,6 +233,12 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
         }
         if (!envList.isEmpty()) container.put("env", envList);
         if (!cwd.isEmpty() && !cwd.equals("/")) container.put("workingDir", cwd);
+        if (user != null) {
+            container.put("user", user.spec());
+            // as containerd lists them, the primary group among them (containerd 1.6 adds it): the process's
+            // supplementary groups are then exactly containerd's
+            if (!user.additionalGids().isEmpty()) container.put("supplementalGroups", user.additionalGids());
+        }
         Map<String, Object> group = new LinkedHashMap<>();
         group.put("name", groupName);
         group.put("containers", List.of(container));

@@ -258,7 +258,8 @@ public final class TaskService {
                 .setIo(TaskEvents.TaskIO.newBuilder().setStdin(r.getStdin()).setStdout(r.getStdout()).setStderr(r.getStderr()))
                 .build());
         log.accept("created task " + r.getId() + " as container " + task.container + " of group " + task.group
-                + " (image " + task.image + ", " + bundle.role() + ")");
+                + " (image " + task.image + ", " + bundle.role() + (bundle.user() == null ? "" : ", user " + bundle.user().spec()
+                + " groups " + bundle.user().additionalGids()) + ")");
         return Shim.CreateTaskResponse.newBuilder().setPid(0).build();
     }
 

@@ -144,16 +144,35 @@ class CriPodTest {
                 """.formatted(work.resolve("root"), work.resolve("state"), socket, work.resolve("c.sock.ttrpc"), PAUSE,
                 cni ? CNI_BIN : Files.createDirectories(work.resolve("cni-bin")), cniConf,
                 HANDLER, POLICY_ANNOTATION));
-        ProcessBuilder pb = new ProcessBuilder("containerd", "--config", config.toString())
-                .redirectErrorStream(true).redirectOutput(work.resolve("containerd.log").toFile());
+        containerdConfig = config;
+        shimBin = bin;
+        startContainerdProcess();
+        for (Path layout : List.of(busybox, pause, swappedForContainerd)) {
+            Path tar = work.resolve(layout.getFileName() + ".tar");
+            assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
+            Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
+            assertEquals(0, imported.exit(), imported.output());
+        }
+        for (String image : List.of(BUSYBOX, PAUSE)) {
+            assertTrue(cri.imageStatus(image) != null, "CRI does not list " + image);
+        }
+    }
+
+    Path containerdConfig;
+    Path shimBin;
+
+    /** Starts containerd on this test's config (again, after a restart) and waits until its CRI answers. */
+    private void startContainerdProcess() throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("containerd", "--config", containerdConfig.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("containerd.log").toFile()));
         Map<String, String> env = pb.environment();
-        env.put("PATH", bin + ":" + env.getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
+        env.put("PATH", shimBin + ":" + env.getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
         env.put("COFFER_HOME", home.toString());
         env.put("COFFER_SHIM_LOG_DIR", logs.toString());
         env.put("COFFER_SHIM_PAUSE_IMAGE", PAUSE);
         env.put("COFFER_JAVA", ProcessHandle.current().info().command().orElseThrow());
         containerd = pb.start();
-        cri = new CriClient(socket, BOUND_S);
+        if (cri == null) cri = new CriClient(socket, BOUND_S);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
         while (true) {
             assertTrue(containerd.isAlive(), "containerd exited: " + Files.readString(work.resolve("containerd.log")));
@@ -167,15 +186,6 @@ class CriPodTest {
                 assertTrue(System.nanoTime() < deadline, "containerd's CRI did not answer within " + BOUND_S + " s: " + e);
                 Thread.sleep(200);
             }
-        }
-        for (Path layout : List.of(busybox, pause, swappedForContainerd)) {
-            Path tar = work.resolve(layout.getFileName() + ".tar");
-            assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
-            Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
-            assertEquals(0, imported.exit(), imported.output());
-        }
-        for (String image : List.of(BUSYBOX, PAUSE)) {
-            assertTrue(cri.imageStatus(image) != null, "CRI does not list " + image);
         }
     }
 
@@ -339,6 +349,155 @@ class CriPodTest {
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - r0));
         groups.rm("web", true);
         assertEquals(List.of(), groups.list());
+    }
+
+    /**
+     * {@link #POD_SPEC} as the kubelet runs a pod with {@code securityContext: {runAsUser: 1000,
+     * runAsGroup: 3000, fsGroup: 2000, supplementalGroups: [4000]}}: the pause container and a
+     * container that prints its ids run as 1000:3000 with the groups the kubelet passes (fsGroup,
+     * then supplementalGroups), pinned in the policy as {@code coffer policy gen} pins them.
+     */
+    static final String POD_AS_USER_SPEC = runAs(POD_SPEC + """
+              - name: whoami
+                image: %s
+                command: [sh, -c, "echo uid=$(id -u) gid=$(id -g) groups=$(id -G); sleep 100000"]
+                env: [{name: HOSTNAME, value: asuser}]
+                execProcesses:
+                  - command: [id, -G]
+            """.formatted(BUSYBOX), List.of("pause", "whoami"), "1000:3000", List.of(2000, 4000));
+    static final List<String> WHOAMI = List.of("sh", "-c", "echo uid=$(id -u) gid=$(id -g) groups=$(id -G); sleep 100000");
+
+    /** {@code spec} with {@code user} and {@code supplementalGroups} set on the named containers. */
+    static String runAs(String spec, List<String> containers, String user, List<Integer> groups) {
+        StringBuilder out = new StringBuilder();
+        for (String line : spec.split("\n", -1)) {
+            out.append(line).append('\n');
+            for (String c : containers) {
+                if (line.equals("  - name: " + c)) {
+                    out.append("    user: \"").append(user).append("\"\n    supplementalGroups: ").append(groups).append('\n');
+                }
+            }
+        }
+        return out.substring(0, out.length() - 1);
+    }
+
+    @Test
+    void podRunsAsItsUserWithItsGroupsAndAnotherUidIsRefusedByThePolicy() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("asuser", Map.of(POLICY_ANNOTATION, base64(policyFor(POD_AS_USER_SPEC))));
+        // what the kubelet passes for the pod-level securityContext: the sandbox gets the user and fsGroup + supplementalGroups
+        pod = pod.toBuilder().setLinux(pod.getLinux().toBuilder().setSecurityContext(pod.getLinux().getSecurityContext().toBuilder()
+                .setRunAsUser(Cri.Int64Value.newBuilder().setValue(1000)).setRunAsGroup(Cri.Int64Value.newBuilder().setValue(3000))
+                .addSupplementalGroups(2000).addSupplementalGroups(4000))).build();
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String whoami = cri.createContainer(podId, runAs(container("whoami", BUSYBOX, WHOAMI), 1000, 3000, List.of(2000L, 4000L)), pod);
+            cri.startContainer(whoami);
+            Path log = Path.of(cri.containerStatus(whoami).getLogPath());
+            awaitContent(log, "uid=");
+            String line = Files.readString(log).lines().filter(l -> l.contains("uid=")).findFirst().orElseThrow();
+            String ids = line.substring(line.indexOf("uid="));
+            System.out.println("the pod's container as CRI ran it: " + ids);
+            assertTrue(ids.startsWith("uid=1000 gid=3000 groups="), ids);
+            assertEquals(java.util.Set.of("3000", "2000", "4000"), java.util.Set.of(ids.substring(ids.indexOf("groups=") + 7).split(" ")),
+                    "exactly the primary group, fsGroup and supplementalGroups: " + ids);
+            // an exec runs as the container's user too
+            Cri.ExecSyncResponse exec = cri.execSync(whoami, List.of("id", "-G"), 60);
+            assertEquals(0, exec.getExitCode(), exec.toString());
+            assertEquals(java.util.Set.of("3000", "2000", "4000"), java.util.Set.of(exec.getStdout().toStringUtf8().trim().split(" ")));
+            // the pause container (the process sandbox's containers are host processes): the pod-level user and groups
+            var groups = new GroupManager(home);
+            String group = groups.list().getFirst().name();
+            // containerd 1.6 gives the sandbox its user and primary group only (not the pod's supplemental groups),
+            // the container the kubelet's groups with its primary one: the kernel's view of both processes
+            assertEquals("1000 3000 [3000]", credentials(groups.status(group).containers().get(0).pid()), "the pause container");
+            assertEquals("1000 3000 [2000, 3000, 4000]", credentials(groups.status(group).containers().get(1).pid()), "whoami");
+
+            // the same process asking for root, or for the root group: refused by the policy, with its reason
+            // (the generated policy matches a container by what it runs, not by its name)
+            Map<List<Long>, String> reasons = Map.of(List.of(0L, 3000L), "field user: expected id \"1000\", got {\"id\":\"0\",\"name\":\"root\"}",
+                    List.of(1000L, 0L), "invalid user; field groups: expected [{\"pattern\":\"3000\",\"strategy\":\"id\"},"
+                            + "{\"pattern\":\"2000\",\"strategy\":\"id\"},{\"pattern\":\"4000\",\"strategy\":\"id\"}], got {\"id\":\"0\",\"name\":\"root\"}");
+            for (var asked : List.of(List.of(0L, 3000L), List.of(1000L, 0L))) {
+                String other = cri.createContainer(podId, runAs(container("as-" + asked.get(0) + "-" + asked.get(1), BUSYBOX, WHOAMI),
+                        asked.get(0), asked.get(1), List.of(2000L, 4000L)), pod);
+                StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(other));
+                System.out.println("StartContainer as " + asked + ": " + refused.getStatus());
+                assertTrue(refused.getStatus().getDescription().contains("create_container denied"), refused.getStatus().toString());
+                assertTrue(refused.getStatus().getDescription().contains(reasons.get(asked)), refused.getStatus().toString());
+                cri.removeContainer(other);
+            }
+            assertEquals(List.of("pause", "whoami"), groups.status(group).containers().stream().map(c -> c.name()).toList(),
+                    "the refused containers left no trace in the pod's group");
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    /** "uid gid [groups]" of a running process from /proc (the process sandbox's containers are host processes), each id once. */
+    private static String credentials(Long pid) throws IOException {
+        assertTrue(pid != null && pid > 0, "a container's pid: " + pid);
+        List<String> status = Files.readAllLines(Path.of("/proc", pid.toString(), "status"));
+        java.util.function.Function<String, List<String>> field = name -> status.stream().filter(l -> l.startsWith(name + ":"))
+                .findFirst().map(l -> l.substring(name.length() + 1).trim()).map(v -> v.isEmpty() ? List.<String>of()
+                        : java.util.Arrays.stream(v.split("\\s+")).distinct().sorted().toList()).orElseThrow();
+        return String.join(",", field.apply("Uid")) + " " + String.join(",", field.apply("Gid")) + " " + field.apply("Groups");
+    }
+
+    /** {@code c} with the Linux security context the kubelet writes for runAsUser, runAsGroup and the pod's groups. */
+    private static Cri.ContainerConfig runAs(Cri.ContainerConfig c, long uid, long gid, List<Long> groups) {
+        return c.toBuilder().setLinux(Cri.LinuxContainerConfig.newBuilder().setSecurityContext(Cri.LinuxContainerSecurityContext.newBuilder()
+                .setRunAsUser(Cri.Int64Value.newBuilder().setValue(uid)).setRunAsGroup(Cri.Int64Value.newBuilder().setValue(gid))
+                .addAllSupplementalGroups(groups))).build();
+    }
+
+    /**
+     * containerd restarted (stopped with SIGTERM, as systemd stops it) while a pod runs: the shim and
+     * the pod's group live on, containerd reconnects to the shim through the address file it kept,
+     * and the pod is still managed (status, exec under the policy, stop, remove; nothing left).
+     */
+    @Test
+    void podSurvivesAContainerdRestartAndIsStillManaged() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("web", Map.of(POLICY_ANNOTATION, base64(policyFor(POD_SPEC)))); // the hostname POD_SPEC pins
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String app = cri.createContainer(podId, container("app", BUSYBOX,
+                    List.of("sh", "-c", "echo app says hello; echo app to stderr >&2; sleep 100000")), pod);
+            cri.startContainer(app);
+            List<String> shimsBefore = shims();
+            assertEquals(1, shimsBefore.size(), shimsBefore.toString());
+            String group = new GroupManager(home).list().getFirst().name();
+            long unpublished = unpublishedEvents();
+
+            containerd.destroy();
+            assertTrue(containerd.waitFor(BOUND_S, TimeUnit.SECONDS), "containerd did not stop on SIGTERM");
+            assertEquals(shimsBefore, shims(), "the shim outlives containerd");
+            var status = new GroupManager(home).status(group);
+            assertTrue(status.agentAlive() && status.containers().size() == 2, "the pod's group runs on without containerd: " + status);
+            startContainerdProcess();
+
+            assertEquals(Cri.ContainerState.CONTAINER_RUNNING, cri.containerStatus(app).getState());
+            Cri.ExecSyncResponse allowed = cri.execSync(app, List.of("cat", "/etc/group"), 60);
+            assertEquals(0, allowed.getExitCode(), allowed.toString());
+            assertEquals("root:x:0:\n", allowed.getStdout().toStringUtf8());
+            StatusRuntimeException denied = assertThrows(StatusRuntimeException.class,
+                    () -> cri.execSync(app, List.of("cat", "/etc/passwd"), 60));
+            assertTrue(denied.getStatus().getDescription().contains("exec_in_container denied: invalid command"), denied.getStatus().toString());
+            assertEquals(shimsBefore, shims(), "the same shim serves the pod after the restart");
+            cri.stopPodSandbox(podId);
+            // the exec and exit events since the restart reached the new containerd (the publisher runs its binary per event)
+            assertEquals(unpublished, unpublishedEvents(), "events not published after the restart:" + shimLogs());
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    /** How many events the shims logged as not published to containerd. */
+    private long unpublishedEvents() throws IOException {
+        return shimLogs().lines().filter(l -> l.contains(" not published")).count();
     }
 
     @Test
