@@ -719,6 +719,22 @@ public final class GroupManager {
         new LogFollower(this, group, selected, container == null && selected.size() > 1).run(follow, sink);
     }
 
+    /** Where a container's output goes, stream by stream. */
+    @FunctionalInterface
+    public interface OutputSink {
+        void accept(boolean stderr, byte[] bytes) throws IOException;
+    }
+
+    /**
+     * Sends one container's output to {@code sink} with the stream each byte came from (the
+     * agent records which ranges of the log were stderr), following it until the container
+     * exited or the group stopped, or the calling thread is interrupted.
+     */
+    public void followOutput(String group, String container, OutputSink sink) throws IOException {
+        GroupState state = readState(group);
+        new LogFollower(this, group, List.of(container(state, container)), false).runStreams(sink);
+    }
+
     /**
      * Brings the host's copies of the container logs and the policy decision log up to date when
      * they live inside the sandbox (a microVM): appends what the agent has beyond the offset pulled so far (kept in
