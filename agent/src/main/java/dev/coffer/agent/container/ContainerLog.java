@@ -63,11 +63,19 @@ final class ContainerLog {
     private Thread copier(InputStream in, boolean stderr) {
         return Thread.ofVirtual().name("log-" + log.getFileName() + (stderr ? "-err" : "-out")).unstarted(() -> {
             byte[] buf = new byte[CHUNK];
+            boolean logging = true;
             try (in) {
                 int n;
-                while ((n = in.read(buf)) > 0) append(buf, n, stderr);
+                while ((n = in.read(buf)) > 0) {
+                    if (!logging) continue; // keep draining: a container must never block on a full pipe
+                    try {
+                        append(buf, n, stderr);
+                    } catch (IOException e) {
+                        logging = false; // the log cannot be written (disk full?): later output is dropped, not held
+                    }
+                }
             } catch (IOException e) {
-                // the pipe broke or the log cannot be written: the container's output ends here, the container runs on
+                // the pipe broke: the container's output on this stream ends here, the container runs on
             }
         });
     }
