@@ -621,7 +621,8 @@ public final class TaskService {
             return Empty.getDefaultInstance();
         }
         try {
-            groups.stop(task.group, grace);
+            GroupManager.StopOutcome stopped = groups.stop(task.group, grace);
+            if (stopped.forced()) log.accept("task " + task.id + ": stop forced: " + stopped.forcedBecause());
         } catch (IOException e) {
             throw new TtrpcException(codeOf(e), "task " + task.id + " was not stopped: " + e.getMessage(), e);
         }
