@@ -60,8 +60,20 @@ final class ContainerLog {
         }
     }
 
+    /**
+     * A copier is a platform daemon thread, not a virtual one. It spends its whole life blocked in
+     * read(2) on a pipe, and a virtual thread blocked there is pinned to its carrier (a Process
+     * stream is a FileInputStream under a synchronized BufferedInputStream; the JDK only
+     * compensates by adding carriers). In the microVM (one vCPU, a virtual-thread scheduler of
+     * parallelism 1) two pinned copiers per container left the scheduler with idle workers it did
+     * not wake while a key release's RSA key generation held the one active carrier: the agent's
+     * connection threads and the socket poller sat runnable and unscheduled, and the host's
+     * read_logs and read_decision_log went unanswered for a minute (guest thread dumps, DemoCommandTest
+     * under TCG). A platform thread blocking in read(2) costs one kernel thread and touches no
+     * scheduler; it ends at the pipe's end, and a daemon never keeps the agent's JVM alive.
+     */
     private Thread copier(InputStream in, boolean stderr) {
-        return Thread.ofVirtual().name("log-" + log.getFileName() + (stderr ? "-err" : "-out")).unstarted(() -> {
+        return Thread.ofPlatform().daemon().name("log-" + log.getFileName() + (stderr ? "-err" : "-out")).unstarted(() -> {
             byte[] buf = new byte[CHUNK];
             boolean logging = true;
             try (in) {
