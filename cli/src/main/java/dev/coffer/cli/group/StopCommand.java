@@ -22,9 +22,10 @@ import java.util.stream.Collectors;
                 "Stopping a stopped group changes nothing and says so.",
                 "",
                 "The stop never waits on the agent's goodwill: an agent that does not answer (hung, dead, or a",
-                "hostile guest) gets a bounded time (about 2 minutes plus twice the grace period), then the",
-                "sandbox is killed (a microVM's QEMU, or the agent and every process it started) and cleaned",
-                "up from the host. The output then says the stop was forced, and why."},
+                "hostile guest) gets a bounded time (a ping within 60 s, then the grace period plus a minute for",
+                "each stop step: at most 4 minutes plus twice the grace in all), then the sandbox is killed",
+                "(a microVM's QEMU, or the agent and every process it started) and cleaned up from the host.",
+                "The output then says the stop was forced, and why."},
         footer = {"", "Example:", "  coffer stop web --grace 5"})
 public final class StopCommand implements Runnable {
     @Mixin

@@ -21,13 +21,6 @@ import java.util.List;
  */
 final class AgentShutdown {
     /**
-     * How long the agent gets to answer a ping before the stop is forced. The agent answers ping
-     * on a connection of its own whatever its other requests are doing, in milliseconds natively
-     * and well under a second under TCG; twenty seconds only rules out a host that is briefly
-     * overloaded.
-     */
-    static final Duration PROBE = Duration.ofSeconds(20);
-    /**
      * Beyond the grace period, how long the agent gets to stop a container, and again to shut the
      * sandbox down: it runs the OCI runtime's kill (SIGTERM, then SIGKILL after the grace), and
      * for the sandbox unmounts the layers and closes the dm-crypt mappings; under TCG each of
@@ -60,8 +53,18 @@ final class AgentShutdown {
      * (one query deadline) and the sandbox's shutdown.
      */
     static Duration budget(Duration grace) {
-        return PROBE.plus(grace).plus(MARGIN).plus(AgentDeadlines.fromEnvironment(System.getenv()).query())
-                .plus(grace).plus(MARGIN);
+        return probe().plus(grace).plus(MARGIN).plus(probe()).plus(grace).plus(MARGIN);
+    }
+
+    /**
+     * How long the agent gets to answer a ping before the stop is forced: the deadline of any
+     * query (60 s unless {@value AgentDeadlines#QUERY_ENV} says otherwise). The agent answers ping
+     * on a connection of its own whatever its other requests are doing, in milliseconds natively
+     * and under a second under TCG; the rest is room for an overloaded host, since a stop forced
+     * on an agent that was merely slow loses the containers' last output.
+     */
+    static Duration probe() {
+        return AgentDeadlines.fromEnvironment(System.getenv()).query();
     }
 
     /** Runs the agent's part of stopping {@code state}'s group; never throws for the agent's sake. */
@@ -71,7 +74,7 @@ final class AgentShutdown {
 
     private Outcome run() {
         try (AgentClient agent = sandbox.connect()) {
-            agent.call(new Request.Ping(), Result.class, PROBE);
+            agent.call(new Request.Ping(), Result.class, probe());
         } catch (IOException e) {
             return new Outcome(unknownExits(state.containers()), "the agent did not answer ping: " + e.getMessage());
         }
