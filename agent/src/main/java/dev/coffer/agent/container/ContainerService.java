@@ -35,6 +35,7 @@ import java.util.regex.Pattern;
  * ROOT/devices/...        MountDevice targets (read-only layer disks, verified)
  * ROOT/containers/ID/     upper, work, bundle/config.json, the overlay target
  * ROOT/logs/ID.log        stdout+stderr of the container (kept after shutdown)
+ * ROOT/logs/ID.log.stderr the byte ranges of ID.log that came from stderr (ContainerLog)
  * ROOT/volumes/NAME       emptyDir volumes (sandbox:///volumes/NAME)
  * ROOT/scratch           the group's scratch (scratch_mount); containers/ and volumes/ are bind-mounted from it
  * ROOT/scratch.img       the process sandbox's encrypted scratch: a sparse file on a loop device
@@ -85,6 +86,7 @@ public final class ContainerService {
         final Path log;
         String state = "new"; // new -> mounted -> created -> running -> exited
         Process runtimeProcess;
+        ContainerLog output;
         Long pid;
         List<String> envList = List.of();
         String workingDir = "/";
@@ -718,13 +720,14 @@ public final class ContainerService {
             try {
                 Files.deleteIfExists(pidFile);
                 // runc run stays in the foreground as the agent's child, so its exit status is the
-                // container's; without a terminal it hands its stdio (the log file) to the container.
+                // container's; without a terminal it hands its stdio (two pipes) to the container, and
+                // the agent copies them into the log, keeping which bytes came from stderr (CRI logs
+                // the two streams apart)
                 p = new ProcessBuilder(runtime.command("run", "--bundle", c.bundle.toString(), "--pid-file",
                         pidFile.toString(), c.id))
                         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                        .redirectOutput(ProcessBuilder.Redirect.appendTo(c.log.toFile()))
-                        .redirectErrorStream(true)
                         .start();
+                c.output = ContainerLog.copy(c.log, p);
             } catch (IOException e) {
                 throw AgentException.failed("cannot start " + runtime.name() + " for " + c.id + ": " + e.getMessage());
             }
@@ -732,6 +735,7 @@ public final class ContainerService {
             c.state = "running";
             Container fc = c;
             p.onExit().thenAccept(done -> {
+                fc.output.drain(); // the last output is in the log before anyone learns of the exit
                 synchronized (ContainerService.this) {
                     fc.state = "exited";
                 }
@@ -748,6 +752,7 @@ public final class ContainerService {
                 return status(c);
             }
             if (!p.isAlive()) {
+                c.output.drain();
                 String tail = tail(c.log, 400);
                 throw AgentException.failed("expected container " + c.id + " to start, " + runtime.name()
                         + " exited with code " + p.exitValue() + " before it ran: " + tail);

@@ -319,6 +319,11 @@ final class DemoRun {
         // busybox httpd as PID 1 ignores SIGTERM; a short grace keeps the demo quick.
         GroupManager.StopOutcome outcome = groups.stop(GROUP, Duration.ofSeconds(2));
         handle.rm();
+        if (outcome.forced()) {
+            // the sandbox is gone either way, but an agent that did not answer its stop is a failure of the demo
+            throw new IOException("the agent did not stop the group itself; stop forced: " + outcome.forcedBecause()
+                    + " (the sandbox was removed; see the guest console or agent log)");
+        }
         return "stopped and removed " + outcome.containers().size() + " containers; no processes or mounts left";
     }
 

@@ -12,7 +12,9 @@ import java.io.IOException;
 
 /** {@code coffer rm GROUP}. */
 @Command(name = "rm", mixinStandardHelpOptions = true,
-        description = {"Remove a stopped group: its state, logs and directory under $COFFER_HOME/groups."},
+        description = {"Remove a stopped group: its state, logs and directory under $COFFER_HOME/groups.",
+                "With --force a running group is stopped first, as `coffer stop` does: an agent that does not",
+                "answer is not waited for beyond a bounded time; its sandbox is killed and the output says so."},
         footer = {"", "Examples:", "  coffer rm web", "  coffer rm --force web    # stop it first if it runs"})
 public final class RmCommand implements Runnable {
     @Mixin
@@ -29,10 +31,14 @@ public final class RmCommand implements Runnable {
 
     @Override
     public void run() {
+        dev.coffer.runtime.group.GroupManager.StopOutcome stopped;
         try {
-            Groups.manager().rm(group, force);
+            stopped = Groups.manager().rm(group, force);
         } catch (IOException e) {
             throw Groups.failure(e);
+        }
+        if (stopped != null && stopped.forced()) {
+            spec.commandLine().getOut().println("stop forced: " + stopped.forcedBecause());
         }
         spec.commandLine().getOut().println("group " + group + " removed");
         spec.commandLine().getOut().flush();

@@ -338,6 +338,7 @@ public final class RunCommand implements Callable<Integer> {
             err.flush();
             GroupManager.StopOutcome outcome = manager.stop(name, grace);
             err.println("coffer: group " + name + " stopped" + (outcome.alreadyStopped() ? " already" : ""));
+            if (outcome.forced()) err.println("coffer: stop forced: " + outcome.forcedBecause());
         } catch (IOException | RuntimeException e) {
             // the group may not exist yet (interrupted before it started) or be gone already
             err.println("coffer: stopping group " + name + ": " + e.getMessage());
@@ -370,14 +371,16 @@ public final class RunCommand implements Callable<Integer> {
         }
         removeHook(hook);
         if (report != null) report.print(null); // no output at all: report up to the group running
-        List<ContainerRecord> finals;
+        GroupManager.StopOutcome outcome;
         try {
-            finals = manager.stop(name, grace).containers();
+            outcome = manager.stop(name, grace);
         } catch (IOException e) {
             throw Groups.failure(e);
         }
+        List<ContainerRecord> finals = outcome.containers();
         String summary = finals.stream().map(c -> c.name() + " exited " + Groups.exit(c)).collect(Collectors.joining(", "));
         out.println("group " + name + " stopped: " + summary);
+        if (outcome.forced()) out.println("stop forced: " + outcome.forcedBecause());
         out.flush();
         List<ContainerRecord> failed = finals.stream().filter(c -> c.exitCode() == null || c.exitCode() != 0).toList();
         if (!failed.isEmpty()) {

@@ -19,7 +19,13 @@ import java.util.stream.Collectors;
         description = {"Stop a group: SIGTERM to every container, SIGKILL after the grace period, then unmount",
                 "and remove every overlay, layer mount, volume and the network namespace. No process or mount",
                 "of the group remains; its state and logs do (remove them with `coffer rm`).",
-                "Stopping a stopped group changes nothing and says so."},
+                "Stopping a stopped group changes nothing and says so.",
+                "",
+                "The stop never waits on the agent's goodwill: an agent that does not answer (hung, dead, or a",
+                "hostile guest) gets a bounded time (a ping within 60 s, then the grace period plus a minute for",
+                "each stop step: at most 4 minutes plus twice the grace in all), then the sandbox is killed",
+                "(a microVM's QEMU, or the agent and every process it started) and cleaned up from the host.",
+                "The output then says the stop was forced, and why."},
         footer = {"", "Example:", "  coffer stop web --grace 5"})
 public final class StopCommand implements Runnable {
     @Mixin
@@ -49,6 +55,7 @@ public final class StopCommand implements Runnable {
         } else {
             out.println("group " + group + " stopped: " + outcome.containers().stream()
                     .map(c -> c.name() + " exited " + Groups.exit(c)).collect(Collectors.joining(", ")));
+            if (outcome.forced()) out.println("stop forced: " + outcome.forcedBecause());
         }
         out.flush();
     }

@@ -178,6 +178,48 @@ class GroupCommandsTest {
         assertTrue(psGone.err().startsWith("coffer: expected a group named web, found none"), psGone.err());
     }
 
+    /**
+     * An agent that never answers (SIGSTOPped here: hung, or a hostile sandbox) cannot hold
+     * `coffer rm --force` hostage: once its ping goes unanswered for the query deadline (10 s
+     * here, through COFFER_AGENT_QUERY_DEADLINE) the sandbox is killed, the output says the stop
+     * was forced and why, and nothing of the group is left.
+     */
+    @Test
+    void rmForceOfAGroupWhoseAgentNeverAnswersSaysTheStopWasForced() throws Exception {
+        GroupCli.Outcome run = GroupCli.run(home, work, "run", spec("mute", 0).toString(), "-d");
+        assertEquals(0, run.exitCode(), run.err());
+        GroupCli.Outcome ps = GroupCli.run(home, work, "ps", "mute", "-o", "json");
+        long agentPid = new ObjectMapper().readTree(ps.out()).get(0).get("agentPid").asLong();
+        assertTrue(agentPid > 0, ps.out());
+        new ProcessBuilder("kill", "-STOP", Long.toString(agentPid)).inheritIO().start().waitFor();
+        try {
+            Path out = work.resolve("rm-out.txt");
+            Path err = work.resolve("rm-err.txt");
+            ProcessBuilder rm = GroupCli.builder(home, work, "rm", "--force", "mute").redirectOutput(out.toFile()).redirectError(err.toFile());
+            rm.environment().put("COFFER_AGENT_QUERY_DEADLINE", "10");
+            Process p = rm.start();
+            assertTrue(p.waitFor(10, java.util.concurrent.TimeUnit.MINUTES), "rm --force still running: " + Files.readString(err));
+            String said = Files.readString(out);
+            assertEquals(0, p.exitValue(), said + Files.readString(err));
+            assertTrue(said.contains("stop forced: the agent did not answer ping") && said.contains("within 10 s")
+                    && said.contains("killed the agent (pid " + agentPid + ")"), said);
+            assertTrue(said.contains("group mute removed"), said);
+            // killed, it may stay a zombie a moment until its reaper (init, since `run -d` exited) collects it
+            var agent = ProcessHandle.of(agentPid);
+            if (agent.isPresent()) {
+                try {
+                    agent.get().onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new AssertionError("the agent (pid " + agentPid + ") survived the forced stop", e);
+                }
+            }
+            assertFalse(Files.exists(home.resolve("groups/mute")));
+            assertEquals(List.of(), Mounts.mountedUnder(home));
+        } finally {
+            new ProcessBuilder("kill", "-CONT", Long.toString(agentPid)).inheritIO().start().waitFor();
+        }
+    }
+
     @Test
     void foregroundRunStreamsLogsAndReportsExitCodes() throws Exception {
         Path spec = work.resolve("fg.yaml");

@@ -6,6 +6,7 @@ import dev.coffer.layer.LayerDiskCache;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.runtime.policy.GroupPolicies;
 import dev.coffer.agent.protocol.AgentClient;
+import dev.coffer.agent.protocol.AgentDeadlines;
 import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.oci.store.ImageNotFoundException;
@@ -57,8 +58,21 @@ public final class GroupManager {
         this.groups = home.resolve("groups");
     }
 
-    /** @param alreadyStopped true when the group was stopped before this call (a no-op) */
-    public record StopOutcome(String name, boolean alreadyStopped, List<ContainerRecord> containers) {}
+    /**
+     * @param alreadyStopped true when the group was stopped before this call (a no-op)
+     * @param forcedBecause why the stop was forced (the agent did not answer in time, so the sandbox was killed and
+     *                      cleaned up from the host), or null when the agent stopped everything itself
+     */
+    public record StopOutcome(String name, boolean alreadyStopped, List<ContainerRecord> containers, String forcedBecause) {
+        public StopOutcome(String name, boolean alreadyStopped, List<ContainerRecord> containers) {
+            this(name, alreadyStopped, containers, null);
+        }
+
+        /** True when the agent did not answer and the sandbox was killed instead. */
+        public boolean forced() {
+            return forcedBecause != null;
+        }
+    }
 
     public Path groupDir(String name) {
         return groups.resolve(name);
@@ -720,6 +734,22 @@ public final class GroupManager {
         new LogFollower(this, group, selected, container == null && selected.size() > 1).run(follow, sink);
     }
 
+    /** Where a container's output goes, stream by stream. */
+    @FunctionalInterface
+    public interface OutputSink {
+        void accept(boolean stderr, byte[] bytes) throws IOException;
+    }
+
+    /**
+     * Sends one container's output to {@code sink} with the stream each byte came from (the
+     * agent records which ranges of the log were stderr), following it until the container
+     * exited or the group stopped, or the calling thread is interrupted.
+     */
+    public void followOutput(String group, String container, OutputSink sink) throws IOException {
+        GroupState state = readState(group);
+        new LogFollower(this, group, List.of(container(state, container)), false).runStreams(sink);
+    }
+
     /**
      * Brings the host's copies of the container logs and the policy decision log up to date when
      * they live inside the sandbox (a microVM): appends what the agent has beyond the offset pulled so far (kept in
@@ -727,6 +757,12 @@ public final class GroupManager {
      * sandbox, and for a stopped group or one whose agent is gone (the copies stay as they are).
      */
     void pullLogs(GroupState state) throws IOException {
+        AgentDeadlines deadlines = AgentDeadlines.fromEnvironment(System.getenv());
+        pullLogs(state, deadlines::forRequest);
+    }
+
+    /** As {@link #pullLogs(GroupState)}, each request answered within {@code deadline} of it. */
+    void pullLogs(GroupState state, java.util.function.Function<Request, Duration> deadline) throws IOException {
         if (!state.status().equals(GroupState.RUNNING) && !state.status().equals(GroupState.STARTING)) return;
         Sandbox sandbox = attach(state);
         if (sandbox == null || sandbox.logsOnHost() || !sandbox.agentAlive()) return;
@@ -734,7 +770,7 @@ public final class GroupManager {
         try (AgentClient agent = sandbox.connect()) {
             try {
                 pull(agent, sandbox.logDir().resolve(dev.coffer.agent.AgentMain.DECISION_LOG),
-                        offset -> new Request.ReadDecisionLog(offset, 1 << 20));
+                        offset -> new Request.ReadDecisionLog(offset, 1 << 20), deadline);
                 Files.deleteIfExists(refusedMarker(sandbox.logDir()));
             } catch (AgentClient.AgentCallException e) {
                 // a policy without runtime logging: the decision log stays in the sandbox, as the policy says
@@ -742,7 +778,7 @@ public final class GroupManager {
             }
             for (ContainerRecord c : state.containers()) {
                 try {
-                    pull(agent, Path.of(c.logPath()), off -> new Request.ReadLogs(c.name(), off, 1 << 20));
+                    pull(agent, Path.of(c.logPath()), off -> new Request.ReadLogs(c.name(), off, 1 << 20), deadline);
                 } catch (AgentClient.AgentCallException e) {
                     // a policy without stdio access for this container: its log stays unread, as the policy says
                 }
@@ -756,11 +792,13 @@ public final class GroupManager {
     }
 
     /** Appends to {@code copy} what the agent's file has beyond the offset pulled so far (kept beside it). */
-    private static void pull(AgentClient agent, Path copy, java.util.function.LongFunction<Request> read) throws IOException {
+    private static void pull(AgentClient agent, Path copy, java.util.function.LongFunction<Request> read,
+                             java.util.function.Function<Request, Duration> deadline) throws IOException {
         Path offsetFile = copy.resolveSibling(copy.getFileName() + ".offset");
         long offset = Files.exists(offsetFile) ? Long.parseLong(Files.readString(offsetFile).strip()) : 0;
         for (int round = 0; round < 64; round++) { // at most 64 MiB per call
-            Result.LogChunk chunk = agent.call(read.apply(offset), Result.LogChunk.class);
+            Request request = read.apply(offset);
+            Result.LogChunk chunk = agent.call(request, Result.LogChunk.class, deadline.apply(request));
             if (chunk.nextOffset() <= offset) break;
             // a short chunk is (near) the end: reading the decision log adds its own decision to it, so
             // asking again would always find a little more
@@ -837,6 +875,11 @@ public final class GroupManager {
      * everything, and then removes by force whatever is left. Afterwards no process, mount or
      * overlay directory of the group remains; the state and logs do. Stopping a stopped group
      * is a no-op reported in the outcome.
+     *
+     * <p>Bounded whatever the agent does: an agent that does not answer (hung, dead, or a hostile
+     * guest) gets {@link AgentShutdown#budget} in all, and then the sandbox is killed (QEMU, or the
+     * agent and every process it started) and cleaned up from the host; the outcome says the stop
+     * was forced and why.
      */
     public StopOutcome stop(String name, Duration grace) throws IOException {
         try (GroupLock lock = lock(name)) {
@@ -845,19 +888,19 @@ public final class GroupManager {
                 return new StopOutcome(name, true, state.containers());
             }
             Sandbox sandbox = attach(state);
-            List<ContainerRecord> finals = new ArrayList<>(state.containers());
+            List<ContainerRecord> finals;
+            String forced = null;
             if (sandbox != null && sandbox.agentAlive()) {
-                finals = shutdownContainers(sandbox, state.containers(), grace);
-                pullLogs(state); // the last output, before the sandbox and its logs are gone
-                try (AgentClient agent = sandbox.connect()) {
-                    agent.exchange(new Request.ShutdownSandbox(grace.toMillis()));
-                } catch (IOException e) {
-                    // the forced cleanup below removes what the agent could not
+                AgentShutdown.Outcome agent = AgentShutdown.run(this, sandbox, state, grace);
+                finals = agent.containers();
+                if (agent.forcedBecause() != null) {
+                    forced = agent.forcedBecause() + "; killed " + sandbox.processDescription() + " and cleaned up from the host";
                 }
             } else {
-                finals = finals.stream().map(c -> c.exitCode() == null ? c.with("unknown", c.pid(), null) : c).toList();
+                finals = state.containers().stream().map(c -> c.exitCode() == null ? c.with("unknown", c.pid(), null) : c).toList();
             }
-            if (sandbox != null) sandbox.destroy(30_000);
+            // an agent that answered gets time to power its sandbox off; a silent one is killed at once
+            if (sandbox != null) sandbox.destroy(forced == null ? 30_000 : 0);
             List<Path> leftovers = Mounts.mountedUnder(groupDir(name));
             if (!leftovers.isEmpty()) {
                 throw new GroupException("expected no mounts left after stopping " + name + ", found " + leftovers
@@ -865,48 +908,24 @@ public final class GroupManager {
             }
             state.withStatus(GroupState.STOPPED, Instant.now().toString(), finals).write(groupDir(name).resolve("state.json"));
             GroupOwner.clear(groupDir(name));
-            return new StopOutcome(name, false, finals);
+            return new StopOutcome(name, false, finals, forced);
         }
     }
 
-    private static List<ContainerRecord> shutdownContainers(Sandbox sandbox, List<ContainerRecord> containers, Duration grace) {
-        List<ContainerRecord> out = new ArrayList<>(containers);
-        List<Thread> threads = new ArrayList<>();
-        for (int i = 0; i < containers.size(); i++) {
-            int index = i;
-            ContainerRecord c = containers.get(i);
-            // in parallel, each on its own connection: N containers take one grace period, not N
-            threads.add(Thread.ofVirtual().start(() -> {
-                try (AgentClient agent = sandbox.connect()) {
-                    Result.ContainerStatus s = agent.call(new Request.ShutdownContainer(c.name(), grace.toMillis()),
-                            Result.ContainerStatus.class);
-                    synchronized (out) {
-                        out.set(index, c.with("exited", s.pid() != null ? s.pid() : c.pid(), s.exitCode()));
-                    }
-                } catch (IOException e) {
-                    // shutdown_sandbox and the forced cleanup still run
-                }
-            }));
-        }
-        for (Thread t : threads) {
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        return out;
-    }
-
-    /** Removes a stopped group's directory (state and logs); {@code force} stops it first. */
-    public void rm(String name, boolean force) throws IOException {
+    /**
+     * Removes a stopped group's directory (state and logs); {@code force} stops it first.
+     *
+     * @return the stop's outcome when {@code force} stopped a running group (it says whether the stop was forced), else null
+     */
+    public StopOutcome rm(String name, boolean force) throws IOException {
         GroupState state = readState(name);
+        StopOutcome stopped = null;
         if (!state.status().equals(GroupState.STOPPED)) {
             if (!force) {
                 throw new GroupException("expected group " + name + " to be stopped before removal, found it " + state.status()
                         + "; run `coffer stop " + name + "` first or `coffer rm --force " + name + "`");
             }
-            stop(name, DEFAULT_GRACE);
+            stopped = stop(name, DEFAULT_GRACE);
         }
         try (GroupLock lock = lock(name)) {
             Path dir = groupDir(name);
@@ -917,6 +936,7 @@ public final class GroupManager {
             Mounts.deleteTree(dir);
         }
         Files.deleteIfExists(groups.resolve("." + name + ".lock"));
+        return stopped;
     }
 
     // ---- helpers -------------------------------------------------------------------------

@@ -56,6 +56,74 @@ final class LogFollower {
         }
     }
 
+    /**
+     * Follows the first container's output stream by stream, until it exited or the group
+     * stopped: the log's bytes, each range the agent recorded as stderr (its {@code .stderr}
+     * side file) to {@code sink} as stderr, the rest as stdout. A log without a side file (a
+     * microVM's copy, an agent that predates it) is all stdout.
+     */
+    void runStreams(GroupManager.OutputSink sink) throws IOException {
+        ContainerRecord c = containers.getFirst();
+        Path log = Path.of(c.logPath());
+        Path rangesFile = log.resolveSibling(log.getFileName() + ".stderr");
+        java.util.ArrayDeque<long[]> ranges = new java.util.ArrayDeque<>();
+        long offset = 0;
+        long rangesOffset = 0;
+        while (true) {
+            boolean last = allExited() || Thread.currentThread().isInterrupted();
+            manager.pullLogs(manager.readState(group));
+            // ranges first: the agent records a range before it appends the range's bytes
+            long rangesLength = GroupManager.fileLength(rangesFile);
+            if (rangesLength > rangesOffset) {
+                byte[] text = read(rangesFile, rangesOffset, rangesLength);
+                int end = lastNewline(text);
+                for (String line : new String(text, 0, end, StandardCharsets.US_ASCII).split("\n")) {
+                    if (line.isEmpty()) continue;
+                    String[] f = line.split(" ");
+                    ranges.add(new long[] {Long.parseLong(f[0]), Long.parseLong(f[1])});
+                }
+                rangesOffset += end;
+            }
+            long length = GroupManager.fileLength(log);
+            if (length > offset) {
+                byte[] bytes = read(log, offset, length);
+                int at = 0;
+                while (at < bytes.length) {
+                    long pos = offset + at;
+                    while (!ranges.isEmpty() && ranges.peekFirst()[1] <= pos) ranges.pollFirst();
+                    long[] r = ranges.peekFirst();
+                    boolean err = r != null && r[0] <= pos;
+                    long stop = err ? r[1] : r == null ? offset + bytes.length : r[0];
+                    int n = (int) Math.min(stop - pos, bytes.length - at);
+                    sink.accept(err, java.util.Arrays.copyOfRange(bytes, at, at + n));
+                    at += n;
+                }
+                offset += bytes.length;
+            }
+            if (last) break;
+            try {
+                Thread.sleep(POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static byte[] read(Path file, long from, long to) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+            byte[] bytes = new byte[(int) Math.min(to - from, 1 << 20)];
+            f.seek(from);
+            f.readFully(bytes);
+            return bytes;
+        }
+    }
+
+    /** The length of {@code text} up to and including its last newline (0 without one). */
+    private static int lastNewline(byte[] text) {
+        for (int i = text.length - 1; i >= 0; i--) if (text[i] == '\n') return i + 1;
+        return 0;
+    }
+
     private long drain(ContainerRecord c, long offset, StringBuilder partial, Consumer<String> sink) throws IOException {
         Path log = Path.of(c.logPath());
         long length = GroupManager.fileLength(log);

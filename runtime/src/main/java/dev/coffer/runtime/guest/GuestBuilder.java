@@ -80,9 +80,15 @@ public final class GuestBuilder {
     // relocates it, which rewrites pointers across all of its ~30 MB, so every page is read through
     // dm-verity and copied, seconds under emulation. The agent is the guest's only Java process, so
     // the address randomisation given up here protects little.
+    //
+    // jdk.virtualThreadScheduler.parallelism=2: the guest has one vCPU, so the JVM would give its
+    // virtual threads one carrier, and one CPU-bound virtual thread (a key release generating its
+    // RSA key, seconds under emulation) then holds back every other (the agent's connections and
+    // the socket poller): requests went unanswered for tens of seconds (guest thread dumps). With
+    // two carriers the kernel time-slices them, and the protocol is served while a release computes.
     static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss1m",
             "-XX:MaxRAMPercentage=40", "-Xshare:auto", "--enable-native-access=ALL-UNNAMED",
-            "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0");
+            "-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0", "-Djdk.virtualThreadScheduler.parallelism=2");
 
     /**
      * The CDS dump's heap and metaspace: fixed, and large enough that no collection runs while the

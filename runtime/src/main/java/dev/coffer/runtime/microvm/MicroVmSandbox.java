@@ -51,6 +51,11 @@ final class MicroVmSandbox implements Sandbox {
         return MicroVm.process(record.agentPid(), record.agentStartedAt()).isPresent();
     }
 
+    @Override
+    public String processDescription() {
+        return "the microVM's QEMU (pid " + record.agentPid() + ")";
+    }
+
     /** Container and decision logs live inside the VM; the host keeps copies it pulls with read_logs/read_decision_log. */
     @Override
     public boolean logsOnHost() {

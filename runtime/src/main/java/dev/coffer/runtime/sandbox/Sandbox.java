@@ -17,6 +17,11 @@ public interface Sandbox {
     /** True while the agent process is alive. */
     boolean agentAlive();
 
+    /** The host process a forced stop kills, as a person would name it (said in the stop's output). */
+    default String processDescription() {
+        return "the agent (pid " + record().agentPid() + ") and every process it started";
+    }
+
     /**
      * The name under which the agent reads {@code disk}, one of the launch's layer disks: its
      * file in the process sandbox, the block device the VM sees in a microVM. The agent checks

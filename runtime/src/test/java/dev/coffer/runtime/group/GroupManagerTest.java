@@ -297,6 +297,49 @@ class GroupManagerTest {
         }
     }
 
+    /**
+     * An agent that never answers (SIGSTOPped here: hung, or a hostile sandbox) cannot hold a stop
+     * hostage: after the ping probe goes unanswered, rm --force kills the agent and everything it
+     * started, cleans up from the host, and says the stop was forced. The timeout bounds a hang of
+     * the test; it asserts nothing about speed.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
+    void aStoppedAgentIsKilledAndRmForceLeavesNothing() throws Exception {
+        run("hung");
+        GroupStatus before = groups.status("hung");
+        List<Long> containerPids = before.containers().stream().filter(c -> "running".equals(c.state()))
+                .map(ContainerRecord::pid).toList();
+        assertFalse(containerPids.isEmpty());
+        long agentPid = before.agentPid();
+        signal("STOP", agentPid);
+        Path dir = groups.groupDir("hung");
+        try {
+            GroupManager.StopOutcome stopped = groups.rm("hung", true);
+            assertNotNull(stopped, "rm --force of a running group reports its stop");
+            assertTrue(stopped.forced(), "the stop of a silent agent is forced");
+            assertTrue(stopped.forcedBecause().contains("ping") && stopped.forcedBecause().contains("pid " + agentPid),
+                    stopped.forcedBecause());
+            // exit codes the agent never reported are unknown, not invented
+            assertTrue(stopped.containers().stream().filter(c -> containerPids.contains(c.pid()))
+                    .allMatch(c -> c.exitCode() == null && "unknown".equals(c.state())), stopped.containers().toString());
+            assertTrue(gone(agentPid), "the stopped agent survived");
+            for (long pid : containerPids) {
+                assertTrue(gone(pid), "container process " + pid + " survived");
+            }
+            assertEquals(List.of(), Mounts.mountedUnder(home));
+            assertEquals(List.of(), processesUnder(dir));
+            assertFalse(Files.exists(dir), "the group directory is removed");
+        } finally {
+            signal("CONT", agentPid); // a survivor (the test failed) can then be stopped by tearDown
+        }
+    }
+
+    static void signal(String name, long pid) throws Exception {
+        if (ProcessHandle.of(pid).isEmpty()) return;
+        new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start().waitFor();
+    }
+
     @Test
     void unknownImageChangesNothing() throws Exception {
         String spec = "name: noimg\ncontainers:\n  - name: a\n    image: coffer.test/missing:9\n";

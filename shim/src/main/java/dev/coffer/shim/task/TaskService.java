@@ -23,7 +23,6 @@ import dev.coffer.shim.ttrpc.TtrpcService;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
@@ -522,14 +521,11 @@ public final class TaskService {
     private void copyOutput(Task task) {
         try (OutputStream out = openFifo(task.request.getStdout());
              OutputStream err = openFifo(task.request.getStderr())) {
-            // the agent's log interleaves stdout and stderr: all of it goes to stdout; stderr only closes
-            groups.logs(task.group, task.container, true, line -> {
-                try {
-                    out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-                    out.flush();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
+            // each stream to its own FIFO, so CRI's log lines say stdout or stderr
+            groups.followOutput(task.group, task.container, (stderr, bytes) -> {
+                OutputStream to = stderr ? err : out;
+                to.write(bytes);
+                to.flush();
             });
         } catch (IOException | RuntimeException e) {
             log.accept("task " + task.id + ": output copy ended: " + e.getMessage());
@@ -628,7 +624,8 @@ public final class TaskService {
             return Empty.getDefaultInstance();
         }
         try {
-            groups.stop(task.group, grace);
+            GroupManager.StopOutcome stopped = groups.stop(task.group, grace);
+            if (stopped.forced()) log.accept("task " + task.id + ": stop forced: " + stopped.forcedBecause());
         } catch (IOException e) {
             throw new TtrpcException(codeOf(e), "task " + task.id + " was not stopped: " + e.getMessage(), e);
         }

@@ -273,10 +273,11 @@ class CriPodTest {
                 command: [sleep, "2147483647"]
               - name: app
                 image: %s
-                command: [sh, -c, "echo app says hello; echo app to stderr >&2; sleep 100000"]
+                command: [sh, -c, "echo app says hello; sleep 1; echo app to stderr >&2; sleep 1; echo app says bye; sleep 1; echo app done >&2; sleep 100000"]
                 env: [{name: HOSTNAME, value: web}]
                 execProcesses:
                   - command: [cat, /etc/group]
+                  - command: [cat, /etc/absent]
               - name: sidecar
                 image: %s
                 command: [sleep, "100000"]
@@ -292,7 +293,8 @@ class CriPodTest {
         try {
             long podReady = System.nanoTime();
             String app = cri.createContainer(podId, container("app", BUSYBOX,
-                    List.of("sh", "-c", "echo app says hello; echo app to stderr >&2; sleep 100000")), pod);
+                    List.of("sh", "-c", "echo app says hello; sleep 1; echo app to stderr >&2; sleep 1; echo app says bye; sleep 1;"
+                            + " echo app done >&2; sleep 100000")), pod);
             cri.startContainer(app);
             long firstRunning = System.nanoTime();
             System.out.printf("CRI: RunPodSandbox %d ms; to the first container running %d ms%n",
@@ -310,11 +312,19 @@ class CriPodTest {
 
             // CRI's log file (the FIFOs containerd passed, written by CRI in its log format)
             Path log = Path.of(cri.containerStatus(app).getLogPath());
-            awaitContent(log, "app says hello");
+            awaitContent(log, "app done");
+            // CRI's log format: TIMESTAMP STREAM P|F TEXT; each stream on its own FIFO, so each line says which it was
+            List<String> lines = Files.readAllLines(log).stream().map(l -> l.substring(l.indexOf(' ') + 1)).toList();
+            assertEquals(List.of("stdout F app says hello", "stderr F app to stderr", "stdout F app says bye", "stderr F app done"),
+                    lines, "the container's lines, each with its stream, in the order written: " + Files.readString(log));
 
             Cri.ExecSyncResponse allowed = cri.execSync(app, List.of("cat", "/etc/group"), 60);
             assertEquals(0, allowed.getExitCode(), allowed.toString());
             assertEquals("root:x:0:\n", allowed.getStdout().toStringUtf8());
+            Cri.ExecSyncResponse failing = cri.execSync(app, List.of("cat", "/etc/absent"), 60);
+            assertEquals(1, failing.getExitCode(), failing.toString());
+            assertEquals("", failing.getStdout().toStringUtf8(), "ExecSync's stderr stays out of its stdout");
+            assertTrue(failing.getStderr().toStringUtf8().contains("/etc/absent"), failing.toString());
 
             StatusRuntimeException denied = assertThrows(StatusRuntimeException.class,
                     () -> cri.execSync(app, List.of("cat", "/etc/passwd"), 60));
