@@ -265,6 +265,10 @@ class CriPodTest {
      * The group spec a pod's policy is generated from: the pause container and the two the test
      * runs (CRI sets HOSTNAME, the pod's hostname, in every container's environment).
      */
+    /** The pod's app container, as POD_SPEC's policy pins it: both tests that run the pod start it with these args. */
+    static final List<String> APP_COMMAND = List.of("sh", "-c",
+            "echo app says hello; sleep 1; echo app to stderr >&2; sleep 1; echo app says bye; sleep 1; echo app done >&2; sleep 100000");
+
     static final String POD_SPEC = """
             name: web
             containers:
@@ -293,8 +297,7 @@ class CriPodTest {
         try {
             long podReady = System.nanoTime();
             String app = cri.createContainer(podId, container("app", BUSYBOX,
-                    List.of("sh", "-c", "echo app says hello; sleep 1; echo app to stderr >&2; sleep 1; echo app says bye; sleep 1;"
-                            + " echo app done >&2; sleep 100000")), pod);
+                    APP_COMMAND), pod);
             cri.startContainer(app);
             long firstRunning = System.nanoTime();
             System.out.printf("CRI: RunPodSandbox %d ms; to the first container running %d ms%n",
@@ -473,7 +476,7 @@ class CriPodTest {
         String podId = cri.runPodSandbox(pod, HANDLER);
         try {
             String app = cri.createContainer(podId, container("app", BUSYBOX,
-                    List.of("sh", "-c", "echo app says hello; echo app to stderr >&2; sleep 100000")), pod);
+                    APP_COMMAND), pod);
             cri.startContainer(app);
             List<String> shimsBefore = shims();
             assertEquals(1, shimsBefore.size(), shimsBefore.toString());
