@@ -119,7 +119,7 @@ public final class AdoptedNamespace {
                             + " namespace; the sandbox task's spec names it as the pod's network namespace: fix the spec");
                 }
                 Path self = Path.of("/proc/self/fd/" + fd);
-                if (sameFile(self, Path.of("/proc/self/ns/net"))) {
+                if (NetworkNamespaces.isOwn(self)) {
                     throw new RefusedException("expected a network namespace of the pod's own at " + given + ", found the"
                             + " agent's (the host's) network namespace; a group never shares the host's network (its"
                             + " loopback services would be the host's): run the pod with hostNetwork, which gets a"
@@ -150,10 +150,6 @@ public final class AdoptedNamespace {
     }
 
     /** Whether two paths (magic links followed) name one inode of one device. */
-    private static boolean sameFile(Path a, Path b) throws IOException {
-        return Files.getAttribute(a, "unix:ino").equals(Files.getAttribute(b, "unix:ino"))
-                && Files.getAttribute(a, "unix:dev").equals(Files.getAttribute(b, "unix:dev"));
-    }
 
     /** The kind of namespace a CLONE_NEW* flag from NS_GET_NSTYPE names. */
     private static String kind(int type) {

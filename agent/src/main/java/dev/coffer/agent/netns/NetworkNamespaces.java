@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -31,6 +32,24 @@ public final class NetworkNamespaces {
     private static final int O_RDONLY_CLOEXEC = 0x80000;
 
     private NetworkNamespaces() {}
+
+    /** This process's network namespace: the host's, for the agent of a process sandbox, the shim and the runtime. */
+    static final Path OWN = Path.of("/proc/self/ns/net");
+
+    /**
+     * Whether {@code file} (an nsfs file, or a /proc/self/fd/N of one) is this process's own
+     * network namespace, the host's: a namespace is one inode of nsfs, so the same device and
+     * inode is the same namespace. False when either cannot be read (the caller's own check says
+     * why), so this answers "is it the host's" and never "is it a namespace".
+     */
+    public static boolean isOwn(Path file) {
+        try {
+            return Files.getAttribute(file, "unix:ino").equals(Files.getAttribute(OWN, "unix:ino"))
+                    && Files.getAttribute(file, "unix:dev").equals(Files.getAttribute(OWN, "unix:dev"));
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
 
     /** Code that creates something inside the namespace. */
     @FunctionalInterface

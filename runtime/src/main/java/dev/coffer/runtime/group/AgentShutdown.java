@@ -15,7 +15,7 @@ import java.util.List;
  * The agent's part of a stop, under one bounded budget: the agent stops the containers, the host
  * pulls their last output (a microVM keeps the logs inside), the agent unmounts everything. The
  * agent is inside the sandbox, so it may be hung, dead, or a hostile guest that never answers:
- * whatever it does, this part ends within {@link #budget(Duration)} and says why it gave up, and the
+ * whatever it does, this part ends within {@link #budget(AgentDeadlines, Duration)} and says why it gave up, and the
  * caller then kills the sandbox (QEMU, or the agent's process and what it started). A stop never
  * waits on the agent's goodwill.
  */
@@ -38,6 +38,7 @@ final class AgentShutdown {
     private final Sandbox sandbox;
     private final GroupState state;
     private final Duration grace;
+    private final AgentDeadlines deadlines;
     private final long endNanos;
 
     private AgentShutdown(GroupManager manager, Sandbox sandbox, GroupState state, Duration grace) {
@@ -45,15 +46,17 @@ final class AgentShutdown {
         this.sandbox = sandbox;
         this.state = state;
         this.grace = grace;
-        this.endNanos = System.nanoTime() + budget(grace).toNanos();
+        this.deadlines = manager.deadlines();
+        this.endNanos = System.nanoTime() + budget(deadlines, grace).toNanos();
     }
 
     /**
      * The most the agent's part of a stop takes: the probe, the containers' stop, the log pull
      * (one query deadline) and the sandbox's shutdown.
      */
-    static Duration budget(Duration grace) {
-        return probe().plus(grace).plus(MARGIN).plus(probe()).plus(grace).plus(MARGIN);
+    static Duration budget(AgentDeadlines deadlines, Duration grace) {
+        Duration probe = deadlines.query();
+        return probe.plus(grace).plus(MARGIN).plus(probe).plus(grace).plus(MARGIN);
     }
 
     /**
@@ -63,8 +66,8 @@ final class AgentShutdown {
      * and under a second under TCG; the rest is room for an overloaded host, since a stop forced
      * on an agent that was merely slow loses the containers' last output.
      */
-    static Duration probe() {
-        return AgentDeadlines.fromEnvironment(System.getenv()).query();
+    private Duration probe() {
+        return deadlines.query();
     }
 
     /** Runs the agent's part of stopping {@code state}'s group; never throws for the agent's sake. */
@@ -146,7 +149,7 @@ final class AgentShutdown {
 
     /** The deadline {@code request} would have, cut to what is left of the budget. */
     private Duration deadline(Request request) {
-        return deadline(AgentDeadlines.fromEnvironment(System.getenv()).forRequest(request));
+        return deadline(deadlines.forRequest(request));
     }
 
     /** Containers whose exit the agent never reported: their state is unknown, not "exited". */

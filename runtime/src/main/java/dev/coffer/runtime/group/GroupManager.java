@@ -53,9 +53,31 @@ public final class GroupManager {
     private final Path home;
     private final Path groups;
 
+    /** The host's deadlines for the agent's answers; null: the environment's, read at each use (see {@link #deadlines}). */
+    private final AgentDeadlines deadlines;
+
     public GroupManager(Path cofferHome) {
+        this(cofferHome, null);
+    }
+
+    /**
+     * A manager whose waits for the agent's answers (the stop's ping probe among them) follow
+     * {@code deadlines} rather than the environment ({@value AgentDeadlines#QUERY_ENV} and its
+     * siblings): for an embedder with its own, and for tests that make an agent silent on purpose.
+     */
+    public GroupManager(Path cofferHome, AgentDeadlines deadlines) {
         this.home = cofferHome.toAbsolutePath();
         this.groups = home.resolve("groups");
+        this.deadlines = deadlines;
+    }
+
+    /**
+     * The deadlines in force. Read from the environment at each use when none were given, so a
+     * malformed variable fails the command that waits on the agent, with the variable's name, as
+     * the agent client's own connections do.
+     */
+    AgentDeadlines deadlines() {
+        return deadlines != null ? deadlines : AgentDeadlines.fromEnvironment(System.getenv());
     }
 
     /**
@@ -757,8 +779,7 @@ public final class GroupManager {
      * sandbox, and for a stopped group or one whose agent is gone (the copies stay as they are).
      */
     void pullLogs(GroupState state) throws IOException {
-        AgentDeadlines deadlines = AgentDeadlines.fromEnvironment(System.getenv());
-        pullLogs(state, deadlines::forRequest);
+        pullLogs(state, deadlines()::forRequest);
     }
 
     /** As {@link #pullLogs(GroupState)}, each request answered within {@code deadline} of it. */

@@ -3,6 +3,7 @@ package dev.coffer.runtime.sandbox;
 import dev.coffer.layer.LayerDisk;
 
 import dev.coffer.agent.container.Mounts;
+import dev.coffer.agent.netns.NetworkNamespaces;
 import dev.coffer.agent.protocol.AgentClient;
 
 import java.io.IOException;
@@ -162,9 +163,8 @@ final class ProcessSandbox implements Sandbox {
     static String networkNamespaceId(Path file) {
         if (!Mounts.isMountPoint(file)) return null;
         try {
-            Object inode = Files.getAttribute(file, "unix:ino");
-            if (inode.equals(Files.getAttribute(Path.of("/proc/self/ns/net"), "unix:ino"))) return null;
-            return "net:[" + inode + "]";
+            if (NetworkNamespaces.isOwn(file)) return null;
+            return "net:[" + Files.getAttribute(file, "unix:ino") + "]";
         } catch (IOException | UnsupportedOperationException e) {
             return null;
         }

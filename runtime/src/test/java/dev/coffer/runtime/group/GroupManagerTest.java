@@ -1,6 +1,7 @@
 package dev.coffer.runtime.group;
 
 import dev.coffer.agent.container.Mounts;
+import dev.coffer.agent.protocol.AgentDeadlines;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
@@ -57,6 +58,10 @@ class GroupManagerTest {
     Path work;
     GroupManager groups;
     final List<String> started = new ArrayList<>();
+
+    /** For tests that silence an agent on purpose: the stop's ping probe gives up after 10 s (the default is a minute). */
+    static final AgentDeadlines SILENT_AGENT_DEADLINES = new AgentDeadlines(java.time.Duration.ofSeconds(10),
+            AgentDeadlines.DEFAULT.action(), AgentDeadlines.DEFAULT.longest());
 
     @BeforeEach
     void setUp() throws Exception {
@@ -315,7 +320,8 @@ class GroupManagerTest {
         signal("STOP", agentPid);
         Path dir = groups.groupDir("hung");
         try {
-            GroupManager.StopOutcome stopped = groups.rm("hung", true);
+            // the probe waits one query deadline: 10 s here rather than the default minute
+            GroupManager.StopOutcome stopped = new GroupManager(home, SILENT_AGENT_DEADLINES).rm("hung", true);
             assertNotNull(stopped, "rm --force of a running group reports its stop");
             assertTrue(stopped.forced(), "the stop of a silent agent is forced");
             assertTrue(stopped.forcedBecause().contains("ping") && stopped.forcedBecause().contains("pid " + agentPid),

@@ -50,7 +50,7 @@ class MicroVmForcedStopTest {
         Path dir = groups.groupDir("vmhung");
         GroupManagerTest.signal("STOP", qemuPid);
         try {
-            GroupManager.StopOutcome stopped = groups.rm("vmhung", true);
+            GroupManager.StopOutcome stopped = new GroupManager(home, GroupManagerTest.SILENT_AGENT_DEADLINES).rm("vmhung", true);
             assertNotNull(stopped, "rm --force of a running group reports its stop");
             assertTrue(stopped.forced(), "the stop of a silent guest is forced");
             assertTrue(stopped.forcedBecause().contains("ping") && stopped.forcedBecause().contains("QEMU (pid " + qemuPid + ")"),

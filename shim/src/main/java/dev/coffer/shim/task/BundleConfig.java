@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import dev.coffer.agent.netns.NetworkNamespaces;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
 import dev.coffer.policy.spec.SpecException;
@@ -137,18 +138,9 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
             }
             found = Path.of(path);
         }
-        return found == null || isHostNetwork(found) ? null : found;
-    }
-
-    /** Whether {@code ns} is the shim's own network namespace (the host's): hostNetwork, as CRI may also say. */
-    private static boolean isHostNetwork(Path ns) {
-        try {
-            Path own = Path.of("/proc/self/ns/net");
-            return Files.getAttribute(ns, "unix:ino").equals(Files.getAttribute(own, "unix:ino"))
-                    && Files.getAttribute(ns, "unix:dev").equals(Files.getAttribute(own, "unix:dev"));
-        } catch (IOException | UnsupportedOperationException e) {
-            return false; // missing or unreadable: the agent refuses it with the reason
-        }
+        // the shim's own namespace (the host's) is hostNetwork, as CRI may also say; a missing or unreadable path
+        // goes on to the agent, which refuses it with the reason
+        return found == null || NetworkNamespaces.isOwn(found) ? null : found;
     }
 
     /** The most supplementary groups the shim passes on (the agent's bound too); real pods have a few. */
