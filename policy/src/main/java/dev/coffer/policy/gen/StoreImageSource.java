@@ -48,4 +48,19 @@ public final class StoreImageSource implements ImageSource {
         return new ResolvedImage(image.reference().toString(), hashes, c.entrypoint(), c.cmd(), c.env(),
                 c.workingDir(), c.user());
     }
+
+    @Override
+    public ImageAccounts accounts(String imageRef) throws IOException {
+        LocalImage image = store.resolve(imageRef);
+        List<LayerBlob> layers = image.layers();
+        try {
+            // each layer as the store verifies it: a tampered blob fails here as in resolve
+            java.util.Map<String, String> files = ImageFiles.read(layers.size(), i -> store.openLayer(layers.get(i)),
+                    ImageFiles.ACCOUNT_FILES, ImageAccounts.MAX_FILE_BYTES);
+            return ImageAccounts.parse(files.get("etc/passwd"), files.get("etc/group"));
+        } catch (IOException | RuntimeException e) {
+            throw new LayerProcessingException("the users and groups of image " + imageRef + " (its /etc/passwd and /etc/group)"
+                    + " cannot be read: " + e.getMessage() + "; remove the image and import or pull it again", e);
+        }
+    }
 }

@@ -3,6 +3,7 @@ package dev.coffer.policy.k8s;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.policy.gen.DefaultCapabilities;
 import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.policy.gen.ImageAccounts;
 import dev.coffer.policy.gen.ImageSource;
 import dev.coffer.policy.gen.PolicyDocument;
 import dev.coffer.policy.gen.PolicyGenerator;
@@ -136,11 +137,52 @@ public final class PodPolicyGenerator {
         GroupPolicyInput group = r.group();
         if (options.allowUnencryptedScratch()) group = group.allowingUnencryptedScratch();
         PolicyDocument doc = new PolicyGenerator(images).document(group, options.debugMode());
+        Map<String, String> imageOf = new LinkedHashMap<>();
+        for (var c : group.containers()) imageOf.put(c.name(), c.image());
+        Map<String, ImageAccounts> accounts = new LinkedHashMap<>();
         List<PolicyDocument.Container> containers = new ArrayList<>();
-        for (PolicyDocument.Container c : doc.containers()) containers.add(r.finish(c));
+        for (PolicyDocument.Container c : doc.containers()) {
+            containers.add(withImageGroups(r.finish(c), imageOf.get(c.name()), accounts));
+        }
         PolicyDocument out = new PolicyDocument(doc.apiVersion(), doc.frameworkVersion(), doc.debugMode(), containers,
                 doc.externalProcesses(), doc.flags(), doc.encryptedVolumes(), doc.launch(), doc.keyChannelPins());
         return new Result(workload, GeneratedPolicy.of(RegoPolicyWriter.write(out)), r.warnings);
+    }
+
+    /**
+     * {@code c} with the groups containerd's CRI adds from the image allowed too: a container
+     * whose groups the policy pins (runAsGroup, or a user:group) also gets every group the image's
+     * /etc/group lists its user in (by the name /etc/passwd gives its uid), and the policy, which
+     * allows each of the process's groups only if it lists it, would refuse the pod otherwise. A
+     * container whose groups are not pinned ("any") needs nothing, and neither does a uid the
+     * image's /etc/passwd does not name. {@code cache} holds each image's accounts, read once.
+     */
+    private PolicyDocument.Container withImageGroups(PolicyDocument.Container c, String image, Map<String, ImageAccounts> cache)
+            throws IOException {
+        PolicyDocument.User user = c.user();
+        if (image == null || user.groupIdNames().stream().anyMatch(g -> g.strategy().equals("any"))) return c;
+        ImageAccounts accounts = cache.get(image);
+        if (accounts == null) {
+            accounts = images.accounts(image);
+            cache.put(image, accounts);
+        }
+        PolicyDocument.IdName who = user.userIdName();
+        // containerd looks a numeric user's name up in /etc/passwd and takes a name as it is
+        String name = who.pattern();
+        if (who.strategy().equals("id")) {
+            long uid = who.pattern().length() <= 10 ? Long.parseLong(who.pattern()) : -1;
+            name = uid < 0 || uid > Integer.MAX_VALUE ? null : accounts.user((int) uid).map(ImageAccounts.User::name).orElse(null);
+        }
+        if (name == null) return c;
+        List<PolicyDocument.IdName> groups = new ArrayList<>(user.groupIdNames());
+        for (int gid : accounts.memberGids(name)) {
+            PolicyDocument.IdName g = new PolicyDocument.IdName(Integer.toString(gid), "id");
+            if (!groups.contains(g)) groups.add(g);
+        }
+        if (groups.size() == user.groupIdNames().size()) return c;
+        return new PolicyDocument.Container(c.id(), c.name(), c.layers(), c.command(), c.envRules(), c.workingDir(), c.mounts(),
+                c.execProcesses(), c.signals(), new PolicyDocument.User(who, groups, user.umask()), c.capabilities(),
+                c.seccompProfileSha256(), c.allowElevated(), c.allowStdioAccess(), c.noNewPrivileges(), c.limits());
     }
 
     /** What one container adds after the shared generator ran: its own capability sets and env rule details. */

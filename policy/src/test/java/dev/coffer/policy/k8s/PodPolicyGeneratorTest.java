@@ -10,6 +10,7 @@ import dev.coffer.policy.enforce.EnforcerOptions;
 import dev.coffer.policy.enforce.PolicyEnforcer;
 import dev.coffer.policy.gen.DefaultCapabilities;
 import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.policy.gen.ImageAccounts;
 import dev.coffer.policy.gen.ImageSource;
 import dev.coffer.policy.gen.ResolvedImage;
 import org.junit.jupiter.api.Test;
@@ -39,14 +40,33 @@ class PodPolicyGeneratorTest {
     static final String APP = "6".repeat(64);
     static final String SANDBOX = EnforcerOptions.DEFAULT_SANDBOX_DIR;
 
-    static final ImageSource IMAGES = ref -> switch (ref) {
-        case PodPolicyGenerator.DEFAULT_PAUSE_IMAGE -> new ResolvedImage(ref, List.of(PAUSE_LAYER), List.of("/pause"), List.of(),
-                List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), "/", "65535:65535");
-        case "registry.example/shop/api:2.1" -> new ResolvedImage(ref, List.of(BASE, APP), List.of("/usr/bin/api"),
-                List.of("--serve"), List.of("PATH=/usr/bin:/bin"), "/srv", "");
-        case "registry.example/tools/migrate:1" -> new ResolvedImage(ref, List.of(BASE), List.of(), List.of("/bin/migrate"),
-                List.of("PATH=/bin"), "", "");
-        default -> throw new IOException("no image " + ref + " in the store; import it");
+    /** An image whose /etc/group lists its user "app" (uid 1000) in two groups besides its own. */
+    static final String MEMBER_IMAGE = "registry.example/tools/member:1";
+
+    static final ImageSource IMAGES = new ImageSource() {
+        @Override
+        public ResolvedImage resolve(String ref) throws IOException {
+            return switch (ref) {
+                case PodPolicyGenerator.DEFAULT_PAUSE_IMAGE -> new ResolvedImage(ref, List.of(PAUSE_LAYER), List.of("/pause"), List.of(),
+                        List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), "/", "65535:65535");
+                case "registry.example/shop/api:2.1" -> new ResolvedImage(ref, List.of(BASE, APP), List.of("/usr/bin/api"),
+                        List.of("--serve"), List.of("PATH=/usr/bin:/bin"), "/srv", "");
+                case "registry.example/tools/migrate:1" -> new ResolvedImage(ref, List.of(BASE), List.of(), List.of("/bin/migrate"),
+                        List.of("PATH=/bin"), "", "");
+                case MEMBER_IMAGE -> new ResolvedImage(ref, List.of(BASE), List.of(), List.of("/bin/migrate"), List.of("PATH=/bin"), "", "");
+                default -> throw new IOException("no image " + ref + " in the store; import it");
+            };
+        }
+
+        @Override
+        public ImageAccounts accounts(String ref) throws IOException {
+            resolve(ref);
+            return ref.equals(MEMBER_IMAGE)
+                    ? ImageAccounts.parse("root:x:0:0::/:/bin/sh\napp:x:1000:1000::/srv:/bin/sh\n",
+                            "root:x:0:\napp:x:1000:app\nweb:x:5000:www,app\nlogs:x:5001:app\nother:x:5002:root\n")
+                    // the other images list nobody as a member of a group
+                    : ImageAccounts.parse("root:x:0:0::/:/bin/sh\napp:x:1000:1000::/srv:/bin/sh\n", "root:x:0:\napp:x:1000:\n");
+        }
     };
 
     /** A Deployment with env from a Secret, a ConfigMap in the same file, the downward API, probes and volumes. */
@@ -323,6 +343,45 @@ class PodPolicyGeneratorTest {
         Decision asPod = e.decide(new CreateContainer("c-pause", List.of("/pause"), pauseEnv, "/", List.of(), false, false,
                 new IdName("1000", ""), gids(3000, 2000, 4000), "0022", caps(DefaultCapabilities.UNPRIVILEGED), "", List.of(), null));
         assertTrue(asPod.allowed(), asPod.reason());
+    }
+
+    /**
+     * containerd's CRI adds to a container's groups every group the image's /etc/group lists its
+     * user in (by the name its /etc/passwd gives the uid): the policy allows exactly those too, or
+     * the pod would be refused; a uid the image does not name gets none.
+     */
+    @Test
+    void groupsTheImageListsTheUserInAreAllowedAsContainerdAddsThem() throws Exception {
+        String yaml = POD_AS_USER.replace("registry.example/tools/migrate:1", MEMBER_IMAGE);
+        String policy = generate(yaml, "Pod/asuser", PodPolicyGenerator.Options.DEFAULT).policy().text();
+        assertTrue(policy.contains("\"user\": {\"user_idname\": {\"pattern\": \"1000\", \"strategy\": \"id\"}, \"group_idnames\": "
+                + "[{\"pattern\": \"3000\", \"strategy\": \"id\"}, {\"pattern\": \"2000\", \"strategy\": \"id\"}, "
+                + "{\"pattern\": \"4000\", \"strategy\": \"id\"}, {\"pattern\": \"5000\", \"strategy\": \"id\"}, "
+                + "{\"pattern\": \"5001\", \"strategy\": \"id\"}], \"umask\": \"0022\"}"), policy);
+        // uid 1001 (the other container) has no name in the image: the kubelet's groups only
+        assertTrue(policy.contains("\"user\": {\"user_idname\": {\"pattern\": \"1001\", \"strategy\": \"id\"}, \"group_idnames\": "
+                + "[{\"pattern\": \"3001\", \"strategy\": \"id\"}, {\"pattern\": \"2000\", \"strategy\": \"id\"}, "
+                + "{\"pattern\": \"4000\", \"strategy\": \"id\"}], \"umask\": \"0022\"}"), policy);
+
+        Decision asContainerd = readyForMigrate(policy).decide(migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1000", "app"),
+                gids(3000, 3000, 2000, 4000, 5000, 5001)));
+        assertTrue(asContainerd.allowed(), asContainerd.reason());
+        Decision extra = readyForMigrate(policy).decide(migrateCreate("c-m", List.of("/bin/migrate"), new IdName("1000", "app"),
+                gids(3000, 2000, 4000, 5000, 5001, 5002)));
+        assertFalse(extra.allowed(), "a group the image does not list the user in was allowed");
+        assertTrue(extra.reason().contains("invalid user"), extra.reason());
+
+        // groups not pinned (no runAsGroup): any group, as before, and the image's accounts are not read
+        String unpinned = generate(yaml.replace("    runAsGroup: 3000\n", "").replace(", runAsGroup: 3001", ""), "Pod/asuser",
+                PodPolicyGenerator.Options.DEFAULT).policy().text();
+        assertFalse(unpinned.contains("\"5000\""), unpinned);
+
+        // a source that cannot read the image's files fails the generation rather than leaving the groups out
+        ImageSource noFiles = IMAGES::resolve;
+        KubernetesManifest m = KubernetesManifest.parse(yaml, "test.yaml");
+        IOException e = assertThrows(IOException.class, () -> new PodPolicyGenerator(noFiles).generate(m,
+                m.workloads().getFirst(), PodPolicyGenerator.Options.DEFAULT));
+        assertTrue(e.getMessage().contains("the users and groups of image"), e.getMessage());
     }
 
     @Test
