@@ -3,8 +3,6 @@ package dev.coffer.runtime.group;
 import dev.coffer.agent.container.Mounts;
 import dev.coffer.layer.LayerDisk;
 import dev.coffer.layer.LayerDiskCache;
-import dev.coffer.policy.gen.GeneratedPolicy;
-import dev.coffer.runtime.policy.GroupPolicies;
 import dev.coffer.agent.protocol.AgentClient;
 import dev.coffer.agent.protocol.AgentDeadlines;
 import dev.coffer.agent.protocol.Request;
@@ -13,9 +11,7 @@ import dev.coffer.oci.store.ImageNotFoundException;
 import dev.coffer.oci.store.ImageStore;
 import dev.coffer.oci.store.LayerBlob;
 import dev.coffer.oci.store.LocalImage;
-import dev.coffer.runtime.sandbox.ProcessSandboxBackend;
 import dev.coffer.runtime.sandbox.Sandbox;
-import dev.coffer.runtime.sandbox.SandboxBackend;
 import dev.coffer.policy.spec.GroupSpec;
 
 import java.io.IOException;
@@ -118,12 +114,6 @@ public final class GroupManager {
      * launched with, and only those whose dm-verity root hash the policy pins.
      */
     public GroupHandle run(GroupSpec spec, RunOptions options, List<String> joinableImages) throws IOException {
-        SandboxBackend backend;
-        try {
-            backend = SandboxBackends.byName(options.isolation());
-        } catch (IllegalArgumentException e) {
-            throw new GroupException(e.getMessage());
-        }
         try (GroupLock lock = lock(spec.name())) {
             Path dir = groupDir(spec.name());
             if (Files.exists(dir.resolve("state.json"))) {
@@ -133,171 +123,16 @@ public final class GroupManager {
                         + (existing.status().equals(GroupState.STOPPED) ? "remove it with `coffer rm " + spec.name() + "`"
                         : "stop it with `coffer stop " + spec.name() + "` or choose another name"));
             }
-            long t0 = System.nanoTime();
-            // Resolve everything before touching state, so a bad image reference changes nothing.
-            Map<String, LocalImage> images = new LinkedHashMap<>();
-            Map<String, LayerDisk> disks = new LinkedHashMap<>();
-            Map<String, LayerDisk> joinableDisks = new LinkedHashMap<>();
-            try (ImageStore store = ImageStore.open(home)) {
-                for (int i = 0; i < spec.containers().size(); i++) {
-                    GroupSpec.ContainerSpec c = spec.containers().get(i);
-                    try {
-                        images.put(c.name(), store.resolve(c.image()));
-                    } catch (ImageNotFoundException e) {
-                        throw new GroupException("containers[" + i + "] (" + c.name() + "): " + e.getMessage(), e);
-                    }
-                }
-                LayerDiskCache cache = new LayerDiskCache(home.resolve("layers"));
-                for (String ref : joinableImages) {
-                    LocalImage image;
-                    try {
-                        image = store.resolve(ref);
-                    } catch (ImageNotFoundException e) {
-                        throw new GroupException("image " + ref + " to attach for containers joining later: " + e.getMessage(), e);
-                    }
-                    // attached at launch, mounted when a container of the image joins
-                    for (LayerBlob layer : image.layers()) {
-                        joinableDisks.putIfAbsent(layer.diffId().hex(), cache.getOrBuild("sha256:" + layer.diffId().hex(),
-                                () -> store.openLayer(layer)));
-                    }
-                }
-                for (LocalImage image : images.values()) {
-                    for (LayerBlob layer : image.layers()) {
-                        if (!disks.containsKey(layer.diffId().hex())) {
-                            try {
-                                disks.put(layer.diffId().hex(), cache.getOrBuild("sha256:" + layer.diffId().hex(),
-                                        () -> store.openLayer(layer)));
-                            } catch (IOException e) {
-                                throw new GroupException("layer " + layer.diffId() + " cannot be turned into a layer disk: "
-                                        + e.getMessage() + "; remove the image and import or pull it again", e);
-                            }
-                        }
-                    }
-                }
-            }
-            Integer skrPort = skrPort(spec, options);
-            List<EncryptedMount> encrypted = encryptedMounts(spec, options);
-            Path specDir = options.specFile() == null ? Path.of("").toAbsolutePath()
-                    : Path.of(options.specFile()).toAbsolutePath().getParent();
-            List<SandboxBackend.VolumeDisk> volumeDisks = VolumeSources.resolve(spec, specDir, home);
-            String policyText = policyText(spec, options, images, disks);
-            if (Files.exists(dir)) {
-                // leftovers of a run that crashed before writing its state: clean them first
-                for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
-                Mounts.deleteTree(dir);
-            }
-            Files.createDirectories(dir);
-            GroupOwner.of(ProcessHandle.current()).write(dir);
-            String agentPolicy = RunOptions.ALLOW_ALL;
-            if (policyText != null) {
-                Path policyFile = dir.resolve("policy.rego");
-                Files.writeString(policyFile, policyText, StandardCharsets.UTF_8);
-                agentPolicy = policyFile.toString();
-            }
-            long prepared = System.nanoTime();
-            Sandbox sandbox;
+            // the steps of a group's life, each with the state it owns: prepare touches nothing, launch owns the
+            // group directory and the sandbox, start the group's state and containers
+            PreparedGroup prepared = PreparedGroup.of(home, spec, options, joinableImages);
+            LaunchedGroup launched = LaunchedGroup.launch(prepared, dir, home);
             try {
-                sandbox = backend.launch(new SandboxBackend.LaunchRequest(spec.name(), dir, options.ociRuntime(),
-                        agentPolicy, options.agentEnvironment(), attached(disks, joinableDisks), options.tee(),
-                        home.resolve(SIM_TEE_DIR), skrPort, endpoints(spec, encrypted), tcpPorts(spec), volumeDisks, options.snp(),
-                        options.networkNamespace()));
-            } catch (IOException e) {
-                for (Path m : Mounts.mountedUnder(dir)) Mounts.unmount(m);
-                Mounts.deleteTree(dir);
-                throw new GroupException("cannot start the sandbox of group " + spec.name() + ": " + e.getMessage(), e);
-            }
-            long launched = System.nanoTime();
-            try {
-                return start(spec, options, backend, sandbox, images, disks, dir,
-                        ms(prepared - t0), ms(launched - prepared), encrypted, volumeDisks);
+                return GroupStart.start(this, launched);
             } catch (IOException | RuntimeException e) {
-                abandon(sandbox, dir);
+                launched.abandon();
                 throw new GroupException("group " + spec.name() + " did not start: " + e.getMessage(), e);
             }
-        }
-    }
-
-    private static List<LayerDisk> attached(Map<String, LayerDisk> disks, Map<String, LayerDisk> joinable) {
-        Map<String, LayerDisk> all = new LinkedHashMap<>(disks);
-        joinable.forEach(all::putIfAbsent);
-        return List.copyOf(all.values());
-    }
-
-    private GroupHandle start(GroupSpec spec, RunOptions options, SandboxBackend backend, Sandbox sandbox,
-                              Map<String, LocalImage> images, Map<String, LayerDisk> disks, Path dir,
-                              long prepareMs, long sandboxMs, List<EncryptedMount> encrypted,
-                              List<SandboxBackend.VolumeDisk> volumeDisks) throws IOException {
-        Path agentState = Path.of(sandbox.record().agentStateDir());
-        try (AgentClient agent = sandbox.connect()) {
-            Result.Properties props = agent.call(new Request.GetProperties(), Result.Properties.class);
-            GroupState state = new GroupState(spec.name(), GroupState.STARTING, backend.name(), props.enforcer(),
-                    props.ociRuntime(), options.specFile(), Instant.now().toString(), null, sandbox.record(), List.of(),
-                    props.policySha256(), props.debuggable(), props.layerVerification(), sandbox.record().tee(),
-                    sandbox.record().measurement(), sandbox.record().hostData(), props.skrPort());
-            state.write(dir.resolve("state.json"));
-
-            long t = System.nanoTime();
-            Map<String, Path> deviceTargets = new HashMap<>();
-            for (Map.Entry<String, LayerDisk> layer : disks.entrySet()) {
-                // short names keep the overlay's lowerdir option within one page
-                Path target = agentState.resolve("devices").resolve(layer.getKey().substring(0, 16));
-                agent.call(new Request.MountDevice(sandbox.layerSource(layer.getValue()), target.toString(),
-                        layer.getValue().rootHash()), Result.Done.class);
-                deviceTargets.put(layer.getKey(), target);
-            }
-            // encrypted volumes before any container: the agent releases each key with this sandbox's evidence
-            for (int i = 0; i < encrypted.size(); i++) {
-                EncryptedMount v = encrypted.get(i);
-                try {
-                    agent.call(new Request.MountEncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(),
-                            v.readOnly(), v.headerDigest(), v.integrity(), sandbox.volumeSource(volumeDisks.get(i))), Result.Done.class);
-                } catch (AgentClient.AgentCallException e) {
-                    throw new GroupException("encrypted volume " + v.name() + " was not opened: " + e.failure().reason(), e);
-                }
-            }
-            scratchMount(spec, sandbox, agent, agentState.resolve("scratch"), dir);
-            long mounted = System.nanoTime();
-            List<ContainerRecord> records = new ArrayList<>();
-            for (GroupSpec.ContainerSpec c : spec.containers()) {
-                LocalImage image = images.get(c.name());
-                List<String> layerPaths = image.layers().stream().map(l -> deviceTargets.get(l.diffId().hex()).toString()).toList();
-                Path rootfs = agentState.resolve("containers").resolve(c.name()).resolve("rootfs");
-                agent.call(new Request.MountOverlay(c.name(), layerPaths, rootfs.toString()), Result.Done.class);
-                ContainerPlan plan = ContainerPlan.of(c, image.config());
-                // the form the generated policy pins (PolicyGenerator.VOLUME_SOURCE_PREFIX, its options)
-                List<Request.Mount> mounts = c.volumeMounts().stream().map(vm -> new Request.Mount(vm.mountPath(),
-                        (encrypted.stream().anyMatch(v -> v.name().equals(vm.name())) ? "sandbox:///encrypted/" : "sandbox:///volumes/")
-                                + vm.name(), "bind", List.of("rbind", "rshared", vm.readOnly() ? "ro" : "rw")))
-                        .toList();
-                if (plan.argList().isEmpty()) {
-                    throw new GroupException("container " + c.name() + ": expected a command, found none in the spec and no"
-                            + " Entrypoint/Cmd in image " + c.image() + "; set command: in the spec");
-                }
-                Result.ContainerStatus created = agent.call(new Request.CreateContainer(c.name(), rootfs.toString(), plan.argList(),
-                        plan.envList(), plan.workingDir(), plan.user(), plan.additionalGids(), mounts, null, true, spec.name()),
-                        Result.ContainerStatus.class);
-                // where the host reads the log: the agent's own file, or the copy pulled from the guest
-                String logPath = sandbox.logsOnHost() ? created.logPath()
-                        : sandbox.logDir().resolve(c.name() + ".log").toString();
-                records.add(new ContainerRecord(c.name(), c.image(), image.id(), plan.argList(), created.state(), null, null,
-                        logPath));
-            }
-            long created = System.nanoTime();
-            for (int i = 0; i < records.size(); i++) {
-                ContainerRecord r = records.get(i);
-                try {
-                    Result.ContainerStatus started = agent.call(new Request.StartContainer(r.name()), Result.ContainerStatus.class);
-                    records.set(i, r.with(started.state(), started.pid(), started.exitCode()));
-                } catch (AgentClient.AgentCallException e) {
-                    throw new GroupException("container " + r.name() + " did not start: " + e.failure().reason(), e);
-                }
-            }
-            long started = System.nanoTime();
-            state = state.withStatus(GroupState.RUNNING, null, records);
-            state.write(dir.resolve("state.json"));
-            new StartupTimes(backend.name(), prepareMs, sandboxMs, ms(mounted - t),
-                    ms(created - mounted), ms(started - created), sandbox.bootMarks(), sandbox.bootNotes()).write(dir);
-            return new GroupHandle(this, spec.name(), backend.isolationNotice(), props.ociRuntime(), props.enforcer());
         }
     }
 
@@ -359,28 +194,10 @@ public final class GroupManager {
                         + " sandbox of group " + group + " was not launched with; only the process sandbox takes new layers"
                         + " after launch");
             }
-            Path agentState = Path.of(sandbox.record().agentStateDir());
             try (AgentClient agent = sandbox.connect()) {
-                for (Map.Entry<String, LayerDisk> layer : disks.entrySet()) {
-                    Path target = agentState.resolve("devices").resolve(layer.getKey().substring(0, 16));
-                    agent.call(new Request.MountDevice(sandbox.layerSource(layer.getValue()), target.toString(),
-                            layer.getValue().rootHash()), Result.Done.class);
-                }
-                List<String> layerPaths = image.layers().stream()
-                        .map(l -> agentState.resolve("devices").resolve(l.diffId().hex().substring(0, 16)).toString()).toList();
-                Path rootfs = agentState.resolve("containers").resolve(c.name()).resolve("rootfs");
-                agent.call(new Request.MountOverlay(c.name(), layerPaths, rootfs.toString()), Result.Done.class);
-                ContainerPlan plan = ContainerPlan.of(c, image.config());
-                if (plan.argList().isEmpty()) {
-                    throw new GroupException("container " + c.name() + ": expected a command, found none and no"
-                            + " Entrypoint/Cmd in image " + c.image());
-                }
-                Result.ContainerStatus created = agent.call(new Request.CreateContainer(c.name(), rootfs.toString(),
-                        plan.argList(), plan.envList(), plan.workingDir(), plan.user(), plan.additionalGids(), List.of(), null, true, group),
-                        Result.ContainerStatus.class);
-                String logPath = sandbox.logsOnHost() ? created.logPath() : sandbox.logDir().resolve(c.name() + ".log").toString();
-                ContainerRecord record = new ContainerRecord(c.name(), c.image(), image.id(), plan.argList(), created.state(),
-                        null, null, logPath);
+                ContainerSetup setup = new ContainerSetup(sandbox, agent);
+                setup.mountLayers(disks);
+                ContainerRecord record = setup.create(group, c, image, List.of());
                 List<ContainerRecord> all = new ArrayList<>(state.containers());
                 all.add(record);
                 state.withStatus(state.status(), null, all).write(groupDir(group).resolve("state.json"));
@@ -450,108 +267,6 @@ public final class GroupManager {
         state.withStatus(state.status(), state.stoppedAt(), all).write(groupDir(state.name()).resolve("state.json"));
     }
 
-    /**
-     * Sets up the group's scratch, before any writable layer (the agent refuses them until it
-     * exists, in every sandbox): encrypted where the sandbox can, else unencrypted, which the
-     * policy allows or refuses (allow_unencrypted_scratch). What was made is recorded in the
-     * group's directory ({@link ScratchRecord}), so reports say it and never claim encryption
-     * that did not happen.
-     */
-    private static void scratchMount(GroupSpec spec, Sandbox sandbox, AgentClient agent, Path target, Path dir)
-            throws IOException {
-        String cannotEncrypt = sandbox.encryptedScratchUnavailable();
-        try {
-            agent.call(new Request.ScratchMount(target.toString(), cannotEncrypt == null), Result.Done.class);
-        } catch (AgentClient.AgentCallException e) {
-            if (cannotEncrypt == null) {
-                throw new GroupException("the group's encrypted scratch was not set up: " + e.failure().reason(), e);
-            }
-            throw new GroupException("expected the policy to allow unencrypted scratch (allow_unencrypted_scratch := true), found it"
-                    + " refused: " + e.failure().reason() + ". This sandbox cannot encrypt the group's writable layers and emptyDir"
-                    + " volumes (" + cannotEncrypt + "), so they would be plain files on the host. Run on a host with"
-                    + " device-mapper or with --isolation microvm; or, to accept plaintext scratch, set scratch: {allowUnencrypted:"
-                    + " true} in the spec of group " + spec.name() + " (or `coffer policy gen --allow-unencrypted-scratch`)", e);
-        }
-        new ScratchRecord(cannotEncrypt == null, cannotEncrypt).write(dir);
-    }
-
-    /**
-     * The SKR API's port for this run, or null for none. The API is opt-in: served only to groups
-     * with a TEE whose spec has an {@code skr} section ({@code skr: {}} means port 8080), because
-     * it takes a port in the group's network that the containers might want themselves (web
-     * servers on 8080 are common). A spec that enables it without a TEE is refused, since the API
-     * can release nothing without evidence.
-     */
-    private static Integer skrPort(GroupSpec spec, RunOptions options) throws GroupException {
-        GroupSpec.Skr skr = spec.skr();
-        if (!skr.declared() || !skr.enabled()) return null;
-        if (!options.isolation().equals(ProcessSandboxBackend.NAME) && skr.endpoints().isEmpty()) {
-            throw new GroupException("expected skr.endpoints in the spec of group " + spec.name() + " with --isolation "
-                    + options.isolation() + ", found none; a microVM's network reaches only the attestation services and key"
-                    + " vaults listed there, e.g. skr: {port: " + skr.port() + ", endpoints: [http://127.0.0.1:8400]}");
-        }
-        if (options.tee().equals(RunOptions.TEE_NONE)) {
-            throw new GroupException("expected --tee sim for group " + spec.name() + ", whose spec enables the SKR API (skr:"
-                    + " port " + skr.port() + "), found --tee none; keys are released only to attested groups,"
-                    + " so run it with --tee sim or set skr: {enabled: false}");
-        }
-        return skr.port();
-    }
-
-    /** An encrypted volume as the agent is asked to open it: the spec's values, endpoints defaulted to {@code --vault}. */
-    private record EncryptedMount(String name, String source, String key, String authority, String vault, boolean readOnly,
-                                  String headerDigest, String integrity) {}
-
-    /**
-     * The spec's encrypted volumes with their endpoints, checked before anything starts: a volume
-     * needs an attestation service and a vault (from the spec, or the runtime's {@code --vault})
-     * and a TEE to be released a key against.
-     */
-    private static List<EncryptedMount> encryptedMounts(GroupSpec spec, RunOptions options) throws GroupException {
-        List<EncryptedMount> out = new ArrayList<>();
-        for (GroupSpec.VolumeSpec v : spec.volumes()) {
-            GroupSpec.Encrypted e = v.encrypted();
-            if (e == null) continue;
-            String authority = e.authority().isEmpty() ? options.vault() : e.authority();
-            String vault = e.vault().isEmpty() ? options.vault() : e.vault();
-            if (authority.isEmpty() || vault.isEmpty()) {
-                throw new GroupException("encrypted volume " + v.name() + ": expected an attestation service and key vault URL,"
-                        + " found none in the spec (authority:, vault:) and no --vault; add them to the spec or run with --vault URL");
-            }
-            if (options.tee().equals(RunOptions.TEE_NONE)) {
-                throw new GroupException("encrypted volume " + v.name() + ": expected --tee sim, found --tee none; its key is"
-                        + " released only to an attested group, so run the group with --tee sim");
-            }
-            out.add(new EncryptedMount(v.name(), e.source(), e.key(), authority, vault, e.readOnly(), e.headerDigest(), e.integrity()));
-        }
-        return out;
-    }
-
-    /**
-     * The origins the group may reach: the spec's {@code skr.endpoints} and each encrypted volume's
-     * attestation service and vault (in a microVM, the only destinations its network has).
-     */
-    private static List<String> endpoints(GroupSpec spec, List<EncryptedMount> encrypted) {
-        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>(spec.skr().endpoints());
-        for (EncryptedMount v : encrypted) {
-            // the agent's allow-list form, so both sides compare the same strings
-            out.add(dev.coffer.agent.skr.SecureKeyRelease.endpointOrigin(v.authority()));
-            out.add(dev.coffer.agent.skr.SecureKeyRelease.endpointOrigin(v.vault()));
-        }
-        return List.copyOf(out);
-    }
-
-
-    /** The containers' declared TCP ports, each once. */
-    private static List<Integer> tcpPorts(GroupSpec spec) {
-        return spec.containers().stream().flatMap(c -> c.ports().stream())
-                .filter(p -> p.protocol().equals("TCP")).map(GroupSpec.Port::containerPort).distinct().toList();
-    }
-
-    private static long ms(long nanos) {
-        return nanos / 1_000_000;
-    }
-
     /** What the group's scratch is (encrypted or not, and why), or null for a group started before this was recorded. */
     public ScratchRecord scratch(String name) throws IOException {
         return ScratchRecord.read(groupDir(name));
@@ -568,29 +283,6 @@ public final class GroupManager {
         Files.write(file, new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
                 .writeValueAsBytes(report.toJson(name)));
         return file;
-    }
-
-    /** The policy text the agent gets, or null for allow-all; generated before any state is touched. */
-    private static String policyText(GroupSpec spec, RunOptions options, Map<String, LocalImage> images,
-                                     Map<String, LayerDisk> disks) throws IOException {
-        return switch (options.policy()) {
-            case RunOptions.ALLOW_ALL -> null;
-            case RunOptions.GENERATE -> {
-                try {
-                    yield GroupPolicies.generate(spec, images, disks, false).text();
-                } catch (IllegalArgumentException e) {
-                    throw new GroupException("cannot generate the policy of group " + spec.name() + ": " + e.getMessage(), e);
-                }
-            }
-            default -> {
-                Path file = Path.of(options.policy());
-                if (!Files.isRegularFile(file)) {
-                    throw new GroupException("expected a policy file at " + file + " (from `coffer policy gen`), found "
-                            + (Files.exists(file) ? "something else" : "nothing"));
-                }
-                yield Files.readString(file, StandardCharsets.UTF_8);
-            }
-        };
     }
 
     /**
@@ -627,21 +319,6 @@ public final class GroupManager {
         }
         return bySequence.values().stream()
                 .sorted(java.util.Comparator.comparingLong(dev.coffer.policy.enforce.DecisionLogEntry::sequence)).toList();
-    }
-
-    /** Best-effort teardown of a group that failed to start; the original error is what matters. */
-    private static void abandon(Sandbox sandbox, Path dir) {
-        try (AgentClient agent = sandbox.connect()) {
-            agent.exchange(new Request.ShutdownSandbox(2000));
-        } catch (IOException | RuntimeException ignored) {
-            // the forced cleanup below handles a dead or stuck agent
-        }
-        try {
-            sandbox.destroy(15_000);
-            Mounts.deleteTree(dir);
-        } catch (RuntimeException ignored) {
-            // reported by `coffer ps` as leftovers; the start failure is the error the user sees
-        }
     }
 
     // ---- ps ------------------------------------------------------------------------------
