@@ -44,6 +44,17 @@ final class ContainerSetup {
     }
 
     /**
+     * {@code c}'s volume mounts in the form the generated policy pins (PolicyGenerator's
+     * VOLUME_SOURCE_PREFIX and ENCRYPTED_SOURCE_PREFIX, its options): the sandbox's own volume of
+     * that name, an emptyDir or, for a name in {@code encrypted}, where mount_encrypted_volume opened it.
+     */
+    static List<Request.Mount> mounts(GroupSpec.ContainerSpec c, java.util.Set<String> encrypted) {
+        return c.volumeMounts().stream().map(vm -> new Request.Mount(vm.mountPath(),
+                (encrypted.contains(vm.name()) ? "sandbox:///encrypted/" : "sandbox:///volumes/") + vm.name(), "bind",
+                List.of("rbind", "rshared", vm.readOnly() ? "ro" : "rw"))).toList();
+    }
+
+    /**
      * Mounts {@code c}'s overlay on its image's layers (already mounted) and has the agent create
      * it with {@code mounts}; nothing is started.
      *

@@ -197,7 +197,8 @@ public final class GroupManager {
             try (AgentClient agent = sandbox.connect()) {
                 ContainerSetup setup = new ContainerSetup(sandbox, agent);
                 setup.mountLayers(disks);
-                ContainerRecord record = setup.create(group, c, image, List.of());
+                // a joining container's volumes are the sandbox's emptyDirs (no encrypted volumes join a running group)
+                ContainerRecord record = setup.create(group, c, image, ContainerSetup.mounts(c, java.util.Set.of()));
                 List<ContainerRecord> all = new ArrayList<>(state.containers());
                 all.add(record);
                 state.withStatus(state.status(), null, all).write(groupDir(group).resolve("state.json"));

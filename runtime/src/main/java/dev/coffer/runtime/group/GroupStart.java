@@ -52,13 +52,10 @@ final class GroupStart {
             scratchMount(spec, sandbox, agent, Path.of(sandbox.record().agentStateDir()).resolve("scratch"), dir);
             long mounted = System.nanoTime();
             List<ContainerRecord> records = new ArrayList<>();
+            java.util.Set<String> encryptedNames = new java.util.HashSet<>();
+            for (PreparedGroup.EncryptedMount v : encrypted) encryptedNames.add(v.name());
             for (GroupSpec.ContainerSpec c : spec.containers()) {
-                // the form the generated policy pins (PolicyGenerator.VOLUME_SOURCE_PREFIX, its options)
-                List<Request.Mount> mounts = c.volumeMounts().stream().map(vm -> new Request.Mount(vm.mountPath(),
-                        (encrypted.stream().anyMatch(v -> v.name().equals(vm.name())) ? "sandbox:///encrypted/" : "sandbox:///volumes/")
-                                + vm.name(), "bind", List.of("rbind", "rshared", vm.readOnly() ? "ro" : "rw")))
-                        .toList();
-                records.add(setup.create(spec.name(), c, prepared.images().get(c.name()), mounts));
+                records.add(setup.create(spec.name(), c, prepared.images().get(c.name()), ContainerSetup.mounts(c, encryptedNames)));
             }
             long created = System.nanoTime();
             for (int i = 0; i < records.size(); i++) {

@@ -44,7 +44,21 @@ import java.util.Map;
  *                   its /etc/group memberships), or null when the spec has none (the image's user)
  */
 record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText, PodRole role,
-                    Path networkNamespace, ProcessUser user) {
+                    Path networkNamespace, ProcessUser user, List<EmptyDirMount> emptyDirs) {
+    BundleConfig {
+        emptyDirs = List.copyOf(emptyDirs);
+    }
+
+    /**
+     * A Kubernetes emptyDir volume the kubelet mounts into the container: in a Coffer pod it is the
+     * sandbox's own volume of that name (on the group's scratch, which the host cannot read when
+     * it is encrypted), never the host directory the kubelet made, whose content the host controls.
+     */
+    record EmptyDirMount(String name, String destination, boolean readOnly) {}
+
+    /** Where the kubelet keeps a pod's emptyDir volumes: .../pods/UID/volumes/kubernetes.io~empty-dir/NAME. */
+    static final String KUBELET_EMPTY_DIR = "/volumes/kubernetes.io~empty-dir/";
+
     /**
      * The OCI spec's {@code process.user}: numeric, as containerd writes it on Linux (it resolves
      * a user name against the image's /etc/passwd itself), with the supplementary groups in
@@ -114,7 +128,42 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
         }
         Path network = role instanceof PodRole.Member ? null : networkNamespace(root.path("linux").path("namespaces"), file);
         return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy, role, network,
-                processUser(process.path("user"), file));
+                processUser(process.path("user"), file), emptyDirs(root.path("mounts"), file));
+    }
+
+    /**
+     * The spec's mounts of kubelet emptyDir volumes, as the sandbox's volumes of the same name.
+     * The kubelet's other mounts (ConfigMaps, Secrets, projected service account tokens, hostPath,
+     * /etc/hosts, the termination log) are host content the policy does not pin: they are not
+     * mounted (see the shim's package documentation).
+     */
+    static List<EmptyDirMount> emptyDirs(JsonNode mounts, Path file) throws TtrpcException {
+        List<EmptyDirMount> out = new ArrayList<>();
+        if (mounts.isMissingNode() || mounts.isNull()) return out;
+        if (!mounts.isArray()) {
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected mounts in " + file + " to be a list, found " + mounts.getNodeType());
+        }
+        java.util.Set<String> destinations = new java.util.HashSet<>();
+        for (JsonNode m : mounts) {
+            String source = m.path("source").asText("");
+            int at = source.indexOf(KUBELET_EMPTY_DIR);
+            if (at < 0) continue;
+            String name = source.substring(at + KUBELET_EMPTY_DIR.length());
+            String destination = m.path("destination").asText("");
+            if (!name.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected the emptyDir volume in mount source " + source + " of "
+                        + file + " to be named by a DNS label (as Kubernetes names volumes), found \"" + name + "\"");
+            }
+            if (!destination.startsWith("/") || destination.equals("/") || destination.contains("/../") || destination.endsWith("/..")
+                    || destination.contains("\0") || !destinations.add(destination)) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected emptyDir volume " + name + " mounted at an absolute path"
+                        + " other than / without .. and once, found destination \"" + destination + "\" in " + file);
+            }
+            boolean readOnly = false;
+            for (JsonNode o : m.path("options")) readOnly |= o.asText().equals("ro");
+            out.add(new EmptyDirMount(name, destination, readOnly));
+        }
+        return out;
     }
 
     /**
@@ -231,9 +280,17 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
             // supplementary groups are then exactly containerd's
             if (!user.additionalGids().isEmpty()) container.put("supplementalGroups", user.additionalGids());
         }
+        if (!emptyDirs.isEmpty()) {
+            container.put("volumeMounts", emptyDirs.stream().map(v -> Map.of("name", v.name(), "mountPath", v.destination(),
+                    "readOnly", v.readOnly())).toList());
+        }
         Map<String, Object> group = new LinkedHashMap<>();
         group.put("name", groupName);
         group.put("containers", List.of(container));
+        if (!emptyDirs.isEmpty()) {
+            group.put("volumes", emptyDirs.stream().map(EmptyDirMount::name).distinct()
+                    .map(n -> Map.of("name", n, "emptyDir", Map.of())).toList());
+        }
         if (allowUnencryptedScratch) group.put("scratch", Map.of("allowUnencrypted", true));
         String yaml;
         try {
