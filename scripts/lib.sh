@@ -174,7 +174,8 @@ cli_aot_opts() {
 
 # agent_aot_opts COMMAND: exports COFFER_AGENT_AOT_CACHE, the process sandbox agent's ahead-of-time
 # cache for this build (named by the digest cli_aot_opts computed: the agent's JVM options are
-# constants in the jars), making it first when COMMAND starts groups (run, demo) and there is none.
+# constants in the jars), making it first when there is none and COMMAND starts groups (run, demo)
+# or endorses the process sandbox's MEASUREMENT (guest), which the cache's digest is part of.
 # The training run is a real agent start (dev.coffer.runtime.sandbox.AgentAotTraining: a launch on a
 # simulated secure processor of its own, a generated policy, the first requests of a group's start),
 # so the cache holds what an agent loads, links and profiles before its first container. The runtime
@@ -182,10 +183,10 @@ cli_aot_opts() {
 # jar (the JVM itself does not notice a changed jar), and with --tee sim measures its SHA-384 into the
 # launch. Without a usable cache (say the training failed: no runc, not root) agents start as before.
 agent_aot_opts() {
-  [ -n "${COFFER_BUILD_DIGEST:-}" ] || return 0
+  [ -n "${COFFER_BUILD_DIGEST:-}" ] || { unset COFFER_AGENT_AOT_CACHE; return 0; }
   local dir="$COFFER_ROOT/cli/target" cache
   cache="$dir/coffer-agent-$COFFER_BUILD_DIGEST.aot"
-  if [ ! -f "$cache" ] && [ ! -f "$cache.failed" ] && { [ "${1:-}" = run ] || [ "${1:-}" = demo ]; }; then
+  if [ ! -f "$cache" ] && [ ! -f "$cache.failed" ] && { [ "${1:-}" = run ] || [ "${1:-}" = demo ] || [ "${1:-}" = guest ]; }; then
     local fd
     exec {fd}>>"$(build_lock)"
     flock "$fd"
