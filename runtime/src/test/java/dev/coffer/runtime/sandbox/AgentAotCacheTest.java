@@ -163,20 +163,29 @@ class AgentAotCacheTest {
     }
 
     @Test
-    void anUnusableCacheFallsBackToANormalStart() throws Exception {
+    void anUnusableCacheFallsBackToANormalStartAndTheReportNamesTheCacheOffered() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "the agent's network namespace needs root");
         assumeTrue(Files.isExecutable(Path.of("/usr/sbin/runc")) || Files.isExecutable(Path.of("/usr/bin/runc"))
                 || Files.isExecutable(Path.of("/usr/bin/crun")), "the agent probes an OCI runtime");
         Path garbage = dir.resolve("garbage.aot");
         Files.write(garbage, "not an AOT cache".getBytes(StandardCharsets.UTF_8));
+        AgentAot offered = new AgentAot.Use(garbage, sha384(Files.readAllBytes(garbage)));
         var request = new SandboxBackend.LaunchRequest("aot-fallback", dir.resolve("group"), "auto", "allow-all", Map.of(),
-                List.of(), "none", null, null, List.of(), List.of());
-        Sandbox sandbox = new ProcessSandboxBackend().launch(request, new AgentAot.Use(garbage, "0".repeat(96)));
+                List.of(), "sim", dir.resolve("home").resolve("sim-tee"), null, List.of(), List.of());
+        Sandbox sandbox = new ProcessSandboxBackend().launch(request, offered);
         try (var client = sandbox.connect()) {
             client.exchange(new dev.coffer.agent.protocol.Request.Ping(), java.time.Duration.ofSeconds(30));
             String log = Files.readString(dir.resolve("group").resolve("agent.log"));
             assertTrue(log.contains("READY "), log);
             assertTrue(log.contains("AOT cache"), "the JVM says why it did not use the cache: " + log);
+            // the launch's MEASUREMENT is the one with the cache offered, as the simulated chip reports it
+            String expected = measurement(AgentClasspath.current(), offered);
+            assertEquals(expected, sandbox.record().measurement());
+            assertNotEquals(measurement(AgentClasspath.current(), new AgentAot.None()), expected);
+            var report = client.call(new dev.coffer.agent.protocol.Request.GetReport("01"),
+                    dev.coffer.agent.protocol.Result.Report.class, java.time.Duration.ofSeconds(30));
+            var parsed = dev.coffer.attest.snp.SnpReport.parse(HexFormat.of().parseHex(report.reportHex()));
+            assertEquals(expected, HexFormat.of().formatHex(parsed.measurement()), "the agent's own report names the cache offered");
             client.exchange(new dev.coffer.agent.protocol.Request.ShutdownSandbox(1000), java.time.Duration.ofSeconds(30));
         } finally {
             sandbox.destroy(10_000);
