@@ -257,11 +257,9 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** This process's start on the System.nanoTime() clock, so the CLI's own JVM start is counted. */
+    /** This process's start on the System.nanoTime() clock, so the CLI's own JVM start is counted (see ProcessStart). */
     private static long processStartNanos() {
-        java.time.Instant started = ProcessHandle.current().info().startInstant().orElse(java.time.Instant.now());
-        long agoNanos = Duration.between(started, java.time.Instant.now()).toNanos();
-        return System.nanoTime() - Math.max(0, agoNanos);
+        return ProcessStart.nanos();
     }
 
     private static long ms(long nanos) {

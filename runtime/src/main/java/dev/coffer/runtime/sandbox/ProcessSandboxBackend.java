@@ -52,11 +52,17 @@ public final class ProcessSandboxBackend implements SandboxBackend {
         return behaviour;
     }
 
-    /** The launch-parameters artifact's lines (see {@link SimTeeLaunch}). */
+    /** The launch-parameters artifact's lines (see {@link SimTeeLaunch}) of a start without a cache. */
     static List<String> measuredParameters(List<String> behaviour) {
+        return measuredParameters(behaviour, new AgentAot.None());
+    }
+
+    /** The launch-parameters artifact's lines: the JVM options include the ahead-of-time cache's digest, if one is used. */
+    static List<String> measuredParameters(List<String> behaviour, AgentAot aot) {
         List<String> measured = new ArrayList<>();
         measured.add("java " + Runtime.version().feature());
         measured.addAll(JVM_OPTIONS);
+        measured.addAll(aot.measuredLines());
         measured.add(AgentMain.class.getName());
         measured.addAll(behaviour);
         return measured;
@@ -66,16 +72,31 @@ public final class ProcessSandboxBackend implements SandboxBackend {
      * The MEASUREMENT (lower-case hex) a {@code --tee sim} launch of this Coffer's agent gets with
      * these launch flags, computed as {@link #launch} does, without launching: what an endorser
      * signs for the process sandbox. Groups with other flags (OCI runtime, SKR port and
-     * endpoints, forwarded ports) measure differently.
+     * endpoints, forwarded ports) measure differently, and so does a launch from the agent's
+     * ahead-of-time cache: this computes what a launch from here would use (the cache this build's
+     * launcher names, if its seal holds).
      */
     public static String simMeasurementHex(String ociRuntime, Integer skrPort, List<String> endpoints, List<Integer> ports) throws IOException {
+        String classpath = AgentClasspath.current();
         List<String> measured = measuredParameters(behaviourFlags(ociRuntime, "sim", skrPort,
-                endpoints == null ? List.of() : endpoints, ports == null ? List.of() : ports));
-        return java.util.HexFormat.of().formatHex(SimTeeLaunch.measurement(AgentClasspath.current(), measured).compute());
+                endpoints == null ? List.of() : endpoints, ports == null ? List.of() : ports), AgentAotCache.forLaunch(classpath));
+        return java.util.HexFormat.of().formatHex(SimTeeLaunch.measurement(classpath, measured).compute());
     }
 
     @Override
     public Sandbox launch(LaunchRequest request) throws IOException {
+        return launch(request, AgentAotCache.forLaunch(request.environment().isEmpty() ? System.getenv()
+                : mergedEnvironment(request.environment()), AgentClasspath.current()));
+    }
+
+    private static java.util.Map<String, String> mergedEnvironment(java.util.Map<String, String> extra) {
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.putAll(extra);
+        return env;
+    }
+
+    /** Launches the agent, its JVM doing {@code aot} with an ahead-of-time cache (measured with a TEE). */
+    Sandbox launch(LaunchRequest request, AgentAot aot) throws IOException {
         Path groupDir = request.groupDir().toAbsolutePath();
         Path socket = groupDir.resolve("agent.sock");
         Path state = groupDir.resolve("sandbox");
@@ -96,6 +117,7 @@ public final class ProcessSandboxBackend implements SandboxBackend {
         List<String> behaviour = behaviourFlags(request.ociRuntime(), request.tee(), request.skrPort(), request.endpoints(), request.ports());
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         argv.addAll(jvm);
+        argv.addAll(aot.jvmOptions());
         argv.addAll(List.of("-cp", classpath, AgentMain.class.getName(),
                 "--socket", socket.toString(), "--state", state.toString(), "--name", request.groupName(),
                 "--policy", request.policy()));
@@ -127,7 +149,7 @@ public final class ProcessSandboxBackend implements SandboxBackend {
                 if (request.simTeeDir() == null) {
                     throw new SandboxException("expected the simulated secure processor's directory for --tee sim, found none");
                 }
-                List<String> measured = measuredParameters(behaviour);
+                List<String> measured = measuredParameters(behaviour, aot);
                 SimTeeLaunch.Fixed fixed = SimTeeLaunch.create(request.simTeeDir(), request.groupName(), groupDir, classpath,
                         measured, policyFile);
                 measurement = fixed.measurementHex();

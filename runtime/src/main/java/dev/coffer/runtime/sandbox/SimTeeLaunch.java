@@ -52,7 +52,10 @@ final class SimTeeLaunch {
      */
     static Fixed create(Path simTeeDir, String groupName, Path groupDir, String classpath, List<String> measuredParameters,
                         Path policyFile) throws IOException {
-        LaunchMeasurement artifacts = measurement(classpath, measuredParameters);
+        // the jars' digests remembered in the home beside the chip (see CodeDigestMemo)
+        CodeDigestMemo memo = CodeDigestMemo.in(simTeeDir.toAbsolutePath().getParent());
+        LaunchMeasurement artifacts = measurement(classpath, measuredParameters, memo);
+        memo.save();
         byte[] hostData = policyFile == null ? new byte[32] : HostData.ofPolicy(Files.readAllBytes(policyFile));
         SimulatedSecureProcessor chip;
         try {
@@ -68,19 +71,28 @@ final class SimTeeLaunch {
 
     /** The launch's artifacts: the agent's code and its measured parameters (see the class comment). */
     static LaunchMeasurement measurement(String classpath, List<String> measuredParameters) throws IOException {
+        return measurement(classpath, measuredParameters, null);
+    }
+
+    /** As {@link #measurement(String, List)}, jars' digests taken from {@code memo} where it has them (null: none). */
+    static LaunchMeasurement measurement(String classpath, List<String> measuredParameters, CodeDigestMemo memo) throws IOException {
         return new LaunchMeasurement()
-                .addText(LaunchMeasurement.AGENT, agentCodeManifest(classpath))
+                .addText(LaunchMeasurement.AGENT, agentCodeManifest(classpath, memo))
                 .addText(LaunchMeasurement.LAUNCH_PARAMETERS, String.join("\n", measuredParameters) + "\n");
     }
 
     /** The {@code agent} artifact's text: one line per class path file (see the class comment). */
     static String agentCodeManifest(String classpath) throws IOException {
+        return agentCodeManifest(classpath, null);
+    }
+
+    static String agentCodeManifest(String classpath, CodeDigestMemo memo) throws IOException {
         StringBuilder out = new StringBuilder();
         for (String entry : classpath.split(File.pathSeparator)) {
             if (entry.isBlank()) continue;
             Path p = Path.of(entry);
             if (Files.isRegularFile(p)) {
-                out.append(sha384(p)).append(' ').append(p.getFileName()).append('\n');
+                out.append(memo == null ? sha384(p) : memo.sha384(p)).append(' ').append(p.getFileName()).append('\n');
             } else if (Files.isDirectory(p)) {
                 List<Path> files;
                 try (Stream<Path> walk = Files.walk(p)) {
