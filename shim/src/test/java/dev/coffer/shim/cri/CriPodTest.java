@@ -53,7 +53,7 @@ class CriPodTest {
     static final String K8S_NS = "k8s.io";
     static final String HANDLER = "coffer";
     static final String POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
-    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false", "mkdir", "httpd", "wget");
+    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false", "mkdir", "httpd", "wget", "seq");
     static final List<String> PAUSE_COMMAND = List.of("sleep", "2147483647");
     static final long BOUND_S = 180;
     /** Where Debian's containernetworking-plugins puts the CNI plugins. */
@@ -597,6 +597,102 @@ class CriPodTest {
             cri.removePodSandbox(podId);
         }
         assertNothingLeft();
+    }
+
+    // ---- key release inside a pod ----------------------------------------------------------------
+
+    static final String POD_KEY = "pod-key";
+    static final int SKR_PORT = 8081;
+
+    /** A container that asks the pod's SKR API for {@link #POD_KEY} up to {@code tries} times (the key may not exist yet) and prints the answer. */
+    static String keyHolderScript(String vaultUrl, int tries) {
+        String request = "{\"maa_endpoint\":\"" + vaultUrl + "\",\"akv_endpoint\":\"" + vaultUrl + "\",\"kid\":\"" + POD_KEY + "\"}";
+        return "for i in $(seq 1 " + tries + "); do if wget -q -O /tmp/key.json --header 'Content-Type: application/json' --post-data '"
+                + request + "' http://127.0.0.1:" + SKR_PORT + "/key/release 2>/dev/null; then echo released:; cat /tmp/key.json; echo;"
+                + " exit 0; fi; sleep 0.5; done; echo no key released after " + tries + " tries >&2; exit 1";
+    }
+
+    /** A pod of the pause container and a key holder, its SKR API pinned to the vault (the spec's skr section: port, endpoint, pins). */
+    static String keyPodSpec(String name, String vaultUrl, dev.coffer.server.CofferServer.Pins pins, int tries) throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        return """
+                name: %s
+                containers:
+                  - name: pause
+                    image: %s
+                    command: [sleep, "2147483647"]
+                  - name: keyholder
+                    image: %s
+                    command: [sh, -c, %s]
+                    env: [{name: HOSTNAME, value: %s}]
+                skr: {port: %d, endpoints: [%s], pins: [{endpoint: %s, tls_certificate: '%s', signing_keys: ['%s']}]}
+                """.formatted(name, PAUSE, BUSYBOX, json.writeValueAsString(keyHolderScript(vaultUrl, tries)), name, SKR_PORT, vaultUrl,
+                vaultUrl, pins.tlsCertificate(), String.join("', '", pins.signingKeys()));
+    }
+
+    /** Runs the pod's key holder through CRI and returns its output once it exited (bounded), with its exit code. */
+    private Result runKeyHolder(String name, String policy, String vaultUrl, int tries) throws Exception {
+        Cri.PodSandboxConfig pod = podConfig(name, Map.of(POLICY_ANNOTATION, base64(policy)));
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String holder = cri.createContainer(podId, container("keyholder", BUSYBOX, List.of("sh", "-c", keyHolderScript(vaultUrl, tries))), pod);
+            cri.startContainer(holder);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+            Cri.ContainerStatus status;
+            while ((status = cri.containerStatus(holder)).getState() != Cri.ContainerState.CONTAINER_EXITED) {
+                assertTrue(System.nanoTime() < deadline, "the key holder of pod " + name + " did not exit within " + BOUND_S + " s" + shimLogs());
+                Thread.sleep(200);
+            }
+            return new Result(status.getExitCode(), Files.readString(Path.of(status.getLogPath())));
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+    }
+
+    /**
+     * Key release inside a pod, as {@code coffer demo}'s key-released and key-refused-modified-policy
+     * steps for groups: the pod's policy pins its SKR API (port, the vault as its one endpoint, the
+     * vault's TLS certificate and signing keys), the shim launches the pod's group with exactly that,
+     * and a container of the pod releases a vault key whose release policy requires the pod
+     * policy's HOST_DATA through the SKR API on the pod's loopback: the key it prints is the vault's.
+     * A pod whose policy differs (another HOST_DATA) asks for the same key and is refused; the vault's
+     * audit names the claim that failed.
+     */
+    @Test
+    void podReleasesAKeyThroughItsSkrApiAndAPodWithAModifiedPolicyIsRefused() throws Exception {
+        try (var server = dev.coffer.server.CofferServer.start(dev.coffer.server.ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+            String url = server.url();
+            String policy = policyFor(keyPodSpec("skr", url, server.pins(), 120));
+            String hostData = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(policy.getBytes(StandardCharsets.UTF_8)));
+            byte[] key = new byte[32];
+            new java.security.SecureRandom().nextBytes(key);
+            String k = Base64.getUrlEncoder().withoutPadding().encodeToString(key);
+            server.vault().importKey(POD_KEY, com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("kty", "oct").put("k", k),
+                    true, dev.coffer.server.policy.ReleasePolicies.forCofferGuest(server.issuerName(), hostData, "sim"), false);
+
+            Result released = runKeyHolder("skr", policy, url, 120);
+            assertNothingLeft();
+            assertEquals(0, released.exit(), released.output());
+            // the released key (a JWK inside the SKR API's JSON answer) is the vault's key
+            var m = java.util.regex.Pattern.compile("\\\\?\"k\\\\?\":\\\\?\"([A-Za-z0-9_-]+)").matcher(released.output());
+            assertTrue(m.find(), "no key in the key holder's output: " + released.output());
+            assertEquals(k, m.group(1), "the key released inside the pod is the vault's");
+            System.out.println("key released inside a pod through its SKR API on 127.0.0.1:" + SKR_PORT + " (policy HOST_DATA "
+                    + hostData.substring(0, 16) + "…)");
+
+            // another pod: a key holder that gives up sooner, so another policy and another HOST_DATA
+            String modified = policyFor(keyPodSpec("skr-modified", url, server.pins(), 3));
+            Result refused = runKeyHolder("skr-modified", modified, url, 3);
+            assertNothingLeft();
+            assertTrue(refused.exit() != 0 && !refused.output().contains("released:"), refused.output());
+            var refusal = server.vault().audit(POD_KEY, 20).stream()
+                    .filter(a -> a.reason() != null && a.reason().contains("x-ms-sevsnpvm-hostdata")).findFirst();
+            assertTrue(refusal.isPresent(), "expected the vault's audit to record a refusal naming x-ms-sevsnpvm-hostdata, found "
+                    + server.vault().audit(POD_KEY, 20));
+            System.out.println("a pod with a modified policy asked for the key: " + refusal.get().code() + ": " + refusal.get().reason());
+        }
     }
 
     // ---- pod networking (CNI) -------------------------------------------------------------------
