@@ -163,7 +163,7 @@ final class KubernetesDemoRun {
         Path javaBinary = Path.of(System.getProperty("java.home"), "bin", "java");
         Path shimLogs = Files.createDirectories(work.resolve("shim-logs"));
         containerd = PrivateContainerd.start(new PrivateContainerd.Options(work.resolve("containerd"), home,
-                dev.coffer.cli.k8s.K8sCommand.checkoutLauncher(), System.getProperty("java.class.path"), javaBinary, PAUSE_IMAGE,
+                dev.coffer.cli.k8s.K8sCommand.checkoutLauncher(), shimClasspath(), javaBinary, PAUSE_IMAGE,
                 null, null, Map.of("COFFER_SHIM_LOG_DIR", shimLogs.toString(), "COFFER_SHIM_ISOLATION", ISOLATION), BOUND));
         containerd.importLayout(web);
         containerd.importLayout(pause);
@@ -176,6 +176,19 @@ final class KubernetesDemoRun {
         return "containerd " + version + " (CRI on " + containerd.socket() + ", root and state under " + work
                 + "), runtime handler " + PrivateContainerd.RUNTIME_HANDLER + " = io.containerd.coffer.v2; images "
                 + DemoRun.IMAGE + " and " + PAUSE_IMAGE + " (sandbox_image) built offline and imported into containerd and the Coffer home";
+    }
+
+    /**
+     * The shim's class path: this CLI's own, each entry made absolute (containerd starts the shim
+     * in the task's bundle directory, where a relative entry finds nothing). The same files, so
+     * the pod's agent measures as this CLI computes it for the endorsement.
+     */
+    static String shimClasspath() {
+        List<String> entries = new ArrayList<>();
+        for (String e : System.getProperty("java.class.path", "").split(java.io.File.pathSeparator)) {
+            if (!e.isBlank()) entries.add(Path.of(e).toAbsolutePath().normalize().toString());
+        }
+        return String.join(java.io.File.pathSeparator, entries);
     }
 
     // ---- pod-running -----------------------------------------------------------------------------
