@@ -69,7 +69,8 @@ final class KubernetesDemoRun {
     private final java.util.Map<String, String> containerIds = new java.util.LinkedHashMap<>();
     /** RunPodSandbox to the first container running, as measured. */
     private long podRunningMs = -1;
-    private boolean cleanedUp;
+    /** Set once {@link #cleanUp} began (the finally block, or the shutdown hook on Ctrl-C): no step starts after it. */
+    private volatile boolean cleanedUp;
     /** What the pod's group's scratch turned out to be (the runtime's record), once it runs. */
     private dev.coffer.runtime.group.ScratchRecord scratch;
 
@@ -121,6 +122,7 @@ final class KubernetesDemoRun {
     }
 
     private boolean step(String name, DemoRun.StepBody body) {
+        if (cleanedUp) return false; // interrupted: the shutdown hook is taking everything down
         long start = System.nanoTime();
         String detail;
         boolean ok;
@@ -435,10 +437,9 @@ final class KubernetesDemoRun {
         }
         if (containerd != null) {
             containerd.close();
-            if (!containerd.leftovers().shims().isEmpty()) {
-                warn("shim processes " + containerd.leftovers().shims() + " of the demo's containerd are still running; "
-                        + containerd.dir() + " is kept");
-            }
+            // interrupted mid-call (Ctrl-C during RunPodSandbox: no pod id yet), a shim can outlive containerd:
+            // its groups go first (agent, containers, mounts), then the shim itself
+            for (long shim : containerd.leftovers().shims()) endShim(shim);
         }
         if (group != null) {
             try {
@@ -454,6 +455,41 @@ final class KubernetesDemoRun {
                 warn("the demo's work directory " + work + " could not be removed: " + e.getMessage());
             }
         }
+    }
+
+    /**
+     * Ends a shim of the demo's containerd that outlived it: removes the Coffer groups it runs
+     * (its children are their agents, whose command lines name the group directories), then
+     * stops the shim (SIGTERM, SIGKILL after 30 s).
+     */
+    private void endShim(long pid) {
+        Path groupsDir = groups.groupDir("x").getParent();
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        ProcessHandle.of(pid).ifPresent(shim -> shim.descendants().forEach(child -> {
+            String cmd = cmdline(child.pid());
+            int at = cmd.indexOf(groupsDir + "/");
+            if (at >= 0) {
+                String rest = cmd.substring(at + groupsDir.toString().length() + 1);
+                names.add(rest.split("[/ ]", 2)[0]);
+            }
+        }));
+        for (String name : names) {
+            try {
+                groups.rm(name, true);
+            } catch (IOException e) {
+                warn("the Coffer group " + name + " of the demo's shim (pid " + pid + ") could not be removed: " + e.getMessage()
+                        + "; remove it with coffer rm --force " + name);
+            }
+        }
+        ProcessHandle.of(pid).ifPresent(shim -> {
+            shim.destroy();
+            try {
+                shim.onExit().get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                shim.destroyForcibly();
+            }
+        });
+        warn("the demo's shim (pid " + pid + ") outlived containerd; it was stopped" + (names.isEmpty() ? "" : " after removing its groups " + names));
     }
 
     private void warn(String message) {
