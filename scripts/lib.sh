@@ -58,6 +58,9 @@ ensure_packages() {
 
 # What the demo and the runtime need on the host.
 COFFER_RUNTIME_PACKAGES=(maven crun runc busybox-static e2fsprogs cryptsetup-bin dmsetup uidmap attr iproute2 util-linux)
+# What `coffer demo --kubernetes` needs in addition: containerd with its CRI plugin (its pod runs with
+# hostNetwork, so no CNI plugins).
+COFFER_KUBERNETES_PACKAGES=(containerd)
 # What the test suite needs in addition: a real registry, a real PostgreSQL, and containerd with
 # the CNI plugins (/usr/lib/cni: bridge, host-local, loopback) its CRI gives pods networks with.
 COFFER_TEST_PACKAGES=(docker-registry postgresql apache2-utils containerd containernetworking-plugins)

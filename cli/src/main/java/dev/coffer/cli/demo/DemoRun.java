@@ -174,13 +174,17 @@ final class DemoRun {
 
     private String buildImage() throws IOException {
         Path busybox = Path.of("/bin/busybox");
-        if (!Files.isExecutable(busybox)) {
-            throw new IOException("expected the static busybox at /bin/busybox, found none;"
-                    + " install it with: apt-get install --no-install-recommends busybox-static");
-        }
+        requireBusybox();
+        Path dir = Files.createTempDirectory(home, "demo-image-");
+        layout = demoImage().writeLayout(dir.resolve("layout"), "1");
+        return "OCI layout with one layer (busybox " + Files.size(busybox) / 1024 + " KiB + a web page)";
+    }
+
+    /** The demo image's one layer: the host's static busybox with the applets the demo runs, and the web page. */
+    static TarLayer demoLayer() {
         TarLayer layer = new TarLayer()
                 .dir("bin", 0755)
-                .file("bin/busybox", busybox, 0755)
+                .file("bin/busybox", Path.of("/bin/busybox"), 0755)
                 .dir("www", 0755)
                 .file("www/index.html", PAGE, 0644)
                 .dir("tmp", 01777);
@@ -188,11 +192,22 @@ final class DemoRun {
                 DemoTrust.APPLETS.stream()).toList()) {
             layer.symlink("bin/" + applet, "busybox");
         }
+        return layer;
+    }
+
+    /** The demo image (built offline, nothing pulled): {@link #demoLayer()}, a shell by default, port 8080 declared. */
+    static ImageBuilder demoImage() {
         ImageConfig config = new ImageConfig(List.of(), List.of("/bin/sh"), List.of("PATH=/bin"), "/", "",
                 List.of("8080/tcp"), Map.of("org.opencontainers.image.title", "coffer demo"), "linux", "amd64");
-        Path dir = Files.createTempDirectory(home, "demo-image-");
-        layout = new ImageBuilder().layer(layer).config(config).writeLayout(dir.resolve("layout"), "1");
-        return "OCI layout with one layer (busybox " + Files.size(busybox) / 1024 + " KiB + a web page)";
+        return new ImageBuilder().layer(demoLayer()).config(config);
+    }
+
+    /** Fails with what to install when the static busybox the demo image is built from is missing. */
+    static void requireBusybox() throws IOException {
+        if (!Files.isExecutable(Path.of("/bin/busybox"))) {
+            throw new IOException("expected the static busybox at /bin/busybox, found none;"
+                    + " install it with: apt-get install --no-install-recommends busybox-static");
+        }
     }
 
     private String importImage() throws IOException {
@@ -336,7 +351,7 @@ final class DemoRun {
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (dir == null || !Files.exists(dir)) return;
         try (var walk = Files.walk(dir)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {

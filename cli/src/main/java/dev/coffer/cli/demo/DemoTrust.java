@@ -263,6 +263,24 @@ final class DemoTrust implements AutoCloseable {
      * its fingerprint, which must be the vault key's.
      */
     String keyReleased(String group) throws Exception {
+        return keyReleased(group, wait -> {
+            ContainerRecord holder = groups.waitFor(group, KEY_HOLDER, wait);
+            return new HolderOutput(holder.exitCode(), groups.readLog(group, KEY_HOLDER));
+        });
+    }
+
+    /** What the key holder container did: its exit code (null while it runs) and its output. */
+    record HolderOutput(Integer exitCode, String log) {}
+
+    /** How a step waits for the key holder: through the group's own records, or (a pod's) through CRI. */
+    @FunctionalInterface
+    interface KeyHolder {
+        /** Waits up to {@code wait} for the key holder to exit, and returns what it did. */
+        HolderOutput await(Duration wait) throws Exception;
+    }
+
+    /** {@link #keyReleased(String)}, reading the key holder's outcome through {@code keyHolder} (a pod's is CRI's). */
+    String keyReleased(String group, KeyHolder keyHolder) throws Exception {
         CofferServer s = server();
         String hostData = groups.status(group).hostData();
         keyMaterial = new byte[32];
@@ -274,8 +292,8 @@ final class DemoTrust implements AutoCloseable {
         if (s.vault().list().stream().anyMatch(k -> k.name().equals(KEY))) s.vault().delete(KEY);
         s.vault().importKey(KEY, jwk, true, ReleasePolicies.forCofferGuest(s.issuerName(), hostData, RunOptions.TEE_SIM), false);
         String fingerprint = HEX.formatHex(sha256(keyMaterial));
-        ContainerRecord holder = groups.waitFor(group, KEY_HOLDER, keyWait);
-        String log = groups.readLog(group, KEY_HOLDER);
+        HolderOutput holder = keyHolder.await(keyWait);
+        String log = holder.log();
         if (holder.exitCode() == null || holder.exitCode() != 0 || !log.contains("released key sha256: " + fingerprint)) {
             throw new IOException("expected container " + KEY_HOLDER + " to print the vault key's fingerprint " + fingerprint
                     + ", found exit " + holder.exitCode() + " and output: " + log.strip());

@@ -224,8 +224,11 @@ public final class K8sCommand implements Runnable {
         out.flush();
     }
 
-    /** The launcher in the Coffer checkout this CLI runs from (cli/target/coffer-cli.jar or cli/target/classes). */
-    private static Path checkoutLauncher() {
+    /**
+     * The launcher in the Coffer checkout this CLI runs from (cli/target/coffer-cli.jar or cli/target/classes);
+     * also what {@code coffer demo --kubernetes} puts on its private containerd's PATH.
+     */
+    public static Path checkoutLauncher() {
         Path code;
         try {
             code = Path.of(K8sCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());

@@ -311,7 +311,8 @@ public final class TaskService {
                     options = options.withPolicy(policy);
                     List<String> joinable = task.bundleConfig.role() instanceof PodRole.Sandbox
                             ? PodImages.joinable(home, policy, policyText(policy)) : List.of();
-                    groups.run(task.bundleConfig.groupSpec(task.group, task.container, task.image, config.allowUnencryptedScratch()),
+                    var spec = task.bundleConfig.groupSpec(task.group, task.container, task.image, config.allowUnencryptedScratch());
+                    groups.run(task.bundleConfig.role() instanceof PodRole.Sandbox ? PodSkr.withPolicySkr(spec, policyText(policy)) : spec,
                             options, joinable);
                 } catch (IOException e) {
                     // nothing of the group is left: GroupManager.run removes what it made when it fails

@@ -22,7 +22,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -54,7 +53,7 @@ class CriPodTest {
     static final String K8S_NS = "k8s.io";
     static final String HANDLER = "coffer";
     static final String POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
-    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false", "mkdir", "httpd", "wget");
+    static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "ls", "id", "env", "true", "false", "mkdir", "httpd", "wget", "seq");
     static final List<String> PAUSE_COMMAND = List.of("sleep", "2147483647");
     static final long BOUND_S = 180;
     /** Where Debian's containernetworking-plugins puts the CNI plugins. */
@@ -66,7 +65,7 @@ class CriPodTest {
     Path socket;
     Path logs;
     Path podLogs;
-    Process containerd;
+    PrivateContainerd containerd;
     CriClient cri;
     /** The CNI bridge and subnet ("10.A.B") of this test's pod network; null where the CNI plugins are missing. */
     String bridge;
@@ -75,19 +74,12 @@ class CriPodTest {
 
     @BeforeAll
     void startContainerd() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/containerd")) && Files.isExecutable(Path.of("/usr/bin/ctr")),
-                "needs Debian's containerd package (apt-get install containerd)");
-        assumeTrue("root".equals(System.getProperty("user.name")), "containerd and the process sandbox need root");
+        String unavailable = PrivateContainerd.unavailableReason();
+        assumeTrue(unavailable == null, unavailable);
         work = Files.createTempDirectory(Path.of("/tmp"), "cri");
         home = Files.createDirectories(work.resolve("home"));
         logs = Files.createDirectories(work.resolve("logs"));
         podLogs = Files.createDirectories(work.resolve("pods"));
-        socket = work.resolve("c.sock");
-        Path bin = Files.createDirectories(work.resolve("bin"));
-        Path launcher = Path.of("src/main/sh/containerd-shim-coffer-v2").toAbsolutePath();
-        Files.copy(launcher, bin.resolve("containerd-shim-coffer-v2"));
-        Files.setPosixFilePermissions(bin.resolve("containerd-shim-coffer-v2"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        Files.writeString(bin.resolve("coffer-shim.classpath"), System.getProperty("java.class.path"));
 
         // the same two images in containerd (CRI resolves them) and in the Coffer home (the agent mounts them)
         TarLayer base = busyboxLayer();
@@ -116,76 +108,18 @@ class CriPodTest {
                 && Files.isExecutable(CNI_BIN.resolve("loopback"));
         if (cni) writeCniNetwork(cniConf);
 
-        Path config = work.resolve("config.toml");
-        Files.writeString(config, """
-                version = 2
-                root = "%s"
-                state = "%s"
-                [grpc]
-                  address = "%s"
-                [ttrpc]
-                  address = "%s"
-                [plugins."io.containerd.grpc.v1.cri"]
-                  sandbox_image = "%s"
-                  stream_server_address = "127.0.0.1"
-                  stream_server_port = "0"
-                  enable_selinux = false
-                  disable_apparmor = true
-                  [plugins."io.containerd.grpc.v1.cri".cni]
-                    bin_dir = "%s"
-                    conf_dir = "%s"
-                  [plugins."io.containerd.grpc.v1.cri".containerd]
-                    snapshotter = "native"
-                    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-                      runtime_type = "io.containerd.runc.v2"
-                    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.%s]
-                      runtime_type = "io.containerd.coffer.v2"
-                      pod_annotations = ["%s"]
-                """.formatted(work.resolve("root"), work.resolve("state"), socket, work.resolve("c.sock.ttrpc"), PAUSE,
-                cni ? CNI_BIN : Files.createDirectories(work.resolve("cni-bin")), cniConf,
-                HANDLER, POLICY_ANNOTATION));
-        containerdConfig = config;
-        shimBin = bin;
-        startContainerdProcess();
+        var options = new PrivateContainerd.Options(work.resolve("containerd"), home,
+                Path.of("src/main/sh/containerd-shim-coffer-v2").toAbsolutePath(), System.getProperty("java.class.path"),
+                Path.of(ProcessHandle.current().info().command().orElseThrow()), PAUSE, null, null,
+                Map.of("COFFER_SHIM_LOG_DIR", logs.toString()), java.time.Duration.ofSeconds(BOUND_S));
+        containerd = PrivateContainerd.start(cni ? options.withCni(CNI_BIN, cniConf) : options);
+        socket = containerd.socket();
+        cri = containerd.cri();
         for (Path layout : List.of(busybox, pause, swappedForContainerd)) {
-            Path tar = work.resolve(layout.getFileName() + ".tar");
-            assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
-            Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
-            assertEquals(0, imported.exit(), imported.output());
+            containerd.importLayout(layout);
         }
         for (String image : List.of(BUSYBOX, PAUSE)) {
             assertTrue(cri.imageStatus(image) != null, "CRI does not list " + image);
-        }
-    }
-
-    Path containerdConfig;
-    Path shimBin;
-
-    /** Starts containerd on this test's config (again, after a restart) and waits until its CRI answers. */
-    private void startContainerdProcess() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("containerd", "--config", containerdConfig.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(work.resolve("containerd.log").toFile()));
-        Map<String, String> env = pb.environment();
-        env.put("PATH", shimBin + ":" + env.getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
-        env.put("COFFER_HOME", home.toString());
-        env.put("COFFER_SHIM_LOG_DIR", logs.toString());
-        env.put("COFFER_SHIM_PAUSE_IMAGE", PAUSE);
-        env.put("COFFER_JAVA", ProcessHandle.current().info().command().orElseThrow());
-        containerd = pb.start();
-        if (cri == null) cri = new CriClient(socket, BOUND_S);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
-        while (true) {
-            assertTrue(containerd.isAlive(), "containerd exited: " + Files.readString(work.resolve("containerd.log")));
-            try {
-                cri.version();
-                break;
-            } catch (StatusRuntimeException e) {
-                // UNIMPLEMENTED: containerd answers but its CRI plugin did not load (its log says why)
-                assertTrue(e.getStatus().getCode() != io.grpc.Status.Code.UNIMPLEMENTED,
-                        "containerd's CRI plugin is off: " + e + "\n" + Files.readString(work.resolve("containerd.log")));
-                assertTrue(System.nanoTime() < deadline, "containerd's CRI did not answer within " + BOUND_S + " s: " + e);
-                Thread.sleep(200);
-            }
         }
     }
 
@@ -245,11 +179,7 @@ class CriPodTest {
 
     @AfterAll
     void stopContainerd() throws Exception {
-        if (cri != null) cri.close();
-        if (containerd != null) {
-            containerd.destroy();
-            if (!containerd.waitFor(30, TimeUnit.SECONDS)) containerd.destroyForcibly().waitFor();
-        }
+        if (containerd != null) containerd.close();
         if (bridge != null && run(List.of("ip", "link", "show", bridge)).exit() == 0) {
             // CNI's bridge plugin leaves the bridge when the last pod goes: it is this test's own
             run(List.of("ip", "link", "del", bridge));
@@ -483,12 +413,11 @@ class CriPodTest {
             String group = new GroupManager(home).list().getFirst().name();
             long unpublished = unpublishedEvents();
 
-            containerd.destroy();
-            assertTrue(containerd.waitFor(BOUND_S, TimeUnit.SECONDS), "containerd did not stop on SIGTERM");
+            assertTrue(containerd.terminate(), "containerd did not stop on SIGTERM");
             assertEquals(shimsBefore, shims(), "the shim outlives containerd");
             var status = new GroupManager(home).status(group);
             assertTrue(status.agentAlive() && status.containers().size() == 2, "the pod's group runs on without containerd: " + status);
-            startContainerdProcess();
+            containerd.startProcess();
 
             assertEquals(Cri.ContainerState.CONTAINER_RUNNING, cri.containerStatus(app).getState());
             Cri.ExecSyncResponse allowed = cri.execSync(app, List.of("cat", "/etc/group"), 60);
@@ -573,10 +502,7 @@ class CriPodTest {
             store.importArchive(swapIn.writeLayout(Files.createDirectories(work.resolve("swapin-coffer")), tampered));
         }
         for (Path layout : List.of(multiLayout, otherLayout, ambiguousLayout, tamperedLayout, swapInLayout)) {
-            Path tar = work.resolve(layout.getFileName() + ".tar");
-            assertEquals(0, run(List.of("tar", "-C", layout.toString(), "-cf", tar.toString(), ".")).exit());
-            Result imported = ctr("images", "import", "--snapshotter", "native", tar.toString());
-            assertEquals(0, imported.exit(), imported.output());
+            containerd.importLayout(layout);
         }
         String listing = ctr("images", "ls", "name==" + multi).output();
         assertTrue(listing.contains("application/vnd.oci.image.index.v1+json"), "containerd holds the index: " + listing);
@@ -584,7 +510,7 @@ class CriPodTest {
         // (containerd itself reads the rewritten index and runs that manifest: only the digest of the index stops it)
         String tamperedIndex = ctr("images", "ls", "name==" + tampered).output().lines().skip(1).findFirst().orElseThrow()
                 .trim().split("\\s+")[2];
-        Path blob = work.resolve("root/io.containerd.content.v1.content/blobs/sha256").resolve(tamperedIndex.substring(7));
+        Path blob = containerd.root().resolve("io.containerd.content.v1.content/blobs/sha256").resolve(tamperedIndex.substring(7));
         Files.write(blob, ImageBuilder.platformIndex(List.of(tamperedArm.build(), swapIn.build())).bytes());
 
         String spec = POD_SPEC + """
@@ -673,6 +599,102 @@ class CriPodTest {
         assertNothingLeft();
     }
 
+    // ---- key release inside a pod ----------------------------------------------------------------
+
+    static final String POD_KEY = "pod-key";
+    static final int SKR_PORT = 8081;
+
+    /** A container that asks the pod's SKR API for {@link #POD_KEY} up to {@code tries} times (the key may not exist yet) and prints the answer. */
+    static String keyHolderScript(String vaultUrl, int tries) {
+        String request = "{\"maa_endpoint\":\"" + vaultUrl + "\",\"akv_endpoint\":\"" + vaultUrl + "\",\"kid\":\"" + POD_KEY + "\"}";
+        return "for i in $(seq 1 " + tries + "); do if wget -q -O /tmp/key.json --header 'Content-Type: application/json' --post-data '"
+                + request + "' http://127.0.0.1:" + SKR_PORT + "/key/release 2>/dev/null; then echo released:; cat /tmp/key.json; echo;"
+                + " exit 0; fi; sleep 0.5; done; echo no key released after " + tries + " tries >&2; exit 1";
+    }
+
+    /** A pod of the pause container and a key holder, its SKR API pinned to the vault (the spec's skr section: port, endpoint, pins). */
+    static String keyPodSpec(String name, String vaultUrl, dev.coffer.server.CofferServer.Pins pins, int tries) throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        return """
+                name: %s
+                containers:
+                  - name: pause
+                    image: %s
+                    command: [sleep, "2147483647"]
+                  - name: keyholder
+                    image: %s
+                    command: [sh, -c, %s]
+                    env: [{name: HOSTNAME, value: %s}]
+                skr: {port: %d, endpoints: [%s], pins: [{endpoint: %s, tls_certificate: '%s', signing_keys: ['%s']}]}
+                """.formatted(name, PAUSE, BUSYBOX, json.writeValueAsString(keyHolderScript(vaultUrl, tries)), name, SKR_PORT, vaultUrl,
+                vaultUrl, pins.tlsCertificate(), String.join("', '", pins.signingKeys()));
+    }
+
+    /** Runs the pod's key holder through CRI and returns its output once it exited (bounded), with its exit code. */
+    private Result runKeyHolder(String name, String policy, String vaultUrl, int tries) throws Exception {
+        Cri.PodSandboxConfig pod = podConfig(name, Map.of(POLICY_ANNOTATION, base64(policy)));
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String holder = cri.createContainer(podId, container("keyholder", BUSYBOX, List.of("sh", "-c", keyHolderScript(vaultUrl, tries))), pod);
+            cri.startContainer(holder);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+            Cri.ContainerStatus status;
+            while ((status = cri.containerStatus(holder)).getState() != Cri.ContainerState.CONTAINER_EXITED) {
+                assertTrue(System.nanoTime() < deadline, "the key holder of pod " + name + " did not exit within " + BOUND_S + " s" + shimLogs());
+                Thread.sleep(200);
+            }
+            return new Result(status.getExitCode(), Files.readString(Path.of(status.getLogPath())));
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+    }
+
+    /**
+     * Key release inside a pod, as {@code coffer demo}'s key-released and key-refused-modified-policy
+     * steps for groups: the pod's policy pins its SKR API (port, the vault as its one endpoint, the
+     * vault's TLS certificate and signing keys), the shim launches the pod's group with exactly that,
+     * and a container of the pod releases a vault key whose release policy requires the pod
+     * policy's HOST_DATA through the SKR API on the pod's loopback: the key it prints is the vault's.
+     * A pod whose policy differs (another HOST_DATA) asks for the same key and is refused; the vault's
+     * audit names the claim that failed.
+     */
+    @Test
+    void podReleasesAKeyThroughItsSkrApiAndAPodWithAModifiedPolicyIsRefused() throws Exception {
+        try (var server = dev.coffer.server.CofferServer.start(dev.coffer.server.ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+            String url = server.url();
+            String policy = policyFor(keyPodSpec("skr", url, server.pins(), 120));
+            String hostData = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(policy.getBytes(StandardCharsets.UTF_8)));
+            byte[] key = new byte[32];
+            new java.security.SecureRandom().nextBytes(key);
+            String k = Base64.getUrlEncoder().withoutPadding().encodeToString(key);
+            server.vault().importKey(POD_KEY, com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("kty", "oct").put("k", k),
+                    true, dev.coffer.server.policy.ReleasePolicies.forCofferGuest(server.issuerName(), hostData, "sim"), false);
+
+            Result released = runKeyHolder("skr", policy, url, 120);
+            assertNothingLeft();
+            assertEquals(0, released.exit(), released.output());
+            // the released key (a JWK inside the SKR API's JSON answer) is the vault's key
+            var m = java.util.regex.Pattern.compile("\\\\?\"k\\\\?\":\\\\?\"([A-Za-z0-9_-]+)").matcher(released.output());
+            assertTrue(m.find(), "no key in the key holder's output: " + released.output());
+            assertEquals(k, m.group(1), "the key released inside the pod is the vault's");
+            System.out.println("key released inside a pod through its SKR API on 127.0.0.1:" + SKR_PORT + " (policy HOST_DATA "
+                    + hostData.substring(0, 16) + "…)");
+
+            // another pod: a key holder that gives up sooner, so another policy and another HOST_DATA
+            String modified = policyFor(keyPodSpec("skr-modified", url, server.pins(), 3));
+            Result refused = runKeyHolder("skr-modified", modified, url, 3);
+            assertNothingLeft();
+            assertTrue(refused.exit() != 0 && !refused.output().contains("released:"), refused.output());
+            var refusal = server.vault().audit(POD_KEY, 20).stream()
+                    .filter(a -> a.reason() != null && a.reason().contains("x-ms-sevsnpvm-hostdata")).findFirst();
+            assertTrue(refusal.isPresent(), "expected the vault's audit to record a refusal naming x-ms-sevsnpvm-hostdata, found "
+                    + server.vault().audit(POD_KEY, 20));
+            System.out.println("a pod with a modified policy asked for the key: " + refusal.get().code() + ": " + refusal.get().reason());
+        }
+    }
+
     // ---- pod networking (CNI) -------------------------------------------------------------------
 
     /** A pod that serves its name over HTTP on port 8080 of the pod's address: pause and one web server. */
@@ -712,7 +734,7 @@ class CriPodTest {
         String ip = cri.podSandboxStatus(id).getNetwork().getIp();
         // the namespace containerd made through CNI, as it named it in the sandbox task's spec
         var spec = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                work.resolve("state/io.containerd.runtime.v2.task").resolve(K8S_NS).resolve(id).resolve("config.json").toFile());
+                containerd.state().resolve("io.containerd.runtime.v2.task").resolve(K8S_NS).resolve(id).resolve("config.json").toFile());
         String netns = null;
         for (var ns : spec.path("linux").path("namespaces")) {
             if (ns.path("type").asText().equals("network")) netns = ns.path("path").asText();
@@ -928,7 +950,7 @@ class CriPodTest {
             assertTrue(System.nanoTime() < deadline, "containerd containers left: " + ctr("containers", "ls", "-q").output());
             Thread.sleep(200);
         }
-        Path sandboxes = work.resolve("root/io.containerd.grpc.v1.cri/sandboxes");
+        Path sandboxes = containerd.root().resolve("io.containerd.grpc.v1.cri/sandboxes");
         if (Files.isDirectory(sandboxes)) {
             try (var s = Files.list(sandboxes)) {
                 assertEquals(List.of(), s.toList(), "CRI sandbox directories left");
@@ -982,10 +1004,8 @@ class CriPodTest {
 
     record Result(int exit, String output) {}
 
-    private Result ctr(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("ctr", "-a", socket.toString(), "-n", K8S_NS));
-        cmd.addAll(List.of(args));
-        return run(cmd);
+    private PrivateContainerd.CommandResult ctr(String... args) throws Exception {
+        return containerd.ctr(args);
     }
 
     private static Result run(List<String> cmd) throws Exception {

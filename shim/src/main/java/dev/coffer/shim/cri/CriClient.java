@@ -24,6 +24,19 @@ public final class CriClient implements AutoCloseable {
     private static final String RUNTIME = "runtime.v1.RuntimeService";
     private static final String IMAGES = "runtime.v1.ImageService";
 
+    /**
+     * netty's bootstrap warns (through java.util.logging, on stderr) that a unix socket has no SO_KEEPALIVE,
+     * the option gRPC sets for TCP: noise in a CLI's output. Held here because JUL keeps loggers
+     * only weakly, and a collected logger would forget its level.
+     */
+    private static final java.util.logging.Logger BOOTSTRAP_LOG = quiet("io.grpc.netty.shaded.io.netty.bootstrap");
+
+    private static java.util.logging.Logger quiet(String name) {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+        logger.setLevel(java.util.logging.Level.SEVERE);
+        return logger;
+    }
+
     private final EpollEventLoopGroup loop = new EpollEventLoopGroup(1);
     private final ManagedChannel channel;
     private final long deadlineSeconds;
