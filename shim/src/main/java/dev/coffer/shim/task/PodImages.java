@@ -12,13 +12,12 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * The images whose layer disks a pod's group is launched with, so the pod's containers can join
  * it later: RunPodSandbox tells nothing of the containers to come, but the pod's policy does, by
  * pinning each layer's dm-verity root hash. An image of the Coffer home every one of whose layers
- * the policy pins is attached; nothing else (the agent refuses any disk it was not launched with,
+ * the policy pins is attached (its disks built if they are not yet); nothing else (the agent refuses any disk it was not launched with,
  * and mounts an attached one only if its root hash is pinned). A development pod under
  * {@code allow-all} gets every image of the home; under {@code generate} (a policy of the sandbox
  * container alone) none.
@@ -35,17 +34,27 @@ final class PodImages {
             for (Listing listing : store.listAll()) {
                 if (!listing.ok()) continue; // an image that does not verify is never attached
                 LocalImage image = listing.image();
-                if (all || pinsEveryLayer(cache, image, policyText)) out.add(image.reference().toString());
+                if (all || pinsEveryLayer(cache, store, image, policyText)) out.add(image.reference().toString());
             }
         }
         return out;
     }
 
-    private static boolean pinsEveryLayer(LayerDiskCache cache, LocalImage image, String policyText) throws IOException {
+    /**
+     * Whether the policy pins every layer of {@code image}. A layer whose disk is not built yet is
+     * built now (once: the cache keeps it): the policy may come from another machine, or from
+     * {@code coffer policy gen pod.yaml}, which hashes layers without keeping their disks. An image
+     * whose layer cannot be read (a tampered blob fails the store's digest check) is not attached.
+     */
+    private static boolean pinsEveryLayer(LayerDiskCache cache, ImageStore store, LocalImage image, String policyText) {
         for (LayerBlob layer : image.layers()) {
-            // a layer without a built disk was never pinned by a policy generated on this home
-            Optional<LayerDisk> disk = cache.lookup("sha256:" + layer.diffId().hex());
-            if (disk.isEmpty() || !policyText.contains(disk.get().rootHash())) return false;
+            LayerDisk disk;
+            try {
+                disk = cache.getOrBuild("sha256:" + layer.diffId().hex(), () -> store.openLayer(layer));
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+            if (!policyText.contains(disk.rootHash())) return false;
         }
         return true;
     }

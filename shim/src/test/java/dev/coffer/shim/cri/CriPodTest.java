@@ -50,6 +50,7 @@ class CriPodTest {
     static final String BUSYBOX = "coffer.test/busybox:1";
     static final String PAUSE = "coffer.test/pause:1";
     static final String SWAPPED = "coffer.test/swapped:1";
+    static final String MEMBER = "coffer.test/member:1";
     static final String K8S_NS = "k8s.io";
     static final String HANDLER = "coffer";
     static final String POLICY_ANNOTATION = "io.katacontainers.config.agent.policy";
@@ -97,10 +98,17 @@ class CriPodTest {
                 .layer(new TarLayer().file("etc/swapped", "not the image the policy was written for\n", 0644))
                 .config(ImageConfig.of(List.of("sleep", "100000")))
                 .writeLayout(Files.createDirectories(work.resolve("swapped")), SWAPPED);
+        // an image whose /etc/group lists its user app (uid 1000) in group 5000: containerd adds that group
+        Path member = new ImageBuilder().layer(busyboxLayer())
+                .layer(new TarLayer().file("etc/passwd", "root:x:0:0:root:/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n", 0644)
+                        .file("etc/group", "root:x:0:\napp:x:1000:app\nweb:x:5000:www,app\n", 0644))
+                .config(ImageConfig.of(List.of("sh", "-c", "id")))
+                .writeLayout(Files.createDirectories(work.resolve("member")), MEMBER);
         try (ImageStore store = ImageStore.open(home)) {
             store.importArchive(busybox);
             store.importArchive(pause);
             store.importArchive(swappedForCoffer);
+            store.importArchive(member);
         }
 
         Path cniConf = Files.createDirectories(work.resolve("cni-conf"));
@@ -115,7 +123,7 @@ class CriPodTest {
         containerd = PrivateContainerd.start(cni ? options.withCni(CNI_BIN, cniConf) : options);
         socket = containerd.socket();
         cri = containerd.cri();
-        for (Path layout : List.of(busybox, pause, swappedForContainerd)) {
+        for (Path layout : List.of(busybox, pause, swappedForContainerd, member)) {
             containerd.importLayout(layout);
         }
         for (String image : List.of(BUSYBOX, PAUSE)) {
@@ -292,6 +300,116 @@ class CriPodTest {
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - r0));
         groups.rm("web", true);
         assertEquals(List.of(), groups.list());
+    }
+
+    /** A pod whose two containers share an emptyDir volume, the reader's mount read-only. */
+    static final String SHARED_VOLUME_SPEC = """
+            name: shared
+            containers:
+              - name: pause
+                image: %s
+                command: [sleep, "2147483647"]
+              - name: writer
+                image: %s
+                command: [sh, -c, "echo written in the pod > /shared/msg; sleep 100000"]
+                env: [{name: HOSTNAME, value: shared}]
+                volumeMounts: [{name: shared, mountPath: /shared}]
+              - name: reader
+                image: %s
+                command: [sh, -c, "until cat /shared/msg; do sleep 1; done; sleep 100000"]
+                env: [{name: HOSTNAME, value: shared}]
+                volumeMounts: [{name: shared, mountPath: /shared, readOnly: true}]
+            volumes:
+              - name: shared
+                emptyDir: {}
+            """.formatted(PAUSE, BUSYBOX, BUSYBOX);
+
+    /**
+     * The kubelet's emptyDir volumes: containerd passes each as a bind mount of a directory the
+     * kubelet made on the host; in a Coffer pod it is the sandbox's own volume of that name, so what
+     * one container writes the other reads, and none of it is in the host's directory. A host that
+     * mounts the volume writable where the policy says read-only is refused.
+     */
+    @Test
+    void podContainersShareAnEmptyDirThatIsNotTheHostsDirectory() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("shared", Map.of(POLICY_ANNOTATION, base64(policyFor(SHARED_VOLUME_SPEC))));
+        Path hostDir = Files.createDirectories(work.resolve("kubelet/pods/uid-shared/volumes/kubernetes.io~empty-dir/shared"));
+        java.util.function.BiFunction<Cri.ContainerConfig, Boolean, Cri.ContainerConfig> withVolume = (c, ro) -> c.toBuilder()
+                .addMounts(Cri.Mount.newBuilder().setContainerPath("/shared").setHostPath(hostDir.toString()).setReadonly(ro)).build();
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String writer = cri.createContainer(podId, withVolume.apply(container("writer", BUSYBOX,
+                    List.of("sh", "-c", "echo written in the pod > /shared/msg; sleep 100000")), false), pod);
+            cri.startContainer(writer);
+            String reader = cri.createContainer(podId, withVolume.apply(container("reader", BUSYBOX,
+                    List.of("sh", "-c", "until cat /shared/msg; do sleep 1; done; sleep 100000")), true), pod);
+            cri.startContainer(reader);
+            Path log = Path.of(cri.containerStatus(reader).getLogPath());
+            awaitContent(log, "written in the pod");
+            try (var listing = Files.list(hostDir)) {
+                assertEquals(List.of(), listing.toList(), "the volume's data is the sandbox's, never in the kubelet's host directory");
+            }
+            // the same reader asking for the volume writable: not what the policy pins for it
+            String writable = cri.createContainer(podId, withVolume.apply(container("reader-rw", BUSYBOX,
+                    List.of("sh", "-c", "until cat /shared/msg; do sleep 1; done; sleep 100000")), false), pod);
+            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(writable));
+            System.out.println("StartContainer with the volume writable against the policy: " + refused.getStatus());
+            assertTrue(refused.getStatus().getDescription().contains("create_container denied"), refused.getStatus().toString());
+            cri.removeContainer(writable);
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    /**
+     * containerd gives a pod's container every group the image's /etc/group lists its user in, on
+     * top of runAsGroup: a policy from {@code coffer policy gen pod.yaml} allows exactly that, so
+     * the pod runs with the image's group among its groups.
+     */
+    @Test
+    void podPolicyFromThePodSpecAllowsTheGroupsContainerdTakesFromTheImage() throws Exception {
+        String podYaml = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: member}
+                spec:
+                  automountServiceAccountToken: false
+                  securityContext: {runAsUser: 1000, runAsGroup: 3000}
+                  containers:
+                    - name: whoami
+                      image: %s
+                      command: [sh, -c, "echo groups=$(id -G); sleep 100000"]
+                """.formatted(MEMBER);
+        var manifest = dev.coffer.policy.k8s.KubernetesManifest.parse(podYaml, "pod.yaml");
+        String policy;
+        try (ImageStore store = ImageStore.open(home)) {
+            var options = new dev.coffer.policy.k8s.PodPolicyGenerator.Options(false, false, PAUSE,
+                    dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable("process") != null);
+            policy = new dev.coffer.policy.k8s.PodPolicyGenerator(new dev.coffer.policy.gen.StoreImageSource(store))
+                    .generate(manifest, manifest.workloads().getFirst(), options).policy().text();
+        }
+        assertTrue(policy.contains("{\"pattern\": \"5000\", \"strategy\": \"id\"}"), "the image's group is allowed: " + policy);
+        Cri.PodSandboxConfig pod = podConfig("member", Map.of(POLICY_ANNOTATION, base64(policy)));
+        pod = pod.toBuilder().setLinux(pod.getLinux().toBuilder().setSecurityContext(pod.getLinux().getSecurityContext().toBuilder()
+                .setRunAsUser(Cri.Int64Value.newBuilder().setValue(1000)).setRunAsGroup(Cri.Int64Value.newBuilder().setValue(3000)))).build();
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String whoami = cri.createContainer(podId, runAs(container("whoami", MEMBER,
+                    List.of("sh", "-c", "echo groups=$(id -G); sleep 100000")), 1000, 3000, List.of()), pod);
+            cri.startContainer(whoami);
+            Path log = Path.of(cri.containerStatus(whoami).getLogPath());
+            awaitContent(log, "groups=");
+            String line = Files.readString(log).lines().filter(l -> l.contains("groups=")).findFirst().orElseThrow();
+            System.out.println("a pod's container with the image's group, as containerd ran it: " + line.substring(line.indexOf("groups=")));
+            assertEquals(java.util.Set.of("3000", "5000"), java.util.Set.of(line.substring(line.indexOf("groups=") + 7).split(" ")),
+                    "runAsGroup and the group the image lists the user in: " + line);
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
     }
 
     /**
