@@ -187,23 +187,135 @@ final class Eval implements BuiltinContext {
      * still ends in an error.
      */
     private boolean evalBody(Lit[] body, int i, Value[] f, K k, int moved) {
-        if (i == body.length) return k.k();
-        if (i + 1 < body.length && body[i].expr() instanceof XSomeIn s && s.key() == null && s.value() instanceof Local x
-                && f[x.slot()] == null && body[i + 1].expr() instanceof XTerm eq && eq.term() instanceof CallT c && isEquality(c, x)
-                && body[i].withs().length == 0 && body[i + 1].withs().length == 0) {
-            Boolean done = someInEqual(body, i, x, c, f, k);
-            if (done != null) return done;
+        // literals that only test (the usual case) are decided in this loop, without a continuation
+        while (true) {
+            if (i == body.length) return k.k();
+            Lit lit = body[i];
+            if (lit.withs().length == 0) {
+                if (i + 1 < body.length && lit.expr() instanceof XSomeIn s && s.key() == null && s.value() instanceof Local x
+                        && f[x.slot()] == null && body[i + 1].expr() instanceof XTerm eq && eq.term() instanceof CallT c && isEquality(c, x)
+                        && body[i + 1].withs().length == 0) {
+                    Boolean done = someInEqual(body, i, x, c, f, k);
+                    if (done != null) return done;
+                }
+                X x = lit.expr();
+                T tested = x instanceof XTerm t ? t.term() : x instanceof XNot n && n.inner() instanceof XTerm t ? t.term() : null;
+                if (tested instanceof CallT || tested instanceof RefT) {
+                    Value v;
+                    try {
+                        step(lit.loc());
+                        v = simple(tested, f);
+                    } catch (RegoException e) {
+                        if (!"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+                        return evalBody(movedLast(body, i), i, f, k, moved + 1);
+                    }
+                    if (v == NOT_SIMPLE) return evalAfterStep(body, i, f, k, moved);
+                    boolean holds = v != null && v != BooleanValue.FALSE && !v.equals(BooleanValue.FALSE);
+                    if (holds == x instanceof XNot) return true;
+                    i++;
+                    moved = 0;
+                    continue;
+                }
+                Local var = x instanceof XUnify u ? unifiedVar(u, f) : null;
+                if (var != null) {
+                    XUnify u = (XUnify) x;
+                    T other = var == u.left() ? u.right() : u.left();
+                    Value v;
+                    try {
+                        step(lit.loc());
+                        v = other instanceof Const c ? c.value() : other instanceof Local ol ? f[ol.slot()] : simple(other, f);
+                    } catch (RegoException e) {
+                        if (!"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+                        return evalBody(movedLast(body, i), i, f, k, moved + 1);
+                    }
+                    if (v == NOT_SIMPLE) return evalAfterStep(body, i, f, k, moved);
+                    if (v == null) return true;
+                    Value cur = f[var.slot()];
+                    if (cur == null) {
+                        f[var.slot()] = v;
+                        try {
+                            return evalBody(body, i + 1, f, k, 0);
+                        } finally {
+                            f[var.slot()] = null;
+                        }
+                    }
+                    if (!cur.equals(v)) return true;
+                    i++;
+                    moved = 0;
+                    continue;
+                }
+            }
+            Next next = new Next(this, body, i + 1, f, k);
+            try {
+                return evalLit(lit, f, next);
+            } catch (RegoException e) {
+                if (next.entered || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+                return evalBody(movedLast(body, i), i, f, k, moved + 1);
+            }
         }
+    }
+
+    /** The body with literal i moved behind the others (it needs a variable a later literal binds). */
+    private static Lit[] movedLast(Lit[] body, int i) {
+        Lit[] reordered = body.clone();
+        System.arraycopy(body, i + 1, reordered, i, body.length - i - 1);
+        reordered[body.length - 1] = body[i];
+        return reordered;
+    }
+
+    /**
+     * A literal of the fast path (a test, or a variable unified with a single-valued term) whose
+     * term {@link #simple} could not decide: the general evaluation, its step already counted
+     * and the fast path's attempt not repeated (it may have called functions).
+     */
+    private boolean evalAfterStep(Lit[] body, int i, Value[] f, K k, int moved) {
+        Lit lit = body[i];
         Next next = new Next(this, body, i + 1, f, k);
         try {
-            return evalLit(body[i], f, next);
+            switch (lit.expr()) {
+                case XTerm t -> {
+                    return evalTermGeneral(t.term(), f, v -> v == BooleanValue.FALSE || v.equals(BooleanValue.FALSE) || next.k());
+                }
+                case XNot n -> {
+                    boolean[] found = {false};
+                    evalTermGeneral(((XTerm) n.inner()).term(), f, v -> {
+                        if (v == BooleanValue.FALSE || v.equals(BooleanValue.FALSE)) return true;
+                        found[0] = true;
+                        return false;
+                    });
+                    return found[0] || next.k();
+                }
+                case XUnify u -> {
+                    Local var = unifiedVar(u, f);
+                    T other = var == u.left() ? u.right() : u.left();
+                    return evalTermGeneral(other, f, v -> unifyValue(var, v, f, next));
+                }
+                default -> throw new IllegalStateException("not a fast-path literal: " + lit.expr());
+            }
         } catch (RegoException e) {
             if (next.entered || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
-            Lit[] reordered = body.clone();
-            System.arraycopy(body, i + 1, reordered, i, body.length - i - 1);
-            reordered[body.length - 1] = body[i];
-            return evalBody(reordered, i, f, k, moved + 1);
+            return evalBody(movedLast(body, i), i, f, k, moved + 1);
         }
+    }
+
+    /**
+     * For {@code a = b} (and {@code :=}) where one side is a variable and the other a constant, a
+     * bound variable, a reference or a call: the variable, which {@link #unify} would bind to (or
+     * compare with) the other side's value, evaluating only that side. Null where unify does
+     * something else (patterns, two unbound variables, collections).
+     */
+    private static Local unifiedVar(XUnify u, Value[] f) {
+        T a = u.left(), b = u.right();
+        boolean aFree = a instanceof Local la && f[la.slot()] == null;
+        boolean bFree = b instanceof Local lb && f[lb.slot()] == null;
+        if (aFree && bFree) return null;
+        if (a instanceof Local la && (aFree || !bFree)) return singleValued(b, f) ? la : null;
+        if (b instanceof Local lb) return singleValued(a, f) ? lb : null;
+        return null;
+    }
+
+    private static boolean singleValued(T t, Value[] f) {
+        return t instanceof Const || t instanceof RefT || t instanceof CallT || t instanceof Local l && f[l.slot()] != null;
     }
 
     /**
@@ -627,6 +739,11 @@ final class Eval implements BuiltinContext {
             Value v = simple(t, f);
             if (v != NOT_SIMPLE) return v == null || k.k(v);
         }
+        return evalTermGeneral(t, f, k);
+    }
+
+    /** {@link #evalTerm} after {@link #simple} returned NOT_SIMPLE (or without trying it, for other terms). */
+    private boolean evalTermGeneral(T t, Value[] f, VK k) {
         switch (t) {
             case Const c -> {
                 return k.k(c.value());
