@@ -1,19 +1,44 @@
 package dev.coffer.rego.value;
 
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.NavigableSet;
 import java.util.TreeSet;
 
-/** A set, kept sorted in Rego order; {@code items} is never mutated after construction. */
-public record SetValue(NavigableSet<Value> items) implements Value {
+/**
+ * A set, kept sorted in Rego order; {@code items} is never mutated after construction. A class
+ * rather than a record so that it can keep a hash index for membership tests (built on the first
+ * test of a set with {@link ObjectValue#INDEXED_SIZE} members or more) and its hash code.
+ */
+public final class SetValue implements Value {
     public static final SetValue EMPTY = new SetValue(Collections.unmodifiableNavigableSet(new TreeSet<>(Value.ORDER)));
+
+    private final NavigableSet<Value> items;
+    // published racily, complete before it is written (see ObjectValue)
+    private volatile HashSet<Value> index;
+    private int hash;
+
+    public SetValue(NavigableSet<Value> items) {
+        this.items = items;
+    }
+
+    /** The members in Rego order; unmodifiable. */
+    public NavigableSet<Value> items() {
+        return items;
+    }
 
     public int size() {
         return items.size();
     }
 
     public boolean contains(Value v) {
-        return items.contains(v);
+        if (items.size() < ObjectValue.INDEXED_SIZE) return items.contains(v);
+        HashSet<Value> ix = index;
+        if (ix == null) {
+            ix = new HashSet<>(items);
+            index = ix;
+        }
+        return ix.contains(v);
     }
 
     /** Wraps a set the caller built and will not touch again. */
@@ -31,15 +56,22 @@ public record SetValue(NavigableSet<Value> items) implements Value {
         return Json.write(this);
     }
 
-    // written out: a record's generated equals/hashCode links through invokedynamic on first
-    // use, which costs milliseconds in a fresh JVM for each value class
     @Override
     public boolean equals(Object other) {
-        return other == this || other instanceof SetValue o && o.items.equals(items);
+        if (other == this) return true;
+        if (!(other instanceof SetValue o) || o.items.size() != items.size()) return false;
+        int h = hash, oh = o.hash;
+        if (h != 0 && oh != 0 && h != oh) return false;
+        return o.items.equals(items);
     }
 
     @Override
     public int hashCode() {
-        return items.hashCode();
+        int h = hash;
+        if (h == 0) {
+            h = items.hashCode();
+            hash = h;
+        }
+        return h;
     }
 }
