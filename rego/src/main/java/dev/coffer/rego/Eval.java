@@ -49,7 +49,7 @@ final class Eval implements BuiltinContext {
     private List<Map.Entry<Value[], Value>> overlays = List.of();
     private Map<String, Object> mocks = Map.of();
     private HashMap<RuleSet, Value> ruleCache = new HashMap<>();
-    private HashMap<FnKey, Value> fnCache = new HashMap<>();
+    private HashMap<CallKey, Value> fnCache = new HashMap<>();
     private final HashSet<RuleSet> inProgress = new HashSet<>();
     final List<String> prints = new ArrayList<>();
     private long printBytes;
@@ -59,27 +59,35 @@ final class Eval implements BuiltinContext {
     private final Instant now;
     private HashMap<Object, Object> bcache;
 
-    private record FnKey(RuleSet rs, Args args) {
-    }
-
-    /** A pure function's arguments and whether built-in errors were strict (they decide undefined or error). */
-    private record SharedKey(Args args, boolean strict) {
-    }
-
     /**
-     * A call's arguments as a memo key: compared element by element without the iterator a
-     * List's equals allocates (memo lookups run for every call of a function). The array is the
-     * call's own and is never written after the call is made.
+     * A function call as a memo key, for this evaluation's memo and a pure function's results
+     * shared across evaluations: the function, its arguments, and whether built-in errors were
+     * strict (they decide undefined or error). Hashed once; the arguments are compared element by
+     * element without the iterator a List's equals allocates. The array is the call's own and is
+     * never written after the call is made.
      */
-    private record Args(Value[] values) {
+    private static final class CallKey {
+        final RuleSet rs;
+        final Value[] args;
+        final boolean strict;
+        final int hash;
+
+        CallKey(RuleSet rs, Value[] args, boolean strict) {
+            this.rs = rs;
+            this.args = args;
+            this.strict = strict;
+            this.hash = (System.identityHashCode(rs) * 31 + Arrays.hashCode(args)) * 2 + (strict ? 1 : 0);
+        }
+
         @Override
         public boolean equals(Object o) {
-            return o instanceof Args other && Arrays.equals(values, other.values);
+            return o instanceof CallKey other && other.hash == hash && other.rs == rs && other.strict == strict
+                    && Arrays.equals(args, other.args);
         }
 
         @Override
         public int hashCode() {
-            return Arrays.hashCode(values);
+            return hash;
         }
     }
 
@@ -446,19 +454,20 @@ final class Eval implements BuiltinContext {
             case XEvery e -> {
                 return evalTerm(e.collection(), f, coll -> {
                     if (!(coll instanceof ArrayValue) && !(coll instanceof ObjectValue) && !(coll instanceof SetValue)) return true;
-                    boolean[] all = {true};
-                    iterate(coll, (key, val) -> {
-                        boolean[] ok = {false};
-                        K body = () -> evalBody(e.body(), 0, f, () -> {
-                            ok[0] = true;
-                            return false;
-                        });
+                    // one continuation for all members: the body must hold once for each
+                    boolean[] ok = {false};
+                    K found = () -> {
+                        ok[0] = true;
+                        return false;
+                    };
+                    K body = () -> evalBody(e.body(), 0, f, found);
+                    boolean all = iterate(coll, (key, val) -> {
+                        ok[0] = false;
                         if (e.key() == null) unifyValue(e.value(), val, f, body);
                         else unifyValue(e.key(), key, f, () -> unifyValue(e.value(), val, f, body));
-                        if (!ok[0]) all[0] = false;
                         return ok[0];
                     });
-                    return !all[0] || k.k();
+                    return !all || k.k();
                 });
             }
             case XCallOut c -> {
@@ -498,7 +507,7 @@ final class Eval implements BuiltinContext {
         List<Map.Entry<Value[], Value>> savedOverlays = overlays;
         Map<String, Object> savedMocks = mocks;
         HashMap<RuleSet, Value> savedRules = ruleCache;
-        HashMap<FnKey, Value> savedFns = fnCache;
+        HashMap<CallKey, Value> savedFns = fnCache;
         Value newInput = input;
         List<Map.Entry<Value[], Value>> newOverlays = new ArrayList<>(overlays);
         Map<String, Object> newMocks = new HashMap<>(mocks);
@@ -525,7 +534,7 @@ final class Eval implements BuiltinContext {
         for (Map.Entry<Value[], Value> o : newOverlays) newData = setPath(newData, o.getKey(), 0, o.getValue());
         Value nd = newData, ni = newInput;
         HashMap<RuleSet, Value> withRules = new HashMap<>();
-        HashMap<FnKey, Value> withFns = new HashMap<>();
+        HashMap<CallKey, Value> withFns = new HashMap<>();
         Runnable enterWith = () -> {
             input = ni;
             data = nd;
@@ -699,6 +708,7 @@ final class Eval implements BuiltinContext {
                     if (!(p instanceof Const) && !(p instanceof Local l && f[l.slot()] != null)) return NOT_SIMPLE;
                 }
                 if (r.head() instanceof DataRoot) {
+                    if (overlays.isEmpty()) return dataAt(path, f);
                     Value[] got = {null};
                     evalData(root, data, path, 0, f, v -> {
                         got[0] = v;
@@ -732,6 +742,43 @@ final class Eval implements BuiltinContext {
                 return NOT_SIMPLE;
             }
         }
+    }
+
+    /**
+     * {@code data} at a path of known keys, without {@code with} overlays: what {@link #evalData}
+     * finds there, walked in a loop (rule and package nodes, then the base document or the rule's
+     * value), without its continuations.
+     */
+    private Value dataAt(T[] path, Value[] f) {
+        Node node = root;
+        Value base = data;
+        int i = 0;
+        while (true) {
+            if (node.rules != null) {
+                if (node.rules.kind == Ast.RuleKind.FUNCTION) return null;
+                Value v = node.children.isEmpty() ? evalRules(node.rules) : nodeValue(node, base);
+                for (; v != null && i < path.length; i++) v = lookup(v, keyAt(path[i], f));
+                return v;
+            }
+            if (i == path.length) return nodeValue(node, base);
+            Value key = keyAt(path[i], f);
+            Node child = node.children.get(key);
+            Value childBase = base == null ? null : lookupBase(base, key);
+            i++;
+            if (child == null) {
+                // below the rules: base documents only
+                for (Value v = childBase; ; i++) {
+                    if (v == null || i == path.length) return v;
+                    v = lookupBase(v, keyAt(path[i], f));
+                }
+            }
+            node = child;
+            base = childBase;
+        }
+    }
+
+    private static Value keyAt(T p, Value[] f) {
+        return p instanceof Const c ? c.value() : f[((Local) p).slot()];
     }
 
     boolean evalTerm(T t, Value[] f, VK k) {
@@ -1166,23 +1213,49 @@ final class Eval implements BuiltinContext {
     /** Value of one definition (following its else chain), or null; {@code args} for functions. */
     private Value completeRule(CRule r, Value[] args) {
         for (CRule cur = r; cur != null; cur = cur.elseRule()) {
-            Value[] f = new Value[cur.slots()];
-            Value[] out = {null};
-            CRule rule = cur;
-            K body = () -> evalBody(rule.body(), 0, f, () -> evalTerm(rule.value(), f, v -> {
-                if (out[0] != null && !out[0].equals(v)) {
-                    throw new RegoException("eval_conflict_error", rule.loc().toString(), rule.kind() == Ast.RuleKind.FUNCTION
-                            ? "functions must not produce multiple outputs for same inputs"
-                            : "complete rules must not produce multiple outputs");
-                }
-                out[0] = v;
-                return !rule.constantValue();
-            }));
-            if (args != null) bindArgs(rule.args(), args, 0, f, body);
-            else body.k();
-            if (out[0] != null) return out[0];
+            RuleRun run = new RuleRun(cur);
+            if (args != null) bindArgs(cur.args(), args, 0, run.f, run);
+            else run.k();
+            if (run.out != null) return run.out;
         }
         return null;
+    }
+
+    /**
+     * One definition of a complete rule or function being evaluated: its frame, the body's
+     * continuation (evaluate the value) and the value's (keep it, checking that every solution
+     * agrees). One object where closures would take four.
+     */
+    private final class RuleRun implements K, VK {
+        final CRule rule;
+        final Value[] f;
+        Value out;
+
+        RuleRun(CRule rule) {
+            this.rule = rule;
+            this.f = new Value[rule.slots()];
+        }
+
+        /** Arguments bound: evaluate the body. */
+        @Override
+        public boolean k() {
+            return evalBody(rule.body(), 0, f, this::bodyDone);
+        }
+
+        private boolean bodyDone() {
+            return evalTerm(rule.value(), f, this);
+        }
+
+        @Override
+        public boolean k(Value v) {
+            if (out != null && !out.equals(v)) {
+                throw new RegoException("eval_conflict_error", rule.loc().toString(), rule.kind() == Ast.RuleKind.FUNCTION
+                        ? "functions must not produce multiple outputs for same inputs"
+                        : "complete rules must not produce multiple outputs");
+            }
+            out = v;
+            return !rule.constantValue();
+        }
     }
 
     private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, K k) {
@@ -1308,9 +1381,9 @@ final class Eval implements BuiltinContext {
                 break;
             }
         }
-        FnKey key = memo ? new FnKey(rs, new Args(args)) : null;
+        CallKey key = memo ? new CallKey(rs, args, opts.strictBuiltinErrors()) : null;
         // a pure function's result holds across evaluations, unless a `with` replaces a function or built-in
-        SharedKey shared = memo && mocks.isEmpty() && Purity.isPure(rs) ? new SharedKey(key.args(), opts.strictBuiltinErrors()) : null;
+        CallKey shared = memo && mocks.isEmpty() && Purity.isPure(rs) ? key : null;
         if (shared != null) {
             Value c = rs.sharedResults.get(shared);
             if (c != null) return c == UNDEF ? null : c;
@@ -1383,7 +1456,7 @@ final class Eval implements BuiltinContext {
                 // inside the replacement no replacement applies (a mock never calls another mock, as in OPA)
                 Map<String, Object> saved = mocks;
                 mocks = Map.of();
-                HashMap<FnKey, Value> savedFns = fnCache;
+                HashMap<CallKey, Value> savedFns = fnCache;
                 fnCache = new HashMap<>();
                 try {
                     return invokeTarget((Callee) m, c, args);
