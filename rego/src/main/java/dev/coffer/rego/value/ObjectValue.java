@@ -1,26 +1,25 @@
 package dev.coffer.rego.value;
 
 import java.util.Collections;
-import java.util.HashMap;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 
 /**
  * An object whose keys may be any value, kept sorted in Rego order; never mutated after construction.
  * A class rather than a record so that it can keep what lookups need beside the sorted map: a hash
- * index, built on the first lookup of an object with {@link #INDEXED_SIZE} keys or more (a policy's
- * objects are read many times per decision; a lookup in the sorted map compares the key with
- * several others), and its hash code.
+ * index, built on the first lookup (a policy's objects are read many times per decision, and a
+ * lookup in the sorted map compares the key with several others through the comparator), and its
+ * hash code.
  */
 public final class ObjectValue implements Value {
     public static final ObjectValue EMPTY = new ObjectValue(Collections.unmodifiableNavigableMap(new TreeMap<>(Value.ORDER)));
-    /** Below this many keys, a lookup in the sorted map takes as few comparisons as hashing does. */
-    static final int INDEXED_SIZE = 6;
-
     private final NavigableMap<Value, Value> map;
-    // published racily: each is complete before it is written (a HashMap copied from the sorted
-    // map, never changed after; an int), so a thread sees either null/0 or the whole thing
-    private volatile HashMap<Value, Value> index;
+    /**
+     * Open addressing, keys at even and values at odd positions, at most half full; filled before
+     * it is published (the volatile write), never changed after.
+     */
+    private volatile Value[] index;
     private int hash;
 
     public ObjectValue(NavigableMap<Value, Value> map) {
@@ -37,15 +36,37 @@ public final class ObjectValue implements Value {
     }
 
     public Value get(Value key) {
-        if (map.size() < INDEXED_SIZE) return map.get(key);
-        HashMap<Value, Value> ix = index;
+        Value[] ix = index;
         if (ix == null) {
-            // equal values have equal hash codes and compare as equal in Rego order (numbers are
-            // normalised), so the index finds exactly what the sorted map finds
-            ix = new HashMap<>(map);
+            if (map.isEmpty()) return null;
+            ix = buildIndex(map);
             index = ix;
         }
-        return ix.get(key);
+        // equal values have equal hash codes and compare as equal in Rego order (numbers are
+        // normalised), so the index finds exactly what the sorted map finds
+        int mask = (ix.length >> 1) - 1;
+        for (int i = slot(key.hashCode(), mask); ; i = (i + 1) & mask) {
+            Value k = ix[i << 1];
+            if (k == null) return null;
+            if (k == key || k.equals(key)) return ix[(i << 1) + 1];
+        }
+    }
+
+    private static Value[] buildIndex(Map<Value, Value> map) {
+        int slots = Integer.highestOneBit(Math.max(2, map.size()) * 2 - 1) << 1;
+        Value[] ix = new Value[slots * 2];
+        int mask = slots - 1;
+        for (Map.Entry<Value, Value> e : map.entrySet()) {
+            int i = slot(e.getKey().hashCode(), mask);
+            while (ix[i << 1] != null) i = (i + 1) & mask;
+            ix[i << 1] = e.getKey();
+            ix[(i << 1) + 1] = e.getValue();
+        }
+        return ix;
+    }
+
+    static int slot(int hash, int mask) {
+        return (hash ^ (hash >>> 16)) & mask;
     }
 
     public Value get(String key) {

@@ -1,21 +1,20 @@
 package dev.coffer.rego.value;
 
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.NavigableSet;
 import java.util.TreeSet;
 
 /**
  * A set, kept sorted in Rego order; {@code items} is never mutated after construction. A class
  * rather than a record so that it can keep a hash index for membership tests (built on the first
- * test of a set with {@link ObjectValue#INDEXED_SIZE} members or more) and its hash code.
+ * test) and its hash code.
  */
 public final class SetValue implements Value {
     public static final SetValue EMPTY = new SetValue(Collections.unmodifiableNavigableSet(new TreeSet<>(Value.ORDER)));
 
     private final NavigableSet<Value> items;
-    // published racily, complete before it is written (see ObjectValue)
-    private volatile HashSet<Value> index;
+    /** Open addressing, at most half full; filled before it is published, never changed after. */
+    private volatile Value[] index;
     private int hash;
 
     public SetValue(NavigableSet<Value> items) {
@@ -32,13 +31,25 @@ public final class SetValue implements Value {
     }
 
     public boolean contains(Value v) {
-        if (items.size() < ObjectValue.INDEXED_SIZE) return items.contains(v);
-        HashSet<Value> ix = index;
+        Value[] ix = index;
         if (ix == null) {
-            ix = new HashSet<>(items);
+            if (items.isEmpty()) return false;
+            int slots = Integer.highestOneBit(Math.max(2, items.size()) * 2 - 1) << 1;
+            ix = new Value[slots];
+            for (Value x : items) {
+                int i = ObjectValue.slot(x.hashCode(), slots - 1);
+                while (ix[i] != null) i = (i + 1) & (slots - 1);
+                ix[i] = x;
+            }
             index = ix;
         }
-        return ix.contains(v);
+        // equal values hash alike and compare as equal in Rego order (see ObjectValue.get)
+        int mask = ix.length - 1;
+        for (int i = ObjectValue.slot(v.hashCode(), mask); ; i = (i + 1) & mask) {
+            Value x = ix[i];
+            if (x == null) return false;
+            if (x == v || x.equals(v)) return true;
+        }
     }
 
     /** Wraps a set the caller built and will not touch again. */
