@@ -42,15 +42,28 @@ public final class ObjectValue implements Value {
             ix = buildIndex(map);
             index = ix;
         }
+        if (ix == NO_INDEX) return map.get(key);
         // equal values have equal hash codes and compare as equal in Rego order (numbers are
         // normalised), so the index finds exactly what the sorted map finds
         int mask = (ix.length >> 1) - 1;
-        for (int i = slot(key.hashCode(), mask); ; i = (i + 1) & mask) {
+        int i = slot(key.hashCode(), mask);
+        for (int probes = 0; probes < MAX_PROBES; probes++, i = (i + 1) & mask) {
             Value k = ix[i << 1];
             if (k == null) return null;
             if (k == key || k.equals(key)) return ix[(i << 1) + 1];
         }
+        // a long run of occupied slots (keys chosen to hash alike): the sorted map answers in log n
+        return map.get(key);
     }
+
+    /**
+     * Probes after which a lookup or an insertion stops: keys a hostile input chose to collide must
+     * not make the index slower than the sorted map (an index whose insertions probe further is
+     * not built at all, and a lookup that probes further asks the sorted map).
+     */
+    static final int MAX_PROBES = 16;
+    /** The index of an object whose keys collide too much: lookups go to the sorted map. */
+    private static final Value[] NO_INDEX = new Value[0];
 
     private static Value[] buildIndex(Map<Value, Value> map) {
         int slots = Integer.highestOneBit(Math.max(2, map.size()) * 2 - 1) << 1;
@@ -58,7 +71,9 @@ public final class ObjectValue implements Value {
         int mask = slots - 1;
         for (Map.Entry<Value, Value> e : map.entrySet()) {
             int i = slot(e.getKey().hashCode(), mask);
-            while (ix[i << 1] != null) i = (i + 1) & mask;
+            for (int probes = 0; ix[i << 1] != null; probes++, i = (i + 1) & mask) {
+                if (probes == MAX_PROBES) return NO_INDEX;
+            }
             ix[i << 1] = e.getKey();
             ix[(i << 1) + 1] = e.getValue();
         }

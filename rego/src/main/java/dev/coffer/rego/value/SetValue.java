@@ -34,22 +34,35 @@ public final class SetValue implements Value {
         Value[] ix = index;
         if (ix == null) {
             if (items.isEmpty()) return false;
-            int slots = Integer.highestOneBit(Math.max(2, items.size()) * 2 - 1) << 1;
-            ix = new Value[slots];
-            for (Value x : items) {
-                int i = ObjectValue.slot(x.hashCode(), slots - 1);
-                while (ix[i] != null) i = (i + 1) & (slots - 1);
-                ix[i] = x;
-            }
+            ix = buildIndex(items);
             index = ix;
         }
+        if (ix == NO_INDEX) return items.contains(v);
         // equal values hash alike and compare as equal in Rego order (see ObjectValue.get)
         int mask = ix.length - 1;
-        for (int i = ObjectValue.slot(v.hashCode(), mask); ; i = (i + 1) & mask) {
+        int i = ObjectValue.slot(v.hashCode(), mask);
+        for (int probes = 0; probes < ObjectValue.MAX_PROBES; probes++, i = (i + 1) & mask) {
             Value x = ix[i];
             if (x == null) return false;
             if (x == v || x.equals(v)) return true;
         }
+        return items.contains(v); // members chosen to collide: the sorted set answers in log n
+    }
+
+    /** The index of a set whose members collide too much (see ObjectValue.MAX_PROBES). */
+    private static final Value[] NO_INDEX = new Value[0];
+
+    private static Value[] buildIndex(NavigableSet<Value> items) {
+        int slots = Integer.highestOneBit(Math.max(2, items.size()) * 2 - 1) << 1;
+        Value[] ix = new Value[slots];
+        for (Value x : items) {
+            int i = ObjectValue.slot(x.hashCode(), slots - 1);
+            for (int probes = 0; ix[i] != null; probes++, i = (i + 1) & (slots - 1)) {
+                if (probes == ObjectValue.MAX_PROBES) return NO_INDEX;
+            }
+            ix[i] = x;
+        }
+        return ix;
     }
 
     /** Wraps a set the caller built and will not touch again. */
