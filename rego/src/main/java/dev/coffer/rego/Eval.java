@@ -346,6 +346,23 @@ final class Eval implements BuiltinContext {
         if (coll == null || coll == NOT_SIMPLE) return null;
         boolean xFirst = eq.args()[0] instanceof Local l && l.slot() == x.slot();
         step(body[i].loc());
+        if (coll instanceof ArrayValue arr) {
+            // the usual collection, walked without a closure call per member
+            List<Value> items = arr.items();
+            for (int j = 0, n = items.size(); j < n; j++) {
+                Value val = items.get(j);
+                step(body[i].loc());
+                step(body[i + 1].loc());
+                if (!(xFirst ? val.equals(a) : a.equals(val))) continue;
+                f[x.slot()] = val;
+                try {
+                    if (!evalBody(body, i + 2, f, k, 0)) return false;
+                } finally {
+                    f[x.slot()] = null;
+                }
+            }
+            return true;
+        }
         return iterate(coll, (key, val) -> {
             step(body[i].loc());
             step(body[i + 1].loc());
