@@ -49,7 +49,7 @@ final class Eval implements BuiltinContext {
     private List<Map.Entry<Value[], Value>> overlays = List.of();
     private Map<String, Object> mocks = Map.of();
     private HashMap<RuleSet, Value> ruleCache = new HashMap<>();
-    private HashMap<FnKey, Value> fnCache = new HashMap<>();
+    private HashMap<CallKey, Value> fnCache = new HashMap<>();
     private final HashSet<RuleSet> inProgress = new HashSet<>();
     final List<String> prints = new ArrayList<>();
     private long printBytes;
@@ -59,27 +59,35 @@ final class Eval implements BuiltinContext {
     private final Instant now;
     private HashMap<Object, Object> bcache;
 
-    private record FnKey(RuleSet rs, Args args) {
-    }
-
-    /** A pure function's arguments and whether built-in errors were strict (they decide undefined or error). */
-    private record SharedKey(Args args, boolean strict) {
-    }
-
     /**
-     * A call's arguments as a memo key: compared element by element without the iterator a
-     * List's equals allocates (memo lookups run for every call of a function). The array is the
-     * call's own and is never written after the call is made.
+     * A function call as a memo key, for this evaluation's memo and a pure function's results
+     * shared across evaluations: the function, its arguments, and whether built-in errors were
+     * strict (they decide undefined or error). Hashed once; the arguments are compared element by
+     * element without the iterator a List's equals allocates. The array is the call's own and is
+     * never written after the call is made.
      */
-    private record Args(Value[] values) {
+    private static final class CallKey {
+        final RuleSet rs;
+        final Value[] args;
+        final boolean strict;
+        final int hash;
+
+        CallKey(RuleSet rs, Value[] args, boolean strict) {
+            this.rs = rs;
+            this.args = args;
+            this.strict = strict;
+            this.hash = (System.identityHashCode(rs) * 31 + Arrays.hashCode(args)) * 2 + (strict ? 1 : 0);
+        }
+
         @Override
         public boolean equals(Object o) {
-            return o instanceof Args other && Arrays.equals(values, other.values);
+            return o instanceof CallKey other && other.hash == hash && other.rs == rs && other.strict == strict
+                    && Arrays.equals(args, other.args);
         }
 
         @Override
         public int hashCode() {
-            return Arrays.hashCode(values);
+            return hash;
         }
     }
 
@@ -187,23 +195,135 @@ final class Eval implements BuiltinContext {
      * still ends in an error.
      */
     private boolean evalBody(Lit[] body, int i, Value[] f, K k, int moved) {
-        if (i == body.length) return k.k();
-        if (i + 1 < body.length && body[i].expr() instanceof XSomeIn s && s.key() == null && s.value() instanceof Local x
-                && f[x.slot()] == null && body[i + 1].expr() instanceof XTerm eq && eq.term() instanceof CallT c && isEquality(c, x)
-                && body[i].withs().length == 0 && body[i + 1].withs().length == 0) {
-            Boolean done = someInEqual(body, i, x, c, f, k);
-            if (done != null) return done;
+        // literals that only test (the usual case) are decided in this loop, without a continuation
+        while (true) {
+            if (i == body.length) return k.k();
+            Lit lit = body[i];
+            if (lit.withs().length == 0) {
+                if (i + 1 < body.length && lit.expr() instanceof XSomeIn s && s.key() == null && s.value() instanceof Local x
+                        && f[x.slot()] == null && body[i + 1].expr() instanceof XTerm eq && eq.term() instanceof CallT c && isEquality(c, x)
+                        && body[i + 1].withs().length == 0) {
+                    Boolean done = someInEqual(body, i, x, c, f, k);
+                    if (done != null) return done;
+                }
+                X x = lit.expr();
+                T tested = x instanceof XTerm t ? t.term() : x instanceof XNot n && n.inner() instanceof XTerm t ? t.term() : null;
+                if (tested instanceof CallT || tested instanceof RefT) {
+                    Value v;
+                    try {
+                        step(lit.loc());
+                        v = simple(tested, f);
+                    } catch (RegoException e) {
+                        if (!"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+                        return evalBody(movedLast(body, i), i, f, k, moved + 1);
+                    }
+                    if (v == NOT_SIMPLE) return evalAfterStep(body, i, f, k, moved);
+                    boolean holds = v != null && v != BooleanValue.FALSE && !v.equals(BooleanValue.FALSE);
+                    if (holds == x instanceof XNot) return true;
+                    i++;
+                    moved = 0;
+                    continue;
+                }
+                Local var = x instanceof XUnify u ? unifiedVar(u, f) : null;
+                if (var != null) {
+                    XUnify u = (XUnify) x;
+                    T other = var == u.left() ? u.right() : u.left();
+                    Value v;
+                    try {
+                        step(lit.loc());
+                        v = other instanceof Const c ? c.value() : other instanceof Local ol ? f[ol.slot()] : simple(other, f);
+                    } catch (RegoException e) {
+                        if (!"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+                        return evalBody(movedLast(body, i), i, f, k, moved + 1);
+                    }
+                    if (v == NOT_SIMPLE) return evalAfterStep(body, i, f, k, moved);
+                    if (v == null) return true;
+                    Value cur = f[var.slot()];
+                    if (cur == null) {
+                        f[var.slot()] = v;
+                        try {
+                            return evalBody(body, i + 1, f, k, 0);
+                        } finally {
+                            f[var.slot()] = null;
+                        }
+                    }
+                    if (!cur.equals(v)) return true;
+                    i++;
+                    moved = 0;
+                    continue;
+                }
+            }
+            Next next = new Next(this, body, i + 1, f, k);
+            try {
+                return evalLit(lit, f, next);
+            } catch (RegoException e) {
+                if (next.entered || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
+                return evalBody(movedLast(body, i), i, f, k, moved + 1);
+            }
         }
+    }
+
+    /** The body with literal i moved behind the others (it needs a variable a later literal binds). */
+    private static Lit[] movedLast(Lit[] body, int i) {
+        Lit[] reordered = body.clone();
+        System.arraycopy(body, i + 1, reordered, i, body.length - i - 1);
+        reordered[body.length - 1] = body[i];
+        return reordered;
+    }
+
+    /**
+     * A literal of the fast path (a test, or a variable unified with a single-valued term) whose
+     * term {@link #simple} could not decide: the general evaluation, its step already counted
+     * and the fast path's attempt not repeated (it may have called functions).
+     */
+    private boolean evalAfterStep(Lit[] body, int i, Value[] f, K k, int moved) {
+        Lit lit = body[i];
         Next next = new Next(this, body, i + 1, f, k);
         try {
-            return evalLit(body[i], f, next);
+            switch (lit.expr()) {
+                case XTerm t -> {
+                    return evalTermGeneral(t.term(), f, v -> v == BooleanValue.FALSE || v.equals(BooleanValue.FALSE) || next.k());
+                }
+                case XNot n -> {
+                    boolean[] found = {false};
+                    evalTermGeneral(((XTerm) n.inner()).term(), f, v -> {
+                        if (v == BooleanValue.FALSE || v.equals(BooleanValue.FALSE)) return true;
+                        found[0] = true;
+                        return false;
+                    });
+                    return found[0] || next.k();
+                }
+                case XUnify u -> {
+                    Local var = unifiedVar(u, f);
+                    T other = var == u.left() ? u.right() : u.left();
+                    return evalTermGeneral(other, f, v -> unifyValue(var, v, f, next));
+                }
+                default -> throw new IllegalStateException("not a fast-path literal: " + lit.expr());
+            }
         } catch (RegoException e) {
             if (next.entered || !"rego_unsafe_var_error".equals(e.code()) || moved >= body.length - i - 1) throw e;
-            Lit[] reordered = body.clone();
-            System.arraycopy(body, i + 1, reordered, i, body.length - i - 1);
-            reordered[body.length - 1] = body[i];
-            return evalBody(reordered, i, f, k, moved + 1);
+            return evalBody(movedLast(body, i), i, f, k, moved + 1);
         }
+    }
+
+    /**
+     * For {@code a = b} (and {@code :=}) where one side is a variable and the other a constant, a
+     * bound variable, a reference or a call: the variable, which {@link #unify} would bind to (or
+     * compare with) the other side's value, evaluating only that side. Null where unify does
+     * something else (patterns, two unbound variables, collections).
+     */
+    private static Local unifiedVar(XUnify u, Value[] f) {
+        T a = u.left(), b = u.right();
+        boolean aFree = a instanceof Local la && f[la.slot()] == null;
+        boolean bFree = b instanceof Local lb && f[lb.slot()] == null;
+        if (aFree && bFree) return null;
+        if (a instanceof Local la && (aFree || !bFree)) return singleValued(b, f) ? la : null;
+        if (b instanceof Local lb) return singleValued(a, f) ? lb : null;
+        return null;
+    }
+
+    private static boolean singleValued(T t, Value[] f) {
+        return t instanceof Const || t instanceof RefT || t instanceof CallT || t instanceof Local l && f[l.slot()] != null;
     }
 
     /**
@@ -226,6 +346,23 @@ final class Eval implements BuiltinContext {
         if (coll == null || coll == NOT_SIMPLE) return null;
         boolean xFirst = eq.args()[0] instanceof Local l && l.slot() == x.slot();
         step(body[i].loc());
+        if (coll instanceof ArrayValue arr) {
+            // the usual collection, walked without a closure call per member
+            List<Value> items = arr.items();
+            for (int j = 0, n = items.size(); j < n; j++) {
+                Value val = items.get(j);
+                step(body[i].loc());
+                step(body[i + 1].loc());
+                if (!(xFirst ? val.equals(a) : a.equals(val))) continue;
+                f[x.slot()] = val;
+                try {
+                    if (!evalBody(body, i + 2, f, k, 0)) return false;
+                } finally {
+                    f[x.slot()] = null;
+                }
+            }
+            return true;
+        }
         return iterate(coll, (key, val) -> {
             step(body[i].loc());
             step(body[i + 1].loc());
@@ -334,19 +471,20 @@ final class Eval implements BuiltinContext {
             case XEvery e -> {
                 return evalTerm(e.collection(), f, coll -> {
                     if (!(coll instanceof ArrayValue) && !(coll instanceof ObjectValue) && !(coll instanceof SetValue)) return true;
-                    boolean[] all = {true};
-                    iterate(coll, (key, val) -> {
-                        boolean[] ok = {false};
-                        K body = () -> evalBody(e.body(), 0, f, () -> {
-                            ok[0] = true;
-                            return false;
-                        });
+                    // one continuation for all members: the body must hold once for each
+                    boolean[] ok = {false};
+                    K found = () -> {
+                        ok[0] = true;
+                        return false;
+                    };
+                    K body = () -> evalBody(e.body(), 0, f, found);
+                    boolean all = iterate(coll, (key, val) -> {
+                        ok[0] = false;
                         if (e.key() == null) unifyValue(e.value(), val, f, body);
                         else unifyValue(e.key(), key, f, () -> unifyValue(e.value(), val, f, body));
-                        if (!ok[0]) all[0] = false;
                         return ok[0];
                     });
-                    return !all[0] || k.k();
+                    return !all || k.k();
                 });
             }
             case XCallOut c -> {
@@ -386,7 +524,7 @@ final class Eval implements BuiltinContext {
         List<Map.Entry<Value[], Value>> savedOverlays = overlays;
         Map<String, Object> savedMocks = mocks;
         HashMap<RuleSet, Value> savedRules = ruleCache;
-        HashMap<FnKey, Value> savedFns = fnCache;
+        HashMap<CallKey, Value> savedFns = fnCache;
         Value newInput = input;
         List<Map.Entry<Value[], Value>> newOverlays = new ArrayList<>(overlays);
         Map<String, Object> newMocks = new HashMap<>(mocks);
@@ -413,7 +551,7 @@ final class Eval implements BuiltinContext {
         for (Map.Entry<Value[], Value> o : newOverlays) newData = setPath(newData, o.getKey(), 0, o.getValue());
         Value nd = newData, ni = newInput;
         HashMap<RuleSet, Value> withRules = new HashMap<>();
-        HashMap<FnKey, Value> withFns = new HashMap<>();
+        HashMap<CallKey, Value> withFns = new HashMap<>();
         Runnable enterWith = () -> {
             input = ni;
             data = nd;
@@ -587,6 +725,7 @@ final class Eval implements BuiltinContext {
                     if (!(p instanceof Const) && !(p instanceof Local l && f[l.slot()] != null)) return NOT_SIMPLE;
                 }
                 if (r.head() instanceof DataRoot) {
+                    if (overlays.isEmpty()) return dataAt(path, f);
                     Value[] got = {null};
                     evalData(root, data, path, 0, f, v -> {
                         got[0] = v;
@@ -622,11 +761,53 @@ final class Eval implements BuiltinContext {
         }
     }
 
+    /**
+     * {@code data} at a path of known keys, without {@code with} overlays: what {@link #evalData}
+     * finds there, walked in a loop (rule and package nodes, then the base document or the rule's
+     * value), without its continuations.
+     */
+    private Value dataAt(T[] path, Value[] f) {
+        Node node = root;
+        Value base = data;
+        int i = 0;
+        while (true) {
+            if (node.rules != null) {
+                if (node.rules.kind == Ast.RuleKind.FUNCTION) return null;
+                Value v = node.children.isEmpty() ? evalRules(node.rules) : nodeValue(node, base);
+                for (; v != null && i < path.length; i++) v = lookup(v, keyAt(path[i], f));
+                return v;
+            }
+            if (i == path.length) return nodeValue(node, base);
+            Value key = keyAt(path[i], f);
+            Node child = node.children.get(key);
+            Value childBase = base == null ? null : lookupBase(base, key);
+            i++;
+            if (child == null) {
+                // below the rules: base documents only
+                for (Value v = childBase; ; i++) {
+                    if (v == null || i == path.length) return v;
+                    v = lookupBase(v, keyAt(path[i], f));
+                }
+            }
+            node = child;
+            base = childBase;
+        }
+    }
+
+    private static Value keyAt(T p, Value[] f) {
+        return p instanceof Const c ? c.value() : f[((Local) p).slot()];
+    }
+
     boolean evalTerm(T t, Value[] f, VK k) {
         if (t instanceof RefT || t instanceof CallT) {
             Value v = simple(t, f);
             if (v != NOT_SIMPLE) return v == null || k.k(v);
         }
+        return evalTermGeneral(t, f, k);
+    }
+
+    /** {@link #evalTerm} after {@link #simple} returned NOT_SIMPLE (or without trying it, for other terms). */
+    private boolean evalTermGeneral(T t, Value[] f, VK k) {
         switch (t) {
             case Const c -> {
                 return k.k(c.value());
@@ -1049,23 +1230,49 @@ final class Eval implements BuiltinContext {
     /** Value of one definition (following its else chain), or null; {@code args} for functions. */
     private Value completeRule(CRule r, Value[] args) {
         for (CRule cur = r; cur != null; cur = cur.elseRule()) {
-            Value[] f = new Value[cur.slots()];
-            Value[] out = {null};
-            CRule rule = cur;
-            K body = () -> evalBody(rule.body(), 0, f, () -> evalTerm(rule.value(), f, v -> {
-                if (out[0] != null && !out[0].equals(v)) {
-                    throw new RegoException("eval_conflict_error", rule.loc().toString(), rule.kind() == Ast.RuleKind.FUNCTION
-                            ? "functions must not produce multiple outputs for same inputs"
-                            : "complete rules must not produce multiple outputs");
-                }
-                out[0] = v;
-                return !rule.constantValue();
-            }));
-            if (args != null) bindArgs(rule.args(), args, 0, f, body);
-            else body.k();
-            if (out[0] != null) return out[0];
+            RuleRun run = new RuleRun(cur);
+            if (args != null) bindArgs(cur.args(), args, 0, run.f, run);
+            else run.k();
+            if (run.out != null) return run.out;
         }
         return null;
+    }
+
+    /**
+     * One definition of a complete rule or function being evaluated: its frame, the body's
+     * continuation (evaluate the value) and the value's (keep it, checking that every solution
+     * agrees). One object where closures would take four.
+     */
+    private final class RuleRun implements K, VK {
+        final CRule rule;
+        final Value[] f;
+        Value out;
+
+        RuleRun(CRule rule) {
+            this.rule = rule;
+            this.f = new Value[rule.slots()];
+        }
+
+        /** Arguments bound: evaluate the body. */
+        @Override
+        public boolean k() {
+            return evalBody(rule.body(), 0, f, this::bodyDone);
+        }
+
+        private boolean bodyDone() {
+            return evalTerm(rule.value(), f, this);
+        }
+
+        @Override
+        public boolean k(Value v) {
+            if (out != null && !out.equals(v)) {
+                throw new RegoException("eval_conflict_error", rule.loc().toString(), rule.kind() == Ast.RuleKind.FUNCTION
+                        ? "functions must not produce multiple outputs for same inputs"
+                        : "complete rules must not produce multiple outputs");
+            }
+            out = v;
+            return !rule.constantValue();
+        }
     }
 
     private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, K k) {
@@ -1191,9 +1398,9 @@ final class Eval implements BuiltinContext {
                 break;
             }
         }
-        FnKey key = memo ? new FnKey(rs, new Args(args)) : null;
+        CallKey key = memo ? new CallKey(rs, args, opts.strictBuiltinErrors()) : null;
         // a pure function's result holds across evaluations, unless a `with` replaces a function or built-in
-        SharedKey shared = memo && mocks.isEmpty() && Purity.isPure(rs) ? new SharedKey(key.args(), opts.strictBuiltinErrors()) : null;
+        CallKey shared = memo && mocks.isEmpty() && Purity.isPure(rs) ? key : null;
         if (shared != null) {
             Value c = rs.sharedResults.get(shared);
             if (c != null) return c == UNDEF ? null : c;
@@ -1266,7 +1473,7 @@ final class Eval implements BuiltinContext {
                 // inside the replacement no replacement applies (a mock never calls another mock, as in OPA)
                 Map<String, Object> saved = mocks;
                 mocks = Map.of();
-                HashMap<FnKey, Value> savedFns = fnCache;
+                HashMap<CallKey, Value> savedFns = fnCache;
                 fnCache = new HashMap<>();
                 try {
                     return invokeTarget((Callee) m, c, args);

@@ -30,10 +30,50 @@ final class Regex {
         return p;
     }
 
+    /**
+     * A (pattern, string) pair already matched in this evaluation. Frameworks try the same
+     * environment variables against the same rules in several of their rules (Coffer's for the
+     * variables no exact rule covers and for required rules; Microsoft's for every rule and every
+     * variable), and an RE2 match that succeeds costs microseconds; the answer cannot change
+     * within an evaluation, so it is kept for the evaluation (never across evaluations).
+     */
+    private static final class MatchKey {
+        final String pattern;
+        final String subject;
+
+        MatchKey(String pattern, String subject) {
+            this.pattern = pattern;
+            this.subject = subject;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof MatchKey m && m.pattern.equals(pattern) && m.subject.equals(subject);
+        }
+
+        @Override
+        public int hashCode() {
+            return pattern.hashCode() * 31 + subject.hashCode();
+        }
+    }
+
+    private static Value match(BuiltinContext c, Value[] a) {
+        // operands checked and the pattern compiled in the order they always were: a bad pattern is reported first
+        String re = Args.str("regex.match", a, 0);
+        Pattern p = compile("regex.match", re);
+        String s = Args.str("regex.match", a, 1);
+        MatchKey key = new MatchKey(re, s);
+        Object known = c.cache().get(key);
+        if (known != null) return (Value) known;
+        Value v = Value.of(p.matcher(s).find());
+        c.cache().put(key, v);
+        return v;
+    }
+
     static void register(Builtins.Registry r) {
         r.add("regex.globs_match", 2, (c, a) -> Value.of(GlobIntersection.intersect("regex.globs_match",
                 Args.str("regex.globs_match", a, 0), Args.str("regex.globs_match", a, 1))));
-        r.add("regex.match", 2, (c, a) -> Value.of(compile("regex.match", Args.str("regex.match", a, 0)).matcher(Args.str("regex.match", a, 1)).find()));
+        r.add("regex.match", 2, (c, a) -> match(c, a));
         r.add("re_match", 2, (c, a) -> Value.of(compile("re_match", Args.str("re_match", a, 0)).matcher(Args.str("re_match", a, 1)).find()));
         r.add("regex.is_valid", 1, (c, a) -> {
             if (!(a[0] instanceof StringValue s)) return Value.of(false);
