@@ -163,6 +163,34 @@ class AgentContainersTest {
         }
     }
 
+    /**
+     * The grace of a stop: a container that takes 3 s to finish after SIGTERM exits cleanly with a
+     * grace of 10 s, and is killed (137) with none, as CRI's SIGKILL and `coffer stop --grace 0`
+     * ask. (A grace of 0 used to be taken for the 10 s default.)
+     */
+    @Test
+    void aStopWithoutGraceKillsAtOnceAndOneWithGraceLetsTheContainerFinish() throws Exception {
+        LayerDisk layer = layer();
+        agent = AgentProcess.start(dir, "pod", "--policy", "allow-all");
+        try (AgentClient c = agent.client()) {
+            agent.unencryptedScratch(c);
+            c.call(new Request.MountDevice(layer.file().toString(), agent.state.resolve("devices/l0").toString(), layer.rootHash()),
+                    Result.Done.class);
+            // sleep in the background so the shell's trap runs as soon as TERM arrives
+            List<String> slowToStop = List.of("sh", "-c", "trap 'sleep 3; exit 0' TERM; echo up; sleep 1000 & wait");
+            for (String id : List.of("graceful", "killed")) {
+                prepare(c, id, slowToStop, List.of());
+                c.call(new Request.StartContainer(id), Result.ContainerStatus.class);
+                Path log = Path.of(c.call(new Request.WaitContainer(id, 1), Result.ContainerStatus.class).logPath());
+                for (int i = 0; i < 300 && !(Files.exists(log) && Files.readString(log).contains("up")); i++) Thread.sleep(100);
+            }
+            Result.ContainerStatus graceful = c.call(new Request.ShutdownContainer("graceful", 10_000), Result.ContainerStatus.class);
+            assertEquals(0, graceful.exitCode(), "the container finished its TERM handler within the grace");
+            Result.ContainerStatus killed = c.call(new Request.ShutdownContainer("killed", 0), Result.ContainerStatus.class);
+            assertEquals(137, killed.exitCode(), "no grace: SIGKILL before the TERM handler could finish");
+        }
+    }
+
     @Test
     void supplementaryGroupsComeFromTheRequestAndHostileOnesAreRefused() throws Exception {
         LayerDisk layer = layer();

@@ -79,7 +79,7 @@ public sealed interface Request {
     /** Up to {@code maxBytes} of the container's combined stdout/stderr log from {@code offset}. */
     record ReadLogs(String containerID, long offset, int maxBytes) implements Request {}
 
-    /** SIGTERM, then SIGKILL after {@code graceMillis}; deletes the container and its overlay. */
+    /** SIGTERM, then SIGKILL after {@code graceMillis} (0: at once; negative: 10 s); deletes the container and its overlay. */
     record ShutdownContainer(String containerID, long graceMillis) implements Request {}
 
     /** Shuts every container down, unmounts everything, removes the network, then the agent exits. */
