@@ -8,11 +8,8 @@ import dev.coffer.attest.sim.SimulatedSecureProcessor;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
@@ -92,14 +89,14 @@ final class SimTeeLaunch {
             if (entry.isBlank()) continue;
             Path p = Path.of(entry);
             if (Files.isRegularFile(p)) {
-                out.append(memo == null ? sha384(p) : memo.sha384(p)).append(' ').append(p.getFileName()).append('\n');
+                out.append(memo == null ? AgentAotCache.sha384(p) : memo.sha384(p)).append(' ').append(p.getFileName()).append('\n');
             } else if (Files.isDirectory(p)) {
                 List<Path> files;
                 try (Stream<Path> walk = Files.walk(p)) {
                     files = walk.filter(Files::isRegularFile).sorted().toList();
                 }
                 for (Path f : files) {
-                    out.append(sha384(f)).append(' ').append(p.relativize(f).toString().replace(File.separatorChar, '/')).append('\n');
+                    out.append(AgentAotCache.sha384(f)).append(' ').append(p.relativize(f).toString().replace(File.separatorChar, '/')).append('\n');
                 }
             } else {
                 // The JVM ignores a missing entry too; measuring "nothing" for it keeps the record honest.
@@ -108,19 +105,5 @@ final class SimTeeLaunch {
         }
         if (out.isEmpty()) throw new SandboxException("expected the agent's class path to name its code, found it empty");
         return out.toString();
-    }
-
-    private static String sha384(Path file) throws IOException {
-        MessageDigest d;
-        try {
-            d = MessageDigest.getInstance("SHA-384");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK lacks SHA-384", e);
-        }
-        byte[] buf = new byte[1 << 16];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int r; (r = in.read(buf)) > 0; ) d.update(buf, 0, r);
-        }
-        return HexFormat.of().formatHex(d.digest());
     }
 }
