@@ -952,7 +952,7 @@ public final class ContainerService {
     private void shutdown(Container c, long graceMillis) {
         // 0 is "no grace": SIGKILL right after SIGTERM, as CRI's SIGKILL and `coffer stop --grace 0` ask
         // (it used to mean the 10 s default, so every kill waited 10 s); only a negative one means the default
-        long grace = graceMillis < 0 ? 10_000 : Math.min(graceMillis, 600_000);
+        long grace = Request.graceOf(graceMillis).toMillis();
         Process p = c.runtimeProcess;
         if (p != null && p.isAlive()) {
             HostCommand.run(runtime.command("kill", c.id, "TERM"), 30_000);

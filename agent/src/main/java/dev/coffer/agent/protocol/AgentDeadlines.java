@@ -63,6 +63,9 @@ public record AgentDeadlines(Duration query, Duration action, Duration longest) 
             case Request.ReadDecisionLog p -> query;
             case Request.ExecInContainer x -> waitOf(x.timeoutMillis() <= 0 ? AGENT_DEFAULT_EXEC : Duration.ofMillis(x.timeoutMillis()));
             case Request.WaitContainer w -> waitOf(Duration.ofMillis(Math.max(0, w.timeoutMillis())));
+            // a stop waits out its grace before the action itself (SIGKILL, the runtime's delete, unmounts)
+            case Request.ShutdownContainer s -> action.plus(s.grace());
+            case Request.ShutdownSandbox s -> action.plus(s.grace());
             default -> action;
         };
         return d.compareTo(longest) > 0 ? longest : d;

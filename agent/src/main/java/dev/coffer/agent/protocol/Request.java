@@ -3,6 +3,7 @@ package dev.coffer.agent.protocol;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.coffer.policy.enforce.EnforcementPoint;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -79,11 +80,37 @@ public sealed interface Request {
     /** Up to {@code maxBytes} of the container's combined stdout/stderr log from {@code offset}. */
     record ReadLogs(String containerID, long offset, int maxBytes) implements Request {}
 
-    /** SIGTERM, then SIGKILL after {@code graceMillis} (0: at once; negative: 10 s); deletes the container and its overlay. */
-    record ShutdownContainer(String containerID, long graceMillis) implements Request {}
+    /**
+     * SIGTERM, then SIGKILL after {@code graceMillis} (0: at once; negative: the default 10 s; at
+     * most {@link #LONGEST_GRACE}); deletes the container and its overlay.
+     */
+    record ShutdownContainer(String containerID, long graceMillis) implements Request {
+        /** The grace the agent gives, as {@link #graceOf} resolves it. */
+        public Duration grace() {
+            return graceOf(graceMillis);
+        }
+    }
 
-    /** Shuts every container down, unmounts everything, removes the network, then the agent exits. */
-    record ShutdownSandbox(long graceMillis) implements Request {}
+    /** Shuts every container down (each with {@code graceMillis}, as for ShutdownContainer), unmounts everything, removes the network, then the agent exits. */
+    record ShutdownSandbox(long graceMillis) implements Request {
+        public Duration grace() {
+            return graceOf(graceMillis);
+        }
+    }
+
+    /** The grace of a stop when the caller gives none (a negative grace). */
+    Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+    /**
+     * The longest grace the agent gives a stop: a caller that escalates itself (containerd sends
+     * SIGKILL when its own timeout ends) asks for this much, and a larger one is cut to it.
+     */
+    Duration LONGEST_GRACE = Duration.ofMinutes(10);
+
+    /** A stop's grace: 0 is SIGKILL right after SIGTERM, negative the default, never more than the longest. */
+    static Duration graceOf(long graceMillis) {
+        if (graceMillis < 0) return DEFAULT_GRACE;
+        return Duration.ofMillis(Math.min(graceMillis, LONGEST_GRACE.toMillis()));
+    }
 
     /**
      * A fresh attestation report from the sandbox's TEE for a caller's challenge:

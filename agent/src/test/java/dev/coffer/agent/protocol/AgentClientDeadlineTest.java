@@ -95,6 +95,11 @@ class AgentClientDeadlineTest {
                 d.forRequest(new Request.ExecInContainer("c", List.of("true"), List.of(), "/", 0)));
         // a request asking for days waits no longer than the agent would, plus the margin, within the bound
         assertEquals(Duration.ofHours(1).plus(d.query()), d.forRequest(new Request.WaitContainer("c", Long.MAX_VALUE)));
+        // a stop waits out its grace (the agent's, resolved as the agent resolves it) before its action
+        assertEquals(d.action(), d.forRequest(new Request.ShutdownContainer("c", 0)));
+        assertEquals(d.action().plus(Duration.ofSeconds(30)), d.forRequest(new Request.ShutdownContainer("c", 30_000)));
+        assertEquals(d.action().plus(Request.DEFAULT_GRACE), d.forRequest(new Request.ShutdownSandbox(-1)));
+        assertEquals(d.action().plus(Request.LONGEST_GRACE), d.forRequest(new Request.ShutdownContainer("c", Long.MAX_VALUE)));
         AgentDeadlines tight = AgentDeadlines.fromEnvironment(Map.of(AgentDeadlines.QUERY_ENV, "5", AgentDeadlines.ACTION_ENV, "10",
                 AgentDeadlines.LONGEST_ENV, "30"));
         assertEquals(Duration.ofSeconds(30), tight.forRequest(new Request.WaitContainer("c", 600_000)));

@@ -41,7 +41,8 @@ import java.util.function.Consumer;
  * {@code $COFFER_HOME/layers}.
  */
 public final class GroupManager {
-    public static final Duration DEFAULT_GRACE = Duration.ofSeconds(10);
+    /** The grace of a stop that names none: the agent's own default. */
+    public static final Duration DEFAULT_GRACE = Request.DEFAULT_GRACE;
     /** The simulated secure processor of a Coffer home: {@code $COFFER_HOME/sim-tee}. */
     public static final String SIM_TEE_DIR = "sim-tee";
     private static final Map<String, ReentrantLock> LOCAL_LOCKS = new ConcurrentHashMap<>();

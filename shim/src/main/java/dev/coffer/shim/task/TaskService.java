@@ -6,6 +6,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import com.google.protobuf.Timestamp;
 import dev.coffer.agent.protocol.AgentClient;
+import dev.coffer.agent.protocol.Request;
 import dev.coffer.agent.protocol.Response;
 import dev.coffer.agent.protocol.Result;
 import dev.coffer.oci.store.ImageNotFoundException;
@@ -610,11 +611,13 @@ public final class TaskService {
         if (status == TaskTypes.Status.STOPPED) {
             throw new TtrpcException(Code.NOT_FOUND, "process of task " + task.id + " already finished");
         }
-        // SIGKILL ends it at once; any other signal gets the group's grace period before SIGKILL
-        Duration grace = r.getSignal() == 9 ? Duration.ZERO : GroupManager.DEFAULT_GRACE;
         if (task.member()) {
-            // one container of the pod; the agent's stop takes up to the grace period, so it runs
-            // behind the call, and the task's follower reports the exit
+            // One container of the pod. CRI's StopContainer sends the stop signal, waits its own
+            // timeout (the pod's terminationGracePeriodSeconds) and then sends SIGKILL: so a stop
+            // signal gets the agent's longest grace, never a shorter one of ours, and the SIGKILL
+            // that follows stops it at once. The agent's stop runs behind the call; the task's
+            // follower reports the exit.
+            Duration grace = r.getSignal() == 9 ? Duration.ZERO : Request.LONGEST_GRACE;
             Thread.ofVirtual().name("kill-" + task.id).start(() -> {
                 try {
                     groups.stopContainer(task.group, task.container, grace);
@@ -624,6 +627,9 @@ public final class TaskService {
             });
             return Empty.getDefaultInstance();
         }
+        // the whole group (a pod's sandbox, or a task of its own): SIGKILL at once, any other signal
+        // the group's grace period before SIGKILL (containerd's CRI kills a pod's sandbox with SIGKILL)
+        Duration grace = r.getSignal() == 9 ? Duration.ZERO : GroupManager.DEFAULT_GRACE;
         try {
             GroupManager.StopOutcome stopped = groups.stop(task.group, grace);
             if (stopped.forced()) log.accept("task " + task.id + ": stop forced: " + stopped.forcedBecause());

@@ -363,6 +363,65 @@ class CriPodTest {
         assertNothingLeft();
     }
 
+    /** A container whose SIGTERM handler takes 12 s to finish, and one that ignores SIGTERM. */
+    static final List<String> GRACEFUL = List.of("sh", "-c",
+            "trap 'echo term received; sleep 12; echo finished cleanly; exit 0' TERM; echo ready; while true; do sleep 1; done");
+    static final List<String> STUBBORN = List.of("sh", "-c", "trap '' TERM; echo ready; while true; do sleep 1; done");
+    static final String GRACE_SPEC = """
+            name: grace
+            containers:
+              - name: pause
+                image: %s
+                command: [sleep, "2147483647"]
+              - name: graceful
+                image: %s
+                command: %s
+                env: [{name: HOSTNAME, value: grace}]
+              - name: stubborn
+                image: %s
+                command: %s
+                env: [{name: HOSTNAME, value: grace}]
+            """.formatted(PAUSE, BUSYBOX, flow(GRACEFUL), BUSYBOX, flow(STUBBORN));
+
+    private static String flow(List<String> command) {
+        return command.stream().map(a -> "'" + a.replace("'", "''") + "'").collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+    }
+
+    /**
+     * CRI's StopContainer gives a container its own timeout (the pod's terminationGracePeriodSeconds):
+     * containerd sends SIGTERM, waits that long, then SIGKILL. A container that needs 12 s to shut
+     * down cleanly gets them under a 60 s timeout (the shim used to let the agent kill it after its
+     * own 10 s: exit 137), and one that ignores SIGTERM is killed when a 2 s timeout ends.
+     */
+    @Test
+    void stopContainerGivesTheContainerCrisTimeoutNotAShorterOne() throws Exception {
+        Cri.PodSandboxConfig pod = podConfig("grace", Map.of(POLICY_ANNOTATION, base64(policyFor(GRACE_SPEC))));
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String graceful = cri.createContainer(podId, container("graceful", BUSYBOX, GRACEFUL), pod);
+            cri.startContainer(graceful);
+            String stubborn = cri.createContainer(podId, container("stubborn", BUSYBOX, STUBBORN), pod);
+            cri.startContainer(stubborn);
+            awaitContent(Path.of(cri.containerStatus(graceful).getLogPath()), "ready");
+            awaitContent(Path.of(cri.containerStatus(stubborn).getLogPath()), "ready");
+
+            cri.stopContainer(graceful, 60);
+            Cri.ContainerStatus done = cri.containerStatus(graceful);
+            assertEquals(Cri.ContainerState.CONTAINER_EXITED, done.getState(), done.toString());
+            assertEquals(0, done.getExitCode(), "the TERM handler ran to its end: " + Files.readString(Path.of(done.getLogPath())));
+            assertTrue(Files.readString(Path.of(done.getLogPath())).contains("finished cleanly"), done.toString());
+
+            cri.stopContainer(stubborn, 2);
+            Cri.ContainerStatus killed = cri.containerStatus(stubborn);
+            assertEquals(Cri.ContainerState.CONTAINER_EXITED, killed.getState(), killed.toString());
+            assertEquals(137, killed.getExitCode(), "containerd's SIGKILL after the timeout ended it: " + killed);
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
     /**
      * containerd gives a pod's container every group the image's /etc/group lists its user in, on
      * top of runAsGroup: a policy from {@code coffer policy gen pod.yaml} allows exactly that, so
