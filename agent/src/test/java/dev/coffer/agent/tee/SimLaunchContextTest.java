@@ -20,9 +20,12 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -143,6 +146,29 @@ class SimLaunchContextTest {
         }
         Files.write(file, new byte[100_000]);
         assertThrows(TeeException.class, () -> SimLaunchContext.open(file, "web"));
+    }
+
+    @Test
+    void aContextIsAFlatObjectOfStringFieldsEachOnceAndNothingAfterIt(@TempDir Path dir) throws Exception {
+        Path file = context(dir);
+        String original = Files.readString(file);
+        assertTrue(SimLaunchContext.open(file, "web") != null);
+        Map<String, String> edits = new LinkedHashMap<>();
+        // a second "group" after the sealed one: a lenient reader would take the later value
+        edits.put("a field twice", original.replaceFirst("\\{", "{ \"group\" : \"db\","));
+        edits.put("an unknown field", original.replaceFirst("\\{", "{ \"note\" : \"x\","));
+        edits.put("a number for a string", original.replace("\"group\" : \"web\"", "\"group\" : 7"));
+        edits.put("an object for a string", original.replace("\"group\" : \"web\"", "\"group\" : {\"name\": \"web\"}"));
+        edits.put("something after the object", original + "{}");
+        edits.put("a missing field", original.replaceAll("\"guestPolicy\" : \"0x30000\",?", ""));
+        for (var edit : edits.entrySet()) {
+            assertNotEquals(original, edit.getValue(), edit.getKey());
+            Files.writeString(file, edit.getValue());
+            TeeException e = assertThrows(TeeException.class, () -> SimLaunchContext.open(file, "web"), edit.getKey());
+            assertTrue(e.getMessage().startsWith("refusing the launch context "), edit.getKey() + ": " + e.getMessage());
+        }
+        Files.writeString(file, original);
+        assertTrue(SimLaunchContext.open(file, "web") != null, "the original still opens");
     }
 
     @Test
