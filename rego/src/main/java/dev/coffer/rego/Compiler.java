@@ -118,9 +118,10 @@ final class Compiler {
             for (Node c : n.children.values()) rulePaths(c, beneath);
             if (!beneath.isEmpty()) {
                 Rule first = n.rules.sources.getFirst();
+                // OPA's wording: "multi-value rule data.p conflicts with [data.p.q data.p.r]"
                 throw new RegoException("rego_type_error", first.loc().toString(),
-                        "rule " + n.rules.path + " conflicts with " + beneath + ": a " + describe(n.rules.kind)
-                                + " defines its whole document, so no rule may define a path inside it; rename one of them");
+                        describe(n.rules.kind) + " " + n.rules.path + " conflicts with [" + String.join(" ", beneath)
+                                + "]: it defines its whole document, so no rule may define a path inside it; rename one of them");
             }
         }
         for (Node c : n.children.values()) checkNoRulesBeneath(c);
@@ -134,7 +135,7 @@ final class Compiler {
     private static String describe(RuleKind k) {
         return switch (k) {
             case COMPLETE -> "single-value rule";
-            case PARTIAL_SET -> "multi-value (set) rule";
+            case PARTIAL_SET -> "multi-value rule";
             case FUNCTION -> "function";
             case PARTIAL_OBJECT -> "object rule";
         };

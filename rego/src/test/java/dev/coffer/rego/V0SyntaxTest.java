@@ -220,9 +220,9 @@ class V0SyntaxTest {
         // object where the set is. OPA refuses the pair when compiling instead of dropping one.
         RegoException s = assertThrows(RegoException.class, () -> compile("r.s { true }\nr.u.v { true }\n"));
         assertEquals("rego_type_error", s.code());
-        assertTrue(s.getMessage().contains("rule data.t.r conflicts with [data.t.r.u.v]"), s.getMessage());
-        RegoException c = assertThrows(RegoException.class, () -> compile("r = {\"a\": 1}\nr.b = 2\n"), "a complete rule's value is its whole document");
-        assertTrue(c.getMessage().contains("rule data.t.r conflicts with [data.t.r.b]"), c.getMessage());
+        assertTrue(s.getMessage().contains("multi-value rule data.t.r conflicts with [data.t.r.u.v]"), s.getMessage());
+        RegoException c = assertThrows(RegoException.class, () -> compile("r = {\"a\": 1}\nr.b = 2\nr.c.d = 3\n"), "a complete rule's value is its whole document");
+        assertTrue(c.getMessage().contains("single-value rule data.t.r conflicts with [data.t.r.b data.t.r.c.d]"), c.getMessage());
         assertThrows(RegoException.class, () -> compile("f(x) = x\nf.g = 1\n"), "a function has no paths beneath it");
         assertEquals("{\"a\":1,\"b\":2}", v0("r[k] = 1 { k := \"a\" }\nr.b = 2\n", "r"), "an object rule with a variable key shares its prefix");
     }
