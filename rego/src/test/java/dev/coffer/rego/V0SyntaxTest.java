@@ -226,4 +226,19 @@ class V0SyntaxTest {
         assertThrows(RegoException.class, () -> compile("f(x) = x\nf.g = 1\n"), "a function has no paths beneath it");
         assertEquals("{\"a\":1,\"b\":2}", v0("r[k] = 1 { k := \"a\" }\nr.b = 2\n", "r"), "an object rule with a variable key shares its prefix");
     }
+
+    @Test
+    void unknownLanguageImportsAreErrors() {
+        // OPA's future and rego imports switch language features; an unknown one would leave the
+        // module parsed without the switch its author meant
+        RegoException kw = assertThrows(RegoException.class, () -> compile("import future.keywords.contain\np { true }\n"));
+        assertEquals("rego_parse_error", kw.code());
+        assertTrue(kw.getMessage().contains("invalid import `future.keywords.contain`") && kw.getMessage().contains("contains"), kw.getMessage());
+        assertThrows(RegoException.class, () -> compile("import future.keyword\np { true }\n"));
+        assertThrows(RegoException.class, () -> compile("import future\np { true }\n"));
+        RegoException r = assertThrows(RegoException.class, () -> compile("import rego.v2\np { true }\n"));
+        assertTrue(r.getMessage().contains("invalid import `rego.v2`, must be `rego.v1`"), r.getMessage());
+        assertEquals("true", v0("import future.keywords\nimport future.keywords.in\nimport future.keywords.every\np if { every x in input.xs { x != \"z\" } }\n", "p"),
+                "the known imports still parse, repeated or not");
+    }
 }
