@@ -82,6 +82,7 @@ final class Compiler {
         }
         // packages exist as (possibly empty) nodes even without rules
         for (Ast.Module m : modules) nodeAt(pkgKeys(m));
+        checkNoRulesBeneath(root);
         List<RuleSet> sets = new ArrayList<>();
         collect(root, sets);
         for (RuleSet rs : sets) {
@@ -103,6 +104,41 @@ final class Compiler {
             rs.sourceModules.clear();
         }
         modCtxCache.clear();
+    }
+
+    /**
+     * A complete rule, a set (multi-value) rule or a function defines its whole document, so no
+     * other rule may define a path beneath it: v0's {@code r.s { true }} (r contains "s") next
+     * to {@code r.u.v { true }} would otherwise lose one of the two. OPA rejects the pair at
+     * compile time; only object rules with a variable key share their prefix.
+     */
+    private static void checkNoRulesBeneath(Node n) {
+        if (n.rules != null && n.rules.kind != RuleKind.PARTIAL_OBJECT) {
+            List<String> beneath = new ArrayList<>();
+            for (Node c : n.children.values()) rulePaths(c, beneath);
+            if (!beneath.isEmpty()) {
+                Rule first = n.rules.sources.getFirst();
+                // OPA's wording: "multi-value rule data.p conflicts with [data.p.q data.p.r]"
+                throw new RegoException("rego_type_error", first.loc().toString(),
+                        describe(n.rules.kind) + " " + n.rules.path + " conflicts with [" + String.join(" ", beneath)
+                                + "]: it defines its whole document, so no rule may define a path inside it; rename one of them");
+            }
+        }
+        for (Node c : n.children.values()) checkNoRulesBeneath(c);
+    }
+
+    private static void rulePaths(Node n, List<String> out) {
+        if (n.rules != null) out.add(n.rules.path);
+        for (Node c : n.children.values()) rulePaths(c, out);
+    }
+
+    private static String describe(RuleKind k) {
+        return switch (k) {
+            case COMPLETE -> "single-value rule";
+            case PARTIAL_SET -> "multi-value rule";
+            case FUNCTION -> "function";
+            case PARTIAL_OBJECT -> "object rule";
+        };
     }
 
     private static void collect(Node n, List<RuleSet> out) {

@@ -1217,20 +1217,31 @@ final class Eval implements BuiltinContext {
     private Value complete(RuleSet rs) {
         Value result = null;
         for (CRule r : rs.rules) {
-            Value v = completeRule(r, null);
+            Value v = completeRule(rs, r, null);
             if (v == null) continue;
-            if (result != null && !result.equals(v))
-                throw new RegoException("eval_conflict_error", r.loc().toString(), "complete rules must not produce multiple outputs");
+            if (result != null && !result.equals(v)) throw conflict(rs, r);
             result = v;
         }
-        if (result == null && rs.defaultRule != null) result = completeRule(rs.defaultRule, null);
+        if (result == null && rs.defaultRule != null) result = completeRule(rs, rs.defaultRule, null);
         return result;
     }
 
+    /**
+     * Two definitions (or two solutions of one) of a complete rule or function gave different
+     * values. The message keeps OPA's older wording first (policies' tests and OPA's earlier
+     * suites match on it) and then names the rule, as later OPA 1.x releases do.
+     */
+    private static RegoException conflict(RuleSet rs, CRule r) {
+        String msg = r.kind() == Ast.RuleKind.FUNCTION
+                ? "functions must not produce multiple outputs for same inputs: function " + rs.path + " produced conflicting values for the same inputs"
+                : "complete rules must not produce multiple outputs: rule " + rs.path + " produced conflicting values";
+        return new RegoException("eval_conflict_error", r.loc().toString(), msg);
+    }
+
     /** Value of one definition (following its else chain), or null; {@code args} for functions. */
-    private Value completeRule(CRule r, Value[] args) {
+    private Value completeRule(RuleSet rs, CRule r, Value[] args) {
         for (CRule cur = r; cur != null; cur = cur.elseRule()) {
-            RuleRun run = new RuleRun(cur);
+            RuleRun run = new RuleRun(rs, cur);
             if (args != null) bindArgs(cur.args(), args, 0, run.f, run);
             else run.k();
             if (run.out != null) return run.out;
@@ -1244,11 +1255,13 @@ final class Eval implements BuiltinContext {
      * agrees). One object where closures would take four.
      */
     private final class RuleRun implements K, VK {
+        final RuleSet rules;
         final CRule rule;
         final Value[] f;
         Value out;
 
-        RuleRun(CRule rule) {
+        RuleRun(RuleSet rules, CRule rule) {
+            this.rules = rules;
             this.rule = rule;
             this.f = new Value[rule.slots()];
         }
@@ -1265,11 +1278,7 @@ final class Eval implements BuiltinContext {
 
         @Override
         public boolean k(Value v) {
-            if (out != null && !out.equals(v)) {
-                throw new RegoException("eval_conflict_error", rule.loc().toString(), rule.kind() == Ast.RuleKind.FUNCTION
-                        ? "functions must not produce multiple outputs for same inputs"
-                        : "complete rules must not produce multiple outputs");
-            }
+            if (out != null && !out.equals(v)) throw conflict(rules, rule);
             out = v;
             return !rule.constantValue();
         }
@@ -1413,13 +1422,12 @@ final class Eval implements BuiltinContext {
         Value result = null;
         try {
             for (CRule r : rs.rules) {
-                Value v = completeRule(r, args);
+                Value v = completeRule(rs, r, args);
                 if (v == null) continue;
-                if (result != null && !result.equals(v))
-                    throw new RegoException("eval_conflict_error", r.loc().toString(), "functions must not produce multiple outputs for same inputs");
+                if (result != null && !result.equals(v)) throw conflict(rs, r);
                 result = v;
             }
-            if (result == null && rs.defaultRule != null) result = completeRule(rs.defaultRule, args);
+            if (result == null && rs.defaultRule != null) result = completeRule(rs, rs.defaultRule, args);
         } finally {
             depth--;
         }

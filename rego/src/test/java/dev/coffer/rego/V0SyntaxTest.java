@@ -192,4 +192,53 @@ class V0SyntaxTest {
         assertThrows(RegoException.class, () -> compile("p[x] = { x := 1 }\n"), "a value is expected after =");
         assertThrows(RegoException.class, () -> compile("default p[x] = 1\n"), "a default rule has no key");
     }
+
+    @Test
+    void conflictsNameTheRuleOrFunction() {
+        // OPA's policy reference: a complete rule, and a function for given arguments, has at most
+        // one value; two definitions that disagree are an eval_conflict_error naming the rule
+        RegoException c = assertThrows(RegoException.class, () -> v0("p = 1 { true }\np = 2 { input.n == 3 }\n", "p"));
+        assertEquals("eval_conflict_error", c.code());
+        assertTrue(c.getMessage().contains("rule data.t.p produced conflicting values"), c.getMessage());
+        assertTrue(c.getMessage().contains("complete rules must not produce multiple outputs"), c.getMessage());
+        RegoException e = assertThrows(RegoException.class, () -> v0("q { false } else = 1 { true }\nq = 2\n", "q"), "an else branch's value counts too");
+        assertTrue(e.getMessage().contains("rule data.t.q produced conflicting values"), e.getMessage());
+        RegoException o = assertThrows(RegoException.class, () -> v0("p[\"k\"] = 1\np[\"k\"] = 2\n", "p"), "a constant key is a rule of its own");
+        assertTrue(o.getMessage().contains("rule data.t.p.k produced conflicting values"), o.getMessage());
+        RegoException f = assertThrows(RegoException.class, () -> v0("f(x) = x { true }\nf(x) = 0 { true }\nq = f(input.n)\n", "q"));
+        assertEquals("eval_conflict_error", f.code());
+        assertTrue(f.getMessage().contains("function data.t.f produced conflicting values for the same inputs"), f.getMessage());
+        RegoException g = assertThrows(RegoException.class, () -> v0("xs = [1, 2]\ng(_) = xs[_]\nq { g(1) }\n", "q"),
+                "one definition with two solutions conflicts as well");
+        assertTrue(g.getMessage().contains("function data.t.g produced conflicting values"), g.getMessage());
+        assertEquals("1", v0("p = 1 { true }\np = 1 { input.n == 3 }\n", "p"), "definitions that agree are no conflict");
+    }
+
+    @Test
+    void noRuleInsideASetOrCompleteRulesDocument() {
+        // v0's two-term `r.s { }` makes r a set ("r contains s"); a rule for r.u.v would put an
+        // object where the set is. OPA refuses the pair when compiling instead of dropping one.
+        RegoException s = assertThrows(RegoException.class, () -> compile("r.s { true }\nr.u.v { true }\n"));
+        assertEquals("rego_type_error", s.code());
+        assertTrue(s.getMessage().contains("multi-value rule data.t.r conflicts with [data.t.r.u.v]"), s.getMessage());
+        RegoException c = assertThrows(RegoException.class, () -> compile("r = {\"a\": 1}\nr.b = 2\nr.c.d = 3\n"), "a complete rule's value is its whole document");
+        assertTrue(c.getMessage().contains("single-value rule data.t.r conflicts with [data.t.r.b data.t.r.c.d]"), c.getMessage());
+        assertThrows(RegoException.class, () -> compile("f(x) = x\nf.g = 1\n"), "a function has no paths beneath it");
+        assertEquals("{\"a\":1,\"b\":2}", v0("r[k] = 1 { k := \"a\" }\nr.b = 2\n", "r"), "an object rule with a variable key shares its prefix");
+    }
+
+    @Test
+    void unknownLanguageImportsAreErrors() {
+        // OPA's future and rego imports switch language features; an unknown one would leave the
+        // module parsed without the switch its author meant
+        RegoException kw = assertThrows(RegoException.class, () -> compile("import future.keywords.contain\np { true }\n"));
+        assertEquals("rego_parse_error", kw.code());
+        assertTrue(kw.getMessage().contains("invalid import `future.keywords.contain`") && kw.getMessage().contains("contains"), kw.getMessage());
+        assertThrows(RegoException.class, () -> compile("import future.keyword\np { true }\n"));
+        assertThrows(RegoException.class, () -> compile("import future\np { true }\n"));
+        RegoException r = assertThrows(RegoException.class, () -> compile("import rego.v2\np { true }\n"));
+        assertTrue(r.getMessage().contains("invalid import `rego.v2`, must be `rego.v1`"), r.getMessage());
+        assertEquals("true", v0("import future.keywords\nimport future.keywords.in\nimport future.keywords.every\np if { every x in input.xs { x != \"z\" } }\n", "p"),
+                "the known imports still parse, repeated or not");
+    }
 }

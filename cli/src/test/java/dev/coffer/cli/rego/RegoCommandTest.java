@@ -76,6 +76,33 @@ class RegoCommandTest {
     }
 
     @Test
+    void conformanceReadsAV0DirectoryAsV0(@TempDir Path dir) throws Exception {
+        Path fam = Files.createDirectories(dir.resolve("v0/fam"));
+        Files.writeString(fam.resolve("t.yaml"), """
+                cases:
+                  - note: fam/v0 partial set
+                    query: data.t.p = x
+                    modules:
+                      - |
+                        package t
+                        p[n] { n := [1, 2][_] }
+                    want_result:
+                      - x: [1, 2]
+                """);
+        Run auto = run("rego", "conformance", dir.resolve("v0").toString());
+        assertEquals(0, auto.exit(), auto.err());
+        assertTrue(auto.out().startsWith("syntax: v0") && auto.out().contains("1 passed, 0 failed, 0 skipped"), auto.out());
+        Run flag = run("rego", "conformance", "--v0", fam.toString());
+        assertTrue(flag.out().startsWith("syntax: v0") && flag.out().contains("1 passed, 0 failed"), flag.out());
+        Run v1 = run("rego", "conformance", "--syntax", "v1", "--failures", fam.toString());
+        assertEquals(1, v1.exit(), "read as v1 the case fails: " + v1.out());
+        assertTrue(v1.out().startsWith("syntax: v1") && v1.out().contains("rego_parse_error"), v1.out());
+        Run both = run("rego", "conformance", "--v0", "--syntax", "v1", fam.toString());
+        assertEquals(2, both.exit(), "--v0 with --syntax v1 is a usage error");
+        assertTrue(both.err().contains("--v0 contradicts --syntax v1"), both.err());
+    }
+
+    @Test
     void benchReportsFigures() {
         Run r = run("rego", "bench", "--containers", "2", "--iterations", "200", "--warmup", "50");
         assertEquals(0, r.exit(), r.err());

@@ -47,13 +47,16 @@ public final class ConformanceRunner {
     public record CaseResult(String family, String file, int index, String note, Outcome outcome, String reason) {
     }
 
-    public record Report(List<CaseResult> cases) {
+    /** @param syntax the syntax the cases' modules were parsed as */
+    public record Report(Rego.Syntax syntax, List<CaseResult> cases) {
         public long count(Outcome o) {
             return cases.stream().filter(c -> c.outcome() == o).count();
         }
 
         /** Per-family table and the final "N passed, M failed, K skipped" line. */
         public void print(PrintStream out, boolean listFailures) {
+            out.println("syntax: " + syntax.name().toLowerCase(java.util.Locale.ROOT) + " (modules without 'import rego.v1' parse as "
+                    + (syntax == Rego.Syntax.V0 ? "OPA 0.x modules" : "OPA 1.x modules") + ")");
             Map<String, long[]> fam = new TreeMap<>();
             for (CaseResult c : cases) fam.computeIfAbsent(c.family(), k -> new long[3])[c.outcome().ordinal()]++;
             out.printf("%-40s %7s %7s %7s%n", "family", "passed", "failed", "skipped");
@@ -96,13 +99,23 @@ public final class ConformanceRunner {
         this.syntax = syntax;
     }
 
+    /**
+     * The syntax OPA's own layout implies for a case directory: its cases live under
+     * {@code testdata/v0} (OPA 0.x modules) and {@code testdata/v1}, so a directory with a
+     * {@code v0} component holds v0 cases; anything else is v1, OPA 1.x's default.
+     */
+    public static Rego.Syntax syntaxOf(Path dir) {
+        for (Path part : dir.toAbsolutePath().normalize()) if (part.toString().equals("v0")) return Rego.Syntax.V0;
+        return Rego.Syntax.V1;
+    }
+
     /** Runs every *.yaml / *.yml file below {@code dir}; the family is the first directory level. */
     public Report run(Path dir) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {
             files = s.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList();
         }
-        if (files.isEmpty()) throw new IOException("no *.yaml test files under " + dir + "; point at OPA's test/cases/testdata/v1 directory");
+        if (files.isEmpty()) throw new IOException("no *.yaml test files under " + dir + "; point at OPA's v1/test/cases/testdata/v1 (or v0) directory");
         List<CaseResult> out = new ArrayList<>();
         for (Path f : files) {
             Path rel = dir.relativize(f);
@@ -114,7 +127,7 @@ public final class ConformanceRunner {
                 out.add(runCase(family, rel.toString(), i, cases.get(i)));
             }
         }
-        return new Report(out);
+        return new Report(syntax, out);
     }
 
     private CaseResult runCase(String family, String file, int index, JsonNode c) {

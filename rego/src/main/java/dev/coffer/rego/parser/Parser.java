@@ -101,6 +101,7 @@ public final class Parser {
             } else if (!root.equals("data") && !root.equals("input") && !root.equals("future") && !root.equals("rego")) {
                 throw error(it, "import path must begin with data, input, future or rego; found " + root);
             }
+            checkImportPath(it, root, path);
             if (root.equals("future") && path.path().size() >= 1) {
                 if (path.path().size() == 1) futureKeywords.addAll(FUTURE_KEYWORDS);
                 else if (path.path().size() == 2 && path.path().get(1) instanceof Scalar kwName
@@ -916,6 +917,35 @@ public final class Parser {
 
     private Ast.Location loc(Token t) {
         return new Ast.Location(file, t.line(), t.column());
+    }
+
+    /** Keywords a module may import from future.keywords: OPA's four, and the experimental and, or and not. */
+    private static final List<String> IMPORTABLE_KEYWORDS = List.of("contains", "every", "if", "in", "and", "or", "not");
+
+    /**
+     * {@code future} and {@code rego} imports name OPA's language switches; one it does not know
+     * (a misspelt keyword, {@code rego.v2}) is an error, as in OPA, instead of a module that
+     * silently parses without the switch its author asked for.
+     */
+    private RegoException importError(Token at, String root, Ref path) {
+        String written = root + path.path().stream().map(t -> t instanceof Scalar sc && sc.value() instanceof StringValue sv ? "." + sv.value() : "[?]")
+                .reduce("", String::concat);
+        if (root.equals("rego")) return error(at, "invalid import `" + written + "`, must be `rego.v1`");
+        return error(at, "invalid import `" + written + "`, must be `future.keywords` or `future.keywords.NAME` with NAME one of "
+                + IMPORTABLE_KEYWORDS);
+    }
+
+    private void checkImportPath(Token at, String root, Ref path) {
+        List<Term> parts = path.path();
+        if (root.equals("rego")) {
+            boolean v1Import = parts.size() == 1 && parts.getFirst() instanceof Scalar s && s.value().equals(Value.of("v1"));
+            if (!v1Import) throw importError(at, root, path);
+        } else if (root.equals("future")) {
+            boolean keywords = !parts.isEmpty() && parts.getFirst() instanceof Scalar s && s.value().equals(Value.of("keywords"));
+            boolean known = parts.size() == 1 || (parts.size() == 2 && parts.get(1) instanceof Scalar k && k.value() instanceof StringValue kv
+                    && IMPORTABLE_KEYWORDS.contains(kv.value()));
+            if (!keywords || !known) throw importError(at, root, path);
+        }
     }
 
     private RegoException error(Token t, String msg) {
