@@ -221,8 +221,8 @@ public final class Enforcer {
         ContainerService.ResolvedUser user = sandbox.resolveUserForPolicy(c.containerID(), c.user(), c.additionalGids());
         List<EnforcementRequest.Mount> mounts = new ArrayList<>();
         for (Request.Mount m : c.mounts() == null ? List.<Request.Mount>of() : c.mounts()) {
-            mounts.add(new EnforcementRequest.Mount(m.destination(), sandbox.mountSourceForPolicy(m),
-                    m.type() == null ? "bind" : m.type(), m.options() == null ? List.of() : m.options()));
+            mounts.add(new EnforcementRequest.Mount(m.destination(), sandbox.mountSourceForPolicy(c.containerID(), m),
+                    m.type() == null ? "bind" : m.type(), m.options() == null ? List.of() : m.options(), sandbox.mountFilesForPolicy(m)));
         }
         List<String> caps = c.capabilities() == null ? ContainerService.defaultCapabilities() : c.capabilities();
         String cwd = c.workingDir() == null || c.workingDir().isBlank() ? "/" : c.workingDir();

@@ -371,7 +371,15 @@ mountConstraint_ok(constraint, mount) if {
 	mount.destination == constraint.destination
 	mountSource_ok(constraint.source, mount.source)
 	mount_options_ok(constraint.options, mount.options)
+	mount_files_ok(constraint, mount)
 }
+
+# Content the host supplies (a ConfigMap's, a Secret's files): a constraint with "files" pins
+# every file's path and SHA-256 (the agent computes the input's from the bytes it copies, sorted
+# by path), so exactly those files; one without "files" allows any content.
+mount_files_ok(constraint, _) if object.get(constraint, "files", null) == null
+
+mount_files_ok(constraint, mount) if constraint.files == object.get(mount, "files", [])
 
 mount_options_ok(allowed, requested) if allowed == requested
 

@@ -1,0 +1,152 @@
+package dev.coffer.agent.container;
+
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.policy.enforce.ContentVolumeKind;
+import dev.coffer.policy.enforce.FileDigest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A mount of a volume whose files the host supplies ({@code sandbox:///files/KIND/NAME}, see
+ * {@link ContentVolumeKind}): the checks on what the host sent, the digests the policy sees, and
+ * the copy the container gets. Everything is checked before anything is written, and the copy is
+ * made only after the policy allowed exactly these bytes.
+ */
+final class ContentMount {
+    static final long MAX_VOLUME_BYTES = ContentVolumeKind.MAX_VOLUME_BYTES;
+    /** Together, per container: what one create_container frame carries (base64) with room to spare. */
+    static final long MAX_CONTAINER_BYTES = 2 * 1024 * 1024;
+    static final int MAX_FILES = ContentVolumeKind.MAX_FILES;
+
+    /** The volume a source names. */
+    record Source(ContentVolumeKind kind, String name) {
+        /** The container's copy: {@code CONTAINER_DIR/files/KIND/NAME}. */
+        Path in(Path containerDir) {
+            return containerDir.resolve("files").resolve(kind.directory()).resolve(name);
+        }
+    }
+
+    private ContentMount() {}
+
+    static boolean isContent(Request.Mount m) {
+        return m.source() != null && m.source().startsWith(ContentVolumeKind.REQUEST_PREFIX);
+    }
+
+    /** The volume {@code m} names, refusing a kind or name that is not one. */
+    static Source source(Request.Mount m) {
+        String rest = m.source().substring(ContentVolumeKind.REQUEST_PREFIX.length());
+        int slash = rest.indexOf('/');
+        ContentVolumeKind kind = slash < 0 ? null : ContentVolumeKind.ofDirectory(rest.substring(0, slash));
+        String name = slash < 0 ? "" : rest.substring(slash + 1);
+        if (kind == null || !ContentVolumeKind.VOLUME_NAME.matcher(name).matches()) {
+            throw AgentException.invalid("expected a mount source " + ContentVolumeKind.REQUEST_PREFIX + "KIND/NAME with KIND one of "
+                    + kinds() + " and NAME a DNS label, found \"" + m.source() + "\"");
+        }
+        return new Source(kind, name);
+    }
+
+    /**
+     * The digests of {@code m}'s files, sorted by path, after checking what the host sent: the
+     * mount read-only, at most {@link #MAX_FILES} files of at most {@link #MAX_VOLUME_BYTES}
+     * together, each path relative without '.' or '..' segments, each once, no file where
+     * another needs a directory.
+     */
+    static List<FileDigest> digests(Request.Mount m) {
+        Source s = source(m);
+        String what = s.kind().podSpecField() + " volume " + s.name() + " at " + m.destination();
+        List<String> options = m.options() == null ? List.of() : m.options();
+        if (!options.contains("ro") || options.contains("rw")) {
+            throw AgentException.invalid("expected the " + what + " mounted read-only (option ro), found options " + options
+                    + "; its files come from the host");
+        }
+        List<Request.MountFile> files = m.files();
+        if (files == null) {
+            throw AgentException.invalid("expected the files of the " + what + ", found none (an empty volume is an empty list)");
+        }
+        if (files.size() > MAX_FILES) {
+            throw AgentException.invalid("expected at most " + MAX_FILES + " files in the " + what + ", found " + files.size());
+        }
+        long total = 0;
+        Set<String> paths = new HashSet<>();
+        List<FileDigest> out = new ArrayList<>();
+        for (Request.MountFile f : files) {
+            if (f == null || f.path() == null || f.content() == null) {
+                throw AgentException.invalid("expected each file of the " + what + " with a path and content, found " + f);
+            }
+            String problem = FileDigest.pathProblem(f.path());
+            if (problem != null) throw AgentException.invalid("the " + what + ": " + problem);
+            total += f.content().length;
+            if (total > MAX_VOLUME_BYTES) {
+                throw AgentException.invalid("expected at most " + MAX_VOLUME_BYTES + " bytes in the " + what + " (the size Kubernetes"
+                        + " allows a ConfigMap or Secret), found more at file " + f.path());
+            }
+            if (!paths.add(f.path())) throw AgentException.invalid("expected each file of the " + what + " once, found " + f.path() + " twice");
+            out.add(new FileDigest(f.path(), sha256(f.content())));
+        }
+        for (String p : paths) {
+            for (int at = p.indexOf('/'); at > 0; at = p.indexOf('/', at + 1)) {
+                if (paths.contains(p.substring(0, at))) {
+                    throw AgentException.invalid("expected " + p.substring(0, at) + " in the " + what + " to be a directory (it holds "
+                            + p + "), found it a file as well");
+                }
+            }
+        }
+        return FileDigest.sorted(out);
+    }
+
+    /** Checks the bound over all of a container's content mounts. */
+    static void checkTotal(List<Request.Mount> mounts) {
+        long total = 0;
+        for (Request.Mount m : mounts) {
+            if (!isContent(m) || m.files() == null) continue;
+            for (Request.MountFile f : m.files()) total += f == null || f.content() == null ? 0 : f.content().length;
+        }
+        if (total > MAX_CONTAINER_BYTES) {
+            throw AgentException.invalid("expected at most " + MAX_CONTAINER_BYTES + " bytes of ConfigMap, Secret, projected and"
+                    + " downwardAPI files per container, found " + total);
+        }
+    }
+
+    /**
+     * Writes {@code m}'s files (checked by {@link #digests}) as a new directory {@code target}: files
+     * 0444, directories 0755, owned by the agent; nothing is followed, nothing existing is overwritten.
+     */
+    static void write(Request.Mount m, Path target) throws IOException {
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(target + " exists already");
+        }
+        Files.createDirectories(target);
+        for (Request.MountFile f : m.files()) {
+            Path file = target.resolve(f.path());
+            Files.createDirectories(file.getParent());
+            Files.write(file, f.content(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
+        }
+    }
+
+    private static List<String> kinds() {
+        List<String> out = new ArrayList<>();
+        for (ContentVolumeKind k : ContentVolumeKind.values()) out.add(k.directory());
+        return out;
+    }
+
+    private static String sha256(byte[] content) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is always present", e);
+        }
+    }
+}
