@@ -593,11 +593,11 @@ public final class PodPolicyGenerator {
             throw fail(path, "expected one of fieldRef, resourceFieldRef, secretKeyRef, configMapKeyRef");
         }
 
-        /**
-     * The content of volume {@code name} of {@code kind} ({@code src} its source object): pinned
-     * where every file comes from a ConfigMap or Secret of this file, else unpinned with one
-     * warning line saying why. A Secret's files are pinned by digest only, never by value.
-     */
+            /**
+         * The content of volume {@code name} of {@code kind} ({@code src} its source object): pinned
+         * where every file comes from a ConfigMap or Secret of this file (or the object files), else
+         * unpinned with one warning line saying why. A Secret's files are pinned by digest only.
+         */
         private MountInput.Content content(ContentVolumeKind kind, String name, JsonNode src, String path) throws ManifestException {
             List<FileDigest> files = new ArrayList<>();
             String unknown = switch (kind) {
@@ -622,7 +622,9 @@ public final class PodPolicyGenerator {
                         + "; the host supplies its files and the policy allows any content");
                 return new MountInput.Content(kind, null);
             }
-            if (kind == ContentVolumeKind.SECRET || src.path("sources").findParent("secret") != null) {
+            boolean fromSecret = kind == ContentVolumeKind.SECRET;
+            for (JsonNode one : src.path("sources")) fromSecret |= one.has("secret");
+            if (fromSecret) {
                 warnings.add(workload.id() + ": volume " + name + " pins its Secret files by SHA-256 in the policy, which anyone who"
                         + " can read the pod's annotation can read: a guessable secret (a short password) can be found from it");
             }

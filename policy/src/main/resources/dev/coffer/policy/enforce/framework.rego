@@ -22,7 +22,8 @@
 # Input fields are Azure's (mount_device{target, deviceHash}, mount_overlay{containerID,
 # layerPaths, target}, create_container{containerID, argList, envList, workingDir, mounts, ...}).
 # Fields the agent itself supplies, never the host: input.rule, input.mountPathRegex,
-# input.sandboxDir.
+# input.sandboxDir, and each create_container mount's files ([{path, sha256}], the digests of
+# the bytes the host sent for a ConfigMap's, a Secret's, ... files; see mount_files_ok).
 
 package framework
 
