@@ -52,6 +52,7 @@ class ContentVolumeAgentTest {
                   command: [sh, -c, "cat /etc/web/greeting.txt /etc/web/conf/more.txt; if echo x > /etc/web/greeting.txt; then echo WROTE; else echo READ-ONLY; fi"]
                   volumeMounts:
                     - {name: config, mountPath: /etc/web}
+                    - {name: config, mountPath: /etc/web-again}
               volumes:
                 - name: config
                   configMap:
@@ -84,6 +85,11 @@ class ContentVolumeAgentTest {
 
     private static Request.Mount config(List<Request.MountFile> files) {
         return new Request.Mount("/etc/web", "sandbox:///files/configmap/config", "bind", List.of("rbind", "rshared", "ro"), files);
+    }
+
+    /** The same volume at a second destination. */
+    private static Request.Mount again(List<Request.MountFile> files) {
+        return new Request.Mount("/etc/web-again", "sandbox:///files/configmap/config", "bind", List.of("rbind", "rshared", "ro"), files);
     }
 
     private Request.CreateContainer create(List<Request.Mount> mounts) {
@@ -147,12 +153,14 @@ class ContentVolumeAgentTest {
             hostile.put("files only with", create(List.of(new Request.Mount("/etc/web", "sandbox:///volumes/config", "bind",
                     List.of("rbind", "ro"), honest))));
             hostile.put("expected the files", create(List.of(config(null))));
+            hostile.put("the same files each time", create(List.of(config(honest), again(honest.subList(0, 1)))));
             for (Map.Entry<String, Request.CreateContainer> h : hostile.entrySet()) {
                 assertRefusedWithoutCopy(c, h.getValue(), Response.Failure.INVALID_REQUEST, h.getKey());
             }
 
-            // the kubelet's content: allowed, copied into the sandbox, read by the container, read-only there
-            c.call(create(List.of(config(honest))), Result.ContainerStatus.class);
+            // the kubelet's content (the volume at both its destinations): allowed, copied into the sandbox once, read by the
+            // container, read-only there
+            c.call(create(List.of(config(honest), again(honest))), Result.ContainerStatus.class);
             Path copy = agent.state.resolve("containers/web/files/configmap/config");
             assertEquals("hello from the ConfigMap\n", Files.readString(copy.resolve("greeting.txt")));
             c.call(new Request.StartContainer("web"), Result.ContainerStatus.class);

@@ -578,7 +578,7 @@ public final class ContainerService {
     }
 
     private List<Request.Mount> resolveMounts(Container c, List<Request.Mount> requested) {
-        ContentMount.checkTotal(requested);
+        ContentMount.checkAll(requested);
         for (Request.Mount m : requested) {
             if (m.files() != null && !ContentMount.isContent(m)) {
                 throw AgentException.invalid("expected files only with a mount source " + dev.coffer.policy.enforce.ContentVolumeKind.REQUEST_PREFIX
@@ -606,6 +606,8 @@ public final class ContainerService {
     private List<Request.Mount> mountsOf(Container c, List<Request.Mount> requested) {
         List<Request.Mount> out = new ArrayList<>();
         boolean hasHosts = false;
+        // a volume mounted at two destinations is copied once (ContentMount.checkAll: the same files both times)
+        java.util.Set<Path> copied = new java.util.HashSet<>();
         for (Request.Mount m : requested) {
             if (m.destination() == null || !m.destination().startsWith("/") || m.destination().contains("/../")
                     || m.destination().endsWith("/..")) {
@@ -618,10 +620,10 @@ public final class ContainerService {
                 continue;
             }
             if (ContentMount.isContent(m)) {
-                ContentMount.digests(m); // checked again: the policy decided on these very checks
+                ContentMount.digests(m); // the checks the policy decided on
                 Path copy = ContentMount.source(m).in(c.dir);
                 try {
-                    ContentMount.write(m, copy);
+                    if (copied.add(copy)) ContentMount.write(m, copy);
                 } catch (IOException e) {
                     throw AgentException.failed("cannot copy the files of " + m.source() + " into the sandbox at " + copy + ": "
                             + e.getMessage());
@@ -740,7 +742,7 @@ public final class ContainerService {
      * The digests of a requested mount's host-supplied files, computed here from the bytes sent,
      * sorted by path (empty for other mounts), after the checks on them: what the policy pins.
      */
-    public List<dev.coffer.policy.enforce.FileDigest> mountFilesForPolicy(Request.Mount m) {
+    public static List<dev.coffer.policy.enforce.FileDigest> mountFilesForPolicy(Request.Mount m) {
         if (!ContentMount.isContent(m)) {
             if (m.files() != null) {
                 throw AgentException.invalid("expected files only with a mount source " + dev.coffer.policy.enforce.ContentVolumeKind.REQUEST_PREFIX
@@ -749,6 +751,11 @@ public final class ContainerService {
             return List.of();
         }
         return ContentMount.digests(m);
+    }
+
+    /** The checks over all of a create's host-supplied volumes (their total size, a volume the same at each of its destinations). */
+    public static void checkContentMounts(List<Request.Mount> mounts) {
+        ContentMount.checkAll(mounts);
     }
 
     /** The capabilities a container gets when the request names none. */

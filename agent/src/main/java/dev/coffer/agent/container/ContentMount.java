@@ -106,12 +106,24 @@ final class ContentMount {
         return FileDigest.sorted(out);
     }
 
-    /** Checks the bound over all of a container's content mounts. */
-    static void checkTotal(List<Request.Mount> mounts) {
+    /**
+     * The checks over all of a container's content mounts: at most {@link #MAX_CONTAINER_BYTES}
+     * together, and a volume mounted at several destinations the same files at each (it is copied
+     * once; the host read it twice and it changed in between otherwise).
+     */
+    static void checkAll(List<Request.Mount> mounts) {
         long total = 0;
+        java.util.Map<String, List<FileDigest>> seen = new java.util.HashMap<>();
         for (Request.Mount m : mounts) {
             if (!isContent(m) || m.files() == null) continue;
             for (Request.MountFile f : m.files()) total += f == null || f.content() == null ? 0 : f.content().length;
+            if (total > MAX_CONTAINER_BYTES) break;
+            List<FileDigest> digests = digests(m);
+            List<FileDigest> earlier = seen.putIfAbsent(m.source(), digests);
+            if (earlier != null && !earlier.equals(digests)) {
+                throw AgentException.invalid("expected the same files each time volume " + m.source() + " is mounted, found other"
+                        + " files at " + m.destination() + "; the volume changed while the host read it");
+            }
         }
         if (total > MAX_CONTAINER_BYTES) {
             throw AgentException.invalid("expected at most " + MAX_CONTAINER_BYTES + " bytes of ConfigMap, Secret, projected and"
