@@ -25,11 +25,6 @@ import java.util.Set;
  * made only after the policy allowed exactly these bytes.
  */
 final class ContentMount {
-    static final long MAX_VOLUME_BYTES = ContentVolumeKind.MAX_VOLUME_BYTES;
-    /** Together, per container: what one create_container frame carries (base64) with room to spare. */
-    static final long MAX_CONTAINER_BYTES = 2 * 1024 * 1024;
-    static final int MAX_FILES = ContentVolumeKind.MAX_FILES;
-
     /** The volume a source names. */
     record Source(ContentVolumeKind kind, String name) {
         /** The container's copy: {@code CONTAINER_DIR/files/KIND/NAME}. */
@@ -59,7 +54,8 @@ final class ContentMount {
 
     /**
      * The digests of {@code m}'s files, sorted by path, after checking what the host sent: the
-     * mount read-only, at most {@link #MAX_FILES} files of at most {@link #MAX_VOLUME_BYTES}
+     * mount read-only, at most {@link ContentVolumeKind#MAX_FILES} files of at most
+     * {@link ContentVolumeKind#MAX_VOLUME_BYTES}
      * together, each path relative without '.' or '..' segments, each once, no file where
      * another needs a directory.
      */
@@ -75,8 +71,9 @@ final class ContentMount {
         if (files == null) {
             throw AgentException.invalid("expected the files of the " + what + ", found none (an empty volume is an empty list)");
         }
-        if (files.size() > MAX_FILES) {
-            throw AgentException.invalid("expected at most " + MAX_FILES + " files in the " + what + ", found " + files.size());
+        if (files.size() > ContentVolumeKind.MAX_FILES) {
+            throw AgentException.invalid("expected at most " + ContentVolumeKind.MAX_FILES + " files in the " + what + ", found "
+                    + files.size());
         }
         long total = 0;
         Set<String> paths = new HashSet<>();
@@ -88,8 +85,9 @@ final class ContentMount {
             String problem = FileDigest.pathProblem(f.path());
             if (problem != null) throw AgentException.invalid("the " + what + ": " + problem);
             total += f.content().length;
-            if (total > MAX_VOLUME_BYTES) {
-                throw AgentException.invalid("expected at most " + MAX_VOLUME_BYTES + " bytes in the " + what + " (the size Kubernetes"
+            if (total > ContentVolumeKind.MAX_VOLUME_BYTES) {
+                throw AgentException.invalid("expected at most " + ContentVolumeKind.MAX_VOLUME_BYTES + " bytes in the " + what
+                        + " (the size Kubernetes"
                         + " allows a ConfigMap or Secret), found more at file " + f.path());
             }
             if (!paths.add(f.path())) throw AgentException.invalid("expected each file of the " + what + " once, found " + f.path() + " twice");
@@ -107,7 +105,7 @@ final class ContentMount {
     }
 
     /**
-     * The checks over all of a container's content mounts: at most {@link #MAX_CONTAINER_BYTES}
+     * The checks over all of a container's content mounts: at most {@link ContentVolumeKind#MAX_CONTAINER_BYTES}
      * together, and a volume mounted at several destinations the same files at each (it is copied
      * once; the host read it twice and it changed in between otherwise).
      */
@@ -117,7 +115,7 @@ final class ContentMount {
         for (Request.Mount m : mounts) {
             if (!isContent(m) || m.files() == null) continue;
             for (Request.MountFile f : m.files()) total += f == null || f.content() == null ? 0 : f.content().length;
-            if (total > MAX_CONTAINER_BYTES) break;
+            if (total > ContentVolumeKind.MAX_CONTAINER_BYTES) break;
             List<FileDigest> digests = digests(m);
             List<FileDigest> earlier = seen.putIfAbsent(m.source(), digests);
             if (earlier != null && !earlier.equals(digests)) {
@@ -125,8 +123,9 @@ final class ContentMount {
                         + " files at " + m.destination() + "; the volume changed while the host read it");
             }
         }
-        if (total > MAX_CONTAINER_BYTES) {
-            throw AgentException.invalid("expected at most " + MAX_CONTAINER_BYTES + " bytes of ConfigMap, Secret, projected and"
+        if (total > ContentVolumeKind.MAX_CONTAINER_BYTES) {
+            throw AgentException.invalid("expected at most " + ContentVolumeKind.MAX_CONTAINER_BYTES + " bytes of ConfigMap, Secret,"
+                    + " projected and"
                     + " downwardAPI files per container, found " + total);
         }
     }

@@ -23,6 +23,8 @@ public enum ContentVolumeKind {
     public static final String REQUEST_PREFIX = "sandbox:///files/";
     /** The most bytes a volume holds: Kubernetes caps a ConfigMap or Secret at 1 MiB, a projection of several gets no more here. */
     public static final long MAX_VOLUME_BYTES = 1024 * 1024;
+    /** The most bytes of such volumes one container gets: one create_container frame carries them (base64), with room to spare. */
+    public static final long MAX_CONTAINER_BYTES = 2 * 1024 * 1024;
     /** The most files a volume holds. */
     public static final int MAX_FILES = 1024;
     /** A volume name, as Kubernetes names volumes: a DNS label. */

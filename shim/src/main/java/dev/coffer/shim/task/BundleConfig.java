@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import dev.coffer.agent.netns.NetworkNamespaces;
 import dev.coffer.agent.protocol.Request;
+import dev.coffer.policy.enforce.ContentVolumeKind;
 import dev.coffer.shim.kubelet.KubeletVolume;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
@@ -164,8 +165,8 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
                 throw new TtrpcException(Code.INVALID_ARGUMENT, e.getMessage());
             }
             for (Request.MountFile f : volume.files()) total += f.content().length;
-            if (total > MAX_CONTENT_BYTES) {
-                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected at most " + MAX_CONTENT_BYTES + " bytes of ConfigMap,"
+            if (total > ContentVolumeKind.MAX_CONTAINER_BYTES) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected at most " + ContentVolumeKind.MAX_CONTAINER_BYTES + " bytes of ConfigMap,"
                         + " Secret, projected and downwardAPI files per container, found more with volume " + ref.name() + " in "
                         + file + "; mount fewer or smaller volumes");
             }
@@ -176,8 +177,6 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
         return out;
     }
 
-    /** The agent's bound on a container's host-supplied files (a create_container frame carries them). */
-    static final long MAX_CONTENT_BYTES = 2 * 1024 * 1024;
 
     private static boolean destinationOk(String destination) {
         return destination.startsWith("/") && !destination.equals("/") && !destination.contains("/../") && !destination.endsWith("/..")
