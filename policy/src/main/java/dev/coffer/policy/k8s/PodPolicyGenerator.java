@@ -109,8 +109,6 @@ public final class PodPolicyGenerator {
     /**
      * {@code allowUnencryptedScratch}: the pod's writable layers and emptyDirs may be plain files on a
      * host without device-mapper (see GroupSpec.Scratch); off by default, so such a pod is refused there.
-     */
-    /**
      * {@code objectFiles}: files of ConfigMaps and Secrets besides the manifest's own (genpolicy's
      * {@code -c}), whose content env entries and volumes use as if they were in the manifest.
      */
@@ -593,7 +591,7 @@ public final class PodPolicyGenerator {
             throw fail(path, "expected one of fieldRef, resourceFieldRef, secretKeyRef, configMapKeyRef");
         }
 
-            /**
+        /**
          * The content of volume {@code name} of {@code kind} ({@code src} its source object): pinned
          * where every file comes from a ConfigMap or Secret of this file (or the object files), else
          * unpinned with one warning line saying why. A Secret's files are pinned by digest only.
@@ -679,7 +677,9 @@ public final class PodPolicyGenerator {
                     Map.Entry<String, JsonNode> e = it.next();
                     String value = e.getValue().asText("");
                     try {
-                        out.put(e.getKey(), base64 ? Base64.getMimeDecoder().decode(value) : value.getBytes(StandardCharsets.UTF_8));
+                        // as Kubernetes decodes it: standard base64, line breaks ignored
+                        out.put(e.getKey(), base64 ? Base64.getDecoder().decode(value.replaceAll("[\r\n]", ""))
+                                : value.getBytes(StandardCharsets.UTF_8));
                     } catch (IllegalArgumentException bad) {
                         throw fail(path, "uses " + what + " whose " + field + "." + e.getKey() + " is not base64: " + bad.getMessage());
                     }
