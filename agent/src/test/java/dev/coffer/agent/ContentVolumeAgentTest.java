@@ -163,6 +163,11 @@ class ContentVolumeAgentTest {
             c.call(create(List.of(config(honest), again(honest))), Result.ContainerStatus.class);
             Path copy = agent.state.resolve("containers/web/files/configmap/config");
             assertEquals("hello from the ConfigMap\n", Files.readString(copy.resolve("greeting.txt")));
+            // in the kubelet's layout, as on any node: KEY -> ..data/KEY, ..data -> the timestamped directory
+            assertEquals(Path.of("..data/greeting.txt"), Files.readSymbolicLink(copy.resolve("greeting.txt")));
+            assertEquals(Path.of("..data/conf"), Files.readSymbolicLink(copy.resolve("conf")));
+            assertTrue(Files.readSymbolicLink(copy.resolve("..data")).toString().matches("\\.\\.\\d{4}(_\\d\\d){5}\\.\\d{9}"),
+                    Files.readSymbolicLink(copy.resolve("..data")).toString());
             c.call(new Request.StartContainer("web"), Result.ContainerStatus.class);
             Result.ContainerStatus done = c.call(new Request.WaitContainer("web", 30_000), Result.ContainerStatus.class);
             String log = Files.readString(Path.of(done.logPath()));

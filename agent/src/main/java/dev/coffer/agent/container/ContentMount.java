@@ -130,21 +130,34 @@ final class ContentMount {
         }
     }
 
+    /** The kubelet's name for a timestamped data directory: {@code ..2026_12_08_01_02_03.123456789}. */
+    private static final java.time.format.DateTimeFormatter STAMP = java.time.format.DateTimeFormatter
+            .ofPattern("'..'yyyy_MM_dd_HH_mm_ss.nnnnnnnnn").withZone(java.time.ZoneOffset.UTC);
+
     /**
-     * Writes {@code m}'s files (checked by {@link #digests}) as a new directory {@code target}: files
-     * 0444, directories 0755, owned by the agent; nothing is followed, nothing existing is overwritten.
+     * Writes {@code m}'s files (checked by {@link #digests}) as a new directory {@code target}, in
+     * the kubelet's atomic-writer layout, so the container sees what it would see on any node: the
+     * files in a timestamped directory, {@code ..data} pointing to it and one {@code KEY -> ..data/KEY}
+     * symlink per top-level entry (what watchers of {@code ..data} expect, and what a later update
+     * would swap). Files 0444, directories 0755, owned by the agent; nothing existing is overwritten.
      */
     static void write(Request.Mount m, Path target) throws IOException {
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException(target + " exists already");
         }
-        Files.createDirectories(target);
+        String stamp = STAMP.format(java.time.Instant.now());
+        Path data = target.resolve(stamp);
+        Files.createDirectories(data);
+        java.util.Set<String> topLevel = new java.util.TreeSet<>();
         for (Request.MountFile f : m.files()) {
-            Path file = target.resolve(f.path());
+            Path file = data.resolve(f.path());
             Files.createDirectories(file.getParent());
             Files.write(file, f.content(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
             Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
+            topLevel.add(f.path().split("/", 2)[0]);
         }
+        Files.createSymbolicLink(target.resolve("..data"), Path.of(stamp));
+        for (String name : topLevel) Files.createSymbolicLink(target.resolve(name), Path.of("..data", name));
     }
 
     private static List<String> kinds() {
