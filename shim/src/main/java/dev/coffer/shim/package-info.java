@@ -14,7 +14,9 @@
  * plus containers) support yet, and each task gets a shim of its own.
  *
  * <p>Packages: {@code ttrpc} (the framing protocol, server and a small client), {@code task}
- * (the Task service, its events, the bundle's translation to a group spec), {@code cri} (a CRI
+ * (the Task service, its events, the bundle's translation to a group spec), {@code kubelet} (the
+ * kubelet's ConfigMap, Secret, projected and downwardAPI volume directories, read as its atomic
+ * writer lays them out, whose files the agent copies into the sandbox), {@code cri} (a CRI
  * client and a private containerd, for {@code coffer demo --kubernetes} and the tests); the protobuf
  * classes are generated from {@code src/main/proto} (containerd 1.6's API).
  */

@@ -557,7 +557,7 @@ public final class ContainerService {
         }
         int[] ids = UserLookup.resolve(rootfs, req.user());
         List<Integer> additionalGids = UserLookup.additionalGids(req.additionalGids());
-        List<Request.Mount> mounts = resolveMounts(req.mounts() == null ? List.of() : req.mounts());
+        List<Request.Mount> mounts = resolveMounts(c, req.mounts() == null ? List.of() : req.mounts());
         Path bundle = c.dir.resolve("bundle");
         Map<String, Object> config = BundleConfig.build(req, capabilities, limits, rootfs.toString(), ids[0], ids[1], additionalGids, mounts,
                 // the agent's pid keeps cgroups of same-named groups (other COFFER_HOMEs) apart
@@ -567,6 +567,7 @@ public final class ContainerService {
             JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build()
                     .writeValue(bundle.resolve("config.json").toFile(), config);
         } catch (IOException e) {
+            deleteContentCopies(c);
             throw AgentException.failed("cannot write the bundle of " + c.id + ": " + e.getMessage());
         }
         c.bundle = bundle;
@@ -576,9 +577,37 @@ public final class ContainerService {
         return status(c);
     }
 
-    private List<Request.Mount> resolveMounts(List<Request.Mount> requested) {
+    private List<Request.Mount> resolveMounts(Container c, List<Request.Mount> requested) {
+        ContentMount.checkAll(requested);
+        for (Request.Mount m : requested) {
+            if (m.files() != null && !ContentMount.isContent(m)) {
+                throw AgentException.invalid("expected files only with a mount source " + dev.coffer.policy.enforce.ContentVolumeKind.REQUEST_PREFIX
+                        + "KIND/NAME, found them with \"" + m.source() + "\" at " + m.destination());
+            }
+        }
+        try {
+            return mountsOf(c, requested);
+        } catch (RuntimeException e) {
+            deleteContentCopies(c);
+            throw e;
+        }
+    }
+
+    /** Removes the container's copies of host-supplied volumes: a create that failed leaves none behind. */
+    private static void deleteContentCopies(Container c) {
+        try {
+            Mounts.deleteTree(c.dir.resolve("files"));
+        } catch (RuntimeException ignored) {
+            // deleteTree reports nothing it could not remove; the container directory goes at shutdown
+        }
+    }
+
+    /** The mounts of the container's bundle for the requested ones, with their sandbox paths (made here). */
+    private List<Request.Mount> mountsOf(Container c, List<Request.Mount> requested) {
         List<Request.Mount> out = new ArrayList<>();
         boolean hasHosts = false;
+        // a volume mounted at two destinations is copied once (ContentMount.checkAll: the same files both times)
+        java.util.Set<Path> copied = new java.util.HashSet<>();
         for (Request.Mount m : requested) {
             if (m.destination() == null || !m.destination().startsWith("/") || m.destination().contains("/../")
                     || m.destination().endsWith("/..")) {
@@ -588,6 +617,18 @@ public final class ContainerService {
             List<String> options = m.options() == null ? List.of() : m.options();
             if ("tmpfs".equals(m.type())) {
                 out.add(new Request.Mount(m.destination(), "tmpfs", "tmpfs", options));
+                continue;
+            }
+            if (ContentMount.isContent(m)) {
+                ContentMount.digests(m); // the checks the policy decided on
+                Path copy = ContentMount.source(m).in(c.dir);
+                try {
+                    if (copied.add(copy)) ContentMount.write(m, copy);
+                } catch (IOException e) {
+                    throw AgentException.failed("cannot copy the files of " + m.source() + " into the sandbox at " + copy + ": "
+                            + e.getMessage());
+                }
+                out.add(new Request.Mount(m.destination(), copy.toString(), "bind", List.of("rbind", "ro")));
                 continue;
             }
             if (m.source() != null && m.source().startsWith(ENCRYPTED_PREFIX)) {
@@ -684,13 +725,37 @@ public final class ContainerService {
         return new ResolvedUser(uid, List.copyOf(groups));
     }
 
-    /** The host path a requested mount's source resolves to: what the policy's sandbox:// rule is matched against. */
-    public String mountSourceForPolicy(Request.Mount m) {
+    /**
+     * The host path a requested mount of container {@code containerID} resolves to: what the
+     * policy's sandbox:// rule is matched against (a host-supplied volume: the container's copy).
+     */
+    public synchronized String mountSourceForPolicy(String containerID, Request.Mount m) {
         if ("tmpfs".equals(m.type())) return "tmpfs";
+        if (ContentMount.isContent(m)) return ContentMount.source(m).in(container(containerID).dir).toString();
         if (m.source() != null && m.source().startsWith(ENCRYPTED_PREFIX)) {
             return root.resolve("encrypted").resolve(encryptedName(m)).toString();
         }
         return root.resolve("volumes").resolve(volumeName(m)).toString();
+    }
+
+    /**
+     * The digests of a requested mount's host-supplied files, computed here from the bytes sent,
+     * sorted by path (empty for other mounts), after the checks on them: what the policy pins.
+     */
+    public static List<dev.coffer.policy.enforce.FileDigest> mountFilesForPolicy(Request.Mount m) {
+        if (!ContentMount.isContent(m)) {
+            if (m.files() != null) {
+                throw AgentException.invalid("expected files only with a mount source " + dev.coffer.policy.enforce.ContentVolumeKind.REQUEST_PREFIX
+                        + "KIND/NAME, found them with \"" + m.source() + "\" at " + m.destination());
+            }
+            return List.of();
+        }
+        return ContentMount.digests(m);
+    }
+
+    /** The checks over all of a create's host-supplied volumes (their total size, a volume the same at each of its destinations). */
+    public static void checkContentMounts(List<Request.Mount> mounts) {
+        ContentMount.checkAll(mounts);
     }
 
     /** The capabilities a container gets when the request names none. */

@@ -220,9 +220,10 @@ public final class Enforcer {
     private static EnforcementRequest createInput(Request.CreateContainer c, ContainerService sandbox) {
         ContainerService.ResolvedUser user = sandbox.resolveUserForPolicy(c.containerID(), c.user(), c.additionalGids());
         List<EnforcementRequest.Mount> mounts = new ArrayList<>();
+        ContainerService.checkContentMounts(c.mounts() == null ? List.of() : c.mounts());
         for (Request.Mount m : c.mounts() == null ? List.<Request.Mount>of() : c.mounts()) {
-            mounts.add(new EnforcementRequest.Mount(m.destination(), sandbox.mountSourceForPolicy(m),
-                    m.type() == null ? "bind" : m.type(), m.options() == null ? List.of() : m.options()));
+            mounts.add(new EnforcementRequest.Mount(m.destination(), sandbox.mountSourceForPolicy(c.containerID(), m),
+                    m.type() == null ? "bind" : m.type(), m.options() == null ? List.of() : m.options(), ContainerService.mountFilesForPolicy(m)));
         }
         List<String> caps = c.capabilities() == null ? ContainerService.defaultCapabilities() : c.capabilities();
         String cwd = c.workingDir() == null || c.workingDir().isBlank() ? "/" : c.workingDir();

@@ -169,9 +169,20 @@ public sealed interface Request {
     /**
      * A mount in a container, in OCI runtime-spec terms: a group volume is
      * {@code sandbox:///volumes/NAME} (bind), an opened encrypted volume
-     * {@code sandbox:///encrypted/NAME}: the forms the generated policy pins.
+     * {@code sandbox:///encrypted/NAME}: the forms the generated policy pins. A Kubernetes volume
+     * whose files the host supplies (a ConfigMap's, a Secret's, see
+     * {@link dev.coffer.policy.enforce.ContentVolumeKind}) is {@code sandbox:///files/KIND/NAME}
+     * with its {@code files}, which the agent copies into the sandbox and mounts read-only; the
+     * policy checks their digests, computed by the agent. {@code files} is null for other mounts.
      */
-    record Mount(String destination, String source, String type, List<String> options) {}
+    record Mount(String destination, String source, String type, List<String> options, List<MountFile> files) {
+        public Mount(String destination, String source, String type, List<String> options) {
+            this(destination, source, type, options, null);
+        }
+    }
+
+    /** One file of a host-supplied volume: its path inside the volume and its bytes (base64 on the wire). */
+    record MountFile(String path, byte[] content) {}
 
     /** Derives the wire names once (a nested class, so the interface itself holds no state). */
     final class WireNames {

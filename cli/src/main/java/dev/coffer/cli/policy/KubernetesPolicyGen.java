@@ -46,12 +46,22 @@ final class KubernetesPolicyGen {
                 + "containerd's sandbox_image (default: " + PodPolicyGenerator.DEFAULT_PAUSE_IMAGE + "); it must be in the image store.")
         String pauseImage;
 
+        @Option(names = "--config-map", paramLabel = "FILE", description = {"Kubernetes only: a file of ConfigMaps the pod uses",
+                "(besides those in the manifest): their files are pinned by SHA-256; repeatable."})
+        List<Path> configMaps = new ArrayList<>();
+
+        @Option(names = "--secret", paramLabel = "FILE", description = {"Kubernetes only: a file of Secrets the pod uses: their",
+                "files are pinned by SHA-256 (which anyone reading the policy can read); repeatable."})
+        List<Path> secrets = new ArrayList<>();
+
         List<String> given() {
             List<String> g = new ArrayList<>();
             if (inject) g.add("--inject");
             if (workload != null) g.add("--workload");
             if (allowPrivileged) g.add("--allow-privileged");
             if (pauseImage != null) g.add("--pause-image");
+            if (!configMaps.isEmpty()) g.add("--config-map");
+            if (!secrets.isEmpty()) g.add("--secret");
             return g;
         }
     }
@@ -90,8 +100,20 @@ final class KubernetesPolicyGen {
             throw new CofferException(cmd.groupFile + ": the file has " + workloads.size() + " workloads " + ids
                     + "; choose one with --workload KIND/NAME, or write all into the file with --inject");
         }
+        List<KubernetesManifest> objectFiles = new ArrayList<>();
+        for (Map.Entry<String, List<Path>> kind : List.of(Map.entry("ConfigMap", o.configMaps), Map.entry("Secret", o.secrets))) {
+            for (Path f : kind.getValue()) {
+                try {
+                    objectFiles.add(KubernetesManifest.parse(java.nio.file.Files.readString(f), f.toString()).requireOnly(kind.getKey()));
+                } catch (ManifestException e) {
+                    throw new CofferException(e.getMessage());
+                } catch (IOException e) {
+                    throw new CofferException("expected a file of " + kind.getKey() + "s at " + f + ", found it unreadable: " + e.getMessage());
+                }
+            }
+        }
         PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(cmd.debugMode, o.allowPrivileged, o.pauseImage,
-                cmd.allowUnencryptedScratch);
+                cmd.allowUnencryptedScratch, objectFiles);
         List<PodPolicyGenerator.Result> results = new ArrayList<>();
         try (ImageStore store = ImageStore.open(CofferHome.resolve())) {
             PodPolicyGenerator generator = new PodPolicyGenerator(new StoreImageSource(store));

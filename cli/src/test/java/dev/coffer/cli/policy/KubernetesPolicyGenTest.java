@@ -155,6 +155,56 @@ class KubernetesPolicyGenTest {
     }
 
     @Test
+    void configMapAndSecretFilesPinTheVolumesFilesAndWhatIsNotGivenIsSaidOnStderr() throws Exception {
+        Path manifest = tmp.resolve("vol.yaml");
+        Files.writeString(manifest, """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: vol}
+                spec:
+                  automountServiceAccountToken: false
+                  containers:
+                    - name: app
+                      image: coffer.local/k8s-app:1
+                      volumeMounts:
+                        - {name: config, mountPath: /etc/app}
+                        - {name: creds, mountPath: /etc/creds}
+                  volumes:
+                    - {name: config, configMap: {name: app-config}}
+                    - {name: creds, secret: {secretName: db}}
+                """);
+        Path configMaps = tmp.resolve("config.yaml");
+        Files.writeString(configMaps, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config}\ndata: {app.yaml: \"level: info\"}\n");
+        Path secrets = tmp.resolve("secrets.yaml");
+        Files.writeString(secrets, "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata: {password: czNjcjN0}\n");
+        String appYaml = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest("level: info".getBytes(StandardCharsets.UTF_8)));
+
+        // nothing given: both volumes unpinned, one stderr line each
+        PolicyCommandTest.Result bare = PolicyCommandTest.run("policy", "gen", manifest.toString());
+        assertEquals(0, bare.exit(), bare.err());
+        assertFalse(bare.out().contains("\"files\""), bare.out());
+        assertEquals(2, bare.err().lines().filter(l -> l.contains("is not pinned")).count(), bare.err());
+        assertTrue(bare.err().contains("volume config (configMap) is not pinned: ConfigMap 'app-config' is not in this file (add it,"
+                + " or pass --config-map FILE)"), bare.err());
+
+        PolicyCommandTest.Result pinned = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map",
+                configMaps.toString(), "--secret", secrets.toString());
+        assertEquals(0, pinned.exit(), pinned.err());
+        assertTrue(pinned.out().contains("\"files\": [{\"path\": \"app.yaml\", \"sha256\": \"" + appYaml + "\"}]"), pinned.out());
+        assertTrue(pinned.out().contains("\"files\": [{\"path\": \"password\""), pinned.out());
+        assertFalse(pinned.out().contains("s3cr3t") || pinned.out().contains("czNjcjN0"), "a Secret's value is not in the policy");
+        assertFalse(pinned.err().contains("is not pinned"), pinned.err());
+        assertTrue(pinned.err().contains("volume creds pins its Secret files by SHA-256"), pinned.err());
+        PolicyEnforcer.load(pinned.out());
+
+        // a --config-map file that holds something else
+        PolicyCommandTest.Result wrong = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map", secrets.toString());
+        assertEquals(1, wrong.exit());
+        assertTrue(wrong.err().contains("expected a ConfigMap with metadata.name, found a Secret"), wrong.err());
+    }
+
+    @Test
     void refusalsNameTheFieldAndLeaveTheFileAlone() throws Exception {
         Path manifest = tmp.resolve("app.yaml");
         String hostile = MANIFEST.replace("runtimeClassName: coffer", "runtimeClassName: coffer\n      hostNetwork: true");

@@ -50,12 +50,23 @@ public sealed interface EnforcementRequest {
         }
     }
 
-    record Mount(String destination, String source, String type, List<String> options) {
+    /**
+     * A mount of create_container. {@code files}: for a volume whose content the host supplied, each
+     * file's digest as the agent computed it, sorted by path (see {@link FileDigest}); empty otherwise.
+     */
+    record Mount(String destination, String source, String type, List<String> options, List<FileDigest> files) {
         public Mount {
             Fields.require(destination, "destination");
             Fields.require(source, "source");
             Fields.require(type, "type");
             options = Fields.list(options, "options");
+            // Azure's input has no files: absent is none
+            files = files == null ? List.of() : FileDigest.sorted(Fields.list(files, "files"));
+        }
+
+        /** A mount of no host-supplied content. */
+        public Mount(String destination, String source, String type, List<String> options) {
+            this(destination, source, type, options, List.of());
         }
     }
 

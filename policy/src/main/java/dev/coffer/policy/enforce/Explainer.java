@@ -270,6 +270,11 @@ final class Explainer {
             m.add(new Mismatch("workingDir", quote(c.path("working_dir").asText()), quote(text(input.get("workingDir")))));
         }
         for (JsonNode mount : input.path("mounts")) {
+            java.util.Optional<Mismatch> content = contentMismatch(c.path("mounts"), mount);
+            if (content.isPresent()) {
+                m.add(content.get());
+                break;
+            }
             if (!mountAllowed(c.path("mounts"), c.path("allow_elevated").asBoolean(false), mount)) {
                 List<String> allowed = new ArrayList<>();
                 c.path("mounts").forEach(a -> allowed.add(a.path("destination").asText() + " <- " + a.path("source").asText()
@@ -339,9 +344,47 @@ final class Explainer {
         };
     }
 
+    /**
+     * Where {@code mount} matches a constraint in all but its pinned files: the first file that
+     * differs, is missing or is extra, by name (so a changed ConfigMap key is named, not the volume).
+     */
+    private java.util.Optional<Mismatch> contentMismatch(JsonNode allowed, JsonNode mount) {
+        for (JsonNode a : allowed) {
+            JsonNode pinned = a.get("files");
+            if (pinned == null || pinned.isNull() || !mountMatches(a, mount)) continue;
+            java.util.Map<String, String> want = digests(pinned);
+            java.util.Map<String, String> got = digests(mount.path("files"));
+            if (want.equals(got)) return java.util.Optional.empty();
+            String where = "mounts[" + mount.path("destination").asText() + "].files";
+            for (var e : want.entrySet()) {
+                String found = got.get(e.getKey());
+                if (found == null) {
+                    return java.util.Optional.of(new Mismatch(where, "file " + e.getKey() + " (sha256 " + e.getValue() + ")",
+                            "no file " + e.getKey()));
+                }
+                if (!found.equals(e.getValue())) {
+                    return java.util.Optional.of(new Mismatch(where, "file " + e.getKey() + " with sha256 " + e.getValue(),
+                            "file " + e.getKey() + " with sha256 " + found + " (its content changed)"));
+                }
+            }
+            for (String path : got.keySet()) {
+                if (!want.containsKey(path)) {
+                    return java.util.Optional.of(new Mismatch(where, "only the files " + want.keySet(), "file " + path + " too"));
+                }
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static java.util.Map<String, String> digests(JsonNode files) {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        for (JsonNode f : files) out.put(f.path("path").asText(), f.path("sha256").asText());
+        return out;
+    }
+
     private boolean mountAllowed(JsonNode allowed, boolean allowElevated, JsonNode mount) {
         for (JsonNode a : allowed) {
-            if (mountMatches(a, mount)) return true;
+            if (mountAllowedWithFiles(a, mount)) return true;
         }
         for (JsonNode d : criDefaultMounts) {
             if (mountMatches(d, mount)) return true;
@@ -364,6 +407,13 @@ final class Explainer {
         List<String> want = strings(constraint.path("options"));
         List<String> got = strings(mount.path("options"));
         return sourceOk && want.size() == got.size() && new HashSet<>(want).equals(new HashSet<>(got));
+    }
+
+    /** As the framework's mountConstraint_ok: {@link #mountMatches} and, where the constraint pins files, exactly those. */
+    private boolean mountAllowedWithFiles(JsonNode constraint, JsonNode mount) {
+        JsonNode pinned = constraint.get("files");
+        return mountMatches(constraint, mount)
+                && (pinned == null || pinned.isNull() || digests(pinned).equals(digests(mount.path("files"))));
     }
 
     private static java.util.Optional<Mismatch> envMismatch(JsonNode rules, JsonNode envList) {

@@ -55,6 +55,8 @@ public final class RequestCodec {
                     ObjectNode mn = mounts.addObject().put("destination", m.destination()).put("source", m.source())
                             .put("type", m.type());
                     strings(mn.putArray("options"), m.options());
+                    ArrayNode files = mn.putArray("files");
+                    for (FileDigest f : m.files()) files.addObject().put("path", f.path()).put("sha256", f.sha256());
                 }
                 n.put("privileged", r.privileged());
                 n.put("noNewPrivileges", r.noNewPrivileges());

@@ -74,9 +74,20 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
     /** {@code strategy} is "string" (exact "NAME=value") or "re2" (anchored RE2 pattern). */
     public record EnvRule(String pattern, String strategy, boolean required) {}
 
-    public record Mount(String destination, String source, String type, List<String> options) {
+    /**
+     * {@code files}: null for any content (a volume of the sandbox's own, or host content the
+     * generator did not know); otherwise exactly the files the volume must hold (see
+     * {@link dev.coffer.policy.enforce.FileDigest}), sorted by path.
+     */
+    public record Mount(String destination, String source, String type, List<String> options,
+                        List<dev.coffer.policy.enforce.FileDigest> files) {
         public Mount {
             options = List.copyOf(options);
+            files = files == null ? null : dev.coffer.policy.enforce.FileDigest.sorted(files);
+        }
+
+        public Mount(String destination, String source, String type, List<String> options) {
+            this(destination, source, type, options, null);
         }
     }
 

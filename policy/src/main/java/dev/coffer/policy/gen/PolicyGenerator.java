@@ -101,6 +101,11 @@ public final class PolicyGenerator {
                 : image.workingDir().isEmpty() ? "/" : image.workingDir();
         List<PolicyDocument.Mount> mounts = new ArrayList<>();
         for (MountInput m : c.volumeMounts()) {
+            if (m.content() != null) {
+                mounts.add(new PolicyDocument.Mount(m.mountPath(), m.content().kind().policySource(quoteMeta(m.volume())), "bind",
+                        List.of("rbind", "rshared", "ro"), m.content().files()));
+                continue;
+            }
             String prefix = encrypted.contains(m.volume()) ? ENCRYPTED_SOURCE_PREFIX : VOLUME_SOURCE_PREFIX;
             mounts.add(new PolicyDocument.Mount(m.mountPath(), prefix + quoteMeta(m.volume()), "bind",
                     List.of("rbind", "rshared", m.readOnly() ? "ro" : "rw")));

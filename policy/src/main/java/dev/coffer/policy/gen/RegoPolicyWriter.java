@@ -191,7 +191,17 @@ public final class RegoPolicyWriter {
         out.append("{\"destination\": ").append(str(m.destination()))
                 .append(", \"source\": ").append(str(m.source()))
                 .append(", \"type\": ").append(str(m.type()))
-                .append(", \"options\": ").append(strings(m.options(), -1)).append('}');
+                .append(", \"options\": ").append(strings(m.options(), -1));
+        if (m.files() != null) {
+            out.append(", \"files\": [");
+            for (int i = 0; i < m.files().size(); i++) {
+                if (i > 0) out.append(", ");
+                out.append("{\"path\": ").append(str(m.files().get(i).path()))
+                        .append(", \"sha256\": ").append(str(m.files().get(i).sha256())).append('}');
+            }
+            out.append(']');
+        }
+        out.append('}');
     }
 
     private static String user(PolicyDocument.User u) {

@@ -144,6 +144,24 @@ public final class KubernetesManifest {
         return out;
     }
 
+    /**
+     * This file, provided every document is a {@code kind} object with a name (a file of
+     * ConfigMaps or Secrets given besides the manifest).
+     *
+     * @throws ManifestException naming the first document that is something else
+     */
+    public KubernetesManifest requireOnly(String kind) throws ManifestException {
+        for (Document d : documents) {
+            JsonNode v = d.value();
+            if (!v.path("kind").asText("").equals(kind) || v.path("metadata").path("name").asText("").isEmpty()) {
+                throw new ManifestException(source + " document " + d.index() + ": expected a " + kind + " with metadata.name, found "
+                        + (v.path("kind").isTextual() ? "a " + v.path("kind").asText() : "no Kubernetes object")
+                        + "; give only " + kind + "s in this file");
+            }
+        }
+        return this;
+    }
+
     /** ConfigMaps and Secrets of the file by {@code namespace/name}: values env entries may reference. */
     public Map<String, JsonNode> objectsOfKind(String kind) {
         Map<String, JsonNode> out = new java.util.TreeMap<>();

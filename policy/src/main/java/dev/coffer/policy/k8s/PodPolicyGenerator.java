@@ -1,6 +1,8 @@
 package dev.coffer.policy.k8s;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.coffer.policy.enforce.ContentVolumeKind;
+import dev.coffer.policy.enforce.FileDigest;
 import dev.coffer.policy.gen.DefaultCapabilities;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.policy.gen.ImageAccounts;
@@ -54,6 +56,8 @@ public final class PodPolicyGenerator {
     public static final String PAUSE_CONTAINER = "pause.sandbox";
     /** Where the kubelet mounts the service account token when the pod does not opt out. */
     public static final String SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+    /** The name the API server gives the service account token's projected volume (a pattern). */
+    static final String SERVICE_ACCOUNT_VOLUME = "kube-api-access-[a-z0-9]{5}";
 
     static final String IP = "[0-9a-fA-F.:]{2,45}";
     static final String DNS_NAME = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?){0,20}";
@@ -93,8 +97,9 @@ public final class PodPolicyGenerator {
     static final Set<String> POD_SECURITY_CONTEXT_FIELDS = Set.of("runAsUser", "runAsGroup", "runAsNonRoot", "seccompProfile",
             "fsGroup", "supplementalGroups");
     private static final JsonNode MISSING = com.fasterxml.jackson.databind.node.MissingNode.getInstance();
-    /** Volume sources whose files the kubelet writes and the container sees read-only. */
-    static final Set<String> READ_ONLY_VOLUME_SOURCES = Set.of("configMap", "secret", "projected", "downwardAPI");
+    /** Volume sources whose files the kubelet writes and the container sees read-only (declared by ContentVolumeKind). */
+    static final Set<String> READ_ONLY_VOLUME_SOURCES = java.util.Arrays.stream(ContentVolumeKind.values())
+            .map(ContentVolumeKind::podSpecField).collect(java.util.stream.Collectors.toUnmodifiableSet());
 
     /**
      * @param allowPrivileged accept {@code privileged: true} (every capability, writable /sys): the pod can then escape
@@ -104,12 +109,20 @@ public final class PodPolicyGenerator {
     /**
      * {@code allowUnencryptedScratch}: the pod's writable layers and emptyDirs may be plain files on a
      * host without device-mapper (see GroupSpec.Scratch); off by default, so such a pod is refused there.
+     * {@code objectFiles}: files of ConfigMaps and Secrets besides the manifest's own (genpolicy's
+     * {@code -c}), whose content env entries and volumes use as if they were in the manifest.
      */
-    public record Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch) {
+    public record Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch,
+                          List<KubernetesManifest> objectFiles) {
         public static final Options DEFAULT = new Options(false, false, DEFAULT_PAUSE_IMAGE, false);
 
         public Options {
             pauseImage = pauseImage == null || pauseImage.isBlank() ? DEFAULT_PAUSE_IMAGE : pauseImage;
+            objectFiles = List.copyOf(objectFiles);
+        }
+
+        public Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch) {
+            this(debugMode, allowPrivileged, pauseImage, allowUnencryptedScratch, List.of());
         }
     }
 
@@ -197,6 +210,8 @@ public final class PodPolicyGenerator {
         final List<String> warnings = new ArrayList<>();
         final Map<String, Extra> extras = new LinkedHashMap<>();
         final Map<String, String> volumeSources = new LinkedHashMap<>();
+        /** The volumes whose files the host supplies, with their pinned files where this file gives them. */
+        final Map<String, MountInput.Content> contents = new LinkedHashMap<>();
         /** fsGroup and supplementalGroups of the pod, in the kubelet's order. */
         List<Integer> podGroups = List.of();
 
@@ -324,6 +339,8 @@ public final class PodPolicyGenerator {
                 if (names.contains(name)) throw fail(path + ".name", "'" + name + "' is used twice");
                 names.add(name);
                 volumeSources.put(name, source);
+                ContentVolumeKind kind = ContentVolumeKind.ofPodSpecField(source);
+                if (kind != null) contents.put(name, content(kind, name, v.path(source), path + "." + source));
             }
             return names;
         }
@@ -367,7 +384,7 @@ public final class PodPolicyGenerator {
                 String mountPath = text(m, "mountPath", mp);
                 if (!mountPath.startsWith("/")) throw fail(mp + ".mountPath", "expected an absolute path, found '" + mountPath + "'");
                 boolean readOnly = m.path("readOnly").asBoolean(false) || READ_ONLY_VOLUME_SOURCES.contains(volumeSources.get(vol));
-                mounts.add(new MountInput(vol, mountPath, readOnly));
+                mounts.add(new MountInput(vol, mountPath, readOnly, contents.get(vol)));
             }
             JsonNode ps = c.path("ports");
             for (int i = 0; i < ps.size(); i++) {
@@ -488,7 +505,7 @@ public final class PodPolicyGenerator {
                 boolean secret = f.has("secretRef");
                 JsonNode ref = secret ? f.path("secretRef") : f.path("configMapRef");
                 String refName = text(ref, "name", fp + (secret ? ".secretRef" : ".configMapRef"));
-                JsonNode obj = manifest.objectsOfKind(secret ? "Secret" : "ConfigMap").get(workload.namespace() + "/" + refName);
+                JsonNode obj = object(secret ? "Secret" : "ConfigMap", refName);
                 if (obj == null) {
                     throw fail(fp, "names " + (secret ? "Secret" : "ConfigMap") + " '" + refName + "', which is not in this file: the "
                             + "policy cannot know which variables it defines; add it to the file (its keys are pinned"
@@ -561,7 +578,7 @@ public final class PodPolicyGenerator {
                 String key = text(ref, "key", rp);
                 if (ref.path("optional").asBoolean(false)) optional.add(name);
                 if (secret) return EnvVarInput.pattern(name, ANY); // a secret's value never goes into a policy
-                JsonNode cm = manifest.objectsOfKind("ConfigMap").get(workload.namespace() + "/" + refName);
+                JsonNode cm = object("ConfigMap", refName);
                 if (cm != null) {
                     String value = values(cm, false).get(key);
                     if (value == null) {
@@ -572,6 +589,121 @@ public final class PodPolicyGenerator {
                 return EnvVarInput.pattern(name, ANY);
             }
             throw fail(path, "expected one of fieldRef, resourceFieldRef, secretKeyRef, configMapKeyRef");
+        }
+
+        /**
+         * The content of volume {@code name} of {@code kind} ({@code src} its source object): pinned
+         * where every file comes from a ConfigMap or Secret of this file (or the object files), else
+         * unpinned with one warning line saying why. A Secret's files are pinned by digest only.
+         */
+        private MountInput.Content content(ContentVolumeKind kind, String name, JsonNode src, String path) throws ManifestException {
+            List<FileDigest> files = new ArrayList<>();
+            String unknown = switch (kind) {
+                case CONFIG_MAP -> objectFiles(false, src, path, files);
+                case SECRET -> objectFiles(true, src, path, files);
+                case DOWNWARD_API -> "the kubelet writes the pod's fields (labels, annotations, resources) into it";
+                case PROJECTED -> {
+                    JsonNode sources = src.path("sources");
+                    String why = null;
+                    for (int i = 0; i < sources.size() && why == null; i++) {
+                        JsonNode one = sources.get(i);
+                        String sp = path + ".sources[" + i + "]";
+                        if (one.has("configMap")) why = objectFiles(false, one.path("configMap"), sp + ".configMap", files);
+                        else if (one.has("secret")) why = objectFiles(true, one.path("secret"), sp + ".secret", files);
+                        else why = "its source " + one.fieldNames().next() + " is made by the kubelet or the API server";
+                    }
+                    yield why;
+                }
+            };
+            if (unknown != null) {
+                warnings.add(workload.id() + ": volume " + name + " (" + kind.podSpecField() + ") is not pinned: " + unknown
+                        + "; the host supplies its files and the policy allows any content");
+                return new MountInput.Content(kind, null);
+            }
+            boolean fromSecret = kind == ContentVolumeKind.SECRET;
+            for (JsonNode one : src.path("sources")) fromSecret |= one.has("secret");
+            if (fromSecret) {
+                warnings.add(workload.id() + ": volume " + name + " pins its Secret files by SHA-256 in the policy, which anyone who"
+                        + " can read the pod's annotation can read: a guessable secret (a short password) can be found from it");
+            }
+            try {
+                return new MountInput.Content(kind, files);
+            } catch (IllegalArgumentException e) {
+                throw fail(path, e.getMessage());
+            }
+        }
+
+        /**
+         * Adds to {@code files} the files a ConfigMap or Secret source makes ({@code items}, else
+         * every key), or answers why it cannot: the object is not in this file.
+         */
+        private String objectFiles(boolean secret, JsonNode src, String path, List<FileDigest> files) throws ManifestException {
+            String kind = secret ? "Secret" : "ConfigMap";
+            String objName = text(src, secret && src.has("secretName") ? "secretName" : "name", path);
+            JsonNode obj = object(kind, objName);
+            if (obj == null) {
+                return kind + " '" + objName + "' is not in this file (add it, or pass --" + (secret ? "secret" : "config-map")
+                        + " FILE)";
+            }
+            Map<String, byte[]> data = content(obj, secret, path);
+            JsonNode items = src.path("items");
+            Map<String, byte[]> chosen = new java.util.TreeMap<>();
+            if (items.isMissingNode() || items.isNull()) {
+                chosen.putAll(data);
+            } else {
+                for (int i = 0; i < items.size(); i++) {
+                    String ip = path + ".items[" + i + "]";
+                    String key = text(items.get(i), "key", ip);
+                    byte[] value = data.get(key);
+                    if (value == null) throw fail(ip + ".key", "'" + key + "' is not in " + kind + " '" + objName + "' of this file");
+                    chosen.put(text(items.get(i), "path", ip), value);
+                }
+            }
+            for (Map.Entry<String, byte[]> e : chosen.entrySet()) {
+                String problem = FileDigest.pathProblem(e.getKey());
+                if (problem != null) throw fail(path, problem);
+                files.add(new FileDigest(e.getKey(), sha256(e.getValue())));
+            }
+            return null;
+        }
+
+        /** A ConfigMap's data and binaryData, or a Secret's data (base64) and stringData, by key: what the kubelet writes. */
+        private Map<String, byte[]> content(JsonNode obj, boolean secret, String path) throws ManifestException {
+            Map<String, byte[]> out = new java.util.TreeMap<>();
+            String what = (secret ? "Secret '" : "ConfigMap '") + obj.path("metadata").path("name").asText() + "'";
+            for (String field : secret ? List.of("data", "stringData") : List.of("data", "binaryData")) {
+                boolean base64 = field.equals("binaryData") || (secret && field.equals("data"));
+                for (Iterator<Map.Entry<String, JsonNode>> it = obj.path(field).fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    String value = e.getValue().asText("");
+                    try {
+                        // as Kubernetes decodes it: standard base64, line breaks ignored
+                        out.put(e.getKey(), base64 ? Base64.getDecoder().decode(value.replaceAll("[\r\n]", ""))
+                                : value.getBytes(StandardCharsets.UTF_8));
+                    } catch (IllegalArgumentException bad) {
+                        throw fail(path, "uses " + what + " whose " + field + "." + e.getKey() + " is not base64: " + bad.getMessage());
+                    }
+                }
+            }
+            return out;
+        }
+
+        private static String sha256(byte[] bytes) {
+            try {
+                return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException("SHA-256 is always present", e);
+            }
+        }
+
+        /** The ConfigMap or Secret {@code name} of the workload's namespace: the manifest's, else one of the object files, else null. */
+        private JsonNode object(String kind, String name) {
+            String key = workload.namespace() + "/" + name;
+            JsonNode found = manifest.objectsOfKind(kind).get(key);
+            for (int i = 0; found == null && i < options.objectFiles().size(); i++) {
+                found = options.objectFiles().get(i).objectsOfKind(kind).get(key);
+            }
+            return found;
         }
 
         /** A ConfigMap's data, or a Secret's keys (values not decoded: only the names are used). */
@@ -604,8 +736,9 @@ public final class PodPolicyGenerator {
             env.addAll(CLUSTER_ENV);
             List<PolicyDocument.Mount> mounts = new ArrayList<>(c.mounts());
             if (x.serviceAccountMount()) {
-                mounts.add(new PolicyDocument.Mount(SERVICE_ACCOUNT_PATH, PolicyGenerator.VOLUME_SOURCE_PREFIX + "kube-api-access-[a-z0-9]{5}",
-                        "bind", List.of("rbind", "rshared", "ro")));
+                // the token the API server issues for this pod: no file can know it, so any content
+                mounts.add(new PolicyDocument.Mount(SERVICE_ACCOUNT_PATH, ContentVolumeKind.PROJECTED.policySource(SERVICE_ACCOUNT_VOLUME),
+                        "bind", List.of("rbind", "rshared", "ro"), null));
             }
             return new PolicyDocument.Container(c.id(), c.name(), c.layers(), c.command(), env, c.workingDir(), mounts,
                     c.execProcesses(), c.signals(), c.user(), x.capabilities() != null ? x.capabilities() : c.capabilities(),

@@ -22,7 +22,8 @@
 # Input fields are Azure's (mount_device{target, deviceHash}, mount_overlay{containerID,
 # layerPaths, target}, create_container{containerID, argList, envList, workingDir, mounts, ...}).
 # Fields the agent itself supplies, never the host: input.rule, input.mountPathRegex,
-# input.sandboxDir.
+# input.sandboxDir, and each create_container mount's files ([{path, sha256}], the digests of
+# the bytes the host sent for a ConfigMap's, a Secret's, ... files; see mount_files_ok).
 
 package framework
 
@@ -371,7 +372,15 @@ mountConstraint_ok(constraint, mount) if {
 	mount.destination == constraint.destination
 	mountSource_ok(constraint.source, mount.source)
 	mount_options_ok(constraint.options, mount.options)
+	mount_files_ok(constraint, mount)
 }
+
+# Content the host supplies (a ConfigMap's, a Secret's files): a constraint with "files" pins
+# every file's path and SHA-256 (the agent computes the input's from the bytes it copies, sorted
+# by path), so exactly those files; one without "files" allows any content.
+mount_files_ok(constraint, _) if object.get(constraint, "files", null) == null
+
+mount_files_ok(constraint, mount) if constraint.files == object.get(mount, "files", [])
 
 mount_options_ok(allowed, requested) if allowed == requested
 

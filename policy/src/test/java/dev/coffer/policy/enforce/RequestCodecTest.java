@@ -24,6 +24,30 @@ class RequestCodecTest {
     }
 
     @Test
+    void mountFilesRoundTripSortedByPathAndHostileOnesAreRefused() throws Exception {
+        EnforcementRequest.CreateContainer web = (EnforcementRequest.CreateContainer) Fixtures.webCreate("c1");
+        List<FileDigest> files = List.of(new FileDigest("z.conf", "b".repeat(64)), new FileDigest("conf/a.yaml", "a".repeat(64)));
+        EnforcementRequest.CreateContainer create = new EnforcementRequest.CreateContainer(web.containerID(), web.argList(),
+                web.envList(), web.workingDir(), List.of(new EnforcementRequest.Mount("/etc/app", "/run/c/files/configmap/app", "bind",
+                List.of("rbind", "ro"), files)), web.privileged(), web.noNewPrivileges(), web.user(), web.groups(), web.umask(),
+                web.capabilities(), web.seccompProfileSHA256(), web.devices(), web.hostname());
+        JsonNode mount = RequestCodec.toInput(create).path("mounts").get(0);
+        assertEquals("conf/a.yaml", mount.path("files").get(0).path("path").asText(), "sorted by path: " + mount);
+        assertEquals(create, RequestCodec.fromJson(RequestCodec.toJson(create)));
+        // Azure's input has no files: none; a path escaping the volume, a digest that is not one, a file twice: refused
+        assertEquals(List.of(), ((EnforcementRequest.CreateContainer) RequestCodec.fromJson(RequestCodec.toJson(web))).mounts()
+                .stream().flatMap(m -> m.files().stream()).toList());
+        for (String bad : List.of("{\"path\": \"../etc/shadow\", \"sha256\": \"" + "a".repeat(64) + "\"}",
+                "{\"path\": \"a\", \"sha256\": \"ABC\"}",
+                "{\"path\": \"a\", \"sha256\": \"" + "a".repeat(64) + "\"}, {\"path\": \"a\", \"sha256\": \"" + "b".repeat(64) + "\"}")) {
+            var json = (com.fasterxml.jackson.databind.node.ObjectNode) RequestCodec.toJson(create);
+            ((com.fasterxml.jackson.databind.node.ObjectNode) json.path("input").path("mounts").get(0))
+                    .set("files", new com.fasterxml.jackson.databind.ObjectMapper().readTree("[" + bad + "]"));
+            assertThrows(IllegalArgumentException.class, () -> RequestCodec.fromJson(json), bad);
+        }
+    }
+
+    @Test
     void inputUsesAzureFieldNames() {
         JsonNode in = RequestCodec.toInput(Fixtures.webCreate("c1"));
         for (String f : List.of("containerID", "argList", "envList", "workingDir", "mounts", "privileged", "noNewPrivileges",

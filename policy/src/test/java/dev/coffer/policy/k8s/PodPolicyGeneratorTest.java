@@ -7,6 +7,7 @@ import dev.coffer.policy.enforce.EnforcementRequest.CreateContainer;
 import dev.coffer.policy.enforce.EnforcementRequest.IdName;
 import dev.coffer.policy.enforce.EnforcementRequest.Mount;
 import dev.coffer.policy.enforce.EnforcerOptions;
+import dev.coffer.policy.enforce.FileDigest;
 import dev.coffer.policy.enforce.PolicyEnforcer;
 import dev.coffer.policy.gen.DefaultCapabilities;
 import dev.coffer.policy.gen.GeneratedPolicy;
@@ -178,7 +179,8 @@ class PodPolicyGeneratorTest {
     static CreateContainer apiCreate(String id, List<String> env, Capabilities caps) {
         return new CreateContainer(id, List.of("/usr/bin/api", "--serve", "--port", "8080"), env, "/srv",
                 List.of(new Mount("/cache", SANDBOX + "/volumes/cache", "bind", List.of("rbind", "rshared", "rw")),
-                        new Mount("/etc/tls", SANDBOX + "/volumes/tls", "bind", List.of("rbind", "rshared", "ro"))),
+                        new Mount("/etc/tls", SANDBOX + "/containers/" + id + "/files/secret/tls", "bind", List.of("rbind", "rshared", "ro"),
+                                List.of(new FileDigest("tls.crt", "a".repeat(64))))),
                 false, true, new IdName("1000", "app"), List.of(new IdName("1000", "app")), "0022", caps, "", List.of(), null);
     }
 
@@ -234,7 +236,8 @@ class PodPolicyGeneratorTest {
         tampered.put("capability added", apiCreate("c-api", honestEnv(), caps(List.of("CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"))));
         CreateContainer h = apiCreate("c-api", honestEnv(), bind);
         tampered.put("secret volume writable", new CreateContainer(h.containerID(), h.argList(), h.envList(), h.workingDir(),
-                List.of(h.mounts().get(0), new Mount("/etc/tls", SANDBOX + "/volumes/tls", "bind", List.of("rbind", "rshared", "rw"))),
+                List.of(h.mounts().get(0), new Mount("/etc/tls", SANDBOX + "/containers/c-api/files/secret/tls", "bind",
+                        List.of("rbind", "rshared", "rw"))),
                 false, true, h.user(), h.groups(), h.umask(), h.capabilities(), "", List.of(), null));
         tampered.put("runs as root", new CreateContainer(h.containerID(), h.argList(), h.envList(), h.workingDir(), h.mounts(),
                 false, true, new IdName("0", "root"), h.groups(), h.umask(), h.capabilities(), "", List.of(), null));
@@ -645,6 +648,158 @@ class PodPolicyGeneratorTest {
         PodPolicyGenerator.Result r = generate(pod, "Pod/p", PodPolicyGenerator.Options.DEFAULT);
         assertTrue(r.policy().text().contains(PodPolicyGenerator.SERVICE_ACCOUNT_PATH));
         assertEquals(1, r.warnings().size());
+    }
+
+    /** A pod with a ConfigMap volume (items), a Secret volume, a projected token and a ConfigMap the file does not give. */
+    static final String CONTENT_POD = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: app-config}
+            data:
+              app.yaml: "level: info\\n"
+              ignored: "not mounted"
+            binaryData:
+              logo.png: iVBORw0K
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              automountServiceAccountToken: false
+              containers:
+                - name: c
+                  image: "registry.example/tools/migrate:1"
+                  volumeMounts:
+                    - {name: config, mountPath: /etc/app}
+                    - {name: creds, mountPath: /etc/creds}
+                    - {name: other, mountPath: /etc/other}
+                    - {name: token, mountPath: /var/run/token}
+              volumes:
+                - name: config
+                  configMap:
+                    name: app-config
+                    items:
+                      - {key: app.yaml, path: conf/app.yaml}
+                      - {key: logo.png, path: logo.png}
+                - name: creds
+                  secret: {secretName: db}
+                - name: other
+                  configMap: {name: not-given}
+                - name: token
+                  projected:
+                    sources:
+                      - serviceAccountToken: {path: token}
+            """;
+
+    static final String SECRETS_FILE = """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: db}
+            data:
+              password: czNjcjN0
+            stringData:
+              user: admin
+            """;
+
+    static String sha256(String text) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(text.getBytes(StandardCharsets.ISO_8859_1)));
+    }
+
+    static Mount content(String destination, String kind, String volume, List<FileDigest> files) {
+        return new Mount(destination, SANDBOX + "/containers/c1/files/" + kind + "/" + volume, "bind",
+                List.of("rbind", "rshared", "ro"), files);
+    }
+
+    static CreateContainer contentCreate(List<Mount> mounts) {
+        return new CreateContainer("c1", List.of("/bin/migrate"), List.of("PATH=/bin"), "/", mounts, false, false,
+                new IdName("0", "root"), List.of(new IdName("0", "root")), "0022", caps(DefaultCapabilities.UNPRIVILEGED), "",
+                List.of(), null);
+    }
+
+    static Decision decideContent(String policy, List<Mount> mounts) {
+        PolicyEnforcer e = PolicyEnforcer.load(policy);
+        commit(e, new EnforcementRequest.MountDevice("/run/coffer/layers/base", BASE));
+        commit(e, new EnforcementRequest.MountOverlay("c1", List.of("/run/coffer/layers/base"), "/run/coffer/rootfs/c1"));
+        return e.decide(contentCreate(mounts));
+    }
+
+    @Test
+    void configMapAndSecretVolumesArePinnedByFileDigestAndTheRestSaidUnpinned() throws Exception {
+        KubernetesManifest secrets = KubernetesManifest.parse(SECRETS_FILE, "secrets.yaml").requireOnly("Secret");
+        PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(false, false, null, false, List.of(secrets));
+        PodPolicyGenerator.Result r = generate(CONTENT_POD, "Pod/p", options);
+        String policy = r.policy().text();
+        assertEquals(policy, generate(CONTENT_POD, "Pod/p", options).policy().text(), "the same pod gives the same bytes");
+        assertFalse(policy.contains("s3cr3t") || policy.contains("czNjcjN0"), "a Secret's value never goes into the policy");
+        // what the kubelet writes: the items' paths, the binary data decoded, the Secret's data decoded and stringData as is
+        List<FileDigest> config = List.of(new FileDigest("conf/app.yaml", sha256("level: info\n")),
+                new FileDigest("logo.png", sha256(new String(Base64.getDecoder().decode("iVBORw0K"), StandardCharsets.ISO_8859_1))));
+        List<FileDigest> creds = List.of(new FileDigest("password", sha256("s3cr3t")), new FileDigest("user", sha256("admin")));
+        List<Mount> honest = List.of(content("/etc/app", "configmap", "config", config), content("/etc/creds", "secret", "creds", creds),
+                content("/etc/other", "configmap", "other", List.of(new FileDigest("anything", sha256("the host's")))),
+                content("/var/run/token", "projected", "token", List.of(new FileDigest("token", sha256("eyJhbGciOi...")))));
+        Decision ok = decideContent(policy, honest);
+        assertTrue(ok.allowed(), ok.reason());
+
+        // one line per volume the policy does not pin, naming it and why; a pinned Secret is said to be guessable
+        List<String> unpinned = r.warnings().stream().filter(w -> w.contains("is not pinned")).toList();
+        assertEquals(2, unpinned.size(), r.warnings().toString());
+        assertTrue(unpinned.get(0).contains("volume other (configMap)") && unpinned.get(0).contains("'not-given' is not in this file"),
+                unpinned.get(0));
+        assertTrue(unpinned.get(1).contains("volume token (projected)"), unpinned.get(1));
+        assertTrue(r.warnings().stream().anyMatch(w -> w.contains("volume creds pins its Secret files")), r.warnings().toString());
+
+        // one byte changed in a pinned file: refused, naming the file
+        List<Mount> changed = new ArrayList<>(honest);
+        changed.set(0, content("/etc/app", "configmap", "config", List.of(new FileDigest("conf/app.yaml", sha256("level: debug\n")),
+                config.get(1))));
+        Decision d = decideContent(policy, changed);
+        assertFalse(d.allowed());
+        assertTrue(d.reason().contains("conf/app.yaml") && d.reason().contains(config.get(0).sha256()), d.reason());
+
+        Map<String, List<FileDigest>> tampered = new java.util.LinkedHashMap<>();
+        tampered.put("file added", List.of(config.get(0), config.get(1), new FileDigest("extra", sha256("x"))));
+        tampered.put("file missing", List.of(config.get(0)));
+        tampered.put("file renamed", List.of(new FileDigest("app.yaml", config.get(0).sha256()), config.get(1)));
+        for (Map.Entry<String, List<FileDigest>> t : tampered.entrySet()) {
+            List<Mount> m = new ArrayList<>(honest);
+            m.set(0, content("/etc/app", "configmap", "config", t.getValue()));
+            Decision td = decideContent(policy, m);
+            assertFalse(td.allowed(), t.getKey() + " was allowed");
+            assertTrue(td.reason().contains("/etc/app"), t.getKey() + ": " + td.reason());
+        }
+        // the Secret's content changed; the volume passed off as an emptyDir of the sandbox; mounted writable
+        List<Mount> m = new ArrayList<>(honest);
+        m.set(1, content("/etc/creds", "secret", "creds", List.of(creds.get(0), new FileDigest("user", sha256("root")))));
+        assertFalse(decideContent(policy, m).allowed(), "Secret content changed");
+        m = new ArrayList<>(honest);
+        m.set(0, new Mount("/etc/app", SANDBOX + "/volumes/config", "bind", List.of("rbind", "rshared", "ro")));
+        assertFalse(decideContent(policy, m).allowed(), "ConfigMap volume as a sandbox volume");
+        m = new ArrayList<>(honest);
+        m.set(2, new Mount("/etc/other", SANDBOX + "/containers/c1/files/configmap/other", "bind", List.of("rbind", "rshared", "rw")));
+        assertFalse(decideContent(policy, m).allowed(), "unpinned ConfigMap volume writable");
+        m = new ArrayList<>(honest);
+        m.set(2, content("/etc/other", "secret", "other", List.of()));
+        assertFalse(decideContent(policy, m).allowed(), "volume of another kind");
+    }
+
+    @Test
+    void contentVolumesRefuseWhatTheKubeletWouldNotWrite() throws Exception {
+        // a ConfigMap item whose key the ConfigMap lacks; an item path escaping the volume; a Secret value that is not base64
+        String missingKey = CONTENT_POD.replace("{key: logo.png, path: logo.png}", "{key: nope, path: nope}");
+        ManifestException e = assertThrows(ManifestException.class, () -> generate(missingKey, "Pod/p", PodPolicyGenerator.Options.DEFAULT));
+        assertTrue(e.getMessage().contains("'nope' is not in ConfigMap 'app-config'"), e.getMessage());
+        String escaping = CONTENT_POD.replace("path: conf/app.yaml", "path: ../../etc/passwd");
+        e = assertThrows(ManifestException.class, () -> generate(escaping, "Pod/p", PodPolicyGenerator.Options.DEFAULT));
+        assertTrue(e.getMessage().contains("../../etc/passwd"), e.getMessage());
+        KubernetesManifest bad = KubernetesManifest.parse(SECRETS_FILE.replace("czNjcjN0", "not base64!"), "s.yaml");
+        e = assertThrows(ManifestException.class, () -> generate(CONTENT_POD, "Pod/p",
+                new PodPolicyGenerator.Options(false, false, null, false, List.of(bad))));
+        assertTrue(e.getMessage().contains("data.password is not base64"), e.getMessage());
+        // a --secret file that holds something else
+        e = assertThrows(ManifestException.class, () -> KubernetesManifest.parse(CONTENT_POD, "c.yaml").requireOnly("Secret"));
+        assertTrue(e.getMessage().contains("expected a Secret with metadata.name, found a ConfigMap"), e.getMessage());
     }
 
     @Test

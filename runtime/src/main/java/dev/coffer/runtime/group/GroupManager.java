@@ -153,6 +153,17 @@ public final class GroupManager {
      *                               name is refused
      */
     public ContainerRecord createContainer(String group, GroupSpec.ContainerSpec c, String requiredManifestDigest) throws IOException {
+        return createContainer(group, c, requiredManifestDigest, List.of());
+    }
+
+    /**
+     * As {@link #createContainer(String, GroupSpec.ContainerSpec, String)}, with {@code contentMounts}:
+     * volumes whose files the caller read from the host (a pod's ConfigMaps, Secrets, projected and
+     * downwardAPI volumes, {@code sandbox:///files/KIND/NAME} with their files), which the agent
+     * copies into the sandbox after its policy checked them.
+     */
+    public ContainerRecord createContainer(String group, GroupSpec.ContainerSpec c, String requiredManifestDigest,
+                                           List<Request.Mount> contentMounts) throws IOException {
         try (GroupLock lock = lock(group)) {
             GroupState state = readState(group);
             if (!state.status().equals(GroupState.RUNNING)) {
@@ -199,7 +210,10 @@ public final class GroupManager {
                 ContainerSetup setup = new ContainerSetup(sandbox, agent);
                 setup.mountLayers(disks);
                 // a joining container's volumes are the sandbox's emptyDirs (no encrypted volumes join a running group)
-                ContainerRecord record = setup.create(group, c, image, ContainerSetup.mounts(c, java.util.Set.of()));
+                // and the host-supplied files it brings
+                List<Request.Mount> mounts = new ArrayList<>(ContainerSetup.mounts(c, java.util.Set.of()));
+                mounts.addAll(contentMounts);
+                ContainerRecord record = setup.create(group, c, image, mounts);
                 List<ContainerRecord> all = new ArrayList<>(state.containers());
                 all.add(record);
                 state.withStatus(state.status(), null, all).write(groupDir(group).resolve("state.json"));

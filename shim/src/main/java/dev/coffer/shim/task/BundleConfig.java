@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import dev.coffer.agent.netns.NetworkNamespaces;
+import dev.coffer.agent.protocol.Request;
+import dev.coffer.policy.enforce.ContentVolumeKind;
+import dev.coffer.shim.kubelet.KubeletVolume;
 import dev.coffer.policy.spec.GroupSpec;
 import dev.coffer.policy.spec.GroupSpecParser;
 import dev.coffer.policy.spec.SpecException;
@@ -42,11 +45,15 @@ import java.util.Map;
  * @param user       the process's user as containerd resolved it (CRI's runAsUser, runAsGroup,
  *                   runAsUsername, supplementalGroups and the pod's fsGroup, the image's user and
  *                   its /etc/group memberships), or null when the spec has none (the image's user)
+ * @param contentMounts the kubelet's ConfigMap, Secret, projected and downwardAPI volumes of the
+ *                   spec's mounts, as the agent's mounts with their files (read now, at Create): the
+ *                   agent copies them into the sandbox, where the policy checks them
  */
 record BundleConfig(String image, List<String> args, List<String> env, String cwd, String policyText, PodRole role,
-                    Path networkNamespace, ProcessUser user, List<EmptyDirMount> emptyDirs) {
+                    Path networkNamespace, ProcessUser user, List<EmptyDirMount> emptyDirs, List<Request.Mount> contentMounts) {
     BundleConfig {
         emptyDirs = List.copyOf(emptyDirs);
+        contentMounts = List.copyOf(contentMounts);
     }
 
     /**
@@ -128,14 +135,59 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
         }
         Path network = role instanceof PodRole.Member ? null : networkNamespace(root.path("linux").path("namespaces"), file);
         return new BundleConfig(image, args, strings(process.path("env")), process.path("cwd").asText(""), policy, role, network,
-                processUser(process.path("user"), file), emptyDirs(root.path("mounts"), file));
+                processUser(process.path("user"), file), emptyDirs(root.path("mounts"), file),
+                contentMounts(root.path("mounts"), file));
+    }
+
+    /**
+     * The spec's mounts of the kubelet's volumes whose files it writes ({@link KubeletVolume}), read
+     * from the kubelet's directories now and requested read-only at the same destinations. A
+     * layout that is not the kubelet's, or too large, fails the task's Create with the reason.
+     */
+    static List<Request.Mount> contentMounts(JsonNode mounts, Path file) throws TtrpcException {
+        List<Request.Mount> out = new ArrayList<>();
+        if (!mounts.isArray()) return out; // emptyDirs refused a non-list already
+        java.util.Set<String> destinations = new java.util.HashSet<>();
+        long total = 0;
+        for (JsonNode m : mounts) {
+            KubeletVolume.Ref ref = KubeletVolume.refOf(m.path("source").asText(""));
+            if (ref == null) continue;
+            String destination = m.path("destination").asText("");
+            if (!destinationOk(destination) || !destinations.add(destination)) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected " + ref.kind().podSpecField() + " volume " + ref.name()
+                        + " mounted at an absolute path other than / without .. and once, found destination \"" + destination
+                        + "\" in " + file);
+            }
+            KubeletVolume volume;
+            try {
+                volume = KubeletVolume.read(ref);
+            } catch (KubeletVolume.LayoutException e) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, e.getMessage());
+            }
+            for (Request.MountFile f : volume.files()) total += f.content().length;
+            if (total > ContentVolumeKind.MAX_CONTAINER_BYTES) {
+                throw new TtrpcException(Code.INVALID_ARGUMENT, "expected at most " + ContentVolumeKind.MAX_CONTAINER_BYTES + " bytes of ConfigMap,"
+                        + " Secret, projected and downwardAPI files per container, found more with volume " + ref.name() + " in "
+                        + file + "; mount fewer or smaller volumes");
+            }
+            // the policy pins these options: the volume is read-only whatever the spec's options say
+            out.add(new Request.Mount(destination, ref.kind().requestSource(ref.name()), "bind", List.of("rbind", "rshared", "ro"),
+                    volume.files()));
+        }
+        return out;
+    }
+
+
+    private static boolean destinationOk(String destination) {
+        return destination.startsWith("/") && !destination.equals("/") && !destination.contains("/../") && !destination.endsWith("/..")
+                && !destination.contains("\0");
     }
 
     /**
      * The spec's mounts of kubelet emptyDir volumes, as the sandbox's volumes of the same name.
-     * The kubelet's other mounts (ConfigMaps, Secrets, projected service account tokens, hostPath,
-     * /etc/hosts, the termination log) are host content the policy does not pin: they are not
-     * mounted (see the shim's package documentation).
+     * ConfigMaps, Secrets, projected and downwardAPI volumes are {@link #contentMounts}; the
+     * kubelet's other mounts (hostPath, /etc/hosts, the termination log) are host content the
+     * policy does not pin: they are not mounted (see the shim's package documentation).
      */
     static List<EmptyDirMount> emptyDirs(JsonNode mounts, Path file) throws TtrpcException {
         List<EmptyDirMount> out = new ArrayList<>();
@@ -154,8 +206,7 @@ record BundleConfig(String image, List<String> args, List<String> env, String cw
                 throw new TtrpcException(Code.INVALID_ARGUMENT, "expected the emptyDir volume in mount source " + source + " of "
                         + file + " to be named by a DNS label (as Kubernetes names volumes), found \"" + name + "\"");
             }
-            if (!destination.startsWith("/") || destination.equals("/") || destination.contains("/../") || destination.endsWith("/..")
-                    || destination.contains("\0") || !destinations.add(destination)) {
+            if (!destinationOk(destination) || !destinations.add(destination)) {
                 throw new TtrpcException(Code.INVALID_ARGUMENT, "expected emptyDir volume " + name + " mounted at an absolute path"
                         + " other than / without .. and once, found destination \"" + destination + "\" in " + file);
             }

@@ -236,6 +236,12 @@ public final class TaskService {
                 yield new Task(r.getId(), Path.of(r.getBundle()), pod.group, member.name(), bundle.image(), bundle, r);
             }
         };
+        if (!task.member() && !bundle.contentMounts().isEmpty()) {
+            // a group's first task has no create_container of its own to carry them (and CRI gives a pause container none)
+            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected ConfigMap, Secret, projected or downwardAPI volumes only in a"
+                    + " pod's containers, found " + bundle.contentMounts().size() + " in task " + r.getId() + " (" + bundle.role()
+                    + "); run it as a container of a pod");
+        }
         // checked now so a bad process fails Create, not Start
         var spec = bundle.groupSpec(task.group, task.container, task.image, config.allowUnencryptedScratch());
         if (task.member()) {
@@ -275,7 +281,8 @@ public final class TaskService {
                     + " container " + task.container + ", found none; a pod's image is checked by digest, not by name");
         }
         try {
-            groups.createContainer(task.group, spec, resolved == null ? null : resolved.manifestDigest());
+            groups.createContainer(task.group, spec, resolved == null ? null : resolved.manifestDigest(),
+                    task.bundleConfig.contentMounts());
         } catch (IOException e) {
             // how containerd's digest was found, where the error is about that digest (not, say, a policy denial)
             String via = resolved == null || !String.valueOf(e.getMessage()).contains(resolved.manifestDigest()) ? ""
@@ -731,7 +738,10 @@ public final class TaskService {
      */
     public static String podToJoin(Path bundle) throws IOException {
         try {
-            return BundleConfig.read(bundle).role() instanceof PodRole.Member m ? m.sandboxId() : null;
+            // only the annotations: the volumes' files are read at Create
+            com.fasterxml.jackson.databind.JsonNode annotations = new com.fasterxml.jackson.databind.ObjectMapper().readTree(bundle.resolve("config.json").toFile())
+                    .path("annotations");
+            return PodRole.of(annotations) instanceof PodRole.Member m ? m.sandboxId() : null;
         } catch (TtrpcException e) {
             throw new IOException(e.getMessage(), e);
         }

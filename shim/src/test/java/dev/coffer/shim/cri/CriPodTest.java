@@ -423,6 +423,77 @@ class CriPodTest {
     }
 
     /**
+     * A ConfigMap volume through the kubelet's mount: containerd passes the directory the kubelet
+     * wrote (its atomic-writer layout, written here by the test as the kubelet writes it); the shim
+     * reads it, the agent copies the files into the sandbox after the pod's policy (from {@code
+     * coffer policy gen pod.yaml}, which pins the ConfigMap's files by SHA-256) allowed them, and the
+     * container reads its copy. The same container with one byte of the file changed on the host is
+     * refused (at the shim's Create, which containerd 1.6's CRI runs at StartContainer) naming the file.
+     */
+    @Test
+    void podConfigMapVolumeIsCopiedUnderThePolicyAndChangedContentIsRefused() throws Exception {
+        String podYaml = """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: app-config}
+                data:
+                  greeting.txt: "hello from the ConfigMap"
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: cm}
+                spec:
+                  automountServiceAccountToken: false
+                  containers:
+                    - name: app
+                      image: %s
+                      command: [sh, -c, "cat /etc/app/greeting.txt; echo; sleep 100000"]
+                      volumeMounts: [{name: config, mountPath: /etc/app}]
+                  volumes:
+                    - name: config
+                      configMap: {name: app-config}
+                """.formatted(BUSYBOX);
+        var manifest = dev.coffer.policy.k8s.KubernetesManifest.parse(podYaml, "pod.yaml");
+        String policy;
+        try (ImageStore store = ImageStore.open(home)) {
+            var options = new dev.coffer.policy.k8s.PodPolicyGenerator.Options(false, false, PAUSE,
+                    dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable("process") != null);
+            policy = new dev.coffer.policy.k8s.PodPolicyGenerator(new dev.coffer.policy.gen.StoreImageSource(store))
+                    .generate(manifest, manifest.workloads().getFirst(), options).policy().text();
+        }
+        assertTrue(policy.contains("\"files\": [{\"path\": \"greeting.txt\""), "the ConfigMap's file is pinned: " + policy);
+        Path honest = dev.coffer.shim.kubelet.KubeletVolumeTest.atomicWriterVolume(work.resolve("kubelet/pods"), "configmap", "config",
+                Map.of("greeting.txt", "hello from the ConfigMap"));
+        Path changed = dev.coffer.shim.kubelet.KubeletVolumeTest.atomicWriterVolume(work.resolve("kubelet/pods-changed"), "configmap",
+                "config", Map.of("greeting.txt", "hello from the ConfigMaq"));
+        java.util.function.BiFunction<String, Path, Cri.ContainerConfig> app = (name, volume) -> container(name, BUSYBOX,
+                List.of("sh", "-c", "cat /etc/app/greeting.txt; echo; sleep 100000")).toBuilder()
+                .addMounts(Cri.Mount.newBuilder().setContainerPath("/etc/app").setHostPath(volume.toString()).setReadonly(true)).build();
+        Cri.PodSandboxConfig pod = podConfig("cm", Map.of(POLICY_ANNOTATION, base64(policy)));
+        String podId = cri.runPodSandbox(pod, HANDLER);
+        try {
+            String reader = cri.createContainer(podId, app.apply("app", honest), pod);
+            cri.startContainer(reader);
+            Path log = Path.of(cri.containerStatus(reader).getLogPath());
+            awaitContent(log, "hello from the ConfigMap");
+            System.out.println("a pod's container read its ConfigMap: " + Files.readString(log).lines()
+                    .filter(l -> l.contains("hello")).findFirst().orElseThrow());
+
+            String tampered = cri.createContainer(podId, app.apply("app-changed", changed), pod);
+            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> cri.startContainer(tampered));
+            System.out.println("StartContainer with the ConfigMap's file changed on the host: " + refused.getStatus());
+            String reason = refused.getStatus().getDescription();
+            assertTrue(reason.contains("create_container denied") && reason.contains("greeting.txt")
+                    && reason.contains("its content changed"), refused.getStatus().toString());
+            cri.removeContainer(tampered);
+        } finally {
+            cri.stopPodSandbox(podId);
+            cri.removePodSandbox(podId);
+        }
+        assertNothingLeft();
+    }
+
+    /**
      * containerd gives a pod's container every group the image's /etc/group lists its user in, on
      * top of runAsGroup: a policy from {@code coffer policy gen pod.yaml} allows exactly that, so
      * the pod runs with the image's group among its groups.

@@ -1,6 +1,8 @@
 package dev.coffer.shim.task;
 
+import dev.coffer.agent.protocol.Request;
 import dev.coffer.policy.spec.GroupSpec;
+import dev.coffer.shim.kubelet.KubeletVolumeTest;
 import dev.coffer.shim.ttrpc.Code;
 import dev.coffer.shim.ttrpc.TtrpcException;
 import org.junit.jupiter.api.Test;
@@ -40,16 +42,29 @@ class BundleConfigMountsTest {
     }
 
     @Test
-    void emptyDirsBecomeTheSandboxsVolumesAndTheKubeletsOtherMountsAreNotTaken() throws Exception {
+    void emptyDirsBecomeTheSandboxsVolumesAndTheKubeletsContentVolumesAreCopied() throws Exception {
         // what containerd 1.6 writes for a container with two emptyDirs, a ConfigMap, the service account token and /etc/hosts
+        Path pods = dir.resolve("pods");
+        Path config = KubeletVolumeTest.atomicWriterVolume(pods, "configmap", "config", Map.of("app.yaml", "level: info\n"));
+        Path token = KubeletVolumeTest.atomicWriterVolume(pods, "projected", "kube-api-access-x2x9q",
+                Map.of("token", "eyJhbGciOi", "ca.crt", "-----BEGIN CERTIFICATE-----", "namespace", "default"));
         BundleConfig b = read(List.of(
                 mount("/proc", "proc", "nosuid"),
                 mount("/cache", POD + "/volumes/kubernetes.io~empty-dir/cache", "rbind", "rprivate", "rw"),
                 mount("/shared", POD + "/volumes/kubernetes.io~empty-dir/shared-data", "rbind", "rprivate", "ro"),
-                mount("/etc/config", POD + "/volumes/kubernetes.io~configmap/config", "rbind", "rprivate", "ro"),
-                mount("/var/run/secrets/kubernetes.io/serviceaccount", POD + "/volumes/kubernetes.io~projected/kube-api-access-x2x9q",
-                        "rbind", "rprivate", "ro"),
+                mount("/etc/config", config.toString(), "rbind", "rprivate", "ro"),
+                mount("/var/run/secrets/kubernetes.io/serviceaccount", token.toString(), "rbind", "rprivate", "ro"),
                 mount("/etc/hosts", POD + "/etc-hosts", "rbind", "rprivate", "rw")).toString());
+        // the content volumes, read now, asked for read-only at their destinations with their files
+        assertEquals(List.of("/etc/config", "/var/run/secrets/kubernetes.io/serviceaccount"),
+                b.contentMounts().stream().map(Request.Mount::destination).toList());
+        Request.Mount cm = b.contentMounts().getFirst();
+        assertEquals("sandbox:///files/configmap/config", cm.source());
+        assertEquals(List.of("rbind", "rshared", "ro"), cm.options());
+        assertEquals(List.of("app.yaml"), cm.files().stream().map(Request.MountFile::path).toList());
+        assertEquals("level: info\n", new String(cm.files().getFirst().content(), java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals("sandbox:///files/projected/kube-api-access-x2x9q", b.contentMounts().get(1).source());
+        assertEquals(List.of("ca.crt", "namespace", "token"), b.contentMounts().get(1).files().stream().map(Request.MountFile::path).toList());
         assertEquals(List.of(new BundleConfig.EmptyDirMount("cache", "/cache", false),
                 new BundleConfig.EmptyDirMount("shared-data", "/shared", true)), b.emptyDirs());
 
@@ -64,7 +79,7 @@ class BundleConfigMountsTest {
     }
 
     @Test
-    void hostileMountsAreRefusedWithWhatWasFound() {
+    void hostileMountsAreRefusedWithWhatWasFound() throws Exception {
         Map<String, String> cases = new java.util.LinkedHashMap<>();
         cases.put(List.of(mount("/data", POD + "/volumes/kubernetes.io~empty-dir/../../../../etc")).toString(),
                 "to be named by a DNS label (as Kubernetes names volumes), found \"../../../../etc\"");
@@ -75,6 +90,13 @@ class BundleConfigMountsTest {
         cases.put(List.of(mount("/d", POD + "/volumes/kubernetes.io~empty-dir/a"), mount("/d", POD + "/volumes/kubernetes.io~empty-dir/b"))
                 .toString(), "and once, found destination \"/d\"");
         cases.put("{\"destination\": \"/d\"}", "expected mounts in " + dir.resolve("config.json") + " to be a list, found OBJECT");
+        // a ConfigMap mounted at a destination with .., twice, or not as the kubelet lays it out
+        Path config = KubeletVolumeTest.atomicWriterVolume(dir.resolve("pods"), "configmap", "config", Map.of("a", "b"));
+        cases.put(List.of(mount("/etc/../../root/.ssh", config.toString(), "ro")).toString(),
+                "expected configMap volume config mounted at an absolute path other than / without .. and once, found destination \"/etc/../../root/.ssh\"");
+        cases.put(List.of(mount("/c", config.toString(), "ro"), mount("/c", config.toString(), "ro")).toString(), "and once, found destination \"/c\"");
+        cases.put(List.of(mount("/c", POD + "/volumes/kubernetes.io~secret/missing", "ro")).toString(),
+                "expected the secret volume missing at " + POD + "/volumes/kubernetes.io~secret/missing to be a directory the kubelet wrote, found nothing");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             TtrpcException e = assertThrows(TtrpcException.class, () -> read(c.getKey()), c.getKey());
             assertEquals(Code.INVALID_ARGUMENT, e.code(), c.getKey());

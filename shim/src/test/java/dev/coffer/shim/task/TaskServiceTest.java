@@ -139,7 +139,19 @@ class TaskServiceTest {
                 .setTerminal(true).build());
         assertEquals(Code.INVALID_ARGUMENT, tty.code());
 
-        for (String id : List.of("a", "b", "c", "d", "e")) {
+        // a task that is no pod's container (here ctr's) with a kubelet ConfigMap: nothing would carry its files into a
+        // create_container of its own, so it is refused, not run without them
+        Path config = dev.coffer.shim.kubelet.KubeletVolumeTest.atomicWriterVolume(dir.resolve("pods"), "configmap", "config",
+                java.util.Map.of("a", "b"));
+        Path withConfig = bundle("b6", "\"dev.coffer.image\":\"coffer.test/busybox:1\"");
+        Files.writeString(withConfig.resolve("config.json"), Files.readString(withConfig.resolve("config.json")).replaceFirst("\\}$",
+                ",\"mounts\":[{\"destination\":\"/etc/config\",\"type\":\"bind\",\"source\":\"" + config + "\",\"options\":[\"ro\"]}]}"));
+        TtrpcException standalone = refused("Create", create("f", withConfig));
+        assertEquals(Code.INVALID_ARGUMENT, standalone.code());
+        assertTrue(standalone.getMessage().contains("expected ConfigMap, Secret, projected or downwardAPI volumes only in a pod's"
+                + " containers, found 1 in task f"), standalone.getMessage());
+
+        for (String id : List.of("a", "b", "c", "d", "e", "f")) {
             assertEquals(Code.NOT_FOUND, refused("State", Shim.StateRequest.newBuilder().setId(id).build()).code(), id);
         }
     }
