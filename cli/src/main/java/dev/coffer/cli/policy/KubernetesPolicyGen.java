@@ -50,9 +50,14 @@ final class KubernetesPolicyGen {
                 "(besides those in the manifest): their files are pinned by SHA-256; repeatable."})
         List<Path> configMaps = new ArrayList<>();
 
-        @Option(names = "--secret", paramLabel = "FILE", description = {"Kubernetes only: a file of Secrets the pod uses: their",
-                "files are pinned by SHA-256 (which anyone reading the policy can read); repeatable."})
+        @Option(names = "--secret", paramLabel = "FILE", description = {"Kubernetes only: a file of Secrets the pod uses (besides",
+                "those in the manifest), for --pin-secrets; repeatable."})
         List<Path> secrets = new ArrayList<>();
+
+        @Option(names = "--pin-secrets", description = {"Kubernetes only: pin the files of Secret volumes by SHA-256 too. Off by",
+                "default: the policy travels in the pod's annotation, and a digest lets anyone who reads it test guesses",
+                "of a Secret; unpinned, the host may mount any content there (a warning says so)."})
+        boolean pinSecrets;
 
         List<String> given() {
             List<String> g = new ArrayList<>();
@@ -62,6 +67,7 @@ final class KubernetesPolicyGen {
             if (pauseImage != null) g.add("--pause-image");
             if (!configMaps.isEmpty()) g.add("--config-map");
             if (!secrets.isEmpty()) g.add("--secret");
+            if (pinSecrets) g.add("--pin-secrets");
             return g;
         }
     }
@@ -100,6 +106,11 @@ final class KubernetesPolicyGen {
             throw new CofferException(cmd.groupFile + ": the file has " + workloads.size() + " workloads " + ids
                     + "; choose one with --workload KIND/NAME, or write all into the file with --inject");
         }
+        if (!o.secrets.isEmpty() && !o.pinSecrets) {
+            throw new CofferException("expected --pin-secrets with --secret " + o.secrets.getFirst() + ": Secrets are given only to pin"
+                    + " their files by SHA-256, which puts those digests in the pod's annotation; add --pin-secrets to accept that,"
+                    + " or leave out --secret (the Secret volumes are then not pinned)");
+        }
         List<KubernetesManifest> objectFiles = new ArrayList<>();
         for (Map.Entry<String, List<Path>> kind : List.of(Map.entry("ConfigMap", o.configMaps), Map.entry("Secret", o.secrets))) {
             for (Path f : kind.getValue()) {
@@ -113,7 +124,7 @@ final class KubernetesPolicyGen {
             }
         }
         PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(cmd.debugMode, o.allowPrivileged, o.pauseImage,
-                cmd.allowUnencryptedScratch, objectFiles);
+                cmd.allowUnencryptedScratch, objectFiles, o.pinSecrets);
         List<PodPolicyGenerator.Result> results = new ArrayList<>();
         try (ImageStore store = ImageStore.open(CofferHome.resolve())) {
             PodPolicyGenerator generator = new PodPolicyGenerator(new StoreImageSource(store));

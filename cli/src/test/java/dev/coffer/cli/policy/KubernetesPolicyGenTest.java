@@ -188,8 +188,26 @@ class KubernetesPolicyGenTest {
         assertTrue(bare.err().contains("volume config (configMap) is not pinned: ConfigMap 'app-config' is not in this file (add it,"
                 + " or pass --config-map FILE)"), bare.err());
 
-        PolicyCommandTest.Result pinned = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map",
+        // the Secret given but not --pin-secrets: refused, saying what pinning a Secret means; nothing written
+        PolicyCommandTest.Result unconfirmed = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map",
                 configMaps.toString(), "--secret", secrets.toString());
+        assertEquals(1, unconfirmed.exit(), unconfirmed.err());
+        assertEquals("", unconfirmed.out());
+        assertTrue(unconfirmed.err().contains("expected --pin-secrets with --secret"), unconfirmed.err());
+
+        // the ConfigMap given, the Secret in the manifest itself: the ConfigMap pinned, the Secret not without --pin-secrets
+        Path withSecret = tmp.resolve("vol-with-secret.yaml");
+        Files.writeString(withSecret, Files.readString(manifest) + "---\n" + Files.readString(secrets));
+        PolicyCommandTest.Result secretUnpinned = PolicyCommandTest.run("policy", "gen", withSecret.toString(), "--config-map",
+                configMaps.toString());
+        assertEquals(0, secretUnpinned.exit(), secretUnpinned.err());
+        assertTrue(secretUnpinned.out().contains("\"files\": [{\"path\": \"app.yaml\""), secretUnpinned.out());
+        assertFalse(secretUnpinned.out().contains("\"path\": \"password\""), "no digest of the Secret: " + secretUnpinned.out());
+        assertTrue(secretUnpinned.err().contains("volume creds (secret) is not pinned: its files come from a Secret")
+                && secretUnpinned.err().contains("--pin-secrets"), secretUnpinned.err());
+
+        PolicyCommandTest.Result pinned = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map",
+                configMaps.toString(), "--secret", secrets.toString(), "--pin-secrets");
         assertEquals(0, pinned.exit(), pinned.err());
         assertTrue(pinned.out().contains("\"files\": [{\"path\": \"app.yaml\", \"sha256\": \"" + appYaml + "\"}]"), pinned.out());
         assertTrue(pinned.out().contains("\"files\": [{\"path\": \"password\""), pinned.out());

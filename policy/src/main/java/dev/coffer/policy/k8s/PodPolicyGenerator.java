@@ -113,7 +113,7 @@ public final class PodPolicyGenerator {
      * {@code -c}), whose content env entries and volumes use as if they were in the manifest.
      */
     public record Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch,
-                          List<KubernetesManifest> objectFiles) {
+                          List<KubernetesManifest> objectFiles, boolean pinSecrets) {
         public static final Options DEFAULT = new Options(false, false, DEFAULT_PAUSE_IMAGE, false);
 
         public Options {
@@ -122,7 +122,7 @@ public final class PodPolicyGenerator {
         }
 
         public Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch) {
-            this(debugMode, allowPrivileged, pauseImage, allowUnencryptedScratch, List.of());
+            this(debugMode, allowPrivileged, pauseImage, allowUnencryptedScratch, List.of(), false);
         }
     }
 
@@ -615,13 +615,20 @@ public final class PodPolicyGenerator {
                     yield why;
                 }
             };
+            boolean fromSecret = kind == ContentVolumeKind.SECRET;
+            for (JsonNode one : src.path("sources")) fromSecret |= one.has("secret");
+            if (unknown == null && fromSecret && !options.pinSecrets()) {
+                // a digest of a guessable secret gives it away, and the policy travels in the pod's
+                // annotation, which more people read than the Secret: as with env values from
+                // Secrets, nothing of a Secret goes into a policy unless its author says so
+                unknown = "its files come from a Secret, whose SHA-256 in the policy would let anyone who reads the pod's"
+                        + " annotation test guesses of it (pass --pin-secrets to pin them anyway)";
+            }
             if (unknown != null) {
                 warnings.add(workload.id() + ": volume " + name + " (" + kind.podSpecField() + ") is not pinned: " + unknown
                         + "; the host supplies its files and the policy allows any content");
                 return new MountInput.Content(kind, null);
             }
-            boolean fromSecret = kind == ContentVolumeKind.SECRET;
-            for (JsonNode one : src.path("sources")) fromSecret |= one.has("secret");
             if (fromSecret) {
                 warnings.add(workload.id() + ": volume " + name + " pins its Secret files by SHA-256 in the policy, which anyone who"
                         + " can read the pod's annotation can read: a guessable secret (a short password) can be found from it");

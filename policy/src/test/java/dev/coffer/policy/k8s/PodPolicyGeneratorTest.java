@@ -727,7 +727,7 @@ class PodPolicyGeneratorTest {
     @Test
     void configMapAndSecretVolumesArePinnedByFileDigestAndTheRestSaidUnpinned() throws Exception {
         KubernetesManifest secrets = KubernetesManifest.parse(SECRETS_FILE, "secrets.yaml").requireOnly("Secret");
-        PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(false, false, null, false, List.of(secrets));
+        PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(false, false, null, false, List.of(secrets), true);
         PodPolicyGenerator.Result r = generate(CONTENT_POD, "Pod/p", options);
         String policy = r.policy().text();
         assertEquals(policy, generate(CONTENT_POD, "Pod/p", options).policy().text(), "the same pod gives the same bytes");
@@ -749,6 +749,15 @@ class PodPolicyGeneratorTest {
                 unpinned.get(0));
         assertTrue(unpinned.get(1).contains("volume token (projected)"), unpinned.get(1));
         assertTrue(r.warnings().stream().anyMatch(w -> w.contains("volume creds pins its Secret files")), r.warnings().toString());
+
+        // without pinSecrets (the default) the same Secret is not pinned: no digest of it in the policy, one line saying so
+        PodPolicyGenerator.Result unpinnedSecret = generate(CONTENT_POD, "Pod/p",
+                new PodPolicyGenerator.Options(false, false, null, false, List.of(secrets), false));
+        assertFalse(unpinnedSecret.policy().text().contains(creds.get(0).sha256()), "a Secret's digest only with pinSecrets");
+        assertTrue(unpinnedSecret.policy().text().contains(config.get(0).sha256()), "ConfigMaps are still pinned");
+        assertTrue(unpinnedSecret.warnings().stream().anyMatch(w -> w.contains("volume creds (secret) is not pinned: its files come from a Secret")),
+                unpinnedSecret.warnings().toString());
+        assertTrue(decideContent(unpinnedSecret.policy().text(), honest).allowed());
 
         // one byte changed in a pinned file: refused, naming the file
         List<Mount> changed = new ArrayList<>(honest);
@@ -795,7 +804,7 @@ class PodPolicyGeneratorTest {
         assertTrue(e.getMessage().contains("../../etc/passwd"), e.getMessage());
         KubernetesManifest bad = KubernetesManifest.parse(SECRETS_FILE.replace("czNjcjN0", "not base64!"), "s.yaml");
         e = assertThrows(ManifestException.class, () -> generate(CONTENT_POD, "Pod/p",
-                new PodPolicyGenerator.Options(false, false, null, false, List.of(bad))));
+                new PodPolicyGenerator.Options(false, false, null, false, List.of(bad), true)));
         assertTrue(e.getMessage().contains("data.password is not base64"), e.getMessage());
         // a --secret file that holds something else
         e = assertThrows(ManifestException.class, () -> KubernetesManifest.parse(CONTENT_POD, "c.yaml").requireOnly("Secret"));
