@@ -52,17 +52,35 @@ public final class LoadGenerator {
      * @param queueP50Millis the server's own queue time (its Server-Timing header) of the answered
      *                       requests, apart from the end-to-end latency; -1 when the server gave none
      * @param overloaded     errors that were 503 overloaded: the server refusing work beyond its queue
+     * @param tail           where the slowest 1% of answered requests spent their time, on average
+     *                       (null when the server gave no complete Server-Timing)
      */
     public record Result(String mode, long requests, long errors, double seconds, double perSecond, double p50Millis,
                          double p99Millis, double maxMillis, double queueP50Millis, double queueP99Millis, double queueMaxMillis,
-                         long overloaded, double clientCpuMicrosPerRequest, String firstError) {
+                         long overloaded, double clientCpuMicrosPerRequest, String firstError, Tail tail) {
         public String summary() {
             String queue = queueP50Millis < 0 ? "" : String.format(java.util.Locale.ROOT,
                     "; server queue p50 %.2f ms, p99 %.2f ms, max %.1f ms", queueP50Millis, queueP99Millis, queueMaxMillis);
             return String.format(java.util.Locale.ROOT, "%s: %d requests in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms%s,"
-                    + " errors %d (%d overloaded) (load generator CPU %.0f µs/request)",
+                    + " errors %d (%d overloaded) (load generator CPU %.0f µs/request)%s",
                     mode, requests, seconds, perSecond, p50Millis, p99Millis, maxMillis, queue, errors, overloaded,
-                    clientCpuMicrosPerRequest);
+                    clientCpuMicrosPerRequest, tail == null ? "" : "\n" + tail.summary());
+        }
+    }
+
+    /**
+     * The slowest 1% of answers taken apart (mean milliseconds): {@code recv}, {@code queue} and
+     * {@code handle} as the server reported them (Server-Timing), and {@code outside} the rest of
+     * the end-to-end time: TLS and HTTP work before the server parsed the request and after its
+     * handler answered, the network, and this process; {@code connecting} of them were the first
+     * on their connection, whose latency includes connecting and the TLS handshake.
+     */
+    public record Tail(int requests, int connecting, double meanMillis, double recvMillis, double queueMillis, double handleMillis, double outsideMillis) {
+        public String summary() {
+            return String.format(java.util.Locale.ROOT, "slowest 1%% (%d requests, %d of them a new connection's first, mean %.1f ms): "
+                    + "before the handler %.1f ms, admission queue %.1f ms, handler %.1f ms, outside the server's handling "
+                    + "(connecting, TLS, HTTP I/O, network, load generator) %.1f ms",
+                    requests, connecting, meanMillis, recvMillis, queueMillis, handleMillis, outsideMillis);
         }
     }
 
@@ -185,14 +203,15 @@ public final class LoadGenerator {
                         }
                         byte[] request = requests.get((int) (next.getAndIncrement() % requests.size()));
                         try {
-                            if (conn == null) conn = HttpConnection.open(uri, tls);
+                            boolean fresh = conn == null;
+                            if (fresh) conn = HttpConnection.open(uri, tls);
                             HttpConnection.Response r = conn.exchange(request);
                             if (r.close()) {
                                 conn.close();
                                 conn = null;
                             }
                             if (rec != null) {
-                                if (r.status() == 200) rec.ok(System.nanoTime() - scheduled, r.queueMillis());
+                                if (r.status() == 200) rec.ok(System.nanoTime() - scheduled, r.timing(), fresh);
                                 else rec.error("HTTP " + r.status() + ": " + new String(r.body(), 0, Math.min(300, r.body().length),
                                         java.nio.charset.StandardCharsets.UTF_8), r.status() == 503);
                             }
@@ -224,7 +243,9 @@ public final class LoadGenerator {
 
     private static final class Recorder {
         private final long[] latencies;
-        private final double[] queued;
+        private final HttpConnection.ServerTiming[] timings;
+        /** Answers that were their connection's first: their latency includes connecting (and the TLS handshake). */
+        private final boolean[] fresh;
         private final AtomicLong count = new AtomicLong();
         private final AtomicLong oks = new AtomicLong();
         private final AtomicLong errors = new AtomicLong();
@@ -233,15 +254,17 @@ public final class LoadGenerator {
 
         Recorder(int capacity) {
             latencies = new long[capacity];
-            queued = new double[capacity];
+            timings = new HttpConnection.ServerTiming[capacity];
+            fresh = new boolean[capacity];
         }
 
-        void ok(long nanos, double queueMillis) {
+        void ok(long nanos, HttpConnection.ServerTiming timing, boolean firstOnConnection) {
             count.incrementAndGet();
             long i = oks.getAndIncrement();
             if (i < latencies.length) {
                 latencies[(int) i] = nanos;
-                queued[(int) i] = queueMillis;
+                timings[(int) i] = timing;
+                fresh[(int) i] = firstOnConnection;
             }
         }
 
@@ -257,7 +280,8 @@ public final class LoadGenerator {
             int okCount = (int) Math.min(oks.get(), latencies.length);
             long[] sorted = Arrays.copyOf(latencies, okCount);
             Arrays.sort(sorted);
-            double[] queue = Arrays.copyOf(queued, okCount);
+            double[] queue = new double[okCount];
+            for (int i = 0; i < okCount; i++) queue[i] = timings[i].queueMillis();
             Arrays.sort(queue);
             boolean timed = queue.length > 0 && queue[0] >= 0; // every answer said its queue time
             double q50 = timed ? queue[(int) (queue.length * 0.50)] : -1;
@@ -268,7 +292,26 @@ public final class LoadGenerator {
             double max = sorted.length == 0 ? 0 : sorted[sorted.length - 1] / 1e6;
             double cpuPerRequest = cpuNanos < 0 || n == 0 ? -1 : cpuNanos / 1e3 / n;
             return new Result(mode, n, errors.get(), seconds, n / seconds, p50, p99, max, q50, q99, qMax, overloaded.get(),
-                    cpuPerRequest, firstError.get());
+                    cpuPerRequest, firstError.get(), tail(okCount, sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) (sorted.length * 0.99))]));
+        }
+
+        /** The answers at or above the p99 latency, taken apart; null unless each said all its times. */
+        private Tail tail(int okCount, long p99Nanos) {
+            int k = 0, connecting = 0;
+            double total = 0, recv = 0, queue = 0, handle = 0;
+            for (int i = 0; i < okCount; i++) {
+                if (latencies[i] < p99Nanos) continue;
+                HttpConnection.ServerTiming t = timings[i];
+                if (t.serverMillis() < 0) return null;
+                k++;
+                if (fresh[i]) connecting++;
+                total += latencies[i] / 1e6;
+                recv += t.recvMillis();
+                queue += t.queueMillis();
+                handle += t.handleMillis();
+            }
+            if (k == 0) return null;
+            return new Tail(k, connecting, total / k, recv / k, queue / k, handle / k, (total - recv - queue - handle) / k);
         }
     }
 
