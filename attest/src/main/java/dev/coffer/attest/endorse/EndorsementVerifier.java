@@ -143,7 +143,16 @@ public final class EndorsementVerifier {
         return Optional.empty();
     }
 
+    /**
+     * did:x509 issuers already resolved against a chain, keyed by the digest of the issuer and
+     * every certificate's encoding: the resolution reads nothing else (no dates), so a repeat of
+     * exactly those bytes resolves the same way.
+     */
+    static final VerifiedDigests RESOLVED_ISSUERS = new VerifiedDigests(4096);
+
     static CheckResult didX509(GuestEndorsement e) {
+        byte[] resolved = issuerDigest(e);
+        if (resolved != null && RESOLVED_ISSUERS.contains(resolved)) return pass(DID_X509, "issuer resolves against the x5chain");
         DidX509 did;
         try {
             did = DidX509.parse(e.issuer());
@@ -151,8 +160,21 @@ public final class EndorsementVerifier {
             return fail(DID_X509, x.getMessage());
         }
         Optional<String> mismatch = did.mismatch(e.chain());
-        return mismatch.map(m -> fail(DID_X509, "issuer " + e.issuer() + " does not resolve against the x5chain: " + m))
-                .orElseGet(() -> pass(DID_X509, "issuer resolves against the x5chain"));
+        if (mismatch.isPresent()) return fail(DID_X509, "issuer " + e.issuer() + " does not resolve against the x5chain: " + mismatch.get());
+        if (resolved != null) RESOLVED_ISSUERS.add(resolved);
+        return pass(DID_X509, "issuer resolves against the x5chain");
+    }
+
+    /** What {@link #RESOLVED_ISSUERS} remembers of a resolution: the issuer and the chain, exactly; null if a certificate cannot be encoded. */
+    static byte[] issuerDigest(GuestEndorsement e) {
+        byte[][] parts = new byte[e.chain().size() + 1][];
+        parts[0] = e.issuer().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            for (int i = 0; i < e.chain().size(); i++) parts[i + 1] = e.chain().get(i).getEncoded();
+        } catch (java.security.cert.CertificateEncodingException x) {
+            return null;
+        }
+        return VerifiedDigests.of(parts);
     }
 
     static CheckResult signature(GuestEndorsement e) {

@@ -12,12 +12,12 @@ import java.util.stream.Collectors;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The endorsement verifier remembers COSE signatures (and certificate links) that verified:
+ * The endorsement verifier remembers COSE signatures, certificate links and did:x509 resolutions that succeeded:
  * a repeat is answered from memory, any altered byte is a miss verified from scratch, failures
  * are never remembered, and the memory is bounded. Each test signs with its own fresh key, so
  * no other test's entries are involved.
  */
-class SignatureCacheTest {
+class EndorsementVerifierCacheTest {
     static final String FEED = "coffer-guest";
 
     static byte[] digest(byte[] cose) {
@@ -148,6 +148,34 @@ class SignatureCacheTest {
         var crossed = List.of(chain.get(0), other.chain().get(1));
         assertEquals(CheckResult.Status.FAIL, EndorsementVerifier.chain(crossed, TestSigners.NOW).status());
         assertEquals(CheckResult.Status.FAIL, EndorsementVerifier.chain(crossed, TestSigners.NOW).status());
+    }
+
+    @Test
+    void issuerResolutionsAreRememberedAndAnotherIssuerOrChainIsAMiss() {
+        TestSigners signer = TestSigners.ec384("CN=Cache DID,O=Test Org,C=US", Duration.ofDays(365));
+        TestSigners other = TestSigners.ec384("CN=Cache DID,O=Test Org,C=US", Duration.ofDays(365));
+        GuestEndorsement e = GuestEndorsement.parse(signer.sign(TestSigners.MEASUREMENT, 5, FEED));
+        assertFalse(EndorsementVerifier.RESOLVED_ISSUERS.contains(EndorsementVerifier.issuerDigest(e)));
+        assertEquals(CheckResult.Status.PASS, EndorsementVerifier.didX509(e).status());
+        assertTrue(EndorsementVerifier.RESOLVED_ISSUERS.contains(EndorsementVerifier.issuerDigest(e)));
+        long hits = EndorsementVerifier.RESOLVED_ISSUERS.hits();
+        assertEquals(CheckResult.Status.PASS, EndorsementVerifier.didX509(e).status());
+        assertTrue(EndorsementVerifier.RESOLVED_ISSUERS.hits() > hits);
+
+        // After the hit: the same chain claiming another CA's did:x509 does not resolve, twice.
+        byte[] forged = Cose.of(signer.sign(TestSigners.MEASUREMENT, 5, FEED))
+                .withHeader(Cose.header(-35, signer.chain(), other.did(), FEED)).encode();
+        GuestEndorsement f = GuestEndorsement.parse(forged);
+        for (int i = 0; i < 2; i++) {
+            CheckResult r = EndorsementVerifier.didX509(f);
+            assertEquals(CheckResult.Status.FAIL, r.status(), r.detail());
+            assertTrue(r.detail().contains("does not resolve"), r.detail());
+        }
+        assertFalse(EndorsementVerifier.RESOLVED_ISSUERS.contains(EndorsementVerifier.issuerDigest(f)));
+        // The genuine issuer over another CA's chain: a different digest, refused.
+        byte[] swapped = Cose.of(signer.sign(TestSigners.MEASUREMENT, 5, FEED))
+                .withHeader(Cose.header(-35, other.chain(), signer.did(), FEED)).encode();
+        assertEquals(CheckResult.Status.FAIL, EndorsementVerifier.didX509(GuestEndorsement.parse(swapped)).status());
     }
 
     @Test
