@@ -44,8 +44,13 @@ final class EndorsementGate {
     private final List<TrustedEndorser> trusted;
     private final VaultStore store;
     private final Clock clock;
-    /** Endorsements as guests present them with every report (and as registered), parsed once per distinct document. */
-    private final ExactBytesCache<GuestEndorsement> parsed = new ExactBytesCache<>(ExactBytesCache.DEFAULT_CAPACITY, GuestEndorsement::parse);
+    /**
+     * Endorsements as guests present them with every report (and as registered), parsed once per
+     * distinct document. A deployment has a few (one per guest image release); the bound keeps a
+     * client that sends many distinct documents of the maximum size to a few megabytes.
+     */
+    private final ExactBytesCache<GuestEndorsement> parsed = new ExactBytesCache<>(PARSED_CAPACITY, GuestEndorsement::parse);
+    static final int PARSED_CAPACITY = 64;
 
     EndorsementGate(List<TrustedEndorser> trusted, VaultStore store, Clock clock) {
         this.trusted = List.copyOf(trusted);

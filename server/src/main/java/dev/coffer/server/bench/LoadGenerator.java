@@ -150,11 +150,19 @@ public final class LoadGenerator {
         URI uri = URI.create(config.url);
         List<byte[]> requests = new ArrayList<>(bodies.size());
         for (byte[] body : bodies) requests.add(HttpConnection.request(uri, path, body));
-        if (config.warmupSeconds > 0) phase(uri, requests, config, config.warmupSeconds, null);
+        // one keep-alive connection per worker, opened during the warm-up and kept for the measured phase
+        HttpConnection[] connections = new HttpConnection[config.concurrency];
+        if (config.warmupSeconds > 0) phase(uri, requests, config, config.warmupSeconds, null, connections);
         Recorder rec = new Recorder(Math.max(1024, (config.rate > 0 ? config.rate : 5000) * config.seconds * 2));
         long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
-        phase(uri, requests, config, config.seconds, rec);
+        try {
+            phase(uri, requests, config, config.seconds, rec, connections);
+        } finally {
+            for (HttpConnection c : connections) {
+                if (c != null) c.close();
+            }
+        }
         double elapsed = (System.nanoTime() - t0) / 1e9;
         long cpu = processCpuNanos() - cpu0;
         return rec.result(config.mode.name(), elapsed, cpu);
@@ -179,8 +187,15 @@ public final class LoadGenerator {
      * thread. Without a rate every connection sends its next request as soon as the previous
      * answer arrives (closed loop). With a rate a pacer hands out due times and latency counts
      * from the due time, so queueing behind busy connections is measured, not hidden.
+     *
+     * <p>Worker {@code w} uses {@code connections[w]}, opening it if there is none (or the last
+     * one broke) and leaving it there for the next phase: connections opened in the warm-up
+     * serve the measured phase, as a warm client's would. Without a warm-up, or after a broken
+     * connection, the first answer on a new connection includes connecting and the TLS
+     * handshake, and the tail report counts such answers.
      */
-    private static void phase(URI uri, List<byte[]> requests, Config config, int seconds, Recorder rec) throws InterruptedException {
+    private static void phase(URI uri, List<byte[]> requests, Config config, int seconds, Recorder rec,
+                              HttpConnection[] connections) throws InterruptedException {
         javax.net.ssl.SSLContext tls = config.trust.sslContext();
         long start = System.nanoTime();
         long end = start + TimeUnit.SECONDS.toNanos(seconds);
@@ -188,8 +203,9 @@ public final class LoadGenerator {
         AtomicLong next = new AtomicLong();
         List<Thread> workers = new ArrayList<>(config.concurrency);
         for (int w = 0; w < config.concurrency; w++) {
+            int worker = w;
             workers.add(Thread.ofPlatform().name("bench-" + w).daemon().start(() -> {
-                HttpConnection conn = null;
+                HttpConnection conn = connections[worker];
                 try {
                     while (true) {
                         long scheduled;
@@ -224,7 +240,7 @@ public final class LoadGenerator {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
-                    if (conn != null) conn.close();
+                    connections[worker] = conn; // kept open for the next phase; run() closes them at the end
                 }
             }));
         }
