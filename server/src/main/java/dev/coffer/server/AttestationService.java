@@ -85,7 +85,9 @@ public final class AttestationService {
     private final ServerConfig config;
     private final EndorsementGate endorsements;
     private final String policyHash;
-    private final CertificateBundleCache bundles = new CertificateBundleCache(CertificateBundleCache.DEFAULT_CAPACITY);
+    /** VCEK/ASK/ARK bundles as guests send them with every report, parsed once per distinct bundle. */
+    private final ExactBytesCache<List<AmdCertificate>> bundles = new ExactBytesCache<>(ExactBytesCache.DEFAULT_CAPACITY,
+            pem -> List.copyOf(dev.coffer.attest.cert.Certificates.parsePem(new String(pem, StandardCharsets.ISO_8859_1))));
     /** Evidence verification is the CPU-heavy work: served in arrival order, bounded (see AdmissionQueue). */
     private final dev.coffer.server.http.AdmissionQueue verification =
             new dev.coffer.server.http.AdmissionQueue(dev.coffer.server.http.AdmissionQueue.Settings.defaults());
@@ -313,7 +315,7 @@ public final class AttestationService {
         // Endorsements are parsed before any cryptography: garbage is a 400 whatever the report.
         List<dev.coffer.attest.endorse.GuestEndorsement> presented = new ArrayList<>();
         for (int i = 0; i < presentedEndorsements.size(); i++) {
-            presented.add(EndorsementGate.parse(presentedEndorsements.get(i), "attest: report.Endorsements.Uvm[" + i + "]"));
+            presented.add(endorsements.parse(presentedEndorsements.get(i), "attest: report.Endorsements.Uvm[" + i + "]"));
         }
         List<AmdCertificate> certs;
         try {

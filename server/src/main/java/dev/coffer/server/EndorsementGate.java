@@ -44,6 +44,13 @@ final class EndorsementGate {
     private final List<TrustedEndorser> trusted;
     private final VaultStore store;
     private final Clock clock;
+    /**
+     * Endorsements as guests present them with every report (and as registered), parsed once per
+     * distinct document. A deployment has a few (one per guest image release); the bound keeps a
+     * client that sends many distinct documents of the maximum size to a few megabytes.
+     */
+    private final ExactBytesCache<GuestEndorsement> parsed = new ExactBytesCache<>(PARSED_CAPACITY, GuestEndorsement::parse);
+    static final int PARSED_CAPACITY = 64;
 
     EndorsementGate(List<TrustedEndorser> trusted, VaultStore store, Clock clock) {
         this.trusted = List.copyOf(trusted);
@@ -103,9 +110,9 @@ final class EndorsementGate {
     }
 
     /** Parses one COSE_Sign1 endorsement; anything else is a 400 {@code endorsement_invalid} saying what is wrong. */
-    static GuestEndorsement parse(byte[] cose, String where) {
+    GuestEndorsement parse(byte[] cose, String where) {
         try {
-            return GuestEndorsement.parse(cose);
+            return parsed.parse(cose);
         } catch (EndorsementFormatException e) {
             throw new ApiException(ErrorCode.ENDORSEMENT_INVALID, where + " is not a guest endorsement: " + e.getMessage());
         }
@@ -116,25 +123,33 @@ final class EndorsementGate {
      * signed for this MEASUREMENT; {@code why} collects, per endorsement tried, why it did not count.
      */
     Optional<MeasurementAcceptance> find(String measurement, List<GuestEndorsement> presented, List<String> why) {
-        List<GuestEndorsement> candidates = new ArrayList<>(presented);
-        int fromRequest = candidates.size();
+        // Presented ones first: a guest that sends its endorsement (the usual case) costs no store query.
+        for (int i = 0; i < presented.size(); i++) {
+            Optional<MeasurementAcceptance> a = accept(presented.get(i), measurement, "presented endorsement " + i, why);
+            if (a.isPresent()) return a;
+        }
         for (StoredEndorsement s : store.endorsements(measurement)) {
+            GuestEndorsement e;
             try {
-                candidates.add(GuestEndorsement.parse(s.cose()));
-            } catch (EndorsementFormatException e) {
-                why.add("registered endorsement " + s.digest().substring(0, 16) + " no longer parses: " + e.getMessage());
+                e = parsed.parse(s.cose());
+            } catch (EndorsementFormatException x) {
+                why.add("registered endorsement " + s.digest().substring(0, 16) + " no longer parses: " + x.getMessage());
+                continue;
             }
+            Optional<MeasurementAcceptance> a = accept(e, measurement, "registered endorsement " + e.sha256().substring(0, 16), why);
+            if (a.isPresent()) return a;
         }
-        for (int i = 0; i < candidates.size(); i++) {
-            GuestEndorsement e = candidates.get(i);
-            EndorsementVerdict v = EndorsementVerifier.verify(e, measurement, clock.instant(), trusted);
-            if (v.endorsed()) {
-                return Optional.of(new MeasurementAcceptance(MeasurementAcceptance.ENDORSEMENT, v.complianceStatus(), e.issuer(),
-                        e.feed(), Long.toString(e.guestSvn())));
-            }
-            why.add((i < fromRequest ? "presented endorsement " + i : "registered endorsement " + e.sha256().substring(0, 16))
-                    + " " + v.summary());
+        return Optional.empty();
+    }
+
+    /** {@code e}'s acceptance of this MEASUREMENT, or empty with the reason added to {@code why}. */
+    private Optional<MeasurementAcceptance> accept(GuestEndorsement e, String measurement, String name, List<String> why) {
+        EndorsementVerdict v = EndorsementVerifier.verify(e, measurement, clock.instant(), trusted);
+        if (v.endorsed()) {
+            return Optional.of(new MeasurementAcceptance(MeasurementAcceptance.ENDORSEMENT, v.complianceStatus(), e.issuer(),
+                    e.feed(), Long.toString(e.guestSvn())));
         }
+        why.add(name + " " + v.summary());
         return Optional.empty();
     }
 

@@ -113,20 +113,23 @@ public final class EndorsementVerifier {
     }
 
     /**
-     * Certificate-signature outcomes already established, keyed by SHA-256 of the certificate and
-     * of its issuer: a service appraising the same endorser's documents pays for the chain's
-     * signatures once. Only successes are kept; validity dates are still checked on every call.
-     * Bounded: a flood of distinct chains cannot grow memory without limit.
+     * Certificate links already verified, keyed by the digest of the certificate and of its
+     * issuer: a service appraising the same endorser's documents pays for the chain's signatures
+     * once. Validity dates are still checked on every call.
      */
-    private static final java.util.Set<String> VERIFIED_LINKS = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    private static final int VERIFIED_LINKS_LIMIT = 4096;
+    static final VerifiedDigests VERIFIED_LINKS = new VerifiedDigests(4096);
+    /**
+     * COSE signatures already verified, keyed by the digest of the algorithm, the leaf's key,
+     * the exact Sig_structure and the signature: the same endorsement presented with every
+     * attestation (as guests do) is verified once. Everything else (chain validity at the
+     * request's time, did:x509, trusted issuer and feed, measurement, SVN) is checked per call.
+     */
+    static final VerifiedDigests VERIFIED_SIGNATURES = new VerifiedDigests(4096);
 
     private static Optional<String> linkSignature(X509Certificate cert, X509Certificate issuer) {
-        String key;
+        byte[] key;
         try {
-            var d = java.security.MessageDigest.getInstance("SHA-256");
-            d.update(cert.getEncoded());
-            key = java.util.HexFormat.of().formatHex(d.digest(issuer.getEncoded()));
+            key = VerifiedDigests.of(cert.getEncoded(), issuer.getEncoded());
         } catch (GeneralSecurityException x) {
             return Optional.of(x.getMessage());
         }
@@ -136,12 +139,20 @@ public final class EndorsementVerifier {
         } catch (GeneralSecurityException | RuntimeException x) {
             return Optional.of(String.valueOf(x.getMessage()));
         }
-        if (VERIFIED_LINKS.size() >= VERIFIED_LINKS_LIMIT) VERIFIED_LINKS.clear();
         VERIFIED_LINKS.add(key);
         return Optional.empty();
     }
 
+    /**
+     * did:x509 issuers already resolved against a chain, keyed by the digest of the issuer and
+     * every certificate's encoding: the resolution reads nothing else (no dates), so a repeat of
+     * exactly those bytes resolves the same way.
+     */
+    static final VerifiedDigests RESOLVED_ISSUERS = new VerifiedDigests(4096);
+
     static CheckResult didX509(GuestEndorsement e) {
+        byte[] resolved = issuerDigest(e);
+        if (resolved != null && RESOLVED_ISSUERS.contains(resolved)) return pass(DID_X509, "issuer resolves against the x5chain");
         DidX509 did;
         try {
             did = DidX509.parse(e.issuer());
@@ -149,8 +160,21 @@ public final class EndorsementVerifier {
             return fail(DID_X509, x.getMessage());
         }
         Optional<String> mismatch = did.mismatch(e.chain());
-        return mismatch.map(m -> fail(DID_X509, "issuer " + e.issuer() + " does not resolve against the x5chain: " + m))
-                .orElseGet(() -> pass(DID_X509, "issuer resolves against the x5chain"));
+        if (mismatch.isPresent()) return fail(DID_X509, "issuer " + e.issuer() + " does not resolve against the x5chain: " + mismatch.get());
+        if (resolved != null) RESOLVED_ISSUERS.add(resolved);
+        return pass(DID_X509, "issuer resolves against the x5chain");
+    }
+
+    /** What {@link #RESOLVED_ISSUERS} remembers of a resolution: the issuer and the chain, exactly; null if a certificate cannot be encoded. */
+    static byte[] issuerDigest(GuestEndorsement e) {
+        byte[][] parts = new byte[e.chain().size() + 1][];
+        parts[0] = e.issuer().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            for (int i = 0; i < e.chain().size(); i++) parts[i + 1] = e.chain().get(i).getEncoded();
+        } catch (java.security.cert.CertificateEncodingException x) {
+            return null;
+        }
+        return VerifiedDigests.of(parts);
     }
 
     static CheckResult signature(GuestEndorsement e) {
@@ -171,6 +195,8 @@ public final class EndorsementVerifier {
         if (keyUsage != null && !keyUsage[0]) return fail(SIGNATURE, "the leaf certificate's key usage does not allow digital signatures");
         try {
             byte[] toBeSigned = EndorsementSigner.sigStructure(e.protectedHeader(), e.payload());
+            byte[] checked = signatureDigest(e, toBeSigned);
+            if (VERIFIED_SIGNATURES.contains(checked)) return pass(SIGNATURE, alg + " signature by the x5chain leaf verifies");
             boolean ok;
             if (alg == CoseAlgorithm.ES384) {
                 ok = es384(leaf, toBeSigned, e.signature());
@@ -180,6 +206,7 @@ public final class EndorsementVerifier {
                 s.update(toBeSigned);
                 ok = s.verify(e.signature());
             }
+            if (ok) VERIFIED_SIGNATURES.add(checked);
             return ok
                     ? pass(SIGNATURE, alg + " signature by the x5chain leaf verifies")
                     : fail(SIGNATURE, alg + " signature does not verify with the x5chain leaf's key: the protected header, payload or signature was altered");
@@ -188,8 +215,15 @@ public final class EndorsementVerifier {
         }
     }
 
+    /** What {@link #VERIFIED_SIGNATURES} remembers of a signature check: every input it reads. */
+    static byte[] signatureDigest(GuestEndorsement e, byte[] toBeSigned) {
+        return VerifiedDigests.of(e.algorithm().name().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                e.leaf().getPublicKey().getEncoded(), toBeSigned, e.signature());
+    }
+
     /** Decoded leaf keys by SHA-256 of their encoding: one object per key lets BC keep its precomputed multiples of the point. */
     private static final java.util.Map<String, org.bouncycastle.crypto.params.ECPublicKeyParameters> ES384_KEYS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int ES384_KEYS_LIMIT = 4096;
 
     private static byte[] sha256(byte[] data) {
         try {
@@ -212,7 +246,7 @@ public final class EndorsementVerifier {
             if (!org.bouncycastle.asn1.sec.SECObjectIdentifiers.secp384r1.equals(spki.getAlgorithm().getParameters())) return false;
             var domain = dev.coffer.attest.cert.EcdsaP384.DOMAIN;
             key = new org.bouncycastle.crypto.params.ECPublicKeyParameters(domain.getCurve().decodePoint(spki.getPublicKeyData().getOctets()), domain);
-            if (ES384_KEYS.size() >= VERIFIED_LINKS_LIMIT) ES384_KEYS.clear();
+            if (ES384_KEYS.size() >= ES384_KEYS_LIMIT) ES384_KEYS.clear();
             ES384_KEYS.put(id, key);
         }
         var digest = new org.bouncycastle.crypto.digests.SHA384Digest();

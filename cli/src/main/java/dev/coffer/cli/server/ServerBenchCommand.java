@@ -19,7 +19,9 @@ import picocli.CommandLine.Spec;
         description = {"Drive a running 'coffer server --trust-sim' over loopback HTTP from this process:",
                 "attestations (verify + token) or key releases, at a fixed rate or as fast as possible.",
                 "Uses this Coffer home's simulated secure processor for evidence (16 distinct guests, made before timing);",
-                "prints throughput, p50/p99, errors and the CPU this load generator spent per request."},
+                "prints throughput, p50/p99, errors and the CPU this load generator spent per request;",
+                "for attest also the server's queue time and where the slowest 1%% spent theirs",
+                "(from the server's Server-Timing). Connections opened in the warm-up serve the measured phase."},
         footer = {"", "Examples:", "  coffer server bench --mode release --rate 200 --seconds 60",
                 "  coffer server bench --mode attest --concurrency 32 --seconds 20"})
 public final class ServerBenchCommand implements Runnable {

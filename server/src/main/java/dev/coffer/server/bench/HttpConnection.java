@@ -20,8 +20,29 @@ final class HttpConnection implements AutoCloseable {
     private static final int TIMEOUT_MILLIS = 30_000;
     private static final int MAX_HEAD = 64 * 1024;
 
-    /** @param queueMillis the server's queue time from its Server-Timing header, or -1 when it gave none */
-    record Response(int status, byte[] body, boolean close, double queueMillis) {}
+    /**
+     * @param timing the server's own account of the request, from its Server-Timing header
+     *               ({@link ServerTiming#NONE} when it gave none)
+     */
+    record Response(int status, byte[] body, boolean close, ServerTiming timing) {}
+
+    /**
+     * The server's Server-Timing metrics, in milliseconds, -1 where absent: {@code recv} from the
+     * parsed request to its handler's start, {@code queue} in the admission queue, {@code handle}
+     * in the handler.
+     */
+    record ServerTiming(double recvMillis, double queueMillis, double handleMillis) {
+        static final ServerTiming NONE = new ServerTiming(-1, -1, -1);
+
+        static ServerTiming parse(String header) {
+            return new ServerTiming(metric(header, "recv"), metric(header, "queue"), metric(header, "handle"));
+        }
+
+        /** Time the server accounts for, from the parsed request to the handler's answer; -1 unless all three are known. */
+        double serverMillis() {
+            return recvMillis < 0 || queueMillis < 0 || handleMillis < 0 ? -1 : recvMillis + queueMillis + handleMillis;
+        }
+    }
 
     private final Socket socket;
     private final InputStream in;
@@ -80,7 +101,7 @@ final class HttpConnection implements AutoCloseable {
         long length = -1;
         boolean chunked = false;
         boolean close = statusLine.startsWith("HTTP/1.0");
-        double queueMillis = -1;
+        ServerTiming timing = ServerTiming.NONE;
         int headBytes = 0;
         for (String h = line(); !h.isEmpty(); h = line()) {
             headBytes += h.length();
@@ -92,7 +113,7 @@ final class HttpConnection implements AutoCloseable {
             if (name.equalsIgnoreCase("Content-Length")) length = Long.parseLong(value);
             else if (name.equalsIgnoreCase("Transfer-Encoding")) chunked = value.equalsIgnoreCase("chunked");
             else if (name.equalsIgnoreCase("Connection")) close = value.equalsIgnoreCase("close");
-            else if (name.equalsIgnoreCase("Server-Timing")) queueMillis = queueMillis(value);
+            else if (name.equalsIgnoreCase("Server-Timing")) timing = ServerTiming.parse(value);
         }
         byte[] body;
         if (chunked) {
@@ -117,14 +138,14 @@ final class HttpConnection implements AutoCloseable {
             body = in.readAllBytes();
             close = true;
         }
-        return new Response(status, body, close, queueMillis);
+        return new Response(status, body, close, timing);
     }
 
-    /** The {@code queue;dur=MS} metric of a Server-Timing value, or -1. */
-    static double queueMillis(String serverTiming) {
+    /** The {@code NAME;dur=MS} metric of a Server-Timing value, or -1. */
+    static double metric(String serverTiming, String name) {
         for (String metric : serverTiming.split(",")) {
             String[] parts = metric.trim().split(";");
-            if (!parts[0].trim().equals("queue")) continue;
+            if (!parts[0].trim().equals(name)) continue;
             for (int i = 1; i < parts.length; i++) {
                 String p = parts[i].trim();
                 if (p.startsWith("dur=")) {

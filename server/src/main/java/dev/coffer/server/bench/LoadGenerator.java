@@ -52,17 +52,35 @@ public final class LoadGenerator {
      * @param queueP50Millis the server's own queue time (its Server-Timing header) of the answered
      *                       requests, apart from the end-to-end latency; -1 when the server gave none
      * @param overloaded     errors that were 503 overloaded: the server refusing work beyond its queue
+     * @param tail           where the slowest 1% of answered requests spent their time, on average
+     *                       (null when the server gave no complete Server-Timing)
      */
     public record Result(String mode, long requests, long errors, double seconds, double perSecond, double p50Millis,
                          double p99Millis, double maxMillis, double queueP50Millis, double queueP99Millis, double queueMaxMillis,
-                         long overloaded, double clientCpuMicrosPerRequest, String firstError) {
+                         long overloaded, double clientCpuMicrosPerRequest, String firstError, Tail tail) {
         public String summary() {
             String queue = queueP50Millis < 0 ? "" : String.format(java.util.Locale.ROOT,
                     "; server queue p50 %.2f ms, p99 %.2f ms, max %.1f ms", queueP50Millis, queueP99Millis, queueMaxMillis);
             return String.format(java.util.Locale.ROOT, "%s: %d requests in %.1f s = %.0f/s, p50 %.2f ms, p99 %.2f ms, max %.1f ms%s,"
-                    + " errors %d (%d overloaded) (load generator CPU %.0f µs/request)",
+                    + " errors %d (%d overloaded) (load generator CPU %.0f µs/request)%s",
                     mode, requests, seconds, perSecond, p50Millis, p99Millis, maxMillis, queue, errors, overloaded,
-                    clientCpuMicrosPerRequest);
+                    clientCpuMicrosPerRequest, tail == null ? "" : "\n" + tail.summary());
+        }
+    }
+
+    /**
+     * The slowest 1% of answers taken apart (mean milliseconds): {@code recv}, {@code queue} and
+     * {@code handle} as the server reported them (Server-Timing), and {@code outside} the rest of
+     * the end-to-end time: TLS and HTTP work before the server parsed the request and after its
+     * handler answered, the network, and this process; {@code connecting} of them were the first
+     * on their connection, whose latency includes connecting and the TLS handshake.
+     */
+    public record Tail(int requests, int connecting, double meanMillis, double recvMillis, double queueMillis, double handleMillis, double outsideMillis) {
+        public String summary() {
+            return String.format(java.util.Locale.ROOT, "slowest 1%% (%d requests, %d of them a new connection's first, mean %.1f ms): "
+                    + "before the handler %.1f ms, admission queue %.1f ms, handler %.1f ms, outside the server's handling "
+                    + "(connecting, TLS, HTTP I/O, network, load generator) %.1f ms",
+                    requests, connecting, meanMillis, recvMillis, queueMillis, handleMillis, outsideMillis);
         }
     }
 
@@ -132,11 +150,19 @@ public final class LoadGenerator {
         URI uri = URI.create(config.url);
         List<byte[]> requests = new ArrayList<>(bodies.size());
         for (byte[] body : bodies) requests.add(HttpConnection.request(uri, path, body));
-        if (config.warmupSeconds > 0) phase(uri, requests, config, config.warmupSeconds, null);
+        // one keep-alive connection per worker, opened during the warm-up and kept for the measured phase
+        HttpConnection[] connections = new HttpConnection[config.concurrency];
+        if (config.warmupSeconds > 0) phase(uri, requests, config, config.warmupSeconds, null, connections);
         Recorder rec = new Recorder(Math.max(1024, (config.rate > 0 ? config.rate : 5000) * config.seconds * 2));
         long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
-        phase(uri, requests, config, config.seconds, rec);
+        try {
+            phase(uri, requests, config, config.seconds, rec, connections);
+        } finally {
+            for (HttpConnection c : connections) {
+                if (c != null) c.close();
+            }
+        }
         double elapsed = (System.nanoTime() - t0) / 1e9;
         long cpu = processCpuNanos() - cpu0;
         return rec.result(config.mode.name(), elapsed, cpu);
@@ -161,8 +187,15 @@ public final class LoadGenerator {
      * thread. Without a rate every connection sends its next request as soon as the previous
      * answer arrives (closed loop). With a rate a pacer hands out due times and latency counts
      * from the due time, so queueing behind busy connections is measured, not hidden.
+     *
+     * <p>Worker {@code w} uses {@code connections[w]}, opening it if there is none (or the last
+     * one broke) and leaving it there for the next phase: connections opened in the warm-up
+     * serve the measured phase, as a warm client's would. Without a warm-up, or after a broken
+     * connection, the first answer on a new connection includes connecting and the TLS
+     * handshake, and the tail report counts such answers.
      */
-    private static void phase(URI uri, List<byte[]> requests, Config config, int seconds, Recorder rec) throws InterruptedException {
+    private static void phase(URI uri, List<byte[]> requests, Config config, int seconds, Recorder rec,
+                              HttpConnection[] connections) throws InterruptedException {
         javax.net.ssl.SSLContext tls = config.trust.sslContext();
         long start = System.nanoTime();
         long end = start + TimeUnit.SECONDS.toNanos(seconds);
@@ -170,8 +203,9 @@ public final class LoadGenerator {
         AtomicLong next = new AtomicLong();
         List<Thread> workers = new ArrayList<>(config.concurrency);
         for (int w = 0; w < config.concurrency; w++) {
+            int worker = w;
             workers.add(Thread.ofPlatform().name("bench-" + w).daemon().start(() -> {
-                HttpConnection conn = null;
+                HttpConnection conn = connections[worker];
                 try {
                     while (true) {
                         long scheduled;
@@ -185,14 +219,15 @@ public final class LoadGenerator {
                         }
                         byte[] request = requests.get((int) (next.getAndIncrement() % requests.size()));
                         try {
-                            if (conn == null) conn = HttpConnection.open(uri, tls);
+                            boolean fresh = conn == null;
+                            if (fresh) conn = HttpConnection.open(uri, tls);
                             HttpConnection.Response r = conn.exchange(request);
                             if (r.close()) {
                                 conn.close();
                                 conn = null;
                             }
                             if (rec != null) {
-                                if (r.status() == 200) rec.ok(System.nanoTime() - scheduled, r.queueMillis());
+                                if (r.status() == 200) rec.ok(System.nanoTime() - scheduled, r.timing(), fresh);
                                 else rec.error("HTTP " + r.status() + ": " + new String(r.body(), 0, Math.min(300, r.body().length),
                                         java.nio.charset.StandardCharsets.UTF_8), r.status() == 503);
                             }
@@ -205,7 +240,7 @@ public final class LoadGenerator {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
-                    if (conn != null) conn.close();
+                    connections[worker] = conn; // kept open for the next phase; run() closes them at the end
                 }
             }));
         }
@@ -224,7 +259,9 @@ public final class LoadGenerator {
 
     private static final class Recorder {
         private final long[] latencies;
-        private final double[] queued;
+        private final HttpConnection.ServerTiming[] timings;
+        /** Answers that were their connection's first: their latency includes connecting (and the TLS handshake). */
+        private final boolean[] fresh;
         private final AtomicLong count = new AtomicLong();
         private final AtomicLong oks = new AtomicLong();
         private final AtomicLong errors = new AtomicLong();
@@ -233,15 +270,17 @@ public final class LoadGenerator {
 
         Recorder(int capacity) {
             latencies = new long[capacity];
-            queued = new double[capacity];
+            timings = new HttpConnection.ServerTiming[capacity];
+            fresh = new boolean[capacity];
         }
 
-        void ok(long nanos, double queueMillis) {
+        void ok(long nanos, HttpConnection.ServerTiming timing, boolean firstOnConnection) {
             count.incrementAndGet();
             long i = oks.getAndIncrement();
             if (i < latencies.length) {
                 latencies[(int) i] = nanos;
-                queued[(int) i] = queueMillis;
+                timings[(int) i] = timing;
+                fresh[(int) i] = firstOnConnection;
             }
         }
 
@@ -257,7 +296,8 @@ public final class LoadGenerator {
             int okCount = (int) Math.min(oks.get(), latencies.length);
             long[] sorted = Arrays.copyOf(latencies, okCount);
             Arrays.sort(sorted);
-            double[] queue = Arrays.copyOf(queued, okCount);
+            double[] queue = new double[okCount];
+            for (int i = 0; i < okCount; i++) queue[i] = timings[i].queueMillis();
             Arrays.sort(queue);
             boolean timed = queue.length > 0 && queue[0] >= 0; // every answer said its queue time
             double q50 = timed ? queue[(int) (queue.length * 0.50)] : -1;
@@ -268,7 +308,26 @@ public final class LoadGenerator {
             double max = sorted.length == 0 ? 0 : sorted[sorted.length - 1] / 1e6;
             double cpuPerRequest = cpuNanos < 0 || n == 0 ? -1 : cpuNanos / 1e3 / n;
             return new Result(mode, n, errors.get(), seconds, n / seconds, p50, p99, max, q50, q99, qMax, overloaded.get(),
-                    cpuPerRequest, firstError.get());
+                    cpuPerRequest, firstError.get(), tail(okCount, sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) (sorted.length * 0.99))]));
+        }
+
+        /** The answers at or above the p99 latency, taken apart; null unless each said all its times. */
+        private Tail tail(int okCount, long p99Nanos) {
+            int k = 0, connecting = 0;
+            double total = 0, recv = 0, queue = 0, handle = 0;
+            for (int i = 0; i < okCount; i++) {
+                if (latencies[i] < p99Nanos) continue;
+                HttpConnection.ServerTiming t = timings[i];
+                if (t.serverMillis() < 0) return null;
+                k++;
+                if (fresh[i]) connecting++;
+                total += latencies[i] / 1e6;
+                recv += t.recvMillis();
+                queue += t.queueMillis();
+                handle += t.handleMillis();
+            }
+            if (k == 0) return null;
+            return new Tail(k, connecting, total / k, recv / k, queue / k, handle / k, (total - recv - queue - handle) / k);
         }
     }
 

@@ -4,8 +4,14 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -14,12 +20,20 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Why: each request runs on a virtual thread, and virtual threads are not preempted. Under
  * saturation dozens of verifications shared two cores in no particular order, so while the median
- * answer took half a millisecond a few waited seconds. Here at most {@code workers} run at once
- * and the rest wait in arrival order (a fair semaphore), so a request's wait is bounded by the
- * work ahead of it. Beyond {@code maxWaiting} waiters, or after {@code maxWait}, the answer is
- * 503 {@code overloaded} with a {@code Retry-After} the client can honour, instead of a wait that
- * grows without bound. Each answer carries {@code Server-Timing: queue;dur=.., handle;dur=..}
- * (milliseconds), which the load generator reports apart from the end-to-end latency.
+ * answer took half a millisecond a few waited seconds. Here the guarded handlers run on
+ * {@code workers} platform threads of their own and the rest wait in arrival order (a FIFO
+ * queue), so a request's wait is bounded by the work ahead of it. Beyond {@code maxWaiting}
+ * waiters, or after {@code maxWait}, the answer is 503 {@code overloaded} with a {@code
+ * Retry-After} the client can honour, instead of a wait that grows without bound. Each answer
+ * carries {@code Server-Timing: queue;dur=.., handle;dur=..} (milliseconds), which the load
+ * generator reports apart from the end-to-end latency.
+ *
+ * <p>Why platform threads: when the verifications ran on the virtual-thread carriers themselves
+ * (a semaphore of one permit per core), they held every carrier, and everything else the server
+ * does on virtual threads (TLS handshakes, reading and parsing requests, writing answers) waited
+ * behind them: under load a new connection's handshake took seconds while the queue itself
+ * said a few milliseconds. Platform threads are preempted by the OS, so the carriers keep
+ * their share of the cores for I/O whatever the verifications do.
  */
 public final class AdmissionQueue {
     /**
@@ -44,9 +58,11 @@ public final class AdmissionQueue {
     /** What the queue has done since the server started; for metrics and the bench. */
     public record Stats(int waiting, int running, long admitted, long refused) {}
 
+    private static final java.util.concurrent.atomic.AtomicInteger QUEUES = new java.util.concurrent.atomic.AtomicInteger();
+
     private final Settings settings;
-    private final Semaphore permits;
-    private final AtomicInteger waiting = new AtomicInteger();
+    private final ThreadPoolExecutor workers;
+    private final AtomicInteger running = new AtomicInteger();
     private final AtomicLong admitted = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     /** Moving average of a handler's time, for Retry-After. */
@@ -54,57 +70,99 @@ public final class AdmissionQueue {
 
     public AdmissionQueue(Settings settings) {
         this.settings = settings;
-        this.permits = new Semaphore(settings.workers(), true);
+        String name = "coffer-verify-" + QUEUES.incrementAndGet() + "-";
+        AtomicInteger threads = new AtomicInteger();
+        // Exactly `workers` threads and a bounded FIFO line; idle threads end after a while, so a
+        // queue that is no longer used (a stopped server in a test JVM) leaves no threads behind.
+        workers = new ThreadPoolExecutor(settings.workers(), settings.workers(), 30, TimeUnit.SECONDS,
+                settings.maxWaiting() == 0 ? new SynchronousQueue<>() : new LinkedBlockingQueue<>(settings.maxWaiting()),
+                r -> Thread.ofPlatform().name(name + threads.incrementAndGet()).daemon().unstarted(r));
+        workers.allowCoreThreadTimeOut(true);
     }
 
     /** {@code route} behind this queue. */
     public Route guard(Route route) {
         return request -> {
-            long arrived = System.nanoTime();
-            if (!admit()) throw overloaded("none was admitted within " + settings.maxWait().toMillis() + " ms");
-            admitted.incrementAndGet();
-            long started = System.nanoTime();
+            Admission a = new Admission(route, request, System.nanoTime());
             try {
-                HttpResponse response = route.handle(request);
-                return withTiming(response, started - arrived, System.nanoTime() - started);
-            } finally {
-                long took = System.nanoTime() - started;
-                averageHandleNanos.updateAndGet(avg -> avg + (took - avg) / 16);
-                permits.release();
+                workers.execute(a);
+            } catch (RejectedExecutionException e) {
+                throw overloaded(settings.maxWaiting() + " requests are already waiting");
+            }
+            try {
+                HttpResponse response;
+                try {
+                    response = a.answer.get(settings.maxWait().toNanos(), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException late) {
+                    if (a.abandon()) {
+                        workers.remove(a);
+                        throw overloaded("none was admitted within " + settings.maxWait().toMillis() + " ms");
+                    }
+                    response = a.answer.get(); // admitted just in time: the handler runs, its answer counts
+                }
+                return response;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (a.abandon()) workers.remove(a);
+                throw overloaded("the request was interrupted while it waited");
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                if (e.getCause() instanceof Error err) throw err;
+                throw new IllegalStateException(e.getCause());
             }
         };
     }
 
-    /**
-     * A free worker at once if no one waits (a timed try honours the fair order; the untimed one
-     * would overtake the waiters), else a place in the line, if there is room, for up to maxWait.
-     */
-    private boolean admit() {
-        try {
-            if (permits.tryAcquire(0, TimeUnit.NANOSECONDS)) return true;
-            if (waiting.incrementAndGet() > settings.maxWaiting()) {
-                waiting.decrementAndGet();
-                throw overloaded(settings.maxWaiting() + " requests are already waiting");
-            }
+    /** One request in the line: run by a worker unless its caller gave up waiting first. */
+    private final class Admission implements Runnable {
+        private static final int WAITING = 0, ADMITTED = 1, ABANDONED = 2;
+        private final Route route;
+        private final HttpRequest request;
+        private final long arrived;
+        private final AtomicInteger state = new AtomicInteger(WAITING);
+        final CompletableFuture<HttpResponse> answer = new CompletableFuture<>();
+
+        Admission(Route route, HttpRequest request, long arrived) {
+            this.route = route;
+            this.request = request;
+            this.arrived = arrived;
+        }
+
+        /** True when the request had not started, and now never will. */
+        boolean abandon() {
+            return state.compareAndSet(WAITING, ABANDONED);
+        }
+
+        @Override
+        public void run() {
+            if (!state.compareAndSet(WAITING, ADMITTED)) return;
+            admitted.incrementAndGet();
+            running.incrementAndGet();
+            long started = System.nanoTime();
+            HttpResponse response = null;
+            Throwable failure = null;
             try {
-                return permits.tryAcquire(settings.maxWait().toNanos(), TimeUnit.NANOSECONDS);
-            } finally {
-                waiting.decrementAndGet();
+                response = route.handle(request);
+            } catch (Throwable t) {
+                failure = t;
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
+            long took = System.nanoTime() - started;
+            averageHandleNanos.updateAndGet(avg -> avg + (took - avg) / 16);
+            // counted out before the caller learns the answer, so the stats it reads next are settled
+            running.decrementAndGet();
+            if (failure != null) answer.completeExceptionally(failure);
+            else answer.complete(withTiming(response, started - arrived, took));
         }
     }
 
     public Stats stats() {
-        return new Stats(waiting.get(), settings.workers() - permits.availablePermits(), admitted.get(), refused.get());
+        return new Stats(workers.getQueue().size(), running.get(), admitted.get(), refused.get());
     }
 
     private ApiException overloaded(String why) {
         refused.incrementAndGet();
         // the time the work queued now would take, rounded up to whole seconds (HTTP's unit)
-        long backlog = (long) waiting.get() * averageHandleNanos.get() / settings.workers();
+        long backlog = (long) workers.getQueue().size() * averageHandleNanos.get() / settings.workers();
         long retryAfter = Math.max(1, (backlog + 999_999_999L) / 1_000_000_000L);
         return new ApiException(ErrorCode.OVERLOADED, "the server is saturated (" + why + "); retry after " + retryAfter + " s",
                 Map.of("Retry-After", Long.toString(retryAfter)));

@@ -184,6 +184,11 @@ public final class HttpApiServer implements AutoCloseable {
             }
             response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
             answer.headers().forEach((k, v) -> response.getHeaders().put(k, v));
+            // How long the parsed request waited for a thread to run this handler: together with the
+            // route's own queue and handle times it splits a slow answer into where the time went.
+            String timing = String.format(Locale.ROOT, "recv;dur=%.3f", (started - request.getBeginNanoTime()) / 1e6);
+            String routeTiming = answer.headers().get("Server-Timing");
+            response.getHeaders().put("Server-Timing", routeTiming == null ? timing : timing + ", " + routeTiming);
             if (request.getMethod().equals("HEAD")) {
                 response.getHeaders().put(HttpHeader.CONTENT_LENGTH, answer.body().length);
                 response.write(true, null, callback);

@@ -52,10 +52,15 @@ class LoadGeneratorTest {
 
     @Test
     void theQueueTimeIsReadFromServerTiming() {
-        assertEquals(1.25, HttpConnection.queueMillis("queue;dur=1.250, handle;dur=0.400"));
-        assertEquals(0.5, HttpConnection.queueMillis("handle;dur=3, queue;desc=\"wait\";dur=0.5"));
-        assertEquals(-1, HttpConnection.queueMillis("handle;dur=3"));
-        assertEquals(-1, HttpConnection.queueMillis("queue;dur=abc"));
+        assertEquals(1.25, HttpConnection.metric("queue;dur=1.250, handle;dur=0.400", "queue"));
+        assertEquals(0.5, HttpConnection.metric("handle;dur=3, queue;desc=\"wait\";dur=0.5", "queue"));
+        assertEquals(-1, HttpConnection.metric("handle;dur=3", "queue"));
+        assertEquals(-1, HttpConnection.metric("queue;dur=abc", "queue"));
+        var t = HttpConnection.ServerTiming.parse("recv;dur=0.250, queue;dur=1.000, handle;dur=2.500");
+        assertEquals(new HttpConnection.ServerTiming(0.25, 1.0, 2.5), t);
+        assertEquals(3.75, t.serverMillis(), 1e-9);
+        // a server that leaves out any part accounts for nothing
+        assertEquals(-1, HttpConnection.ServerTiming.parse("queue;dur=1, handle;dur=2").serverMillis());
     }
 
     @Test

@@ -17,10 +17,10 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The parsed-bundle cache must only ever save work: a bundle that was accepted before does not
- * make a tampered, expired or different one pass.
+ * The parse caches (certificate bundles, endorsements) must only ever save work: a bundle or
+ * endorsement that was accepted before does not make a tampered, expired or different one pass.
  */
-class CertificateBundleCacheTest {
+class ExactBytesCacheTest {
     static final byte[] MEASUREMENT = Fixture.bytes(48, 0x11);
     static final byte[] HOST_DATA = Fixture.bytes(32, 0x22);
 
@@ -108,6 +108,34 @@ class CertificateBundleCacheTest {
         }
     }
 
+    private static String attestWith(CofferServer server, Fixture.Guest guest, byte[] endorsement) throws Exception {
+        return server.attestation().attest(guest.report(), guest.chainPem(), List.of(endorsement), guest.runtimeJson, "JSON", null);
+    }
+
+    @Test
+    void tamperedEndorsementAfterACachedGoodOneIsRefused(@TempDir Path home) throws Exception {
+        try (CofferServer server = CofferServer.startPlainHttpOnLoopback(ServerConfig.defaults(home).withPort(0).withTrustSim(true))) {
+            Fixture.Guest guest = new Fixture.Guest(home, MEASUREMENT, HOST_DATA, 0x30000L);
+            assertFalse(attestWith(server, guest, guest.endorsement).isBlank());
+            assertFalse(attestWith(server, guest, guest.endorsement.clone()).isBlank(), "the cached endorsement is accepted again");
+
+            // the last byte is the signature's: the document still parses, its signature no longer verifies
+            byte[] tampered = guest.endorsement.clone();
+            tampered[tampered.length - 1] ^= 0x01;
+            for (int i = 0; i < 2; i++) {
+                ApiException e = assertThrows(ApiException.class, () -> attestWith(server, guest, tampered));
+                assertEquals(ErrorCode.MEASUREMENT_NOT_ENDORSED, e.code());
+                assertTrue(e.getMessage().contains("signature"), e.getMessage());
+            }
+            // a truncated one does not parse, each time, and the genuine one still counts afterwards
+            byte[] truncated = java.util.Arrays.copyOf(guest.endorsement, guest.endorsement.length / 2);
+            for (int i = 0; i < 2; i++) {
+                assertEquals(ErrorCode.ENDORSEMENT_INVALID, assertThrows(ApiException.class, () -> attestWith(server, guest, truncated)).code());
+            }
+            assertFalse(attestWith(server, guest, guest.endorsement).isBlank());
+        }
+    }
+
     @Test
     void cacheHitsOnlyOnIdenticalBytesAndStaysBounded(@TempDir Path home, @TempDir Path otherHome) {
         SimulatedSecureProcessor a = SimulatedSecureProcessor.openOrCreate(home.resolve("sim-tee"));
@@ -116,7 +144,8 @@ class CertificateBundleCacheTest {
         byte[] bundleB = (b.vcekPem() + b.chainPem()).getBytes(StandardCharsets.US_ASCII);
         byte[] bundleAReordered = (a.chainPem() + a.vcekPem()).getBytes(StandardCharsets.US_ASCII);
 
-        CertificateBundleCache cache = new CertificateBundleCache(2);
+        ExactBytesCache<List<AmdCertificate>> cache = new ExactBytesCache<>(2,
+                pem -> List.copyOf(Certificates.parsePem(new String(pem, StandardCharsets.ISO_8859_1))));
         List<AmdCertificate> first = cache.parse(bundleA);
         assertSame(first, cache.parse(bundleA.clone()), "identical bytes are a hit");
         List<AmdCertificate> other = cache.parse(bundleB);
@@ -132,6 +161,6 @@ class CertificateBundleCacheTest {
         byte[] truncated = java.util.Arrays.copyOf(bundleA, bundleA.length / 3);
         assertThrows(IllegalArgumentException.class, () -> cache.parse(truncated));
         assertThrows(IllegalArgumentException.class, () -> cache.parse(truncated), "a bundle that fails to parse is never cached");
-        assertThrows(IllegalArgumentException.class, () -> new CertificateBundleCache(0));
+        assertThrows(IllegalArgumentException.class, () -> new ExactBytesCache<>(0, bytes -> bytes));
     }
 }
