@@ -102,7 +102,7 @@ final class Eval implements BuiltinContext {
         if (budget < 0) return -1;
         switch (v) {
             case ArrayValue a -> {
-                for (Value x : a.items()) if ((budget = nodesWithin(x, budget)) < 0) return -1;
+                for (int i = 0, n = a.size(); i < n; i++) if ((budget = nodesWithin(a.get(i), budget)) < 0) return -1;
             }
             case SetValue st -> {
                 for (Value x : st.items()) if ((budget = nodesWithin(x, budget)) < 0) return -1;
@@ -348,9 +348,8 @@ final class Eval implements BuiltinContext {
         step(body[i].loc());
         if (coll instanceof ArrayValue arr) {
             // the usual collection, walked without a closure call per member
-            List<Value> items = arr.items();
-            for (int j = 0, n = items.size(); j < n; j++) {
-                Value val = items.get(j);
+            for (int j = 0, n = arr.size(); j < n; j++) {
+                Value val = arr.get(j);
                 step(body[i].loc());
                 step(body[i + 1].loc());
                 if (!(xFirst ? val.equals(a) : a.equals(val))) continue;
@@ -501,8 +500,7 @@ final class Eval implements BuiltinContext {
     private static boolean iterate(Value coll, KV k) {
         switch (coll) {
             case ArrayValue a -> {
-                List<Value> items = a.items();
-                for (int i = 0; i < items.size(); i++) if (!k.k(NumberValue.of(i), items.get(i))) return false;
+                for (int i = 0, n = a.size(); i < n; i++) if (!k.k(NumberValue.of(i), a.get(i))) return false;
             }
             case ObjectValue o -> {
                 for (Map.Entry<Value, Value> e : o.map().entrySet()) if (!k.k(e.getKey(), e.getValue())) return false;
@@ -830,7 +828,7 @@ final class Eval implements BuiltinContext {
             }
             case ArrT a -> {
                 Value[] out = new Value[a.items().length];
-                return evalAll(a.items(), 0, out, f, () -> k.k(Value.wrapList(new ArrayList<>(Arrays.asList(out)))));
+                return evalAll(a.items(), 0, out, f, () -> k.k(Value.array(out)));
             }
             case SetT s -> {
                 Value[] out = new Value[s.items().length];

@@ -15,19 +15,59 @@ final class Regex {
     }
 
     /** Compiled patterns are shared across evaluations; the cache is bounded by clearing. */
-    private static final ConcurrentHashMap<String, Pattern> CACHE = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, Compiled> CACHE = new ConcurrentHashMap<>();
+
+    /**
+     * A compiled pattern and the literal text every match of it starts the subject with (empty when
+     * there is none to be sure of). Policies anchor their patterns ({@code ^NAME=.*$}, as both
+     * frameworks' anchor_pattern makes every env rule) and try each against every variable: a
+     * subject without the prefix is refused by a startsWith instead of a run of the RE2 machine.
+     */
+    record Compiled(Pattern pattern, String anchoredPrefix) {
+    }
 
     static Pattern compile(String fn, String re) {
-        Pattern p = CACHE.get(re);
-        if (p != null) return p;
+        return compiled(fn, re).pattern();
+    }
+
+    static Compiled compiled(String fn, String re) {
+        Compiled c = CACHE.get(re);
+        if (c != null) return c;
         try {
-            p = Pattern.compile(re);
+            c = new Compiled(Pattern.compile(re), anchoredPrefix(re));
         } catch (PatternSyntaxException e) {
             throw BuiltinException.builtin(fn, "error parsing regexp: " + e.getMessage());
         }
         if (CACHE.size() > 10_000) CACHE.clear();
-        CACHE.put(re, p);
-        return p;
+        CACHE.put(re, c);
+        return c;
+    }
+
+    /** RE2's metacharacters: a literal run ends at the first of them. */
+    private static final String META = "\\.+*?()[]{}^$|";
+
+    /**
+     * The literal characters that a (syntactically valid) pattern beginning with {@code ^} requires
+     * at the start of the subject: {@code ^} outside multi-line mode matches only there, and a plain
+     * character matches only itself. Conservative: empty for a pattern that does not start with
+     * {@code ^} (flags such as {@code (?i)} or {@code (?m)} come before it), that has an alternation
+     * anywhere (its other branch needs no prefix), and without the last character when a quantifier
+     * that allows zero repetitions ({@code * ? {}) follows it.
+     */
+    static String anchoredPrefix(String re) {
+        if (!re.startsWith("^") || re.indexOf('|') >= 0) return "";
+        int i = 1;
+        while (i < re.length() && META.indexOf(re.charAt(i)) < 0) i++;
+        int end = i;
+        if (i < re.length() && end > 1) {
+            char q = re.charAt(i);
+            if (q == '*' || q == '?' || q == '{') {
+                end--;
+                // a quantifier applies to a whole code point, not only its low surrogate
+                if (end > 1 && Character.isLowSurrogate(re.charAt(end)) && Character.isHighSurrogate(re.charAt(end - 1))) end--;
+            }
+        }
+        return re.substring(1, end);
     }
 
     /**
@@ -60,12 +100,13 @@ final class Regex {
     private static Value match(BuiltinContext c, Value[] a) {
         // operands checked and the pattern compiled in the order they always were: a bad pattern is reported first
         String re = Args.str("regex.match", a, 0);
-        Pattern p = compile("regex.match", re);
+        Compiled p = compiled("regex.match", re);
         String s = Args.str("regex.match", a, 1);
+        if (!s.startsWith(p.anchoredPrefix())) return Value.of(false);
         MatchKey key = new MatchKey(re, s);
         Object known = c.cache().get(key);
         if (known != null) return (Value) known;
-        Value v = Value.of(p.matcher(s).find());
+        Value v = Value.of(p.pattern().matcher(s).find());
         c.cache().put(key, v);
         return v;
     }
