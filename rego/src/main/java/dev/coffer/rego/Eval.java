@@ -164,12 +164,27 @@ final class Eval implements BuiltinContext {
     // ------------------------------------------------------------------ limits
 
     private void step(Ast.Location loc) {
-        if (++steps > opts.maxSteps())
-            throw new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
-                    "evaluation exceeded " + opts.maxSteps() + " steps; the policy loops too long or the limit is too low");
-        if ((steps & 1023) == 0 && System.nanoTime() > deadline)
-            throw new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
-                    "evaluation exceeded its time limit of " + opts.timeout().toMillis() + " ms");
+        if (++steps > opts.maxSteps()) throw tooManySteps(loc);
+        if ((steps & 1023) == 0 && System.nanoTime() > deadline) throw tooLong(loc);
+    }
+
+    /** n steps at once (members a search passed over), with the limits of n calls of {@link #step}. */
+    private void steps(Ast.Location loc, long n) {
+        if (n <= 0) return;
+        long before = steps;
+        steps += n;
+        if (steps > opts.maxSteps()) throw tooManySteps(loc);
+        if ((before >>> 10) != (steps >>> 10) && System.nanoTime() > deadline) throw tooLong(loc);
+    }
+
+    private RegoException tooManySteps(Ast.Location loc) {
+        return new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
+                "evaluation exceeded " + opts.maxSteps() + " steps; the policy loops too long or the limit is too low");
+    }
+
+    private RegoException tooLong(Ast.Location loc) {
+        return new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
+                "evaluation exceeded its time limit of " + opts.timeout().toMillis() + " ms");
     }
 
     private void enter(Ast.Location loc) {
@@ -347,19 +362,21 @@ final class Eval implements BuiltinContext {
         boolean xFirst = eq.args()[0] instanceof Local l && l.slot() == x.slot();
         step(body[i].loc());
         if (coll instanceof ArrayValue arr) {
-            // the usual collection, walked without a closure call per member
-            for (int j = 0, n = arr.size(); j < n; j++) {
-                Value val = arr.get(j);
-                step(body[i].loc());
-                step(body[i + 1].loc());
-                if (!(xFirst ? val.equals(a) : a.equals(val))) continue;
-                f[x.slot()] = val;
+            // the usual collection: the members equal to a, in order, found by the array's index (a
+            // list searched again) or a linear search; each member passed over still counts the two
+            // steps its comparison took when the loop made them, so the step limit is reached as before
+            int last = -1;
+            for (int j = arr.indexOf(a); j >= 0; j = arr.nextIndexOf(a, j)) {
+                steps(body[i + 1].loc(), 2L * (j - last));
+                last = j;
+                f[x.slot()] = arr.get(j);
                 try {
                     if (!evalBody(body, i + 2, f, k, 0)) return false;
                 } finally {
                     f[x.slot()] = null;
                 }
             }
+            steps(body[i + 1].loc(), 2L * (arr.size() - 1 - last));
             return true;
         }
         return iterate(coll, (key, val) -> {

@@ -45,13 +45,27 @@ class RegexPrefixTest {
         assertEquals("", Regex.anchoredPrefix("^.PATH"));
     }
 
+    @Test
+    void theTailsDecidedWithoutRe2() {
+        assertEquals(Regex.Tail.ANY_TO_END, Regex.tail("^PATH=.*$"));
+        assertEquals(Regex.Tail.ANY_TO_END, Regex.tail("^.*$"), "ACI's default user rule, anchored");
+        assertEquals(Regex.Tail.END, Regex.tail("^TERM=xterm$"));
+        assertEquals(Regex.Tail.SOME, Regex.tail("^a.+"));
+        assertEquals(null, Regex.tail("^PATH=.*?$"), "a lazy star is left to RE2");
+        assertEquals(null, Regex.tail("^VAR=[a-z]{1,64}$"));
+        assertEquals(null, Regex.tail("PATH=.*$"), "not anchored");
+        assertEquals(null, Regex.tail("^a|.*$"));
+        assertEquals(null, Regex.tail("(?s)^a.*$"), "with (?s) a dot matches a newline");
+    }
+
     /** The shortcut answers as RE2 does, for matching and non-matching subjects alike. */
     @Test
     void agreesWithRe2() {
         List<String> patterns = List.of("^PATH=.*$", "^ab+c", "^ab*c", "^ab?c", "^ab{0,2}c", "^a|b", "(?i)^path=.*", "^(?i)path=.*",
-                "^x\uD83D\uDE00?y", "^TERM=xterm$", "^$", "^", "^a\\.b", "^[a-c]x");
+                "^x\uD83D\uDE00?y", "^TERM=xterm$", "^$", "^", "^a\\.b", "^[a-c]x",
+                "^.*$", "^.*", "^.+$", "^.+", "^PATH=.+$", "^PATH=.+", "^PATH=.*", "^PATH=", "^PATH=$", "^.*$x", "^PATH=.*?$", "^PATH=.*x");
         List<String> subjects = List.of("", "PATH=/usr/bin", "path=/bin", "ac", "abc", "abbc", "b", "xb", "xy", "x\uD83D\uDE00y",
-                "TERM=xterm", "TERM=xterm2", "a.b", "axb", "bx", "PAT");
+                "TERM=xterm", "TERM=xterm2", "a.b", "axb", "bx", "PAT", "PATH=", "PATH=\n", "PATH=a\nb", "PATH=a\n", "\n", "root", "PATH=\uD800");
         for (String re : patterns) {
             String prefix = Regex.anchoredPrefix(re);
             for (String s : subjects) {
