@@ -714,6 +714,9 @@ final class Eval implements BuiltinContext {
 
     // ------------------------------------------------------------------ terms
 
+    /** The built-ins behind == and != (a policy's own built-in of that name is another instance). */
+    private static final Builtin EQUAL = Builtins.get("equal"), NEQ = Builtins.get("neq");
+
     /** Marks a term that needs the general (enumerating) evaluator. */
     private static final Value NOT_SIMPLE = new StringValue(new String("<not simple>"));
 
@@ -758,8 +761,19 @@ final class Eval implements BuiltinContext {
                 return cur;
             }
             case CallT c -> {
-                if (c.name().equals("print")) return NOT_SIMPLE;
                 T[] ts = c.args();
+                if (ts.length == 2 && c.callee() instanceof BuiltinCallee bc && (bc.builtin() == EQUAL || bc.builtin() == NEQ)
+                        && mocks.isEmpty()) {
+                    // == and !=, the commonest calls by far: compared here, without an argument array
+                    // and the built-in's dispatch (what the built-ins do; neither can fail)
+                    Value a = simple(ts[0], f);
+                    if (a == NOT_SIMPLE) return NOT_SIMPLE;
+                    Value b = simple(ts[1], f);
+                    if (b == NOT_SIMPLE) return NOT_SIMPLE;
+                    if (a == null || b == null) return null;
+                    return Value.of(a.equals(b) == (bc.builtin() == EQUAL));
+                }
+                if (c.name().equals("print")) return NOT_SIMPLE;
                 Value[] args = new Value[ts.length];
                 boolean undefined = false;
                 for (int i = 0; i < ts.length; i++) {
@@ -1258,7 +1272,7 @@ final class Eval implements BuiltinContext {
         for (CRule cur = r; cur != null; cur = cur.elseRule()) {
             RuleRun run = new RuleRun(rs, cur);
             if (args != null) bindArgs(cur.args(), args, 0, run.f, run);
-            else run.k();
+            else run.run();
             if (run.out != null) return run.out;
         }
         return null;
@@ -1282,12 +1296,13 @@ final class Eval implements BuiltinContext {
         }
 
         /** Arguments bound: evaluate the body. */
-        @Override
-        public boolean k() {
-            return evalBody(rule.body(), 0, f, this::bodyDone);
+        boolean run() {
+            return evalBody(rule.body(), 0, f, this);
         }
 
-        private boolean bodyDone() {
+        /** The body holds: evaluate the value. */
+        @Override
+        public boolean k() {
             return evalTerm(rule.value(), f, this);
         }
 
@@ -1299,16 +1314,16 @@ final class Eval implements BuiltinContext {
         }
     }
 
-    private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, K k) {
+    private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, RuleRun run) {
         // plain variable parameters (the usual case) bind directly, without a continuation each;
         // the frame is the call's own and is dropped after it, so nothing needs unbinding
         while (i < params.length && params[i] instanceof Local l && f[l.slot()] == null) {
             f[l.slot()] = args[i];
             i++;
         }
-        if (i == params.length) return k.k();
+        if (i == params.length) return run.run();
         int at = i;
-        return unifyValue(params[at], args[at], f, () -> bindArgs(params, args, at + 1, f, k));
+        return unifyValue(params[at], args[at], f, () -> bindArgs(params, args, at + 1, f, run));
     }
 
     private Value partialSet(RuleSet rs) {
