@@ -1270,6 +1270,9 @@ final class Eval implements BuiltinContext {
     /** Value of one definition (following its else chain), or null; {@code args} for functions. */
     private Value completeRule(RuleSet rs, CRule r, Value[] args) {
         for (CRule cur = r; cur != null; cur = cur.elseRule()) {
+            // a definition for other constant arguments (env_ok(p, "re2", v) called with "string")
+            // is passed over before its frame is made: unifying a constant is comparing with it
+            if (args != null && !constantsMatch(cur.args(), args)) continue;
             RuleRun run = new RuleRun(rs, cur);
             if (args != null) bindArgs(cur.args(), args, 0, run.f, run);
             else run.run();
@@ -1312,6 +1315,11 @@ final class Eval implements BuiltinContext {
             out = v;
             return !rule.constantValue();
         }
+    }
+
+    private static boolean constantsMatch(T[] params, Value[] args) {
+        for (int i = 0; i < params.length; i++) if (params[i] instanceof Const c && !c.value().equals(args[i])) return false;
+        return true;
     }
 
     private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, RuleRun run) {
