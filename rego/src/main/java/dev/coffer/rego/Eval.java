@@ -102,7 +102,7 @@ final class Eval implements BuiltinContext {
         if (budget < 0) return -1;
         switch (v) {
             case ArrayValue a -> {
-                for (Value x : a.items()) if ((budget = nodesWithin(x, budget)) < 0) return -1;
+                for (int i = 0, n = a.size(); i < n; i++) if ((budget = nodesWithin(a.get(i), budget)) < 0) return -1;
             }
             case SetValue st -> {
                 for (Value x : st.items()) if ((budget = nodesWithin(x, budget)) < 0) return -1;
@@ -164,12 +164,27 @@ final class Eval implements BuiltinContext {
     // ------------------------------------------------------------------ limits
 
     private void step(Ast.Location loc) {
-        if (++steps > opts.maxSteps())
-            throw new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
-                    "evaluation exceeded " + opts.maxSteps() + " steps; the policy loops too long or the limit is too low");
-        if ((steps & 1023) == 0 && System.nanoTime() > deadline)
-            throw new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
-                    "evaluation exceeded its time limit of " + opts.timeout().toMillis() + " ms");
+        if (++steps > opts.maxSteps()) throw tooManySteps(loc);
+        if ((steps & 1023) == 0 && System.nanoTime() > deadline) throw tooLong(loc);
+    }
+
+    /** n steps at once (members a search passed over), with the limits of n calls of {@link #step}. */
+    private void steps(Ast.Location loc, long n) {
+        if (n <= 0) return;
+        long before = steps;
+        steps += n;
+        if (steps > opts.maxSteps()) throw tooManySteps(loc);
+        if ((before >>> 10) != (steps >>> 10) && System.nanoTime() > deadline) throw tooLong(loc);
+    }
+
+    private RegoException tooManySteps(Ast.Location loc) {
+        return new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
+                "evaluation exceeded " + opts.maxSteps() + " steps; the policy loops too long or the limit is too low");
+    }
+
+    private RegoException tooLong(Ast.Location loc) {
+        return new RegoException("eval_limit_error", loc == null ? null : loc.toString(),
+                "evaluation exceeded its time limit of " + opts.timeout().toMillis() + " ms");
     }
 
     private void enter(Ast.Location loc) {
@@ -347,20 +362,21 @@ final class Eval implements BuiltinContext {
         boolean xFirst = eq.args()[0] instanceof Local l && l.slot() == x.slot();
         step(body[i].loc());
         if (coll instanceof ArrayValue arr) {
-            // the usual collection, walked without a closure call per member
-            List<Value> items = arr.items();
-            for (int j = 0, n = items.size(); j < n; j++) {
-                Value val = items.get(j);
-                step(body[i].loc());
-                step(body[i + 1].loc());
-                if (!(xFirst ? val.equals(a) : a.equals(val))) continue;
-                f[x.slot()] = val;
+            // the usual collection: the members equal to a, in order, found by the array's index (a
+            // list searched again) or a linear search; each member passed over still counts the two
+            // steps its comparison took when the loop made them, so the step limit is reached as before
+            int last = -1;
+            for (int j = arr.indexOf(a); j >= 0; j = arr.nextIndexOf(a, j)) {
+                steps(body[i + 1].loc(), 2L * (j - last));
+                last = j;
+                f[x.slot()] = arr.get(j);
                 try {
                     if (!evalBody(body, i + 2, f, k, 0)) return false;
                 } finally {
                     f[x.slot()] = null;
                 }
             }
+            steps(body[i + 1].loc(), 2L * (arr.size() - 1 - last));
             return true;
         }
         return iterate(coll, (key, val) -> {
@@ -501,8 +517,7 @@ final class Eval implements BuiltinContext {
     private static boolean iterate(Value coll, KV k) {
         switch (coll) {
             case ArrayValue a -> {
-                List<Value> items = a.items();
-                for (int i = 0; i < items.size(); i++) if (!k.k(NumberValue.of(i), items.get(i))) return false;
+                for (int i = 0, n = a.size(); i < n; i++) if (!k.k(NumberValue.of(i), a.get(i))) return false;
             }
             case ObjectValue o -> {
                 for (Map.Entry<Value, Value> e : o.map().entrySet()) if (!k.k(e.getKey(), e.getValue())) return false;
@@ -699,6 +714,9 @@ final class Eval implements BuiltinContext {
 
     // ------------------------------------------------------------------ terms
 
+    /** The built-ins behind == and != (a policy's own built-in of that name is another instance). */
+    private static final Builtin EQUAL = Builtins.get("equal"), NEQ = Builtins.get("neq");
+
     /** Marks a term that needs the general (enumerating) evaluator. */
     private static final Value NOT_SIMPLE = new StringValue(new String("<not simple>"));
 
@@ -743,8 +761,19 @@ final class Eval implements BuiltinContext {
                 return cur;
             }
             case CallT c -> {
-                if (c.name().equals("print")) return NOT_SIMPLE;
                 T[] ts = c.args();
+                if (ts.length == 2 && c.callee() instanceof BuiltinCallee bc && (bc.builtin() == EQUAL || bc.builtin() == NEQ)
+                        && mocks.isEmpty()) {
+                    // == and !=, the commonest calls by far: compared here, without an argument array
+                    // and the built-in's dispatch (what the built-ins do; neither can fail)
+                    Value a = simple(ts[0], f);
+                    if (a == NOT_SIMPLE) return NOT_SIMPLE;
+                    Value b = simple(ts[1], f);
+                    if (b == NOT_SIMPLE) return NOT_SIMPLE;
+                    if (a == null || b == null) return null;
+                    return Value.of(a.equals(b) == (bc.builtin() == EQUAL));
+                }
+                if (c.name().equals("print")) return NOT_SIMPLE;
                 Value[] args = new Value[ts.length];
                 boolean undefined = false;
                 for (int i = 0; i < ts.length; i++) {
@@ -830,7 +859,7 @@ final class Eval implements BuiltinContext {
             }
             case ArrT a -> {
                 Value[] out = new Value[a.items().length];
-                return evalAll(a.items(), 0, out, f, () -> k.k(Value.wrapList(new ArrayList<>(Arrays.asList(out)))));
+                return evalAll(a.items(), 0, out, f, () -> k.k(Value.array(out)));
             }
             case SetT s -> {
                 Value[] out = new Value[s.items().length];
@@ -1241,9 +1270,12 @@ final class Eval implements BuiltinContext {
     /** Value of one definition (following its else chain), or null; {@code args} for functions. */
     private Value completeRule(RuleSet rs, CRule r, Value[] args) {
         for (CRule cur = r; cur != null; cur = cur.elseRule()) {
+            // a definition for other constant arguments (env_ok(p, "re2", v) called with "string")
+            // is passed over before its frame is made: unifying a constant is comparing with it
+            if (args != null && !constantsMatch(cur.args(), args)) continue;
             RuleRun run = new RuleRun(rs, cur);
             if (args != null) bindArgs(cur.args(), args, 0, run.f, run);
-            else run.k();
+            else run.run();
             if (run.out != null) return run.out;
         }
         return null;
@@ -1267,12 +1299,13 @@ final class Eval implements BuiltinContext {
         }
 
         /** Arguments bound: evaluate the body. */
-        @Override
-        public boolean k() {
-            return evalBody(rule.body(), 0, f, this::bodyDone);
+        boolean run() {
+            return evalBody(rule.body(), 0, f, this);
         }
 
-        private boolean bodyDone() {
+        /** The body holds: evaluate the value. */
+        @Override
+        public boolean k() {
             return evalTerm(rule.value(), f, this);
         }
 
@@ -1284,16 +1317,21 @@ final class Eval implements BuiltinContext {
         }
     }
 
-    private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, K k) {
+    private static boolean constantsMatch(T[] params, Value[] args) {
+        for (int i = 0; i < params.length; i++) if (params[i] instanceof Const c && !c.value().equals(args[i])) return false;
+        return true;
+    }
+
+    private boolean bindArgs(T[] params, Value[] args, int i, Value[] f, RuleRun run) {
         // plain variable parameters (the usual case) bind directly, without a continuation each;
         // the frame is the call's own and is dropped after it, so nothing needs unbinding
         while (i < params.length && params[i] instanceof Local l && f[l.slot()] == null) {
             f[l.slot()] = args[i];
             i++;
         }
-        if (i == params.length) return k.k();
+        if (i == params.length) return run.run();
         int at = i;
-        return unifyValue(params[at], args[at], f, () -> bindArgs(params, args, at + 1, f, k));
+        return unifyValue(params[at], args[at], f, () -> bindArgs(params, args, at + 1, f, run));
     }
 
     private Value partialSet(RuleSet rs) {

@@ -31,6 +31,29 @@ class FastPathTest {
         return v == null ? "undefined" : v.toJson();
     }
 
+    /** == and != are compared in Eval.simple without the built-in call: same answers, and a with still replaces them. */
+    @Test
+    void equalityOperators() {
+        assertEquals("[true,false,true,false]", eval("p := [input.a == 1, input.a == 1.5, input.a != \"1\", input.o == {\"k\": \"v\"} == false]\n", "p"));
+        assertEquals("true", eval("p if { input.a == 1.0; input.xs == [1, 2.0, 3]; input.names != input.xs }\n", "p"), "numbers compare by value");
+        assertEquals("undefined", eval("p if input.missing == 1\n", "p"), "an undefined operand makes the comparison undefined");
+        assertEquals("undefined", eval("p if input.missing != 1\n", "p"), "not true: != of an undefined operand is undefined too");
+        assertEquals("true", eval("p if not input.missing == 1\n", "p"));
+        assertEquals("true", eval("p if { input.a == 2 with equal as mock }\nmock(_, _) := true\n", "p"), "a with replaces ==");
+        assertEquals("undefined", eval("p if { input.a != 2 with neq as false }\n", "p"), "a with replaces !=");
+        assertEquals("[[2,2]]", eval("p := [[x, y] | some x in input.xs; some y in input.xs; x == y; x == 2]\n", "p"), "iteration still binds");
+    }
+
+    /** A definition whose constant parameter differs from the argument is passed over before its frame is made (Eval.completeRule). */
+    @Test
+    void functionDefinitionsChosenByConstantArguments() {
+        String rules = "f(x, \"a\") := 1 if x > 0 else := 2\nf(_, \"b\") := 3\nf(x, 1) := x\n"
+                + "p := [f(1, \"a\"), f(-1, \"a\"), f(1, \"b\"), f(7, 1.0)]\nq := f(1, \"c\")\nr := f(1, [\"a\"])\n";
+        assertEquals("[1,2,3,7]", eval(rules, "p"), "the else belongs to its definition; 1.0 is the constant 1");
+        assertEquals("undefined", eval(rules, "q"), "no definition for \"c\", not even an else");
+        assertEquals("undefined", eval(rules, "r"));
+    }
+
     @Test
     void testsHoldOrFail() {
         assertEquals("true", eval("p if { input.flag; input.a == 1; count(input.xs) > 2 }\n", "p"));

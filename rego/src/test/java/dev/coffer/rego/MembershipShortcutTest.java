@@ -42,6 +42,17 @@ class MembershipShortcutTest {
     }
 
     @Test
+    void longListsSearchedAgainAnswerAsBefore() {
+        // twelve members with duplicates: the second search of the same list goes through its index
+        String rules = "l := [\"a\", \"b\", \"c\", \"a\", \"d\", \"e\", \"f\", \"g\", \"h\", \"a\", 2, 1]\n"
+                + "p := [[w, x] | some w in [\"a\", \"h\", \"z\", \"a\", 1.0]; some x in l; x == w]\n"
+                + "q := [w | some w in [\"h\", \"z\", \"a\", 2.0]; w in l]\n";
+        assertEquals("[[\"a\",\"a\"],[\"a\",\"a\"],[\"a\",\"a\"],[\"h\",\"h\"],[\"a\",\"a\"],[\"a\",\"a\"],[\"a\",\"a\"],[1,1]]",
+                eval(rules, "p"), "each equal member once, in order, for every search");
+        assertEquals("[\"h\",\"a\",2]", eval(rules, "q"), "2.0 is the member 2");
+    }
+
+    @Test
     void setsAndObjectValues() {
         assertEquals("true", eval("s := {\"a\", \"b\"}\np if { some x in s; x == \"b\" }\n", "p"));
         assertEquals("true", eval("p if { some v in input.obj; v == \"w\" }\n", "p"), "an object's values are its members");

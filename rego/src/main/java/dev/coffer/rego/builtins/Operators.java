@@ -95,7 +95,7 @@ final class Operators {
 
     static boolean member(Value x, Value coll) {
         return switch (coll) {
-            case ArrayValue a -> a.items().contains(x);
+            case ArrayValue a -> a.indexOf(x) >= 0;
             case SetValue s -> s.contains(x);
             case ObjectValue o -> o.map().containsValue(x);
             default -> false;

@@ -51,7 +51,9 @@ public sealed interface Value extends Comparable<Value>
     }
 
     static ArrayValue array(Value... items) {
-        return new ArrayValue(List.of(items));
+        Value[] a = items.clone();
+        for (Value v : a) java.util.Objects.requireNonNull(v, "array member");
+        return ArrayValue.wrap(a);
     }
 
     static ArrayValue array(List<? extends Value> items) {
@@ -108,7 +110,15 @@ public sealed interface Value extends Comparable<Value>
             case BooleanValue x -> Boolean.compare(x.value(), ((BooleanValue) b).value());
             case NumberValue x -> x.value().compareTo(((NumberValue) b).value());
             case StringValue x -> x.value().compareTo(((StringValue) b).value());
-            case ArrayValue x -> compareIter(x.items().iterator(), ((ArrayValue) b).items().iterator());
+            case ArrayValue x -> {
+                ArrayValue y = (ArrayValue) b;
+                int n = Math.min(x.size(), y.size());
+                for (int i = 0; i < n; i++) {
+                    int c = compareValues(x.get(i), y.get(i));
+                    if (c != 0) yield c;
+                }
+                yield Integer.compare(x.size(), y.size());
+            }
             case SetValue x -> compareIter(x.items().iterator(), ((SetValue) b).items().iterator());
             case ObjectValue x -> {
                 Iterator<Map.Entry<Value, Value>> ia = x.map().entrySet().iterator();
@@ -135,7 +145,7 @@ public sealed interface Value extends Comparable<Value>
 
     /** Builds lists without copying; for engine-internal construction. */
     static ArrayValue wrapList(ArrayList<Value> owned) {
-        return new ArrayValue(Collections.unmodifiableList(owned));
+        return ArrayValue.wrap(owned.toArray(new Value[0]));
     }
 
     static BigInteger requireInteger(Value v) {

@@ -89,6 +89,60 @@ class ValueIndexTest {
         }
     }
 
+    /** Every position of v in items, by a plain linear search: what ArrayValue's search must give. */
+    private static List<Integer> positions(List<Value> items, Value v) {
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) if (items.get(i).equals(v)) out.add(i);
+        return out;
+    }
+
+    private static List<Integer> searched(ArrayValue a, Value v) {
+        List<Integer> out = new ArrayList<>();
+        for (int j = a.indexOf(v); j >= 0; j = a.nextIndexOf(v, j)) out.add(j);
+        return out;
+    }
+
+    @Test
+    void arraySearchesFindEveryEqualMemberInOrder() {
+        List<Value> all = keys();
+        // duplicates, equal numbers written differently, and members of every type
+        List<Value> items = new ArrayList<>(all);
+        items.addAll(List.of(Value.of("a"), Value.of(new BigDecimal("1.0")), Value.of("key-3"), Value.of("a"), Value.nullValue()));
+        for (int size = 0; size <= items.size(); size++) {
+            List<Value> prefix = items.subList(0, size);
+            ArrayValue a = new ArrayValue(prefix);
+            for (int round = 0; round < 3; round++) { // the first search is linear, the later ones use the index (length >= 8)
+                for (Value v : all) assertEquals(positions(prefix, v), searched(a, v), "size " + size + ", round " + round + ": " + v);
+                assertEquals(List.of(), searched(a, Value.of("absent")));
+            }
+        }
+        ArrayValue dup = new ArrayValue(items);
+        dup.indexOf(Value.of(0));
+        assertEquals(List.of(9, items.size() - 5, items.size() - 2), searched(dup, Value.of("a")));
+        assertEquals(List.of(4, items.size() - 4), searched(dup, Value.of(1)), "1.0 is the member 1");
+        assertEquals(9, dup.nextIndexOf(Value.of("a"), 4), "after a position holding another value: a linear search, which finds the a at 9");
+    }
+
+    @Test
+    void arraysWhoseMembersCollideAreSearchedLinearly() {
+        List<String> colliding = new ArrayList<>(List.of(""));
+        for (int round = 0; round < 8; round++) {
+            List<String> next = new ArrayList<>();
+            for (String s : colliding) {
+                next.add(s + "Aa");
+                next.add(s + "BB");
+            }
+            colliding = next;
+        }
+        List<Value> items = new ArrayList<>();
+        for (String c : colliding) items.add(Value.of(c));
+        ArrayValue a = new ArrayValue(items);
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < items.size(); i += 17) assertEquals(List.of(i), searched(a, items.get(i)));
+            assertEquals(List.of(), searched(a, Value.of("AaAaAaAaAaAaAaAc")));
+        }
+    }
+
     @Test
     void setMembershipFindsWhatTheSortedSetFinds() {
         List<Value> all = keys();
