@@ -241,4 +241,15 @@ class V0SyntaxTest {
         assertEquals("true", v0("import future.keywords\nimport future.keywords.in\nimport future.keywords.every\np if { every x in input.xs { x != \"z\" } }\n", "p"),
                 "the known imports still parse, repeated or not");
     }
+
+    @Test
+    void emptyParenthesesInAHeadDefineADocumentNotAFunction() {
+        // OPA's parser drops an empty argument list: f() = 1 is the document f = 1
+        assertEquals("1", v0("f() = 1\n", "f"));
+        assertEquals("true", v0("f() { input.n == 3 }\n", "f"), "a body without a value gives true");
+        assertEquals("undefined", v0("f() { input.n == 4 }\n", "f"));
+        Value pkg = compile("f() = 1\np { time.now_ns() == 1 with time.now_ns as f }\n")
+                .evalRef("data.t", Json.parse(INPUT), null, EvalOptions.DEFAULT).value();
+        assertEquals("{\"f\":1,\"p\":true}", pkg.toJson(), "the package document lists f, and f replaces a built-in as a value");
+    }
 }

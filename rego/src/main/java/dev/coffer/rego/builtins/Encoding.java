@@ -14,6 +14,7 @@ import dev.coffer.rego.value.SetValue;
 import dev.coffer.rego.value.StringValue;
 import dev.coffer.rego.value.Value;
 
+import java.io.IOException;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -98,10 +99,12 @@ final class Encoding {
         });
         r.add("yaml.is_valid", 1, (c, a) -> {
             if (!(a[0] instanceof StringValue s)) return Value.of(false);
-            try {
-                Yaml.YAML.readTree(s.value());
+            // every document of the stream must parse, not only the first one that
+            // unmarshal returns: OPA calls "a: 1\n---\n\tb: 2" invalid
+            try (var docs = Yaml.YAML.readerFor(JsonNode.class).readValues(s.value())) {
+                while (docs.hasNextValue()) docs.nextValue();
                 return Value.of(true);
-            } catch (JsonProcessingException e) {
+            } catch (IOException e) {
                 return Value.of(false);
             }
         });

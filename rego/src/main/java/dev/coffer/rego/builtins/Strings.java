@@ -64,19 +64,31 @@ public final class Strings {
                 if (!(e.getValue() instanceof StringValue v)) throw BuiltinException.type("strings.replace_n", "operand 1 non-string value found in pattern object");
                 pairs.add(new String[]{k.value(), v.value()});
             }
-            // Go's strings.NewReplacer: at each position the first matching old string (in argument order) wins
+            // Go's strings.NewReplacer, which OPA gives the keys in sorted order: at each position the
+            // first matching old string wins. An empty old string matches at every position, the end of
+            // the text included, but once: right after it the other old strings get their turn there.
             StringBuilder sb = new StringBuilder();
             int i = 0;
-            outer:
-            while (i < s.length()) {
+            boolean emptyMatchedHere = false;
+            while (i <= s.length()) {
+                String[] hit = null;
                 for (String[] p : pairs) {
-                    if (!p[0].isEmpty() && s.startsWith(p[0], i)) {
-                        sb.append(p[1]);
-                        i += p[0].length();
-                        continue outer;
+                    if (p[0].isEmpty() ? !emptyMatchedHere : s.startsWith(p[0], i)) {
+                        hit = p;
+                        break;
                     }
                 }
-                sb.append(s.charAt(i++));
+                emptyMatchedHere = hit != null && hit[0].isEmpty();
+                if (hit != null) {
+                    sb.append(hit[1]);
+                    i += hit[0].length();
+                } else if (i < s.length()) {
+                    int cp = s.codePointAt(i);
+                    sb.appendCodePoint(cp);
+                    i += Character.charCount(cp);
+                } else {
+                    break;
+                }
             }
             return Value.of(sb.toString());
         });

@@ -173,6 +173,9 @@ public final class Parser {
                 } while (accept(Token.Kind.COMMA));
             }
             expect(Token.Kind.RPAREN, "')' closing the function's arguments");
+            // OPA's parser keeps no arguments for an empty list, so f() = 1 defines the
+            // document f = 1 (opa fmt rewrites it as f := 1), not a function of no arguments.
+            if (args.isEmpty()) args = null;
         }
         Term key = null;
         Term value = null;
