@@ -453,14 +453,7 @@ class CriPodTest {
                     - name: config
                       configMap: {name: app-config}
                 """.formatted(BUSYBOX);
-        var manifest = dev.coffer.policy.k8s.KubernetesManifest.parse(podYaml, "pod.yaml");
-        String policy;
-        try (ImageStore store = ImageStore.open(home)) {
-            var options = new dev.coffer.policy.k8s.PodPolicyGenerator.Options(false, false, PAUSE,
-                    dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable("process") != null);
-            policy = new dev.coffer.policy.k8s.PodPolicyGenerator(new dev.coffer.policy.gen.StoreImageSource(store))
-                    .generate(manifest, manifest.workloads().getFirst(), options).policy().text();
-        }
+        String policy = podSpecPolicy(podYaml);
         assertTrue(policy.contains("\"files\": [{\"path\": \"greeting.txt\""), "the ConfigMap's file is pinned: " + policy);
         Path honest = dev.coffer.shim.kubelet.KubeletVolumeTest.atomicWriterVolume(work.resolve("kubelet/pods"), "configmap", "config",
                 Map.of("greeting.txt", "hello from the ConfigMap"));
@@ -512,14 +505,7 @@ class CriPodTest {
                       image: %s
                       command: [sh, -c, "echo groups=$(id -G); sleep 100000"]
                 """.formatted(MEMBER);
-        var manifest = dev.coffer.policy.k8s.KubernetesManifest.parse(podYaml, "pod.yaml");
-        String policy;
-        try (ImageStore store = ImageStore.open(home)) {
-            var options = new dev.coffer.policy.k8s.PodPolicyGenerator.Options(false, false, PAUSE,
-                    dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable("process") != null);
-            policy = new dev.coffer.policy.k8s.PodPolicyGenerator(new dev.coffer.policy.gen.StoreImageSource(store))
-                    .generate(manifest, manifest.workloads().getFirst(), options).policy().text();
-        }
+        String policy = podSpecPolicy(podYaml);
         assertTrue(policy.contains("{\"pattern\": \"5000\", \"strategy\": \"id\"}"), "the image's group is allowed: " + policy);
         Cri.PodSandboxConfig pod = podConfig("member", Map.of(POLICY_ANNOTATION, base64(policy)));
         pod = pod.toBuilder().setLinux(pod.getLinux().toBuilder().setSecurityContext(pod.getLinux().getSecurityContext().toBuilder()
@@ -1150,6 +1136,17 @@ class CriPodTest {
 
     private static String base64(String text) {
         return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The policy {@code coffer policy gen pod.yaml} writes for the manifest's first workload (plaintext scratch where this host cannot encrypt it). */
+    private String podSpecPolicy(String podYaml) throws Exception {
+        var manifest = dev.coffer.policy.k8s.KubernetesManifest.parse(podYaml, "pod.yaml");
+        try (ImageStore store = ImageStore.open(home)) {
+            var options = new dev.coffer.policy.k8s.PodPolicyGenerator.Options(false, false, PAUSE,
+                    dev.coffer.runtime.group.Isolation.encryptedScratchUnavailable("process") != null);
+            return new dev.coffer.policy.k8s.PodPolicyGenerator(new dev.coffer.policy.gen.StoreImageSource(store))
+                    .generate(manifest, manifest.workloads().getFirst(), options).policy().text();
+        }
     }
 
     /** The policy Coffer generates for a group spec, as {@code coffer policy gen} would write it. */
