@@ -3,8 +3,6 @@ package dev.coffer.cli;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,19 +11,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The lazily built command tree of {@link Main#run} behaves exactly as the whole tree does. */
 class SubcommandsTest {
-    record Run(int exit, String out, String err) {}
 
-    private static Run execute(CommandLine cli, String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    private static CliRun execute(CommandLine cli, String... args) {
+        return CliRun.execute(cli, args);
     }
 
     private static void assertSameAsWholeTree(String... args) {
-        Run whole = execute(Main.commandLine(), args);
-        Run lazy = execute(Main.commandLineFor(args), args);
+        CliRun whole = execute(Main.commandLine(), args);
+        CliRun lazy = execute(Main.commandLineFor(args), args);
         assertEquals(whole, lazy, "coffer " + String.join(" ", args));
     }
 
@@ -90,7 +83,7 @@ class SubcommandsTest {
         assertSameAsWholeTree("image", "nonsense");
         assertSameAsWholeTree("server", "token");
         assertSameAsWholeTree("imag");
-        Run typo = execute(Main.commandLineFor("imag"), "imag");
+        CliRun typo = execute(Main.commandLineFor("imag"), "imag");
         assertEquals(ExitCodes.USAGE, typo.exit());
         assertTrue(typo.err().contains("coffer image"), "the suggestion names the command meant: " + typo.err());
     }

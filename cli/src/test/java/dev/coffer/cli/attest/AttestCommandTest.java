@@ -1,5 +1,6 @@
 package dev.coffer.cli.attest;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
@@ -11,8 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +21,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class AttestCommandTest {
-    record Result(int exit, String out, String err) {}
 
     static final Path DATA = Path.of(System.getProperty("coffer.shared", "../../shared")).resolve("testdata/attestation");
     static final String GO = "snp/go-sev-guest-milan-v2/";
@@ -44,7 +42,7 @@ class AttestCommandTest {
         if (savedUserHome != null) System.setProperty("user.home", savedUserHome);
     }
 
-    static Result run(String... args) {
+    static CliRun run(String... args) {
         CommandLine cli = Main.commandLine();
         if (!cli.getSubcommands().containsKey("attest")) {
             CommandLine reference = cli;
@@ -53,12 +51,7 @@ class AttestCommandTest {
             cli.setParameterExceptionHandler(reference.getParameterExceptionHandler());
             cli.setExitCodeExceptionMapper(reference.getExitCodeExceptionMapper());
         }
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Result(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     static String data(String relative) {
@@ -67,7 +60,7 @@ class AttestCommandTest {
 
     @Test
     void verifiesARealReportAndPrintsEveryField() {
-        Result r = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--vcek", data(GO + "vcek.der"),
+        CliRun r = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--vcek", data(GO + "vcek.der"),
                 "--chain", data("amd-roots/ask_ark_milan.pem"), "--at", GO_AT, "--allow-debug");
         assertEquals(0, r.exit(), r.out() + r.err());
         for (String field : new String[] {"version", "guest_svn", "policy", "family_id", "image_id", "vmpl", "signature_algo",
@@ -82,7 +75,7 @@ class AttestCommandTest {
 
     @Test
     void debugGuestsAreInvalidByDefaultWithTheReason() {
-        Result r = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--vcek", data(GO + "vcek.der"), "--at", GO_AT);
+        CliRun r = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--vcek", data(GO + "vcek.der"), "--at", GO_AT);
         assertEquals(1, r.exit());
         assertTrue(r.out().contains("FAIL policy_debug"), r.out());
         assertTrue(r.out().contains("verdict: invalid: policy_debug"), r.out());
@@ -90,7 +83,7 @@ class AttestCommandTest {
 
     @Test
     void jsonOutputCarriesFieldsAndChecks() throws Exception {
-        Result r = run("attest", "verify", "--report", data("snp/oak-genoa/report.bin"), "--vcek", data("snp/oak-genoa/vcek.der"),
+        CliRun r = run("attest", "verify", "--report", data("snp/oak-genoa/report.bin"), "--vcek", data("snp/oak-genoa/vcek.der"),
                 "--at", "2025-09-01T00:00:00Z", "--expect-measurement",
                 "c57729018b0a6fb90dc17bb138b0aa35e4401004283ff4a2c24d3739ff3750f52384370e77b7032862a08c440a9bc4dc", "-o", "json");
         assertEquals(0, r.exit(), r.out() + r.err());
@@ -115,7 +108,7 @@ class AttestCommandTest {
         String chain = Files.readString(DATA.resolve("snp/virtee-sev-milan-v2/cert_chain_milan.pem"));
         int split = chain.indexOf("-----END CERTIFICATE-----") + "-----END CERTIFICATE-----\n".length();
         Path bundle = Files.writeString(tmp.resolve("bundle.pem"), chain.substring(split) + vcekPem + chain.substring(0, split));
-        Result r = run("attest", "verify", "--report", data("snp/virtee-sev-milan-v2/report_milan.hex"), "--chain", bundle.toString(),
+        CliRun r = run("attest", "verify", "--report", data("snp/virtee-sev-milan-v2/report_milan.hex"), "--chain", bundle.toString(),
                 "--at", "2024-01-01T00:00:00Z");
         assertEquals(0, r.exit(), r.out() + r.err());
     }
@@ -125,7 +118,7 @@ class AttestCommandTest {
         byte[] raw = Files.readAllBytes(DATA.resolve(GO + "attestation.bin"));
         raw[0x90] ^= 1;
         Path tampered = Files.write(tmp.resolve("tampered.bin"), raw);
-        Result r = run("attest", "verify", "--report", tampered.toString(), "--vcek", data(GO + "vcek.der"), "--at", GO_AT, "--allow-debug");
+        CliRun r = run("attest", "verify", "--report", tampered.toString(), "--vcek", data(GO + "vcek.der"), "--at", GO_AT, "--allow-debug");
         assertEquals(1, r.exit());
         assertTrue(r.out().contains("FAIL report_signature"), r.out());
 
@@ -171,11 +164,11 @@ class AttestCommandTest {
         try {
             String url = "http://127.0.0.1:" + kds.getAddress().getPort();
             Path cache = tmp.resolve("kds-cache");
-            Result offline = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--offline", "--kds-cache", cache.toString());
+            CliRun offline = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--offline", "--kds-cache", cache.toString());
             assertEquals(1, offline.exit());
             assertTrue(offline.err().contains("collateral unavailable: offline mode"), offline.err());
 
-            Result r = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--at", GO_AT, "--allow-debug",
+            CliRun r = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--at", GO_AT, "--allow-debug",
                     "--kds-url", url, "--kds-cache", cache.toString());
             assertEquals(0, r.exit(), r.out() + r.err());
             assertEquals(1, hits.get());
@@ -193,37 +186,37 @@ class AttestCommandTest {
         Path sim = tmp.resolve("sim-tee");
         Path out = tmp.resolve("sim-out");
         Path policy = Files.writeString(tmp.resolve("policy.rego"), "package policy\n");
-        Result made = run("attest", "sim-report", "--sim-dir", sim.toString(), "--out", out.toString(), "--policy", policy.toString(),
+        CliRun made = run("attest", "sim-report", "--sim-dir", sim.toString(), "--out", out.toString(), "--policy", policy.toString(),
                 "--report-data", "cafe");
         assertEquals(0, made.exit(), made.out() + made.err());
         String report = out.resolve("report.bin").toString();
 
-        Result trusted = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(),
+        CliRun trusted = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(),
                 "--expect-host-data", "89d09cb5c2f579afa733a1f68ae0dd5ff13e59efa75b870c64ca9fd62e9ec139");
         assertEquals(0, trusted.exit(), trusted.out() + trusted.err());
         assertTrue(trusted.out().contains("verdict: valid (tee=sim, product=milan)"), trusted.out());
         assertTrue(trusted.out().contains("cafe000000"), trusted.out());
 
-        Result nonce = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(), "--expect-report-data", "cafe");
+        CliRun nonce = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(), "--expect-report-data", "cafe");
         assertEquals(0, nonce.exit(), nonce.out() + nonce.err());
-        Result wrongNonce = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(), "--expect-report-data", "beef");
+        CliRun wrongNonce = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(), "--expect-report-data", "beef");
         assertEquals(1, wrongNonce.exit());
         assertTrue(wrongNonce.out().contains("FAIL report_data"), wrongNonce.out());
 
-        Result refused = run("attest", "verify", "--report", report, "--vcek", out.resolve("vcek.pem").toString(),
+        CliRun refused = run("attest", "verify", "--report", report, "--vcek", out.resolve("vcek.pem").toString(),
                 "--chain", out.resolve("cert_chain.pem").toString());
         assertEquals(1, refused.exit());
         assertTrue(refused.out().contains("--trust-sim"), refused.out());
         assertFalse(refused.out().contains("tee=real"));
 
-        Result noChip = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", tmp.resolve("nothing").toString());
+        CliRun noChip = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", tmp.resolve("nothing").toString());
         assertEquals(1, noChip.exit());
         assertTrue(noChip.err().contains("no simulated secure processor at"), noChip.err());
     }
 
     @Test
     void helpShowsAnExample() {
-        Result r = run("attest", "verify", "--help");
+        CliRun r = run("attest", "verify", "--help");
         assertEquals(0, r.exit());
         assertTrue(r.out().contains("coffer attest verify --report"), r.out());
         assertTrue(r.out().contains("--trust-sim"));

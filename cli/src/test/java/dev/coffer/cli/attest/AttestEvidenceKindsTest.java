@@ -1,5 +1,6 @@
 package dev.coffer.cli.attest;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.attest.evidence.EvidenceKind;
@@ -51,7 +52,7 @@ class AttestEvidenceKindsTest {
         Path policy = Files.writeString(tmp.resolve("policy.rego"), "package policy\n");
         assertEquals(0, run("attest", "sim-report", "--sim-dir", sim.toString(), "--out", out.toString(), "--policy", policy.toString()).exit());
 
-        AttestCommandTest.Result r = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--vcek", data(GO + "vcek.der"),
+        CliRun r = run("attest", "verify", "--report", data(GO + "attestation.bin"), "--vcek", data(GO + "vcek.der"),
                 "--chain", data("amd-roots/ask_ark_milan.pem"), "--at", GO_AT, "--allow-debug", "--trust-sim", "--sim-dir", sim.toString(),
                 "-o", "json");
         assertEquals(0, r.exit(), r.out() + r.err());
@@ -69,13 +70,13 @@ class AttestEvidenceKindsTest {
         assertEquals(0, run("attest", "sim-report", "--sim-dir", sim.toString(), "--out", out.toString(), "--policy", policy.toString()).exit());
         String report = out.resolve("report.bin").toString();
 
-        AttestCommandTest.Result trusted = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(), "-o", "json");
+        CliRun trusted = run("attest", "verify", "--report", report, "--trust-sim", "--sim-dir", sim.toString(), "-o", "json");
         assertEquals(0, trusted.exit(), trusted.out() + trusted.err());
         JsonNode t = new ObjectMapper().readTree(trusted.out());
         assertEquals(EvidenceKind.SIMULATED.label(), t.at("/verdict/kind").asText());
 
         // the chain the sim processor hands out, presented without --trust-sim: the caller never asked for sim
-        AttestCommandTest.Result refused = run("attest", "verify", "--report", report, "--vcek", out.resolve("vcek.pem").toString(),
+        CliRun refused = run("attest", "verify", "--report", report, "--vcek", out.resolve("vcek.pem").toString(),
                 "--chain", out.resolve("cert_chain.pem").toString(), "-o", "json");
         assertEquals(1, refused.exit(), refused.out() + refused.err());
         JsonNode f = new ObjectMapper().readTree(refused.out());
@@ -90,11 +91,11 @@ class AttestEvidenceKindsTest {
     void benchModesAreTheDeclaredHardwareKinds() {
         String modes = String.join(", ", Arrays.stream(EvidenceKind.values()).filter(EvidenceKind::hardware).map(EvidenceKind::label).toList());
         assertEquals("snp, sgx, tdx", modes);
-        AttestCommandTest.Result help = run("attest", "bench", "--help");
+        CliRun help = run("attest", "bench", "--help");
         assertEquals(0, help.exit());
         assertTrue(help.out().replaceAll("\\s+", " ").contains(modes + " (default: snp)"), help.out());
         for (String notAMode : new String[] {"sim", "sev", "SNP"}) {
-            AttestCommandTest.Result r = run("attest", "bench", "--mode", notAMode, "--seconds", "1");
+            CliRun r = run("attest", "bench", "--mode", notAMode, "--seconds", "1");
             assertEquals(2, r.exit(), notAMode + ": " + r.out() + r.err());
             assertTrue(r.err().contains("--mode expects snp, sgx or tdx, found '" + notAMode + "'"), r.err());
         }

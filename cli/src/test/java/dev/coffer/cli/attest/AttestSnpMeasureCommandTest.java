@@ -1,5 +1,6 @@
 package dev.coffer.cli.attest;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
@@ -67,7 +68,7 @@ class AttestSnpMeasureCommandTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("vectors")
     void everyVectorThroughTheCommandLine(String id, JsonNode v) throws IOException {
-        AttestCommandTest.Result r = AttestCommandTest.run(args(v).toArray(String[]::new));
+        CliRun r = AttestCommandTest.run(args(v).toArray(String[]::new));
         if (v.has("expected_error")) {
             assertEquals(1, r.exit(), r.out() + r.err());
             assertTrue(r.err().contains("no SNP_KERNEL_HASHES section") && r.err().contains("AmdSevX64.dsc"), r.err());
@@ -80,7 +81,7 @@ class AttestSnpMeasureCommandTest {
 
     @Test
     void jsonWithVerboseCarriesThePageLogEndingInTheMeasurement() throws IOException {
-        AttestCommandTest.Result r = AttestCommandTest.run("attest", "snp-measure", "--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4",
+        CliRun r = AttestCommandTest.run("attest", "snp-measure", "--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4",
                 "--guest-features", "0x21", "--ovmf", AMDSEV, "--kernel", emptyFile(), "--initrd", emptyFile(),
                 "--append", "console=ttyS0 loglevel=7", "-o", "json", "--verbose");
         assertEquals(0, r.exit(), r.err());
@@ -106,12 +107,12 @@ class AttestSnpMeasureCommandTest {
         assertEquals(j.get("measurement").asText(), log.get(log.size() - 1).get("digest").asText());
 
         // Without --verbose: no log; text with --verbose: the log lines, then the MEASUREMENT last.
-        AttestCommandTest.Result plain = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+        CliRun plain = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
                 "--guest-features", "0x21", "--ovmf", AMDSEV, "--kernel", emptyFile(), "--initrd", emptyFile(),
                 "--append", "console=ttyS0 loglevel=7", "-o", "json");
         assertNull(new ObjectMapper().readTree(plain.out()).get("log"));
         assertEquals(DEFAULT_0X21, new ObjectMapper().readTree(plain.out()).get("measurement").asText());
-        AttestCommandTest.Result text = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+        CliRun text = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
                 "--guest-features", "0x21", "--ovmf", AMDSEV, "--kernel", emptyFile(), "--initrd", emptyFile(),
                 "--append", "console=ttyS0 loglevel=7", "--verbose");
         List<String> lines = text.out().lines().toList();
@@ -121,7 +122,7 @@ class AttestSnpMeasureCommandTest {
 
     @Test
     void seveAndSevPrint64HexDigitsAndTheirBlobs() throws IOException {
-        AttestCommandTest.Result r = AttestCommandTest.run("attest", "snp-measure", "--mode", "seves", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+        CliRun r = AttestCommandTest.run("attest", "snp-measure", "--mode", "seves", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
                 "--ovmf", AMDSEV, "-o", "json", "--verbose");
         assertEquals(0, r.exit(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
@@ -152,7 +153,7 @@ class AttestSnpMeasureCommandTest {
                         "--ovmf", AMDSEV))) {
             List<String> a = new ArrayList<>(List.of("attest", "snp-measure"));
             a.addAll(List.of(c.args()));
-            AttestCommandTest.Result r = AttestCommandTest.run(a.toArray(String[]::new));
+            CliRun r = AttestCommandTest.run(a.toArray(String[]::new));
             assertEquals(2, r.exit(), c.expected() + ": " + r.err());
             assertTrue(r.err().contains(c.expected()), "expected '" + c.expected() + "' in: " + r.err());
             assertEquals("", r.out());
@@ -161,8 +162,8 @@ class AttestSnpMeasureCommandTest {
 
     @Test
     void ec2AndGceNeedNoSignatureAndGiveTheirOwnMeasurement() {
-        AttestCommandTest.Result ec2 = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "2", "--vmm-type", "ec2", "--ovmf", AMDSEV);
-        AttestCommandTest.Result gce = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "2", "--vmm-type", "GCE", "--ovmf", AMDSEV);
+        CliRun ec2 = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "2", "--vmm-type", "ec2", "--ovmf", AMDSEV);
+        CliRun gce = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "2", "--vmm-type", "GCE", "--ovmf", AMDSEV);
         assertEquals(0, ec2.exit(), ec2.err());
         assertEquals(0, gce.exit(), gce.err());
         assertNotEquals(ec2.out(), gce.out());
@@ -171,18 +172,18 @@ class AttestSnpMeasureCommandTest {
 
     @Test
     void firmwareProblemsAreFailuresNamingTheFile(@TempDir Path dir) throws IOException {
-        AttestCommandTest.Result missing = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC",
+        CliRun missing = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC",
                 "--ovmf", dir.resolve("OVMF.fd").toString());
         assertEquals(1, missing.exit());
         assertTrue(missing.err().contains("OVMF.fd does not exist"), missing.err());
 
         Path truncated = dir.resolve("truncated.fd");
         Files.write(truncated, java.util.Arrays.copyOf(Files.readAllBytes(Path.of(AMDSEV)), 1000));
-        AttestCommandTest.Result t = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC", "--ovmf", truncated.toString());
+        CliRun t = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC", "--ovmf", truncated.toString());
         assertEquals(1, t.exit());
         assertTrue(t.err().contains("truncated.fd") && t.err().contains("1000 bytes"), t.err());
 
-        AttestCommandTest.Result noKernel = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC",
+        CliRun noKernel = AttestCommandTest.run("attest", "snp-measure", "--vcpus", "1", "--vcpu-type", "EPYC",
                 "--ovmf", AMDSEV, "--kernel", dir.resolve("vmlinuz").toString());
         assertEquals(1, noKernel.exit());
         assertTrue(noKernel.err().contains("vmlinuz does not exist"), noKernel.err());
@@ -190,7 +191,7 @@ class AttestSnpMeasureCommandTest {
 
     @Test
     void helpTeachesTheFlags() {
-        AttestCommandTest.Result r = AttestCommandTest.run("attest", "snp-measure", "--help");
+        CliRun r = AttestCommandTest.run("attest", "snp-measure", "--help");
         assertEquals(0, r.exit());
         for (String flag : List.of("--mode", "--vcpus", "--vcpu-type", "--vcpu-sig", "--vmm-type", "--ovmf", "--kernel", "--initrd",
                 "--append", "--guest-features", "--snp-ovmf-hash", "--output", "snp:ovmf-hash", "EPYC-Milan")) {

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.attest.endorse.EndorsementSigner;
 import dev.coffer.attest.endorse.TrustedEndorser;
-import dev.coffer.cli.attest.AttestCommandTest.Result;
+import dev.coffer.cli.CliRun;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -50,7 +50,7 @@ class AttestVerifyEndorsementTest {
         return Files.write(tmp.resolve(name), content);
     }
 
-    Result verifyOak(Path endorsement, String... extra) {
+    CliRun verifyOak(Path endorsement, String... extra) {
         List<String> args = new ArrayList<>(List.of("attest", "verify", "--report", data(OAK + "report.bin"), "--vcek", data(OAK + "vcek.der"),
                 "--at", OAK_AT, "--endorsement", endorsement.toString()));
         args.addAll(List.of(extra));
@@ -61,11 +61,11 @@ class AttestVerifyEndorsementTest {
         return key.trust();
     }
 
-    static JsonNode json(Result r) throws Exception {
+    static JsonNode json(CliRun r) throws Exception {
         return new ObjectMapper().readTree(r.out());
     }
 
-    static List<String> failed(Result r) throws Exception {
+    static List<String> failed(CliRun r) throws Exception {
         List<String> names = new ArrayList<>();
         json(r).at("/endorsement/failed").forEach(n -> names.add(n.asText()));
         return names;
@@ -74,7 +74,7 @@ class AttestVerifyEndorsementTest {
     @Test
     void realReportWithItsEndorsementVerifies() throws Exception {
         Path e = write("guest.cose", key.sign(OAK_MEASUREMENT, 2));
-        Result r = verifyOak(e, "--trust-endorser", trust(), "-o", "json");
+        CliRun r = verifyOak(e, "--trust-endorser", trust(), "-o", "json");
         assertEquals(0, r.exit(), r.out() + r.err());
         JsonNode j = json(r);
         assertTrue(j.get("endorsed").asBoolean());
@@ -83,7 +83,7 @@ class AttestVerifyEndorsementTest {
         assertEquals(2, j.at("/endorsement/guestSvn").asLong());
         assertEquals(6, j.at("/endorsement/checks").size());
 
-        Result text = verifyOak(e, "--trust-endorser", trust());
+        CliRun text = verifyOak(e, "--trust-endorser", trust());
         assertEquals(0, text.exit(), text.out() + text.err());
         assertTrue(text.out().contains("endorsement: endorsed (coffer-compliant-guest"), text.out());
 
@@ -94,7 +94,7 @@ class AttestVerifyEndorsementTest {
 
     @Test
     void benchMeasuresEndorsementAppraisal() throws Exception {
-        Result r = run("attest", "bench", "--endorsements", "--seconds", "1", "-o", "json");
+        CliRun r = run("attest", "bench", "--endorsements", "--seconds", "1", "-o", "json");
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(json(r).get("appraisals").asLong() > 0, r.out());
         assertTrue(json(r).get("cpu_micros_per_appraisal").asLong() > 0, r.out());
@@ -103,7 +103,7 @@ class AttestVerifyEndorsementTest {
     @Test
     void expiredEndorserRefusedAtALaterTime() throws Exception {
         TestEndorser shortLived = TestEndorser.make("coffer-guest", java.time.Instant.parse("2025-01-01T00:00:00Z"), java.time.Instant.parse("2025-06-01T00:00:00Z"));
-        Result r = verifyOak(write("expired.cose", shortLived.sign(OAK_MEASUREMENT, 1)), "--trust-endorser", shortLived.trust(), "-o", "json");
+        CliRun r = verifyOak(write("expired.cose", shortLived.sign(OAK_MEASUREMENT, 1)), "--trust-endorser", shortLived.trust(), "-o", "json");
         assertEquals(1, r.exit());
         assertEquals(List.of("chain"), failed(r));
         assertTrue(json(r).at("/endorsement/checks/0/detail").asText().contains("expired"), r.out());
@@ -112,13 +112,13 @@ class AttestVerifyEndorsementTest {
     @Test
     void endorsementForAnotherMeasurementExitsOne() throws Exception {
         Path e = write("other.cose", key.sign("ab".repeat(48), 2));
-        Result r = verifyOak(e, "--trust-endorser", trust(), "-o", "json");
+        CliRun r = verifyOak(e, "--trust-endorser", trust(), "-o", "json");
         assertEquals(1, r.exit());
         assertFalse(json(r).get("endorsed").asBoolean());
         assertTrue(json(r).get("complianceStatus").isNull());
         assertTrue(json(r).at("/verdict/valid").asBoolean(), "the report itself is valid");
         assertEquals(List.of("measurement"), failed(r));
-        Result text = verifyOak(e, "--trust-endorser", trust());
+        CliRun text = verifyOak(e, "--trust-endorser", trust());
         assertTrue(text.out().contains("FAIL measurement"), text.out());
         assertTrue(text.out().contains("endorsement: not endorsed: measurement"), text.out());
     }
@@ -126,14 +126,14 @@ class AttestVerifyEndorsementTest {
     @Test
     void untrustedEndorserAndSvnMinimum() throws Exception {
         Path e = write("guest.cose", key.sign(OAK_MEASUREMENT, 2));
-        Result none = verifyOak(e, "-o", "json");
+        CliRun none = verifyOak(e, "-o", "json");
         assertEquals(1, none.exit());
         assertEquals(List.of("issuer_feed", "guest_svn"), failed(none));
-        Result azure = verifyOak(e, "--trust-azure-uvm", "-o", "json");
+        CliRun azure = verifyOak(e, "--trust-azure-uvm", "-o", "json");
         assertEquals(List.of("issuer_feed", "guest_svn"), failed(azure));
-        Result otherFeed = verifyOak(e, "--trust-endorser", key.did() + ",ContainerPlat-AMD-UVM", "-o", "json");
+        CliRun otherFeed = verifyOak(e, "--trust-endorser", key.did() + ",ContainerPlat-AMD-UVM", "-o", "json");
         assertEquals(List.of("issuer_feed", "guest_svn"), failed(otherFeed));
-        Result svn = verifyOak(e, "--trust-endorser", trust() + ",3", "-o", "json");
+        CliRun svn = verifyOak(e, "--trust-endorser", trust() + ",3", "-o", "json");
         assertEquals(1, svn.exit());
         assertEquals(List.of("guest_svn"), failed(svn));
     }
@@ -160,7 +160,7 @@ class AttestVerifyEndorsementTest {
         // chain: another endorser's key and chain claiming our DID
         TestEndorser other = TestEndorser.make("coffer-guest", java.time.Instant.parse("2020-01-01T00:00:00Z"), java.time.Instant.parse("2040-01-01T00:00:00Z"));
         byte[] chain = EndorsementSigner.sign(OAK_MEASUREMENT, 2, key.feed(), other.key(), other.chain(), key.did());
-        Result c = verifyOak(write("c.cose", chain), "--trust-endorser", trust(), "-o", "json");
+        CliRun c = verifyOak(write("c.cose", chain), "--trust-endorser", trust(), "-o", "json");
         assertEquals(1, c.exit());
         assertEquals(List.of("did_x509"), failed(c));
         assertTrue(json(c).at("/endorsement/checks/1/detail").asText().contains("matches no CA certificate"), c.out());
@@ -171,18 +171,18 @@ class AttestVerifyEndorsementTest {
         Path sim = tmp.resolve("sim-tee");
         Path out = tmp.resolve("sim-out");
         Path policy = Files.writeString(tmp.resolve("policy.rego"), "package policy\n");
-        Result made = run("attest", "sim-report", "--sim-dir", sim.toString(), "--out", out.toString(), "--policy", policy.toString());
+        CliRun made = run("attest", "sim-report", "--sim-dir", sim.toString(), "--out", out.toString(), "--policy", policy.toString());
         assertEquals(0, made.exit(), made.out() + made.err());
-        Result plain = run("attest", "verify", "--report", out.resolve("report.bin").toString(), "--trust-sim", "--sim-dir", sim.toString(), "-o", "json");
+        CliRun plain = run("attest", "verify", "--report", out.resolve("report.bin").toString(), "--trust-sim", "--sim-dir", sim.toString(), "-o", "json");
         assertEquals(0, plain.exit(), plain.out() + plain.err());
         String measurement = json(plain).at("/report/measurement").asText();
         Path e = write("sim.cose", key.sign(measurement, 1));
-        Result r = run("attest", "verify", "--report", out.resolve("report.bin").toString(), "--trust-sim", "--sim-dir", sim.toString(),
+        CliRun r = run("attest", "verify", "--report", out.resolve("report.bin").toString(), "--trust-sim", "--sim-dir", sim.toString(),
                 "--chain", out.resolve("cert_chain.pem").toString(), "--endorsement", e.toString(), "--trust-endorser", trust(), "-o", "json");
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(json(r).get("endorsed").asBoolean());
         // An invalid report with a valid endorsement still exits 1.
-        Result untrustedSim = run("attest", "verify", "--report", out.resolve("report.bin").toString(), "--vcek", out.resolve("vcek.pem").toString(),
+        CliRun untrustedSim = run("attest", "verify", "--report", out.resolve("report.bin").toString(), "--vcek", out.resolve("vcek.pem").toString(),
                 "--chain", out.resolve("cert_chain.pem").toString(), "--endorsement", e.toString(), "--trust-endorser", trust(), "-o", "json");
         assertEquals(1, untrustedSim.exit());
         assertTrue(json(untrustedSim).get("endorsed").asBoolean());
@@ -192,27 +192,27 @@ class AttestVerifyEndorsementTest {
     @Test
     void badEndorsementInputGetsAPreciseErrorAndNoStackTrace() throws Exception {
         byte[] genuine = key.sign(OAK_MEASUREMENT, 2);
-        Result garbage = verifyOak(write("g.cose", "garbage, not CBOR".getBytes(StandardCharsets.US_ASCII)), "--trust-endorser", trust());
+        CliRun garbage = verifyOak(write("g.cose", "garbage, not CBOR".getBytes(StandardCharsets.US_ASCII)), "--trust-endorser", trust());
         assertEquals(1, garbage.exit());
         assertTrue(garbage.err().contains("g.cose: "), garbage.err());
         for (int n : new int[]{1, 2, 7, 40, genuine.length / 2, genuine.length - 1}) {
-            Result t = verifyOak(write("t" + n + ".cose", java.util.Arrays.copyOf(genuine, n)), "--trust-endorser", trust());
+            CliRun t = verifyOak(write("t" + n + ".cose", java.util.Arrays.copyOf(genuine, n)), "--trust-endorser", trust());
             assertEquals(1, t.exit(), "length " + n);
             assertTrue(t.err().contains("truncated"), n + ": " + t.err());
             assertFalse(t.err().contains("Exception") || t.err().contains("\tat "), t.err());
         }
         byte[] huge = new byte[]{(byte) 0xd2, (byte) 0x84, 0x5b, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff};
-        Result h = verifyOak(write("h.cose", huge), "--trust-endorser", trust());
+        CliRun h = verifyOak(write("h.cose", huge), "--trust-endorser", trust());
         assertEquals(1, h.exit());
         assertTrue(h.err().contains("claiming 18446744073709551615 bytes"), h.err());
-        Result missing = verifyOak(tmp.resolve("absent.cose"), "--trust-endorser", trust());
+        CliRun missing = verifyOak(tmp.resolve("absent.cose"), "--trust-endorser", trust());
         assertEquals(1, missing.exit());
         assertTrue(missing.err().contains("does not exist"), missing.err());
 
-        Result badDid = verifyOak(write("ok.cose", genuine), "--trust-endorser", "did:x509:0:sha1:abc::eku:1.2");
+        CliRun badDid = verifyOak(write("ok.cose", genuine), "--trust-endorser", "did:x509:0:sha1:abc::eku:1.2");
         assertEquals(2, badDid.exit());
         assertTrue(badDid.err().contains("expected sha256, sha384 or sha512"), badDid.err());
-        Result noEndorsement = run("attest", "verify", "--report", data(OAK + "report.bin"), "--trust-endorser", trust());
+        CliRun noEndorsement = run("attest", "verify", "--report", data(OAK + "report.bin"), "--trust-endorser", trust());
         assertEquals(2, noEndorsement.exit());
         assertTrue(noEndorsement.err().contains("need --endorsement"), noEndorsement.err());
         assertEquals(TrustedEndorser.MICROSOFT_UVM.feed(), "ContainerPlat-AMD-UVM");

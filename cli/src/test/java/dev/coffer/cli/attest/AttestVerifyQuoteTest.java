@@ -1,5 +1,6 @@
 package dev.coffer.cli.attest;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.attest.dcap.Collateral;
@@ -35,7 +36,7 @@ class AttestVerifyQuoteTest {
 
     @Test
     void tdxQuoteWithCollateralIsValidAndJsonHasTheNamedFields() throws Exception {
-        AttestCommandTest.Result r = run("attest", "verify", "--quote", data("intel/tdx-trustee/tdx_quote_4.dat"), "--collateral",
+        CliRun r = run("attest", "verify", "--quote", data("intel/tdx-trustee/tdx_quote_4.dat"), "--collateral",
                 bundle().toString(), "--at", AT, "-o", "json");
         assertEquals(0, r.exit(), r.out() + r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
@@ -51,7 +52,7 @@ class AttestVerifyQuoteTest {
     void collateralDirectoryAndTextOutput() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("dir"));
         Files.move(bundle(), dir.resolve("50806f000000.json"));
-        AttestCommandTest.Result r = run("attest", "verify", "--quote", data("intel/tdx-trustee/tdx_quote_4.dat"), "--kind", "tdx",
+        CliRun r = run("attest", "verify", "--quote", data("intel/tdx-trustee/tdx_quote_4.dat"), "--kind", "tdx",
                 "--collateral", dir.toString(), "--at", AT);
         assertEquals(0, r.exit(), r.out() + r.err());
         assertTrue(r.out().contains("tcb status: UpToDate"), r.out());
@@ -60,7 +61,7 @@ class AttestVerifyQuoteTest {
 
     @Test
     void noMatchingTcbLevelExitsOne() throws Exception {
-        AttestCommandTest.Result r = run("attest", "verify", "--quote", data(GO + "tdx_prod_quote_SPR_E4.dat"), "--collateral",
+        CliRun r = run("attest", "verify", "--quote", data(GO + "tdx_prod_quote_SPR_E4.dat"), "--collateral",
                 bundle().toString(), "--at", AT, "-o", "json");
         assertEquals(1, r.exit(), r.out() + r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
@@ -70,7 +71,7 @@ class AttestVerifyQuoteTest {
 
     @Test
     void expiredCollateralExitsOne() throws Exception {
-        AttestCommandTest.Result r = run("attest", "verify", "--quote", data("intel/tdx-trustee/tdx_quote_4.dat"), "--collateral",
+        CliRun r = run("attest", "verify", "--quote", data("intel/tdx-trustee/tdx_quote_4.dat"), "--collateral",
                 bundle().toString(), "--at", "2024-01-01T00:00:00Z");
         assertEquals(1, r.exit());
         assertTrue(r.out().contains("FAIL tcb_info_validity"), r.out());
@@ -78,7 +79,7 @@ class AttestVerifyQuoteTest {
 
     @Test
     void sgxQuoteIsDetectedAndWithoutCollateralExitsOneButPrintsEveryField() throws Exception {
-        AttestCommandTest.Result r = run("attest", "verify", "--quote", data("intel/sgx-trustee/occlum_quote.dat"), "--at", "2024-01-01T00:00:00Z",
+        CliRun r = run("attest", "verify", "--quote", data("intel/sgx-trustee/occlum_quote.dat"), "--at", "2024-01-01T00:00:00Z",
                 "-o", "json");
         assertEquals(1, r.exit(), r.out() + r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
@@ -97,26 +98,26 @@ class AttestVerifyQuoteTest {
         Files.writeString(hex, HexFormat.of().formatHex(raw));
         assertEquals(1, run("attest", "verify", "--quote", hex.toString(), "--at", AT).exit());
 
-        AttestCommandTest.Result kind = run("attest", "verify", "--quote", hex.toString(), "--kind", "sgx");
+        CliRun kind = run("attest", "verify", "--quote", hex.toString(), "--kind", "sgx");
         assertEquals(1, kind.exit());
         assertTrue(kind.err().contains("--kind sgx but the quote is a tdx quote"), kind.err());
 
         Path cut = tmp.resolve("cut.dat");
         Files.write(cut, java.util.Arrays.copyOf(raw, 1000));
-        AttestCommandTest.Result t = run("attest", "verify", "--quote", cut.toString());
+        CliRun t = run("attest", "verify", "--quote", cut.toString());
         assertEquals(1, t.exit());
         assertTrue(t.err().contains("truncated"), t.err());
         assertFalse(t.err().contains("\tat "), "no stack trace: " + t.err());
 
         Path garbage = tmp.resolve("garbage.json");
         Files.writeString(garbage, "{\"tcb_info\": 3", StandardCharsets.UTF_8);
-        AttestCommandTest.Result g = run("attest", "verify", "--quote", hex.toString(), "--collateral", garbage.toString());
+        CliRun g = run("attest", "verify", "--quote", hex.toString(), "--collateral", garbage.toString());
         assertEquals(1, g.exit());
         assertTrue(g.err().contains("not valid JSON"), g.err());
 
         String savedHome = System.getProperty("coffer.home");
         System.setProperty("coffer.home", tmp.resolve("home").toString()); // an empty PCS cache
-        AttestCommandTest.Result offline;
+        CliRun offline;
         try {
             offline = run("attest", "verify", "--quote", hex.toString(), "--pcs", "--offline");
         } finally {

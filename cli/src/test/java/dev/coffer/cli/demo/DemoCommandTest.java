@@ -1,5 +1,6 @@
 package dev.coffer.cli.demo;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.cli.Main;
@@ -9,8 +10,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,21 +34,14 @@ class DemoCommandTest {
         System.clearProperty("coffer.home");
     }
 
-    private record Run(int exit, String out, String err) {}
-
-    private static Run coffer(String... args) {
+    private static CliRun coffer(String... args) {
         CommandLine cli = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     @Test
     void demoRunsEveryStepAndReportsJson() throws Exception {
-        Run run = coffer("demo", "-o", "json", "--isolation", "process");
+        CliRun run = coffer("demo", "-o", "json", "--isolation", "process");
         JsonNode report = new ObjectMapper().readTree(run.out());
         assertEquals(0, run.exit(), run.out() + run.err());
         assertEquals("process", report.get("isolation").asText());
@@ -106,7 +98,7 @@ class DemoCommandTest {
 
     @Test
     void demoRunsEveryStepInAMicroVm() throws Exception {
-        Run run = coffer("demo", "-o", "json", "--isolation", "microvm");
+        CliRun run = coffer("demo", "-o", "json", "--isolation", "microvm");
         assertEquals(0, run.exit(), run.out() + run.err());
         JsonNode report = new ObjectMapper().readTree(run.out());
         assertEquals("microvm", report.get("isolation").asText());
@@ -156,20 +148,20 @@ class DemoCommandTest {
 
     @Test
     void unknownIsolationIsAUsageError() {
-        Run run = coffer("demo", "--isolation", "vm");
+        CliRun run = coffer("demo", "--isolation", "vm");
         assertEquals(2, run.exit());
         assertTrue(run.err().contains("--isolation expects process, microvm or auto; found 'vm'"), run.err());
     }
 
     @Test
     void versionAndHelpWork() {
-        Run version = coffer("--version");
+        CliRun version = coffer("--version");
         assertEquals(0, version.exit());
         assertTrue(version.out().startsWith("coffer "), version.out());
-        Run help = coffer("demo", "--help");
+        CliRun help = coffer("demo", "--help");
         assertEquals(0, help.exit());
         assertTrue(help.out().contains("Examples:"), help.out());
-        Run unknown = coffer("frobnicate");
+        CliRun unknown = coffer("frobnicate");
         assertEquals(2, unknown.exit());
     }
 }

@@ -1,5 +1,6 @@
 package dev.coffer.cli.demo;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.cli.Main;
@@ -12,8 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,16 +45,9 @@ class KubernetesDemoTest {
         System.clearProperty("coffer.home");
     }
 
-    private record Run(int exit, String out, String err) {}
-
-    private static Run coffer(String... args) {
+    private static CliRun coffer(String... args) {
         CommandLine cli = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     @Test
@@ -63,7 +55,7 @@ class KubernetesDemoTest {
         String unavailable = PrivateContainerd.unavailableReason();
         assumeTrue(unavailable == null, unavailable);
 
-        Run run = coffer("demo", "--kubernetes", "-o", "json");
+        CliRun run = coffer("demo", "--kubernetes", "-o", "json");
         JsonNode report = new ObjectMapper().readTree(run.out());
         assertEquals(0, run.exit(), run.out() + run.err());
         assertEquals("coffer", report.get("runtimeHandler").asText());
@@ -110,7 +102,7 @@ class KubernetesDemoTest {
 
     @Test
     void kubernetesWithMicroVmIsRefusedBeforeAnythingIsMade() throws Exception {
-        Run run = coffer("demo", "--kubernetes", "--isolation", "microvm");
+        CliRun run = coffer("demo", "--kubernetes", "--isolation", "microvm");
         assertEquals(2, run.exit(), run.out() + run.err());
         assertTrue(run.err().contains("microVM pods are not supported yet"), run.err());
         assertTrue(run.err().contains("--isolation microvm"), run.err());
@@ -118,14 +110,14 @@ class KubernetesDemoTest {
         try (var files = Files.list(home)) {
             assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith("k8s-demo-")).toList());
         }
-        Run bad = coffer("demo", "--kubernetes", "--isolation", "kvm");
+        CliRun bad = coffer("demo", "--kubernetes", "--isolation", "kvm");
         assertEquals(2, bad.exit(), bad.out() + bad.err());
         assertTrue(bad.err().contains("--isolation expects process, microvm or auto; found 'kvm'"), bad.err());
     }
 
     @Test
     void helpTeachesTheKubernetesDemo() {
-        Run help = coffer("demo", "--help");
+        CliRun help = coffer("demo", "--help");
         assertEquals(0, help.exit());
         assertTrue(help.out().contains("--kubernetes") && help.out().contains("RuntimeHandler coffer")
                 && help.out().contains("exec-denied") && help.out().contains("microVM pods are not"), help.out());

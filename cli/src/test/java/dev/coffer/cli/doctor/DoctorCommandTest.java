@@ -1,5 +1,6 @@
 package dev.coffer.cli.doctor;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.cli.CofferCommand;
 import dev.coffer.cli.CofferException;
@@ -9,8 +10,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,14 +26,8 @@ class DoctorCommandTest {
     @TempDir
     Path root;
 
-    record Result(int exit, String out, String err) {}
-
-    Result run(Supplier<HostProbe> host, String... args) {
+    CliRun run(Supplier<HostProbe> host, String... args) {
         CommandLine cli = new CommandLine(new CofferCommand()).addSubcommand(new DoctorCommand(() -> home, host));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof CofferException ce) {
                 cmd.getErr().println("coffer: " + ce.getMessage());
@@ -42,12 +35,12 @@ class DoctorCommandTest {
             }
             throw e;
         });
-        return new Result(cli.execute(args), out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     @Test
     void thisHostIsCheckedForEveryIsolationAndTee() throws Exception {
-        Result r = run(HostProbe::host, "doctor", "-o", "json");
+        CliRun r = run(HostProbe::host, "doctor", "-o", "json");
         JsonNode doc = Json.MAPPER.readTree(r.out());
         List<String> names = new ArrayList<>();
         doc.path("features").forEach(f -> names.add(f.path("name").asText()));
@@ -62,7 +55,7 @@ class DoctorCommandTest {
         assertEquals(doc.path("ready").asBoolean() ? 0 : 1, r.exit());
         if (!Files.exists(Path.of("/dev/sev"))) {
             assertFalse(snp.path("ready").asBoolean());
-            Result text = run(HostProbe::host, "doctor");
+            CliRun text = run(HostProbe::host, "doctor");
             assertEquals(1, text.exit());
             assertTrue(text.out().contains("snp tee: NOT READY") && text.out().contains("sim tee: ready"), text.out());
             assertTrue(text.out().strip().endsWith("tee snp") || text.out().contains("not available: "), text.out());
@@ -72,7 +65,7 @@ class DoctorCommandTest {
 
     @Test
     void anEmptyHostTreeHasNothingAndSaysWhatToInstall() {
-        Result r = run(() -> new HostProbe(root, HostProbe.QEMU, List.of(root.resolve("bin"))), "doctor", "--vcpus", "2");
+        CliRun r = run(() -> new HostProbe(root, HostProbe.QEMU, List.of(root.resolve("bin"))), "doctor", "--vcpus", "2");
         assertEquals(1, r.exit(), r.err());
         assertTrue(r.out().contains("process isolation: NOT READY") && r.out().contains("neither runc nor crun"), r.out());
         assertTrue(r.out().contains("microvm isolation: NOT READY") && r.out().contains("apt-get install qemu-system-x86"), r.out());
@@ -82,7 +75,7 @@ class DoctorCommandTest {
 
     @Test
     void aBadSnpOptionIsAUsageError() {
-        Result r = run(HostProbe::host, "doctor", "--memory", "100");
+        CliRun r = run(HostProbe::host, "doctor", "--memory", "100");
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("at least 512 MiB"), r.err());
     }

@@ -1,5 +1,6 @@
 package dev.coffer.cli.guest;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.attest.measure.LaunchMeasurement;
 import dev.coffer.cli.CofferCommand;
@@ -9,8 +10,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,14 +25,8 @@ class GuestCommandTest {
     @TempDir
     Path home;
 
-    record Result(int exit, String out, String err) {}
-
-    Result run(String... args) {
+    CliRun run(String... args) {
         CommandLine cli = new CommandLine(new CofferCommand()).addSubcommand(new GuestCommand(() -> home));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof CofferException ce) {
                 cmd.getErr().println("coffer: " + ce.getMessage());
@@ -41,8 +34,7 @@ class GuestCommandTest {
             }
             throw e;
         });
-        int exit = cli.execute(args);
-        return new Result(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     /** A guest directory with small stand-in artifacts: measure reads files, it does not boot them. */
@@ -69,7 +61,7 @@ class GuestCommandTest {
     @Test
     void measurePrintsTheMeasurementOverKernelInitrdCmdlineAndRootHash() throws Exception {
         writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
-        Result r = run("guest", "measure");
+        CliRun r = run("guest", "measure");
         assertEquals(0, r.exit(), r.err());
         assertEquals(expected("kernel".getBytes(StandardCharsets.UTF_8)), r.out().strip());
     }
@@ -87,7 +79,7 @@ class GuestCommandTest {
     @Test
     void measureJsonListsTheArtifacts() throws Exception {
         writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
-        Result r = run("guest", "measure", "-o", "json");
+        CliRun r = run("guest", "measure", "-o", "json");
         assertEquals(0, r.exit(), r.err());
         JsonNode j = Json.MAPPER.readTree(r.out());
         assertEquals(expected("kernel".getBytes(StandardCharsets.UTF_8)), j.get("measurement").asText());
@@ -101,12 +93,12 @@ class GuestCommandTest {
         Path fixtures = Path.of(System.getProperty("coffer.shared"), "testdata/attestation/snp-measure");
         String ovmf = fixtures.resolve("ovmf_AmdSev_suffix.bin").toString();
         // a guest built before SNP support has no bzImage: told to rebuild
-        Result old = run("guest", "measure", "--snp", "--ovmf", ovmf);
+        CliRun old = run("guest", "measure", "--snp", "--ovmf", ovmf);
         assertEquals(1, old.exit(), old.err());
         assertTrue(old.err().contains("coffer guest build"), old.err());
 
         Files.write(home.resolve("guest/vmlinuz"), new byte[4096]);
-        Result r = run("guest", "measure", "--snp", "--ovmf", ovmf, "--vcpus", "2", "--cpu-type", "EPYC-Milan");
+        CliRun r = run("guest", "measure", "--snp", "--ovmf", ovmf, "--vcpus", "2", "--cpu-type", "EPYC-Milan");
         assertEquals(0, r.exit(), r.err());
         String measurement = r.out().strip();
         assertTrue(measurement.matches("[0-9a-f]{96}"), r.out());
@@ -119,11 +111,11 @@ class GuestCommandTest {
         assertEquals(HexFormat.of().formatHex(expected), measurement);
         assertNotEquals(expected(new byte[] {1, 2, 3}), measurement, "not the simulated measurement");
 
-        Result json = run("guest", "measure", "--snp", "--ovmf", ovmf, "--vcpus", "2", "--cpu-type", "EPYC-Milan", "-o", "json");
+        CliRun json = run("guest", "measure", "--snp", "--ovmf", ovmf, "--vcpus", "2", "--cpu-type", "EPYC-Milan", "-o", "json");
         assertTrue(json.out().contains("\"measurement\" : \"" + measurement + "\"") && json.out().contains("\"cpuType\" : \"EPYC-Milan\""),
                 json.out());
         // a firmware without kernel hashes cannot measure a direct-boot guest; a bad vCPU type is a usage error
-        Result generic = run("guest", "measure", "--snp", "--ovmf", fixtures.resolve("ovmf_OvmfX64_suffix.bin").toString());
+        CliRun generic = run("guest", "measure", "--snp", "--ovmf", fixtures.resolve("ovmf_OvmfX64_suffix.bin").toString());
         assertEquals(1, generic.exit(), generic.err());
         assertTrue(generic.err().contains("kernel"), generic.err());
         assertEquals(2, run("guest", "measure", "--snp", "--ovmf", ovmf, "--cpu-type", "Xeon").exit());
@@ -131,7 +123,7 @@ class GuestCommandTest {
 
     @Test
     void measureWithoutABuiltGuestSaysToBuildOne() {
-        Result r = run("guest", "measure");
+        CliRun r = run("guest", "measure");
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("run `coffer guest build`"), r.err());
     }
@@ -140,7 +132,7 @@ class GuestCommandTest {
     void aTruncatedAgentDiskIsRefused() throws Exception {
         writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
         Files.write(home.resolve("guest/agent.img"), new byte[4096]);
-        Result r = run("guest", "measure");
+        CliRun r = run("guest", "measure");
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("data blocks plus its hash tree"), r.err());
     }
@@ -150,7 +142,7 @@ class GuestCommandTest {
         writeGuest("kernel".getBytes(StandardCharsets.UTF_8));
         Path m = home.resolve("guest/guest.json");
         Files.writeString(m, Files.readString(m).replaceFirst("\"agentRootHash\":\"ab", "\"agentRootHash\":\"zz"));
-        Result r = run("guest", "measure");
+        CliRun r = run("guest", "measure");
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("64-hex-digit"), r.err());
     }
@@ -163,7 +155,7 @@ class GuestCommandTest {
 
     @Test
     void helpHasExamples() {
-        Result r = run("guest", "--help");
+        CliRun r = run("guest", "--help");
         assertEquals(0, r.exit());
         assertTrue(r.out().contains("coffer guest build"));
     }

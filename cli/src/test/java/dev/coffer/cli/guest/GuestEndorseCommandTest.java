@@ -1,5 +1,6 @@
 package dev.coffer.cli.guest;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.attest.endorse.EndorsementVerdict;
@@ -39,14 +40,8 @@ class GuestEndorseCommandTest {
     @TempDir
     Path work;
 
-    record Result(int exit, String out, String err) {}
-
-    Result run(String... args) {
+    CliRun run(String... args) {
         CommandLine cli = new CommandLine(new CofferCommand()).addSubcommand(new GuestCommand(() -> home));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (e instanceof UsageException ue) {
                 cmd.getErr().println("coffer: " + ue.getMessage());
@@ -58,11 +53,10 @@ class GuestEndorseCommandTest {
             }
             throw e;
         });
-        int exit = cli.execute(args);
-        return new Result(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
-    static JsonNode json(Result r) throws Exception {
+    static JsonNode json(CliRun r) throws Exception {
         return new ObjectMapper().readTree(r.out());
     }
 
@@ -85,19 +79,19 @@ class GuestEndorseCommandTest {
                 .add(LaunchMeasurement.INITRD, "initrd".getBytes(StandardCharsets.UTF_8))
                 .addText(LaunchMeasurement.CMDLINE, "console=ttyS0 coffer.agentdisk=" + ROOT + ",2")
                 .add("agent-disk-verity-root", HexFormat.of().parseHex(ROOT)).compute());
-        Result vm = run("guest", "endorse", "--microvm", "-o", "json");
+        CliRun vm = run("guest", "endorse", "--microvm", "-o", "json");
         assertEquals(0, vm.exit(), vm.out() + vm.err());
         assertEquals(guestMeasurement, json(vm).get("measurement").asText());
         String homeDid = GuestEndorsements.homeKey(home).did();
         assertEquals(homeDid, json(vm).get("issuer").asText());
         assertEquals("coffer-guest", json(vm).get("feed").asText());
 
-        Result proc = run("guest", "endorse", "--process");
+        CliRun proc = run("guest", "endorse", "--process");
         assertEquals(0, proc.exit(), proc.out() + proc.err());
         assertTrue(proc.out().contains("endorsed " + ProcessSandboxBackend.simMeasurementHex("auto", null, List.of(), List.of())), proc.out());
         assertTrue(proc.out().contains("trust it with: --trust-endorser '" + homeDid + ",coffer-guest'"), proc.out());
 
-        Result list = run("guest", "endorsements", "-o", "json");
+        CliRun list = run("guest", "endorsements", "-o", "json");
         assertEquals(0, list.exit(), list.err());
         JsonNode j = json(list);
         assertEquals(homeDid, j.get("homeIssuer").asText());
@@ -108,7 +102,7 @@ class GuestEndorseCommandTest {
             assertEquals(1, e.get("guestSvn").asLong());
             assertTrue(e.has("notAfter"));
         }
-        Result text = run("guest", "endorsements");
+        CliRun text = run("guest", "endorsements");
         assertTrue(text.out().contains("microvm " + guestMeasurement + " svn 1"), text.out());
         assertTrue(text.out().contains("(home key)"), text.out());
     }
@@ -138,7 +132,7 @@ class GuestEndorseCommandTest {
         Path key = work.resolve("release.key"), chain = work.resolve("release-chain.pem");
         org.writePem(key, chain);
         Path out = work.resolve("guest.cose");
-        Result r = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "acme-guest",
+        CliRun r = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "acme-guest",
                 "--measurement", M.toUpperCase(), "--svn", "4", "--out", out.toString(), "-o", "json");
         assertEquals(0, r.exit(), r.out() + r.err());
         assertEquals(org.did(), json(r).get("issuer").asText());
@@ -151,10 +145,10 @@ class GuestEndorseCommandTest {
 
         // an explicit subject issuer works; one that does not resolve against the chain is refused before anything is written
         String root = org.did().substring(0, org.did().indexOf("::"));
-        Result subject = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "acme-guest",
+        CliRun subject = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "acme-guest",
                 "--measurement", "77".repeat(48), "--issuer", root + "::subject:CN:Test%20Release%20Signer", "-o", "json");
         assertEquals(0, subject.exit(), subject.out() + subject.err());
-        Result wrong = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "acme-guest",
+        CliRun wrong = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "acme-guest",
                 "--measurement", "88".repeat(48), "--issuer", root + "::subject:CN:Someone%20Else");
         assertEquals(1, wrong.exit());
         assertTrue(wrong.err().contains("does not resolve against --chain") && wrong.err().contains("Someone Else"), wrong.err());
@@ -169,56 +163,56 @@ class GuestEndorseCommandTest {
         org.writePem(key, chain);
         other.writePem(otherKey, otherChain);
 
-        Result mismatch = run("guest", "endorse", "--key", otherKey.toString(), "--chain", chain.toString(), "--feed", "f", "--measurement", M);
+        CliRun mismatch = run("guest", "endorse", "--key", otherKey.toString(), "--chain", chain.toString(), "--feed", "f", "--measurement", M);
         assertEquals(1, mismatch.exit());
         assertTrue(mismatch.err().contains("does not belong to the chain's first certificate"), mismatch.err());
 
-        Result shortM = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "f", "--measurement", "abcd");
+        CliRun shortM = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "f", "--measurement", "abcd");
         assertEquals(2, shortM.exit());
         assertTrue(shortM.err().contains("96 hex digits"), shortM.err());
 
-        Result noTarget = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "f");
+        CliRun noTarget = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--feed", "f");
         assertEquals(2, noTarget.exit());
-        Result two = run("guest", "endorse", "--process", "--measurement", M);
+        CliRun two = run("guest", "endorse", "--process", "--measurement", M);
         assertEquals(2, two.exit());
-        Result keyOnly = run("guest", "endorse", "--key", key.toString(), "--measurement", M);
+        CliRun keyOnly = run("guest", "endorse", "--key", key.toString(), "--measurement", M);
         assertEquals(2, keyOnly.exit());
         assertTrue(keyOnly.err().contains("--key and --chain go together"), keyOnly.err());
-        Result noFeed = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--measurement", M);
+        CliRun noFeed = run("guest", "endorse", "--key", key.toString(), "--chain", chain.toString(), "--measurement", M);
         assertEquals(2, noFeed.exit());
 
         Path garbageKey = Files.writeString(work.resolve("garbage.key"), "not a key");
-        Result gk = run("guest", "endorse", "--key", garbageKey.toString(), "--chain", chain.toString(), "--feed", "f", "--measurement", M);
+        CliRun gk = run("guest", "endorse", "--key", garbageKey.toString(), "--chain", chain.toString(), "--feed", "f", "--measurement", M);
         assertEquals(1, gk.exit());
         assertTrue(gk.err().contains("expected a PKCS#8 key"), gk.err());
         Path leafOnly = Files.writeString(work.resolve("leaf.pem"), TestEndorser.pem("CERTIFICATE", org.chain().getFirst().getEncoded()));
-        Result lo = run("guest", "endorse", "--key", key.toString(), "--chain", leafOnly.toString(), "--feed", "f", "--measurement", M);
+        CliRun lo = run("guest", "endorse", "--key", key.toString(), "--chain", leafOnly.toString(), "--feed", "f", "--measurement", M);
         assertEquals(1, lo.exit());
         assertTrue(lo.err().contains("expected the signing certificate followed by its CA"), lo.err());
-        Result missing = run("guest", "endorse", "--key", key.toString(), "--chain", work.resolve("absent.pem").toString(), "--feed", "f", "--measurement", M);
+        CliRun missing = run("guest", "endorse", "--key", key.toString(), "--chain", work.resolve("absent.pem").toString(), "--feed", "f", "--measurement", M);
         assertEquals(1, missing.exit());
         assertTrue(missing.err().contains("does not exist"), missing.err());
 
         TestEndorser expired = TestEndorser.make("f", Instant.parse("2020-01-01T00:00:00Z"), Instant.parse("2021-01-01T00:00:00Z"));
         Path ek = work.resolve("ek.pem"), ec = work.resolve("ec.pem");
         expired.writePem(ek, ec);
-        Result old = run("guest", "endorse", "--key", ek.toString(), "--chain", ec.toString(), "--feed", "f", "--measurement", M);
+        CliRun old = run("guest", "endorse", "--key", ek.toString(), "--chain", ec.toString(), "--feed", "f", "--measurement", M);
         assertEquals(1, old.exit());
         assertTrue(old.err().contains("would not verify") && old.err().contains("chain"), old.err());
 
-        Result noGuest = run("guest", "endorse", "--microvm");
+        CliRun noGuest = run("guest", "endorse", "--microvm");
         assertEquals(1, noGuest.exit());
         assertTrue(noGuest.err().contains("coffer guest build"), noGuest.err());
 
         assertEquals(List.of(), GuestEndorsements.list(home), "nothing written by refused commands");
-        Result empty = run("guest", "endorsements");
+        CliRun empty = run("guest", "endorsements");
         assertEquals(0, empty.exit());
         assertTrue(empty.out().contains("no endorsements"), empty.out());
 
         // a damaged file is listed with its problem, not a stack trace
         Files.createDirectories(GuestEndorsements.dir(home));
         Files.write(GuestEndorsements.dir(home).resolve("measurement-x.cose"), new byte[]{(byte) 0xd2, (byte) 0x84});
-        Result damaged = run("guest", "endorsements", "-o", "json");
+        CliRun damaged = run("guest", "endorsements", "-o", "json");
         assertEquals(0, damaged.exit(), damaged.err());
         assertTrue(json(damaged).at("/endorsements/0/problem").asText().contains("truncated"), damaged.out());
     }

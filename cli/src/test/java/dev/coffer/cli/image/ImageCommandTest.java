@@ -1,5 +1,6 @@
 package dev.coffer.cli.image;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.cli.Json;
 import dev.coffer.cli.Main;
@@ -10,8 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -30,13 +29,11 @@ class ImageCommandTest {
     @TempDir
     Path tmp;
 
-    record Result(int exit, String out, String err) {}
-
-    private Result run(String... args) {
+    private CliRun run(String... args) {
         return run(null, args);
     }
 
-    private Result run(Map<String, String> env, String... args) {
+    private CliRun run(Map<String, String> env, String... args) {
         CommandLine cli = Main.commandLine();
         if (cli.getSubcommands().containsKey("image")) {
             cli.getCommandSpec().removeSubcommand("image");
@@ -47,12 +44,7 @@ class ImageCommandTest {
             CommandLine pull = cli.getSubcommands().get("image").getSubcommands().get("pull");
             ((PullCommand) pull.getCommand()).environment = env;
         }
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Result(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     private static ImageBuilder sample() {
@@ -64,11 +56,11 @@ class ImageCommandTest {
     @Test
     void importListInspectRemove() throws Exception {
         Path tar = sample().writeLayoutTar(tmp.resolve("img.tar"), "coffer.local/hello:1");
-        Result imported = run("image", "import", tar.toString());
+        CliRun imported = run("image", "import", tar.toString());
         assertEquals(0, imported.exit(), imported.err());
         assertTrue(imported.out().startsWith("Imported coffer.local/hello:1 (id "), imported.out());
 
-        Result ls = run("image", "ls");
+        CliRun ls = run("image", "ls");
         assertEquals(0, ls.exit());
         assertTrue(ls.out().contains("REFERENCE") && ls.out().contains("coffer.local/hello:1"), ls.out());
 
@@ -77,7 +69,7 @@ class ImageCommandTest {
         String id = list.get(0).get("id").asText();
         assertEquals(12, id.length());
 
-        Result inspect = run("image", "inspect", id.substring(0, 6), "-o", "json");
+        CliRun inspect = run("image", "inspect", id.substring(0, 6), "-o", "json");
         assertEquals(0, inspect.exit(), inspect.err());
         JsonNode detail = Json.MAPPER.readTree(inspect.out());
         assertEquals("coffer.local/hello:1", detail.get("reference").asText());
@@ -86,7 +78,7 @@ class ImageCommandTest {
         assertTrue(detail.at("/layers/0/digest").asText().startsWith("sha256:"));
         assertTrue(run("image", "inspect", "coffer.local/hello:1").out().contains("Cmd:          [/bin/hello]"));
 
-        Result rm = run("image", "rm", "coffer.local/hello:1");
+        CliRun rm = run("image", "rm", "coffer.local/hello:1");
         assertEquals(0, rm.exit(), rm.err());
         assertTrue(rm.out().contains("Removed coffer.local/hello:1"));
         assertEquals("[ ]", run("image", "ls", "-o", "json").out().strip());
@@ -101,13 +93,13 @@ class ImageCommandTest {
         String config = detail.get("configDigest").asText().substring("sha256:".length());
         Files.writeString(tmp.resolve("home/oci/blobs/sha256/" + config), "{\"tampered\": true}");
 
-        Result ls = run("image", "ls");
+        CliRun ls = run("image", "ls");
         assertEquals(0, ls.exit(), ls.err());
         assertTrue(ls.out().contains("BROKEN") && ls.out().contains("tampered"), ls.out());
         JsonNode json = Json.MAPPER.readTree(run("image", "ls", "-o", "json").out());
         assertTrue(json.get(0).get("problem").asText().contains("tampered"));
 
-        Result inspect = run("image", "inspect", "coffer.local/hello:1");
+        CliRun inspect = run("image", "inspect", "coffer.local/hello:1");
         assertEquals(1, inspect.exit());
         assertTrue(inspect.err().contains("is tampered") && inspect.err().contains("coffer image rm"), inspect.err());
 
@@ -118,35 +110,35 @@ class ImageCommandTest {
     @Test
     void importsDockerSaveWithName() throws Exception {
         Path tar = sample().writeDockerArchive(tmp.resolve("d.tar"), "hello:2");
-        Result r = run("image", "import", tar.toString(), "--name", "coffer.local/renamed:3", "-o", "json");
+        CliRun r = run("image", "import", tar.toString(), "--name", "coffer.local/renamed:3", "-o", "json");
         assertEquals(0, r.exit(), r.err());
         assertEquals("coffer.local/renamed:3", Json.MAPPER.readTree(r.out()).get(0).get("reference").asText());
     }
 
     @Test
     void errorsAreOneLineWithExitCodes() throws Exception {
-        Result missing = run("image", "inspect", "nothing:here");
+        CliRun missing = run("image", "inspect", "nothing:here");
         assertEquals(1, missing.exit());
         assertTrue(missing.err().startsWith("coffer: no local image 'nothing:here'"), missing.err());
         assertTrue(missing.err().contains("coffer image pull"), missing.err());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
 
-        Result badRef = run("image", "pull", "Not A Ref");
+        CliRun badRef = run("image", "pull", "Not A Ref");
         assertEquals(2, badRef.exit());
         assertTrue(badRef.err().contains("expected an image reference"), badRef.err());
 
-        Result badFile = run("image", "import", tmp.resolve("nope.tar").toString());
+        CliRun badFile = run("image", "import", tmp.resolve("nope.tar").toString());
         assertEquals(1, badFile.exit());
         assertTrue(badFile.err().contains("found no file at"), badFile.err());
 
         Path junk = Files.writeString(tmp.resolve("junk.tar"), "not a tar".repeat(100));
-        Result junkResult = run("image", "import", junk.toString());
+        CliRun junkResult = run("image", "import", junk.toString());
         assertEquals(1, junkResult.exit());
         assertFalse(junkResult.err().contains("\tat "), "no stack trace without --verbose");
-        Result verbose = run("image", "import", junk.toString(), "--verbose");
+        CliRun verbose = run("image", "import", junk.toString(), "--verbose");
         assertTrue(verbose.err().contains("\tat "), "stack trace with --verbose");
 
-        Result rm = run("image", "rm", "nothing:here");
+        CliRun rm = run("image", "rm", "nothing:here");
         assertEquals(1, rm.exit());
 
         assertEquals(2, run("image", "pull").exit());
@@ -156,7 +148,7 @@ class ImageCommandTest {
     @Test
     void helpExplainsWithExamples() {
         for (String sub : List.of("import", "pull", "ls", "inspect", "rm")) {
-            Result help = run("image", sub, "--help");
+            CliRun help = run("image", sub, "--help");
             assertEquals(0, help.exit(), sub);
             assertTrue(help.out().contains("Examples:"), sub + ": " + help.out());
             assertTrue(help.out().contains("coffer image " + sub), sub + ": " + help.out());
@@ -217,13 +209,13 @@ class ImageCommandTest {
 
             // An open registry ignores credentials; they must still not show up anywhere.
             Map<String, String> env = Map.of("COFFER_REGISTRY_USER", "carol", "COFFER_REGISTRY_PASSWORD", "pw-do-not-print");
-            Result pulled = run(env, "image", "pull", "127.0.0.1:" + port + "/cli/hello:7");
+            CliRun pulled = run(env, "image", "pull", "127.0.0.1:" + port + "/cli/hello:7");
             assertEquals(0, pulled.exit(), pulled.err());
             assertTrue(pulled.out().contains("Pulled 127.0.0.1:" + port + "/cli/hello:7"), pulled.out());
             assertTrue(pulled.out().contains(img.manifestDigest().toString()), pulled.out());
             assertFalse((pulled.out() + pulled.err()).contains("pw-do-not-print"));
 
-            Result notFound = run(env, "image", "pull", "127.0.0.1:" + port + "/cli/hello:8", "--retries", "1");
+            CliRun notFound = run(env, "image", "pull", "127.0.0.1:" + port + "/cli/hello:8", "--retries", "1");
             assertEquals(1, notFound.exit());
             assertTrue(notFound.err().contains("not found"), notFound.err());
             assertFalse(notFound.err().contains("pw-do-not-print"));

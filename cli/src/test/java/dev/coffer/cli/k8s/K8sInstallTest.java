@@ -1,5 +1,6 @@
 package dev.coffer.cli.k8s;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import dev.coffer.cli.Json;
@@ -10,8 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +29,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Debian's shipped /etc/containerd/config.toml, plus one with operator-defined runtimes.
  */
 class K8sInstallTest {
-    record Result(int exit, String out, String err) {}
 
     @TempDir
     Path tmp;
@@ -77,7 +75,7 @@ class K8sInstallTest {
         }
     }
 
-    Result k8s(String... args) {
+    CliRun k8s(String... args) {
         List<String> all = new ArrayList<>(List.of("k8s"));
         all.addAll(List.of(args));
         if (args[0].equals("install") || args[0].equals("uninstall")) {
@@ -85,12 +83,7 @@ class K8sInstallTest {
         }
         if (args[0].equals("install")) all.addAll(List.of("--java", java.toString(), "--shim-launcher", launcher.toString(), "--shim-classpath", CP));
         CommandLine cli = Main.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(all.toArray(String[]::new));
-        return new Result(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, all.toArray(String[]::new));
     }
 
     static JsonNode toml(String text) throws Exception {
@@ -107,7 +100,7 @@ class K8sInstallTest {
         Files.writeString(config, original);
         Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
 
-        Result dry = k8s("install", "--dry-run");
+        CliRun dry = k8s("install", "--dry-run");
         assertEquals(0, dry.exit(), dry.err());
         assertEquals(original, Files.readString(config), "a dry run writes nothing");
         assertFalse(Files.exists(bin.resolve("containerd-shim-coffer-v2")));
@@ -116,7 +109,7 @@ class K8sInstallTest {
         assertTrue(dry.out().contains("+   runtime_type = \"io.containerd.coffer.v2\""), dry.out());
         assertTrue(dry.out().contains("would create the shim launcher"), dry.out());
 
-        Result r = k8s("install");
+        CliRun r = k8s("install");
         assertEquals(0, r.exit(), r.err());
         String installed = Files.readString(config);
         assertTrue(installed.startsWith(original), "the operator's file stays as it was, the runtime appended");
@@ -133,25 +126,25 @@ class K8sInstallTest {
         assertTrue(script.contains("exec '" + launcher + "' \"$@\""), script);
         assertTrue(script.contains("COFFER_SHIM_CLASSPATH=${COFFER_SHIM_CLASSPATH:-'/opt/coffer/lib/*:/opt/it'\\''s here/coffer-shim.jar'}"), script);
 
-        Result again = k8s("install", "-o", "json");
+        CliRun again = k8s("install", "-o", "json");
         assertEquals(0, again.exit(), again.err());
         JsonNode j = Json.MAPPER.readTree(again.out());
         assertEquals(0, j.path("changes").size(), "install twice: nothing to do");
         assertFalse(j.path("changed").asBoolean());
         assertEquals(installed, Files.readString(config));
 
-        Result dryOff = k8s("uninstall", "--dry-run", "-o", "json");
+        CliRun dryOff = k8s("uninstall", "--dry-run", "-o", "json");
         assertEquals(0, dryOff.exit(), dryOff.err());
         JsonNode off = Json.MAPPER.readTree(dryOff.out());
         assertEquals(List.of("delete", "write"), List.of(off.path("changes").get(0).path("kind").asText(), off.path("changes").get(1).path("kind").asText()));
         assertTrue(off.path("dryRun").asBoolean());
         assertEquals(installed, Files.readString(config));
 
-        Result u = k8s("uninstall");
+        CliRun u = k8s("uninstall");
         assertEquals(0, u.exit(), u.err());
         assertEquals(original, Files.readString(config), "uninstall restores the file byte for byte");
         assertFalse(Files.exists(shim));
-        Result u2 = k8s("uninstall");
+        CliRun u2 = k8s("uninstall");
         assertEquals(0, u2.exit(), u2.err());
         assertTrue(u2.out().contains("nothing to do"), u2.out());
     }
@@ -175,7 +168,7 @@ class K8sInstallTest {
     @Test
     void existingRuntimesKeptAndCommentsStay() throws Exception {
         Files.writeString(config, WITH_RUNTIMES);
-        Result r = k8s("install");
+        CliRun r = k8s("install");
         assertEquals(0, r.exit(), r.err());
         String installed = Files.readString(config);
         assertTrue(installed.contains("# our cluster's containerd"));
@@ -198,7 +191,7 @@ class K8sInstallTest {
         assertEquals(shipped, Files.readString(config));
 
         Files.writeString(config, "version = 3\n[plugins.'io.containerd.cri.v1.runtime'.containerd]\n  default_runtime_name = \"runc\"\n");
-        Result r = k8s("install");
+        CliRun r = k8s("install");
         assertEquals(0, r.exit(), r.err());
         assertEquals("io.containerd.coffer.v2", toml(Files.readString(config)).path("plugins").path("io.containerd.cri.v1.runtime")
                 .path("containerd").path("runtimes").path("coffer").path("runtime_type").asText());
@@ -209,33 +202,33 @@ class K8sInstallTest {
         // a coffer runtime the operator wrote: not overwritten, not removed
         String theirs = WITH_RUNTIMES + "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.coffer]\n  runtime_type = \"io.containerd.runc.v2\"\n";
         Files.writeString(config, theirs);
-        Result r = k8s("install");
+        CliRun r = k8s("install");
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("already has a runtime named 'coffer'") && r.err().contains("that coffer k8s install did not write"), r.err());
         assertFalse(Files.exists(bin.resolve("containerd-shim-coffer-v2")), "nothing installed: the launcher is not written either");
-        Result u = k8s("uninstall");
+        CliRun u = k8s("uninstall");
         assertEquals(1, u.exit());
         assertTrue(u.err().contains("did not write"), u.err());
         assertEquals(theirs, Files.readString(config));
 
         // not TOML, version 1, missing
         Files.writeString(config, "version = 2\n[plugins\n");
-        Result bad = k8s("install");
+        CliRun bad = k8s("install");
         assertEquals(1, bad.exit());
         assertTrue(bad.err().contains("not valid TOML"), bad.err());
         Files.writeString(config, "[plugins.cri]\n  sandbox_image = \"x\"\n");
-        Result v1 = k8s("install");
+        CliRun v1 = k8s("install");
         assertEquals(1, v1.exit());
         assertTrue(v1.err().contains("expected containerd config version 2 (containerd 1.x) or 3 (containerd 2.x), found none (version 1)"), v1.err());
         Files.delete(config);
-        Result missing = k8s("install");
+        CliRun missing = k8s("install");
         assertEquals(1, missing.exit());
         assertTrue(missing.err().contains("`containerd config default > " + config + "`"), missing.err());
 
         // the runtimes table as an inline table cannot take another table: refused, not mangled
         String inline = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  runtimes = { runc = { runtime_type = \"io.containerd.runc.v2\" } }\n";
         Files.writeString(config, inline);
-        Result inl = k8s("install");
+        CliRun inl = k8s("install");
         assertEquals(1, inl.exit());
         assertTrue(inl.err().contains("nothing installed"), inl.err());
         assertEquals(inline, Files.readString(config));
@@ -243,7 +236,7 @@ class K8sInstallTest {
         // a launcher someone else put there is neither replaced nor removed
         Files.writeString(config, WITH_RUNTIMES);
         Files.writeString(bin.resolve("containerd-shim-coffer-v2"), "#!/bin/sh\necho theirs\n");
-        Result foreign = k8s("install");
+        CliRun foreign = k8s("install");
         assertEquals(1, foreign.exit());
         assertTrue(foreign.err().contains("was not written by coffer k8s install"), foreign.err());
         assertEquals(WITH_RUNTIMES, Files.readString(config));
@@ -255,7 +248,7 @@ class K8sInstallTest {
         assertEquals(0, k8s("install").exit());
         String edited = Files.readString(config).replace(ContainerdConfig.END, "[debug]\n  level = \"debug\"\n" + ContainerdConfig.END);
         Files.writeString(config, edited);
-        Result moved = k8s("uninstall");
+        CliRun moved = k8s("uninstall");
         assertEquals(1, moved.exit());
         assertTrue(moved.err().contains("hold more than its runtime table"), moved.err());
         assertEquals(edited, Files.readString(config));
@@ -274,7 +267,7 @@ class K8sInstallTest {
                 () -> new NodeSetup(tmp.resolve("nobin"), config, java, launcher, CP).installPlan());
         assertTrue(noBin.getMessage().contains("to be a directory on containerd's PATH, found nothing"), noBin.getMessage());
         Files.delete(launcher);
-        Result noLauncher = k8s("install");
+        CliRun noLauncher = k8s("install");
         assertEquals(1, noLauncher.exit());
         assertTrue(noLauncher.err().contains("expected --shim-launcher " + launcher), noLauncher.err());
         assertEquals(WITH_RUNTIMES, Files.readString(config));
@@ -283,7 +276,7 @@ class K8sInstallTest {
 
     @Test
     void runtimeClassCommandPrintsTheManifest() {
-        Result r = k8s("runtimeclass");
+        CliRun r = k8s("runtimeclass");
         assertEquals(0, r.exit(), r.err());
         assertEquals(RuntimeClassManifest.yaml(), r.out());
     }

@@ -1,5 +1,6 @@
 package dev.coffer.cli.key;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.cli.CofferCommand;
 import dev.coffer.cli.Json;
@@ -28,8 +29,6 @@ class KeyCommandTest {
     static CofferServer server;
     static String token;
 
-    record Run(int exit, String out, String err) {}
-
     @BeforeAll
     static void start() throws Exception {
         server = CofferServer.start(ServerConfig.defaults(home).withPort(0));
@@ -45,20 +44,15 @@ class KeyCommandTest {
         server.close();
     }
 
-    static Run run(String... args) {
+    static CliRun run(String... args) {
         CommandLine cli = Main.commandLine();
         if (!cli.getSubcommands().containsKey("key")) cli.addSubcommand(new KeyCommand());
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
         List<String> all = new ArrayList<>(List.of(args));
         if (all.size() > 1 && !all.contains("--help")) {
             all.addAll(List.of("--server", server.url()));
             if (!all.contains("--token")) all.addAll(List.of("--token", token));
         }
-        int exit = cli.execute(all.toArray(String[]::new));
-        return new Run(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, all.toArray(String[]::new));
     }
 
     @Test
@@ -67,56 +61,56 @@ class KeyCommandTest {
         Files.writeString(policy, """
                 {"version":"1.0.0","anyOf":[{"authority":"%s","allOf":[
                   {"claim":"x-ms-sevsnpvm-hostdata","equals":"%s"}]}]}""".formatted(server.issuerName(), "ab".repeat(32)));
-        Run created = run("key", "create", "cli-key", "--type", "oct-256", "--policy", policy.toString());
+        CliRun created = run("key", "create", "cli-key", "--type", "oct-256", "--policy", policy.toString());
         assertEquals(0, created.exit(), created.err());
         assertTrue(created.out().contains("cli-key"), created.out());
 
-        Run ec = run("key", "create", "cli-ec", "--type", "EC-P-384", "-o", "json");
+        CliRun ec = run("key", "create", "cli-ec", "--type", "EC-P-384", "-o", "json");
         assertEquals(0, ec.exit(), ec.err());
         assertEquals("P-384", Json.MAPPER.readTree(ec.out()).path("public_jwk").path("crv").asText());
 
-        Run list = run("key", "list", "-o", "json");
+        CliRun list = run("key", "list", "-o", "json");
         assertEquals(0, list.exit(), list.err());
         JsonNode keys = Json.MAPPER.readTree(list.out());
         assertEquals(2, keys.size());
 
-        Run rotated = run("key", "rotate", "cli-key");
+        CliRun rotated = run("key", "rotate", "cli-key");
         assertEquals(0, rotated.exit(), rotated.err());
-        Run show = run("key", "show", "cli-key");
+        CliRun show = run("key", "show", "cli-key");
         assertTrue(show.out().contains("versions    2"), show.out());
 
-        Run printed = run("key", "policy", "cli-key");
+        CliRun printed = run("key", "policy", "cli-key");
         assertEquals("1.0.0", Json.MAPPER.readTree(printed.out()).path("version").asText());
         Files.writeString(policy, Files.readString(policy).replace("ab", "cd"));
-        Run set = run("key", "policy", "cli-key", policy.toString(), "--immutable");
+        CliRun set = run("key", "policy", "cli-key", policy.toString(), "--immutable");
         assertEquals(0, set.exit(), set.err());
-        Run again = run("key", "policy", "cli-key", policy.toString());
+        CliRun again = run("key", "policy", "cli-key", policy.toString());
         assertEquals(1, again.exit());
         assertTrue(again.err().contains("[policy_immutable]"), again.err());
 
-        Run audit = run("key", "audit", "--key", "cli-key");
+        CliRun audit = run("key", "audit", "--key", "cli-key");
         assertEquals(0, audit.exit(), audit.err());
         assertTrue(audit.out().contains("no release decisions recorded"), audit.out());
 
-        Run deleted = run("key", "delete", "cli-ec");
+        CliRun deleted = run("key", "delete", "cli-ec");
         assertEquals(0, deleted.exit(), deleted.err());
         assertTrue(deleted.out().contains("deleted cli-ec"));
     }
 
     @Test
     void errorsAreOneLineWithTheStableCodeAndExitCodes() throws Exception {
-        Run missing = run("key", "show", "does-not-exist");
+        CliRun missing = run("key", "show", "does-not-exist");
         assertEquals(1, missing.exit());
         assertTrue(missing.err().startsWith("coffer: ") && missing.err().contains("[key_not_found]"), missing.err());
-        Run badType = run("key", "create", "x", "--type", "AES-128");
+        CliRun badType = run("key", "create", "x", "--type", "AES-128");
         assertEquals(2, badType.exit(), badType.err());
         Path bad = home.resolve("bad-policy.json");
         Files.writeString(bad, "{\"version\":\"1.0.0\",\"anyOf\":[{\"allOf\":[]}]}");
-        Run badPolicy = run("key", "create", "y", "--policy", bad.toString());
+        CliRun badPolicy = run("key", "create", "y", "--policy", bad.toString());
         assertEquals(1, badPolicy.exit());
         assertTrue(badPolicy.err().contains("policy.anyOf[0]: missing 'authority'") && badPolicy.err().contains("[policy_invalid]"),
                 badPolicy.err());
-        Run wrongToken = run("key", "list", "--token", "coffer_admin_nope");
+        CliRun wrongToken = run("key", "list", "--token", "coffer_admin_nope");
         assertEquals(1, wrongToken.exit());
         assertTrue(wrongToken.err().contains("[unauthenticated]"), wrongToken.err());
     }
@@ -124,24 +118,24 @@ class KeyCommandTest {
     @Test
     void httpsServerIsCheckedByFingerprintOrCa() throws Exception {
         // the fingerprint coffer server prints
-        Run pinned = run("key", "list", "--server-fingerprint", server.pins().tlsCertificate());
+        CliRun pinned = run("key", "list", "--server-fingerprint", server.pins().tlsCertificate());
         assertEquals(0, pinned.exit(), pinned.err());
         // another fingerprint: refused, saying what was found and what to do
-        Run wrong = run("key", "list", "--server-fingerprint", "ab".repeat(32));
+        CliRun wrong = run("key", "list", "--server-fingerprint", "ab".repeat(32));
         assertEquals(1, wrong.exit());
         assertTrue(wrong.err().contains("[tls_refused]") && wrong.err().contains("expected the pinned " + "ab".repeat(32))
                 && wrong.err().contains(server.pins().tlsCertificate()), wrong.err());
         // the certificate as a CA: its SANs name 127.0.0.1, so the host name check passes
         Path ca = home.resolve("ca.pem");
         Files.writeString(ca, server.tls().certificatePem());
-        Run viaCa = run("key", "list", "--ca", ca.toString());
+        CliRun viaCa = run("key", "list", "--ca", ca.toString());
         assertEquals(0, viaCa.exit(), viaCa.err());
         // a CA that did not issue it
         Files.writeString(ca, dev.coffer.server.tls.ServerIdentity.selfSigned("127.0.0.1").certificatePem());
-        Run otherCa = run("key", "list", "--ca", ca.toString());
+        CliRun otherCa = run("key", "list", "--ca", ca.toString());
         assertEquals(1, otherCa.exit());
         assertTrue(otherCa.err().contains("[tls_refused]"), otherCa.err());
-        Run badPin = run("key", "list", "--server-fingerprint", "xyz");
+        CliRun badPin = run("key", "list", "--server-fingerprint", "xyz");
         assertEquals(2, badPin.exit(), badPin.err());
     }
 
@@ -161,17 +155,17 @@ class KeyCommandTest {
     @Test
     void releaseToMakesTheReadyMadePolicyAndWeakPoliciesAreWarnedAbout() throws Exception {
         String hostData = "cd".repeat(32);
-        Run made = run("key", "create", "ready", "--release-to", hostData, "--tee", "sim", "-o", "json");
+        CliRun made = run("key", "create", "ready", "--release-to", hostData, "--tee", "sim", "-o", "json");
         assertEquals(0, made.exit(), made.err());
         assertFalse(made.err().contains("warning"), made.err());
-        Run shown = run("key", "show", "ready", "-o", "json");
+        CliRun shown = run("key", "show", "ready", "-o", "json");
         assertTrue(shown.out().contains("coffer-compliant-guest") && shown.out().contains("coffer-sim-sevsnpvm")
                 && shown.out().contains(hostData) && shown.out().contains("x-ms-sevsnpvm-is-debuggable"), shown.out());
         Path weak = home.resolve("weak-policy.json");
         Files.writeString(weak, """
                 {"version":"1.0.0","anyOf":[{"authority":"%s","allOf":[
                   {"claim":"x-ms-sevsnpvm-hostdata","equals":"%s"}]}]}""".formatted(server.issuerName(), hostData));
-        Run warned = run("key", "create", "weak", "--policy", weak.toString());
+        CliRun warned = run("key", "create", "weak", "--policy", weak.toString());
         assertEquals(0, warned.exit(), warned.err());
         assertTrue(warned.err().contains("warning: ") && warned.err().contains("x-ms-compliance-status"), warned.err());
         assertEquals(2, run("key", "create", "bad", "--release-to", "xyz").exit());

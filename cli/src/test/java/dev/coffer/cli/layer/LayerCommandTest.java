@@ -1,5 +1,6 @@
 package dev.coffer.cli.layer;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.cli.Json;
 import dev.coffer.cli.CofferCommand;
@@ -9,8 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,13 +29,11 @@ class LayerCommandTest {
     @TempDir
     Path tmp;
 
-    record Result(int exit, String out, String err) {}
-
     /**
      * The coffer command with only 'layer' added, and Main's exit-code contract (1 failure,
      * 2 usage, one-line "coffer: ..." errors): independent of the other modules' commands.
      */
-    Result run(String... args) {
+    CliRun run(String... args) {
         CommandLine cli = new CommandLine(new CofferCommand());
         cli.addSubcommand(new LayerCommand(() -> tmp.resolve("home")));
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
@@ -48,12 +45,7 @@ class LayerCommandTest {
             e.getCommandLine().getErr().println("coffer: " + e.getMessage());
             return 2;
         });
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Result(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     /** hello.txt, mode 0644, mtime 0, as a USTAR tar. */
@@ -93,11 +85,11 @@ class LayerCommandTest {
     void hashPrintsTheRootHash() throws Exception {
         Path tar = tmp.resolve("v2.tar");
         Files.write(tar, v2Tar());
-        Result r = run("layer", "hash", tar.toString());
+        CliRun r = run("layer", "hash", tar.toString());
         assertEquals(0, r.exit(), r.err());
         assertEquals(V2_ROOT, r.out().trim());
 
-        Result json = run("layer", "hash", "--diff-id", "-o", "json", tar.toString());
+        CliRun json = run("layer", "hash", "--diff-id", "-o", "json", tar.toString());
         assertEquals(0, json.exit(), json.err());
         JsonNode n = Json.MAPPER.readTree(json.out());
         assertEquals(V2_ROOT, n.get("rootHash").asText());
@@ -110,7 +102,7 @@ class LayerCommandTest {
         Path tar = tmp.resolve("v2.tar");
         Files.write(tar, v2Tar());
         Path disk = tmp.resolve("out/v2.disk");
-        Result first = run("layer", "build", tar.toString(), "-o", disk.toString(), "--json");
+        CliRun first = run("layer", "build", tar.toString(), "-o", disk.toString(), "--json");
         assertEquals(0, first.exit(), first.err());
         JsonNode n = Json.MAPPER.readTree(first.out());
         assertEquals(V2_ROOT, n.get("rootHash").asText());
@@ -125,7 +117,7 @@ class LayerCommandTest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);
 
-        Result second = run("layer", "build", tar.toString());
+        CliRun second = run("layer", "build", tar.toString());
         assertEquals(0, second.exit(), second.err());
         assertTrue(second.out().contains("(cache hit)"), second.out());
         assertTrue(second.out().contains("--hash-offset=61440"), second.out());
@@ -139,7 +131,7 @@ class LayerCommandTest {
         Path tar = tmp.resolve("bad.tar");
         Files.write(tar, Arrays.copyOf(v2Tar(), 515)); // cut inside hello.txt's data
         Path disk = tmp.resolve("out2/bad.disk");
-        Result r = run("layer", "build", tar.toString(), "-o", disk.toString(), "--no-cache");
+        CliRun r = run("layer", "build", tar.toString(), "-o", disk.toString(), "--no-cache");
         assertEquals(1, r.exit());
         assertTrue(r.err().startsWith("coffer: "), r.err());
         assertTrue(r.err().contains("truncated"), r.err());
@@ -148,7 +140,7 @@ class LayerCommandTest {
         try (Stream<Path> left = Files.list(tmp.resolve("out2"))) {
             assertEquals(0, left.count(), "no partial file");
         }
-        Result h = run("layer", "hash", tar.toString());
+        CliRun h = run("layer", "hash", tar.toString());
         assertEquals(1, h.exit());
         assertTrue(h.err().contains("truncated"), h.err());
     }
@@ -158,7 +150,7 @@ class LayerCommandTest {
         assertEquals(2, run("layer", "build", "x.tar", "--no-cache").exit());
         assertEquals(2, run("layer", "build", "x.tar", "--diff-id", "sha256:nothex").exit());
         assertEquals(2, run("layer", "hash").exit());
-        Result missing = run("layer", "hash", tmp.resolve("missing.tar").toString());
+        CliRun missing = run("layer", "hash", tmp.resolve("missing.tar").toString());
         assertEquals(1, missing.exit());
         assertTrue(missing.err().contains("no such file"), missing.err());
         assertEquals(2, run("layer", "bench", "--size-mb", "0").exit());
@@ -168,7 +160,7 @@ class LayerCommandTest {
     void helpHasExamples() {
         for (List<String> cmd : List.of(List.of("layer", "--help"), List.of("layer", "hash", "--help"),
                 List.of("layer", "build", "--help"), List.of("layer", "bench", "--help"))) {
-            Result r = run(cmd.toArray(String[]::new));
+            CliRun r = run(cmd.toArray(String[]::new));
             assertEquals(0, r.exit());
             assertTrue(r.out().contains("Examples:"), String.join(" ", cmd));
         }
@@ -176,7 +168,7 @@ class LayerCommandTest {
 
     @Test
     void benchPrintsBothFiguresAndTheRatio() {
-        Result r = run("layer", "bench", "--size-mb", "16", "--runs", "1", "--dir", tmp.toString());
+        CliRun r = run("layer", "bench", "--size-mb", "16", "--runs", "1", "--dir", tmp.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("coffer tar -> root hash:"), r.out());
         assertTrue(r.out().contains("veritysetup format (ext4):"), r.out());
@@ -187,7 +179,7 @@ class LayerCommandTest {
     /** The JSON report says whether this JVM could use the SHA-256 intrinsic, so slow figures explain themselves. */
     @Test
     void benchJsonCarriesTheJitWarningOfThisJvm() {
-        Result r = run("layer", "bench", "--size-mb", "4", "--runs", "1", "--dir", tmp.toString(), "-o", "json");
+        CliRun r = run("layer", "bench", "--size-mb", "4", "--runs", "1", "--dir", tmp.toString(), "-o", "json");
         assertEquals(0, r.exit(), r.err());
         String expected = dev.coffer.layer.bench.LayerBenchmark.jitWarning();
         assertTrue(r.out().contains("\"jitWarning\"") && r.out().contains(expected), r.out());

@@ -1,5 +1,6 @@
 package dev.coffer.cli.policy;
 
+import dev.coffer.cli.CliRun;
 import dev.coffer.oci.layout.ImageBuilder;
 import dev.coffer.oci.layout.TarLayer;
 import dev.coffer.oci.store.ImageConfig;
@@ -94,7 +95,7 @@ class KubernetesPolicyGenTest {
         Path manifest = tmp.resolve("app.yaml");
         Files.writeString(manifest, MANIFEST);
         Path out = tmp.resolve("web.rego");
-        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/web", "-o", out.toString());
+        CliRun r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/web", "-o", out.toString());
         assertEquals(0, r.exit(), r.err());
         String policy = Files.readString(out);
         assertTrue(r.out().contains("policy for Deployment/web (and its pause container) (1 container) written to"), r.out());
@@ -103,7 +104,7 @@ class KubernetesPolicyGenTest {
         assertTrue(policy.contains("\"pattern\": \"MODE=prod\""), policy);
         assertTrue(policy.contains("\"forwarded_ports\": [8080]"), policy);
         PolicyEnforcer.load(policy); // the enforcer takes it
-        PolicyCommandTest.Result again = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/web");
+        CliRun again = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/web");
         assertEquals(policy, again.out(), "byte-identical on every run");
         assertEquals(MANIFEST, Files.readString(manifest), "without --inject the manifest is not touched");
     }
@@ -112,7 +113,7 @@ class KubernetesPolicyGenTest {
     void injectWritesEveryPolicyIntoTheManifestInPlace() throws Exception {
         Path manifest = tmp.resolve("app.yaml");
         Files.writeString(manifest, MANIFEST);
-        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
+        CliRun r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
         assertEquals(0, r.exit(), r.err());
         String injected = Files.readString(manifest);
         assertTrue(injected.contains("# a one-off job in the same file"), "comments stay");
@@ -127,7 +128,7 @@ class KubernetesPolicyGenTest {
             assertTrue(r.out().contains(e.getKey() + ": policy written to " + manifest), r.out());
             assertTrue(r.out().contains("HOST_DATA (sha256 of the policy): " + GeneratedPolicy.sha256Hex(policy)), r.out());
         }
-        PolicyCommandTest.Result twice = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
+        CliRun twice = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
         assertEquals(0, twice.exit(), twice.err());
         assertEquals(injected, Files.readString(manifest), "injecting again changes nothing");
     }
@@ -137,18 +138,18 @@ class KubernetesPolicyGenTest {
         Path manifest = tmp.resolve("app.yaml");
         Files.writeString(manifest, MANIFEST);
         Path out = tmp.resolve("app.injected.yaml");
-        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject", "--workload", "Job/once",
+        CliRun r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject", "--workload", "Job/once",
                 "-o", out.toString());
         assertEquals(0, r.exit(), r.err());
         assertEquals(MANIFEST, Files.readString(manifest), "-o leaves the input as it was");
         Map<String, String> values = PolicyAnnotation.read(KubernetesManifest.parse(Files.readString(out), "out.yaml"));
         assertEquals(List.of("Job/once"), List.copyOf(values.keySet()), "only the chosen workload is annotated");
 
-        PolicyCommandTest.Result unknown = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/nope");
+        CliRun unknown = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Deployment/nope");
         assertEquals(1, unknown.exit());
         assertTrue(unknown.err().contains("no workload Deployment/nope; the file has [Deployment/web, Job/once]"), unknown.err());
 
-        PolicyCommandTest.Result armOnly = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Job/once",
+        CliRun armOnly = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Job/once",
                 "--infrastructure-svn", "2");
         assertEquals(1, armOnly.exit());
         assertTrue(armOnly.err().contains("applies to ARM templates only"), armOnly.err());
@@ -181,7 +182,7 @@ class KubernetesPolicyGenTest {
                 .digest("level: info".getBytes(StandardCharsets.UTF_8)));
 
         // nothing given: both volumes unpinned, one stderr line each
-        PolicyCommandTest.Result bare = PolicyCommandTest.run("policy", "gen", manifest.toString());
+        CliRun bare = PolicyCommandTest.run("policy", "gen", manifest.toString());
         assertEquals(0, bare.exit(), bare.err());
         assertFalse(bare.out().contains("\"files\""), bare.out());
         assertEquals(2, bare.err().lines().filter(l -> l.contains("is not pinned")).count(), bare.err());
@@ -189,7 +190,7 @@ class KubernetesPolicyGenTest {
                 + " or pass --config-map FILE)"), bare.err());
 
         // the Secret given but not --pin-secrets: refused, saying what pinning a Secret means; nothing written
-        PolicyCommandTest.Result unconfirmed = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map",
+        CliRun unconfirmed = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map",
                 configMaps.toString(), "--secret", secrets.toString());
         assertEquals(1, unconfirmed.exit(), unconfirmed.err());
         assertEquals("", unconfirmed.out());
@@ -198,7 +199,7 @@ class KubernetesPolicyGenTest {
         // the ConfigMap given, the Secret in the manifest itself: the ConfigMap pinned, the Secret not without --pin-secrets
         Path withSecret = tmp.resolve("vol-with-secret.yaml");
         Files.writeString(withSecret, Files.readString(manifest) + "---\n" + Files.readString(secrets));
-        PolicyCommandTest.Result secretUnpinned = PolicyCommandTest.run("policy", "gen", withSecret.toString(), "--config-map",
+        CliRun secretUnpinned = PolicyCommandTest.run("policy", "gen", withSecret.toString(), "--config-map",
                 configMaps.toString());
         assertEquals(0, secretUnpinned.exit(), secretUnpinned.err());
         assertTrue(secretUnpinned.out().contains("\"files\": [{\"path\": \"app.yaml\""), secretUnpinned.out());
@@ -206,7 +207,7 @@ class KubernetesPolicyGenTest {
         assertTrue(secretUnpinned.err().contains("volume creds (secret) is not pinned: its files come from a Secret")
                 && secretUnpinned.err().contains("--pin-secrets"), secretUnpinned.err());
 
-        PolicyCommandTest.Result pinned = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map",
+        CliRun pinned = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map",
                 configMaps.toString(), "--secret", secrets.toString(), "--pin-secrets");
         assertEquals(0, pinned.exit(), pinned.err());
         assertTrue(pinned.out().contains("\"files\": [{\"path\": \"app.yaml\", \"sha256\": \"" + appYaml + "\"}]"), pinned.out());
@@ -217,7 +218,7 @@ class KubernetesPolicyGenTest {
         PolicyEnforcer.load(pinned.out());
 
         // a --config-map file that holds something else
-        PolicyCommandTest.Result wrong = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map", secrets.toString());
+        CliRun wrong = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--config-map", secrets.toString());
         assertEquals(1, wrong.exit());
         assertTrue(wrong.err().contains("expected a ConfigMap with metadata.name, found a Secret"), wrong.err());
     }
@@ -227,24 +228,24 @@ class KubernetesPolicyGenTest {
         Path manifest = tmp.resolve("app.yaml");
         String hostile = MANIFEST.replace("runtimeClassName: coffer", "runtimeClassName: coffer\n      hostNetwork: true");
         Files.writeString(manifest, hostile);
-        PolicyCommandTest.Result r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
+        CliRun r = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--inject");
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("Deployment/web: spec.hostNetwork is true"), r.err());
         assertEquals(hostile, Files.readString(manifest));
 
         Files.writeString(manifest, MANIFEST);
-        PolicyCommandTest.Result several = PolicyCommandTest.run("policy", "gen", manifest.toString());
+        CliRun several = PolicyCommandTest.run("policy", "gen", manifest.toString());
         assertEquals(1, several.exit());
         assertTrue(several.err().contains("[Deployment/web, Job/once]; choose one with --workload KIND/NAME"), several.err());
 
-        PolicyCommandTest.Result missingPause = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Job/once",
+        CliRun missingPause = PolicyCommandTest.run("policy", "gen", manifest.toString(), "--workload", "Job/once",
                 "--pause-image", "coffer.local/no-pause:1");
         assertEquals(1, missingPause.exit());
         assertTrue(missingPause.err().contains("coffer.local/no-pause:1"), missingPause.err());
 
         Path group = tmp.resolve("group.yaml");
         Files.writeString(group, "name: g\ncontainers:\n  - name: a\n    image: coffer.local/k8s-app:1\n");
-        PolicyCommandTest.Result notK8s = PolicyCommandTest.run("policy", "gen", group.toString(), "--inject");
+        CliRun notK8s = PolicyCommandTest.run("policy", "gen", group.toString(), "--inject");
         assertEquals(1, notK8s.exit());
         assertTrue(notK8s.err().contains("--inject applies to Kubernetes manifests only"), notK8s.err());
         assertFalse(Files.readString(group).contains(PolicyAnnotation.KEY));

@@ -1,5 +1,6 @@
 package dev.coffer.cli.policy;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.cli.CofferCommand;
@@ -15,8 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class PolicyCommandTest {
-    record Result(int exit, String out, String err) {}
 
     @TempDir
     Path tmp;
@@ -47,7 +45,7 @@ class PolicyCommandTest {
         if (savedUserHome != null) System.setProperty("user.home", savedUserHome);
     }
 
-    static Result run(String... args) {
+    static CliRun run(String... args) {
         CommandLine cli = Main.commandLine();
         if (!cli.getSubcommands().containsKey("policy")) {
             cli = new CommandLine(new CofferCommand()).addSubcommand(new PolicyCommand());
@@ -56,12 +54,7 @@ class PolicyCommandTest {
             cli.setParameterExceptionHandler(reference.getParameterExceptionHandler());
             cli.setExitCodeExceptionMapper(reference.getExitCodeExceptionMapper());
         }
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Result(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     Path home() {
@@ -88,17 +81,17 @@ class PolicyCommandTest {
     void genWritesPolicyAndPrintsItsHash() throws Exception {
         importImage();
         Path out = tmp.resolve("out/policy.rego");
-        Result r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", out.toString());
+        CliRun r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", out.toString());
         assertEquals(0, r.exit(), r.err());
         String text = Files.readString(out, StandardCharsets.UTF_8);
         String hash = GeneratedPolicy.sha256Hex(text);
         assertTrue(r.out().contains("HOST_DATA (sha256 of the policy): " + hash), r.out());
-        Result again = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", tmp.resolve("again.rego").toString());
+        CliRun again = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", tmp.resolve("again.rego").toString());
         assertEquals(0, again.exit());
         assertEquals(text, Files.readString(tmp.resolve("again.rego")), "byte-identical on every run");
-        Result hashCmd = run("policy", "hash", out.toString());
+        CliRun hashCmd = run("policy", "hash", out.toString());
         assertEquals(hash + "\n", hashCmd.out());
-        Result stdout = run("policy", "gen", spec("coffer.local/cli-policy:1").toString());
+        CliRun stdout = run("policy", "gen", spec("coffer.local/cli-policy:1").toString());
         assertEquals(text, stdout.out());
         assertTrue(stdout.err().contains(hash));
     }
@@ -116,7 +109,7 @@ class PolicyCommandTest {
         Path template = tmp.resolve("template.json");
         Files.writeString(template, ARM);
         Path out = tmp.resolve("aci.rego");
-        Result r = run("policy", "gen", template.toString(), "-o", out.toString());
+        CliRun r = run("policy", "gen", template.toString(), "-o", out.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("policy for ACI container group 'aci-group' (1 container) written to"), r.out());
         String policy = Files.readString(out);
@@ -127,19 +120,19 @@ class PolicyCommandTest {
 
         Path params = tmp.resolve("params.json");
         Files.writeString(params, "{\"parameters\": {\"image\": {\"value\": \"coffer.local/missing:9\"}}}");
-        Result missing = run("policy", "gen", template.toString(), "-p", params.toString(), "-o", tmp.resolve("never.rego").toString());
+        CliRun missing = run("policy", "gen", template.toString(), "-p", params.toString(), "-o", tmp.resolve("never.rego").toString());
         assertEquals(1, missing.exit());
         assertTrue(missing.err().startsWith("coffer: policy not generated: ") && missing.err().contains("coffer.local/missing:9"), missing.err());
         assertFalse(Files.exists(tmp.resolve("never.rego")));
 
         Files.writeString(template, ARM.replace("[parameters('image')]", "[parameters('imag')]"));
-        Result bad = run("policy", "gen", template.toString(), "-o", tmp.resolve("never.rego").toString());
+        CliRun bad = run("policy", "gen", template.toString(), "-o", tmp.resolve("never.rego").toString());
         assertEquals(1, bad.exit());
         assertTrue(bad.err().contains("resources[0].properties.containers[0].properties.image")
                 && bad.err().contains("no parameter 'imag'"), bad.err());
         assertFalse(Files.exists(tmp.resolve("never.rego")));
 
-        Result armOnly = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--disable-stdio");
+        CliRun armOnly = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--disable-stdio");
         assertEquals(1, armOnly.exit());
         assertTrue(armOnly.err().contains("--disable-stdio applies to ARM templates only"), armOnly.err());
     }
@@ -152,12 +145,12 @@ class PolicyCommandTest {
     @Test
     void genAllowsUnencryptedScratchOnlyWhenAsked() throws Exception {
         importImage();
-        Result plain = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", tmp.resolve("default.rego").toString());
+        CliRun plain = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", tmp.resolve("default.rego").toString());
         assertEquals(0, plain.exit(), plain.err());
         assertTrue(Files.readString(tmp.resolve("default.rego")).contains("allow_unencrypted_scratch := false"));
         assertFalse(plain.out().contains("allows unencrypted scratch"), plain.out());
 
-        Result flag = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--allow-unencrypted-scratch",
+        CliRun flag = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--allow-unencrypted-scratch",
                 "-o", tmp.resolve("flag.rego").toString());
         assertEquals(0, flag.exit(), flag.err());
         String byFlag = Files.readString(tmp.resolve("flag.rego"));
@@ -166,19 +159,19 @@ class PolicyCommandTest {
 
         Path withSection = tmp.resolve("scratch.yaml");
         Files.writeString(withSection, Files.readString(spec("coffer.local/cli-policy:1")) + "scratch: {allowUnencrypted: true}\n");
-        Result section = run("policy", "gen", withSection.toString(), "-o", tmp.resolve("section.rego").toString());
+        CliRun section = run("policy", "gen", withSection.toString(), "-o", tmp.resolve("section.rego").toString());
         assertEquals(0, section.exit(), section.err());
         assertEquals(byFlag, Files.readString(tmp.resolve("section.rego")), "the flag and the spec field make one policy");
 
         Files.writeString(withSection, Files.readString(spec("coffer.local/cli-policy:1")) + "scratch: {allowUnencrypted: maybe}\n");
-        Result bad = run("policy", "gen", withSection.toString(), "-o", tmp.resolve("never.rego").toString());
+        CliRun bad = run("policy", "gen", withSection.toString(), "-o", tmp.resolve("never.rego").toString());
         assertEquals(1, bad.exit(), bad.out());
         assertTrue(bad.err().contains("allowUnencrypted"), bad.err());
         assertFalse(Files.exists(tmp.resolve("never.rego")));
 
         Path template = tmp.resolve("template.json");
         Files.writeString(template, ARM);
-        Result arm = run("policy", "gen", template.toString(), "--allow-unencrypted-scratch", "-o", tmp.resolve("never.rego").toString());
+        CliRun arm = run("policy", "gen", template.toString(), "--allow-unencrypted-scratch", "-o", tmp.resolve("never.rego").toString());
         assertEquals(1, arm.exit(), arm.out());
         assertTrue(arm.err().contains("--allow-unencrypted-scratch applies to group specs and Kubernetes manifests only"), arm.err());
         assertFalse(Files.exists(tmp.resolve("never.rego")));
@@ -188,7 +181,7 @@ class PolicyCommandTest {
     void genDebugModeWarns() throws Exception {
         importImage();
         Path out = tmp.resolve("debug.rego");
-        Result r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--debug-mode", "-o", out.toString());
+        CliRun r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--debug-mode", "-o", out.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("debuggable"), r.out());
         assertTrue(Files.readString(out).contains("debug_mode := true"));
@@ -198,18 +191,18 @@ class PolicyCommandTest {
     void genFailsLoudlyAndWritesNothing() throws Exception {
         importImage();
         Path out = tmp.resolve("never.rego");
-        Result r = run("policy", "gen", spec("coffer.local/missing:1").toString(), "-o", out.toString());
+        CliRun r = run("policy", "gen", spec("coffer.local/missing:1").toString(), "-o", out.toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().startsWith("coffer: policy not generated: "), r.err());
         assertFalse(Files.exists(out));
         try (var files = Files.list(tmp)) {
             assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temp file left");
         }
-        Result bad = run("policy", "gen", tmp.resolve("nope.yaml").toString(), "-o", out.toString());
+        CliRun bad = run("policy", "gen", tmp.resolve("nope.yaml").toString(), "-o", out.toString());
         assertEquals(1, bad.exit());
         assertTrue(bad.err().contains("nope.yaml") && bad.err().contains("found no such file"), bad.err());
         Files.writeString(tmp.resolve("broken.yaml"), "name: g\ncontainers: [\n");
-        Result broken = run("policy", "gen", tmp.resolve("broken.yaml").toString(), "-o", out.toString());
+        CliRun broken = run("policy", "gen", tmp.resolve("broken.yaml").toString(), "-o", out.toString());
         assertEquals(1, broken.exit());
         assertTrue(broken.err().contains("broken.yaml:"), broken.err());
         assertFalse(Files.exists(out));
@@ -226,7 +219,7 @@ class PolicyCommandTest {
             Files.write(blob, bytes);
         }
         Path out = tmp.resolve("tampered.rego");
-        Result r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", out.toString());
+        CliRun r = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", out.toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("layer 1/1"), r.err());
         assertFalse(Files.exists(out));
@@ -234,7 +227,7 @@ class PolicyCommandTest {
 
     @Test
     void hashOfMissingFileIsAClearError() {
-        Result r = run("policy", "hash", tmp.resolve("x.rego").toString());
+        CliRun r = run("policy", "hash", tmp.resolve("x.rego").toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("does not exist"), r.err());
     }
@@ -265,7 +258,7 @@ class PolicyCommandTest {
                  {"rule": "get_properties"},
                  {"rule": "set_policy", "input": {"policyText": "package policy"}}]
                 """.formatted(L));
-        Result r = run("policy", "simulate", policy.toString(), commands.toString());
+        CliRun r = run("policy", "simulate", policy.toString(), commands.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("#1 mount_device DENIED (denied)"), r.out());
         assertTrue(r.out().contains("deviceHash not found"), r.out());
@@ -284,7 +277,7 @@ class PolicyCommandTest {
         Path policy = simulationFiles();
         Path commands = tmp.resolve("bad.json");
         Files.writeString(commands, "[{\"rule\": \"mount_device\"}]");
-        Result r = run("policy", "simulate", policy.toString(), commands.toString());
+        CliRun r = run("policy", "simulate", policy.toString(), commands.toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("step 1: invalid mount_device input"), r.err());
         Files.writeString(commands, "[{");
@@ -292,14 +285,14 @@ class PolicyCommandTest {
         Path notPolicy = tmp.resolve("np.rego");
         Files.writeString(notPolicy, "package other\n");
         Files.writeString(commands, "[]");
-        Result np = run("policy", "simulate", notPolicy.toString(), commands.toString());
+        CliRun np = run("policy", "simulate", notPolicy.toString(), commands.toString());
         assertEquals(1, np.exit());
         assertTrue(np.err().contains("cannot be enforced"), np.err());
     }
 
     @Test
     void benchPrintsFigures() {
-        Result r = run("policy", "bench", "--containers", "3", "--layers", "2", "--env-rules", "4", "--mounts", "1",
+        CliRun r = run("policy", "bench", "--containers", "3", "--layers", "2", "--env-rules", "4", "--mounts", "1",
                 "--warmup", "0", "--seconds", "0.3");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("decisions/s"), r.out());
@@ -309,15 +302,15 @@ class PolicyCommandTest {
     @Test
     void benchMeasuresMicrosoftsFrameworkOnAnAciPolicy() {
         Path aci = Path.of(System.getProperty("coffer.shared", "../../shared")).resolve("testdata/aci");
-        Result r = run("policy", "bench", "--framework", aci.resolve("hcsshim-v0.14.0").toString(), "--policy",
+        CliRun r = run("policy", "bench", "--framework", aci.resolve("hcsshim-v0.14.0").toString(), "--policy",
                 aci.resolve("confcom-samples/environment_variables/policy.rego").toString(), "--iterations", "100");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("create_container allow") && r.out().contains("allowed=true"), r.out());
         assertTrue(r.out().contains("create_container deny (args)") && r.out().contains("allowed=false"), r.out());
-        Result alone = run("policy", "bench", "--framework", aci.resolve("hcsshim-v0.14.0").toString());
+        CliRun alone = run("policy", "bench", "--framework", aci.resolve("hcsshim-v0.14.0").toString());
         assertEquals(2, alone.exit());
         assertTrue(alone.err().contains("--framework DIR and --policy FILE go together"), alone.err());
-        Result wrongDir = run("policy", "bench", "--framework", aci.toString(), "--policy", "p.rego");
+        CliRun wrongDir = run("policy", "bench", "--framework", aci.toString(), "--policy", "p.rego");
         assertEquals(2, wrongDir.exit());
         assertTrue(wrongDir.err().contains("has no framework.rego"), wrongDir.err());
     }

@@ -1,12 +1,11 @@
 package dev.coffer.cli.rego;
 
+import dev.coffer.cli.CliRun;
 import dev.coffer.cli.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -14,24 +13,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RegoCommandTest {
-    record Run(int exit, String out, String err) {
-    }
 
-    private static Run run(String... args) {
+    private static CliRun run(String... args) {
         CommandLine cl = Main.commandLine();
         if (!cl.getSubcommands().containsKey("rego")) cl.addSubcommand(new RegoCommand());
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+        return CliRun.execute(cl, args);
     }
 
     @Test
     void evalPrintsJsonRows(@TempDir Path dir) throws Exception {
         Path policy = Files.writeString(dir.resolve("p.rego"), "package p\nimport rego.v1\nallow if input.user == \"alice\"\n");
         Path input = Files.writeString(dir.resolve("in.json"), "{\"user\":\"alice\"}");
-        Run r = run("rego", "eval", "-d", policy.toString(), "-i", input.toString(), "x := data.p.allow");
+        CliRun r = run("rego", "eval", "-d", policy.toString(), "-i", input.toString(), "x := data.p.allow");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().replace(" ", "").contains("\"x\":true"), r.out());
     }
@@ -41,7 +34,7 @@ class RegoCommandTest {
         Path ok = Files.writeString(dir.resolve("ok.rego"), "package ok\nx := 1\n");
         assertEquals(0, run("rego", "check", ok.toString()).exit());
         Path bad = Files.writeString(dir.resolve("bad.rego"), "package bad\nx := [1,\n");
-        Run r = run("rego", "check", bad.toString());
+        CliRun r = run("rego", "check", bad.toString());
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("bad.rego:"), r.err());
         assertEquals(2, run("rego", "check", dir.resolve("missing.rego").toString()).exit());
@@ -70,7 +63,7 @@ class RegoCommandTest {
                     want_result:
                       - x: 2
                 """);
-        Run r = run("rego", "conformance", dir.toString());
+        CliRun r = run("rego", "conformance", dir.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("1 passed, 1 failed, 0 skipped"), r.out());
     }
@@ -89,22 +82,22 @@ class RegoCommandTest {
                     want_result:
                       - x: [1, 2]
                 """);
-        Run auto = run("rego", "conformance", dir.resolve("v0").toString());
+        CliRun auto = run("rego", "conformance", dir.resolve("v0").toString());
         assertEquals(0, auto.exit(), auto.err());
         assertTrue(auto.out().startsWith("syntax: v0") && auto.out().contains("1 passed, 0 failed, 0 skipped"), auto.out());
-        Run flag = run("rego", "conformance", "--v0", fam.toString());
+        CliRun flag = run("rego", "conformance", "--v0", fam.toString());
         assertTrue(flag.out().startsWith("syntax: v0") && flag.out().contains("1 passed, 0 failed"), flag.out());
-        Run v1 = run("rego", "conformance", "--syntax", "v1", "--failures", fam.toString());
+        CliRun v1 = run("rego", "conformance", "--syntax", "v1", "--failures", fam.toString());
         assertEquals(1, v1.exit(), "read as v1 the case fails: " + v1.out());
         assertTrue(v1.out().startsWith("syntax: v1") && v1.out().contains("rego_parse_error"), v1.out());
-        Run both = run("rego", "conformance", "--v0", "--syntax", "v1", fam.toString());
+        CliRun both = run("rego", "conformance", "--v0", "--syntax", "v1", fam.toString());
         assertEquals(2, both.exit(), "--v0 with --syntax v1 is a usage error");
         assertTrue(both.err().contains("--v0 contradicts --syntax v1"), both.err());
     }
 
     @Test
     void benchReportsFigures() {
-        Run r = run("rego", "bench", "--containers", "2", "--iterations", "200", "--warmup", "50");
+        CliRun r = run("rego", "bench", "--containers", "2", "--iterations", "200", "--warmup", "50");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("data.policy.create_container") && r.out().contains("allowed=true"), r.out());
     }

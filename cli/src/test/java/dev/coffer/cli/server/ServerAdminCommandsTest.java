@@ -1,5 +1,6 @@
 package dev.coffer.cli.server;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.coffer.attest.endorse.EndorsementKey;
@@ -12,8 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -27,8 +26,6 @@ class ServerAdminCommandsTest {
     static CofferServer server;
     static String admin;
 
-    record Run(int exit, String out, String err) {}
-
     @BeforeAll
     static void start() throws Exception {
         server = CofferServer.start(ServerConfig.defaults(home).withPort(0).withTrustSim(true));
@@ -40,13 +37,9 @@ class ServerAdminCommandsTest {
         server.close();
     }
 
-    static Run run(String... args) {
+    static CliRun run(String... args) {
         CommandLine cli = dev.coffer.cli.Main.commandLine();
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+        return CliRun.execute(cli, args);
     }
 
     static String[] withServer(String token, String... args) {
@@ -65,69 +58,69 @@ class ServerAdminCommandsTest {
     void endorsementsAreAddedListedAndRemoved(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("guest.cose");
         Files.write(file, EndorsementKey.openOrCreate(AppraisalSettings.homeEndorsementKeyDir(home)).sign("ab".repeat(48), 2));
-        Run added = run(withServer(admin, "server", "endorsement", "add", file.toString()));
+        CliRun added = run(withServer(admin, "server", "endorsement", "add", file.toString()));
         assertEquals(0, added.exit(), added.out() + added.err());
         assertTrue(added.out().contains("registered ") && added.out().contains("ab".repeat(48)) && added.out().contains("verifies    yes"),
                 added.out());
-        Run list = run(withServer(admin, "server", "endorsement", "ls", "-o", "json"));
+        CliRun list = run(withServer(admin, "server", "endorsement", "ls", "-o", "json"));
         assertEquals(0, list.exit(), list.err());
         JsonNode json = new ObjectMapper().readTree(list.out());
         String digest = json.path("endorsements").get(0).path("digest").asText();
         assertEquals(64, digest.length());
         assertEquals(0, run(withServer(admin, "server", "endorsement", "rm", digest)).exit());
-        Run again = run(withServer(admin, "server", "endorsement", "rm", digest));
+        CliRun again = run(withServer(admin, "server", "endorsement", "rm", digest));
         assertEquals(1, again.exit());
         assertTrue(again.err().contains("not_found"), again.err());
 
         // bad input: exit 1 (server refused) or 2 (usage), a precise message, never a stack trace
         Path garbage = dir.resolve("garbage.cose");
         Files.writeString(garbage, "not cbor at all");
-        Run bad = run(withServer(admin, "server", "endorsement", "add", garbage.toString()));
+        CliRun bad = run(withServer(admin, "server", "endorsement", "add", garbage.toString()));
         assertEquals(1, bad.exit());
         assertTrue(bad.err().contains("endorsement_invalid"), bad.err());
         Path huge = dir.resolve("huge.cose");
         Files.write(huge, new byte[70_000]);
-        Run big = run(withServer(admin, "server", "endorsement", "add", huge.toString()));
+        CliRun big = run(withServer(admin, "server", "endorsement", "add", huge.toString()));
         assertEquals(1, big.exit());
         assertTrue(big.err().contains("70000 bytes"), big.err());
-        Run missing = run(withServer(admin, "server", "endorsement", "add", dir.resolve("nope.cose").toString()));
+        CliRun missing = run(withServer(admin, "server", "endorsement", "add", dir.resolve("nope.cose").toString()));
         assertEquals(1, missing.exit());
         assertTrue(missing.err().contains("no such endorsement file"), missing.err());
         assertEquals(2, run(withServer(admin, "server", "endorsement", "rm", "xyz")).exit());
-        for (Run r : new Run[] {bad, big, missing}) assertFalse(r.err().contains("\tat "), r.err());
+        for (CliRun r : new CliRun[] {bad, big, missing}) assertFalse(r.err().contains("\tat "), r.err());
     }
 
     @Test
     void adminTokensAreCreatedListedAndRevoked() throws Exception {
-        Run created = run(withServer(admin, "server", "token", "create", "--label", "ci", "-o", "json"));
+        CliRun created = run(withServer(admin, "server", "token", "create", "--label", "ci", "-o", "json"));
         assertEquals(0, created.exit(), created.err());
         JsonNode json = new ObjectMapper().readTree(created.out());
         String token = json.path("token").asText(), id = json.path("id").asText();
         assertEquals(0, run(withServer(token, "server", "token", "ls")).exit());
-        Run revoked = run(withServer(admin, "server", "token", "revoke", id));
+        CliRun revoked = run(withServer(admin, "server", "token", "revoke", id));
         assertEquals(0, revoked.exit(), revoked.err());
-        Run refused = run(withServer(token, "server", "token", "ls"));
+        CliRun refused = run(withServer(token, "server", "token", "ls"));
         assertEquals(1, refused.exit());
         assertTrue(refused.err().contains("unauthenticated"), refused.err());
         assertEquals(2, run(withServer(admin, "server", "token", "revoke", "NOT-AN-ID")).exit());
-        Run unknown = run(withServer(admin, "server", "token", "revoke", "0123456789abcdef"));
+        CliRun unknown = run(withServer(admin, "server", "token", "revoke", "0123456789abcdef"));
         assertEquals(1, unknown.exit());
         assertTrue(unknown.err().contains("not_found"), unknown.err());
     }
 
     @Test
     void badAppraisalFlagsAreUsageErrorsBeforeStarting(@TempDir Path dir) {
-        Run endorser = run("server", "--listen", "127.0.0.1:0", "--trust-endorser", "not-a-did");
+        CliRun endorser = run("server", "--listen", "127.0.0.1:0", "--trust-endorser", "not-a-did");
         assertEquals(2, endorser.exit());
         assertTrue(endorser.err().contains("did:x509"), endorser.err());
-        Run svn = run("server", "--listen", "127.0.0.1:0", "--trust-endorser",
+        CliRun svn = run("server", "--listen", "127.0.0.1:0", "--trust-endorser",
                 "did:x509:0:sha256:I__iuL25oXEVFdTP_aBLx_eT1RPHbCQ_ECBQfYZpt9s::eku:1.2,feed,lots");
         assertEquals(2, svn.exit());
         assertTrue(svn.err().contains("lots"), svn.err());
-        Run tcb = run("server", "--listen", "127.0.0.1:0", "--min-tcb", "Rome:bl=1");
+        CliRun tcb = run("server", "--listen", "127.0.0.1:0", "--min-tcb", "Rome:bl=1");
         assertEquals(2, tcb.exit());
         assertTrue(tcb.err().contains("Rome"), tcb.err());
-        Run crl = run("server", "--listen", "127.0.0.1:0", "--crl", dir.resolve("missing.crl").toString());
+        CliRun crl = run("server", "--listen", "127.0.0.1:0", "--crl", dir.resolve("missing.crl").toString());
         assertEquals(2, crl.exit());
         assertTrue(crl.err().contains("missing.crl"), crl.err());
     }

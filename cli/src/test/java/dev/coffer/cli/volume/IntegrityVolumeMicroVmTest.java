@@ -1,5 +1,6 @@
 package dev.coffer.cli.volume;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.agent.volume.EncryptedVolume;
 import dev.coffer.agent.volume.Luks2Header;
@@ -27,8 +28,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -86,18 +85,12 @@ class IntegrityVolumeMicroVmTest {
         if (server != null) server.close();
     }
 
-    record Run(int exit, String out, String err) {}
-
-    static Run cli(String... args) throws Exception {
+    static CliRun cli(String... args) throws Exception {
         CommandLine cli = Main.commandLine();
         if (!cli.getSubcommands().containsKey("volume")) cli.addSubcommand(new VolumeCommand());
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
         List<String> all = new ArrayList<>(List.of(args));
         all.addAll(List.of("--server", server.url(), "--token", Files.readString(home.resolve("server/admin-token")).strip()));
-        return new Run(cli.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+        return CliRun.execute(cli, all.toArray(String[]::new));
     }
 
     static String spec(String name, String script, Path volume, String headerDigest) {
@@ -139,7 +132,7 @@ class IntegrityVolumeMicroVmTest {
         // the group's policy pins the header digest, so its HOST_DATA is known only after create: the key's release policy is set then
         Files.writeString(placeholder, Json.MAPPER.writeValueAsString(
                 ReleasePolicies.forCofferGuest(server.issuerName(), "00".repeat(32), RunOptions.TEE_SIM)));
-        Run created = cli("volume", "create", volume.toString(), "--size", "32M", "--key", KEY, "--policy", placeholder.toString(), "-o", "json");
+        CliRun created = cli("volume", "create", volume.toString(), "--size", "32M", "--key", KEY, "--policy", placeholder.toString(), "-o", "json");
         assertEquals(0, created.exit(), created.err() + created.out());
         assertTrue(created.err().contains("this host has no device-mapper; formatting in a short-lived microVM"), created.err());
         JsonNode out = Json.MAPPER.readTree(created.out());
@@ -231,7 +224,7 @@ class IntegrityVolumeMicroVmTest {
         Map<String, String> digests = new java.util.LinkedHashMap<>();
         for (String mode : List.of("none", "hmac-sha256")) {
             Path image = dir.resolve(mode + ".img");
-            Run created = cli("volume", "create", image.toString(), "--size", "32M", "--key", "bench-" + mode, "--policy",
+            CliRun created = cli("volume", "create", image.toString(), "--size", "32M", "--key", "bench-" + mode, "--policy",
                     placeholder.toString(), "--integrity", mode, "-o", "json");
             assertEquals(0, created.exit(), created.err() + created.out());
             digests.put(mode, Json.MAPPER.readTree(created.out()).path("header_digest").asText());

@@ -1,5 +1,6 @@
 package dev.coffer.cli.volume;
 
+import dev.coffer.cli.CliRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.coffer.agent.skr.SecureKeyRelease;
 import dev.coffer.agent.tee.SimEvidenceSource;
@@ -19,8 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,8 +38,6 @@ class VolumeCommandTest {
     static CofferServer server;
     static String token;
     static Path policy;
-
-    record Run(int exit, String out, String err) {}
 
     @BeforeAll
     static void start() throws Exception {
@@ -61,16 +58,12 @@ class VolumeCommandTest {
         server.close();
     }
 
-    static Run run(String... args) {
+    static CliRun run(String... args) {
         CommandLine cli = Main.commandLine();
         if (!cli.getSubcommands().containsKey("volume")) cli.addSubcommand(new VolumeCommand());
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
         List<String> all = new ArrayList<>(List.of(args));
         if (!all.contains("--help")) all.addAll(List.of("--server", server.url(), "--token", token));
-        return new Run(cli.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+        return CliRun.execute(cli, all.toArray(String[]::new));
     }
 
     /** Authenticated (the default) where this host has device-mapper to make it; plain XTS, asked for explicitly, elsewhere. */
@@ -80,7 +73,7 @@ class VolumeCommandTest {
     void withoutDeviceMapperTheDefaultAuthenticatedVolumeIsRefusedAndNothingIsLeft() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(EncryptedVolume.unavailableReason() != null, "this host can make authenticated volumes");
         Path vol = home.resolve("auth.img");
-        Run r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "auth-key", "--policy", policy.toString());
+        CliRun r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "auth-key", "--policy", policy.toString());
         assertEquals(1, r.exit(), r.out());
         // no device-mapper and no guest to format it in: both named, with what to do
         assertTrue(r.err().contains("authenticated volume (integrity hmac-sha256) needs device-mapper with dm-integrity here or a"
@@ -89,7 +82,7 @@ class VolumeCommandTest {
         assertTrue(r.err().contains("--integrity none"), r.err());
         assertFalse(Files.exists(vol));
         assertTrue(server.vault().list().stream().noneMatch(k -> k.name().equals("auth-key")), "no key left in the vault");
-        Run bad = run("volume", "create", vol.toString(), "--size", "32M", "--key", "auth-key", "--policy", policy.toString(),
+        CliRun bad = run("volume", "create", vol.toString(), "--size", "32M", "--key", "auth-key", "--policy", policy.toString(),
                 "--integrity", "crc32c");
         assertEquals(2, bad.exit());
         assertTrue(bad.err().contains("\"hmac-sha256\" or \"none\", found \"crc32c\""), bad.err());
@@ -98,7 +91,7 @@ class VolumeCommandTest {
     @Test
     void createsAVolumeWhoseKeyOnlyAMatchingGroupReleases() throws Exception {
         Path vol = home.resolve("data.img");
-        Run r = run("volume", "create", vol.toString(), "--size", "40M", "--key", "data-key", "--policy", policy.toString(), "--integrity", MODE, "-o", "json");
+        CliRun r = run("volume", "create", vol.toString(), "--size", "40M", "--key", "data-key", "--policy", policy.toString(), "--integrity", MODE, "-o", "json");
         assertEquals(0, r.exit(), r.err());
         JsonNode out = Json.MAPPER.readTree(r.out());
         assertEquals("LUKS2", out.path("format").asText());
@@ -133,7 +126,7 @@ class VolumeCommandTest {
     @Test
     void textOutputNamesFileAndKey() throws Exception {
         Path vol = home.resolve("text.img");
-        Run r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "text-key", "--policy", policy.toString(), "--integrity", MODE);
+        CliRun r = run("volume", "create", vol.toString(), "--size", "32M", "--key", "text-key", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("created " + vol.toAbsolutePath()), r.out());
         assertTrue(r.out().contains("vault key 'text-key'"), r.out());
@@ -144,7 +137,7 @@ class VolumeCommandTest {
     void refusalsLeaveNothingBehind() throws Exception {
         Path existing = home.resolve("existing.img");
         Files.writeString(existing, "keep");
-        Run exists = run("volume", "create", existing.toString(), "--size", "64M", "--key", "k-exists", "--policy", policy.toString(), "--integrity", MODE);
+        CliRun exists = run("volume", "create", existing.toString(), "--size", "64M", "--key", "k-exists", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(1, exists.exit());
         assertTrue(exists.err().contains("already exists"), exists.err());
         assertEquals("keep", Files.readString(existing));
@@ -152,7 +145,7 @@ class VolumeCommandTest {
         Path a = home.resolve("a.img");
         assertEquals(0, run("volume", "create", a.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString(), "--integrity", MODE).exit());
         Path b = home.resolve("b.img");
-        Run taken = run("volume", "create", b.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString(), "--integrity", MODE);
+        CliRun taken = run("volume", "create", b.toString(), "--size", "32M", "--key", "taken", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(1, taken.exit());
         assertTrue(taken.err().contains("already exists"), taken.err());
         assertFalse(Files.exists(b));
@@ -160,20 +153,20 @@ class VolumeCommandTest {
         Path badPolicy = home.resolve("bad-policy.json");
         Files.writeString(badPolicy, "{\"version\":\"1.0.0\",\"anyOf\":[{\"authority\":\"x\",\"allOf\":[{\"claim\":\"c\",\"approximately\":1}]}]}");
         Path c = home.resolve("c.img");
-        Run refused = run("volume", "create", c.toString(), "--size", "32M", "--key", "bad-policy-key", "--policy", badPolicy.toString(), "--integrity", MODE);
+        CliRun refused = run("volume", "create", c.toString(), "--size", "32M", "--key", "bad-policy-key", "--policy", badPolicy.toString(), "--integrity", MODE);
         assertEquals(1, refused.exit(), refused.err());
         assertTrue(refused.err().contains("policy_invalid"), refused.err());
         assertFalse(Files.exists(c), "the volume is removed when the vault refuses its key");
 
-        Run size = run("volume", "create", home.resolve("d.img").toString(), "--size", "lots", "--key", "d", "--policy", policy.toString(), "--integrity", MODE);
+        CliRun size = run("volume", "create", home.resolve("d.img").toString(), "--size", "lots", "--key", "d", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(2, size.exit());
         assertTrue(size.err().contains("not a size"), size.err());
-        Run small = run("volume", "create", home.resolve("e.img").toString(), "--size", "8M", "--key", "e", "--policy", policy.toString(), "--integrity", MODE);
+        CliRun small = run("volume", "create", home.resolve("e.img").toString(), "--size", "8M", "--key", "e", "--policy", policy.toString(), "--integrity", MODE);
         assertEquals(2, small.exit());
         assertTrue(small.err().contains("minimum"), small.err());
-        Run noPolicy = run("volume", "create", home.resolve("f.img").toString(), "--size", "32M", "--key", "f");
+        CliRun noPolicy = run("volume", "create", home.resolve("f.img").toString(), "--size", "32M", "--key", "f");
         assertEquals(2, noPolicy.exit());
-        Run missingPolicy = run("volume", "create", home.resolve("g.img").toString(), "--size", "32M", "--key", "g", "--policy",
+        CliRun missingPolicy = run("volume", "create", home.resolve("g.img").toString(), "--size", "32M", "--key", "g", "--policy",
                 home.resolve("nope.json").toString());
         assertEquals(2, missingPolicy.exit());
         assertTrue(missingPolicy.err().contains("does not exist"), missingPolicy.err());
@@ -181,7 +174,7 @@ class VolumeCommandTest {
 
     @Test
     void helpShowsAnExample() {
-        Run r = run("volume", "create", "--help");
+        CliRun r = run("volume", "create", "--help");
         assertEquals(0, r.exit());
         assertTrue(r.out().contains("coffer volume create data.img --size 64M --key data-key"), r.out());
     }
