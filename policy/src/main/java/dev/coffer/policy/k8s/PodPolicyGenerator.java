@@ -111,14 +111,21 @@ public final class PodPolicyGenerator {
      * host without device-mapper (see GroupSpec.Scratch); off by default, so such a pod is refused there.
      * {@code objectFiles}: files of ConfigMaps and Secrets besides the manifest's own (genpolicy's
      * {@code -c}), whose content env entries and volumes use as if they were in the manifest.
+     * {@code allowStdin}: the host may write into the stdin of the pod's exec processes ({@code kubectl
+     * exec -i}); off by default, as Kata's genpolicy refuses WriteStreamRequest (see GroupSpec.Stdin).
      */
     public record Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch,
-                          List<KubernetesManifest> objectFiles) {
+                          List<KubernetesManifest> objectFiles, boolean allowStdin) {
         public static final Options DEFAULT = new Options(false, false, DEFAULT_PAUSE_IMAGE, false);
 
         public Options {
             pauseImage = pauseImage == null || pauseImage.isBlank() ? DEFAULT_PAUSE_IMAGE : pauseImage;
             objectFiles = List.copyOf(objectFiles);
+        }
+
+        public Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch,
+                       List<KubernetesManifest> objectFiles) {
+            this(debugMode, allowPrivileged, pauseImage, allowUnencryptedScratch, objectFiles, false);
         }
 
         public Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch) {
@@ -149,6 +156,7 @@ public final class PodPolicyGenerator {
         Reader r = new Reader(manifest, workload, options);
         GroupPolicyInput group = r.group();
         if (options.allowUnencryptedScratch()) group = group.allowingUnencryptedScratch();
+        if (options.allowStdin()) group = group.allowingStdin();
         PolicyDocument doc = new PolicyGenerator(images).document(group, options.debugMode());
         Map<String, String> imageOf = new LinkedHashMap<>();
         for (var c : group.containers()) imageOf.put(c.name(), c.image());
