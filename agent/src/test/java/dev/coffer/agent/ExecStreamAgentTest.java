@@ -125,6 +125,7 @@ class ExecStreamAgentTest {
             write(c, "sh1", "echo hello $GREETING; read line; echo got:$line; echo oops >&2\n", false);
             Drained first = drain(c, "sh1", "hello hi\n");
             assertEquals("hello hi\n", new String(first.stdout(), StandardCharsets.UTF_8));
+            assertTrue(Files.exists(agent.state.resolve("containers/web/exec-sh1.pid")), "the runtime wrote the exec's pid");
             // the shell waits on `read` until the host types the line
             write(c, "sh1", "typed by the host\n", false);
             write(c, "sh1", "exit 5\n", true);
@@ -145,9 +146,10 @@ class ExecStreamAgentTest {
             assertEquals("oops\n", err.toString(StandardCharsets.UTF_8));
             assertEquals(5, rest.exitCode());
             assertFalse(rest.outputWithheld());
-            // an exec whose exit was read is forgotten
+            // an exec whose exit was read is forgotten, with the pid file the runtime wrote for it
             assertEquals(Response.Failure.NOT_FOUND,
                     c.exchange(new Request.ReadExecOutput("web", "sh1", outAt, errAt, 0, 0)).error().code());
+            assertFalse(Files.exists(agent.state.resolve("containers/web/exec-sh1.pid")), "pid file left behind");
         }
     }
 

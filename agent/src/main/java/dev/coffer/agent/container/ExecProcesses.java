@@ -167,14 +167,15 @@ final class ExecProcesses {
         synchronized (this) {
             idle = processes.values().stream().filter(x -> now - x.lastTouched > IDLE.toNanos()).toList();
             // an ended one is forgotten; a running one is killed now and forgotten once it has ended
-            processes.values().removeIf(x -> idle.contains(x) && !x.process.isAlive());
+            processes.values().removeIf(x -> idle.contains(x) && !x.process.isAlive() && x.removePidFile());
         }
         idle.forEach(ExecProcess::kill);
     }
 
-    /** Forgets an ended exec whose exit the host has read. */
+    /** Forgets an ended exec whose exit the host has read, with the pid file the runtime wrote for it. */
     private synchronized void forget(ExecProcess x) {
         processes.values().remove(x);
+        x.removePidFile();
     }
 
     private static String abbreviate(String s) {
@@ -339,6 +340,16 @@ final class ExecProcesses {
             }
             if (!pid.matches("[1-9][0-9]{0,9}") || !process.isAlive()) return false;
             HostCommand.run(List.of("kill", "-" + signal, pid), 10_000);
+            return true;
+        }
+
+        /** Always true, so it can sit in a filter. */
+        boolean removePidFile() {
+            try {
+                java.nio.file.Files.deleteIfExists(pidFile);
+            } catch (IOException e) {
+                // the container's directory goes with it at shutdown anyway
+            }
             return true;
         }
 
