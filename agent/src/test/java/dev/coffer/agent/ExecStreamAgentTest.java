@@ -122,8 +122,11 @@ class ExecStreamAgentTest {
     void anInteractiveShellReadsStdinWhereThePolicyAllowsIt() throws Exception {
         try (AgentClient c = startWeb("stdin: {allow: true}\n")) {
             c.call(exec("sh1", true, "sh"), Result.Done.class);
+            long t0 = System.nanoTime();
             write(c, "sh1", "echo hello $GREETING; read line; echo got:$line; echo oops >&2\n", false);
             Drained first = drain(c, "sh1", "hello hi\n");
+            System.out.printf("write_exec_stdin then read_exec_output until the echo: %d ms, %d reads%n",
+                    java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), first.reads());
             assertEquals("hello hi\n", new String(first.stdout(), StandardCharsets.UTF_8));
             assertTrue(Files.exists(agent.state.resolve("containers/web/exec-sh1.pid")), "the runtime wrote the exec's pid");
             // the shell waits on `read` until the host types the line
@@ -178,7 +181,11 @@ class ExecStreamAgentTest {
             // until the host reads, and its exit comes after the last byte
             c.call(exec("big", false, "sh", "-c", "head -c 3000000 /dev/zero; echo done >&2; exit 4"), Result.Done.class);
             Thread.sleep(1500); // it has ended its writes, or waits on a full buffer: either way nothing is lost
+            long t0 = System.nanoTime();
             Drained big = drain(c, "big", null);
+            long ms = Math.max(1, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+            System.out.printf("read_exec_output: 3,000,000 bytes of stdout in %d reads, %d ms (%.1f MB/s)%n", big.reads(), ms,
+                    3.0 * 1000 / ms);
             assertEquals(3_000_000, big.stdout().length);
             assertArrayEquals(new byte[3_000_000], big.stdout());
             assertEquals("done\n", new String(big.stderr(), StandardCharsets.UTF_8));
