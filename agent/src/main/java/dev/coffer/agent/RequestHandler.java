@@ -119,6 +119,8 @@ public final class RequestHandler {
             case Request.StartContainer r -> service.startContainer(r);
             // a process's output reaches the host only where the container's committed create allowed stdio access
             case Request.ExecInContainer r -> service.execInContainer(r, enforcer.stdioAccess(r.containerID()));
+            case Request.WriteExecStdin r -> service.writeExecStdin(r);
+            case Request.ReadExecOutput r -> service.readExecOutput(r);
             case Request.SignalContainerProcess r -> service.signal(r);
             case Request.WaitContainer r -> service.waitContainer(r);
             case Request.ReadLogs r -> service.readLogs(r);

@@ -205,7 +205,7 @@ class EveryRequestGatedAgentTest {
         for (var e : Request.wireNames().entrySet()) {
             assertTrue(e.getValue().equals("ping") || EnforcementPoint.named(e.getValue()) != null, e.toString());
         }
-        assertEquals(19, Request.wireNames().size());
+        assertEquals(21, Request.wireNames().size());
     }
 
     /** A cgroup file of a process: from the v1 hierarchy of {@code controller}, or the unified one. */

@@ -64,6 +64,7 @@ public final class ContainerService {
     private final Path hostsFile;
     private final Map<Path, LayerDevice> devices = new LinkedHashMap<>();
     private final Map<String, Container> containers = new LinkedHashMap<>();
+    private final ExecProcesses execProcesses;
     private final dev.coffer.agent.volume.EncryptedVolumes encrypted;
     /** Where mount_device may read layers: the disks the sandbox was launched with. */
     private AttachedDisks attached = new AttachedDisks.Unrestricted();
@@ -103,6 +104,7 @@ public final class ContainerService {
         this.root = root;
         this.sandboxName = sandboxName;
         this.runtime = runtime;
+        this.execProcesses = new ExecProcesses(runtime);
         this.netns = root.resolve("netns");
         this.hostsFile = root.resolve("hosts");
         this.encrypted = new dev.coffer.agent.volume.EncryptedVolumes(root.resolve("encrypted"), keyChannel);
@@ -853,6 +855,14 @@ public final class ContainerService {
             }
             args.addAll(List.of("--env", e));
         }
+        if (req.streaming()) {
+            Path pidFile = c.dir.resolve("exec-" + req.execID() + ".pid");
+            args.addAll(List.of("--pid-file", pidFile.toString()));
+            args.add(c.id);
+            args.addAll(req.argList());
+            execProcesses.start(c.id, req, runtime.command(args.toArray(String[]::new)), pidFile, returnOutput);
+            return new Result.Done();
+        }
         args.add(c.id);
         args.addAll(req.argList());
         long timeout = req.timeoutMillis() <= 0 ? 60_000 : Math.min(req.timeoutMillis(), 3_600_000);
@@ -886,7 +896,29 @@ public final class ContainerService {
         return new Result.ExecResult(p.exitValue(), out.text(), err.text(), timedOut, out.truncated() || err.truncated());
     }
 
+    /** Stdin bytes for an exec process started with stdin (the policy allowed stdin). */
+    public Result writeExecStdin(Request.WriteExecStdin req) {
+        return execProcesses.writeStdin(req);
+    }
+
+    /** A chunk of an exec process's output, its exit once all of it was read. */
+    public Result readExecOutput(Request.ReadExecOutput req) {
+        return execProcesses.read(req);
+    }
+
+    /** The command of a live exec process: what the policy's signal rule judges. */
+    public List<String> execArgList(String containerID, String execID) {
+        return execProcesses.argList(containerID, execID);
+    }
+
     public Result signal(Request.SignalContainerProcess req) {
+        if (req.execID() != null) {
+            if (req.signal() < 1 || req.signal() > 64) {
+                throw AgentException.invalid("expected a signal number 1..64, found " + req.signal());
+            }
+            execProcesses.signal(req.containerID(), req.execID(), req.signal());
+            return new Result.Done();
+        }
         Container c;
         synchronized (this) {
             c = container(req.containerID());
@@ -1015,6 +1047,7 @@ public final class ContainerService {
     }
 
     private void shutdown(Container c, long graceMillis) {
+        execProcesses.endAll(c.id);
         // 0 is "no grace": SIGKILL right after SIGTERM, as CRI's SIGKILL and `coffer stop --grace 0` ask
         // (it used to mean the 10 s default, so every kill waited 10 s); only a negative one means the default
         long grace = Request.graceOf(graceMillis).toMillis();

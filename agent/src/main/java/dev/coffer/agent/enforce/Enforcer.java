@@ -176,7 +176,8 @@ public final class Enforcer {
             case Request.CreateContainer c -> new Request.CreateContainer(c.containerID(), c.rootfs(), c.argList(),
                     d.envList(), c.workingDir(), c.user(), c.additionalGids(), c.mounts(), c.capabilities(), c.noNewPrivileges(), c.hostname());
             case Request.ExecInContainer e when e.envList() != null && !e.envList().isEmpty() ->
-                    new Request.ExecInContainer(e.containerID(), e.argList(), d.envList(), e.workingDir(), e.timeoutMillis());
+                    new Request.ExecInContainer(e.containerID(), e.argList(), d.envList(), e.workingDir(), e.timeoutMillis(),
+                            e.execID(), e.stdin(), e.terminal());
             default -> request;
         };
     }
@@ -203,10 +204,19 @@ public final class Enforcer {
                 ContainerService.ProcessDefaults defaults = sandbox.processDefaults(e.containerID());
                 List<String> env = e.envList() == null || e.envList().isEmpty() ? defaults.envList() : e.envList();
                 String cwd = e.workingDir() == null || e.workingDir().isBlank() ? defaults.workingDir() : e.workingDir();
-                yield new EnforcementRequest.ExecInContainer(e.containerID(), e.argList(), env, cwd);
+                // stdin and terminal are stated only for a streamed exec: a run-to-completion one has neither
+                yield e.streaming()
+                        ? new EnforcementRequest.ExecInContainer(e.containerID(), e.argList(), env, cwd, null, null, null, null,
+                                null, e.stdin(), e.terminal())
+                        : new EnforcementRequest.ExecInContainer(e.containerID(), e.argList(), env, cwd);
             }
-            case Request.SignalContainerProcess s ->
-                    new EnforcementRequest.SignalContainerProcess(s.containerID(), s.signal(), true, List.of());
+            case Request.WriteExecStdin w -> new EnforcementRequest.WriteExecStdin(w.containerID());
+            case Request.ReadExecOutput r -> new EnforcementRequest.ReadExecOutput(r.containerID());
+            // an exec process is judged by its own command against the container's exec_processes (Azure's isInitProcess false)
+            case Request.SignalContainerProcess s -> s.execID() == null
+                    ? new EnforcementRequest.SignalContainerProcess(s.containerID(), s.signal(), true, List.of())
+                    : new EnforcementRequest.SignalContainerProcess(s.containerID(), s.signal(), false,
+                            sandbox.execArgList(s.containerID(), s.execID()));
             case Request.ShutdownContainer s -> new EnforcementRequest.ShutdownContainer(s.containerID());
             case Request.ScratchMount m -> new EnforcementRequest.ScratchMount(m.target(), m.encrypted());
             // the key is the host's own and never part of a decision (nor the decision log)

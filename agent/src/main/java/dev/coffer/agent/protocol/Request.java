@@ -68,11 +68,70 @@ public sealed interface Request {
 
     record StartContainer(String containerID) implements Request {}
 
-    /** Runs a process in a running container and returns its exit code and bounded output. */
+    /**
+     * Runs a process in a running container. Without {@code execID} it runs to completion (at most
+     * {@code timeoutMillis}) and the answer is its exit code and bounded output. With one it is
+     * started and left running: the host writes its stdin with {@link WriteExecStdin} (only when
+     * {@code stdin} asked for it, and the policy allows stdin), reads its output and exit with
+     * {@link ReadExecOutput} and signals it with {@link SignalContainerProcess} naming the exec.
+     * {@code terminal} asks for a pseudo-terminal as its stdio.
+     */
     record ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir,
-                           long timeoutMillis) implements Request {}
+                           long timeoutMillis, String execID, boolean stdin, boolean terminal) implements Request {
+        /** An exec that runs to completion. */
+        public ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir,
+                               long timeoutMillis) {
+            this(containerID, argList, envList, workingDir, timeoutMillis, null, false, false);
+        }
 
-    record SignalContainerProcess(String containerID, int signal) implements Request {}
+        /** Whether it is started and left running (an exec process the host streams), rather than run to completion. */
+        public boolean streaming() {
+            return execID != null;
+        }
+    }
+
+    /**
+     * Writes {@code data} (base64 on the wire, at most {@link #MAX_STDIN_CHUNK} bytes) into the stdin
+     * of exec process {@code execID}, then closes it when {@code close}. Host input into a
+     * confidential process: allowed only where the policy says {@code allow_stdin}.
+     */
+    record WriteExecStdin(String containerID, String execID, byte[] data, boolean close) implements Request {
+        /** Never prints the bytes: they may be a password typed into the process, and requests appear in messages. */
+        @Override
+        public String toString() {
+            return "WriteExecStdin[containerID=" + containerID + ", execID=" + execID + ", data=("
+                    + (data == null ? 0 : data.length) + " bytes, not shown), close=" + close + "]";
+        }
+    }
+
+    /** The largest stdin chunk one {@link WriteExecStdin} carries. */
+    int MAX_STDIN_CHUNK = 64 * 1024;
+
+    /**
+     * Up to {@code maxBytes} of exec process {@code execID}'s stdout from {@code stdoutOffset} and
+     * of its stderr from {@code stderrOffset}, waiting up to {@code waitMillis} (at most
+     * {@link #LONGEST_OUTPUT_WAIT}) for output or the exit when there is none yet. Reading from an
+     * offset releases the bytes before it: the agent buffers only what the host has not read.
+     */
+    record ReadExecOutput(String containerID, String execID, long stdoutOffset, long stderrOffset, int maxBytes,
+                          long waitMillis) implements Request {}
+
+    /**
+     * The longest a {@link ReadExecOutput} waits for output: short, because a microVM's agent session
+     * relays one request at a time, so a long poll holds up the host's other requests.
+     */
+    Duration LONGEST_OUTPUT_WAIT = Duration.ofSeconds(2);
+
+    /**
+     * Signals the container's init process, or with {@code execID} an exec process started with one
+     * (what the policy judges then is the exec's command against the container's exec_processes' signals).
+     */
+    record SignalContainerProcess(String containerID, int signal, String execID) implements Request {
+        public SignalContainerProcess(String containerID, int signal) {
+            this(containerID, signal, null);
+        }
+    }
+
 
     /** Waits up to {@code timeoutMillis} (0 = just look) for the container to exit. */
     record WaitContainer(String containerID, long timeoutMillis) implements Request {}

@@ -13,6 +13,7 @@ import java.util.List;
         @JsonSubTypes.Type(value = Result.ContainerStatus.class, name = "container_status"),
         @JsonSubTypes.Type(value = Result.ExecResult.class, name = "exec_result"),
         @JsonSubTypes.Type(value = Result.LogChunk.class, name = "log_chunk"),
+        @JsonSubTypes.Type(value = Result.ExecOutput.class, name = "exec_output"),
         @JsonSubTypes.Type(value = Result.Report.class, name = "report"),
         @JsonSubTypes.Type(value = Result.VolumeFormatted.class, name = "volume_formatted"),
 })
@@ -57,4 +58,14 @@ public sealed interface Result {
 
     /** Log bytes as UTF-8 text (lossy for binary output); {@code nextOffset} is where to continue. */
     record LogChunk(long offset, long nextOffset, String text, boolean exited) implements Result {}
+
+    /**
+     * A chunk of an exec process's output (bytes, base64 on the wire): {@code stdout} from the
+     * requested stdout offset, continue at {@code stdoutNext} (likewise stderr). {@code exited} is
+     * true once the process ended and every byte of its output is in this or an earlier chunk;
+     * {@code exitCode} is then its status (128+n when killed by signal n). {@code outputWithheld}
+     * is true where the container has no stdio access: its output is discarded, only the exit returned.
+     */
+    record ExecOutput(byte[] stdout, long stdoutNext, byte[] stderr, long stderrNext, boolean exited, Integer exitCode,
+                      boolean outputWithheld) implements Result {}
 }

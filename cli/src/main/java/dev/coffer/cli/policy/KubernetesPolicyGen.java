@@ -124,7 +124,7 @@ final class KubernetesPolicyGen {
             }
         }
         PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(cmd.debugMode, o.allowPrivileged, o.pauseImage,
-                cmd.allowUnencryptedScratch, objectFiles, o.pinSecrets);
+                cmd.allowUnencryptedScratch, objectFiles, o.pinSecrets, cmd.allowStdin);
         List<PodPolicyGenerator.Result> results = new ArrayList<>();
         try (ImageStore store = ImageStore.open(CofferHome.resolve())) {
             PodPolicyGenerator generator = new PodPolicyGenerator(new StoreImageSource(store));

@@ -79,6 +79,13 @@ public final class PolicyGenCommand implements Runnable {
                     "scratch: {allowUnencrypted: true}. Default: refused, so such a run stops before any container."})
     boolean allowUnencryptedScratch;
 
+    @Option(names = "--allow-stdin",
+            description = {"Let the host write into the stdin of the group's exec processes (allow_stdin := true):",
+                    "interactive exec (kubectl exec -i). What the host writes there is host input to a confidential",
+                    "process, so it is refused by default. Same as the spec's stdin: {allow: true}. Group specs and",
+                    "Kubernetes manifests."})
+    boolean allowStdin;
+
     @Option(names = {"-p", "--parameters"}, paramLabel = "PARAMETERS.json",
             description = "ARM template only: the deployment parameters file whose values override the template's defaults (as `az confcom acipolicygen -p`).")
     Path parametersFile;
@@ -127,6 +134,7 @@ public final class PolicyGenCommand implements Runnable {
         try {
             group = GroupPolicyInput.of(GroupSpecParser.parse(groupFile));
             if (allowUnencryptedScratch) group = group.allowingUnencryptedScratch();
+            if (allowStdin) group = group.allowingStdin();
         } catch (SpecException e) {
             throw new CofferException(e.getMessage());
         } catch (IllegalArgumentException e) {
@@ -193,6 +201,10 @@ public final class PolicyGenCommand implements Runnable {
 
     /** The policy `az confcom acipolicygen -a` writes for the template's container group, layers hashed from the store. */
     private void runArm(String templateText) {
+        if (allowStdin) {
+            throw new CofferException("--allow-stdin applies to group specs and Kubernetes manifests only; " + groupFile
+                    + " is an ARM template, whose policy (as acipolicygen writes it) has no allow_stdin");
+        }
         if (allowUnencryptedScratch) {
             // acipolicygen always writes allow_unencrypted_scratch := false; ACI encrypts its scratch itself
             throw new CofferException("--allow-unencrypted-scratch applies to group specs and Kubernetes manifests only; " + groupFile

@@ -177,6 +177,37 @@ class PolicyCommandTest {
         assertFalse(Files.exists(tmp.resolve("never.rego")));
     }
 
+    /**
+     * Stdin is refused by default and allowed only when asked, by the flag or by the spec's stdin
+     * section, which give the same policy; an ARM template cannot ask.
+     */
+    @Test
+    void genAllowsStdinOnlyWhenAsked() throws Exception {
+        importImage();
+        CliRun plain = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "-o", tmp.resolve("default.rego").toString());
+        assertEquals(0, plain.exit(), plain.err());
+        assertTrue(Files.readString(tmp.resolve("default.rego")).contains("allow_stdin := false"));
+
+        CliRun flag = run("policy", "gen", spec("coffer.local/cli-policy:1").toString(), "--allow-stdin",
+                "-o", tmp.resolve("flag.rego").toString());
+        assertEquals(0, flag.exit(), flag.err());
+        String byFlag = Files.readString(tmp.resolve("flag.rego"));
+        assertTrue(byFlag.contains("allow_stdin := true"), byFlag);
+
+        Path withSection = tmp.resolve("stdin.yaml");
+        Files.writeString(withSection, Files.readString(spec("coffer.local/cli-policy:1")) + "stdin: {allow: true}\n");
+        CliRun section = run("policy", "gen", withSection.toString(), "-o", tmp.resolve("section.rego").toString());
+        assertEquals(0, section.exit(), section.err());
+        assertEquals(byFlag, Files.readString(tmp.resolve("section.rego")), "the flag and the spec field make one policy");
+
+        Path template = tmp.resolve("template.json");
+        Files.writeString(template, ARM);
+        CliRun arm = run("policy", "gen", template.toString(), "--allow-stdin", "-o", tmp.resolve("never.rego").toString());
+        assertEquals(1, arm.exit(), arm.out());
+        assertTrue(arm.err().contains("--allow-stdin applies to group specs and Kubernetes manifests only"), arm.err());
+        assertFalse(Files.exists(tmp.resolve("never.rego")));
+    }
+
     @Test
     void genDebugModeWarns() throws Exception {
         importImage();

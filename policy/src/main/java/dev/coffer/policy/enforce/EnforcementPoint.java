@@ -52,6 +52,10 @@ public enum EnforcementPoint {
     WAIT_CONTAINER("wait_container", EnforcementRequest.WaitContainer.class, Origin.COFFER, Binding.ALWAYS, Default.DENY),
     /** The container's stdio: only where the committed create said {@code allow_stdio_access}. */
     READ_LOGS("read_logs", EnforcementRequest.ReadLogs.class, Origin.COFFER, Binding.ALWAYS, Default.DENY),
+    /** Host bytes into an exec'd process's stdin: only where the policy says {@code allow_stdin} (off by default). */
+    WRITE_EXEC_STDIN("write_exec_stdin", EnforcementRequest.WriteExecStdin.class, Origin.COFFER, Binding.ALWAYS, Default.DENY),
+    /** An exec'd process's output and exit, read in chunks: for a container created (its output only with stdio access). */
+    READ_EXEC_OUTPUT("read_exec_output", EnforcementRequest.ReadExecOutput.class, Origin.COFFER, Binding.ALWAYS, Default.DENY),
     /** The agent's decision log: gated by {@code allow_runtime_logging}, as ACI gates the guest's logs. */
     READ_DECISION_LOG("read_decision_log", EnforcementRequest.ReadDecisionLog.class, Origin.COFFER, Binding.ALWAYS, Default.DENY),
     /** A report for a host's nonce: allowed unless the policy binds its own rule (it binds no key, see HostChallenge). */

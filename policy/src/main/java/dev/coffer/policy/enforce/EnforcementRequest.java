@@ -121,11 +121,14 @@ public sealed interface EnforcementRequest {
      * Run a process in a started container. {@code noNewPrivileges}, {@code user}, {@code groups},
      * {@code umask} and {@code capabilities} are Azure's fields for the process's own settings:
      * null when absent (Coffer's agent runs an exec with the settings its container was created
-     * with and sends none of them), checked against the policy when present.
+     * with and sends none of them), checked against the policy when present. {@code stdin} and
+     * {@code terminal} are Coffer's (Azure's input has none): true when the host asks to write the
+     * process's stdin (which the framework allows only under {@code allow_stdin}) or for a terminal;
+     * null for an exec that runs to completion with no stdin.
      */
     record ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir,
                            @JsonProperty("noNewPrivileges") Boolean noNewPrivileges, IdName user, List<IdName> groups,
-                           String umask, Capabilities capabilities)
+                           String umask, Capabilities capabilities, Boolean stdin, Boolean terminal)
             implements EnforcementRequest {
         @JsonCreator
         public ExecInContainer {
@@ -134,6 +137,13 @@ public sealed interface EnforcementRequest {
             argList = Fields.list(argList, "argList");
             envList = Fields.list(envList, "envList");
             groups = groups == null ? null : Fields.list(groups, "groups");
+        }
+
+        /** An exec with Azure's fields only: no stdin, no terminal. */
+        public ExecInContainer(String containerID, List<String> argList, List<String> envList, String workingDir,
+                               Boolean noNewPrivileges, IdName user, List<IdName> groups, String umask,
+                               Capabilities capabilities) {
+            this(containerID, argList, envList, workingDir, noNewPrivileges, user, groups, umask, capabilities, null, null);
         }
 
         /** An exec that inherits its container's settings. */
@@ -257,6 +267,23 @@ public sealed interface EnforcementRequest {
     /** Read the container's stdout/stderr log. */
     record ReadLogs(String containerID) implements EnforcementRequest {
         public ReadLogs {
+            Fields.require(containerID, "containerID");
+        }
+    }
+
+    /**
+     * Write a chunk of bytes into (or close) the stdin of a process exec_in_container started with
+     * stdin: host input into a confidential process, allowed only under the policy's {@code allow_stdin}.
+     */
+    record WriteExecStdin(String containerID) implements EnforcementRequest {
+        public WriteExecStdin {
+            Fields.require(containerID, "containerID");
+        }
+    }
+
+    /** Read an exec'd process's output and exit: its output only where the container has stdio access. */
+    record ReadExecOutput(String containerID) implements EnforcementRequest {
+        public ReadExecOutput {
             Fields.require(containerID, "containerID");
         }
     }

@@ -47,12 +47,22 @@ final class Explainer {
     /** A field mismatch against one container. */
     record Mismatch(String field, String expected, String actual) {}
 
+    /** How framework.rego's refusal of stdin begins (both of its stdin errors). */
+    static final String STDIN_REFUSED = "stdin is not allowed by the policy";
+
     Explanation explain(String rule, List<String> errors, ObjectNode input, ObjectNode metadata) {
         return switch (rule) {
             case "mount_device" -> mountDevice(errors, input, metadata);
             case "mount_overlay" -> mountOverlay(errors, input, metadata);
             case "create_container" -> create(errors, input, metadata);
-            case "exec_in_container" -> exec(errors, input, metadata);
+            case "exec_in_container" -> errors.stream().anyMatch(e -> e.startsWith(STDIN_REFUSED))
+                    ? flag(rule, errors, "allow_stdin") : exec(errors, input, metadata);
+            case "write_exec_stdin" -> metadata.path("started").has(text(input.get("containerID")))
+                    ? flag(rule, errors, "allow_stdin")
+                    : new Explanation(rule, errors, "containerID", "a container whose create_container decision is committed",
+                            text(input.get("containerID")), null);
+            case "read_exec_output" -> new Explanation(rule, errors, "containerID",
+                    "a container whose create_container decision is committed", text(input.get("containerID")), null);
             case "signal_container_process" -> signal(errors, input, metadata);
             case "exec_external" -> external(errors, input);
             case "unmount_device" -> unmountDevice(errors, input, metadata);

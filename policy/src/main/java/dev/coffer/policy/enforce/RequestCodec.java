@@ -83,6 +83,9 @@ public final class RequestCodec {
                 }
                 if (r.umask() != null) n.put("umask", r.umask());
                 if (r.capabilities() != null) capabilities(n.putObject("capabilities"), r.capabilities());
+                // Coffer's, for a streamed exec only
+                if (r.stdin() != null) n.put("stdin", r.stdin());
+                if (r.terminal() != null) n.put("terminal", r.terminal());
             }
             case EnforcementRequest.ExecExternal r -> {
                 strings(n.putArray("argList"), r.argList());
@@ -109,6 +112,8 @@ public final class RequestCodec {
             case EnforcementRequest.StartContainer r -> n.put("containerID", r.containerID());
             case EnforcementRequest.WaitContainer r -> n.put("containerID", r.containerID());
             case EnforcementRequest.ReadLogs r -> n.put("containerID", r.containerID());
+            case EnforcementRequest.WriteExecStdin r -> n.put("containerID", r.containerID());
+            case EnforcementRequest.ReadExecOutput r -> n.put("containerID", r.containerID());
             case EnforcementRequest.ReadDecisionLog r -> { }
             case EnforcementRequest.GetReport r -> { }
             case EnforcementRequest.ShutdownSandbox r -> { }

@@ -42,7 +42,14 @@ public record PolicyDocument(String apiVersion, String frameworkVersion, boolean
     /** The top-level {@code allow_*} flags. */
     public record Flags(boolean allowPropertiesAccess, boolean allowDumpStacks, boolean allowRuntimeLogging,
                         boolean allowEnvironmentVariableDropping, boolean allowUnencryptedScratch,
-                        boolean allowCapabilityDropping) {}
+                        boolean allowCapabilityDropping, boolean allowStdin) {
+        /** Without stdin (the default). */
+        public Flags(boolean allowPropertiesAccess, boolean allowDumpStacks, boolean allowRuntimeLogging,
+                     boolean allowEnvironmentVariableDropping, boolean allowUnencryptedScratch, boolean allowCapabilityDropping) {
+            this(allowPropertiesAccess, allowDumpStacks, allowRuntimeLogging, allowEnvironmentVariableDropping,
+                    allowUnencryptedScratch, allowCapabilityDropping, false);
+        }
+    }
 
     public record Container(String id, String name, List<String> layers, List<String> command,
                             List<EnvRule> envRules, String workingDir, List<Mount> mounts,

@@ -69,7 +69,7 @@ public final class PolicyGenerator {
                         "/", true))
                 : List.of();
         PolicyDocument.Flags flags = new PolicyDocument.Flags(true, debugMode, debugMode, false,
-                group.allowUnencryptedScratch(), false);
+                group.allowUnencryptedScratch(), false, group.allowStdin());
         List<PolicyDocument.EncryptedVolume> encrypted = group.encryptedVolumes().stream()
                 .map(v -> new PolicyDocument.EncryptedVolume(v.name(), v.source(), v.key(), v.authority(), v.vault(), v.readOnly(),
                         v.headerDigest(), v.integrity()))

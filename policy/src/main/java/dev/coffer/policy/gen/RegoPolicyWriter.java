@@ -112,6 +112,7 @@ public final class RegoPolicyWriter {
         out.append("allow_runtime_logging := ").append(f.allowRuntimeLogging()).append('\n');
         out.append("allow_environment_variable_dropping := ").append(f.allowEnvironmentVariableDropping()).append('\n');
         out.append("allow_unencrypted_scratch := ").append(f.allowUnencryptedScratch()).append('\n');
+        out.append("allow_stdin := ").append(f.allowStdin()).append('\n');
         out.append("allow_capability_dropping := ").append(f.allowCapabilityDropping()).append("\n\n");
 
         for (String point : ENFORCEMENT_POINTS) {

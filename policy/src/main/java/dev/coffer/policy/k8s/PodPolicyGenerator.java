@@ -111,9 +111,12 @@ public final class PodPolicyGenerator {
      * host without device-mapper (see GroupSpec.Scratch); off by default, so such a pod is refused there.
      * {@code objectFiles}: files of ConfigMaps and Secrets besides the manifest's own (genpolicy's
      * {@code -c}), whose content env entries and volumes use as if they were in the manifest.
+     * {@code pinSecrets}: Secret volumes' files pinned by SHA-256 too (off by default: the digests
+     * would be readable with the pod's annotation). {@code allowStdin}: the host may write into the stdin of the pod's exec processes ({@code kubectl
+     * exec -i}); off by default, as Kata's genpolicy refuses WriteStreamRequest (see GroupSpec.Stdin).
      */
     public record Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch,
-                          List<KubernetesManifest> objectFiles, boolean pinSecrets) {
+                          List<KubernetesManifest> objectFiles, boolean pinSecrets, boolean allowStdin) {
         public static final Options DEFAULT = new Options(false, false, DEFAULT_PAUSE_IMAGE, false);
 
         public Options {
@@ -121,8 +124,13 @@ public final class PodPolicyGenerator {
             objectFiles = List.copyOf(objectFiles);
         }
 
+        public Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch,
+                       List<KubernetesManifest> objectFiles) {
+            this(debugMode, allowPrivileged, pauseImage, allowUnencryptedScratch, objectFiles, false, false);
+        }
+
         public Options(boolean debugMode, boolean allowPrivileged, String pauseImage, boolean allowUnencryptedScratch) {
-            this(debugMode, allowPrivileged, pauseImage, allowUnencryptedScratch, List.of(), false);
+            this(debugMode, allowPrivileged, pauseImage, allowUnencryptedScratch, List.of(), false, false);
         }
     }
 
@@ -149,6 +157,7 @@ public final class PodPolicyGenerator {
         Reader r = new Reader(manifest, workload, options);
         GroupPolicyInput group = r.group();
         if (options.allowUnencryptedScratch()) group = group.allowingUnencryptedScratch();
+        if (options.allowStdin()) group = group.allowingStdin();
         PolicyDocument doc = new PolicyGenerator(images).document(group, options.debugMode());
         Map<String, String> imageOf = new LinkedHashMap<>();
         for (var c : group.containers()) imageOf.put(c.name(), c.image());

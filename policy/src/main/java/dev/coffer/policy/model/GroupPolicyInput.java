@@ -16,7 +16,21 @@ import java.util.Set;
  */
 public record GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
                                List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch,
-                               List<GroupSpec.EndpointPin> keyChannelPins, boolean allowUnencryptedScratch) {
+                               List<GroupSpec.EndpointPin> keyChannelPins, boolean allowUnencryptedScratch,
+                               boolean allowStdin) {
+    /** A group whose processes get no stdin from the host (the default; see {@link GroupSpec.Stdin}). */
+    public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
+                            List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch,
+                            List<GroupSpec.EndpointPin> keyChannelPins, boolean allowUnencryptedScratch) {
+        this(name, containers, volumes, encryptedVolumes, launch, keyChannelPins, allowUnencryptedScratch, false);
+    }
+
+    /** This group, with stdin allowed ({@code policy gen --allow-stdin}). */
+    public GroupPolicyInput allowingStdin() {
+        return new GroupPolicyInput(name, containers, volumes, encryptedVolumes, launch, keyChannelPins,
+                allowUnencryptedScratch, true);
+    }
+
     /** A group whose scratch must be encrypted (the default; see {@link GroupSpec.Scratch}). */
     public GroupPolicyInput(String name, List<ContainerPolicyInput> containers, List<String> volumes,
                             List<EncryptedVolumeInput> encryptedVolumes, LaunchSettings launch,
@@ -26,7 +40,7 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
 
     /** This group, with unencrypted scratch allowed ({@code policy gen --allow-unencrypted-scratch}). */
     public GroupPolicyInput allowingUnencryptedScratch() {
-        return new GroupPolicyInput(name, containers, volumes, encryptedVolumes, launch, keyChannelPins, true);
+        return new GroupPolicyInput(name, containers, volumes, encryptedVolumes, launch, keyChannelPins, true, allowStdin);
     }
 
     /** A group that pins no key-channel endpoint. */
@@ -100,7 +114,8 @@ public record GroupPolicyInput(String name, List<ContainerPolicyInput> container
                         v.encrypted().headerDigest(), v.encrypted().integrity()))
                 .toList();
         return new GroupPolicyInput(spec.name(), containers, spec.volumes().stream().map(GroupSpec.VolumeSpec::name).toList(),
-                encrypted, launchSettings(spec), spec.skr().pins(), spec.scratch().allowUnencrypted());
+                encrypted, launchSettings(spec), spec.skr().pins(), spec.scratch().allowUnencrypted(),
+                spec.stdin().allow());
     }
 
     /**

@@ -8,7 +8,8 @@ import java.util.List;
  * so the policy pins exactly what the runtime will ask for. Immutable and validated; build one
  * with {@link GroupSpecParser}.
  */
-public record GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes, Skr skr, Scratch scratch) {
+public record GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes, Skr skr, Scratch scratch,
+                        Stdin stdin) {
     /** What the runtime puts in a container's env when neither the image nor the spec sets PATH. */
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -17,6 +18,23 @@ public record GroupSpec(String name, List<ContainerSpec> containers, List<Volume
         volumes = List.copyOf(volumes);
         skr = skr == null ? Skr.DEFAULT : skr;
         scratch = scratch == null ? Scratch.ENCRYPTED_ONLY : scratch;
+        stdin = stdin == null ? Stdin.REFUSED : stdin;
+    }
+
+    /** A group whose processes get no stdin from the host (no {@code stdin} section). */
+    public GroupSpec(String name, List<ContainerSpec> containers, List<VolumeSpec> volumes, Skr skr, Scratch scratch) {
+        this(name, containers, volumes, skr, scratch, Stdin.REFUSED);
+    }
+
+    /**
+     * Whether the host may write into the stdin of the group's exec processes ({@code stdin:
+     * {allow: true}}: {@code kubectl exec -i}, {@code coffer exec} with input). Off by default: what
+     * the host writes there is host input to a confidential process (Kata's genpolicy refuses
+     * WriteStreamRequest by default for the same reason). It becomes the policy's {@code allow_stdin},
+     * so HOST_DATA binds the choice.
+     */
+    public record Stdin(boolean allow) {
+        public static final Stdin REFUSED = new Stdin(false);
     }
 
     /** A group whose scratch must be encrypted (no {@code scratch} section). */

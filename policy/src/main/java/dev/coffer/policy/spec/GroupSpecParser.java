@@ -108,7 +108,7 @@ public final class GroupSpecParser {
         } catch (IOException e) {
             throw new SpecException(file, 0, 0, "", "cannot read YAML (" + e.getMessage() + ")");
         }
-        YamlNode.Mapping top = mapping(root, "", Set.of("name", "containers", "volumes", "skr", "scratch"));
+        YamlNode.Mapping top = mapping(root, "", Set.of("name", "containers", "volumes", "skr", "scratch", "stdin"));
         String name = requiredString(top, "name", "");
         if (!DNS_LABEL.matcher(name).matches()) {
             throw error(top.entries().get("name").value(), "name",
@@ -168,7 +168,15 @@ public final class GroupSpecParser {
                 }
             }
         }
-        return new GroupSpec(name, containers, volumes, skr, scratch(top));
+        return new GroupSpec(name, containers, volumes, skr, scratch(top), stdin(top));
+    }
+
+    /** {@code stdin: {allow: BOOL}}; see {@link GroupSpec.Stdin}. */
+    private GroupSpec.Stdin stdin(YamlNode.Mapping top) throws SpecException {
+        YamlNode.Entry e = top.entries().get("stdin");
+        if (e == null) return GroupSpec.Stdin.REFUSED;
+        YamlNode.Mapping m = mapping(e.value(), "stdin", Set.of("allow"));
+        return new GroupSpec.Stdin(optionalBoolean(m, "allow", "stdin"));
     }
 
     /** {@code scratch: {allowUnencrypted: BOOL}}; see {@link GroupSpec.Scratch}. */

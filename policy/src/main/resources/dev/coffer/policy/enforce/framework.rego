@@ -50,6 +50,12 @@ default allow_unencrypted_scratch := false
 
 allow_unencrypted_scratch := data.policy.allow_unencrypted_scratch
 
+# stdin: what the host writes into a confidential process's stdin is host input (Kata's
+# genpolicy refuses WriteStreamRequest by default for the same reason)
+default allow_stdin := false
+
+allow_stdin := data.policy.allow_stdin
+
 default policy_containers := []
 
 policy_containers := data.policy.containers
@@ -585,9 +591,16 @@ exec_candidates := [container |
 
 default exec_in_container := {"allowed": false}
 
+exec_stdin_requested if input.stdin == true
+
+exec_stdin_ok if not exec_stdin_requested
+
+exec_stdin_ok if allow_stdin
+
 exec_in_container := {"allowed": true, "metadata": [update_matches], "env_list": exec_env_list} if {
 	container_started
 	overlay_exists
+	exec_stdin_ok
 	count(exec_candidates) > 0
 	update_matches := {"name": "matches", "action": "update", "key": input.containerID, "value": exec_candidates}
 }
@@ -1065,6 +1078,20 @@ read_logs := {"allowed": true} if {
 	container_stdio_access
 }
 
+# write_exec_stdin: host bytes into a process's stdin, only where the policy allows stdin
+default write_exec_stdin := {"allowed": false}
+
+write_exec_stdin := {"allowed": true} if {
+	container_started
+	allow_stdin
+}
+
+# read_exec_output: an exec'd process's output and exit status (the agent discards the output of
+# a process whose container has no stdio access, as it does for exec_in_container, and returns its exit)
+default read_exec_output := {"allowed": false}
+
+read_exec_output := {"allowed": true} if container_started
+
 # read_decision_log: the agent's log of decisions is runtime logging (ACI's allow_runtime_logging)
 default read_decision_log := {"allowed": false}
 
@@ -1081,8 +1108,19 @@ default shutdown_sandbox := {"allowed": true}
 default set_policy := {"allowed": false}
 
 errors contains "container not created: its create_container decision is not committed" if {
-	input.rule in {"start_container", "wait_container", "read_logs"}
+	input.rule in {"start_container", "wait_container", "read_logs", "write_exec_stdin", "read_exec_output"}
 	not container_started
+}
+
+errors contains "stdin is not allowed by the policy (allow_stdin is false): what the host writes into a process's stdin is host input" if {
+	input.rule == "exec_in_container"
+	exec_stdin_requested
+	not allow_stdin
+}
+
+errors contains "stdin is not allowed by the policy (allow_stdin is false): what the host writes into a process's stdin is host input" if {
+	input.rule == "write_exec_stdin"
+	not allow_stdin
 }
 
 errors contains "container already started" if {

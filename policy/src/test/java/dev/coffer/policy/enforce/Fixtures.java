@@ -137,7 +137,12 @@ final class Fixtures {
     enum Stage { FRESH, WEB_LAYERS, ALL_LAYERS, WEB_OVERLAY, WEB_CREATED, WEB_SHUTDOWN }
 
     static PolicyEnforcer at(Stage stage) {
-        PolicyEnforcer e = PolicyEnforcer.load(POLICY);
+        return at(stage, POLICY);
+    }
+
+    /** As {@link #at(Stage)}, under {@code policyText} (POLICY with a setting changed). */
+    static PolicyEnforcer at(Stage stage, String policyText) {
+        PolicyEnforcer e = PolicyEnforcer.load(policyText);
         if (stage == Stage.FRESH) return e;
         commit(e, new EnforcementRequest.MountDevice(LAYERS + "base", BASE));
         commit(e, new EnforcementRequest.MountDevice(LAYERS + "web", WEB));

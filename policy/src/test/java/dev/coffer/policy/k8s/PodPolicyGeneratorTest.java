@@ -727,7 +727,7 @@ class PodPolicyGeneratorTest {
     @Test
     void configMapAndSecretVolumesArePinnedByFileDigestAndTheRestSaidUnpinned() throws Exception {
         KubernetesManifest secrets = KubernetesManifest.parse(SECRETS_FILE, "secrets.yaml").requireOnly("Secret");
-        PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(false, false, null, false, List.of(secrets), true);
+        PodPolicyGenerator.Options options = new PodPolicyGenerator.Options(false, false, null, false, List.of(secrets), true, false);
         PodPolicyGenerator.Result r = generate(CONTENT_POD, "Pod/p", options);
         String policy = r.policy().text();
         assertEquals(policy, generate(CONTENT_POD, "Pod/p", options).policy().text(), "the same pod gives the same bytes");
@@ -752,7 +752,7 @@ class PodPolicyGeneratorTest {
 
         // without pinSecrets (the default) the same Secret is not pinned: no digest of it in the policy, one line saying so
         PodPolicyGenerator.Result unpinnedSecret = generate(CONTENT_POD, "Pod/p",
-                new PodPolicyGenerator.Options(false, false, null, false, List.of(secrets), false));
+                new PodPolicyGenerator.Options(false, false, null, false, List.of(secrets), false, false));
         assertFalse(unpinnedSecret.policy().text().contains(creds.get(0).sha256()), "a Secret's digest only with pinSecrets");
         assertTrue(unpinnedSecret.policy().text().contains(config.get(0).sha256()), "ConfigMaps are still pinned");
         assertTrue(unpinnedSecret.warnings().stream().anyMatch(w -> w.contains("volume creds (secret) is not pinned: its files come from a Secret")),
@@ -804,7 +804,7 @@ class PodPolicyGeneratorTest {
         assertTrue(e.getMessage().contains("../../etc/passwd"), e.getMessage());
         KubernetesManifest bad = KubernetesManifest.parse(SECRETS_FILE.replace("czNjcjN0", "not base64!"), "s.yaml");
         e = assertThrows(ManifestException.class, () -> generate(CONTENT_POD, "Pod/p",
-                new PodPolicyGenerator.Options(false, false, null, false, List.of(bad), true)));
+                new PodPolicyGenerator.Options(false, false, null, false, List.of(bad), true, false)));
         assertTrue(e.getMessage().contains("data.password is not base64"), e.getMessage());
         // a --secret file that holds something else
         e = assertThrows(ManifestException.class, () -> KubernetesManifest.parse(CONTENT_POD, "c.yaml").requireOnly("Secret"));

@@ -549,6 +549,26 @@ public final class GroupManager {
     }
 
     /**
+     * Starts {@code argv} in {@code container} as exec process {@code execID}, left running for the
+     * caller to drive through the returned stream (stdin only with {@code stdin}, which the policy
+     * must allow). The policy judges the start as exec_in_container; a refusal is the agent's reason.
+     */
+    public ExecStream startExec(String group, String container, String execID, List<String> argv, boolean stdin)
+            throws IOException {
+        GroupState state = readState(group);
+        container(state, container);
+        try (AgentClient agent = runningSandbox(state).connect()) {
+            agent.call(new Request.ExecInContainer(container, argv, List.of(), null, 0, execID, stdin, false), Result.Done.class);
+        }
+        return new ExecStream(this, group, container, execID);
+    }
+
+    /** A connection to the agent of a running group. */
+    AgentClient agentOf(String group) throws IOException {
+        return runningSandbox(readState(group)).connect();
+    }
+
+    /**
      * A fresh attestation report from the group's TEE for {@code nonce} (1..32 bytes), through
      * its agent; see {@code dev.coffer.runtime.attest.GroupAttestation} for checking it.
      */

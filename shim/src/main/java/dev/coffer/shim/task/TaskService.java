@@ -51,13 +51,19 @@ import java.util.function.Consumer;
  * request to the group's agent and its Start a start_container, so the policy decides exactly as
  * for {@code coffer run}. Exec (what CRI's ExecSync and {@code kubectl exec} use) is an
  * exec_in_container request: one the policy does not allow fails Start with the agent's reason.
+ * The exec then runs in the agent while the shim relays it: the stdin FIFO into write_exec_stdin
+ * (which the policy allows only under allow_stdin), read_exec_output into the stdout and stderr
+ * FIFOs, Kill as a signal the policy judges, CloseIO as the end of stdin.
  */
 public final class TaskService {
     public static final String NAME = "containerd.task.v2.Task";
     private static final Duration WAIT_SLICE = Duration.ofSeconds(30);
     private static final Duration OUTPUT_DRAIN = Duration.ofSeconds(10);
-    /** How long the agent lets an exec process run before it kills it (exec processes run to completion). */
-    static final Duration EXEC_TIMEOUT = Duration.ofMinutes(5);
+    /**
+     * How long one read of an exec's output waits in the agent when there is none: short, since a
+     * microVM's agent session serves one request at a time and the exec's stdin writes wait behind it.
+     */
+    private static final Duration EXEC_OUTPUT_WAIT = Duration.ofMillis(500);
     /** The name of a pod's sandbox (pause) container in the pod's group. */
     static final String POD_SANDBOX_CONTAINER = "pause";
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -135,6 +141,10 @@ public final class TaskService {
         final Shim.ExecProcessRequest request;
         final CompletableFuture<Exit> exit = new CompletableFuture<>();
         TaskTypes.Status status = TaskTypes.Status.CREATED;
+        /** The running process in the agent; null before Start. */
+        volatile dev.coffer.runtime.group.ExecStream stream;
+        /** The stdin FIFO while it is relayed; closed by CloseIO. */
+        volatile FileChannel stdin;
 
         ExecProcess(String id, List<String> args, Shim.ExecProcessRequest request) {
             this.id = id;
@@ -364,11 +374,7 @@ public final class TaskService {
         Task task = task(r.getId());
         if (r.getTerminal()) {
             throw new TtrpcException(Code.INVALID_ARGUMENT, "expected an exec process without a terminal, found terminal=true;"
-                    + " the Coffer shim has no TTY support yet (kubectl exec without -t)");
-        }
-        if (!r.getStdin().isEmpty()) {
-            throw new TtrpcException(Code.INVALID_ARGUMENT, "expected an exec process without stdin, found " + r.getStdin()
-                    + "; the agent runs exec processes to completion and returns their output (kubectl exec without -i)");
+                    + " the Coffer agent gives exec processes pipes, not a terminal, yet (kubectl exec -i without -t)");
         }
         List<String> args = new java.util.ArrayList<>();
         try {
@@ -394,10 +400,10 @@ public final class TaskService {
     }
 
     /**
-     * Runs the exec process through the agent (exec_in_container): the policy allows it or Start
-     * fails with the agent's reason, which CRI's ExecSync returns to its caller. The agent runs it
-     * to completion (bounded by {@link #EXEC_TIMEOUT}) and hands back its output, which goes to
-     * the FIFOs containerd passed; Wait then returns its exit code.
+     * Starts the exec process in the agent (exec_in_container, with stdin when containerd passed a
+     * stdin FIFO): the policy allows it or Start fails with the agent's reason, which CRI returns to
+     * its caller. The process then runs in the agent; the shim relays its stdin and output and
+     * publishes its exit, which Wait returns.
      */
     private Message startExec(Task task, ExecProcess exec) throws TtrpcException {
         synchronized (exec) {
@@ -407,9 +413,9 @@ public final class TaskService {
             }
             exec.status = TaskTypes.Status.RUNNING;
         }
-        Result.ExecResult result;
+        boolean stdin = !exec.request.getStdin().isEmpty();
         try {
-            result = groups.exec(task.group, task.container, exec.args, EXEC_TIMEOUT);
+            exec.stream = groups.startExec(task.group, task.container, exec.id, exec.args, stdin);
         } catch (IOException e) {
             synchronized (exec) {
                 exec.status = TaskTypes.Status.STOPPED;
@@ -422,9 +428,67 @@ public final class TaskService {
         }
         events.publish(EventPublisher.TASK_EXEC_STARTED, TaskEvents.TaskExecStarted.newBuilder().setContainerId(task.id)
                 .setExecId(exec.id).setPid(0).build());
-        writeFifo(exec.request.getStdout(), result.stdout());
-        writeFifo(exec.request.getStderr(), result.stderr());
-        int status = result.timedOut() ? 137 : result.exitCode();
+        // platform threads: opening and reading a FIFO blocks in the kernel, which would hold a virtual thread's carrier
+        if (stdin) Thread.ofPlatform().daemon(true).name("exec-stdin-" + exec.id).start(() -> relayStdin(task, exec));
+        Thread.ofPlatform().daemon(true).name("exec-output-" + exec.id).start(() -> relayOutput(task, exec));
+        return Shim.StartResponse.newBuilder().setPid(0).build();
+    }
+
+    /** The stdin FIFO into the agent until the writer closes it (or CloseIO does), then the process's stdin is closed. */
+    private void relayStdin(Task task, ExecProcess exec) {
+        byte[] buf = new byte[Request.MAX_STDIN_CHUNK];
+        try (FileChannel in = FileChannel.open(Path.of(exec.request.getStdin()), StandardOpenOption.READ)) {
+            exec.stdin = in;
+            java.io.InputStream from = Channels.newInputStream(in);
+            int n;
+            while ((n = from.read(buf)) > 0) exec.stream.write(buf, n, false);
+        } catch (IOException e) {
+            // the FIFO was closed by CloseIO, or its writer went away: either way stdin ends here
+        }
+        try {
+            if (!exec.exit.isDone()) exec.stream.write(new byte[0], 0, true);
+        } catch (IOException e) {
+            // a process that ended meanwhile has no stdin to close
+            if (exec.exit.isDone() || e.getMessage().contains("found it ended")) return;
+            log.accept("exec " + exec.id + " in " + task.container + ": stdin not closed: " + e.getMessage());
+        }
+    }
+
+    /** The agent's output into the stdout and stderr FIFOs until the process ended; then its exit is published. */
+    private void relayOutput(Task task, ExecProcess exec) {
+        int status = 255;
+        try (OutputStream out = openFifo(exec.request.getStdout());
+             OutputStream err = openFifo(exec.request.getStderr())) {
+            long outAt = 0;
+            long errAt = 0;
+            while (true) {
+                Result.ExecOutput o = exec.stream.read(outAt, errAt, EXEC_OUTPUT_WAIT);
+                if (o.stdout().length > 0) {
+                    out.write(o.stdout());
+                    out.flush();
+                }
+                if (o.stderr().length > 0) {
+                    err.write(o.stderr());
+                    err.flush();
+                }
+                outAt = o.stdoutNext();
+                errAt = o.stderrNext();
+                if (o.exited()) {
+                    status = o.exitCode();
+                    break;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.accept("exec " + exec.id + " in " + task.container + ": output relay ended: " + e.getMessage());
+        }
+        FileChannel in = exec.stdin;
+        if (in != null) {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // already closed
+            }
+        }
         Exit exit = new Exit(status, Instant.now());
         synchronized (exec) {
             exec.status = TaskTypes.Status.STOPPED;
@@ -432,7 +496,6 @@ public final class TaskService {
         exec.exit.complete(exit);
         events.publish(EventPublisher.TASK_EXIT, TaskEvents.TaskExit.newBuilder().setContainerId(task.id).setId(exec.id)
                 .setPid(0).setExitStatus(status).setExitedAt(timestamp(exit.at())).build());
-        return Shim.StartResponse.newBuilder().setPid(0).build();
     }
 
     private void writeFifo(String path, String text) {
@@ -449,10 +512,20 @@ public final class TaskService {
         writeFifo(r.getStderr(), "");
     }
 
-    /** Nothing to close: exec processes and tasks take no stdin. */
+    /** Closes an exec's stdin (the relay then closes the process's); tasks take no stdin. */
     private Message closeIO(Shim.CloseIORequest r) throws TtrpcException {
         Task task = task(r.getId());
-        if (!r.getExecId().isEmpty()) execOf(task, r.getExecId());
+        if (!r.getExecId().isEmpty()) {
+            ExecProcess e = execOf(task, r.getExecId());
+            FileChannel in = e.stdin;
+            if (r.getStdin() && in != null) {
+                try {
+                    in.close();
+                } catch (IOException ignored) {
+                    // already closed
+                }
+            }
+        }
         return Empty.getDefaultInstance();
     }
 
@@ -601,8 +674,17 @@ public final class TaskService {
         if (!r.getExecId().isEmpty()) {
             ExecProcess e = execOf(task, r.getExecId());
             if (e.exit.isDone()) throw new TtrpcException(Code.NOT_FOUND, "exec process " + e.id + " already finished");
-            throw new TtrpcException(Code.FAILED_PRECONDITION, "exec process " + e.id + " is run to completion by the agent"
-                    + " and cannot be signalled; it ends within " + EXEC_TIMEOUT.toMinutes() + " min");
+            if (e.stream == null) {
+                throw new TtrpcException(Code.FAILED_PRECONDITION, "expected exec process " + e.id + " to be started to signal it,"
+                        + " found it created");
+            }
+            try {
+                e.stream.signal(r.getSignal());
+            } catch (IOException x) {
+                throw new TtrpcException(codeOf(x), "Coffer did not signal exec " + e.id + " in container " + task.container
+                        + ": " + x.getMessage(), x);
+            }
+            return Empty.getDefaultInstance();
         }
         TaskTypes.Status status;
         synchronized (task) {

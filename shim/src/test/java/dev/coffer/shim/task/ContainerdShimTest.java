@@ -196,6 +196,88 @@ class ContainerdShimTest {
         assertNothingLeft("noref");
     }
 
+    /** `ctr run -d` of {@code id} (sleep 1000) under the policy of a spec with {@code extra} appended. */
+    private void runSleeper(String id, String extra) throws Exception {
+        String policy = policyFor("""
+                name: %s
+                scratch: {allowUnencrypted: true}
+                containers:
+                  - name: main
+                    image: coffer.test/busybox:1
+                    command: [sleep, "1000"]
+                    execProcesses:
+                      - command: [sh]
+                      - command: [sleep, "900"]
+                        signals: [9]
+                """.formatted(id) + extra);
+        Result r = ctr("run", "-d", "--snapshotter", "native", "--runtime", "io.containerd.coffer.v2",
+                "--annotation", BundleConfig.IMAGE_ANNOTATION + "=" + IMAGE,
+                "--annotation", BundleConfig.POLICY_ANNOTATION + "=" + Base64.getEncoder().encodeToString(policy.getBytes(StandardCharsets.UTF_8)),
+                IMAGE, id, "sleep", "1000");
+        assertEquals(0, r.exit(), r.output() + shimLogs());
+    }
+
+    private void removeSleeper(String id) throws Exception {
+        ctr("tasks", "kill", "-s", "SIGKILL", id);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        while (!ctr("tasks", "ls").output().matches("(?s).*" + id + "\\s+\\S+\\s+STOPPED.*")) {
+            assertTrue(System.nanoTime() < deadline, "task not stopped after SIGKILL" + shimLogs());
+            Thread.sleep(200);
+        }
+        ctr("tasks", "rm", id);
+        ctr("containers", "rm", id);
+        assertNothingLeft(id);
+    }
+
+    /** `ctr task exec` with {@code stdin} piped into it (ctr always passes a stdin FIFO). */
+    private Result execWithStdin(String id, String execId, String stdin, String... argv) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("ctr", "-a", socket.toString(), "-n", NS, "tasks", "exec", "--exec-id", execId, id));
+        cmd.addAll(List.of(argv));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try (var in = p.getOutputStream()) {
+            in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(BOUND_S, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(cmd + " did not finish within " + BOUND_S + " s");
+        }
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void execRelaysStdinWhereThePolicyAllowsItAndKillEndsAnExec() throws Exception {
+        runSleeper("interactive", "stdin: {allow: true}\n");
+        Result sh = execWithStdin("interactive", "e1", "name=coffer\necho hello $name\necho to-stderr >&2\nexit 6\n", "sh");
+        assertEquals(6, sh.exit(), sh.output() + shimLogs());
+        assertTrue(sh.output().contains("hello coffer"), sh.output());
+        assertTrue(sh.output().contains("to-stderr"), sh.output());
+
+        // Kill on an exec id: the exec's signal is judged by the policy (sleep 900 may get SIGKILL) and ends it
+        Process sleeper = new ProcessBuilder("ctr", "-a", socket.toString(), "-n", NS, "tasks", "exec", "--exec-id", "e2",
+                "interactive", "sleep", "900").redirectErrorStream(true).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        Result kill;
+        do {
+            Thread.sleep(300);
+            kill = ctr("tasks", "kill", "--exec-id", "e2", "-s", "SIGKILL", "interactive");
+            assertTrue(System.nanoTime() < deadline, "exec e2 was not killed: " + kill.output() + shimLogs());
+        } while (kill.exit() != 0);
+        assertTrue(sleeper.waitFor(BOUND_S, TimeUnit.SECONDS), "the killed exec's ctr did not return");
+        assertEquals(137, sleeper.exitValue(), new String(sleeper.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        removeSleeper("interactive");
+    }
+
+    @Test
+    void execWithStdinIsRefusedWhereThePolicyDoesNotAllowIt() throws Exception {
+        runSleeper("nostdin", "");
+        Result sh = execWithStdin("nostdin", "e1", "cat /etc/passwd\n", "sh");
+        assertNotEquals(0, sh.exit(), sh.output());
+        assertTrue(sh.output().contains("allow_stdin"), sh.output() + shimLogs());
+        assertTrue(!sh.output().contains("root:x:0:0"), "the refused exec must not have run: " + sh.output());
+        removeSleeper("nostdin");
+    }
+
     /** The policy Coffer generates for a group spec, as `coffer policy gen` would write it. */
     private String policyFor(String yaml) throws Exception {
         var spec = GroupSpecParser.parse(yaml, "allowed.yaml");
