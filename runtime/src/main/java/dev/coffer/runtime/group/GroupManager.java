@@ -458,11 +458,14 @@ public final class GroupManager {
     /**
      * Sends one container's output to {@code sink} with the stream each byte came from (the
      * agent records which ranges of the log were stderr), following it until the container
-     * exited or the group stopped, or the calling thread is interrupted.
+     * exited or the group stopped, or the calling thread is interrupted. {@code exited}: a
+     * caller that already waits for the container's exit (the shim) says so there, and the
+     * follower asks the agent nothing; null: the follower asks the agent every round.
      */
-    public void followOutput(String group, String container, OutputSink sink) throws IOException {
+    public void followOutput(String group, String container, OutputSink sink, java.util.function.BooleanSupplier exited)
+            throws IOException {
         GroupState state = readState(group);
-        new LogFollower(this, group, List.of(container(state, container)), false).runStreams(sink);
+        new LogFollower(this, group, List.of(container(state, container)), false).runStreams(sink, exited);
     }
 
     /**

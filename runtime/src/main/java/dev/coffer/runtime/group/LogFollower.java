@@ -61,8 +61,14 @@ final class LogFollower {
      * stopped: the log's bytes, each range the agent recorded as stderr (its {@code .stderr}
      * side file) to {@code sink} as stderr, the rest as stdout. A log without a side file (a
      * microVM's copy, an agent that predates it) is all stdout.
+     *
+     * <p>{@code exited}, when not null, says when the container has exited, from a caller that
+     * already waits for its exit with the agent's long wait (the shim): the follower then asks the
+     * agent nothing. Otherwise it asks every round, a wait_container decision each time in the
+     * sandbox's bounded decision log; a pod's followers asking every 200 ms for hours filled it,
+     * and later decisions (a refused exec) no longer reached the file.
      */
-    void runStreams(GroupManager.OutputSink sink) throws IOException {
+    void runStreams(GroupManager.OutputSink sink, java.util.function.BooleanSupplier exited) throws IOException {
         ContainerRecord c = containers.getFirst();
         Path log = Path.of(c.logPath());
         Path rangesFile = log.resolveSibling(log.getFileName() + ".stderr");
@@ -70,7 +76,7 @@ final class LogFollower {
         long offset = 0;
         long rangesOffset = 0;
         while (true) {
-            boolean last = allExited() || Thread.currentThread().isInterrupted();
+            boolean last = (exited != null ? exited.getAsBoolean() : allExited()) || Thread.currentThread().isInterrupted();
             manager.pullLogs(manager.readState(group));
             // ranges first: the agent records a range before it appends the range's bytes
             long rangesLength = GroupManager.fileLength(rangesFile);

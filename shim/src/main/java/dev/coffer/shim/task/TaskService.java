@@ -578,8 +578,12 @@ public final class TaskService {
      * caller has all output when it learns the exit status.
      */
     private void follow(Task task) {
-        Thread copier = Thread.ofVirtual().name("stdout-" + task.id).start(() -> copyOutput(task));
+        // the copier stops once this thread has the exit (the agent's long wait, one question per
+        // WAIT_SLICE), so it asks the agent nothing itself
+        java.util.concurrent.atomic.AtomicBoolean exited = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread copier = Thread.ofVirtual().name("stdout-" + task.id).start(() -> copyOutput(task, exited::get));
         int status = exitStatus(task);
+        exited.set(true);
         try {
             // the copier ends by itself once it drained the exited container's log; a caller that
             // detached and left a full pipe behind must not hold the exit back for ever
@@ -600,7 +604,7 @@ public final class TaskService {
         log.accept("task " + task.id + " exited with status " + status);
     }
 
-    private void copyOutput(Task task) {
+    private void copyOutput(Task task, java.util.function.BooleanSupplier exited) {
         try (OutputStream out = openFifo(task.request.getStdout());
              OutputStream err = openFifo(task.request.getStderr())) {
             // each stream to its own FIFO, so CRI's log lines say stdout or stderr
@@ -608,7 +612,7 @@ public final class TaskService {
                 OutputStream to = stderr ? err : out;
                 to.write(bytes);
                 to.flush();
-            });
+            }, exited);
         } catch (IOException | RuntimeException e) {
             log.accept("task " + task.id + ": output copy ended: " + e.getMessage());
         }

@@ -415,6 +415,17 @@ class CriPodTest {
             Cri.ContainerStatus killed = cri.containerStatus(stubborn);
             assertEquals(Cri.ContainerState.CONTAINER_EXITED, killed.getState(), killed.toString());
             assertEquals(137, killed.getExitCode(), "containerd's SIGKILL after the timeout ended it: " + killed);
+
+            // the shim waits for each container's exit with the agent's long wait, and its output
+            // copier asks nothing more: over the graceful container's ~15 s the decision log holds a
+            // few wait_container decisions for it, not one per 200 ms (which filled the bounded log
+            // of a long-running pod within about an hour)
+            var groups = new GroupManager(home);
+            Path decisions = home.resolve("groups").resolve(groups.list().getFirst().name()).resolve("sandbox/policy-decisions.jsonl");
+            long waits = Files.readAllLines(decisions).stream()
+                    .filter(l -> l.contains("\"rule\":\"wait_container\"") && l.contains("\"containerID\":\"graceful\"")).count();
+            System.out.println("wait_container decisions for the graceful container: " + waits);
+            assertTrue(waits >= 1 && waits <= 8, waits + " wait_container decisions for one container in ~15 s");
         } finally {
             cri.stopPodSandbox(podId);
             cri.removePodSandbox(podId);
