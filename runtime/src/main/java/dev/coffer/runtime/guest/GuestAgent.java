@@ -85,6 +85,7 @@ public final class GuestAgent {
             rest.remove(launchAt + 1);
             rest.remove(launchAt);
             launch = readLaunch(device);
+            mark("launch-parsed");
             try {
                 rest.addAll(launchArguments(launch, state, SimTeeFiles.GUEST_DIRECTORY));
             } catch (TeeException e) {
