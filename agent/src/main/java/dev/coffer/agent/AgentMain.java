@@ -282,7 +282,8 @@ public final class AgentMain {
                 throw new IllegalArgumentException("expected a readable policy file at " + policy + ", found: " + e.getMessage());
             }
         }
-        // one report: each costs a signature, which is most of a simulated TEE's start under emulation
+        // a hardware TEE's fresh report; the simulated TEE answers from its checked launch context
+        // without signing one (a P-384 signature is seconds of a microVM's start under emulation)
         String reported = HexFormat.of().formatHex(TeeSources.requirePolicyBound(evidence, policyBytes));
         if (hostDataFlag != null && !hostDataFlag.equalsIgnoreCase(reported)) {
             throw new IllegalStateException("expected --host-data to equal the launch's HOST_DATA " + reported + " from the "

@@ -33,8 +33,9 @@ public sealed interface GuestTee extends EvidenceSource permits SimEvidenceSourc
     }
 
     /**
-     * The launch-bound data as the TEE reports it for this launch, read from a fresh report: the
-     * value the agent's policy must hash to. Nothing the host says on the command line is taken for it.
+     * The launch-bound data as the TEE reports it for this launch, read from a fresh report (the
+     * simulated TEE, whose chip is the agent's own code, answers from its checked launch instead):
+     * the value the agent's policy must hash to. Nothing the host says on the command line is taken for it.
      *
      * @throws TeeException when the TEE's answer is not evidence of its kind, or is for other REPORT_DATA
      */
@@ -48,10 +49,10 @@ public sealed interface GuestTee extends EvidenceSource permits SimEvidenceSourc
      * launch bound to a real policy can never be run without one.
      *
      * @param policyBytes the policy text, or null for allow-all
-     * @return the launch-bound data as the fresh report gave it
+     * @return the launch-bound data as {@link #launchBoundData()} gave it
      * @throws IllegalStateException naming both values when they differ
      */
     default byte[] requirePolicyBound(byte[] policyBytes) {
-        return LaunchBinding.require(kind(), this, policyBytes);
+        return LaunchBinding.requireBound(kind(), launchBoundData(), policyBytes);
     }
 }

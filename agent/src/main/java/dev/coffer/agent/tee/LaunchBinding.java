@@ -58,7 +58,17 @@ final class LaunchBinding {
      * @throws IllegalStateException naming both values when they differ
      */
     static byte[] require(EvidenceKind kind, EvidenceSource tee, byte[] policyBytes) {
-        byte[] bound = read(kind, tee);
+        return requireBound(kind, read(kind, tee), policyBytes);
+    }
+
+    /**
+     * The startup check on launch-bound data the TEE already gave ({@link GuestTee#launchBoundData()}):
+     * SHA-256(policy) must equal {@code bound}; for allow-all it must be all zeros.
+     *
+     * @return {@code bound}
+     * @throws IllegalStateException naming both values when they differ
+     */
+    static byte[] requireBound(EvidenceKind kind, byte[] bound, byte[] policyBytes) {
         if (policyBytes != null) {
             HostData.requireMatches(bound, policyBytes);
         } else if (!Arrays.equals(bound, new byte[bound.length])) {

@@ -22,6 +22,19 @@ public final class SimEvidenceSource implements GuestTee {
         return EvidenceKind.SIMULATED;
     }
 
+    /**
+     * HOST_DATA as this launch fixed it, without a fresh report: the simulated chip is this
+     * process's own code and key, and the launch took HOST_DATA from the launch context whose seal
+     * {@link SimLaunchContext#open} checked, so a report signed here and parsed back could only
+     * repeat this value. Signing one cost the agent's start a P-384 signature (seconds on an
+     * emulated guest CPU); a real TEE's value still comes from a fresh report
+     * ({@link GuestTee#launchBoundData()}).
+     */
+    @Override
+    public byte[] launchBoundData() {
+        return launch.hostData();
+    }
+
     @Override
     public Evidence evidence(byte[] reportData) {
         // VCEK first, then ASK and ARK: the order a KDS-backed guest would send too.

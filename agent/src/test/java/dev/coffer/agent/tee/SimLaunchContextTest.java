@@ -123,6 +123,52 @@ class SimLaunchContextTest {
         assertThrows(TeeException.class, () -> SimLaunchContext.open(file, "web"));
     }
 
+    /**
+     * The microVM's order: the guest checks the context in memory (checkSealed), then the agent
+     * opens the same context from the file, and the seal's signature is not verified twice. A
+     * signature verified once must not let anything else through: edited fields beside the same
+     * seal, a seal with a flipped bit, and the same seal claimed by another chip are all refused.
+     */
+    @Test
+    void aSealVerifiedOnceStillBindsEveryFieldAndOnlyThisChip(@TempDir Path dir) throws Exception {
+        Path file = context(dir);
+        String original = Files.readString(file);
+        byte[] vcekPem = Files.readAllBytes(chip.directory().resolve(SimulatedSecureProcessor.VCEK_CERTIFICATE_FILE));
+        SimLaunchContext.checkSealed(original, "web", vcekPem);
+        assertTrue(SimLaunchContext.open(file, "web") != null, "the checked context opens");
+
+        String measurement = HexFormat.of().formatHex(MEASUREMENT);
+        String hostData = HexFormat.of().formatHex(HostData.ofPolicy(POLICY));
+        for (String[] edit : new String[][] {
+                {measurement, measurement.replaceFirst("5a", "5b")},
+                {hostData, HexFormat.of().formatHex(HostData.ofPolicy("package policy\n"))},
+                {"\"0x30000\"", "\"0xb0000\""},
+        }) {
+            String edited = original.replace(edit[0], edit[1]);
+            Files.writeString(file, edited);
+            TeeException opened = assertThrows(TeeException.class, () -> SimLaunchContext.open(file, "web"), edit[1]);
+            assertTrue(opened.getMessage().contains("altered after the launch"), opened.getMessage());
+            TeeException checked = assertThrows(TeeException.class, () -> SimLaunchContext.checkSealed(edited, "web", vcekPem));
+            assertTrue(checked.getMessage().contains("altered after the launch"), checked.getMessage());
+        }
+        String seal = original.replaceAll("(?s).*\"seal\" : \"([0-9a-f]+)\".*", "$1");
+        for (int at : new int[] {200, 2 * SnpReport.SIGNED_LENGTH + 10}) { // in the signed area, in the signature's R
+            char[] flipped = seal.toCharArray();
+            flipped[at] = flipped[at] == '0' ? '1' : '0';
+            String edited = original.replace(seal, new String(flipped));
+            Files.writeString(file, edited);
+            assertThrows(TeeException.class, () -> SimLaunchContext.open(file, "web"), "bit at " + at);
+            assertThrows(TeeException.class, () -> SimLaunchContext.checkSealed(edited, "web", vcekPem), "bit at " + at);
+        }
+        SimulatedSecureProcessor other = SimulatedSecureProcessor.openOrCreate(dir.resolve("other-chip"));
+        byte[] otherPem = Files.readAllBytes(other.directory().resolve(SimulatedSecureProcessor.VCEK_CERTIFICATE_FILE));
+        TeeException otherChip = assertThrows(TeeException.class, () -> SimLaunchContext.checkSealed(original, "web", otherPem));
+        assertTrue(otherChip.getMessage().contains("its signature is not this simulated chip's"), otherChip.getMessage());
+        Files.writeString(file, original);
+        TeeException otherDir = assertThrows(TeeException.class, () -> SimLaunchContext.open(file, "web", other.directory()));
+        assertTrue(otherDir.getMessage().contains("its signature is not this simulated chip's"), otherDir.getMessage());
+    }
+
     @Test
     void anotherGroupsContextLooseModesLinksAndGarbageAreRefused(@TempDir Path dir) throws Exception {
         Path file = context(dir);

@@ -81,6 +81,8 @@ public final class SimulatedSecureProcessor {
     private final AmdCertificate vcek;
     private final ECPrivateKeyParameters vcekKey;
     private final byte[] chipId;
+    /** Whether {@link #vcekKey()} has checked that the key is the VCEK certificate's (see {@link #loadForSigning}). */
+    private volatile boolean vcekKeyChecked;
 
     private SimulatedSecureProcessor(Path dir, AmdCertificate ark, AmdCertificate ask, AmdCertificate vcek,
                                      ECPrivateKeyParameters vcekKey) {
@@ -138,7 +140,7 @@ public final class SimulatedSecureProcessor {
         }
     }
 
-    /** Loads an existing simulated chip and checks that its files are consistent: chain and key. */
+    /** Loads an existing simulated chip and checks that its files are consistent: chain and key, both now. */
     public static SimulatedSecureProcessor load(Path dir) {
         SimulatedSecureProcessor chip = loadForSigning(dir);
         String problem = RsaPss.checkSignedBy(chip.vcek, chip.ask).or(() -> RsaPss.checkSignedBy(chip.ask, chip.ark))
@@ -147,15 +149,20 @@ public final class SimulatedSecureProcessor {
             throw new IllegalStateException("simulated secure processor state in " + dir + " is inconsistent (" + problem
                     + "); delete the directory to create a new chip");
         }
+        chip.vcekKey(); // and the key, now rather than at the first report
         return chip;
     }
 
     /**
-     * Loads an existing simulated chip to sign reports with, checking the certificates' roles and
-     * that the VCEK key belongs to the VCEK certificate, but not the ARK → ASK → VCEK signatures.
-     * Why: this is the agent's start, and the chain is checked anyway by every verifier of the
-     * reports, against the ARK it trusts; three RSA-4096 verifications here took seconds of the
-     * agent's start under emulation and would only turn a damaged chip's error into an earlier one.
+     * Loads an existing simulated chip to sign reports with, checking the certificates' roles, but
+     * not the ARK → ASK → VCEK signatures, and that the VCEK key belongs to the VCEK certificate
+     * only before the first report is signed. Why: this is the agent's start, and the chain is
+     * checked anyway by every verifier of the reports, against the ARK it trusts; three RSA-4096
+     * verifications here took seconds of the agent's start under emulation and would only turn a
+     * damaged chip's error into an earlier one. The key check is a P-384 multiplication of the
+     * base point, whose precomputed table the first signature needs anyway: checked beside that
+     * signature it costs one multiplication, here it cost the start the table as well (a second
+     * or more on an emulated guest CPU), and no report is ever signed with a key that fails it.
      */
     public static SimulatedSecureProcessor loadForSigning(Path dir) {
         try {
@@ -168,12 +175,7 @@ public final class SimulatedSecureProcessor {
                         + "); delete the directory to create a new chip");
             }
             ECPrivateKeyParameters key = readKey(dir.resolve(VCEK_KEY_FILE));
-            // the public point of the key file must be the certificate's: one fixed-base multiplication
-            var derived = new FixedPointCombMultiplier().multiply(EcdsaP384.DOMAIN.getG(), key.getD()).normalize();
-            if (!derived.equals(EcdsaP384.publicKey(vcek).getQ().normalize())) {
-                throw new IllegalStateException("the VCEK private key in " + dir.resolve(VCEK_KEY_FILE)
-                        + " does not match " + VCEK_FILE + "; delete " + dir + " to create a new chip");
-            }
+            EcdsaP384.publicKey(vcek); // a certificate without a P-384 key is refused now; the key's match before signing
             return new SimulatedSecureProcessor(dir, ark, ask, vcek, key);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the simulated secure processor in " + dir + " (" + e.getMessage()
@@ -217,7 +219,23 @@ public final class SimulatedSecureProcessor {
     /** ASK then ARK, like AMD KDS's cert_chain response. */
     public String chainPem() { return Certificates.toPem(ask.der()) + Certificates.toPem(ark.der()); }
 
-    ECPrivateKeyParameters vcekKey() { return vcekKey; }
+    /**
+     * The VCEK's private key for signing a report, once checked to be the VCEK certificate's: its
+     * public point must be the certificate's (one fixed-base multiplication, the first time).
+     *
+     * @throws IllegalStateException when the key file does not match the certificate
+     */
+    ECPrivateKeyParameters vcekKey() {
+        if (!vcekKeyChecked) {
+            var derived = new FixedPointCombMultiplier().multiply(EcdsaP384.DOMAIN.getG(), vcekKey.getD()).normalize();
+            if (!derived.equals(EcdsaP384.publicKey(vcek).getQ().normalize())) {
+                throw new IllegalStateException("the VCEK private key in " + dir.resolve(VCEK_KEY_FILE)
+                        + " does not match " + VCEK_FILE + "; delete " + dir + " to create a new chip");
+            }
+            vcekKeyChecked = true;
+        }
+        return vcekKey;
+    }
 
     // --- creation ---------------------------------------------------------------------------
 

@@ -173,8 +173,11 @@ class SimulatedSecureProcessorTest {
                 + "\n-----END PRIVATE KEY-----\n");
         var e = assertThrows(IllegalStateException.class, () -> SimulatedSecureProcessor.load(dir));
         assertTrue(e.getMessage().contains("does not match") && e.getMessage().contains("delete"), e.getMessage());
-        var signing = assertThrows(IllegalStateException.class, () -> SimulatedSecureProcessor.loadForSigning(dir));
+        // loadForSigning defers the key check to the first report: none is ever signed with the wrong key
+        SimLaunch mismatched = SimulatedSecureProcessor.loadForSigning(dir).launch(MEASUREMENT, HOST_DATA);
+        var signing = assertThrows(IllegalStateException.class, () -> mismatched.report(nonce(1)));
         assertTrue(signing.getMessage().contains("does not match") && signing.getMessage().contains("delete"), signing.getMessage());
+        assertThrows(IllegalStateException.class, () -> mismatched.report(nonce(2)), "refused every time, not only once");
         Files.delete(dir.resolve("ask.pem"));
         var missing = assertThrows(java.io.UncheckedIOException.class, () -> SimulatedSecureProcessor.load(dir));
         assertTrue(missing.getMessage().contains("delete the directory"), missing.getMessage());

@@ -85,6 +85,7 @@ public final class GuestAgent {
             rest.remove(launchAt + 1);
             rest.remove(launchAt);
             launch = readLaunch(device);
+            mark("launch-parsed");
             try {
                 rest.addAll(launchArguments(launch, state, SimTeeFiles.GUEST_DIRECTORY));
             } catch (TeeException e) {
@@ -184,7 +185,7 @@ public final class GuestAgent {
     }
 
     private static void awaitSocket(Path socket, Thread agent) throws InterruptedException {
-        // bounded but generous: under emulation a sim-TEE agent checks the chip and signs before binding
+        // bounded but generous: under emulation a sim-TEE agent checks the chip and the policy before binding
         for (int i = 0; i < 30_000 && !Files.exists(socket); i++) {
             if (!agent.isAlive()) {
                 // AgentMain exits the JVM itself on every failure it knows; a thread that ended

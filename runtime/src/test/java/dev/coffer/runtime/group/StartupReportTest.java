@@ -61,6 +61,16 @@ class StartupReportTest {
         for (StartupReport.Row r : rows) assertTrue(2 * r.depth() + r.phase().length() <= 58, "too long for the report: " + r.phase());
         StartupReport.Row rest = rows.stream().filter(r -> r.phase().startsWith("the rest")).findFirst().orElseThrow();
         assertEquals(new StartupReport.Row(3, "the rest (class loading, linking)", 25_400 - 17_300 - 4_304), rest);
+        // with the guest's launch-parsed mark the step is split in two that add up to it
+        StartupTimes split = new StartupTimes("microvm", 300, 29_500, 1_100, 1_500, 900,
+                Map.of("started", 2_400L, "agent-starting", 5_200L, "agent-jvm-started", 9_100L, "launch-parsed", 12_000L,
+                        "launch-read", 17_300L, "agent-listening", 25_400L),
+                "tee=1900ms policy=2200ms oci-runtime=0ms netns=200ms skr=4ms");
+        List<StartupReport.Row> splitRows = new StartupReport(split, 700, 2_300L, 400L).rows();
+        assertTrue(splitRows.contains(new StartupReport.Row(3, "launch disk: read and parsed", 2_900)), splitRows.toString());
+        assertTrue(splitRows.contains(new StartupReport.Row(3, "launch disk: simulated chip's seal checked", 5_300)), splitRows.toString());
+        assertEquals(25_400 - 9_100, splitRows.stream().filter(x -> x.depth() == 3).mapToLong(StartupReport.Row::ms).sum());
+        for (StartupReport.Row r : splitRows) assertTrue(2 * r.depth() + r.phase().length() <= 58, "too long for the report: " + r.phase());
         // a mark outside the agent's start (a garbled console) is not trusted for a row
         StartupTimes odd = new StartupTimes("microvm", 300, 29_500, 1_100, 1_500, 900,
                 Map.of("started", 2_400L, "agent-starting", 5_200L, "agent-jvm-started", 9_100L, "launch-read", 99_000L,
