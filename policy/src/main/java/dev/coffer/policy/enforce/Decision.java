@@ -14,7 +14,8 @@ import java.util.List;
  *
  * @param sequence    position in the decision log
  * @param input       the input document the framework saw
- * @param result      the rule's full result object (e.g. {@code allow_stdio_access}, {@code env_list})
+ * @param result      the rule's result object (e.g. {@code allow_stdio_access}, {@code env_list}) less its
+ *                    {@code metadata}, which is the {@link #delta()}
  * @param baseVersion state version the decision was made against; commit refuses a stale decision
  */
 public record Decision(long sequence, String rule, boolean allowed, ObjectNode input, JsonNode result,
