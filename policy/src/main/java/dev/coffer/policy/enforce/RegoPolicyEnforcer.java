@@ -1,7 +1,6 @@
 package dev.coffer.policy.enforce;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.rego.value.ArrayValue;
@@ -26,6 +25,7 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     static final String FRAMEWORK_RESOURCE = "framework.rego";
     private static final Value ALLOWED = new StringValue("allowed");
     private static final Value METADATA = new StringValue("metadata");
+    private static final Value DENIED = Json.parse("{\"allowed\": false}");
 
     private final RuleEngine engine;
     private final EnforcerOptions options;
@@ -154,8 +154,8 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
                             + " := data.framework." + rule + "`)"), null, null, null, null));
         }
         if (result instanceof ObjectValue o && o.get(ALLOWED) instanceof BooleanValue allowed && allowed.value()) {
-            // the metadata becomes the delta, whose values are converted only when read (commit, the
-            // agent's limits); the rest of the result (env_list, caps_list, ...) is small and kept as JSON
+            // the metadata becomes the delta, whose values (whole candidate-container documents for
+            // create_container) are converted to JSON only when read: at commit, or by the agent
             List<MetadataAction> delta = new ArrayList<>();
             Value metadata = o.get(METADATA);
             Iterable<Value> actions = switch (metadata) {
@@ -164,11 +164,7 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
                 case null, default -> List.of();
             };
             for (Value a : actions) delta.add(MetadataAction.fromValue(a));
-            ObjectNode kept = JsonNodeFactory.instance.objectNode();
-            for (Map.Entry<Value, Value> e : o.map().entrySet()) {
-                if (!e.getKey().equals(METADATA)) kept.set(Json.keyText(e.getKey()), Json.toJsonNode(e.getValue()));
-            }
-            return new Decision(seq, rule, true, input, kept, delta, null, state.version());
+            return new Decision(seq, rule, true, input, result, delta, null, state.version());
         }
         List<String> errors = new ArrayList<>();
         try {
@@ -181,8 +177,7 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     }
 
     private Decision denied(long seq, String rule, ObjectNode input, Explanation explanation) {
-        ObjectNode result = JsonNodeFactory.instance.objectNode().put("allowed", false);
-        return new Decision(seq, rule, false, input, result, List.of(), explanation, state.version());
+        return new Decision(seq, rule, false, input, DENIED, List.of(), explanation, state.version());
     }
 
     @Override
