@@ -127,10 +127,11 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     }
 
     private Decision evaluate(long seq, String rule, ObjectNode input) {
-        // converted once per decision: the rule, the framework's fallback and the reason all read it
-        Value in = Json.fromJsonNode(input);
+        Value in;
         Value result;
         try {
+            // converted once per decision: the rule, the framework's fallback and the reason all read it
+            in = Json.fromJsonNode(input);
             result = engine.evaluate("data.policy." + rule, in, state);
         } catch (RuntimeException e) {
             // an evaluation error must never turn into an allow
