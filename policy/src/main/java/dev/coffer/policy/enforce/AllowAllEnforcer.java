@@ -2,6 +2,7 @@ package dev.coffer.policy.enforce;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.coffer.rego.value.Json;
 
 import java.time.Clock;
 import java.util.List;
@@ -25,7 +26,7 @@ final class AllowAllEnforcer implements PolicyEnforcer {
         if (input.has("envList")) {
             result.set("env_list", input.get("envList"));
         }
-        Decision d = new Decision(++sequence, request.rule(), true, input, result, List.of(), null, 0);
+        Decision d = new Decision(++sequence, request.rule(), true, input, Json.fromJsonNode(result), List.of(), null, 0);
         log.record(d);
         return d;
     }

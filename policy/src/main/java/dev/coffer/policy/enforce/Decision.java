@@ -2,6 +2,9 @@ package dev.coffer.policy.enforce;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.coffer.rego.value.Json;
+import dev.coffer.rego.value.ObjectValue;
+import dev.coffer.rego.value.Value;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -14,10 +17,11 @@ import java.util.List;
  *
  * @param sequence    position in the decision log
  * @param input       the input document the framework saw
- * @param result      the rule's full result object (e.g. {@code allow_stdio_access}, {@code env_list})
+ * @param result      the rule's full result object (e.g. {@code allow_stdio_access}, {@code env_list}), as the
+ *                    Rego value the framework returned: only the fields a caller reads are converted to JSON
  * @param baseVersion state version the decision was made against; commit refuses a stale decision
  */
-public record Decision(long sequence, String rule, boolean allowed, ObjectNode input, JsonNode result,
+public record Decision(long sequence, String rule, boolean allowed, ObjectNode input, Value result,
                        List<MetadataAction> delta, Explanation explanation, long baseVersion) {
     public Decision {
         delta = List.copyOf(delta);
@@ -36,14 +40,14 @@ public record Decision(long sequence, String rule, boolean allowed, ObjectNode i
 
     /** Whether the container/process may have its stdio connected to the host (false when denied or unspecified). */
     public boolean allowStdioAccess() {
-        JsonNode v = result == null ? null : result.get("allow_stdio_access");
+        JsonNode v = field("allow_stdio_access");
         return v != null && v.asBoolean(false);
     }
 
     /** The environment the process must be started with, as allowed by the policy (empty if not applicable). */
     public List<String> envList() {
         List<String> env = new ArrayList<>();
-        JsonNode v = result == null ? null : result.get("env_list");
+        JsonNode v = field("env_list");
         if (v != null && v.isArray()) {
             v.forEach(e -> env.add(e.asText()));
         }
@@ -56,12 +60,17 @@ public record Decision(long sequence, String rule, boolean allowed, ObjectNode i
      * decision carries none.
      */
     public EnforcementRequest.Capabilities capabilities() {
-        JsonNode v = result == null ? null : result.get("caps_list");
+        JsonNode v = field("caps_list");
         if (v == null || !v.isObject()) {
             return null;
         }
         return new EnforcementRequest.Capabilities(strings(v.get("bounding")), strings(v.get("effective")),
                 strings(v.get("inheritable")), strings(v.get("permitted")), strings(v.get("ambient")));
+    }
+
+    /** One member of the result as JSON, or null; converted on demand because most callers read one or two. */
+    private JsonNode field(String name) {
+        return result instanceof ObjectValue o && o.get(name) instanceof Value v ? Json.toJsonNode(v) : null;
     }
 
     private static List<String> strings(JsonNode array) {

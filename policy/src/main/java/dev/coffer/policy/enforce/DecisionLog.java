@@ -3,7 +3,6 @@ package dev.coffer.policy.enforce;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 
 import java.time.Clock;
 import java.util.LinkedHashMap;
@@ -53,18 +52,29 @@ final class DecisionLog {
         if (sink != null) sink.accept(e);
     }
 
+    /**
+     * The input as logged: environment values and a replacement policy's text hidden. Only the
+     * fields that are redacted are new nodes; the rest is shared with the decision's input, which
+     * nothing mutates once decided, so a create_container's mounts and capabilities are not copied.
+     */
     static ObjectNode redact(ObjectNode input) {
-        ObjectNode copy = input.deepCopy();
-        JsonNode env = copy.get("envList");
+        JsonNode env = input.get("envList");
+        JsonNode policyText = input.get("policyText");
+        if (!(env instanceof ArrayNode) && policyText == null) {
+            return input;
+        }
+        ObjectNode copy = input.objectNode();
+        copy.setAll(input);
         if (env instanceof ArrayNode arr) {
-            for (int i = 0; i < arr.size(); i++) {
-                String kv = arr.get(i).asText();
+            ArrayNode redacted = copy.putArray("envList");
+            for (JsonNode e : arr) {
+                String kv = e.asText();
                 int eq = kv.indexOf('=');
-                arr.set(i, TextNode.valueOf((eq < 0 ? kv : kv.substring(0, eq)) + "=<redacted>"));
+                redacted.add((eq < 0 ? kv : kv.substring(0, eq)) + "=<redacted>");
             }
         }
-        if (copy.has("policyText")) {
-            copy.put("policyText", "<" + copy.get("policyText").asText().length() + " characters>");
+        if (policyText != null) {
+            copy.put("policyText", "<" + policyText.asText().length() + " characters>");
         }
         return copy;
     }

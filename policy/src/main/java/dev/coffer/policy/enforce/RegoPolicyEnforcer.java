@@ -1,9 +1,15 @@
 package dev.coffer.policy.enforce;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.policy.gen.GeneratedPolicy;
+import dev.coffer.rego.value.ArrayValue;
+import dev.coffer.rego.value.BooleanValue;
+import dev.coffer.rego.value.Json;
+import dev.coffer.rego.value.ObjectValue;
+import dev.coffer.rego.value.SetValue;
+import dev.coffer.rego.value.StringValue;
+import dev.coffer.rego.value.Value;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,6 +23,9 @@ import java.util.Map;
 /** Enforces a Rego policy in ACI's schema with Coffer's framework.rego. */
 final class RegoPolicyEnforcer implements PolicyEnforcer {
     static final String FRAMEWORK_RESOURCE = "framework.rego";
+    private static final Value ALLOWED = new StringValue("allowed");
+    private static final Value METADATA = new StringValue("metadata");
+    private static final Value DENIED = Json.parse("{\"allowed\": false}");
 
     private final RuleEngine engine;
     private final EnforcerOptions options;
@@ -35,26 +44,33 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
         this.engine = engine;
         this.options = options;
         this.policySha256 = GeneratedPolicy.sha256Hex(policyText);
-        ObjectNode noInput = JsonNodeFactory.instance.objectNode();
-        JsonNode containers = engine.evaluate("data.policy.containers", noInput, state);
+        JsonNode containers = constant("data.policy.containers");
         if (containers != null && !containers.isArray()) {
             throw new PolicyLoadException("policy 'containers' must be an array: found " + containers.getNodeType()
                     + "; write containers := [ {...}, ... ]", null);
         }
-        JsonNode debug = engine.evaluate("data.policy.debug_mode", noInput, state);
+        JsonNode debug = constant("data.policy.debug_mode");
         this.debugMode = debug != null && debug.asBoolean(false);
         try {
             this.launch = dev.coffer.policy.model.LaunchSettings.fromPolicyValue(
-                    engine.evaluate("data.policy." + dev.coffer.policy.model.LaunchSettings.POLICY_FIELD, noInput, state));
+                    constant("data.policy." + dev.coffer.policy.model.LaunchSettings.POLICY_FIELD));
             this.keyChannelPins = dev.coffer.policy.gen.KeyChannelPins.fromPolicyValue(
-                    engine.evaluate("data.policy." + dev.coffer.policy.gen.KeyChannelPins.RULE, noInput, state));
+                    constant("data.policy." + dev.coffer.policy.gen.KeyChannelPins.RULE));
         } catch (IllegalArgumentException e) {
             throw new PolicyLoadException(e.getMessage(), e);
         }
-        this.explainer = new Explainer(containers, engine.evaluate("data.policy.external_processes", noInput, state), options,
-                engine.evaluate("data.framework.cri_default_mounts", noInput, state),
-                engine.evaluate("data.framework.cri_privileged_mounts", noInput, state));
+        this.explainer = new Explainer(containers, constant("data.policy.external_processes"), options,
+                constant("data.framework.cri_default_mounts"), constant("data.framework.cri_privileged_mounts"));
         this.log = new DecisionLog(options.logCapacity(), options.logSink(), Clock.systemUTC());
+    }
+
+    /** A ref that depends on no input (the policy's own data), as JSON; null when undefined. */
+    private JsonNode constant(String ref) {
+        return json(engine.evaluate(ref, ObjectValue.EMPTY, state));
+    }
+
+    private static JsonNode json(Value v) {
+        return v == null ? null : Json.toJsonNode(v);
     }
 
     static RegoPolicyEnforcer create(String policyText, EnforcerOptions options) {
@@ -111,9 +127,12 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     }
 
     private Decision evaluate(long seq, String rule, ObjectNode input) {
-        JsonNode result;
+        Value in;
+        Value result;
         try {
-            result = engine.evaluate("data.policy." + rule, input, state);
+            // converted once per decision: the rule, the framework's fallback and the reason all read it
+            in = Json.fromJsonNode(input);
+            result = engine.evaluate("data.policy." + rule, in, state);
         } catch (RuntimeException e) {
             // an evaluation error must never turn into an allow
             return denied(seq, rule, input, new Explanation(rule, List.of("policy evaluation failed: " + e.getMessage()),
@@ -124,7 +143,7 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
             // a policy that does not know one of Coffer's own points (an ACI policy, an older Coffer one)
             // gets the framework's rule for it, never a free pass
             try {
-                result = engine.evaluate("data.framework." + rule, input, state);
+                result = engine.evaluate("data.framework." + rule, in, state);
             } catch (RuntimeException e) {
                 return denied(seq, rule, input, new Explanation(rule, List.of("policy evaluation failed: " + e.getMessage()),
                         null, null, null, null));
@@ -135,18 +154,22 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
                     List.of("the policy does not bind enforcement point " + rule + " (add `" + rule
                             + " := data.framework." + rule + "`)"), null, null, null, null));
         }
-        JsonNode allowed = result.get("allowed");
-        if (allowed != null && allowed.isBoolean() && allowed.booleanValue()) {
+        if (result instanceof ObjectValue o && o.get(ALLOWED) instanceof BooleanValue allowed && allowed.value()) {
+            // the metadata becomes the delta, whose values (whole candidate-container documents for
+            // create_container) are converted to JSON only when read: at commit, or by the agent
             List<MetadataAction> delta = new ArrayList<>();
-            JsonNode metadata = result.get("metadata");
-            if (metadata != null && metadata.isArray()) {
-                for (JsonNode a : metadata) delta.add(MetadataAction.fromJson(a));
-            }
+            Value metadata = o.get(METADATA);
+            Iterable<Value> actions = switch (metadata) {
+                case ArrayValue a -> a.items();
+                case SetValue set -> set.items();
+                case null, default -> List.of();
+            };
+            for (Value a : actions) delta.add(MetadataAction.fromValue(a));
             return new Decision(seq, rule, true, input, result, delta, null, state.version());
         }
         List<String> errors = new ArrayList<>();
         try {
-            JsonNode reason = engine.evaluate("data.framework.reason", input, state);
+            JsonNode reason = json(engine.evaluate("data.framework.reason", in, state));
             if (reason != null) reason.path("errors").forEach(e -> errors.add(e.asText()));
         } catch (RuntimeException e) {
             errors.add("(reason unavailable: " + e.getMessage() + ")");
@@ -155,8 +178,7 @@ final class RegoPolicyEnforcer implements PolicyEnforcer {
     }
 
     private Decision denied(long seq, String rule, ObjectNode input, Explanation explanation) {
-        ObjectNode result = JsonNodeFactory.instance.objectNode().put("allowed", false);
-        return new Decision(seq, rule, false, input, result, List.of(), explanation, state.version());
+        return new Decision(seq, rule, false, input, DENIED, List.of(), explanation, state.version());
     }
 
     @Override

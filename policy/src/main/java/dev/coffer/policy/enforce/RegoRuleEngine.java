@@ -1,12 +1,9 @@
 package dev.coffer.policy.enforce;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.coffer.policy.gen.GeneratedPolicy;
 import dev.coffer.rego.CompiledPolicy;
 import dev.coffer.rego.DataStore;
 import dev.coffer.rego.EvalOptions;
-import dev.coffer.rego.EvalResult;
 import dev.coffer.rego.Rego;
 import dev.coffer.rego.RegoException;
 import dev.coffer.rego.RegoModule;
@@ -82,9 +79,8 @@ final class RegoRuleEngine implements RuleEngine {
     }
 
     @Override
-    public synchronized JsonNode evaluate(String ref, ObjectNode input, PolicyState state) {
-        EvalResult r = compiled.evalRef(ref, Json.fromJsonNode(input), store(state), OPTIONS);
-        return r.value() == null ? null : Json.toJsonNode(r.value());
+    public synchronized Value evaluate(String ref, Value input, PolicyState state) {
+        return compiled.evalRef(ref, input, store(state), OPTIONS).value();
     }
 
     private DataStore store(PolicyState state) {

@@ -178,6 +178,79 @@ class PolicyEnforcerTest {
     }
 
     @Test
+    void decisionLogRedactsWithoutTouchingTheDecisionAndLogsPlainInputsAsDecided() {
+        PolicyEnforcer e = Fixtures.at(Fixtures.Stage.WEB_OVERLAY);
+        Decision create = e.decide(Fixtures.webCreate("c-web"));
+        assertTrue(create.allowed(), create.reason());
+        ObjectNode logged = e.decisionLog().getLast().input();
+        // the logged copy hides values; the decision (which the agent acts on) keeps them
+        assertEquals(Fixtures.webEnv().stream().map(kv -> kv.substring(0, kv.indexOf('=')) + "=<redacted>").toList(),
+                strings(logged.get("envList")));
+        assertEquals(Fixtures.webEnv(), strings(create.input().get("envList")));
+        ObjectNode withoutEnv = create.input().deepCopy();
+        withoutEnv.remove("envList");
+        ObjectNode loggedWithoutEnv = logged.deepCopy();
+        loggedWithoutEnv.remove("envList");
+        assertEquals(withoutEnv, loggedWithoutEnv, "only envList differs");
+        List<String> names = new ArrayList<>();
+        logged.fieldNames().forEachRemaining(names::add);
+        List<String> decidedNames = new ArrayList<>();
+        create.input().fieldNames().forEachRemaining(decidedNames::add);
+        assertEquals(decidedNames, names, "fields keep their order");
+
+        Decision set = e.decide(new EnforcementRequest.SetPolicy("package policy\nsecret := \"p4ss\"\n"));
+        assertFalse(set.allowed());
+        ObjectNode loggedSet = e.decisionLog().getLast().input();
+        assertFalse(loggedSet.toString().contains("p4ss"), loggedSet.toString());
+        assertTrue(set.input().toString().contains("p4ss"));
+
+        Decision stacks = e.decide(new EnforcementRequest.DumpStacks());
+        assertEquals(stacks.input(), e.decisionLog().getLast().input());
+    }
+
+    private static List<String> strings(com.fasterxml.jackson.databind.JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    @Test
+    void allowedDecisionCarriesMetadataAsLazyDelta() {
+        PolicyEnforcer e = Fixtures.at(Fixtures.Stage.WEB_OVERLAY);
+        com.fasterxml.jackson.databind.JsonNode matchesBefore = e.state().path("matches").path("c-web");
+        Decision create = e.decide(Fixtures.webCreate("c-web"));
+        assertTrue(create.allowed(), create.reason());
+        // the result is the framework's value as it is; the metadata in it is what the delta reads
+        com.fasterxml.jackson.databind.JsonNode result = dev.coffer.rego.value.Json.toJsonNode(create.result());
+        assertTrue(result.path("allowed").booleanValue());
+        assertEquals(create.delta().size(), result.path("metadata").size(), result.toString());
+        assertEquals(List.of("matches", "started"), create.delta().stream().map(MetadataAction::name).sorted().toList());
+        MetadataAction matches = create.delta().stream().filter(a -> a.name().equals("matches")).findFirst().orElseThrow();
+        assertEquals("update", matches.action());
+        assertEquals("c-web", matches.key());
+        assertTrue(matches.value().isArray() && matches.value().size() == 1, String.valueOf(matches.value()));
+        assertEquals("web", matches.value().get(0).path("name").asText());
+        // the lazily converted action equals one read from its JSON form, as a record's would
+        MetadataAction fromJson = MetadataAction.fromJson(com.fasterxml.jackson.databind.node.JsonNodeFactory.instance
+                .objectNode().put("name", "matches").put("action", "update").put("key", "c-web").set("value", matches.value()));
+        assertEquals(fromJson, matches);
+        assertEquals(fromJson.hashCode(), matches.hashCode());
+        assertEquals(matchesBefore, matches.value(), "the overlay narrowed to web already; create keeps it");
+        e.commit(create);
+        assertEquals(matches.value(), e.state().path("matches").path("c-web"));
+        assertTrue(e.state().path("started").has("c-web"));
+    }
+
+    @Test
+    void malformedMetadataActionFromTheFrameworkIsRefused() {
+        IllegalStateException ex = assertThrows(IllegalStateException.class, () -> MetadataAction.fromValue(
+                dev.coffer.rego.value.Json.parse("{\"name\": \"devices\", \"action\": \"add\", \"key\": 7}")));
+        assertTrue(ex.getMessage().contains("expected {name, action, key[, value]} strings"), ex.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> MetadataAction.fromValue(
+                dev.coffer.rego.value.Json.parse("{\"name\": \"devices\", \"action\": \"drop\", \"key\": \"k\"}")));
+    }
+
+    @Test
     void decisionLogIsBounded() {
         PolicyEnforcer e = PolicyEnforcer.load(Fixtures.POLICY, new EnforcerOptions(
                 EnforcerOptions.DEFAULT_LAYER_MOUNT_PATH_REGEX, Fixtures.SANDBOX, 3, null));
