@@ -19,6 +19,18 @@ import java.util.function.Consumer;
 final class LogFollower {
     private static final long POLL_MILLIS = 200;
 
+    /**
+     * When a follower asks the agent whether its containers exited: every round (200 ms) for the
+     * first 2 s, so a short run ends at once, then every second, then after 30 s every 2 s. Each
+     * question is a wait_container decision in the sandbox's bounded (16 MiB) decision log: asked
+     * every 200 ms, a group followed for an hour filled it, and later decisions no longer reached
+     * the file. (A microVM's agent serves one host connection at a time, so the follower cannot
+     * hold a long wait open instead.)
+     */
+    static long exitCheckInterval(long followedMillis) {
+        return followedMillis < 2_000 ? 0 : followedMillis < 30_000 ? 1_000 : 2_000;
+    }
+
     private final GroupManager manager;
     private final String group;
     private final List<ContainerRecord> containers;
@@ -36,10 +48,11 @@ final class LogFollower {
         long[] offsets = new long[n];
         StringBuilder[] partial = new StringBuilder[n];
         for (int i = 0; i < n; i++) partial[i] = new StringBuilder();
+        java.util.function.BooleanSupplier exited = follow ? askingLessOften() : null;
         while (true) {
             // decide whether this is the last round before reading, so output written just
             // before the containers exited is still delivered
-            boolean last = !follow || allExited() || Thread.currentThread().isInterrupted();
+            boolean last = !follow || exitedNow(exited) || Thread.currentThread().isInterrupted();
             manager.pullLogs(manager.readState(group));
             for (int i = 0; i < n; i++) {
                 offsets[i] = drain(containers.get(i), offsets[i], partial[i], sink);
@@ -68,7 +81,8 @@ final class LogFollower {
      * sandbox's bounded decision log; a pod's followers asking every 200 ms for hours filled it,
      * and later decisions (a refused exec) no longer reached the file.
      */
-    void runStreams(GroupManager.OutputSink sink, java.util.function.BooleanSupplier exited) throws IOException {
+    void runStreams(GroupManager.OutputSink sink, java.util.function.BooleanSupplier callerExited) throws IOException {
+        java.util.function.BooleanSupplier exited = callerExited != null ? callerExited : askingLessOften();
         ContainerRecord c = containers.getFirst();
         Path log = Path.of(c.logPath());
         Path rangesFile = log.resolveSibling(log.getFileName() + ".stderr");
@@ -76,7 +90,7 @@ final class LogFollower {
         long offset = 0;
         long rangesOffset = 0;
         while (true) {
-            boolean last = (exited != null ? exited.getAsBoolean() : allExited()) || Thread.currentThread().isInterrupted();
+            boolean last = exitedNow(exited) || Thread.currentThread().isInterrupted();
             manager.pullLogs(manager.readState(group));
             // ranges first: the agent records a range before it appends the range's bytes
             long rangesLength = GroupManager.fileLength(rangesFile);
@@ -151,6 +165,31 @@ final class LogFollower {
 
     private String label(ContainerRecord c) {
         return prefix ? "[" + c.name() + "] " : "";
+    }
+
+    /** {@link #allExited}, asked as {@link #exitCheckInterval} says (false in between); an agent's failure to answer ends the follow. */
+    private java.util.function.BooleanSupplier askingLessOften() {
+        long start = System.nanoTime();
+        long[] next = {start};
+        return () -> {
+            long now = System.nanoTime();
+            if (now - next[0] < 0) return false;
+            next[0] = now + exitCheckInterval((now - start) / 1_000_000) * 1_000_000;
+            try {
+                return allExited();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+    }
+
+    /** {@code exited}'s answer, with the agent's I/O failure as the IOException it was. */
+    private static boolean exitedNow(java.util.function.BooleanSupplier exited) throws IOException {
+        try {
+            return exited.getAsBoolean();
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 
     /** True when every followed container has exited, or the group stopped, or its agent is gone. */

@@ -215,6 +215,43 @@ class GroupManagerTest {
         assertEquals(0, groups.waitFor("follow", "counter", Duration.ofSeconds(10)).exitCode());
     }
 
+    /**
+     * Following a group's logs asks the agent whether its containers exited often at first (a short
+     * run ends at once) and less often later: over a 12 s run a few dozen wait_container decisions
+     * reach the bounded decision log, not one per 200 ms (60), which filled it within an hour.
+     */
+    @Test
+    void followingALongRunAsksTheAgentLessOften() throws Exception {
+        String spec = """
+                name: longfollow
+                containers:
+                  - name: sleeper
+                    image: coffer.test/busybox:1
+                    command: [sh, -c, "echo begun; sleep 12; echo ended"]
+                scratch: {allowUnencrypted: true}
+                """;
+        started.add("longfollow");
+        groups.run(GroupSpecParser.parse(spec, "l.yaml"), RunOptions.defaults());
+        List<String> lines = new ArrayList<>();
+        groups.logs("longfollow", "sleeper", true, lines::add);
+        assertEquals(List.of("begun", "ended"), lines);
+        // a decision is logged as pending and then as committed: one sequence number each
+        long waits = Files.readAllLines(home.resolve("groups/longfollow/sandbox/policy-decisions.jsonl")).stream()
+                .filter(l -> l.contains("\"rule\":\"wait_container\"") && l.contains("\"containerID\":\"sleeper\""))
+                .map(l -> l.substring(0, l.indexOf(','))).distinct().count();
+        System.out.println("wait_container decisions while following a 12 s run: " + waits);
+        assertTrue(waits >= 1 && waits <= 30, waits + " wait_container decisions while following a 12 s run");
+    }
+
+    @Test
+    void exitChecksAreEveryRoundAtFirstThenLessOften() {
+        assertEquals(0, LogFollower.exitCheckInterval(0));
+        assertEquals(0, LogFollower.exitCheckInterval(1_999));
+        assertEquals(1_000, LogFollower.exitCheckInterval(2_000));
+        assertEquals(2_000, LogFollower.exitCheckInterval(30_000));
+        assertEquals(2_000, LogFollower.exitCheckInterval(Long.MAX_VALUE / 2));
+    }
+
     /** A spec's user by name and its supplementary groups: pinned by the generated policy, run with exactly those ids. */
     @Test
     void containerRunsAsTheSpecsUserWithItsSupplementaryGroups() throws Exception {
