@@ -48,11 +48,11 @@ final class LogFollower {
         long[] offsets = new long[n];
         StringBuilder[] partial = new StringBuilder[n];
         for (int i = 0; i < n; i++) partial[i] = new StringBuilder();
-        java.util.function.BooleanSupplier exited = follow ? askingLessOften() : null;
+        ExitCheck exited = follow ? askingLessOften() : null;
         while (true) {
             // decide whether this is the last round before reading, so output written just
             // before the containers exited is still delivered
-            boolean last = !follow || exitedNow(exited) || Thread.currentThread().isInterrupted();
+            boolean last = !follow || exited.now() || Thread.currentThread().isInterrupted();
             manager.pullLogs(manager.readState(group));
             for (int i = 0; i < n; i++) {
                 offsets[i] = drain(containers.get(i), offsets[i], partial[i], sink);
@@ -82,7 +82,7 @@ final class LogFollower {
      * and later decisions (a refused exec) no longer reached the file.
      */
     void runStreams(GroupManager.OutputSink sink, java.util.function.BooleanSupplier callerExited) throws IOException {
-        java.util.function.BooleanSupplier exited = callerExited != null ? callerExited : askingLessOften();
+        ExitCheck exited = callerExited != null ? callerExited::getAsBoolean : askingLessOften();
         ContainerRecord c = containers.getFirst();
         Path log = Path.of(c.logPath());
         Path rangesFile = log.resolveSibling(log.getFileName() + ".stderr");
@@ -90,7 +90,7 @@ final class LogFollower {
         long offset = 0;
         long rangesOffset = 0;
         while (true) {
-            boolean last = exitedNow(exited) || Thread.currentThread().isInterrupted();
+            boolean last = exited.now() || Thread.currentThread().isInterrupted();
             manager.pullLogs(manager.readState(group));
             // ranges first: the agent records a range before it appends the range's bytes
             long rangesLength = GroupManager.fileLength(rangesFile);
@@ -167,29 +167,21 @@ final class LogFollower {
         return prefix ? "[" + c.name() + "] " : "";
     }
 
-    /** {@link #allExited}, asked as {@link #exitCheckInterval} says (false in between); an agent's failure to answer ends the follow. */
-    private java.util.function.BooleanSupplier askingLessOften() {
+    /** Whether the followed containers have exited, asked once per round. */
+    private interface ExitCheck {
+        boolean now() throws IOException;
+    }
+
+    /** {@link #allExited}, asked as {@link #exitCheckInterval} says (false in between). */
+    private ExitCheck askingLessOften() {
         long start = System.nanoTime();
         long[] next = {start};
         return () -> {
             long now = System.nanoTime();
             if (now - next[0] < 0) return false;
             next[0] = now + exitCheckInterval((now - start) / 1_000_000) * 1_000_000;
-            try {
-                return allExited();
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            return allExited();
         };
-    }
-
-    /** {@code exited}'s answer, with the agent's I/O failure as the IOException it was. */
-    private static boolean exitedNow(java.util.function.BooleanSupplier exited) throws IOException {
-        try {
-            return exited.getAsBoolean();
-        } catch (java.io.UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 
     /** True when every followed container has exited, or the group stopped, or its agent is gone. */

@@ -199,20 +199,25 @@ class GroupManagerTest {
 
     @Test
     void followingLogsEndsWhenTheContainersExit() throws Exception {
-        String spec = """
-                name: follow
-                containers:
-                  - name: counter
-                    image: coffer.test/busybox:1
-                    command: [sh, -c, "for i in 1 2 3; do echo line$i; sleep 0.3; done"]
-                scratch: {allowUnencrypted: true}
-                """;
-        started.add("follow");
-        groups.run(GroupSpecParser.parse(spec, "f.yaml"), RunOptions.defaults());
-        List<String> lines = new ArrayList<>();
-        groups.logs("follow", "counter", true, lines::add);
-        assertEquals(List.of("line1", "line2", "line3"), lines);
+        assertEquals(List.of("line1", "line2", "line3"), runAndFollow("follow", "counter", "for i in 1 2 3; do echo line$i; sleep 0.3; done"));
         assertEquals(0, groups.waitFor("follow", "counter", Duration.ofSeconds(10)).exitCode());
+    }
+
+    /** Runs a one-container group whose container runs {@code script}, and follows its log to the end. */
+    private List<String> runAndFollow(String group, String container, String script) throws Exception {
+        String spec = """
+                name: %s
+                containers:
+                  - name: %s
+                    image: coffer.test/busybox:1
+                    command: [sh, -c, "%s"]
+                scratch: {allowUnencrypted: true}
+                """.formatted(group, container, script);
+        started.add(group);
+        groups.run(GroupSpecParser.parse(spec, group + ".yaml"), RunOptions.defaults());
+        List<String> lines = new ArrayList<>();
+        groups.logs(group, container, true, lines::add);
+        return lines;
     }
 
     /**
@@ -222,19 +227,7 @@ class GroupManagerTest {
      */
     @Test
     void followingALongRunAsksTheAgentLessOften() throws Exception {
-        String spec = """
-                name: longfollow
-                containers:
-                  - name: sleeper
-                    image: coffer.test/busybox:1
-                    command: [sh, -c, "echo begun; sleep 12; echo ended"]
-                scratch: {allowUnencrypted: true}
-                """;
-        started.add("longfollow");
-        groups.run(GroupSpecParser.parse(spec, "l.yaml"), RunOptions.defaults());
-        List<String> lines = new ArrayList<>();
-        groups.logs("longfollow", "sleeper", true, lines::add);
-        assertEquals(List.of("begun", "ended"), lines);
+        assertEquals(List.of("begun", "ended"), runAndFollow("longfollow", "sleeper", "echo begun; sleep 12; echo ended"));
         // a decision is logged as pending and then as committed: one sequence number each
         long waits = Files.readAllLines(home.resolve("groups/longfollow/sandbox/policy-decisions.jsonl")).stream()
                 .filter(l -> l.contains("\"rule\":\"wait_container\"") && l.contains("\"containerID\":\"sleeper\""))
